@@ -1,0 +1,99 @@
+"""Which waiting ticket a window gets next: a pure choice over the queues.
+
+The rules, in order:
+1. Tickets transferred to this very window come first (a clerk sent the citizen here).
+2. Then the window's categories in its order of preference: the first category with a waiting
+   ticket gives it.
+3. Within a category, 绿色通道 tickets come before elderly and disabled ones, and those before
+   normal ones; oldest issue time first within each class (a transferred ticket keeps its
+   original issue time, so it is not sent to the back).
+4. The ratio rule keeps priority from starving normal tickets: once `ratio` priority tickets
+   have been called in a row from a category while a normal ticket of it was waiting, the next
+   call from that category takes the oldest normal ticket.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+PRIORITY_CLASS = {"green": "green", "elderly": "priority", "disabled": "priority",
+                  "normal": "normal"}
+CLASS_RANK = {"green": 0, "priority": 1, "normal": 2}
+
+
+class Queued(Protocol):
+    number: str
+    priority: str
+    issued_at: datetime
+    order: int
+
+
+def queue_key(ticket: Queued) -> tuple[datetime, int]:
+    return ticket.issued_at, ticket.order
+
+
+def targeted_key(ticket: Queued) -> tuple[int, datetime, int]:
+    return CLASS_RANK[PRIORITY_CLASS[ticket.priority]], ticket.issued_at, ticket.order
+
+
+@dataclass(slots=True)
+class CategoryQueue:
+    """One category's waiting tickets, by priority class, each list oldest first."""
+
+    green: list = field(default_factory=list)
+    priority: list = field(default_factory=list)
+    normal: list = field(default_factory=list)
+    streak: int = 0
+    """Priority tickets called in a row from this queue while a normal one waited."""
+
+    def lane(self, ticket: Queued) -> list:
+        return getattr(self, PRIORITY_CLASS[ticket.priority])
+
+    def add(self, ticket: Queued) -> None:
+        insort(self.lane(ticket), ticket, key=queue_key)
+
+    def remove(self, ticket: Queued) -> None:
+        self.lane(ticket).remove(ticket)
+
+    def __len__(self) -> int:
+        return len(self.green) + len(self.priority) + len(self.normal)
+
+    def pick(self, ratio: int) -> Queued | None:
+        first_priority = self.green[0] if self.green else (
+            self.priority[0] if self.priority else None)
+        if first_priority is not None and (not self.normal or self.streak < ratio):
+            return first_priority
+        return self.normal[0] if self.normal else first_priority
+
+    def ordered(self) -> list:
+        """The order tickets would be called in if nothing else happened (for boards)."""
+        return [*self.green, *self.priority, *self.normal]
+
+    def ahead_of(self, priority: str) -> int:
+        """How many already wait before a new ticket of this priority (ratio aside)."""
+        klass = PRIORITY_CLASS[priority]
+        if klass == "green":
+            return len(self.green)
+        if klass == "priority":
+            return len(self.green) + len(self.priority)
+        return len(self)
+
+
+def choose_next(categories: Sequence[str], queues: Mapping[str, CategoryQueue],
+                targeted: Sequence[Queued], ratio: int) -> Queued | None:
+    """The ticket a window serving `categories` (in order of preference) calls next."""
+    if targeted:
+        return targeted[0]
+    for prefix in categories:
+        queue = queues.get(prefix)
+        if queue:
+            return queue.pick(ratio)
+    return None
+
+
+def add_targeted(targeted: list, ticket: Queued) -> None:
+    insort(targeted, ticket, key=targeted_key)

@@ -1,0 +1,19 @@
+"""The typed refusal the core gives instead of events; its code is the protocol's error code."""
+
+from __future__ import annotations
+
+ERROR_CODES = ("bad_request", "unknown_op", "unauthorized", "forbidden", "not_found", "conflict",
+               "closed", "rate_limited", "internal")
+
+
+class DomainError(Exception):
+    """A command the hall's rules do not allow. `message` is shown to the person as it is."""
+
+    def __init__(self, code: str, message: str):
+        assert code in ERROR_CODES, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.code!r}, {self.message!r})"

@@ -1,0 +1,52 @@
+"""What happened in the hall: the append-only log every report and device view is built from.
+
+An event is a kind, the hall-wide sequence number, the moment and the service day it belongs
+to, and a small JSON-ready `data` dict. The kinds and their data:
+
+- ticket_issued      number, category, kind, priority, service, ahead
+- ticket_called      number, window, clerk, post, recall (0 first call, then 1, 2 …), via
+                     ("next", "number", "held" or "recall")
+- ticket_no_show     number, window, clerk
+- ticket_held        number, window, clerk, reason
+- ticket_transferred number, window, clerk, to_category, to_window, note, first_clerk
+- ticket_returned    number, window (the target window that stayed without a clerk), category
+- ticket_finished    number, window, clerk, post, outcome, note
+- ticket_cancelled   number, reason ("day_end")
+- ticket_priority_set number, priority, by
+- ticket_rated       number, score (1–5 or null = 未评), reasons, channel ("pad"/"citizen"),
+                     window, clerk, post, department, service
+- clerk_signed_in    window, clerk, post, takeover, previous
+- clerk_signed_out   window, clerk, post, reason ("sign_out", "handover" or "day_end")
+- window_paused      window, clerk, reason
+- window_resumed     window, clerk
+- warning            level ("yellow"/"red"), kind ("unattended"), window, minutes, since, text
+- day_started        day
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+TICKET_EVENTS = frozenset({
+    "ticket_issued", "ticket_called", "ticket_no_show", "ticket_held", "ticket_transferred",
+    "ticket_returned", "ticket_finished", "ticket_cancelled", "ticket_priority_set",
+    "ticket_rated",
+})
+PRESENCE_EVENTS = frozenset({"clerk_signed_in", "clerk_signed_out", "window_paused",
+                             "window_resumed"})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    kind: str
+    at: datetime
+    day: date
+    data: dict[str, Any]
+
+    def wire(self) -> dict[str, Any]:
+        """The event as the protocol sends it."""
+        return {"ev": self.kind, "seq": self.seq, "at": self.at.isoformat(timespec="seconds"),
+                **self.data}

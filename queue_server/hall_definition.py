@@ -1,0 +1,179 @@
+"""The hall as its staff define it: departments, queue categories, windows, clerks, service items.
+
+These are immutable values. They are read from the hall's TOML file (see `hall_toml`), stored
+by `store.hall_records`, and handed to the pure core (`hall_state.HallState`), which never
+changes them. Field names follow the hall's own words (window, post, category, item); the
+Chinese terms are in `docs/hall-config.md`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+TICKET_KINDS = ("handle", "consult", "pickup")
+"""办理 / 咨询 / 取件: what the citizen comes for."""
+
+HANDLING_MODES = ("direct", "proxy", "consult")
+"""直办类 (applicant present) / 代办类 (can be done by an agent) / 咨询类 (advice only)."""
+
+ITEM_TYPES = ("instant", "promised")
+"""即办件 (done on the spot) / 承诺件 (accepted now, finished within the promised days)."""
+
+MATERIAL_FORMS = ("original", "copy", "original_and_copy")
+"""原件 / 复印件 / 原件及复印件."""
+
+MATERIAL_FORM_NAMES = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
+HANDLING_NAMES = {"direct": "直办类", "proxy": "代办类", "consult": "咨询类"}
+ITEM_TYPE_NAMES = {"instant": "即办件", "promised": "承诺件"}
+TICKET_KIND_NAMES = {"handle": "办理", "consult": "咨询", "pickup": "取件"}
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One opening span of a working day, e.g. 08:30–12:00."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class HallInfo:
+    code: str
+    name: str
+    address: str
+    consultation_phone: str
+    complaint_phone: str
+    timezone: str
+    sessions: tuple[Session, ...]
+    working_weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+    holidays: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+    priority_ratio: int = 2
+    issue_cutoff_minutes: int = 0
+    unattended_after_minutes: int = 10
+    transfer_return_minutes: int = 15
+    rating_reasons: tuple[str, ...] = ()
+    demo: bool = False
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    code: str
+    name: str
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A queue series: its tickets are numbered prefix + 3 digits, afresh each service day."""
+
+    prefix: str
+    name: str
+    daily_cap: int
+    kinds: tuple[str, ...] = TICKET_KINDS
+    department: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    number: int
+    name: str
+    department: str
+    categories: tuple[str, ...]
+    """Category prefixes in order of preference: the first is drained before the second."""
+    a_post: str
+    b_posts: tuple[str, ...] = ()
+    zone: str = ""
+    floor: str = ""
+
+    @property
+    def location(self) -> str:
+        return " ".join(part for part in (self.floor, self.zone) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Clerk:
+    badge: str
+    name: str
+    photo: str = ""
+    department: str = ""
+    pin: str = ""
+    """Only in demo files; real halls set PINs with `queue-server clerk set-pin`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Material:
+    name: str
+    form: str
+    copies: int = 1
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceItem:
+    """A 事项 with every field of its 办事指南 (requirements.md §2.1)."""
+
+    code: str
+    name: str
+    department: str
+    category: str
+    handling: str
+    type: str
+    legal_basis: tuple[str, ...]
+    conditions: tuple[str, ...]
+    materials: tuple[Material, ...]
+    steps: tuple[str, ...]
+    statutory_days: int
+    promised_days: int
+    fee: str
+    fee_basis: str = ""
+    certificate: str = ""
+    phone: str = ""
+    notes: tuple[str, ...] = ()
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class HallDefinition:
+    hall: HallInfo
+    departments: tuple[Department, ...]
+    categories: tuple[Category, ...]
+    windows: tuple[Window, ...]
+    clerks: tuple[Clerk, ...]
+    items: tuple[ServiceItem, ...] = ()
+
+    @cached_property
+    def category_by_prefix(self) -> dict[str, Category]:
+        return {c.prefix: c for c in self.categories}
+
+    @cached_property
+    def window_by_number(self) -> dict[int, Window]:
+        return {w.number: w for w in self.windows}
+
+    @cached_property
+    def clerk_by_badge(self) -> dict[str, Clerk]:
+        return {c.badge: c for c in self.clerks}
+
+    @cached_property
+    def item_by_code(self) -> dict[str, ServiceItem]:
+        return {i.code: i for i in self.items}
+
+    @cached_property
+    def department_by_code(self) -> dict[str, Department]:
+        return {d.code: d for d in self.departments}
+
+    @cached_property
+    def windows_by_category(self) -> dict[str, tuple[int, ...]]:
+        """Which windows serve each category, for tickets and boards ("请到 1、2 号窗口")."""
+        serving: dict[str, list[int]] = {c.prefix: [] for c in self.categories}
+        for w in self.windows:
+            for prefix in w.categories:
+                serving[prefix].append(w.number)
+        return {prefix: tuple(numbers) for prefix, numbers in serving.items()}

@@ -1,0 +1,642 @@
+"""HallState: one hall's service day, turning commands into events. No I/O, no clock, no DB.
+
+`handle(command, now)` checks the command against the hall's rules and the current state and
+either raises a `DomainError` (nothing changed) or returns the events it caused, already
+applied. `apply(event)` is the only thing that changes the state, and rebuilding a day from the
+store is just applying its events again, so what the server shows after a restart is exactly
+what it showed before. The caller passes the time in; the state never reads a clock.
+
+`roll_to(now)` closes the day when the date has moved on: clerks are signed out and every
+ticket not yet final is cancelled, then a new day starts with fresh numbering. The shell calls
+it before each command; `Tick` (sent every few seconds by the shell) raises the `unattended`
+warnings (脱岗) and sends window-targeted tickets back to their category when that window has
+stayed without a clerk too long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from queue_server import commands as cmd
+from queue_server import service_calendar as cal
+from queue_server.dispatch import CategoryQueue, add_targeted, choose_next
+from queue_server.domain_errors import DomainError
+from queue_server.events import Event
+from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition, Window
+from queue_server.lifecycle import (
+    FINAL_STATUSES,
+    STATUS_NAMES,
+    TicketStatus,
+    WindowStatus,
+    ticket_allows,
+    window_allows,
+)
+
+MAX_REASON = 200
+
+
+@dataclass(slots=True, eq=False)
+class Ticket:
+    number: str
+    category: str
+    kind: str
+    priority: str
+    service: str | None
+    issued_at: datetime
+    order: int
+    status: TicketStatus = TicketStatus.WAITING
+    window: int | None = None
+    """Where it is called, held or was served."""
+    clerk: str | None = None
+    post: str | None = None
+    target_window: int | None = None
+    targeted_at: datetime | None = None
+    first_clerk: str | None = None
+    first_window: int | None = None
+    calls: int = 0
+    recalls: int = 0
+    first_called_at: datetime | None = None
+    called_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    note: str = ""
+    hold_reason: str = ""
+    end_reason: str = ""
+    transfers: int = 0
+    score: int | None = None
+    pad_rated: bool = False
+    citizen_rated: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class WindowState:
+    definition: Window
+    clerk: str | None = None
+    post: str | None = None
+    signed_in_at: datetime | None = None
+    paused: bool = False
+    pause_reason: str = ""
+    current: Ticket | None = None
+    held: list[Ticket] = field(default_factory=list)
+    targeted: list[Ticket] = field(default_factory=list)
+    unstaffed_since: datetime | None = None
+    """None: no clerk yet today, so unstaffed since the day's first session."""
+    warned: int = 0
+    """Unattended warnings raised for the absence counted from `warned_since`: 0, 1 or 2."""
+    warned_since: datetime | None = None
+    last_finished: Ticket | None = None
+
+    @property
+    def number(self) -> int:
+        return self.definition.number
+
+    @property
+    def status(self) -> WindowStatus:
+        if self.clerk is None:
+            return WindowStatus.CLOSED
+        return WindowStatus.PAUSED if self.paused else WindowStatus.OPEN
+
+
+Decision = list[tuple[str, dict[str, Any]]]
+
+
+class HallState:
+    def __init__(self, definition: HallDefinition, day: date, seq: int = 0):
+        self.definition = definition
+        self.hall = definition.hall
+        self.seq = seq
+        self.day = day
+        self._reset_day(day)
+        self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
+            cmd.TakeTicket: self._take_ticket, cmd.SignIn: self._sign_in,
+            cmd.SignOut: self._sign_out, cmd.Pause: self._pause, cmd.Resume: self._resume,
+            cmd.CallNext: self._call_next, cmd.CallNumber: self._call_number,
+            cmd.ResumeHeld: self._resume_held, cmd.Recall: self._recall,
+            cmd.NoShow: self._no_show, cmd.Hold: self._hold, cmd.Transfer: self._transfer,
+            cmd.Finish: self._finish, cmd.SetPriority: self._set_priority,
+            cmd.Rate: self._rate, cmd.Tick: self._tick,
+        }
+        self._apply: dict[str, Callable[[Event], None]] = {
+            name[len("_on_"):]: getattr(self, name) for name in dir(self)
+            if name.startswith("_on_")
+        }
+
+    def _reset_day(self, day: date) -> None:
+        self.day = day
+        self.tickets: dict[str, Ticket] = {}
+        self.issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
+        self.queues: dict[str, CategoryQueue] = {
+            c.prefix: CategoryQueue() for c in self.definition.categories}
+        self.windows: dict[int, WindowState] = {
+            w.number: WindowState(w) for w in self.definition.windows}
+        self.clerk_window: dict[str, int] = {}
+
+    # --- the two entry points --------------------------------------------------------------
+
+    def handle(self, command: cmd.Command, now: datetime) -> list[Event]:
+        """Decide on `command` at `now`; return the events (already applied) or raise."""
+        decide = self._decide.get(type(command))
+        if decide is None:
+            raise DomainError("unknown_op", f"未知的操作：{type(command).__name__}")
+        return self._emit(decide(command, now), now)
+
+    def roll_to(self, now: datetime) -> list[Event]:
+        """Close the service day if `now` falls on a later date; return the events."""
+        day = cal.service_day(self.hall, now)
+        if day <= self.day:
+            return []
+        decision: Decision = []
+        for w in self.windows.values():
+            if w.clerk is not None:
+                decision.append(("clerk_signed_out", {"window": w.number, "clerk": w.clerk,
+                                                      "post": w.post, "reason": "day_end"}))
+        for ticket in self.tickets.values():
+            if ticket.status not in FINAL_STATUSES:
+                decision.append(("ticket_cancelled", {"number": ticket.number,
+                                                      "reason": "day_end"}))
+        decision.append(("day_started", {"day": day.isoformat()}))
+        return self._emit(decision, now)
+
+    def apply(self, event: Event) -> None:
+        """Change the state by one event; used both live and when rebuilding from the store."""
+        self._apply[event.kind](event)
+        self.seq = event.seq
+
+    def _emit(self, decision: Decision, now: datetime) -> list[Event]:
+        events = []
+        for kind, data in decision:
+            day = date.fromisoformat(data["day"]) if kind == "day_started" else self.day
+            event = Event(self.seq + 1, kind, now, day, data)
+            self.apply(event)
+            events.append(event)
+        return events
+
+    # --- queries for the shell --------------------------------------------------------------
+
+    def ticket(self, number: str) -> Ticket | None:
+        return self.tickets.get(number)
+
+    def waiting(self, prefix: str) -> list[Ticket]:
+        return self.queues[prefix].ordered()
+
+    def open_tickets(self) -> Iterator[Ticket]:
+        return (t for t in self.tickets.values() if t.status not in FINAL_STATUSES)
+
+    def consistency_problems(self) -> list[str]:
+        """Cross-checks of the indexes against the tickets; empty when all is well."""
+        problems = []
+        placed: dict[str, str] = {}
+
+        def place(ticket: Ticket, where: str) -> None:
+            if ticket.number in placed:
+                problems.append(f"{ticket.number} 同时在 {placed[ticket.number]} 和 {where}")
+            placed[ticket.number] = where
+
+        for prefix, queue in self.queues.items():
+            for ticket in queue.ordered():
+                place(ticket, f"{prefix} 队列")
+                if ticket.status != TicketStatus.WAITING or ticket.target_window is not None:
+                    problems.append(f"{ticket.number} 在队列中但状态为 {ticket.status}")
+        for w in self.windows.values():
+            for ticket in w.targeted:
+                place(ticket, f"{w.number} 号窗口的转入队列")
+            for ticket in w.held:
+                place(ticket, f"{w.number} 号窗口的挂起列表")
+                if ticket.status != TicketStatus.HELD:
+                    problems.append(f"{ticket.number} 在挂起列表中但状态为 {ticket.status}")
+            if w.current is not None:
+                place(w.current, f"{w.number} 号窗口")
+                if w.current.status != TicketStatus.CALLED or w.current.window != w.number:
+                    problems.append(f"{w.current.number} 是 {w.number} 号窗口的当前号但状态不符")
+        for ticket in self.tickets.values():
+            if ticket.status in FINAL_STATUSES:
+                if ticket.number in placed:
+                    problems.append(f"{ticket.number} 已结束却仍在 {placed[ticket.number]}")
+            elif ticket.number not in placed:
+                problems.append(f"{ticket.number}（{ticket.status}）不在任何队列或窗口：丢失")
+        return problems
+
+    # --- checks shared by the decisions ------------------------------------------------------
+
+    def _ticket(self, number: str) -> Ticket:
+        ticket = self.tickets.get(number)
+        if ticket is None:
+            raise DomainError("not_found", f"今天没有 {number} 号")
+        return ticket
+
+    def _window(self, number: int) -> WindowState:
+        window = self.windows.get(number)
+        if window is None:
+            raise DomainError("not_found", f"没有 {number} 号窗口")
+        return window
+
+    def _staffed_by(self, command: Any) -> WindowState:
+        window = self._window(command.window)
+        if window.clerk != command.clerk:
+            raise DomainError("forbidden", f"您没有在 {window.number} 号窗口签到，不能操作该窗口")
+        return window
+
+    def _serving(self, command: Any) -> tuple[WindowState, Ticket]:
+        window = self._staffed_by(command)
+        if window.current is None:
+            raise DomainError("conflict", f"{window.number} 号窗口当前没有正在办理的号")
+        return window, window.current
+
+    def _ready_to_call(self, command: Any) -> WindowState:
+        window = self._staffed_by(command)
+        if window.paused:
+            raise DomainError("conflict", "窗口已暂停服务，请先点“恢复”再叫号")
+        if window.current is not None:
+            raise DomainError("conflict", f"{window.current.number} 号尚未办结，请先办结、过号、挂起或转移")
+        return window
+
+    @staticmethod
+    def _reason(text: str, what: str) -> str:
+        text = (text or "").strip()
+        if not text:
+            raise DomainError("bad_request", f"请填写{what}")
+        if len(text) > MAX_REASON:
+            raise DomainError("bad_request", f"{what}不能超过 {MAX_REASON} 个字")
+        return text
+
+    def _called(self, window: WindowState, ticket: Ticket, via: str) -> tuple[str, dict]:
+        return ("ticket_called", {"number": ticket.number, "window": window.number,
+                                  "clerk": window.clerk, "post": window.post, "recall": 0,
+                                  "via": via})
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    def _take_ticket(self, c: cmd.TakeTicket, now: datetime) -> Decision:
+        category = self.definition.category_by_prefix.get(c.category)
+        if category is None:
+            raise DomainError("not_found", f"没有“{c.category}”这个业务类别")
+        if c.kind not in category.kinds:
+            raise DomainError("bad_request", f"{category.name}不办理“{TICKET_KIND_NAMES.get(c.kind, c.kind)}”")
+        if c.priority not in cmd.KIOSK_PRIORITIES:
+            raise DomainError("bad_request", "优先类型只能是普通、老年人或残疾人")
+        if c.service is not None:
+            item = self.definition.item_by_code.get(c.service)
+            if item is None:
+                raise DomainError("not_found", f"没有编码为 {c.service} 的事项")
+            if item.category != c.category:
+                raise DomainError("bad_request", f"事项“{item.name}”不属于{category.name}")
+        moment = cal.local(self.hall, now)
+        if not cal.issuing(self.hall, moment):
+            raise DomainError("closed", cal.closed_reason(self.hall, moment))
+        issued = self.issued[c.category]
+        if issued >= category.daily_cap:
+            back = cal.come_back_text(moment, cal.next_working_day_start(self.hall, moment))
+            raise DomainError("closed", f"今日{category.name}号已取完，{back}")
+        number = f"{c.category}{issued + 1:03d}"
+        return [("ticket_issued", {
+            "number": number, "category": c.category, "kind": c.kind, "priority": c.priority,
+            "service": c.service, "ahead": self.queues[c.category].ahead_of(c.priority)})]
+
+    def _sign_in(self, c: cmd.SignIn, now: datetime) -> Decision:
+        window = self._window(c.window)
+        clerk = self.definition.clerk_by_badge.get(c.clerk)
+        if clerk is None:
+            raise DomainError("not_found", f"没有工号为 {c.clerk} 的工作人员")
+        if c.post not in cmd.POSTS:
+            raise DomainError("bad_request", "岗位只能是 A 或 B")
+        if c.post == "A" and window.definition.a_post != c.clerk:
+            raise DomainError("forbidden", f"{clerk.name}不是 {window.number} 号窗口的A岗")
+        if c.post == "B" and c.clerk not in window.definition.b_posts:
+            raise DomainError("forbidden", f"{clerk.name}不是 {window.number} 号窗口的B岗")
+        elsewhere = self.clerk_window.get(c.clerk)
+        if elsewhere == window.number:
+            raise DomainError("conflict", f"您已在 {window.number} 号窗口签到")
+        if elsewhere is not None:
+            raise DomainError("conflict", f"您已在 {elsewhere} 号窗口签到，请先在该窗口签退")
+        if window.clerk is None:
+            return [("clerk_signed_in", {"window": window.number, "clerk": c.clerk,
+                                         "post": c.post, "takeover": False, "previous": None})]
+        if not c.takeover:
+            holder = self.definition.clerk_by_badge[window.clerk].name
+            raise DomainError("conflict", f"{window.number} 号窗口已由{holder}（{window.post}岗）签到；"
+                                          "如需接替，请选择“接替”")
+        assert window_allows(window.status, "takeover")
+        return [("clerk_signed_out", {"window": window.number, "clerk": window.clerk,
+                                      "post": window.post, "reason": "handover"}),
+                ("clerk_signed_in", {"window": window.number, "clerk": c.clerk, "post": c.post,
+                                     "takeover": True, "previous": window.clerk})]
+
+    def _sign_out(self, c: cmd.SignOut, now: datetime) -> Decision:
+        window = self._staffed_by(c)
+        if window.current is not None:
+            raise DomainError("conflict", f"{window.current.number} 号尚未办结，请先办结、挂起或转移再签退")
+        return [("clerk_signed_out", {"window": window.number, "clerk": c.clerk,
+                                      "post": window.post, "reason": "sign_out"})]
+
+    def _pause(self, c: cmd.Pause, now: datetime) -> Decision:
+        window = self._staffed_by(c)
+        reason = self._reason(c.reason, "暂停原因")
+        if not window_allows(window.status, "pause"):
+            raise DomainError("conflict", "窗口已经是暂停状态")
+        if window.current is not None:
+            raise DomainError("conflict", f"{window.current.number} 号尚未办结，请先办结再暂停")
+        return [("window_paused", {"window": window.number, "clerk": c.clerk, "reason": reason})]
+
+    def _resume(self, c: cmd.Resume, now: datetime) -> Decision:
+        window = self._staffed_by(c)
+        if not window_allows(window.status, "resume"):
+            raise DomainError("conflict", "窗口没有暂停，无需恢复")
+        return [("window_resumed", {"window": window.number, "clerk": c.clerk})]
+
+    def _call_next(self, c: cmd.CallNext, now: datetime) -> Decision:
+        window = self._ready_to_call(c)
+        ticket = choose_next(window.definition.categories, self.queues, window.targeted,
+                             self.hall.priority_ratio)
+        return [self._called(window, ticket, "next")] if ticket is not None else []
+
+    def _call_number(self, c: cmd.CallNumber, now: datetime) -> Decision:
+        window = self._ready_to_call(c)
+        ticket = self._ticket(c.number)
+        if ticket.status == TicketStatus.HELD:
+            return self._resume_held(cmd.ResumeHeld(c.clerk, c.window, c.number), now)
+        if ticket.status != TicketStatus.WAITING:
+            raise DomainError("conflict", f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，不能叫号")
+        if ticket.target_window not in (None, window.number):
+            raise DomainError("conflict", f"{ticket.number} 号已转给 {ticket.target_window} 号窗口")
+        if ticket.target_window is None and ticket.category not in window.definition.categories:
+            name = self.definition.category_by_prefix[ticket.category].name
+            raise DomainError("conflict", f"本窗口不办理{name}，{ticket.number} 号请由相应窗口叫号")
+        return [self._called(window, ticket, "number")]
+
+    def _resume_held(self, c: cmd.ResumeHeld, now: datetime) -> Decision:
+        window = self._ready_to_call(c)
+        ticket = self._ticket(c.number)
+        if ticket.status != TicketStatus.HELD or ticket.window != window.number:
+            raise DomainError("conflict", f"{ticket.number} 号不在本窗口的挂起列表中")
+        return [self._called(window, ticket, "held")]
+
+    def _recall(self, c: cmd.Recall, now: datetime) -> Decision:
+        window, ticket = self._serving(c)
+        return [("ticket_called", {"number": ticket.number, "window": window.number,
+                                   "clerk": window.clerk, "post": window.post,
+                                   "recall": ticket.recalls + 1, "via": "recall"})]
+
+    def _no_show(self, c: cmd.NoShow, now: datetime) -> Decision:
+        window, ticket = self._serving(c)
+        return [("ticket_no_show", {"number": ticket.number, "window": window.number,
+                                    "clerk": c.clerk})]
+
+    def _hold(self, c: cmd.Hold, now: datetime) -> Decision:
+        window, ticket = self._serving(c)
+        reason = self._reason(c.reason, "挂起原因")
+        return [("ticket_held", {"number": ticket.number, "window": window.number,
+                                 "clerk": c.clerk, "reason": reason})]
+
+    def _transfer(self, c: cmd.Transfer, now: datetime) -> Decision:
+        window, ticket = self._serving(c)
+        if (c.to_category is None) == (c.to_window is None):
+            raise DomainError("bad_request", "请选择转到哪个业务类别或哪个窗口（二选一）")
+        if c.to_category is not None and c.to_category not in self.queues:
+            raise DomainError("not_found", f"没有“{c.to_category}”这个业务类别")
+        if c.to_window is not None:
+            self._window(c.to_window)
+            if c.to_window == window.number:
+                raise DomainError("conflict", "不能转给本窗口")
+        if len(c.note or "") > MAX_REASON:
+            raise DomainError("bad_request", f"转移说明不能超过 {MAX_REASON} 个字")
+        return [("ticket_transferred", {
+            "number": ticket.number, "window": window.number, "clerk": c.clerk,
+            "to_category": c.to_category, "to_window": c.to_window, "note": c.note or "",
+            "first_clerk": ticket.first_clerk})]
+
+    def _finish(self, c: cmd.Finish, now: datetime) -> Decision:
+        window, ticket = self._serving(c)
+        if c.outcome not in cmd.OUTCOMES:
+            raise DomainError("bad_request", "请选择办理结果：" + "、".join(cmd.OUTCOME_NAMES.values()))
+        if len(c.note or "") > MAX_REASON:
+            raise DomainError("bad_request", f"备注不能超过 {MAX_REASON} 个字")
+        return [("ticket_finished", {"number": ticket.number, "window": window.number,
+                                     "clerk": c.clerk, "post": window.post,
+                                     "outcome": c.outcome, "note": c.note or ""})]
+
+    def _set_priority(self, c: cmd.SetPriority, now: datetime) -> Decision:
+        ticket = self._ticket(c.number)
+        if c.priority != "green":
+            raise DomainError("bad_request", "只能设置为绿色通道")
+        if not ticket_allows(ticket.status, "set_priority"):
+            state = STATUS_NAMES[ticket.status]
+            raise DomainError("conflict", f"{ticket.number} 号{state}，只能给等待中的号开绿色通道")
+        if ticket.priority == "green":
+            raise DomainError("conflict", f"{ticket.number} 号已是绿色通道")
+        return [("ticket_priority_set", {"number": ticket.number, "priority": "green",
+                                         "by": c.by})]
+
+    def _rate(self, c: cmd.Rate, now: datetime) -> Decision:
+        ticket = self._ticket(c.number)
+        if c.score is not None and (isinstance(c.score, bool) or c.score not in range(1, 6)):
+            raise DomainError("bad_request", "评价分数应为 1 到 5")
+        if ticket.status != TicketStatus.FINISHED:
+            raise DomainError("conflict", f"{ticket.number} 号尚未办结，不能评价")
+        if c.window is not None:
+            window = self._window(c.window)
+            if window.last_finished is not ticket:
+                raise DomainError("forbidden", f"{ticket.number} 号不是本窗口刚办结的号")
+            if ticket.pad_rated or ticket.score is not None:
+                raise DomainError("conflict", f"{ticket.number} 号已评价过")
+            channel = "pad"
+        else:
+            if c.score is None:
+                raise DomainError("bad_request", "请选择评价等级")
+            if ticket.citizen_rated or ticket.score is not None:
+                raise DomainError("conflict", f"{ticket.number} 号已评价过")
+            channel = "citizen"
+        reasons = tuple(c.reasons or ())
+        if c.score is not None and c.score <= 2 and not reasons:
+            raise DomainError("bad_request", "不满意的评价请至少选择一个原因")
+        unknown = [r for r in reasons if r not in self.hall.rating_reasons]
+        if unknown:
+            raise DomainError("bad_request", f"未知的评价原因：{'、'.join(unknown)}")
+        window_def = self.windows[ticket.window].definition
+        return [("ticket_rated", {
+            "number": ticket.number, "score": c.score, "reasons": list(reasons),
+            "channel": channel, "window": ticket.window, "clerk": ticket.clerk,
+            "post": ticket.post, "department": window_def.department,
+            "service": ticket.service})]
+
+    def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
+        decision: Decision = []
+        moment = cal.local(self.hall, now)
+        session_start = cal.session_start(self.hall, moment)
+        limit = self.hall.unattended_after_minutes
+        for w in self.windows.values():
+            if w.clerk is None and session_start is not None and limit > 0:
+                since = max(w.unstaffed_since or session_start, session_start)
+                minutes = int((now - since).total_seconds() // 60)
+                level = 2 if minutes >= 2 * limit else 1 if minutes >= limit else 0
+                if level > (w.warned if w.warned_since == since else 0):
+                    decision.append(("warning", {
+                        "level": "red" if level == 2 else "yellow", "kind": "unattended",
+                        "window": w.number, "minutes": minutes, "since": since.isoformat(),
+                        "text": f"{w.number} 号窗口（{w.definition.name}）已无人值守 {minutes} 分钟"}))
+            if w.clerk is None and w.targeted:
+                waited_since = w.unstaffed_since
+                back_after = timedelta(minutes=self.hall.transfer_return_minutes)
+                for ticket in w.targeted:
+                    since = max(waited_since or ticket.targeted_at, ticket.targeted_at)
+                    if now - since >= back_after:
+                        decision.append(("ticket_returned", {
+                            "number": ticket.number, "window": w.number,
+                            "category": ticket.category}))
+        return decision
+
+    # --- applying events -------------------------------------------------------------------------
+
+    def _enqueue(self, ticket: Ticket) -> None:
+        if ticket.target_window is not None:
+            add_targeted(self.windows[ticket.target_window].targeted, ticket)
+        else:
+            self.queues[ticket.category].add(ticket)
+
+    def _dequeue(self, ticket: Ticket) -> None:
+        if ticket.target_window is not None:
+            self.windows[ticket.target_window].targeted.remove(ticket)
+        else:
+            self.queues[ticket.category].remove(ticket)
+
+    def _on_ticket_issued(self, e: Event) -> None:
+        d = e.data
+        ticket = Ticket(d["number"], d["category"], d["kind"], d["priority"], d["service"],
+                        e.at, e.seq)
+        self.tickets[ticket.number] = ticket
+        self.issued[ticket.category] += 1
+        self.queues[ticket.category].add(ticket)
+
+    def _on_ticket_called(self, e: Event) -> None:
+        d = e.data
+        ticket = self.tickets[d["number"]]
+        window = self.windows[d["window"]]
+        if d["via"] == "recall":
+            ticket.recalls += 1
+            ticket.called_at = e.at
+            return
+        if ticket.status == TicketStatus.HELD:
+            self.windows[ticket.window].held.remove(ticket)
+        else:
+            if ticket.target_window is None:
+                queue = self.queues[ticket.category]
+                if ticket.priority == "normal":
+                    queue.streak = 0
+                elif d["via"] == "next":
+                    queue.streak = queue.streak + 1 if queue.normal else 0
+            self._dequeue(ticket)
+            ticket.target_window = None
+        ticket.status = TicketStatus.CALLED
+        ticket.window = window.number
+        ticket.clerk, ticket.post = window.clerk, window.post
+        ticket.calls += 1
+        ticket.called_at = e.at
+        if ticket.first_called_at is None:
+            ticket.first_called_at = e.at
+            ticket.first_clerk, ticket.first_window = window.clerk, window.number
+        window.current = ticket
+
+    def _end(self, ticket: Ticket, status: TicketStatus, at: datetime) -> None:
+        ticket.status = status
+        ticket.ended_at = at
+        self.windows[ticket.window].current = None
+
+    def _on_ticket_no_show(self, e: Event) -> None:
+        self._end(self.tickets[e.data["number"]], TicketStatus.NO_SHOW, e.at)
+
+    def _on_ticket_finished(self, e: Event) -> None:
+        ticket = self.tickets[e.data["number"]]
+        window = self.windows[ticket.window]
+        ticket.clerk, ticket.post = window.clerk, window.post
+        ticket.outcome, ticket.note = e.data["outcome"], e.data["note"]
+        self._end(ticket, TicketStatus.FINISHED, e.at)
+        window.last_finished = ticket
+
+    def _on_ticket_held(self, e: Event) -> None:
+        ticket = self.tickets[e.data["number"]]
+        window = self.windows[ticket.window]
+        window.current = None
+        window.held.append(ticket)
+        ticket.status = TicketStatus.HELD
+        ticket.hold_reason = e.data["reason"]
+
+    def _on_ticket_transferred(self, e: Event) -> None:
+        d = e.data
+        ticket = self.tickets[d["number"]]
+        self.windows[ticket.window].current = None
+        ticket.status = TicketStatus.WAITING
+        ticket.transfers += 1
+        if d["to_category"] is not None:
+            ticket.category = d["to_category"]
+        else:
+            ticket.target_window = d["to_window"]
+            ticket.targeted_at = e.at
+        self._enqueue(ticket)
+
+    def _on_ticket_returned(self, e: Event) -> None:
+        ticket = self.tickets[e.data["number"]]
+        self._dequeue(ticket)
+        ticket.target_window = None
+        ticket.targeted_at = None
+        self._enqueue(ticket)
+
+    def _on_ticket_cancelled(self, e: Event) -> None:
+        ticket = self.tickets[e.data["number"]]
+        if ticket.status == TicketStatus.WAITING:
+            self._dequeue(ticket)
+        elif ticket.status == TicketStatus.HELD:
+            self.windows[ticket.window].held.remove(ticket)
+        elif ticket.status == TicketStatus.CALLED:
+            self.windows[ticket.window].current = None
+        ticket.status = TicketStatus.CANCELLED
+        ticket.ended_at = e.at
+        ticket.end_reason = e.data["reason"]
+
+    def _on_ticket_priority_set(self, e: Event) -> None:
+        ticket = self.tickets[e.data["number"]]
+        self._dequeue(ticket)
+        ticket.priority = e.data["priority"]
+        self._enqueue(ticket)
+
+    def _on_ticket_rated(self, e: Event) -> None:
+        ticket = self.tickets[e.data["number"]]
+        if e.data["channel"] == "pad":
+            ticket.pad_rated = True
+        else:
+            ticket.citizen_rated = True
+        if e.data["score"] is not None:
+            ticket.score = e.data["score"]
+
+    def _on_clerk_signed_in(self, e: Event) -> None:
+        window = self.windows[e.data["window"]]
+        window.clerk, window.post = e.data["clerk"], e.data["post"]
+        window.signed_in_at = e.at
+        window.paused, window.pause_reason = False, ""
+        window.unstaffed_since, window.warned, window.warned_since = None, 0, None
+        self.clerk_window[window.clerk] = window.number
+
+    def _on_clerk_signed_out(self, e: Event) -> None:
+        window = self.windows[e.data["window"]]
+        self.clerk_window.pop(window.clerk, None)
+        window.clerk = window.post = window.signed_in_at = None
+        window.paused, window.pause_reason = False, ""
+        window.unstaffed_since, window.warned, window.warned_since = e.at, 0, None
+
+    def _on_window_paused(self, e: Event) -> None:
+        window = self.windows[e.data["window"]]
+        window.paused, window.pause_reason = True, e.data["reason"]
+
+    def _on_window_resumed(self, e: Event) -> None:
+        window = self.windows[e.data["window"]]
+        window.paused, window.pause_reason = False, ""
+
+    def _on_warning(self, e: Event) -> None:
+        if e.data["kind"] == "unattended":
+            window = self.windows[e.data["window"]]
+            window.warned = 2 if e.data["level"] == "red" else 1
+            window.warned_since = datetime.fromisoformat(e.data["since"])
+
+    def _on_day_started(self, e: Event) -> None:
+        self._reset_day(date.fromisoformat(e.data["day"]))

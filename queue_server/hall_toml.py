@@ -1,0 +1,616 @@
+"""Reading and writing the hall definition file (TOML), with errors a hall's staff can act on.
+
+The file is checked whole before anything is built: every problem is collected, each with the
+line it is on, the field's path (arrays count from 1, as people do) and what was expected, so a
+bad file is rejected at once with the full list and never half-imported. `tomllib` gives no
+positions for values, so `key_lines` scans the text for table headers and keys to find them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from queue_server.hall_definition import (
+    HANDLING_MODES,
+    ITEM_TYPES,
+    MATERIAL_FORMS,
+    TICKET_KINDS,
+    Category,
+    Clerk,
+    Department,
+    HallDefinition,
+    HallInfo,
+    Material,
+    ServiceItem,
+    Session,
+    Window,
+)
+
+NO_FEE = "不收费"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int | None
+    field: str
+    message: str
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        return f"{where}: {self.field}: {self.message}"
+
+
+class HallFileInvalid(Exception):
+    """The file cannot be imported; `problems` lists every reason."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = sorted(problems, key=lambda p: (p.line or 0, p.field))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        head = f"大厅配置文件有 {len(self.problems)} 处错误，未导入任何内容："
+        return "\n".join([head, *(p.render(self.source) for p in self.problems)])
+
+
+# --- where things are in the text -----------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Map each table and key path ("windows[3].a_post", 1-based) to its line number."""
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    table = ""
+    in_multiline: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if in_multiline:
+            if raw.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        header = _HEADER.match(raw)
+        if header and not _KEY.match(raw):
+            names = [part.strip().strip("\"'") for part in header.group(2).split(".")]
+            parent = _resolve(names[:-1], counts)
+            base = f"{parent}.{names[-1]}" if parent else names[-1]
+            if header.group(1) == "[[":
+                counts[base] = counts.get(base, 0) + 1
+                table = f"{base}[{counts[base]}]"
+            else:
+                table = base
+            lines.setdefault(table, number)
+            continue
+        key = _KEY.match(raw)
+        if key:
+            name = key.group(1).strip("\"'")
+            lines.setdefault(f"{table}.{name}" if table else name, number)
+            rest = raw[key.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_multiline = quote
+    return lines
+
+
+def _resolve(names: list[str], counts: dict[str, int]) -> str:
+    path = ""
+    for name in names:
+        base = f"{path}.{name}" if path else name
+        path = f"{base}[{counts[base]}]" if base in counts else base
+    return path
+
+
+def _line_of(lines: dict[str, int], path: str) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+# --- checking values --------------------------------------------------------------------------
+
+_TYPE_NAMES = {str: "文本", int: "整数", bool: "true 或 false", list: "数组", dict: "表"}
+
+
+class _Checker:
+    """Collects problems while reading one file; every read returns a usable default."""
+
+    def __init__(self, lines: dict[str, int]):
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(Problem(_line_of(self.lines, path), path, message))
+
+    def known_keys(self, table: dict, path: str, allowed: Iterable[str]) -> None:
+        allowed = list(allowed)
+        for key in table:
+            if key not in allowed:
+                self.fail(f"{path}.{key}", f"未知字段；此处可用的字段有：{', '.join(allowed)}")
+
+    def value(self, table: dict, path: str, key: str, kind: type, required: bool, default: Any):
+        where = f"{path}.{key}"
+        if key not in table:
+            if required:
+                self.fail(where, f"缺少必填字段（应为{_TYPE_NAMES[kind]}）")
+            return default
+        value = table[key]
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            self.fail(where, f"应为{_TYPE_NAMES[kind]}，实际为 {_show(value)}")
+            return default
+        return value
+
+    def text(self, table, path, key, *, required=True, pattern: str | None = None,
+             hint: str = "") -> str:
+        value = self.value(table, path, key, str, required, "")
+        if required and key in table and isinstance(value, str) and not value.strip():
+            self.fail(f"{path}.{key}", "不能为空")
+        if value and pattern and not re.fullmatch(pattern, value):
+            self.fail(f"{path}.{key}", f"格式不对：{hint}，实际为 {_show(value)}")
+        return value
+
+    def integer(self, table, path, key, low: int, high: int, *, required=True,
+                default: int = 0) -> int:
+        value = self.value(table, path, key, int, required, default)
+        if not low <= value <= high:
+            self.fail(f"{path}.{key}", f"应为 {low} 到 {high} 之间的整数，实际为 {value}")
+            return default
+        return value
+
+    def choice(self, table, path, key, choices: Iterable[str], *, required=True,
+               default: str = "") -> str:
+        choices = tuple(choices)
+        value = self.value(table, path, key, str, required, default)
+        if key in table and value not in choices:
+            self.fail(f"{path}.{key}", f"应为 {' / '.join(choices)} 之一，实际为 {_show(value)}")
+            return default
+        return value
+
+    def texts(self, table, path, key, *, required=True, min_items=0,
+              choices: Iterable[str] | None = None, default=()) -> tuple[str, ...]:
+        values = self.value(table, path, key, list, required, list(default))
+        good = []
+        allowed = tuple(choices) if choices is not None else None
+        for i, value in enumerate(values, start=1):
+            if not isinstance(value, str) or not value.strip():
+                self.fail(f"{path}.{key}[{i}]", f"应为非空文本，实际为 {_show(value)}")
+            elif allowed is not None and value not in allowed:
+                self.fail(f"{path}.{key}[{i}]",
+                          f"应为 {' / '.join(allowed)} 之一，实际为 {_show(value)}")
+            else:
+                good.append(value)
+        if key in table and len(values) < min_items:
+            self.fail(f"{path}.{key}", f"至少需要 {min_items} 项")
+        return tuple(good)
+
+    def dates(self, table, path, key) -> tuple[date, ...]:
+        values = self.value(table, path, key, list, False, [])
+        good = []
+        for i, value in enumerate(values, start=1):
+            if isinstance(value, date) and not hasattr(value, "hour"):
+                good.append(value)
+            else:
+                self.fail(f"{path}.{key}[{i}]",
+                          f"应为日期（不加引号，如 2026-10-01），实际为 {_show(value)}")
+        return tuple(sorted(set(good)))
+
+    def tables(self, data: dict, key: str, *, required: bool) -> list[tuple[str, dict]]:
+        values = data.get(key)
+        if values is None:
+            if required:
+                self.fail(key, f"缺少 [[{key}]]，至少需要一项")
+            return []
+        if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
+            self.fail(key, f"应写成 [[{key}]] 表数组")
+            return []
+        return [(f"{key}[{i}]", value) for i, value in enumerate(values, start=1)]
+
+    def unique(self, records: list[tuple[str, Any]], key: str, what: str) -> None:
+        seen: dict[Any, str] = {}
+        for path, value in records:
+            if value in seen:
+                self.fail(f"{path}.{key}", f"{what} {_show(value)} 重复，已在 {seen[value]} 出现")
+            else:
+                seen[value] = path
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "一个表"
+    return str(value)
+
+
+def _parse_clock(checker: _Checker, path: str, value: Any) -> time | None:
+    if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}", value):
+        hour, minute = int(value[:2]), int(value[3:])
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    checker.fail(path, f'应为 "HH:MM" 形式的时间，如 "08:30"，实际为 {_show(value)}')
+    return None
+
+
+# --- reading the tables -------------------------------------------------------------------------
+
+_HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone", "timezone",
+              "sessions", "working_weekdays", "holidays", "makeup_workdays", "priority_ratio",
+              "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
+              "rating_reasons", "demo")
+_TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
+_CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
+_CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
+
+
+def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
+    table = data.get("hall")
+    if not isinstance(table, dict):
+        c.fail("hall", "缺少 [hall] 表（大厅名称、地址、电话、服务时段等）")
+        return None
+    c.known_keys(table, "hall", _HALL_KEYS)
+    timezone = c.text(table, "hall", "timezone", required=False) or "Asia/Shanghai"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.fail("hall.timezone", f"未知时区 {_show(timezone)}；中国大陆应为 \"Asia/Shanghai\"")
+        timezone = "Asia/Shanghai"
+    weekdays = c.value(table, "hall", "working_weekdays", list, False, [1, 2, 3, 4, 5])
+    if any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7 for d in weekdays):
+        c.fail("hall.working_weekdays", "应为 1 到 7 的整数数组（1 = 星期一）")
+        weekdays = [1, 2, 3, 4, 5]
+    return HallInfo(
+        code=c.text(table, "hall", "code", pattern=_CODE, hint=_CODE_HINT),
+        name=c.text(table, "hall", "name"),
+        address=c.text(table, "hall", "address"),
+        consultation_phone=c.text(table, "hall", "consultation_phone"),
+        complaint_phone=c.text(table, "hall", "complaint_phone"),
+        timezone=timezone,
+        sessions=_read_sessions(c, table),
+        working_weekdays=tuple(sorted(set(weekdays))),
+        holidays=c.dates(table, "hall", "holidays"),
+        makeup_workdays=c.dates(table, "hall", "makeup_workdays"),
+        priority_ratio=c.integer(table, "hall", "priority_ratio", 1, 10, required=False,
+                                 default=2),
+        issue_cutoff_minutes=c.integer(table, "hall", "issue_cutoff_minutes", 0, 120,
+                                       required=False, default=0),
+        unattended_after_minutes=c.integer(table, "hall", "unattended_after_minutes", 0, 240,
+                                           required=False, default=10),
+        transfer_return_minutes=c.integer(table, "hall", "transfer_return_minutes", 1, 240,
+                                          required=False, default=15),
+        rating_reasons=c.texts(table, "hall", "rating_reasons", required=False),
+        demo=c.value(table, "hall", "demo", bool, False, False),
+    )
+
+
+def _read_sessions(c: _Checker, table: dict) -> tuple[Session, ...]:
+    raw = c.value(table, "hall", "sessions", list, True, [])
+    sessions: list[Session] = []
+    for i, pair in enumerate(raw, start=1):
+        path = f"hall.sessions[{i}]"
+        if not isinstance(pair, list) or len(pair) != 2:
+            c.fail(path, f'应为 ["开始", "结束"]，如 ["08:30", "12:00"]，实际为 {_show(pair)}')
+            continue
+        start, end = _parse_clock(c, path, pair[0]), _parse_clock(c, path, pair[1])
+        if start is None or end is None:
+            continue
+        if start >= end:
+            c.fail(path, f"开始时间 {pair[0]} 应早于结束时间 {pair[1]}")
+        elif sessions and start < sessions[-1].end:
+            c.fail(path, "服务时段应按时间先后排列且互不重叠")
+        else:
+            sessions.append(Session(start, end))
+    if "sessions" in table and not raw:
+        c.fail("hall.sessions", "至少需要一个服务时段")
+    return tuple(sessions)
+
+
+def _read_departments(c: _Checker, data: dict) -> list[tuple[str, Department]]:
+    out = []
+    for path, t in c.tables(data, "departments", required=True):
+        c.known_keys(t, path, ("code", "name", "phone"))
+        out.append((path, Department(
+            code=c.text(t, path, "code", pattern=_CODE, hint=_CODE_HINT),
+            name=c.text(t, path, "name"),
+            phone=c.text(t, path, "phone", required=False),
+        )))
+    c.unique([(p, d.code) for p, d in out], "code", "部门编码")
+    return out
+
+
+def _read_categories(c: _Checker, data: dict) -> list[tuple[str, Category]]:
+    out = []
+    for path, t in c.tables(data, "categories", required=True):
+        c.known_keys(t, path, ("prefix", "name", "daily_cap", "kinds", "department"))
+        out.append((path, Category(
+            prefix=c.text(t, path, "prefix", pattern=r"[A-Z]{1,2}",
+                          hint="1 到 2 个大写英文字母，如 \"A\""),
+            name=c.text(t, path, "name"),
+            daily_cap=c.integer(t, path, "daily_cap", 1, 999, default=999),
+            kinds=c.texts(t, path, "kinds", required=False, min_items=1, choices=TICKET_KINDS,
+                          default=TICKET_KINDS),
+            department=c.text(t, path, "department", required=False),
+        )))
+    c.unique([(p, cat.prefix) for p, cat in out], "prefix", "号段前缀")
+    return out
+
+
+def _read_clerks(c: _Checker, data: dict, demo: bool) -> list[tuple[str, Clerk]]:
+    out = []
+    for path, t in c.tables(data, "clerks", required=True):
+        c.known_keys(t, path, ("badge", "name", "photo", "department", "pin"))
+        pin = c.text(t, path, "pin", required=False, pattern=r"\d{4,8}", hint="4 到 8 位数字")
+        if "pin" in t and not demo:
+            c.fail(f"{path}.pin", "PIN 只能写在演示文件中（[hall] demo = true）；"
+                                  "正式大厅请用 queue-server clerk set-pin 设置")
+        out.append((path, Clerk(
+            badge=c.text(t, path, "badge", pattern=r"[0-9A-Za-z]{1,16}",
+                         hint="1 到 16 位数字或字母"),
+            name=c.text(t, path, "name"),
+            photo=c.text(t, path, "photo", required=False),
+            department=c.text(t, path, "department", required=False),
+            pin=pin,
+        )))
+    c.unique([(p, clerk.badge) for p, clerk in out], "badge", "工号")
+    return out
+
+
+def _read_windows(c: _Checker, data: dict) -> list[tuple[str, Window]]:
+    out = []
+    for path, t in c.tables(data, "windows", required=True):
+        c.known_keys(t, path, ("number", "name", "department", "categories", "a_post",
+                               "b_posts", "zone", "floor"))
+        out.append((path, Window(
+            number=c.integer(t, path, "number", 1, 999),
+            name=c.text(t, path, "name"),
+            department=c.text(t, path, "department"),
+            categories=c.texts(t, path, "categories", min_items=1),
+            a_post=c.text(t, path, "a_post"),
+            b_posts=c.texts(t, path, "b_posts", required=False),
+            zone=c.text(t, path, "zone", required=False),
+            floor=c.text(t, path, "floor", required=False),
+        )))
+    c.unique([(p, w.number) for p, w in out], "number", "窗口号")
+    return out
+
+
+_ITEM_KEYS = ("code", "name", "summary", "department", "category", "handling", "type",
+              "legal_basis", "conditions", "steps", "statutory_days", "promised_days", "fee",
+              "fee_basis", "certificate", "phone", "notes", "materials")
+
+
+def _read_items(c: _Checker, data: dict) -> list[tuple[str, ServiceItem]]:
+    out = []
+    for path, t in c.tables(data, "items", required=False):
+        c.known_keys(t, path, _ITEM_KEYS)
+        item = ServiceItem(
+            code=c.text(t, path, "code", pattern=r"[0-9A-Za-z_\-.]{1,64}",
+                        hint="字母、数字、-、_ 或 .，不超过 64 个字符"),
+            name=c.text(t, path, "name"),
+            summary=c.text(t, path, "summary", required=False),
+            department=c.text(t, path, "department"),
+            category=c.text(t, path, "category"),
+            handling=c.choice(t, path, "handling", HANDLING_MODES, default="direct"),
+            type=c.choice(t, path, "type", ITEM_TYPES, default="instant"),
+            legal_basis=c.texts(t, path, "legal_basis", min_items=1),
+            conditions=c.texts(t, path, "conditions", min_items=1),
+            steps=c.texts(t, path, "steps", min_items=1),
+            statutory_days=c.integer(t, path, "statutory_days", 0, 365),
+            promised_days=c.integer(t, path, "promised_days", 0, 365),
+            fee=c.text(t, path, "fee"),
+            fee_basis=c.text(t, path, "fee_basis", required=False),
+            certificate=c.text(t, path, "certificate", required=False),
+            phone=c.text(t, path, "phone", required=False),
+            notes=c.texts(t, path, "notes", required=False),
+            materials=tuple(_read_materials(c, t, path)),
+        )
+        if item.promised_days > item.statutory_days:
+            c.fail(f"{path}.promised_days", f"承诺时限（{item.promised_days} 个工作日）"
+                   f"不能长于法定时限（{item.statutory_days} 个工作日）")
+        if item.type == "instant" and item.promised_days != 0:
+            c.fail(f"{path}.promised_days", "即办件（type = \"instant\"）的承诺时限应为 0")
+        if item.type == "promised" and "promised_days" in t and item.promised_days == 0:
+            c.fail(f"{path}.promised_days", "承诺件（type = \"promised\"）的承诺时限至少为 1 个工作日")
+        if item.fee and item.fee != NO_FEE and not item.fee_basis:
+            c.fail(f"{path}.fee_basis", f"收费事项必须写明收费依据（fee 不是 \"{NO_FEE}\"）")
+        out.append((path, item))
+    c.unique([(p, i.code) for p, i in out], "code", "事项编码")
+    return out
+
+
+def _read_materials(c: _Checker, item: dict, item_path: str) -> list[Material]:
+    raw = item.get("materials")
+    if raw is None:
+        c.fail(f"{item_path}.materials", "缺少申请材料，至少需要一项 [[items.materials]]")
+        return []
+    if not isinstance(raw, list) or not all(isinstance(m, dict) for m in raw):
+        c.fail(f"{item_path}.materials", "应写成 [[items.materials]] 表数组")
+        return []
+    if not raw:
+        c.fail(f"{item_path}.materials", "至少需要一项申请材料")
+    out = []
+    for i, t in enumerate(raw, start=1):
+        path = f"{item_path}.materials[{i}]"
+        c.known_keys(t, path, ("name", "form", "copies", "notes"))
+        out.append(Material(
+            name=c.text(t, path, "name"),
+            form=c.choice(t, path, "form", MATERIAL_FORMS, default="original"),
+            copies=c.integer(t, path, "copies", 1, 20, required=False, default=1),
+            notes=c.text(t, path, "notes", required=False),
+        ))
+    return out
+
+
+def _check_references(c: _Checker, departments, categories, clerks, windows, items) -> None:
+    dept_codes = {d.code for _, d in departments}
+    prefixes = {cat.prefix for _, cat in categories}
+    badges = {clerk.badge for _, clerk in clerks}
+
+    def department(path: str, code: str, required: bool) -> None:
+        if (code or required) and code not in dept_codes:
+            c.fail(path, f"部门编码 {_show(code)} 不在 [[departments]] 中")
+
+    for path, cat in categories:
+        department(f"{path}.department", cat.department, False)
+    for path, clerk in clerks:
+        department(f"{path}.department", clerk.department, False)
+    served: set[str] = set()
+    for path, w in windows:
+        department(f"{path}.department", w.department, True)
+        for i, prefix in enumerate(w.categories, start=1):
+            if prefix not in prefixes:
+                c.fail(f"{path}.categories[{i}]", f"号段前缀 {_show(prefix)} 不在 [[categories]] 中")
+            served.add(prefix)
+        if len(set(w.categories)) != len(w.categories):
+            c.fail(f"{path}.categories", "同一号段不能重复列出")
+        if w.a_post and w.a_post not in badges:
+            c.fail(f"{path}.a_post", f"工号 {_show(w.a_post)} 不在 [[clerks]] 中；A岗必须是已登记的工作人员")
+        for i, badge in enumerate(w.b_posts, start=1):
+            if badge not in badges:
+                c.fail(f"{path}.b_posts[{i}]", f"工号 {_show(badge)} 不在 [[clerks]] 中")
+            if badge == w.a_post:
+                c.fail(f"{path}.b_posts[{i}]", f"工号 {_show(badge)} 已是本窗口的A岗，不能同时是B岗")
+    for path, cat in categories:
+        if cat.prefix not in served:
+            c.fail(f"{path}.prefix", f"号段 {_show(cat.prefix)} 没有任何窗口办理；"
+                                     "请在某个窗口的 categories 中加入它，否则取到的号无人叫")
+    for path, item in items:
+        department(f"{path}.department", item.department, True)
+        if item.category and item.category not in prefixes:
+            c.fail(f"{path}.category", f"号段前缀 {_show(item.category)} 不在 [[categories]] 中")
+
+
+# --- entry points --------------------------------------------------------------------------------
+
+def parse_hall(text: str, source: str = "<hall>") -> HallDefinition:
+    """Parse and check a hall file's text; raise `HallFileInvalid` listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise HallFileInvalid(source, [_syntax_problem(error, text)]) from None
+    c = _Checker(key_lines(text))
+    c.known_keys(data, "(文件顶层)", _TOP_KEYS)
+    hall = _read_hall(c, data)
+    departments = _read_departments(c, data)
+    categories = _read_categories(c, data)
+    clerks = _read_clerks(c, data, demo=bool(hall and hall.demo))
+    windows = _read_windows(c, data)
+    items = _read_items(c, data)
+    _check_references(c, departments, categories, clerks, windows, items)
+    if c.problems or hall is None:
+        raise HallFileInvalid(source, c.problems)
+    return HallDefinition(
+        hall=hall,
+        departments=tuple(d for _, d in departments),
+        categories=tuple(cat for _, cat in categories),
+        windows=tuple(sorted((w for _, w in windows), key=lambda w: w.number)),
+        clerks=tuple(clerk for _, clerk in clerks),
+        items=tuple(i for _, i in items),
+    )
+
+
+def load_hall(path: str | Path) -> HallDefinition:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HallFileInvalid(str(path), [Problem(None, "(文件)", "文件不存在")]) from None
+    except UnicodeDecodeError:
+        raise HallFileInvalid(str(path), [Problem(None, "(文件)", "文件不是 UTF-8 编码；"
+                                                 "请用 UTF-8 保存")]) from None
+    return parse_hall(text, source=str(path))
+
+
+_SYNTAX_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _syntax_problem(error: tomllib.TOMLDecodeError, text: str) -> Problem:
+    message = str(error)
+    match = _SYNTAX_LINE.search(message)
+    line = int(match.group(1)) if match else None
+    if line is None and "end of document" in message:
+        line = max(1, len(text.splitlines()))
+    detail = _SYNTAX_LINE.sub("", message).strip()
+    column = f"第 {match.group(2)} 列" if match else ""
+    return Problem(line, "(TOML 语法)", f"{column}语法错误，文件无法读取：{detail}"
+                   "（常见原因：文本少了引号、括号未闭合、同一字段写了两次）")
+
+
+def dump_hall(definition: HallDefinition) -> str:
+    """The definition as a TOML file that `parse_hall` reads back to an equal definition.
+
+    Written by hand rather than by a generic TOML writer so that the file looks like the ones
+    people write (one `[[windows]]` table per window, materials under their item) and so that
+    keys come in the order `docs/hall-config.md` gives. PINs are never written: they live only
+    as hashes in the database.
+    """
+    h = definition.hall
+    hall: dict[str, Any] = {
+        "code": h.code, "name": h.name, "address": h.address,
+        "consultation_phone": h.consultation_phone, "complaint_phone": h.complaint_phone,
+        "timezone": h.timezone,
+        "sessions": [[s.start.strftime("%H:%M"), s.end.strftime("%H:%M")] for s in h.sessions],
+        "working_weekdays": list(h.working_weekdays),
+        "holidays": list(h.holidays), "makeup_workdays": list(h.makeup_workdays),
+        "priority_ratio": h.priority_ratio, "issue_cutoff_minutes": h.issue_cutoff_minutes,
+        "unattended_after_minutes": h.unattended_after_minutes,
+        "transfer_return_minutes": h.transfer_return_minutes,
+        "rating_reasons": list(h.rating_reasons), "demo": h.demo,
+    }
+    out = [f"# {h.name}：大厅定义文件，由 queue-server export-hall 导出。",
+           "# 格式见 docs/hall-config.md；修改后用 queue-server import-hall 导入。", "",
+           "[hall]", *_toml_pairs(hall)]
+    for name, records in (("departments", definition.departments),
+                          ("categories", definition.categories),
+                          ("clerks", definition.clerks), ("windows", definition.windows)):
+        for record in records:
+            out += ["", f"[[{name}]]", *_toml_pairs(_record(record, skip=("pin",)))]
+    for item in definition.items:
+        out += ["", "[[items]]", *_toml_pairs(_record(item, skip=("materials",)))]
+        for material in item.materials:
+            out += ["", "[[items.materials]]", *_toml_pairs(_record(material))]
+    return "\n".join(out) + "\n"
+
+
+def _toml_pairs(table: dict[str, Any]) -> list[str]:
+    return [f"{key} = {_toml_value(value)}" for key, value in table.items()]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | date):
+        return str(value) if not isinstance(value, date) else value.isoformat()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+
+
+def _record(record: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in record.__dataclass_fields__:
+        value = getattr(record, name)
+        if name in skip or value in ("", ()):
+            continue
+        out[name] = value
+    return out
+
+
+def describe(definition: HallDefinition) -> str:
+    """One line for the CLI: what a file holds."""
+    return (f"{definition.hall.name}（{definition.hall.code}）：{len(definition.departments)} 个部门，"
+            f"{len(definition.categories)} 个号段，{len(definition.windows)} 个窗口，"
+            f"{len(definition.clerks)} 名工作人员，{len(definition.items)} 个事项")
+

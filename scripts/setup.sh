@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Sets up everything the hall system needs on a Debian machine, idempotently:
+# system packages (through apt when run as root), a virtual environment in .venv
+# with the pinned dependencies of requirements.lock, and the project itself.
+# Usage: scripts/setup.sh [--with-tests]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[[ "${1:-}" == "--with-tests" ]] && with_tests=1
+
+apt_packages=(python3 python3-venv python3-dev ca-certificates sqlite3)
+if (( with_tests )); then
+    apt_packages+=(postgresql)
+fi
+
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if (( ${#missing[@]} )); then
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "安装系统软件包 / installing system packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "缺少系统软件包，请以 root 运行或手动安装 / missing system packages, run as root or install: ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "需要 Python 3.11 或更新版本 / Python 3.11 or newer is required" >&2
+    exit 1
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+    "$python" -m venv .venv
+fi
+stamp=.venv/.requirements.lock.sha256
+want=$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+    echo "$want" > "$stamp"
+fi
