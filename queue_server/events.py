@@ -17,8 +17,8 @@ to, and a small JSON-ready `data` dict. The kinds and their data:
                      window, clerk, post, department, service
 - clerk_signed_in    window, clerk, post, takeover, previous
 - clerk_signed_out   window, clerk, post, reason ("sign_out", "handover" or "day_end")
-- window_paused      window, clerk, reason
-- window_resumed     window, clerk
+- window_paused      window, clerk, post, reason
+- window_resumed     window, clerk, post
 - warning            level ("yellow"/"red"), kind ("unattended"), window, minutes, since, text
 - day_started        day
 """

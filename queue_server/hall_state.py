@@ -338,13 +338,15 @@ class HallState:
             raise DomainError("conflict", "窗口已经是暂停状态")
         if window.current is not None:
             raise DomainError("conflict", f"{window.current.number} 号尚未办结，请先办结再暂停")
-        return [("window_paused", {"window": window.number, "clerk": c.clerk, "reason": reason})]
+        return [("window_paused", {"window": window.number, "clerk": c.clerk,
+                                   "post": window.post, "reason": reason})]
 
     def _resume(self, c: cmd.Resume, now: datetime) -> Decision:
         window = self._staffed_by(c)
         if not window_allows(window.status, "resume"):
             raise DomainError("conflict", "窗口没有暂停，无需恢复")
-        return [("window_resumed", {"window": window.number, "clerk": c.clerk})]
+        return [("window_resumed", {"window": window.number, "clerk": c.clerk,
+                                    "post": window.post})]
 
     def _call_next(self, c: cmd.CallNext, now: datetime) -> Decision:
         window = self._ready_to_call(c)

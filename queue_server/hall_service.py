@@ -1,0 +1,83 @@
+"""The thin shell around the core: one hall's state, fed commands in order, committed to the store.
+
+`HallService` is the single writer of a hall. `execute_batch` runs several commands through
+the core one after another and writes all their events in one transaction (group commit): the
+fsync is shared, durability is not given up, and nobody is told "done" before the commit. If
+the commit fails, the in-memory state is rebuilt from the store, so it never runs ahead of
+what is on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from queue_server import commands as cmd
+from queue_server import service_calendar as cal
+from queue_server.domain_errors import DomainError
+from queue_server.events import Event
+from queue_server.hall_definition import HallDefinition
+from queue_server.hall_state import HallState
+from queue_server.store import event_log, hall_records
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one command of a batch came to: its events, or the refusal."""
+
+    events: list[Event]
+    error: DomainError | None = None
+
+
+def rebuild(engine: Engine, hall_id: int, definition: HallDefinition, now: datetime) -> HallState:
+    """Today's state from the log: the last logged day's events, replayed in order."""
+    with engine.connect() as conn:
+        day, events = event_log.load_latest_day(conn, hall_id, definition.hall.zone)
+        seq = event_log.last_seq(conn, hall_id)
+    if day is None:
+        return HallState(definition, cal.service_day(definition.hall, now), seq)
+    state = HallState(definition, day, events[0].seq - 1)
+    for event in events:
+        state.apply(event)
+    return state
+
+
+class HallService:
+    def __init__(self, engine: Engine, hall_code: str | None, now: datetime):
+        self.engine = engine
+        with engine.connect() as conn:
+            self.hall_id = hall_records.hall_id_for(conn, hall_code)
+            self.definition = hall_records.load_definition(conn, self.hall_id)
+        self.state = rebuild(engine, self.hall_id, self.definition, now)
+
+    def execute(self, command: cmd.Command, now: datetime) -> list[Event]:
+        """Run one command and commit; raise its DomainError if refused."""
+        outcome = self.execute_batch([(command, now)])[0]
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.events
+
+    def execute_batch(self, batch: Sequence[tuple[cmd.Command, datetime]]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        to_write: list[Event] = []
+        for command, now in batch:
+            rolled = self.state.roll_to(now)
+            to_write += rolled
+            try:
+                events = self.state.handle(command, now)
+            except DomainError as error:
+                outcomes.append(Outcome(rolled, error))
+                continue
+            to_write += events
+            outcomes.append(Outcome(rolled + events))
+        if to_write:
+            try:
+                with self.engine.begin() as conn:
+                    event_log.append(conn, self.hall_id, to_write)
+            except Exception:
+                self.state = rebuild(self.engine, self.hall_id, self.definition, batch[-1][1])
+                raise
+        return outcomes

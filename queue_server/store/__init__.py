@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, migrations, the event log and the hall's records."""

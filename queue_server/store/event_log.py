@@ -1,0 +1,139 @@
+"""The append-only event log and the rows projected from it, written in one transaction.
+
+`append` inserts a batch of events (from one command or from many, for group commit) and
+updates the `tickets`, `presence` and `ratings` tables from those same events. Projections are
+computed from the events alone, never from the live state, so a batch that spans a day change
+(whose tickets the state has already forgotten) is still written right.
+
+`load_latest_day` reads back the events of the last service day in the log, which is what the
+server replays at start to rebuild its state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from queue_server.events import Event
+from queue_server.store.schema import EventRow, PresenceRow, RatingRow, TicketRow
+
+
+def append(conn: Connection, hall_id: int, events: Sequence[Event]) -> None:
+    """Write events and their projections; the caller commits (and only then replies)."""
+    if not events:
+        return
+    conn.execute(insert(EventRow), [{
+        "hall_id": hall_id, "seq": e.seq, "day": e.day, "at": e.at, "kind": e.kind,
+        "ticket": e.data.get("number"), "window": e.data.get("window"),
+        "clerk": e.data.get("clerk"), "data": e.data} for e in events])
+    issued = [e for e in events if e.kind == "ticket_issued"]
+    if issued:
+        conn.execute(insert(TicketRow), [_new_ticket(hall_id, e) for e in issued])
+    for event in events:
+        project = _PROJECTIONS.get(event.kind)
+        if project is not None:
+            project(conn, hall_id, event)
+
+
+def _new_ticket(hall_id: int, e: Event) -> dict[str, Any]:
+    d = e.data
+    return {"hall_id": hall_id, "day": e.day, "number": d["number"], "category": d["category"],
+            "kind": d["kind"], "priority": d["priority"], "service": d["service"],
+            "status": "waiting", "issued_at": e.at}
+
+
+def _ticket(conn: Connection, hall_id: int, e: Event, **values: Any) -> None:
+    conn.execute(update(TicketRow).where(
+        TicketRow.hall_id == hall_id, TicketRow.day == e.day,
+        TicketRow.number == e.data["number"]).values(**values))
+
+
+def _called(conn: Connection, hall_id: int, e: Event) -> None:
+    d = e.data
+    if d["via"] == "recall":
+        _ticket(conn, hall_id, e, recalls=TicketRow.recalls + 1, called_at=e.at)
+        return
+    _ticket(conn, hall_id, e, status="called", window=d["window"], clerk=d["clerk"],
+            post=d["post"], calls=TicketRow.calls + 1, called_at=e.at, target_window=None,
+            first_called_at=func.coalesce(TicketRow.first_called_at, e.at),
+            first_clerk=func.coalesce(TicketRow.first_clerk, d["clerk"]),
+            first_window=func.coalesce(TicketRow.first_window, d["window"]))
+
+
+def _transferred(conn: Connection, hall_id: int, e: Event) -> None:
+    d = e.data
+    values: dict[str, Any] = {"status": "waiting", "transfers": TicketRow.transfers + 1,
+                              "target_window": d["to_window"]}
+    if d["to_category"] is not None:
+        values["category"] = d["to_category"]
+    _ticket(conn, hall_id, e, **values)
+
+
+def _rated(conn: Connection, hall_id: int, e: Event) -> None:
+    d = e.data
+    if d["score"] is not None:
+        _ticket(conn, hall_id, e, score=d["score"])
+    conn.execute(insert(RatingRow).values(
+        hall_id=hall_id, day=e.day, ticket=d["number"], score=d["score"], reasons=d["reasons"],
+        channel=d["channel"], window=d["window"], clerk=d["clerk"], post=d["post"],
+        department=d["department"], service=d["service"], at=e.at))
+
+
+def _presence(state: str | None) -> Callable[[Connection, int, Event], None]:
+    """Close the window's open interval and, unless `state` is None, open a new one."""
+
+    def project(conn: Connection, hall_id: int, e: Event) -> None:
+        d = e.data
+        conn.execute(update(PresenceRow).where(
+            PresenceRow.hall_id == hall_id, PresenceRow.window == d["window"],
+            PresenceRow.ended_at.is_(None)).values(ended_at=e.at))
+        opened = state
+        if e.kind == "clerk_signed_out" and d["reason"] == "day_end":
+            opened = None
+        if opened is not None:
+            conn.execute(insert(PresenceRow).values(
+                hall_id=hall_id, day=e.day, window=d["window"], clerk=d["clerk"],
+                post=d.get("post"), state=opened, reason=d.get("reason", ""), started_at=e.at))
+
+    return project
+
+
+_PROJECTIONS: dict[str, Callable[[Connection, int, Event], None]] = {
+    "ticket_called": _called,
+    "ticket_no_show": lambda c, h, e: _ticket(c, h, e, status="no_show", ended_at=e.at),
+    "ticket_held": lambda c, h, e: _ticket(c, h, e, status="held",
+                                           hold_reason=e.data["reason"]),
+    "ticket_transferred": _transferred,
+    "ticket_returned": lambda c, h, e: _ticket(c, h, e, target_window=None),
+    "ticket_finished": lambda c, h, e: _ticket(
+        c, h, e, status="finished", ended_at=e.at, outcome=e.data["outcome"],
+        note=e.data["note"], clerk=e.data["clerk"], post=e.data["post"]),
+    "ticket_cancelled": lambda c, h, e: _ticket(c, h, e, status="cancelled", ended_at=e.at,
+                                                end_reason=e.data["reason"]),
+    "ticket_priority_set": lambda c, h, e: _ticket(c, h, e, priority=e.data["priority"]),
+    "ticket_rated": _rated,
+    "clerk_signed_in": _presence("present"),
+    "clerk_signed_out": _presence("absent"),
+    "window_paused": _presence("paused"),
+    "window_resumed": _presence("present"),
+}
+
+
+def load_latest_day(conn: Connection, hall_id: int, zone: ZoneInfo) -> tuple[date | None, list[Event]]:
+    """The last service day in the log and its events in order (None, [] for an empty log)."""
+    day = conn.execute(select(func.max(EventRow.day)).where(EventRow.hall_id == hall_id)).scalar()
+    if day is None:
+        return None, []
+    rows = conn.execute(
+        select(EventRow.seq, EventRow.kind, EventRow.at, EventRow.data)
+        .where(EventRow.hall_id == hall_id, EventRow.day == day).order_by(EventRow.seq))
+    return day, [Event(seq, kind, at.astimezone(zone), day, data) for seq, kind, at, data in rows]
+
+
+def last_seq(conn: Connection, hall_id: int) -> int:
+    return conn.execute(select(func.coalesce(func.max(EventRow.seq), 0))
+                        .where(EventRow.hall_id == hall_id)).scalar_one()

@@ -1,0 +1,214 @@
+"""Saving a hall definition to the database and reading it back.
+
+An import syncs each kind of record by its natural key (department code, category prefix,
+window number, clerk badge, item code): present in both → updated if different, only in the
+file → inserted, only in the database → deleted. So importing the same file twice changes
+nothing, and nothing is ever duplicated. It all happens in one transaction with the file
+already checked whole, so an import either lands completely or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from queue_server.credentials import hash_pin, verify_pin
+from queue_server.hall_definition import (
+    Category,
+    Clerk,
+    Department,
+    HallDefinition,
+    HallInfo,
+    Material,
+    ServiceItem,
+    Session,
+    Window,
+)
+from queue_server.store.schema import (
+    CategoryRow,
+    ClerkRow,
+    DepartmentRow,
+    HallRow,
+    ItemRow,
+    WindowRow,
+)
+
+
+class HallNotFound(LookupError):
+    pass
+
+
+def _settings(hall: HallInfo) -> dict[str, Any]:
+    values = asdict(hall)
+    values["sessions"] = [[s.start.strftime("%H:%M"), s.end.strftime("%H:%M")]
+                          for s in hall.sessions]
+    values["holidays"] = [d.isoformat() for d in hall.holidays]
+    values["makeup_workdays"] = [d.isoformat() for d in hall.makeup_workdays]
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+
+def _hall_info(settings: dict[str, Any]) -> HallInfo:
+    values = dict(settings)
+    values["sessions"] = tuple(Session(time.fromisoformat(a), time.fromisoformat(b))
+                               for a, b in values["sessions"])
+    values["holidays"] = tuple(date.fromisoformat(d) for d in values["holidays"])
+    values["makeup_workdays"] = tuple(date.fromisoformat(d) for d in values["makeup_workdays"])
+    for key in ("working_weekdays", "rating_reasons"):
+        values[key] = tuple(values[key])
+    return HallInfo(**values)
+
+
+def _item_row(item: ServiceItem) -> dict[str, Any]:
+    guide = asdict(item)
+    row = {key: guide.pop(key) for key in ("code", "name", "department", "category")}
+    row["guide"] = guide
+    return row
+
+
+def _item(row: Any) -> ServiceItem:
+    guide = dict(row.guide)
+    guide["materials"] = tuple(Material(**m) for m in guide["materials"])
+    for key in ("legal_basis", "conditions", "steps", "notes"):
+        guide[key] = tuple(guide[key])
+    return ServiceItem(code=row.code, name=row.name, department=row.department,
+                       category=row.category, **guide)
+
+
+# Each record kind's table and natural key.
+_KINDS: dict[str, tuple[Any, str]] = {
+    "departments": (DepartmentRow, "code"),
+    "categories": (CategoryRow, "prefix"),
+    "windows": (WindowRow, "number"),
+    "clerks": (ClerkRow, "badge"),
+    "items": (ItemRow, "code"),
+}
+
+
+def _rows(definition: HallDefinition) -> dict[str, list[dict[str, Any]]]:
+    def plain(record: Any, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+        values = asdict(record)
+        for key in drop:
+            values.pop(key)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+    def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**row, "position": i} for i, row in enumerate(rows)]
+
+    return {
+        "departments": ordered([plain(d) for d in definition.departments]),
+        "categories": ordered([plain(c) for c in definition.categories]),
+        "windows": [plain(w) for w in definition.windows],
+        "clerks": ordered([plain(c, drop=("pin",)) for c in definition.clerks]),
+        "items": ordered([_item_row(i) for i in definition.items]),
+    }
+
+
+def save_definition(conn: Connection, definition: HallDefinition, now: datetime) -> tuple[int, bool]:
+    """Create or update the hall; return its id and whether anything changed."""
+    hall = definition.hall
+    existing = conn.execute(select(HallRow).where(HallRow.code == hall.code)).first()
+    settings = _settings(hall)
+    if existing is None:
+        hall_id = conn.execute(insert(HallRow).values(
+            code=hall.code, name=hall.name, settings=settings, catalogue_version=1,
+            updated_at=now).returning(HallRow.id)).scalar_one()
+        changed = True
+    else:
+        hall_id = existing.id
+        changed = existing.name != hall.name or existing.settings != settings
+    for kind, rows in _rows(definition).items():
+        changed |= _sync(conn, hall_id, kind, rows)
+    changed |= _set_demo_pins(conn, hall_id, definition.clerks)
+    if changed and existing is not None:
+        conn.execute(update(HallRow).where(HallRow.id == hall_id).values(
+            name=hall.name, settings=settings, updated_at=now,
+            catalogue_version=HallRow.catalogue_version + 1))
+    return hall_id, changed
+
+
+def _sync(conn: Connection, hall_id: int, kind: str, rows: list[dict[str, Any]]) -> bool:
+    table, key = _KINDS[kind]
+    columns = list(rows[0]) if rows else []
+    current = {getattr(r, key): r for r in conn.execute(
+        select(table).where(table.hall_id == hall_id))}
+    wanted = {row[key]: row for row in rows}
+    gone = [current[k].id for k in current.keys() - wanted.keys()]
+    if gone:
+        conn.execute(delete(table).where(table.id.in_(gone)))
+    new = [{**row, "hall_id": hall_id} for k, row in wanted.items() if k not in current]
+    if new:
+        conn.execute(insert(table), new)
+    changed = bool(gone or new)
+    for k, row in wanted.items():
+        old = current.get(k)
+        if old is not None and any(getattr(old, c) != row[c] for c in columns):
+            conn.execute(update(table).where(table.id == old.id).values(**row))
+            changed = True
+    return changed
+
+
+def _set_demo_pins(conn: Connection, hall_id: int, clerks: tuple[Clerk, ...]) -> bool:
+    changed = False
+    for clerk in clerks:
+        if not clerk.pin:
+            continue
+        stored = conn.execute(select(ClerkRow.pin_hash).where(
+            ClerkRow.hall_id == hall_id, ClerkRow.badge == clerk.badge)).scalar_one()
+        if not verify_pin(clerk.pin, stored):
+            set_pin(conn, hall_id, clerk.badge, clerk.pin)
+            changed = True
+    return changed
+
+
+def set_pin(conn: Connection, hall_id: int, badge: str, pin: str) -> bool:
+    """Store a new PIN; False when there is no such clerk."""
+    result = conn.execute(update(ClerkRow).where(
+        ClerkRow.hall_id == hall_id, ClerkRow.badge == badge).values(
+        pin_hash=hash_pin(pin), failed_logins=0, locked_until=None))
+    return result.rowcount == 1
+
+
+def hall_id_for(conn: Connection, code: str | None) -> int:
+    """The hall named by `code`, or the only hall in the database when no code is given."""
+    rows = conn.execute(select(HallRow.id, HallRow.code)).all()
+    if code is not None:
+        for row in rows:
+            if row.code == code:
+                return row.id
+        known = "、".join(r.code for r in rows) or "（无）"
+        raise HallNotFound(f"数据库中没有编码为 {code} 的大厅；已有：{known}")
+    if not rows:
+        raise HallNotFound("数据库中还没有大厅，请先运行 queue-server import-hall 文件.toml")
+    if len(rows) > 1:
+        raise HallNotFound("数据库中有多个大厅，请用 --hall 指定："
+                           + "、".join(r.code for r in rows))
+    return rows[0].id
+
+
+def load_definition(conn: Connection, hall_id: int) -> HallDefinition:
+    hall = conn.execute(select(HallRow).where(HallRow.id == hall_id)).one()
+
+    def rows(table: Any, order: Any) -> list[Any]:
+        return list(conn.execute(select(table).where(table.hall_id == hall_id).order_by(order)))
+
+    def record(cls: type, row: Any, **overrides: Any) -> Any:
+        fields = {name: getattr(row, name) for name in cls.__dataclass_fields__
+                  if name not in overrides and hasattr(row, name)}
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        return cls(**fields, **overrides)
+
+    return HallDefinition(
+        hall=_hall_info(hall.settings),
+        departments=tuple(record(Department, r) for r in rows(DepartmentRow, DepartmentRow.position)),
+        categories=tuple(record(Category, r) for r in rows(CategoryRow, CategoryRow.position)),
+        windows=tuple(record(Window, r) for r in rows(WindowRow, WindowRow.number)),
+        clerks=tuple(record(Clerk, r) for r in rows(ClerkRow, ClerkRow.position)),
+        items=tuple(_item(r) for r in rows(ItemRow, ItemRow.position)),
+    )
+
+
+def catalogue_version(conn: Connection, hall_id: int) -> int:
+    return conn.execute(select(HallRow.catalogue_version).where(HallRow.id == hall_id)).scalar_one()

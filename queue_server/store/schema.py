@@ -1,0 +1,217 @@
+"""The database tables. Every row carries its hall, so one database can hold a county's halls.
+
+The event log (`events`) is the record of truth: append-only, numbered per hall by `seq`.
+`tickets`, `presence` and `ratings` are projections of it, written in the same transaction,
+so reports can query them directly. Times are stored in UTC (see `UtcDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware (UTC) datetimes out, on SQLite (which has no zones) as on PG."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _hall_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("halls.id", ondelete="CASCADE"), index=False)
+
+
+class HallRow(Base):
+    __tablename__ = "halls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict[str, Any]]
+    catalogue_version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime]
+
+
+class DepartmentRow(Base):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    code: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(default=0)
+    """Order in the hall file, kept so that an export reads like the import."""
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+
+
+class CategoryRow(Base):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("hall_id", "prefix"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    prefix: Mapped[str] = mapped_column(String(2))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    daily_cap: Mapped[int]
+    kinds: Mapped[list[Any]]
+    department: Mapped[str] = mapped_column(String(40), default="")
+
+
+class ClerkRow(Base):
+    __tablename__ = "clerks"
+    __table_args__ = (UniqueConstraint("hall_id", "badge"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    badge: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    photo: Mapped[str] = mapped_column(String(300), default="")
+    department: Mapped[str] = mapped_column(String(40), default="")
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+
+
+class WindowRow(Base):
+    __tablename__ = "windows"
+    __table_args__ = (UniqueConstraint("hall_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(40))
+    categories: Mapped[list[Any]]
+    a_post: Mapped[str] = mapped_column(String(16))
+    b_posts: Mapped[list[Any]]
+    zone: Mapped[str] = mapped_column(String(100), default="")
+    floor: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ItemRow(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("hall_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    code: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(300))
+    department: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(2))
+    guide: Mapped[dict[str, Any]]
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("hall_id", "seq"), Index("ix_events_hall_day", "hall_id", "day"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    seq: Mapped[int]
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    ticket: Mapped[str | None] = mapped_column(String(8))
+    window: Mapped[int | None] = mapped_column(Integer)
+    clerk: Mapped[str | None] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]]
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("hall_id", "day", "number"),
+                      Index("ix_tickets_hall_issued", "hall_id", "issued_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    day: Mapped[date] = mapped_column(Date)
+    number: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(10))
+    priority: Mapped[str] = mapped_column(String(10))
+    service: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    issued_at: Mapped[datetime]
+    first_called_at: Mapped[datetime | None]
+    called_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    window: Mapped[int | None]
+    clerk: Mapped[str | None] = mapped_column(String(16))
+    post: Mapped[str | None] = mapped_column(String(1))
+    first_window: Mapped[int | None]
+    first_clerk: Mapped[str | None] = mapped_column(String(16))
+    target_window: Mapped[int | None]
+    calls: Mapped[int] = mapped_column(default=0)
+    recalls: Mapped[int] = mapped_column(default=0)
+    transfers: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    hold_reason: Mapped[str] = mapped_column(String(200), default="")
+    end_reason: Mapped[str] = mapped_column(String(20), default="")
+    score: Mapped[int | None]
+
+
+class PresenceRow(Base):
+    """One interval of a window's life: a clerk present, paused (with reason), or nobody there."""
+
+    __tablename__ = "presence"
+    __table_args__ = (Index("ix_presence_hall_window_open", "hall_id", "window", "ended_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    day: Mapped[date] = mapped_column(Date)
+    window: Mapped[int]
+    clerk: Mapped[str | None] = mapped_column(String(16))
+    post: Mapped[str | None] = mapped_column(String(1))
+    state: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class RatingRow(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_hall_day", "hall_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    day: Mapped[date] = mapped_column(Date)
+    ticket: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int | None]
+    reasons: Mapped[list[Any]]
+    channel: Mapped[str] = mapped_column(String(10))
+    window: Mapped[int | None]
+    clerk: Mapped[str | None] = mapped_column(String(16))
+    post: Mapped[str | None] = mapped_column(String(1))
+    department: Mapped[str] = mapped_column(String(40), default="")
+    service: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("hall_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    name: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(10))
+    window: Mapped[int | None]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
