@@ -1,0 +1,1 @@
+"""LED-style hall board, voice calls and serial window strips (issue 5)."""

@@ -1,0 +1,1 @@
+"""Touchscreen kiosk: service guides, checklists and printed tickets (issue 4)."""

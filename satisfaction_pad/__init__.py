@@ -1,0 +1,1 @@
+"""Satisfaction pad (好差评) bound to one window (issue 6)."""

@@ -1,0 +1,270 @@
+"""`queue-server`: set up the database, import and export halls, manage devices and PINs, serve.
+
+Every command takes `--db URL` (default: the `QUEUE_DB` environment variable, else the SQLite
+file `hall.db` in the data folder). A mistake of the user's is one clear line on stderr and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from queue_server.credentials import is_valid_pin
+from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
+from queue_server.store import devices, hall_records
+from queue_server.store.database import DatabaseUrlError, default_url, is_initialised, migrate, open_engine
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _engine(args: argparse.Namespace, create: bool = False) -> Engine:
+    engine = open_engine(args.db)
+    if create:
+        migrate(engine)
+    elif not is_initialised(engine):
+        raise UserError(f"数据库尚未初始化：{args.db or default_url()}；请先运行 queue-server init")
+    return engine
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    _engine(args, create=True)
+    print(f"数据库已就绪 / database ready: {args.db or default_url()}")
+
+
+def cmd_check_hall(args: argparse.Namespace) -> None:
+    print(f"文件正确 / file is valid: {describe(load_hall(args.file))}")
+
+
+def cmd_import_hall(args: argparse.Namespace) -> None:
+    definition = load_hall(args.file)
+    engine = _engine(args, create=True)
+    with engine.begin() as conn:
+        hall_id, changed = hall_records.save_definition(conn, definition, _now())
+        version = hall_records.catalogue_version(conn, hall_id)
+    state = "已导入 / imported" if changed else "无变化 / unchanged"
+    print(f"{state}: {describe(definition)}；目录版本 / catalogue version {version}")
+
+
+def cmd_export_hall(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.connect() as conn:
+        definition = hall_records.load_definition(conn, hall_records.hall_id_for(conn, args.hall))
+    text = dump_hall(definition)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"已导出 / exported: {args.output}")
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_device_add(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.begin() as conn:
+        hall_id = hall_records.hall_id_for(conn, args.hall)
+        windows = {w.number for w in hall_records.load_definition(conn, hall_id).windows}
+        token = devices.add_device(conn, hall_id, args.role, args.name, args.window, windows, _now())
+    if args.json:
+        print(json.dumps({"name": args.name, "role": args.role, "window": args.window,
+                          "token": token}, ensure_ascii=False))
+    else:
+        print(f"已添加{devices.ROLE_NAMES[args.role]} {args.name}。令牌只显示这一次，请妥善保存：")
+        print(token)
+
+
+def cmd_device_list(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.connect() as conn:
+        rows = devices.list_devices(conn, hall_records.hall_id_for(conn, args.hall))
+    if args.json:
+        print(json.dumps([{"name": d.name, "role": d.role, "window": d.window,
+                           "created_at": d.created_at.isoformat(),
+                           "revoked_at": d.revoked_at.isoformat() if d.revoked_at else None}
+                          for d in rows], ensure_ascii=False))
+        return
+    if not rows:
+        print("还没有设备 / no devices yet")
+    for d in rows:
+        window = f"{d.window} 号窗口" if d.window else "-"
+        state = f"已吊销 {d.revoked_at:%Y-%m-%d %H:%M}" if d.revoked_at else "有效"
+        print(f"{d.name}\t{devices.ROLE_NAMES[d.role]}\t{window}\t{state}")
+
+
+def cmd_device_revoke(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.begin() as conn:
+        devices.revoke_device(conn, hall_records.hall_id_for(conn, args.hall), args.name, _now())
+    print(f"已吊销设备 {args.name} 的令牌 / token revoked")
+
+
+def _read_pin(args: argparse.Namespace) -> str:
+    if args.pin is not None:
+        return args.pin
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    first = getpass.getpass("新密码（4–8 位数字）/ new PIN: ")
+    if getpass.getpass("再输入一次 / again: ") != first:
+        raise UserError("两次输入的密码不一致 / the PINs differ")
+    return first
+
+
+def cmd_clerk_set_pin(args: argparse.Namespace) -> None:
+    pin = _read_pin(args)
+    if not is_valid_pin(pin):
+        raise UserError("密码应为 4 到 8 位数字 / a PIN is 4 to 8 digits")
+    engine = _engine(args)
+    with engine.begin() as conn:
+        if not hall_records.set_pin(conn, hall_records.hall_id_for(conn, args.hall), args.badge, pin):
+            raise UserError(f"没有工号为 {args.badge} 的工作人员 / no clerk with this badge")
+    print(f"已设置工号 {args.badge} 的密码 / PIN set")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from queue_server.hall_service import HallService
+    from queue_server.server import HallServer
+
+    engine = _engine(args)
+    service = HallService(engine, args.hall, _now())
+    hall = service.definition.hall
+
+    def ready(url: str) -> None:
+        print(f"{hall.name} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
+
+    try:
+        asyncio.run(HallServer(service).run(args.host, args.port, ready))
+    except OSError as error:
+        raise UserError(f"无法监听 {args.host}:{args.port}：{error.strerror}"
+                        "（端口被占用或无权限？可用 --port 换一个端口）") from None
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    url = make_url(args.db or default_url())
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        raise UserError(f"{target} 已存在；加 --force 覆盖 / exists, use --force")
+    _engine(args)
+    if url.get_backend_name() == "sqlite":
+        source = sqlite3.connect(url.database)
+        copy = sqlite3.connect(target)
+        with copy:
+            source.backup(copy)
+        copy.close()
+        source.close()
+    else:
+        if shutil.which("pg_dump") is None:
+            raise UserError("备份 PostgreSQL 需要 pg_dump（apt-get install postgresql-client）")
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        done = subprocess.run(["pg_dump", "--format=custom", "--file", str(target), plain],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise UserError(f"pg_dump 失败：{done.stderr.strip()}")
+    print(f"已备份到 / backed up to {target}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    def options(default: object) -> argparse.ArgumentParser:
+        # Sub-commands repeat the options with SUPPRESS, so that `--db` works before or after
+        # the command name without the later parser resetting it.
+        common = argparse.ArgumentParser(add_help=False)
+        common.add_argument("--db", metavar="URL", default=default,
+                            help="数据库地址 / database URL (默认 default: $QUEUE_DB 或 sqlite 数据文件)")
+        common.add_argument("--hall", metavar="CODE", default=default,
+                            help="大厅编码，库中只有一个大厅时可省略 / hall code, optional with one hall")
+        return common
+
+    common = options(argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="queue-server", parents=[options(None)],
+        description="政务服务大厅排队服务器 / queue server for a government service hall")
+    sub = parser.add_subparsers(dest="command", metavar="命令/command", required=True)
+
+    def command(name: str, run: Callable[[argparse.Namespace], None], help_text: str,
+                parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(run=run)
+        return p
+
+    command("init", cmd_init, "创建或升级数据库 / create or upgrade the database")
+    p = command("check-hall", cmd_check_hall, "检查大厅配置文件，不做修改 / validate a hall file")
+    p.add_argument("file", help="TOML 文件 / file")
+    p = command("import-hall", cmd_import_hall, "导入或更新大厅配置 / import or update a hall")
+    p.add_argument("file", help="TOML 文件 / file")
+    p = command("export-hall", cmd_export_hall, "把大厅配置导出为 TOML / export a hall as TOML")
+    p.add_argument("-o", "--output", metavar="FILE", help="写入文件（默认输出到屏幕）/ output file")
+
+    device = sub.add_parser("device", help="管理设备令牌 / manage device tokens",
+                            description="管理设备令牌 / manage device tokens")
+    device_sub = device.add_subparsers(dest="device_command", metavar="子命令/subcommand",
+                                       required=True)
+    p = command("add", cmd_device_add, "登记设备并发放令牌 / register a device, print its token",
+                device_sub)
+    p.add_argument("--role", required=True, choices=devices.DEVICE_ROLES,
+                   help="kiosk 取号机 / display 显示屏 / pad 评价器")
+    p.add_argument("--name", required=True, help="设备名称 / device name, e.g. kiosk-1")
+    p.add_argument("--window", type=int, help="绑定的窗口号（评价器必填）/ window (pads)")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出 / print JSON")
+    p = command("list", cmd_device_list, "列出设备 / list devices", device_sub)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出 / print JSON")
+    p = command("revoke", cmd_device_revoke, "吊销设备令牌 / revoke a device's token", device_sub)
+    p.add_argument("name", help="设备名称 / device name")
+
+    clerk = sub.add_parser("clerk", help="管理工作人员 / manage clerks",
+                           description="管理工作人员 / manage clerks")
+    clerk_sub = clerk.add_subparsers(dest="clerk_command", metavar="子命令/subcommand",
+                                     required=True)
+    p = command("set-pin", cmd_clerk_set_pin, "设置登录密码 / set a clerk's PIN", clerk_sub)
+    p.add_argument("badge", help="工号 / badge")
+    p.add_argument("--pin", help="新密码；省略时从终端或标准输入读取 / new PIN (else prompted)")
+
+    p = command("serve", cmd_serve, "启动排队服务器 / run the server")
+    p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="端口 / port (默认 8765)")
+    p = command("backup", cmd_backup, "在线备份数据库 / consistent online backup")
+    p.add_argument("output", help="备份文件 / backup file")
+    p.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except HallFileInvalid as error:
+        print(error.render(), file=sys.stderr)
+        return 1
+    except (UserError, DatabaseUrlError, hall_records.HallNotFound, devices.DeviceError) as error:
+        print(f"错误 / error: {error}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        print(f"错误 / error: 无法打开数据库（{error.orig}）；请检查 --db 地址、路径权限或数据库服务",
+              file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"错误 / error: {error.strerror or error}：{error.filename or ''}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
