@@ -1,0 +1,333 @@
+"""Property tests: random command sequences against HallState, checked by an independent model.
+
+The model below keeps its own record of what is waiting (category, priority class, original
+issue time, target window) from the events, and checks each call against the rules written in
+dispatch.py's docstring, not against the core's own queues. After every step the core must also
+pass its own cross-check, and at the end a fresh state rebuilt from the events must equal the
+live one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from queue_server import commands as cmd
+from queue_server import service_calendar as cal
+from queue_server.dispatch import PRIORITY_CLASS
+from queue_server.domain_errors import DomainError
+from queue_server.hall_state import HallState
+from queue_server.hall_toml import load_hall
+from queue_server.lifecycle import FINAL_STATUSES, TicketStatus
+
+HALL = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 23, 8, 30, tzinfo=TZ)  # a Monday
+RATIO = HALL.hall.priority_ratio
+WINDOWS = [w.number for w in HALL.windows]
+CLERKS = [c.badge for c in HALL.clerks]
+PREFIXES = [c.prefix for c in HALL.categories]
+POSTS = [(w.a_post, w.number, "A") for w in HALL.windows] + [
+    (badge, w.number, "B") for w in HALL.windows for badge in w.b_posts]
+ticket_requests = st.tuples(st.sampled_from([*PREFIXES, "Z"]),
+                            st.sampled_from(["handle", "handle", "consult", "pickup"]),
+                            st.sampled_from(["normal", "normal", "elderly", "disabled", "green"]))
+
+
+class HallMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = START
+        self.state = HallState(HALL, START.date())
+        self.log: list = []
+        self.waiting: dict[str, dict] = {}      # the model's own view of waiting tickets
+        self.original_issue: dict[str, datetime] = {}
+        self.first_caller: dict[str, str] = {}
+        self.streak = {p: 0 for p in PREFIXES}  # priority calls in a row while normal waited
+        self.ended: set[str] = set()
+        self.day_numbers: dict[str, list[int]] = {p: [] for p in PREFIXES}
+
+    # --- sending commands ---------------------------------------------------------------------
+
+    def send(self, command: cmd.Command) -> list:
+        before = self.state.seq
+        rolled = self.state.roll_to(self.now)
+        self.observe(rolled)
+        try:
+            events = self.state.handle(command, self.now)
+        except DomainError as error:
+            assert error.code in ("bad_request", "not_found", "forbidden", "conflict", "closed")
+            assert self.state.seq == before + len(rolled), "a refused command changed the state"
+            return []
+        self.observe(events)
+        return events
+
+    def observe(self, events: list) -> None:
+        for event in events:
+            assert not self.log or event.seq == self.log[-1].seq + 1
+            self.log.append(event)
+            self.check_event(event)
+
+    def check_event(self, e) -> None:
+        d = e.data
+        number = d.get("number")
+        if number in self.ended and e.kind != "ticket_rated":
+            raise AssertionError(f"{e.kind} on {number}, which had already ended")
+        if e.kind == "ticket_issued":
+            prefix = d["category"]
+            seq_no = int(number[len(prefix):])
+            numbers = self.day_numbers[prefix]
+            assert seq_no == (numbers[-1] + 1 if numbers else 1), "numbering skipped or reused"
+            numbers.append(seq_no)
+            assert len(numbers) <= HALL.category_by_prefix[prefix].daily_cap
+            assert cal.issuing(HALL.hall, cal.local(HALL.hall, e.at))
+            self.waiting[number] = {"category": prefix, "class": PRIORITY_CLASS[d["priority"]],
+                                    "order": (e.at, e.seq), "target": None}
+            self.original_issue[number] = e.at
+        elif e.kind == "ticket_called" and d["via"] != "recall":
+            window = self.state.windows[d["window"]]
+            assert window.clerk == d["clerk"], "a window called without its clerk"
+            if d["via"] == "next":
+                self.check_dispatch(d["window"], number)
+            elif d["via"] == "number":
+                ticket = self.waiting[number]
+                if ticket["class"] == "normal" and ticket["target"] is None:
+                    self.streak[ticket["category"]] = 0  # a normal one was served: run broken
+            self.waiting.pop(number, None)
+            self.first_caller.setdefault(number, d["clerk"])
+        elif e.kind == "ticket_transferred":
+            self.waiting[number] = {
+                "category": d["to_category"] or self.state.tickets[number].category,
+                "class": PRIORITY_CLASS[self.state.tickets[number].priority],
+                "order": (self.original_issue[number], self.state.tickets[number].order),
+                "target": d["to_window"]}
+            assert d["first_clerk"] == self.first_caller[number], "首问 clerk not kept"
+        elif e.kind == "ticket_returned":
+            self.waiting[number]["target"] = None
+        elif e.kind == "ticket_priority_set":
+            self.waiting[number]["class"] = "green"
+        elif e.kind in ("ticket_finished", "ticket_no_show", "ticket_cancelled"):
+            self.waiting.pop(number, None)
+            self.ended.add(number)
+        elif e.kind == "warning":
+            window = self.state.windows[d["window"]]
+            assert window.clerk is None, "unattended warning for a staffed window"
+            assert cal.session_at(HALL.hall, cal.local(HALL.hall, e.at)) is not None
+            assert d["minutes"] >= HALL.hall.unattended_after_minutes
+        elif e.kind == "day_started":
+            assert all(t.status in FINAL_STATUSES for t in self.state.tickets.values()) or \
+                not self.state.tickets
+            self.waiting.clear()
+            self.streak = {p: 0 for p in PREFIXES}
+            self.day_numbers = {p: [] for p in PREFIXES}
+            self.first_caller.clear()
+            self.ended.clear()
+
+    def check_dispatch(self, window_number: int, number: str) -> None:
+        """The called ticket is the one dispatch.py's rules name, from the model's own view."""
+        window = HALL.window_by_number[window_number]
+        targeted = sorted(
+            (w for w in self.waiting.items() if w[1]["target"] == window_number),
+            key=lambda item: (["green", "priority", "normal"].index(item[1]["class"]),
+                              item[1]["order"]))
+        if targeted:
+            assert number == targeted[0][0], "a ticket transferred to this window was skipped"
+            return
+        ticket = self.waiting[number]
+        assert ticket["target"] is None, "took a ticket transferred to another window"
+        prefix = ticket["category"]
+        for earlier in window.categories[:window.categories.index(prefix)]:
+            assert not any(w["category"] == earlier and w["target"] is None
+                           for w in self.waiting.values()), "order of preference broken"
+        lane = {name: sorted(w["order"] for w in self.waiting.values()
+                             if w["category"] == prefix and w["target"] is None
+                             and w["class"] == name)
+                for name in ("green", "priority", "normal")}
+        assert ticket["order"] == lane[ticket["class"]][0], "not the oldest of its class (FIFO)"
+        if ticket["class"] == "priority":
+            assert not lane["green"], "绿色通道 ticket passed over"
+        if ticket["class"] == "normal":
+            assert not (lane["green"] or lane["priority"]) or self.streak[prefix] >= RATIO, \
+                "normal ticket called before priority without the ratio rule"
+            self.streak[prefix] = 0
+        else:
+            self.streak[prefix] = self.streak[prefix] + 1 if lane["normal"] else 0
+            assert self.streak[prefix] <= RATIO, "priority starved normal tickets"
+
+    def clerk_at(self, window: int) -> str:
+        return self.state.windows[window].clerk or "1001"
+
+    def pick_window(self, data, want) -> int:
+        """Mostly a window where the action makes sense, sometimes any (to test refusals)."""
+        fitting = [n for n, w in self.state.windows.items() if want(w)]
+        if fitting and data.draw(st.integers(0, 4)) > 0:
+            return data.draw(st.sampled_from(fitting))
+        return data.draw(st.sampled_from(WINDOWS))
+
+    def serving(self, data) -> int:
+        return self.pick_window(data, lambda w: w.current is not None)
+
+    # --- rules ------------------------------------------------------------------------------------
+
+    @initialize(data=st.data(), requests=st.lists(ticket_requests, max_size=12))
+    def open_the_hall(self, data, requests):
+        for window in HALL.windows:
+            options = [None, (window.a_post, "A"), *((b, "B") for b in window.b_posts)]
+            choice = data.draw(st.sampled_from(options))
+            if choice is not None:
+                self.send(cmd.SignIn(choice[0], window.number, choice[1]))
+        self.take_tickets(requests)
+
+    @rule(requests=st.lists(ticket_requests, min_size=1, max_size=4))
+    def take_tickets(self, requests):
+        for prefix, kind, priority in requests:
+            self.send(cmd.TakeTicket(prefix, kind, priority))
+
+    @rule(post=st.sampled_from(POSTS), takeover=st.booleans())
+    def sign_in(self, post, takeover):
+        clerk, window, name = post
+        self.send(cmd.SignIn(clerk, window, name, takeover))
+
+    @rule(clerk=st.sampled_from(CLERKS), window=st.sampled_from(WINDOWS),
+          post=st.sampled_from(["A", "B", "C"]))
+    def sign_in_anywhere(self, clerk, window, post):
+        self.send(cmd.SignIn(clerk, window, post))
+
+    @rule(window=st.sampled_from(WINDOWS))
+    def sign_out(self, window):
+        self.send(cmd.SignOut(self.clerk_at(window), window))
+
+    @rule(window=st.sampled_from(WINDOWS), reason=st.sampled_from(["会议", "下村", ""]))
+    def pause(self, window, reason):
+        self.send(cmd.Pause(self.clerk_at(window), window, reason))
+
+    @rule(data=st.data())
+    def resume(self, data):
+        window = self.pick_window(data, lambda w: w.paused)
+        self.send(cmd.Resume(self.clerk_at(window), window))
+
+    @rule(data=st.data(), impostor=st.booleans())
+    def call_next(self, data, impostor):
+        window = self.pick_window(data, lambda w: w.clerk is not None and w.current is None)
+        staffed = self.state.windows[window].clerk is not None
+        clerk = "1005" if impostor else self.clerk_at(window)
+        events = self.send(cmd.CallNext(clerk, window))
+        if not staffed:
+            assert not events, "a window with no clerk called"
+
+    @rule(window=st.sampled_from(WINDOWS), data=st.data())
+    def call_number(self, window, data):
+        numbers = sorted(self.state.tickets) or ["A001"]
+        self.send(cmd.CallNumber(self.clerk_at(window), window, data.draw(st.sampled_from(numbers))))
+
+    @rule(data=st.data())
+    def resume_held(self, data):
+        window = self.pick_window(data, lambda w: bool(w.held))
+        held = self.state.windows[window].held
+        number = held[0].number if held else "A001"
+        self.send(cmd.ResumeHeld(self.clerk_at(window), window, number))
+
+    @rule(data=st.data())
+    def recall(self, data):
+        window = self.serving(data)
+        self.send(cmd.Recall(self.clerk_at(window), window))
+
+    @rule(data=st.data())
+    def no_show(self, data):
+        window = self.serving(data)
+        self.send(cmd.NoShow(self.clerk_at(window), window))
+
+    @rule(data=st.data())
+    def hold(self, data):
+        window = self.serving(data)
+        self.send(cmd.Hold(self.clerk_at(window), window, "材料不全"))
+
+    @rule(data=st.data(), destination=st.one_of(
+        st.tuples(st.sampled_from(PREFIXES), st.none()),
+        st.tuples(st.none(), st.sampled_from(WINDOWS)),
+        st.tuples(st.sampled_from([None, *PREFIXES]), st.sampled_from([None, *WINDOWS]))))
+    def transfer(self, data, destination):
+        to_category, to_window = destination
+        window = self.serving(data)
+        self.send(cmd.Transfer(self.clerk_at(window), window, to_category, to_window))
+
+    @rule(data=st.data(), outcome=st.sampled_from(["done", "accepted", "done", "x"]))
+    def finish(self, data, outcome):
+        window = self.serving(data)
+        self.send(cmd.Finish(self.clerk_at(window), window, outcome))
+
+    @rule(data=st.data())
+    def green_channel(self, data):
+        numbers = sorted(self.state.tickets) or ["A001"]
+        self.send(cmd.SetPriority(data.draw(st.sampled_from(numbers)), "green", "manager"))
+
+    @rule(pad=st.booleans(), score=st.sampled_from([None, 1, 2, 3, 5]), data=st.data())
+    def rate(self, pad, score, data):
+        window = self.pick_window(data, lambda w: w.last_finished is not None) if pad else None
+        finished = self.state.windows[window].last_finished if window else None
+        numbers = [finished.number] if finished else sorted(self.state.tickets) or ["A001"]
+        reasons = ("办事效率低",) if score == 1 else ()
+        self.send(cmd.Rate(data.draw(st.sampled_from(numbers)), score, reasons, window))
+
+    @rule(minutes=st.integers(0, 12))
+    def time_passes(self, minutes):
+        self.now += timedelta(minutes=minutes)
+        self.send(cmd.Tick())
+
+    @precondition(lambda self: len(self.log) > 60)
+    @rule()
+    def next_day(self):
+        moment = cal.local(HALL.hall, self.now)
+        self.now = cal.next_working_day_start(HALL.hall, moment)
+        self.send(cmd.Tick())
+
+    # --- invariants ----------------------------------------------------------------------------------
+
+    @invariant()
+    def core_is_consistent(self):
+        assert self.state.consistency_problems() == []
+        for w in self.state.windows.values():
+            if w.clerk is None:
+                assert w.current is None, "a closed window holds a ticket"
+        for number, ticket in self.state.tickets.items():
+            assert ticket.issued_at == self.original_issue[number], "issue time changed"
+            if ticket.status == TicketStatus.WAITING:
+                assert number in self.waiting
+        assert set(self.waiting) == {t.number for t in self.state.tickets.values()
+                                     if t.status == TicketStatus.WAITING}
+
+    def teardown(self):
+        # Rebuilding from the day's events gives the same state.
+        day_events = [e for e in self.log if e.day == self.state.day]
+        if day_events:
+            rebuilt = HallState(HALL, self.state.day, day_events[0].seq - 1)
+            for event in day_events:
+                rebuilt.apply(event)
+            assert _snapshot(rebuilt) == _snapshot(self.state)
+        # Closing the day leaves every ticket in exactly one final state.
+        tickets = list(self.state.tickets.values())
+        self.now = cal.next_working_day_start(HALL.hall, cal.local(HALL.hall, self.now))
+        self.observe(self.state.roll_to(self.now))
+        assert all(t.status in FINAL_STATUSES for t in tickets)
+
+
+def _snapshot(state: HallState) -> tuple:
+    tickets = sorted((t.number, t.status, t.category, t.priority, t.window, t.clerk,
+                      t.target_window, t.recalls, t.calls, t.first_clerk, t.score)
+                     for t in state.tickets.values())
+    windows = sorted((w.number, w.clerk, w.post, w.paused, w.current and w.current.number,
+                      tuple(t.number for t in w.held), tuple(t.number for t in w.targeted),
+                      w.warned) for w in state.windows.values())
+    queues = {p: ([t.number for t in q.ordered()], q.streak) for p, q in state.queues.items()}
+    return state.seq, state.day, tickets, windows, queues, state.issued
+
+
+HallMachine.TestCase.settings = settings(
+    max_examples=300, stateful_step_count=80, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow])
+TestHallRules = HallMachine.TestCase
