@@ -9,6 +9,7 @@ already checked whole, so an import either lands completely or not at all.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import date, datetime, time
 from typing import Any
@@ -64,7 +65,7 @@ def _hall_info(settings: dict[str, Any]) -> HallInfo:
 def _item_row(item: ServiceItem) -> dict[str, Any]:
     guide = asdict(item)
     row = {key: guide.pop(key) for key in ("code", "name", "department", "category")}
-    row["guide"] = guide
+    row["guide"] = json.loads(json.dumps(guide, ensure_ascii=False))  # as the JSON column returns it
     return row
 
 

@@ -1,0 +1,86 @@
+"""Shared fixtures: a real SQLite file per test, and a real PostgreSQL server for the session.
+
+The PostgreSQL server is Debian's (`apt-get install postgresql`, which scripts/test.sh does),
+started here in a temporary folder on a free port and stopped at the end. Without it the
+PostgreSQL tests fail, saying how to install it, rather than being skipped unnoticed; set
+QUEUE_TESTS_WITHOUT_POSTGRES=1 to skip them on purpose.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SMALL_HALL = DATA / "small-hall.toml"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A running PostgreSQL server; yields its base URL (without a database name)."""
+    if os.environ.get("QUEUE_TESTS_WITHOUT_POSTGRES"):
+        pytest.skip("QUEUE_TESTS_WITHOUT_POSTGRES is set")
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not bins:
+        pytest.fail("PostgreSQL 未安装：请用 scripts/test.sh 运行测试（会 apt-get install postgresql）")
+    bindir = Path(bins[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="hallq-pg-"))
+    root.chmod(0o755)
+    datadir = root / "data"
+    if os.geteuid() == 0:
+        uid = pwd.getpwnam("postgres").pw_uid
+        os.chown(root, uid, -1)
+    port = _free_port()
+    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres",
+                                 "--auth=trust", "-E", "UTF8", "--locale=C"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([
+        str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(root / "log"), "-w", "start",
+        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on"]),
+        check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast",
+                                     "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A fresh, empty database of each kind: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hall.db'}"
+    base = request.getfixturevalue("postgres_server")
+    name = f"hall_test_{os.getpid()}_{next(_database_numbers)}"
+    import psycopg
+
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"

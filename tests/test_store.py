@@ -1,0 +1,224 @@
+"""Storage against real databases: SQLite files and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from queue_server import commands as cmd
+from queue_server.hall_service import HallService
+from queue_server.hall_toml import parse_hall
+from queue_server.store import devices, event_log, hall_records
+from queue_server.store.database import migrate, open_engine
+from queue_server.store.schema import (
+    Base,
+    ClerkRow,
+    DeviceRow,
+    EventRow,
+    ItemRow,
+    PresenceRow,
+    RatingRow,
+    TicketRow,
+    WindowRow,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+TEXT = (Path(__file__).parent / "data" / "small-hall.toml").read_text(encoding="utf-8")
+
+
+def _engine(url: str):
+    engine = open_engine(url)
+    migrate(engine)
+    return engine
+
+
+def _import(engine, text: str = TEXT):
+    with engine.begin() as conn:
+        return hall_records.save_definition(conn, parse_hall(text), MONDAY)
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_migrations_match_the_models(db_url):
+    engine = _engine(db_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_reimport_updates_and_never_duplicates(db_url):
+    engine = _engine(db_url)
+    assert _import(engine) == (1, True)
+    assert _import(engine) == (1, False)
+    assert (_count(engine, WindowRow), _count(engine, ClerkRow), _count(engine, ItemRow)) == (4, 5, 1)
+    changed = TEXT.replace('name = "综合窗口"', 'name = "综合服务窗口"').replace(
+        '[[windows]]\nnumber = 4', '[[windows]]\nnumber = 5')
+    assert _import(engine, changed) == (1, True)
+    with engine.connect() as conn:
+        definition = hall_records.load_definition(conn, 1)
+        assert hall_records.catalogue_version(conn, 1) == 2
+    assert [w.number for w in definition.windows] == [1, 2, 3, 5]
+    assert definition.window_by_number[3].name == "综合服务窗口"
+    expected = parse_hall(changed)
+    assert definition == replace(expected, clerks=tuple(replace(c, pin="") for c in expected.clerks))
+
+
+def test_demo_pins_are_hashed_and_kept_when_the_file_has_none(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    with engine.connect() as conn:
+        stored = conn.execute(select(ClerkRow.pin_hash).where(ClerkRow.badge == "1001")).scalar()
+    assert stored.startswith("scrypt$") and "1111" not in stored
+    without_pins = "\n".join(line for line in TEXT.splitlines() if not line.startswith("pin ="))
+    _import(engine, without_pins)
+    with engine.connect() as conn:
+        assert conn.execute(select(ClerkRow.pin_hash).where(ClerkRow.badge == "1001")).scalar() == stored
+
+
+def _a_busy_morning(service: HallService) -> None:
+    now = MONDAY
+    run = service.execute
+    for prefix in "AABABCA":
+        run(cmd.TakeTicket(prefix, "consult" if prefix == "C" else "handle"), now)
+    run(cmd.SignIn("1001", 1, "A"), now)
+    run(cmd.SignIn("1003", 3, "A"), now)
+    run(cmd.CallNext("1001", 1), now)
+    run(cmd.Recall("1001", 1), now + timedelta(minutes=1))
+    run(cmd.Finish("1001", 1, "done"), now + timedelta(minutes=6))
+    run(cmd.Rate("A001", 2, ("办事效率低",), window=1), now + timedelta(minutes=7))
+    run(cmd.CallNext("1003", 3), now + timedelta(minutes=7))
+    run(cmd.Transfer("1003", 3, to_window=1), now + timedelta(minutes=8))
+    run(cmd.CallNext("1001", 1), now + timedelta(minutes=9))
+    run(cmd.Hold("1001", 1, "缺户口本"), now + timedelta(minutes=10))
+    run(cmd.Pause("1001", 1, "会议"), now + timedelta(minutes=11))
+    run(cmd.Resume("1001", 1), now + timedelta(minutes=20))
+    run(cmd.SignIn("1002", 1, "B", takeover=True), now + timedelta(minutes=21))
+    run(cmd.CallNext("1002", 1), now + timedelta(minutes=22))
+    run(cmd.NoShow("1002", 1), now + timedelta(minutes=25))
+    run(cmd.Tick(), now + timedelta(minutes=40))
+
+
+def test_rebuild_at_start_gives_the_same_state(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    live = HallService(engine, None, MONDAY)
+    _a_busy_morning(live)
+    restarted = HallService(engine, "small", MONDAY)
+    assert restarted.state.seq == live.state.seq
+    for number, ticket in live.state.tickets.items():
+        again = restarted.state.tickets[number]
+        assert (again.status, again.window, again.clerk, again.first_clerk, again.recalls,
+                again.issued_at) == (ticket.status, ticket.window, ticket.clerk,
+                                     ticket.first_clerk, ticket.recalls, ticket.issued_at)
+    assert [w.clerk for w in restarted.state.windows.values()] == [
+        w.clerk for w in live.state.windows.values()]
+    assert restarted.state.consistency_problems() == []
+
+
+def test_projections_agree_with_the_state(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    service = HallService(engine, None, MONDAY)
+    _a_busy_morning(service)
+    with engine.connect() as conn:
+        rows = {r.number: r for r in conn.execute(select(TicketRow))}
+        presence = conn.execute(select(PresenceRow).order_by(PresenceRow.id)).all()
+        ratings = conn.execute(select(RatingRow)).all()
+        seqs = [s for (s,) in conn.execute(select(EventRow.seq).order_by(EventRow.id))]
+    assert seqs == list(range(1, len(seqs) + 1))
+    for number, ticket in service.state.tickets.items():
+        row = rows[number]
+        assert (row.status, row.window, row.clerk, row.category, row.recalls, row.first_clerk,
+                row.target_window, row.issued_at) == (
+            ticket.status.value, ticket.window, ticket.clerk, ticket.category, ticket.recalls,
+            ticket.first_clerk, ticket.target_window, ticket.issued_at)
+    window_1 = [(p.clerk, p.state, p.reason, p.ended_at is None) for p in presence if p.window == 1]
+    assert window_1 == [("1001", "present", "", False), ("1001", "paused", "会议", False),
+                        ("1001", "present", "", False), ("1001", "absent", "handover", False),
+                        ("1002", "present", "", True)]
+    assert [(r.ticket, r.score, r.clerk, r.post, r.department, r.reasons) for r in ratings] == [
+        ("A001", 2, "1001", "A", "sb", ["办事效率低"])]
+
+
+def test_next_day_rolls_over_in_the_store(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    service = HallService(engine, None, MONDAY)
+    _a_busy_morning(service)
+    service.execute(cmd.TakeTicket("A"), MONDAY + timedelta(days=1))
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(TicketRow.status, func.count()).where(
+            TicketRow.day == MONDAY.date()).group_by(TicketRow.status)).all())
+        day, events = event_log.load_latest_day(conn, 1, TZ)
+    assert statuses == {"finished": 1, "no_show": 1, "cancelled": 5}
+    assert day == (MONDAY + timedelta(days=1)).date()
+    assert [e.kind for e in events] == ["day_started", "ticket_issued"]
+    assert events[1].data["number"] == "A001"
+
+
+def test_refused_commands_write_nothing(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    service = HallService(engine, None, MONDAY)
+    with pytest.raises(Exception, match="没有“Q”这个业务类别"):
+        service.execute(cmd.TakeTicket("Q"), MONDAY)
+    assert _count(engine, EventRow) == 0
+
+
+def test_device_tokens_are_hashed_and_revocable(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    with engine.begin() as conn:
+        token = devices.add_device(conn, 1, "pad", "pad-1", 1, {1, 2, 3, 4}, MONDAY)
+        with pytest.raises(devices.DeviceError):
+            devices.add_device(conn, 1, "pad", "pad-2", None, {1, 2, 3, 4}, MONDAY)
+        assert devices.device_for_token(conn, token).window == 1
+        devices.revoke_device(conn, 1, "pad-1", MONDAY)
+        assert devices.device_for_token(conn, token) is None
+        stored = conn.execute(select(DeviceRow.token_hash)).scalar_one()
+    assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
+
+
+def test_sigkill_mid_burst_loses_no_confirmed_ticket(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    writer = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "burst_writer.py"), db_url,
+         MONDAY.replace(tzinfo=None).isoformat()],
+        stdout=subprocess.PIPE, text=True, env=env)
+    confirmed = []
+    for line in writer.stdout:
+        confirmed.append(line.strip())
+        if len(confirmed) == 40:
+            writer.send_signal(signal.SIGKILL)
+            break
+    writer.wait()
+    confirmed += [line.strip() for line in writer.stdout if line.strip()]
+    assert writer.returncode == -signal.SIGKILL
+    service = HallService(engine, None, MONDAY + timedelta(minutes=5))
+    assert set(confirmed) <= set(service.state.tickets)
+    with engine.connect() as conn:
+        stored = {n for (n,) in conn.execute(select(TicketRow.number))}
+    assert set(confirmed) <= stored
+    assert stored == set(service.state.tickets)
+    for prefix in "AB":
+        issued = sorted(int(n[1:]) for n in stored if n[0] == prefix)
+        assert issued == list(range(1, len(issued) + 1))
+        [event] = service.execute(cmd.TakeTicket(prefix), MONDAY + timedelta(minutes=5))
+        assert event.data["number"] == f"{prefix}{len(issued) + 1:03d}"
