@@ -8,6 +8,7 @@ live WebSocket protocol at `/ws` is not served yet: it is answered with 503 and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import time
@@ -25,6 +26,7 @@ from queue_server import commands as cmd
 from queue_server.hall_service import HallService
 
 TICK_SECONDS = 5.0
+SHUTDOWN_GRACE_SECONDS = 2.0
 
 
 def _json_response(status: HTTPStatus, body: dict) -> Response:
@@ -76,16 +78,21 @@ class HallServer:
         stop = asyncio.get_running_loop().create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.cancel)
-        async with serve(self._refuse, host, port, process_request=self.process_request) as server:
-            bound = server.sockets[0].getsockname()
-            ready(f"http://{bound[0]}:{bound[1]}")
-            ticker = asyncio.create_task(self.tick_forever())
-            try:
-                await stop
-            except asyncio.CancelledError:
-                pass
-            finally:
-                ticker.cancel()
+        server = await serve(self._refuse, host, port, process_request=self.process_request)
+        bound = server.sockets[0].getsockname()
+        ready(f"http://{bound[0]}:{bound[1]}")
+        ticker = asyncio.create_task(self.tick_forever())
+        try:
+            await stop
+        except asyncio.CancelledError:
+            pass
+        finally:
+            ticker.cancel()
+            server.close()
+            # A client holding an idle HTTP connection must not keep the hall server from
+            # stopping: give connections a moment, then go.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE_SECONDS)
 
     @staticmethod
     async def _refuse(connection: ServerConnection) -> None:

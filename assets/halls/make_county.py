@@ -23,9 +23,11 @@ Determinism
     index arithmetic, badges run from "2001" in window order, and the file is written by hand
     in a fixed key order, so running the script twice gives identical bytes.
 
-Demo PINs
-    The file is a demo file (`demo = true`) and every clerk has a PIN so the county can be used
-    in demos and load tests: the PIN is the badge read backwards ("2001" -> "1002").
+No PINs
+    This is not a demo file (`demo = false`), so it carries no clerk PINs: PINs are hashed with
+    a deliberately slow hash, and 312 of them would dominate the import time this file is used
+    to measure. Tests and load generators that log clerks in set their PINs with
+    `queue-server clerk set-pin`.
 
 Usage
     .venv/bin/python assets/halls/make_county.py [OUTPUT]   # default: county.toml beside this
@@ -60,7 +62,7 @@ HALL = {
         "要求提供不必要的材料",
         "窗口人员不在岗",
     ],
-    "demo": True,
+    "demo": False,
 }
 
 # Modelled on the 2026 national holiday schedule: closed days that fall on a weekday, and the
@@ -232,25 +234,23 @@ WINDOWLESS_CATEGORY = "zh"
 
 # --- fees --------------------------------------------------------------------------------------
 
+SFZ_BASIS = ("《国家发展改革委 财政部关于居民身份证收费标准及有关问题的通知》"
+             "（发改价格〔2003〕2322号）")
+CRJ_BASIS = "《国家发展改革委 财政部关于降低电子普通护照等出入境证件收费标准的通知》"
+JG_BASIS = "《国家发展改革委 财政部关于公安交通管理收费标准的通知》"
+BDC_BASIS = ("《国家发展改革委 财政部关于不动产登记收费标准等有关问题的通知》"
+             "（发改价格规〔2016〕2559号）")
 FEES = {
-    "sfz": ("工本费 20 元/证",
-            "《国家发展改革委 财政部关于居民身份证收费标准及有关问题的通知》（发改价格〔2003〕2322号）"),
-    "lsfz": ("工本费 10 元/证",
-             "《国家发展改革委 财政部关于居民身份证收费标准及有关问题的通知》（发改价格〔2003〕2322号）"),
-    "hz": ("普通护照 120 元/本",
-           "《国家发展改革委 财政部关于降低电子普通护照等出入境证件收费标准的通知》"),
-    "gat": ("往来港澳通行证 60 元/证；一次有效签注 15 元/件",
-            "《国家发展改革委 财政部关于降低电子普通护照等出入境证件收费标准的通知》"),
-    "tw": ("往来台湾通行证 60 元/证；一次有效签注 15 元/件",
-           "《国家发展改革委 财政部关于降低电子普通护照等出入境证件收费标准的通知》"),
-    "jsz": ("机动车驾驶证工本费 10 元/本",
-            "《国家发展改革委 财政部关于公安交通管理收费标准的通知》"),
-    "hp": ("号牌工本费：汽车 100 元/副，摩托车 35 元/副；行驶证工本费 10 元/本",
-           "《国家发展改革委 财政部关于公安交通管理收费标准的通知》"),
-    "bdc": ("住宅类 80 元/件，非住宅类 550 元/件（含第一本证书工本费），每增加一本证书加收 10 元",
-            "《国家发展改革委 财政部关于不动产登记收费标准等有关问题的通知》（发改价格规〔2016〕2559号）"),
-    "bdcgb": ("不动产权证书工本费 10 元/本",
-              "《国家发展改革委 财政部关于不动产登记收费标准等有关问题的通知》（发改价格规〔2016〕2559号）"),
+    "sfz": ("工本费 20 元/证", SFZ_BASIS),
+    "lsfz": ("工本费 10 元/证", SFZ_BASIS),
+    "hz": ("普通护照 120 元/本", CRJ_BASIS),
+    "gat": ("往来港澳通行证 60 元/证；一次有效签注 15 元/件", CRJ_BASIS),
+    "tw": ("往来台湾通行证 60 元/证；一次有效签注 15 元/件", CRJ_BASIS),
+    "jsz": ("机动车驾驶证工本费 10 元/本", JG_BASIS),
+    "hp": ("号牌工本费：汽车 100 元/副，摩托车 35 元/副；行驶证工本费 10 元/本", JG_BASIS),
+    "bdc": ("住宅类 80 元/件，非住宅类 550 元/件（含第一本证书工本费），"
+            "每增加一本证书加收 10 元", BDC_BASIS),
+    "bdcgb": ("不动产权证书工本费 10 元/本", BDC_BASIS),
     "gz": ("按省公证服务收费标准收取，具体金额在窗口公示",
            "《公证服务收费管理办法》及本省公证服务收费标准"),
     "rf": ("防空地下室易地建设费按应建面积和省核定标准计收",
@@ -262,8 +262,8 @@ FEES = {
 }
 NO_FEE = "不收费"
 NO_FEE_BASIS = {
-    "SP": "《中华人民共和国行政许可法》第五十八条：行政机关实施行政许可和对行政许可事项进行监督检查，"
-          "不得收取任何费用",
+    "SP": "《中华人民共和国行政许可法》第五十八条：行政机关实施行政许可和对行政许可事项"
+          "进行监督检查，不得收取任何费用",
     "GG": "本事项不在行政事业性收费和政府定价经营服务性收费目录清单内，不收取任何费用",
     "BM": "本事项不在政府定价经营服务性收费目录清单内，不收取任何费用",
 }
@@ -476,7 +476,8 @@ DEPARTMENTS = [
         ],
         "sfz": [
             it("居民身份证申领", "GG", "p", "60/20", "居民身份证",
-               "居民户口簿@oc", law=(4,), fee="sfz", ident="", form=False,
+               "居民户口簿@oc;近期免冠证件照片（可现场采集）", law=(4,), fee="sfz", ident="",
+               form=False,
                n="首次申领的未成年人须由监护人陪同，现场采集照片和指纹"),
             it("居民身份证换领", "GG", "p", "60/20", "居民身份证",
                "原居民身份证;居民户口簿@oc", law=(3,), fee="sfz", ident="", form=False),
@@ -1711,7 +1712,8 @@ CLASS_NAMES = {"SP": "行政审批事项", "GG": "公共服务事项", "BM": "�
 WHO_DESC = {"p": "个人", "e": "企业和其他组织", "n": "拟设立主体的投资人（举办者）",
             "b": "个人、企业和其他组织"}
 SUBJECT = {
-    "p": "申请人为具有完全民事行为能力的自然人；无民事行为能力或限制民事行为能力的，由其监护人代为申请",
+    "p": "申请人为具有完全民事行为能力的自然人；无民事行为能力或限制民事行为能力的，"
+         "由其监护人代为申请",
     "e": "申请人为依法设立的企业、事业单位或其他组织",
     "n": "申请人为拟设立主体的投资人、举办者，或其委托的代理人",
     "b": "申请人为依法设立的单位，或具有完全民事行为能力的自然人",
@@ -1723,26 +1725,41 @@ IDENT = {
     "b": "申请人身份证件（单位提交营业执照或统一社会信用代码证书）@c",
 }
 MATERIAL_NOTES = {
-    "original": "须由申请人签字或加盖单位公章",
+    "original": "须提供原件",
     "copy": "复印件须注明“与原件一致”并签字或加盖公章",
     "original_and_copy": "原件核验后当场退还，复印件留存",
 }
 FORM_NOTE = "窗口免费提供，也可在网上政务服务平台下载"
+SIGNED_NOTE = "须由申请人签字或加盖单位公章"
+# Originals the applicant writes (forms, plans, statements) must be signed or sealed.
+SIGNED_ENDINGS = (
+    "表", "书", "方案", "报告", "说明", "制度", "声明", "协议", "合同", "章程", "纪要",
+    "决议", "记录", "清单", "图", "规程", "规范", "文本", "单", "意见", "名册", "名单",
+)
+# …but not certificates, notices and reports that others issue.
+ISSUED_ENDINGS = ("证书", "通知书", "证明书", "检测报告", "合格报告", "评定表", "测绘报告")
+CONSULT_IDENT = "咨询人有效身份证件（查询个人信息时出示）"
+CONSULT_IDENT_NOTE = "仅现场查验，不留存"
 ADMIN_PROMISE = "属承诺件，法定时限 {s} 个工作日，承诺 {p} 个工作日内办结"
 
 # --- clerk names -------------------------------------------------------------------------------
 
 COMMON_SURNAMES = "王李张刘陈杨黄赵吴周"
 OTHER_SURNAMES = "徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-RARE_SURNAMES = "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+RARE_SURNAMES = ("姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹"
+                 "薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN_NAMES = (
-    "伟 芳 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 霞 平 刚 鹏 华 飞 玲 红 燕 斌 宁 欣 琳 浩 凯 婷 莉 "
-    "雪 岚 昊 秀英 秀兰 桂英 建华 建国 建军 志强 志刚 晓东 晓燕 晓明 海燕 海涛 海波 红梅 玉兰 丽娟 "
-    "丽华 春燕 春梅 雪梅 文静 文博 文杰 俊杰 子涵 浩然 欣怡 思远 雨萱 梦瑶 宇航 一鸣 佳怡 嘉欣 "
-    "诗涵 晨阳 天宇 明轩 博文 家豪 梓萱 雅琪 若曦 国庆 卫东 立新 永红 爱华 淑珍 美玲 德明 振华 "
-    "新民 少华 玉梅 金凤 亚楠 志远 国栋 慧敏 婉清 书瑶 俊峰 晓丽 建平 红霞 秋菊 冬梅 振宇 泽宇 "
-    "思雨 紫薇 瑞雪 安琪 晓峰 云飞 嘉怡 梓涵 可欣"
-).split()
+    "伟", "芳", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰",
+    "娟", "涛", "明", "超", "霞", "平", "刚", "鹏", "华", "飞", "玲", "红",
+    "燕", "斌", "宁", "欣", "琳", "浩", "凯", "婷", "莉", "雪", "岚", "昊",
+    "秀英", "秀兰", "桂英", "建华", "建国", "建军", "志强", "志刚", "晓东", "晓燕", "晓明", "海燕",
+    "海涛", "海波", "红梅", "玉兰", "丽娟", "丽华", "春燕", "春梅", "雪梅", "文静", "文博", "文杰",
+    "俊杰", "子涵", "浩然", "欣怡", "思远", "雨萱", "梦瑶", "宇航", "一鸣", "佳怡", "嘉欣", "诗涵",
+    "晨阳", "天宇", "明轩", "博文", "家豪", "梓萱", "雅琪", "若曦", "国庆", "卫东", "立新", "永红",
+    "爱华", "淑珍", "美玲", "德明", "振华", "新民", "少华", "玉梅", "金凤", "亚楠", "志远", "国栋",
+    "慧敏", "婉清", "书瑶", "俊峰", "晓丽", "建平", "红霞", "秋菊", "冬梅", "振宇", "泽宇", "思雨",
+    "紫薇", "瑞雪", "安琪", "晓峰", "云飞", "嘉怡", "梓涵", "可欣",
+)
 
 BADGE_START = 2001
 TOTAL_CLERKS = 312
@@ -1826,8 +1843,7 @@ def build_clerks(windows: list[dict]) -> list[dict]:
 
     def new_clerk(dept_code: str) -> str:
         badge = str(BADGE_START + len(clerks))
-        clerks.append({"badge": badge, "name": names[len(clerks)], "department": dept_code,
-                       "pin": badge[::-1]})
+        clerks.append({"badge": badge, "name": names[len(clerks)], "department": dept_code})
         return badge
 
     for dept_code, ws in by_dept.items():
@@ -1867,8 +1883,11 @@ def material(spec: str, notes: str | None = None) -> dict:
         if spec.endswith(suffix):
             spec, form = spec[: -len(suffix)], name
             break
-    return {"name": spec, "form": form, "copies": copies,
-            "notes": notes or MATERIAL_NOTES[form]}
+    if notes is None:
+        signed = (form == "original" and spec.endswith(SIGNED_ENDINGS)
+                  and not spec.endswith(ISSUED_ENDINGS))
+        notes = SIGNED_NOTE if signed else MATERIAL_NOTES[form]
+    return {"name": spec, "form": form, "copies": copies, "notes": notes}
 
 
 def form_name(item_name: str) -> str:
@@ -1879,7 +1898,7 @@ def form_name(item_name: str) -> str:
 def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
     cls, who, cert = spec["cls"], spec["who"], spec["cert"]
     kind, statutory, promised = parse_days(spec["days"])
-    handling = spec["h"] or ("direct" if who == "p" else "proxy")
+    handling = spec["h"] or ("direct" if who == "p" and cls != "BM" else "proxy")
     consult = handling == "consult"
     laws = [d["laws"][i] for i in spec["law"]]
     law_title = laws[0][: laws[0].index("》") + 1]
@@ -1960,9 +1979,12 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
     materials = []
     if spec["form"] and not consult:
         materials.append(material(form_name(spec["name"]), FORM_NOTE))
-    ident = IDENT[who] if spec["ident"] is None else spec["ident"]
-    if ident:
-        materials.append(material(ident))
+    if consult and spec["ident"] is None:
+        materials.append(material(CONSULT_IDENT, CONSULT_IDENT_NOTE))
+    else:
+        ident = IDENT[who] if spec["ident"] is None else spec["ident"]
+        if ident:
+            materials.append(material(ident))
     materials += [material(m) for m in spec["mats"].split(";") if m]
 
     return {
@@ -2055,7 +2077,7 @@ KEY_ORDER = {
              "rating_reasons", "demo"],
     "departments": ["code", "name", "phone"],
     "categories": ["prefix", "name", "daily_cap", "kinds", "department"],
-    "clerks": ["badge", "name", "department", "pin"],
+    "clerks": ["badge", "name", "department"],
     "windows": ["number", "name", "department", "categories", "a_post", "b_posts", "zone",
                 "floor"],
     "items": ["code", "name", "summary", "department", "category", "handling", "type",
