@@ -57,7 +57,11 @@ class CategoryQueue:
         insort(self.lane(ticket), ticket, key=queue_key)
 
     def remove(self, ticket: Queued) -> None:
-        self.lane(ticket).remove(ticket)
+        lane = self.lane(ticket)
+        if lane[0] is ticket:   # the usual case: the oldest is called
+            del lane[0]
+        else:
+            lane.remove(ticket)
 
     def __len__(self) -> int:
         return len(self.green) + len(self.priority) + len(self.normal)

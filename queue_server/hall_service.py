@@ -9,7 +9,9 @@ what is on disk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,8 +34,26 @@ class Outcome:
     error: DomainError | None = None
 
 
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Replaying a day allocates ~100,000 objects that all stay alive; the cyclic GC would
+    walk them again and again for nothing, which more than doubles the rebuild time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def rebuild(engine: Engine, hall_id: int, definition: HallDefinition, now: datetime) -> HallState:
     """Today's state from the log: the last logged day's events, replayed in order."""
+    with _no_gc_pauses():
+        return _replay(engine, hall_id, definition, now)
+
+
+def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datetime) -> HallState:
     with engine.connect() as conn:
         day, events = event_log.load_latest_day(conn, hall_id, definition.hall.zone)
         seq = event_log.last_seq(conn, hall_id)

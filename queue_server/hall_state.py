@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from queue_server import commands as cmd
@@ -126,6 +126,7 @@ class HallState:
 
     def _reset_day(self, day: date) -> None:
         self.day = day
+        self._next_day_at = datetime.combine(day + timedelta(days=1), time(0), self.hall.zone)
         self.tickets: dict[str, Ticket] = {}
         self.issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
         self.queues: dict[str, CategoryQueue] = {
@@ -145,6 +146,8 @@ class HallState:
 
     def roll_to(self, now: datetime) -> list[Event]:
         """Close the service day if `now` falls on a later date; return the events."""
+        if now < self._next_day_at:
+            return []
         day = cal.service_day(self.hall, now)
         if day <= self.day:
             return []

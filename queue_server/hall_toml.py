@@ -35,6 +35,7 @@ from queue_server.hall_definition import (
 )
 
 NO_FEE = "不收费"
+FREE_WORDS = (NO_FEE, "免费", "免收")
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +424,7 @@ def _read_items(c: _Checker, data: dict) -> list[tuple[str, ServiceItem]]:
             c.fail(f"{path}.promised_days", "即办件（type = \"instant\"）的承诺时限应为 0")
         if item.type == "promised" and "promised_days" in t and item.promised_days == 0:
             c.fail(f"{path}.promised_days", "承诺件（type = \"promised\"）的承诺时限至少为 1 个工作日")
-        if item.fee and item.fee != NO_FEE and not item.fee_basis:
+        if item.fee and item.fee not in FREE_WORDS and not item.fee_basis:
             c.fail(f"{path}.fee_basis", f"收费事项必须写明收费依据（fee 不是 \"{NO_FEE}\"）")
         out.append((path, item))
     c.unique([(p, i.code) for p, i in out], "code", "事项编码")

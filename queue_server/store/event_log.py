@@ -11,12 +11,13 @@ server replays at start to rebuild its state.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Text, cast, func, insert, select, update
 
 from queue_server.events import Event
 from queue_server.store.schema import EventRow, PresenceRow, RatingRow, TicketRow
@@ -129,9 +130,23 @@ def load_latest_day(conn: Connection, hall_id: int, zone: ZoneInfo) -> tuple[dat
     if day is None:
         return None, []
     rows = conn.execute(
-        select(EventRow.seq, EventRow.kind, EventRow.at, EventRow.data)
-        .where(EventRow.hall_id == hall_id, EventRow.day == day).order_by(EventRow.seq))
-    return day, [Event(seq, kind, at.astimezone(zone), day, data) for seq, kind, at, data in rows]
+        select(EventRow.seq, EventRow.kind, EventRow.at, cast(EventRow.data, Text))
+        .where(EventRow.hall_id == hall_id, EventRow.day == day).order_by(EventRow.seq)).all()
+    # One json.loads over the whole day is several times faster than one per row.
+    datas = json.loads("[" + ",".join(row[3] for row in rows) + "]")
+    local = _day_zone(zone, day)
+    return day, [Event(seq, kind, at.astimezone(local), day, data)
+                 for (seq, kind, at, _), data in zip(rows, datas, strict=True)]
+
+
+def _day_zone(zone: ZoneInfo, day: date) -> tzinfo:
+    """The zone's fixed offset for a day without a clock change (converting to it is much
+    faster than to the ZoneInfo), else the zone itself."""
+    start = datetime.combine(day, time(0), zone)
+    offset = start.utcoffset()
+    if (start + timedelta(days=2)).utcoffset() == offset:
+        return timezone(offset)
+    return zone
 
 
 def last_seq(conn: Connection, hall_id: int) -> int:
