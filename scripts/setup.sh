@@ -42,8 +42,14 @@ fi
 stamp=.venv/.requirements.lock.sha256
 want=$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
-    .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+    echo "安装 Python 依赖 / installing Python dependencies (requirements.lock)"
+    log=$(mktemp)
+    if ! { .venv/bin/python -m pip install -q --require-hashes -r requirements.lock &&
+           .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .; } >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "安装失败，详见上方输出 / installation failed, see above" >&2
+        exit 1
+    fi
+    rm -f "$log"
     echo "$want" > "$stamp"
 fi
