@@ -549,7 +549,7 @@ def _syntax_problem(error: tomllib.TOMLDecodeError, text: str) -> Problem:
                    "（常见原因：文本少了引号、括号未闭合、同一字段写了两次）")
 
 
-def dump_hall(definition: HallDefinition) -> str:
+def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
     """The definition as a TOML file that `parse_hall` reads back to an equal definition.
 
     Written by hand rather than by a generic TOML writer so that the file looks like the ones
@@ -570,9 +570,10 @@ def dump_hall(definition: HallDefinition) -> str:
         "transfer_return_minutes": h.transfer_return_minutes,
         "rating_reasons": list(h.rating_reasons), "demo": h.demo,
     }
-    out = [f"# {h.name}：大厅定义文件，由 queue-server export-hall 导出。",
-           "# 格式见 docs/hall-config.md；修改后用 queue-server import-hall 导入。", "",
-           "[hall]", *_toml_pairs(hall)]
+    if header is None:
+        header = (f"# {h.name}：大厅定义文件，由 queue-server export-hall 导出。\n"
+                  "# 格式见 docs/hall-config.md；修改后用 queue-server import-hall 导入。\n")
+    out = [header.rstrip("\n"), "", "[hall]", *_toml_pairs(hall)]
     for name, records in (("departments", definition.departments),
                           ("categories", definition.categories),
                           ("clerks", definition.clerks), ("windows", definition.windows)):

@@ -100,6 +100,15 @@ class HallMachine(RuleBasedStateMachine):
                     self.streak[ticket["category"]] = 0  # a normal one was served: run broken
             self.waiting.pop(number, None)
             self.first_caller.setdefault(number, d["clerk"])
+        elif e.kind == "clerk_signed_in":
+            window = HALL.window_by_number[d["window"]]
+            roster = window.a_post if d["post"] == "A" else window.b_posts
+            assert d["clerk"] in (roster if d["post"] == "B" else (roster,)), "post not per roster"
+            previous = self.log[-2] if len(self.log) > 1 else None
+            if d["takeover"]:
+                assert previous is not None and previous.kind == "clerk_signed_out"
+                assert previous.data["reason"] == "handover"
+                assert previous.data["clerk"] == d["previous"], "handover not recorded"
         elif e.kind == "ticket_transferred":
             self.waiting[number] = {
                 "category": d["to_category"] or self.state.tickets[number].category,
@@ -291,6 +300,8 @@ class HallMachine(RuleBasedStateMachine):
     @invariant()
     def core_is_consistent(self):
         assert self.state.consistency_problems() == []
+        staffed = [w.clerk for w in self.state.windows.values() if w.clerk is not None]
+        assert len(staffed) == len(set(staffed)), "a clerk at two windows at once"
         for w in self.state.windows.values():
             if w.clerk is None:
                 assert w.current is None, "a closed window holds a ticket"

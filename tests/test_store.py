@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from queue_server import commands as cmd
 from queue_server.hall_service import HallService
@@ -59,6 +60,16 @@ def test_migrations_match_the_models(db_url):
     engine = _engine(db_url)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_the_event_log_is_append_only(db_url):
+    engine = _engine(db_url)
+    _import(engine)
+    HallService(engine, None, MONDAY).execute(cmd.TakeTicket("A"), MONDAY)
+    for statement in (update(EventRow).values(kind="x"), delete(EventRow)):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(statement)
+    assert _count(engine, EventRow) == 1
 
 
 def test_reimport_updates_and_never_duplicates(db_url):

@@ -36,8 +36,21 @@ Usage
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
+
+from queue_server.hall_definition import (
+    Category,
+    Clerk,
+    Department,
+    HallDefinition,
+    HallInfo,
+    Material,
+    ServiceItem,
+    Session,
+    Window,
+)
+from queue_server.hall_toml import dump_hall
 
 # --- the hall ---------------------------------------------------------------------------------
 
@@ -2069,86 +2082,38 @@ def check(h: dict) -> None:
 
 
 # --- writing TOML --------------------------------------------------------------------------
+# The file is written by the project's own exporter, so it has exactly the format that
+# `queue-server export-hall` writes and `import-hall` reads.
 
-KEY_ORDER = {
-    "hall": ["code", "name", "address", "consultation_phone", "complaint_phone", "timezone",
-             "sessions", "working_weekdays", "holidays", "makeup_workdays", "priority_ratio",
-             "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
-             "rating_reasons", "demo"],
-    "departments": ["code", "name", "phone"],
-    "categories": ["prefix", "name", "daily_cap", "kinds", "department"],
-    "clerks": ["badge", "name", "department"],
-    "windows": ["number", "name", "department", "categories", "a_post", "b_posts", "zone",
-                "floor"],
-    "items": ["code", "name", "summary", "department", "category", "handling", "type",
-              "legal_basis", "conditions", "steps", "statutory_days", "promised_days", "fee",
-              "fee_basis", "certificate", "phone", "notes"],
-    "materials": ["name", "form", "copies", "notes"],
-}
-ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-           "\r": "\\r"}
+def definition(h: dict) -> HallDefinition:
+    def plain(cls, record: dict):
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in record.items()})
 
-
-def toml_string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in ESCAPES:
-            out.append(ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return toml_string(value)
-    return "[" + ", ".join(toml_value(v) for v in value) + "]"
-
-
-def toml_pairs(table: dict, keys: list[str]) -> list[str]:
-    lines = []
-    for key in keys:
-        if key not in table:
-            continue
-        value = table[key]
-        long_list = (isinstance(value, list) and value and len(toml_value(value)) > 80
-                     and not isinstance(value[0], list))
-        if long_list:
-            lines.append(f"{key} = [")
-            lines += [f"    {toml_value(v)}," for v in value]
-            lines.append("]")
-        else:
-            lines.append(f"{key} = {toml_value(value)}")
-    return lines
+    hall = dict(h["hall"])
+    hall["sessions"] = [Session(time.fromisoformat(a), time.fromisoformat(b))
+                        for a, b in hall["sessions"]]
+    items = []
+    for item in h["items"]:
+        fields = dict(item)
+        fields["materials"] = tuple(plain(Material, m) for m in item["materials"])
+        items.append(plain(ServiceItem, fields))
+    return HallDefinition(
+        hall=plain(HallInfo, hall),
+        departments=tuple(plain(Department, d) for d in h["departments"]),
+        categories=tuple(plain(Category, c) for c in h["categories"]),
+        windows=tuple(plain(Window, w) for w in h["windows"]),
+        clerks=tuple(plain(Clerk, c) for c in h["clerks"]),
+        items=tuple(items),
+    )
 
 
 def render(h: dict) -> str:
-    out = [
-        f"# {h['hall']['name']}：大厅定义文件（虚构的县级政务服务中心，用于规模测试和演示）。",
-        "# 由 assets/halls/make_county.py 生成，请勿手工修改；格式见 docs/hall-config.md。",
+    header = (
+        f"# {h['hall']['name']}：大厅定义文件（虚构的县级政务服务中心，用于规模测试）。\n"
+        "# 由 assets/halls/make_county.py 生成，请勿手工修改；格式见 docs/hall-config.md。\n"
         f"# 规模：{len(h['departments'])} 个部门，{len(h['categories'])} 个号段，"
-        f"{len(h['windows'])} 个窗口，{len(h['clerks'])} 名工作人员，{len(h['items'])} 个事项。",
-        "# 演示 PIN：工号倒序（如工号 2001 的 PIN 为 1002）。",
-        "",
-        "[hall]",
-        *toml_pairs(h["hall"], KEY_ORDER["hall"]),
-    ]
-    for name in ("departments", "categories", "clerks", "windows"):
-        for record in h[name]:
-            out += ["", f"[[{name}]]", *toml_pairs(record, KEY_ORDER[name])]
-    for item in h["items"]:
-        out += ["", "[[items]]", *toml_pairs(item, KEY_ORDER["items"])]
-        for m in item["materials"]:
-            out += ["", "[[items.materials]]", *toml_pairs(m, KEY_ORDER["materials"])]
-    return "\n".join(out) + "\n"
+        f"{len(h['windows'])} 个窗口，{len(h['clerks'])} 名工作人员，{len(h['items'])} 个事项。\n")
+    return dump_hall(definition(h), header=header)
 
 
 def main(argv: list[str]) -> int:
