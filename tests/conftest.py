@@ -71,16 +71,21 @@ def postgres_server() -> Iterator[str]:
 _database_numbers = itertools.count(1)
 
 
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A new, empty database on the session's PostgreSQL server."""
+    import psycopg
+
+    name = f"hall_test_{os.getpid()}_{next(_database_numbers)}"
+    plain = postgres_server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{postgres_server}/{name}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path) -> str:
     """A fresh, empty database of each kind: a SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'hall.db'}"
-    base = request.getfixturevalue("postgres_server")
-    name = f"hall_test_{os.getpid()}_{next(_database_numbers)}"
-    import psycopg
-
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
+    return request.getfixturevalue("postgres_url")

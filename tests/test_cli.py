@@ -106,6 +106,18 @@ def test_backup_is_a_consistent_copy(db, tmp_path):
     assert "已存在" in run("backup", str(copy), db=db, ok=False).stderr
 
 
+@pytest.mark.postgres
+def test_backup_of_postgresql_uses_pg_dump(postgres_url, tmp_path):
+    env = {**os.environ, "QUEUE_DB": postgres_url}
+    for args in (["import-hall", str(SMALL)], ["backup", str(tmp_path / "hall.dump")]):
+        done = subprocess.run([sys.executable, "-m", "queue_server.cli", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    listing = subprocess.run(["pg_restore", "--list", str(tmp_path / "hall.dump")],
+                             capture_output=True, text=True, check=True).stdout
+    assert "TABLE DATA public events" in listing and "TABLE DATA public halls" in listing
+
+
 def test_serve_reports_health_and_stops_cleanly(db):
     run("import-hall", str(SMALL), db=db)
     server = subprocess.Popen(

@@ -117,6 +117,8 @@ class HallMachine(RuleBasedStateMachine):
                 "target": d["to_window"]}
             assert d["first_clerk"] == self.first_caller[number], "首问 clerk not kept"
         elif e.kind == "ticket_returned":
+            window = self.state.windows[d["window"]]
+            assert window.clerk is None, "returned a ticket from a staffed window"
             self.waiting[number]["target"] = None
         elif e.kind == "ticket_priority_set":
             self.waiting[number]["class"] = "green"

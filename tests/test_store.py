@@ -22,7 +22,7 @@ from queue_server import commands as cmd
 from queue_server.hall_service import HallService
 from queue_server.hall_toml import parse_hall
 from queue_server.store import devices, event_log, hall_records
-from queue_server.store.database import migrate, open_engine
+from queue_server.store.database import default_url, migrate, open_engine
 from queue_server.store.schema import (
     Base,
     ClerkRow,
@@ -60,6 +60,21 @@ def test_migrations_match_the_models(db_url):
     engine = _engine(db_url)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_sqlite_is_durable_by_default(tmp_path):
+    engine = _engine(f"sqlite:///{tmp_path / 'hall.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_default_database_is_a_file_in_the_data_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("QUEUE_DB", raising=False)
+    monkeypatch.setenv("QUEUE_DATA", str(tmp_path / "data"))
+    assert default_url() == f"sqlite:///{tmp_path / 'data' / 'hall.db'}"
+    monkeypatch.setenv("QUEUE_DB", "postgresql://h/db")
+    assert default_url() == "postgresql://h/db"
 
 
 def test_the_event_log_is_append_only(db_url):
