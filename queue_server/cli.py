@@ -138,19 +138,43 @@ def cmd_clerk_set_pin(args: argparse.Namespace) -> None:
     print(f"已设置工号 {args.badge} 的密码 / PIN set")
 
 
+def _take_limit(text: str):
+    from queue_server.sessions import TakeLimit
+
+    if text == "0":
+        return TakeLimit(0, 1)
+    burst, _, seconds = text.partition("/")
+    try:
+        limit = TakeLimit(int(burst), float(seconds))
+    except ValueError:
+        raise UserError("--take-limit 应写成 次数/秒数，如 5/10；0 表示不限") from None
+    if limit.burst < 1 or limit.seconds <= 0:
+        raise UserError("--take-limit 的次数和秒数都应大于 0")
+    return limit
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from queue_server.hall_service import HallService
-    from queue_server.server import HallServer
+    from queue_server.server import HallServer, tls_context
 
+    if bool(args.cert) != bool(args.key):
+        raise UserError("--cert 和 --key 要一起给出 / give both --cert and --key")
+    tls = None
+    if args.cert:
+        try:
+            tls = tls_context(args.cert, args.key)
+        except (OSError, ValueError) as error:
+            raise UserError(f"无法读取证书或私钥：{error}") from None
     engine = _engine(args)
     service = HallService(engine, args.hall, _now())
     hall = service.definition.hall
+    server = HallServer(service, _take_limit(args.take_limit), tls=tls)
 
     def ready(url: str) -> None:
         print(f"{hall.name} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
 
     try:
-        asyncio.run(HallServer(service).run(args.host, args.port, ready))
+        asyncio.run(server.run(args.host, args.port, ready))
     except OSError as error:
         raise UserError(f"无法监听 {args.host}:{args.port}：{error.strerror}"
                         "（端口被占用或无权限？可用 --port 换一个端口）") from None
@@ -238,6 +262,11 @@ def _parser() -> argparse.ArgumentParser:
     p = command("serve", cmd_serve, "启动排队服务器 / run the server")
     p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="端口 / port (默认 8765)")
+    p.add_argument("--cert", help="TLS 证书（PEM），启用 wss:// 与 https:// / TLS certificate")
+    p.add_argument("--key", help="TLS 私钥（PEM）/ TLS private key")
+    p.add_argument("--take-limit", default="5/10", metavar="N/SECONDS",
+                   help="每个取号机连接的取号频率上限，默认 5/10（10 秒内 5 张）；0 不限 / "
+                        "take_ticket limit per connection")
     p = command("backup", cmd_backup, "在线备份数据库 / consistent online backup")
     p.add_argument("output", help="备份文件 / backup file")
     p.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite")

@@ -16,6 +16,8 @@ OUTCOMES = ("done", "accepted", "escalated", "consult", "rejected", "incomplete"
 OUTCOME_NAMES = {"done": "即办办结", "accepted": "受理（承诺件）", "escalated": "上报",
                  "consult": "咨询答复", "rejected": "不予受理", "incomplete": "材料不全（补正）"}
 POSTS = ("A", "B")
+PRINTER_STATES = ("ok", "paper_low", "paper_out", "offline", "error")
+MAX_NOTICE = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +131,28 @@ class Rate:
 
 
 @dataclass(frozen=True, slots=True)
+class SetNotice:
+    """The line boards and kiosks scroll; empty text clears it."""
+
+    text: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDevice:
+    """A device's own report of its health, e.g. a kiosk printer out of paper."""
+
+    device: str
+    role: str
+    printer: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passes: raises unattended warnings and returns window-targeted tickets."""
 
 
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
-           | Recall | NoShow | Hold | Transfer | Finish | SetPriority | Rate | Tick)
+           | Recall | NoShow | Hold | Transfer | Finish | SetPriority | Rate | SetNotice
+           | ReportDevice | Tick)

@@ -20,6 +20,9 @@ to, and a small JSON-ready `data` dict. The kinds and their data:
 - window_paused      window, clerk, post, reason
 - window_resumed     window, clerk, post
 - warning            level ("yellow"/"red"), kind ("unattended"), window, minutes, since, text
+- notice_set         text, by
+- device_reported    device, role, printer ("ok", "paper_low", "paper_out", "offline", "error"),
+                     detail
 - day_started        day
 """
 

@@ -10,10 +10,11 @@ what is on disk.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -28,10 +29,12 @@ from queue_server.store import event_log, hall_records
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one command of a batch came to: its events, or the refusal."""
+    """What one command of a batch came to: its events, or the refusal, and what `observe`
+    made of the state right after the command (e.g. the wire messages to send once committed)."""
 
     events: list[Event]
     error: DomainError | None = None
+    observed: Any = None
 
 
 @contextmanager
@@ -80,24 +83,37 @@ class HallService:
             raise outcome.error
         return outcome.events
 
-    def execute_batch(self, batch: Sequence[tuple[cmd.Command, datetime]]) -> list[Outcome]:
+    def execute_batch(self, batch: Sequence[tuple[cmd.Command, datetime]],
+                      observe: Callable[[HallState, list[Event]], Any] | None = None,
+                      ) -> list[Outcome]:
+        """Run the commands in order and commit all their events in one transaction.
+
+        If anything fails before the commit returns (the database, or a bug), the state is
+        rebuilt from the store, so that memory never runs ahead of disk, and the error is raised:
+        none of the batch happened.
+        """
+        try:
+            return self._execute_batch(batch, observe)
+        except Exception:
+            self.state = rebuild(self.engine, self.hall_id, self.definition, batch[-1][1])
+            raise
+
+    def _execute_batch(self, batch: Sequence[tuple[cmd.Command, datetime]],
+                       observe: Callable[[HallState, list[Event]], Any] | None) -> list[Outcome]:
         outcomes: list[Outcome] = []
         to_write: list[Event] = []
         for command, now in batch:
             rolled = self.state.roll_to(now)
             to_write += rolled
             try:
-                events = self.state.handle(command, now)
+                events = rolled + self.state.handle(command, now)
             except DomainError as error:
-                outcomes.append(Outcome(rolled, error))
+                seen = observe(self.state, rolled) if observe and rolled else None
+                outcomes.append(Outcome(rolled, error, seen))
                 continue
-            to_write += events
-            outcomes.append(Outcome(rolled + events))
+            to_write += events[len(rolled):]
+            outcomes.append(Outcome(events, None, observe(self.state, events) if observe else None))
         if to_write:
-            try:
-                with self.engine.begin() as conn:
-                    event_log.append(conn, self.hall_id, to_write)
-            except Exception:
-                self.state = rebuild(self.engine, self.hall_id, self.definition, batch[-1][1])
-                raise
+            with self.engine.begin() as conn:
+                event_log.append(conn, self.hall_id, to_write)
         return outcomes

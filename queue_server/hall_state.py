@@ -109,6 +109,8 @@ class HallState:
         self.hall = definition.hall
         self.seq = seq
         self.day = day
+        self.notice = ""
+        self.devices = {}
         self._reset_day(day)
         self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
             cmd.TakeTicket: self._take_ticket, cmd.SignIn: self._sign_in,
@@ -117,7 +119,8 @@ class HallState:
             cmd.ResumeHeld: self._resume_held, cmd.Recall: self._recall,
             cmd.NoShow: self._no_show, cmd.Hold: self._hold, cmd.Transfer: self._transfer,
             cmd.Finish: self._finish, cmd.SetPriority: self._set_priority,
-            cmd.Rate: self._rate, cmd.Tick: self._tick,
+            cmd.Rate: self._rate, cmd.SetNotice: self._set_notice,
+            cmd.ReportDevice: self._report_device, cmd.Tick: self._tick,
         }
         self._apply: dict[str, Callable[[Event], None]] = {
             name[len("_on_"):]: getattr(self, name) for name in dir(self)
@@ -161,6 +164,8 @@ class HallState:
                 decision.append(("ticket_cancelled", {"number": ticket.number,
                                                       "reason": "day_end"}))
         decision.append(("day_started", {"day": day.isoformat()}))
+        if self.notice:  # a notice outlives the day; logging it again keeps each day whole
+            decision.append(("notice_set", {"text": self.notice, "by": "carried over"}))
         return self._emit(decision, now)
 
     def apply(self, event: Event) -> None:
@@ -466,6 +471,21 @@ class HallState:
             "post": ticket.post, "department": window_def.department,
             "service": ticket.service})]
 
+    def _set_notice(self, c: cmd.SetNotice, now: datetime) -> Decision:
+        text = " ".join((c.text or "").split())
+        if len(text) > cmd.MAX_NOTICE:
+            raise DomainError("bad_request", f"公告不能超过 {cmd.MAX_NOTICE} 个字")
+        return [("notice_set", {"text": text, "by": c.by})]
+
+    def _report_device(self, c: cmd.ReportDevice, now: datetime) -> Decision:
+        if c.printer not in cmd.PRINTER_STATES:
+            raise DomainError("bad_request", "打印机状态应为 " + " / ".join(cmd.PRINTER_STATES))
+        last = self.devices.get(c.device)
+        if last is not None and (last["printer"], last["detail"]) == (c.printer, c.detail):
+            return []           # nothing new: keep the log free of repeated heartbeats
+        return [("device_reported", {"device": c.device, "role": c.role, "printer": c.printer,
+                                     "detail": c.detail[:200]})]
+
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
         decision: Decision = []
         moment = cal.local(self.hall, now)
@@ -643,5 +663,13 @@ class HallState:
             window.warned = 2 if e.data["level"] == "red" else 1
             window.warned_since = datetime.fromisoformat(e.data["since"])
 
+    def _on_notice_set(self, e: Event) -> None:
+        self.notice = e.data["text"]
+
+    def _on_device_reported(self, e: Event) -> None:
+        self.devices[e.data["device"]] = {**e.data, "at": e.at}
+
     def _on_day_started(self, e: Event) -> None:
         self._reset_day(date.fromisoformat(e.data["day"]))
+        self.notice = ""
+        self.devices = {}

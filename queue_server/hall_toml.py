@@ -237,12 +237,23 @@ def _show(value: Any) -> str:
 
 
 def _parse_clock(checker: _Checker, path: str, value: Any) -> time | None:
+    if value == "24:00":
+        return time.max      # the end of the day, for a hall open until midnight
     if isinstance(value, str) and re.fullmatch(r"\d{2}:\d{2}", value):
         hour, minute = int(value[:2]), int(value[3:])
         if hour < 24 and minute < 60:
             return time(hour, minute)
-    checker.fail(path, f'应为 "HH:MM" 形式的时间，如 "08:30"，实际为 {_show(value)}')
+    checker.fail(path, f'应为 "HH:MM" 形式的时间，如 "08:30"（一天结束可写 "24:00"），实际为 {_show(value)}')
     return None
+
+
+def parse_clock(text: str) -> time:
+    """A stored "HH:MM" (or "24:00") back to a time."""
+    return time.max if text == "24:00" else time.fromisoformat(text)
+
+
+def clock_text(moment: time) -> str:
+    return "24:00" if moment == time.max else moment.strftime("%H:%M")
 
 
 # --- reading the tables -------------------------------------------------------------------------
@@ -562,7 +573,7 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
         "code": h.code, "name": h.name, "address": h.address,
         "consultation_phone": h.consultation_phone, "complaint_phone": h.complaint_phone,
         "timezone": h.timezone,
-        "sessions": [[s.start.strftime("%H:%M"), s.end.strftime("%H:%M")] for s in h.sessions],
+        "sessions": [[clock_text(s.start), clock_text(s.end)] for s in h.sessions],
         "working_weekdays": list(h.working_weekdays),
         "holidays": list(h.holidays), "makeup_workdays": list(h.makeup_workdays),
         "priority_ratio": h.priority_ratio, "issue_cutoff_minutes": h.issue_cutoff_minutes,

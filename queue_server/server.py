@@ -1,52 +1,86 @@
-"""The hall server process: the HallService behind an asyncio `websockets` server.
+"""The hall server process: one port for the WebSocket protocol (`/ws`) and the web pages.
 
-This version serves `GET /healthz` and keeps the hall's clock moving (a tick every few seconds
-raises 脱岗 warnings, returns window-transferred tickets and closes the day at midnight). The
-live WebSocket protocol at `/ws` is not served yet: it is answered with 503 and a plain message.
+Around the pure core sit three small pieces: the single `Writer` (group commit), the `Hub`
+(who is connected, fan-out by role) and a `Session` per connection. This module wires them to
+the `websockets` asyncio server: HTTP GET for `/healthz` and static files, the 64 KiB frame
+limit, pings, a deadline for `hello`, TLS when given a certificate, and a tick every few seconds
+that lets time-based rules (脱岗 warnings, returns, the day's close) run through the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
+import hashlib
 import json
+import logging
+import mimetypes
 import signal
+import ssl
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from hall.protocol import MAX_FRAME_BYTES, encode
 from queue_server import __version__
 from queue_server import commands as cmd
+from queue_server.fanout import Hub
 from queue_server.hall_service import HallService
+from queue_server.sessions import Context, Session, TakeLimit
+from queue_server.store import hall_records
+from queue_server.store.schema import HallRow
+from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 2.0
+HELLO_SECONDS = 10.0
+PING_SECONDS = 20.0
+WEB_ROOT = Path(__file__).resolve().parent / "web"
+log = logging.getLogger("queue_server.server")
 
 
-def _json_response(status: HTTPStatus, body: dict) -> Response:
-    payload = json.dumps(body, ensure_ascii=False).encode()
-    headers = Headers([("Content-Type", "application/json; charset=utf-8"),
-                       ("Content-Length", str(len(payload))), ("Cache-Control", "no-store")])
-    return Response(status.value, status.phrase, headers, payload)
+def _response(status: HTTPStatus, body: bytes, content_type: str,
+              extra: list[tuple[str, str]] = ()) -> Response:
+    headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(body))),
+                       ("X-Content-Type-Options", "nosniff"), *extra])
+    return Response(status.value, status.phrase, headers, body)
 
 
-def _text_response(status: HTTPStatus, message: str) -> Response:
-    payload = (message + "\n").encode()
-    headers = Headers([("Content-Type", "text/plain; charset=utf-8"),
-                       ("Content-Length", str(len(payload)))])
-    return Response(status.value, status.phrase, headers, payload)
+def _text(status: HTTPStatus, message: str) -> Response:
+    return _response(status, (message + "\n").encode(), "text/plain; charset=utf-8",
+                     [("Cache-Control", "no-store")])
 
 
 class HallServer:
-    def __init__(self, service: HallService):
+    def __init__(self, service: HallService, take_limit: TakeLimit | None = None,
+                 web_root: Path = WEB_ROOT, tls: ssl.SSLContext | None = None):
         self.service = service
+        self.web_root = web_root.resolve()
+        self.tls = tls
         self.started = time.monotonic()
+        self.hub = Hub()
+        self.writer = Writer(service, self.hub.observe, self.hub.publish)
+        with service.engine.connect() as conn:
+            secret = conn.execute(select(HallRow.secret).where(
+                HallRow.id == service.hall_id)).scalar_one()
+            version = hall_records.catalogue_version(conn, service.hall_id)
+        self.context = Context(service, self.writer, self.hub, secret, version,
+                               take_limit or TakeLimit(), self.public_url)
+
+    def public_url(self, connection: ServerConnection) -> str:
+        host = connection.request.headers.get("Host", "") if connection.request else ""
+        return f"{'https' if self.tls else 'http'}://{host}"
+
+    # --- HTTP ------------------------------------------------------------------------------
 
     def health(self) -> dict:
         try:
@@ -57,43 +91,100 @@ class HallServer:
             database = f"error: {error.__class__.__name__}"
         return {"version": __version__, "hall": self.service.definition.hall.code,
                 "database": database, "uptime_s": round(time.monotonic() - self.started, 1),
-                "service_day": self.service.state.day.isoformat(), "connections": {}}
+                "service_day": self.service.state.day.isoformat(), "seq": self.service.state.seq,
+                "connections": self.hub.counts()}
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response:
-        if request.path == "/healthz":
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == "/ws":
+            return None   # the WebSocket handshake goes on
+        if path == "/healthz":
             health = self.health()
-            ok = health["database"] == "ok"
-            return _json_response(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, health)
-        if request.path == "/ws":
-            return _text_response(HTTPStatus.SERVICE_UNAVAILABLE,
-                                  "实时协议（/ws）尚未在此版本中提供 / live protocol not available yet")
-        return _text_response(HTTPStatus.NOT_FOUND, "未找到 / not found")
+            status = HTTPStatus.OK if health["database"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
+            return _response(status, json.dumps(health, ensure_ascii=False).encode(),
+                             "application/json; charset=utf-8", [("Cache-Control", "no-store")])
+        return self.static(path, request.headers)
+
+    def static(self, path: str, headers: Headers) -> Response:
+        """A file under the web root; nothing outside it, no hidden files, no listings."""
+        relative = unquote(path).lstrip("/")
+        parts = [p for p in relative.split("/") if p]
+        if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+            return _text(HTTPStatus.NOT_FOUND, "未找到 / not found")
+        target = self.web_root.joinpath(*parts)
+        if target.is_dir():
+            target = target / "index.html"
+        try:
+            target = target.resolve(strict=True)
+        except (FileNotFoundError, OSError):
+            return _text(HTTPStatus.NOT_FOUND, "未找到 / not found")
+        if not target.is_relative_to(self.web_root) or not target.is_file():
+            return _text(HTTPStatus.NOT_FOUND, "未找到 / not found")
+        stat = target.stat()
+        etag = '"' + hashlib.sha1(f"{stat.st_mtime_ns}-{stat.st_size}".encode()).hexdigest()[:16] + '"'
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
+            kind += "; charset=utf-8"
+        cache = "no-cache" if target.suffix == ".html" else "public, max-age=3600"
+        extra = [("Cache-Control", cache), ("ETag", etag),
+                 ("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True))]
+        if headers.get("If-None-Match") == etag:
+            return Response(304, "Not Modified", Headers(extra), b"")
+        return _response(HTTPStatus.OK, target.read_bytes(), kind, extra)
+
+    # --- WebSocket -------------------------------------------------------------------------------
+
+    async def handle(self, connection: ServerConnection) -> None:
+        session = Session(self.context, connection)
+        watchdog = asyncio.create_task(self._hello_deadline(connection, session))
+        try:
+            async for frame in connection:
+                reply = await session.handle(frame)
+                await connection.send(encode(reply))
+        except ConnectionClosed:
+            pass
+        finally:
+            watchdog.cancel()
+            self.hub.leave(session)
+
+    @staticmethod
+    async def _hello_deadline(connection: ServerConnection, session: Session) -> None:
+        await asyncio.sleep(HELLO_SECONDS)
+        if session.role is None:
+            await connection.close(1008, "hello expected within 10 s")
 
     async def tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK_SECONDS)
-            self.service.execute(cmd.Tick(), datetime.now(UTC))
+            with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
+                await self.writer.submit(cmd.Tick())
 
     async def run(self, host: str, port: int, ready: Callable[[str], None]) -> None:
-        stop = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        stop = loop.create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.cancel)
-        server = await serve(self._refuse, host, port, process_request=self.process_request)
+            loop.add_signal_handler(sig, stop.cancel)
+        server = await serve(self.handle, host, port, process_request=self.process_request,
+                             max_size=MAX_FRAME_BYTES, ping_interval=PING_SECONDS,
+                             ping_timeout=PING_SECONDS, ssl=self.tls, server_header=None)
         bound = server.sockets[0].getsockname()
-        ready(f"http://{bound[0]}:{bound[1]}")
-        ticker = asyncio.create_task(self.tick_forever())
+        ready(f"{'https' if self.tls else 'http'}://{bound[0]}:{bound[1]}")
+        tasks = [asyncio.create_task(self.writer.run()), asyncio.create_task(self.tick_forever())]
         try:
             await stop
         except asyncio.CancelledError:
             pass
         finally:
-            ticker.cancel()
+            for task in tasks:
+                task.cancel()
             server.close()
-            # A client holding an idle HTTP connection must not keep the hall server from
+            # A client holding an idle connection must not keep the hall server from
             # stopping: give connections a moment, then go.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE_SECONDS)
 
-    @staticmethod
-    async def _refuse(connection: ServerConnection) -> None:
-        await connection.close(1013, "not available")
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context

@@ -213,9 +213,9 @@ def test_device_tokens_are_hashed_and_revocable(db_url):
         token = devices.add_device(conn, 1, "pad", "pad-1", 1, {1, 2, 3, 4}, MONDAY)
         with pytest.raises(devices.DeviceError):
             devices.add_device(conn, 1, "pad", "pad-2", None, {1, 2, 3, 4}, MONDAY)
-        assert devices.device_for_token(conn, token).window == 1
+        assert devices.device_for_token(conn, 1, token).window == 1
         devices.revoke_device(conn, 1, "pad-1", MONDAY)
-        assert devices.device_for_token(conn, token) is None
+        assert devices.device_for_token(conn, 1, token) is None
         stored = conn.execute(select(DeviceRow.token_hash)).scalar_one()
     assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
 

@@ -66,7 +66,9 @@ def revoke_device(conn: Connection, hall_id: int, name: str, now: datetime) -> N
         revoked_at=now, name=f"{name[:40]}~revoked-{stamp}"))
 
 
-def device_for_token(conn: Connection, token: str) -> Device | None:
+def device_for_token(conn: Connection, hall_id: int, token: str) -> Device | None:
+    """The hall's device holding this token, unless revoked."""
     row = conn.execute(select(DeviceRow).where(
-        DeviceRow.token_hash == hash_token(token), DeviceRow.revoked_at.is_(None))).first()
+        DeviceRow.token_hash == hash_token(token), DeviceRow.hall_id == hall_id,
+        DeviceRow.revoked_at.is_(None))).first()
     return None if row is None else Device(row.name, row.role, row.window, row.created_at, None)

@@ -10,8 +10,9 @@ already checked whole, so an import either lands completely or not at all.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -28,6 +29,7 @@ from queue_server.hall_definition import (
     Session,
     Window,
 )
+from queue_server.hall_toml import clock_text, parse_clock
 from queue_server.store.schema import (
     CategoryRow,
     ClerkRow,
@@ -44,8 +46,7 @@ class HallNotFound(LookupError):
 
 def _settings(hall: HallInfo) -> dict[str, Any]:
     values = asdict(hall)
-    values["sessions"] = [[s.start.strftime("%H:%M"), s.end.strftime("%H:%M")]
-                          for s in hall.sessions]
+    values["sessions"] = [[clock_text(s.start), clock_text(s.end)] for s in hall.sessions]
     values["holidays"] = [d.isoformat() for d in hall.holidays]
     values["makeup_workdays"] = [d.isoformat() for d in hall.makeup_workdays]
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
@@ -53,7 +54,7 @@ def _settings(hall: HallInfo) -> dict[str, Any]:
 
 def _hall_info(settings: dict[str, Any]) -> HallInfo:
     values = dict(settings)
-    values["sessions"] = tuple(Session(time.fromisoformat(a), time.fromisoformat(b))
+    values["sessions"] = tuple(Session(parse_clock(a), parse_clock(b))
                                for a, b in values["sessions"])
     values["holidays"] = tuple(date.fromisoformat(d) for d in values["holidays"])
     values["makeup_workdays"] = tuple(date.fromisoformat(d) for d in values["makeup_workdays"])
@@ -115,7 +116,7 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
     if existing is None:
         hall_id = conn.execute(insert(HallRow).values(
             code=hall.code, name=hall.name, settings=settings, catalogue_version=1,
-            updated_at=now).returning(HallRow.id)).scalar_one()
+            updated_at=now, secret=secrets.token_hex(32)).returning(HallRow.id)).scalar_one()
         changed = True
     else:
         hall_id = existing.id

@@ -51,6 +51,8 @@ class HallRow(Base):
     settings: Mapped[dict[str, Any]]
     catalogue_version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime]
+    secret: Mapped[str] = mapped_column(String(64), default="")
+    """Signs the citizens' ticket tokens; made at the first import, never exported."""
 
 
 class DepartmentRow(Base):
@@ -202,6 +204,18 @@ class RatingRow(Base):
     department: Mapped[str] = mapped_column(String(40), default="")
     service: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+class ManagerRow(Base):
+    __tablename__ = "managers"
+    __table_args__ = (UniqueConstraint("hall_id", "user"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    user: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
 
 
 class DeviceRow(Base):

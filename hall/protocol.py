@@ -1,0 +1,189 @@
+"""The hall wire protocol: frames, ops and their parameters, replies. Shared by server and devices.
+
+One text frame is one JSON object. A request is `{"id": 7, "op": "take_ticket", ...params}`; the
+reply echoes the id: `{"re": 7, "ok": true, ...}` or `{"re": 7, "ok": false, "error": {"code",
+"message"}}`. Events are `{"ev": kind, "seq": n, "at": iso, ...}`. `parse_request` turns a frame
+into a checked `Request` or raises `ProtocolError` carrying the reply to send (with `re` null
+when no id could be read). Checking is by the table `OPS` below, so the server, the clients and
+docs/protocol.md agree on one list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_FRAME_BYTES = 64 * 1024
+ROLES = ("kiosk", "display", "pad", "clerk", "manager", "citizen")
+DEVICE_ROLES = ("kiosk", "display", "pad")
+ERROR_CODES = ("bad_request", "unknown_op", "unauthorized", "forbidden", "not_found", "conflict",
+               "closed", "rate_limited", "internal")
+MAX_TEXT = 500
+MAX_INT = 2**31 - 1
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, re: Any = None):
+        super().__init__(message)
+        self.code, self.message, self.re = code, message, re
+
+    def reply(self) -> dict[str, Any]:
+        return error_reply(self.re, self.code, self.message)
+
+
+def ok_reply(re: Any, **result: Any) -> dict[str, Any]:
+    return {"re": re, "ok": True, **result}
+
+
+def error_reply(re: Any, code: str, message: str) -> dict[str, Any]:
+    return {"re": re, "ok": False, "error": {"code": code, "message": message}}
+
+
+# --- parameter checks --------------------------------------------------------------------------
+
+Check = Callable[[Any], Any]
+
+
+def text(max_len: int = MAX_TEXT, allow_empty: bool = False) -> Check:
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("应为文本")
+        if len(value) > max_len:
+            raise ValueError(f"不能超过 {max_len} 个字符")
+        if not allow_empty and not value.strip():
+            raise ValueError("不能为空")
+        return value
+    return check
+
+
+def integer(low: int = 0, high: int = MAX_INT) -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("应为整数")
+        if not low <= value <= high:
+            raise ValueError(f"应在 {low} 到 {high} 之间")
+        return value
+    return check
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"应为 {' / '.join(choices)} 之一")
+        return value
+    return check
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("应为 true 或 false")
+    return value
+
+
+def nullable(inner: Check) -> Check:
+    def check(value: Any) -> Any:
+        return None if value is None else inner(value)
+    return check
+
+
+def text_list(max_items: int = 10) -> Check:
+    item = text(100)
+
+    def check(value: Any) -> list[str]:
+        if not isinstance(value, list) or len(value) > max_items:
+            raise ValueError(f"应为不超过 {max_items} 项的文本数组")
+        return [item(v) for v in value]
+    return check
+
+
+@dataclass(frozen=True)
+class Op:
+    roles: tuple[str, ...]
+    required: dict[str, Check] = field(default_factory=dict)
+    optional: dict[str, Check] = field(default_factory=dict)
+
+
+NUMBER = text(8)
+OPS: dict[str, Op] = {
+    "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
+        "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),
+        "ticket": text(200), "user": text(60), "password": text(200),
+        "since_seq": integer()}),
+    "catalogue": Op(("kiosk", "manager"), optional={"since_version": integer()}),
+    "take_ticket": Op(("kiosk",), {"category": text(2)}, {
+        "service": nullable(text(64)), "kind": one_of("handle", "consult", "pickup"),
+        "priority": nullable(one_of("normal", "elderly", "disabled"))}),
+    "device_status": Op(DEVICE_ROLES, {"printer": one_of(
+        "ok", "paper_low", "paper_out", "offline", "error")}, {"detail": text(200, True)}),
+    "sign_in": Op(("clerk",), {"window": integer(1, 999), "post": one_of("A", "B")},
+                  {"takeover": boolean}),
+    "sign_out": Op(("clerk",)),
+    "call_next": Op(("clerk",)),
+    "recall": Op(("clerk",)),
+    "no_show": Op(("clerk",)),
+    "hold": Op(("clerk",), {"reason": text(200)}),
+    "resume_held": Op(("clerk",), {"number": NUMBER}),
+    "call_number": Op(("clerk",), {"number": NUMBER}),
+    "transfer": Op(("clerk",), optional={"to_category": nullable(text(2)),
+                                          "to_window": nullable(integer(1, 999)),
+                                          "note": text(200, True)}),
+    "finish": Op(("clerk",), {"outcome": one_of(
+        "done", "accepted", "escalated", "consult", "rejected", "incomplete")},
+        {"note": text(200, True)}),
+    "pause": Op(("clerk",), {"reason": text(200)}),
+    "resume": Op(("clerk",)),
+    "rate": Op(("pad", "citizen"), {"score": nullable(integer(1, 5))},
+               {"ticket": NUMBER, "reasons": text_list()}),
+    "set_notice": Op(("manager",), {"text": text(300, True)}),
+    "set_priority": Op(("manager",), {"number": NUMBER, "priority": one_of("green")}),
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    id: Any
+    op: str
+    params: dict[str, Any]
+
+
+def parse_request(frame: str | bytes) -> Request:
+    """Check one frame; raise ProtocolError (with the id when it could be read)."""
+    if isinstance(frame, bytes):
+        raise ProtocolError("bad_request", "只接受文本帧（UTF-8 JSON）")
+    try:
+        message = json.loads(frame)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_request", "不是合法的 JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("bad_request", "消息应为 JSON 对象")
+    re = message.get("id")
+    if isinstance(re, bool) or not (re is None or isinstance(re, str | int)) or (
+            isinstance(re, int) and abs(re) > 2**53) or (isinstance(re, str) and len(re) > 64):
+        raise ProtocolError("bad_request", "id 应为整数或不超过 64 个字符的文本")
+    name = message.get("op")
+    if not isinstance(name, str):
+        raise ProtocolError("bad_request", "缺少 op（操作名）", re)
+    op = OPS.get(name)
+    if op is None:
+        raise ProtocolError("unknown_op", f"未知的操作：{name[:40]}", re)
+    params: dict[str, Any] = {}
+    for key, value in message.items():
+        if key in ("id", "op"):
+            continue
+        check = op.required.get(key) or op.optional.get(key)
+        if check is None:
+            raise ProtocolError("bad_request", f"{name} 不接受参数 {key[:40]}", re)
+        try:
+            params[key] = check(value)
+        except ValueError as error:
+            raise ProtocolError("bad_request", f"参数 {key}：{error}", re) from None
+    missing = [key for key in op.required if key not in params]
+    if missing:
+        raise ProtocolError("bad_request", f"缺少参数：{', '.join(missing)}", re)
+    return Request(re, name, params)
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,311 @@
+"""One connection's conversation: hello and who it is, then each op checked and carried out.
+
+A session starts anonymous. `hello` authenticates it (device token, clerk badge and PIN,
+manager user and password, or a citizen's ticket token) and answers with the snapshot that
+role needs. Every later request is checked against the op table (`hall.protocol.OPS`: which
+roles may send it, which parameters it takes), turned into a core command bound to the
+session's own identity (a clerk acts at the window it signed into, a pad rates only for its
+window, a citizen only its own ticket), and submitted to the hall's single writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hall.protocol import OPS, ProtocolError, Request, error_reply, ok_reply, parse_request
+from queue_server import commands as cmd
+from queue_server import views
+from queue_server.domain_errors import DomainError
+from queue_server.fanout import Hub
+from queue_server.hall_service import HallService, Outcome
+from queue_server.store import accounts, devices
+from queue_server.ticket_tokens import make_token, read_token
+from queue_server.writer import Writer, WriterFailed
+
+ROLE_NAMES = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
+              "manager": "管理人员", "citizen": "办事群众"}
+
+
+@dataclass
+class TakeLimit:
+    """A token bucket per connection: `burst` tickets at once, refilled over `seconds`."""
+
+    burst: int = 5
+    seconds: float = 10.0
+
+    def bucket(self) -> _Bucket:
+        return _Bucket(self, float(self.burst), time.monotonic())
+
+
+@dataclass
+class _Bucket:
+    limit: TakeLimit
+    tokens: float
+    at: float
+
+    def take(self) -> bool:
+        if self.limit.burst <= 0:
+            return True
+        now = time.monotonic()
+        rate = self.limit.burst / self.limit.seconds
+        self.tokens = min(self.limit.burst, self.tokens + (now - self.at) * rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass
+class Context:
+    """What every session of one server shares."""
+
+    service: HallService
+    writer: Writer
+    hub: Hub
+    secret: str
+    catalogue_version: int
+    take_limit: TakeLimit = field(default_factory=TakeLimit)
+    public_url: Callable[[Any], str] = lambda connection: ""
+
+
+class Session:
+    def __init__(self, context: Context, connection: Any):
+        self.context = context
+        self.connection = connection
+        self.role: str | None = None
+        self.name = ""
+        self.window: int | None = None      # a pad's window
+        self.ticket: str | None = None      # a citizen's ticket
+        self.badge: str | None = None       # a clerk
+        self.bucket = context.take_limit.bucket()
+        self._ops: dict[str, Callable[[Request], Awaitable[dict[str, Any]]]] = {
+            name: getattr(self, f"_op_{name}") for name in OPS}
+
+    @property
+    def state(self):
+        return self.context.service.state
+
+    async def handle(self, frame: str | bytes) -> dict[str, Any]:
+        try:
+            request = parse_request(frame)
+        except ProtocolError as error:
+            return error.reply()
+        if self.role is None and request.op != "hello":
+            return error_reply(request.id, "unauthorized", "请先发送 hello 表明身份")
+        if request.op != "hello" and self.role not in OPS[request.op].roles:
+            return error_reply(request.id, "forbidden",
+                               f"{ROLE_NAMES[self.role]}不能执行 {request.op}")
+        try:
+            return ok_reply(request.id, **await self._ops[request.op](request))
+        except DomainError as error:
+            return error_reply(request.id, error.code, error.message)
+        except ProtocolError as error:
+            return error_reply(request.id, error.code, error.message)
+        except WriterFailed:
+            return error_reply(request.id, "internal", "服务器暂时无法保存，请稍后重试；本次操作未生效")
+
+    async def _submit(self, command: cmd.Command) -> Outcome:
+        outcome = await self.context.writer.submit(command)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"seq": self.state.seq, "snapshot": views.snapshot(self.state, self.role)}
+
+    # --- hello ---------------------------------------------------------------------------------
+
+    async def _op_hello(self, request: Request) -> dict[str, Any]:
+        if self.role is not None:
+            raise ProtocolError("conflict", "本连接已经表明过身份；如需更换身份请重新连接")
+        p = request.params
+        role = p["role"]
+        extra: dict[str, Any] = {}
+        if role in ("kiosk", "display", "pad"):
+            await self._hello_device(role, p)
+            if role == "kiosk":
+                extra["catalogue_version"] = self.context.catalogue_version
+        elif role == "clerk":
+            await self._hello_person(p, "badge", "pin", accounts.login_clerk)
+            self.badge = p["badge"]
+        elif role == "manager":
+            await self._hello_person(p, "user", "password", accounts.login_manager)
+        else:
+            self._hello_citizen(p)
+        self.role = role
+        self.context.hub.join(self)
+        reply = {"role": role, "name": self.name, **extra, **self._snapshot()}
+        if role == "clerk":
+            reply["clerk"] = views.clerk_view(self.state, self.badge)
+        if role == "pad":
+            reply["window"] = self.window
+        if role == "citizen":
+            reply["ticket"] = views.ticket_view(self.state, self.state.tickets[self.ticket])
+            reply["snapshot"] = {"hall": {"name": self.state.definition.hall.name}}
+        return reply
+
+    async def _hello_device(self, role: str, p: dict[str, Any]) -> None:
+        token = p.get("token")
+        if not token:
+            raise ProtocolError("unauthorized", "缺少设备令牌（token）")
+        service = self.context.service
+        with service.engine.connect() as conn:
+            device = devices.device_for_token(conn, service.hall_id, token)
+        if device is None:
+            raise ProtocolError("unauthorized", "设备令牌无效或已被吊销，请联系管理员重新发放")
+        if device.role != role:
+            raise ProtocolError("unauthorized",
+                                f"此令牌属于{ROLE_NAMES[device.role]}，不能以{ROLE_NAMES[role]}身份连接")
+        self.name, self.window = device.name, device.window
+
+    async def _hello_person(self, p: dict[str, Any], who: str, secret: str,
+                            login: Callable[..., accounts.Login]) -> None:
+        if not p.get(who) or not p.get(secret):
+            raise ProtocolError("unauthorized", "请输入账号和密码")
+        service = self.context.service
+
+        def check() -> accounts.Login:
+            with service.engine.begin() as conn:
+                return login(conn, service.hall_id, p[who], p[secret], datetime.now(UTC))
+
+        result = await asyncio.to_thread(check)   # a slow hash: keep the hall moving meanwhile
+        if not result.ok:
+            raise ProtocolError("unauthorized", result.message)
+        self.name = result.name
+
+    def _hello_citizen(self, p: dict[str, Any]) -> None:
+        token = p.get("ticket")
+        read = read_token(self.context.secret, token) if token else None
+        if read is None:
+            raise ProtocolError("unauthorized", "二维码无效，请扫描小票上的二维码")
+        day, number = read
+        if day != self.state.day or number not in self.state.tickets:
+            raise ProtocolError("unauthorized", "这张小票已过期（只在取号当天有效）")
+        self.ticket = number
+        self.name = number
+
+    # --- kiosk ------------------------------------------------------------------------------------
+
+    async def _op_catalogue(self, request: Request) -> dict[str, Any]:
+        version = self.context.catalogue_version
+        if request.params.get("since_version") == version:
+            return {"version": version, "unchanged": True}
+        return views.catalogue_view(self.state.definition, version)
+
+    async def _op_take_ticket(self, request: Request) -> dict[str, Any]:
+        if not self.bucket.take():
+            raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
+        p = request.params
+        outcome = await self._submit(cmd.TakeTicket(
+            p["category"], p.get("kind", "handle"), p.get("priority") or "normal",
+            p.get("service")))
+        issued = next(e for e in outcome.events if e.kind == "ticket_issued")
+        number = issued.data["number"]
+        definition = self.state.definition
+        token = make_token(self.context.secret, issued.day, number)
+        windows = [definition.window_by_number[n] for n in definition.windows_by_category[
+            issued.data["category"]]]
+        return {"ticket": {
+            "number": number, "category": issued.data["category"],
+            "category_name": definition.category_by_prefix[issued.data["category"]].name,
+            "service": issued.data["service"], "kind": issued.data["kind"],
+            "priority": issued.data["priority"], "issued_at": views.iso(issued.at),
+            "ahead": issued.data["ahead"],
+            "windows": [{"window": w.number, "name": w.name, "location": w.location}
+                        for w in windows],
+            "token": token, "url": f"{self.context.public_url(self.connection)}/t/{token}"}}
+
+    async def _op_device_status(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        await self._submit(cmd.ReportDevice(self.name, self.role, p["printer"],
+                                            p.get("detail", "")))
+        return {}
+
+    # --- clerk ------------------------------------------------------------------------------------
+
+    def _my_window(self) -> int:
+        window = self.state.clerk_window.get(self.badge)
+        if window is None:
+            raise DomainError("conflict", "请先签到到您的窗口")
+        return window
+
+    async def _clerk(self, make: Callable[[str, int], cmd.Command]) -> dict[str, Any]:
+        outcome = await self._submit(make(self.badge, self._my_window()))
+        called = [e for e in outcome.events if e.kind == "ticket_called"]
+        result: dict[str, Any] = {}
+        if called:
+            result["ticket"] = views.ticket_detail(self.state.tickets[called[-1].data["number"]])
+        return result
+
+    async def _op_sign_in(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        await self._submit(cmd.SignIn(self.badge, p["window"], p["post"], p.get("takeover", False)))
+        return {"clerk": views.clerk_view(self.state, self.badge)}
+
+    async def _op_sign_out(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(cmd.SignOut)
+
+    async def _op_call_next(self, request: Request) -> dict[str, Any]:
+        return {"ticket": None, **await self._clerk(cmd.CallNext)}
+
+    async def _op_recall(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(cmd.Recall)
+
+    async def _op_no_show(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(cmd.NoShow)
+
+    async def _op_hold(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(lambda b, w: cmd.Hold(b, w, request.params["reason"]))
+
+    async def _op_resume_held(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(lambda b, w: cmd.ResumeHeld(b, w, request.params["number"]))
+
+    async def _op_call_number(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(lambda b, w: cmd.CallNumber(b, w, request.params["number"]))
+
+    async def _op_transfer(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        return await self._clerk(lambda b, w: cmd.Transfer(
+            b, w, p.get("to_category"), p.get("to_window"), p.get("note", "")))
+
+    async def _op_finish(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        return await self._clerk(lambda b, w: cmd.Finish(b, w, p["outcome"], p.get("note", "")))
+
+    async def _op_pause(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(lambda b, w: cmd.Pause(b, w, request.params["reason"]))
+
+    async def _op_resume(self, request: Request) -> dict[str, Any]:
+        return await self._clerk(cmd.Resume)
+
+    # --- pad and citizen ------------------------------------------------------------------------
+
+    async def _op_rate(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        reasons = tuple(p.get("reasons", ()))
+        if self.role == "pad":
+            if "ticket" not in p:
+                raise ProtocolError("bad_request", "缺少参数：ticket")
+            await self._submit(cmd.Rate(p["ticket"], p["score"], reasons, self.window))
+        else:
+            if p.get("ticket", self.ticket) != self.ticket:
+                raise ProtocolError("forbidden", "只能评价您自己的小票")
+            await self._submit(cmd.Rate(self.ticket, p["score"], reasons))
+        return {}
+
+    # --- manager ------------------------------------------------------------------------------------
+
+    async def _op_set_notice(self, request: Request) -> dict[str, Any]:
+        await self._submit(cmd.SetNotice(request.params["text"], self.name))
+        return {}
+
+    async def _op_set_priority(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        await self._submit(cmd.SetPriority(p["number"], p["priority"], self.name))
+        return {}

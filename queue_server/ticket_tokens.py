@@ -1,0 +1,36 @@
+"""The token in a ticket's QR code: it names one ticket of one day and cannot be guessed.
+
+A token is the day and number, signed with the hall's secret (HMAC-SHA256, 128 bits kept).
+Nothing is stored per ticket: the server checks the signature, and a token of an earlier day
+is refused as expired. No personal data is in it, only what is printed on the ticket anyway.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import date
+
+
+def _mac(secret: str, payload: str) -> str:
+    digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def make_token(secret: str, day: date, number: str) -> str:
+    payload = f"{day:%Y%m%d}{number}"
+    return f"{payload}-{_mac(secret, payload)}"
+
+
+def read_token(secret: str, token: str) -> tuple[date, str] | None:
+    """The (day, number) a token names, or None if it is not one of ours."""
+    payload, _, mac = token.partition("-")
+    if len(payload) < 10 or not payload[:8].isdigit() or not hmac.compare_digest(
+            mac.encode(), _mac(secret, payload).encode()):
+        return None
+    try:
+        day = date(int(payload[:4]), int(payload[4:6]), int(payload[6:8]))
+    except ValueError:
+        return None
+    return day, payload[8:]

@@ -1,0 +1,293 @@
+"""What each device sees: snapshots and wire events, as pure functions of the hall state.
+
+The server's shell sends these; nothing here touches a socket. A log event becomes one or
+more wire events, each with an audience (which roles, or which window's pad), so that a
+display never receives anything but numbers and windows, and a citizen only its own ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import mean
+from typing import Any
+
+from queue_server.events import Event
+from queue_server.hall_definition import HallDefinition, ServiceItem
+from queue_server.hall_state import HallState, Ticket, WindowState
+from queue_server.hall_toml import clock_text
+from queue_server.lifecycle import STATUS_NAMES, WINDOW_STATUS_NAMES, TicketStatus
+
+QUEUE_PREVIEW = 5
+RECENT_CALLS = 10
+DEFAULT_SERVICE_SECONDS = 300
+
+DEVICES = frozenset({"display", "kiosk", "clerk", "manager"})
+STAFF = frozenset({"clerk", "manager"})
+FLOOR = frozenset({"display", "clerk", "manager"})   # whoever shows calls on the hall floor
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One wire message and who gets it: sessions of `roles`, the pad of `pad_window`, or the
+    citizens watching ticket `citizen`."""
+
+    message: dict[str, Any]
+    roles: frozenset[str] = frozenset()
+    pad_window: int | None = None
+    citizen: str | None = None
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+# --- the hall, static -------------------------------------------------------------------------
+
+def hall_view(definition: HallDefinition) -> dict[str, Any]:
+    h = definition.hall
+    return {
+        "code": h.code, "name": h.name, "address": h.address,
+        "consultation_phone": h.consultation_phone, "complaint_phone": h.complaint_phone,
+        "sessions": [[clock_text(s.start), clock_text(s.end)] for s in h.sessions],
+        "rating_reasons": list(h.rating_reasons),
+        "departments": [{"code": d.code, "name": d.name} for d in definition.departments],
+        "categories": [{"prefix": c.prefix, "name": c.name, "kinds": list(c.kinds),
+                        "department": c.department,
+                        "windows": list(definition.windows_by_category[c.prefix])}
+                       for c in definition.categories],
+        "windows": [{"window": w.number, "name": w.name, "department": w.department,
+                     "zone": w.zone, "floor": w.floor, "categories": list(w.categories)}
+                    for w in definition.windows],
+    }
+
+
+def item_view(item: ServiceItem) -> dict[str, Any]:
+    return {
+        "code": item.code, "name": item.name, "summary": item.summary,
+        "department": item.department, "category": item.category, "handling": item.handling,
+        "type": item.type, "legal_basis": list(item.legal_basis),
+        "conditions": list(item.conditions), "steps": list(item.steps),
+        "materials": [{"name": m.name, "form": m.form, "copies": m.copies, "notes": m.notes}
+                      for m in item.materials],
+        "statutory_days": item.statutory_days, "promised_days": item.promised_days,
+        "fee": item.fee, "fee_basis": item.fee_basis, "certificate": item.certificate,
+        "phone": item.phone, "notes": list(item.notes),
+    }
+
+
+def catalogue_view(definition: HallDefinition, version: int) -> dict[str, Any]:
+    return {"version": version, "hall": hall_view(definition),
+            "items": [item_view(i) for i in definition.items]}
+
+
+# --- the live state ---------------------------------------------------------------------------
+
+def window_view(state: HallState, window: WindowState) -> dict[str, Any]:
+    clerk = None
+    if window.clerk is not None:
+        record = state.definition.clerk_by_badge[window.clerk]
+        clerk = {"name": record.name, "badge": record.badge, "photo": record.photo,
+                 "post": window.post}
+    return {"window": window.number, "name": window.definition.name,
+            "status": window.status.value, "status_text": WINDOW_STATUS_NAMES[window.status],
+            "reason": window.pause_reason or None, "clerk": clerk,
+            "current": window.current.number if window.current else None}
+
+
+def queue_view(state: HallState, prefix: str) -> dict[str, Any]:
+    waiting = state.waiting(prefix)
+    return {"category": prefix, "waiting": len(waiting),
+            "next": [t.number for t in waiting[:QUEUE_PREVIEW]]}
+
+
+def recent_calls(state: HallState) -> list[dict[str, Any]]:
+    called = sorted((t for t in state.tickets.values() if t.called_at is not None),
+                    key=lambda t: t.called_at, reverse=True)[:RECENT_CALLS]
+    return [{"number": t.number, "window": t.window, "at": iso(t.called_at)} for t in called]
+
+
+def live_view(state: HallState) -> dict[str, Any]:
+    return {
+        "day": state.day.isoformat(), "notice": state.notice,
+        "queues": [queue_view(state, c.prefix) for c in state.definition.categories],
+        "windows": [window_view(state, w) for w in state.windows.values()],
+        "calls": recent_calls(state),
+    }
+
+
+def ahead_of(state: HallState, ticket: Ticket) -> int:
+    if ticket.status != TicketStatus.WAITING:
+        return 0
+    if ticket.target_window is not None:
+        return state.windows[ticket.target_window].targeted.index(ticket)
+    return state.queues[ticket.category].ordered().index(ticket)
+
+
+def estimated_wait_seconds(state: HallState, ticket: Ticket) -> int:
+    """People ahead × today's mean service time in the category ÷ staffed windows serving it.
+
+    Service time is from the last call to the end, over today's finished tickets of the
+    category; 5 minutes until there is one. With no window staffed, the estimate assumes one.
+    """
+    if ticket.status != TicketStatus.WAITING:
+        return 0
+    durations = [(t.ended_at - t.called_at).total_seconds() for t in state.tickets.values()
+                 if t.category == ticket.category and t.status == TicketStatus.FINISHED
+                 and t.ended_at is not None and t.called_at is not None]
+    per_ticket = mean(durations) if durations else DEFAULT_SERVICE_SECONDS
+    staffed = sum(1 for w in state.windows.values()
+                  if w.clerk is not None and ticket.category in w.definition.categories)
+    return round((ahead_of(state, ticket) + 1) * per_ticket / max(1, staffed))
+
+
+def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
+    """A citizen's own ticket: no one else's data."""
+    definition = state.definition
+    window = definition.window_by_number.get(ticket.window) if ticket.window else None
+    item = definition.item_by_code.get(ticket.service) if ticket.service else None
+    status = ticket.status
+    text = STATUS_NAMES[status]
+    if status == TicketStatus.CALLED and window is not None:
+        text = f"请到 {window.number} 号窗口"
+    return {
+        "number": ticket.number, "category": ticket.category,
+        "category_name": definition.category_by_prefix[ticket.category].name,
+        "service": item.name if item else None, "kind": ticket.kind,
+        "status": status.value, "status_text": text,
+        "ahead": ahead_of(state, ticket),
+        "estimated_wait_s": estimated_wait_seconds(state, ticket),
+        "window": window.number if window and status == TicketStatus.CALLED else None,
+        "window_name": window.name if window and status == TicketStatus.CALLED else None,
+        "issued_at": iso(ticket.issued_at),
+        "can_rate": status == TicketStatus.FINISHED and ticket.score is None
+        and not ticket.citizen_rated,
+    }
+
+
+def clerk_view(state: HallState, badge: str) -> dict[str, Any]:
+    record = state.definition.clerk_by_badge[badge]
+    number = state.clerk_window.get(badge)
+    window = state.windows[number] if number is not None else None
+    posts = [{"window": w.number, "post": "A" if w.a_post == badge else "B"}
+             for w in state.definition.windows if w.a_post == badge or badge in w.b_posts]
+    mine = [t for t in state.tickets.values() if t.window == number] if number else []
+    return {
+        "me": {"badge": badge, "name": record.name, "posts": posts},
+        "window": number, "post": window.post if window else None,
+        "current": ticket_detail(window.current) if window and window.current else None,
+        "held": [ticket_detail(t) for t in window.held] if window else [],
+        "today": {"accepted": sum(t.calls > 0 for t in mine),
+                  "finished": sum(t.status == TicketStatus.FINISHED for t in mine),
+                  "no_show": sum(t.status == TicketStatus.NO_SHOW for t in mine)},
+    }
+
+
+def ticket_detail(ticket: Ticket) -> dict[str, Any]:
+    """A ticket as staff see it at the window."""
+    return {"number": ticket.number, "category": ticket.category, "service": ticket.service,
+            "kind": ticket.kind, "priority": ticket.priority, "issued_at": iso(ticket.issued_at),
+            "called_at": iso(ticket.called_at), "recalls": ticket.recalls,
+            "transfers": ticket.transfers, "first_clerk": ticket.first_clerk,
+            "hold_reason": ticket.hold_reason or None}
+
+
+def snapshot(state: HallState, role: str) -> dict[str, Any]:
+    view: dict[str, Any] = {"hall": hall_view(state.definition), "live": live_view(state)}
+    if role == "manager":
+        view["devices"] = [{**d, "at": iso(d["at"])} for d in state.devices.values()]
+    return view
+
+
+# --- from log events to wire events -------------------------------------------------------------
+
+def _event(e: Event, name: str, /, **data: Any) -> dict[str, Any]:
+    return {"ev": name, "seq": e.seq, "at": iso(e.at), **data}
+
+
+def wire(state: HallState, e: Event) -> list[Delivery]:
+    """The wire events one log event gives, after it was applied to `state`."""
+    d = e.data
+    out: list[Delivery] = []
+    number = d.get("number")
+    ticket = state.tickets.get(number) if number else None
+    if e.kind == "ticket_issued":
+        out.append(Delivery(_event(e, "ticket_issued", number=number, category=d["category"],
+                                   kind=d["kind"], priority=d["priority"],
+                                   issued_at=iso(e.at)), STAFF | {"display"}))
+    elif e.kind == "ticket_called":
+        window = state.definition.window_by_number[d["window"]]
+        message = _event(e, "ticket_called", number=number, window=window.number,
+                         window_name=window.name, category=ticket.category if ticket else None,
+                         recall=d["recall"])
+        out += [Delivery(message, FLOOR), Delivery(message, pad_window=window.number)]
+    elif e.kind in ("ticket_no_show", "ticket_held", "ticket_transferred", "ticket_returned",
+                    "ticket_finished", "ticket_cancelled", "ticket_priority_set"):
+        fields = {k: v for k, v in d.items() if k != "note" or e.kind == "ticket_finished"}
+        out.append(Delivery(_event(e, e.kind, **fields), STAFF))
+        if e.kind == "ticket_finished":
+            clerk = state.definition.clerk_by_badge[d["clerk"]]
+            out.append(Delivery(_event(e, "rating_requested", window=d["window"], ticket=number,
+                                       clerk={"name": clerk.name, "badge": clerk.badge,
+                                              "photo": clerk.photo, "post": d["post"]}),
+                                pad_window=d["window"]))
+    elif e.kind == "ticket_rated":
+        out.append(Delivery(_event(e, "rating", **d), frozenset({"manager"})))
+    elif e.kind == "warning":
+        out.append(Delivery(_event(e, "warning", **d), frozenset({"manager"})))
+    elif e.kind == "notice_set":
+        out.append(Delivery(_event(e, "notice", text=d["text"]), DEVICES))
+    elif e.kind == "device_reported":
+        out.append(Delivery(_event(e, "device", **d), frozenset({"manager"})))
+    elif e.kind == "day_started":
+        out.append(Delivery(_event(e, "day_started", day=d["day"]), DEVICES | {"pad"}))
+    for window_number in _windows_touched(state, e):
+        view = window_view(state, state.windows[window_number])
+        message = _event(e, "window", **view)
+        out += [Delivery(message, DEVICES), Delivery(message, pad_window=window_number)]
+    for prefix in queues_touched(state, e):
+        out.append(Delivery(_event(e, "queue", **queue_view(state, prefix)), DEVICES))
+    return out
+
+
+def _windows_touched(state: HallState, e: Event) -> Iterable[int]:
+    if e.kind in ("clerk_signed_in", "window_paused", "window_resumed"):
+        return [e.data["window"]]
+    if e.kind == "clerk_signed_out" and e.data["reason"] != "handover":
+        return [e.data["window"]]   # a handover is followed by the sign-in, shown then
+    if e.kind in ("ticket_called", "ticket_no_show", "ticket_held", "ticket_transferred",
+                  "ticket_finished") and e.data.get("via") != "recall":
+        return [e.data["window"]]
+    return []
+
+
+def queues_touched(state: HallState, e: Event) -> list[str]:
+    """Categories whose waiting list this event changed."""
+    d = e.data
+    if e.kind in ("ticket_issued", "ticket_returned", "ticket_priority_set"):
+        ticket = state.tickets.get(d["number"])
+        return [ticket.category] if ticket else []
+    if e.kind == "ticket_called" and d["via"] in ("next", "number"):
+        return [state.tickets[d["number"]].category]
+    if e.kind == "ticket_transferred" and d["to_category"] is not None:
+        return [d["to_category"]]
+    return []   # cancellations happen only at day end, which sends day_started
+
+
+def citizen_updates(state: HallState, events: list[Event], watched: Iterable[str]) -> list[Delivery]:
+    """A fresh view for each watched ticket these events may have moved (its own change, or its
+    queue's), stamped with the last event's seq."""
+    if not events:
+        return []
+    numbers = {e.data.get("number") for e in events}
+    categories = {prefix for e in events for prefix in queues_touched(state, e)}
+    last = events[-1]
+    out = []
+    for number in watched:
+        ticket = state.tickets.get(number)
+        if ticket is not None and (number in numbers or (
+                ticket.status == TicketStatus.WAITING and ticket.category in categories)):
+            out.append(Delivery(_event(last, "ticket", **ticket_view(state, ticket)),
+                                citizen=number))
+    return out

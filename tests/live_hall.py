@@ -1,0 +1,120 @@
+"""A real hall server in a subprocess, on 127.0.0.1 with a real SQLite file, for the live tests.
+
+The hall is the small test hall opened round the clock (so the tests pass at any hour), with
+a kiosk, a display and the pad of window 1 registered and a manager account.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from websockets.sync.client import ClientConnection, connect
+
+from queue_server.hall_toml import parse_hall
+from queue_server.store import accounts, devices, hall_records
+from queue_server.store.database import migrate, open_engine
+
+SMALL = (Path(__file__).parent / "data" / "small-hall.toml").read_text(encoding="utf-8")
+ROUND_THE_CLOCK = SMALL.replace(
+    'sessions = [["08:30", "12:00"], ["14:00", "17:30"]]',
+    'sessions = [["00:00", "24:00"]]\nworking_weekdays = [1, 2, 3, 4, 5, 6, 7]').replace(
+    "holidays = [2026-12-25]", "holidays = []")
+MANAGER = ("zhuren", "hall-manager-1")
+
+
+class LiveHall:
+    def __init__(self, folder: Path, *serve_args: str):
+        self.db = folder / "hall.db"
+        self.clients = contextlib.ExitStack()
+        engine = open_engine(f"sqlite:///{self.db}")
+        migrate(engine)
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            hall_id, _ = hall_records.save_definition(conn, parse_hall(ROUND_THE_CLOCK), now)
+            windows = {1, 2, 3, 4}
+            self.tokens = {
+                "kiosk": devices.add_device(conn, hall_id, "kiosk", "kiosk-1", None, windows, now),
+                "display": devices.add_device(conn, hall_id, "display", "board-1", None, windows, now),
+                "pad": devices.add_device(conn, hall_id, "pad", "pad-1", 1, windows, now),
+            }
+            accounts.add_manager(conn, hall_id, MANAGER[0], "主任", MANAGER[1])
+        engine.dispose()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", "serve", "--port", "0", *serve_args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "QUEUE_DB": f"sqlite:///{self.db}"})
+        line = self.process.stdout.readline()
+        if "serving at" not in line:
+            raise RuntimeError(line + self.process.stderr.read())
+        self.http = line.split("serving at ")[1].split()[0]
+        self.ws = self.http.replace("http", "ws", 1) + "/ws"
+
+    def stop(self) -> int:
+        self.clients.close()
+        self.process.terminate()
+        return self.process.wait(timeout=10)
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(f"{self.http}/healthz", timeout=5) as reply:
+            return json.load(reply)
+
+    def client(self) -> Client:
+        connection = connect(self.ws, open_timeout=5, max_size=None)
+        return Client(self.clients.enter_context(connection))
+
+    def hello(self, role: str, **params) -> Client:
+        client = self.client()
+        if role in self.tokens and "token" not in params:
+            params["token"] = self.tokens[role]
+        if role == "manager" and not params:
+            params = {"user": MANAGER[0], "password": MANAGER[1]}
+        reply = client.request("hello", role=role, **params)
+        assert reply["ok"], reply
+        client.hello = reply
+        return client
+
+
+class Client:
+    """A test's view of one connection: requests get their reply; events are kept."""
+
+    def __init__(self, connection: ClientConnection):
+        self.connection = connection
+        self.events: list[dict] = []
+        self.next_id = 0
+        self.hello: dict = {}
+
+    def request(self, op: str, **params) -> dict:
+        self.next_id += 1
+        self.send({"id": self.next_id, "op": op, **params})
+        return self.reply()
+
+    def send(self, message: dict | str) -> None:
+        self.connection.send(message if isinstance(message, str) else json.dumps(message))
+
+    def reply(self) -> dict:
+        while True:
+            message = json.loads(self.connection.recv(timeout=5))
+            if "re" in message:
+                return message
+            self.events.append(message)
+
+    def wait_event(self, kind: str, timeout: float = 5, **match) -> dict:
+        for event in self.events:
+            if event["ev"] == kind and all(event.get(k) == v for k, v in match.items()):
+                self.events.remove(event)
+                return event
+        while True:
+            message = json.loads(self.connection.recv(timeout=timeout))
+            if message.get("ev") == kind and all(message.get(k) == v for k, v in match.items()):
+                return message
+            self.events.append(message)
+
+    def close(self) -> None:
+        self.connection.close()

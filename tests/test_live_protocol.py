@@ -1,0 +1,271 @@
+"""The live protocol against a real server process: the happy path and every kind of violation.
+
+Each violation checks the error code, whether the connection survives, and that the hall's
+state did not change (the event log's seq, read from /healthz, stays where it was).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+from datetime import date
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from queue_server.ticket_tokens import make_token
+from tests.live_hall import LiveHall
+
+
+@pytest.fixture
+def hall(tmp_path):
+    live = LiveHall(tmp_path)
+    yield live
+    assert live.stop() == 0
+
+
+@pytest.fixture
+def limited_hall(tmp_path):
+    live = LiveHall(tmp_path, "--take-limit", "3/60")
+    yield live
+    live.stop()
+
+
+def test_a_ticket_from_kiosk_to_window(hall):
+    board = hall.hello("display")
+    assert board.hello["snapshot"]["hall"]["name"] == "测试镇便民服务中心"
+    kiosk = hall.hello("kiosk")
+    assert kiosk.hello["catalogue_version"] == 1
+    taken = kiosk.request("take_ticket", category="A", priority="elderly")
+    ticket = taken["ticket"]
+    assert taken["ok"] and ticket["number"] == "A001" and ticket["ahead"] == 0
+    assert [w["window"] for w in ticket["windows"]] == [1, 3, 4]   # window 3 serves C, B, A
+    assert ticket["url"].startswith(hall.http + "/t/")
+    assert board.wait_event("ticket_issued")["number"] == "A001"
+    assert board.wait_event("queue", category="A")["waiting"] == 1
+
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    assert clerk.hello["clerk"]["me"]["name"] == "张敏"
+    assert clerk.request("call_next")["error"] == {"code": "conflict",
+                                                  "message": "请先签到到您的窗口"}
+    assert clerk.request("sign_in", window=1, post="A")["ok"]
+    called = clerk.request("call_next")
+    assert called["ticket"]["number"] == "A001"
+    event = board.wait_event("ticket_called")
+    assert (event["number"], event["window"], event["window_name"], event["recall"]) == (
+        "A001", 1, "社保窗口", 0)
+    assert event["at"].endswith("+08:00")
+
+    pad = hall.hello("pad")
+    citizen = hall.hello("citizen", ticket=ticket["token"])
+    assert citizen.hello["ticket"]["status_text"] == "请到 1 号窗口"
+    assert clerk.request("finish", outcome="done")["ok"]
+    assert pad.wait_event("rating_requested")["ticket"] == "A001"
+    assert citizen.wait_event("ticket")["status"] == "finished"
+    assert pad.request("rate", ticket="A001", score=5)["ok"]
+    again = citizen.request("rate", score=4)
+    assert again["error"]["code"] == "conflict"
+    health = hall.health()
+    assert health["connections"] == {"display": 1, "kiosk": 1, "clerk": 1, "pad": 1, "citizen": 1}
+
+
+def test_clerk_pin_lockout(hall):
+    client = hall.client()
+    for tries_left in (4, 3, 2, 1):
+        reply = client.request("hello", role="clerk", badge="1002", pin="0000")
+        assert reply["error"] == {"code": "unauthorized",
+                                  "message": f"工号或密码不正确（还可再试 {tries_left} 次）"}
+    reply = client.request("hello", role="clerk", badge="1002", pin="0000")
+    assert "已锁定" in reply["error"]["message"]
+    reply = client.request("hello", role="clerk", badge="1002", pin="2222")   # the right PIN
+    assert reply["error"]["code"] == "unauthorized" and "分钟后再试" in reply["error"]["message"]
+    other = hall.client().request("hello", role="clerk", badge="9999", pin="1234")
+    assert other["error"]["message"] == "工号或密码不正确"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"role": "kiosk", "token": "not-a-token"}, "设备令牌无效或已被吊销"),
+    ({"role": "kiosk"}, "缺少设备令牌"),
+    ({"role": "manager", "user": "zhuren", "password": "wrong-password"}, "用户名或密码不正确"),
+    ({"role": "citizen", "ticket": "20261123A001-AAAAAAAAAAAAAAAAAAAAAA"}, "二维码无效"),
+])
+def test_bad_credentials(hall, params, message):
+    client = hall.client()
+    reply = client.request("hello", **params)
+    assert reply["error"]["code"] == "unauthorized" and message in reply["error"]["message"]
+    assert client.request("hello", role="display", token=hall.tokens["display"])["ok"]
+
+
+def test_device_token_works_only_for_its_role(hall):
+    reply = hall.client().request("hello", role="display", token=hall.tokens["kiosk"])
+    assert reply["error"]["message"] == "此令牌属于取号机，不能以显示屏身份连接"
+
+
+def test_yesterdays_ticket_token_has_expired(hall):
+    kiosk = hall.hello("kiosk")
+    token = kiosk.request("take_ticket", category="A")["ticket"]["token"]
+    rest = token[8:]
+    secret = sqlite3.connect(hall.db).execute("select secret from halls").fetchone()[0]
+    old = make_token(secret, date(2020, 1, 1), "A001")
+    reply = hall.client().request("hello", role="citizen", ticket=old)
+    assert reply["error"]["message"] == "这张小票已过期（只在取号当天有效）"
+    forged = hall.client().request("hello", role="citizen", ticket="20200101" + rest)
+    assert forged["error"]["message"] == "二维码无效，请扫描小票上的二维码"
+
+
+@pytest.mark.parametrize(("role", "op", "params"), [
+    ("kiosk", "call_next", {}),
+    ("display", "take_ticket", {"category": "A"}),
+    ("pad", "sign_in", {"window": 1, "post": "A"}),
+    ("kiosk", "set_notice", {"text": "放假"}),
+    ("citizen", "call_next", {}),
+])
+def test_roles_are_enforced(hall, role, op, params):
+    if role == "citizen":
+        token = hall.hello("kiosk").request("take_ticket", category="B")["ticket"]["token"]
+        client = hall.hello("citizen", ticket=token)
+    else:
+        client = hall.hello(role)
+    seq = hall.health()["seq"]
+    reply = client.request(op, **params)
+    assert reply["error"]["code"] == "forbidden"
+    assert hall.health()["seq"] == seq
+    assert client.request("catalogue")["ok"] == (role == "kiosk")   # and the session goes on
+
+
+def test_a_clerk_acts_only_at_their_own_window(hall):
+    zhang = hall.hello("clerk", badge="1001", pin="1111")
+    li = hall.hello("clerk", badge="1002", pin="2222")
+    assert zhang.request("sign_in", window=2, post="A")["error"]["code"] == "forbidden"
+    assert zhang.request("sign_in", window=1, post="A")["ok"]
+    taken = li.request("sign_in", window=1, post="B")
+    assert taken["error"]["code"] == "conflict" and "已由张敏（A岗）签到" in taken["error"]["message"]
+    assert li.request("sign_in", window=2, post="A")["ok"]
+    hall.hello("kiosk").request("take_ticket", category="A")
+    assert zhang.request("call_next")["ticket"]["number"] == "A001"
+    # 李强 at window 2 cannot finish 张敏's ticket: his own window has none.
+    assert li.request("finish", outcome="done")["error"]["code"] == "conflict"
+    assert zhang.request("finish", outcome="done")["ok"]
+
+
+def test_a_pad_rates_only_its_windows_last_ticket_once(hall):
+    kiosk, clerk = hall.hello("kiosk"), hall.hello("clerk", badge="1004", pin="4444")
+    kiosk.request("take_ticket", category="A")
+    clerk.request("sign_in", window=4, post="A")
+    clerk.request("call_next")
+    clerk.request("finish", outcome="done")
+    pad = hall.hello("pad")    # the pad of window 1
+    reply = pad.request("rate", ticket="A001", score=5)
+    assert reply["error"] == {"code": "forbidden", "message": "A001 号不是本窗口刚办结的号"}
+    assert pad.request("rate", score=5)["error"]["message"] == "缺少参数：ticket"
+
+
+def test_manager_notice_reaches_boards_and_kiosks(hall):
+    board, kiosk, manager = hall.hello("display"), hall.hello("kiosk"), hall.hello("manager")
+    assert manager.request("set_notice", text="今天下午 3 点起社保系统升级，请提前办理")["ok"]
+    assert board.wait_event("notice")["text"].startswith("今天下午")
+    assert kiosk.wait_event("notice")["text"].startswith("今天下午")
+    assert hall.hello("display").hello["snapshot"]["live"]["notice"].startswith("今天下午")
+
+
+MALFORMED = [
+    ("not json", None, "bad_request"),
+    ("[1, 2]", None, "bad_request"),
+    ('"text"', None, "bad_request"),
+    ('{"id": 5}', 5, "bad_request"),
+    ('{"id": 6, "op": "launch_rockets"}', 6, "unknown_op"),
+    ('{"id": 7, "op": "take_ticket", "category": 12}', 7, "bad_request"),
+    ('{"id": 8, "op": "take_ticket", "category": "A", "kind": "party"}', 8, "bad_request"),
+    ('{"id": 9, "op": "take_ticket", "category": "A", "extra": 1}', 9, "bad_request"),
+    ('{"id": 10, "op": "take_ticket"}', 10, "bad_request"),
+    ('{"id": 11, "op": "device_status", "printer": "ok", "detail": 1e309}', 11, "bad_request"),
+    ('{"id": 99999999999999999999999, "op": "catalogue"}', None, "bad_request"),
+    ('{"id": {"x": 1}, "op": "catalogue"}', None, "bad_request"),
+    ('{"id": 12, "op": "catalogue", "since_version": 99999999999999999999}', 12, "bad_request"),
+    ('{"id": 13, "op": "catalogue", "since_version": true}', 13, "bad_request"),
+    ("[" * 30_000 + "]" * 30_000, None, "bad_request"),   # nested too deep for the parser
+]
+
+
+@pytest.mark.parametrize(("frame", "re", "code"), MALFORMED)
+def test_malformed_frames_get_an_error_and_the_connection_stays(hall, frame, re, code):
+    kiosk = hall.hello("kiosk")
+    seq = hall.health()["seq"]
+    kiosk.send(frame)
+    reply = kiosk.reply()
+    assert (reply["re"], reply["ok"], reply["error"]["code"]) == (re, False, code)
+    assert reply["error"]["message"]
+    assert kiosk.request("catalogue")["ok"]
+    assert hall.health()["seq"] == seq
+
+
+def test_no_hello_first(hall):
+    client = hall.client()
+    assert client.request("take_ticket", category="A")["error"]["code"] == "unauthorized"
+    assert client.request("hello", role="kiosk", token=hall.tokens["kiosk"])["ok"]
+    assert client.request("hello", role="kiosk", token=hall.tokens["kiosk"])["error"]["code"] == \
+        "conflict"
+
+
+def test_binary_frames_are_refused(hall):
+    kiosk = hall.hello("kiosk")
+    kiosk.connection.send(b"\x00\x01")
+    assert kiosk.reply()["error"]["code"] == "bad_request"
+    assert kiosk.request("catalogue")["ok"]
+
+
+def test_over_long_frame_closes_the_connection(hall):
+    kiosk = hall.hello("kiosk")
+    seq = hall.health()["seq"]
+    kiosk.send(json.dumps({"id": 1, "op": "device_status", "printer": "ok", "detail": "x" * 70_000}))
+    with pytest.raises(ConnectionClosed) as closed:
+        kiosk.reply()
+    assert closed.value.rcvd.code == 1009
+    assert hall.health()["seq"] == seq
+    assert hall.hello("kiosk").request("catalogue")["ok"]   # the server is fine
+
+
+def test_take_ticket_is_rate_limited_per_connection(limited_hall):
+    kiosk = limited_hall.hello("kiosk")
+    numbers = [kiosk.request("take_ticket", category="B")["ticket"]["number"] for _ in range(3)]
+    assert numbers == ["B001", "B002", "B003"]
+    seq = limited_hall.health()["seq"]
+    reply = kiosk.request("take_ticket", category="B")
+    assert reply["error"] == {"code": "rate_limited", "message": "取号太频繁，请稍候再试"}
+    assert limited_hall.health()["seq"] == seq
+    assert limited_hall.hello("kiosk").request("take_ticket", category="B")["ok"]
+
+
+def test_catalogue_is_cached_by_version(hall):
+    kiosk = hall.hello("kiosk")
+    full = kiosk.request("catalogue")
+    assert full["version"] == 1 and full["items"][0]["materials"][0]["name"] == "居民身份证"
+    assert kiosk.request("catalogue", since_version=1) == {
+        "re": kiosk.next_id, "ok": True, "version": 1, "unchanged": True}
+
+
+def test_health_and_static_files(hall):
+    health = hall.health()
+    assert health["database"] == "ok" and health["hall"] == "small"
+    with urllib.request.urlopen(hall.http + "/", timeout=5) as page:
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert page.headers["Cache-Control"] == "no-cache"
+        etag = page.headers["ETag"]
+        assert "大厅排队服务器" in page.read().decode()
+    request = urllib.request.Request(hall.http + "/index.html", headers={"If-None-Match": etag})
+    with pytest.raises(urllib.error.HTTPError) as not_modified:
+        urllib.request.urlopen(request, timeout=5)
+    assert not_modified.value.code == 304
+
+
+@pytest.mark.parametrize("path", [
+    "/../pyproject.toml", "/%2e%2e/pyproject.toml", "/..%2fpyproject.toml",
+    "/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/.hidden", "/static/../../server.py",
+    "/index.html%00.png", "/nothing-here",
+])
+def test_no_path_traversal(hall, path):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(hall.http + path, timeout=5)
+    assert refused.value.code == 404
