@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
-from queue_server.store import devices, hall_records
+from queue_server.store import accounts, devices, hall_records
 from queue_server.store.database import DatabaseUrlError, default_url, is_initialised, migrate, open_engine
 
 
@@ -153,6 +153,22 @@ def _take_limit(text: str):
     return limit
 
 
+def cmd_manager_add(args: argparse.Namespace) -> None:
+    password = args.password
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass("密码（至少 8 位）/ password: ")
+            if getpass.getpass("再输入一次 / again: ") != password:
+                raise UserError("两次输入的密码不一致 / the passwords differ")
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+    engine = _engine(args)
+    with engine.begin() as conn:
+        accounts.add_manager(conn, hall_records.hall_id_for(conn, args.hall), args.user,
+                             args.name or args.user, password)
+    print(f"已设置管理账号 {args.user} / manager account set")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from queue_server.hall_service import HallService
     from queue_server.server import HallServer, tls_context
@@ -259,6 +275,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("badge", help="工号 / badge")
     p.add_argument("--pin", help="新密码；省略时从终端或标准输入读取 / new PIN (else prompted)")
 
+    manager = sub.add_parser("manager", help="管理人员账号 / manager accounts",
+                             description="管理人员账号 / manager accounts")
+    manager_sub = manager.add_subparsers(dest="manager_command", metavar="子命令/subcommand",
+                                         required=True)
+    p = command("add", cmd_manager_add, "新增或重设管理账号 / add or reset a manager account",
+                manager_sub)
+    p.add_argument("user", help="用户名 / user name")
+    p.add_argument("--name", help="姓名 / full name")
+    p.add_argument("--password", help="密码；省略时从终端或标准输入读取 / (else prompted)")
+
     p = command("serve", cmd_serve, "启动排队服务器 / run the server")
     p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="端口 / port (默认 8765)")
@@ -280,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     except HallFileInvalid as error:
         print(error.render(), file=sys.stderr)
         return 1
-    except (UserError, DatabaseUrlError, hall_records.HallNotFound, devices.DeviceError) as error:
+    except (UserError, DatabaseUrlError, hall_records.HallNotFound, devices.DeviceError,
+            accounts.AccountError) as error:
         print(f"错误 / error: {error}", file=sys.stderr)
         return 1
     except OperationalError as error:

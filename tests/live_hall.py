@@ -30,7 +30,7 @@ MANAGER = ("zhuren", "hall-manager-1")
 
 
 class LiveHall:
-    def __init__(self, folder: Path, *serve_args: str):
+    def __init__(self, folder: Path, *serve_args: str, port: int = 0):
         self.db = folder / "hall.db"
         self.clients = contextlib.ExitStack()
         engine = open_engine(f"sqlite:///{self.db}")
@@ -46,8 +46,12 @@ class LiveHall:
             }
             accounts.add_manager(conn, hall_id, MANAGER[0], "主任", MANAGER[1])
         engine.dispose()
+        self.serve_args = ["--port", str(port), *serve_args]
+        self.start()
+
+    def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "serve", "--port", "0", *serve_args],
+            [sys.executable, "-m", "queue_server.cli", "serve", *self.serve_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "QUEUE_DB": f"sqlite:///{self.db}"})
         line = self.process.stdout.readline()
@@ -55,6 +59,11 @@ class LiveHall:
             raise RuntimeError(line + self.process.stderr.read())
         self.http = line.split("serving at ")[1].split()[0]
         self.ws = self.http.replace("http", "ws", 1) + "/ws"
+
+    def kill(self) -> None:
+        """Stop the server the hard way, as a power cut would."""
+        self.process.kill()
+        self.process.wait(timeout=10)
 
     def stop(self) -> int:
         self.clients.close()

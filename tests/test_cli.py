@@ -98,6 +98,15 @@ def test_devices_and_pins(db):
                                    ok=False).stderr
 
 
+def test_manager_accounts(db):
+    run("import-hall", str(SMALL), db=db)
+    run("manager", "add", "zhuren", "--name", "王主任", db=db, stdin="a-long-password\n")
+    assert "至少 8 个字符" in run("manager", "add", "x", "--password", "short", db=db,
+                                 ok=False).stderr
+    stored = sqlite3.connect(db).execute("select user, name, password_hash from managers").fetchall()
+    assert stored[0][:2] == ("zhuren", "王主任") and stored[0][2].startswith("scrypt$")
+
+
 def test_backup_is_a_consistent_copy(db, tmp_path):
     run("import-hall", str(SMALL), db=db)
     copy = tmp_path / "copy.db"

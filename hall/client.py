@@ -1,0 +1,171 @@
+"""The reconnecting client every device uses to talk to the hall server.
+
+`HallClient.run()` keeps one connection up for as long as the device runs: it connects to the
+first server URL that answers (trying the list in turn, with backoff and jitter between
+rounds), says hello, hands the snapshot to `on_snapshot`, then feeds events to `on_event` —
+dropping any whose `seq` is not newer than the snapshot's, so a reconnect never replays the
+past. `request()` sends an op and waits for its reply, with a timeout. While the server is
+gone, `connected` is False, `on_status` says why, and requests fail at once with
+`NotConnected` so the device can say so instead of hanging.
+
+    client = HallClient(["ws://127.0.0.1:8765/ws"], {"role": "display", "token": TOKEN},
+                        on_snapshot=show_all, on_event=apply)
+    asyncio.create_task(client.run())
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import ssl as ssl_module
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class RequestFailed(Exception):
+    """The server answered `ok: false`; `code` and `message` are the protocol's."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class NotConnected(RequestFailed):
+    def __init__(self, message: str = "与服务器的连接已断开，正在重新连接"):
+        super().__init__("not_connected", message)
+
+
+class HallClient:
+    def __init__(self, urls: list[str], hello: dict[str, Any], *,
+                 on_snapshot: Handler | None = None, on_event: Handler | None = None,
+                 on_status: Callable[[bool, str], None] | None = None,
+                 request_timeout: float = 5.0, first_delay: float = 0.25,
+                 max_delay: float = 5.0, ssl: ssl_module.SSLContext | None = None):
+        if not urls:
+            raise ValueError("at least one server URL is needed")
+        self.urls = list(urls)
+        self.hello_params = dict(hello)
+        self.on_snapshot, self.on_event, self.on_status = on_snapshot, on_event, on_status
+        self.request_timeout = request_timeout
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self.ssl = ssl
+        self.connected = False
+        self.url: str | None = None
+        self.hello_reply: dict[str, Any] = {}
+        self.snapshot_seq = 0
+        self.last_seq = 0
+        self._connection: ClientConnection | None = None
+        self._pending: dict[int, asyncio.Future] = {}
+        self._ids = itertools.count(1)
+        self._stopping = False
+
+    # --- the connection's life ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Stay connected until `stop()`; never returns on a lost server, retries instead."""
+        delay = self.first_delay
+        for url in itertools.cycle(self.urls):
+            if self._stopping:
+                return
+            try:
+                await self._session(url)
+                delay = self.first_delay        # it worked for a while: start afresh
+            except RequestFailed as error:      # hello refused: a token or PIN problem
+                self._status(False, f"服务器拒绝连接：{error.message}")
+            except (OSError, ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError) as error:
+                self._status(False, f"无法连接服务器（{type(error).__name__}），正在重试")
+            if self._stopping:
+                return
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            delay = min(self.max_delay, delay * 2)
+
+    async def _session(self, url: str) -> None:
+        async with connect(url, ssl=self.ssl if url.startswith("wss:") else None,
+                           open_timeout=self.request_timeout, max_size=None) as connection:
+            self._connection, self.url = connection, url
+            reader = asyncio.create_task(self._read(connection))
+            try:
+                reply = await self._ask(connection, "hello", self.hello_params)
+                self.hello_reply = reply
+                self.snapshot_seq = self.last_seq = reply.get("seq", 0)
+                self.connected = True
+                self._status(True, "已连接")
+                await _call(self.on_snapshot, reply)
+                await reader
+            finally:
+                self.connected = False
+                self._connection = None
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                    await reader
+                self._fail_pending()
+
+    async def _read(self, connection: ClientConnection) -> None:
+        async for frame in connection:
+            message = json.loads(frame)
+            if "re" in message:
+                future = self._pending.pop(message["re"], None) if isinstance(
+                    message["re"], int) else None
+                if future is not None and not future.done():
+                    future.set_result(message)
+            elif "ev" in message and self.connected:
+                if message.get("seq", 0) <= self.snapshot_seq:
+                    continue            # already in the snapshot
+                self.last_seq = max(self.last_seq, message.get("seq", 0))
+                await _call(self.on_event, message)
+
+    def _status(self, connected: bool, text: str) -> None:
+        if self.on_status is not None:
+            self.on_status(connected, text)
+
+    def _fail_pending(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(NotConnected())
+        self._pending.clear()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._connection is not None:
+            await self._connection.close()
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    async def request(self, op: str, **params: Any) -> dict[str, Any]:
+        """Send an op and return the reply's result; raise RequestFailed or NotConnected."""
+        if not self.connected or self._connection is None:
+            raise NotConnected()
+        return await self._ask(self._connection, op, params)
+
+    async def _ask(self, connection: ClientConnection, op: str,
+                   params: dict[str, Any]) -> dict[str, Any]:
+        request_id = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await connection.send(json.dumps({"id": request_id, "op": op, **params},
+                                             ensure_ascii=False))
+            reply = await asyncio.wait_for(future, self.request_timeout)
+        except ConnectionClosed:
+            raise NotConnected() from None
+        finally:
+            self._pending.pop(request_id, None)
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            raise RequestFailed(error.get("code", "internal"), error.get("message", ""))
+        return reply
+
+
+async def _call(handler: Handler | None, message: dict[str, Any]) -> None:
+    if handler is not None:
+        result = handler(message)
+        if asyncio.iscoroutine(result):
+            await result
