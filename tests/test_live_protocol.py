@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import ssl
+import subprocess
 import urllib.error
 import urllib.request
 from datetime import date
 
 import pytest
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from queue_server.ticket_tokens import make_token
 from tests.live_hall import LiveHall
@@ -269,3 +272,28 @@ def test_no_path_traversal(hall, path):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(hall.http + path, timeout=5)
     assert refused.value.code == 404
+
+
+def test_tls_serves_wss_and_https(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    live = LiveHall(tmp_path, "--cert", str(cert), "--key", str(key))
+    try:
+        assert live.http.startswith("https://")
+        context = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(live.http + "/healthz", context=context, timeout=5) as reply:
+            assert json.load(reply)["database"] == "ok"
+        with connect(live.http.replace("https", "wss", 1) + "/ws", ssl=context) as connection:
+            connection.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
+                                        "token": live.tokens["kiosk"]}))
+            reply = json.loads(connection.recv(timeout=5))
+            assert reply["ok"] and reply["role"] == "kiosk"
+            connection.send(json.dumps({"id": 2, "op": "take_ticket", "category": "A"}))
+            taken = json.loads(connection.recv(timeout=5))
+            while "re" not in taken:       # the queue event may come first
+                taken = json.loads(connection.recv(timeout=5))
+            assert taken["ticket"]["url"].startswith("https://")
+    finally:
+        live.stop()
