@@ -166,7 +166,8 @@ class HallServer:
             loop.add_signal_handler(sig, stop.cancel)
         server = await serve(self.handle, host, port, process_request=self.process_request,
                              max_size=MAX_FRAME_BYTES, ping_interval=PING_SECONDS,
-                             ping_timeout=PING_SECONDS, ssl=self.tls, server_header=None)
+                             ping_timeout=PING_SECONDS, ssl=self.tls, server_header=None,
+                             compression=None)   # small frames on a LAN: deflate only costs CPU
         bound = server.sockets[0].getsockname()
         ready(f"{'https' if self.tls else 'http'}://{bound[0]}:{bound[1]}")
         tasks = [asyncio.create_task(self.writer.run()), asyncio.create_task(self.tick_forever())]

@@ -72,6 +72,10 @@ class Context:
     catalogue_version: int
     take_limit: TakeLimit = field(default_factory=TakeLimit)
     public_url: Callable[[Any], str] = lambda connection: ""
+    hall_view: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.hall_view = views.hall_view(self.service.definition)
 
 
 class Session:
@@ -117,7 +121,8 @@ class Session:
         return outcome
 
     def _snapshot(self) -> dict[str, Any]:
-        return {"seq": self.state.seq, "snapshot": views.snapshot(self.state, self.role)}
+        return {"seq": self.state.seq,
+                "snapshot": views.snapshot(self.state, self.role, self.context.hall_view)}
 
     # --- hello ---------------------------------------------------------------------------------
 

@@ -193,8 +193,10 @@ def ticket_detail(ticket: Ticket) -> dict[str, Any]:
             "hold_reason": ticket.hold_reason or None}
 
 
-def snapshot(state: HallState, role: str) -> dict[str, Any]:
-    view: dict[str, Any] = {"hall": hall_view(state.definition), "live": live_view(state)}
+def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any]:
+    """`hall` is `hall_view(state.definition)`, which the server makes once: it never changes
+    while the server runs, and hellos are frequent."""
+    view: dict[str, Any] = {"hall": hall, "live": live_view(state)}
     if role == "manager":
         view["devices"] = [{**d, "at": iso(d["at"])} for d in state.devices.values()]
     return view

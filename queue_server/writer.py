@@ -75,6 +75,9 @@ class Writer:
         self.commands += len(batch)
         for pending, outcome in zip(batch, outcomes, strict=True):
             if outcome.observed:
-                self.publish(outcome.observed)
+                try:
+                    self.publish(outcome.observed)
+                except Exception:    # committed all the same: a send problem must not stop
+                    log.exception("publishing the events of %s failed", type(pending.command))
             if not pending.done.done():
                 pending.done.set_result(outcome)

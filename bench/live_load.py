@@ -1,0 +1,353 @@
+"""Load on a real hall server over 127.0.0.1, against a bare `websockets` echo server as baseline.
+
+The server runs as its own process on a fresh SQLite file (`synchronous=FULL`), as in a hall;
+this process is the load generator (so on a 2-core machine both share the CPUs, which the
+baseline shares too). Every phase is bounded in time. It prints:
+
+1. take_ticket throughput with 16 kiosks (8 requests in flight each), while 8 clerks call and
+   finish, 20 displays and 50 citizens watch; and the echo server's throughput under the same
+   16 clients;
+2. take_ticket latency (p50, p99) at a steady 200 tickets/s;
+3. call → every display: with 1,000 displays connected, the time from a clerk's call_next to
+   each display receiving ticket_called (p50, p99 over all display × call pairs);
+4. the server's memory (RSS) holding 10,000 idle connections that said hello.
+
+Usage: .venv/bin/python bench/live_load.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from queue_server.hall_toml import parse_hall  # noqa: E402
+from queue_server.store import devices, hall_records  # noqa: E402
+from queue_server.store.database import migrate, open_engine  # noqa: E402
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+PREFIXES = [a + b for a in "XY" for b in LETTERS]
+
+
+def bench_hall() -> str:
+    """A hall open round the clock with 52 categories of 999 tickets (as many categories as the
+    county hall, and tickets enough for a 5 s burst at 10,000/s) and 8 windows whose clerks
+    serve category A."""
+    prefixes = PREFIXES
+    lines = ['[hall]', 'code = "bench"', 'name = "压力测试大厅"', 'address = "本机"',
+             'consultation_phone = "0000-0000000"', 'complaint_phone = "0000-0000001"',
+             'sessions = [["00:00", "24:00"]]', 'working_weekdays = [1, 2, 3, 4, 5, 6, 7]',
+             'demo = true', '', '[[departments]]', 'code = "zh"', 'name = "综合"']
+    lines += ["", "[[categories]]", 'prefix = "A"', 'name = "叫号测试"', "daily_cap = 999"]
+    for prefix in prefixes:
+        lines += ["", "[[categories]]", f'prefix = "{prefix}"', f'name = "业务{prefix}"',
+                  "daily_cap = 999"]
+    for n in range(1, 9):
+        lines += ["", "[[clerks]]", f'badge = "{1000 + n}"', f'name = "工作人员{n}"', 'pin = "1234"']
+    for n in range(1, 9):
+        categories = ["A"] + (prefixes if n == 8 else [])
+        lines += ["", "[[windows]]", f"number = {n}", f'name = "{n}号窗口"', 'department = "zh"',
+                  f"categories = {json.dumps(categories)}", f'a_post = "{1000 + n}"']
+    return "\n".join(lines) + "\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else values[0]
+
+
+class Server:
+    def __init__(self, folder: Path):
+        db = folder / "hall.db"
+        engine = open_engine(f"sqlite:///{db}")
+        migrate(engine)
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            hall_id, _ = hall_records.save_definition(conn, parse_hall(bench_hall()), now)
+            self.kiosk = devices.add_device(conn, hall_id, "kiosk", "k", None, set(), now)
+            self.display = devices.add_device(conn, hall_id, "display", "d", None, set(), now)
+        engine.dispose()
+        self.port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/ws"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", "serve", "--port", str(self.port),
+             "--take-limit", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "QUEUE_DB": f"sqlite:///{db}"})
+        self.process.stdout.readline()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class Echo:
+    """The baseline: a bare websockets server that answers each request with a small reply."""
+
+    CODE = """
+import asyncio, json, sys
+from websockets.asyncio.server import serve
+async def echo(ws):
+    async for frame in ws:
+        await ws.send(json.dumps({"re": json.loads(frame).get("id"), "ok": True,
+                                  "ticket": {"number": "A001", "ahead": 0}}))
+async def main():
+    async with serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=65536):
+        print("ready", flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/ws"
+        self.process = subprocess.Popen([sys.executable, "-c", self.CODE, str(self.port)],
+                                        stdout=subprocess.PIPE, text=True)
+        self.process.stdout.readline()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class Conn:
+    """A pipelined request/reply connection that skips events."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.ids = 0
+        self.waiting: dict[int, asyncio.Future] = {}
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self):
+        async for frame in self.ws:
+            if frame.startswith('{"re"'):
+                message = json.loads(frame)
+                future = self.waiting.pop(message["re"], None)
+                if future is not None:
+                    future.set_result(message)
+
+    async def request(self, op: str, **params) -> dict:
+        self.ids += 1
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[self.ids] = future
+        await self.ws.send(json.dumps({"id": self.ids, "op": op, **params}))
+        return await future
+
+
+async def open_conn(url: str, hello: dict | None) -> Conn:
+    ws = await connect(url, max_size=None, ping_interval=None, open_timeout=30, compression=None)
+    conn = Conn(ws)
+    if hello is not None:
+        reply = await conn.request("hello", **hello)
+        assert reply["ok"], reply
+    return conn
+
+
+async def hammer(conns: list[Conn], seconds: float, in_flight: int, op: str, params) -> int:
+    done = 0
+    stop = time.monotonic() + seconds
+
+    async def worker(conn: Conn, k: int):
+        nonlocal done
+        i = k
+        while time.monotonic() < stop:
+            reply = await conn.request(op, **params(i))
+            assert reply["ok"], reply
+            done += 1
+            i += in_flight * len(conns)
+
+    await asyncio.gather(*(worker(c, n * in_flight + j) for n, c in enumerate(conns)
+                           for j in range(in_flight)))
+    return done
+
+
+async def throughput(server: Server, echo: Echo, seconds: float) -> None:
+    prefixes = PREFIXES
+
+    def ticket(i: int) -> dict:
+        return {"category": prefixes[i % len(prefixes)]}
+
+    baseline = [await open_conn(echo.url, None) for _ in range(16)]
+    echoed = await hammer(baseline, seconds, 8, "take_ticket", ticket)
+    kiosks = [await open_conn(server.url, {"role": "kiosk", "token": server.kiosk})
+              for _ in range(16)]
+    watchers = [await open_conn(server.url, {"role": "display", "token": server.display})
+                for _ in range(20)]
+    first = await kiosks[0].request("take_ticket", category="A")
+    citizens = []
+    for _ in range(50):
+        token = (await kiosks[0].request("take_ticket", category="A"))["ticket"]["token"]
+        citizens.append(await open_conn(server.url, {"role": "citizen", "ticket": token}))
+    clerks = []
+    for n in range(1, 9):
+        clerk = await open_conn(server.url, {"role": "clerk", "badge": str(1000 + n), "pin": "1234"})
+        await clerk.request("sign_in", window=n, post="A")
+        clerks.append(clerk)
+
+    async def clerk_loop(clerk: Conn, stop: float) -> int:
+        served = 0
+        while time.monotonic() < stop:
+            called = await clerk.request("call_next")
+            if called.get("ticket"):
+                await clerk.request("finish", outcome="done")
+                served += 1
+            else:
+                await asyncio.sleep(0.05)
+        return served
+
+    stop = time.monotonic() + seconds
+    clerks_task = asyncio.gather(*(clerk_loop(c, stop) for c in clerks))
+    taken = await hammer(kiosks, seconds, 8, "take_ticket", ticket)
+    served = sum(await clerks_task)
+    print(f"take_ticket throughput, 16 kiosks × 8 in flight, {seconds:.0f} s, with 8 clerks "
+          f"calling ({served} served), 20 displays, 50 citizens: {taken / seconds:,.0f}/s")
+    print(f"bare websockets echo server, same 16 clients: {echoed / seconds:,.0f}/s "
+          f"→ hall server at {taken / echoed:.0%} of the baseline")
+    assert first["ok"]
+    for conn in baseline + kiosks + watchers + citizens + clerks:
+        await conn.ws.close()
+
+
+async def latency(server: Server, seconds: float, rate: int) -> None:
+    kiosks = [await open_conn(server.url, {"role": "kiosk", "token": server.kiosk})
+              for _ in range(16)]
+    samples: list[float] = []
+    prefixes = PREFIXES[::-1]
+
+    async def one(i: int):
+        started = time.perf_counter()
+        reply = await kiosks[i % 16].request("take_ticket", category=prefixes[i % len(prefixes)])
+        assert reply["ok"], reply
+        samples.append((time.perf_counter() - started) * 1000)
+
+    tasks = []
+    begin = time.perf_counter()
+    for i in range(int(seconds * rate)):
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    print(f"take_ticket latency at {rate}/s for {seconds:.0f} s ({len(samples)} tickets): "
+          f"p50 {pct(samples, 50):.1f} ms, p99 {pct(samples, 99):.1f} ms, "
+          f"max {max(samples):.1f} ms")
+    for conn in kiosks:
+        await conn.ws.close()
+
+
+async def call_to_displays(server: Server, displays: int, calls: int) -> None:
+    received: list[float] = []
+    sent_at: dict[str, float] = {}
+
+    async def display():
+        ws = await connect(server.url, max_size=None, ping_interval=None, open_timeout=60)
+        await ws.send(json.dumps({"id": 1, "op": "hello", "role": "display",
+                                  "token": server.display}))
+        await ws.recv()
+        return ws
+
+    boards = []
+    for start in range(0, displays, 100):
+        boards += await asyncio.gather(*(display() for _ in range(start, min(displays, start + 100))))
+
+    async def listen(ws):
+        async for frame in ws:
+            if '"ticket_called"' in frame:
+                now = time.perf_counter()
+                number = json.loads(frame)["number"]
+                received.append((now - sent_at[number]) * 1000)
+
+    listeners = [asyncio.create_task(listen(ws)) for ws in boards]
+    kiosk = await open_conn(server.url, {"role": "kiosk", "token": server.kiosk})
+    clerk = await open_conn(server.url, {"role": "clerk", "badge": "1001", "pin": "1234"})
+    await clerk.request("sign_in", window=1, post="A")
+    for _ in range(calls):
+        number = (await kiosk.request("take_ticket", category="A"))["ticket"]["number"]
+        await asyncio.sleep(0.05)
+        sent_at[number] = time.perf_counter()
+        await clerk.request("call_next")
+        deadline = time.monotonic() + 5
+        while len(received) < len(sent_at) * displays and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        await clerk.request("finish", outcome="done")
+    print(f"call → every display, {displays:,} displays × {calls} calls "
+          f"({len(received):,} deliveries): p50 {pct(received, 50):.1f} ms, "
+          f"p99 {pct(received, 99):.1f} ms, max {max(received):.1f} ms")
+    for task in listeners:
+        task.cancel()
+    for ws in boards:
+        await ws.close()
+    await kiosk.ws.close()
+    await clerk.ws.close()
+
+
+async def idle_connections(server: Server, count: int) -> None:
+    before = rss_mb(server.process.pid)
+    conns = []
+    hello = json.dumps({"id": 1, "op": "hello", "role": "display", "token": server.display})
+
+    async def one():
+        ws = await connect(server.url, max_size=None, ping_interval=None, open_timeout=120)
+        await ws.send(hello)
+        await ws.recv()
+        return ws
+
+    for start in range(0, count, 250):
+        conns += await asyncio.gather(*(one() for _ in range(start, min(count, start + 250))))
+    await asyncio.sleep(1)
+    after = rss_mb(server.process.pid)
+    print(f"{count:,} idle connections (each said hello as a display): server RSS "
+          f"{after:.0f} MB (was {before:.0f} MB before them)")
+    for start in range(0, len(conns), 500):
+        await asyncio.gather(*(ws.close() for ws in conns[start:start + 500]))
+
+
+async def main(quick: bool) -> None:
+    scale = 0.2 if quick else 1.0
+    phases = [lambda server: throughput(server, echo, 5 * scale),
+              lambda server: latency(server, 5 * scale, 200),
+              lambda server: call_to_displays(server, int(1000 * scale), int(30 * scale)),
+              lambda server: idle_connections(server, int(10_000 * scale))]
+    echo = Echo()
+    try:
+        for phase in phases:              # each phase on a fresh server and database
+            with tempfile.TemporaryDirectory() as folder:
+                server = Server(Path(folder))
+                try:
+                    await phase(server)
+                finally:
+                    server.stop()
+    finally:
+        echo.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a fifth of every figure, to try it")
+    asyncio.run(main(parser.parse_args().quick))
