@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PRIORITIES = ("normal", "elderly", "disabled", "green")
 KIOSK_PRIORITIES = ("normal", "elderly", "disabled")
-PRIORITY_NAMES = {"normal": "普通", "elderly": "老年人优先", "disabled": "残疾人优先",
-                  "green": "绿色通道"}
 OUTCOMES = ("done", "accepted", "escalated", "consult", "rejected", "incomplete")
 OUTCOME_NAMES = {"done": "即办办结", "accepted": "受理（承诺件）", "escalated": "上报",
                  "consult": "咨询答复", "rejected": "不予受理", "incomplete": "材料不全（补正）"}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-ERROR_CODES = ("bad_request", "unknown_op", "unauthorized", "forbidden", "not_found", "conflict",
-               "closed", "rate_limited", "internal")
+from hall.protocol import ERROR_CODES
 
 
 class DomainError(Exception):

@@ -32,14 +32,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-TICKET_EVENTS = frozenset({
-    "ticket_issued", "ticket_called", "ticket_no_show", "ticket_held", "ticket_transferred",
-    "ticket_returned", "ticket_finished", "ticket_cancelled", "ticket_priority_set",
-    "ticket_rated",
-})
-PRESENCE_EVENTS = frozenset({"clerk_signed_in", "clerk_signed_out", "window_paused",
-                             "window_resumed"})
-
 
 @dataclass(frozen=True, slots=True)
 class Event:

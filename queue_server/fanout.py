@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -52,7 +52,7 @@ class Hub:
                 del index[key]
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter({role: len(s) for role, s in self.by_role.items() if s}))
+        return {role: len(members) for role, members in self.by_role.items() if members}
 
     def observe(self, state: HallState, events: list[Event]) -> list[views.Delivery]:
         """Called right after a command's events were applied, before the commit."""

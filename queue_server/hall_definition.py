@@ -25,9 +25,6 @@ ITEM_TYPES = ("instant", "promised")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 """原件 / 复印件 / 原件及复印件."""
 
-MATERIAL_FORM_NAMES = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
-HANDLING_NAMES = {"direct": "直办类", "proxy": "代办类", "consult": "咨询类"}
-ITEM_TYPE_NAMES = {"instant": "即办件", "promised": "承诺件"}
 TICKET_KIND_NAMES = {"handle": "办理", "consult": "咨询", "pickup": "取件"}
 
 

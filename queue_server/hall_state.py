@@ -15,7 +15,7 @@ stayed without a clerk too long.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -189,9 +189,6 @@ class HallState:
 
     def waiting(self, prefix: str) -> list[Ticket]:
         return self.queues[prefix].ordered()
-
-    def open_tickets(self) -> Iterator[Ticket]:
-        return (t for t in self.tickets.values() if t.status not in FINAL_STATUSES)
 
     def consistency_problems(self) -> list[str]:
         """Cross-checks of the indexes against the tickets; empty when all is well."""

@@ -22,6 +22,8 @@ if [[ ! -s $tokens ]]; then
     } > "$tokens.new"
     mv "$tokens.new" "$tokens"
 fi
+$qs manager add admin --name 演示管理员 --password demo-admin-2026 >/dev/null
 echo "演示设备令牌 / demo device tokens: $tokens"
+echo "演示管理账号 / demo manager: admin / demo-admin-2026"
 echo "演示工作人员 / demo clerks: 工号与密码见 assets/halls/demo-town.toml（如 1001）"
 exec $qs serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8765}"
