@@ -116,19 +116,20 @@ def cmd_device_revoke(args: argparse.Namespace) -> None:
     print(f"已吊销设备 {args.name} 的令牌 / token revoked")
 
 
-def _read_pin(args: argparse.Namespace) -> str:
-    if args.pin is not None:
-        return args.pin
+def _read_secret(given: str | None, prompt: str) -> str:
+    """A PIN or password: from the option, else asked twice on a terminal, else one stdin line."""
+    if given is not None:
+        return given
     if not sys.stdin.isatty():
-        return sys.stdin.readline().strip()
-    first = getpass.getpass("新密码（4–8 位数字）/ new PIN: ")
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(prompt)
     if getpass.getpass("再输入一次 / again: ") != first:
-        raise UserError("两次输入的密码不一致 / the PINs differ")
+        raise UserError("两次输入的不一致 / the two entries differ")
     return first
 
 
 def cmd_clerk_set_pin(args: argparse.Namespace) -> None:
-    pin = _read_pin(args)
+    pin = _read_secret(args.pin, "新密码（4–8 位数字）/ new PIN: ").strip()
     if not is_valid_pin(pin):
         raise UserError("密码应为 4 到 8 位数字 / a PIN is 4 to 8 digits")
     engine = _engine(args)
@@ -154,14 +155,7 @@ def _take_limit(text: str):
 
 
 def cmd_manager_add(args: argparse.Namespace) -> None:
-    password = args.password
-    if password is None:
-        if sys.stdin.isatty():
-            password = getpass.getpass("密码（至少 8 位）/ password: ")
-            if getpass.getpass("再输入一次 / again: ") != password:
-                raise UserError("两次输入的密码不一致 / the passwords differ")
-        else:
-            password = sys.stdin.readline().rstrip("\n")
+    password = _read_secret(args.password, "密码（至少 8 位）/ password: ")
     engine = _engine(args)
     with engine.begin() as conn:
         accounts.add_manager(conn, hall_records.hall_id_for(conn, args.hall), args.user,
