@@ -245,10 +245,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("export-hall", cmd_export_hall, "把大厅配置导出为 TOML / export a hall as TOML")
     p.add_argument("-o", "--output", metavar="FILE", help="写入文件（默认输出到屏幕）/ output file")
 
-    device = sub.add_parser("device", help="管理设备令牌 / manage device tokens",
-                            description="管理设备令牌 / manage device tokens")
-    device_sub = device.add_subparsers(dest="device_command", metavar="子命令/subcommand",
-                                       required=True)
+    def group(name: str, help_text: str) -> argparse._SubParsersAction:
+        parser = sub.add_parser(name, help=help_text, description=help_text)
+        return parser.add_subparsers(dest=f"{name}_command", metavar="子命令/subcommand",
+                                     required=True)
+
+    device_sub = group("device", "管理设备令牌 / manage device tokens")
     p = command("add", cmd_device_add, "登记设备并发放令牌 / register a device, print its token",
                 device_sub)
     p.add_argument("--role", required=True, choices=devices.DEVICE_ROLES,
@@ -261,18 +263,12 @@ def _parser() -> argparse.ArgumentParser:
     p = command("revoke", cmd_device_revoke, "吊销设备令牌 / revoke a device's token", device_sub)
     p.add_argument("name", help="设备名称 / device name")
 
-    clerk = sub.add_parser("clerk", help="管理工作人员 / manage clerks",
-                           description="管理工作人员 / manage clerks")
-    clerk_sub = clerk.add_subparsers(dest="clerk_command", metavar="子命令/subcommand",
-                                     required=True)
+    clerk_sub = group("clerk", "管理工作人员 / manage clerks")
     p = command("set-pin", cmd_clerk_set_pin, "设置登录密码 / set a clerk's PIN", clerk_sub)
     p.add_argument("badge", help="工号 / badge")
     p.add_argument("--pin", help="新密码；省略时从终端或标准输入读取 / new PIN (else prompted)")
 
-    manager = sub.add_parser("manager", help="管理人员账号 / manager accounts",
-                             description="管理人员账号 / manager accounts")
-    manager_sub = manager.add_subparsers(dest="manager_command", metavar="子命令/subcommand",
-                                         required=True)
+    manager_sub = group("manager", "管理人员账号 / manager accounts")
     p = command("add", cmd_manager_add, "新增或重设管理账号 / add or reset a manager account",
                 manager_sub)
     p.add_argument("user", help="用户名 / user name")

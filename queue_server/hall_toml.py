@@ -12,7 +12,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -569,18 +569,7 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
     as hashes in the database.
     """
     h = definition.hall
-    hall: dict[str, Any] = {
-        "code": h.code, "name": h.name, "address": h.address,
-        "consultation_phone": h.consultation_phone, "complaint_phone": h.complaint_phone,
-        "timezone": h.timezone,
-        "sessions": [[clock_text(s.start), clock_text(s.end)] for s in h.sessions],
-        "working_weekdays": list(h.working_weekdays),
-        "holidays": list(h.holidays), "makeup_workdays": list(h.makeup_workdays),
-        "priority_ratio": h.priority_ratio, "issue_cutoff_minutes": h.issue_cutoff_minutes,
-        "unattended_after_minutes": h.unattended_after_minutes,
-        "transfer_return_minutes": h.transfer_return_minutes,
-        "rating_reasons": list(h.rating_reasons), "demo": h.demo,
-    }
+    hall = hall_settings(h)
     if header is None:
         header = (f"# {h.name}：大厅定义文件，由 queue-server export-hall 导出。\n"
                   "# 格式见 docs/hall-config.md；修改后用 queue-server import-hall 导入。\n")
@@ -595,6 +584,14 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
         for material in item.materials:
             out += ["", "[[items.materials]]", *_toml_pairs(_record(material))]
     return "\n".join(out) + "\n"
+
+
+def hall_settings(hall: HallInfo) -> dict[str, Any]:
+    """The [hall] table's values in field order, sessions as "HH:MM" pairs (shared with the
+    store, which keeps them as JSON)."""
+    values = asdict(hall)
+    values["sessions"] = [[clock_text(s.start), clock_text(s.end)] for s in hall.sessions]
+    return values
 
 
 def _toml_pairs(table: dict[str, Any]) -> list[str]:

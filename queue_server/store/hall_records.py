@@ -29,7 +29,7 @@ from queue_server.hall_definition import (
     Session,
     Window,
 )
-from queue_server.hall_toml import clock_text, parse_clock
+from queue_server.hall_toml import hall_settings, parse_clock
 from queue_server.store.schema import (
     CategoryRow,
     ClerkRow,
@@ -45,8 +45,7 @@ class HallNotFound(LookupError):
 
 
 def _settings(hall: HallInfo) -> dict[str, Any]:
-    values = asdict(hall)
-    values["sessions"] = [[clock_text(s.start), clock_text(s.end)] for s in hall.sessions]
+    values = hall_settings(hall)
     values["holidays"] = [d.isoformat() for d in hall.holidays]
     values["makeup_workdays"] = [d.isoformat() for d in hall.makeup_workdays]
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
