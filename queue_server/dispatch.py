@@ -18,6 +18,7 @@ from bisect import insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain, islice
 from typing import Protocol
 
 PRIORITY_CLASS = {"green": "green", "elderly": "priority", "disabled": "priority",
@@ -72,6 +73,10 @@ class CategoryQueue:
         if first_priority is not None and (not self.normal or self.streak < ratio):
             return first_priority
         return self.normal[0] if self.normal else first_priority
+
+    def first(self, count: int) -> list:
+        """The first `count` of `ordered()`, without copying the whole queue."""
+        return list(islice(chain(self.green, self.priority, self.normal), count))
 
     def ordered(self) -> list:
         """The order tickets would be called in if nothing else happened (for boards)."""

@@ -137,6 +137,9 @@ class HallState:
         self.windows: dict[int, WindowState] = {
             w.number: WindowState(w) for w in self.definition.windows}
         self.clerk_window: dict[str, int] = {}
+        self.service_seconds: dict[str, tuple[int, float]] = {}
+        """Per category: tickets finished today and their total service time (last call to
+        finish), kept as events apply so that wait estimates need no scan."""
 
     # --- the two entry points --------------------------------------------------------------
 
@@ -186,9 +189,6 @@ class HallState:
 
     def ticket(self, number: str) -> Ticket | None:
         return self.tickets.get(number)
-
-    def waiting(self, prefix: str) -> list[Ticket]:
-        return self.queues[prefix].ordered()
 
     def consistency_problems(self) -> list[str]:
         """Cross-checks of the indexes against the tickets; empty when all is well."""
@@ -574,6 +574,9 @@ class HallState:
         ticket.clerk, ticket.post = window.clerk, window.post
         ticket.outcome, ticket.note = e.data["outcome"], e.data["note"]
         self._end(ticket, TicketStatus.FINISHED, e.at)
+        served, seconds = self.service_seconds.get(ticket.category, (0, 0.0))
+        self.service_seconds[ticket.category] = (
+            served + 1, seconds + (e.at - ticket.called_at).total_seconds())
         window.last_finished = ticket
 
     def _on_ticket_held(self, e: Event) -> None:

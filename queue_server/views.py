@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import mean
 from typing import Any
 
 from queue_server.events import Event
@@ -97,9 +96,9 @@ def window_view(state: HallState, window: WindowState) -> dict[str, Any]:
 
 
 def queue_view(state: HallState, prefix: str) -> dict[str, Any]:
-    waiting = state.waiting(prefix)
-    return {"category": prefix, "waiting": len(waiting),
-            "next": [t.number for t in waiting[:QUEUE_PREVIEW]]}
+    queue = state.queues[prefix]
+    return {"category": prefix, "waiting": len(queue),
+            "next": [t.number for t in queue.first(QUEUE_PREVIEW)]}
 
 
 def recent_calls(state: HallState) -> list[dict[str, Any]]:
@@ -133,10 +132,8 @@ def estimated_wait_seconds(state: HallState, ticket: Ticket) -> int:
     """
     if ticket.status != TicketStatus.WAITING:
         return 0
-    durations = [(t.ended_at - t.called_at).total_seconds() for t in state.tickets.values()
-                 if t.category == ticket.category and t.status == TicketStatus.FINISHED
-                 and t.ended_at is not None and t.called_at is not None]
-    per_ticket = mean(durations) if durations else DEFAULT_SERVICE_SECONDS
+    served, seconds = state.service_seconds.get(ticket.category, (0, 0.0))
+    per_ticket = seconds / served if served else DEFAULT_SERVICE_SECONDS
     staffed = sum(1 for w in state.windows.values()
                   if w.clerk is not None and ticket.category in w.definition.categories)
     return round((ahead_of(state, ticket) + 1) * per_ticket / max(1, staffed))

@@ -337,7 +337,7 @@ def _snapshot(state: HallState) -> tuple:
                       tuple(t.number for t in w.held), tuple(t.number for t in w.targeted),
                       w.warned) for w in state.windows.values())
     queues = {p: ([t.number for t in q.ordered()], q.streak) for p, q in state.queues.items()}
-    return state.seq, state.day, tickets, windows, queues, state.issued
+    return state.seq, state.day, tickets, windows, queues, state.issued, state.service_seconds
 
 
 HallMachine.TestCase.settings = settings(
