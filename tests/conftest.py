@@ -25,7 +25,7 @@ DATA = Path(__file__).parent / "data"
 SMALL_HALL = DATA / "small-hall.toml"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -52,7 +52,7 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         uid = pwd.getpwnam("postgres").pw_uid
         os.chown(root, uid, -1)
-    port = _free_port()
+    port = free_port()
     subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres",
                                  "--auth=trust", "-E", "UTF8", "--locale=C"]),
                    check=True, capture_output=True)

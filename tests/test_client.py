@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 
 import pytest
 
 from hall.client import HallClient, NotConnected, RequestFailed
+from tests.conftest import free_port
 from tests.live_hall import LiveHall
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class BoardModel:
@@ -45,7 +39,7 @@ async def _until(condition, timeout: float) -> float:
 
 
 def test_client_catches_up_within_2_s_after_a_server_restart(tmp_path):
-    port = _free_port()
+    port = free_port()
     hall = LiveHall(tmp_path, port=port)
     try:
         asyncio.run(_restart_scenario(hall))
@@ -95,7 +89,7 @@ def test_client_tries_the_next_url_and_reports_refusals(tmp_path):
 
 
 async def _urls_scenario(hall: LiveHall) -> None:
-    dead = f"ws://127.0.0.1:{_free_port()}/ws"
+    dead = f"ws://127.0.0.1:{free_port()}/ws"
     client = HallClient([dead, hall.ws], {"role": "kiosk", "token": hall.tokens["kiosk"]},
                         first_delay=0.05, max_delay=0.2)
     runner = asyncio.create_task(client.run())
