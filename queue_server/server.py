@@ -44,6 +44,7 @@ TICK_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 2.0
 HELLO_SECONDS = 10.0
 PING_SECONDS = 20.0
+MAX_IN_FLIGHT = 32      # requests of one pipelining connection being answered at once
 WEB_ROOT = Path(__file__).resolve().parent / "web"
 log = logging.getLogger("queue_server.server")
 
@@ -137,15 +138,35 @@ class HallServer:
     async def handle(self, connection: ServerConnection) -> None:
         session = Session(self.context, connection)
         watchdog = asyncio.create_task(self._hello_deadline(connection, session))
+        in_flight: set[asyncio.Task] = set()
         try:
             async for frame in connection:
-                reply = await session.handle(frame)
-                await connection.send(encode(reply))
+                if not session.pipelined:
+                    await connection.send(encode(await session.handle(frame)))
+                    continue
+                # Each request's checks and its place in the writer's queue happen now, in frame
+                # order (a task runs up to its first wait in creation order); the replies go out
+                # as their commits land, so a kiosk's requests share group commits.
+                if len(in_flight) >= MAX_IN_FLIGHT:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                task = asyncio.create_task(self._answer(session, connection, frame))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
         except ConnectionClosed:
             pass
         finally:
             watchdog.cancel()
             self.hub.leave(session)
+
+    @staticmethod
+    async def _answer(session: Session, connection: ServerConnection, frame: str | bytes) -> None:
+        try:
+            await connection.send(encode(await session.handle(frame)))
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("answering a %s failed", session.role)
+            await connection.close(1011, "internal error")
 
     @staticmethod
     async def _hello_deadline(connection: ServerConnection, session: Session) -> None:
@@ -166,7 +187,8 @@ class HallServer:
             loop.add_signal_handler(sig, stop.cancel)
         server = await serve(self.handle, host, port, process_request=self.process_request,
                              max_size=MAX_FRAME_BYTES, ping_interval=PING_SECONDS,
-                             ping_timeout=PING_SECONDS, ssl=self.tls, server_header=None,
+                             ping_timeout=PING_SECONDS, close_timeout=SHUTDOWN_GRACE_SECONDS,
+                             ssl=self.tls, server_header=None,
                              compression=None)   # small frames on a LAN: deflate only costs CPU
         bound = server.sockets[0].getsockname()
         ready(f"{'https' if self.tls else 'http'}://{bound[0]}:{bound[1]}")

@@ -92,6 +92,13 @@ class Session:
             name: getattr(self, f"_op_{name}") for name in OPS}
 
     @property
+    def pipelined(self) -> bool:
+        """Whether this session's requests may be answered concurrently: each is checked on its
+        own. Not before hello (it sets who we are), not for a clerk (a call needs the sign-in
+        before it to have landed)."""
+        return self.role is not None and self.role != "clerk"
+
+    @property
     def state(self):
         return self.context.service.state
 

@@ -30,12 +30,17 @@ FLOOR = frozenset({"display", "clerk", "manager"})   # whoever shows calls on th
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One wire message and who gets it: sessions of `roles`, the pad of `pad_window`, or the
-    citizens watching ticket `citizen`."""
+    citizens watching ticket `citizen`.
+
+    A message with a `view` key is a state (a window, a queue, a citizen's ticket), not a
+    happening: a later message with the same key in the same commit makes it pointless, so only
+    the last one of a group commit is sent."""
 
     message: dict[str, Any]
     roles: frozenset[str] = frozenset()
     pad_window: int | None = None
     citizen: str | None = None
+    view: tuple[str, Any] | None = None
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -214,7 +219,7 @@ def wire(state: HallState, e: Event) -> list[Delivery]:
     if e.kind == "ticket_issued":
         out.append(Delivery(_event(e, "ticket_issued", number=number, category=d["category"],
                                    kind=d["kind"], priority=d["priority"],
-                                   issued_at=iso(e.at)), STAFF | {"display"}))
+                                   issued_at=iso(e.at)), STAFF))
     elif e.kind == "ticket_called":
         window = state.definition.window_by_number[d["window"]]
         message = _event(e, "ticket_called", number=number, window=window.number,
@@ -244,9 +249,11 @@ def wire(state: HallState, e: Event) -> list[Delivery]:
     for window_number in _windows_touched(state, e):
         view = window_view(state, state.windows[window_number])
         message = _event(e, "window", **view)
-        out += [Delivery(message, DEVICES), Delivery(message, pad_window=window_number)]
+        out += [Delivery(message, DEVICES, view=("window", window_number)),
+                Delivery(message, pad_window=window_number, view=("pad", window_number))]
     for prefix in queues_touched(state, e):
-        out.append(Delivery(_event(e, "queue", **queue_view(state, prefix)), DEVICES))
+        out.append(Delivery(_event(e, "queue", **queue_view(state, prefix)), DEVICES,
+                            view=("queue", prefix)))
     return out
 
 
@@ -288,5 +295,5 @@ def citizen_updates(state: HallState, events: list[Event], watched: Iterable[str
         if ticket is not None and (number in numbers or (
                 ticket.status == TicketStatus.WAITING and ticket.category in categories)):
             out.append(Delivery(_event(last, "ticket", **ticket_view(state, ticket)),
-                                citizen=number))
+                                citizen=number, view=("ticket", number)))
     return out

@@ -2,9 +2,9 @@
 
 Connections submit commands and await their outcome. One task takes whatever has queued up
 (up to `MAX_BATCH`), runs it through `HallService.execute_batch` — one transaction, one fsync
-for all — and only after the commit resolves each submitter and hands the wire messages to the
-hub. Commands that arrive while a batch is being written form the next batch, so under load
-the fsync is shared by many kiosks without giving up `synchronous=FULL`.
+for all — and only after the commit hands the batch's wire messages to the hub and resolves
+each submitter. Commands that arrive while a batch is being written form the next batch, so
+under load the fsync is shared by many kiosks without giving up `synchronous=FULL`.
 """
 
 from __future__ import annotations
@@ -73,11 +73,10 @@ class Writer:
             return
         self.batches += 1
         self.commands += len(batch)
+        try:   # the messages of the whole batch at once, so that the hub can merge them
+            self.publish([message for o in outcomes if o.observed for message in o.observed])
+        except Exception:    # committed all the same: a send problem must not stop the hall
+            log.exception("publishing the events of a batch of %d commands failed", len(batch))
         for pending, outcome in zip(batch, outcomes, strict=True):
-            if outcome.observed:
-                try:
-                    self.publish(outcome.observed)
-                except Exception:    # committed all the same: a send problem must not stop
-                    log.exception("publishing the events of %s failed", type(pending.command))
             if not pending.done.done():
                 pending.done.set_result(outcome)

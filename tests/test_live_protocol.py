@@ -6,7 +6,10 @@ state did not change (the event log's seq, read from /healthz, stays where it wa
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import sqlite3
 import ssl
 import subprocess
@@ -46,8 +49,8 @@ def test_a_ticket_from_kiosk_to_window(hall):
     assert taken["ok"] and ticket["number"] == "A001" and ticket["ahead"] == 0
     assert [w["window"] for w in ticket["windows"]] == [1, 3, 4]   # window 3 serves C, B, A
     assert ticket["url"].startswith(hall.http + "/t/")
-    assert board.wait_event("ticket_issued")["number"] == "A001"
-    assert board.wait_event("queue", category="A")["waiting"] == 1
+    queue = board.wait_event("queue", category="A")
+    assert (queue["waiting"], queue["next"]) == (1, ["A001"])
 
     clerk = hall.hello("clerk", badge="1001", pin="1111")
     assert clerk.hello["clerk"]["me"]["name"] == "张敏"
@@ -72,6 +75,26 @@ def test_a_ticket_from_kiosk_to_window(hall):
     assert again["error"]["code"] == "conflict"
     health = hall.health()
     assert health["connections"] == {"display": 1, "kiosk": 1, "clerk": 1, "pad": 1, "citizen": 1}
+
+
+def test_a_kiosk_may_pipeline_and_a_clerk_is_answered_in_order(hall):
+    kiosk = hall.hello("kiosk")
+    for n in range(1, 6):     # sent back to back (5: the default burst), not waiting for replies
+        kiosk.send({"id": n, "op": "take_ticket", "category": "A"})
+    kiosk.send({"id": 6, "op": "call_next"})
+    kiosk.send({"id": 7, "op": "take_ticket", "category": "A"})
+    replies = {r["re"]: r for r in (kiosk.reply() for _ in range(7))}
+    assert [replies[n]["ticket"]["number"] for n in range(1, 6)] == [
+        f"A{n:03d}" for n in range(1, 6)]      # numbered in the order the frames came
+    assert replies[6]["error"]["code"] == "forbidden"
+    assert replies[7]["error"]["code"] == "rate_limited"
+
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.send({"id": 1, "op": "sign_in", "window": 1, "post": "A"})
+    clerk.send({"id": 2, "op": "call_next"})    # must see the sign-in before it
+    assert clerk.reply()["re"] == 1
+    called = clerk.reply()
+    assert called["re"] == 2 and called["ticket"]["number"] == "A001"
 
 
 def test_clerk_pin_lockout(hall):
@@ -297,3 +320,17 @@ def test_tls_serves_wss_and_https(tmp_path):
             assert taken["ticket"]["url"].startswith("https://")
     finally:
         live.stop()
+
+
+def test_a_hung_client_does_not_hold_up_a_stop(hall):
+    """A device that stopped reading (frozen, or its network gone) must not keep the server from
+    stopping: the closing handshake is given 2 s, not websockets' default 10 s."""
+    host, port = hall.http.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        key = base64.b64encode(os.urandom(16)).decode()
+        raw.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                     f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        assert raw.recv(4096).startswith(b"HTTP/1.1 101")
+        hall.process.terminate()          # the client never answers the close frame
+        assert hall.process.wait(timeout=8) == 0
