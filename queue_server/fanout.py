@@ -1,16 +1,21 @@
 """Who is connected, and sending each wire message to exactly the sessions that may see it.
 
-The writer hands over all the messages of one group commit at once. State views superseded
-within it are dropped (only a queue's last count is worth sending), each message is encoded
-once, and each connection gets its share in one write: under load that is one system call per
-connection per commit instead of one per message.
+The writer hands over all the messages of one group commit at once. Events (a call, a finish)
+go out at once. State views (a window, a queue, a citizen's ticket) go out at once too, unless
+views were sent less than `VIEW_INTERVAL_SECONDS` ago: then they are held, a newer view of the
+same thing replaces the held one, and all are sent when the interval is over. So a quiet hall
+sees every change immediately, and at peak a board gets at most ten updates a second per queue
+(more than anyone can read) instead of one per ticket. Each message is encoded once, and each
+connection gets its share in one write: one system call per connection, not one per message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from websockets.protocol import State
@@ -20,6 +25,7 @@ from queue_server import views
 from queue_server.events import Event
 from queue_server.hall_state import HallState
 
+VIEW_INTERVAL_SECONDS = 0.1
 log = logging.getLogger("queue_server.fanout")
 
 
@@ -30,11 +36,23 @@ class Subscriber(Protocol):
     connection: Any
 
 
+def _call_later(delay: float, callback: Callable[[], None]) -> None:
+    asyncio.get_running_loop().call_later(delay, callback)
+
+
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, view_interval: float = VIEW_INTERVAL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic,
+                 call_later: Callable[[float, Callable[[], None]], None] = _call_later) -> None:
         self.by_role: dict[str, set[Subscriber]] = defaultdict(set)
         self.pads: dict[int, set[Subscriber]] = defaultdict(set)
         self.citizens: dict[str, set[Subscriber]] = defaultdict(set)
+        self.view_interval = view_interval
+        self.clock = clock
+        self.call_later = call_later
+        self._held: dict[tuple[str, Any], views.Delivery] = {}   # views waiting for the interval
+        self._views_sent_at = float("-inf")
+        self._flush_due = False
 
     def join(self, session: Subscriber) -> None:
         self.by_role[session.role].add(session)
@@ -72,7 +90,26 @@ class Hub:
 
     def publish(self, deliveries: Sequence[views.Delivery]) -> None:
         """Called after the commit with the messages of the whole batch, in event order."""
+        if not self._flush_due and self.clock() - self._views_sent_at >= self.view_interval:
+            self._send(deliveries)
+            return
+        for delivery in deliveries:
+            if delivery.view is not None:
+                self._held.pop(delivery.view, None)   # the newest goes last
+                self._held[delivery.view] = delivery
+        self._send([d for d in deliveries if d.view is None])
+        if not self._flush_due and self._held:
+            self._flush_due = True
+            self.call_later(self._views_sent_at + self.view_interval - self.clock(), self._flush)
+
+    def _flush(self) -> None:
+        held, self._held, self._flush_due = list(self._held.values()), {}, False
+        self._send(held)
+
+    def _send(self, deliveries: Sequence[views.Delivery]) -> None:
         last = {d.view: i for i, d in enumerate(deliveries) if d.view is not None}
+        if last:
+            self._views_sent_at = self.clock()
         outbox: dict[Any, list[bytes]] = defaultdict(list)
         for i, delivery in enumerate(deliveries):
             if delivery.view is not None and last[delivery.view] != i:

@@ -69,6 +69,7 @@ class HallServer:
         self.tls = tls
         self.started = time.monotonic()
         self.hub = Hub()
+        self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.writer = Writer(service, self.hub.observe, self.hub.publish)
         with service.engine.connect() as conn:
             secret = conn.execute(select(HallRow.secret).where(
@@ -137,7 +138,8 @@ class HallServer:
 
     async def handle(self, connection: ServerConnection) -> None:
         session = Session(self.context, connection)
-        watchdog = asyncio.create_task(self._hello_deadline(connection, session))
+        deadline = asyncio.get_running_loop().call_later(HELLO_SECONDS, self._hello_expired,
+                                                         connection, session)
         in_flight: set[asyncio.Task] = set()
         try:
             async for frame in connection:
@@ -155,7 +157,7 @@ class HallServer:
         except ConnectionClosed:
             pass
         finally:
-            watchdog.cancel()
+            deadline.cancel()
             self.hub.leave(session)
 
     @staticmethod
@@ -168,11 +170,11 @@ class HallServer:
             log.exception("answering a %s failed", session.role)
             await connection.close(1011, "internal error")
 
-    @staticmethod
-    async def _hello_deadline(connection: ServerConnection, session: Session) -> None:
-        await asyncio.sleep(HELLO_SECONDS)
+    def _hello_expired(self, connection: ServerConnection, session: Session) -> None:
         if session.role is None:
-            await connection.close(1008, "hello expected within 10 s")
+            closing = asyncio.create_task(connection.close(1008, "hello expected within 10 s"))
+            self.closing.add(closing)
+            closing.add_done_callback(self.closing.discard)
 
     async def tick_forever(self) -> None:
         while True:

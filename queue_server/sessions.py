@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -88,8 +88,6 @@ class Session:
         self.ticket: str | None = None      # a citizen's ticket
         self.badge: str | None = None       # a clerk
         self.bucket = context.take_limit.bucket()
-        self._ops: dict[str, Callable[[Request], Awaitable[dict[str, Any]]]] = {
-            name: getattr(self, f"_op_{name}") for name in OPS}
 
     @property
     def pipelined(self) -> bool:
@@ -113,7 +111,8 @@ class Session:
             return error_reply(request.id, "forbidden",
                                f"{ROLE_NAMES[self.role]}不能执行 {request.op}")
         try:
-            return ok_reply(request.id, **await self._ops[request.op](request))
+            operation = getattr(self, f"_op_{request.op}")   # op is one of OPS: parse_request said so
+            return ok_reply(request.id, **await operation(request))
         except DomainError as error:
             return error_reply(request.id, error.code, error.message)
         except ProtocolError as error:

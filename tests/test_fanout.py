@@ -99,3 +99,50 @@ def test_closed_connections_and_departed_sessions_are_skipped():
     assert closing.connection.transport.writes == [] and gone.connection.transport.writes == []
     assert received(open_) == [event("notice", 1, text="通知")]
     assert hub.counts() == {"display": 2}
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 100.0
+        self.timers: list[tuple[float, object]] = []
+
+    def call_later(self, delay, callback):
+        self.timers.append((self.now + delay, callback))
+
+    def advance(self, seconds):
+        self.now += seconds
+        due = [t for t in self.timers if t[0] <= self.now]
+        self.timers = [t for t in self.timers if t[0] > self.now]
+        for _, callback in due:
+            callback()
+
+
+def test_views_are_sent_at_most_once_an_interval_events_at_once():
+    clock = FakeTime()
+    hub = Hub(view_interval=0.1, clock=lambda: clock.now, call_later=clock.call_later)
+    board = subscriber("display")
+    hub.join(board)
+
+    def queue(seq, waiting):
+        return Delivery(event("queue", seq, category="A", waiting=waiting), DEVICES,
+                        view=("queue", "A"))
+
+    def called(seq):
+        return Delivery(event("ticket_called", seq, number=f"A{seq:03d}"), DEVICES)
+
+    hub.publish([queue(1, 1)])                  # a quiet hall: sent at once
+    assert [m["seq"] for m in received(board)] == [1]
+    clock.advance(0.03)
+    hub.publish([queue(2, 2)])                  # within the interval: held
+    clock.advance(0.03)
+    hub.publish([called(3), queue(3, 1)])       # the call goes now; the newer view replaces
+    assert [m["seq"] for m in received(board)] == [1, 3]
+    assert len(clock.timers) == 1               # one flush planned, at the interval's end
+    clock.advance(0.03)
+    assert [m["ev"] for m in received(board)] == ["queue", "ticket_called"]
+    clock.advance(0.02)                         # past 0.1 s after the first view
+    assert received(board)[-1] == event("queue", 3, category="A", waiting=1)
+    assert len(received(board)) == 3 and clock.timers == []
+    clock.advance(1)
+    hub.publish([queue(4, 0)])                  # quiet again: at once
+    assert received(board)[-1]["seq"] == 4

@@ -235,6 +235,14 @@ def test_no_hello_first(hall):
         "conflict"
 
 
+def test_a_connection_without_hello_is_closed_after_10_s(hall):
+    silent, greeted = hall.client(), hall.hello("display")
+    with pytest.raises(ConnectionClosed) as closed:
+        silent.connection.recv(timeout=20)
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "hello expected within 10 s")
+    assert greeted.request("catalogue")["error"]["code"] == "forbidden"   # still open
+
+
 def test_binary_frames_are_refused(hall):
     kiosk = hall.hello("kiosk")
     kiosk.connection.send(b"\x00\x01")
