@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from hall.protocol import encode
@@ -53,6 +54,9 @@ class Hub:
         self._held: dict[tuple[str, Any], views.Delivery] = {}   # views waiting for the interval
         self._views_sent_at = float("-inf")
         self._flush_due = False
+        self.frames_sent = 0          # for /healthz: how much fan-out, its last and slowest burst
+        self.last_send_ms = 0.0
+        self.slowest_send_ms = 0.0
 
     def join(self, session: Subscriber) -> None:
         self.by_role[session.role].add(session)
@@ -107,20 +111,25 @@ class Hub:
         self._send(held)
 
     def _send(self, deliveries: Sequence[views.Delivery]) -> None:
+        started = time.perf_counter()
         last = {d.view: i for i, d in enumerate(deliveries) if d.view is not None}
         if last:
             self._views_sent_at = self.clock()
-        outbox: dict[Any, list[bytes]] = defaultdict(list)
+        outbox: dict[Any, list[tuple[bytes, bytes]]] = defaultdict(list)
         for i, delivery in enumerate(deliveries):
             if delivery.view is not None and last[delivery.view] != i:
                 continue
             targets = self._audience(delivery)
             if targets:
-                data = encode(delivery.message).encode()
+                payload = encode(delivery.message).encode()
+                pair = (payload, _text_frame(payload))
                 for session in targets:
-                    outbox[session.connection].append(data)
+                    outbox[session.connection].append(pair)
         for connection, frames in outbox.items():
             _send_all(connection, frames)
+            self.frames_sent += len(frames)
+        self.last_send_ms = (time.perf_counter() - started) * 1000
+        self.slowest_send_ms = max(self.slowest_send_ms, self.last_send_ms)
 
     def _audience(self, delivery: views.Delivery) -> list[Subscriber]:
         if delivery.roles:
@@ -130,19 +139,32 @@ class Hub:
         return list(self.citizens.get(delivery.citizen, ()))
 
 
-def _send_all(connection: Any, frames: list[bytes]) -> None:
-    """Queue text frames on a `websockets` connection and write them in one go.
+def _text_frame(payload: bytes) -> bytes:
+    """A whole server-to-client text frame. Servers do not mask, so without compression (the
+    server turns it off) the bytes are the same for every connection: made once, written to all."""
+    return Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+
+
+def _send_all(connection: Any, frames: list[tuple[bytes, bytes]]) -> None:
+    """Write (payload, ready-made frame) pairs to a `websockets` connection in one go.
 
     Like `websockets.broadcast` (no back-pressure: a connection too slow to read is dropped by
-    its ping timeout), but one transport write per connection rather than one per frame.
+    its ping timeout; closing connections are skipped), but with each frame serialised once for
+    all connections and one transport write per connection rather than one per frame. A data
+    frame changes nothing in the connection's protocol state, so the ready-made frame may go past
+    the protocol object; only were an extension (compression) negotiated must the protocol make
+    the frames itself.
     """
     protocol = connection.protocol
     if protocol.state is not State.OPEN or connection.send_in_progress is not None:
         return
     try:
-        for frame in frames:
-            protocol.send_text(frame)
-        data = protocol.data_to_send()
-        connection.transport.write(b"".join(data))
+        if protocol.extensions:
+            for payload, _ in frames:
+                protocol.send_text(payload)
+            data = b"".join(protocol.data_to_send())
+        else:
+            data = b"".join(frame for _, frame in frames)
+        connection.transport.write(data)
     except Exception as error:   # one broken connection must not keep the others waiting
         log.debug("skipped a fan-out to a closing connection: %s", error)

@@ -94,7 +94,11 @@ class HallServer:
         return {"version": __version__, "hall": self.service.definition.hall.code,
                 "database": database, "uptime_s": round(time.monotonic() - self.started, 1),
                 "service_day": self.service.state.day.isoformat(), "seq": self.service.state.seq,
-                "connections": self.hub.counts()}
+                "connections": self.hub.counts(),
+                "writer": {"batches": self.writer.batches, "commands": self.writer.commands},
+                "fanout": {"frames": self.hub.frames_sent,
+                           "last_ms": round(self.hub.last_send_ms, 1),
+                           "slowest_ms": round(self.hub.slowest_send_ms, 1)}}
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Opcode
 from websockets.protocol import Protocol, Side, State
 
@@ -146,3 +147,17 @@ def test_views_are_sent_at_most_once_an_interval_events_at_once():
     clock.advance(1)
     hub.publish([queue(4, 0)])                  # quiet again: at once
     assert received(board)[-1]["seq"] == 4
+
+
+def test_a_connection_with_compression_gets_frames_made_by_its_protocol():
+    hub = Hub()
+    board = subscriber("display")
+    board.connection.protocol.extensions = [PerMessageDeflate(False, False, 15, 15)]
+    hub.join(board)
+    hub.publish([Delivery(event("notice", 1, text="今天下午停电"), DEVICES)])
+    assert board.connection.transport.writes[0][0] & 0x40     # RSV1: compressed by the protocol
+    reader = Protocol(Side.CLIENT, state=State.OPEN)
+    reader.extensions = [PerMessageDeflate(False, False, 15, 15)]
+    reader.receive_data(board.connection.transport.writes[0])
+    assert [json.loads(f.data) for f in reader.events_received()] == [
+        event("notice", 1, text="今天下午停电")]

@@ -1,0 +1,100 @@
+"""Where the server's CPU goes for one take_ticket: each step of its path, timed in process.
+
+`bench/live_load.py` shows the live server CPU-bound (about 93% of a core) at its peak
+take_ticket rate. This script times the same steps without sockets, on the bench hall of
+`live_load.py` (52 categories) and a fresh SQLite file (WAL, `synchronous=FULL`), with commits
+of 37 tickets, as the live server made under that load. It prints microseconds per ticket:
+
+- parsing and checking the request frame (`hall.protocol.parse_request`);
+- the core deciding (`HallState.handle`) and the views for the fan-out (`Hub.observe`);
+- storing the events and their projections through SQLAlchemy, before the commit;
+- the commit itself (one fsync, shared by the tickets of a commit);
+- the reply: the ticket's signed token, its view, and the JSON text.
+
+What is left of the live figure (one ticket every 1 / rate seconds of a busy core) is the
+`websockets` and asyncio work of reading the request and writing the reply, which the bare
+echo server of `live_load.py` measures on its own.
+
+Usage: .venv/bin/python bench/ticket_cost.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.live_load import PREFIXES, bench_hall
+from hall.protocol import encode, ok_reply, parse_request
+from queue_server import commands as cmd
+from queue_server import views
+from queue_server.fanout import Hub
+from queue_server.hall_service import HallService
+from queue_server.hall_toml import parse_hall
+from queue_server.store import event_log, hall_records
+from queue_server.store.database import migrate, open_engine
+from queue_server.ticket_tokens import make_token
+
+TICKETS = 18_000      # 52 categories × 999 tickets a day is the bench hall's limit
+PER_COMMIT = 37
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        engine = open_engine(f"sqlite:///{folder}/hall.db")
+        migrate(engine)
+        with engine.begin() as conn:
+            hall_records.save_definition(conn, parse_hall(bench_hall()), datetime.now(UTC))
+        service = HallService(engine, None, datetime.now(UTC))
+        state, hub, zone = service.state, Hub(), service.definition.hall.zone
+        steps = dict.fromkeys(["parse", "decide", "observe", "store", "commit", "reply"], 0.0)
+        clock = time.perf_counter
+        for first in range(0, TICKETS, PER_COMMIT):
+            numbers = range(first, min(TICKETS, first + PER_COMMIT))
+            frames = [json.dumps({"id": n, "op": "take_ticket", "category": PREFIXES[n % 52]})
+                      for n in numbers]
+            started = clock()
+            requests = [parse_request(frame) for frame in frames]
+            parsed = clock()
+            now = datetime.now(zone)
+            produced = [state.handle(cmd.TakeTicket(r.params["category"], "handle", "normal", None),
+                                     now) for r in requests]
+            decided = clock()
+            for events in produced:
+                hub.observe(state, events)
+            observed = clock()
+            with engine.connect() as conn:
+                transaction = conn.begin()
+                event_log.append(conn, service.hall_id, [e for es in produced for e in es])
+                stored = clock()
+                transaction.commit()
+            committed = clock()
+            for request, events in zip(requests, produced, strict=True):
+                issued = events[0]
+                number = issued.data["number"]
+                token = make_token("0" * 64, issued.day, number)
+                encode(ok_reply(request.id, ticket={
+                    "number": number, "category": issued.data["category"],
+                    "issued_at": views.iso(issued.at), "ahead": issued.data["ahead"],
+                    "token": token, "url": f"http://hall/t/{token}"}))
+            replied = clock()
+            for step, (a, b) in zip(steps, [(started, parsed), (parsed, decided),
+                                            (decided, observed), (observed, stored),
+                                            (stored, committed), (committed, replied)],
+                                    strict=True):
+                steps[step] += b - a
+    total = sum(steps.values())
+    print(f"per take_ticket, {TICKETS:,} tickets in commits of {PER_COMMIT} (SQLite, FULL sync):")
+    for step, seconds in steps.items():
+        print(f"  {step:8} {seconds / TICKETS * 1e6:6.1f} µs")
+    print(f"  {'total':8} {total / TICKETS * 1e6:6.1f} µs → at most {TICKETS / total:,.0f} "
+          f"tickets/s on one core before any socket work")
+
+
+if __name__ == "__main__":
+    main()
