@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 with_tests=0
 [[ "${1:-}" == "--with-tests" ]] && with_tests=1
 
-apt_packages=(python3 python3-venv python3-dev ca-certificates sqlite3)
+# libgl1/libegl1: kivy draws through Mesa (also offscreen); libmtdev1: touchscreens;
+# espeak-ng: the offline Mandarin voice.
+apt_packages=(python3 python3-venv python3-dev ca-certificates sqlite3 libgl1 libegl1 libmtdev1
+              espeak-ng)
 if (( with_tests )); then
-    apt_packages+=(postgresql)
+    apt_packages+=(postgresql libzbar0)   # libzbar0: tests read printed QR codes back
 fi
 
 missing=()
