@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 
+# Kivy reads these when first imported: draw offscreen (Mesa), leave pytest's argv, the user's
+# ~/.kivy and the console alone, and log through `logging` so that pytest captures it.
+for _name, _value in {"SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1",
+                      "KIVY_NO_CONSOLELOG": "1", "KIVY_NO_FILELOG": "1", "KIVY_NO_CONFIG": "1",
+                      "KIVY_LOG_MODE": "PYTHON", "KIVY_HOME": tempfile.mkdtemp()}.items():
+    os.environ.setdefault(_name, _value)
+
 DATA = Path(__file__).parent / "data"
+ARTIFACTS = Path(__file__).parent / "artifacts"   # screenshots and printouts to look at
 SMALL_HALL = DATA / "small-hall.toml"
 
 

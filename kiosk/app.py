@@ -1,0 +1,496 @@
+"""The kiosk's screens (kivy) and the asyncio shell that feeds them from the hall server.
+
+Home shows a big tile per department; a tile leads to its service items, each with 办事指南
+(the guide page) and 取号 (take a number): two taps from home to a ticket, three with a
+priority chosen. Every screen has the 长辈模式 switch (bigger text, high contrast, the page read
+aloud) and a status line that says, in words, whether tickets can be taken now and why not.
+The catalogue is cached on disk, so guides stay browsable while the server is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.core.window import Window
+from kivy.metrics import dp
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.scrollview import ScrollView
+
+from hall.client import HallClient, RequestFailed
+from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
+from kiosk.model import PRIORITIES, KioskModel, guide_sections, spoken_summary
+from kiosk.widgets import BigButton, BigToggle, Panel, QrImage, Text
+
+log = logging.getLogger("kiosk")
+TICKET_SECONDS = 10          # the ticket stays on screen this long
+IDLE_SECONDS = 60            # no touch for this long: back home (after a warning)
+WARNING_SECONDS = 10         # "您还在浏览吗？" shown this long before going home
+
+
+class KioskApp(App):
+    def __init__(self, model: KioskModel, *, take_ticket: Callable, print_ticket: Callable | None,
+                 speak: Callable[[str], None] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+        self._take_ticket = take_ticket          # async (category, service, priority) → reply
+        self._print_ticket = print_ticket        # async (reply) → None, raises on a fault
+        self._speak = speak
+        self.priority = "normal"
+        self.screen = "home"
+        self.last_touch = time.monotonic()
+        self.waiting_labels: dict[str, list[Text]] = {}
+        self.status_label: Text | None = None
+        self.pending: set[asyncio.Task] = set()
+        self.failures: list[BaseException] = []     # bugs met in a tap's task (shown, logged)
+        self.clock_label: Text | None = None
+
+    # --- look ---------------------------------------------------------------------------------
+
+    @property
+    def palette(self):
+        return ELDER if self.model.elder_mode else NORMAL
+
+    @property
+    def sizes(self):
+        return ELDER_SIZES if self.model.elder_mode else NORMAL_SIZES
+
+    @property
+    def portrait(self) -> bool:
+        return Window.height >= Window.width
+
+    def build(self):
+        self.title = "取号机"
+        self.root_panel = Panel(orientation="vertical")
+        Window.bind(on_touch_down=self._touched, size=lambda *_: self.redraw())
+        Clock.schedule_interval(self._tick, 1)
+        self.show_home()
+        return self.root_panel
+
+    def _now(self) -> str:
+        """The hall's own time, whatever the kiosk's system clock zone is."""
+        zone = self.model.hall.get("timezone")
+        return datetime.now(ZoneInfo(zone) if zone else None).strftime("%m月%d日 %H:%M")
+
+    def _touched(self, *_):
+        self.last_touch = time.monotonic()
+
+    def _tick(self, _dt):
+        if self.clock_label is not None:
+            self.clock_label.text = self._now()
+        idle = time.monotonic() - self.last_touch
+        if self.screen in ("home", "ticket"):
+            return
+        if idle >= IDLE_SECONDS + WARNING_SECONDS:
+            self.show_home()
+        elif idle >= IDLE_SECONDS and self.screen != "idle_warning":
+            self._idle_warning()
+
+    # --- the frame every screen shares -----------------------------------------------------------
+
+    def _frame(self, screen: str, title: str | None = None) -> BoxLayout:
+        """Clear the window and lay out header, notice, body and status; return the body."""
+        self.screen = screen
+        p, s = self.palette, self.sizes
+        root = self.root_panel
+        root.clear_widgets()
+        root.bg = p.background
+        self.waiting_labels = {}
+        header = Panel(orientation="horizontal", size_hint_y=None, height=dp(s.target + 24),
+                       bg=p.header, padding=dp(12), spacing=dp(12))
+        hall_name = self.model.hall.get("name", "便民服务中心")
+        header.add_widget(Text(text=title or hall_name, font_size=dp(s.title), color=p.on_header,
+                               bold=True, size_hint_y=1))
+        self.clock_label = Text(text=self._now(),
+                                font_size=dp(s.body), color=p.on_header, halign="right",
+                                size_hint=(None, 1), width=dp(s.body * 8))
+        header.add_widget(self.clock_label)
+        elder = BigButton(p.primary, p.on_primary, size_hint_x=None, width=dp(260),
+                          text="退出长辈模式" if self.model.elder_mode else "长辈模式",
+                          font_size=dp(s.button))
+        elder.bind(on_release=lambda *_: self.toggle_elder())
+        header.add_widget(elder)
+        root.add_widget(header)
+        if self.model.notice:
+            notice = Panel(size_hint_y=None, bg=p.surface, padding=dp(12))
+            label = Text(text="通知：" + self.model.notice, font_size=dp(s.body), color=p.text)
+            notice.add_widget(label)
+            label.bind(height=lambda _, h: setattr(notice, "height", h + dp(24)))
+            root.add_widget(notice)
+        body = BoxLayout(orientation="vertical", padding=dp(s.gap), spacing=dp(s.gap))
+        root.add_widget(body)
+        if screen == "ticket":
+            return body
+        blocked = self.model.ticket_block()
+        status = Panel(size_hint_y=None, bg=p.alert if blocked else p.surface, padding=dp(12))
+        self.status_label = Text(
+            text=("⚠ " + blocked) if blocked else "✓ 可以取号。请选择您要办理的事项。",
+            font_size=dp(s.body), color=p.on_alert if blocked else p.text)
+        status.add_widget(self.status_label)
+        self.status_label.bind(height=lambda _, h: setattr(status, "height", h + dp(24)))
+        root.add_widget(status)
+        return body
+
+    def redraw(self) -> None:
+        """Show the current screen again (after a change of mode, size or connection)."""
+        {"home": self.show_home, "department": lambda: self.show_department(self._department),
+         "guide": lambda: self.show_guide(self._item)}.get(self.screen, lambda: None)()
+
+    def toggle_elder(self) -> None:
+        self.model.elder_mode = not self.model.elder_mode
+        self.redraw()
+        if self.model.elder_mode and self.screen == "guide":
+            self.speak(spoken_summary(self.model, self.model.item(self._item)))
+
+    def speak(self, text: str) -> None:
+        if self._speak is not None:
+            self._speak(text)
+
+    def _scroll(self, body: BoxLayout, rows: list) -> GridLayout:
+        scroll = ScrollView(do_scroll_x=False, bar_width=dp(12))
+        grid = GridLayout(cols=1, size_hint_y=None, spacing=dp(self.sizes.gap))
+        grid.bind(minimum_height=grid.setter("height"))
+        for row in rows:
+            grid.add_widget(row)
+        scroll.add_widget(grid)
+        body.add_widget(scroll)
+        return grid
+
+    # --- home --------------------------------------------------------------------------------------
+
+    def show_home(self) -> None:
+        self.priority = "normal"
+        body = self._frame("home")
+        p, s = self.palette, self.sizes
+        departments = self.model.departments()
+        if not departments:
+            body.add_widget(Text(text="正在读取办事指南，请稍候…", font_size=dp(s.title),
+                                 color=p.text, halign="center"))
+            return
+        body.add_widget(Text(text="请选择办事部门", font_size=dp(s.title), color=p.text, bold=True))
+        cols = 2 if self.portrait else 4
+        grid = GridLayout(cols=cols, spacing=dp(s.gap), size_hint_y=None)
+        grid.bind(minimum_height=grid.setter("height"))
+        rows = -(-len(departments) // cols)
+        room = Window.height - dp(2 * s.target + 4 * s.title + 4 * s.gap)   # header, status, title
+        tile_height = min(dp(420), max(dp(s.button * 8), room / rows - dp(s.gap)))
+        for department in departments:
+            waiting = sum(self.model.waiting.get(c, 0)
+                          for c in {i["category"] for i in department.items})
+            tile = BigButton(p.secondary, p.on_secondary, size_hint_y=None, height=tile_height,
+                             markup=True, font_size=dp(s.button),
+                             text=f"[size={int(dp(s.button * 2))}]{department.icon}[/size]\n"
+                                  f"{department.name}\n[size={int(dp(s.body))}]"
+                                  f"{len(department.items)} 项业务 · 等候 {waiting} 人[/size]")
+            tile.bind(on_release=lambda _, code=department.code: self.show_department(code))
+            grid.add_widget(tile)
+        scroll = ScrollView(do_scroll_x=False)
+        scroll.add_widget(grid)
+        body.add_widget(scroll)
+
+    # --- a department's items -------------------------------------------------------------------------
+
+    def _priority_row(self) -> BoxLayout:
+        p, s = self.palette, self.sizes
+        row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+        row.add_widget(Text(text="取号类型：", font_size=dp(s.body), color=p.text,
+                            size_hint=(None, 1), width=dp(s.body * 5.5)))
+        for value, label in PRIORITIES:
+            toggle = BigToggle(label, p.surface, p.text, p.primary, p.on_primary, group="priority",
+                               state="down" if value == self.priority else "normal",
+                               font_size=dp(s.button))
+            toggle.bind(on_release=lambda _, v=value: setattr(self, "priority", v))
+            row.add_widget(toggle)
+        return row
+
+    def _back_row(self) -> BoxLayout:
+        p, s = self.palette, self.sizes
+        row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+        home = BigButton(p.secondary, p.on_secondary, text="〈 返回首页", font_size=dp(s.button),
+                         size_hint_x=None, width=dp(s.button * 8))
+        home.bind(on_release=lambda *_: self.show_home())
+        row.add_widget(home)
+        return row
+
+    def show_department(self, code: str) -> None:
+        self._department = code
+        department = self.model.department(code)
+        body = self._frame("department", department.name)
+        p, s = self.palette, self.sizes
+        body.add_widget(self._back_row())
+        body.add_widget(self._priority_row())
+        rows = []
+        for item in department.items:
+            card = Panel(orientation="vertical", size_hint_y=None, bg=p.surface,
+                         padding=dp(s.gap), spacing=dp(8), radius=dp(8))
+            name = Text(text=item["name"], font_size=dp(s.title * 0.8), color=p.text, bold=True)
+            waiting = Text(text=self.model.waiting_text(item) or " ", font_size=dp(s.body),
+                           color=p.muted)
+            self.waiting_labels.setdefault(item["category"], []).append(waiting)
+            buttons = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+            guide = BigButton(p.secondary, p.on_secondary, text="办事指南", font_size=dp(s.button))
+            guide.bind(on_release=lambda _, c=item["code"]: self.show_guide(c))
+            take = BigButton(p.primary, p.on_primary, text="取号", font_size=dp(s.button),
+                             disabled=self.model.ticket_block() is not None)
+            take.bind(on_release=lambda _, i=item: self.take(i))
+            buttons.add_widget(guide)
+            buttons.add_widget(take)
+            for child in (name, waiting, buttons):
+                card.add_widget(child)
+            card.height = name.height + waiting.height + buttons.height + dp(s.gap * 2 + 16)
+            name.bind(height=lambda *_, c=card, parts=(name, waiting, buttons): setattr(
+                c, "height", sum(x.height for x in parts) + dp(s.gap * 2 + 16)))
+            rows.append(card)
+        self._scroll(body, rows)
+
+    # --- the guide page -------------------------------------------------------------------------------
+
+    def show_guide(self, code: str) -> None:
+        self._item = code
+        item = self.model.item(code)
+        body = self._frame("guide", "办事指南")
+        p, s = self.palette, self.sizes
+        body.add_widget(self._back_row())
+        rows = [Text(text=item["name"], font_size=dp(s.title), color=p.text, bold=True)]
+        for heading, lines in guide_sections(self.model, item):
+            if not lines:
+                continue
+            rows.append(Text(text="■ " + heading, font_size=dp(s.title * 0.8), color=p.text,
+                             bold=True))
+            rows += [Text(text=line, font_size=dp(s.body), color=p.text) for line in lines]
+        self._scroll(body, rows)
+        body.add_widget(self._priority_row())
+        actions = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+        if self.model.elder_mode:
+            read = BigButton(p.secondary, p.on_secondary, text="朗读本页", font_size=dp(s.button))
+            read.bind(on_release=lambda *_: self.speak(spoken_summary(self.model, item)))
+            actions.add_widget(read)
+        take = BigButton(p.primary, p.on_primary, text="取号", font_size=dp(s.button),
+                         disabled=self.model.ticket_block() is not None)
+        take.bind(on_release=lambda *_: self.take(item))
+        actions.add_widget(take)
+        body.add_widget(actions)
+
+    # --- taking a ticket --------------------------------------------------------------------------------
+
+    def take(self, item: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._take(item))
+        self.pending.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self.pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.failures.append(task.exception())
+            log.error("taking a ticket failed", exc_info=task.exception())
+            self.show_message("出现故障", "取号没有完成，请重试；如仍不行，请到服务台取号。")
+
+    async def _take(self, item: dict[str, Any]) -> None:
+        try:
+            reply = await self._take_ticket(item["category"], item["code"], self.priority)
+        except RequestFailed as error:
+            self.show_message("暂时无法取号", error.message)
+            return
+        fault = None
+        if self._print_ticket is not None:
+            try:
+                await self._print_ticket(reply)
+            except Exception as error:  # a printer fault of any kind: the number is on screen
+                fault = str(error) or "打印机故障"
+        else:
+            fault = "本机未接打印机"
+        self.show_ticket(reply["ticket"], fault)
+
+    def show_ticket(self, ticket: dict[str, Any], fault: str | None = None) -> None:
+        body = self._frame("ticket", "取号成功")
+        p, s = self.palette, self.sizes
+        if fault:
+            warning = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
+            text = Text(text=f"⚠ {fault}。请拍照或记下您的号码", font_size=dp(s.title),
+                        color=p.on_alert, bold=True)
+            warning.add_widget(text)
+            text.bind(height=lambda _, h: setattr(warning, "height", h + dp(24)))
+            body.add_widget(warning)
+        service = ticket.get("category_name", "")
+        if ticket.get("service"):
+            service += f" · {self.model.item(ticket['service'])['name']}"
+        windows = "、".join(f"{w['window']} 号窗口" + (f"（{w['location']}）" if w.get("location")
+                                                      else "") for w in ticket.get("windows", []))
+        issued = (ticket.get("issued_at") or "")[11:16]
+        lines = [f"业务：{service}", f"您前面还有 {ticket['ahead']} 人在等候",
+                 f"请到：{windows}" if windows else "", f"取号时间：{issued}",
+                 "请留意叫号，过号请重新取号",
+                 f"咨询电话：{self.model.hall.get('consultation_phone', '')}",
+                 f"投诉电话：{self.model.hall.get('complaint_phone', '')}"]
+        main = BoxLayout(orientation="vertical" if self.portrait else "horizontal",
+                         spacing=dp(s.gap))
+        column = GridLayout(cols=1, spacing=dp(8), size_hint_y=None)
+        column.bind(minimum_height=column.setter("height"))
+        column.add_widget(Text(text="您的号码", font_size=dp(s.title), color=p.text,
+                               halign="center"))
+        column.add_widget(Text(text=ticket["number"], font_size=dp(s.number), color=p.text,
+                               bold=True, halign="center"))
+        for line in filter(None, lines):
+            column.add_widget(Text(text=line, font_size=dp(s.title * 0.75), color=p.text))
+        left = BoxLayout(orientation="vertical", size_hint_y=1 if not self.portrait else None)
+        left.add_widget(column)
+        if self.portrait:
+            column.bind(height=left.setter("height"))
+        else:
+            left.add_widget(BoxLayout())       # the rest of the height stays empty
+        main.add_widget(left)
+        if ticket.get("url"):
+            main.add_widget(self._qr(ticket["url"], "扫码查看排队进度"))
+        if self.portrait:
+            main.add_widget(BoxLayout())
+        body.add_widget(main)
+        done = BigButton(p.secondary, p.on_secondary, text="完成，返回首页", size_hint_y=None,
+                         height=dp(s.target), font_size=dp(s.button))
+        done.bind(on_release=lambda *_: self.show_home())
+        body.add_widget(done)
+        Clock.schedule_once(lambda _dt: self.screen == "ticket" and self.show_home(),
+                            TICKET_SECONDS)
+        if self.model.elder_mode:
+            self.speak(f"您的号码是 {ticket['number']}。您前面还有 {ticket['ahead']} 人。")
+
+    def _qr(self, url: str, caption: str) -> BoxLayout:
+        import qrcode
+
+        buffer = io.BytesIO()
+        qrcode.make(url, box_size=8, border=2).save(buffer, format="PNG")
+        buffer.seek(0)
+        texture = CoreImage(buffer, ext="png").texture
+        texture.mag_filter = "nearest"
+        p, s = self.palette, self.sizes
+        side = dp(360)
+        column = BoxLayout(orientation="vertical", size_hint=(None, None) if self.portrait
+                           else (None, 1), width=side, height=side + dp(s.body * 2),
+                           pos_hint={"center_x": 0.5})
+        column.add_widget(QrImage(texture, bg=p.background, size_hint_y=None, height=side))
+        column.add_widget(Text(text=caption, font_size=dp(s.body), color=p.text, halign="center"))
+        if not self.portrait:
+            column.add_widget(BoxLayout())
+        return column
+
+    # --- messages ---------------------------------------------------------------------------------------
+
+    def show_message(self, title: str, message: str) -> None:
+        back = self.screen
+        body = self._frame("message", title)
+        p, s = self.palette, self.sizes
+        body.add_widget(Text(text=message, font_size=dp(s.title), color=p.text, halign="center"))
+        ok = BigButton(p.primary, p.on_primary, text="知道了", size_hint_y=None,
+                       height=dp(s.target), font_size=dp(s.button))
+        ok.bind(on_release=lambda *_: (setattr(self, "screen", back), self.redraw())
+                if back in ("department", "guide") else self.show_home())
+        body.add_widget(ok)
+
+    def _idle_warning(self) -> None:
+        back = self.screen
+        body = self._frame("idle_warning", "您还在浏览吗？")
+        p, s = self.palette, self.sizes
+        body.add_widget(Text(text=f"{WARNING_SECONDS} 秒内没有操作将返回首页。", font_size=dp(s.title),
+                             color=p.text, halign="center"))
+        stay = BigButton(p.primary, p.on_primary, text="继续浏览", size_hint_y=None,
+                         height=dp(s.target), font_size=dp(s.button))
+        stay.bind(on_release=lambda *_: (setattr(self, "screen", back), self.redraw()))
+        body.add_widget(stay)
+
+    # --- live updates --------------------------------------------------------------------------------
+
+    def refresh_waiting(self) -> None:
+        for category, labels in self.waiting_labels.items():
+            for label in labels:
+                label.text = f"当前等候 {self.model.waiting.get(category, 0)} 人"
+
+    def refresh_status(self) -> None:
+        if self.screen in ("home", "department", "guide"):
+            self.redraw()
+
+
+class CatalogueCache:
+    """The last catalogue the server gave, on disk: guides stay browsable while it is away."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def save(self, catalogue: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(catalogue, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(self.path)
+
+
+class KioskShell:
+    """Connects the app to the server: the client, the catalogue, tickets, printing."""
+
+    def __init__(self, urls: list[str], token: str, cache: CatalogueCache,
+                 printer: Callable | None = None, speak: Callable[[str], None] | None = None):
+        self.model = KioskModel()
+        self.cache = cache
+        cached = cache.load()
+        if cached:
+            self.model.set_catalogue(cached)
+        self.printer = printer
+        self.client = HallClient(urls, {"role": "kiosk", "token": token},
+                                 on_snapshot=self._snapshot, on_event=self._event,
+                                 on_status=self._status)
+        self.app = KioskApp(self.model, take_ticket=self._take_ticket,
+                            print_ticket=self._print if printer else None, speak=speak)
+
+    async def _snapshot(self, reply: dict[str, Any]) -> None:
+        self.model.apply_snapshot(reply.get("snapshot", {}))
+        version = reply.get("catalogue_version")
+        known = (self.model.catalogue or {}).get("version")
+        if version != known or self.model.catalogue is None:
+            catalogue = await self.client.request("catalogue")
+            catalogue = {k: v for k, v in catalogue.items() if k not in ("re", "ok")}
+            self.model.set_catalogue(catalogue)
+            self.cache.save(catalogue)
+        self.app.refresh_status()
+
+    def _event(self, event: dict[str, Any]) -> None:
+        if self.model.apply_event(event):
+            if event.get("ev") == "notice":
+                self.app.refresh_status()
+            else:
+                self.app.refresh_waiting()
+
+    def _status(self, connected: bool, text: str) -> None:
+        was = self.model.connected
+        self.model.set_connection(connected, text)
+        if was != connected:
+            self.app.refresh_status()
+
+    async def _take_ticket(self, category: str, service: str, priority: str) -> dict[str, Any]:
+        return await self.client.request("take_ticket", category=category, service=service,
+                                         priority=priority)
+
+    async def _print(self, reply: dict[str, Any]) -> None:
+        await self.printer(reply, self.model.hall)
+
+    async def run(self) -> None:
+        client = asyncio.get_running_loop().create_task(self.client.run())
+        try:
+            await self.app.async_run(async_lib="asyncio")
+        finally:
+            await self.client.stop()
+            client.cancel()

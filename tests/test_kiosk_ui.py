@@ -1,0 +1,152 @@
+"""The kiosk app offscreen, against a real hall server: simulated touches walk the paths a
+citizen takes, and every screen is saved as a PNG in tests/artifacts/kiosk/ to be looked at."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTIFACTS
+from tests.live_hall import LiveHall, round_the_clock
+
+DEMO_TOWN = Path(__file__).parent.parent / "assets" / "halls" / "demo-town.toml"
+SHOTS = ARTIFACTS / "kiosk"
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    hall = LiveHall(tmp_path_factory.mktemp("town"), "--take-limit", "0",
+                    hall_text=round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")))
+    yield hall
+    hall.stop()
+
+
+@pytest.fixture(scope="module")
+def window():
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from hall.look import register_font
+
+    register_font()
+    EventLoop.ensure_window()
+    return Window
+
+
+def widgets(root, kind=None, text=None):
+    out = []
+    for w in root.walk(restrict=True):
+        if kind is not None and not isinstance(w, kind):
+            continue
+        if text is not None and text not in getattr(w, "text", ""):
+            continue
+        out.append(w)
+    return out
+
+
+async def frames(n: int = 3) -> None:
+    for _ in range(n):
+        await asyncio.sleep(1 / 30)
+
+
+async def tap(widget) -> None:
+    from kivy.tests.common import UnitTestTouch
+
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    await frames(1)
+    touch.touch_up()
+    await frames(3)
+
+
+async def until(condition, seconds: float = 10) -> None:
+    for _ in range(int(seconds * 30)):
+        if condition():
+            return
+        await asyncio.sleep(1 / 30)
+    raise AssertionError("the kiosk did not get there in time")
+
+
+async def shoot(app, name: str) -> Path:
+    await frames(5)           # let the layout settle before the picture
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    app.root.export_to_png(str(path))
+    return path
+
+
+def run_kiosk(window, town, tmp_path, size, scenario, printer=None):
+    from kiosk.app import CatalogueCache, KioskShell
+
+    window.size = size
+    shell = KioskShell([town.ws], town.tokens["kiosk"], CatalogueCache(tmp_path / "catalogue.json"),
+                       printer=printer)
+
+    async def main():
+        runner = asyncio.get_running_loop().create_task(shell.run())
+        try:
+            await until(lambda: shell.model.connected and shell.model.departments())
+            await frames(5)
+            await scenario(shell, shell.app)
+            assert shell.app.failures == []
+        finally:
+            shell.app.stop()
+            await asyncio.wait_for(runner, 10)
+
+    asyncio.run(main())
+    return shell
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_home_to_department_to_ticket(window, town, tmp_path, size, orientation):
+    from kiosk.widgets import BigButton, BigToggle
+
+    printed = []
+
+    async def printer(reply, hall):
+        printed.append((reply["ticket"]["number"], hall["name"]))
+
+    async def scenario(shell, app):
+        await shoot(app, f"{orientation}-1-home")
+        tiles = widgets(app.root, BigButton, "社会保障")
+        assert tiles, "no 社会保障 tile on the home screen"
+        await tap(tiles[0])
+        assert app.screen == "department"
+        await shoot(app, f"{orientation}-2-department")
+        await tap(widgets(app.root, BigToggle, "老年人优先")[0])
+        assert app.priority == "elderly"
+        await tap(widgets(app.root, BigButton, "取号")[0])
+        await until(lambda: app.screen == "ticket")
+        await shoot(app, f"{orientation}-3-ticket")
+
+    run_kiosk(window, town, tmp_path, size, scenario, printer)
+    assert len(printed) == 1 and printed[0][1] == "青山镇便民服务中心"
+    assert printed[0][0].startswith("A")
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_guide_in_elder_mode_reads_aloud(window, town, tmp_path, size, orientation):
+    from kiosk.widgets import BigButton
+
+    spoken = []
+
+    async def scenario(shell, app):
+        app._speak = spoken.append
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        assert app.screen == "guide"
+        await shoot(app, f"{orientation}-4-guide")
+        await tap(widgets(app.root, BigButton, "长辈模式")[0])
+        assert shell.model.elder_mode and spoken and "需要带" in spoken[-1]
+        await shoot(app, f"{orientation}-5-guide-elder")
+        await tap(widgets(app.root, BigButton, "返回首页")[0])
+        await shoot(app, f"{orientation}-6-home-elder")
+        await tap(widgets(app.root, BigButton, "退出长辈模式")[0])
+        assert not shell.model.elder_mode
+
+    run_kiosk(window, town, tmp_path, size, scenario)
