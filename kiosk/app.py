@@ -242,9 +242,7 @@ class KioskApp(App):
             buttons = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
             guide = BigButton(p.secondary, p.on_secondary, text="办事指南", font_size=dp(s.button))
             guide.bind(on_release=lambda _, c=item["code"]: self.show_guide(c))
-            take = BigButton(p.primary, p.on_primary, text="取号", font_size=dp(s.button),
-                             disabled=self.model.ticket_block() is not None)
-            take.bind(on_release=lambda _, i=item: self.take(i))
+            take = self._take_button(item)
             buttons.add_widget(guide)
             buttons.add_widget(take)
             for child in (name, waiting, buttons):
@@ -277,15 +275,24 @@ class KioskApp(App):
             read = BigButton(p.secondary, p.on_secondary, text="朗读本页", font_size=dp(s.button))
             read.bind(on_release=lambda *_: self.speak(spoken_summary(self.model, item)))
             actions.add_widget(read)
-        take = BigButton(p.primary, p.on_primary, text="取号", font_size=dp(s.button),
-                         disabled=self.model.ticket_block() is not None)
-        take.bind(on_release=lambda *_: self.take(item))
-        actions.add_widget(take)
+        actions.add_widget(self._take_button(item))
         body.add_widget(actions)
 
     # --- taking a ticket --------------------------------------------------------------------------------
 
+    def _take_button(self, item: dict[str, Any]) -> BigButton:
+        """取号, or, while tickets cannot be taken, a grey 暂停取号 that says so in words."""
+        p, s = self.palette, self.sizes
+        if self.model.ticket_block() is not None:
+            return BigButton(p.surface, p.muted, text="暂停取号", font_size=dp(s.button),
+                             disabled=True)
+        take = BigButton(p.primary, p.on_primary, text="取号", font_size=dp(s.button))
+        take.bind(on_release=lambda *_: self.take(item))
+        return take
+
     def take(self, item: dict[str, Any]) -> None:
+        if self.pending:              # a second tap while the first ticket is on its way
+            return
         task = asyncio.get_running_loop().create_task(self._take(item))
         self.pending.add(task)
         task.add_done_callback(self._task_done)
@@ -450,6 +457,7 @@ class KioskShell:
         if cached:
             self.model.set_catalogue(cached)
         self.printer = printer
+        self.printer_state = ("ok", "")
         self.client = HallClient(urls, {"role": "kiosk", "token": token},
                                  on_snapshot=self._snapshot, on_event=self._event,
                                  on_status=self._status)
@@ -485,7 +493,22 @@ class KioskShell:
                                          priority=priority)
 
     async def _print(self, reply: dict[str, Any]) -> None:
-        await self.printer(reply, self.model.hall)
+        """Print, and tell the managers when the printer's state changes (paper out …)."""
+        try:
+            state = await self.printer(reply, self.model.hall) or "ok"
+        except Exception as error:
+            await self.report_printer(getattr(error, "kind", "error"), str(error))
+            raise
+        await self.report_printer(state, "")
+
+    async def report_printer(self, state: str, detail: str) -> None:
+        if (state, detail) == self.printer_state:
+            return
+        try:
+            await self.client.request("device_status", printer=state, detail=detail[:200])
+            self.printer_state = (state, detail)
+        except RequestFailed as error:      # the ticket matters more; say it in the log
+            log.warning("printer state %s not reported: %s", state, error.message)
 
     async def run(self) -> None:
         client = asyncio.get_running_loop().create_task(self.client.run())

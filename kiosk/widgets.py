@@ -60,8 +60,9 @@ class BigButton(Button):
     def __init__(self, bg, fg, **kwargs):
         kwargs.setdefault("halign", "center")
         kwargs.setdefault("valign", "middle")
-        super().__init__(background_normal="", background_down="", background_color=bg,
-                         color=fg, **kwargs)
+        super().__init__(background_normal="", background_down="", background_disabled_normal="",
+                         background_disabled_down="", background_color=bg, color=fg,
+                         disabled_color=fg, **kwargs)
         self.bg = bg
         self.min_size = dp(MIN_TARGET_DP)
         self.bind(size=self._wrap)

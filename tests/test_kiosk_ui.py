@@ -71,7 +71,11 @@ async def until(condition, seconds: float = 10) -> None:
 
 
 async def shoot(app, name: str) -> Path:
+    """Save the screen to look at, after checking its contrast and touch targets."""
+    from tests.kivy_checks import accessibility_problems
+
     await frames(5)           # let the layout settle before the picture
+    assert accessibility_problems(app.root) == [], name
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     app.root.export_to_png(str(path))
@@ -150,3 +154,62 @@ def test_guide_in_elder_mode_reads_aloud(window, town, tmp_path, size, orientati
         assert not shell.model.elder_mode
 
     run_kiosk(window, town, tmp_path, size, scenario)
+
+
+class PaperOut(Exception):
+    kind = "paper_out"
+
+
+def test_paper_out_shows_the_number_and_tells_the_managers(window, town, tmp_path):
+    from kiosk.widgets import BigButton, Text
+
+    manager = town.hello("manager")
+
+    async def printer(reply, hall):
+        raise PaperOut("打印机缺纸")
+
+    async def scenario(shell, app):
+        await tap(widgets(app.root, BigButton, "卫生")[0])
+        await tap(widgets(app.root, BigButton, "取号")[0])
+        await until(lambda: app.screen == "ticket")
+        texts = [w.text for w in widgets(app.root, Text)]
+        assert any("请拍照或记下您的号码" in t and "打印机缺纸" in t for t in texts)
+        await shoot(app, "portrait-7-paper-out")
+
+    run_kiosk(window, town, tmp_path, (1080, 1920), scenario, printer)
+    device = manager.wait_event("device")
+    assert (device["printer"], device["detail"], device["role"]) == ("paper_out", "打印机缺纸",
+                                                                       "kiosk")
+
+
+def test_server_down_and_back(window, tmp_path):
+    from kiosk.widgets import BigButton
+    from tests.conftest import free_port
+
+    hall = LiveHall(tmp_path / "hall", "--take-limit", "0", port=free_port(),
+                    hall_text=round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")))
+
+    async def scenario(shell, app):
+        hall.kill()
+        await until(lambda: not shell.model.connected)
+        await frames(5)
+        assert "暂时无法取号" in app.status_label.text
+        await shoot(app, "portrait-8-offline-home")
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        paused = widgets(app.root, BigButton, "暂停取号")
+        assert paused and all(b.disabled for b in paused)
+        assert not [b for b in widgets(app.root, BigButton) if b.text == "取号"]
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        assert app.screen == "guide"          # guides stay browsable from the cache
+        await shoot(app, "portrait-9-offline-guide")
+        hall.start()
+        await until(lambda: shell.model.connected, seconds=15)
+        await frames(5)
+        assert "可以取号" in app.status_label.text
+        assert [b for b in widgets(app.root, BigButton) if b.text == "取号"]
+
+    (tmp_path / "hall").mkdir(exist_ok=True)
+    try:
+        run_kiosk(window, hall, tmp_path, (1080, 1920), scenario)
+    finally:
+        hall.stop()
