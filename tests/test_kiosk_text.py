@@ -1,0 +1,92 @@
+"""The kiosk's words: every character it can show has a glyph in the shipped font, and the
+idle rule sends the screen home only when nobody is using it."""
+
+from __future__ import annotations
+
+import ast
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from fontTools.ttLib import TTFont
+
+from hall.look import FONT
+
+ROOT = Path(__file__).resolve().parent.parent
+UI_SOURCES = [*sorted((ROOT / "kiosk").glob("*.py")), ROOT / "hall" / "look.py"]  # the screens
+HALLS = sorted((ROOT / "assets" / "halls").glob("*.toml"))
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _ui_strings(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+@pytest.mark.parametrize("source", UI_SOURCES + HALLS, ids=lambda p: p.name)
+def test_every_character_has_a_glyph(source):
+    cmap = TTFont(FONT).getBestCmap()
+    if source.suffix == ".toml":
+        texts = _strings(tomllib.loads(source.read_text(encoding="utf-8")))
+    else:
+        texts = _ui_strings(source)
+    missing = sorted({ch for text in texts for ch in text
+                      if ch.isprintable() and not ch.isspace() and ord(ch) not in cmap})
+    assert missing == [], f"{source.name}: no glyph for {''.join(missing)}"
+
+
+def test_the_check_notices_a_missing_glyph():
+    cmap = TTFont(FONT).getBestCmap()
+    assert ord("社") in cmap and ord("😀") not in cmap
+
+
+@pytest.fixture
+def kiosk():
+    from hall.look import register_font
+    from kiosk.app import KioskApp
+    from kiosk.model import KioskModel
+    from queue_server import views
+    from queue_server.hall_toml import load_hall
+
+    register_font()
+    model = KioskModel()
+    model.set_catalogue(views.catalogue_view(load_hall(ROOT / "assets/halls/demo-town.toml"), 1))
+    model.set_connection(True, "已连接")
+    app = KioskApp(model, take_ticket=None, print_ticket=None)
+    app.root = app.build()
+    return app
+
+
+def test_idle_goes_home_after_a_warning_and_a_touch_keeps_the_page(kiosk):
+    from kiosk.app import IDLE_SECONDS, WARNING_SECONDS
+    from kiosk.widgets import BigButton
+
+    code = kiosk.model.departments()[1].items[0]["code"]
+    kiosk.show_guide(code)
+    kiosk.last_touch = time.monotonic() - IDLE_SECONDS + 5      # someone read 55 s ago
+    kiosk._tick(1)
+    assert kiosk.screen == "guide"
+    kiosk.last_touch = time.monotonic() - IDLE_SECONDS - 1
+    kiosk._tick(1)
+    assert kiosk.screen == "idle_warning"
+    stay = next(w for w in kiosk.root.walk() if isinstance(w, BigButton) and w.text == "继续浏览")
+    kiosk._touched()
+    stay.dispatch("on_release")
+    assert kiosk.screen == "guide" and kiosk._item == code
+    kiosk.last_touch = time.monotonic() - IDLE_SECONDS - WARNING_SECONDS - 1
+    kiosk._tick(1)
+    assert kiosk.screen == "home"
+    kiosk.last_touch = time.monotonic() - 3600                   # home stays home
+    kiosk._tick(1)
+    assert kiosk.screen == "home"
