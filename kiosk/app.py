@@ -146,7 +146,14 @@ class KioskApp(App):
     def redraw(self) -> None:
         """Show the current screen again (after a change of mode, size or connection)."""
         {"home": self.show_home, "department": lambda: self.show_department(self._department),
-         "guide": lambda: self.show_guide(self._item)}.get(self.screen, lambda: None)()
+         "guide": lambda: self.show_guide(self._item), "search": self._redraw_search,
+         }.get(self.screen, lambda: None)()
+
+    def _redraw_search(self) -> None:
+        query = self.query
+        self.show_search()
+        self.query = query
+        self._show_results()
 
     def toggle_elder(self) -> None:
         self.model.elder_mode = not self.model.elder_mode
@@ -179,12 +186,16 @@ class KioskApp(App):
             body.add_widget(Text(text="正在读取办事指南，请稍候…", font_size=dp(s.title),
                                  color=p.text, halign="center"))
             return
-        body.add_widget(Text(text="请选择办事部门", font_size=dp(s.title), color=p.text, bold=True))
+        search = BigButton(p.primary, p.on_primary, text="搜索事项（按拼音首字母，如 SBK 查社保卡）",
+                           font_size=dp(s.button), size_hint_y=None, height=dp(s.target))
+        search.bind(on_release=lambda *_: self.show_search())
+        body.add_widget(search)
+        body.add_widget(Text(text="或选择办事部门", font_size=dp(s.title), color=p.text, bold=True))
         cols = 2 if self.portrait else 4
         grid = GridLayout(cols=cols, spacing=dp(s.gap), size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
         rows = -(-len(departments) // cols)
-        room = Window.height - dp(2 * s.target + 4 * s.title + 4 * s.gap)   # header, status, title
+        room = Window.height - dp(3 * s.target + 4 * s.title + 5 * s.gap)   # header, search, status
         tile_height = min(dp(420), max(dp(s.button * 8), room / rows - dp(s.gap)))
         for department in departments:
             waiting = sum(self.model.waiting.get(c, 0)
@@ -228,30 +239,112 @@ class KioskApp(App):
         self._department = code
         department = self.model.department(code)
         body = self._frame("department", department.name)
-        p, s = self.palette, self.sizes
         body.add_widget(self._back_row())
         body.add_widget(self._priority_row())
-        rows = []
-        for item in department.items:
-            card = Panel(orientation="vertical", size_hint_y=None, bg=p.surface,
-                         padding=dp(s.gap), spacing=dp(8), radius=dp(8))
-            name = Text(text=item["name"], font_size=dp(s.title * 0.8), color=p.text, bold=True)
-            waiting = Text(text=self.model.waiting_text(item) or " ", font_size=dp(s.body),
-                           color=p.muted)
-            self.waiting_labels.setdefault(item["category"], []).append(waiting)
-            buttons = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
-            guide = BigButton(p.secondary, p.on_secondary, text="办事指南", font_size=dp(s.button))
-            guide.bind(on_release=lambda _, c=item["code"]: self.show_guide(c))
-            take = self._take_button(item)
-            buttons.add_widget(guide)
-            buttons.add_widget(take)
-            for child in (name, waiting, buttons):
-                card.add_widget(child)
-            card.height = name.height + waiting.height + buttons.height + dp(s.gap * 2 + 16)
-            name.bind(height=lambda *_, c=card, parts=(name, waiting, buttons): setattr(
-                c, "height", sum(x.height for x in parts) + dp(s.gap * 2 + 16)))
-            rows.append(card)
-        self._scroll(body, rows)
+        self._scroll(body, [self._item_card(item) for item in department.items])
+
+    def _item_card(self, item: dict[str, Any], title: str | None = None) -> Panel:
+        """An item with its waiting count, 办事指南 and 取号; `title` may carry markup."""
+        p, s = self.palette, self.sizes
+        card = Panel(orientation="vertical", size_hint_y=None, bg=p.surface,
+                     padding=dp(s.gap), spacing=dp(8), radius=dp(8))
+        name = Text(text=title or item["name"], font_size=dp(s.title * 0.8), color=p.text,
+                    bold=True, markup=title is not None)
+        waiting = Text(text=self.model.waiting_text(item) or " ", font_size=dp(s.body),
+                       color=p.muted)
+        self.waiting_labels.setdefault(item["category"], []).append(waiting)
+        buttons = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+        guide = BigButton(p.secondary, p.on_secondary, text="办事指南", font_size=dp(s.button))
+        guide.bind(on_release=lambda *_: self.show_guide(item["code"]))
+        buttons.add_widget(guide)
+        buttons.add_widget(self._take_button(item))
+        parts = (name, waiting, buttons)
+        for child in parts:
+            card.add_widget(child)
+
+        def fit(*_):
+            card.height = sum(x.height for x in parts) + dp(s.gap * 2 + 16)
+
+        name.bind(height=fit)
+        fit()
+        return card
+
+    # --- search ----------------------------------------------------------------------------------------
+
+    def show_search(self) -> None:
+        """Search by pinyin initials or full pinyin on big letter keys: results as one types."""
+        self.query = ""
+        body = self._frame("search", "搜索事项")
+        p, s = self.palette, self.sizes
+        body.add_widget(self._back_row())
+        self.query_label = Text(font_size=dp(s.title), color=p.text)
+        body.add_widget(self.query_label)
+        self.results = GridLayout(cols=1, size_hint_y=None, spacing=dp(s.gap))
+        self.results.bind(minimum_height=self.results.setter("height"))
+        scroll = ScrollView(do_scroll_x=False, bar_width=dp(12))
+        scroll.add_widget(self.results)
+        body.add_widget(scroll)
+        body.add_widget(self._keyboard())
+        self._show_results()
+
+    def _keyboard(self) -> GridLayout:
+        p, s = self.palette, self.sizes
+        cols = 7 if self.portrait else 10
+        keys = GridLayout(cols=cols, spacing=dp(8), size_hint_y=None)
+        keys.bind(minimum_height=keys.setter("height"))
+        height = dp(s.target)
+        for letter in "abcdefghijklmnopqrstuvwxyz":
+            key = BigButton(p.surface, p.text, text=letter.upper(), font_size=dp(s.button),
+                            size_hint_y=None, height=height)
+            key.bind(on_release=lambda _, ch=letter: self.type_key(ch))
+            keys.add_widget(key)
+        for label, action in (("删除", "back"), ("清空", "clear")):
+            key = BigButton(p.secondary, p.on_secondary, text=label, font_size=dp(s.button),
+                            size_hint_y=None, height=height)
+            key.bind(on_release=lambda _, a=action: self.type_key(a))
+            keys.add_widget(key)
+        return keys
+
+    def type_key(self, key: str) -> None:
+        if key == "back":
+            self.query = self.query[:-1]
+        elif key == "clear":
+            self.query = ""
+        elif len(self.query) < 20:
+            self.query += key
+        self._show_results()
+
+    def _show_results(self) -> None:
+        p, s = self.palette, self.sizes
+        self.query_label.text = (f"搜索：{self.query.upper()}" if self.query else
+                                 "请按拼音首字母输入，如 SBK 查社保卡，HZ 查护照")
+        self.results.clear_widgets()
+        self.waiting_labels = {}
+        if not self.query:
+            return
+        matches = self.search_index.search(self.query, limit=8)
+        if not matches:
+            self.results.add_widget(Text(text="没有找到，请换个说法，或到服务台咨询",
+                                         font_size=dp(s.body), color=p.text))
+        for match in matches:
+            item = self.model.item(match.code)
+            title = item["name"]
+            if match.field == "name" and match.end > match.start:
+                title = (_escape(title[:match.start]) + "[u]" + _escape(title[match.start:match.end])
+                         + "[/u]" + _escape(title[match.end:]))
+            else:
+                title = _escape(title)
+            self.results.add_widget(self._item_card(item, title))
+
+    @property
+    def search_index(self):
+        """Built once per catalogue (about 0.2 s for the county hall's 369 items)."""
+        from kiosk.search import SearchIndex
+
+        catalogue = self.model.catalogue
+        if getattr(self, "_index_for", None) is not catalogue:
+            self._index, self._index_for = SearchIndex(catalogue), catalogue
+        return self._index
 
     # --- the guide page -------------------------------------------------------------------------------
 
@@ -401,7 +494,7 @@ class KioskApp(App):
         ok = BigButton(p.primary, p.on_primary, text="知道了", size_hint_y=None,
                        height=dp(s.target), font_size=dp(s.button))
         ok.bind(on_release=lambda *_: (setattr(self, "screen", back), self.redraw())
-                if back in ("department", "guide") else self.show_home())
+                if back in ("department", "guide", "search") else self.show_home())
         body.add_widget(ok)
 
     def _idle_warning(self) -> None:
@@ -423,8 +516,13 @@ class KioskApp(App):
                 label.text = f"当前等候 {self.model.waiting.get(category, 0)} 人"
 
     def refresh_status(self) -> None:
-        if self.screen in ("home", "department", "guide"):
+        if self.screen in ("home", "department", "guide", "search"):
             self.redraw()
+
+
+def _escape(text: str) -> str:
+    """Text shown with kivy markup on: its own brackets and ampersands kept as they are."""
+    return text.replace("&", "&amp;").replace("[", "&bl;").replace("]", "&br;")
 
 
 class CatalogueCache:

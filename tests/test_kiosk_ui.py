@@ -213,3 +213,22 @@ def test_server_down_and_back(window, tmp_path):
         run_kiosk(window, hall, tmp_path, (1080, 1920), scenario)
     finally:
         hall.stop()
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orientation):
+    from kiosk.widgets import BigButton
+
+    async def scenario(shell, app):
+        await tap(widgets(app.root, BigButton, "搜索事项")[0])
+        assert app.screen == "search"
+        for letter in "DB":
+            await tap(next(b for b in widgets(app.root, BigButton) if b.text == letter))
+        names = [w.text for w in app.results.walk() if "最低生活保障" in getattr(w, "text", "")]
+        assert names, "DB did not find 最低生活保障"
+        await shoot(app, f"{orientation}-10-search")
+        await tap(next(b for b in widgets(app.results, BigButton) if b.text == "取号"))
+        await until(lambda: app.screen == "ticket")
+
+    run_kiosk(window, town, tmp_path, size, scenario)

@@ -1,0 +1,145 @@
+"""The kiosk's own figures, measured in one kiosk process drawing offscreen (Mesa llvmpipe).
+
+A hall server for the demo town (opened round the clock) runs as its own process on
+127.0.0.1, set up by a helper process (`--serve`, using `tests/live_hall.py`), so that this
+process holds nothing but the kiosk. This process is the kiosk: it starts, waits for the home
+screen with the catalogue, then takes tickets by simulated touches. It prints:
+
+- cold start: from this process's start (as the kernel recorded it) to the first home screen
+  drawn with the departments on it, less the time spent waiting for the server to start
+  (goal ≤ 3 s);
+- tap → ticket on screen: from the touch on 取号 to the ticket screen drawn (goal ≤ 300 ms);
+- tap → ticket printed: from the touch to the printer's bytes written, here to a file (goal
+  ≤ 500 ms);
+- memory: the process's RSS after those screens (goal ≤ 250 MB).
+
+Usage: .venv/bin/python bench/kiosk_figures.py [--tickets N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+os.environ.setdefault("KIVY_NO_CONFIG", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def process_age() -> float:
+    """Seconds since this process was started, from /proc (so imports are counted too)."""
+    start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def frame() -> None:
+    await asyncio.sleep(0)
+    from kivy.base import EventLoop
+
+    EventLoop.idle()          # lay out and draw now
+
+
+def serve() -> None:
+    """The helper process: a demo-town server; prints its URL and kiosk token, stops on EOF."""
+    from tests.live_hall import LiveHall, round_the_clock
+
+    hall = LiveHall(Path(tempfile.mkdtemp()), "--take-limit", "0", hall_text=round_the_clock(
+        (ROOT / "assets/halls/demo-town.toml").read_text(encoding="utf-8")))
+    print(json.dumps({"ws": hall.ws, "token": hall.tokens["kiosk"]}), flush=True)
+    sys.stdin.read()
+    hall.stop()
+
+
+async def main(tickets: int) -> None:
+    waited = time.perf_counter()
+    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    hall = json.loads(server.stdout.readline())
+    waited = time.perf_counter() - waited
+
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    from hall.look import register_font
+    from kiosk.app import CatalogueCache, KioskShell
+    from kiosk.widgets import BigButton
+
+    register_font()
+    Window.size = (1080, 1920)
+    folder = Path(tempfile.mkdtemp())
+    printed_at: list[float] = []
+    out = folder / "printer.bin"
+
+    async def printer(reply, hall_view):
+        out.write_bytes(repr(reply).encode())    # the printing package replaces this stand-in
+        printed_at.append(time.perf_counter())
+
+    shell = KioskShell([hall["ws"]], hall["token"], CatalogueCache(folder / "cat.json"),
+                       printer=printer)
+    runner = asyncio.get_running_loop().create_task(shell.run())
+    try:
+        while not (shell.model.connected and shell.model.departments()
+                   and shell.app.screen == "home"
+                   and any(isinstance(w, BigButton) for w in shell.app.root.walk())):
+            await asyncio.sleep(0.005)
+        await frame()
+        cold = process_age() - waited
+        on_screen, to_print = [], []
+        for _ in range(tickets):
+            shell.app.show_department(shell.model.departments()[0].code)
+            await frame()
+            button = next(w for w in shell.app.root.walk()
+                          if isinstance(w, BigButton) and w.text == "取号")
+            x, y = button.to_window(*button.center)
+            touch = UnitTestTouch(x, y)
+            tapped = time.perf_counter()
+            touch.touch_down()
+            touch.touch_up()
+            while shell.app.screen != "ticket":
+                await asyncio.sleep(0.001)
+            await frame()
+            on_screen.append((time.perf_counter() - tapped) * 1000)
+            to_print.append((printed_at[-1] - tapped) * 1000)
+            shell.app.show_home()
+        print(f"cold start to the home screen with the catalogue: {cold:.2f} s")
+        print(f"tap → ticket on screen, {tickets} tickets: median {statistics.median(on_screen):.0f}"
+              f" ms, max {max(on_screen):.0f} ms")
+        print(f"tap → ticket bytes written: median {statistics.median(to_print):.0f} ms, "
+              f"max {max(to_print):.0f} ms")
+        print(f"kiosk memory (RSS) after {tickets} tickets: {rss_mb():.0f} MB")
+    finally:
+        shell.app.stop()
+        await asyncio.wait_for(runner, 10)
+        server.communicate("", timeout=30)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=20)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+    else:
+        asyncio.run(main(args.tickets))
