@@ -25,9 +25,17 @@ def symbol(data: str | bytes, ec: str = "M") -> list[list[bool]]:
     return code.get_matrix()
 
 
+def modules(data: str | bytes, ec: str = "M") -> int:
+    """Modules per side of the smallest symbol holding `data` (its version alone: building the
+    matrix, with its eight mask trials, costs ten times more)."""
+    code = qrcode.QRCode(version=None, error_correction=EC_LEVELS[ec], border=0)
+    code.add_data(data)
+    return 17 + 4 * code.best_fit()
+
+
 def module_size(data: str, ec: str, dots: int, preferred: int) -> int:
     """The largest module size up to `preferred` at which the symbol and its quiet zone fit."""
-    count = len(symbol(data, ec)) + 2 * QUIET_MODULES
+    count = modules(data, ec) + 2 * QUIET_MODULES
     return max(1, min(preferred, dots // count))
 
 
