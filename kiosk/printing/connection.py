@@ -35,7 +35,10 @@ DEFAULT_BAUD = 9600
 DEFAULT_PORT = 9100
 STATUS_TIMEOUT = 0.5
 IO_TIMEOUT = 5.0
-"""Seconds a connect or a write may take beyond the line's own transfer time."""
+"""Seconds a write may take beyond the line's own transfer time."""
+CONNECT_TIMEOUT = 2.0
+"""Seconds to reach a network printer: a printer switched off on the LAN does not refuse, it
+is silent, and the citizen waits for this before the ticket shows on screen instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,8 +268,10 @@ def connect(spec: PrinterSpec, profile: PrinterProfile) -> Connection:
     if spec.kind == "net":
         from escpos.printer import Network
 
-        return EscposConnection(spec, Network(spec.target, port=spec.number or DEFAULT_PORT,
-                                              timeout=IO_TIMEOUT, profile="default"))
+        conn = EscposConnection(spec, Network(spec.target, port=spec.number or DEFAULT_PORT,
+                                              timeout=CONNECT_TIMEOUT, profile="default"))
+        conn.device.settimeout(IO_TIMEOUT)
+        return conn
     if spec.kind == "usb":
         from escpos.printer import Usb
 

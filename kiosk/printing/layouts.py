@@ -157,7 +157,8 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
     blocks += _window_lines(list(ticket.get("windows") or []), p)
     ahead = int(ticket.get("ahead") or 0)
     blocks += _labelled("前面等候：", f"{ahead} 人" if ahead else "0 人，请留意叫号", p)
-    blocks += _labelled("取号时间：", _moment(ticket["issued_at"]), p)
+    if ticket.get("issued_at"):
+        blocks += _labelled("取号时间：", _moment(ticket["issued_at"]), p)
     if ticket.get("url"):
         blocks += _qr(ticket["url"], p)
         blocks += _centered(TICKET_QR_HINT, p)
@@ -224,7 +225,10 @@ def checklist_layout(item: Mapping[str, Any], hall: Mapping[str, Any], guide_url
         blocks += _labelled("办理部门：", department, p)
     materials = list(item.get("materials") or [])
     blocks.append(Rule("-"))
-    blocks += _left(f"申请材料（共 {len(materials)} 项）：", p, bold=True)
+    if materials:
+        blocks += _left(f"申请材料（共 {len(materials)} 项）：", p, bold=True)
+    else:
+        blocks += _left("申请材料：无需提交材料", p, bold=True)
     for i, material in enumerate(materials, 1):
         head = f"{i}. "
         blocks += _left(head + clean(material["name"]), p, indent=len(head))
