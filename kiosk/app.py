@@ -42,11 +42,13 @@ WARNING_SECONDS = 10         # "您还在浏览吗？" shown this long before go
 
 class KioskApp(App):
     def __init__(self, model: KioskModel, *, take_ticket: Callable, print_ticket: Callable | None,
+                 print_checklist: Callable | None = None,
                  speak: Callable[[str], None] | None = None, **kwargs):
         super().__init__(**kwargs)
         self.model = model
         self._take_ticket = take_ticket          # async (category, service, priority) → reply
         self._print_ticket = print_ticket        # async (reply) → None, raises on a fault
+        self._print_checklist = print_checklist  # async (item) → None, raises on a fault
         self._speak = speak
         self.priority = "normal"
         self.screen = "home"
@@ -368,6 +370,11 @@ class KioskApp(App):
             read = BigButton(p.secondary, p.on_secondary, text="朗读本页", font_size=dp(s.button))
             read.bind(on_release=lambda *_: self.speak(spoken_summary(self.model, item)))
             actions.add_widget(read)
+        if self._print_checklist is not None:
+            checklist = BigButton(p.secondary, p.on_secondary, text="打印材料清单",
+                                  font_size=dp(s.button))
+            checklist.bind(on_release=lambda *_: self._run(self._checklist(item)))
+            actions.add_widget(checklist)
         actions.add_widget(self._take_button(item))
         body.add_widget(actions)
 
@@ -384,18 +391,31 @@ class KioskApp(App):
         return take
 
     def take(self, item: dict[str, Any]) -> None:
-        if self.pending:              # a second tap while the first ticket is on its way
+        self._run(self._take(item))
+
+    def _run(self, job) -> None:
+        """Start a tap's work (taking a ticket, printing a checklist); one at a time."""
+        if self.pending:              # a second tap while the first is on its way
+            job.close()
             return
-        task = asyncio.get_running_loop().create_task(self._take(item))
+        task = asyncio.get_running_loop().create_task(job)
         self.pending.add(task)
         task.add_done_callback(self._task_done)
+
+    async def _checklist(self, item: dict[str, Any]) -> None:
+        try:
+            await self._print_checklist(item)
+        except Exception as error:  # a printer fault: the guide stays on screen
+            self.show_message("材料清单没有打印出来", f"{error}。请拍照保存本页，或到服务台领取。")
+            return
+        self.show_message("材料清单已打印", "请在出纸口取走《一次性告知单》。")
 
     def _task_done(self, task: asyncio.Task) -> None:
         self.pending.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.failures.append(task.exception())
-            log.error("taking a ticket failed", exc_info=task.exception())
-            self.show_message("出现故障", "取号没有完成，请重试；如仍不行，请到服务台取号。")
+            log.error("a tap's work failed", exc_info=task.exception())
+            self.show_message("出现故障", "操作没有完成，请重试；如仍不行，请到服务台咨询。")
 
     async def _take(self, item: dict[str, Any]) -> None:
         try:
@@ -544,11 +564,37 @@ class CatalogueCache:
         temporary.replace(self.path)
 
 
+class EscposPrinter:
+    """The kiosk's printer (see `kiosk.printing`): jobs run in a thread, so the screen keeps
+    answering while bytes go down a serial line; each returns the device status to report."""
+
+    def __init__(self, spec: str, profile):
+        self.spec, self.profile = spec, profile
+
+    async def ticket(self, ticket: dict[str, Any], hall: dict[str, Any],
+                     item: dict[str, Any] | None) -> str:
+        from kiosk import printing
+
+        outcome = await asyncio.to_thread(printing.print_ticket, self.spec, ticket, hall,
+                                          self.profile, item)
+        return outcome.status
+
+    async def checklist(self, item: dict[str, Any], hall: dict[str, Any], url: str) -> str:
+        from kiosk import printing
+
+        outcome = await asyncio.to_thread(printing.print_checklist, self.spec, item, hall, url,
+                                          self.profile)
+        return outcome.status
+
+
 class KioskShell:
     """Connects the app to the server: the client, the catalogue, tickets, printing."""
 
     def __init__(self, urls: list[str], token: str, cache: CatalogueCache,
-                 printer: Callable | None = None, speak: Callable[[str], None] | None = None):
+                 printer: Any = None, speak: Callable[[str], None] | None = None):
+        """`printer` has `ticket(ticket, hall, item)` and `checklist(item, hall, guide_url)`,
+        coroutines that return the device status (`ok`, `paper_low`) or raise (see
+        `EscposPrinter`); None for a kiosk without one."""
         self.model = KioskModel()
         self.cache = cache
         cached = cache.load()
@@ -560,7 +606,9 @@ class KioskShell:
                                  on_snapshot=self._snapshot, on_event=self._event,
                                  on_status=self._status)
         self.app = KioskApp(self.model, take_ticket=self._take_ticket,
-                            print_ticket=self._print if printer else None, speak=speak)
+                            print_ticket=self._print if printer else None,
+                            print_checklist=self._print_checklist if printer else None,
+                            speak=speak)
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
         self.model.apply_snapshot(reply.get("snapshot", {}))
@@ -592,15 +640,27 @@ class KioskShell:
 
     async def _print(self, reply: dict[str, Any]) -> None:
         """Print, and tell the managers when the printer's state changes (paper out …)."""
+        ticket = reply["ticket"]
+        item = self.model.item(ticket["service"]) if ticket.get("service") else None
         try:
-            state = await self.printer(reply, self.model.hall) or "ok"
+            state = await self.printer.ticket(ticket, self.model.hall, item) or "ok"
+        except Exception as error:
+            await self.report_printer(getattr(error, "kind", "error"), str(error))
+            raise
+        await self.report_printer(state, "")
+
+    async def _print_checklist(self, item: dict[str, Any]) -> None:
+        base = (self.client.url or self.client.urls[0]).replace("ws", "http", 1).rsplit("/ws", 1)[0]
+        try:
+            state = await self.printer.checklist(item, self.model.hall,
+                                                 f"{base}/guide/{item['code']}") or "ok"
         except Exception as error:
             await self.report_printer(getattr(error, "kind", "error"), str(error))
             raise
         await self.report_printer(state, "")
 
     async def report_printer(self, state: str, detail: str) -> None:
-        if (state, detail) == self.printer_state:
+        if (state, detail) == self.printer_state or not self.client.connected:
             return
         try:
             await self.client.request("device_status", printer=state, detail=detail[:200])

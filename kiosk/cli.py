@@ -50,10 +50,13 @@ def _run(args: argparse.Namespace) -> int:
     from hall.look import register_font
 
     register_font()
+    from hall.voice import Speaker
     from kiosk.app import CatalogueCache, KioskShell
 
-    shell = KioskShell(args.server, args.token, CatalogueCache(args.cache / "catalogue.json"))
-    asyncio.run(shell.run())
+    with Speaker() as speaker:     # 长辈模式 reads pages aloud; plays nothing without a sound card
+        shell = KioskShell(args.server, args.token, CatalogueCache(args.cache / "catalogue.json"),
+                           speak=speaker.say)
+        asyncio.run(shell.run())
     return 0
 
 
