@@ -18,6 +18,8 @@ CELL_DOTS = 12
 """Width of one column (an ASCII character of font A) in dots; a Hanzi takes two."""
 LINE_DOTS = 24
 """Height of a character cell in dots at normal size."""
+LINE_GAP = 6
+"""White between text lines: the default line spacing (ESC 2) is 30 dots, 6 over the cell."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from escpos.printer import Dummy
 from PIL import Image
 
 from kiosk.printing import glyphs, qr
-from kiosk.printing.blocks import QR, Block, Cut, Feed, Rule, Text
+from kiosk.printing.blocks import LINE_GAP, QR, Block, Cut, Feed, Rule, Text
 from kiosk.printing.profile import PrinterProfile
 
 INIT = b"\x1b@"
@@ -66,7 +66,9 @@ class _Encoder:
         """The line as an image, placed by its alignment with white on its left, so that it does
         not depend on the printer aligning images (not all do)."""
         line = glyphs.draw_line(block.text, block.width, block.height, block.bold)
-        self.image(line, block.align)
+        spaced = Image.new("1", (line.width, line.height + LINE_GAP), 1)   # as a text line feeds
+        spaced.paste(line, (0, 0))
+        self.image(spaced, block.align)
         self.bitmaps += 1
 
     def image(self, image: Image.Image, align: str, quadruple: bool = False) -> None:

@@ -26,6 +26,7 @@ TICKET_QR_HINT = "手机扫码，随时查看排队进度"
 CHECKLIST_QR_HINT = "手机扫码，查看完整办事指南"
 CHECKLIST_TIP = "请备齐以上材料后取号办理"
 BLANK_LABEL = " " * display_width("办理窗口：")
+SUB_INDENT = 2
 MANY_WINDOWS = 3
 """More windows than this are listed by number only, with their locations on a line of their own."""
 
@@ -96,26 +97,31 @@ def _window_lines(windows: list[Mapping[str, Any]], paper: Paper) -> list[Text]:
         if places:
             out += _labelled("窗口位置：", "、".join(places), paper)
         return out
-    out = []
-    for i, w in enumerate(windows):
+    entries = []
+    for w in windows:
         place = f"{w['window']} 号窗口"
         location = clean(w.get("location") or "")
         if location:
             place += f"（{location}）"
-        out += _labelled("办理窗口：" if i == 0 else BLANK_LABEL, place, paper)
-        name = clean(w.get("name") or "")
-        if name:
-            out += _under(name, paper)
+        entries.append((place, clean(w.get("name") or "")))
+    room = paper.columns - len(BLANK_LABEL)
+    if all(display_width(part) <= room for entry in entries for part in entry):
+        # 办理窗口：1 号窗口（一楼 A区）
+        #           社会保障窗口
+        out = []
+        for i, (place, name) in enumerate(entries):
+            out += _labelled("办理窗口：" if i == 0 else BLANK_LABEL, place, paper)
+            if name:
+                out += _labelled(BLANK_LABEL, name, paper)
+        return out
+    # Too long to stand under the value (58 mm paper): the label on a line of its own and the
+    # windows under it, slightly indented, so that a window's name stays on one line.
+    out = _left("办理窗口：", paper)
+    for place, name in entries:
+        for part in (place, name):
+            if part:
+                out += _left(part, paper, indent=SUB_INDENT, lead=SUB_INDENT)
     return out
-
-
-def _under(value: str, paper: Paper) -> list[Text]:
-    """A value on the lines under a label: lined up with the value above if it fits, else
-    indented less so that it stays on one line, else wrapped under the value above."""
-    spare = paper.columns - display_width(value)
-    if 0 <= spare < len(BLANK_LABEL):
-        return [Text(" " * spare + value)]
-    return _labelled(BLANK_LABEL, value, paper)
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -21,14 +21,14 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageOps
 
 from kiosk.printing import glyphs, qr
-from kiosk.printing.blocks import CELL_DOTS, LINE_DOTS
+from kiosk.printing.blocks import CELL_DOTS, LINE_DOTS, LINE_GAP
 
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 LF, CR, HT, FF, CAN, NUL = 0x0A, 0x0D, 0x09, 0x0C, 0x18, 0x00
 
 MARGIN = 24
 """White around the printable area in the picture, in dots."""
-LINE_SPACING = 30
+LINE_SPACING = LINE_DOTS + LINE_GAP
 """ESC 2 default line spacing in dots (1/6 inch at about 180 dpi, what most printers use)."""
 CUT_FEED = 24
 TAB_COLUMNS = 8
