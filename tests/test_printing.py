@@ -201,6 +201,23 @@ def test_long_content_never_overflows(paper, tmp_path):
         ticket_layout(ticket, hall, paper, item), profile), profile.dots))
 
 
+def test_ticket_and_checklist_variants():
+    consult = {**sample.TICKET, "kind": "consult", "priority": "normal", "ahead": 0, "url": ""}
+    texts = text_of(ticket_layout(consult, sample.HALL, 80), paper_for(80))
+    assert "社会保障（咨询）" in texts and "前面等候：0 人，请留意叫号" in texts
+    assert not any("优先" in t or "扫码" in t for t in texts)
+    from datetime import datetime
+
+    item = {**sample.ITEM, "materials": [], "promised_days": 3, "statutory_days": 20,
+            "fee": "工本费 20 元/本", "fee_basis": "《某省收费标准》", "phone": ""}
+    texts = text_of(checklist_layout(item, sample.HALL, "", 58, datetime(2026, 11, 23, 9, 20)),
+                    paper_for(58))
+    for expected in ("申请材料：无需提交材料", "承诺时限：3 个工作日", "法定时限：20 个工作日",
+                     "收费标准：工本费 20 元/本", "收费依据：《某省收费标准》",
+                     "咨询电话：0000-6281001", "打印时间：2026-11-23 09:20"):
+        assert expected in texts, expected
+
+
 def test_a_long_number_shrinks_to_fit():
     blocks = ticket_layout({**sample.TICKET, "number": "ZXCV12345"}, sample.HALL, 58)
     number = next(b for b in blocks if isinstance(b, Text) and b.text == "ZXCV12345")
