@@ -1,6 +1,8 @@
 """`kiosk`: the touchscreen kiosk app, and its printer tools.
 
     kiosk run --server ws://127.0.0.1:8765/ws --token TOKEN [--printer preview:DIR] [--portrait]
+    kiosk print-test --printer file:/tmp/ticket.bin [--paper 58]
+    kiosk render /tmp/ticket.bin ticket.png [--paper 58]
 """
 
 from __future__ import annotations
@@ -26,17 +28,62 @@ def _parser() -> argparse.ArgumentParser:
                      help="办事指南缓存目录 / where the catalogue is cached")
     run.add_argument("--portrait", action="store_true", help="竖屏 1080×1920 / portrait")
     run.add_argument("--windowed", action="store_true", help="不全屏 / not full screen")
+    _printer_options(run, required=False)
+    test = commands.add_parser("print-test", help="打印一张样张 / print a sample ticket")
+    _printer_options(test, required=True)
+    render = commands.add_parser("render", help="把 ESC/POS 字节画成图片 / draw ESC/POS bytes")
+    render.add_argument("source", type=Path, help="ESC/POS 字节文件 / a file of printer bytes")
+    render.add_argument("out", type=Path, help="输出 PNG / the PNG to write")
+    render.add_argument("--paper", type=int, choices=(58, 80), default=80)
+    render.add_argument("--charset", default="gb18030")
     return parser
 
 
+def _printer_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--printer", required=required, metavar="SPEC",
+                        help="打印机：usb:VID:PID、serial:/dev/ttyUSB0[:波特率]、net:主机[:端口]、"
+                             "file:路径 或 preview:目录（见 docs/printing.md）")
+    parser.add_argument("--paper", type=int, choices=(58, 80), default=80,
+                        help="纸宽（毫米）/ paper width in mm")
+    parser.add_argument("--charset", default="gb18030", help="gb18030、gbk 或 gb2312")
+    parser.add_argument("--image-qr", action="store_true",
+                        help="二维码以图片打印（打印机不支持原生二维码时）/ QR as an image")
+    parser.add_argument("--no-cutter", action="store_true", help="打印机没有切刀 / no cutter")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from kiosk.printing.faults import PrinterFault
+
     args = _parser().parse_args(argv)
-    if args.command == "run":
-        if not args.token:
-            print("缺少设备令牌：请用 --token 或环境变量 KIOSK_TOKEN 给出", file=sys.stderr)
-            return 2
-        return _run(args)
-    return 2
+    try:
+        if args.command == "run":
+            if not args.token:
+                print("缺少设备令牌：请用 --token 或环境变量 KIOSK_TOKEN 给出", file=sys.stderr)
+                return 2
+            return _run(args)
+        if args.command == "print-test":
+            from kiosk.printing import print_test
+
+            outcome = print_test(args.printer, args.paper, args.charset,
+                                 native_qr=not args.image_qr, cutter=not args.no_cutter)
+            where = f"，预览图 {outcome.preview}" if outcome.preview else ""
+            print(f"已发送样张 {outcome.bytes_sent} 字节，打印机状态：{outcome.status}{where}")
+            return 0
+        from kiosk.printing import render_file
+
+        rendering = render_file(args.source, args.out, args.paper, args.charset)
+        print(f"已画出 {args.out}：{len(rendering.texts)} 行文字，"
+              f"{len(rendering.qr_codes)} 个二维码")
+        return 0
+    except FileNotFoundError as error:
+        print(f"找不到文件：{error.filename}", file=sys.stderr)
+        return 1
+    except PrinterFault as fault:
+        print(f"打印失败：{fault}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"出错：{error}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -53,9 +100,16 @@ def _run(args: argparse.Namespace) -> int:
     from hall.voice import Speaker
     from kiosk.app import CatalogueCache, KioskShell
 
+    printer = None
+    if args.printer:
+        from kiosk.app import EscposPrinter
+        from kiosk.printing import PrinterProfile
+
+        printer = EscposPrinter(args.printer, PrinterProfile(
+            args.paper, args.charset, native_qr=not args.image_qr, cutter=not args.no_cutter))
     with Speaker() as speaker:     # 长辈模式 reads pages aloud; plays nothing without a sound card
         shell = KioskShell(args.server, args.token, CatalogueCache(args.cache / "catalogue.json"),
-                           speak=speaker.say)
+                           printer=printer, speak=speaker.say)
         asyncio.run(shell.run())
     return 0
 
