@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall import guide
+from hall.guide import fee_text, time_limit_text
+
 PRIORITIES = (("normal", "普通"), ("elderly", "老年人优先"), ("disabled", "残疾人优先"))
 
 
@@ -102,47 +105,9 @@ class KioskModel:
         return [w for w in self.hall.get("windows", []) if w["window"] in numbers]
 
 
-def time_limit_text(item: dict[str, Any]) -> str:
-    parts = []
-    if item.get("promised_days") is not None:
-        parts.append("即办" if item["promised_days"] == 0 else
-                     f"承诺 {item['promised_days']} 个工作日")
-    if item.get("statutory_days") is not None:
-        parts.append(f"法定 {item['statutory_days']} 个工作日")
-    return "，".join(parts) or "以窗口告知为准"
-
-
-def fee_text(item: dict[str, Any]) -> str:
-    fee = item.get("fee") or "不收费"
-    basis = item.get("fee_basis")
-    return f"{fee}（{basis}）" if basis else fee
-
-
-def material_line(material: dict[str, Any]) -> str:
-    form = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}.get(
-        material.get("form", ""), material.get("form", ""))
-    copies = material.get("copies") or 1
-    line = f"{material['name']}：{form} {copies} 份"
-    return line + (f"（{material['notes']}）" if material.get("notes") else "")
-
-
 def guide_sections(model: KioskModel, item: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """The guide page, section by section: every field of the item, in the order people ask."""
-    windows = [f"{w['window']} 号窗口（{w['name']}）" + (f"，{w['zone']}" if w.get("zone") else "")
-               + (f"，{w['floor']}" if w.get("floor") else "") for w in model.windows_for(item)]
-    return [
-        ("事项简介", [item["summary"]] if item.get("summary") else []),
-        ("办理条件", list(item.get("conditions", []))),
-        ("所需材料", [material_line(m) for m in item.get("materials", [])]),
-        ("办理流程", [f"{n}. {step}" for n, step in enumerate(item.get("steps", []), 1)]),
-        ("办理时限", [time_limit_text(item)]),
-        ("收费标准", [fee_text(item)]),
-        ("办理窗口", windows or ["请到服务台咨询"]),
-        ("办理结果", [item["certificate"]] if item.get("certificate") else []),
-        ("设定依据", list(item.get("legal_basis", []))),
-        ("咨询电话", [item.get("phone") or model.hall.get("consultation_phone", "")]),
-        ("温馨提示", list(item.get("notes", []))),
-    ]
+    """The guide page, section by section (see `hall.guide`)."""
+    return guide.sections(item, model.windows_for(item), model.hall)
 
 
 def spoken_summary(model: KioskModel, item: dict[str, Any]) -> str:

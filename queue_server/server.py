@@ -31,7 +31,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from hall.protocol import MAX_FRAME_BYTES, encode
-from queue_server import __version__
+from queue_server import __version__, guide_page, views
 from queue_server import commands as cmd
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService
@@ -104,12 +104,23 @@ class HallServer:
         path = urlsplit(request.path).path
         if path == "/ws":
             return None   # the WebSocket handshake goes on
+        if path.startswith("/guide/"):
+            return self.guide(unquote(path.removeprefix("/guide/")))
         if path == "/healthz":
             health = self.health()
             status = HTTPStatus.OK if health["database"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
             return _response(status, json.dumps(health, ensure_ascii=False).encode(),
                              "application/json; charset=utf-8", [("Cache-Control", "no-store")])
         return self.static(path, request.headers)
+
+    def guide(self, code: str) -> Response:
+        hall = self.context.hall_view
+        item = self.service.definition.item_by_code.get(code)
+        if item is None:
+            return _response(HTTPStatus.NOT_FOUND, guide_page.missing_html(hall).encode(),
+                             "text/html; charset=utf-8", [("Cache-Control", "no-cache")])
+        return _response(HTTPStatus.OK, guide_page.guide_html(views.item_view(item), hall).encode(),
+                         "text/html; charset=utf-8", [("Cache-Control", "no-cache")])
 
     def static(self, path: str, headers: Headers) -> Response:
         """A file under the web root; nothing outside it, no hidden files, no listings."""

@@ -22,7 +22,8 @@ def test_print_test_bytes_render_back(tmp_path):
     drawn = kiosk("render", str(out), str(png), "--paper", "58")
     assert drawn.returncode == 0, drawn.stderr
     assert "1 个二维码" in drawn.stdout
-    assert [c.data.decode() for c in decode(Image.open(png))][0].startswith("http")
+    [code] = decode(Image.open(png))
+    assert code.data.decode().startswith("http")
 
 
 def test_errors_are_one_line_in_chinese(tmp_path):

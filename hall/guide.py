@@ -1,0 +1,52 @@
+"""A service item's guide (办事指南) as sections of plain lines, shared by the kiosk's guide page
+and the guide web page the checklist's QR code opens. Pure functions over the catalogue's item
+view (`queue_server.views.item_view`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def time_limit_text(item: dict[str, Any]) -> str:
+    parts = []
+    if item.get("promised_days") is not None:
+        parts.append("即办" if item["promised_days"] == 0 else
+                     f"承诺 {item['promised_days']} 个工作日")
+    if item.get("statutory_days") is not None:
+        parts.append(f"法定 {item['statutory_days']} 个工作日")
+    return "，".join(parts) or "以窗口告知为准"
+
+
+def fee_text(item: dict[str, Any]) -> str:
+    fee = item.get("fee") or "不收费"
+    basis = item.get("fee_basis")
+    return f"{fee}（{basis}）" if basis else fee
+
+
+def material_line(material: dict[str, Any]) -> str:
+    form = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}.get(
+        material.get("form", ""), material.get("form", ""))
+    copies = material.get("copies") or 1
+    line = f"{material['name']}：{form} {copies} 份"
+    return line + (f"（{material['notes']}）" if material.get("notes") else "")
+
+
+def sections(item: dict[str, Any], windows: list[dict[str, Any]],
+             hall: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Every field of the item, section by section, in the order people ask. `windows` are the
+    hall view's windows that serve the item's category; `hall` the hall view."""
+    places = [f"{w['window']} 号窗口（{w['name']}）" + (f"，{w['zone']}" if w.get("zone") else "")
+              + (f"，{w['floor']}" if w.get("floor") else "") for w in windows]
+    return [
+        ("事项简介", [item["summary"]] if item.get("summary") else []),
+        ("办理条件", list(item.get("conditions", []))),
+        ("所需材料", [material_line(m) for m in item.get("materials", [])]),
+        ("办理流程", [f"{n}. {step}" for n, step in enumerate(item.get("steps", []), 1)]),
+        ("办理时限", [time_limit_text(item)]),
+        ("收费标准", [fee_text(item)]),
+        ("办理窗口", places or ["请到服务台咨询"]),
+        ("办理结果", [item["certificate"]] if item.get("certificate") else []),
+        ("设定依据", list(item.get("legal_basis", []))),
+        ("咨询电话", [item.get("phone") or hall.get("consultation_phone", "")]),
+        ("温馨提示", list(item.get("notes", []))),
+    ]

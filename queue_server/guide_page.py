@@ -1,0 +1,57 @@
+"""The guide web page (`/guide/<item code>`): what the QR on a printed 一次性告知单 opens.
+
+Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
+hall file is escaped. The sections are the kiosk's own (`hall.guide`).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from hall import guide
+
+_STYLE = """
+body{margin:0;font:18px/1.6 "Noto Sans SC","WenQuanYi Micro Hei",sans-serif;color:#1a2330;
+background:#f3f6fa}
+header{background:#123a6b;color:#fff;padding:14px 16px}
+header p{margin:0;font-size:15px}h1{margin:4px 0 0;font-size:24px;line-height:1.35}
+main{padding:8px 16px 32px;max-width:760px;margin:auto}
+section{background:#fff;border-radius:8px;padding:10px 14px;margin:12px 0}
+h2{font-size:19px;margin:0 0 6px}ul,ol{margin:0;padding-left:1.3em}
+footer{font-size:15px;color:#4a5666;text-align:center;padding:0 16px 24px}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+            f"<body>{body}</body></html>")
+
+
+def guide_html(item: dict[str, Any], hall: dict[str, Any]) -> str:
+    """`item` is an item view, `hall` the hall view (both from `queue_server.views`)."""
+    serving = next((c["windows"] for c in hall["categories"] if c["prefix"] == item["category"]),
+                   [])
+    windows = [w for w in hall["windows"] if w["window"] in serving]
+    parts = []
+    for heading, lines in guide.sections(item, windows, hall):
+        if not lines:
+            continue
+        tag = "ol" if heading == "办理流程" else "ul"
+        rows = "".join(f"<li>{escape(line.split('. ', 1)[-1] if tag == 'ol' else line)}</li>"
+                       for line in lines)
+        parts.append(f"<section><h2>{escape(heading)}</h2><{tag}>{rows}</{tag}></section>")
+    body = (f"<header><p>{escape(hall['name'])} · 办事指南</p><h1>{escape(item['name'])}</h1>"
+            f"</header><main>{''.join(parts)}</main><footer>{escape(hall.get('address', ''))}"
+            f"<br>咨询电话 {escape(hall.get('consultation_phone', ''))} · 投诉电话 "
+            f"{escape(hall.get('complaint_phone', ''))}</footer>")
+    return _page(f"{item['name']} - 办事指南", body)
+
+
+def missing_html(hall: dict[str, Any]) -> str:
+    body = (f"<header><p>{escape(hall['name'])}</p><h1>没有找到这项办事指南</h1></header>"
+            "<main><section>这项业务可能已经调整。请到大厅的取号机上查看，或拨打咨询电话 "
+            f"{escape(hall.get('consultation_phone', ''))}。</section></main>")
+    return _page("没有找到办事指南", body)
