@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    logging.getLogger("websockets").setLevel(logging.WARNING)   # not every frame in the log
     from kivy.config import Config
 
     width, height = (1080, 1920) if args.portrait else (1920, 1080)

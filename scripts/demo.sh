@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the demo hall: the 青山镇 town centre on a SQLite file in data/.
-# The server keeps running in the foreground (Ctrl-C stops it) and prints where it listens.
+# Sets everything up and runs the demo hall: the 青山镇 town centre on a SQLite file in data/,
+# and its kiosk (in a window, or offscreen where there is no screen) printing to PNG files in
+# data/prints/. Ctrl-C stops both. KIOSK=0 runs the server alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -26,4 +27,23 @@ $qs manager add admin --name 演示管理员 --password demo-admin-2026 >/dev/nu
 echo "演示设备令牌 / demo device tokens: $tokens"
 echo "演示管理账号 / demo manager: admin / demo-admin-2026"
 echo "演示工作人员 / demo clerks: 工号与密码见 assets/halls/demo-town.toml（如 1001）"
-exec $qs serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8765}"
+host=${HOST:-127.0.0.1}
+port=${PORT:-8765}
+$qs serve --host "$host" --port "$port" &
+server=$!
+kiosk=
+trap 'kill $server $kiosk 2>/dev/null; wait' EXIT INT TERM
+for _ in $(seq 100); do
+    .venv/bin/python -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+        "http://$host:$port/healthz" 2>/dev/null && break
+    sleep 0.1
+done
+if [[ ${KIOSK:-1} != 0 ]]; then
+    token=$(.venv/bin/python -c "import json, sys; print(next(d['token'] for d in json.load(open(sys.argv[1])) if d['role'] == 'kiosk'))" "$tokens")
+    mkdir -p data/prints
+    .venv/bin/kiosk run --server "ws://$host:$port/ws" --token "$token" --windowed \
+        --portrait --printer preview:data/prints --cache data/kiosk-cache &
+    kiosk=$!
+    echo "取号机已启动，打印的小票保存为图片 / the kiosk runs; its printouts: data/prints/*.png"
+fi
+wait $server

@@ -188,9 +188,9 @@ def test_paper_out_shows_the_number_and_tells_the_managers(window, town, tmp_pat
     async def scenario(shell, app):
         await tap(widgets(app.root, BigButton, "卫生")[0])
         await tap(widgets(app.root, BigButton, "取号")[0])
-        await until(lambda: app.screen == "ticket")
-        texts = [w.text for w in widgets(app.root, Text)]
-        assert any("请拍照或记下您的号码" in t and "打印机缺纸" in t for t in texts)
+        await until(lambda: any("请拍照或记下您的号码" in w.text and "打印机缺纸" in w.text
+                                for w in widgets(app.root, Text)))
+        assert app.screen == "ticket"
         await shoot(app, "portrait-7-paper-out")
 
     run_kiosk(window, town, tmp_path, (1080, 1920), scenario, Printer())
