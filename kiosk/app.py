@@ -521,7 +521,9 @@ class KioskApp(App):
         back = self.screen
         body = self._frame("message", title)
         p, s = self.palette, self.sizes
+        body.add_widget(BoxLayout())         # the message in the middle, the button below
         body.add_widget(Text(text=message, font_size=dp(s.title), color=p.text, halign="center"))
+        body.add_widget(BoxLayout())
         ok = BigButton(p.primary, p.on_primary, text="知道了", size_hint_y=None,
                        height=dp(s.target), font_size=dp(s.button))
         ok.bind(on_release=lambda *_: (setattr(self, "screen", back), self.redraw())
@@ -532,8 +534,10 @@ class KioskApp(App):
         back = self.screen
         body = self._frame("idle_warning", "您还在浏览吗？")
         p, s = self.palette, self.sizes
+        body.add_widget(BoxLayout())
         body.add_widget(Text(text=f"{WARNING_SECONDS} 秒内没有操作将返回首页。", font_size=dp(s.title),
                              color=p.text, halign="center"))
+        body.add_widget(BoxLayout())
         stay = BigButton(p.primary, p.on_primary, text="继续浏览", size_hint_y=None,
                          height=dp(s.target), font_size=dp(s.button))
         stay.bind(on_release=lambda *_: (setattr(self, "screen", back), self.redraw()))

@@ -40,7 +40,8 @@ class Text(Label):
     def __init__(self, **kwargs):
         kwargs.setdefault("halign", "left")
         kwargs.setdefault("valign", "middle")
-        kwargs.setdefault("size_hint_y", None)
+        if "size_hint" not in kwargs:
+            kwargs.setdefault("size_hint_y", None)
         super().__init__(**kwargs)
         self.bind(width=self._wrap, height=self._wrap)
         if self.size_hint_y is None:

@@ -249,3 +249,32 @@ def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orien
         await until(lambda: app.screen == "ticket")
 
     run_kiosk(window, town, tmp_path, size, scenario)
+
+
+def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_path):
+    from kiosk.widgets import BigButton, Text
+
+    text = round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")).replace(
+        'name = "民政低保"\ndaily_cap = 80', 'name = "民政低保"\ndaily_cap = 1')
+    hall = LiveHall(tmp_path / "hall", "--take-limit", "0", hall_text=text)
+    message = {}
+
+    async def scenario(shell, app):
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await tap(widgets(app.root, BigButton, "取号")[0])       # the day's only B number
+        await until(lambda: app.screen == "ticket")
+        app.show_department(shell.model.departments()[1].code)
+        await frames(3)
+        await tap(widgets(app.root, BigButton, "取号")[0])
+        await until(lambda: app.screen == "message")
+        message["texts"] = [w.text for w in widgets(app.root, Text)]
+        await shoot(app, "portrait-11-cap-reached")
+        await tap(widgets(app.root, BigButton, "知道了")[0])
+        assert app.screen == "department"
+
+    (tmp_path / "hall").mkdir(exist_ok=True)
+    try:
+        run_kiosk(window, hall, tmp_path, (1080, 1920), scenario)
+    finally:
+        hall.stop()
+    assert any("已取完" in t for t in message["texts"]), message
