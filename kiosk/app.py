@@ -32,6 +32,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.scrollview import ScrollView
 
 from hall.client import HallClient, RequestFailed
+from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
 from kiosk.model import PRIORITIES, KioskModel, guide_sections, spoken_summary
 from kiosk.widgets import BigButton, BigToggle, Panel, QrImage, Text
@@ -78,6 +79,7 @@ class KioskApp(App):
 
     def build(self):
         self.title = "取号机"
+        release_textures_each_frame()
         self.root_panel = Panel(orientation="vertical")
         Window.bind(on_touch_down=self._touched, size=lambda *_: self.redraw())
         Clock.schedule_interval(self._tick, 1)
