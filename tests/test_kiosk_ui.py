@@ -164,6 +164,12 @@ def test_guide_in_elder_mode_reads_aloud(window, town, tmp_path, size, orientati
         await tap(widgets(app.root, BigButton, "长辈模式")[0])
         assert shell.model.elder_mode and spoken and "需要带" in spoken[-1]
         await shoot(app, f"{orientation}-5-guide-elder")
+        app.last_touch -= 61                                   # a minute without a touch
+        app._tick(1)
+        assert app.screen == "idle_warning"
+        await shoot(app, f"{orientation}-5b-idle-warning-elder")
+        await tap(widgets(app.root, BigButton, "继续浏览")[0])
+        assert app.screen == "guide"
         await tap(widgets(app.root, BigButton, "返回首页")[0])
         await shoot(app, f"{orientation}-6-home-elder")
         await tap(widgets(app.root, BigButton, "退出长辈模式")[0])
@@ -176,10 +182,11 @@ class PaperOut(Exception):
     kind = "paper_out"
 
 
-def test_paper_out_shows_the_number_and_tells_the_managers(window, town, tmp_path):
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_paper_out_shows_the_number_and_tells_the_managers(window, town, tmp_path, size,
+                                                           orientation):
     from kiosk.widgets import BigButton, Text
-
-    manager = town.hello("manager")
 
     class Printer:
         async def ticket(self, ticket, hall, item):
@@ -191,15 +198,18 @@ def test_paper_out_shows_the_number_and_tells_the_managers(window, town, tmp_pat
         await until(lambda: any("请拍照或记下您的号码" in w.text and "打印机缺纸" in w.text
                                 for w in widgets(app.root, Text)))
         assert app.screen == "ticket"
-        await shoot(app, "portrait-7-paper-out")
+        await shoot(app, f"{orientation}-7-paper-out")
 
-    run_kiosk(window, town, tmp_path, (1080, 1920), scenario, Printer())
-    device = manager.wait_event("device")
-    assert (device["printer"], device["detail"], device["role"]) == ("paper_out", "打印机缺纸",
-                                                                       "kiosk")
+    run_kiosk(window, town, tmp_path, size, scenario, Printer())
+    # The managers see it (as a `device` event when it changes, and in their snapshot).
+    [device] = [d for d in town.hello("manager").hello["snapshot"]["devices"]
+                if d["role"] == "kiosk"]
+    assert (device["printer"], device["detail"]) == ("paper_out", "打印机缺纸")
 
 
-def test_server_down_and_back(window, tmp_path):
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_server_down_and_back(window, tmp_path, size, orientation):
     from kiosk.widgets import BigButton
     from tests.conftest import free_port
 
@@ -211,14 +221,14 @@ def test_server_down_and_back(window, tmp_path):
         await until(lambda: not shell.model.connected)
         await frames(5)
         assert "暂时无法取号" in app.status_label.text
-        await shoot(app, "portrait-8-offline-home")
+        await shoot(app, f"{orientation}-8-offline-home")
         await tap(widgets(app.root, BigButton, "民政")[0])
         paused = widgets(app.root, BigButton, "暂停取号")
         assert paused and all(b.disabled for b in paused)
         assert not [b for b in widgets(app.root, BigButton) if b.text == "取号"]
         await tap(widgets(app.root, BigButton, "办事指南")[0])
         assert app.screen == "guide"          # guides stay browsable from the cache
-        await shoot(app, "portrait-9-offline-guide")
+        await shoot(app, f"{orientation}-9-offline-guide")
         hall.start()
         await until(lambda: shell.model.connected, seconds=15)
         await frames(5)
@@ -227,7 +237,7 @@ def test_server_down_and_back(window, tmp_path):
 
     (tmp_path / "hall").mkdir(exist_ok=True)
     try:
-        run_kiosk(window, hall, tmp_path, (1080, 1920), scenario)
+        run_kiosk(window, hall, tmp_path, size, scenario)
     finally:
         hall.stop()
 
@@ -278,3 +288,30 @@ def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_
     finally:
         hall.stop()
     assert any("已取完" in t for t in message["texts"]), message
+
+
+def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_path):
+    import urllib.request
+
+    from kiosk.app import EscposPrinter
+    from kiosk.printing import PrinterProfile
+    from kiosk.widgets import BigButton
+
+    prints = tmp_path / "prints"
+    seen = {}
+
+    async def scenario(shell, app):
+        await tap(widgets(app.root, BigButton, "医疗")[0])
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        seen["code"] = app._item
+        await tap(widgets(app.root, BigButton, "打印材料清单")[0])
+        await until(lambda: app.screen == "message")
+        assert "材料清单已打印" in app.root.children[-1].children[-1].text
+        await shoot(app, "portrait-12-checklist-printed")
+
+    run_kiosk(window, town, tmp_path, (1080, 1920), scenario,
+              EscposPrinter(f"preview:{prints}", PrinterProfile(58)))
+    [url] = decode_printout(prints, f"checklist-{seen['code']}")
+    assert url == f"{town.http}/guide/{seen['code']}"
+    with urllib.request.urlopen(url, timeout=5) as page:
+        assert "所需材料" in page.read().decode()
