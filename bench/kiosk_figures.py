@@ -78,6 +78,9 @@ async def main(tickets: int) -> None:
     hall = json.loads(server.stdout.readline())
     waited = time.perf_counter() - waited
 
+    from hall.kivy_runtime import configure_window
+
+    configure_window(1080, 1920, fullscreen=False)    # as `kiosk run --portrait --windowed`
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
 

@@ -14,6 +14,18 @@ from __future__ import annotations
 _installed = False
 
 
+def configure_window(width: int, height: int, fullscreen: bool) -> None:
+    """Set the window up before kivy makes it: the size, full screen or not, and no
+    multisampling (flat colours and text gain nothing from it; on a software renderer it costs
+    memory and time)."""
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("graphics", "multisamples", "0")
+
+
 def _finish(*_args) -> None:
     from kivy.graphics.opengl import glFinish
 

@@ -596,6 +596,10 @@ class EscposPrinter:
                                           self.profile, item)
         return outcome.status
 
+    async def status(self) -> tuple[str, str]:
+        """(device status, Chinese message), read from the printer where its line allows."""
+        return await asyncio.to_thread(self.printing.printer_status, self.spec, self.profile)
+
     async def checklist(self, item: dict[str, Any], hall: dict[str, Any], url: str) -> str:
         outcome = await asyncio.to_thread(self.printing.print_checklist, self.spec, item, hall,
                                           url, self.profile)
@@ -604,6 +608,8 @@ class EscposPrinter:
 
 class KioskShell:
     """Connects the app to the server: the client, the catalogue, tickets, printing."""
+
+    printer_check_seconds = 60.0   # between printer status checks while nobody prints
 
     def __init__(self, urls: list[str], token: str, cache: CatalogueCache,
                  printer: Any = None, speak: Callable[[str], None] | None = None):
@@ -683,10 +689,23 @@ class KioskShell:
         except RequestFailed as error:      # the ticket matters more; say it in the log
             log.warning("printer state %s not reported: %s", state, error.message)
 
+    async def watch_printer(self) -> None:
+        """Managers learn of paper running out before a citizen does: the printer's status is
+        read every minute (where its connection can tell) and reported when it changes."""
+        while True:
+            if self.client.connected and not self.app.pending:
+                state, message = await self.printer.status()
+                await self.report_printer(state, message if state != "ok" else "")
+            await asyncio.sleep(self.printer_check_seconds)
+
     async def run(self) -> None:
-        client = asyncio.get_running_loop().create_task(self.client.run())
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(self.client.run())]
+        if self.printer is not None and hasattr(self.printer, "status"):
+            tasks.append(loop.create_task(self.watch_printer()))
         try:
             await self.app.async_run(async_lib="asyncio")
         finally:
             await self.client.stop()
-            client.cancel()
+            for task in tasks:
+                task.cancel()

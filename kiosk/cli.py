@@ -90,12 +90,9 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     logging.getLogger("websockets").setLevel(logging.WARNING)   # not every frame in the log
-    from kivy.config import Config
+    from hall.kivy_runtime import configure_window
 
-    width, height = (1080, 1920) if args.portrait else (1920, 1080)
-    Config.set("graphics", "width", str(width))
-    Config.set("graphics", "height", str(height))
-    Config.set("graphics", "fullscreen", "0" if args.windowed else "auto")
+    configure_window(*((1080, 1920) if args.portrait else (1920, 1080)), not args.windowed)
     from hall.look import register_font
 
     register_font()

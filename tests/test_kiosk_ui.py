@@ -315,3 +315,26 @@ def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_p
     assert url == f"{town.http}/guide/{seen['code']}"
     with urllib.request.urlopen(url, timeout=5) as page:
         assert "所需材料" in page.read().decode()
+
+
+def test_printer_checked_while_idle_and_reported(window, town, tmp_path):
+    from kiosk.app import KioskShell
+
+    class Printer:
+        async def status(self):
+            return "paper_low", "打印纸即将用完，请及时更换"
+
+        async def ticket(self, ticket, hall, item):
+            return "paper_low"
+
+    async def scenario(shell, app):
+        await until(lambda: shell.printer_state[0] == "paper_low")
+
+    KioskShell.printer_check_seconds, before = 0.05, KioskShell.printer_check_seconds
+    try:
+        run_kiosk(window, town, tmp_path, (1080, 1920), scenario, Printer())
+    finally:
+        KioskShell.printer_check_seconds = before
+    [device] = [d for d in town.hello("manager").hello["snapshot"]["devices"]
+                if d["role"] == "kiosk"]
+    assert (device["printer"], device["detail"]) == ("paper_low", "打印纸即将用完，请及时更换")
