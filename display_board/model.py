@@ -1,0 +1,145 @@
+"""What the hall board shows, without kivy: windows, queues, calls, the notice, and pages.
+
+Fed by the server's snapshot and events (the `display` role), the model keeps the state a board
+draws and a queue of calls still to be highlighted. Calls that arrive together are queued, none
+is lost, and each is shown for `highlight_seconds` in turn; a recall is queued again. A board may
+show only some windows and categories (one board per zone or floor); with more windows than fit,
+the grid pages.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUS_TEXT = {"open": "办理中", "paused": "暂停服务", "closed": "未开放"}
+
+
+@dataclass(frozen=True)
+class Call:
+    number: str
+    window: int
+    window_name: str
+    recall: int = 0
+
+    @property
+    def text(self) -> str:
+        return f"请 {self.number} 号 到 {self.window} 号窗口"
+
+
+@dataclass
+class BoardFilter:
+    """Which windows and categories this board shows; empty means all."""
+
+    windows: frozenset[int] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    def window(self, number: int) -> bool:
+        return not self.windows or number in self.windows
+
+    def category(self, prefix: str) -> bool:
+        return not self.categories or prefix in self.categories
+
+
+@dataclass
+class BoardModel:
+    board_filter: BoardFilter = field(default_factory=BoardFilter)
+    recent_limit: int = 6
+    hall: dict[str, Any] = field(default_factory=dict)
+    windows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recent: list[Call] = field(default_factory=list)      # newest first
+    pending: deque[Call] = field(default_factory=deque)   # calls still to be highlighted
+    notice: str = ""
+    connected: bool = False
+
+    # --- fed by the shell ------------------------------------------------------------------------
+
+    def apply_snapshot(self, reply: dict[str, Any]) -> None:
+        snapshot = reply.get("snapshot", {})
+        self.hall = snapshot.get("hall", {})
+        live = snapshot.get("live", {})
+        self.windows = {w["window"]: w for w in live.get("windows", [])}
+        self.queues = {q["category"]: q for q in live.get("queues", [])}
+        self.notice = live.get("notice") or ""
+        names = {w["window"]: w["name"] for w in self.hall.get("windows", [])}
+        self.recent = [Call(c["number"], c["window"], names.get(c["window"], ""))
+                       for c in live.get("calls", []) if self.board_filter.window(c["window"])
+                       ][:self.recent_limit]
+        self.pending.clear()          # the past is not announced again after a reconnect
+
+    def apply_event(self, event: dict[str, Any]) -> bool:
+        """Take in one event; say whether anything shown changed."""
+        kind = event.get("ev")
+        if kind == "ticket_called":
+            if not self.board_filter.window(event["window"]):
+                return False
+            call = Call(event["number"], event["window"], event.get("window_name", ""),
+                        event.get("recall", 0))
+            self.pending.append(call)
+            self.recent = [call] + [c for c in self.recent if c.number != call.number]
+            del self.recent[self.recent_limit:]
+            return True
+        if kind == "window":
+            view = {k: v for k, v in event.items() if k not in ("ev", "seq", "at")}
+            self.windows[view["window"]] = view
+            return self.board_filter.window(view["window"])
+        if kind == "queue":
+            self.queues[event["category"]] = {k: event[k] for k in ("category", "waiting", "next")}
+            return self.board_filter.category(event["category"])
+        if kind == "notice":
+            self.notice = event.get("text") or ""
+            return True
+        return False
+
+    def next_call(self) -> Call | None:
+        return self.pending.popleft() if self.pending else None
+
+    # --- read by the screen ------------------------------------------------------------------------
+
+    def window_rows(self) -> list[dict[str, Any]]:
+        """One row per shown window, in number order: what the grid draws."""
+        departments = {d["code"]: d["name"] for d in self.hall.get("departments", [])}
+        static = {w["window"]: w for w in self.hall.get("windows", [])}
+        rows = []
+        for number in sorted(self.windows):
+            if not self.board_filter.window(number):
+                continue
+            live, fixed = self.windows[number], static.get(number, {})
+            clerk = live.get("clerk")
+            rows.append({
+                "window": number,
+                "department": departments.get(fixed.get("department", ""), fixed.get("name", "")),
+                "clerk": f"{clerk['name']}（{clerk['post']}岗）" if clerk else "",
+                "status": live.get("status", "closed"),
+                "status_text": STATUS_TEXT.get(live.get("status", "closed"), ""),
+                "current": live.get("current") or "",
+            })
+        return rows
+
+    def queue_rows(self) -> list[tuple[str, int]]:
+        names = {c["prefix"]: c["name"] for c in self.hall.get("categories", [])}
+        return [(names.get(prefix, prefix), q["waiting"]) for prefix, q in self.queues.items()
+                if self.board_filter.category(prefix)]
+
+
+def pages(rows: list, per_page: int) -> list[list]:
+    """The grid's pages: all rows, `per_page` at a time (at least one page, maybe empty)."""
+    per_page = max(1, per_page)
+    return [rows[i:i + per_page] for i in range(0, len(rows), per_page)] or [[]]
+
+
+def parse_windows(text: str) -> frozenset[int]:
+    """`1-8,12` → {1…8, 12}; raises ValueError with a Chinese message on nonsense."""
+    out: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise ValueError(f"窗口范围写法有误：{part}（应如 1-8,12）") from None
+        if low < 1 or high < low:
+            raise ValueError(f"窗口范围写法有误：{part}（应如 1-8,12）")
+        out.update(range(low, high + 1))
+    return frozenset(out)
