@@ -1,0 +1,133 @@
+"""The hall board: its model, the queue of calls, and screenshots of the real app, offscreen,
+against live servers for the demo town and the county hall (saved in tests/artifacts/board/)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from display_board.model import BoardFilter, BoardModel, pages, parse_windows
+from tests.conftest import ARTIFACTS
+from tests.live_hall import LiveHall, round_the_clock
+
+HALLS = Path(__file__).resolve().parent.parent / "assets" / "halls"
+SHOTS = ARTIFACTS / "board"
+
+
+def snapshot(windows=3):
+    return {"snapshot": {
+        "hall": {"name": "测试大厅", "departments": [{"code": "sb", "name": "社保"}],
+                 "categories": [{"prefix": "A", "name": "社保"}, {"prefix": "B", "name": "民政"}],
+                 "windows": [{"window": n, "name": f"{n}号窗口", "department": "sb"}
+                             for n in range(1, windows + 1)]},
+        "live": {"notice": "", "queues": [{"category": "A", "waiting": 2, "next": []},
+                                          {"category": "B", "waiting": 0, "next": []}],
+                 "windows": [{"window": n, "status": "open" if n == 1 else "closed",
+                              "clerk": {"name": "张敏", "post": "A"} if n == 1 else None,
+                              "current": "A001" if n == 1 else None}
+                             for n in range(1, windows + 1)],
+                 "calls": [{"number": "A001", "window": 1, "at": "…"}]}}}
+
+
+def called(number, window, recall=0, seq=10):
+    return {"ev": "ticket_called", "seq": seq, "number": number, "window": window,
+            "window_name": f"{window}号窗口", "recall": recall}
+
+
+def test_rows_queues_and_filters():
+    model = BoardModel()
+    model.apply_snapshot(snapshot())
+    rows = model.window_rows()
+    assert [r["window"] for r in rows] == [1, 2, 3]
+    assert rows[0] | {} == {"window": 1, "department": "社保", "clerk": "张敏（A岗）",
+                            "status": "open", "status_text": "办理中", "current": "A001"}
+    assert rows[1]["status_text"] == "未开放"
+    assert model.queue_rows() == [("社保", 2), ("民政", 0)]
+    assert [c.number for c in model.recent] == ["A001"] and not model.pending
+    zone = BoardModel(BoardFilter(frozenset({2, 3}), frozenset({"B"})))
+    zone.apply_snapshot(snapshot())
+    assert [r["window"] for r in zone.window_rows()] == [2, 3]
+    assert zone.queue_rows() == [("民政", 0)] and zone.recent == []
+    assert not zone.apply_event(called("A002", 1))       # another zone's call
+    assert zone.apply_event(called("A003", 2)) and zone.next_call().number == "A003"
+
+
+def test_a_burst_of_calls_is_queued_in_order_and_a_recall_comes_again():
+    model = BoardModel()
+    model.apply_snapshot(snapshot())
+    numbers = [f"A{n:03d}" for n in range(2, 22)]
+    for n, number in enumerate(numbers):
+        model.apply_event(called(number, 1 + n % 3, seq=10 + n))
+    model.apply_event(called("A002", 1, recall=1, seq=40))
+    shown = []
+    while (call := model.next_call()) is not None:
+        shown.append((call.number, call.recall))
+    assert shown == [(n, 0) for n in numbers] + [("A002", 1)]
+    assert [c.number for c in model.recent] == ["A002", "A021", "A020", "A019", "A018", "A017"]
+    model.apply_snapshot(snapshot())                      # a reconnect announces no old call
+    assert model.next_call() is None
+
+
+def test_pages_and_window_ranges():
+    assert [len(p) for p in pages(list(range(142)), 14)] == [14] * 10 + [2]
+    assert pages([], 5) == [[]]
+    assert parse_windows("1-3, 12") == {1, 2, 3, 12} and parse_windows("") == frozenset()
+    for bad in ("3-1", "x", "0"):
+        with pytest.raises(ValueError, match="窗口范围写法有误"):
+            parse_windows(bad)
+
+
+def test_the_app_announces_a_burst_in_order(monkeypatch):
+    from hall.look import register_font
+
+    register_font()
+    import display_board.app as board_app
+
+    model = BoardModel()
+    model.apply_snapshot(snapshot())
+    announced = []
+    app = board_app.BoardApp(model, announce=lambda call: announced.append(call.number))
+    app.root = app.build()
+    numbers = [f"A{n:03d}" for n in range(2, 22)]
+    for n, number in enumerate(numbers):                # 20 calls in one go
+        model.apply_event(called(number, 1 + n % 3, seq=10 + n))
+        app.changed()
+    assert announced == ["A002"] and app.board.call.number == "A002"
+    for _ in numbers:
+        app._call_done(0)                                # each highlight's end
+    assert announced == numbers and app.board.call is None
+
+
+def board_screenshot(hall: LiveHall, out: Path, *extra: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "display_board.cli", "--server", hall.ws, "--token",
+         hall.tokens["display"], "--screenshot", str(out), *extra],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("hall_file", ["demo-town", "county"])
+def test_screenshots_in_both_orientations(tmp_path, hall_file):
+    from PIL import Image
+
+    hall = LiveHall(tmp_path, hall_text=round_the_clock(
+        (HALLS / f"{hall_file}.toml").read_text(encoding="utf-8")))
+    try:
+        kiosk = hall.hello("kiosk")
+        categories = kiosk.request("catalogue")["hall"]["categories"]
+        for category in categories[:3]:
+            kiosk.request("take_ticket", category=category["prefix"])
+        manager = hall.hello("manager")
+        manager.request("set_notice", text="今天下午 3 点起社保系统升级，请提前办理")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for orientation, extra in (("landscape", ()), ("portrait", ("--portrait",))):
+            out = SHOTS / f"{hall_file}-{orientation}.png"
+            board_screenshot(hall, out, *extra)
+            assert Image.open(out).size == ((1920, 1080) if orientation == "landscape"
+                                            else (1080, 1920))
+    finally:
+        hall.stop()
