@@ -1,22 +1,27 @@
 """Offline Mandarin speech: the display board's calls and the kiosk's 长辈模式 read-aloud.
 
-Three layers, each usable alone:
+Four layers, each usable alone:
 
 * Text normalisation (pure): `call_text()` builds a call ("请 A 零 一 二 号 到 十二 号窗口办理") and
   `speakable()` rewrites digits in running text into the words a person would say. espeak-ng's
   Mandarin voice reads digits wrongly for announcements (012 as 零十二, 105 as 一百五) and reads
   Latin letters followed by a digit as pinyin with a tone ("A4" as à), so nothing with a digit
   in it may reach it.
-* An engine turns text into a WAV file. `EspeakEngine` (espeak-ng, voice `cmn-latn-pinyin`: the
-  plain `cmn` voice of espeak-ng 1.51 speaks tone digits in English) is the one we have; any
-  object with `synthesize(text, wav_path)` fits (`VoiceEngine`), so recorded clips can replace
-  it on the display board later without touching the callers.
+* An engine turns text into a WAV file (`VoiceEngine`: anything with `synthesize(text,
+  wav_path)`). `EspeakEngine` (espeak-ng, voice `cmn-latn-pinyin`: the plain `cmn` voice of
+  espeak-ng 1.51 speaks tone digits in English) is for development, CI and as a fallback;
+  `hall.voice_clips.ClipEngine` joins recorded clips and is for the halls. `make_engine()` and
+  `engine_from_config()` choose one by name.
+* `render_announcement()` makes the one WAV of an announcement (the chime, then the text
+  `repeat` times with pauses); `announcement_wav()` does it for a call. The Speaker plays
+  exactly what they write.
 * `Speaker` plays announcements one after the other from a queue served by one worker thread.
   `say()` only enqueues, so it is safe to call from the asyncio loop (kivy's included): the
-  waits for espeak-ng and for the player happen on the worker thread, never on the loop. It
+  waits for the engine and for the player happen on the worker thread, never on the loop. It
   returns a `concurrent.futures.Future`; `await speaker.say_async(...)` (or
   `asyncio.wrap_future`) awaits the end of the announcement.
 
+WAV handling uses the standard library only (`wave` and `array`; no audioop, no sox).
 See docs/voice.md for the rules and the configuration.
 """
 
@@ -31,12 +36,13 @@ import queue
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import unicodedata
 import wave
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,6 +341,124 @@ def write_chime(path: str | os.PathLike[str], tones: Sequence[tuple[float, float
     return target
 
 
+# --- WAV audio (standard library only) -------------------------------------------------------------
+
+FULL_SCALE = 32767
+
+
+@dataclass(frozen=True)
+class Pcm:
+    """Mono 16-bit audio in memory: the one format engines, clips and announcements are joined in."""
+
+    rate: int
+    samples: array  # array("h")
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.rate
+
+    def at_rate(self, rate: int) -> Pcm:
+        """The same sound at another sample rate (itself when it already has that rate)."""
+        return self if rate == self.rate else Pcm(rate, resample(self.samples, self.rate, rate))
+
+
+def _int16(data: bytes, width: int) -> array:
+    """Little-endian PCM frames of 8, 16, 24 or 32 bits as 16-bit samples (the top 16 bits kept)."""
+    if width == 1:  # 8-bit WAV is unsigned
+        return array("h", ((byte - 128) << 8 for byte in data))
+    if width == 2:
+        samples = array("h", data)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        return samples
+    if width in (3, 4):
+        return array("h", (int.from_bytes(data[i + width - 2:i + width], "little", signed=True)
+                           for i in range(0, len(data) - width + 1, width)))
+    raise VoiceError(f"不支持 {width * 8} 位的 WAV：请转为 16 位")
+
+
+def _mono(samples: array, channels: int) -> array:
+    if channels == 1:
+        return samples
+    return array("h", (sum(frame) // channels
+                       for frame in zip(*(samples[c::channels] for c in range(channels)), strict=False)))
+
+
+def read_pcm(path: str | os.PathLike[str]) -> Pcm:
+    """Any PCM WAV (8/16/24/32-bit, mono or more channels) as mono 16-bit at its own rate.
+
+    A file that is missing or not a PCM WAV (e.g. a float WAV or an MP3 renamed) is a
+    VoiceError with a Chinese message.
+    """
+    try:
+        with wave.open(str(path), "rb") as wav:
+            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            data = wav.readframes(wav.getnframes())
+    except (OSError, EOFError, wave.Error) as exc:
+        raise VoiceError(f"语音文件无效：{path}（{exc}）。需要 PCM 编码的 WAV 文件。") from exc
+    return Pcm(rate, _mono(_int16(data, width), channels))
+
+
+def resample(samples: array, rate: int, to_rate: int) -> array:
+    """Linear-interpolation resampling; when lowering the rate, a moving average first.
+
+    Good enough for speech and chimes. Clips recorded at one rate never go through it.
+    """
+    if rate == to_rate or not samples:
+        return array("h", samples)
+    source: Sequence[float] = samples
+    if to_rate < rate:  # a crude low-pass against aliasing: average over one output period
+        width = max(1, round(rate / to_rate))
+        running = list(itertools.accumulate(samples, initial=0))
+        half = width // 2
+        count = len(samples)
+        source = [(running[min(count, i + width - half)] - running[max(0, i - half)])
+                  / (min(count, i + width - half) - max(0, i - half)) for i in range(count)]
+    last = len(source) - 1
+    step = rate / to_rate
+    out = array("h")
+    for i in range(max(1, round(len(source) * to_rate / rate))):
+        position = i * step
+        j = min(int(position), last)
+        fraction = position - j
+        nxt = source[min(j + 1, last)]
+        out.append(max(-FULL_SCALE - 1, min(FULL_SCALE, round(source[j] + (nxt - source[j]) * fraction))))
+    return out
+
+
+def silence(rate: int, seconds: float) -> array:
+    """`seconds` of silence as 16-bit samples."""
+    return array("h", bytes(2 * max(0, round(rate * seconds))))
+
+
+def write_pcm(path: str | os.PathLike[str], pcm: Pcm) -> Path:
+    """Write mono 16-bit audio as a WAV, through a temporary file that replaces `path` once complete."""
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
+    data = pcm.samples
+    if sys.byteorder == "big":
+        data = array("h", data)
+        data.byteswap()
+    try:
+        with wave.open(str(partial), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(pcm.rate)
+            wav.writeframes(data.tobytes())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def join(parts: Sequence[array]) -> array:
+    """Samples one after the other."""
+    out = array("h")
+    for part in parts:
+        out.extend(part)
+    return out
+
+
 # --- players ------------------------------------------------------------------------------------------
 
 class Player(Protocol):
@@ -422,6 +546,130 @@ def find_player(which: Callable[[str], str | None] = shutil.which,
     return SilentPlayer()
 
 
+# --- announcements -------------------------------------------------------------------------------------
+
+DEFAULT_GAP = 0.6  # seconds between the repeats of a call
+CHIME_PAUSE = 0.3  # seconds between the chime and the words
+ENGINES = ("espeak", "clips")
+
+
+def render_announcement(engine: VoiceEngine, text: str, out: str | os.PathLike[str], *, repeat: int = 1,
+                        chime: str | os.PathLike[str] | None = None, gap: float = DEFAULT_GAP,
+                        chime_pause: float = CHIME_PAUSE) -> Path:
+    """Write one WAV: the chime (if given), a pause, then `text` said `repeat` times, `gap` seconds apart.
+
+    `text` goes to the engine as it is (callers normalise it). The result is mono 16-bit at the
+    engine's rate; a chime of another format is converted. This is the only place an
+    announcement is put together: `Speaker` plays its output and `announcement_wav()` saves it.
+    """
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ValueError("repeat 至少为 1")
+    target = Path(out)
+    spoken = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.speech.wav")
+    try:
+        engine.synthesize(text, spoken)
+        speech = read_pcm(spoken)
+    finally:
+        spoken.unlink(missing_ok=True)
+    rate = speech.rate
+    parts: list[array] = []
+    if chime is not None:
+        parts += [read_pcm(chime).at_rate(rate).samples, silence(rate, chime_pause)]
+    for round_ in range(repeat):
+        if round_:
+            parts.append(silence(rate, gap))
+        parts.append(speech.samples)
+    return write_pcm(target, Pcm(rate, join(parts)))
+
+
+def default_chime(engine: VoiceEngine, folder: str | os.PathLike[str]) -> Path:
+    """The engine's own chime (a clip set's `chime.wav`) if it has one, else `write_chime()` into `folder`."""
+    own = getattr(engine, "chime", None)
+    if own is not None:
+        return Path(own)
+    return write_chime(Path(folder) / "chime.wav")
+
+
+def make_engine(name: str = "espeak", *, clips_dir: str | os.PathLike[str] | None = None,
+                word_gap: float | None = None, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED,
+                executable: str = "espeak-ng") -> VoiceEngine:
+    """An engine by name: "espeak" (development, CI, fallback) or "clips" (recorded clips, for halls).
+
+    The choice is checked now, so that a misconfigured board says so when it starts rather
+    than at its first call: espeak-ng must be installed (`EngineMissing`), and the clip folder
+    (default `assets/voice/`) must hold every clip in a usable format
+    (`hall.voice_clips.ClipSetError`).
+    """
+    key = str(name).strip().lower()
+    if key == "espeak":
+        if shutil.which(executable) is None:
+            raise EngineMissing(f"找不到语音合成程序 {executable}：请先安装（Debian/Ubuntu：sudo apt-get install "
+                                "espeak-ng），或在配置中改用录音片段（engine = \"clips\"）。")
+        return EspeakEngine(voice, speed, executable)
+    if key == "clips":
+        # Imported here because hall.voice_clips imports this module.
+        from hall.voice_clips import DEFAULT_CLIPS_DIR, DEFAULT_WORD_GAP, ClipEngine
+
+        return ClipEngine(clips_dir or DEFAULT_CLIPS_DIR,
+                          word_gap=DEFAULT_WORD_GAP if word_gap is None else word_gap)
+    raise VoiceError(f"未知的语音引擎 {name!r}：可选 espeak（开发、测试用）或 clips（录音片段，大厅正式使用）。")
+
+
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "engine": (str,), "clips_dir": (str, os.PathLike), "word_gap": (int, float), "voice": (str,), "speed": (int,),
+}
+
+
+def engine_from_config(config: Mapping[str, object] | None = None, *,
+                       base: str | os.PathLike[str] | None = None) -> VoiceEngine:
+    """The engine a configuration table describes, e.g. a board's `[voice]` section:
+
+        engine = "clips"            # or "espeak" (the default)
+        clips_dir = "assets/voice"  # relative to `base`; default: the shipped assets/voice/
+        word_gap = 0.1              # seconds between clips
+        voice = "cmn-latn-pinyin"   # espeak-ng only
+        speed = 140                 # espeak-ng only, words per minute
+
+    Unknown keys and wrong types are refused (a typo must not silently fall back to espeak).
+    """
+    settings = dict(config or {})
+    unknown = sorted(set(settings) - set(_CONFIG_TYPES))
+    if unknown:
+        raise VoiceError(f"语音配置中有不认识的项：{'、'.join(unknown)}（可用：{'、'.join(_CONFIG_TYPES)}）")
+    for key, value in settings.items():
+        if isinstance(value, bool) or not isinstance(value, _CONFIG_TYPES[key]):
+            raise VoiceError(f"语音配置 {key} 的值 {value!r} 类型不对")
+    clips_dir = settings.get("clips_dir")
+    if clips_dir is not None and base is not None:
+        clips_dir = Path(base) / Path(clips_dir)  # an absolute clips_dir stays as it is
+    word_gap = settings.get("word_gap")
+    return make_engine(settings.get("engine", "espeak"), clips_dir=clips_dir,  # type: ignore[arg-type]
+                       word_gap=None if word_gap is None else float(word_gap),  # type: ignore[arg-type]
+                       voice=settings.get("voice", DEFAULT_VOICE),  # type: ignore[arg-type]
+                       speed=settings.get("speed", DEFAULT_SPEED))  # type: ignore[arg-type]
+
+
+def announcement_wav(ticket: str, window: int, out: str | os.PathLike[str], *,
+                     engine: str | VoiceEngine = "espeak", repeat: int = 1,
+                     chime: bool | str | os.PathLike[str] = True, gap: float = DEFAULT_GAP,
+                     clips_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Write the call of `ticket` to `window` as ONE WAV: the chime, then the call `repeat` times.
+
+    The same audio `Speaker.call()` plays (both go through `render_announcement()`).
+    `engine` is a name for `make_engine()` ("espeak" or "clips", with `clips_dir`) or an engine.
+    `chime` is True for the engine's chime (a clip set's own, else the generated one), False
+    for none, or a WAV file. Returns `out`.
+    """
+    text = call_text(ticket, window)
+    voice = make_engine(engine, clips_dir=clips_dir) if isinstance(engine, str) else engine
+    with tempfile.TemporaryDirectory(prefix="hall-voice-") as folder:
+        if chime is True:
+            sound: str | os.PathLike[str] | None = default_chime(voice, folder)
+        else:
+            sound = chime or None
+        return render_announcement(voice, text, out, repeat=repeat, chime=sound, gap=gap)
+
+
 # --- the speaker ------------------------------------------------------------------------------------
 
 @dataclass
@@ -439,10 +687,15 @@ class Speaker:
     `say()` and `call()` return at once with a Future that completes when the announcement has
     been played (or was skipped by `stop()`), or fails with the VoiceError that stopped it; a
     failed announcement is logged and the next one still plays.
+
+    Each announcement is rendered by `render_announcement()` into one WAV (chime, pause, the
+    words `repeat` times with `gap` seconds between) and played once, so a call sounds exactly
+    like the file `announcement_wav()` writes. Without `chime`, the engine's own chime is used
+    (a clip set's `chime.wav`), else a generated one.
     """
 
     def __init__(self, engine: VoiceEngine | None = None, player: Player | None = None, *,
-                 chime: str | os.PathLike[str] | None = None, call_repeat: int = 2, gap: float = 0.6,
+                 chime: str | os.PathLike[str] | None = None, call_repeat: int = 2, gap: float = DEFAULT_GAP,
                  workdir: str | os.PathLike[str] | None = None):
         self.engine: VoiceEngine = engine or EspeakEngine()
         self.player: Player = player or find_player()
@@ -450,12 +703,11 @@ class Speaker:
         self.gap = gap
         self._own_dir = tempfile.TemporaryDirectory(prefix="hall-voice-") if workdir is None else None
         self._dir = Path(self._own_dir.name if self._own_dir else workdir)
-        self.chime = Path(chime) if chime else write_chime(self._dir / "chime.wav")
-        wav_seconds(self.chime)  # a bad chime file is a configuration error: say so now
+        self.chime = Path(chime) if chime else default_chime(self.engine, self._dir)
+        read_pcm(self.chime)  # a bad chime file is a configuration error: say so now
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._generation = 0
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
         self._counter = itertools.count(1)
         self._closed = False
         self._worker = threading.Thread(target=self._run, name="speaker", daemon=True)
@@ -463,20 +715,23 @@ class Speaker:
 
     # -- what callers use
 
-    def say(self, text: str, repeat: int = 1, *, chime: bool = False) -> Future[None]:
-        """Queue `text` (digits are rewritten with `speakable()`), `repeat` times, after the chime if asked."""
-        if repeat < 1:
+    def _enqueue(self, text: str, repeat: int, chime: bool) -> Future[None]:
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
             raise ValueError("repeat 至少为 1")
         future: Future[None] = Future()
         with self._lock:
             if self._closed:
                 raise VoiceError("语音播报已关闭")
-            self._jobs.put(_Job(speakable(text), repeat, chime, self._generation, future))
+            self._jobs.put(_Job(text, repeat, chime, self._generation, future))
         return future
 
+    def say(self, text: str, repeat: int = 1, *, chime: bool = False) -> Future[None]:
+        """Queue `text` (digits are rewritten with `speakable()`), `repeat` times, after the chime if asked."""
+        return self._enqueue(speakable(text), repeat, chime)
+
     def call(self, ticket: str, window: int, repeat: int | None = None) -> Future[None]:
-        """The chime, then the call `repeat` times (default `call_repeat`)."""
-        return self.say(call_text(ticket, window), repeat or self.call_repeat, chime=True)
+        """The chime, then the call `repeat` times (default `call_repeat`): `announcement_wav()`'s audio."""
+        return self._enqueue(call_text(ticket, window), self.call_repeat if repeat is None else repeat, True)
 
     async def say_async(self, text: str, repeat: int = 1, *, chime: bool = False) -> None:
         """`say()` awaited from asyncio code: the loop keeps running while it plays."""
@@ -486,7 +741,6 @@ class Speaker:
         """Drop everything queued and cut the announcement playing now (e.g. on leaving a page)."""
         with self._lock:
             self._generation += 1
-            self._stopped.set()
             while True:
                 try:
                     job = self._jobs.get_nowait()
@@ -539,16 +793,9 @@ class Speaker:
     def _perform(self, job: _Job) -> None:
         wav = self._dir / f"say-{next(self._counter)}.wav"
         try:
-            self.engine.synthesize(job.text, wav)
-            if job.chime and self._current(job):
-                self.player.play(self.chime)
-            for round_ in range(job.repeat):
-                if round_ and self._current(job):
-                    self._stopped.clear()
-                    if self._current(job):
-                        self._stopped.wait(self.gap)  # a pause between repeats; stop() cuts it short
-                if not self._current(job):
-                    return
+            render_announcement(self.engine, job.text, wav, repeat=job.repeat,
+                                chime=self.chime if job.chime else None, gap=self.gap)
+            if self._current(job):  # stop() during synthesis drops it; during playback, interrupts it
                 self.player.play(wav)
         finally:
             wav.unlink(missing_ok=True)

@@ -1,8 +1,9 @@
 """Mandarin speech: the words of calls and guides, espeak-ng output, and the queued Speaker.
 
 The espeak-ng tests run the real program (Debian's espeak-ng, installed by the set-up); without
-it they fail saying how to install it. Playback is checked with a recording player: this kind
-of machine has no sound card.
+it they fail saying how to install it. The Speaker is checked with a fake engine that turns
+each text into a constant tone and a player that reads the played WAVs back: this kind of
+machine has no sound card. The clip engine and `announcement_wav()` are in test_voice_clips.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import threading
 import time
 import wave
+from array import array
 from pathlib import Path
 
 import pytest
@@ -21,17 +23,21 @@ from hall.voice import (
     CommandPlayer,
     EngineMissing,
     EspeakEngine,
+    Pcm,
     SilentPlayer,
     Speaker,
     VoiceError,
+    announcement_wav,
     call_text,
     cardinal,
     find_player,
+    read_pcm,
     speakable,
     spell_ticket,
     synthesize,
     wav_seconds,
     write_chime,
+    write_pcm,
 )
 
 # --- numbers and calls (pure) ---------------------------------------------------------------------
@@ -236,27 +242,33 @@ def test_a_command_player_reports_failure_and_can_be_interrupted(tmp_path: Path)
 
 # --- the Speaker ------------------------------------------------------------------------------------
 
-class RecordingEngine:
-    """The real espeak-ng engine, remembering which text went into which file."""
+class ToneEngine:
+    """A fake engine: each distinct text becomes 50 ms of one constant sample value, so that what
+    was played can be read back from the WAV alone."""
+
+    rate = 22050
 
     def __init__(self, fail_on: str | None = None):
-        self.inner = EspeakEngine()
-        self.texts: dict[str, str] = {}
+        self.values: dict[str, int] = {}
         self.fail_on = fail_on
 
     def synthesize(self, text: str, wav_path: Path) -> None:
         if text == self.fail_on:
             raise VoiceError("测试：合成失败")
-        self.inner.synthesize(text, wav_path)
-        self.texts[str(wav_path)] = text
+        value = self.values.setdefault(text, 1000 + 500 * len(self.values))
+        write_pcm(wav_path, Pcm(self.rate, array("h", [value] * (self.rate // 20))))
+
+    def text_of(self, value: int) -> str:
+        return next(text for text, known in self.values.items() if known == value)
 
 
 class RecordingPlayer:
-    """Records what is played, and whether two plays ever overlapped."""
+    """Reads back each played WAV as (chime first?, the texts said in it); notes any overlap."""
 
-    def __init__(self, engine: RecordingEngine, hold: threading.Event | None = None):
+    def __init__(self, engine: ToneEngine, hold: threading.Event | None = None):
         self.engine = engine
-        self.played: list[str] = []
+        self.chime: array | None = None  # the chime's samples, once the Speaker has one
+        self.played: list[tuple[bool, list[str]]] = []
         self.active = 0
         self.most = 0
         self.interrupts = 0
@@ -264,17 +276,28 @@ class RecordingPlayer:
         self.started = threading.Event()
         self.lock = threading.Lock()
 
+    def decode(self, wav_path: Path) -> tuple[bool, list[str]]:
+        samples = read_pcm(wav_path).samples
+        chimed = self.chime is not None and samples[:len(self.chime)] == self.chime
+        if chimed:
+            samples = samples[len(self.chime):]
+        said, previous = [], 0
+        for sample in samples:
+            if sample and sample != previous:
+                said.append(self.engine.text_of(sample))
+            previous = sample
+        return chimed, said
+
     def play(self, wav_path: Path) -> None:
         with self.lock:
             self.active += 1
             self.most = max(self.most, self.active)
-        assert wav_seconds(wav_path) > 0
-        self.played.append(self.engine.texts.get(str(wav_path), wav_path.name))
+        self.played.append(self.decode(wav_path))
         self.started.set()
         if self.hold is not None:
             self.hold.wait(timeout=10)
         else:
-            time.sleep(0.02)  # room for an overlap, were there a second worker
+            time.sleep(0.005)  # room for an overlap, were there a second worker
         with self.lock:
             self.active -= 1
 
@@ -284,67 +307,101 @@ class RecordingPlayer:
             self.hold.set()
 
 
-def test_the_speaker_plays_in_order_without_overlap(espeak: str) -> None:
-    engine = RecordingEngine()
+def speaker_for(engine: ToneEngine, player: RecordingPlayer, **options: object) -> Speaker:
+    speaker = Speaker(engine, player, **options)  # type: ignore[arg-type]
+    player.chime = read_pcm(speaker.chime).samples
+    return speaker
+
+
+def test_the_speaker_plays_in_order_without_overlap() -> None:
+    engine = ToneEngine()
     player = RecordingPlayer(engine)
-    with Speaker(engine, player, gap=0) as speaker:
+    with speaker_for(engine, player, gap=0.1) as speaker:
         futures = [speaker.say("第一条：请带好身份证"), speaker.call("A012", 12),
                    speaker.say("办理时限3个工作日", repeat=2)]
         for future in futures:
             future.result(timeout=60)
     call = "请 A 零 一 二 号 到 十二 号窗口办理"
     limit = "办理时限三个工作日"
-    assert player.played == ["第一条：请带好身份证", "chime.wav", call, call, limit, limit]
+    # One WAV per announcement: the chime first for calls, then each repeat.
+    assert player.played == [(False, ["第一条：请带好身份证"]), (True, [call, call]), (False, [limit, limit])]
     assert player.most == 1
 
 
-def test_a_configured_chime_is_used(espeak: str, tmp_path: Path) -> None:
-    chime = write_chime(tmp_path / "ding.wav", tones=((1000.0, 0.2),))
-    engine = RecordingEngine()
+def test_a_burst_of_calls_is_announced_in_order_without_overlap() -> None:
+    engine = ToneEngine()
     player = RecordingPlayer(engine)
-    with Speaker(engine, player, chime=chime, call_repeat=1) as speaker:
+    calls = [(f"{'ABC'[n % 3]}{n:03d}", n % 7 + 1) for n in range(20)]
+    with speaker_for(engine, player, call_repeat=2) as speaker:
+        futures = [speaker.call(ticket, window) for ticket, window in calls]
+        for future in futures:
+            future.result(timeout=60)
+    assert player.played == [(True, [call_text(t, w)] * 2) for t, w in calls]
+    assert player.most == 1
+
+
+def test_the_speaker_plays_what_announcement_wav_writes(tmp_path: Path) -> None:
+    engine = ToneEngine()
+    kept: list[bytes] = []
+
+    class Keeps(RecordingPlayer):
+        def play(self, wav_path: Path) -> None:
+            kept.append(wav_path.read_bytes())
+
+    with Speaker(engine, Keeps(engine), gap=0.25) as speaker:
+        speaker.call("A105", 12, repeat=3).result(timeout=60)
+    written = announcement_wav("A105", 12, tmp_path / "call.wav", engine=engine, repeat=3, gap=0.25)
+    assert kept == [written.read_bytes()]
+
+
+def test_a_configured_chime_is_used(tmp_path: Path) -> None:
+    chime = write_chime(tmp_path / "ding.wav", tones=((1000.0, 0.2),))
+    engine = ToneEngine()
+    player = RecordingPlayer(engine)
+    with speaker_for(engine, player, chime=chime, call_repeat=1) as speaker:
+        assert speaker.chime == chime
         speaker.call("B001", 3).result(timeout=60)
-    assert player.played == ["ding.wav", "请 B 零 零 一 号 到 三 号窗口办理"]
+    assert player.played == [(True, ["请 B 零 零 一 号 到 三 号窗口办理"])]
 
 
 def test_a_bad_chime_file_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "chime.wav"
     bad.write_text("not a wav")
     with pytest.raises(VoiceError, match="语音文件无效"):
-        Speaker(RecordingEngine(), SilentPlayer(), chime=bad)
+        Speaker(ToneEngine(), SilentPlayer(), chime=bad)
 
 
-def test_stop_cuts_the_current_announcement_and_drops_the_queue(espeak: str) -> None:
-    engine = RecordingEngine()
+def test_stop_cuts_the_current_announcement_and_drops_the_queue() -> None:
+    engine = ToneEngine()
     hold = threading.Event()
     player = RecordingPlayer(engine, hold=hold)
-    with Speaker(engine, player, gap=0) as speaker:
+    with speaker_for(engine, player, gap=0) as speaker:
         first = speaker.say("第一条", repeat=3)
         assert player.started.wait(timeout=60)
         rest = [speaker.say("第二条"), speaker.say("第三条")]
         speaker.stop()
         first.result(timeout=60)
         assert all(f.cancelled() for f in rest)
-        assert player.interrupts == 1
-        assert player.played == ["第一条"]  # its other two rounds were dropped too
+        assert player.interrupts == 1  # the one WAV of all three rounds was cut
+        assert player.played == [(False, ["第一条"])]  # gap=0: three rounds read back as one run
         player.hold = None
         speaker.say("停止以后还能再说").result(timeout=60)
-    assert player.played == ["第一条", "停止以后还能再说"]
+    assert player.played == [(False, ["第一条"]), (False, ["停止以后还能再说"])]
 
 
-def test_a_failed_announcement_does_not_stop_the_next(espeak: str) -> None:
-    engine = RecordingEngine(fail_on="坏的")
+def test_a_failed_announcement_does_not_stop_the_next() -> None:
+    engine = ToneEngine(fail_on="坏的")
     player = RecordingPlayer(engine)
-    with Speaker(engine, player) as speaker:
+    with speaker_for(engine, player) as speaker:
         bad, good = speaker.say("坏的"), speaker.say("好的")
         with pytest.raises(VoiceError, match="合成失败"):
             bad.result(timeout=60)
         good.result(timeout=60)
-    assert player.played == ["好的"]
+    assert player.played == [(False, ["好的"])]
 
 
-def test_say_does_not_block_the_event_loop(espeak: str) -> None:
-    engine = RecordingEngine()
+def test_say_does_not_block_the_event_loop() -> None:
+    engine = ToneEngine()
     loop_ran = threading.Event()
 
     class WaitsForTheLoop(RecordingPlayer):
@@ -361,9 +418,9 @@ def test_say_does_not_block_the_event_loop(espeak: str) -> None:
         loop_ran.set()
         await speaking
 
-    with Speaker(engine, player) as speaker:
+    with speaker_for(engine, player) as speaker:
         asyncio.run(main(speaker))
-    assert player.played == ["请稍候"]
+    assert player.played == [(False, ["请稍候"])]
 
 
 def test_the_speaker_works_without_a_sound_card(espeak: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -373,8 +430,17 @@ def test_the_speaker_works_without_a_sound_card(espeak: str, caplog: pytest.LogC
 
 
 def test_a_closed_speaker_refuses_more(tmp_path: Path) -> None:
-    speaker = Speaker(RecordingEngine(), SilentPlayer(), workdir=tmp_path)
+    speaker = Speaker(ToneEngine(), SilentPlayer(), workdir=tmp_path)
     speaker.close()
     speaker.close()
     with pytest.raises(VoiceError, match="已关闭"):
         speaker.say("你好")
+
+
+@pytest.mark.parametrize("repeat", [0, -1, True])
+def test_a_bad_repeat_is_refused(repeat: object) -> None:
+    with Speaker(ToneEngine(), SilentPlayer()) as speaker:
+        with pytest.raises(ValueError, match="repeat"):
+            speaker.say("你好", repeat)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="repeat"):
+            speaker.call("A001", 1, repeat=repeat)  # type: ignore[arg-type]
