@@ -253,7 +253,7 @@ class EngineMissing(VoiceError):
 
 
 class VoiceEngine(Protocol):
-    """Anything that turns (already normalised) text into a WAV file: espeak-ng now, clips later."""
+    """Anything that turns (already normalised) text into a PCM WAV file: `EspeakEngine`, `ClipEngine`."""
 
     def synthesize(self, text: str, wav_path: Path) -> None: ...
 
