@@ -685,6 +685,51 @@ def test_text_the_strip_refuses_is_reported_and_not_sent_again():
         assert driver.status()[3] == (True, "在线")
 
 
+def test_content_too_long_for_a_frame_is_reported_and_the_driver_goes_on():
+    with StripEmulator([3, 4]) as emu:
+        huge = StripConfig(3, width_dots=4000, idle_text="欢迎" * 70)         # 280 bytes of text
+        driver = StripDriver(emu.path, [huge, StripConfig(4)], **FAST)
+
+        async def scenario():
+            driver.update([view(window=3), view(window=4)])
+            await until(lambda: "超出一帧" in driver.status()[3].message)
+            await until(lambda: emu.shown(4) == ("4号窗口", "欢迎光临"))
+            driver.show(view(window=3, current="A001"))
+            await until(lambda: emu.shown(3) == ("3号窗口", "请A001"))
+
+        run_driver(driver, scenario)
+
+
+class BrokenPort:
+    """A port whose driver misbehaves in a way the bus does not expect."""
+
+    opened = 0
+
+    def __init__(self, *args, **kwargs):
+        BrokenPort.opened += 1
+
+    def reset_input_buffer(self):
+        pass
+
+    def write(self, data):
+        raise RuntimeError("driver bug")
+
+    def close(self):
+        pass
+
+
+def test_an_unexpected_error_restarts_the_port_instead_of_stopping_the_driver():
+    BrokenPort.opened = 0
+    driver = StripDriver("/dev/ttyFAKE", [StripConfig(3)], serial_factory=BrokenPort,
+                         **{**FAST, "reopen_backoff": (0.01, 0.02)})
+
+    async def scenario():
+        await until(lambda: BrokenPort.opened >= 3, "reopened")
+        await until(lambda: driver.status()[3] == (False, "显示屏驱动出错（RuntimeError），正在重新连接"))
+
+    run_driver(driver, scenario)
+
+
 def test_brightness_goes_to_every_strip_and_again_after_a_power_cut():
     with StripEmulator([3, 4]) as emu:
         driver = StripDriver(emu.path, [StripConfig(3, brightness=6), StripConfig(4)], **FAST)

@@ -235,6 +235,11 @@ class StripDriver:
                     await self._run_job(job)
                 except PortError as exc:
                     self._port_down(f"{exc}，正在重新连接")
+                except Exception as exc:       # a bug must not stop the strips for good
+                    log.exception("LED port %s: %s failed", self.port, job.kind)
+                    await self._io(self.bus.close)
+                    self._port_down(f"显示屏驱动出错（{type(exc).__name__}），正在重新连接")
+                    await self._pause(loop, self.reopen_backoff[1], wakeable=False)
                 self._report()
         finally:
             with contextlib.suppress(Exception):
@@ -319,6 +324,14 @@ class StripDriver:
                 strip.brightness_sent = job.key
                 strip.limit = "此型号不能调亮度"
             return
+        except ValueError as exc:              # content the codec cannot put into a frame
+            if job.kind == "show":
+                strip.rejected = job.key
+                strip.problem = "内容超出一帧的长度，无法发送，请检查显示屏配置"
+            elif job.kind == "brightness":
+                strip.brightness_sent = job.key
+            log.warning("LED strip %s on %s: cannot encode %s: %s", strip.address, self.port, job.command, exc)
+            return
         now = time.monotonic()
         self._heard(strip, reply, now)
         if job.kind == "show":
@@ -336,6 +349,8 @@ class StripDriver:
                     log.warning("LED strip %s on %s: %s", strip.address, self.port, strip.warning)
         elif job.kind == "brightness":
             strip.brightness_sent = job.key
+            if isinstance(reply, Nak):
+                strip.limit = "显示屏不支持调亮度"
         elif job.kind == "info":
             strip.info_asked = True
             if isinstance(reply, InfoReply):
