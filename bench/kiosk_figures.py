@@ -66,7 +66,8 @@ def serve() -> None:
 
     hall = LiveHall(Path(tempfile.mkdtemp()), "--take-limit", "0", hall_text=round_the_clock(
         (ROOT / "assets/halls/demo-town.toml").read_text(encoding="utf-8")))
-    print(json.dumps({"ws": hall.ws, "token": hall.tokens["kiosk"]}), flush=True)
+    print(json.dumps({"ws": hall.ws, "token": hall.tokens["kiosk"], "tokens": hall.tokens}),
+          flush=True)
     sys.stdin.read()
     hall.stop()
 

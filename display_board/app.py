@@ -181,21 +181,28 @@ class ScrollingLed(StencilView):
         super().__init__(**kwargs)
         self.text = None
         self.offset = 0.0
+        self.scrolling = False
+        self._laid_out_for = -1.0
         with self.canvas:
             Color(1, 1, 1, 1)
             self._first = Rectangle()
             self._second = Rectangle()
 
     def show(self, text: str) -> None:
-        if text != self.text:
-            self.text, self.offset = text, 0.0
-            texture = led_texture(text + "　　　　", AMBER, 3)
+        """A text that fits stands still in the middle (an idle board then draws nothing);
+        a longer one scrolls."""
+        if text != self.text or self.width != self._laid_out_for:
+            self.text, self.offset, self._laid_out_for = text, 0.0, self.width
+            still = led_texture(text, AMBER, 3)
+            self.scrolling = still.width > self.width
+            texture = led_texture(text + "　　　　", AMBER, 3) if self.scrolling else still
             self._first.texture = self._second.texture = texture
-            self._first.size = self._second.size = texture.size
+            self._first.size = texture.size
+            self._second.size = texture.size if self.scrolling else (0, 0)
         self.place()
 
     def step(self, dt: float) -> None:
-        if self.text is None:
+        if self.text is None or not self.scrolling:
             return
         width = self._first.size[0]
         self.offset = (self.offset + SCROLL_DOTS_PER_SECOND * 3 * dt) % max(1, width)
@@ -204,6 +211,9 @@ class ScrollingLed(StencilView):
     def place(self) -> None:
         width, height = self._first.size
         y = self.y + (self.height - height) / 2
+        if not self.scrolling:
+            self._first.pos = (self.center_x - width / 2, y)
+            return
         self._first.pos = (self.x - self.offset, y)
         self._second.pos = (self.x - self.offset + width, y)
 
@@ -215,6 +225,7 @@ class BoardApp(App):
         self.model = model
         self.announce = announce
         self.board: Board | None = None
+        self._call_timer = None
 
     def build(self):
         self.title = "叫号显示屏"
@@ -245,9 +256,12 @@ class BoardApp(App):
         self.board.blink_on = True
         if self.announce is not None:
             self.announce(call)
-        Clock.schedule_once(self._call_done, HIGHLIGHT_SECONDS)
+        self._call_timer = Clock.schedule_once(self._call_done, HIGHLIGHT_SECONDS)
 
     def _call_done(self, _dt) -> None:
+        if self._call_timer is not None:
+            self._call_timer.cancel()        # when ended early, the old timer must not end the next
+            self._call_timer = None
         self.board.call = None
         self.board.blink_on = True
         self._show_next_call()

@@ -2,6 +2,7 @@
 
     display-board --server ws://127.0.0.1:8765/ws --token TOKEN [--portrait] [--windows 1-8]
     display-board --server … --token … --screenshot board.png     # one frame offscreen, then exit
+    display-board say A105 3 --wav call.wav [--engine clips] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -28,10 +29,46 @@ def _parser() -> argparse.ArgumentParser:
                         help="只显示这些号段的等候人数 / only these categories")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="在屏幕外画出一帧后退出 / draw one frame offscreen and exit")
+    _voice_options(parser)
+    parser.add_argument("--voice", choices=("on", "off"), default="on",
+                        help="语音叫号 / announce calls aloud")
     return parser
 
 
+def _voice_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", choices=("espeak", "clips"), default="espeak",
+                        help="语音引擎：espeak（合成）或 clips（录音片段，见 assets/voice）")
+    parser.add_argument("--repeat", type=int, default=2, help="每次叫号播报几遍 / times per call")
+
+
+def _say_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="display-board say",
+                                     description="把一次叫号写成 WAV / write a call to a WAV file")
+    parser.add_argument("ticket", help="号码，如 A105")
+    parser.add_argument("window", type=int, help="窗口号，如 3")
+    parser.add_argument("--wav", type=Path, required=True, metavar="OUT.wav")
+    _voice_options(parser)
+    return parser
+
+
+def say(argv: list[str]) -> int:
+    from hall.voice import VoiceError, announcement_wav
+
+    args = _say_parser().parse_args(argv)
+    try:
+        out = announcement_wav(args.ticket, args.window, args.wav, engine=args.engine,
+                               repeat=args.repeat)
+    except (VoiceError, ValueError, OSError) as error:
+        print(f"未能生成语音：{error}", file=sys.stderr)
+        return 1
+    print(f"已写入 {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["say"]:
+        return say(argv[1:])
     from display_board.model import BoardFilter, BoardModel, parse_windows
 
     args = _parser().parse_args(argv)
@@ -57,10 +94,23 @@ def main(argv: list[str] | None = None) -> int:
     register_font()
     from display_board.app import BoardShell
 
-    shell = BoardShell(args.server, args.token, BoardModel(board_filter))
-    if args.screenshot:
-        return asyncio.run(_screenshot(shell, args.screenshot))
-    asyncio.run(shell.run())
+    if args.screenshot or args.voice == "off":
+        shell = BoardShell(args.server, args.token, BoardModel(board_filter))
+        if args.screenshot:
+            return asyncio.run(_screenshot(shell, args.screenshot))
+        asyncio.run(shell.run())
+        return 0
+    from hall.voice import Speaker, VoiceError, make_engine
+
+    try:
+        engine = make_engine(args.engine)
+    except VoiceError as error:
+        print(f"语音引擎不可用：{error}", file=sys.stderr)
+        return 1
+    with Speaker(engine, call_repeat=args.repeat) as speaker:   # in order, never overlapping
+        shell = BoardShell(args.server, args.token, BoardModel(board_filter),
+                           announce=lambda call: speaker.call(call.number, call.window))
+        asyncio.run(shell.run())
     return 0
 
 
