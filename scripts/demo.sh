@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the demo hall: the 青山镇 town centre on a SQLite file in data/,
-# and its kiosk (in a window, or offscreen where there is no screen) printing to PNG files in
-# data/prints/. Ctrl-C stops both. KIOSK=0 runs the server alone.
+# its kiosk (in a window, or offscreen where there is no screen) printing to PNG files in
+# data/prints/, and its hall board with the voice. Ctrl-C stops all. KIOSK=0 and BOARD=0
+# leave those out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -32,7 +33,8 @@ port=${PORT:-8765}
 $qs serve --host "$host" --port "$port" &
 server=$!
 kiosk=
-trap 'kill $server $kiosk 2>/dev/null; wait' EXIT INT TERM
+board=
+trap 'kill $server $kiosk $board 2>/dev/null; wait' EXIT INT TERM
 for _ in $(seq 100); do
     .venv/bin/python -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
         "http://$host:$port/healthz" 2>/dev/null && break
@@ -45,5 +47,11 @@ if [[ ${KIOSK:-1} != 0 ]]; then
         --portrait --printer preview:data/prints --cache data/kiosk-cache &
     kiosk=$!
     echo "取号机已启动，打印的小票保存为图片 / the kiosk runs; its printouts: data/prints/*.png"
+fi
+if [[ ${BOARD:-1} != 0 ]]; then
+    token=$(.venv/bin/python -c "import json, sys; print(next(d['token'] for d in json.load(open(sys.argv[1])) if d['role'] == 'display'))" "$tokens")
+    .venv/bin/display-board --server "ws://$host:$port/ws" --token "$token" --windowed &
+    board=$!
+    echo "叫号显示屏已启动 / the hall board runs (voice: espeak-ng)"
 fi
 wait $server

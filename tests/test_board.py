@@ -131,3 +131,19 @@ def test_screenshots_in_both_orientations(tmp_path, hall_file):
                                             else (1080, 1920))
     finally:
         hall.stop()
+
+
+def test_say_writes_the_announcement(tmp_path):
+    import wave
+
+    out = tmp_path / "call.wav"
+    done = subprocess.run([sys.executable, "-m", "display_board.cli", "say", "A105", "12",
+                           "--wav", str(out), "--repeat", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with wave.open(str(out)) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth()) == (1, 2)
+        assert wav.getnframes() / wav.getframerate() > 1.0
+    bad = subprocess.run([sys.executable, "-m", "display_board.cli", "say", "A105", "0",
+                          "--wav", str(out)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith("未能生成语音")
