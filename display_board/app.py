@@ -281,8 +281,11 @@ class BoardShell:
     """The board's connection: the client feeds the model and tells the app what changed."""
 
     def __init__(self, urls: list[str], token: str, model: BoardModel,
-                 announce: Callable[[Call], None] | None = None):
+                 announce: Callable[[Call], None] | None = None, strips: Any = None):
+        """`strips` is an optional `display_board.led.StripDriver` for the windows' LED strips,
+        fed from the same snapshot and events."""
         self.model = model
+        self.strips = strips
         self.app = BoardApp(model, announce)
         self.client = HallClient(urls, {"role": "display", "token": token},
                                  on_snapshot=self._snapshot, on_event=self._event,
@@ -291,10 +294,17 @@ class BoardShell:
 
     def _snapshot(self, reply: dict[str, Any]) -> None:
         self.model.apply_snapshot(reply)
+        if self.strips is not None:
+            self.strips.update(reply.get("snapshot", {}).get("live", {}).get("windows", []))
         self.snapshots += 1
         self.app.changed()
 
     def _event(self, event: dict[str, Any]) -> None:
+        if self.strips is not None:
+            if event.get("ev") == "ticket_called":
+                self.strips.called(event)       # before the window event of the same seq
+            elif event.get("ev") == "window":
+                self.strips.show(event)
         if self.model.apply_event(event):
             self.app.changed()
 
@@ -304,10 +314,16 @@ class BoardShell:
             self.app.changed()
 
     async def run(self) -> None:
-        client = asyncio.get_running_loop().create_task(self.client.run())
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(self.client.run())]
+        if self.strips is not None:
+            tasks.append(loop.create_task(self.strips.run()))
         try:
             await self.app.async_run(async_lib="asyncio")
         finally:
             await self.client.stop()
-            client.cancel()
+            if self.strips is not None:
+                self.strips.stop()
+            for task in tasks:
+                task.cancel()
 

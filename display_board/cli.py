@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     _voice_options(parser)
     parser.add_argument("--voice", choices=("on", "off"), default="on",
                         help="语音叫号 / announce calls aloud")
+    parser.add_argument("--strips", metavar="PORT",
+                        help="窗口 LED 条屏的串口，如 /dev/ttyUSB0（见 docs/led-protocol.md）")
+    parser.add_argument("--strip-windows", default="", metavar="1-28",
+                        help="条屏对应的窗口；地址即窗口号 / windows with a strip (address = window)")
+    parser.add_argument("--strip-baud", type=int, default=9600)
     return parser
 
 
@@ -94,8 +99,22 @@ def main(argv: list[str] | None = None) -> int:
     register_font()
     from display_board.app import BoardShell
 
+    strips = None
+    if args.strips:
+        from display_board.led import StripConfig, StripDriver
+
+        try:
+            addresses = parse_windows(args.strip_windows)
+        except ValueError as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        if not addresses:
+            print("请用 --strip-windows 指明有条屏的窗口，如 1-8", file=sys.stderr)
+            return 2
+        strips = StripDriver(args.strips, [StripConfig(address=n, window=n)
+                                           for n in sorted(addresses)], baudrate=args.strip_baud)
     if args.screenshot or args.voice == "off":
-        shell = BoardShell(args.server, args.token, BoardModel(board_filter))
+        shell = BoardShell(args.server, args.token, BoardModel(board_filter), strips=strips)
         if args.screenshot:
             return asyncio.run(_screenshot(shell, args.screenshot))
         asyncio.run(shell.run())
@@ -109,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with Speaker(engine, call_repeat=args.repeat) as speaker:   # in order, never overlapping
         shell = BoardShell(args.server, args.token, BoardModel(board_filter),
-                           announce=lambda call: speaker.call(call.number, call.window))
+                           announce=lambda call: speaker.call(call.number, call.window),
+                           strips=strips)
         asyncio.run(shell.run())
     return 0
 

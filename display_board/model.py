@@ -111,7 +111,7 @@ class BoardModel:
             rows.append({
                 "window": number,
                 "department": departments.get(fixed.get("department", ""), fixed.get("name", "")),
-                "clerk": f"{clerk['name']}（{clerk['post']}岗）" if clerk else "",
+                "clerk": f"{clerk['name']} {clerk['post']}岗" if clerk else "",
                 "status": live.get("status", "closed"),
                 "status_text": STATUS_TEXT.get(live.get("status", "closed"), ""),
                 "current": live.get("current") or "",

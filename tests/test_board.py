@@ -3,6 +3,7 @@ against live servers for the demo town and the county hall (saved in tests/artif
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_rows_queues_and_filters():
     model.apply_snapshot(snapshot())
     rows = model.window_rows()
     assert [r["window"] for r in rows] == [1, 2, 3]
-    assert rows[0] | {} == {"window": 1, "department": "社保", "clerk": "张敏（A岗）",
+    assert rows[0] | {} == {"window": 1, "department": "社保", "clerk": "张敏 A岗",
                             "status": "open", "status_text": "办理中", "current": "A001"}
     assert rows[1]["status_text"] == "未开放"
     assert model.queue_rows() == [("社保", 2), ("民政", 0)]
@@ -147,3 +148,63 @@ def test_say_writes_the_announcement(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "display_board.cli", "say", "A105", "0",
                           "--wav", str(out)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and bad.stderr.startswith("未能生成语音")
+
+
+def test_live_board_with_strips_and_a_lost_server(tmp_path):
+    """A real server, the board offscreen with an emulated LED strip for window 1: a call shows
+    on the board and on the strip; the server goes away and the board says 连接中断."""
+    from kivy.core.window import Window
+
+    from display_board.app import BoardShell, led_texture
+    from display_board.led import StripConfig, StripDriver
+    from display_board.led.emulator import StripEmulator
+    from display_board.led_text import AMBER
+    from hall.look import register_font
+
+    register_font()
+    Window.size = (1920, 1080)
+    hall = LiveHall(tmp_path, hall_text=round_the_clock(
+        (HALLS / "demo-town.toml").read_text(encoding="utf-8")))
+    announced = []
+
+    async def scenario(emulator):
+        strips = StripDriver(emulator.path, [StripConfig(address=1, window=1)],
+                             poll_interval=0.2)
+        shell = BoardShell([hall.ws], hall.tokens["display"], BoardModel(),
+                           announce=lambda call: announced.append(call.number), strips=strips)
+        runner = asyncio.get_running_loop().create_task(shell.run())
+
+        async def until(condition, seconds=15):
+            for _ in range(seconds * 20):
+                if condition():
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("not in time")
+
+        try:
+            await until(lambda: shell.snapshots)
+            kiosk, clerk = hall.hello("kiosk"), hall.hello("clerk", badge="1001", pin="4826")
+            kiosk.request("take_ticket", category="A")
+            clerk.request("sign_in", window=1, post="A")
+            clerk.request("call_next")
+            await until(lambda: announced == ["A001"])
+            await until(lambda: any("A001" in line for line in emulator.shown(1)))
+            await asyncio.sleep(0.2)
+            shell.app.root.export_to_png(str(SHOTS / "demo-town-live-call.png"))
+            hall.kill()
+            await until(lambda: not shell.model.connected)
+            await asyncio.sleep(0.2)
+            lost = led_texture("连接中断", AMBER, 2)
+            drawn = [getattr(i, "texture", None) for i in shell.app.board.canvas.before.children]
+            assert lost in drawn
+            shell.app.root.export_to_png(str(SHOTS / "demo-town-connection-lost.png"))
+        finally:
+            shell.app.stop()
+            await asyncio.wait_for(runner, 10)
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with StripEmulator([1]) as emulator:
+            asyncio.run(scenario(emulator))
+    finally:
+        hall.stop()
