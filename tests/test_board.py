@@ -208,3 +208,63 @@ def test_live_board_with_strips_and_a_lost_server(tmp_path):
             asyncio.run(scenario(emulator))
     finally:
         hall.stop()
+
+
+def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monkeypatch):
+    """Four clerks call 20 tickets as fast as the server lets them (well under 2 s): the board
+    announces every one, in the order the server sent them, and shows each in turn."""
+    import display_board.app as board_app
+    from display_board.app import BoardShell
+    from hall.look import register_font
+
+    register_font()
+    monkeypatch.setattr(board_app, "HIGHLIGHT_SECONDS", 0.02)   # highlight briefly, keep order
+    hall = LiveHall(tmp_path, "--take-limit", "0", hall_text=round_the_clock(
+        (HALLS / "demo-town.toml").read_text(encoding="utf-8")))
+    announced, shown = [], []
+
+    async def scenario():
+        shell = BoardShell([hall.ws], hall.tokens["display"], BoardModel(),
+                           announce=lambda call: announced.append(call.number))
+        show_next = shell.app._show_next_call
+
+        def noting():
+            show_next()
+            if shell.app.board.call is not None:
+                shown.append(shell.app.board.call.number)
+
+        shell.app._show_next_call = noting
+        runner = asyncio.get_running_loop().create_task(shell.run())
+        try:
+            for _ in range(300):
+                if shell.snapshots:
+                    break
+                await asyncio.sleep(0.05)
+            watcher = hall.hello("display")
+            kiosk = hall.hello("kiosk")
+            for prefix in "ABDD" * 5:
+                kiosk.request("take_ticket", category=prefix)
+            clerks = [(hall.hello("clerk", badge=badge, pin=pin), window) for badge, pin, window in
+                      (("1001", "4826", 1), ("1003", "519274", 2), ("1007", "3758", 4))]
+            for clerk, window in clerks:
+                clerk.request("sign_in", window=window, post="A")
+            calls = 0
+            while calls < 20:
+                for clerk, _ in clerks:
+                    if calls < 20 and clerk.request("call_next").get("ticket"):
+                        calls += 1
+                        clerk.request("finish", outcome="done")
+            sent = [watcher.wait_event("ticket_called")["number"] for _ in range(20)]
+            for _ in range(400):
+                if len(announced) == 20:
+                    break
+                await asyncio.sleep(0.02)
+            assert announced == sent and shown == sent
+        finally:
+            shell.app.stop()
+            await asyncio.wait_for(runner, 10)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hall.stop()
