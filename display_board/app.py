@@ -88,7 +88,7 @@ class Board(Widget):
         return texture.width
 
     def redraw(self, *_args) -> None:
-        w, h = self.width, self.height
+        w = self.width
         m, hall = self.model, self.model.hall
         self.canvas.before.clear()
         with self.canvas.before:
@@ -114,13 +114,14 @@ class Board(Widget):
             top -= 16 * pitch + 28
             notice_height = 16 * 3 + 24
             bottom = self.y + notice_height
-            grid_width = w * (0.64 if not self.portrait else 1.0)
-            rows_top = top
-            self._grid(self.x + 16, rows_top, grid_width - 24,
-                       (bottom if not self.portrait else bottom + h * 0.22))
-            side_x = self.x + grid_width + 8 if not self.portrait else self.x + 16
-            side_top = rows_top if not self.portrait else bottom + h * 0.22 - 8
-            self._side(side_x, side_top, bottom)
+            if self.portrait:   # the grid as tall as its rows need, the lists below it
+                needed = 16 * 2 + 12 + len(m.window_rows()) * (16 * 3 + 6) + 16 * 2 + 12
+                grid_bottom = max(bottom + (top - bottom) * 0.35, top - needed)
+                self._grid(self.x + 16, top, w - 24, grid_bottom)
+                self._side(self.x + 16, grid_bottom - 8, bottom)
+            else:
+                self._grid(self.x + 16, top, w * 0.64 - 24, bottom)
+                self._side(self.x + w * 0.64 + 8, top, bottom)
         self.notice.pos = (self.x, self.y + 8)
         self.notice.size = (w, notice_height - 16)
         self.notice.show(m.notice or f"欢迎来到{hall.get('name', '本中心')}，请取号后留意叫号")
