@@ -232,11 +232,17 @@ class BoardApp(App):
         self.title = "叫号显示屏"
         release_textures_each_frame()
         self.board = Board(self.model)
-        Clock.schedule_interval(self.board.notice.step, 1 / 30)
-        Clock.schedule_interval(self._blink, 0.5)
-        Clock.schedule_interval(self._next_page, PAGE_SECONDS)
-        Clock.schedule_interval(lambda _dt: self.board.redraw(), 30)     # the clock's minute
+        self._timers = [Clock.schedule_interval(self.board.notice.step, 1 / 30),
+                        Clock.schedule_interval(self._blink, 0.5),
+                        Clock.schedule_interval(self._next_page, PAGE_SECONDS),
+                        Clock.schedule_interval(self.board.redraw, 30)]   # the clock's minute
         return self.board
+
+    def on_stop(self):
+        for timer in self._timers:
+            timer.cancel()
+        if self._call_timer is not None:
+            self._call_timer.cancel()
 
     # --- calls --------------------------------------------------------------------------------
 

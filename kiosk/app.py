@@ -81,10 +81,17 @@ class KioskApp(App):
         self.title = "取号机"
         release_textures_each_frame()
         self.root_panel = Panel(orientation="vertical")
-        Window.bind(on_touch_down=self._touched, size=lambda *_: self.redraw())
-        Clock.schedule_interval(self._tick, 1)
+        Window.bind(on_touch_down=self._touched, size=self._resized)
+        self._ticker = Clock.schedule_interval(self._tick, 1)
         self.show_home()
         return self.root_panel
+
+    def on_stop(self):
+        Window.unbind(on_touch_down=self._touched, size=self._resized)
+        self._ticker.cancel()
+
+    def _resized(self, *_args) -> None:
+        self.redraw()
 
     def _settle(self, _dt) -> None:
         """Once the first home screen is up: what exists now lives as long as the kiosk, so it
