@@ -39,6 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+READING_SECONDS = 1.0   # between screens, as a person would take at the least
+
+
 def process_age() -> float:
     """Seconds since this process was started, from /proc (so imports are counted too)."""
     start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
@@ -116,6 +119,7 @@ async def main(tickets: int) -> None:
         for _ in range(tickets):
             shell.app.show_department(shell.model.departments()[0].code)
             await frame()
+            await asyncio.sleep(READING_SECONDS)      # a person reads before tapping
             button = next(w for w in shell.app.root.walk()
                           if isinstance(w, BigButton) and w.text == "取号")
             x, y = button.to_window(*button.center)
@@ -130,6 +134,7 @@ async def main(tickets: int) -> None:
             while len(printed_at) < len(on_screen):      # printing goes on after the screen
                 await asyncio.sleep(0.001)
             to_print.append((printed_at[-1] - tapped) * 1000)
+            await asyncio.sleep(READING_SECONDS)      # and looks at the ticket
             shell.app.show_home()
         print(f"cold start to the home screen with the catalogue: {cold:.2f} s")
         print(f"tap → ticket on screen, {tickets} tickets: median {statistics.median(on_screen):.0f}"
