@@ -4,6 +4,7 @@ view (`queue_server.views.item_view`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -23,12 +24,27 @@ def fee_text(item: dict[str, Any]) -> str:
     return f"{fee}（{basis}）" if basis else fee
 
 
+FORM_NAMES = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
+
+
+def material_quantity(material: Mapping[str, Any]) -> str:
+    """`原件 1 份`, `复印件 2 份`, `原件及复印件各 1 份`: the same on screen and on paper."""
+    form = material.get("form") or "original"
+    each = "各" if form == "original_and_copy" else ""
+    return f"{FORM_NAMES.get(form, str(form))}{each} {int(material.get('copies') or 1)} 份"
+
+
 def material_line(material: dict[str, Any]) -> str:
-    form = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}.get(
-        material.get("form", ""), material.get("form", ""))
-    copies = material.get("copies") or 1
-    line = f"{material['name']}：{form} {copies} 份"
+    line = f"{material['name']}：{material_quantity(material)}"
     return line + (f"（{material['notes']}）" if material.get("notes") else "")
+
+
+def serving_windows(item: Mapping[str, Any], hall: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The hall view's windows that serve the item's queue category, in the category's order."""
+    category = next((c for c in hall.get("categories") or [] if c["prefix"] == item.get("category")),
+                    {})
+    by_number = {w["window"]: w for w in hall.get("windows") or []}
+    return [by_number[n] for n in category.get("windows") or [] if n in by_number]
 
 
 def sections(item: dict[str, Any], windows: list[dict[str, Any]],

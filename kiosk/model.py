@@ -100,9 +100,7 @@ class KioskModel:
         return None
 
     def windows_for(self, item: dict[str, Any]) -> list[dict[str, Any]]:
-        numbers = next((c["windows"] for c in self.hall.get("categories", [])
-                        if c["prefix"] == item["category"]), [])
-        return [w for w in self.hall.get("windows", []) if w["window"] in numbers]
+        return guide.serving_windows(item, self.hall)
 
 
 def guide_sections(model: KioskModel, item: dict[str, Any]) -> list[tuple[str, list[str]]]:

@@ -32,11 +32,8 @@ def _page(title: str, body: str) -> str:
 
 def guide_html(item: dict[str, Any], hall: dict[str, Any]) -> str:
     """`item` is an item view, `hall` the hall view (both from `queue_server.views`)."""
-    serving = next((c["windows"] for c in hall["categories"] if c["prefix"] == item["category"]),
-                   [])
-    windows = [w for w in hall["windows"] if w["window"] in serving]
     parts = []
-    for heading, lines in guide.sections(item, windows, hall):
+    for heading, lines in guide.sections(item, guide.serving_windows(item, hall), hall):
         if not lines:
             continue
         tag = "ol" if heading == "办理流程" else "ul"

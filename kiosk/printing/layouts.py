@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from hall.guide import material_quantity, serving_windows
 from kiosk.printing.blocks import QR, Block, Cut, Feed, Paper, Rule, Text, paper_for
 from kiosk.printing.qr import module_size
 from kiosk.printing.textwidth import balanced_wrap, clean, display_width, wrap, wrap_even
 
 KIND_NAMES = {"handle": "办理", "consult": "咨询", "pickup": "取件"}
 PRIORITY_NAMES = {"elderly": "老年人优先", "disabled": "残疾人优先", "green": "绿色通道"}
-FORM_NAMES = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
 FREE_FEES = frozenset({"不收费", "免费", "免收", ""})
 
 TICKET_TIP = "请留意叫号，过号请重新取号"
@@ -186,31 +186,15 @@ def _phones(hall: Mapping[str, Any], paper: Paper, consultation: str | None = No
 
 # --- the one-time checklist ----------------------------------------------------------------------
 
-def material_quantity(material: Mapping[str, Any]) -> str:
-    """`原件 1 份`, `复印件 2 份`, `原件及复印件各 1 份`."""
-    form = material.get("form") or "original"
-    copies = int(material.get("copies") or 1)
-    name = FORM_NAMES.get(form, clean(str(form)))
-    each = "各" if form == "original_and_copy" else ""
-    return f"{name}{each} {copies} 份"
-
-
 def days_text(days: int) -> str:
     return f"{days} 个工作日" if days else "即办，当场办结"
 
 
 def item_windows(item: Mapping[str, Any], hall: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The windows serving the item's queue category, shaped like a ticket's `windows`."""
-    category = next((c for c in hall.get("categories") or [] if c["prefix"] == item.get("category")),
-                    None)
-    by_number = {w["window"]: w for w in hall.get("windows") or []}
-    out = []
-    for number in (category or {}).get("windows") or []:
-        w = by_number.get(number)
-        if w is not None:
-            location = " ".join(part for part in (w.get("floor"), w.get("zone")) if part)
-            out.append({"window": number, "name": w.get("name", ""), "location": location})
-    return out
+    return [{"window": w["window"], "name": w.get("name", ""),
+             "location": " ".join(part for part in (w.get("floor"), w.get("zone")) if part)}
+            for w in serving_windows(item, hall)]
 
 
 def checklist_layout(item: Mapping[str, Any], hall: Mapping[str, Any], guide_url: str,
