@@ -537,29 +537,33 @@ class KioskApp(App):
 
     def show_message(self, title: str, message: str) -> None:
         back = self.screen
-        body = self._frame("message", title)
-        p, s = self.palette, self.sizes
-        body.add_widget(BoxLayout())         # the message in the middle, the button below
-        body.add_widget(Text(text=message, font_size=dp(s.title), color=p.text, halign="center"))
-        body.add_widget(BoxLayout())
-        ok = BigButton(p.primary, p.on_primary, text="知道了", size_hint_y=None,
-                       height=dp(s.target), font_size=dp(s.button))
-        ok.bind(on_release=lambda *_: (setattr(self, "screen", back), self.redraw())
-                if back in ("department", "guide", "search") else self.show_home())
-        body.add_widget(ok)
+        self._notice_screen("message", title, message, "知道了", lambda: self._return_to(back))
 
     def _idle_warning(self) -> None:
         back = self.screen
-        body = self._frame("idle_warning", "您还在浏览吗？")
+        self._notice_screen("idle_warning", "您还在浏览吗？", f"{WARNING_SECONDS} 秒内没有操作将返回首页。",
+                            "继续浏览", lambda: self._return_to(back))
+
+    def _return_to(self, screen: str) -> None:
+        """Back to a page the person was on (drawn afresh), or home for any other."""
+        if screen in ("department", "guide", "search"):
+            self.screen = screen
+            self.redraw()
+        else:
+            self.show_home()
+
+    def _notice_screen(self, screen: str, title: str, message: str, button: str,
+                       action: Callable[[], Any]) -> None:
+        """A message in the middle of the screen and one big button below it."""
+        body = self._frame(screen, title)
         p, s = self.palette, self.sizes
         body.add_widget(BoxLayout())
-        body.add_widget(Text(text=f"{WARNING_SECONDS} 秒内没有操作将返回首页。", font_size=dp(s.title),
-                             color=p.text, halign="center"))
+        body.add_widget(Text(text=message, font_size=dp(s.title), color=p.text, halign="center"))
         body.add_widget(BoxLayout())
-        stay = BigButton(p.primary, p.on_primary, text="继续浏览", size_hint_y=None,
-                         height=dp(s.target), font_size=dp(s.button))
-        stay.bind(on_release=lambda *_: (setattr(self, "screen", back), self.redraw()))
-        body.add_widget(stay)
+        ok = BigButton(p.primary, p.on_primary, text=button, size_hint_y=None,
+                       height=dp(s.target), font_size=dp(s.button))
+        ok.bind(on_release=lambda *_: action())
+        body.add_widget(ok)
 
     # --- live updates --------------------------------------------------------------------------------
 
@@ -676,21 +680,20 @@ class KioskShell:
                                          priority=priority)
 
     async def _print(self, reply: dict[str, Any]) -> None:
-        """Print, and tell the managers when the printer's state changes (paper out …)."""
         ticket = reply["ticket"]
         item = self.model.item(ticket["service"]) if ticket.get("service") else None
-        try:
-            state = await self.printer.ticket(ticket, self.model.hall, item) or "ok"
-        except Exception as error:
-            await self.report_printer(getattr(error, "kind", "error"), str(error))
-            raise
-        await self.report_printer(state, "")
+        await self._reporting(self.printer.ticket(ticket, self.model.hall, item))
 
     async def _print_checklist(self, item: dict[str, Any]) -> None:
         base = (self.client.url or self.client.urls[0]).replace("ws", "http", 1).rsplit("/ws", 1)[0]
+        await self._reporting(self.printer.checklist(item, self.model.hall,
+                                                     f"{base}/guide/{item['code']}"))
+
+    async def _reporting(self, job) -> None:
+        """Run a print job, and tell the managers when the printer's state changes (paper out
+        …); a fault is raised on to the screen after it has been reported."""
         try:
-            state = await self.printer.checklist(item, self.model.hall,
-                                                 f"{base}/guide/{item['code']}") or "ok"
+            state = await job or "ok"
         except Exception as error:
             await self.report_printer(getattr(error, "kind", "error"), str(error))
             raise
