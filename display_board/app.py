@@ -14,6 +14,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,8 +55,10 @@ def led_texture(text: str, colour: tuple[int, int, int], pitch: int, rows: int =
     return texture
 
 
+@lru_cache(maxsize=64)
 def fitting_pitch(text: str, width: float, largest: int, rows: int = 16) -> int:
-    """The biggest dot pitch (≤ `largest`) at which `text` fits `width` pixels."""
+    """The biggest dot pitch (≤ `largest`) at which `text` fits `width` pixels. Cached: every
+    redraw asks it of the current call, which changes far less often than the board redraws."""
     columns = dots(text, rows).width
     return max(2, min(largest, int(width // max(1, columns))))
 
@@ -114,19 +117,21 @@ class Board(Widget):
             top -= 16 * pitch + 28
             notice_height = 16 * 3 + 24
             bottom = self.y + notice_height
+            rows = m.window_rows()
             if self.portrait:   # the grid as tall as its rows need, the lists below it
-                needed = 16 * 2 + 12 + len(m.window_rows()) * (16 * 3 + 6) + 16 * 2 + 12
+                needed = 16 * 2 + 12 + len(rows) * (16 * 3 + 6) + 16 * 2 + 12
                 grid_bottom = max(bottom + (top - bottom) * 0.35, top - needed)
-                self._grid(self.x + 16, top, w - 24, grid_bottom)
+                self._grid(rows, self.x + 16, top, w - 24, grid_bottom)
                 self._side(self.x + 16, grid_bottom - 8, bottom)
             else:
-                self._grid(self.x + 16, top, w * 0.64 - 24, bottom)
+                self._grid(rows, self.x + 16, top, w * 0.64 - 24, bottom)
                 self._side(self.x + w * 0.64 + 8, top, bottom)
         self.notice.pos = (self.x, self.y + 8)
         self.notice.size = (w, notice_height - 16)
         self.notice.show(m.notice or f"欢迎来到{hall.get('name', '本中心')}，请取号后留意叫号")
 
-    def _grid(self, x: float, top: float, width: float, bottom: float) -> None:
+    def _grid(self, window_rows: list[dict[str, Any]], x: float, top: float, width: float,
+              bottom: float) -> None:
         pitch, gap = 3, 6
         row_height = 16 * pitch + gap
         header = [("窗口", 0.0), ("部门", 0.16), ("工作人员", 0.46), ("状态", 0.72), ("当前", 0.87)]
@@ -134,7 +139,7 @@ class Board(Widget):
             self._text(label, AMBER, 2, x + at * width, top)
         top -= 16 * 2 + gap * 2
         per_page = max(1, int((top - bottom) // row_height))
-        all_pages = pages(self.model.window_rows(), per_page)
+        all_pages = pages(window_rows, per_page)
         rows = all_pages[self.page % len(all_pages)]
         for row in rows:
             colour = GREEN if row["status"] == "open" else RED
