@@ -1,5 +1,5 @@
 """The hall board's figures, measured in one board process drawing offscreen (Mesa llvmpipe)
-at 1920×1080, against the demo-town server in its own process (`kiosk_figures.py --serve`).
+at 1920×1080, against the demo-town server in its own process (`bench/demo_server.py`).
 
 - call → board redrawn: from a clerk's call_next sent to the board's frame drawn with that call
   (goal ≤ 100 ms), and from the event's arrival to that frame;
@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,11 +30,11 @@ for _name, _value in {"SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1",
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.demo_server import DemoServer  # noqa: E402
+
 
 async def main(calls: int) -> None:
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "kiosk_figures.py"), "--serve"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    hall = json.loads(server.stdout.readline())
+    server = DemoServer()
 
     from hall.kivy_runtime import configure_window
 
@@ -49,7 +48,7 @@ async def main(calls: int) -> None:
     from hall.look import register_font
 
     register_font()
-    shell = BoardShell([hall["ws"]], hall["tokens"]["display"], BoardModel())
+    shell = BoardShell([server.ws], server.tokens["display"], BoardModel())
     flips: list[float] = []
     Window.bind(on_flip=lambda *_: flips.append(time.perf_counter()))
     arrived: dict[str, float] = {}
@@ -89,7 +88,7 @@ async def main(calls: int) -> None:
 
         shell.app._show_next_call = noting
         # call → board: a kiosk takes tickets, a clerk calls them one by one
-        async with connect(hall["ws"]) as kiosk, connect(hall["ws"]) as clerk:
+        async with connect(server.ws) as kiosk, connect(server.ws) as clerk:
             async def ask(ws, op, **params):
                 await ws.send(json.dumps({"id": 1, "op": op, **params}))
                 while True:
@@ -97,7 +96,7 @@ async def main(calls: int) -> None:
                     if reply.get("re") == 1:
                         return reply
 
-            await ask(kiosk, "hello", role="kiosk", token=hall["token"])
+            await ask(kiosk, "hello", role="kiosk", token=server.tokens["kiosk"])
             await ask(clerk, "hello", role="clerk", badge="1001", pin="4826")
             await ask(clerk, "sign_in", window=1, post="A")
             to_frame, from_event = [], []
@@ -121,7 +120,7 @@ async def main(calls: int) -> None:
     finally:
         shell.app.stop()
         await asyncio.wait_for(runner, 10)
-        server.communicate("", timeout=30)
+        server.close()
 
 
 if __name__ == "__main__":

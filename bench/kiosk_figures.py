@@ -1,8 +1,8 @@
 """The kiosk's own figures, measured in one kiosk process drawing offscreen (Mesa llvmpipe).
 
 A hall server for the demo town (opened round the clock) runs as its own process on
-127.0.0.1, set up by a helper process (`--serve`, using `tests/live_hall.py`), so that this
-process holds nothing but the kiosk. This process is the kiosk: it starts, waits for the home
+127.0.0.1, set up by `bench/demo_server.py` in a process of its own, so that this process
+holds nothing but the kiosk. This process is the kiosk: it starts, waits for the home
 screen with the catalogue, then takes tickets by simulated touches. It prints:
 
 - cold start: from this process's start (as the kernel recorded it) to the first home screen
@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,7 @@ os.environ.setdefault("KIVY_NO_CONFIG", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.demo_server import DemoServer  # noqa: E402
 
 READING_SECONDS = 1.0   # between screens, as a person would take at the least
 
@@ -63,23 +62,9 @@ async def frame() -> None:
     EventLoop.idle()          # lay out and draw now
 
 
-def serve() -> None:
-    """The helper process: a demo-town server; prints its URL and kiosk token, stops on EOF."""
-    from tests.live_hall import LiveHall, round_the_clock
-
-    hall = LiveHall(Path(tempfile.mkdtemp()), "--take-limit", "0", hall_text=round_the_clock(
-        (ROOT / "assets/halls/demo-town.toml").read_text(encoding="utf-8")))
-    print(json.dumps({"ws": hall.ws, "token": hall.tokens["kiosk"], "tokens": hall.tokens}),
-          flush=True)
-    sys.stdin.read()
-    hall.stop()
-
-
 async def main(tickets: int) -> None:
     waited = time.perf_counter()
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    hall = json.loads(server.stdout.readline())
+    server = DemoServer()
     waited = time.perf_counter() - waited
 
     from hall.kivy_runtime import configure_window
@@ -105,7 +90,7 @@ async def main(tickets: int) -> None:
             printed_at.append(time.perf_counter())
             return state
 
-    shell = KioskShell([hall["ws"]], hall["token"], CatalogueCache(folder / "cat.json"),
+    shell = KioskShell([server.ws], server.tokens["kiosk"], CatalogueCache(folder / "cat.json"),
                        printer=Recording(f"file:{out}", PrinterProfile()))
     runner = asyncio.get_running_loop().create_task(shell.run())
     try:
@@ -145,15 +130,10 @@ async def main(tickets: int) -> None:
     finally:
         shell.app.stop()
         await asyncio.wait_for(runner, 10)
-        server.communicate("", timeout=30)
+        server.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=20)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        serve()
-    else:
-        asyncio.run(main(args.tickets))
+    asyncio.run(main(parser.parse_args().tickets))
