@@ -261,7 +261,10 @@ def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orien
     run_kiosk(window, town, tmp_path, size, scenario)
 
 
-def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_path):
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_path, size,
+                                                                    orientation):
     from kiosk.widgets import BigButton, Text
 
     text = round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")).replace(
@@ -278,19 +281,22 @@ def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_
         await tap(widgets(app.root, BigButton, "取号")[0])
         await until(lambda: app.screen == "message")
         message["texts"] = [w.text for w in widgets(app.root, Text)]
-        await shoot(app, "portrait-11-cap-reached")
+        await shoot(app, f"{orientation}-11-cap-reached")
         await tap(widgets(app.root, BigButton, "知道了")[0])
         assert app.screen == "department"
 
     (tmp_path / "hall").mkdir(exist_ok=True)
     try:
-        run_kiosk(window, hall, tmp_path, (1080, 1920), scenario)
+        run_kiosk(window, hall, tmp_path, size, scenario)
     finally:
         hall.stop()
     assert any("已取完" in t for t in message["texts"]), message
 
 
-def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_path):
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_path, size,
+                                                             orientation):
     import urllib.request
 
     from kiosk.app import EscposPrinter
@@ -307,9 +313,9 @@ def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_p
         await tap(widgets(app.root, BigButton, "打印材料清单")[0])
         await until(lambda: app.screen == "message")
         assert "材料清单已打印" in app.root.children[-1].children[-1].text
-        await shoot(app, "portrait-12-checklist-printed")
+        await shoot(app, f"{orientation}-12-checklist-printed")
 
-    run_kiosk(window, town, tmp_path, (1080, 1920), scenario,
+    run_kiosk(window, town, tmp_path, size, scenario,
               EscposPrinter(f"preview:{prints}", PrinterProfile(58)))
     [url] = decode_printout(prints, f"checklist-{seen['code']}")
     assert url == f"{town.http}/guide/{seen['code']}"
