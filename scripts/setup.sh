@@ -14,7 +14,8 @@ with_tests=0
 apt_packages=(python3 python3-venv python3-dev ca-certificates sqlite3 libgl1 libegl1 libmtdev1
               espeak-ng)
 if (( with_tests )); then
-    apt_packages+=(postgresql libzbar0)   # libzbar0: tests read printed QR codes back
+    # libzbar0: tests read printed QR codes back; chromium: Playwright drives it through the web pages
+    apt_packages+=(postgresql libzbar0 chromium)
 fi
 
 missing=()
