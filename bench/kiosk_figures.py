@@ -74,9 +74,9 @@ async def main(tickets: int) -> None:
     from kivy.tests.common import UnitTestTouch
 
     from hall.look import register_font
+    from hall.widgets import BigButton
     from kiosk.app import CatalogueCache, EscposPrinter, KioskShell
     from kiosk.printing import PrinterProfile
-    from kiosk.widgets import BigButton
 
     register_font()
     Window.size = (1080, 1920)

@@ -34,8 +34,8 @@ from kivy.uix.scrollview import ScrollView
 from hall.client import HallClient, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
+from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text
 from kiosk.model import PRIORITIES, KioskModel, guide_sections, spoken_summary
-from kiosk.widgets import BigButton, BigToggle, Panel, QrImage, Text
 
 log = logging.getLogger("kiosk")
 TICKET_SECONDS = 10          # the ticket stays on screen this long

@@ -69,8 +69,8 @@ def kiosk():
 
 
 def test_idle_goes_home_after_a_warning_and_a_touch_keeps_the_page(kiosk):
+    from hall.widgets import BigButton
     from kiosk.app import IDLE_SECONDS, WARNING_SECONDS
-    from kiosk.widgets import BigButton
 
     code = kiosk.model.departments()[1].items[0]["code"]
     kiosk.show_guide(code)

@@ -120,9 +120,9 @@ def decode_printout(folder: Path, job: str) -> list[str]:
 @pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
                                               ((1920, 1080), "landscape")])
 def test_home_to_department_to_ticket(window, town, tmp_path, size, orientation):
+    from hall.widgets import BigButton, BigToggle, Text
     from kiosk.app import EscposPrinter
     from kiosk.printing import PrinterProfile
-    from kiosk.widgets import BigButton, BigToggle, Text
 
     prints = tmp_path / "prints"
     taken = {}
@@ -151,7 +151,7 @@ def test_home_to_department_to_ticket(window, town, tmp_path, size, orientation)
 @pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
                                               ((1920, 1080), "landscape")])
 def test_guide_in_elder_mode_reads_aloud(window, town, tmp_path, size, orientation):
-    from kiosk.widgets import BigButton
+    from hall.widgets import BigButton
 
     spoken = []
 
@@ -186,7 +186,7 @@ class PaperOut(Exception):
                                               ((1920, 1080), "landscape")])
 def test_paper_out_shows_the_number_and_tells_the_managers(window, town, tmp_path, size,
                                                            orientation):
-    from kiosk.widgets import BigButton, Text
+    from hall.widgets import BigButton, Text
 
     class Printer:
         async def ticket(self, ticket, hall, item):
@@ -210,7 +210,7 @@ def test_paper_out_shows_the_number_and_tells_the_managers(window, town, tmp_pat
 @pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
                                               ((1920, 1080), "landscape")])
 def test_server_down_and_back(window, tmp_path, size, orientation):
-    from kiosk.widgets import BigButton
+    from hall.widgets import BigButton
     from tests.conftest import free_port
 
     hall = LiveHall(tmp_path / "hall", "--take-limit", "0", port=free_port(),
@@ -245,7 +245,7 @@ def test_server_down_and_back(window, tmp_path, size, orientation):
 @pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
                                               ((1920, 1080), "landscape")])
 def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orientation):
-    from kiosk.widgets import BigButton
+    from hall.widgets import BigButton
 
     async def scenario(shell, app):
         await tap(widgets(app.root, BigButton, "搜索事项")[0])
@@ -265,7 +265,7 @@ def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orien
                                               ((1920, 1080), "landscape")])
 def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_path, size,
                                                                     orientation):
-    from kiosk.widgets import BigButton, Text
+    from hall.widgets import BigButton, Text
 
     text = round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")).replace(
         'name = "民政低保"\ndaily_cap = 80', 'name = "民政低保"\ndaily_cap = 1')
@@ -299,9 +299,9 @@ def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_p
                                                              orientation):
     import urllib.request
 
+    from hall.widgets import BigButton
     from kiosk.app import EscposPrinter
     from kiosk.printing import PrinterProfile
-    from kiosk.widgets import BigButton
 
     prints = tmp_path / "prints"
     seen = {}

@@ -34,7 +34,7 @@ def test_the_checker_finds_faint_text_and_small_buttons():
     from kivy.uix.button import Button
     from kivy.uix.label import Label
 
-    from kiosk.widgets import Panel
+    from hall.widgets import Panel
     from tests.kivy_checks import accessibility_problems
 
     root = Panel(bg=(1, 1, 1, 1))

@@ -1,6 +1,6 @@
-"""The kiosk's building blocks: panels that paint their own background, text that wraps, big
-buttons. Each widget knows its background colour (`bg`), so a test can walk the widget tree and
-check every text's contrast and every button's size."""
+"""The building blocks of the kivy devices (kiosk, satisfaction pad): panels that paint their
+own background, text that wraps, big buttons. Each widget knows its background colour (`bg`),
+so a test can walk the widget tree and check every text's contrast and every button's size."""
 
 from __future__ import annotations
 
