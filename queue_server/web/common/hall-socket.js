@@ -1,0 +1,120 @@
+// The browser's side of the hall protocol (docs/protocol.md), shared by the web pages:
+// one WebSocket to /ws on the page's own server, `hello` first, requests answered by id,
+// events handed on, and a reconnect with backoff whenever the connection drops (a server
+// restart, a network blip). After each reconnect `hello` is said again and its reply, the
+// true state, is handed to onHello: the page replaces what it shows with it.
+"use strict";
+
+class HallSocket {
+  // hello: the hello parameters ({role: "clerk", badge, pin} …).
+  // handlers: onHello(reply), onEvent(event), onStatus("connecting" | "online" | "offline"),
+  //           onRefused(error): the server refused hello (a wrong PIN…); no reconnect then.
+  constructor(hello, handlers) {
+    this.hello = hello;
+    this.handlers = handlers;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.socket = null;
+    this.retry = 0;
+    this.stopped = false;
+    this.timer = null;
+    this.url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    this.connect();
+  }
+
+  connect() {
+    this.handlers.onStatus && this.handlers.onStatus("connecting");
+    let socket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch (error) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = async () => {
+      const reply = await this.request("hello", this.hello).catch((error) => ({ ok: false, error }));
+      if (socket !== this.socket) return;
+      if (!reply.ok) {
+        if (reply.error && reply.error.code === "unauthorized") {
+          this.stop();
+          this.handlers.onRefused && this.handlers.onRefused(reply.error);
+        } else {
+          socket.close();
+        }
+        return;
+      }
+      this.retry = 0;
+      this.handlers.onStatus && this.handlers.onStatus("online");
+      this.handlers.onHello && this.handlers.onHello(reply);
+    };
+    socket.onmessage = (message) => {
+      let frame;
+      try {
+        frame = JSON.parse(message.data);
+      } catch (error) {
+        return;
+      }
+      if ("re" in frame) {
+        const waiting = this.pending.get(frame.re);
+        if (waiting) {
+          this.pending.delete(frame.re);
+          waiting.resolve(frame);
+        }
+      } else if (frame.ev) {
+        this.handlers.onEvent && this.handlers.onEvent(frame);
+      }
+    };
+    socket.onclose = () => {
+      if (socket !== this.socket) return;
+      this.failPending("与服务器的连接已中断，本次操作可能未生效，请稍后重试");
+      this.socket = null;
+      if (!this.stopped) {
+        this.handlers.onStatus && this.handlers.onStatus("offline");
+        this.scheduleReconnect();
+      }
+    };
+  }
+
+  scheduleReconnect() {
+    const delay = Math.min(10000, 500 * 2 ** this.retry) * (0.75 + Math.random() / 2);
+    this.retry = Math.min(this.retry + 1, 5);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  failPending(message) {
+    for (const waiting of this.pending.values()) {
+      waiting.resolve({ ok: false, error: { code: "offline", message } });
+    }
+    this.pending.clear();
+  }
+
+  // Resolves with the reply ({ok: true, …} or {ok: false, error: {code, message}}); never
+  // rejects for a server refusal, so the page shows error.message as it is.
+  request(op, params = {}, timeoutMs = 10000) {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return Promise.resolve({ ok: false, error: { code: "offline", message: "未连接到服务器，请稍候重试" } });
+    }
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(id)) {
+          resolve({ ok: false, error: { code: "timeout", message: "服务器没有及时回应，请稍后重试" } });
+        }
+      }, timeoutMs);
+      this.pending.set(id, { resolve: (reply) => { clearTimeout(timer); resolve(reply); } });
+      socket.send(JSON.stringify({ id, op, ...params }));
+    });
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const socket = this.socket;
+    this.socket = null;
+    this.failPending("已断开");
+    if (socket) socket.close();
+  }
+}
