@@ -34,6 +34,7 @@ class Subscriber(Protocol):
     role: str | None
     window: int | None
     ticket: str | None
+    badge: str | None
     connection: Any
 
 
@@ -47,6 +48,7 @@ class Hub:
                  call_later: Callable[[float, Callable[[], None]], None] = _call_later) -> None:
         self.by_role: dict[str, set[Subscriber]] = defaultdict(set)
         self.pads: dict[int, set[Subscriber]] = defaultdict(set)
+        self.clerks: dict[str, set[Subscriber]] = defaultdict(set)
         self.citizens: dict[str, set[Subscriber]] = defaultdict(set)
         self.view_interval = view_interval
         self.clock = clock
@@ -62,6 +64,8 @@ class Hub:
         self.by_role[session.role].add(session)
         if session.role == "pad":
             self.pads[session.window].add(session)
+        if session.role == "clerk":
+            self.clerks[session.badge].add(session)
         if session.role == "citizen":
             self.citizens[session.ticket].add(session)
 
@@ -71,6 +75,8 @@ class Hub:
         self.by_role[session.role].discard(session)
         if session.role == "pad":
             self._discard(self.pads, session.window, session)
+        if session.role == "clerk":
+            self._discard(self.clerks, session.badge, session)
         if session.role == "citizen":
             self._discard(self.citizens, session.ticket, session)
 
@@ -90,6 +96,8 @@ class Hub:
         deliveries = [d for e in events for d in views.wire(state, e)]
         if self.citizens:
             deliveries += views.citizen_updates(state, events, list(self.citizens))
+        if self.clerks:
+            deliveries += views.clerk_updates(state, events, list(self.clerks))
         return deliveries
 
     def publish(self, deliveries: Sequence[views.Delivery]) -> None:
@@ -136,6 +144,8 @@ class Hub:
             return [s for role in delivery.roles for s in self.by_role[role]]
         if delivery.pad_window is not None:
             return list(self.pads.get(delivery.pad_window, ()))
+        if delivery.clerk is not None:
+            return list(self.clerks.get(delivery.clerk, ()))
         return list(self.citizens.get(delivery.citizen, ()))
 
 

@@ -66,6 +66,8 @@ class Ticket:
     hold_reason: str = ""
     end_reason: str = ""
     transfers: int = 0
+    trail: list[dict[str, Any]] = field(default_factory=list)
+    """Its transfers and returns, in order: the clerk who gets it sees where it has been."""
     score: int | None = None
     pad_rated: bool = False
     citizen_rated: bool = False
@@ -593,6 +595,9 @@ class HallState:
         self.windows[ticket.window].current = None
         ticket.status = TicketStatus.WAITING
         ticket.transfers += 1
+        ticket.trail.append({"at": e.at, "kind": "transferred", "window": d["window"],
+                             "clerk": d["clerk"], "to_category": d["to_category"],
+                             "to_window": d["to_window"], "note": d["note"]})
         if d["to_category"] is not None:
             ticket.category = d["to_category"]
         else:
@@ -603,6 +608,7 @@ class HallState:
     def _on_ticket_returned(self, e: Event) -> None:
         ticket = self.tickets[e.data["number"]]
         self._dequeue(ticket)
+        ticket.trail.append({"at": e.at, "kind": "returned", "window": e.data["window"]})
         ticket.target_window = None
         ticket.targeted_at = None
         self._enqueue(ticket)

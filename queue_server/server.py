@@ -30,14 +30,16 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from hall.look import FONT
 from hall.protocol import MAX_FRAME_BYTES, encode
-from queue_server import __version__, guide_page, views
+from queue_server import __version__, views, web_pages
 from queue_server import commands as cmd
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService
 from queue_server.sessions import Context, Session, TakeLimit
 from queue_server.store import hall_records
 from queue_server.store.schema import HallRow
+from queue_server.ticket_tokens import TokenExpired, ticket_for
 from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
@@ -46,6 +48,7 @@ HELLO_SECONDS = 10.0
 PING_SECONDS = 20.0
 MAX_IN_FLIGHT = 32      # requests of one pipelining connection being answered at once
 WEB_ROOT = Path(__file__).resolve().parent / "web"
+FONTS = FONT.parent.resolve()   # the web pages' fallback font: the one the kivy devices use
 log = logging.getLogger("queue_server.server")
 
 
@@ -106,36 +109,58 @@ class HallServer:
             return None   # the WebSocket handshake goes on
         if path.startswith("/guide/"):
             return self.guide(unquote(path.removeprefix("/guide/")))
+        if path.startswith("/t/"):
+            return self.ticket_page(unquote(path.removeprefix("/t/")), request.headers)
+        if path.startswith("/fonts/"):
+            return self.file(FONTS, path.removeprefix("/fonts/"), request.headers)
         if path == "/healthz":
             health = self.health()
             status = HTTPStatus.OK if health["database"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
             return _response(status, json.dumps(health, ensure_ascii=False).encode(),
                              "application/json; charset=utf-8", [("Cache-Control", "no-store")])
-        return self.static(path, request.headers)
+        return self.file(self.web_root, path, request.headers)
 
     def guide(self, code: str) -> Response:
         hall = self.context.hall_view
         item = self.service.definition.item_by_code.get(code)
         if item is None:
-            return _response(HTTPStatus.NOT_FOUND, guide_page.missing_html(hall).encode(),
-                             "text/html; charset=utf-8", [("Cache-Control", "no-cache")])
-        return _response(HTTPStatus.OK, guide_page.guide_html(views.item_view(item), hall).encode(),
-                         "text/html; charset=utf-8", [("Cache-Control", "no-cache")])
+            return self._page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
+        return self._page(HTTPStatus.OK, web_pages.guide_html(views.item_view(item), hall))
 
-    def static(self, path: str, headers: Headers) -> Response:
-        """A file under the web root; nothing outside it, no hidden files, no listings."""
+    def ticket_page(self, token: str, headers: Headers) -> Response:
+        """The citizen's live ticket page, for a token of today's ticket; else a page that says
+        what is wrong. The page itself connects as `citizen` with the token in its address."""
+        state = self.service.state
+        try:
+            number = ticket_for(self.context.secret, token, state.day, state.tickets)
+        except TokenExpired:
+            return self._page(HTTPStatus.GONE, web_pages.ticket_problem_html(
+                self.context.hall_view, expired=True))
+        if number is None:
+            return self._page(HTTPStatus.NOT_FOUND, web_pages.ticket_problem_html(
+                self.context.hall_view, expired=False))
+        return self.file(self.web_root, "ticket/index.html", headers)
+
+    @staticmethod
+    def _page(status: HTTPStatus, html: str) -> Response:
+        return _response(status, html.encode(), "text/html; charset=utf-8",
+                         [("Cache-Control", "no-cache")])
+
+    @staticmethod
+    def file(root: Path, path: str, headers: Headers) -> Response:
+        """A file under `root`; nothing outside it, no hidden files, no listings."""
         relative = unquote(path).lstrip("/")
         parts = [p for p in relative.split("/") if p]
         if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts):
             return _text(HTTPStatus.NOT_FOUND, "未找到 / not found")
-        target = self.web_root.joinpath(*parts)
+        target = root.joinpath(*parts)
         if target.is_dir():
             target = target / "index.html"
         try:
             target = target.resolve(strict=True)
         except (FileNotFoundError, OSError):
             return _text(HTTPStatus.NOT_FOUND, "未找到 / not found")
-        if not target.is_relative_to(self.web_root) or not target.is_file():
+        if not target.is_relative_to(root) or not target.is_file():
             return _text(HTTPStatus.NOT_FOUND, "未找到 / not found")
         stat = target.stat()
         etag = '"' + hashlib.sha1(f"{stat.st_mtime_ns}-{stat.st_size}".encode()).hexdigest()[:16] + '"'

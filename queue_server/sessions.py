@@ -24,7 +24,7 @@ from queue_server.domain_errors import DomainError
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService, Outcome
 from queue_server.store import accounts, devices
-from queue_server.ticket_tokens import make_token, read_token
+from queue_server.ticket_tokens import TokenExpired, make_token, ticket_for
 from queue_server.writer import Writer, WriterFailed
 
 ROLE_NAMES = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
@@ -158,7 +158,10 @@ class Session:
             reply["window"] = self.window
         if role == "citizen":
             reply["ticket"] = views.ticket_view(self.state, self.state.tickets[self.ticket])
-            reply["snapshot"] = {"hall": {"name": self.state.definition.hall.name}}
+            hall = self.context.hall_view
+            reply["snapshot"] = {"hall": {"name": hall["name"],
+                                          "consultation_phone": hall["consultation_phone"],
+                                          "rating_reasons": hall["rating_reasons"]}}
         return reply
 
     async def _hello_device(self, role: str, p: dict[str, Any]) -> None:
@@ -191,13 +194,13 @@ class Session:
         self.name = result.name
 
     def _hello_citizen(self, p: dict[str, Any]) -> None:
-        token = p.get("ticket")
-        read = read_token(self.context.secret, token) if token else None
-        if read is None:
+        try:
+            number = ticket_for(self.context.secret, p.get("ticket"), self.state.day,
+                                self.state.tickets)
+        except TokenExpired:
+            raise ProtocolError("unauthorized", "这张小票已过期（只在取号当天有效）") from None
+        if number is None:
             raise ProtocolError("unauthorized", "二维码无效，请扫描小票上的二维码")
-        day, number = read
-        if day != self.state.day or number not in self.state.tickets:
-            raise ProtocolError("unauthorized", "这张小票已过期（只在取号当天有效）")
         self.ticket = number
         self.name = number
 
@@ -251,7 +254,7 @@ class Session:
         called = [e for e in outcome.events if e.kind == "ticket_called"]
         result: dict[str, Any] = {}
         if called:
-            result["ticket"] = views.ticket_detail(self.state.tickets[called[-1].data["number"]])
+            result["ticket"] = views.ticket_detail(self.state, self.state.tickets[called[-1].data["number"]])
         return result
 
     async def _op_sign_in(self, request: Request) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Container
 from datetime import date
 
 
@@ -34,3 +35,19 @@ def read_token(secret: str, token: str) -> tuple[date, str] | None:
     except ValueError:
         return None
     return day, payload[8:]
+
+
+def ticket_for(secret: str, token: str | None, today: date, issued: Container[str]) -> str | None:
+    """The number of today's ticket a token names, or None if it is not one of ours. Raises
+    `TokenExpired` for a good token of another day (or of a ticket this day does not know)."""
+    read = read_token(secret, token) if token else None
+    if read is None:
+        return None
+    day, number = read
+    if day != today or number not in issued:
+        raise TokenExpired(number)
+    return number
+
+
+class TokenExpired(Exception):
+    """A genuine ticket token, but not of today."""

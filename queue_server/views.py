@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from queue_server.events import Event
-from queue_server.hall_definition import HallDefinition, ServiceItem
+from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition, ServiceItem
 from queue_server.hall_state import HallState, Ticket, WindowState
 from queue_server.hall_toml import clock_text
 from queue_server.lifecycle import STATUS_NAMES, WINDOW_STATUS_NAMES, TicketStatus
@@ -29,8 +29,8 @@ FLOOR = frozenset({"display", "clerk", "manager"})   # whoever shows calls on th
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One wire message and who gets it: sessions of `roles`, the pad of `pad_window`, or the
-    citizens watching ticket `citizen`.
+    """One wire message and who gets it: sessions of `roles`, the pad of `pad_window`, the
+    consoles of clerk `clerk` (a badge), or the citizens watching ticket `citizen`.
 
     A message with a `view` key is a state (a window, a queue, a citizen's ticket), not a
     happening: a later message with the same key in the same commit makes it pointless, so only
@@ -39,6 +39,7 @@ class Delivery:
     message: dict[str, Any]
     roles: frozenset[str] = frozenset()
     pad_window: int | None = None
+    clerk: str | None = None
     citizen: str | None = None
     view: tuple[str, Any] | None = None
 
@@ -169,30 +170,83 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
 
 
 def clerk_view(state: HallState, badge: str) -> dict[str, Any]:
-    record = state.definition.clerk_by_badge[badge]
+    """What a clerk's console shows: who I am and where I may sit, my window's state, the ticket
+    in hand, the held ones, my window's counts today and the ratings I got today."""
+    definition = state.definition
+    record = definition.clerk_by_badge[badge]
     number = state.clerk_window.get(badge)
     window = state.windows[number] if number is not None else None
     posts = [{"window": w.number, "post": "A" if w.a_post == badge else "B"}
-             for w in state.definition.windows if w.a_post == badge or badge in w.b_posts]
+             for w in definition.windows if w.a_post == badge or badge in w.b_posts]
     mine = [t for t in state.tickets.values() if t.window == number] if number else []
     return {
-        "me": {"badge": badge, "name": record.name, "posts": posts},
+        "me": {"badge": badge, "name": record.name,
+               "department": definition.department_by_code[record.department].name
+               if record.department in definition.department_by_code else "",
+               "posts": posts},
         "window": number, "post": window.post if window else None,
-        "current": ticket_detail(window.current) if window and window.current else None,
-        "held": [ticket_detail(t) for t in window.held] if window else [],
+        "status": window.status.value if window else None,
+        "status_text": WINDOW_STATUS_NAMES[window.status] if window else None,
+        "reason": (window.pause_reason or None) if window else None,
+        "current": ticket_detail(state, window.current) if window and window.current else None,
+        "held": [ticket_detail(state, t) for t in window.held] if window else [],
         "today": {"accepted": sum(t.calls > 0 for t in mine),
                   "finished": sum(t.status == TicketStatus.FINISHED for t in mine),
                   "no_show": sum(t.status == TicketStatus.NO_SHOW for t in mine)},
+        "ratings": ratings_summary(t for t in state.tickets.values() if t.clerk == badge),
     }
 
 
-def ticket_detail(ticket: Ticket) -> dict[str, Any]:
-    """A ticket as staff see it at the window."""
-    return {"number": ticket.number, "category": ticket.category, "service": ticket.service,
-            "kind": ticket.kind, "priority": ticket.priority, "issued_at": iso(ticket.issued_at),
+def ratings_summary(served: Iterable[Ticket]) -> dict[str, Any]:
+    """Today's ratings of the finished tickets given: how many were rated (a score from the pad
+    or the citizen's phone), left 未评, and the scores. 满意 is a score of 3 or more."""
+    scores = {str(s): 0 for s in range(5, 0, -1)}
+    unrated = 0
+    for ticket in served:
+        if ticket.status != TicketStatus.FINISHED:
+            continue
+        if ticket.score is None:
+            unrated += 1
+        else:
+            scores[str(ticket.score)] += 1
+    rated = sum(scores.values())
+    total = sum(int(s) * n for s, n in scores.items())
+    satisfied = sum(n for s, n in scores.items() if int(s) >= 3)
+    return {"finished": rated + unrated, "rated": rated, "unrated": unrated, "scores": scores,
+            "mean": round(total / rated, 2) if rated else None,
+            "satisfied_pct": round(100 * satisfied / rated, 1) if rated else None}
+
+
+def ticket_detail(state: HallState, ticket: Ticket) -> dict[str, Any]:
+    """A ticket as staff see it at the window, with where it has been."""
+    definition = state.definition
+    item = definition.item_by_code.get(ticket.service) if ticket.service else None
+    return {"number": ticket.number, "category": ticket.category,
+            "category_name": definition.category_by_prefix[ticket.category].name,
+            "service": ticket.service, "service_name": item.name if item else None,
+            "kind": ticket.kind, "kind_text": TICKET_KIND_NAMES.get(ticket.kind, ticket.kind),
+            "priority": ticket.priority, "issued_at": iso(ticket.issued_at),
             "called_at": iso(ticket.called_at), "recalls": ticket.recalls,
             "transfers": ticket.transfers, "first_clerk": ticket.first_clerk,
-            "hold_reason": ticket.hold_reason or None}
+            "hold_reason": ticket.hold_reason or None,
+            "history": [{"at": iso(step["at"]), "text": trail_text(state, step)}
+                        for step in ticket.trail]}
+
+
+def trail_text(state: HallState, step: dict[str, Any]) -> str:
+    windows = state.definition.window_by_number
+    source = f"{step['window']} 号窗口"
+    if step["kind"] == "returned":
+        return f"{source}无人接办，退回原类别排队"
+    clerk = state.definition.clerk_by_badge.get(step["clerk"])
+    if clerk is not None:
+        source += f"（{clerk.name}）"
+    if step["to_category"] is not None:
+        target = f"{step['to_category']} 类（{state.definition.category_by_prefix[step['to_category']].name}）"
+    else:
+        target = f"{step['to_window']} 号窗口（{windows[step['to_window']].name}）"
+    note = f"：{step['note']}" if step["note"] else ""
+    return f"{source}转到 {target}{note}"
 
 
 def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any]:
@@ -297,3 +351,20 @@ def citizen_updates(state: HallState, events: list[Event], watched: Iterable[str
             out.append(Delivery(_event(last, "ticket", **ticket_view(state, ticket)),
                                 citizen=number, view=("ticket", number)))
     return out
+
+
+def clerk_updates(state: HallState, events: list[Event], connected: Iterable[str]) -> list[Delivery]:
+    """A fresh console view for each connected clerk these events concern: the clerk named in
+    an event (who called, finished, signed out, or was rated) and the clerk at its window."""
+    if not events:
+        return []
+    touched: set[str] = set()
+    for e in events:
+        touched.update(b for b in (e.data.get("clerk"), e.data.get("previous")) if b)
+        window = state.windows.get(e.data.get("window"))
+        if window is not None and window.clerk is not None:
+            touched.add(window.clerk)
+    last = events[-1]
+    return [Delivery(_event(last, "clerk", **clerk_view(state, badge)), clerk=badge,
+                     view=("clerk", badge))
+            for badge in touched.intersection(connected)]

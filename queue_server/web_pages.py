@@ -1,7 +1,8 @@
-"""The guide web page (`/guide/<item code>`): what the QR on a printed 一次性告知单 opens.
+"""The pages the server renders itself: the guide page (`/guide/<item code>`, what the QR on a
+printed 一次性告知单 opens) and the page a ticket's QR opens when its token is bad or expired.
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
-hall file is escaped. The sections are the kiosk's own (`hall.guide`).
+hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 from hall import guide
 
 _STYLE = """
-body{margin:0;font:18px/1.6 "Noto Sans SC","WenQuanYi Micro Hei",sans-serif;color:#1a2330;
+@font-face{font-family:"Hall Sans";src:url(/fonts/NotoSansSC-Regular.otf) format("opentype")}
+body{margin:0;font:18px/1.6 "PingFang SC","Microsoft YaHei","Noto Sans SC","Noto Sans CJK SC",
+"WenQuanYi Micro Hei","Hall Sans",sans-serif;color:#1a2330;
 background:#f3f6fa}
 header{background:#123a6b;color:#fff;padding:14px 16px}
 header p{margin:0;font-size:15px}h1{margin:4px 0 0;font-size:24px;line-height:1.35}
@@ -52,3 +55,15 @@ def missing_html(hall: dict[str, Any]) -> str:
             "<main><section>这项业务可能已经调整。请到大厅的取号机上查看，或拨打咨询电话 "
             f"{escape(hall.get('consultation_phone', ''))}。</section></main>")
     return _page("没有找到办事指南", body)
+
+
+def ticket_problem_html(hall: dict[str, Any], expired: bool) -> str:
+    """What a citizen sees when the ticket QR's token is not one of ours, or is of another day."""
+    if expired:
+        title, text = "这张小票已过期", "排队小票只在取号当天有效。如需办理，请到大厅取号机重新取号。"
+    else:
+        title, text = "二维码无效", "没有找到这张小票。请扫描小票上的二维码，或到大厅取号机重新取号。"
+    body = (f"<header><p>{escape(hall['name'])}</p><h1>{title}</h1></header>"
+            f"<main><section>{text}<br>咨询电话 {escape(hall.get('consultation_phone', ''))}"
+            "</section></main>")
+    return _page(title, body)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from hall import guide
 from queue_server import views
-from queue_server.guide_page import guide_html
 from queue_server.hall_toml import load_hall
+from queue_server.web_pages import guide_html
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "halls" / "demo-town.toml"
 
