@@ -1,0 +1,145 @@
+"""The citizen's ticket page (/t/<token>) on a phone-sized chromium, live against a real server:
+the position moves as tickets are called, the call says which window, and after service the
+rating is offered once, unless the pad got one."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from urllib.parse import urlsplit
+
+import pytest
+
+from queue_server.ticket_tokens import make_token
+from tests.browser import chromium
+from tests.conftest import ARTIFACTS
+from tests.live_hall import LiveHall
+
+SHOTS = ARTIFACTS / "citizen"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def hall(tmp_path):
+    live = LiveHall(tmp_path)
+    yield live
+    assert live.stop() == 0
+
+
+@pytest.fixture
+def phone(browser, hall):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    yield page
+    context.close()
+    hosts = {urlsplit(url).netloc for url in page.requests}
+    assert hosts <= {urlsplit(hall.http).netloc}, f"the page fetched from elsewhere: {hosts}"
+
+
+def _ratings(hall) -> list[dict]:
+    rows = sqlite3.connect(hall.db).execute(
+        "select data from events where kind = 'ticket_rated' order by seq").fetchall()
+    return [json.loads(row[0]) for row in rows]
+
+
+def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    kiosk = hall.hello("kiosk")
+    tickets = [kiosk.request("take_ticket", category="A", service="T-SB-001")["ticket"]
+               for _ in range(3)]
+    mine = tickets[2]
+    phone.goto(mine["url"])
+    phone.get_by_text("实时更新中").wait_for()
+    assert phone.locator("#number").inner_text() == mine["number"]
+    assert phone.locator("#status").inner_text() == "等待中"
+    assert phone.locator("#ahead").inner_text() == "2"
+    assert phone.locator("#wait").inner_text() == "约 15 分钟"   # 3 × the 5-minute default, 1 window
+    assert "社保业务 · 城乡居民基本养老保险参保登记" in phone.locator("#service").inner_text()
+    phone.screenshot(path=SHOTS / "waiting.png", full_page=True)
+
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")
+    clerk.request("call_next")
+    phone.wait_for_function("document.getElementById('ahead').textContent === '1'")
+    clerk.request("no_show")
+    clerk.request("call_next")
+    phone.wait_for_function("document.getElementById('ahead').textContent === '0'")
+    assert "马上就到您了" in phone.locator("#hint").inner_text()
+    clerk.request("finish", outcome="done")
+    clerk.request("call_next")
+    phone.get_by_text("请到 1 号窗口").first.wait_for()
+    assert "请带好材料到 1 号窗口（社保窗口）办理" in phone.locator("#hint").inner_text()
+    assert phone.locator("#rating").is_hidden()
+    phone.screenshot(path=SHOTS / "called.png", full_page=True)
+
+    clerk.request("finish", outcome="done")
+    phone.locator("#rating").wait_for()
+    assert phone.locator("#status").inner_text() == "已办结"
+    phone.get_by_role("button", name="不满意", exact=True).click()
+    submit = phone.get_by_role("button", name="提交评价")
+    assert submit.is_disabled()   # a low score needs a reason
+    phone.screenshot(path=SHOTS / "rating.png", full_page=True)
+    phone.get_by_label("等候时间过长").check()
+    submit.click()
+    phone.get_by_text("感谢您的评价").wait_for()
+    assert phone.locator("#rating").is_hidden()
+    phone.screenshot(path=SHOTS / "thanks.png", full_page=True)
+    assert _ratings(hall) == [{
+        "number": mine["number"], "score": 2, "reasons": ["等候时间过长"], "channel": "citizen",
+        "window": 1, "clerk": "1001", "post": "A", "department": "sb", "service": "T-SB-001"}]
+
+    phone.reload()   # once rated, the page never offers it again
+    phone.get_by_text("实时更新中").wait_for()
+    assert phone.locator("#status").inner_text() == "已办结"
+    assert phone.locator("#rating").is_hidden()
+
+
+def test_no_rating_on_the_phone_when_the_pad_got_one(hall, phone):
+    kiosk = hall.hello("kiosk")
+    ticket = kiosk.request("take_ticket", category="A")["ticket"]
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")
+    clerk.request("call_next")
+    clerk.request("finish", outcome="done")
+    assert hall.hello("pad").request("rate", ticket=ticket["number"], score=5)["ok"]
+    phone.goto(ticket["url"])
+    phone.get_by_text("实时更新中").wait_for()
+    assert phone.locator("#status").inner_text() == "已办结"
+    assert phone.locator("#rating").is_hidden()
+
+
+def test_a_pad_left_unrated_lets_the_phone_rate(hall, phone):
+    kiosk = hall.hello("kiosk")
+    ticket = kiosk.request("take_ticket", category="A")["ticket"]
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")
+    clerk.request("call_next")
+    clerk.request("finish", outcome="done")
+    assert hall.hello("pad").request("rate", ticket=ticket["number"], score=None)["ok"]   # 未评
+    phone.goto(ticket["url"])
+    phone.get_by_role("button", name="非常满意").click()
+    phone.get_by_text("感谢您的评价").wait_for()
+    assert [(r["channel"], r["score"]) for r in _ratings(hall)] == [("pad", None), ("citizen", 5)]
+
+
+def test_bad_and_expired_tokens_get_a_clear_page(hall, phone):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    response = phone.goto(hall.http + "/t/20261123A001-notours")
+    assert response.status == 404
+    assert phone.locator("h1").inner_text() == "二维码无效"
+    phone.screenshot(path=SHOTS / "invalid.png", full_page=True)
+    token = hall.hello("kiosk").request("take_ticket", category="A")["ticket"]["token"]
+    secret = sqlite3.connect(hall.db).execute("select secret from halls").fetchone()[0]
+    response = phone.goto(hall.http + "/t/" + make_token(secret, date(2020, 1, 1), token[8:12]))
+    assert response.status == 410
+    assert phone.locator("h1").inner_text() == "这张小票已过期"
