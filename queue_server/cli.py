@@ -15,8 +15,9 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -176,9 +177,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         except (OSError, ValueError) as error:
             raise UserError(f"无法读取证书或私钥：{error}") from None
     engine = _engine(args)
-    service = HallService(engine, args.hall, _now())
+    clock = _hall_clock(args, engine)
+    service = HallService(engine, args.hall, clock() if clock else _now())
     hall = service.definition.hall
-    server = HallServer(service, _take_limit(args.take_limit), tls=tls)
+    server = HallServer(service, _take_limit(args.take_limit), tls=tls, clock=clock,
+                        speed=args.speed)
 
     def ready(url: str) -> None:
         print(f"{hall.name} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
@@ -188,6 +191,29 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except OSError as error:
         raise UserError(f"无法监听 {args.host}:{args.port}：{error.strerror}"
                         "（端口被占用或无权限？可用 --port 换一个端口）") from None
+
+
+def _hall_clock(args: argparse.Namespace, engine: Engine) -> Callable[[], datetime] | None:
+    """The hall's clock: None for the real one, or for a simulation one that starts at
+    `--simulate-from` (in the hall's time zone unless it says) and runs `--speed` times as fast;
+    the day simulator replays a day in minutes with it."""
+    if args.simulate_from is None:
+        if args.speed != 1.0:
+            raise UserError("--speed 只能与 --simulate-from 一起使用 / --speed needs --simulate-from")
+        return None
+    if not 0 < args.speed <= 10_000:
+        raise UserError("--speed 应在 0 到 10000 之间 / --speed must be in (0, 10000]")
+    try:
+        start = datetime.fromisoformat(args.simulate_from)
+    except ValueError:
+        raise UserError(f"无法识别的时间：{args.simulate_from}（应如 2026-11-23T08:00）") from None
+    with engine.connect() as conn:
+        zone = hall_records.load_definition(conn, hall_records.hall_id_for(conn, args.hall)).hall.zone
+    start = start.replace(tzinfo=zone) if start.tzinfo is None else start.astimezone(zone)
+    began = time.monotonic()
+    print(f"模拟时钟：从 {start.isoformat(timespec='seconds')} 起，{args.speed:g} 倍速 / "
+          "simulated clock", file=sys.stderr, flush=True)
+    return lambda: start + timedelta(seconds=(time.monotonic() - began) * args.speed)
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
@@ -283,6 +309,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--take-limit", default="5/10", metavar="N/SECONDS",
                    help="每个取号机连接的取号频率上限，默认 5/10（10 秒内 5 张）；0 不限 / "
                         "take_ticket limit per connection")
+    p.add_argument("--simulate-from", metavar="TIME",
+                   help="仅供模拟演练：大厅时钟从此时刻起走（如 2026-11-23T08:00），不要用于真实大厅 / "
+                        "simulation only: the hall clock starts at TIME")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="仅供模拟演练：时钟倍速，与 --simulate-from 一起用 / simulation clock speed")
     p = command("backup", cmd_backup, "在线备份数据库 / consistent online backup")
     p.add_argument("output", help="备份文件 / backup file")
     p.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite")

@@ -20,6 +20,7 @@ import signal
 import ssl
 import time
 from collections.abc import Callable
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -66,7 +67,8 @@ def _text(status: HTTPStatus, message: str) -> Response:
 
 class HallServer:
     def __init__(self, service: HallService, take_limit: TakeLimit | None = None,
-                 web_root: Path = WEB_ROOT, tls: ssl.SSLContext | None = None):
+                 web_root: Path = WEB_ROOT, tls: ssl.SSLContext | None = None,
+                 clock: Callable[[], datetime] | None = None, speed: float = 1.0):
         self.service = service
         self.web_root = web_root.resolve()
         self.tls = tls
@@ -74,6 +76,9 @@ class HallServer:
         self.hub = Hub()
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.writer = Writer(service, self.hub.observe, self.hub.publish)
+        if clock is not None:
+            self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
+        self.tick_seconds = TICK_SECONDS / speed
         with service.engine.connect() as conn:
             secret = conn.execute(select(HallRow.secret).where(
                 HallRow.id == service.hall_id)).scalar_one()
@@ -218,7 +223,7 @@ class HallServer:
 
     async def tick_forever(self) -> None:
         while True:
-            await asyncio.sleep(TICK_SECONDS)
+            await asyncio.sleep(self.tick_seconds)
             with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
                 await self.writer.submit(cmd.Tick())
 

@@ -13,9 +13,10 @@ import socket
 import sqlite3
 import ssl
 import subprocess
+import time
 import urllib.error
 import urllib.request
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -343,3 +344,28 @@ def test_a_hung_client_does_not_hold_up_a_stop(hall):
         assert raw.recv(4096).startswith(b"HTTP/1.1 101")
         hall.process.terminate()          # the client never answers the close frame
         assert hall.process.wait(timeout=8) == 0
+
+
+def test_a_simulation_runs_the_hall_clock_from_a_given_time_and_faster(tmp_path):
+    live = LiveHall(tmp_path, "--simulate-from", "2026-11-23T09:00", "--speed", "600")
+    try:
+        kiosk = live.hello("kiosk")
+        first = kiosk.request("take_ticket", category="A")["ticket"]["issued_at"]
+        time.sleep(0.5)   # five simulated minutes
+        second = kiosk.request("take_ticket", category="A")["ticket"]["issued_at"]
+        assert first.startswith("2026-11-23T09:00") and first.endswith("+08:00")
+        gap = datetime.fromisoformat(second) - datetime.fromisoformat(first)
+        assert timedelta(minutes=4) < gap < timedelta(minutes=20)
+        assert live.health()["service_day"] == "2026-11-23"
+    finally:
+        live.stop()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--speed", "60"], "--speed 只能与 --simulate-from 一起使用"),
+    (["--simulate-from", "yesterday"], "无法识别的时间：yesterday"),
+    (["--simulate-from", "2026-11-23T09:00", "--speed", "0"], "--speed 应在 0 到 10000 之间"),
+])
+def test_simulation_options_are_checked(tmp_path, args, message):
+    with pytest.raises(RuntimeError, match=message):
+        LiveHall(tmp_path, *args)
