@@ -109,6 +109,20 @@ class HallSocket {
     });
   }
 
+  // Say hello again at once on a fresh connection, without going through "offline": for the
+  // server's `day_started` (a new service day: the state a page holds is yesterday's). A
+  // connection allows one hello, so the old one is closed; requests still waiting on it fail.
+  rehello() {
+    if (this.stopped) return;
+    const socket = this.socket;
+    this.socket = null;
+    this.failPending("服务器已开始新的一天，本次操作未完成，请重试");
+    clearTimeout(this.timer);
+    if (socket) socket.close();
+    this.retry = 0;
+    this.connect();
+  }
+
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
