@@ -49,6 +49,17 @@ class Rating:
     def params(self) -> dict[str, Any]:
         return {"ticket": self.ticket, "score": self.score, "reasons": list(self.reasons)}
 
+    def to_json(self) -> dict[str, Any]:
+        return {**self.params(), "day": self.day}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rating:
+        score = data["score"]
+        if not isinstance(data["ticket"], str) or not (score is None or score in LEVEL_NAMES):
+            raise ValueError(f"not a rating: {data!r}")
+        return cls(data["ticket"], score, tuple(str(r) for r in data.get("reasons", ())),
+                   str(data.get("day", "")))
+
 
 @dataclass
 class Prompt:
@@ -156,11 +167,10 @@ class PadModel:
         self.hall = snapshot.get("hall", {})
         live = snapshot.get("live", {})
         day = live.get("day", "")
-        if self.day and day != self.day:         # a new service day: yesterday's ticket is gone
-            if self.prompt is not None:
-                self.prompt = None
-                self.screen = "idle"
-            self.outbox = deque(r for r in self.outbox if r.day == day)
+        if self.day and day != self.day and self.prompt is not None:
+            self.prompt = None                   # a new service day: yesterday's ticket is gone
+            self.screen = "idle"
+        self.outbox = deque(r for r in self.outbox if not r.day or r.day == day)
         self.day = day
         self.window_number = reply.get("window", self.window_number)
         self.window = next((w for w in live.get("windows", [])
@@ -283,11 +293,11 @@ class PadModel:
             self.outbox.popleft()
 
     def refused(self, rating: Rating, message: str, now: float) -> bool:
-        """The server will not take `rating` (e.g. 已评价过): it leaves the outbox; a citizen's
-        own rating is explained on screen if nobody is rating meanwhile. Returns whether the
-        screen changed."""
+        """The server will not take `rating` (e.g. 已评价过): it leaves the outbox; the citizen
+        still looking at 感谢您的评价 for it is told why instead. Returns whether the screen
+        changed."""
         self.stored(rating)
-        if rating.score is None or self.screen in ("prompt", "reasons"):
+        if rating.score is None or self.screen != "thanks" or rating != self.last_rating:
             return False
         self.message = f"评价未能保存：{message}"
         self.screen = "message"

@@ -164,7 +164,7 @@ def test_no_prompt_no_rating(pad):
     assert not pad.choose(7, now=3) and pad.screen == "prompt"
 
 
-def test_refusals_are_shown_only_for_a_citizens_own_rating(pad):
+def test_refusals_are_shown_only_to_the_citizen_who_rated(pad):
     pad.apply_event(requested("A011"), now=0)
     pad.choose(5, now=1)
     rating = pad.outbox[0]
@@ -172,12 +172,13 @@ def test_refusals_are_shown_only_for_a_citizens_own_rating(pad):
     assert pad.screen == "message" and pad.message == "评价未能保存：A011 号已评价过"
     assert not pad.outbox
     assert pad.tick(8) and pad.screen == "idle"
-    unrated = Rating("A010", None, (), "2026-11-23")
-    pad.outbox.append(unrated)
-    assert not pad.refused(unrated, "A010 号不是本窗口刚办结的号", now=9) and pad.screen == "idle"
+    late = Rating("A010", 4, (), "2026-11-23")           # sent long after, the citizen gone
+    pad.outbox.append(late)
+    assert not pad.refused(late, "A010 号不是本窗口刚办结的号", now=9) and pad.screen == "idle"
     pad.apply_event(requested("A012"), now=10)
-    pad.outbox.append(Rating("A011", 3))
-    assert not pad.refused(pad.outbox[0], "x", now=11) and pad.screen == "prompt"
+    unrated = Rating("A011", None)
+    pad.outbox.append(unrated)
+    assert not pad.refused(unrated, "x", now=11) and pad.screen == "prompt" and not pad.outbox
 
 
 def test_a_reconnection_keeps_the_prompt_and_the_outbox_a_new_day_drops_them(pad):
@@ -205,6 +206,17 @@ def test_a_window_event_moves_idle_and_called_but_not_a_prompt(pad):
     pad.apply_event(requested("A020"), now=2)
     pad.apply_event(window_event(clerk=LI, current=None), now=3)   # B post takes over meanwhile
     assert pad.screen == "prompt" and pad.prompt.clerk == ZHANG and pad.clerk == LI
+
+
+def test_ratings_of_another_day_are_dropped_at_hello_and_survive_json():
+    model = PadModel()
+    kept = Rating("A001", 2, ("服务态度不好",), "2026-11-23")
+    model.outbox.extend([Rating("A009", 5, (), "2026-11-22"), kept, Rating("A002", None)])
+    model.apply_hello(hello(), now=0)                 # e.g. a pad restarted with its saved outbox
+    assert list(model.outbox) == [kept, Rating("A002", None)]
+    assert Rating.from_json(kept.to_json()) == kept
+    with pytest.raises(ValueError):
+        Rating.from_json({"ticket": "A001", "score": 9})
 
 
 def test_surname_post_and_photo_rules(tmp_path):
