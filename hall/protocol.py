@@ -138,6 +138,7 @@ OPS: dict[str, Op] = {
                {"ticket": NUMBER, "reasons": text_list()}),
     "set_notice": Op(("manager",), {"text": text(300, True)}),
     "set_priority": Op(("manager",), {"number": NUMBER, "priority": one_of("green")}),
+    "ack_warning": Op(("manager",), {"warning": integer(1)}),
 }
 
 

@@ -14,6 +14,8 @@ OUTCOME_NAMES = {"done": "即办办结", "accepted": "受理（承诺件）", "e
                  "consult": "咨询答复", "rejected": "不予受理", "incomplete": "材料不全（补正）"}
 POSTS = ("A", "B")
 PRINTER_STATES = ("ok", "paper_low", "paper_out", "offline", "error")
+PRINTER_FAULTS = {"paper_low": ("yellow", "打印纸将尽"), "paper_out": ("red", "打印机缺纸"),
+                  "offline": ("red", "打印机离线"), "error": ("red", "打印机故障")}
 MAX_NOTICE = 300
 
 
@@ -118,6 +120,14 @@ class SetPriority:
 
 
 @dataclass(frozen=True, slots=True)
+class AckWarning:
+    """A manager has seen a warning (named by the seq of its event) and is dealing with it."""
+
+    warning: int
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Rate:
     """A rating from the window's pad (`window` set) or from the citizen's own page."""
 
@@ -147,9 +157,10 @@ class ReportDevice:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Time passes: raises unattended warnings and returns window-targeted tickets."""
+    """Time passes: raises the waiting, service and unattended warnings and returns
+    window-targeted tickets."""
 
 
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
-           | Recall | NoShow | Hold | Transfer | Finish | SetPriority | Rate | SetNotice
-           | ReportDevice | Tick)
+           | Recall | NoShow | Hold | Transfer | Finish | SetPriority | AckWarning | Rate
+           | SetNotice | ReportDevice | Tick)

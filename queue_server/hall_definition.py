@@ -52,6 +52,10 @@ class HallInfo:
     issue_cutoff_minutes: int = 0
     unattended_after_minutes: int = 10
     transfer_return_minutes: int = 15
+    wait_yellow_minutes: int = 30
+    wait_red_minutes: int = 60
+    service_warning_minutes: int = 30
+    service_level_minutes: int = 30
     rating_reasons: tuple[str, ...] = ()
     demo: bool = False
 

@@ -68,6 +68,9 @@ class Ticket:
     transfers: int = 0
     trail: list[dict[str, Any]] = field(default_factory=list)
     """Its transfers and returns, in order: the clerk who gets it sees where it has been."""
+    wait_warned: int = 0
+    """The waiting warnings raised for it: 0, 1 (yellow) or 2 (red); the service ones next."""
+    service_warned: int = 0
     score: int | None = None
     pad_rated: bool = False
     citizen_rated: bool = False
@@ -123,6 +126,7 @@ class HallState:
             cmd.Finish: self._finish, cmd.SetPriority: self._set_priority,
             cmd.Rate: self._rate, cmd.SetNotice: self._set_notice,
             cmd.ReportDevice: self._report_device, cmd.Tick: self._tick,
+            cmd.AckWarning: self._ack_warning,
         }
         self._apply: dict[str, Callable[[Event], None]] = {
             name[len("_on_"):]: getattr(self, name) for name in dir(self)
@@ -131,6 +135,8 @@ class HallState:
 
     def _reset_day(self, day: date) -> None:
         self.day = day
+        self.warnings: dict[int, dict[str, Any]] = {}
+        """Today's warnings by the seq of their event, each with who acknowledged it, when."""
         self._next_day_at = datetime.combine(day + timedelta(days=1), time(0), self.hall.zone)
         self.tickets: dict[str, Ticket] = {}
         self.issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
@@ -464,11 +470,20 @@ class HallState:
         if unknown:
             raise DomainError("bad_request", f"未知的评价原因：{'、'.join(unknown)}")
         window_def = self.windows[ticket.window].definition
-        return [("ticket_rated", {
+        decision: Decision = [("ticket_rated", {
             "number": ticket.number, "score": c.score, "reasons": list(reasons),
             "channel": channel, "window": ticket.window, "clerk": ticket.clerk,
             "post": ticket.post, "department": window_def.department,
             "service": ticket.service})]
+        if c.score is not None and c.score <= 2:
+            clerk = self.definition.clerk_by_badge[ticket.clerk].name
+            words = "非常不满意" if c.score == 1 else "不满意"
+            decision.append(("warning", {
+                "level": "red" if c.score == 1 else "yellow", "kind": "rating",
+                "window": ticket.window, "number": ticket.number, "clerk": ticket.clerk,
+                "text": f"{ticket.window} 号窗口{clerk}办理的 {ticket.number} 号评价为“{words}”："
+                        + "、".join(reasons)}))
+        return decision
 
     def _set_notice(self, c: cmd.SetNotice, now: datetime) -> Decision:
         text = " ".join((c.text or "").split())
@@ -482,8 +497,24 @@ class HallState:
         last = self.devices.get(c.device)
         if last is not None and (last["printer"], last["detail"]) == (c.printer, c.detail):
             return []           # nothing new: keep the log free of repeated heartbeats
-        return [("device_reported", {"device": c.device, "role": c.role, "printer": c.printer,
-                                     "detail": c.detail[:200]})]
+        decision: Decision = [("device_reported", {"device": c.device, "role": c.role,
+                                                   "printer": c.printer, "detail": c.detail[:200]})]
+        fault = cmd.PRINTER_FAULTS.get(c.printer)
+        if fault is not None and (last is None or last["printer"] != c.printer):
+            level, words = fault
+            detail = f"（{c.detail[:100]}）" if c.detail else ""
+            decision.append(("warning", {"level": level, "kind": "device", "device": c.device,
+                                         "text": f"{c.device}：{words}{detail}"}))
+        return decision
+
+    def _ack_warning(self, c: cmd.AckWarning, now: datetime) -> Decision:
+        warning = self.warnings.get(c.warning)
+        if warning is None:
+            raise DomainError("not_found", "今天没有这条预警")
+        if warning["acknowledged"] is not None:
+            done = warning["acknowledged"]
+            raise DomainError("conflict", f"这条预警已由{done['by']}确认")
+        return [("warning_acknowledged", {"warning": c.warning, "by": c.by})]
 
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
         decision: Decision = []
@@ -500,6 +531,10 @@ class HallState:
                         "level": "red" if level == 2 else "yellow", "kind": "unattended",
                         "window": w.number, "minutes": minutes, "since": since.isoformat(),
                         "text": f"{w.number} 号窗口（{w.definition.name}）已无人值守 {minutes} 分钟"}))
+            if w.current is not None:
+                decision += self._overdue(w.current, "service", w.current.called_at, now,
+                                          self.hall.service_warning_minutes,
+                                          2 * self.hall.service_warning_minutes)
             if w.clerk is None and w.targeted:
                 waited_since = w.unstaffed_since
                 back_after = timedelta(minutes=self.hall.transfer_return_minutes)
@@ -509,7 +544,35 @@ class HallState:
                         decision.append(("ticket_returned", {
                             "number": ticket.number, "window": w.number,
                             "category": ticket.category}))
+        for ticket in self.tickets.values():
+            if ticket.status == TicketStatus.WAITING:
+                decision += self._overdue(ticket, "waiting", self.queued_since(ticket), now,
+                                          self.hall.wait_yellow_minutes,
+                                          self.hall.wait_red_minutes)
         return decision
+
+    @staticmethod
+    def queued_since(ticket: Ticket) -> datetime:
+        """Since when a waiting ticket waits: its issue, or its last transfer or return."""
+        return ticket.trail[-1]["at"] if ticket.trail else ticket.issued_at
+
+    def _overdue(self, ticket: Ticket, kind: str, since: datetime, now: datetime,
+                 yellow: int, red: int) -> Decision:
+        """A waiting or service warning for `ticket`, if it has newly passed a threshold
+        (minutes; 0 turns a level off)."""
+        minutes = int((now - since).total_seconds() // 60)
+        level = 2 if 0 < red <= minutes else 1 if 0 < yellow <= minutes else 0
+        if level <= (ticket.wait_warned if kind == "waiting" else ticket.service_warned):
+            return []
+        category = self.definition.category_by_prefix[ticket.category].name
+        if kind == "waiting":
+            text = f"{ticket.number} 号（{category}）已等候 {minutes} 分钟"
+        else:
+            text = f"{ticket.window} 号窗口办理 {ticket.number} 号（{category}）已 {minutes} 分钟"
+        return [("warning", {"level": "red" if level == 2 else "yellow", "kind": kind,
+                             "number": ticket.number, "window": ticket.window if kind == "service"
+                             else None, "minutes": minutes, "since": since.isoformat(),
+                             "text": text})]
 
     # --- applying events -------------------------------------------------------------------------
 
@@ -664,10 +727,19 @@ class HallState:
         window.paused, window.pause_reason = False, ""
 
     def _on_warning(self, e: Event) -> None:
+        level = 2 if e.data["level"] == "red" else 1
         if e.data["kind"] == "unattended":
             window = self.windows[e.data["window"]]
-            window.warned = 2 if e.data["level"] == "red" else 1
+            window.warned = level
             window.warned_since = datetime.fromisoformat(e.data["since"])
+        elif e.data["kind"] == "waiting":
+            self.tickets[e.data["number"]].wait_warned = level
+        elif e.data["kind"] == "service":
+            self.tickets[e.data["number"]].service_warned = level
+        self.warnings[e.seq] = {"seq": e.seq, "at": e.at, **e.data, "acknowledged": None}
+
+    def _on_warning_acknowledged(self, e: Event) -> None:
+        self.warnings[e.data["warning"]]["acknowledged"] = {"by": e.data["by"], "at": e.at}
 
     def _on_notice_set(self, e: Event) -> None:
         self.notice = e.data["text"]

@@ -261,7 +261,8 @@ def clock_text(moment: time) -> str:
 _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone", "timezone",
               "sessions", "working_weekdays", "holidays", "makeup_workdays", "priority_ratio",
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
-              "rating_reasons", "demo")
+              "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
+              "service_level_minutes", "rating_reasons", "demo")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
 _CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
@@ -279,6 +280,10 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
     except (ZoneInfoNotFoundError, ValueError):
         c.fail("hall.timezone", f"未知时区 {_show(timezone)}；中国大陆应为 \"Asia/Shanghai\"")
         timezone = "Asia/Shanghai"
+    wait_red = c.integer(table, "hall", "wait_red_minutes", 0, 600, required=False, default=60)
+    yellow = table.get("wait_yellow_minutes", 30)
+    if isinstance(yellow, int) and 0 < wait_red < yellow:
+        c.fail("hall.wait_red_minutes", "红色等候预警的分钟数不能小于黄色预警（wait_yellow_minutes）")
     weekdays = c.value(table, "hall", "working_weekdays", list, False, [1, 2, 3, 4, 5])
     if any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 7 for d in weekdays):
         c.fail("hall.working_weekdays", "应为 1 到 7 的整数数组（1 = 星期一）")
@@ -302,6 +307,13 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
                                            required=False, default=10),
         transfer_return_minutes=c.integer(table, "hall", "transfer_return_minutes", 1, 240,
                                           required=False, default=15),
+        wait_yellow_minutes=c.integer(table, "hall", "wait_yellow_minutes", 0, 600,
+                                      required=False, default=30),
+        wait_red_minutes=wait_red,
+        service_warning_minutes=c.integer(table, "hall", "service_warning_minutes", 0, 600,
+                                          required=False, default=30),
+        service_level_minutes=c.integer(table, "hall", "service_level_minutes", 1, 600,
+                                        required=False, default=30),
         rating_reasons=c.texts(table, "hall", "rating_reasons", required=False),
         demo=c.value(table, "hall", "demo", bool, False, False),
     )

@@ -319,6 +319,10 @@ class Session:
         await self._submit(cmd.SetNotice(request.params["text"], self.name))
         return {}
 
+    async def _op_ack_warning(self, request: Request) -> dict[str, Any]:
+        await self._submit(cmd.AckWarning(request.params["warning"], self.name))
+        return {}
+
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
         p = request.params
         await self._submit(cmd.SetPriority(p["number"], p["priority"], self.name))

@@ -98,13 +98,18 @@ def window_view(state: HallState, window: WindowState) -> dict[str, Any]:
     return {"window": window.number, "name": window.definition.name,
             "status": window.status.value, "status_text": WINDOW_STATUS_NAMES[window.status],
             "reason": window.pause_reason or None, "clerk": clerk,
-            "current": window.current.number if window.current else None}
+            "current": window.current.number if window.current else None,
+            "current_since": iso(window.current.called_at) if window.current else None}
 
 
 def queue_view(state: HallState, prefix: str) -> dict[str, Any]:
+    """A category's queue: how many wait, who is next, and since when the longest has waited
+    (each priority lane is oldest first, so its head is its longest wait)."""
     queue = state.queues[prefix]
+    heads = [lane[0].issued_at for lane in (queue.green, queue.priority, queue.normal) if lane]
     return {"category": prefix, "waiting": len(queue),
-            "next": [t.number for t in queue.first(QUEUE_PREVIEW)]}
+            "next": [t.number for t in queue.first(QUEUE_PREVIEW)],
+            "oldest_at": iso(min(heads)) if heads else None}
 
 
 def recent_calls(state: HallState) -> list[dict[str, Any]]:
@@ -255,7 +260,14 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
     view: dict[str, Any] = {"hall": hall, "live": live_view(state)}
     if role == "manager":
         view["devices"] = [{**d, "at": iso(d["at"])} for d in state.devices.values()]
+        view["warnings"] = [warning_view(w) for w in state.warnings.values()]
     return view
+
+
+def warning_view(warning: dict[str, Any]) -> dict[str, Any]:
+    done = warning["acknowledged"]
+    return {**warning, "at": iso(warning["at"]),
+            "acknowledged": None if done is None else {"by": done["by"], "at": iso(done["at"])}}
 
 
 # --- from log events to wire events -------------------------------------------------------------
@@ -292,8 +304,8 @@ def wire(state: HallState, e: Event) -> list[Delivery]:
                                 pad_window=d["window"]))
     elif e.kind == "ticket_rated":
         out.append(Delivery(_event(e, "rating", **d), frozenset({"manager"})))
-    elif e.kind == "warning":
-        out.append(Delivery(_event(e, "warning", **d), frozenset({"manager"})))
+    elif e.kind in ("warning", "warning_acknowledged"):
+        out.append(Delivery(_event(e, e.kind, **d), frozenset({"manager"})))
     elif e.kind == "notice_set":
         out.append(Delivery(_event(e, "notice", text=d["text"]), DEVICES))
     elif e.kind == "device_reported":

@@ -76,7 +76,8 @@ class HallMachine(RuleBasedStateMachine):
     def check_event(self, e) -> None:
         d = e.data
         number = d.get("number")
-        if number in self.ended and e.kind != "ticket_rated":
+        if number in self.ended and e.kind != "ticket_rated" and not (
+                e.kind == "warning" and d["kind"] == "rating"):
             raise AssertionError(f"{e.kind} on {number}, which had already ended")
         if e.kind == "ticket_issued":
             prefix = d["category"]
@@ -125,11 +126,27 @@ class HallMachine(RuleBasedStateMachine):
         elif e.kind in ("ticket_finished", "ticket_no_show", "ticket_cancelled"):
             self.waiting.pop(number, None)
             self.ended.add(number)
-        elif e.kind == "warning":
+        elif e.kind == "warning" and d["kind"] == "unattended":
             window = self.state.windows[d["window"]]
             assert window.clerk is None, "unattended warning for a staffed window"
             assert cal.session_at(HALL.hall, cal.local(HALL.hall, e.at)) is not None
             assert d["minutes"] >= HALL.hall.unattended_after_minutes
+        elif e.kind == "warning" and d["kind"] == "waiting":
+            assert number in self.waiting, "a waiting warning for a ticket not waiting"
+            assert d["minutes"] >= HALL.hall.wait_yellow_minutes
+            assert (d["level"] == "red") == (d["minutes"] >= HALL.hall.wait_red_minutes)
+        elif e.kind == "warning" and d["kind"] == "service":
+            current = self.state.windows[d["window"]].current
+            assert current is not None and current.number == number, "service warning off the desk"
+            assert d["minutes"] >= HALL.hall.service_warning_minutes
+        elif e.kind == "warning_acknowledged":
+            assert self.state.warnings[d["warning"]]["acknowledged"]["by"] == d["by"]
+            assert sum(1 for x in self.log if x.kind == "warning_acknowledged"
+                       and x.data["warning"] == d["warning"]) == 1, "acknowledged twice"
+        elif e.kind == "warning" and d["kind"] == "device":
+            assert self.state.devices[d["device"]]["printer"] != "ok"
+        elif e.kind == "warning" and d["kind"] == "rating":
+            assert self.state.tickets[number].score <= 2, "a rating warning for a good score"
         elif e.kind == "day_started":
             assert all(t.status in FINAL_STATUSES for t in self.state.tickets.values()) or \
                 not self.state.tickets
@@ -285,6 +302,15 @@ class HallMachine(RuleBasedStateMachine):
         reasons = ("办事效率低",) if score == 1 else ()
         self.send(cmd.Rate(data.draw(st.sampled_from(numbers)), score, reasons, window))
 
+    @rule(data=st.data())
+    def acknowledge(self, data):
+        seqs = sorted(self.state.warnings) or [1]
+        self.send(cmd.AckWarning(data.draw(st.sampled_from(seqs)), "manager"))
+
+    @rule(printer=st.sampled_from(["ok", "paper_low", "paper_out", "offline"]))
+    def printer_reports(self, printer):
+        self.send(cmd.ReportDevice("kiosk-1", "kiosk", printer))
+
     @rule(minutes=st.integers(0, 12))
     def time_passes(self, minutes):
         self.now += timedelta(minutes=minutes)
@@ -331,13 +357,15 @@ class HallMachine(RuleBasedStateMachine):
 
 def _snapshot(state: HallState) -> tuple:
     tickets = sorted((t.number, t.status, t.category, t.priority, t.window, t.clerk,
-                      t.target_window, t.recalls, t.calls, t.first_clerk, t.score)
+                      t.target_window, t.recalls, t.calls, t.first_clerk, t.score,
+                      t.wait_warned, t.service_warned, len(t.trail))
                      for t in state.tickets.values())
     windows = sorted((w.number, w.clerk, w.post, w.paused, w.current and w.current.number,
                       tuple(t.number for t in w.held), tuple(t.number for t in w.targeted),
                       w.warned) for w in state.windows.values())
     queues = {p: ([t.number for t in q.ordered()], q.streak) for p, q in state.queues.items()}
-    return state.seq, state.day, tickets, windows, queues, state.issued, state.service_seconds
+    return (state.seq, state.day, tickets, windows, queues, state.issued, state.service_seconds,
+            state.warnings)
 
 
 HallMachine.TestCase.settings = settings(

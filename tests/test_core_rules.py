@@ -278,3 +278,85 @@ def test_day_end_cancels_open_tickets_and_signs_clerks_out():
         waiting: TicketStatus.CANCELLED, called: TicketStatus.CANCELLED,
         held: TicketStatus.CANCELLED}
     assert hall.state.consistency_problems() == []
+
+
+def _warnings(events, kind):
+    return [(e.data.get("number") or e.data.get("device"), e.data["level"], e.data["text"])
+            for e in events if e.kind == "warning" and e.data["kind"] == kind]
+
+
+def test_a_long_wait_warns_yellow_at_t1_and_red_at_t2_once_each():
+    hall = Hall()
+    for window in (1, 2, 3, 4):
+        hall.do(cmd.SignIn(HALL.window_by_number[window].a_post, window, "A"))
+    number = hall.take("B")
+    hall.later(29)
+    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+    hall.later(1)
+    assert _warnings(hall.do(cmd.Tick()), "waiting") == [(number, "yellow", "B001 号（民政业务）已等候 30 分钟")]
+    hall.later(10)
+    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+    hall.later(20)
+    assert _warnings(hall.do(cmd.Tick()), "waiting") == [(number, "red", "B001 号（民政业务）已等候 60 分钟")]
+    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+
+
+def test_a_transferred_ticket_waits_from_its_transfer():
+    hall = Hall()
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    number = hall.take("A")
+    hall.later(25)
+    hall.call(1)
+    hall.later(4)
+    hall.do(cmd.Transfer("1001", 1, "B", None))
+    hall.later(20)   # 49 minutes since issue, 20 since the transfer
+    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+    hall.later(10)
+    assert [w[:2] for w in _warnings(hall.do(cmd.Tick()), "waiting")] == [(number, "yellow")]
+
+
+def test_a_long_service_warns_and_names_the_window():
+    hall = Hall()
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    number = hall.take("A")
+    hall.call(1)
+    hall.later(30)
+    assert _warnings(hall.do(cmd.Tick()), "service") == [
+        (number, "yellow", "1 号窗口办理 A001 号（社保业务）已 30 分钟")]
+    hall.later(30)
+    assert [w[1] for w in _warnings(hall.do(cmd.Tick()), "service")] == ["red"]
+
+
+def test_a_bad_rating_warns_with_its_reasons():
+    hall = Hall()
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    first, second = hall.take("A"), hall.take("A")
+    hall.call(1)
+    hall.do(cmd.Finish("1001", 1, "done"))
+    events = hall.do(cmd.Rate(first, 1, ("服务态度不好", "办事效率低"), 1))
+    assert _warnings(events, "rating") == [
+        (first, "red", "1 号窗口张敏办理的 A001 号评价为“非常不满意”：服务态度不好、办事效率低")]
+    hall.call(1)
+    hall.do(cmd.Finish("1001", 1, "done"))
+    assert _warnings(hall.do(cmd.Rate(second, 3, (), 1)), "rating") == []
+
+
+def test_a_printer_fault_warns_once_per_change():
+    hall = Hall()
+    assert _warnings(hall.do(cmd.ReportDevice("kiosk-1", "kiosk", "paper_low")), "device") == [
+        ("kiosk-1", "yellow", "kiosk-1：打印纸将尽")]
+    assert _warnings(hall.do(cmd.ReportDevice("kiosk-1", "kiosk", "paper_out", "后盖打开")),
+                     "device") == [("kiosk-1", "red", "kiosk-1：打印机缺纸（后盖打开）")]
+    assert _warnings(hall.do(cmd.ReportDevice("kiosk-1", "kiosk", "paper_out")), "device") == []
+    assert _warnings(hall.do(cmd.ReportDevice("kiosk-1", "kiosk", "ok")), "device") == []
+
+
+def test_a_manager_acknowledges_a_warning_once():
+    hall = Hall()
+    warning = hall.do(cmd.ReportDevice("kiosk-1", "kiosk", "offline"))[-1]
+    acknowledged = hall.do(cmd.AckWarning(warning.seq, "主任"))
+    assert [(e.kind, e.data) for e in acknowledged] == [
+        ("warning_acknowledged", {"warning": warning.seq, "by": "主任"})]
+    assert hall.state.warnings[warning.seq]["acknowledged"] == {"by": "主任", "at": hall.now}
+    assert hall.refused(cmd.AckWarning(warning.seq, "副主任")).message == "这条预警已由主任确认"
+    assert hall.refused(cmd.AckWarning(warning.seq + 99, "主任")).code == "not_found"
