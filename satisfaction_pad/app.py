@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import time
@@ -176,6 +177,8 @@ class PadApp(App):
         self.root_panel = Panel(orientation="vertical", bg=self.p.background)
         Window.bind(size=self._resized, on_flip=self._flipped)
         self._ticker = Clock.schedule_interval(self._tick, TICK_SECONDS)
+        self._collect_soon = Clock.create_trigger(self._collect, 0.5)
+        self._settled = False
         self.show()
         return self.root_panel
 
@@ -186,6 +189,17 @@ class PadApp(App):
     def _resized(self, *_):
         self.show()
 
+    def _collect(self, _dt) -> None:
+        """Free the screen just left, a moment after the new one is drawn. Kivy widgets hold
+        reference cycles, so a screen goes only with a full collection; left to itself, Python
+        ran one now and then over everything at once and held a prompt back by up to half a
+        second (bench/pad_prompt.py). The first time, what exists then (kivy, the connection)
+        lives as long as the pad and is moved out of the collector's sight."""
+        gc.collect()
+        if not self._settled and self.model.hellos:
+            self._settled = True
+            gc.freeze()
+
     def _flipped(self, *_):
         if self._drawn_pending is not None:
             screen, self._drawn_pending = self._drawn_pending, None
@@ -195,15 +209,26 @@ class PadApp(App):
     # --- from the model to the screen ------------------------------------------------------------
 
     def _view_key(self) -> tuple:
-        """Everything the current screen shows but the countdown: drawn again when it changes."""
+        """Everything the current screen shows but the countdown: drawn again when it changes
+        (only then: the window event that follows a finish leaves the prompt as it is)."""
         m = self.model
-        prompt = m.prompt
-        now = self.clock()
-        return (m.screen, m.window_title, m.status, repr(m.clerk), m.window.get("reason"),
-                m.call_text(now), m.department_name, m.connected, m.connection_text,
-                getattr(m, "evaluator", None), m.message, m.thanks_text(), m.hellos > 0,
-                (prompt.ticket, prompt.score, tuple(prompt.reasons), repr(prompt.clerk))
-                if prompt else None, Window.size)
+        screen = m.screen
+        key: tuple = (screen, m.window_title, m.hall.get("name"), m.connected and m.hellos > 0,
+                      m.hellos > 0 and not m.connected, m.evaluator and m.evaluator[0],
+                      tuple(Window.size))
+        if screen == "idle":
+            key += (m.hellos > 0 or m.connection_text, m.status, repr(m.clerk),
+                    m.window.get("reason"), m.department_name)
+        elif screen == "called":
+            key += (m.call_text(self.clock()), repr(m.clerk), m.department_name)
+        elif screen in ("prompt", "reasons") and m.prompt is not None:
+            prompt = m.prompt
+            key += (prompt.ticket, prompt.score, tuple(prompt.reasons), repr(prompt.clerk))
+        elif screen == "thanks":
+            key += (m.thanks_text(), m.connected)
+        elif screen == "message":
+            key += (m.message, m.hall.get("complaint_phone"))
+        return key
 
     def refresh(self) -> None:
         """The model changed: draw the screen again if what it shows changed."""
@@ -243,6 +268,7 @@ class PadApp(App):
          }[m.screen](body)
         root.bg = p.background
         self._drawn_pending = m.screen
+        self._collect_soon()
 
     # --- pieces -------------------------------------------------------------------------------------
 
@@ -255,8 +281,7 @@ class PadApp(App):
         problems = []
         if not m.connected and m.hellos:
             problems.append("⚠ 连接中断")
-        evaluator = getattr(m, "evaluator", None)
-        if evaluator is not None and not evaluator[0]:
+        if m.evaluator is not None and not m.evaluator[0]:
             problems.append("⚠ 评价器未连接")
         if problems:
             chip = Panel(size_hint=(None, 1), width=dp(24 * 1.05 * sum(len(t) for t in problems)
