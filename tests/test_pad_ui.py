@@ -89,7 +89,7 @@ async def shoot(app, name: str) -> Path:
     return path
 
 
-def run_pad(hall, orientation, scenario, photos=None, outbox=None, **model):
+def run_pad(hall, orientation, scenario, photos=None, outbox=None, evaluator=None, **model):
     from kivy.core.window import Window
 
     from satisfaction_pad.app import PadShell
@@ -97,7 +97,7 @@ def run_pad(hall, orientation, scenario, photos=None, outbox=None, **model):
 
     Window.size = SIZES[orientation]
     shell = PadShell([hall.ws], hall.tokens["pad"], PadModel(**model), photos=photos,
-                     outbox=outbox)
+                     outbox=outbox, evaluator=evaluator)
 
     async def main():
         runner = asyncio.get_running_loop().create_task(shell.run())
@@ -425,6 +425,26 @@ def test_a_refusal_is_shown_in_words_then_idle(hall):
 
     run_pad(hall, "landscape", scenario, message_seconds=1.5)
     assert [(r.channel, r.score) for r in stored_ratings(hall)] == [("citizen", 5)]
+
+
+def test_a_missing_button_box_is_shown_in_the_header_until_it_is_plugged_in(hall, tmp_path):
+    from satisfaction_pad.evaluator import Evaluator, parse_keys
+    from satisfaction_pad.evaluator_emulator import EvaluatorEmulator
+
+    link = tmp_path / "ttyEVAL"
+    reader = Evaluator(str(link), parse_keys("5"), retry_seconds=0.1)
+
+    async def scenario(shell, app):
+        await until(lambda: app.model.evaluator and not app.model.evaluator[0])
+        await frames(3)
+        assert "⚠ 评价器未连接" in texts(app.root)
+        await shoot(app, "landscape-idle-evaluator-missing")
+        with EvaluatorEmulator(link=link):
+            await until(lambda: app.model.evaluator[0])
+            await frames(3)
+            assert "评价器" not in texts(app.root)
+
+    run_pad(hall, "landscape", scenario, evaluator=reader)
 
 
 def test_day_started_says_hello_again(hall):
