@@ -101,6 +101,17 @@ def test_a_low_score_needs_a_reason_before_submit(pad):
     assert pad.screen == "thanks"
 
 
+def test_another_level_chosen_on_the_reason_picker(pad):
+    """A button box's key (or a stray touch) while the reasons are shown changes the score."""
+    pad.apply_event(requested("A003"), now=0)
+    pad.choose(2, now=1)
+    pad.toggle_reason("服务态度不好", now=2)
+    assert pad.choose(1, now=3) and pad.screen == "reasons"
+    assert pad.prompt.score == 1 and pad.prompt.reasons == ["服务态度不好"]
+    assert pad.choose(4, now=4) and pad.screen == "thanks"
+    assert list(pad.outbox) == [Rating("A003", 4, (), "2026-11-23")]
+
+
 def test_back_from_the_reasons_to_the_levels(pad):
     pad.apply_event(requested("A003"), now=0)
     pad.choose(1, now=1)
