@@ -17,7 +17,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,6 +28,30 @@ from tests.live_hall import LiveHall
 
 SHOTS = ARTIFACTS / "clerk"
 VIEWPORT = {"width": 1366, "height": 768}
+
+
+CONTRAST_PROBLEMS = """() => {
+    const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+    const lin = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    const background = (node) => {
+        for (let e = node; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length < 4 || c[3] === 1) return c;
+        }
+        return [255, 255, 255];
+    };
+    const problems = [];
+    for (const node of document.querySelectorAll("body *")) {
+        const text = [...node.childNodes].filter((n) => n.nodeType === 3)
+            .map((n) => n.textContent.trim()).join("");
+        if (!text || !node.getClientRects().length) continue;
+        const [a, b] = [lum(rgb(getComputedStyle(node).color)), lum(background(node))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) problems.push(`${text.slice(0, 20)}: ${ratio.toFixed(2)}`);
+    }
+    return problems;
+}"""
 
 
 @pytest.fixture
@@ -76,12 +99,16 @@ class Console:
         self.page.screenshot(path=SHOTS / f"{name}.png")
 
     def assert_fits(self) -> None:
-        """Nothing to scroll at 1366×768: not the page, not the ticket card."""
+        """Nothing to scroll: not the page, not the ticket card."""
         sizes = self.page.evaluate("""() => {
             const e = document.documentElement, card = document.getElementById('ticket-card');
-            return [e.scrollWidth, e.scrollHeight, card.scrollHeight, card.clientHeight]; }""")
-        assert sizes[0] <= VIEWPORT["width"] and sizes[1] <= VIEWPORT["height"], sizes
-        assert sizes[2] <= sizes[3], sizes
+            return [e.scrollWidth, innerWidth, e.scrollHeight, innerHeight,
+                    card.scrollHeight, card.clientHeight]; }""")
+        assert sizes[0] <= sizes[1] and sizes[2] <= sizes[3] and sizes[4] <= sizes[5], sizes
+
+    def assert_readable(self) -> None:
+        """Every visible text at least 4.5:1 against the background it sits on (WCAG AA)."""
+        assert self.page.evaluate(CONTRAST_PROBLEMS) == []
 
     def assert_only_from(self, hall: LiveHall) -> None:
         """Everything the page loaded came from the hall server itself."""
@@ -127,6 +154,7 @@ def test_a_day_at_window_1_by_clicks_and_keys(hall, browser):
         console.log_in("1001", "9999")
         expect(page.locator("#login-error")).to_have_text("工号或密码不正确（还可再试 4 次）")
         expect(page.get_by_label("工号")).to_be_visible()
+        console.assert_readable()
         console.shot("01-login-wrong-pin")
 
         # The roster's posts, with the window's name and who is there now.
@@ -137,6 +165,7 @@ def test_a_day_at_window_1_by_clicks_and_keys(hall, browser):
         expect(posts.nth(1)).to_contain_text("4 号窗口社保民政联办窗口B岗（协办/顶岗）")
         expect(page.locator("#where")).to_have_text("张敏（1001）")
         console.assert_fits()
+        console.assert_readable()
         console.shot("02-window-chooser")
 
         console.choose(1, "A")
@@ -198,7 +227,11 @@ def test_a_day_at_window_1_by_clicks_and_keys(hall, browser):
         expect(history.nth(1)).to_contain_text("2 号窗口（王芳）转到 1 号窗口（社保窗口）：低保已办，请社保窗口续办")
         expect(page.locator("#ticket-tags")).to_contain_text("转来 2 次")
         console.assert_fits()
+        console.assert_readable()
         console.shot("03-serving-with-history")
+        page.set_viewport_size({"width": 1366, "height": 657})   # in a browser window with tabs
+        console.assert_fits()
+        page.set_viewport_size(VIEWPORT)
 
         # 转移 to a window.
         console.button("转移").click()
@@ -323,6 +356,7 @@ def test_a_day_at_window_1_by_clicks_and_keys(hall, browser):
             expect(console.button(name)).to_be_disabled()
         expect(console.button("恢复")).to_be_enabled()
         console.assert_fits()
+        console.assert_readable()
         console.shot("06-paused")
         page.keyboard.press("8")
         expect(status).to_have_text("空闲")
@@ -390,6 +424,7 @@ def test_the_console_comes_back_by_itself_after_a_server_restart(tmp_path, brows
             for name in ("办结", "重呼", "转移"):
                 expect(console.button(name)).to_be_disabled()
             expect(page.locator("#ticket-number")).to_have_text("A001")
+            console.assert_readable()
             console.shot("07-offline")
 
             # Back, and meanwhile the same clerk finished A001 and called A002 elsewhere: the
@@ -426,54 +461,45 @@ def test_the_console_comes_back_by_itself_after_a_server_restart(tmp_path, brows
         hall.stop()
 
 
-def test_a_new_service_day_says_hello_again(hall, browser):
-    """`day_started` (injected into the page's connection here: a test cannot make the day end)
-    makes the console say hello again on a fresh connection and show what the server holds."""
+def test_a_new_service_day_says_hello_again(tmp_path, browser):
+    """At midnight (a simulated hall clock, three times as fast) the server closes the day:
+    the clerk is signed out and `day_started` sent; the console says hello again on a fresh
+    connection and shows the new day's state: no window, no ticket."""
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:59:30", "--speed", "3")
     hellos: list[dict] = []
-    routes = []
-    deaf = [False]      # drop the server's events on their way to the page
 
-    def proxy(ws):
+    def proxy(ws):      # a plain relay that counts the page's hellos
         server = ws.connect_to_server()
 
         def from_page(message):
-            frame = json.loads(message)
-            if frame.get("op") == "hello":
-                hellos.append(frame)
+            if json.loads(message).get("op") == "hello":
+                hellos.append(json.loads(message))
             server.send(message)
 
-        def from_server(message):
-            if not (deaf[0] and "ev" in json.loads(message)):
-                ws.send(message)
-
         ws.on_message(from_page)
-        server.on_message(from_server)
-        routes.append(ws)
 
-    with console_page(browser, hall) as console:
-        page = console.page
-        page.route_web_socket(re.compile(r"/ws$"), proxy)
-        page.reload()
-        console.log_in("1001", "1111")
-        console.choose(1, "A")
-        expect(page.locator("#window-status")).to_have_text("空闲")
-        assert len(hellos) == 1
+    try:
+        hall.hello("kiosk").request("take_ticket", category="A")
+        with console_page(browser, hall) as console:
+            page = console.page
+            page.route_web_socket(re.compile(r"/ws$"), proxy)
+            page.reload()
+            console.log_in("1001", "1111")
+            console.choose(1, "A")
+            console.button("呼叫下一位").click()
+            expect(page.locator("#ticket-number")).to_have_text("A001")
+            assert hall.health()["service_day"] == "2026-11-23"   # still before midnight
 
-        # Signed out elsewhere while this page hears nothing: it still shows the window …
-        deaf[0] = True
-        other = hall.hello("clerk", badge="1001", pin="1111")
-        assert other.request("sign_out")["ok"]
-        page.wait_for_timeout(300)
-        expect(page.locator("#main-screen")).to_be_visible()
-        # … until the new day's hello brings the server's state.
-        deaf[0] = False
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        routes[-1].send(json.dumps({"ev": "day_started", "seq": 10_000, "at": now,
-                                    "day": now[:10]}))
-        expect(page.locator("#choose-title")).to_be_visible()
-        expect(page.locator("#message")).to_have_text("您已不在 1 号窗口签到")
-        expect(page.locator("#connection")).to_have_text("已连接")
-        assert len(hellos) == 2 and len(routes) == 2
-        assert (hellos[1]["role"], hellos[1]["badge"]) == ("clerk", "1001")
-        console.assert_only_from(hall)
-        assert console.errors == []
+            expect(page.locator("#choose-title")).to_be_visible(timeout=20_000)
+            expect(page.locator("#message")).to_have_text(
+                "新的服务日（2026-11-24）已开始，请选择窗口签到")
+            assert hall.health()["service_day"] == "2026-11-24"
+            assert len(hellos) == 2
+            assert (hellos[1]["role"], hellos[1]["badge"]) == ("clerk", "1001")
+            console.choose(1, "A")
+            expect(page.locator("#ticket-empty")).to_contain_text("本窗口的业务暂时无人等候")
+            expect(page.locator("#today")).to_contain_text("受理0办结0过号0")
+            console.assert_only_from(hall)
+            assert console.errors == []
+    finally:
+        hall.stop()

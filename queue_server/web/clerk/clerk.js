@@ -30,6 +30,7 @@ const app = {
   connection: "idle",  // idle | connecting | online | offline
   everOnline: false,
   wasOffline: false,   // the connection dropped since the last hello
+  newDay: null,        // the day of a `day_started` whose hello is under way
   hall: null,          // snapshot.hall
   windows: new Map(),  // window number → the live window view (snapshot.live.windows, `window`)
   queues: new Map(),   // category → {category, waiting, next, seq}
@@ -142,7 +143,11 @@ function onHello(reply) {
   if (app.screen === "login") say("");
   if (app.wasOffline) say("已重新连接，显示的是服务器上的最新状态", "ok");
   app.wasOffline = false;
+  if (app.newDay) {
+    say(`新的服务日（${app.newDay}）已开始${reply.clerk.window ? "" : "，请选择窗口签到"}`, "info");
+  }
   applyClerk(reply.clerk, reply.seq, before);
+  app.newDay = null;
 }
 
 function onEvent(event) {
@@ -170,6 +175,7 @@ function onEvent(event) {
       break;
     }
     case "day_started":
+      app.newDay = event.day;
       say("新的服务日已开始，正在重新载入…");
       app.socket.rehello();
       break;
@@ -184,7 +190,7 @@ function applyClerk(view, seq, before) {
   app.clerk = view;
   app.clerkSeq = seq;
   const left = before && before.window && !view.window ? before.window : null;
-  if (left && !app.signingOut) {
+  if (left && !app.signingOut && !app.newDay) {
     const holder = app.windows.get(left) && app.windows.get(left).clerk;
     say(holder && holder.badge !== view.me.badge
       ? `${left} 号窗口已由${holder.name}（${holder.post}岗）接替，您已签退`
@@ -335,7 +341,7 @@ function renderTicket() {
     const empty = $("ticket-empty");
     empty.textContent = "";
     if (c.status === "paused") {
-      empty.append(element("p", { class: "empty-main", textContent: "窗口暂停服务中" }),
+      empty.append(element("p", { class: "empty-main paused", textContent: "窗口暂停服务中" }),
                    element("p", { textContent: `原因：${c.reason || "未填写"}` }),
                    element("p", { class: "hint", textContent: "点“恢复”（按键 8）后继续叫号" }));
     } else {
