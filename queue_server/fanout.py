@@ -30,8 +30,13 @@ VIEW_INTERVAL_SECONDS = 0.1
 log = logging.getLogger("queue_server.fanout")
 
 
+DEVICE_ROLES = ("kiosk", "display", "pad")
+MANAGERS = frozenset({"manager"})
+
+
 class Subscriber(Protocol):
     role: str | None
+    name: str
     window: int | None
     ticket: str | None
     badge: str | None
@@ -70,8 +75,6 @@ class Hub:
             self.citizens[session.ticket].add(session)
 
     def leave(self, session: Subscriber) -> None:
-        if session.role is None:
-            return
         self.by_role[session.role].discard(session)
         if session.role == "pad":
             self._discard(self.pads, session.window, session)
@@ -87,6 +90,28 @@ class Hub:
             members.discard(session)
             if not members:
                 del index[key]
+
+    def online_devices(self) -> list[dict[str, Any]]:
+        """The devices connected now, by name (a device may hold more than one connection)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for role in DEVICE_ROLES:
+            for s in self.by_role[role]:
+                entry = seen.setdefault(s.name, {"device": s.name, "role": role,
+                                                 "window": s.window, "connections": 0})
+                entry["connections"] += 1
+        return sorted(seen.values(), key=lambda d: d["device"])
+
+    def presence(self, session: Subscriber, seq: int, at: str) -> None:
+        """Tell the managers a device came or went: not a logged event (the log holds what
+        happened in the hall; who is connected is the server's own knowledge), so its `seq` is
+        only the log's position at the time and it is never part of a snapshot's seq."""
+        if session.role not in DEVICE_ROLES:
+            return
+        connections = sum(1 for s in self.by_role[session.role] if s.name == session.name)
+        self._send([views.Delivery({"ev": "presence", "seq": seq, "at": at,
+                                    "device": session.name, "role": session.role,
+                                    "window": session.window, "connections": connections,
+                                    "online": connections > 0}, MANAGERS)])
 
     def counts(self) -> dict[str, int]:
         return {role: len(members) for role, members in self.by_role.items() if members}

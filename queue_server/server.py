@@ -203,7 +203,7 @@ class HallServer:
             pass
         finally:
             deadline.cancel()
-            self.hub.leave(session)
+            session.leave()
 
     @staticmethod
     async def _answer(session: Session, connection: ServerConnection, frame: str | bytes) -> None:

@@ -151,7 +151,10 @@ class Session:
             self._hello_citizen(p)
         self.role = role
         self.context.hub.join(self)
+        self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot()}
+        if role == "manager":
+            reply["snapshot"]["online"] = self.context.hub.online_devices()
         if role == "clerk":
             reply["clerk"] = views.clerk_view(self.state, self.badge)
         if role == "pad":
@@ -163,6 +166,15 @@ class Session:
                                           "consultation_phone": hall["consultation_phone"],
                                           "rating_reasons": hall["rating_reasons"]}}
         return reply
+
+    def leave(self) -> None:
+        """The connection is gone."""
+        if self.role is not None:
+            self.context.hub.leave(self)
+            self._announce()
+
+    def _announce(self) -> None:
+        self.context.hub.presence(self, self.state.seq, views.iso(self.context.writer.clock()))
 
     async def _hello_device(self, role: str, p: dict[str, Any]) -> None:
         token = p.get("token")

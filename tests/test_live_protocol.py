@@ -369,3 +369,21 @@ def test_a_simulation_runs_the_hall_clock_from_a_given_time_and_faster(tmp_path)
 def test_simulation_options_are_checked(tmp_path, args, message):
     with pytest.raises(RuntimeError, match=message):
         LiveHall(tmp_path, *args)
+
+
+def test_managers_see_devices_come_and_go(hall):
+    hall.hello("kiosk")
+    manager = hall.hello("manager")
+    assert manager.hello["snapshot"]["online"] == [
+        {"device": "kiosk-1", "role": "kiosk", "window": None, "connections": 1}]
+    pad = hall.hello("pad")
+    came = manager.wait_event("presence", device="pad-1")
+    assert (came["online"], came["window"], came["role"]) == (True, 1, "pad")
+    second = hall.hello("pad")   # a device may reconnect before its old connection is gone
+    assert manager.wait_event("presence", device="pad-1")["connections"] == 2
+    pad.close()
+    assert manager.wait_event("presence", device="pad-1")["online"] is True
+    second.close()
+    assert manager.wait_event("presence", device="pad-1")["online"] is False
+    hall.hello("clerk", badge="1001", pin="1111")   # people are not devices
+    assert not [e for e in manager.events if e["ev"] == "presence"]
