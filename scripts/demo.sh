@@ -11,6 +11,8 @@ export QUEUE_DB="sqlite:///$PWD/data/demo.db"
 qs=.venv/bin/queue-server
 $qs init
 $qs import-hall assets/halls/demo-town.toml
+# Reports start with history: the last 20 working days, simulated once into a database without any.
+.venv/bin/python -m bench.simulate_day --hall demo-town --mode direct --days 20 --db "$QUEUE_DB" --if-empty
 
 # Device tokens are shown only once, so the demo keeps its own in data/demo-devices.json.
 tokens=data/demo-devices.json
