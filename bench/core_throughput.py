@@ -11,7 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.hall_day import OPENING, drive_day, load
+from bench.hall_day import OPENING, drive_day
+from bench.sim.model import load
 from queue_server.hall_state import HallState
 
 

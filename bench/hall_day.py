@@ -1,8 +1,12 @@
-"""A busy service day, driven through any `execute(command, now) -> events`, for the benchmarks.
+"""A flat busy service day, driven through any `execute(command, now) -> events`, for the core
+benchmarks (commands per second, rebuild time).
 
-Every window is staffed at opening; tickets arrive over the day in the hall's categories; a
-window that serves the category calls, sometimes recalls, and finishes; most citizens rate.
-Deterministic (fixed seed), so runs are comparable.
+Every window is staffed at opening; tickets arrive evenly over the day's issuing hours in the
+hall's categories; a window that serves the category calls, sometimes recalls, and finishes;
+most citizens rate. Deterministic (fixed seed), so runs are comparable. Nothing waits, nobody
+leaves: for a realistic day (arrival peaks, service times, A/B posts, pauses, no-shows,
+transfers, ratings) use the day simulator, `bench/simulate_day.py`, whose model
+(`bench/sim/model.py`) this shares the hall files and the issuing hours with.
 """
 
 from __future__ import annotations
@@ -10,22 +14,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.sim.model import issuing_spans
 from queue_server import commands as cmd
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
-from queue_server.hall_toml import load_hall
 
-HALLS = Path(__file__).resolve().parent.parent / "assets" / "halls"
 OPENING = datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday, early
 
 Execute = Callable[[cmd.Command, datetime], list[Event]]
-
-
-def load(name: str) -> HallDefinition:
-    return load_hall(HALLS / f"{name}.toml")
 
 
 def drive_day(execute: Execute, hall: HallDefinition, tickets: int, seed: int = 7) -> int:
@@ -66,10 +64,7 @@ def drive_day(execute: Execute, hall: HallDefinition, tickets: int, seed: int = 
 
 
 def _issuing_spans(hall: HallDefinition) -> list[tuple[datetime, datetime]]:
-    cutoff = timedelta(minutes=hall.hall.issue_cutoff_minutes)
-    return [(datetime.combine(OPENING.date(), s.start, OPENING.tzinfo),
-             datetime.combine(OPENING.date(), s.end, OPENING.tzinfo) - cutoff)
-            for s in hall.hall.sessions]
+    return issuing_spans(hall.hall, OPENING.date())
 
 
 def _in_sessions(spans: list[tuple[datetime, datetime]], fraction: float) -> datetime:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.hall_day import HALLS
+from bench.sim.model import HALLS
 from queue_server.hall_toml import load_hall
 from queue_server.store.database import migrate, open_engine
 from queue_server.store.hall_records import save_definition

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.hall_day import HALLS
+from bench.sim.model import HALLS
 from kiosk.search import SearchIndex
 from queue_server.hall_toml import load_hall
 from queue_server.views import catalogue_view
