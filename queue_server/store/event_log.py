@@ -129,14 +129,26 @@ def load_latest_day(conn: Connection, hall_id: int, zone: ZoneInfo) -> tuple[dat
     day = conn.execute(select(func.max(EventRow.day)).where(EventRow.hall_id == hall_id)).scalar()
     if day is None:
         return None, []
-    rows = conn.execute(
-        select(EventRow.seq, EventRow.kind, EventRow.at, cast(EventRow.data, Text))
-        .where(EventRow.hall_id == hall_id, EventRow.day == day).order_by(EventRow.seq)).all()
-    # One json.loads over the whole day is several times faster than one per row.
-    datas = json.loads("[" + ",".join(row[3] for row in rows) + "]")
-    local = _day_zone(zone, day)
-    return day, [Event(seq, kind, at.astimezone(local), day, data)
-                 for (seq, kind, at, _), data in zip(rows, datas, strict=True)]
+    return day, load_days(conn, hall_id, zone, day, day)
+
+
+def load_days(conn: Connection, hall_id: int, zone: ZoneInfo, first: date, last: date,
+              kinds: Sequence[str] | None = None) -> list[Event]:
+    """The events of the service days `first` to `last` (inclusive) in order, optionally only
+    those of some kinds; for rebuilding a day and for the reports."""
+    query = (select(EventRow.seq, EventRow.kind, EventRow.at, EventRow.day, cast(EventRow.data, Text))
+             .where(EventRow.hall_id == hall_id, EventRow.day >= first, EventRow.day <= last))
+    if kinds is not None:
+        query = query.where(EventRow.kind.in_(kinds))
+    rows = conn.execute(query.order_by(EventRow.seq)).all()
+    # One json.loads over the whole run is several times faster than one per row.
+    datas = json.loads("[" + ",".join(row[4] for row in rows) + "]")
+    zones: dict[date, tzinfo] = {}
+    events = []
+    for (seq, kind, at, day, _), data in zip(rows, datas, strict=True):
+        local = zones.get(day) or zones.setdefault(day, _day_zone(zone, day))
+        events.append(Event(seq, kind, at.astimezone(local), day, data))
+    return events
 
 
 def _day_zone(zone: ZoneInfo, day: date) -> tzinfo:

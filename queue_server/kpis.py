@@ -1,0 +1,505 @@
+"""The figures halls are judged on, computed from the event log alone (docs/kpis.md).
+
+Pure functions, no I/O: `fold` turns a run of logged events into one record per ticket (its
+visits to windows, its end, its rating) and one per window interval (a clerk present, paused,
+or nobody there); `kpi_rows` groups those by a period and a dimension and computes every KPI;
+`hourly` and `ranking` feed the reports page's charts and league tables. The store hands the
+events over (`store.event_log.load_days`); the same events rebuild the live hall, so a report
+and the hall can never disagree about what happened.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from queue_server import service_calendar as cal
+from queue_server.events import Event
+from queue_server.hall_definition import HallDefinition
+
+PERIODS = ("day", "week", "month", "quarter", "year", "all")
+DIMENSIONS = ("hall", "department", "window", "clerk", "category", "service")
+FINAL = ("finished", "no_show", "cancelled")
+HANDLED_OUTCOMES = ("done", "accepted", "escalated", "rejected", "incomplete")   # 办件, not 咨询
+SATISFIED_FROM = 3
+RANKING_MIN_FINISHED = 20
+RANKING_WEIGHTS = {"satisfied_pct": 0.5, "service_level_pct": 0.3, "rating_rate_pct": 0.2}
+
+# The metrics in the order reports show them: key, Chinese name, unit.
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("issued", "取号数", "张"), ("accepted", "受理数", "张"), ("finished", "办结数", "张"),
+    ("no_show", "过号数", "张"), ("cancelled", "作废数", "张"), ("open", "未完成", "张"),
+    ("transferred", "转移数", "张"), ("held", "挂起数", "张"),
+    ("wait_mean_s", "平均等候", "秒"), ("wait_median_s", "等候中位数", "秒"),
+    ("wait_p90_s", "等候 P90", "秒"), ("service_level_pct", "服务水平", "%"),
+    ("service_mean_s", "平均办理", "秒"), ("service_median_s", "办理中位数", "秒"),
+    ("service_p90_s", "办理 P90", "秒"), ("onsite_pct", "现场办结率", "%"),
+    ("rated", "评价数", "条"), ("unrated", "未评数", "条"), ("rating_rate_pct", "评议率", "%"),
+    ("satisfied_pct", "满意率", "%"), ("score_mean", "平均分", "分"),
+    ("post_a", "A岗办结", "张"), ("post_b", "B岗办结", "张"), ("post_b_pct", "B岗办结占比", "%"),
+    ("unattended_min", "脱岗时长", "分钟"), ("paused_min", "暂停时长", "分钟"),
+)
+WINDOW_ONLY = ("unattended_min", "paused_min")
+ARRIVAL_ONLY = ("issued", "cancelled", "open")   # not defined for a window or a clerk
+
+
+# --- facts from the log ---------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Visit:
+    """A ticket's time at one window: from its call there to how it left."""
+
+    window: int
+    clerk: str | None
+    post: str | None
+    called_at: datetime
+    end: str = "open"          # finished, no_show, held, transferred, cancelled, open
+    ended_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class TicketFacts:
+    day: date
+    number: str
+    category: str              # where it ended up (a transfer to a category moves it)
+    issued_category: str
+    service: str | None
+    kind: str
+    priority: str
+    issued_at: datetime
+    status: str = "waiting"    # waiting, called, held, finished, no_show, cancelled
+    first_called_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    transfers: int = 0
+    holds: int = 0
+    recalls: int = 0
+    visits: list[Visit] = field(default_factory=list)
+    score: int | None = None
+    rating_reasons: tuple[str, ...] = ()
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Issue to first call; None if never called."""
+        if self.first_called_at is None:
+            return None
+        return (self.first_called_at - self.issued_at).total_seconds()
+
+    @property
+    def service_seconds(self) -> float | None:
+        """The finishing visit, from its call to the finish; None unless finished."""
+        if self.status != "finished":
+            return None
+        last = self.visits[-1]
+        return (last.ended_at - last.called_at).total_seconds()
+
+    @property
+    def finisher(self) -> Visit | None:
+        return self.visits[-1] if self.status in ("finished", "no_show") and self.visits else None
+
+
+@dataclass(slots=True)
+class Interval:
+    """A window's state over a stretch of one day: a clerk `present`, `paused` or `absent`."""
+
+    day: date
+    window: int
+    state: str
+    clerk: str | None
+    post: str | None
+    reason: str
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Facts:
+    tickets: list[TicketFacts]
+    intervals: list[Interval]
+    ratings: list[dict[str, Any]]   # every ticket_rated event, as logged, with its time and day
+
+
+def fold(events: Iterable[Event]) -> Facts:
+    """One pass over logged events (in seq order) into ticket, window and rating facts."""
+    tickets: dict[tuple[date, str], TicketFacts] = {}
+    open_intervals: dict[int, Interval] = {}
+    intervals: list[Interval] = []
+    ratings: list[dict[str, Any]] = []
+
+    def interval(e: Event, state: str | None) -> None:
+        d = e.data
+        current = open_intervals.pop(d["window"], None)
+        if current is not None:
+            current.ended_at = e.at
+        if state is not None:
+            opened = Interval(e.day, d["window"], state, d["clerk"], d.get("post"),
+                              d.get("reason", "") if state == "paused" else "", e.at)
+            open_intervals[d["window"]] = opened
+            intervals.append(opened)
+
+    for e in events:
+        d = e.data
+        kind = e.kind
+        if kind == "ticket_issued":
+            tickets[e.day, d["number"]] = TicketFacts(
+                e.day, d["number"], d["category"], d["category"], d.get("service"), d["kind"],
+                d["priority"], e.at)
+            continue
+        if kind.startswith("ticket_"):
+            t = tickets.get((e.day, d["number"]))
+            if t is None:
+                continue   # a ticket issued before the period began
+            visit = t.visits[-1] if t.visits and t.visits[-1].end == "open" else None
+            if kind == "ticket_called":
+                if d["via"] == "recall":
+                    t.recalls += 1
+                    continue
+                t.visits.append(Visit(d["window"], d.get("clerk"), d.get("post"), e.at))
+                t.status = "called"
+                t.first_called_at = t.first_called_at or e.at
+            elif kind in ("ticket_held", "ticket_transferred", "ticket_no_show",
+                          "ticket_finished", "ticket_cancelled"):
+                end = kind.removeprefix("ticket_")
+                if visit is not None:
+                    visit.end, visit.ended_at = end, e.at
+                    if kind == "ticket_finished":
+                        visit.clerk, visit.post = d["clerk"], d["post"]
+                if kind == "ticket_held":
+                    t.holds += 1
+                    t.status = "held"
+                elif kind == "ticket_transferred":
+                    t.transfers += 1
+                    t.status = "waiting"
+                    t.category = d["to_category"] or t.category
+                else:
+                    t.status, t.ended_at = end, e.at
+                    t.outcome = d.get("outcome") if kind == "ticket_finished" else None
+            elif kind == "ticket_priority_set":
+                t.priority = d["priority"]
+            elif kind == "ticket_rated":
+                if d["score"] is not None:
+                    t.score = d["score"]
+                    t.rating_reasons = tuple(d["reasons"])
+                ratings.append({"day": e.day, "at": e.at, **d})
+        elif kind == "clerk_signed_in" or kind == "window_resumed":
+            interval(e, "present")
+        elif kind == "window_paused":
+            interval(e, "paused")
+        elif kind == "clerk_signed_out":
+            interval(e, "absent" if d["reason"] != "day_end" else None)
+        elif kind == "day_started":
+            for window in list(open_intervals):   # a day's intervals never cross midnight
+                open_intervals.pop(window).ended_at = e.at
+    return Facts(list(tickets.values()), intervals, ratings)
+
+
+# --- periods and dimensions -------------------------------------------------------------------------
+
+def period_key(day: date, period: str) -> str:
+    if period == "day":
+        return day.isoformat()
+    if period == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == "month":
+        return f"{day:%Y-%m}"
+    if period == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if period == "year":
+        return str(day.year)
+    if period == "all":
+        return "全部"
+    raise ValueError(f"未知的统计周期：{period}")
+
+
+def dimension_names(definition: HallDefinition, by: str) -> dict[str, str]:
+    if by == "hall":
+        return {definition.hall.code: definition.hall.name}
+    if by == "department":
+        return {d.code: d.name for d in definition.departments} | {"": "未归属部门"}
+    if by == "window":
+        return {str(w.number): f"{w.number} 号 {w.name}" for w in definition.windows}
+    if by == "clerk":
+        return {c.badge: f"{c.name}（{c.badge}）" for c in definition.clerks}
+    if by == "category":
+        return {c.prefix: f"{c.prefix} {c.name}" for c in definition.categories}
+    if by == "service":
+        return {i.code: i.name for i in definition.items} | {"": "未选事项"}
+    raise ValueError(f"未知的统计维度：{by}")
+
+
+def ticket_department(definition: HallDefinition, ticket: TicketFacts) -> str:
+    """The department of its service item, else of its category; "" if neither says."""
+    item = definition.item_by_code.get(ticket.service) if ticket.service else None
+    if item is not None:
+        return item.department
+    return definition.category_by_prefix[ticket.category].department or ""
+
+
+# --- the KPIs ---------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Group:
+    """What one (period, key) row accumulates before its KPIs are computed."""
+
+    issued: int = 0
+    accepted: int = 0
+    finished: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    open: int = 0
+    transferred: int = 0
+    held: int = 0
+    waits: list[float] = field(default_factory=list)
+    never_called: int = 0      # ended without a call: counts against the service level
+    services: list[float] = field(default_factory=list)
+    handled: int = 0
+    onsite: int = 0
+    scores: list[int] = field(default_factory=list)
+    unrated: int = 0
+    post_a: int = 0
+    post_b: int = 0
+    unattended: float = 0.0
+    paused: float = 0.0
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest rank: the smallest value with at least `share` of all values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _finish(group: _Group, target_seconds: float, by: str) -> dict[str, Any]:
+    waits, services, scores = group.waits, group.services, group.scores
+    within = sum(1 for w in waits if w <= target_seconds)
+    rated = len(scores)
+    finished_for_rating = rated + group.unrated
+    row: dict[str, Any] = {
+        "issued": group.issued, "accepted": group.accepted, "finished": group.finished,
+        "no_show": group.no_show, "cancelled": group.cancelled, "open": group.open,
+        "transferred": group.transferred, "held": group.held,
+        "wait_mean_s": _seconds(statistics.fmean(waits)) if waits else None,
+        "wait_median_s": _seconds(statistics.median(waits)) if waits else None,
+        "wait_p90_s": _seconds(_percentile(waits, 0.9)),
+        "service_level_pct": _pct(within, len(waits) + group.never_called),
+        "service_mean_s": _seconds(statistics.fmean(services)) if services else None,
+        "service_median_s": _seconds(statistics.median(services)) if services else None,
+        "service_p90_s": _seconds(_percentile(services, 0.9)),
+        "onsite_pct": _pct(group.onsite, group.handled),
+        "rated": rated, "unrated": group.unrated,
+        "rating_rate_pct": _pct(rated, finished_for_rating),
+        "satisfied_pct": _pct(sum(1 for s in scores if s >= SATISFIED_FROM), rated),
+        "score_mean": round(statistics.fmean(scores), 2) if scores else None,
+        "scores": {str(s): scores.count(s) for s in range(5, 0, -1)},
+        "post_a": group.post_a, "post_b": group.post_b,
+        "post_b_pct": _pct(group.post_b, group.post_a + group.post_b),
+        "unattended_min": round(group.unattended / 60, 1),
+        "paused_min": round(group.paused / 60, 1),
+    }
+    if by in ("window", "clerk"):
+        for key in ARRIVAL_ONLY:
+            row[key] = None
+    if by not in ("window", "hall"):
+        for key in WINDOW_ONLY:
+            row[key] = None
+    return row
+
+
+def kpi_rows(facts: Facts, definition: HallDefinition, by: str, period: str,
+             first: date | None = None, last: date | None = None) -> list[dict[str, Any]]:
+    """Every KPI per period and per key of the dimension `by` (docs/kpis.md says what counts).
+
+    For hall, department, category and service a ticket belongs to one key (the category and
+    service it ended with), so issued = finished + no_show + cancelled + open holds per row.
+    For window and clerk, a ticket counts where it was served: accepted at every window that
+    called it, its wait at the first, finished or no-show at the last; its rating goes to who
+    finished it (as the server attributes it)."""
+    if period not in PERIODS:
+        raise ValueError(f"未知的统计周期：{period}")
+    names = dimension_names(definition, by)
+    groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
+    target = definition.hall.service_level_minutes * 60
+
+    def key_of(t: TicketFacts) -> str:
+        if by == "hall":
+            return definition.hall.code
+        if by == "department":
+            return ticket_department(definition, t)
+        if by == "category":
+            return t.category
+        return t.service or ""
+
+    for t in facts.tickets:
+        p = period_key(t.day, period)
+        if by in ("window", "clerk"):
+            _count_at_windows(groups, p, t, by)
+            continue
+        g = groups[p, key_of(t)]
+        g.issued += 1
+        if t.status in FINAL:
+            setattr(g, t.status, getattr(g, t.status) + 1)
+        else:
+            g.open += 1
+        g.accepted += 1 if t.visits else 0
+        _count_ticket(g, t)
+    if by in ("window", "hall"):
+        for interval in facts.intervals:
+            _count_interval(groups, definition, interval, period, by)
+    rows = []
+    for (p, key), g in sorted(groups.items()):
+        if by in ("window", "clerk") or g.issued:
+            rows.append({"period": p, "by": by, "key": key, "name": names.get(key, key),
+                         **_finish(g, target, by)})
+    return rows
+
+
+def _count_ticket(g: _Group, t: TicketFacts) -> None:
+    """The ticket-level KPIs of one ticket, for a hall/department/category/service row."""
+    g.transferred += 1 if t.transfers else 0
+    g.held += 1 if t.holds else 0
+    if t.wait_seconds is not None:
+        g.waits.append(t.wait_seconds)
+    elif t.status in FINAL:
+        g.never_called += 1
+    if t.status == "finished":
+        _count_finished(g, t, t.visits[-1])
+
+
+def _count_finished(g: _Group, t: TicketFacts, visit: Visit) -> None:
+    """A finished ticket: its service time, outcome, post and rating (a finished ticket without
+    a score is 未评, whether the pad recorded 未评 or nothing came at all)."""
+    g.services.append(t.service_seconds)
+    if t.score is not None:
+        g.scores.append(t.score)
+    else:
+        g.unrated += 1
+    if t.outcome in HANDLED_OUTCOMES:
+        g.handled += 1
+        g.onsite += t.outcome == "done"
+    if visit.post == "A":
+        g.post_a += 1
+    elif visit.post == "B":
+        g.post_b += 1
+
+
+def _count_at_windows(groups: dict, p: str, t: TicketFacts, by: str) -> None:
+    def key(visit: Visit) -> str | None:
+        return str(visit.window) if by == "window" else visit.clerk
+
+    seen: set[str] = set()
+    for visit in t.visits:
+        k = key(visit)
+        if k is None or k in seen:
+            continue
+        seen.add(k)
+        g = groups[p, k]
+        g.accepted += 1
+        g.transferred += any(v.end == "transferred" for v in t.visits if key(v) == k)
+        g.held += any(v.end == "held" for v in t.visits if key(v) == k)
+    first = t.visits[0] if t.visits else None
+    if first is not None and key(first) is not None:
+        groups[p, key(first)].waits.append(t.wait_seconds)
+    last = t.finisher
+    if last is not None and key(last) is not None:
+        g = groups[p, key(last)]
+        if t.status == "no_show":
+            g.no_show += 1
+        else:
+            g.finished += 1
+            _count_finished(g, t, last)
+
+
+def _count_interval(groups: dict, definition: HallDefinition, interval: Interval, period: str,
+                    by: str) -> None:
+    if interval.state == "present" or interval.ended_at is None:
+        return
+    # A day's last interval is closed by the next day's first event, which may come days
+    # later: only its own day counts.
+    midnight = datetime.combine(interval.day + timedelta(days=1), time(0), definition.hall.zone)
+    seconds = _in_sessions(definition, interval.started_at, min(interval.ended_at, midnight))
+    key = str(interval.window) if by == "window" else definition.hall.code
+    g = groups[period_key(interval.day, period), key]
+    if interval.state == "absent":
+        g.unattended += seconds
+    else:
+        g.paused += seconds
+
+
+def _in_sessions(definition: HallDefinition, start: datetime, end: datetime) -> float:
+    """Seconds of [start, end) that fall in the hall's service sessions."""
+    hall = definition.hall
+    start, end = cal.local(hall, start), cal.local(hall, end)
+    total = 0.0
+    day = start.date()
+    while day <= end.date():
+        if cal.is_working_day(hall, day):
+            for session in hall.sessions:
+                opens = datetime.combine(day, session.start, tzinfo=start.tzinfo)
+                closes = datetime.combine(day, session.end, tzinfo=start.tzinfo)
+                overlap = (min(end, closes) - max(start, opens)).total_seconds()
+                total += max(0.0, overlap)
+        day += timedelta(days=1)
+    return total
+
+
+# --- charts and league tables ---------------------------------------------------------------------
+
+def hourly(facts: Facts, definition: HallDefinition) -> list[dict[str, Any]]:
+    """Per hour of the day, over the whole span: tickets issued, tickets finished, and the mean
+    wait of the tickets issued in that hour that were called; and per day on average."""
+    zone = definition.hall.zone
+    days = len({t.day for t in facts.tickets}) or 1
+    arrivals: dict[int, int] = defaultdict(int)
+    served: dict[int, int] = defaultdict(int)
+    waits: dict[int, list[float]] = defaultdict(list)
+    for t in facts.tickets:
+        hour = t.issued_at.astimezone(zone).hour
+        arrivals[hour] += 1
+        if t.wait_seconds is not None:
+            waits[hour].append(t.wait_seconds)
+        if t.status == "finished":
+            served[t.ended_at.astimezone(zone).hour] += 1
+    hours = sorted(set(arrivals) | set(served))
+    return [{"hour": h, "arrivals": arrivals[h], "served": served[h],
+             "arrivals_per_day": round(arrivals[h] / days, 1),
+             "served_per_day": round(served[h] / days, 1),
+             "wait_mean_s": _seconds(statistics.fmean(waits[h])) if waits[h] else None}
+            for h in range(min(hours), max(hours) + 1)] if hours else []
+
+
+def ranking(facts: Facts, definition: HallDefinition, by: str) -> list[dict[str, Any]]:
+    """Windows or clerks by a score of 0–100: 50% 满意率 + 30% 服务水平 + 20% 评议率, among those
+    with at least `RANKING_MIN_FINISHED` tickets finished (fewer would make luck the winner);
+    ties go to more tickets finished."""
+    rows = kpi_rows(facts, definition, by, "all")
+    ranked = []
+    for row in rows:
+        if row["finished"] < RANKING_MIN_FINISHED:
+            continue
+        parts = {k: row[k] if row[k] is not None else 0.0 for k in RANKING_WEIGHTS}
+        score = round(sum(RANKING_WEIGHTS[k] * parts[k] for k in RANKING_WEIGHTS), 1)
+        ranked.append({"key": row["key"], "name": row["name"], "score": score,
+                       "finished": row["finished"], **parts})
+    ranked.sort(key=lambda r: (-r["score"], -r["finished"], r["key"]))
+    return [{"rank": i + 1, **r} for i, r in enumerate(ranked)]
+
+
+RANKING_FORMULA = (f"综合得分 = 满意率 × {RANKING_WEIGHTS['satisfied_pct']:g} + 服务水平 × "
+                   f"{RANKING_WEIGHTS['service_level_pct']:g} + 评议率 × "
+                   f"{RANKING_WEIGHTS['rating_rate_pct']:g}（满分 100；当月办结不少于 "
+                   f"{RANKING_MIN_FINISHED} 件方参与排名）")
