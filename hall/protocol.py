@@ -139,6 +139,15 @@ OPS: dict[str, Op] = {
     "set_notice": Op(("manager",), {"text": text(300, True)}),
     "set_priority": Op(("manager",), {"number": NUMBER, "priority": one_of("green")}),
     "ack_warning": Op(("manager",), {"warning": integer(1)}),
+    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking")}, {
+        "from": text(10), "to": text(10), "month": text(7),
+        "by": one_of("hall", "department", "window", "clerk", "category", "service"),
+        "period": one_of("day", "week", "month", "quarter", "year", "all")}),
+    "export": Op(("manager",), {"what": one_of("kpis", "tickets", "ratings", "presence", "all"),
+                                "format": one_of("csv", "xlsx", "json"),
+                                "from": text(10), "to": text(10)}, {
+        "by": one_of("hall", "department", "window", "clerk", "category", "service"),
+        "period": one_of("day", "week", "month", "quarter", "year", "all")}),
 }
 
 

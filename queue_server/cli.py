@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -76,6 +76,36 @@ def cmd_export_hall(args: argparse.Namespace) -> None:
         print(f"已导出 / exported: {args.output}")
     else:
         sys.stdout.write(text)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from queue_server import reports
+
+    first, last = _day_arg(args.date_from, "--from"), _day_arg(args.date_to, "--to")
+    engine = _engine(args)
+    with engine.connect() as conn:
+        hall_id = hall_records.hall_id_for(conn, args.hall)
+        definition = hall_records.load_definition(conn, hall_id)
+    tables = args.table or (["kpis"] if args.format == "csv" else list(reports.TABLES))
+    try:
+        facts = reports.load_facts(engine, hall_id, definition, first, last)
+        data = reports.export(facts, definition, args.format, tables, args.by, args.period)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"已导出 / exported: {args.output}（{len(facts.tickets)} 张小票）", file=sys.stderr)
+    elif args.format == "xlsx":
+        raise UserError("XLSX 需要用 --output 指定文件 / give --output for xlsx")
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def _day_arg(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} 应为日期，如 2026-11-01，而不是 {text}") from None
 
 
 def cmd_device_add(args: argparse.Namespace) -> None:
@@ -314,6 +344,22 @@ def _parser() -> argparse.ArgumentParser:
                         "simulation only: the hall clock starts at TIME")
     p.add_argument("--speed", type=float, default=1.0,
                    help="仅供模拟演练：时钟倍速，与 --simulate-from 一起用 / simulation clock speed")
+    p = command("report", cmd_report, "统计报表与导出 / KPI reports and exports (docs/kpis.md)")
+    p.add_argument("--from", dest="date_from", required=True, metavar="DATE",
+                   help="开始日期（含）/ first day, e.g. 2026-11-01")
+    p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
+                   help="结束日期（含）/ last day")
+    p.add_argument("--by", default="hall", choices=("hall", "department", "window", "clerk",
+                                                     "category", "service"),
+                   help="统计维度 / dimension (默认 hall)")
+    p.add_argument("--period", default="month",
+                   choices=("day", "week", "month", "quarter", "year", "all"),
+                   help="统计周期 / period (默认 month)")
+    p.add_argument("--format", default="csv", choices=("csv", "xlsx", "json"),
+                   help="格式 / format (默认 csv)")
+    p.add_argument("--table", action="append", choices=("kpis", "tickets", "ratings", "presence"),
+                   help="导出哪张表，可重复；默认 CSV 为 kpis，XLSX/JSON 为全部 / table(s)")
+    p.add_argument("--output", "-o", help="输出文件；省略时写到标准输出 / output file")
     p = command("backup", cmd_backup, "在线备份数据库 / consistent online backup")
     p.add_argument("output", help="备份文件 / backup file")
     p.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite")

@@ -20,7 +20,7 @@ import signal
 import ssl
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -33,8 +33,9 @@ from websockets.http11 import Request, Response
 
 from hall.look import FONT
 from hall.protocol import MAX_FRAME_BYTES, encode
-from queue_server import __version__, views, web_pages
+from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
+from queue_server.export_links import LinkRefused, read_link
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService
 from queue_server.sessions import Context, Session, TakeLimit
@@ -108,10 +109,13 @@ class HallServer:
                            "last_ms": round(self.hub.last_send_ms, 1),
                            "slowest_ms": round(self.hub.slowest_send_ms, 1)}}
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def process_request(self, connection: ServerConnection,
+                              request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if path == "/ws":
             return None   # the WebSocket handshake goes on
+        if path.startswith("/export/"):
+            return await self.export(path.removeprefix("/export/"))
         if path.startswith("/guide/"):
             return self.guide(unquote(path.removeprefix("/guide/")))
         if path.startswith("/t/"):
@@ -131,6 +135,32 @@ class HallServer:
         if item is None:
             return self._page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
         return self._page(HTTPStatus.OK, web_pages.guide_html(views.item_view(item), hall))
+
+    async def export(self, token: str) -> Response:
+        """A report file for a link the manager's `export` op made (see export_links)."""
+        try:
+            asked = read_link(self.context.secret, token, time.time())
+        except LinkRefused as refused:
+            return _text(HTTPStatus.FORBIDDEN, str(refused))
+        service = self.service
+        definition = service.definition
+        tables = list(reports.TABLES) if asked["what"] == "all" else [asked["what"]]
+
+        def make() -> bytes:   # a thread: a year of data must not stop the hall
+            facts = reports.load_facts(service.engine, service.hall_id, definition,
+                                       date.fromisoformat(asked["from"]),
+                                       date.fromisoformat(asked["to"]))
+            return reports.export(facts, definition, asked["format"], tables,
+                                  asked.get("by", "hall"), asked.get("period", "month"))
+
+        try:
+            body = await asyncio.to_thread(make)
+        except ValueError as error:
+            return _text(HTTPStatus.BAD_REQUEST, str(error))
+        name = f"{definition.hall.code}-{asked['what']}-{asked['from']}-{asked['to']}.{asked['format']}"
+        return _response(HTTPStatus.OK, body, reports.CONTENT_TYPES[asked["format"]],
+                         [("Cache-Control", "no-store"),
+                          ("Content-Disposition", f'attachment; filename="{name}"')])
 
     def ticket_page(self, token: str, headers: Headers) -> Response:
         """The citizen's live ticket page, for a token of today's ticket; else a page that says

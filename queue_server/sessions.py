@@ -14,13 +14,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hall.protocol import OPS, ProtocolError, Request, error_reply, ok_reply, parse_request
 from queue_server import commands as cmd
-from queue_server import views
+from queue_server import kpis, reports, views
 from queue_server.domain_errors import DomainError
+from queue_server.export_links import make_link
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService, Outcome
 from queue_server.store import accounts, devices
@@ -335,7 +336,62 @@ class Session:
         await self._submit(cmd.AckWarning(request.params["warning"], self.name))
         return {}
 
+    async def _op_stats(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        definition = self.state.definition
+        service = self.context.service
+        try:
+            if p["view"] == "ranking":
+                first, last = month_span(p.get("month") or f"{self.state.day:%Y-%m}")
+            else:
+                first, last = day_param(p, "from"), day_param(p, "to")
+
+            def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
+                facts = reports.load_facts(service.engine, service.hall_id, definition, first, last)
+                if p["view"] == "kpis":
+                    return {"rows": kpis.kpi_rows(facts, definition, p.get("by", "hall"),
+                                                  p.get("period", "month")),
+                            "metrics": [{"key": k, "name": n, "unit": u} for k, n, u in kpis.METRICS]}
+                if p["view"] == "hourly":
+                    return {"hours": kpis.hourly(facts, definition)}
+                return {"month": f"{first:%Y-%m}", "formula": kpis.RANKING_FORMULA,
+                        "windows": kpis.ranking(facts, definition, "window"),
+                        "clerks": kpis.ranking(facts, definition, "clerk")}
+
+            return await asyncio.to_thread(compute)
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+
+    async def _op_export(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        try:
+            day_param(p, "from"), day_param(p, "to")
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        if p["format"] == "csv" and p["what"] == "all":
+            raise ProtocolError("bad_request", "CSV 每次只能导出一张表，请选择一张表或改用 XLSX")
+        token = make_link(self.context.secret, {k: p[k] for k in (
+            "what", "format", "from", "to", "by", "period") if k in p}, time.time())
+        return {"url": f"/export/{token}"}
+
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
         p = request.params
         await self._submit(cmd.SetPriority(p["number"], p["priority"], self.name))
         return {}
+
+
+def day_param(params: dict[str, Any], name: str) -> date:
+    try:
+        return date.fromisoformat(params[name])
+    except (KeyError, ValueError):
+        raise ValueError(f"{name} 应为日期，如 2026-11-01") from None
+
+
+def month_span(text: str) -> tuple[date, date]:
+    """The first and last day of a month given as 2026-11."""
+    try:
+        first = date.fromisoformat(text + "-01")
+    except ValueError:
+        raise ValueError("month 应为月份，如 2026-11") from None
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following - timedelta(days=1)

@@ -14,21 +14,22 @@ from collections.abc import Container
 from datetime import date
 
 
-def _mac(secret: str, payload: str) -> str:
+def mac(secret: str, payload: str) -> str:
+    """128 bits of HMAC-SHA256 of `payload` under the hall's secret, URL-safe."""
     digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def make_token(secret: str, day: date, number: str) -> str:
     payload = f"{day:%Y%m%d}{number}"
-    return f"{payload}-{_mac(secret, payload)}"
+    return f"{payload}-{mac(secret, payload)}"
 
 
 def read_token(secret: str, token: str) -> tuple[date, str] | None:
     """The (day, number) a token names, or None if it is not one of ours."""
-    payload, _, mac = token.partition("-")
+    payload, _, given = token.partition("-")
     if len(payload) < 10 or not payload[:8].isdigit() or not hmac.compare_digest(
-            mac.encode(), _mac(secret, payload).encode()):
+            given.encode(), mac(secret, payload).encode()):
         return None
     try:
         day = date(int(payload[:4]), int(payload[4:6]), int(payload[6:8]))

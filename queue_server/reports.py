@@ -1,0 +1,171 @@
+"""Reports as tables and files: the KPI table, and every ticket, rating and window interval of a
+span, as CSV (UTF-8 with a BOM, so Excel opens the Chinese right), XLSX (one sheet per table)
+or JSON. Used by `queue-server report` and by the reports page's downloads (`export`).
+
+The tables come from `kpis.fold` over the event log, as the KPIs do, so an export and the KPI
+table always agree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import Engine
+
+from queue_server import kpis
+from queue_server.commands import OUTCOME_NAMES
+from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition
+from queue_server.store import event_log
+
+TABLES = ("kpis", "tickets", "ratings", "presence")
+TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录"}
+FORMATS = ("csv", "xlsx", "json")
+STATUS_NAMES = {"waiting": "等待中", "called": "办理中", "held": "已挂起", "finished": "已办结",
+                "no_show": "已过号", "cancelled": "已作废"}
+PRESENCE_NAMES = {"present": "在岗", "paused": "暂停", "absent": "离岗"}
+REPORT_KINDS = ("ticket_issued", "ticket_called", "ticket_no_show", "ticket_held",
+                "ticket_transferred", "ticket_finished", "ticket_cancelled", "ticket_priority_set",
+                "ticket_rated", "clerk_signed_in", "clerk_signed_out", "window_paused",
+                "window_resumed", "day_started")
+MAX_DAYS = 366 * 5
+
+Table = tuple[list[str], list[list[Any]]]   # headers, rows
+
+
+def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: date,
+               last: date) -> kpis.Facts:
+    """The facts of the service days `first` to `last`, from the event log."""
+    if last < first:
+        raise ValueError("结束日期不能早于开始日期")
+    if (last - first).days >= MAX_DAYS:
+        raise ValueError("一次最多统计 5 年")
+    with engine.connect() as conn:
+        events = event_log.load_days(conn, hall_id, definition.hall.zone, first, last,
+                                     REPORT_KINDS)
+    return kpis.fold(events)
+
+
+def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",
+          period: str = "month") -> Table:
+    if what == "kpis":
+        return _kpi_table(kpis.kpi_rows(facts, definition, by, period))
+    if what == "tickets":
+        return _ticket_table(facts, definition)
+    if what == "ratings":
+        return _rating_table(facts, definition)
+    if what == "presence":
+        return _presence_table(facts, definition)
+    raise ValueError(f"未知的报表：{what}（可选 {' / '.join(TABLES)}）")
+
+
+def _kpi_table(rows: list[dict[str, Any]]) -> Table:
+    headers = ["周期", "维度", "编码", "名称"] + [f"{name}（{unit}）" for _, name, unit in kpis.METRICS] + [
+        f"{s}分" for s in range(5, 0, -1)]
+    body = [[r["period"], r["by"], r["key"], r["name"], *(r[k] for k, _, _ in kpis.METRICS),
+             *(r["scores"][str(s)] for s in range(5, 0, -1))] for r in rows]
+    return headers, body
+
+
+def _clock(moment: datetime | None, definition: HallDefinition) -> str:
+    return "" if moment is None else moment.astimezone(definition.hall.zone).strftime(
+        "%Y-%m-%d %H:%M:%S")
+
+
+def _ticket_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
+    headers = ["日期", "号码", "类别", "原类别", "事项编码", "事项", "部门", "类型", "优先",
+               "状态", "结果", "取号时间", "首次叫号", "结束时间", "等候（秒）", "办理（秒）",
+               "窗口", "工作人员", "岗位", "转移次数", "挂起次数", "重呼次数", "评分", "评价原因"]
+    items = definition.item_by_code
+    body = []
+    for t in facts.tickets:
+        last = t.visits[-1] if t.visits else None
+        item = items.get(t.service) if t.service else None
+        body.append([
+            t.day.isoformat(), t.number, t.category, t.issued_category, t.service or "",
+            item.name if item else "", kpis.ticket_department(definition, t),
+            TICKET_KIND_NAMES.get(t.kind, t.kind), t.priority, STATUS_NAMES[t.status],
+            OUTCOME_NAMES.get(t.outcome, "") if t.outcome else "",
+            _clock(t.issued_at, definition), _clock(t.first_called_at, definition),
+            _clock(t.ended_at, definition), t.wait_seconds, t.service_seconds,
+            last.window if last else None, last.clerk if last else None,
+            last.post if last else None, t.transfers, t.holds, t.recalls, t.score,
+            "、".join(t.rating_reasons)])
+    return headers, body
+
+
+def _rating_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
+    headers = ["日期", "时间", "号码", "评分", "原因", "渠道", "窗口", "工作人员", "岗位", "部门", "事项编码"]
+    body = [[r["day"].isoformat(), _clock(r["at"], definition), r["number"], r["score"],
+             "、".join(r["reasons"]), "评价器" if r["channel"] == "pad" else "手机",
+             r["window"], r["clerk"], r["post"], r["department"], r["service"] or ""]
+            for r in facts.ratings]
+    return headers, body
+
+
+def _presence_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
+    headers = ["日期", "窗口", "状态", "工作人员", "岗位", "原因", "开始", "结束"]
+    body = [[i.day.isoformat(), i.window, PRESENCE_NAMES[i.state], i.clerk, i.post, i.reason,
+             _clock(i.started_at, definition), _clock(i.ended_at, definition)]
+            for i in facts.intervals]
+    return headers, body
+
+
+# --- files ------------------------------------------------------------------------------------------
+
+def to_csv(data: Table) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    headers, rows = data
+    writer.writerow(headers)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(sheets: dict[str, Table]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)
+    for name, (headers, rows) in sheets.items():
+        sheet = book.create_sheet(name[:31])
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+        sheet.freeze_panes = "A2"
+        for index, header in enumerate(headers, start=1):
+            width = max([len(str(header)) * 2] + [len(str(r[index - 1])) for r in rows[:200]])
+            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(40, width + 2)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def to_json(sheets: dict[str, Table]) -> bytes:
+    return json.dumps({name: [dict(zip(headers, row, strict=True)) for row in rows]
+                       for name, (headers, rows) in sheets.items()},
+                      ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def export(facts: kpis.Facts, definition: HallDefinition, fmt: str, tables: Sequence[str],
+           by: str = "hall", period: str = "month") -> bytes:
+    """One file: CSV holds one table; XLSX and JSON hold each table asked for."""
+    if fmt not in FORMATS:
+        raise ValueError(f"未知的格式：{fmt}（可选 {' / '.join(FORMATS)}）")
+    sheets = {TABLE_NAMES.get(w, w): table(facts, definition, w, by, period) for w in tables}
+    if fmt == "csv":
+        if len(sheets) != 1:
+            raise ValueError("CSV 每次只能导出一张表")
+        return to_csv(next(iter(sheets.values())))
+    return to_xlsx(sheets) if fmt == "xlsx" else to_json(sheets)
+
+
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                 "json": "application/json; charset=utf-8"}
