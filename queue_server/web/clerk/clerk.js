@@ -118,8 +118,8 @@ function onStatus(state) {
   if (state === "offline" && app.everOnline) app.wasOffline = true;
   if (app.screen === "login") {
     $("login-error").textContent = state === "offline" ? OFFLINE_TEXT : "";
-    $("login-button").disabled = state === "connecting" || state === "offline";
-    if (state === "connecting") $("login-button").textContent = "正在登录…";
+    $("login-button").disabled = state !== "offline";   // offline: may try again
+    $("login-button").textContent = state === "offline" ? "登录" : "正在登录…";
   }
   render();
 }
