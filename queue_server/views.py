@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from queue_server.commands import OUTCOME_NAMES
 from queue_server.events import Event
 from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition, ServiceItem
 from queue_server.hall_state import HallState, Ticket, WindowState
@@ -57,6 +58,7 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
         "consultation_phone": h.consultation_phone, "complaint_phone": h.complaint_phone,
         "sessions": [[clock_text(s.start), clock_text(s.end)] for s in h.sessions],
         "rating_reasons": list(h.rating_reasons),
+        "outcomes": [{"code": code, "name": name} for code, name in OUTCOME_NAMES.items()],
         "departments": [{"code": d.code, "name": d.name} for d in definition.departments],
         "categories": [{"prefix": c.prefix, "name": c.name, "kinds": list(c.kinds),
                         "department": c.department,
@@ -195,6 +197,7 @@ def clerk_view(state: HallState, badge: str) -> dict[str, Any]:
         "reason": (window.pause_reason or None) if window else None,
         "current": ticket_detail(state, window.current) if window and window.current else None,
         "held": [ticket_detail(state, t) for t in window.held] if window else [],
+        "targeted": [t.number for t in window.targeted] if window else [],
         "today": {"accepted": sum(t.calls > 0 for t in mine),
                   "finished": sum(t.status == TicketStatus.FINISHED for t in mine),
                   "no_show": sum(t.status == TicketStatus.NO_SHOW for t in mine)},
@@ -204,20 +207,25 @@ def clerk_view(state: HallState, badge: str) -> dict[str, Any]:
 
 def ratings_summary(served: Iterable[Ticket]) -> dict[str, Any]:
     """Today's ratings of the finished tickets given: how many were rated (a score from the pad
-    or the citizen's phone), left 未评, and the scores. 满意 is a score of 3 or more."""
+    or the citizen's phone), left 未评 by the pad with no score from the phone since, and not
+    rated yet (the pad is still asking). 满意 is a score of 3 or more."""
     scores = {str(s): 0 for s in range(5, 0, -1)}
-    unrated = 0
+    unrated = pending = finished = 0
     for ticket in served:
         if ticket.status != TicketStatus.FINISHED:
             continue
-        if ticket.score is None:
+        finished += 1
+        if ticket.score is not None:
+            scores[str(ticket.score)] += 1
+        elif ticket.pad_rated or ticket.citizen_rated:
             unrated += 1
         else:
-            scores[str(ticket.score)] += 1
+            pending += 1
     rated = sum(scores.values())
     total = sum(int(s) * n for s, n in scores.items())
     satisfied = sum(n for s, n in scores.items() if int(s) >= 3)
-    return {"finished": rated + unrated, "rated": rated, "unrated": unrated, "scores": scores,
+    return {"finished": finished, "rated": rated, "unrated": unrated, "pending": pending,
+            "scores": scores,
             "mean": round(total / rated, 2) if rated else None,
             "satisfied_pct": round(100 * satisfied / rated, 1) if rated else None}
 

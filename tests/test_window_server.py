@@ -29,7 +29,7 @@ def test_a_clerk_console_follows_its_clerk(hall):
     view = zhang.hello["clerk"]
     assert (view["window"], view["status"], view["current"]) == (None, None, None)
     assert view["me"]["posts"] == [{"window": 1, "post": "A"}, {"window": 4, "post": "B"}]
-    assert view["ratings"] == {"finished": 0, "rated": 0, "unrated": 0, "mean": None,
+    assert view["ratings"] == {"finished": 0, "rated": 0, "unrated": 0, "pending": 0, "mean": None,
                                "satisfied_pct": None,
                                "scores": {"5": 0, "4": 0, "3": 0, "2": 0, "1": 0}}
 
@@ -46,7 +46,9 @@ def test_a_clerk_console_follows_its_clerk(hall):
     # Transferred to window 4, its trail goes with it: the clerk there sees where it came from.
     zhang.request("transfer", to_window=4, note="需联办")
     zhao = hall.hello("clerk", badge="1004", pin="4444")
+    assert zhao.hello["clerk"]["targeted"] == []   # not signed in at window 4 yet
     zhao.request("sign_in", window=4, post="A")
+    assert _console(zhao, lambda v: v["window"] == 4)["targeted"] == [numbers[0]]
     taken = zhao.request("call_next")["ticket"]
     assert taken["number"] == numbers[0] and taken["transfers"] == 1
     assert [step["text"] for step in taken["history"]] == ["1 号窗口（张敏）转到 4 号窗口（社保民政联办窗口）：需联办"]
@@ -56,7 +58,7 @@ def test_a_clerk_console_follows_its_clerk(hall):
     citizen = hall.hello("citizen", ticket=citizen_token)
     assert citizen.request("rate", score=2, reasons=["办事效率低"])["ok"]
     rated = _console(zhao, lambda v: v["ratings"]["rated"] == 1)
-    assert rated["ratings"] == {"finished": 1, "rated": 1, "unrated": 0, "mean": 2.0,
+    assert rated["ratings"] == {"finished": 1, "rated": 1, "unrated": 0, "pending": 0, "mean": 2.0,
                                 "satisfied_pct": 0.0,
                                 "scores": {"5": 0, "4": 0, "3": 0, "2": 1, "1": 0}}
 
@@ -67,8 +69,9 @@ def test_a_clerk_console_follows_its_clerk(hall):
     assert [(t["number"], t["hold_reason"]) for t in held["held"]] == [(numbers[1], "回家取户口本")]
     assert zhang.request("resume_held", number=numbers[1])["ticket"]["number"] == numbers[1]
 
-    # 未评 from the pad counts as finished but not rated.
+    # Finished, the pad still asking: 待评; the pad's 未评: finished but not rated.
     zhang.request("finish", outcome="done")
+    assert _console(zhang, lambda v: v["ratings"]["finished"] == 1)["ratings"]["pending"] == 1
     pad = hall.hello("pad")
     assert pad.request("rate", ticket=numbers[1], score=None)["ok"]
     unrated = _console(zhang, lambda v: v["ratings"]["unrated"] == 1)

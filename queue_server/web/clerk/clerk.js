@@ -9,11 +9,6 @@
 // HallSocket's memory, never in storage.
 "use strict";
 
-// queue_server/commands.py OUTCOME_NAMES, in its order.
-const OUTCOMES = [
-  ["done", "即办办结"], ["accepted", "受理（承诺件）"], ["escalated", "上报"],
-  ["consult", "咨询答复"], ["rejected", "不予受理"], ["incomplete", "材料不全（补正）"],
-];
 const PRIORITY_NAMES = { elderly: "老年人优先", disabled: "残疾人优先", green: "绿色通道" };
 const POST_NAMES = { A: "A岗（主办）", B: "B岗（协办/顶岗）" };
 const ACTION_NAMES = {
@@ -135,6 +130,7 @@ function onHello(reply) {
   const before = app.clerk;
   const snapshot = reply.snapshot;
   app.hall = snapshot.hall;
+  buildOutcomes(app.hall.outcomes);
   app.windows = new Map(snapshot.live.windows.map((w) => [w.window, w]));
   app.queues = new Map(snapshot.live.queues.map((q) => [q.category, { ...q, seq: reply.seq }]));
   $("login-form").reset();
@@ -493,7 +489,7 @@ function renderRatings() {
   add("rated", "评价数", String(r.rated));
   add("satisfied", "满意率", r.satisfied_pct === null ? "暂无" : `${r.satisfied_pct}%`);
   add("mean", "平均分", r.mean === null ? "暂无" : r.mean.toFixed(1));
-  add("unrated", "未评", String(r.unrated));
+  add("unrated", "未评", r.pending ? `${r.unrated}（待评 ${r.pending}）` : String(r.unrated));
   box.append(figures);
   if (r.rated) {
     const scores = ["5", "4", "3", "2", "1"].map((s) => `${s}分 ${r.scores[s]}`).join(" · ");
@@ -782,12 +778,15 @@ function openReasonDialog(dialog, what, run) {
   });
 }
 
+// The finish outcomes are the server's (snapshot.hall.outcomes), in its order.
+function buildOutcomes(outcomes) {
+  $("finish-outcomes").replaceChildren(...outcomes.map(({ code, name }) => element(
+    "label", { class: "choice" },
+    element("input", { type: "radio", name: "outcome", value: code }),
+    element("span", { textContent: name }))));
+}
+
 function buildChoices() {
-  const outcomes = $("finish-outcomes");
-  for (const [value, name] of OUTCOMES) {
-    outcomes.append(element("label", { class: "choice" },
-      element("input", { type: "radio", name: "outcome", value }), element("span", { textContent: name })));
-  }
   for (const box of document.querySelectorAll("[data-reasons]")) {
     for (const reason of box.dataset.reasons.split(" ")) {
       box.append(element("label", { class: "choice" },
