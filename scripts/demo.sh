@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the demo hall: the 青山镇 town centre on a SQLite file in data/,
 # its kiosk (in a window, or offscreen where there is no screen) printing to PNG files in
-# data/prints/, and its hall board with the voice. Ctrl-C stops all. KIOSK=0 and BOARD=0
-# leave those out.
+# data/prints/, its hall board with the voice, and the rating pad of window 1. The clerk
+# console and the manager's pages open in a browser. Ctrl-C stops all. KIOSK=0, BOARD=0 and
+# PAD=0 leave those out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -29,14 +30,14 @@ fi
 $qs manager add admin --name 演示管理员 --password demo-admin-2026 >/dev/null
 echo "演示设备令牌 / demo device tokens: $tokens"
 echo "演示管理账号 / demo manager: admin / demo-admin-2026"
-echo "演示工作人员 / demo clerks: 工号与密码见 assets/halls/demo-town.toml（如 1001）"
 host=${HOST:-127.0.0.1}
 port=${PORT:-8765}
 $qs serve --host "$host" --port "$port" &
 server=$!
 kiosk=
 board=
-trap 'kill $server $kiosk $board 2>/dev/null; wait' EXIT INT TERM
+pad=
+trap 'kill $server $kiosk $board $pad 2>/dev/null; wait' EXIT INT TERM
 for _ in $(seq 100); do
     .venv/bin/python -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
         "http://$host:$port/healthz" 2>/dev/null && break
@@ -56,4 +57,15 @@ if [[ ${BOARD:-1} != 0 ]]; then
     board=$!
     echo "叫号显示屏已启动 / the hall board runs (voice: espeak-ng)"
 fi
+if [[ ${PAD:-1} != 0 ]]; then
+    token=$(.venv/bin/python -c "import json, sys; print(next(d['token'] for d in json.load(open(sys.argv[1])) if d['role'] == 'pad'))" "$tokens")
+    .venv/bin/satisfaction-pad --server "ws://$host:$port/ws" --token "$token" --windowed \
+        --outbox data/pad-outbox.json &
+    pad=$!
+    echo "1 号窗口评价器已启动 / the rating pad of window 1 runs"
+fi
+pin=$(.venv/bin/python -c "import tomllib; print(next(c['pin'] for c in tomllib.load(open('assets/halls/demo-town.toml', 'rb'))['clerks'] if c['badge'] == '1001'))")
+echo
+echo "窗口工作台 / clerk console: http://$host:$port/clerk   演示工号 badge 1001，密码 PIN $pin（1 号窗口 A 岗）"
+echo "大厅管理 / manager:        http://$host:$port/manager 账号 admin，密码 demo-admin-2026"
 wait $server
