@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         summaries = [summary]
         result["speed"] = args.speed
         print("  " + _line(summary))
-        print(f"  用时 / timings: 准备 {timings['setup_s']} s，登录 {timings['connect_s']} s，"
+        print(f"  用时 / timings: 准备 {timings['setup_s']} s，登录 {timings['logins_s']} s，"
               f"一天 {timings['day_s']} s（{timings['requests']:,} 个请求），收尾 {timings['close_s']} s，"
               f"共 {timings['total_s']} s")
     else:

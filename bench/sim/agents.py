@@ -133,39 +133,46 @@ def _later(world: World, seconds: float) -> Sleep:
 # --- the kiosk ------------------------------------------------------------------------------
 
 def kiosk_agent(world: World, kiosk: int) -> Agent:
-    """Citizens take their tickets at kiosk `kiosk`, as planned; the kiosk also reports its
-    printer (ok at start; on the town day paper low, out, refilled around noon)."""
+    """Citizens take their tickets at kiosk `kiosk`, as planned, each on their own (one slow
+    reply does not hold up the next citizen); the kiosk also reports its printer (ok at start;
+    on the town day paper low, out and refilled around noon)."""
     actor = ("kiosk", kiosk)
     happenings: list[tuple[datetime, int, Any]] = [
         (at, 0, (printer, detail)) for at, k, printer, detail in world.plan.kiosk_reports if k == kiosk]
     happenings += [(c.at, 1, c) for c in world.plan.citizens if c.kiosk == kiosk]
     happenings.sort(key=lambda h: (h[0], h[1]))
     for at, what, item in happenings:
-        yield Sleep(at)
-        if what == 0:
-            printer, detail = item
-            reply = yield Act(actor, "device_status", {"printer": printer, "detail": detail})
-            if reply.ok:
-                world.record.device(printer)
-            else:
-                world.record.unexpected_refusal(actor, "device_status", reply.code, reply.message)
+        if world.now() < at:
+            yield Sleep(at)
+        if what == 1:
+            yield Spawn(citizen_arrives(world, kiosk, item))
             continue
-        citizen: model.Citizen = item
-        params: dict[str, Any] = {"category": citizen.category, "kind": citizen.kind}
-        if citizen.priority != "normal":
-            params["priority"] = citizen.priority
-        if citizen.service:
-            params["service"] = citizen.service
-        reply = yield Act(actor, "take_ticket", params)
-        if not reply.ok:
-            world.record.refused_ticket(reply.code)
-            if reply.code not in ("closed",):
-                world.record.unexpected_refusal(actor, "take_ticket", reply.code, reply.message)
-            continue
-        ticket = reply.data["ticket"]
-        world.visits[ticket["number"]] = Visit(citizen, ticket["number"], ticket.get("token"),
-                                                datetime.fromisoformat(ticket["issued_at"]))
-        world.record.issued(ticket, kiosk)
+        printer, detail = item
+        reply = yield Act(actor, "device_status", {"printer": printer, "detail": detail})
+        if reply.ok:
+            world.record.device(printer)
+        else:
+            world.record.unexpected_refusal(actor, "device_status", reply.code, reply.message)
+
+
+def citizen_arrives(world: World, kiosk: int, citizen: model.Citizen) -> Agent:
+    actor = ("kiosk", kiosk)
+    params: dict[str, Any] = {"category": citizen.category, "kind": citizen.kind}
+    if citizen.priority != "normal":
+        params["priority"] = citizen.priority
+    if citizen.service:
+        params["service"] = citizen.service
+    reply = yield Act(actor, "take_ticket", params)
+    if not reply.ok:
+        world.record.refused_ticket(reply.code)
+        if reply.code != "closed":
+            world.record.unexpected_refusal(actor, "take_ticket", reply.code, reply.message)
+        return
+    ticket = reply.data["ticket"]
+    issued_at = datetime.fromisoformat(ticket["issued_at"])
+    world.visits[ticket["number"]] = Visit(citizen, ticket["number"], ticket.get("token"), issued_at)
+    world.record.issued(ticket, kiosk)
+    world.record.arrival_lag((issued_at - citizen.at).total_seconds(), citizen.at)
 
 
 # --- a window, with whoever staffs it ------------------------------------------------------

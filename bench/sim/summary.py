@@ -47,6 +47,8 @@ class DayRecord:
         self.unattended: list[dict[str, Any]] = []
         self.devices: Counter = Counter()
         self.unexpected: list[dict[str, Any]] = []
+        self.lags: list[float] = []
+        self.lag_by_hour: dict[str, float] = {}
 
     # --- the simulator's own accepted requests ----------------------------------------------
 
@@ -63,6 +65,14 @@ class DayRecord:
 
     def refused_ticket(self, code: str) -> None:
         self.refused[code] += 1
+
+    def arrival_lag(self, seconds: float, planned: datetime) -> None:
+        """How much later (simulated seconds) than planned the server issued a ticket: 0 in the
+        direct driver (up to the second the wire rounds to), the replay's slack in the protocol
+        driver."""
+        self.lags.append(seconds)
+        hour = f"{planned.hour:02d}"
+        self.lag_by_hour[hour] = max(self.lag_by_hour.get(hour, 0.0), round(seconds, 1))
 
     def called(self, number: str, first_wait_s: float | None, category: str, clerk: str, post: str) -> None:
         self.status[number] = "called"
@@ -206,6 +216,11 @@ class DayRecord:
             "warnings": {k: _counter_dict(c) for k, c in sorted(self.warnings.items())},
             "unattended_warnings": self.unattended,
             "device_reports": _counter_dict(self.devices),
+            "replay": {"arrival_lag_s": {
+                "mean": round(sum(self.lags) / len(self.lags), 1) if self.lags else None,
+                "p95": round(sorted(self.lags)[int(0.95 * (len(self.lags) - 1))], 1) if self.lags else None,
+                "max": round(max(self.lags), 1) if self.lags else None,
+                "max_by_hour": dict(sorted(self.lag_by_hour.items()))}},
             "unexpected_refusals": self.unexpected,
         }
 
