@@ -170,9 +170,11 @@ def test_projections_agree_with_the_state(db_url):
     for number, ticket in service.state.tickets.items():
         row = rows[number]
         assert (row.status, row.window, row.clerk, row.category, row.recalls, row.first_clerk,
-                row.target_window, row.issued_at) == (
+                row.target_window, row.issued_at, row.first_called_at, row.called_at,
+                row.ended_at) == (
             ticket.status.value, ticket.window, ticket.clerk, ticket.category, ticket.recalls,
-            ticket.first_clerk, ticket.target_window, ticket.issued_at)
+            ticket.first_clerk, ticket.target_window, ticket.issued_at, ticket.first_called_at,
+            ticket.called_at, ticket.ended_at)
     window_1 = [(p.clerk, p.state, p.reason, p.ended_at is None) for p in presence if p.window == 1]
     assert window_1 == [("1001", "present", "", False), ("1001", "paused", "会议", False),
                         ("1001", "present", "", False), ("1001", "absent", "handover", False),

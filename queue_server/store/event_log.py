@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Text, cast, func, insert, select, update
+from sqlalchemy import Connection, Text, cast, func, insert, literal, select, update
 
 from queue_server.events import Event
 from queue_server.store.schema import EventRow, PresenceRow, RatingRow, TicketRow
@@ -60,7 +60,10 @@ def _called(conn: Connection, hall_id: int, e: Event) -> None:
         return
     _ticket(conn, hall_id, e, status="called", window=d["window"], clerk=d["clerk"],
             post=d["post"], calls=TicketRow.calls + 1, called_at=e.at, target_window=None,
-            first_called_at=func.coalesce(TicketRow.first_called_at, e.at),
+            # The moment goes in as the column's own type, so that it is stored in UTC as
+            # every other time is (a bare parameter inside coalesce skipped that on SQLite).
+            first_called_at=func.coalesce(TicketRow.first_called_at,
+                                          literal(e.at, TicketRow.first_called_at.type)),
             first_clerk=func.coalesce(TicketRow.first_clerk, d["clerk"]),
             first_window=func.coalesce(TicketRow.first_window, d["window"]))
 
