@@ -266,8 +266,7 @@ def _do_step(world: World, desk: Desk, step: model.Step) -> Generator[Any, Any, 
 def _work(world: World, desk: Desk, rng: random.Random, until: datetime, steps: deque,
           drain: bool = False) -> Generator[Any, Any, None]:
     """Call and serve until `until`; with `drain`, stop as soon as nobody waits."""
-    while desk.open and world.now() < until and (not steps or steps[0].at >= world.now() or drain
-                                                  or steps[0].action == "stop"):
+    while desk.open and world.now() < until:
         back = world.held_back(desk.number)
         if back is not None:
             reply = yield from _clerk_act(world, desk, "resume_held", number=back)

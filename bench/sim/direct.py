@@ -160,6 +160,7 @@ class VirtualHall:
         self._heap: list[tuple[datetime, int, Agent, Any, int | None]] = []
         self._order = itertools.count()
         self._waiting: dict[int, tuple[Agent, int]] = {}
+        self._wait_windows: dict[int, int] = {}
         self._live = 0
         self.world: World | None = None
 
@@ -205,6 +206,7 @@ class VirtualHall:
             elif isinstance(instruction, WaitWork):
                 wait_id = next(self._order)
                 self._waiting[instruction.window] = (agent, wait_id)
+                self._wait_windows[wait_id] = instruction.window
                 self._push(max(instruction.until, self.clock), agent, False, wait_id)
                 return
             elif isinstance(instruction, Spawn):
@@ -232,14 +234,15 @@ class VirtualHall:
         while self._live > 0 and self._heap:
             at, _, agent, value, wait_id = heapq.heappop(self._heap)
             if wait_id is not None:            # a WaitWork's time-out: stale if already woken
-                window = next((w for w, (_, i) in self._waiting.items() if i == wait_id), None)
-                if window is None:
+                window = self._wait_windows.pop(wait_id, None)
+                if window is None or self._waiting.get(window, (None, None))[1] != wait_id:
                     continue
                 del self._waiting[window]
             self.clock = max(self.clock, at)
             self._run(agent, value, id(agent) in daemons)
         self._heap.clear()
         self._waiting.clear()
+        self._wait_windows.clear()
         # the live server's midnight tick: open tickets cancelled, the day closed
         midnight = datetime.combine(plan.day + timedelta(days=1), time(0), plan.hall.hall.zone)
         self.clock = midnight
