@@ -177,7 +177,8 @@
     }
     const width = Math.max(280, Math.floor(box.clientWidth || 420));
     const rowH = 22;
-    const labelW = Math.min(170, Math.floor(width * 0.42));
+    const labelW = Math.min(240, Math.floor(width * 0.42));
+    const fits = Math.max(4, Math.floor((labelW - 4) / 12.5));   // characters of a label that fit
     const valueW = 54;
     const top = 6;
     const gapRow = omitted ? 1 : 0;
@@ -194,7 +195,7 @@
         row += 1;
       }
       const yy = top + row * rowH;
-      const label = [...r.label].length > 12 ? `${[...r.label].slice(0, 11).join("")}…` : r.label;
+      const label = [...r.label].length > fits ? `${[...r.label].slice(0, fits - 1).join("")}…` : r.label;
       const text = svgNode("text", { x: labelW, y: yy + 15, "font-size": 12.5, fill: "#1a1a1a",
                                      "text-anchor": "end", "aria-hidden": "true" }, label);
       svg.append(text);

@@ -622,7 +622,8 @@ function renderWarnings() {
   }
   if (!app.warnings.size) list.append(element("li", { class: "empty", textContent: "今天还没有预警" }));
   const summary = $("warnings-summary");
-  summary.textContent = `待确认 红色 ${open.red} · 黄色 ${open.yellow}（今天共 ${app.warnings.size} 条）`;
+  summary.textContent = `待确认：红色 ${open.red}，黄色 ${open.yellow}`;
+  summary.title = `今天共 ${app.warnings.size} 条预警`;
   const ackAll = $("ack-all");
   ackAll.hidden = open.red + open.yellow < 2;
   ackAll.disabled = app.connection !== "online" || app.acking.size > 0;

@@ -340,6 +340,10 @@
         box.append(p);
         continue;
       }
+      const best = document.createElement("p");
+      best.className = "best";
+      best.textContent = `★ 本月最佳${what}：${rows[0].name}（${Number(rows[0].score).toFixed(1)} 分）`;
+      box.append(best);
       const table = document.createElement("table");
       const caption = document.createElement("caption");
       caption.className = "visually-hidden";
@@ -357,13 +361,14 @@
         const tr = body.insertRow();
         if (r.rank === 1) tr.className = "first";
         const pct = (v) => (v === null || v === undefined ? "—" : `${Number(v).toFixed(1)}%`);
-        const cells = [r.rank === 1 ? "★ 第 1 名（本月最佳）" : `第 ${r.rank} 名`, r.name,
+        const cells = [r.rank === 1 ? "★ 第 1 名" : `第 ${r.rank} 名`, r.name,
                        Number(r.score).toFixed(1), pct(r.satisfied_pct), pct(r.service_level_pct),
                        pct(r.rating_rate_pct), String(r.finished)];
         cells.forEach((c, i) => {
           const td = tr.insertCell();
           td.textContent = c;
           if (i >= 2) td.className = "num";
+          if (i === 0) td.className = "rank";
         });
       }
       box.append(table);
