@@ -219,6 +219,19 @@ function onEvent(event) {
       }
       break;
     }
+    // A call or an end at a window shows at once: its `window` state follows in the same commit,
+    // but at peak the server holds state views for up to 0.1 s (docs/protocol.md, fanout.py).
+    case "ticket_called":
+      if (!event.recall) {
+        patchWindow(event.window, { current: event.number, current_since: event.at }, event.seq);
+      }
+      break;
+    case "ticket_finished":
+    case "ticket_no_show":
+    case "ticket_held":
+    case "ticket_transferred":
+      patchWindow(event.window, { current: null, current_since: null }, event.seq, event.number);
+      break;
     case "notice":
       app.notice = event.text || "";
       renderNotice();
@@ -268,6 +281,17 @@ function onEvent(event) {
     default:
       break;   // ticket_*, rating: the window and queue states that follow say what changed
   }
+}
+
+// Part of a window's state from a ticket event, until its `window` state (same seq or later)
+// replaces it; `only` if that ticket is the one at the window.
+function patchWindow(number, changes, seq, only) {
+  const known = app.windows.get(number);
+  if (!known || seq < known.seq || (only && known.view.current !== only)) return;
+  known.view = { ...known.view, ...changes };
+  known.seq = seq;
+  updateWindow(number);
+  renderWindowsSummary();
 }
 
 function request(op, params, timeoutMs) {
