@@ -1,0 +1,116 @@
+"""How long reports take on a year of county-hall data (goal: a monthly report ≤ 2 s on SQLite).
+
+    python -m bench.report_speed [--db sqlite:////tmp/county-year.db] [--month 2026-06]
+
+Without `--db` it first makes the year with the day simulator (`bench.simulate_day --hall
+county --mode direct --year`, about 130,000–150,000 tickets; that takes several minutes) in a
+temporary SQLite file. Then it times, cold (a new engine each time, so nothing is cached in
+the process), what the reports page and `queue-server report` do:
+
+- the monthly report as the reports page asks for it (one `stats` request): loading the
+  month's events and folding them, then the KPI table by window;
+- the same and every other dimension, the hourly figures and the rankings (all the page can
+  show for the month);
+- the year's KPI table by window;
+- exporting the month's tickets as XLSX.
+
+Each figure is the median of `--repeat` runs, printed with the number of tickets and events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from queue_server import kpis, reports
+from queue_server.sessions import month_span
+from queue_server.store import hall_records
+from queue_server.store.database import open_engine
+from queue_server.store.schema import EventRow, TicketRow
+
+
+def _timed(repeat: int, work) -> tuple[float, object]:
+    seconds, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = work()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds), result
+
+
+def _report(url: str, first: date, last: date, everything: bool) -> tuple[kpis.Facts, int]:
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        hall_id = hall_records.hall_id_for(conn, None)
+        definition = hall_records.load_definition(conn, hall_id)
+    facts = reports.load_facts(engine, hall_id, definition, first, last)
+    rows = 0
+    for by in kpis.DIMENSIONS if everything else ("window",):
+        rows += len(kpis.kpi_rows(facts, definition, by, "month"))
+    if everything:
+        kpis.hourly(facts, definition)
+        kpis.ranking(facts, definition, "window")
+        kpis.ranking(facts, definition, "clerk")
+    engine.dispose()
+    return facts, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", help="a database holding the year (made if not given)")
+    parser.add_argument("--month", default="2026-06", help="the month of the monthly report")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    folder = None
+    url = args.db
+    if url is None:
+        folder = tempfile.TemporaryDirectory()
+        url = f"sqlite:///{Path(folder.name) / 'county-year.db'}"
+        print("生成一年的县级大厅数据 / making a year of county data …", flush=True)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bench.simulate_day", "--hall", "county",
+                        "--mode", "direct", "--year", "--day", "2026-11-20", "--db", url],
+                       check=True)
+        print(f"  用时 / took {time.perf_counter() - started:.0f} s")
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        tickets = conn.execute(select(func.count()).select_from(TicketRow)).scalar_one()
+        events = conn.execute(select(func.count()).select_from(EventRow)).scalar_one()
+        span = conn.execute(select(func.min(EventRow.day), func.max(EventRow.day))).one()
+    engine.dispose()
+    print(f"数据 / data: {tickets:,} tickets, {events:,} events, {span[0]} – {span[1]}")
+
+    first, last = month_span(args.month)
+    seconds, (facts, rows) = _timed(args.repeat, lambda: _report(url, first, last, False))
+    print(f"月报 / monthly report {args.month}, KPI table by window: {seconds:.2f} s "
+          f"({len(facts.tickets):,} tickets, {rows} rows)   goal ≤ 2 s")
+    seconds, (facts, rows) = _timed(args.repeat, lambda: _report(url, first, last, True))
+    print(f"  all of it ({len(kpis.DIMENSIONS)} dimensions, hourly, rankings): {seconds:.2f} s")
+    seconds, (facts, rows) = _timed(1, lambda: _report(url, span[0], span[1], False))
+    print(f"年报 / yearly report by window: {seconds:.2f} s ({len(facts.tickets):,} tickets)")
+
+    def month_xlsx() -> bytes:
+        engine = open_engine(url)
+        with engine.connect() as conn:
+            hall_id = hall_records.hall_id_for(conn, None)
+            definition = hall_records.load_definition(conn, hall_id)
+        month = reports.load_facts(engine, hall_id, definition, first, last)
+        engine.dispose()
+        return reports.export(month, definition, "xlsx", ["tickets"])
+
+    seconds, body = _timed(1, month_xlsx)
+    print(f"导出当月小票 XLSX / month's tickets as XLSX: {seconds:.2f} s ({len(body) / 1e6:.1f} MB)")
+    if folder is not None:
+        folder.cleanup()
+
+
+if __name__ == "__main__":
+    main()
