@@ -33,7 +33,7 @@ from kivy.uix.widget import Widget
 
 from hall.client import HallClient, NotConnected, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
-from hall.look import NORMAL, NORMAL_SIZES
+from hall.look import NORMAL
 from hall.widgets import BigButton, BigToggle, Panel, Text
 from satisfaction_pad.model import LEVELS, PadModel, Rating, photo_path, post_text, surname
 
@@ -165,7 +165,7 @@ class PadApp(App):
         self.submit_button: BigButton | None = None
         self.screen_drawn: Callable[[str, float], None] | None = None   # bench hook
         self._drawn_pending: str | None = None
-        self.p, self.s = NORMAL, NORMAL_SIZES
+        self.p = NORMAL
 
     @property
     def portrait(self) -> bool:
