@@ -104,14 +104,19 @@ def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     assert phone.locator("#rating").is_hidden()
 
 
-def test_no_rating_on_the_phone_when_the_pad_got_one(hall, phone):
-    kiosk = hall.hello("kiosk")
-    ticket = kiosk.request("take_ticket", category="A")["ticket"]
+def _served_and_rated_by_the_pad(hall, score: int | None) -> dict:
+    """A ticket taken, served at window 1 and rated there (None: the pad's 未评)."""
+    ticket = hall.hello("kiosk").request("take_ticket", category="A")["ticket"]
     clerk = hall.hello("clerk", badge="1001", pin="1111")
     clerk.request("sign_in", window=1, post="A")
     clerk.request("call_next")
     clerk.request("finish", outcome="done")
-    assert hall.hello("pad").request("rate", ticket=ticket["number"], score=5)["ok"]
+    assert hall.hello("pad").request("rate", ticket=ticket["number"], score=score)["ok"]
+    return ticket
+
+
+def test_no_rating_on_the_phone_when_the_pad_got_one(hall, phone):
+    ticket = _served_and_rated_by_the_pad(hall, 5)
     phone.goto(ticket["url"])
     phone.get_by_text("实时更新中").wait_for()
     assert phone.locator("#status").inner_text() == "已办结"
@@ -119,13 +124,7 @@ def test_no_rating_on_the_phone_when_the_pad_got_one(hall, phone):
 
 
 def test_a_pad_left_unrated_lets_the_phone_rate(hall, phone):
-    kiosk = hall.hello("kiosk")
-    ticket = kiosk.request("take_ticket", category="A")["ticket"]
-    clerk = hall.hello("clerk", badge="1001", pin="1111")
-    clerk.request("sign_in", window=1, post="A")
-    clerk.request("call_next")
-    clerk.request("finish", outcome="done")
-    assert hall.hello("pad").request("rate", ticket=ticket["number"], score=None)["ok"]   # 未评
+    ticket = _served_and_rated_by_the_pad(hall, None)
     phone.goto(ticket["url"])
     phone.get_by_role("button", name="非常满意").click()
     phone.get_by_text("感谢您的评价").wait_for()
