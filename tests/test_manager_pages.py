@@ -224,6 +224,8 @@ def test_the_dashboard_follows_the_hall_live(hall, browser):
         expect(d.queue("A").locator(".chip")).to_have_text(["A001", "A002", "A003"])
         expect(d.queue("A").locator(".longest")).to_have_text(re.compile(r"^\d+分\d\d秒$"))
         expect(page.locator("#queues-summary")).to_contain_text("共 5 人等候，最长已等")
+        expect(page.locator("#today-summary")).to_contain_text("今日 取号 5 · 办结 0 · 过号 0",
+                                                               timeout=10_000)
 
         zhang = clerk_at(hall, "1001", "1111", 1)
         expect(d.card(1)).to_have_attribute("data-status", "idle")
@@ -283,6 +285,9 @@ def test_the_dashboard_follows_the_hall_live(hall, browser):
         assert zhang.request("finish", outcome="done")["ok"]
         expect(page.locator("#window-groups .empty")).to_have_text("没有符合条件的窗口")
         page.locator("#status-filter").select_option(label="全部状态")
+        # today's totals, from the server's own KPIs, a few seconds after the finish
+        expect(page.locator("#today-summary")).to_have_text(
+            re.compile(r"^今日 取号 5 · 办结 1 · 过号 0 · 平均等候 \d+\.\d 分钟$"), timeout=10_000)
         assert zhang.request("sign_out")["ok"]
         expect(d.card(1)).to_have_attribute("data-status", "closed")
         expect(d.card(1).locator(".win-now")).to_have_text("本窗口业务 2 人在等")

@@ -37,6 +37,8 @@ const app = {
   name: "",
   hall: null,
   day: null,            // the service day (snapshot.live.day)
+  todayTimer: null,
+  todayAt: 0,           // when today's totals were last asked for (this PC's clock)
   windows: new Map(),   // window number → {view, seq}
   queues: new Map(),    // category → {view, seq}
   notice: "",
@@ -193,6 +195,36 @@ function onHello(reply) {
   fillGroupFilter();
   renderAll();
   for (const hook of app.loginHooks) hook(reply);
+  app.todayAt = 0;
+  refreshToday(0);
+}
+
+// Today's totals for the hall, from the server's own KPIs (the `stats` op): asked again shortly
+// after tickets are issued, ended or rated, at most once per TODAY_EVERY_MS.
+const TODAY_EVERY_MS = 5000;
+
+function refreshToday(soon = 300) {
+  if (app.todayTimer) return;
+  const wait = Math.max(soon, app.todayAt + TODAY_EVERY_MS - Date.now());
+  app.todayTimer = setTimeout(async () => {
+    app.todayAt = Date.now();
+    const day = app.day;
+    const reply = await request("stats", { view: "kpis", from: day, to: day, by: "hall", period: "day" });
+    app.todayTimer = null;
+    if (day !== app.day) return;
+    const box = $("today-summary");
+    box.textContent = "";
+    if (!reply.ok) {
+      if (reply.error.code !== "offline") box.textContent = `今日统计暂不可用：${reply.error.message}`;
+      return;
+    }
+    const row = reply.rows[0] || { issued: 0, finished: 0, no_show: 0, wait_mean_s: null, satisfied_pct: null };
+    const parts = [["取号", row.issued], ["办结", row.finished], ["过号", row.no_show]];
+    if (row.wait_mean_s !== null) parts.push(["平均等候", `${(row.wait_mean_s / 60).toFixed(1)} 分钟`]);
+    if (row.satisfied_pct !== null) parts.push(["满意率", `${row.satisfied_pct.toFixed(1)}%`]);
+    box.append("今日 ", ...parts.flatMap(([name, value], i) => [
+      i ? " · " : "", `${name} `, element("b", { textContent: String(value) })]));
+  }, wait);
 }
 
 function onEvent(event) {
@@ -231,6 +263,7 @@ function onEvent(event) {
     case "ticket_held":
     case "ticket_transferred":
       patchWindow(event.window, { current: null, current_since: null }, event.seq, event.number);
+      refreshToday();
       break;
     case "notice":
       app.notice = event.text || "";
@@ -278,8 +311,13 @@ function onEvent(event) {
       say(`新的服务日（${event.day}）已开始，正在重新载入…`);
       app.socket.rehello();
       break;
+    case "ticket_issued":
+    case "ticket_cancelled":
+    case "rating":
+      refreshToday();
+      break;
     default:
-      break;   // ticket_*, rating: the window and queue states that follow say what changed
+      break;   // the window and queue states that follow say what changed
   }
 }
 
