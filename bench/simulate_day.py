@@ -34,7 +34,6 @@ from queue_server.store.database import DatabaseUrlError, open_engine
 from queue_server.store.schema import EventRow
 
 MODES = ("protocol", "direct")
-DEFAULT_SPEED = 600.0
 WEEKDAYS = "一二三四五六日"
 
 
@@ -58,7 +57,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--year", action="store_true", help="direct：模拟截至昨天（或 --day）一年内的全部工作日")
     p.add_argument("--tickets", help="每天的取号人次（默认：该类大厅的平均日，随星期几浮动）")
     p.add_argument("--peak", action="store_true", help="高峰日：平均日的 2.5 倍")
-    p.add_argument("--speed", help=f"protocol：时钟倍速（默认 {DEFAULT_SPEED:g}，1–10000）")
+    p.add_argument("--speed", help="protocol：时钟倍速，1–10000（默认：青山镇 600，青岚县 300）")
     p.add_argument("--seed", default="7", help="随机种子（默认 7）；同一种子得到同样的一天")
     p.add_argument("--db", metavar="URL", help="数据库地址；默认用一个临时 SQLite 文件，结束后删除")
     p.add_argument("--out", metavar="FILE", help="把模拟器看到的逐日结果写成 JSON")
@@ -105,7 +104,7 @@ def check_options(args: argparse.Namespace) -> None:
     args.tickets = None if args.tickets is None else _integer(args.tickets, "--tickets", 0, 20_000)
     args.days = None if args.days is None else _integer(args.days, "--days", 1, 3660)
     if args.speed is None:
-        args.speed = DEFAULT_SPEED
+        args.speed = model.PROFILES[args.hall].speed
     else:
         try:
             args.speed = float(args.speed)
@@ -187,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
         print("  " + _line(summary))
         print(f"  用时 / timings: 准备 {timings['setup_s']} s，登录 {timings['logins_s']} s，"
               f"一天 {timings['day_s']} s（{timings['requests']:,} 个请求），收尾 {timings['close_s']} s，"
-              f"共 {timings['total_s']} s")
+              f"共 {timings['total_s']} s；CPU：服务器 {timings['cpu_server_s']} s，"
+              f"模拟器 {timings['cpu_simulator_s']} s")
     else:
         span = _day_text(days[0]) if len(days) == 1 else f"{days[0]} 至 {days[-1]} 的 {len(days)} 个工作日"
         print(f"{definition.hall.name} {span}，direct 模式，{load}")

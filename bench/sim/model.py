@@ -50,11 +50,14 @@ class Profile:
     """Plan one 脱岗 long enough for a red warning every day (the county benchmark, §11.3 b)."""
     printer_runs_out: bool = False
     """The kiosk printer runs out of paper around midday (the town benchmark, §11.3 c)."""
+    speed: float = 600.0
+    """The protocol driver's default clock speed: as fast as this 2-core machine keeps up with
+    (docs/simulator.md, timings)."""
 
 
 PROFILES = {
     "demo-town": Profile("demo-town", "S", 120, staffed=None, kiosks=1, printer_runs_out=True),
-    "county": Profile("county", "M", 520, staffed=100, kiosks=2, force_unattended=True),
+    "county": Profile("county", "M", 520, staffed=100, kiosks=2, force_unattended=True, speed=300.0),
 }
 
 

@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -50,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 OBSERVER = "sim-observer"
 WIRE_TO_LOG = {"rating": "ticket_rated", "device": "device_reported"}
 START_LEAD = timedelta(hours=1)
-HELLO_COST_S = 0.08                # a clerk's hello costs the server one scrypt (~50 ms), more when busy
+LOGIN_MARGIN_S = 2.0
+LOGIN_FACTOR = 3.0                 # logins took 1–3 × the set-up's time, the server being busy too
 
 
 def sim_pin(hall_code: str, badge: str) -> str:
@@ -117,6 +119,7 @@ class ServerProcess:
                    "--port", "0", "--take-limit", "0",
                    "--simulate-from", start.isoformat(timespec="seconds"), "--speed", f"{speed:g}"]
         self.launched = clock_time.monotonic()
+        self.cpu_s: float | None = None
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log,
                                         text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         line = self.process.stdout.readline()
@@ -132,7 +135,16 @@ class ServerProcess:
         with urllib.request.urlopen(f"{self.http}/healthz", timeout=10) as reply:
             return json.load(reply)
 
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (Linux /proc), for the timings."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> str:
+        self.cpu_s = self.cpu_seconds()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -390,12 +402,14 @@ class ProtocolHall:
             await asyncio.sleep(0.02)
 
 
-def start_for(definition: HallDefinition, day, speed: float, clerks: int) -> datetime:
-    """When the simulated clock starts: an hour before opening, more if logging everyone in
-    will take longer than that at this speed."""
+def start_for(definition: HallDefinition, day, speed: float, setup_seconds: float) -> datetime:
+    """When the simulated clock starts: an hour before opening, or earlier if logging the clerks
+    in may take longer than that at this speed. Their logins cost the server about what setting
+    up their PINs cost us (one scrypt each), so the set-up time, measured on this machine as it
+    is now, is the estimate."""
     opening = model.session_spans(definition.hall, day)[0][0]
-    setup = timedelta(seconds=(2.0 + HELLO_COST_S * clerks) * speed)
-    return opening - max(START_LEAD, setup)
+    logins = timedelta(seconds=(LOGIN_MARGIN_S + LOGIN_FACTOR * setup_seconds) * speed)
+    return opening - max(START_LEAD, logins)
 
 
 def close_day(engine: Engine, hall_code: str, definition: HallDefinition, day, world: World) -> None:
@@ -414,10 +428,12 @@ def simulate_day(engine: Engine, url: str, hall_id: int, definition: HallDefinit
     """One day through the protocol; returns the day's summary and the timings (seconds)."""
     timings: dict[str, float] = {}
     began = clock_time.perf_counter()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     plan = model.plan_day(definition, profile, day, seed, tickets, peak)
     credentials = prepare(engine, hall_id, definition, file_pins, plan, profile.kiosks)
     timings["setup_s"] = clock_time.perf_counter() - began
-    start = start_for(definition, day, speed, len(plan.clerks))
+    start = start_for(definition, day, speed, timings["setup_s"])
     report(f"服务器启动：模拟时钟 {start:%H:%M} 起，{speed:g} 倍速；{len(plan.staffed)} 个窗口有人，"
            f"{len(plan.clerks)} 名工作人员，计划 {len(plan.citizens)} 人次取号")
     server = ServerProcess(url, definition.hall.code, start, speed)
@@ -452,6 +468,9 @@ def simulate_day(engine: Engine, url: str, hall_id: int, definition: HallDefinit
     timings["close_s"] = clock_time.perf_counter() - closing
     timings["total_s"] = clock_time.perf_counter() - began
     timings["requests"] = hall.requests
+    timings["cpu_server_s"] = server.cpu_s
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    timings["cpu_simulator_s"] = usage.ru_utime + usage.ru_stime - cpu_before
     timings["server_frames"] = hall.health.get("fanout", {}).get("frames")
     timings["server_batches"] = hall.health.get("writer", {}).get("batches")
     if "Traceback" in log:
