@@ -121,6 +121,10 @@ class HallClient:
                     continue            # already in the snapshot
                 self.last_seq = max(self.last_seq, message.get("seq", 0))
                 await _call(self.on_event, message)
+                if message.get("ev") == "day_started":
+                    # A new service day: what this device holds is yesterday's. Closing makes
+                    # `run` connect again, and the new hello brings the new day's snapshot.
+                    await connection.close()
 
     def _status(self, connected: bool, text: str) -> None:
         if self.on_status is not None:

@@ -92,7 +92,6 @@ class WindowState:
     warned: int = 0
     """Unattended warnings raised for the absence counted from `warned_since`: 0, 1 or 2."""
     warned_since: datetime | None = None
-    last_finished: Ticket | None = None
 
     @property
     def number(self) -> int:
@@ -451,9 +450,11 @@ class HallState:
         if ticket.status != TicketStatus.FINISHED:
             raise DomainError("conflict", f"{ticket.number} 号尚未办结，不能评价")
         if c.window is not None:
-            window = self._window(c.window)
-            if window.last_finished is not ticket:
-                raise DomainError("forbidden", f"{ticket.number} 号不是本窗口刚办结的号")
+            # Any ticket this window finished today, not only the last: a pad that was cut off
+            # sends what it kept once it is back, when the next citizen may already be done.
+            self._window(c.window)
+            if ticket.window != c.window:
+                raise DomainError("forbidden", f"{ticket.number} 号不是本窗口办结的号")
             if ticket.pad_rated or ticket.score is not None:
                 raise DomainError("conflict", f"{ticket.number} 号已评价过")
             channel = "pad"
@@ -464,7 +465,7 @@ class HallState:
                 raise DomainError("conflict", f"{ticket.number} 号已评价过")
             channel = "citizen"
         reasons = tuple(c.reasons or ())
-        if c.score is not None and c.score <= 2 and not reasons:
+        if c.score is not None and c.score <= 2 and not reasons and self.hall.rating_reasons:
             raise DomainError("bad_request", "不满意的评价请至少选择一个原因")
         unknown = [r for r in reasons if r not in self.hall.rating_reasons]
         if unknown:
@@ -642,7 +643,6 @@ class HallState:
         served, seconds = self.service_seconds.get(ticket.category, (0, 0.0))
         self.service_seconds[ticket.category] = (
             served + 1, seconds + (e.at - ticket.called_at).total_seconds())
-        window.last_finished = ticket
 
     def _on_ticket_held(self, e: Event) -> None:
         ticket = self.tickets[e.data["number"]]

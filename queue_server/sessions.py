@@ -160,6 +160,8 @@ class Session:
             reply["clerk"] = views.clerk_view(self.state, self.badge)
         if role == "pad":
             reply["window"] = self.window
+            reply["awaiting"] = views.awaiting_rating(self.state, self.window,
+                                                      self.context.writer.clock())
         if role == "citizen":
             reply["ticket"] = views.ticket_view(self.state, self.state.tickets[self.ticket])
             hall = self.context.hall_view

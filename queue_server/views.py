@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from queue_server.commands import OUTCOME_NAMES
@@ -228,6 +228,27 @@ def ratings_summary(served: Iterable[Ticket]) -> dict[str, Any]:
             "scores": scores,
             "mean": round(total / rated, 2) if rated else None,
             "satisfied_pct": round(100 * satisfied / rated, 1) if rated else None}
+
+
+AWAITING_MINUTES = 5
+
+
+def awaiting_rating(state: HallState, window: int, now: datetime) -> dict[str, Any] | None:
+    """For a pad saying hello: the ticket its window finished last, if that was within the last
+    few minutes and the pad has not rated it (the pad was away when the finish came), so that
+    the citizen, likely still at the counter, is asked."""
+    finished = [t for t in state.tickets.values()
+                if t.window == window and t.status == TicketStatus.FINISHED]
+    if not finished:
+        return None
+    last = max(finished, key=lambda t: t.ended_at)
+    if last.pad_rated or last.score is not None or \
+            now - last.ended_at > timedelta(minutes=AWAITING_MINUTES):
+        return None
+    clerk = state.definition.clerk_by_badge[last.clerk]
+    return {"ticket": last.number, "finished_at": iso(last.ended_at),
+            "clerk": {"name": clerk.name, "badge": clerk.badge, "photo": clerk.photo,
+                      "post": last.post}}
 
 
 def ticket_detail(state: HallState, ticket: Ticket) -> dict[str, Any]:

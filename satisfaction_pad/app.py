@@ -545,15 +545,6 @@ class PadShell:
         if self.model.apply_event(event, self.clock()):
             self.app.refresh()
         self.wake()
-        if self.model.resync_needed:        # day_started: say hello again on a new connection
-            await self._reconnect()
-
-    async def _reconnect(self) -> None:
-        """HallClient has no resync of its own: closing its connection makes it connect again
-        and say hello (see the report in docs/pad.md)."""
-        connection = getattr(self.client, "_connection", None)
-        if connection is not None:
-            await connection.close()
 
     def _status(self, connected: bool, text: str) -> None:
         if (connected, text) != (self.model.connected, self.model.connection_text):

@@ -93,7 +93,6 @@ class PadModel:
     until: float = 0.0                          # when thanks / message ends
     last_rating: Rating | None = None           # what the thanks screen thanks for
     outbox: deque[Rating] = field(default_factory=deque)
-    resync_needed: bool = False                 # day_started: hello again
     evaluator: tuple[bool, str] | None = None   # a button box's state (ok, words), if there is one
 
     # --- what is shown -----------------------------------------------------------------------
@@ -176,11 +175,15 @@ class PadModel:
         self.window = next((w for w in live.get("windows", [])
                             if w.get("window") == self.window_number), {})
         self.hellos += 1
-        self.resync_needed = False
         if self.current is None:
             self.called = None
         if self.screen in ("idle", "called"):
             self._rest()
+        awaiting = reply.get("awaiting")   # finished while this pad was away: ask now
+        if awaiting and self.prompt is None and all(r.ticket != awaiting["ticket"]
+                                                    for r in self.outbox):
+            self.prompt = Prompt(awaiting["ticket"], awaiting.get("clerk") or {}, now + self.timeout)
+            self.screen = "prompt"
 
     def set_connection(self, connected: bool, text: str) -> None:
         self.connected, self.connection_text = connected, text
@@ -188,9 +191,8 @@ class PadModel:
     def apply_event(self, event: dict[str, Any], now: float) -> bool:
         """One event for this pad; returns whether the screen must be drawn again."""
         kind = event.get("ev")
-        if kind == "day_started":          # yesterday's ticket can no longer be rated
-            self.resync_needed = True
-            if self.prompt is None:
+        if kind == "day_started":   # yesterday's ticket can no longer be rated; the client
+            if self.prompt is None:  # says hello again, and the new day's snapshot follows
                 return False
             self.prompt = None
             self._rest()

@@ -135,3 +135,31 @@ def test_events_not_newer_than_the_snapshot_are_dropped():
     frames = [{"ev": "queue", "seq": s} for s in (9, 10, 11, 11, 12)]
     asyncio.run(client._read(_Frames(frames)))
     assert seen == [11, 11, 12] and client.last_seq == 12
+
+
+def test_a_new_service_day_brings_a_new_snapshot(tmp_path):
+    """At midnight (a simulated one, a few seconds away) the server closes the day and sends
+    day_started; the client says hello again by itself, so a board forgets yesterday's queue."""
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:59:54", "--speed", "2")
+    try:
+        asyncio.run(_midnight_scenario(hall))
+    finally:
+        hall.stop()
+
+
+async def _midnight_scenario(hall: LiveHall) -> None:
+    board = BoardModel()
+    days: list[str] = []
+    client = HallClient([hall.ws], {"role": "display", "token": hall.tokens["display"]},
+                        on_snapshot=lambda reply: (board.snapshot(reply),
+                                                   days.append(reply["snapshot"]["live"]["day"])),
+                        on_event=board.event, first_delay=0.1, max_delay=1.0)
+    runner = asyncio.create_task(client.run())
+    await _until(lambda: client.connected, 5)
+    kiosk = await asyncio.to_thread(hall.hello, "kiosk")
+    await asyncio.to_thread(kiosk.request, "take_ticket", category="A")
+    await _until(lambda: board.waiting.get("A") == 1, 5)
+    await _until(lambda: board.snapshots == 2, 15)
+    assert days == ["2026-11-23", "2026-11-24"] and board.waiting["A"] == 0
+    await client.stop()
+    await asyncio.wait_for(runner, 5)

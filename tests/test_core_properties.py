@@ -145,6 +145,8 @@ class HallMachine(RuleBasedStateMachine):
                        and x.data["warning"] == d["warning"]) == 1, "acknowledged twice"
         elif e.kind == "warning" and d["kind"] == "device":
             assert self.state.devices[d["device"]]["printer"] != "ok"
+        elif e.kind == "ticket_rated" and d["channel"] == "pad":
+            assert self.state.tickets[number].window == d["window"], "a pad rated another window's ticket"
         elif e.kind == "warning" and d["kind"] == "rating":
             assert self.state.tickets[number].score <= 2, "a rating warning for a good score"
         elif e.kind == "day_started":
@@ -296,11 +298,14 @@ class HallMachine(RuleBasedStateMachine):
 
     @rule(pad=st.booleans(), score=st.sampled_from([None, 1, 2, 3, 5]), data=st.data())
     def rate(self, pad, score, data):
-        window = self.pick_window(data, lambda w: w.last_finished is not None) if pad else None
-        finished = self.state.windows[window].last_finished if window else None
-        numbers = [finished.number] if finished else sorted(self.state.tickets) or ["A001"]
+        numbers = sorted(self.state.tickets) or ["A001"]
+        number = data.draw(st.sampled_from(numbers))
+        ticket = self.state.tickets.get(number)
+        # A pad usually rates its own window's ticket, sometimes another's (refused).
+        window = (ticket.window if ticket and ticket.window and data.draw(st.booleans())
+                  else data.draw(st.sampled_from(WINDOWS))) if pad else None
         reasons = ("办事效率低",) if score == 1 else ()
-        self.send(cmd.Rate(data.draw(st.sampled_from(numbers)), score, reasons, window))
+        self.send(cmd.Rate(number, score, reasons, window))
 
     @rule(data=st.data())
     def acknowledge(self, data):

@@ -185,7 +185,7 @@ def test_refusals_are_shown_only_to_the_citizen_who_rated(pad):
     assert pad.tick(8) and pad.screen == "idle"
     late = Rating("A010", 4, (), "2026-11-23")           # sent long after, the citizen gone
     pad.outbox.append(late)
-    assert not pad.refused(late, "A010 号不是本窗口刚办结的号", now=9) and pad.screen == "idle"
+    assert not pad.refused(late, "A010 号不是本窗口办结的号", now=9) and pad.screen == "idle"
     pad.apply_event(requested("A012"), now=10)
     unrated = Rating("A011", None)
     pad.outbox.append(unrated)
@@ -199,10 +199,10 @@ def test_a_reconnection_keeps_the_prompt_and_the_outbox_a_new_day_drops_them(pad
     pad.apply_hello(hello(), now=5)
     assert pad.screen == "prompt" and len(pad.outbox) == 1 and pad.hellos == 2
     assert pad.apply_event({"ev": "day_started", "seq": 30, "day": "2026-11-24"}, now=6)
-    assert pad.resync_needed and pad.prompt is None and pad.screen == "idle"
+    assert pad.prompt is None and pad.screen == "idle"
     assert len(pad.outbox) == 1                       # no 未评 for yesterday's ticket
     pad.apply_hello(hello(window(clerk=None, status="closed"), day="2026-11-24"), now=7)
-    assert not pad.resync_needed and not pad.outbox and pad.screen == "idle"
+    assert not pad.outbox and pad.screen == "idle"
     assert pad.status == "closed"
     pad.apply_event(requested("A001"), now=8)         # a day change seen only in a hello
     pad.apply_hello(hello(day="2026-11-25"), now=9)
@@ -247,3 +247,12 @@ def test_surname_post_and_photo_rules(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("x")
     assert photo_path(str(text), "1001", None) is None                   # not an image file
+
+
+def test_a_ticket_finished_while_the_pad_was_away_is_asked_for_on_hello(pad):
+    away = {**hello(), "awaiting": {"ticket": "A014", "clerk": ZHANG, "finished_at": "…"}}
+    pad.apply_hello(away, now=10)
+    assert pad.screen == "prompt" and pad.prompt.ticket == "A014"
+    pad.choose(5, now=11)
+    pad.apply_hello(away, now=12)   # rated, not sent yet: not asked again
+    assert pad.screen != "prompt" and [r.ticket for r in pad.outbox] == ["A014"]

@@ -447,15 +447,6 @@ def test_a_missing_button_box_is_shown_in_the_header_until_it_is_plugged_in(hall
     run_pad(hall, "landscape", scenario, evaluator=reader)
 
 
-def test_day_started_says_hello_again(hall):
-    async def scenario(shell, app):
-        assert shell.snapshots == 1
-        await shell._event({"ev": "day_started", "seq": shell.client.last_seq + 1,
-                            "day": "2026-11-24"})
-        await until(lambda: shell.snapshots == 2)
-        assert app.model.connected and not app.model.resync_needed
-
-    run_pad(hall, "landscape", scenario)
 
 
 # --- the command ----------------------------------------------------------------------------------------
