@@ -88,7 +88,7 @@ class WindowState:
     held: list[Ticket] = field(default_factory=list)
     targeted: list[Ticket] = field(default_factory=list)
     unstaffed_since: datetime | None = None
-    """None: no clerk yet today, so unstaffed since the day's first session."""
+    """When its clerk left; None while nobody has signed in today (未开放, not 脱岗)."""
     warned: int = 0
     """Unattended warnings raised for the absence counted from `warned_since`: 0, 1 or 2."""
     warned_since: datetime | None = None
@@ -523,8 +523,11 @@ class HallState:
         session_start = cal.session_start(self.hall, moment)
         limit = self.hall.unattended_after_minutes
         for w in self.windows.values():
-            if w.clerk is None and session_start is not None and limit > 0:
-                since = max(w.unstaffed_since or session_start, session_start)
+            # 脱岗 is leaving a window that was open: one nobody opened today is 未开放 (the
+            # KPIs count it the same way), so a hall with spare windows is not flooded.
+            if w.clerk is None and w.unstaffed_since is not None and session_start is not None \
+                    and limit > 0:
+                since = max(w.unstaffed_since, session_start)
                 minutes = int((now - since).total_seconds() // 60)
                 level = 2 if minutes >= 2 * limit else 1 if minutes >= limit else 0
                 if level > (w.warned if w.warned_since == since else 0):

@@ -155,7 +155,7 @@ class Session:
         self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot()}
         if role == "manager":
-            reply["snapshot"]["online"] = self.context.hub.online_devices()
+            reply["snapshot"]["online"] = self._devices_now()
         if role == "clerk":
             reply["clerk"] = views.clerk_view(self.state, self.badge)
         if role == "pad":
@@ -169,6 +169,17 @@ class Session:
                                           "consultation_phone": hall["consultation_phone"],
                                           "rating_reasons": hall["rating_reasons"]}}
         return reply
+
+    def _devices_now(self) -> list[dict[str, Any]]:
+        """Every registered device, with how many connections it holds now (0: offline)."""
+        service = self.context.service
+        with service.engine.connect() as conn:
+            registered = [d for d in devices.list_devices(conn, service.hall_id)
+                          if d.revoked_at is None]
+        online = {d["device"]: d for d in self.context.hub.online_devices()}
+        listed = [online.pop(d.name, {"device": d.name, "role": d.role, "window": d.window,
+                                      "connections": 0}) for d in registered]
+        return listed + list(online.values())
 
     def leave(self) -> None:
         """The connection is gone."""

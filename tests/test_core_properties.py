@@ -129,6 +129,7 @@ class HallMachine(RuleBasedStateMachine):
         elif e.kind == "warning" and d["kind"] == "unattended":
             window = self.state.windows[d["window"]]
             assert window.clerk is None, "unattended warning for a staffed window"
+            assert window.unstaffed_since is not None, "脱岗 for a window nobody opened today"
             assert cal.session_at(HALL.hall, cal.local(HALL.hall, e.at)) is not None
             assert d["minutes"] >= HALL.hall.unattended_after_minutes
         elif e.kind == "warning" and d["kind"] == "waiting":

@@ -245,13 +245,14 @@ def test_rating_rules():
 def test_unattended_window_warns_yellow_then_red_in_service_hours_only():
     hall = Hall(datetime(2026, 11, 23, 8, 0, tzinfo=TZ))
     assert hall.do(cmd.Tick()) == []                    # before opening
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    hall.do(cmd.SignOut("1001", 1))                     # left before the session begins
     hall.now = datetime(2026, 11, 23, 8, 39, tzinfo=TZ)
     assert hall.do(cmd.Tick()) == []
     hall.now = datetime(2026, 11, 23, 8, 40, tzinfo=TZ)
-    for window in (2, 3, 4):
-        hall.do(cmd.SignIn(HALL.window_by_number[window].a_post, window, "A"))
-    warnings = hall.do(cmd.Tick())
-    assert [(w.data["window"], w.data["level"]) for w in warnings] == [(1, "yellow")]
+    warnings = hall.do(cmd.Tick())                      # windows 2–4, never opened: 未开放
+    assert [(w.data["window"], w.data["level"], w.data["minutes"]) for w in warnings] == [
+        (1, "yellow", 10)]
     assert hall.do(cmd.Tick()) == []                    # raised once per level
     hall.now = datetime(2026, 11, 23, 8, 50, tzinfo=TZ)
     assert [w.data["level"] for w in hall.do(cmd.Tick())] == ["red"]

@@ -374,8 +374,10 @@ def test_simulation_options_are_checked(tmp_path, args, message):
 def test_managers_see_devices_come_and_go(hall):
     hall.hello("kiosk")
     manager = hall.hello("manager")
-    assert manager.hello["snapshot"]["online"] == [
-        {"device": "kiosk-1", "role": "kiosk", "window": None, "connections": 1}]
+    assert sorted(manager.hello["snapshot"]["online"], key=lambda d: d["device"]) == [
+        {"device": "board-1", "role": "display", "window": None, "connections": 0},
+        {"device": "kiosk-1", "role": "kiosk", "window": None, "connections": 1},
+        {"device": "pad-1", "role": "pad", "window": 1, "connections": 0}]
     pad = hall.hello("pad")
     came = manager.wait_event("presence", device="pad-1")
     assert (came["online"], came["window"], came["role"]) == (True, 1, "pad")

@@ -46,7 +46,7 @@ const app = {
   ackErrors: new Map(), // seq → the server's refusal of our acknowledgement
   acking: new Set(),
   reports: new Map(),   // device → its last report (snapshot.devices, `device` events)
-  online: new Map(),    // device → {device, role, window, connections}
+  online: new Map(),    // every registered device → {device, role, window, connections (0: offline)}
   cards: new Map(),     // window number → its card element
   skew: 0,              // server clock − this PC's clock, in ms, when they differ by over 2 s
   view: "live",
@@ -293,17 +293,9 @@ function onEvent(event) {
       break;
     }
     case "presence":
-      if (event.connections > 0) {
-        app.online.set(event.device, { device: event.device, role: event.role,
-                                       window: event.window, connections: event.connections });
-      } else {
-        app.online.delete(event.device);
-        if (!app.reports.has(event.device)) {
-          // Gone and never reported: remember it, so that the manager sees it went away.
-          app.reports.set(event.device, { device: event.device, role: event.role,
-                                          window: event.window, printer: null, at: event.at });
-        }
-      }
+      // Every registered device is in the snapshot's list; a presence event updates its count.
+      app.online.set(event.device, { device: event.device, role: event.role,
+                                     window: event.window, connections: event.connections });
       renderDevices();
       break;
     case "day_started":
@@ -758,12 +750,13 @@ function renderDevices() {
   body.textContent = "";
   const names = new Set([...app.online.keys(), ...app.reports.keys()]);
   const rows = [...names].map((name) => {
-    const online = app.online.get(name);
+    const known = app.online.get(name);
+    const online = Boolean(known && known.connections > 0);
     const report = app.reports.get(name) || {};
-    const role = (online && online.role) || report.role;
+    const role = (known && known.role) || report.role;
     const printer = report.printer || null;
     const problem = !online || (printer && printer !== "ok");
-    return { name, role, window: (online && online.window) || report.window, online: !!online,
+    return { name, role, window: (known && known.window) || report.window, online,
              printer, detail: report.detail, at: report.printer ? report.at : null, problem };
   });
   const order = { kiosk: 0, display: 1, pad: 2 };
@@ -794,7 +787,7 @@ function renderDevices() {
   }
   if (!rows.length) {
     body.append(element("tr", {}, element("td", { colSpan: 5, class: "empty",
-                                                  textContent: "今天还没有设备连接" })));
+                                                  textContent: "还没有登记设备（queue-server device add）" })));
   }
   const summary = $("devices-summary");
   summary.textContent = "";
