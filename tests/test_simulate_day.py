@@ -217,6 +217,14 @@ def test_direct_days_match_the_database_and_repeat_with_the_seed(tmp_path):
     assert simulate_day.main([*args, "--db", url]) == 1
 
 
+@pytest.mark.postgres
+def test_direct_days_on_postgresql(postgres_url, tmp_path):
+    result = _run(tmp_path, "--hall", "demo-town", "--mode", "direct", "--day", "2026-11-23", "--days", "2",
+                  "--tickets", "25", "--db", postgres_url)
+    assert result["problems"] == [] and [d["day"] for d in result["days"]] == ["2026-11-20", "2026-11-23"]
+    _matches_database(postgres_url, result)
+
+
 def test_direct_commits_per_day_store_what_the_server_path_stores(tmp_path):
     rows = {}
     for commit in ("day", "command"):
