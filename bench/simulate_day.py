@@ -151,8 +151,6 @@ def _line(day: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
-    profile = model.PROFILES[args.hall]
-    from_file = model.load(args.hall)
     folder = None
     if args.db is None:
         # In memory where there is a tmpfs: at 300× the server commits 300 times as often, and a
@@ -164,6 +162,17 @@ def run(args: argparse.Namespace) -> int:
         engine = open_engine(args.db)
     except DatabaseUrlError as error:
         raise UserError(str(error)) from None
+    try:
+        return simulate(args, engine, keep_db=folder is None)
+    finally:
+        engine.dispose()
+        if folder is not None:
+            folder.cleanup()
+
+
+def simulate(args: argparse.Namespace, engine, keep_db: bool) -> int:
+    profile = model.PROFILES[args.hall]
+    from_file = model.load(args.hall)
     started = time.perf_counter()
     hall_id, _ = direct.prepare(engine, from_file, datetime.now(UTC))
     with engine.connect() as conn:
@@ -173,11 +182,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"{definition.hall.name}：库中已有 {logged:,} 条记录，不再生成模拟历史 / history exists, nothing done")
         return 0
     days = choose_days(args, definition)
+    last = direct.last_logged_day(engine, hall_id)
+    if last is not None and last >= days[0]:
+        raise UserError(f"数据库里已有 {last} 的记录，只能模拟此后的日子 / the database already holds {last}; "
+                        "simulate later days only")
     load = "高峰日" if args.peak else "平均日" if args.tickets is None else f"每天 {args.tickets} 人次"
     result: dict = {"hall": args.hall, "hall_code": definition.hall.code, "hall_name": definition.hall.name,
                     "mode": args.mode, "seed": args.seed, "load": "peak" if args.peak else (
                         "average" if args.tickets is None else f"{args.tickets}/day"),
-                    "db": None if folder else args.db}
+                    "db": args.db if keep_db else None}
     if args.mode == "protocol":
         day = days[0]
         print(f"{definition.hall.name} {_day_text(day)}，协议模式，{args.speed:g} 倍速，{load}")
@@ -195,7 +208,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         span = _day_text(days[0]) if len(days) == 1 else f"{days[0]} 至 {days[-1]} 的 {len(days)} 个工作日"
         print(f"{definition.hall.name} {span}，direct 模式，{load}")
-
         finished: list[str] = []
 
         def progress(summary: dict) -> None:
@@ -204,11 +216,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  … {summary['day']} 完成（{len(finished)}/{len(days)}，"
                       f"{time.perf_counter() - started:.0f} s）", file=sys.stderr, flush=True)
 
-        try:
-            summaries, executor = direct.simulate_days(engine, definition.hall.code, days, profile, args.seed,
-                                                       args.tickets, args.peak, args.commit, progress=progress)
-        except direct.SimulationError as error:
-            raise UserError(str(error)) from None
+        summaries, executor = direct.simulate_days(engine, definition.hall.code, days, profile, args.seed,
+                                                   args.tickets, args.peak, args.commit, progress=progress)
         elapsed = time.perf_counter() - started
         timings = {"total_s": round(elapsed, 2), "per_day_s": round(elapsed / len(days), 3),
                    "commands": executor.commands, "events": executor.events_written}
@@ -234,9 +243,6 @@ def run(args: argparse.Namespace) -> int:
         print("  对账不符 / does not add up:\n    " + "\n    ".join(problems))
         return 1
     print("  对账：取号 = 办结 + 过号 + 日终作废 + 未结 ✓")
-    engine.dispose()
-    if folder is not None:
-        folder.cleanup()
     return 0
 
 

@@ -44,7 +44,7 @@ class SimulationError(Exception):
     """A problem the user can fix (shown as one line, Chinese first)."""
 
 
-def prepare(engine: Engine, definition_from_file, now: datetime) -> tuple[int, bool]:
+def prepare(engine: Engine, definition_from_file: HallDefinition, now: datetime) -> tuple[int, bool]:
     """Create the schema and the hall if the database does not have them; (hall id, created)."""
     migrate(engine)
     with engine.begin() as conn:
