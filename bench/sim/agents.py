@@ -9,6 +9,10 @@ An agent yields instructions and gets answers back:
   issued, transferred or returned to it), False when `until` came first;
 - `Spawn(agent)` → None: another agent starts now (a pad's rating after a finish).
 
+One request is not an op of the protocol: a citizen's `watch`, opening the ticket's page on the
+phone (the protocol driver keeps a `citizen` connection open until the ticket is called; the
+direct driver has nothing to open).
+
 Agents read the hall's clock with `world.now()`. The direct driver runs them on a virtual clock
 against `HallService`, the protocol driver on the simulated server clock over WebSockets; both
 run exactly this code, so the behaviour is defined once.
@@ -173,6 +177,13 @@ def citizen_arrives(world: World, kiosk: int, citizen: model.Citizen) -> Agent:
     world.visits[ticket["number"]] = Visit(citizen, ticket["number"], ticket.get("token"), issued_at)
     world.record.issued(ticket, kiosk)
     world.record.arrival_lag((issued_at - citizen.at).total_seconds(), citizen.at)
+    if citizen.watches:
+        actor = ("citizen", ticket["number"], ticket.get("token"))
+        reply = yield Act(actor, "watch")
+        if reply.ok:
+            world.record.watching()
+        else:
+            world.record.unexpected_refusal(actor, "watch", reply.code, reply.message)
 
 
 # --- a window, with whoever staffs it ------------------------------------------------------

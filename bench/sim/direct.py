@@ -176,6 +176,8 @@ class VirtualHall:
             self._push(self.clock, waiting[0], True)
 
     def act(self, act: Act) -> Reply:
+        if act.op == "watch":                  # a phone's page: nothing to open in process
+            return Reply(True, {})
         state = self.executor.service.state
         try:
             command = command_for(act, state, self.kiosk_names)

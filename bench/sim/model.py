@@ -201,6 +201,7 @@ PAD_DELAY_S = (4.0, 20.0)          # from the rating request to the tap
 PAD_TIMEOUT_S = 30.0               # satisfaction_pad's default --timeout
 CITIZEN_LATER = 0.35               # of the 未评: rated later on the phone
 CITIZEN_DELAY_S = (120.0, 1200.0)
+WATCH = 0.05                       # scan the ticket's QR and follow the queue on the phone
 
 
 def _pick(weights: dict, rng: random.Random):
@@ -251,6 +252,8 @@ class Citizen:
     citizen_later: bool
     citizen_delay_s: float
     citizen_u: float
+    watches: bool
+    """Keeps the ticket's page open on the phone until called."""
 
 
 def handle_median_s(hall: HallDefinition, category: str, service: str | None) -> float:
@@ -310,7 +313,7 @@ def draw_citizen(hall: HallDefinition, at: datetime, kiosk: int, rng: random.Ran
         outcome=_outcome(hall, category, kind, service, rng), rating_u=rng.random(),
         reasons=ticked, reason_with_three=rng.random() < 0.3, unrated=rng.random() < UNRATED,
         pad_delay_s=rng.uniform(*PAD_DELAY_S), citizen_later=rng.random() < CITIZEN_LATER,
-        citizen_delay_s=rng.uniform(*CITIZEN_DELAY_S), citizen_u=rng.random())
+        citizen_delay_s=rng.uniform(*CITIZEN_DELAY_S), citizen_u=rng.random(), watches=rng.random() < WATCH)
 
 
 def score_for(u: float, waited_s: float) -> int:

@@ -248,6 +248,8 @@ class ProtocolHall:
         self.tasks: set[asyncio.Task] = set()
         self.health: dict[str, Any] = {}
         self.clerk_links: dict[tuple, asyncio.Task] = {}
+        self.watchers: dict[str, Link] = {}
+        self.tasks_closing: set[asyncio.Task] = set()
         self.logins: asyncio.Task | None = None
         self.clerks_in: tuple[float, datetime] | None = None
 
@@ -315,12 +317,14 @@ class ProtocolHall:
             await self.logins
         for actor, task in self.clerk_links.items():
             self.links.setdefault(actor, task.result())
-        await asyncio.gather(*(link.close() for link in self.links.values()))
+        await asyncio.gather(*(link.close() for link in [*self.links.values(), *self.watchers.values()]))
 
     # --- the agents' instructions ---------------------------------------------------------------
 
     async def act(self, act: Act) -> Reply:
         self.requests += 1
+        if act.op == "watch":
+            return await self.watch(act.actor[1], act.actor[2])
         if act.actor[0] == "citizen":
             token = act.actor[2]
             link, _ = await Link.open(self.server.ws, {"role": "citizen", "ticket": token})
@@ -342,6 +346,21 @@ class ProtocolHall:
             self.clock.saw(ticket.get("called_at") if act.op != "take_ticket" else ticket.get("issued_at"),
                            received)
         return Reply(True, {k: v for k, v in reply.items() if k not in ("re", "ok")})
+
+    async def watch(self, number: str, token: str) -> Reply:
+        """The ticket's page on a phone: a citizen connection that follows the ticket until it
+        is called."""
+        def on_event(message: dict[str, Any], received: float) -> None:
+            if message.get("ev") == "ticket" and message.get("status") != "waiting":
+                link = self.watchers.pop(number, None)
+                if link is not None:
+                    task = asyncio.create_task(link.close())
+                    self.tasks_closing.add(task)
+                    task.add_done_callback(self.tasks_closing.discard)
+
+        link, reply = await Link.open(self.server.ws, {"role": "citizen", "ticket": token}, on_event)
+        self.watchers[number] = link
+        return Reply(True, {"ticket": reply.get("ticket")})
 
     async def wait_work(self, window: int, until: datetime) -> bool:
         flag = self.flags[window]

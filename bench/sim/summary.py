@@ -66,6 +66,9 @@ class DayRecord:
     def refused_ticket(self, code: str) -> None:
         self.refused[code] += 1
 
+    def watching(self) -> None:
+        self.counts["watching"] += 1
+
     def arrival_lag(self, seconds: float, planned: datetime) -> None:
         """How much later (simulated seconds) than planned the server issued a ticket: 0 in the
         direct driver (up to the second the wire rounds to), the replay's slack in the protocol
@@ -197,6 +200,7 @@ class DayRecord:
                 "transfers_to_window": self.counts["transferred_to_window"],
                 "returned": self.counts["returned"],
                 "holds": self.counts["held"], "resumed": self.counts["resumed"],
+                "followed_on_phone": self.counts["watching"],
             },
             "waits": {"first_calls": total_n, "wait_s": round(total_s, 1),
                       "mean_wait_s": round(total_s / total_n, 1) if total_n else None,
