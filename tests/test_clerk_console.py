@@ -386,6 +386,9 @@ def test_a_refused_sign_in_offers_the_takeover(hall, browser):
         page.keyboard.press("Enter")
         expect(page.locator("#where")).to_contain_text("1 号窗口 社保窗口 · A岗（主办）")
         assert li.wait_event("clerk", window=None)["me"]["badge"] == "1002"
+        # The sign-in's reply says so (the clerk view may come first): wait, or it overwrites
+        # the answer to the key below.
+        expect(page.locator("#message")).to_contain_text("已在 1 号窗口签到")
 
         # A key for what cannot be done now says why, in words.
         page.keyboard.press("2")

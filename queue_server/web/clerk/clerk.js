@@ -17,10 +17,8 @@ const ACTION_NAMES = {
 };
 const OFFLINE_TEXT = "连接中断，正在重连…";
 
-const $ = (id) => document.getElementById(id);
 
 const app = {
-  session: null,       // a token per login: handlers of an older HallSocket are ignored
   socket: null,
   connection: "idle",  // idle | connecting | online | offline
   everOnline: false,
@@ -41,20 +39,6 @@ const app = {
 
 // --- small helpers ------------------------------------------------------------------------------
 
-function element(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "class") node.className = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key in node) node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child);
-  }
-  return node;
-}
-
 const clockOf = (iso) => (iso ? iso.slice(11, 16) : "");   // the hall's own local time, as sent
 
 function say(text, kind = "info") {
@@ -63,10 +47,7 @@ function say(text, kind = "info") {
 }
 
 function noteServerClock(at) {
-  if (!at) return;
-  const estimate = Date.parse(at) - Date.now();   // `at` is whole seconds: 0 … −1 s when in step
-  if (Number.isNaN(estimate)) return;
-  app.skew = estimate > 2000 || estimate < -3000 ? estimate + 500 : 0;
+  app.skew = clockSkew(at, app.skew);
 }
 
 function windowDef(number) {
@@ -82,19 +63,13 @@ function categoryName(prefix) {
 
 function logIn(badge, pin) {
   if (app.socket) app.socket.stop();
-  const session = {};
-  app.session = session;
   app.everOnline = false;
-  const mine = (handler) => (...args) => { if (app.session === session) handler(...args); };
-  app.socket = new HallSocket({ role: "clerk", badge, pin }, {
-    onStatus: mine(onStatus), onHello: mine(onHello), onEvent: mine(onEvent),
-    onRefused: mine(onRefused),
-  });
+  // A stopped HallSocket calls none of its handlers again, so an old session is silent.
+  app.socket = new HallSocket({ role: "clerk", badge, pin }, { onStatus, onHello, onEvent, onRefused });
 }
 
 function logOut(message) {
   if (app.socket) app.socket.stop();
-  app.session = null;
   app.socket = null;
   app.clerk = null;
   app.connection = "idle";
@@ -498,21 +473,7 @@ function renderRatings() {
 }
 
 function tickClock() {
-  const zone = app.hall && app.hall.timezone;
-  const now = new Date(Date.now() + app.skew);
-  let parts;
-  try {
-    parts = new Intl.DateTimeFormat("zh-CN", {
-      timeZone: zone || undefined, month: "numeric", day: "numeric", weekday: "short",
-      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
-    }).formatToParts(now);
-  } catch (error) {   // an unknown zone name: this PC's own
-    parts = new Intl.DateTimeFormat("zh-CN", {
-      month: "numeric", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit",
-      second: "2-digit", hourCycle: "h23" }).formatToParts(now);
-  }
-  const part = Object.fromEntries(parts.map((p) => [p.type, p.value]));
-  $("clock").textContent = `${part.month}月${part.day}日 ${part.weekday} ${part.hour}:${part.minute}:${part.second}`;
+  $("clock").textContent = hallClockText(app.hall && app.hall.timezone, Date.now() + app.skew);
 }
 
 // --- actions -----------------------------------------------------------------------------------

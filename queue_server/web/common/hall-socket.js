@@ -49,6 +49,7 @@ class HallSocket {
       this.handlers.onHello && this.handlers.onHello(reply);
     };
     socket.onmessage = (message) => {
+      if (socket !== this.socket) return;   // stopped, or replaced: its handlers hear nothing
       let frame;
       try {
         frame = JSON.parse(message.data);

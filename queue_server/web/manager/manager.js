@@ -24,10 +24,8 @@ const LEVELS = {
 const STATUS_WORDS = { serving: "办理中", idle: "在岗空闲", paused: "暂停服务", closed: "未开放" };
 const OFFLINE_TEXT = "连接中断，正在重连…";
 
-const $ = (id) => document.getElementById(id);
 
 const app = {
-  session: null,        // a token per login: handlers of an older HallSocket are ignored
   socket: null,
   connection: "idle",   // idle | connecting | online | offline
   everOnline: false,
@@ -55,21 +53,6 @@ const app = {
 
 // --- small helpers ------------------------------------------------------------------------------
 
-function element(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null) continue;
-    if (key === "class") node.className = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key in node) node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) {
-    if (child !== null && child !== undefined && child !== false) node.append(child);
-  }
-  return node;
-}
-
 const clockOf = (iso) => (iso ? iso.slice(11, 16) : "");       // the hall's local time, as sent
 const secondsClockOf = (iso) => (iso ? iso.slice(11, 19) : "");
 const now = () => Date.now() + app.skew;
@@ -88,10 +71,7 @@ function say(text, kind = "info") {
 }
 
 function noteServerClock(at) {
-  if (!at) return;
-  const estimate = Date.parse(at) - Date.now();   // `at` is whole seconds: 0 … −1 s when in step
-  if (Number.isNaN(estimate)) return;
-  app.skew = estimate > 2000 || estimate < -3000 ? estimate + 500 : 0;
+  app.skew = clockSkew(at, app.skew);
 }
 
 function windowDef(number) {
@@ -115,20 +95,14 @@ function zoneName(def) {
 
 function logIn(user, password) {
   if (app.socket) app.socket.stop();
-  const session = {};
-  app.session = session;
   app.everOnline = false;
   app.ready = false;
-  const mine = (handler) => (...args) => { if (app.session === session) handler(...args); };
-  app.socket = new HallSocket({ role: "manager", user, password }, {
-    onStatus: mine(onStatus), onHello: mine(onHello), onEvent: mine(onEvent),
-    onRefused: mine(onRefused),
-  });
+  // A stopped HallSocket calls none of its handlers again, so an old session is silent.
+  app.socket = new HallSocket({ role: "manager", user, password }, { onStatus, onHello, onEvent, onRefused });
 }
 
 function logOut(message) {
   if (app.socket) app.socket.stop();
-  app.session = null;
   app.socket = null;
   app.ready = false;
   app.connection = "idle";
@@ -381,18 +355,7 @@ function renderTop() {
 }
 
 function tickClock() {
-  const zone = app.hall && app.hall.timezone;
-  const options = { month: "numeric", day: "numeric", weekday: "short", hour: "2-digit",
-                    minute: "2-digit", second: "2-digit", hourCycle: "h23" };
-  let parts;
-  try {
-    parts = new Intl.DateTimeFormat("zh-CN", { ...options, timeZone: zone || undefined })
-      .formatToParts(new Date(now()));
-  } catch (error) {   // an unknown zone name: this PC's own
-    parts = new Intl.DateTimeFormat("zh-CN", options).formatToParts(new Date(now()));
-  }
-  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
-  $("clock").textContent = `${p.month}月${p.day}日 ${p.weekday} ${p.hour}:${p.minute}:${p.second}`;
+  $("clock").textContent = hallClockText(app.hall && app.hall.timezone, now());
 }
 
 // The live windows: state words, clerk and post, the ticket in hand and for how long.

@@ -1,0 +1,46 @@
+// What the staff pages (the clerk console, the manager's pages) share besides the socket:
+// building DOM nodes, and showing the hall's own time even on a PC whose clock is off.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+// element("button", {class: "big", textContent: "确定", dataset: {key: "1"}}, child, …):
+// props that are null or undefined are left out, as are null, undefined and false children.
+function element(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key in node) node[key] = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined && child !== false) node.append(child);
+  }
+  return node;
+}
+
+// How far this PC's clock is from the server's, from the `at` (whole seconds) of a frame the
+// server just sent: 0 while they agree within a few seconds, else the difference (ms).
+function clockSkew(at, skew) {
+  if (!at) return skew;
+  const estimate = Date.parse(at) - Date.now();   // 0 … −1 s when in step
+  if (Number.isNaN(estimate)) return skew;
+  return estimate > 2000 || estimate < -3000 ? estimate + 500 : 0;
+}
+
+// "11月24日 周二 09:15:02" at `ms` in the hall's time zone (this PC's own if the name is unknown).
+function hallClockText(zone, ms) {
+  const options = { month: "numeric", day: "numeric", weekday: "short", hour: "2-digit",
+                    minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat("zh-CN", { ...options, timeZone: zone || undefined })
+      .formatToParts(new Date(ms));
+  } catch (error) {
+    parts = new Intl.DateTimeFormat("zh-CN", options).formatToParts(new Date(ms));
+  }
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${p.month}月${p.day}日 ${p.weekday} ${p.hour}:${p.minute}:${p.second}`;
+}
