@@ -15,7 +15,7 @@ stayed without a clerk too long.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -548,12 +548,23 @@ class HallState:
                         decision.append(("ticket_returned", {
                             "number": ticket.number, "window": w.number,
                             "category": ticket.category}))
-        for ticket in self.tickets.values():
-            if ticket.status == TicketStatus.WAITING:
-                decision += self._overdue(ticket, "waiting", self.queued_since(ticket), now,
-                                          self.hall.wait_yellow_minutes,
-                                          self.hall.wait_red_minutes)
+        if self.hall.wait_yellow_minutes or self.hall.wait_red_minutes:
+            for ticket in self._waiting():
+                if ticket.wait_warned < 2:
+                    decision += self._overdue(ticket, "waiting", self.queued_since(ticket), now,
+                                              self.hall.wait_yellow_minutes,
+                                              self.hall.wait_red_minutes)
         return decision
+
+    def _waiting(self) -> Iterable[Ticket]:
+        """The tickets waiting now, from the queues and the windows' transferred-in lists: the
+        tick looks at these only, not at every ticket of the day."""
+        for queue in self.queues.values():
+            yield from queue.green
+            yield from queue.priority
+            yield from queue.normal
+        for window in self.windows.values():
+            yield from window.targeted
 
     @staticmethod
     def queued_since(ticket: Ticket) -> datetime:

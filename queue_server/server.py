@@ -246,7 +246,11 @@ class HallServer:
             await connection.close(1011, "internal error")
 
     def _hello_expired(self, connection: ServerConnection, session: Session) -> None:
-        if session.role is None:
+        if session.role is None and session.greeting:
+            # The hello came in time; its password hash is still being checked (many consoles
+            # logging in at once after a restart queue for the hashing threads): look again.
+            asyncio.get_running_loop().call_later(1.0, self._hello_expired, connection, session)
+        elif session.role is None:
             closing = asyncio.create_task(connection.close(1008, "hello expected within 10 s"))
             self.closing.add(closing)
             closing.add_done_callback(self.closing.discard)

@@ -88,6 +88,7 @@ class Session:
         self.window: int | None = None      # a pad's window
         self.ticket: str | None = None      # a citizen's ticket
         self.badge: str | None = None       # a clerk
+        self.greeting = False               # a hello being answered
         self.bucket = context.take_limit.bucket()
 
     @property
@@ -136,6 +137,13 @@ class Session:
     async def _op_hello(self, request: Request) -> dict[str, Any]:
         if self.role is not None:
             raise ProtocolError("conflict", "本连接已经表明过身份；如需更换身份请重新连接")
+        self.greeting = True   # a PIN being checked: the hello deadline waits for the answer
+        try:
+            return await self._hello(request)
+        finally:
+            self.greeting = False
+
+    async def _hello(self, request: Request) -> dict[str, Any]:
         p = request.params
         role = p["role"]
         extra: dict[str, Any] = {}
