@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -86,17 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
-    if args.screenshot:
-        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    logging.getLogger("websockets").setLevel(logging.WARNING)
-    from hall.kivy_runtime import configure_window
+    from hall.kivy_runtime import prepare_device
 
-    configure_window(*((1080, 1920) if args.portrait else (1920, 1080)),
-                     fullscreen=not (args.windowed or args.screenshot))
-    from hall.look import register_font
-
-    register_font()
+    prepare_device((1920, 1080), args.portrait, args.windowed, offscreen=bool(args.screenshot))
     from display_board.app import BoardShell
 
     strips = None

@@ -11,7 +11,27 @@ kivy does delete the textures; llvmpipe's queued scenes still hold them.)
 
 from __future__ import annotations
 
+import logging
+import os
+
 _installed = False
+
+
+def prepare_device(landscape: tuple[int, int], portrait: bool, windowed: bool,
+                   offscreen: bool = False) -> None:
+    """What each device's command does before it imports its kivy app: no kivy argument
+    parsing, no log line per WebSocket frame, the window (`landscape` turned on its side for
+    `portrait`, full screen unless `windowed` or drawn `offscreen` for a screenshot), the font."""
+    if offscreen:
+        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    width, height = landscape
+    configure_window(*((height, width) if portrait else (width, height)),
+                     fullscreen=not (windowed or offscreen))
+    from hall.look import register_font
+
+    register_font()
 
 
 def configure_window(width: int, height: int, fullscreen: bool) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -88,14 +87,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    logging.getLogger("websockets").setLevel(logging.WARNING)   # not every frame in the log
-    from hall.kivy_runtime import configure_window
+    from hall.kivy_runtime import prepare_device
 
-    configure_window(*((1080, 1920) if args.portrait else (1920, 1080)), not args.windowed)
-    from hall.look import register_font
-
-    register_font()
+    prepare_device((1920, 1080), args.portrait, args.windowed)
     from hall.voice import Speaker
     from kiosk.app import CatalogueCache, KioskShell
 

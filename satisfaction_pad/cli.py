@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -80,17 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    if args.screenshot:
-        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    logging.getLogger("websockets").setLevel(logging.WARNING)
-    from hall.kivy_runtime import configure_window
+    from hall.kivy_runtime import prepare_device
 
-    configure_window(*((800, 1280) if args.portrait else (1280, 800)),
-                     fullscreen=not (args.windowed or args.screenshot))
-    from hall.look import register_font
-
-    register_font()
+    prepare_device((1280, 800), args.portrait, args.windowed, offscreen=bool(args.screenshot))
     from satisfaction_pad.app import PadShell
     from satisfaction_pad.evaluator import Evaluator
     from satisfaction_pad.model import PadModel
