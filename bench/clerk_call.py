@@ -45,6 +45,7 @@ from playwright.sync_api import expect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench.demo_server import DemoServer  # noqa: E402
+from bench.page_clock import clock_offset  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 
 BADGE, PIN = "1001", "4826"          # 张丽华, A post of window 1 in assets/halls/demo-town.toml
@@ -105,17 +106,6 @@ class Kiosk:
             message = json.loads(self.connection.recv(timeout=10))
             if message.get("re") == self.next_id:
                 return message
-
-
-def clock_offset(page) -> float:
-    """The page's wall clock minus this process's, in ms, from the tightest of 20 round trips."""
-    samples = []
-    for _ in range(20):
-        before = time.time() * 1000
-        in_page = page.evaluate("performance.timeOrigin + performance.now()")
-        after = time.time() * 1000
-        samples.append((after - before, in_page - (before + after) / 2))
-    return min(samples)[1]
 
 
 def main(calls: int) -> None:

@@ -51,6 +51,7 @@ from playwright.sync_api import expect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench.demo_server import DemoServer  # noqa: E402
+from bench.page_clock import clock_offset  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 from tests.live_hall import MANAGER  # noqa: E402
 
@@ -110,17 +111,6 @@ class Connection:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
-def clock_offset(page) -> float:
-    """The page's wall clock minus this process's, in ms, from the tightest of 20 round trips."""
-    samples = []
-    for _ in range(20):
-        before = time.time() * 1000
-        in_page = page.evaluate("performance.timeOrigin + performance.now()")
-        after = time.time() * 1000
-        samples.append((after - before, in_page - (before + after) / 2))
-    return min(samples)[1]
 
 
 def seen(page, state: str, after: int) -> dict:
