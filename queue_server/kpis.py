@@ -4,12 +4,13 @@ Pure functions, no I/O: `fold` turns a run of logged events into one record per 
 visits to windows, its end, its rating) and one per window interval (a clerk present, paused,
 or nobody there); `kpi_rows` groups those by a period and a dimension and computes every KPI;
 `hourly` and `ranking` feed the reports page's charts and league tables. The store hands the
-events over (`store.event_log.load_days`); the same events rebuild the live hall, so a report
+events over (`store.event_log.report_events`); the same events rebuild the live hall, so a report
 and the hall can never disagree about what happened.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections import defaultdict
@@ -19,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from queue_server import service_calendar as cal
-from queue_server.events import Event
+from queue_server.events import Event, LoggedEvent
 from queue_server.hall_definition import HallDefinition
 
 PERIODS = ("day", "week", "month", "quarter", "year", "all")
@@ -124,14 +125,14 @@ class Facts:
     ratings: list[dict[str, Any]]   # every ticket_rated event, as logged, with its time and day
 
 
-def fold(events: Iterable[Event]) -> Facts:
+def fold(events: Iterable[Event | LoggedEvent]) -> Facts:
     """One pass over logged events (in seq order) into ticket, window and rating facts."""
     tickets: dict[tuple[date, str], TicketFacts] = {}
     open_intervals: dict[int, Interval] = {}
     intervals: list[Interval] = []
     ratings: list[dict[str, Any]] = []
 
-    def interval(e: Event, state: str | None) -> None:
+    def interval(e: Event | LoggedEvent, state: str | None) -> None:
         d = e.data
         current = open_intervals.pop(d["window"], None)
         if current is not None:
@@ -200,6 +201,7 @@ def fold(events: Iterable[Event]) -> Facts:
 
 # --- periods and dimensions -------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4096)   # a month has some 20,000 tickets and intervals, on 30 days
 def period_key(day: date, period: str) -> str:
     if period == "day":
         return day.isoformat()

@@ -46,7 +46,7 @@ def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: 
     if (last - first).days >= MAX_DAYS:
         raise ValueError("一次最多统计 5 年")
     with engine.connect() as conn:
-        events = event_log.load_days(conn, hall_id, None, first, last, REPORT_KINDS)
+        events = event_log.report_events(conn, hall_id, first, last, REPORT_KINDS)
     return kpis.fold(events)
 
 

@@ -250,3 +250,26 @@ def test_sigkill_mid_burst_loses_no_confirmed_ticket(db_url):
         assert issued == list(range(1, len(issued) + 1))
         [event] = service.execute(cmd.TakeTicket(prefix), MONDAY + timedelta(minutes=5))
         assert event.data["number"] == f"{prefix}{len(issued) + 1:03d}"
+
+
+def test_the_reports_read_the_log_as_it_was_written(db_url):
+    """report_events (the reports' fast reader) gives each event's kind, data and moment, in
+    UTC, on SQLite (which keeps text) as on PostgreSQL; folded, they agree with the state."""
+    from queue_server import kpis, reports
+
+    engine = _engine(db_url)
+    hall_id, _ = _import(engine)
+    service = HallService(engine, None, MONDAY)
+    _a_busy_morning(service)
+    day = service.state.day
+    with engine.connect() as conn:
+        logged = event_log.load_days(conn, hall_id, service.definition.hall.zone, day, day)
+        fast = event_log.report_events(conn, hall_id, day, day, reports.REPORT_KINDS)
+    wanted = [e for e in logged if e.kind in reports.REPORT_KINDS]
+    assert [(e.seq, e.kind, e.at, e.day, e.data) for e in fast] == [
+        (e.seq, e.kind, e.at, e.day, e.data) for e in wanted]
+    assert all(e.at.utcoffset() == timedelta(0) for e in fast)
+    facts = {t.number: t for t in kpis.fold(fast).tickets}
+    for number, ticket in service.state.tickets.items():
+        assert (facts[number].status, facts[number].first_called_at, facts[number].score) == (
+            ticket.status.value, ticket.first_called_at, ticket.score)

@@ -12,14 +12,14 @@ server replays at start to rebuild its state.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Text, cast, func, insert, literal, select, update
+from sqlalchemy import Connection, String, Text, cast, func, insert, literal, select, type_coerce, update
 
-from queue_server.events import Event
+from queue_server.events import Event, LoggedEvent
 from queue_server.store.schema import EventRow, PresenceRow, RatingRow, TicketRow
 
 
@@ -135,28 +135,40 @@ def load_latest_day(conn: Connection, hall_id: int, zone: ZoneInfo) -> tuple[dat
     return day, load_days(conn, hall_id, zone, day, day)
 
 
-def load_days(conn: Connection, hall_id: int, zone: ZoneInfo | None, first: date, last: date,
-              kinds: Sequence[str] | None = None) -> list[Event]:
-    """The events of the service days `first` to `last` (inclusive) in order, optionally only
-    those of some kinds; for rebuilding a day and for the reports. Times are in the hall's
-    `zone`, or left in UTC when it is None (the reports, which only subtract and convert the
-    few times they show, save a conversion per event)."""
-    query = (select(EventRow.seq, EventRow.kind, EventRow.at, EventRow.day, cast(EventRow.data, Text))
+def load_days(conn: Connection, hall_id: int, zone: ZoneInfo, first: date, last: date) -> list[Event]:
+    """The events of the service days `first` to `last` (inclusive) in order, times in the
+    hall's `zone`: for rebuilding a day."""
+    zones: dict[date, tzinfo] = {}
+    events = []
+    for seq, kind, at, day, data in _rows(conn, hall_id, first, last, None):
+        local = zones.get(day) or zones.setdefault(day, _day_zone(zone, day))
+        events.append(Event(seq, kind, at.astimezone(local), day, data))
+    return events
+
+
+def report_events(conn: Connection, hall_id: int, first: date, last: date,
+                  kinds: Sequence[str]) -> list[LoggedEvent]:
+    """The events of some kinds of the service days `first` to `last`, in order."""
+    return [LoggedEvent(*row) for row in _rows(conn, hall_id, first, last, kinds)]
+
+
+def _rows(conn: Connection, hall_id: int, first: date, last: date,
+          kinds: Sequence[str] | None) -> Iterator[tuple[int, str, datetime, date, dict[str, Any]]]:
+    # The time is read as the stored text where the database keeps text (SQLite: naive UTC)
+    # and parsed here, several times faster than the column type's own conversion; PostgreSQL
+    # hands over aware datetimes.
+    query = (select(EventRow.seq, EventRow.kind, type_coerce(EventRow.at, String), EventRow.day,
+                    cast(EventRow.data, Text))
              .where(EventRow.hall_id == hall_id, EventRow.day >= first, EventRow.day <= last))
     if kinds is not None:
         query = query.where(EventRow.kind.in_(kinds))
     rows = conn.execute(query.order_by(EventRow.seq)).all()
     # One json.loads over the whole run is several times faster than one per row.
     datas = json.loads("[" + ",".join(row[4] for row in rows) + "]")
-    if zone is None:
-        return [Event(seq, kind, at, day, data)
-                for (seq, kind, at, day, _), data in zip(rows, datas, strict=True)]
-    zones: dict[date, tzinfo] = {}
-    events = []
     for (seq, kind, at, day, _), data in zip(rows, datas, strict=True):
-        local = zones.get(day) or zones.setdefault(day, _day_zone(zone, day))
-        events.append(Event(seq, kind, at.astimezone(local), day, data))
-    return events
+        if isinstance(at, str):
+            at = datetime.fromisoformat(at + "+00:00")
+        yield seq, kind, at, day, data
 
 
 def _day_zone(zone: ZoneInfo, day: date) -> tzinfo:
