@@ -89,6 +89,7 @@ class Session:
         self.ticket: str | None = None      # a citizen's ticket
         self.badge: str | None = None       # a clerk
         self.greeting = False               # a hello being answered
+        self.account = ""                   # a clerk's badge or a manager's user name
         self.bucket = context.take_limit.bucket()
 
     @property
@@ -97,6 +98,12 @@ class Session:
         own. Not before hello (it sets who we are), not for a clerk (a call needs the sign-in
         before it to have landed)."""
         return self.role is not None and self.role != "clerk"
+
+    @property
+    def signature(self) -> str:
+        """Who did it, as the log records a manager's act: the name and the account, so that
+        two managers of the same name are told apart."""
+        return f"{self.name}（{self.account}）"
 
     @property
     def state(self):
@@ -226,6 +233,7 @@ class Session:
         if not result.ok:
             raise ProtocolError("unauthorized", result.message)
         self.name = result.name
+        self.account = p[who]
 
     def _hello_citizen(self, p: dict[str, Any]) -> None:
         try:
@@ -350,11 +358,11 @@ class Session:
     # --- manager ------------------------------------------------------------------------------------
 
     async def _op_set_notice(self, request: Request) -> dict[str, Any]:
-        await self._submit(cmd.SetNotice(request.params["text"], self.name))
+        await self._submit(cmd.SetNotice(request.params["text"], self.signature))
         return {}
 
     async def _op_ack_warning(self, request: Request) -> dict[str, Any]:
-        await self._submit(cmd.AckWarning(request.params["warning"], self.name))
+        await self._submit(cmd.AckWarning(request.params["warning"], self.signature))
         return {}
 
     async def _op_stats(self, request: Request) -> dict[str, Any]:
@@ -397,7 +405,7 @@ class Session:
 
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
         p = request.params
-        await self._submit(cmd.SetPriority(p["number"], p["priority"], self.name))
+        await self._submit(cmd.SetPriority(p["number"], p["priority"], self.signature))
         return {}
 
 

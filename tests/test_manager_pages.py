@@ -317,13 +317,13 @@ def test_a_printer_fault_is_a_red_warning_acknowledged_once_by_whom_and_when(tmp
         page = first.page
         page.locator(".warning").first.get_by_role("button", name=re.compile("^确认")).click()
         done = page.locator(".warning").first.locator(".warning-done")
-        expect(done).to_have_text(re.compile(r"^✓ 已确认：主任（\d\d:\d\d:\d\d）$"))
+        expect(done).to_have_text(re.compile(r"^✓ 已确认：主任（zhuren） \d\d:\d\d:\d\d$"))
         expect(page.locator("#alarms")).to_have_text("✓ 没有待确认的预警")
         expect(page.locator(".warning").first).to_have_attribute("data-acknowledged", "yes")
         snapshot = hall.hello("manager").hello["snapshot"]
         acknowledged = snapshot["warnings"][0]["acknowledged"]
-        assert acknowledged["by"] == "主任"
-        expect(done).to_have_text(f"✓ 已确认：主任（{acknowledged['at'][11:19]}）")
+        assert acknowledged["by"] == "主任（zhuren）"
+        expect(done).to_have_text(f"✓ 已确认：主任（zhuren） {acknowledged['at'][11:19]}")
         first.assert_readable()
         first.shot("03-warning-acknowledged")
 
@@ -333,8 +333,8 @@ def test_a_printer_fault_is_a_red_warning_acknowledged_once_by_whom_and_when(tmp
         expect(later.locator(".warning-error")).to_be_visible()
         refusal = next(f for f in second.frames if f.get("ok") is False)
         assert refusal["error"]["code"] == "conflict"
-        assert refusal["error"]["message"] == "这条预警已由主任确认"
-        expect(later.locator(".warning-error")).to_have_text("这条预警已由主任确认")
+        assert refusal["error"]["message"] == "这条预警已由主任（zhuren）确认"
+        expect(later.locator(".warning-error")).to_have_text("这条预警已由主任（zhuren）确认")
 
         # paper back: the device says so; a fresh page shows who acknowledged, from the snapshot
         assert kiosk.request("device_status", printer="ok")["ok"]
@@ -342,7 +342,7 @@ def test_a_printer_fault_is_a_red_warning_acknowledged_once_by_whom_and_when(tmp
         page.reload()
         first.log_in()
         expect(page.locator(".warning").first.locator(".warning-done")).to_have_text(
-            f"✓ 已确认：主任（{acknowledged['at'][11:19]}）")
+            f"✓ 已确认：主任（zhuren） {acknowledged['at'][11:19]}")
 
         # Two more (a yellow one first): open ones on top, newest first; 全部确认 takes both.
         display = hall.hello("display")

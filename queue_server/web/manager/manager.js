@@ -630,7 +630,7 @@ function renderWarnings() {
     item.append(element("p", { class: "warning-text", textContent: w.text }));
     if (w.acknowledged) {
       item.append(element("p", { class: "warning-done",
-        textContent: `✓ 已确认：${w.acknowledged.by}（${secondsClockOf(w.acknowledged.at)}）` }));
+        textContent: `✓ 已确认：${w.acknowledged.by} ${secondsClockOf(w.acknowledged.at)}` }));
     }
     if (app.ackErrors.has(w.seq)) {
       item.append(element("p", { class: "warning-error", role: "alert", textContent: app.ackErrors.get(w.seq) }));
