@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
-    from hall.kivy_runtime import prepare_device
+    from hall.kivy_runtime import prepare_device, screenshot_first_snapshot
 
     prepare_device((1920, 1080), args.portrait, args.windowed, offscreen=bool(args.screenshot))
     from display_board.app import BoardShell
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot or args.voice == "off":
         shell = BoardShell(args.server, args.token, BoardModel(board_filter), strips=strips)
         if args.screenshot:
-            return asyncio.run(_screenshot(shell, args.screenshot))
+            return asyncio.run(screenshot_first_snapshot(shell, args.screenshot))
         asyncio.run(shell.run())
         return 0
     from hall.voice import Speaker, VoiceError, make_engine
@@ -123,28 +123,6 @@ def main(argv: list[str] | None = None) -> int:
                            strips=strips)
         asyncio.run(shell.run())
     return 0
-
-
-async def _screenshot(shell, out: Path) -> int:
-    """Run until the first snapshot is drawn, save the frame, stop."""
-    runner = asyncio.get_running_loop().create_task(shell.run())
-    try:
-        for _ in range(300):
-            if shell.snapshots:
-                break
-            await asyncio.sleep(0.05)
-        else:
-            print("连接服务器失败，未能截图 / no snapshot from the server", file=sys.stderr)
-            return 1
-        for _ in range(5):
-            await asyncio.sleep(1 / 30)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shell.app.root.export_to_png(str(out))
-        print(f"已保存 {out}")
-        return 0
-    finally:
-        shell.app.stop()
-        await asyncio.wait_for(runner, 10)
 
 
 if __name__ == "__main__":

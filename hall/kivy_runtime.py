@@ -11,8 +11,12 @@ kivy does delete the textures; llvmpipe's queued scenes still hold them.)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 _installed = False
 
@@ -66,3 +70,31 @@ def release_textures_each_frame(only_software: bool = True) -> bool:
         Window.bind(on_flip=_finish)
         _installed = True
     return True
+
+
+async def screenshot_first_snapshot(shell, out: Path,
+                                    refused: Callable[[], str | None] = lambda: None) -> int:
+    """A device command's `--screenshot`: run `shell` until its first snapshot is drawn, save
+    the frame, stop. `refused` says why the server turned the device away, if it did, so that
+    a wrong token fails at once instead of after the wait."""
+    runner = asyncio.get_running_loop().create_task(shell.run())
+    try:
+        for _ in range(300):
+            if shell.snapshots:
+                break
+            if (reason := refused()) is not None:
+                print(f"{reason}；未能截图", file=sys.stderr)
+                return 1
+            await asyncio.sleep(0.05)
+        else:
+            print("连接服务器失败，未能截图 / no snapshot from the server", file=sys.stderr)
+            return 1
+        for _ in range(5):
+            await asyncio.sleep(1 / 30)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shell.app.root.export_to_png(str(out))
+        print(f"已保存 {out}")
+        return 0
+    finally:
+        shell.app.stop()
+        await asyncio.wait_for(runner, 10)

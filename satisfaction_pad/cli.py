@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    from hall.kivy_runtime import prepare_device
+    from hall.kivy_runtime import prepare_device, screenshot_first_snapshot
 
     prepare_device((1280, 800), args.portrait, args.windowed, offscreen=bool(args.screenshot))
     from satisfaction_pad.app import PadShell
@@ -97,34 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                      report=lambda text: print(text, file=sys.stderr),
                      outbox=None if args.screenshot else args.outbox)
     if args.screenshot:
-        return asyncio.run(_screenshot(shell, args.screenshot))
+        return asyncio.run(screenshot_first_snapshot(
+            shell, args.screenshot, lambda: shell.model.connection_text
+            if shell.model.connection_text.startswith(REFUSED) else None))
     asyncio.run(shell.run())
     return 0
-
-
-async def _screenshot(shell, out: Path) -> int:
-    """Run until the first snapshot is drawn, save the frame, stop."""
-    runner = asyncio.get_running_loop().create_task(shell.run())
-    try:
-        for _ in range(300):
-            if shell.snapshots:
-                break
-            if shell.model.connection_text.startswith(REFUSED):
-                print(f"{shell.model.connection_text}；未能截图", file=sys.stderr)
-                return 1
-            await asyncio.sleep(0.05)
-        else:
-            print("连接服务器失败，未能截图 / no snapshot from the server", file=sys.stderr)
-            return 1
-        for _ in range(5):
-            await asyncio.sleep(1 / 30)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shell.app.root.export_to_png(str(out))
-        print(f"已保存 {out}")
-        return 0
-    finally:
-        shell.app.stop()
-        await asyncio.wait_for(runner, 10)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS
+from tests.kivy_driving import frames, tap, until, widgets
+from tests.kivy_driving import shoot as shoot_as
 from tests.live_hall import LiveHall, round_the_clock
 
 DEMO_TOWN = Path(__file__).parent.parent / "assets" / "halls" / "demo-town.toml"
@@ -36,51 +38,8 @@ def window():
     return Window
 
 
-def widgets(root, kind=None, text=None):
-    out = []
-    for w in root.walk(restrict=True):
-        if kind is not None and not isinstance(w, kind):
-            continue
-        if text is not None and text not in getattr(w, "text", ""):
-            continue
-        out.append(w)
-    return out
-
-
-async def frames(n: int = 3) -> None:
-    for _ in range(n):
-        await asyncio.sleep(1 / 30)
-
-
-async def tap(widget) -> None:
-    from kivy.tests.common import UnitTestTouch
-
-    x, y = widget.to_window(*widget.center)
-    touch = UnitTestTouch(x, y)
-    touch.touch_down()
-    await frames(1)
-    touch.touch_up()
-    await frames(3)
-
-
-async def until(condition, seconds: float = 10) -> None:
-    for _ in range(int(seconds * 30)):
-        if condition():
-            return
-        await asyncio.sleep(1 / 30)
-    raise AssertionError("the kiosk did not get there in time")
-
-
 async def shoot(app, name: str) -> Path:
-    """Save the screen to look at, after checking its contrast and touch targets."""
-    from tests.kivy_checks import accessibility_problems
-
-    await frames(5)           # let the layout settle before the picture
-    assert accessibility_problems(app.root) == [], name
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    app.root.export_to_png(str(path))
-    return path
+    return await shoot_as(app, SHOTS / f"{name}.png")
 
 
 def run_kiosk(window, town, tmp_path, size, scenario, printer=None):

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS, free_port
+from tests.kivy_driving import frames, tap, texts, until, widgets
+from tests.kivy_driving import shoot as shoot_as
 from tests.live_hall import LiveHall, round_the_clock
 
 DEMO_TOWN = Path(__file__).parent.parent / "assets" / "halls" / "demo-town.toml"
@@ -44,49 +46,8 @@ def window():
     return Window
 
 
-def widgets(root, kind=None, text=None):
-    return [w for w in root.walk(restrict=True)
-            if (kind is None or isinstance(w, kind)) and (text is None or text in getattr(w, "text", ""))]
-
-
-def texts(root) -> str:
-    return "\n".join(w.text for w in widgets(root) if isinstance(getattr(w, "text", None), str))
-
-
-async def frames(n: int = 3) -> None:
-    for _ in range(n):
-        await asyncio.sleep(1 / 30)
-
-
-async def tap(widget) -> None:
-    from kivy.tests.common import UnitTestTouch
-
-    x, y = widget.to_window(*widget.center)
-    touch = UnitTestTouch(x, y)
-    touch.touch_down()
-    await frames(1)
-    touch.touch_up()
-    await frames(3)
-
-
-async def until(condition, seconds: float = 10) -> None:
-    for _ in range(int(seconds * 30)):
-        if condition():
-            return
-        await asyncio.sleep(1 / 30)
-    raise AssertionError("the pad did not get there in time")
-
-
 async def shoot(app, name: str) -> Path:
-    """Check contrast and touch targets, then save the screen to look at."""
-    from tests.kivy_checks import accessibility_problems
-
-    await frames(5)
-    assert accessibility_problems(app.root) == [], name
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    app.root.export_to_png(str(path))
-    return path
+    return await shoot_as(app, SHOTS / f"{name}.png")
 
 
 def run_pad(hall, orientation, scenario, photos=None, outbox=None, evaluator=None, **model):

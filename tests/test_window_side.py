@@ -17,8 +17,9 @@ import pytest
 
 from tests.browser import CHROMIUM, FLAGS
 from tests.conftest import free_port
+from tests.kivy_driving import frames, tap, texts, until, widgets
 from tests.live_hall import LiveHall, round_the_clock
-from tests.test_pad_ui import frames, run_pad, shoot, stored_ratings, tap, texts, until, widgets
+from tests.test_pad_ui import run_pad, shoot, stored_ratings
 
 DEMO_TOWN = Path(__file__).parent.parent / "assets" / "halls" / "demo-town.toml"
 ZHANG = ("1001", "4826")          # 张丽华, A岗 of window 1
