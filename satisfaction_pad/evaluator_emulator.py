@@ -12,11 +12,10 @@ symlink when `link` is given, the way udev names a re-plugged dongle).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tty
 from pathlib import Path
 
+from hall.pty_port import PtyPort
 from satisfaction_pad.evaluator import PROTOCOLS, key_ascii, key_frame
 
 
@@ -26,42 +25,26 @@ class EvaluatorEmulator:
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}")
         self.protocol, self.address, self.repeat = protocol, address, repeat
-        self.link = Path(link) if link is not None else None
+        self.port = PtyPort(link)
         self.seq = 0
         self.sent: list[bytes] = []
-        self._master = self._slave = -1
-        self._tty = ""
         self.plug()
 
     @property
     def path(self) -> str:
-        return str(self.link) if self.link is not None else self._tty
+        return self.port.path
 
     @property
     def plugged(self) -> bool:
-        return self._master >= 0
+        return self.port.is_open
 
     def plug(self) -> None:
-        if self.plugged:
-            return
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)        # raw bytes, no echo, before the pad opens it
-        self._tty = os.ttyname(self._slave)
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
-            self.link.symlink_to(self._tty)
+        if not self.plugged:
+            self.port.open()
 
     def unplug(self) -> None:
         """The box vanishes: the pty closes, the pad's reads fail, the symlink goes."""
-        for fd in (self._master, self._slave):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = -1
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
+        self.port.close()
 
     def close(self) -> None:
         self.unplug()
@@ -85,5 +68,5 @@ class EvaluatorEmulator:
     def noise(self, data: bytes) -> None:
         if not self.plugged:
             raise OSError("the emulated evaluator is unplugged")
-        os.write(self._master, data)
+        os.write(self.port.master, data)
         self.sent.append(data)

@@ -16,15 +16,15 @@ take on a real line (10 bits a byte), so timings measured over the pty resemble 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from hall.pty_port import PtyPort
 
 from . import qlink
 from .imm9012 import Imm9012Parser
@@ -137,7 +137,7 @@ class StripEmulator:
         for strip in strips:
             strip = strip if isinstance(strip, EmulatedStrip) else EmulatedStrip(strip)
             self.strips[strip.address] = strip
-        self.link = Path(link) if link is not None else None
+        self.port = PtyPort(link)
         self.baudrate = baudrate
         self.turnaround = turnaround
         self.protocol = protocol
@@ -145,8 +145,6 @@ class StripEmulator:
         self.crc_errors = 0
         self.replies_sent = 0
         self.cond = threading.Condition()
-        self._master = self._slave = -1
-        self._tty = ""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.plug()
@@ -156,7 +154,7 @@ class StripEmulator:
     @property
     def path(self) -> str:
         """What the host opens: the symlink if there is one, else the pty's slave."""
-        return str(self.link) if self.link is not None else self._tty
+        return self.port.path
 
     @property
     def plugged(self) -> bool:
@@ -166,15 +164,10 @@ class StripEmulator:
         """A new pty (a re-plugged device); the symlink, if any, is pointed at it."""
         if self.plugged:
             return
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)       # no echo or line editing before the host opens it
-        self._tty = os.ttyname(self._slave)
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
-            self.link.symlink_to(self._tty)
+        self.port.open()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._serve, name=f"led-emulator-{self._tty}", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=f"led-emulator-{self.port.tty}",
+                                        daemon=True)
         self._thread.start()
 
     def unplug(self, remove_link: bool = True) -> None:
@@ -184,13 +177,7 @@ class StripEmulator:
         self._stop.set()
         self._thread.join(timeout=5)
         self._thread = None
-        for fd in (self._master, self._slave):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._master = self._slave = -1
-        if remove_link and self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
+        self.port.close(remove_link)
 
     def close(self) -> None:
         self.unplug()
@@ -224,7 +211,7 @@ class StripEmulator:
         parser: FrameParser | Imm9012Parser = FrameParser() if self.protocol == "qlink" else Imm9012Parser()
         quiet = max(0.02, self.wire_time(20))
         last = time.monotonic()
-        master = self._master
+        master = self.port.master
         while not self._stop.is_set():
             ready, _, _ = select.select([master], [], [], 0.01)
             if not ready:
@@ -271,7 +258,7 @@ class StripEmulator:
             if delay:
                 time.sleep(delay)
             try:
-                os.write(self._master, reply)
+                os.write(self.port.master, reply)
             except OSError:
                 return
             with self.cond:
