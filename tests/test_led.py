@@ -677,6 +677,7 @@ def test_text_the_strip_refuses_is_reported_and_not_sent_again():
             await until(lambda: "拒绝" in driver.status()[3].message)
             pings = sum(f.command == Cmd.PING for f in emu.requests)
             await until(lambda: sum(f.command == Cmd.PING for f in emu.requests) > pings + 3, "polls")
+            assert "拒绝" in driver.status()[3].message         # still said after the polls
             driver.show(view(current="A001"))                 # new content is tried
             await until(lambda: emu.shown(3) == ("3号窗口", "请A001"))
 

@@ -343,6 +343,7 @@ class StripDriver:
             else:
                 strip.sent = job.key
                 strip.rejected = None
+                strip.problem = ""
                 strip.refreshed_at = now
                 strip.warning = job.content.warning if job.content else ""
                 if strip.warning:
@@ -366,8 +367,8 @@ class StripDriver:
                 log.info("LED strip %s on %s is online", strip.address, self.port)
         strip.state = ONLINE
         strip.misses = 0
-        if not isinstance(reply, Nak):
-            strip.problem = ""
+        if not isinstance(reply, Nak) and strip.rejected is None:
+            strip.problem = ""         # a refused content's problem stays until other content goes
         strip.next_poll = now + self.poll_interval
 
     def _missed(self, job: _Job, exc: NoReply) -> None:
