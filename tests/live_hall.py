@@ -83,6 +83,19 @@ class LiveHall:
         with urllib.request.urlopen(f"{self.http}/healthz", timeout=5) as reply:
             return json.load(reply)
 
+    def ratings(self) -> list:
+        """The `ratings` table's rows, in the order they were stored."""
+        from sqlalchemy import select
+
+        from queue_server.store.schema import RatingRow
+
+        engine = open_engine(f"sqlite:///{self.db}")
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(select(RatingRow).order_by(RatingRow.id)))
+        finally:
+            engine.dispose()
+
     def client(self) -> Client:
         connection = connect(self.ws, open_timeout=5, max_size=None)
         return Client(self.clients.enter_context(connection))

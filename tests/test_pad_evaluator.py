@@ -193,20 +193,6 @@ def test_a_port_that_never_existed_is_reported_and_stop_ends_the_thread(tmp_path
 
 # --- a key press on the box gives a stored rating --------------------------------------------------
 
-def stored_ratings(hall: LiveHall) -> list:
-    from sqlalchemy import select
-
-    from queue_server.store.database import open_engine
-    from queue_server.store.schema import RatingRow
-
-    engine = open_engine(f"sqlite:///{hall.db}")
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(select(RatingRow).order_by(RatingRow.id)))
-    finally:
-        engine.dispose()
-
-
 @pytest.mark.parametrize("keys_only", [False, True])
 def test_live_key_presses_rate_the_finished_ticket(tmp_path, keys_only):
     """A real server and the pad offscreen with an emulated 4-key box: 1 (非常满意) rates one
@@ -265,7 +251,7 @@ def test_live_key_presses_rate_the_finished_ticket(tmp_path, keys_only):
         with EvaluatorEmulator() as box:
             asyncio.run(scenario(box))
         rows = [(r.ticket, r.score, r.reasons, r.channel, r.window, r.clerk, r.post)
-                for r in stored_ratings(hall)]
+                for r in hall.ratings()]
         reason = "等候时间过长" if keys_only else "业务不熟练"
         assert rows == [("A001", 5, [], "pad", 1, "1001", "A"),
                         ("A002", 2, [reason], "pad", 1, "1001", "A")]

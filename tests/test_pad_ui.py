@@ -74,20 +74,6 @@ def run_pad(hall, orientation, scenario, photos=None, outbox=None, evaluator=Non
     return shell
 
 
-def stored_ratings(hall: LiveHall) -> list:
-    from sqlalchemy import select
-
-    from queue_server.store.database import open_engine
-    from queue_server.store.schema import RatingRow
-
-    engine = open_engine(f"sqlite:///{hall.db}")
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(select(RatingRow).order_by(RatingRow.id)))
-    finally:
-        engine.dispose()
-
-
 def serve_one(hall, clerk, service="QS-SB-001"):
     """A citizen takes a ticket for `service`; the clerk calls it. Returns the ticket reply."""
     kiosk = hall.hello("kiosk")
@@ -202,7 +188,7 @@ def test_call_finish_and_a_touch_on_satisfied(hall, orientation):
                                    "department", "service")} == {
         "score": 4, "reasons": [], "channel": "pad", "window": 1, "clerk": "1001", "post": "A",
         "department": "sb", "service": "QS-SB-001"}
-    [row] = stored_ratings(hall)
+    [row] = hall.ratings()
     assert (row.ticket, row.score, row.reasons, row.channel, row.window, row.clerk, row.post,
             row.department, row.service) == (ticket["number"], 4, [], "pad", 1, "1001", "A", "sb",
                                              "QS-SB-001")
@@ -239,7 +225,7 @@ def test_dissatisfied_needs_a_reason_then_submit(hall, orientation):
         await until(lambda: shell.sent)
 
     run_pad(hall, orientation, scenario)
-    [row] = stored_ratings(hall)
+    [row] = hall.ratings()
     assert (row.score, row.reasons, row.clerk, row.post, row.service) == (
         2, ["办事效率低", "一次性告知不到位"], "1001", "A", "QS-SB-003")
 
@@ -261,7 +247,7 @@ def test_no_touch_records_unrated_and_a_new_call_closes_an_open_prompt(hall):
         assert [r.ticket for r in shell.sent] == [first["number"], second["number"]]
 
     run_pad(hall, "landscape", scenario, timeout=1.5)
-    assert [(r.score, r.reasons, r.clerk) for r in stored_ratings(hall)] == [
+    assert [(r.score, r.reasons, r.clerk) for r in hall.ratings()] == [
         (None, [], "1001"), (None, [], "1001")]
 
 
@@ -293,7 +279,7 @@ def test_b_post_takes_over_and_gets_the_next_rating(hall):
         await until(lambda: len(shell.sent) == 2)
 
     run_pad(hall, "landscape", scenario, thanks_seconds=1)
-    assert [(r.score, r.clerk, r.post, r.department, r.service) for r in stored_ratings(hall)] == [
+    assert [(r.score, r.clerk, r.post, r.department, r.service) for r in hall.ratings()] == [
         (5, "1001", "A", "sb", "QS-SB-001"), (3, "1002", "B", "sb", "QS-SB-002")]
 
 
@@ -323,7 +309,7 @@ def test_rating_while_the_server_is_away_is_kept_and_sent_later(hall):
         assert "连接中断" not in texts(app.root)
 
     run_pad(hall, "landscape", scenario, thanks_seconds=30)
-    [row] = stored_ratings(hall)
+    [row] = hall.ratings()
     assert (row.score, row.clerk, row.post) == (5, "1001", "A")
 
 
@@ -357,7 +343,7 @@ def test_a_rating_kept_on_disk_survives_a_restart_of_the_pad(hall, tmp_path):
 
     run_pad(hall, "landscape", after_restart, outbox=outbox)
     assert json.loads(outbox.read_text(encoding="utf-8")) == []
-    [row] = stored_ratings(hall)
+    [row] = hall.ratings()
     assert (row.ticket, row.score, row.clerk, row.service) == (ticket["number"], 4, "1001",
                                                                "QS-SB-002")
 
@@ -385,7 +371,7 @@ def test_a_refusal_is_shown_in_words_then_idle(hall):
         assert shell.refusals and not shell.sent
 
     run_pad(hall, "landscape", scenario, message_seconds=1.5)
-    assert [(r.channel, r.score) for r in stored_ratings(hall)] == [("citizen", 5)]
+    assert [(r.channel, r.score) for r in hall.ratings()] == [("citizen", 5)]
 
 
 def test_a_missing_button_box_is_shown_in_the_header_until_it_is_plugged_in(hall, tmp_path):

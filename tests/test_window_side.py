@@ -19,7 +19,7 @@ from tests.browser import CHROMIUM, FLAGS
 from tests.conftest import free_port
 from tests.kivy_driving import frames, tap, texts, until, widgets
 from tests.live_hall import LiveHall, round_the_clock
-from tests.test_pad_ui import run_pad, shoot, stored_ratings
+from tests.test_pad_ui import run_pad, shoot
 
 DEMO_TOWN = Path(__file__).parent.parent / "assets" / "halls" / "demo-town.toml"
 ZHANG = ("1001", "4826")          # 张丽华, A岗 of window 1
@@ -136,7 +136,7 @@ def test_console_and_pad_at_one_window(hall):
             await frames(3)
             assert "请您对本次服务进行评价" in texts(app.root) and "张丽华" in texts(app.root)
             await tap(widgets(app.root, LevelButton, "满意")[1])          # 满意, not 非常满意
-            await until(lambda: len(stored_ratings(hall)) == 1)
+            await until(lambda: len(hall.ratings()) == 1)
 
             # A signs out; B takes the window; the next rating is B's.
             await console(_sign_out, console.page)
@@ -152,10 +152,10 @@ def test_console_and_pad_at_one_window(hall):
             assert "刘建军" in texts(app.root)
             await shoot(app, "window-side-prompt-b-post")
             await tap(widgets(app.root, LevelButton, "非常满意")[0])
-            await until(lambda: len(stored_ratings(hall)) == 2)
+            await until(lambda: len(hall.ratings()) == 2)
         finally:
             await console(console.stop)
 
     run_pad(hall, "landscape", scenario)
-    assert [(r.ticket, r.score, r.clerk, r.post, r.window, r.department) for r in stored_ratings(hall)] == [
+    assert [(r.ticket, r.score, r.clerk, r.post, r.window, r.department) for r in hall.ratings()] == [
         (numbers[0], 4, "1001", "A", 1, "sb"), (numbers[1], 5, "1002", "B", 1, "sb")]
