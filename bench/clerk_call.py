@@ -45,7 +45,7 @@ from playwright.sync_api import expect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.page_clock import clock_offset  # noqa: E402
+from bench.measure import clock_offset, percentile  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 
 BADGE, PIN = "1001", "4826"          # 张丽华, A post of window 1 in assets/halls/demo-town.toml
@@ -62,11 +62,6 @@ CAPTURE_CLICKS = """() => {
         return send.call(this, data);
     };
 }"""
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 class Display:

@@ -51,7 +51,7 @@ from playwright.sync_api import expect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.page_clock import clock_offset  # noqa: E402
+from bench.measure import clock_offset, percentile  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 from tests.live_hall import MANAGER  # noqa: E402
 
@@ -106,11 +106,6 @@ class Connection:
     def request(self, op: str, **params) -> dict:
         self.send(op, **params)
         return self.reply()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def seen(page, state: str, after: int) -> dict:
