@@ -1,17 +1,14 @@
-"""What the latency benches share: the nearest-rank percentile of their samples, and for those
-that time a browser page (the clerk console's click, the dashboard's update) the offset between
-the page's clock and this process's."""
+"""What the latency benches share: the percentile of their samples (nearest rank, as the
+KPIs count it), and for those that time a browser page (the clerk console's click, the
+dashboard's update) the offset between the page's clock and this process's."""
 
 from __future__ import annotations
 
-import math
 import time
 
+from queue_server.kpis import percentile
 
-def percentile(values: list[float], share: float) -> float:
-    """Nearest rank: the smallest sample with at least `share` of all samples at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+__all__ = ["clock_offset", "percentile"]
 
 
 def clock_offset(page) -> float:

@@ -270,7 +270,7 @@ class _Group:
     paused: float = 0.0
 
 
-def _percentile(values: list[float], share: float) -> float | None:
+def percentile(values: list[float], share: float) -> float | None:
     """Nearest rank: the smallest value with at least `share` of all values at or below it."""
     if not values:
         return None
@@ -297,11 +297,11 @@ def _finish(group: _Group, target_seconds: float, by: str) -> dict[str, Any]:
         "transferred": group.transferred, "held": group.held,
         "wait_mean_s": _seconds(statistics.fmean(waits)) if waits else None,
         "wait_median_s": _seconds(statistics.median(waits)) if waits else None,
-        "wait_p90_s": _seconds(_percentile(waits, 0.9)),
+        "wait_p90_s": _seconds(percentile(waits, 0.9)),
         "service_level_pct": _pct(within, len(waits) + group.never_called),
         "service_mean_s": _seconds(statistics.fmean(services)) if services else None,
         "service_median_s": _seconds(statistics.median(services)) if services else None,
-        "service_p90_s": _seconds(_percentile(services, 0.9)),
+        "service_p90_s": _seconds(percentile(services, 0.9)),
         "onsite_pct": _pct(group.onsite, group.handled),
         "rated": rated, "unrated": group.unrated,
         "rating_rate_pct": _pct(rated, finished_for_rating),
