@@ -140,7 +140,7 @@ def test_events_not_newer_than_the_snapshot_are_dropped():
 def test_a_new_service_day_brings_a_new_snapshot(tmp_path):
     """At midnight (a simulated one, a few seconds away) the server closes the day and sends
     day_started; the client says hello again by itself, so a board forgets yesterday's queue."""
-    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:59:54", "--speed", "2")
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:59:44", "--speed", "2")
     try:
         asyncio.run(_midnight_scenario(hall))
     finally:
@@ -159,7 +159,7 @@ async def _midnight_scenario(hall: LiveHall) -> None:
     kiosk = await asyncio.to_thread(hall.hello, "kiosk")
     await asyncio.to_thread(kiosk.request, "take_ticket", category="A")
     await _until(lambda: board.waiting.get("A") == 1, 5)
-    await _until(lambda: board.snapshots == 2, 15)
+    await _until(lambda: board.snapshots == 2, 30)
     assert days == ["2026-11-23", "2026-11-24"] and board.waiting["A"] == 0
     await client.stop()
     await asyncio.wait_for(runner, 5)
