@@ -11,6 +11,7 @@ docs/protocol.md agree on one list.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,10 @@ ERROR_CODES = ("bad_request", "unknown_op", "unauthorized", "forbidden", "not_fo
                "closed", "rate_limited", "internal")
 MAX_TEXT = 500
 MAX_INT = 2**31 - 1
+# Close codes of the server's own (4000–4999 are the application's, RFC 6455 §7.4.2):
+CLOSE_REVOKED = 4001    # the token, PIN or password this session said hello with was revoked or
+                        # changed: say hello again only with new credentials
+CLOSE_TOO_SLOW = 4002   # too much waited to be sent to this connection: reconnect and resync
 
 
 class ProtocolError(Exception):
@@ -151,6 +156,22 @@ OPS: dict[str, Op] = {
 }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _is_clean(value: Any) -> bool:
+    """No lone surrogate in any text of a parsed frame, keys included: JSON may spell one
+    (`"\\ud800"`), but it is no character, cannot be encoded as UTF-8, and would break every
+    message (and PostgreSQL row) that carried it on."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is None
+    if isinstance(value, dict):
+        return all(_is_clean(k) and _is_clean(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_clean(v) for v in value)
+    return True
+
+
 @dataclass(frozen=True)
 class Request:
     id: Any
@@ -169,6 +190,9 @@ def parse_request(frame: str | bytes) -> Request:
     if not isinstance(message, dict):
         raise ProtocolError("bad_request", "消息应为 JSON 对象")
     re = message.get("id")
+    if not _is_clean(message):
+        raise ProtocolError("bad_request", "消息含有无效字符（不是合法的 UTF-8 文本）",
+                            re if isinstance(re, int) and not isinstance(re, bool) else None)
     if isinstance(re, bool) or not (re is None or isinstance(re, str | int)) or (
             isinstance(re, int) and abs(re) > 2**53) or (isinstance(re, str) and len(re) > 64):
         raise ProtocolError("bad_request", "id 应为整数或不超过 64 个字符的文本")
@@ -197,3 +221,13 @@ def parse_request(frame: str | bytes) -> Request:
 
 def encode(message: dict[str, Any]) -> str:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_bytes(message: dict[str, Any]) -> bytes:
+    """The UTF-8 bytes of a text frame. Should a text that is not valid Unicode have got into
+    the state (stored before the server refused them), it goes out \\u-escaped: still valid
+    JSON and valid UTF-8, so the frame reaches every client rather than breaking the send."""
+    try:
+        return encode(message).encode()
+    except UnicodeEncodeError:
+        return json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode()

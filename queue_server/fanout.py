@@ -7,6 +7,12 @@ same thing replaces the held one, and all are sent when the interval is over. So
 sees every change immediately, and at peak a board gets at most ten updates a second per queue
 (more than anyone can read) instead of one per ticket. Each message is encoded once, and each
 connection gets its share in one write: one system call per connection, not one per message.
+
+Those writes skip the connection's back-pressure (waiting for one slow reader would hold up the
+whole hall), so each connection has a bound instead: when more than `MAX_BACKLOG_BYTES` wait in
+its send buffer, it is closed with `CLOSE_TOO_SLOW` and leaves the fan-out at once; the client
+reconnects and its hello brings the true state. A message that cannot be encoded is logged and
+skipped; the rest of its batch, and every later batch, still go out.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from typing import Any, Protocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from hall.protocol import encode
+from hall.protocol import CLOSE_TOO_SLOW, encode_bytes
 from queue_server import views
 from queue_server.events import Event
 from queue_server.hall_state import HallState
 
 VIEW_INTERVAL_SECONDS = 0.1
+MAX_BACKLOG_BYTES = 1024 * 1024   # what may wait for one connection: ~5,000 call events
+CLOSE_GRACE_SECONDS = 2.0         # for a close frame to get through, before the TCP is cut
 log = logging.getLogger("queue_server.fanout")
 
 
@@ -50,7 +58,9 @@ def _call_later(delay: float, callback: Callable[[], None]) -> None:
 class Hub:
     def __init__(self, view_interval: float = VIEW_INTERVAL_SECONDS,
                  clock: Callable[[], float] = time.monotonic,
-                 call_later: Callable[[float, Callable[[], None]], None] = _call_later) -> None:
+                 call_later: Callable[[float, Callable[[], None]], None] = _call_later,
+                 max_backlog: int = MAX_BACKLOG_BYTES,
+                 close: Callable[[Any, int, str], None] | None = None) -> None:
         self.by_role: dict[str, set[Subscriber]] = defaultdict(set)
         self.pads: dict[int, set[Subscriber]] = defaultdict(set)
         self.clerks: dict[str, set[Subscriber]] = defaultdict(set)
@@ -61,7 +71,10 @@ class Hub:
         self._held: dict[tuple[str, Any], views.Delivery] = {}   # views waiting for the interval
         self._views_sent_at = float("-inf")
         self._flush_due = False
+        self.max_backlog = max_backlog
+        self.close = close or close_soon
         self.frames_sent = 0          # for /healthz: how much fan-out, its last and slowest burst
+        self.dropped_slow = 0         # connections closed for not reading
         self.last_send_ms = 0.0
         self.slowest_send_ms = 0.0
 
@@ -90,6 +103,9 @@ class Hub:
             members.discard(session)
             if not members:
                 del index[key]
+
+    def members(self) -> list[Subscriber]:
+        return [s for members in self.by_role.values() for s in members]
 
     def online_devices(self) -> list[dict[str, Any]]:
         """The devices connected now, by name (a device may hold more than one connection)."""
@@ -148,21 +164,36 @@ class Hub:
         last = {d.view: i for i, d in enumerate(deliveries) if d.view is not None}
         if last:
             self._views_sent_at = self.clock()
-        outbox: dict[Any, list[tuple[bytes, bytes]]] = defaultdict(list)
+        outbox: dict[Subscriber, list[tuple[bytes, bytes]]] = defaultdict(list)
         for i, delivery in enumerate(deliveries):
             if delivery.view is not None and last[delivery.view] != i:
                 continue
             targets = self._audience(delivery)
             if targets:
-                payload = encode(delivery.message).encode()
+                try:
+                    payload = encode_bytes(delivery.message)
+                except Exception:   # a bug in one message must not cost the others theirs
+                    log.exception("skipped a message that could not be encoded: %.200r",
+                                  delivery.message)
+                    continue
                 pair = (payload, _text_frame(payload))
                 for session in targets:
-                    outbox[session.connection].append(pair)
-        for connection, frames in outbox.items():
-            _send_all(connection, frames)
+                    outbox[session].append(pair)
+        for session, frames in outbox.items():
+            if not _send_all(session.connection, frames, self.max_backlog):
+                self.drop_slow(session)
             self.frames_sent += len(frames)
         self.last_send_ms = (time.perf_counter() - started) * 1000
         self.slowest_send_ms = max(self.slowest_send_ms, self.last_send_ms)
+
+    def drop_slow(self, session: Subscriber) -> None:
+        """A connection that lets more than the bound pile up is not reading: it gets no more
+        fan-out from now on, and is closed with a code that tells its client to reconnect."""
+        log.warning("closing %s %s: over %d bytes waiting to be sent", session.role, session.name,
+                    self.max_backlog)
+        self.dropped_slow += 1
+        self.leave(session)
+        self.close(session.connection, CLOSE_TOO_SLOW, "接收太慢，已断开，请重新连接 / too slow")
 
     def _audience(self, delivery: views.Delivery) -> list[Subscriber]:
         if delivery.roles:
@@ -180,19 +211,21 @@ def _text_frame(payload: bytes) -> bytes:
     return Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
 
 
-def _send_all(connection: Any, frames: list[tuple[bytes, bytes]]) -> None:
-    """Write (payload, ready-made frame) pairs to a `websockets` connection in one go.
+def _send_all(connection: Any, frames: list[tuple[bytes, bytes]], max_backlog: int) -> bool:
+    """Write (payload, ready-made frame) pairs to a `websockets` connection in one go; False
+    when the connection has more than `max_backlog` bytes waiting (it is not reading).
 
-    Like `websockets.broadcast` (no back-pressure: a connection too slow to read is dropped by
-    its ping timeout; closing connections are skipped), but with each frame serialised once for
-    all connections and one transport write per connection rather than one per frame. A data
-    frame changes nothing in the connection's protocol state, so the ready-made frame may go past
-    the protocol object; only were an extension (compression) negotiated must the protocol make
-    the frames itself.
+    Like `websockets.broadcast` (no back-pressure; closing connections are skipped), but with
+    each frame serialised once for all connections and one transport write per connection rather
+    than one per frame. A data frame changes nothing in the connection's protocol state, so the
+    ready-made frame may go past the protocol object; only were an extension (compression)
+    negotiated must the protocol make the frames itself.
     """
     protocol = connection.protocol
     if protocol.state is not State.OPEN or connection.send_in_progress is not None:
-        return
+        return True
+    if connection.transport.get_write_buffer_size() > max_backlog:
+        return False
     try:
         if protocol.extensions:
             for payload, _ in frames:
@@ -203,3 +236,22 @@ def _send_all(connection: Any, frames: list[tuple[bytes, bytes]]) -> None:
         connection.transport.write(data)
     except Exception as error:   # one broken connection must not keep the others waiting
         log.debug("skipped a fan-out to a closing connection: %s", error)
+    return connection.transport.get_write_buffer_size() <= max_backlog
+
+
+_closing: set[asyncio.Task] = set()
+
+
+def close_soon(connection: Any, code: int, reason: str) -> None:
+    """Close a connection with a code its client can act on. A client that does not read never
+    sees the close frame behind its backlog; after `CLOSE_GRACE_SECONDS` the TCP connection is
+    cut, so what waited for it is freed either way."""
+    async def close() -> None:
+        try:
+            await asyncio.wait_for(connection.close(code, reason), CLOSE_GRACE_SECONDS)
+        except Exception:       # timed out (not reading), or already broken
+            connection.transport.abort()
+
+    task = asyncio.get_running_loop().create_task(close())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)

@@ -20,7 +20,7 @@ import signal
 import ssl
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -32,14 +32,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from hall.look import FONT
-from hall.protocol import MAX_FRAME_BYTES, encode
+from hall.protocol import MAX_FRAME_BYTES, encode_bytes
 from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService
-from queue_server.sessions import Context, Session, TakeLimit
-from queue_server.store import hall_records
+from queue_server.login_gate import DEFAULT_LIMIT, LoginGate
+from queue_server.rate_limits import RateLimit
+from queue_server.revocation import Revocation
+from queue_server.sessions import TAKE_LIMIT, Context, Session
+from queue_server.store import accounts, hall_records
 from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import TokenExpired, ticket_for
 from queue_server.writer import Writer
@@ -67,25 +70,30 @@ def _text(status: HTTPStatus, message: str) -> Response:
 
 
 class HallServer:
-    def __init__(self, service: HallService, take_limit: TakeLimit | None = None,
+    def __init__(self, service: HallService, take_limit: RateLimit = TAKE_LIMIT,
                  web_root: Path = WEB_ROOT, tls: ssl.SSLContext | None = None,
-                 clock: Callable[[], datetime] | None = None, speed: float = 1.0):
+                 clock: Callable[[], datetime] | None = None, speed: float = 1.0,
+                 login_limit: RateLimit = DEFAULT_LIMIT):
         self.service = service
         self.web_root = web_root.resolve()
         self.tls = tls
         self.started = time.monotonic()
         self.hub = Hub()
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
-        self.writer = Writer(service, self.hub.observe, self.hub.publish)
+        self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
+        self.writer = Writer(service, self.hub.observe, self.hub.publish,
+                             before_batch=self.revocation.check)
         if clock is not None:
             self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
         self.tick_seconds = TICK_SECONDS / speed
-        with service.engine.connect() as conn:
+        with service.engine.begin() as conn:
             secret = conn.execute(select(HallRow.secret).where(
                 HallRow.id == service.hall_id)).scalar_one()
             version = hall_records.catalogue_version(conn, service.hall_id)
-        self.context = Context(service, self.writer, self.hub, secret, version,
-                               take_limit or TakeLimit(), self.public_url)
+            accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))
+        self.login_gate = LoginGate(login_limit)
+        self.context = Context(service, self.writer, self.hub, secret, version, self.revocation,
+                               self.login_gate, take_limit, self.public_url)
 
     def public_url(self, connection: ServerConnection) -> str:
         host = connection.request.headers.get("Host", "") if connection.request else ""
@@ -100,6 +108,8 @@ class HallServer:
             database = "ok"
         except Exception as error:  # reported, not raised: this is the health page
             database = f"error: {error.__class__.__name__}"
+        if database == "ok" and self.writer.failed:   # it answers, but the last write failed
+            database = f"error: writes fail ({self.writer.failed})"
         return {"version": __version__, "hall": self.service.definition.hall.code,
                 "database": database, "uptime_s": round(time.monotonic() - self.started, 1),
                 "service_day": self.service.state.day.isoformat(), "seq": self.service.state.seq,
@@ -107,7 +117,10 @@ class HallServer:
                 "writer": {"batches": self.writer.batches, "commands": self.writer.commands},
                 "fanout": {"frames": self.hub.frames_sent,
                            "last_ms": round(self.hub.last_send_ms, 1),
-                           "slowest_ms": round(self.hub.slowest_send_ms, 1)}}
+                           "slowest_ms": round(self.hub.slowest_send_ms, 1),
+                           "dropped_slow": self.hub.dropped_slow},
+                "logins": self.login_gate.figures(),
+                "sessions_revoked": self.revocation.ended}
 
     async def process_request(self, connection: ServerConnection,
                               request: Request) -> Response | None:
@@ -219,7 +232,7 @@ class HallServer:
         try:
             async for frame in connection:
                 if not session.pipelined:
-                    await connection.send(encode(await session.handle(frame)))
+                    await connection.send(encode_bytes(await session.handle(frame)), text=True)
                     continue
                 # Each request's checks and its place in the writer's queue happen now, in frame
                 # order (a task runs up to its first wait in creation order); the replies go out
@@ -238,7 +251,7 @@ class HallServer:
     @staticmethod
     async def _answer(session: Session, connection: ServerConnection, frame: str | bytes) -> None:
         try:
-            await connection.send(encode(await session.handle(frame)))
+            await connection.send(encode_bytes(await session.handle(frame)), text=True)
         except ConnectionClosed:
             pass
         except Exception:
@@ -273,7 +286,8 @@ class HallServer:
                              compression=None)   # small frames on a LAN: deflate only costs CPU
         bound = server.sockets[0].getsockname()
         ready(f"{'https' if self.tls else 'http'}://{bound[0]}:{bound[1]}")
-        tasks = [asyncio.create_task(self.writer.run()), asyncio.create_task(self.tick_forever())]
+        tasks = [asyncio.create_task(self.writer.run()), asyncio.create_task(self.tick_forever()),
+                 asyncio.create_task(self.revocation.watch())]
         try:
             await stop
         except asyncio.CancelledError:
@@ -286,6 +300,7 @@ class HallServer:
             # stopping: give connections a moment, then go.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE_SECONDS)
+            self.login_gate.close()
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:

@@ -17,49 +17,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from hall.protocol import OPS, ProtocolError, Request, error_reply, ok_reply, parse_request
+from hall.protocol import (
+    CLOSE_REVOKED,
+    OPS,
+    ProtocolError,
+    Request,
+    error_reply,
+    ok_reply,
+    parse_request,
+)
 from queue_server import commands as cmd
 from queue_server import kpis, reports, views
 from queue_server.domain_errors import DomainError
 from queue_server.export_links import make_link
-from queue_server.fanout import Hub
+from queue_server.fanout import Hub, close_soon
 from queue_server.hall_service import HallService, Outcome
+from queue_server.login_gate import LoginGate, LoginRefused
+from queue_server.rate_limits import RateLimit
+from queue_server.revocation import Revocation
 from queue_server.store import accounts, devices
 from queue_server.ticket_tokens import TokenExpired, make_token, ticket_for
-from queue_server.writer import Writer, WriterFailed
+from queue_server.writer import SessionEnded, Writer, WriterFailed
+
+TAKE_LIMIT = RateLimit(5, 10.0)     # a kiosk connection's tickets: 5 at once, 5 more per 10 s
+READ_OPS = frozenset({"catalogue", "stats", "export"})   # answered without the writer
 
 ROLE_NAMES = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
               "manager": "管理人员", "citizen": "办事群众"}
-
-
-@dataclass
-class TakeLimit:
-    """A token bucket per connection: `burst` tickets at once, refilled over `seconds`."""
-
-    burst: int = 5
-    seconds: float = 10.0
-
-    def bucket(self) -> _Bucket:
-        return _Bucket(self, float(self.burst), time.monotonic())
-
-
-@dataclass
-class _Bucket:
-    limit: TakeLimit
-    tokens: float
-    at: float
-
-    def take(self) -> bool:
-        if self.limit.burst <= 0:
-            return True
-        now = time.monotonic()
-        rate = self.limit.burst / self.limit.seconds
-        self.tokens = min(self.limit.burst, self.tokens + (now - self.at) * rate)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 @dataclass
@@ -71,7 +55,9 @@ class Context:
     hub: Hub
     secret: str
     catalogue_version: int
-    take_limit: TakeLimit = field(default_factory=TakeLimit)
+    revocation: Revocation
+    login_gate: LoginGate = field(default_factory=LoginGate)
+    take_limit: RateLimit = TAKE_LIMIT
     public_url: Callable[[Any], str] = lambda connection: ""
     hall_view: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +76,9 @@ class Session:
         self.badge: str | None = None       # a clerk
         self.greeting = False               # a hello being answered
         self.account = ""                   # a clerk's badge or a manager's user name
+        self.credential: tuple | None = None  # what hello was said with (queue_server.revocation)
+        self.ended: str | None = None       # why the session was ended, once it is
+        self.joined = False
         self.bucket = context.take_limit.bucket()
 
     @property
@@ -114,6 +103,10 @@ class Session:
             request = parse_request(frame)
         except ProtocolError as error:
             return error.reply()
+        if request.op in READ_OPS and self.role is not None:
+            self.context.revocation.check()
+        if self.ended:
+            return error_reply(request.id, "unauthorized", self.ended)
         if self.role is None and request.op != "hello":
             return error_reply(request.id, "unauthorized", "请先发送 hello 表明身份")
         if request.op != "hello" and self.role not in OPS[request.op].roles:
@@ -128,9 +121,11 @@ class Session:
             return error_reply(request.id, error.code, error.message)
         except WriterFailed:
             return error_reply(request.id, "internal", "服务器暂时无法保存，请稍后重试；本次操作未生效")
+        except SessionEnded:
+            return error_reply(request.id, "unauthorized", f"{self.ended}；本次操作未生效")
 
     async def _submit(self, command: cmd.Command) -> Outcome:
-        outcome = await self.context.writer.submit(command)
+        outcome = await self.context.writer.submit(command, by=self)
         if outcome.error is not None:
             raise outcome.error
         return outcome
@@ -159,14 +154,15 @@ class Session:
             if role == "kiosk":
                 extra["catalogue_version"] = self.context.catalogue_version
         elif role == "clerk":
-            await self._hello_person(p, "badge", "pin", accounts.login_clerk)
+            await self._hello_person(p, "badge", "pin", accounts.CLERK)
             self.badge = p["badge"]
         elif role == "manager":
-            await self._hello_person(p, "user", "password", accounts.login_manager)
+            await self._hello_person(p, "user", "password", accounts.MANAGER)
         else:
             self._hello_citizen(p)
         self.role = role
         self.context.hub.join(self)
+        self.joined = True
         self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot()}
         if role == "manager":
@@ -197,10 +193,20 @@ class Session:
         return listed + list(online.values())
 
     def leave(self) -> None:
-        """The connection is gone."""
-        if self.role is not None:
+        """The connection is gone, or the session ended: no more events for it."""
+        if self.joined:
+            self.joined = False
             self.context.hub.leave(self)
             self._announce()
+
+    def end(self, reason: str) -> None:
+        """Its credentials were revoked or changed: nothing more in or out, and the connection
+        closes with a code that tells the client not to try them again."""
+        if self.ended:
+            return
+        self.ended = reason
+        self.leave()
+        close_soon(self.connection, CLOSE_REVOKED, reason)
 
     def _announce(self) -> None:
         self.context.hub.presence(self, self.state.seq, views.iso(self.context.writer.clock()))
@@ -218,22 +224,28 @@ class Session:
             raise ProtocolError("unauthorized",
                                 f"此令牌属于{ROLE_NAMES[device.role]}，不能以{ROLE_NAMES[role]}身份连接")
         self.name, self.window = device.name, device.window
+        self.credential = ("device", device.id)
 
     async def _hello_person(self, p: dict[str, Any], who: str, secret: str,
-                            login: Callable[..., accounts.Login]) -> None:
+                            kind: accounts.AccountKind) -> None:
         if not p.get(who) or not p.get(secret):
             raise ProtocolError("unauthorized", "请输入账号和密码")
         service = self.context.service
 
         def check() -> accounts.Login:
-            with service.engine.begin() as conn:
-                return login(conn, service.hall_id, p[who], p[secret], datetime.now(UTC))
+            return accounts.login(service.engine, service.hall_id, kind, p[who], p[secret],
+                                  datetime.now(UTC))
 
-        result = await asyncio.to_thread(check)   # a slow hash: keep the hall moving meanwhile
+        address = self.connection.remote_address[0] if self.connection.remote_address else ""
+        try:   # a slow hash: on the gate's own threads, in turn with other addresses' tries
+            result = await self.context.login_gate.check(address, check)
+        except LoginRefused as refused:
+            raise ProtocolError("rate_limited", str(refused)) from None
         if not result.ok:
             raise ProtocolError("unauthorized", result.message)
         self.name = result.name
         self.account = p[who]
+        self.credential = result.stamp
 
     def _hello_citizen(self, p: dict[str, Any]) -> None:
         try:

@@ -14,16 +14,22 @@ from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import Opcode
 from websockets.protocol import Protocol, Side, State
 
+from hall.protocol import CLOSE_TOO_SLOW
 from queue_server.fanout import Hub
 from queue_server.views import DEVICES, Delivery
 
 
 class Transport:
+    """A client that never reads: everything written stays in the send buffer."""
+
     def __init__(self):
         self.writes: list[bytes] = []
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
+
+    def get_write_buffer_size(self) -> int:
+        return sum(map(len, self.writes))
 
 
 @dataclass(eq=False)
@@ -39,6 +45,7 @@ class Session:
     window: int | None = None
     ticket: str | None = None
     connection: Connection = field(default_factory=Connection)
+    name: str = "board-1"
 
 
 def subscriber(role: str, window: int | None = None, ticket: str | None = None) -> Session:
@@ -100,6 +107,37 @@ def test_closed_connections_and_departed_sessions_are_skipped():
     assert closing.connection.transport.writes == [] and gone.connection.transport.writes == []
     assert received(open_) == [event("notice", 1, text="通知")]
     assert hub.counts() == {"display": 2}
+
+
+def test_a_connection_that_does_not_read_is_dropped_at_its_bound_and_the_others_go_on():
+    closed = []
+    hub = Hub(max_backlog=4000, close=lambda connection, code, reason: closed.append(
+        (connection, code)))
+    stuck, reading = subscriber("display"), subscriber("display")
+    for s in (stuck, reading):
+        hub.join(s)
+    for seq in range(1, 101):   # ~60 bytes a frame: the bound is passed after ~66 frames
+        hub.publish([Delivery(event("ticket_called", seq, number=f"A{seq:03}", window=1),
+                              frozenset({"display"}))])
+        reading.connection.transport.writes.clear()      # this one reads
+    assert closed == [(stuck.connection, CLOSE_TOO_SLOW)]
+    assert hub.dropped_slow == 1 and hub.counts() == {"display": 1}
+    assert 4000 < stuck.connection.transport.get_write_buffer_size() < 4000 + 200
+    hub.publish([Delivery(event("notice", 101, text="通知"), DEVICES)])
+    assert received(reading) == [event("notice", 101, text="通知")]
+
+
+def test_a_message_that_cannot_be_encoded_costs_no_other_message():
+    hub = Hub()
+    board = subscriber("display")
+    hub.join(board)
+    hub.publish([Delivery(event("notice", 1, text="坏\ud800字"), DEVICES),
+                 Delivery(event("notice", 2, text=object()), DEVICES),   # a bug: not JSON
+                 Delivery(event("ticket_called", 3, number="A001", window=1), DEVICES)])
+    hub.publish([Delivery(event("ticket_called", 4, number="A002", window=1), DEVICES)])
+    assert [(m["ev"], m["seq"]) for m in received(board)] == [
+        ("notice", 1), ("ticket_called", 3), ("ticket_called", 4)]
+    assert received(board)[0]["text"] == "坏\ud800字"   # escaped on the wire, still valid UTF-8
 
 
 class FakeTime:

@@ -109,8 +109,14 @@ def test_clerk_pin_lockout(hall):
     assert "已锁定" in reply["error"]["message"]
     reply = client.request("hello", role="clerk", badge="1002", pin="2222")   # the right PIN
     assert reply["error"]["code"] == "unauthorized" and "分钟后再试" in reply["error"]["message"]
-    other = hall.client().request("hello", role="clerk", badge="9999", pin="1234")
-    assert other["error"]["message"] == "工号或密码不正确"
+    # An unknown badge is answered, counted and locked exactly like a real one.
+    unknown = hall.client()
+    for tries_left in (4, 3, 2, 1):
+        other = unknown.request("hello", role="clerk", badge="9999", pin="1234")
+        assert other["error"] == {"code": "unauthorized",
+                                  "message": f"工号或密码不正确（还可再试 {tries_left} 次）"}
+    assert unknown.request("hello", role="clerk", badge="9999", pin="1234")["error"][
+        "message"] == "密码连续输错 5 次，账号已锁定 5 分钟"
 
 
 @pytest.mark.parametrize(("params", "message"), [

@@ -116,7 +116,8 @@ class ServerProcess:
     def __init__(self, url: str, hall_code: str, start: datetime, speed: float):
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in stop)
         command = [sys.executable, "-m", "queue_server.cli", "--db", url, "--hall", hall_code, "serve",
-                   "--port", "0", "--take-limit", "0",
+                   # every kiosk and every clerk of the hall connect from this one address
+                   "--port", "0", "--take-limit", "0", "--login-limit", "0",
                    "--simulate-from", start.isoformat(timespec="seconds"), "--speed", f"{speed:g}"]
         self.launched = clock_time.monotonic()
         self.cpu_s: float | None = None

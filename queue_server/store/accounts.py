@@ -1,8 +1,20 @@
 """Logging in: clerks by badge and PIN, managers by user and password, with a lockout.
 
-Five wrong tries lock the account for five minutes, whatever is typed meanwhile, so a PIN of
-four digits cannot be guessed by trying. The counter lives in the database, so a restart does
-not reset it.
+Five wrong tries lock an account name for five minutes, whatever is typed meanwhile, so a PIN of
+four digits cannot be guessed by trying. The rules, and why each holds under concurrency:
+
+- A try is *reserved* before the slow hash, in one atomic statement in the database (an upsert
+  on `login_guards` that only succeeds while fewer than five tries are counted and no lock is
+  on). Thirty simultaneous hellos for one badge therefore get at most five hashes evaluated,
+  however many server processes answer them; the rest are told the account is locked.
+- The count is kept per account *name tried*, whether that account exists or not, and an
+  unknown name costs the same hash (against a dummy): a wrong PIN for a real badge and any PIN
+  for an unknown badge get the same answer, the same count of tries left and the same lock, so
+  badges cannot be enumerated.
+- A right answer clears the count; the fifth wrong one sets the lock; a lock that has run out
+  lets the next try start a fresh count. A reserved try whose check never ends (the process
+  was killed) counts as wrong. Counts are forgotten a day after the last try.
+- Setting a new PIN or password lifts the lock (`hall_records.set_pin`, `add_manager`).
 """
 
 from __future__ import annotations
@@ -11,13 +23,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from queue_server.credentials import hash_pin, verify_pin
-from queue_server.store.schema import ClerkRow, ManagerRow
+from queue_server.store.hall_records import credentials_changed, lift_lock
+from queue_server.store.schema import ClerkRow, LoginGuardRow, ManagerRow
 
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=5)
+FORGET_AFTER = timedelta(days=1)
 MIN_PASSWORD = 8
 
 
@@ -30,39 +45,103 @@ class Login:
     ok: bool
     message: str = ""
     name: str = ""
+    stamp: tuple = ()
+    """What the session was opened with (role, account row id, secret hash): the session ends
+    when the stored account no longer matches it (queue_server.revocation)."""
+    hashed: bool = False    # whether a hash was evaluated for this try
 
 
-def login_clerk(conn: Connection, hall_id: int, badge: str, pin: str, now: datetime) -> Login:
-    row = conn.execute(select(ClerkRow).where(ClerkRow.hall_id == hall_id,
-                                              ClerkRow.badge == badge)).first()
-    return _check(conn, ClerkRow, row, pin, now, "工号或密码不正确")
+@dataclass(frozen=True, slots=True)
+class AccountKind:
+    role: str
+    table: type
+    key: str          # the column holding the account name
+    secret: str       # the column holding the slow hash
+    wrong: str        # the answer to a wrong name or secret
+
+    def stamp(self, row) -> tuple:
+        return (self.role, row.id, getattr(row, self.secret))
 
 
-def login_manager(conn: Connection, hall_id: int, user: str, password: str, now: datetime) -> Login:
-    row = conn.execute(select(ManagerRow).where(ManagerRow.hall_id == hall_id,
-                                                ManagerRow.user == user)).first()
-    return _check(conn, ManagerRow, row, password, now, "用户名或密码不正确")
+CLERK = AccountKind("clerk", ClerkRow, "badge", "pin_hash", "工号或密码不正确")
+MANAGER = AccountKind("manager", ManagerRow, "user", "password_hash", "用户名或密码不正确")
+KINDS = {kind.role: kind for kind in (CLERK, MANAGER)}
 
 
-def _check(conn: Connection, table, row, secret: str, now: datetime, wrong: str) -> Login:
-    if row is None:
-        verify_pin(secret, _dummy_hash())  # take as long as a real check: reveal no one exists
-        return Login(False, wrong)
-    if row.locked_until is not None and row.locked_until > now:
-        minutes = max(1, round((row.locked_until - now).total_seconds() / 60))
-        return Login(False, f"密码连续输错 {LOCK_AFTER} 次，账号已锁定，请 {minutes} 分钟后再试")
-    stored = row.pin_hash if table is ClerkRow else row.password_hash
-    if verify_pin(secret, stored):
-        if row.failed_logins:
-            conn.execute(update(table).where(table.id == row.id).values(failed_logins=0))
-        return Login(True, name=row.name)
-    failures = row.failed_logins + 1
-    if failures >= LOCK_AFTER:
-        conn.execute(update(table).where(table.id == row.id).values(
-            failed_logins=0, locked_until=now + LOCK_FOR))
-        return Login(False, f"密码连续输错 {LOCK_AFTER} 次，账号已锁定 5 分钟")
-    conn.execute(update(table).where(table.id == row.id).values(failed_logins=failures))
-    return Login(False, f"{wrong}（还可再试 {LOCK_AFTER - failures} 次）")
+def login(engine: Engine, hall_id: int, kind: AccountKind, account: str, secret: str,
+          now: datetime) -> Login:
+    """Check one try: reserve it, then hash outside any transaction, then record the result."""
+    with engine.begin() as conn:
+        tries = _reserve(conn, hall_id, kind.role, account, now)
+        if tries is None:
+            return Login(False, _locked_message(conn, hall_id, kind.role, account, now))
+        row = conn.execute(select(kind.table).where(
+            kind.table.hall_id == hall_id, getattr(kind.table, kind.key) == account)).first()
+    stored = getattr(row, kind.secret) if row is not None else None
+    # The same hash whether the account exists, has a secret, or not: no timing tells them apart.
+    matches = verify_pin(secret, stored or _dummy_hash()) and stored is not None
+    guard = (LoginGuardRow.hall_id == hall_id, LoginGuardRow.role == kind.role,
+             LoginGuardRow.account == account)
+    with engine.begin() as conn:
+        if matches:
+            conn.execute(update(LoginGuardRow).where(*guard).values(failures=0, locked_until=None))
+            return Login(True, name=row.name, stamp=kind.stamp(row), hashed=True)
+        if tries >= LOCK_AFTER:
+            conn.execute(update(LoginGuardRow).where(*guard).values(locked_until=now + LOCK_FOR))
+            return Login(False, f"密码连续输错 {LOCK_AFTER} 次，账号已锁定 "
+                                f"{LOCK_FOR.seconds // 60} 分钟", hashed=True)
+    return Login(False, f"{kind.wrong}（还可再试 {LOCK_AFTER - tries} 次）", hashed=True)
+
+
+def _reserve(conn: Connection, hall_id: int, role: str, account: str, now: datetime) -> int | None:
+    """Count one more try for this name and return its number, or None when the name is locked
+    (or its five tries are all being checked right now). One statement: atomic in the database."""
+    guard = LoginGuardRow
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    lapsed = and_(guard.locked_until.is_not(None), guard.locked_until <= now)
+    statement = dialect.insert(guard).values(
+        hall_id=hall_id, role=role, account=account, failures=1, locked_until=None,
+        last_try_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[guard.hall_id, guard.role, guard.account],
+        set_={"failures": case((lapsed, 1), else_=guard.failures + 1),
+              "locked_until": case((lapsed, None), else_=guard.locked_until),
+              "last_try_at": statement.excluded.last_try_at},
+        where=or_(lapsed, and_(guard.locked_until.is_(None), guard.failures < LOCK_AFTER)),
+    ).returning(guard.failures)
+    return conn.execute(statement).scalar_one_or_none()
+
+
+def _locked_message(conn: Connection, hall_id: int, role: str, account: str,
+                    now: datetime) -> str:
+    until = conn.execute(select(LoginGuardRow.locked_until).where(
+        LoginGuardRow.hall_id == hall_id, LoginGuardRow.role == role,
+        LoginGuardRow.account == account)).scalar_one_or_none()
+    if until is None:   # five tries of this name are being checked at this very moment
+        return f"密码连续输错 {LOCK_AFTER} 次，账号已锁定，请 {LOCK_FOR.seconds // 60} 分钟后再试"
+    minutes = max(1, round((until - now).total_seconds() / 60))
+    return f"密码连续输错 {LOCK_AFTER} 次，账号已锁定，请 {minutes} 分钟后再试"
+
+
+def forget_old_tries(conn: Connection, hall_id: int, now: datetime) -> int:
+    """Drop the counts of names last tried over a day ago and not locked now (the table would
+    otherwise keep every unknown name anyone ever typed)."""
+    before = now - FORGET_AFTER
+    return conn.execute(delete(LoginGuardRow).where(
+        LoginGuardRow.hall_id == hall_id, LoginGuardRow.last_try_at < before,
+        or_(LoginGuardRow.locked_until.is_(None), LoginGuardRow.locked_until < now))).rowcount
+
+
+def current_stamps(conn: Connection, hall_id: int) -> set[tuple]:
+    """The stamp of every account as stored now: a session whose stamp is not among them was
+    opened by a credential since removed or changed."""
+    stamps: set[tuple] = set()
+    for kind in KINDS.values():
+        table = kind.table
+        rows = conn.execute(select(table.id, getattr(table, kind.secret).label(kind.secret))
+                            .where(table.hall_id == hall_id))
+        stamps.update(kind.stamp(row) for row in rows)
+    return stamps
 
 
 @cache
@@ -71,15 +150,37 @@ def _dummy_hash() -> str:
 
 
 def add_manager(conn: Connection, hall_id: int, user: str, name: str, password: str) -> None:
+    """Add a manager, or set an existing one's name and password: that ends the sessions the
+    account had open and lifts its lock."""
     if not user.strip() or len(user) > 60:
         raise AccountError("用户名不能为空，且不超过 60 个字符")
+    if not name.strip() or len(name) > 100:
+        raise AccountError("姓名不能为空，且不超过 100 个字符")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符")
     exists = conn.execute(select(ManagerRow.id).where(ManagerRow.hall_id == hall_id,
                                                       ManagerRow.user == user)).first()
     if exists:
         conn.execute(update(ManagerRow).where(ManagerRow.id == exists.id).values(
-            name=name, password_hash=hash_pin(password), failed_logins=0, locked_until=None))
+            name=name, password_hash=hash_pin(password)))
+        lift_lock(conn, hall_id, "manager", user)
+        credentials_changed(conn, hall_id)
     else:
         conn.execute(insert(ManagerRow).values(hall_id=hall_id, user=user, name=name,
                                                password_hash=hash_pin(password)))
+
+
+def remove_manager(conn: Connection, hall_id: int, user: str) -> None:
+    """Remove a manager account; its open sessions end."""
+    gone = conn.execute(delete(ManagerRow).where(ManagerRow.hall_id == hall_id,
+                                                 ManagerRow.user == user)).rowcount
+    if not gone:
+        raise AccountError(f"没有用户名为 {user} 的管理账号")
+    lift_lock(conn, hall_id, "manager", user)
+    credentials_changed(conn, hall_id)
+
+
+def list_managers(conn: Connection, hall_id: int) -> list[tuple[str, str]]:
+    return [(r.user, r.name) for r in conn.execute(
+        select(ManagerRow.user, ManagerRow.name).where(ManagerRow.hall_id == hall_id)
+        .order_by(ManagerRow.user))]

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from queue_server.credentials import hash_token, new_token
+from queue_server.store.hall_records import credentials_changed
 from queue_server.store.schema import DeviceRow
 
 DEVICE_ROLES = ("kiosk", "display", "pad")
@@ -20,6 +21,7 @@ class DeviceError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Device:
+    id: int
     name: str
     role: str
     window: int | None
@@ -52,11 +54,12 @@ def add_device(conn: Connection, hall_id: int, role: str, name: str, window: int
 def list_devices(conn: Connection, hall_id: int) -> list[Device]:
     rows = conn.execute(select(DeviceRow).where(DeviceRow.hall_id == hall_id)
                         .order_by(DeviceRow.role, DeviceRow.name))
-    return [Device(r.name, r.role, r.window, r.created_at, r.revoked_at) for r in rows]
+    return [Device(r.id, r.name, r.role, r.window, r.created_at, r.revoked_at) for r in rows]
 
 
 def revoke_device(conn: Connection, hall_id: int, name: str, now: datetime) -> None:
-    """Revoke a device's token; its record stays (for the audit) under a freed name."""
+    """Revoke a device's token; its record stays (for the audit) under a freed name, and a
+    running server ends the device's open sessions (queue_server.revocation)."""
     row = conn.execute(select(DeviceRow).where(
         DeviceRow.hall_id == hall_id, DeviceRow.name == name)).first()
     if row is None:
@@ -64,6 +67,7 @@ def revoke_device(conn: Connection, hall_id: int, name: str, now: datetime) -> N
     stamp = now.strftime("%Y%m%d%H%M%S")
     conn.execute(update(DeviceRow).where(DeviceRow.id == row.id).values(
         revoked_at=now, name=f"{name[:40]}~revoked-{stamp}"))
+    credentials_changed(conn, hall_id)
 
 
 def device_for_token(conn: Connection, hall_id: int, token: str) -> Device | None:
@@ -71,4 +75,10 @@ def device_for_token(conn: Connection, hall_id: int, token: str) -> Device | Non
     row = conn.execute(select(DeviceRow).where(
         DeviceRow.token_hash == hash_token(token), DeviceRow.hall_id == hall_id,
         DeviceRow.revoked_at.is_(None))).first()
-    return None if row is None else Device(row.name, row.role, row.window, row.created_at, None)
+    return None if row is None else Device(row.id, row.name, row.role, row.window, row.created_at, None)
+
+
+def live_device_ids(conn: Connection, hall_id: int) -> set[int]:
+    """The hall's devices whose tokens are not revoked."""
+    return set(conn.execute(select(DeviceRow.id).where(
+        DeviceRow.hall_id == hall_id, DeviceRow.revoked_at.is_(None))).scalars())

@@ -36,6 +36,7 @@ from queue_server.store.schema import (
     DepartmentRow,
     HallRow,
     ItemRow,
+    LoginGuardRow,
     WindowRow,
 )
 
@@ -126,7 +127,8 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
     if changed and existing is not None:
         conn.execute(update(HallRow).where(HallRow.id == hall_id).values(
             name=hall.name, settings=settings, updated_at=now,
-            catalogue_version=HallRow.catalogue_version + 1))
+            catalogue_version=HallRow.catalogue_version + 1,
+            credentials_version=HallRow.credentials_version + 1))   # a clerk may be gone
     return hall_id, changed
 
 
@@ -165,11 +167,34 @@ def _set_demo_pins(conn: Connection, hall_id: int, clerks: tuple[Clerk, ...]) ->
 
 
 def set_pin(conn: Connection, hall_id: int, badge: str, pin: str) -> bool:
-    """Store a new PIN; False when there is no such clerk."""
+    """Store a new PIN, which lifts a lockout and ends the sessions the old PIN opened; False
+    when there is no such clerk."""
     result = conn.execute(update(ClerkRow).where(
-        ClerkRow.hall_id == hall_id, ClerkRow.badge == badge).values(
-        pin_hash=hash_pin(pin), failed_logins=0, locked_until=None))
-    return result.rowcount == 1
+        ClerkRow.hall_id == hall_id, ClerkRow.badge == badge).values(pin_hash=hash_pin(pin)))
+    if result.rowcount != 1:
+        return False
+    lift_lock(conn, hall_id, "clerk", badge)
+    credentials_changed(conn, hall_id)
+    return True
+
+
+def lift_lock(conn: Connection, hall_id: int, role: str, account: str) -> None:
+    """Forget the wrong tries counted for an account name (see queue_server.store.accounts)."""
+    conn.execute(delete(LoginGuardRow).where(LoginGuardRow.hall_id == hall_id,
+                                             LoginGuardRow.role == role,
+                                             LoginGuardRow.account == account))
+
+
+def credentials_changed(conn: Connection, hall_id: int) -> None:
+    """Say that a credential of the hall was revoked or changed: a running server sees the new
+    `credentials_version` and checks every session it holds (queue_server.revocation)."""
+    conn.execute(update(HallRow).where(HallRow.id == hall_id).values(
+        credentials_version=HallRow.credentials_version + 1))
+
+
+def credentials_version(conn: Connection, hall_id: int) -> int:
+    return conn.execute(select(HallRow.credentials_version).where(
+        HallRow.id == hall_id)).scalar_one()
 
 
 def hall_id_for(conn: Connection, code: str | None) -> int:

@@ -53,6 +53,9 @@ class HallRow(Base):
     updated_at: Mapped[datetime]
     secret: Mapped[str] = mapped_column(String(64), default="")
     """Signs the citizens' ticket tokens; made at the first import, never exported."""
+    credentials_version: Mapped[int] = mapped_column(default=0)
+    """Goes up whenever a device is revoked, a PIN reset or a manager account changed: a
+    running server reads it to end the sessions those credentials opened."""
 
 
 class DepartmentRow(Base):
@@ -91,8 +94,6 @@ class ClerkRow(Base):
     photo: Mapped[str] = mapped_column(String(300), default="")
     department: Mapped[str] = mapped_column(String(40), default="")
     pin_hash: Mapped[str | None] = mapped_column(String(200))
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
 
 
 class WindowRow(Base):
@@ -214,8 +215,23 @@ class ManagerRow(Base):
     user: Mapped[str] = mapped_column(String(60))
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
-    failed_logins: Mapped[int] = mapped_column(default=0)
+
+
+class LoginGuardRow(Base):
+    """The lockout counter of one account name tried at one hall, whether the account exists or
+    not (so that the answers never tell a real badge from an unknown one)."""
+
+    __tablename__ = "login_guards"
+    __table_args__ = (UniqueConstraint("hall_id", "role", "account"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    role: Mapped[str] = mapped_column(String(10))
+    account: Mapped[str] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(default=0)
+    """Tries reserved since the last success or the end of the last lock, the wrong ones and
+    those still being checked."""
     locked_until: Mapped[datetime | None]
+    last_try_at: Mapped[datetime]
 
 
 class DeviceRow(Base):

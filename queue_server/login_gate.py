@@ -1,0 +1,123 @@
+"""Which login tries get their slow hash checked, and when: so that a flood cannot slow a real clerk.
+
+A PIN or password check costs a scrypt (about 50 ms of a core). A flood of wrong hellos would,
+on a shared thread pool, make every real login wait behind it. The gate stands before the hash:
+
+- **A limit per address** (`serve --login-limit`, default 20 tries at once, then one every
+  3 s): a flood from one address is refused at once with `rate_limited`, before any hash or
+  database work.
+- **Fair turns between addresses.** Tries wait in one queue per address, and the hashing
+  threads (two: this is a 2-core box's worth) take the next try from each waiting address in
+  turn. A real login from another address is therefore checked after at most one try of every
+  address ahead of it in the round, not after the whole flood.
+- **Bounded waiting.** At most `PER_ADDRESS_WAITING` tries of one address and `TOTAL_WAITING`
+  tries in all may wait; past that a try is refused at once ("please try again in a few
+  seconds") instead of queueing without end.
+
+The hashing threads are the gate's own, so a long report (which runs on the default pool) never
+holds up a login, nor a login flood a report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from queue_server.rate_limits import Bucket, RateLimit
+
+T = TypeVar("T")
+
+HASH_THREADS = 2
+PER_ADDRESS_WAITING = 8
+TOTAL_WAITING = 64
+DEFAULT_LIMIT = RateLimit(20, 60.0)
+FORGET_BUCKETS_OVER = 4096      # addresses remembered before the full buckets are dropped
+
+
+class LoginRefused(Exception):
+    """Not checked at all: too many tries from this address, or too many waiting."""
+
+
+@dataclass(slots=True)
+class _Try:
+    check: Callable[[], Any]
+    done: asyncio.Future
+
+
+class LoginGate:
+    def __init__(self, limit: RateLimit = DEFAULT_LIMIT, threads: int = HASH_THREADS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.threads = threads
+        self.clock = clock
+        self.buckets: dict[str, Bucket] = {}
+        self.waiting: OrderedDict[str, deque[_Try]] = OrderedDict()
+        self.waiting_count = 0
+        self.running = 0
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="login-hash")
+        self.checked = 0            # for /healthz
+        self.refused = 0
+
+    async def check(self, address: str, check: Callable[[], T]) -> T:
+        """Run `check` (a blocking login check) on a hashing thread when this address's turn
+        comes; raise LoginRefused without running it when the address or the queue is over
+        its limit."""
+        if not self._bucket(address).take():
+            self.refused += 1
+            raise LoginRefused("登录尝试过于频繁，请 1 分钟后再试")
+        queue = self.waiting.get(address)
+        if (queue is not None and len(queue) >= PER_ADDRESS_WAITING) or \
+                self.waiting_count >= TOTAL_WAITING:
+            self.refused += 1
+            raise LoginRefused("正在核对的登录太多，请稍候几秒再试")
+        attempt = _Try(check, asyncio.get_running_loop().create_future())
+        self.waiting.setdefault(address, deque()).append(attempt)
+        self.waiting_count += 1
+        self._start_next()
+        return await attempt.done
+
+    def _bucket(self, address: str) -> Bucket:
+        bucket = self.buckets.get(address)
+        if bucket is None:
+            if len(self.buckets) > FORGET_BUCKETS_OVER:
+                self.buckets = {a: b for a, b in self.buckets.items() if not b.full}
+            bucket = self.buckets[address] = self.limit.bucket(self.clock)
+        return bucket
+
+    def _start_next(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.running < self.threads and self.waiting:
+            address, queue = next(iter(self.waiting.items()))
+            attempt = queue.popleft()
+            if queue:
+                self.waiting.move_to_end(address)    # its next try waits for the others' turns
+            else:
+                del self.waiting[address]
+            self.waiting_count -= 1
+            if attempt.done.done():                  # its connection is gone
+                continue
+            self.running += 1
+            running = loop.run_in_executor(self.executor, attempt.check)
+            running.add_done_callback(lambda f, a=attempt: self._finished(a, f))
+
+    def _finished(self, attempt: _Try, result: asyncio.Future) -> None:
+        self.running -= 1
+        self.checked += 1
+        if not attempt.done.done():
+            if result.exception() is not None:
+                attempt.done.set_exception(result.exception())
+            else:
+                attempt.done.set_result(result.result())
+        self._start_next()
+
+    def figures(self) -> dict[str, int]:
+        return {"checked": self.checked, "refused": self.refused, "waiting": self.waiting_count,
+                "addresses_limited": len(self.buckets)}
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)

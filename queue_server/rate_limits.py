@@ -1,0 +1,60 @@
+"""Token buckets: `burst` acts at once, refilled evenly over `seconds`.
+
+One kiosk connection's tickets (`serve --take-limit`) and one address's login tries
+(`serve --login-limit`) are limited this way. A burst of 0 means no limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    burst: int
+    seconds: float
+
+    def bucket(self, clock: Callable[[], float] = time.monotonic) -> Bucket:
+        return Bucket(self, float(self.burst), clock(), clock)
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """`N/SECONDS` as written on the command line, or `0` for no limit."""
+        if text.strip() == "0":
+            return cls(0, 1.0)
+        burst, _, seconds = text.partition("/")
+        try:
+            limit = cls(int(burst), float(seconds))
+        except ValueError:
+            raise ValueError("应写成 次数/秒数，如 5/10；0 表示不限") from None
+        if limit.burst < 1 or not limit.seconds > 0:
+            raise ValueError("次数和秒数都应大于 0；0 表示不限")
+        return limit
+
+
+@dataclass
+class Bucket:
+    limit: RateLimit
+    tokens: float
+    at: float
+    clock: Callable[[], float] = time.monotonic
+
+    def take(self) -> bool:
+        if self.limit.burst <= 0:
+            return True
+        now = self.clock()
+        rate = self.limit.burst / self.limit.seconds
+        self.tokens = min(self.limit.burst, self.tokens + (now - self.at) * rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    @property
+    def full(self) -> bool:
+        """Refilled to the brim by now: the same as a new bucket, so it may be forgotten."""
+        elapsed = self.clock() - self.at
+        return self.tokens + elapsed * self.limit.burst / self.limit.seconds >= self.limit.burst

@@ -1,0 +1,84 @@
+"""Ending the sessions whose credentials were revoked or changed, while they are open.
+
+Credentials change in another process (`queue-server device revoke`, `clerk set-pin`,
+`manager add|remove`, `import-hall`), which raises the hall's `credentials_version` in the same
+transaction. The server reads that one number:
+
+- before every batch of the single writer, so a revoked kiosk's `take_ticket`, even one already
+  queued, is refused rather than issued;
+- before every op that reads without writing (`catalogue`, `stats`, `export`);
+- every `INTERVAL_SECONDS` otherwise, for sessions that only listen (a display, an idle console).
+
+When the number moved, every session is checked against what is stored now: a device whose
+token was revoked, a clerk whose PIN was reset or who is gone from the roster, a manager whose
+account was changed or removed. Each such session ends at once: it receives nothing more, its
+queued commands are refused, and its connection is closed with `CLOSE_REVOKED` and the reason
+in Chinese, which the clients show instead of trying the old credentials again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from queue_server.store import accounts, devices, hall_records
+
+INTERVAL_SECONDS = 0.5
+log = logging.getLogger("queue_server.revocation")
+
+REASONS = {"kiosk": "设备令牌已被吊销", "display": "设备令牌已被吊销", "pad": "设备令牌已被吊销",
+           "clerk": "您的密码已被重置或账号已停用，请重新登录",
+           "manager": "管理账号已被更改或删除，请重新登录"}
+
+
+class Holder(Protocol):
+    role: str | None
+    credential: tuple | None
+
+    def end(self, reason: str) -> None: ...
+
+
+class Revocation:
+    def __init__(self, engine: Engine, hall_id: int, sessions: Callable[[], Iterable[Holder]]):
+        self.engine = engine
+        self.hall_id = hall_id
+        self.sessions = sessions
+        with engine.connect() as conn:
+            self.version = hall_records.credentials_version(conn, hall_id)
+        self.ended = 0      # for /healthz
+
+    def check(self) -> None:
+        """One read; when the credentials changed, end the sessions they no longer allow."""
+        with self.engine.connect() as conn:
+            version = hall_records.credentials_version(conn, self.hall_id)
+            if version == self.version:
+                return
+            live_devices = devices.live_device_ids(conn, self.hall_id)
+            stamps = accounts.current_stamps(conn, self.hall_id)
+        self.version = version
+        for session in list(self.sessions()):
+            if not _still_valid(session.credential, live_devices, stamps):
+                log.info("ending a %s session: its credentials were revoked or changed",
+                         session.role)
+                self.ended += 1
+                session.end(REASONS[session.role])
+
+    async def watch(self) -> None:
+        while True:
+            await asyncio.sleep(INTERVAL_SECONDS)
+            try:
+                self.check()
+            except Exception:   # the database is away: the next round looks again
+                log.exception("checking for revoked credentials failed")
+
+
+def _still_valid(credential: Any, live_devices: set[int], stamps: set[tuple]) -> bool:
+    if credential is None:          # a citizen: a signed ticket token, nothing to revoke
+        return True
+    if credential[0] == "device":
+        return credential[1] in live_devices
+    return credential in stamps
