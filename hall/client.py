@@ -27,6 +27,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from hall.protocol import CLOSE_REVOKED
+
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 
@@ -66,6 +68,7 @@ class HallClient:
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self._stopping = False
+        self._greeted = False           # this round's hello was answered
 
     # --- the connection's life ----------------------------------------------------------------
 
@@ -75,15 +78,24 @@ class HallClient:
         for url in itertools.cycle(self.urls):
             if self._stopping:
                 return
+            self._greeted = False
             try:
                 await self._session(url)
-                delay = self.first_delay        # it worked for a while: start afresh
             except RequestFailed as error:      # hello refused: a token or PIN problem
                 self._status(False, f"服务器拒绝连接：{error.message}")
-            except (OSError, ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError) as error:
+            except ConnectionClosed as error:
+                if error.rcvd is not None and error.rcvd.code == CLOSE_REVOKED:
+                    # The token was revoked: the same one will not do before someone acts.
+                    self._status(False, f"服务器拒绝连接：{error.rcvd.reason}，请联系管理员")
+                    self._greeted, delay = False, self.max_delay
+                else:   # a lost network, a restart, or closed for reading too slowly
+                    self._status(False, f"无法连接服务器（{type(error).__name__}），正在重试")
+            except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as error:
                 self._status(False, f"无法连接服务器（{type(error).__name__}），正在重试")
             if self._stopping:
                 return
+            if self._greeted:
+                delay = self.first_delay        # it worked for a while: start afresh
             await asyncio.sleep(random.uniform(delay / 2, delay))
             delay = min(self.max_delay, delay * 2)
 
@@ -96,7 +108,7 @@ class HallClient:
                 reply = await self._ask(connection, "hello", self.hello_params)
                 self.hello_reply = reply
                 self.snapshot_seq = self.last_seq = reply.get("seq", 0)
-                self.connected = True
+                self.connected = self._greeted = True
                 self._status(True, "已连接")
                 await _call(self.on_snapshot, reply)
                 await reader

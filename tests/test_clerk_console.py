@@ -464,6 +464,31 @@ def test_the_console_comes_back_by_itself_after_a_server_restart(tmp_path, brows
         hall.stop()
 
 
+def test_a_pin_reset_while_signed_in_ends_the_console_session_at_once(tmp_path, browser):
+    hall = LiveHall(tmp_path)
+    try:
+        with console_page(browser, hall) as console:
+            page = console.page
+            console.log_in("1001", "1111")
+            console.choose(1, "A")
+            expect(page.locator("#main-screen")).to_be_visible()
+            set_pin(hall, "1001", "8642")
+            expect(page.locator("#login-error")).to_have_text(
+                "您的密码已被重置或账号已停用，请重新登录")
+            expect(page.locator("#main-screen")).to_be_hidden()
+            expect(page.locator("#message")).to_have_text("登录已失效，您已退出")
+            console.assert_readable()
+            console.shot("09-pin-reset")
+            assert hall.health()["sessions_revoked"] == 1
+            console.log_in("1001", "8642")        # no retries with the old PIN in between
+            expect(page.locator("#main-screen")).to_be_visible()
+            expect(page.locator("#connection")).to_have_text("已连接")
+            console.assert_only_from(hall)
+            assert console.errors == []
+    finally:
+        hall.stop()
+
+
 def test_a_new_service_day_says_hello_again(tmp_path, browser):
     """At midnight (a simulated hall clock, three times as fast) the server closes the day:
     the clerk is signed out and `day_started` sent; the console says hello again on a fresh

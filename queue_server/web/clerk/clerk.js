@@ -96,7 +96,8 @@ function onStatus(state) {
 
 function onRefused(error) {
   const again = app.everOnline;
-  logOut(again ? "重新连接时登录未通过，请重新登录" : "");
+  logOut(error.code === "revoked" ? "登录已失效，您已退出"
+    : again ? "重新连接时登录未通过，请重新登录" : "");
   $("login-error").textContent = error.message || "登录未通过";
   $("pin").focus();
 }

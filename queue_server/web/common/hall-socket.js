@@ -2,13 +2,18 @@
 // one WebSocket to /ws on the page's own server, `hello` first, requests answered by id,
 // events handed on, and a reconnect with backoff whenever the connection drops (a server
 // restart, a network blip). After each reconnect `hello` is said again and its reply, the
-// true state, is handed to onHello: the page replaces what it shows with it.
+// true state, is handed to onHello: the page replaces what it shows with it. A close with
+// CLOSE_REVOKED (the PIN or password this page logged in with was reset or removed) is a
+// refusal, not a blip: the page is told (onRefused) and does not try the old credentials again.
 "use strict";
+
+const CLOSE_REVOKED = 4001;   // hall/protocol.py
 
 class HallSocket {
   // hello: the hello parameters ({role: "clerk", badge, pin} …).
   // handlers: onHello(reply), onEvent(event), onStatus("connecting" | "online" | "offline"),
-  //           onRefused(error): the server refused hello (a wrong PIN…); no reconnect then.
+  //           onRefused(error): the server refused hello (a wrong PIN…), or ended the session
+//           because its credentials were revoked (error.code "revoked"); no reconnect then.
   constructor(hello, handlers) {
     this.hello = hello;
     this.handlers = handlers;
@@ -66,8 +71,14 @@ class HallSocket {
         this.handlers.onEvent && this.handlers.onEvent(frame);
       }
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (socket !== this.socket) return;
+      if (event.code === CLOSE_REVOKED) {
+        this.stop();
+        this.handlers.onRefused && this.handlers.onRefused(
+          { code: "revoked", message: event.reason || "登录已失效，请重新登录" });
+        return;
+      }
       this.failPending("与服务器的连接已中断，本次操作可能未生效，请稍后重试");
       this.socket = null;
       if (!this.stopped) {

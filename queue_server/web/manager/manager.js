@@ -15,7 +15,8 @@ const PRINTER_NAMES = {
   ok: "正常", paper_low: "纸将用完", paper_out: "缺纸", offline: "打印机离线", error: "打印机故障",
 };
 const WARNING_KINDS = {
-  unattended: "脱岗", waiting: "等候超时", service: "办理超时", rating: "差评", device: "设备异常",
+  long_wait: "等候超时", long_service: "办理超时", unattended: "脱岗", negative_rating: "差评",
+  device: "设备异常",
 };
 const LEVELS = {
   red: { icon: "▲", word: "红色预警" },
@@ -132,7 +133,8 @@ function onStatus(state) {
 
 function onRefused(error) {
   const again = app.everOnline;
-  logOut(again ? "重新连接时登录未通过，请重新登录" : "");
+  logOut(error.code === "revoked" ? "登录已失效，您已退出"
+    : again ? "重新连接时登录未通过，请重新登录" : "");
   $("login-error").textContent = error.message || "登录未通过";
   $("password").value = "";
   $("password").focus();
@@ -377,7 +379,7 @@ function openWarningLevel(number) {
   const current = live && live.view.current;
   for (const w of app.warnings.values()) {
     if (w.acknowledged) continue;
-    if (w.window === number || (current && w.number === current)) {
+    if (w.window === number || (current && w.ticket === current)) {
       if (w.level === "red") return "red";
       level = "yellow";
     }

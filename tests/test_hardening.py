@@ -1,0 +1,304 @@
+"""A running server tried as an attacker and a careless user would (issue 12).
+
+- Revoking a credential ends the sessions it opened, for every role, at once: a revoked kiosk's
+  very next `take_ticket` issues nothing, a revoked display hears nothing more.
+- The lockout holds under concurrency: thirty hellos at once, from thirty addresses, for one
+  clerk get at most five PINs evaluated.
+- A login flood from one address cannot keep a real clerk out.
+- No text a client sends can break another client: a lone surrogate anywhere is refused.
+- A client that never reads is closed at its bound, and the server's memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect as async_connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from hall.protocol import CLOSE_REVOKED, OPS
+from tests.live_hall import MANAGER, LiveHall
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def hall(tmp_path):
+    live = LiveHall(tmp_path)
+    yield live
+    live.stop()
+
+
+def cli(hall: LiveHall, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "queue_server.cli", "--db", f"sqlite:///{hall.db}",
+                           *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def closed_with(client, timeout: float = 10) -> tuple[int, str]:
+    """Read until the server closes the connection; its close code and reason."""
+    try:
+        while True:
+            client.connection.recv(timeout=timeout)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code, closed.rcvd.reason
+
+
+def tickets_in(hall: LiveHall) -> int:
+    import sqlite3
+
+    with sqlite3.connect(hall.db) as db:
+        return db.execute("SELECT count(*) FROM tickets").fetchone()[0]
+
+
+# --- 1. revocation --------------------------------------------------------------------------------
+
+def test_a_revoked_kiosk_gets_no_ticket_on_its_open_connection(hall):
+    kiosk = hall.hello("kiosk")
+    assert kiosk.request("take_ticket", category="A")["ticket"]["number"] == "A001"
+    cli(hall, "device", "revoke", "kiosk-1")
+    reply = kiosk.request("take_ticket", category="A")   # at once: no waiting for a poll
+    assert reply["ok"] is False and reply["error"]["code"] == "unauthorized"
+    assert "吊销" in reply["error"]["message"]
+    assert closed_with(kiosk) == (CLOSE_REVOKED, "设备令牌已被吊销")
+    assert tickets_in(hall) == 1
+    again = hall.client().request("hello", role="kiosk", token=hall.tokens["kiosk"])
+    assert again["error"]["code"] == "unauthorized"
+
+
+def test_a_revoked_display_and_pad_hear_nothing_more(hall):
+    board, pad, kiosk = hall.hello("display"), hall.hello("pad"), hall.hello("kiosk")
+    watcher = hall.hello("manager")
+    cli(hall, "device", "revoke", "board-1")
+    cli(hall, "device", "revoke", "pad-1")
+    assert closed_with(board) == (CLOSE_REVOKED, "设备令牌已被吊销")
+    assert closed_with(pad) == (CLOSE_REVOKED, "设备令牌已被吊销")
+    kiosk.request("take_ticket", category="A")
+    watcher.wait_event("queue", category="A")
+    assert not [e for e in board.events + pad.events if e["ev"] in ("queue", "ticket_issued")]
+    offline = [e for e in watcher.events if e["ev"] == "presence" and not e["online"]]
+    assert {e["device"] for e in offline} >= {"board-1", "pad-1"}
+    assert hall.health()["sessions_revoked"] == 2
+
+
+def test_a_clerk_whose_pin_is_reset_is_signed_off_the_console(hall):
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    assert clerk.request("sign_in", window=1, post="A")["ok"]
+    other = hall.hello("clerk", badge="1002", pin="2222")
+    cli(hall, "clerk", "set-pin", "1001", "--pin", "8642")
+    reply = clerk.request("call_next")
+    assert reply["error"]["code"] == "unauthorized" and "重置" in reply["error"]["message"]
+    code, reason = closed_with(clerk)
+    assert code == CLOSE_REVOKED and "请重新登录" in reason
+    assert other.request("sign_in", window=2, post="A")["ok"]   # another clerk is untouched
+    assert hall.client().request("hello", role="clerk", badge="1001", pin="1111")["ok"] is False
+    assert hall.hello("clerk", badge="1001", pin="8642").hello["clerk"]["window"] == 1
+
+
+def test_a_manager_changed_or_removed_is_signed_out(hall):
+    cli(hall, "manager", "add", "fuzhuren", "--name", "副主任", "--password", "second-pass-1")
+    changed, removed = hall.hello("manager"), hall.hello(
+        "manager", user="fuzhuren", password="second-pass-1")
+    cli(hall, "manager", "add", MANAGER[0], "--name", "主任", "--password", "a-new-password")
+    assert closed_with(changed)[0] == CLOSE_REVOKED
+    assert removed.request("stats", view="hourly", **{"from": "2026-01-01", "to": "2026-01-01"})["ok"]
+    cli(hall, "manager", "remove", "fuzhuren")
+    reply = removed.request("stats", view="hourly", **{"from": "2026-01-01", "to": "2026-01-01"})
+    assert reply["error"]["code"] == "unauthorized"
+    assert closed_with(removed) == (CLOSE_REVOKED, "管理账号已被更改或删除，请重新登录")
+    assert hall.hello("manager", user=MANAGER[0], password="a-new-password").hello["ok"]
+
+
+# --- 2 and 3. the lockout under concurrency, and a login flood ----------------------------------
+
+async def _hello(url: str, address: str, **params) -> tuple[dict, float]:
+    async with async_connect(url, local_addr=(address, 0), open_timeout=30) as ws:
+        await ws.send(json.dumps({"id": 1, "op": "hello", **params}))
+        reply = json.loads(await ws.recv())
+        return reply, time.monotonic()
+
+
+def test_thirty_hellos_at_once_for_one_clerk_get_at_most_five_pins_checked(hall):
+    pins = ["0000"] * 29 + ["2222"]     # 1002's PIN is among them, sent last
+
+    async def storm():
+        return await asyncio.gather(*(
+            _hello(hall.ws, f"127.0.0.{10 + i}", role="clerk", badge="1002", pin=pin)
+            for i, pin in enumerate(pins)))
+
+    replies = [reply for reply, _ in asyncio.run(storm())]
+    checked = [r for r in replies if r["ok"] or "还可再试" in r["error"]["message"]
+               or r["error"]["message"] == "密码连续输错 5 次，账号已锁定 5 分钟"]
+    assert 1 <= len(checked) <= 5
+    refused = [r for r in replies if r not in checked]
+    assert all(r["error"]["code"] == "unauthorized" and "已锁定" in r["error"]["message"]
+               for r in refused)
+    assert hall.health()["logins"]["checked"] == 30   # each went to the database, once
+
+
+def test_a_real_clerk_gets_in_during_a_flood_from_one_address(hall):
+    async def flood_and_login():
+        flood = [asyncio.create_task(_hello(hall.ws, "127.0.0.2", role="clerk",
+                                            badge=f"{5000 + i}", pin="0000"))
+                 for i in range(200)]
+        await asyncio.sleep(0.3)      # the flood is in: its tries are being hashed
+        began = time.monotonic()
+        real, answered = await _hello(hall.ws, "127.0.0.1", role="clerk", badge="1001", pin="1111")
+        return real, answered - began, await asyncio.gather(*flood)
+
+    real, waited, flood = asyncio.run(flood_and_login())
+    assert real["ok"], real
+    limited = [r for r, _ in flood if r["error"]["code"] == "rate_limited"]
+    checked = [(r, at) for r, at in flood if r["error"]["code"] == "unauthorized"]
+    assert len(checked) <= 20 and len(limited) >= 180      # the address's limit: 20 at once
+    assert all(r["error"]["message"] == "工号或密码不正确（还可再试 4 次）" for r, _ in checked)
+    print(f"real login during the flood answered in {waited * 1000:.0f} ms")
+
+
+# --- 4. text that is not Unicode ----------------------------------------------------------------
+
+BAD = "坏\ud800"
+EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "elderly",
+            "printer": "ok", "detail": "", "window": 1, "post": "A", "takeover": False,
+            "reason": "材料不全", "number": "A001", "to_category": "B", "to_window": 2,
+            "note": "", "outcome": "done", "ticket": "A001", "score": 5, "reasons": ["态度"],
+            "text": "通知", "warning": 1, "view": "hourly", "from": "2026-01-01",
+            "to": "2026-01-01", "month": "2026-01", "by": "hall", "period": "day",
+            "what": "kpis", "format": "csv", "since_version": 1}
+ROLE_OF = {"catalogue": "kiosk", "take_ticket": "kiosk", "device_status": "kiosk", "rate": "pad"}
+
+
+def _frames_with_a_surrogate():
+    """Every op, with the bad text in each of its parameters in turn, in its name, a key and
+    the id."""
+    for name, op in OPS.items():
+        if name == "hello":
+            continue
+        params = {**{k: EXAMPLES[k] for k in op.required}}
+        role = ROLE_OF.get(name) or op.roles[0]
+        yield role, {"id": 7, "op": name, **params, "extra\ud800": 1}
+        yield role, {"id": "x\ud800", "op": name, **params}
+        for key in [*op.required, *op.optional]:
+            value = [BAD] if isinstance(EXAMPLES[key], list) else BAD
+            yield role, {"id": 7, "op": name, **params, key: value}
+    yield "kiosk", {"id": 7, "op": "take\ud800"}
+    for key in OPS["hello"].optional:
+        yield None, {"id": 7, "op": "hello", "role": "clerk", key: BAD}
+
+
+def test_a_lone_surrogate_anywhere_is_refused_and_breaks_nobody(hall):
+    board = hall.hello("display")
+    sessions = {"kiosk": hall.hello("kiosk"), "pad": hall.hello("pad"),
+                "clerk": hall.hello("clerk", badge="1001", pin="1111"),
+                "manager": hall.hello("manager"), None: hall.client()}
+    seq = hall.health()["seq"]
+    covered = set()
+    for role, frame in _frames_with_a_surrogate():
+        client = sessions[role]
+        # ensure_ascii: the surrogate travels as the JSON escape \ud800, valid UTF-8 on the wire
+        client.send(json.dumps(frame, ensure_ascii=True))
+        reply = client.reply()
+        assert reply["ok"] is False and reply["error"]["code"] == "bad_request", (frame, reply)
+        assert reply["re"] == (7 if frame["id"] == 7 else None)
+        covered.add(frame["op"])
+    assert covered >= set(OPS)
+    assert hall.health()["seq"] == seq     # nothing reached the core or the log
+    for role, client in sessions.items():  # every connection is still open and answers
+        if role is not None:
+            assert client.request("catalogue" if role in ("kiosk", "manager") else "resume")[
+                "re"] is not None
+    assert sessions["manager"].request("set_notice", text="今天正常办公")["ok"]
+    assert board.wait_event("notice")["text"] == "今天正常办公"
+    assert hall.hello("display").hello["snapshot"]["live"]["notice"] == "今天正常办公"
+    assert hall.hello("manager").hello["ok"]
+    assert "Traceback" not in _stderr_so_far(hall)
+
+
+def _stderr_so_far(hall: LiveHall) -> str:
+    hall.stop()
+    return hall.process.stderr.read()
+
+
+# --- 5. a client that never reads ---------------------------------------------------------------
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _drain(client) -> None:
+    """Take in what has arrived for a test client that does read."""
+    while True:
+        try:
+            client.events.append(json.loads(client.connection.recv(timeout=0)))
+        except TimeoutError:
+            return
+
+
+def test_a_display_that_never_reads_is_closed_and_memory_stays_bounded(hall):
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # a small window: fills fast
+    sock.connect(("127.0.0.1", int(hall.http.rsplit(":", 1)[1])))
+    stuck = hall.clients.enter_context(connect(hall.ws, sock=sock, max_queue=1))  # reads 1 frame
+    stuck.send(json.dumps({"id": 1, "op": "hello", "role": "display",
+                           "token": hall.tokens["display"]}))
+    reading, manager = hall.hello("display"), hall.hello("manager")
+    before = _rss_kib(hall.process.pid)
+    filler = "通知" * 146                                        # ~1 KB a notice frame
+    for batch in range(120):                                     # up to 12 MB of notices
+        for i in range(100):
+            manager.send({"id": i, "op": "set_notice", "text": f"{batch:03}-{i:02} {filler}"})
+        for _ in range(100):
+            reply = manager.reply()
+            assert reply["ok"], reply
+        _drain(reading)
+        manager.events.clear()
+        reading.events.clear()
+        if batch % 10 == 9 and hall.health()["fanout"]["dropped_slow"]:
+            break
+    assert hall.health()["fanout"]["dropped_slow"] == 1
+    deadline = time.monotonic() + 10      # the close frame cannot get through: cut after 2 s
+    while hall.health()["connections"].get("display") != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert hall.health()["connections"]["display"] == 1
+    grown_mib = (_rss_kib(hall.process.pid) - before) / 1024
+    print(f"notices sent: {(batch + 1) * 100}; server memory grew {grown_mib:.1f} MiB")
+    assert grown_mib < 40
+    assert manager.request("set_notice", text="最后一条")["ok"]
+    assert reading.wait_event("notice", text="最后一条")
+    sock.close()
+
+
+# --- the clients' side of the close codes ----------------------------------------------------------
+
+def test_the_device_client_says_its_token_was_revoked(hall):
+    from hall.client import HallClient
+
+    statuses: list[tuple[bool, str]] = []
+
+    async def scenario():
+        client = HallClient([hall.ws], {"role": "display", "token": hall.tokens["display"]},
+                            on_status=lambda ok, text: statuses.append((ok, text)),
+                            first_delay=0.1, max_delay=30)
+        runner = asyncio.create_task(client.run())
+        while not client.connected:
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(cli, hall, "device", "revoke", "board-1")
+        while client.connected or len(statuses) < 2:
+            await asyncio.sleep(0.02)
+        await client.stop()
+        runner.cancel()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert statuses == [(True, "已连接"), (False, "服务器拒绝连接：设备令牌已被吊销，请联系管理员")]
