@@ -2,7 +2,9 @@
 
 Every command takes `--db URL` (default: the `QUEUE_DB` environment variable, else the SQLite
 file `hall.db` in the data folder). A mistake of the user's is one clear line on stderr and a
-non-zero exit, never a traceback.
+non-zero exit, never a traceback; so is a database that cannot be used as it is (a file that
+is not SQLite, a server that does not answer, a database that refuses writes), and such a
+database is left as it was.
 """
 
 from __future__ import annotations
@@ -22,12 +24,22 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
 from queue_server.store import accounts, devices, hall_records
-from queue_server.store.database import DatabaseUrlError, default_url, is_initialised, migrate, open_engine
+from queue_server.store.database import (
+    DatabaseUnusable,
+    DatabaseUrlError,
+    check_writable,
+    default_url,
+    explain,
+    is_initialised,
+    migrate,
+    one_line,
+    open_engine,
+)
 
 
 class UserError(Exception):
@@ -39,11 +51,19 @@ def _now() -> datetime:
 
 
 def _engine(args: argparse.Namespace, create: bool = False) -> Engine:
+    """The database, created or upgraded when `create`; it must already be initialised
+    otherwise. A database that cannot be opened is `DatabaseUnusable`, in one line."""
     engine = open_engine(args.db)
-    if create:
-        migrate(engine)
-    elif not is_initialised(engine):
-        raise UserError(f"数据库尚未初始化：{args.db or default_url()}；请先运行 queue-server init")
+    try:
+        if create:
+            migrate(engine)
+        elif not is_initialised(engine):
+            raise UserError(f"数据库尚未初始化：{args.db or default_url()}；请先运行 queue-server init")
+    except DBAPIError as error:
+        message = explain(error, engine.url)
+        if message is None:
+            raise
+        raise DatabaseUnusable(message) from None
     return engine
 
 
@@ -151,12 +171,18 @@ def _read_secret(given: str | None, prompt: str) -> str:
     """A PIN or password: from the option, else asked twice on a terminal, else one stdin line."""
     if given is not None:
         return given
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass(prompt)
-    if getpass.getpass("再输入一次 / again: ") != first:
-        raise UserError("两次输入的不一致 / the two entries differ")
-    return first
+    try:
+        if not sys.stdin.isatty():
+            secret = sys.stdin.readline().rstrip("\n")
+        else:
+            secret = getpass.getpass(prompt)
+            if getpass.getpass("再输入一次 / again: ") != secret:
+                raise UserError("两次输入的不一致 / the two entries differ")
+        secret.encode("utf-8")
+    except UnicodeError:
+        raise UserError("输入的不是 UTF-8 文本；请把终端或脚本的字符编码设为 UTF-8 后重试 / "
+                        "not valid UTF-8") from None
+    return secret
 
 
 def cmd_clerk_set_pin(args: argparse.Namespace) -> None:
@@ -207,6 +233,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         except (OSError, ValueError) as error:
             raise UserError(f"无法读取证书或私钥：{error}") from None
     engine = _engine(args)
+    check_writable(engine)
     clock = _hall_clock(args, engine)
     service = HallService(engine, args.hall, clock() if clock else _now())
     hall = service.definition.hall
@@ -266,7 +293,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
         done = subprocess.run(["pg_dump", "--format=custom", "--file", str(target), plain],
                               capture_output=True, text=True)
         if done.returncode != 0:
-            raise UserError(f"pg_dump 失败：{done.stderr.strip()}")
+            raise UserError(f"pg_dump 失败：{one_line(done.stderr)}")
     print(f"已备份到 / backed up to {target}")
 
 
@@ -290,7 +317,7 @@ def _parser() -> argparse.ArgumentParser:
     def command(name: str, run: Callable[[argparse.Namespace], None], help_text: str,
                 parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
         p = parent.add_parser(name, parents=[common], help=help_text, description=help_text)
-        p.set_defaults(run=run)
+        p.set_defaults(run=run, command_parser=p)
         return p
 
     command("init", cmd_init, "创建或升级数据库 / create or upgrade the database")
@@ -366,23 +393,50 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options that name files: on Linux a file name may be any bytes, so these may hold bytes that
+# are not UTF-8 (as lone surrogates); every other option is text that is stored or compared.
+_PATH_OPTIONS = frozenset({"db", "file", "output", "cert", "key"})
+
+
+def _check_text_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an option whose value is not UTF-8 (Python keeps such bytes as lone surrogates,
+    which the database driver cannot store), naming the option and showing the bytes."""
+    command = getattr(args, "command_parser", None)
+    for action in [*parser._actions, *(command._actions if command else [])]:
+        value = getattr(args, action.dest, None)
+        if action.dest in _PATH_OPTIONS or not isinstance(value, str):
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            name = action.option_strings[-1] if action.option_strings else action.dest
+            raise UserError(f"{name} 的值“{shown}”不是 UTF-8 文本；请把终端或脚本的字符编码设为 "
+                            "UTF-8 后重试 / not valid UTF-8") from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     try:
+        _check_text_options(parser, args)
         args.run(args)
     except HallFileInvalid as error:
         print(error.render(), file=sys.stderr)
         return 1
-    except (UserError, DatabaseUrlError, hall_records.HallNotFound, devices.DeviceError,
-            accounts.AccountError) as error:
-        print(f"错误 / error: {error}", file=sys.stderr)
+    except (UserError, DatabaseUrlError, DatabaseUnusable, hall_records.HallNotFound,
+            devices.DeviceError, accounts.AccountError) as error:
+        print(f"错误 / error: {one_line(error)}", file=sys.stderr)
         return 1
-    except OperationalError as error:
-        print(f"错误 / error: 无法打开数据库（{error.orig}）；请检查 --db 地址、路径权限或数据库服务",
-              file=sys.stderr)
+    except DBAPIError as error:
+        message = explain(error, make_url(args.db or default_url()))
+        if message is None:
+            raise
+        print(f"错误 / error: {message}", file=sys.stderr)
         return 1
     except OSError as error:
-        print(f"错误 / error: {error.strerror or error}：{error.filename or ''}", file=sys.stderr)
+        print(f"错误 / error: {one_line(error.strerror or error)}：{error.filename or ''}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

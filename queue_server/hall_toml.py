@@ -4,6 +4,10 @@ The file is checked whole before anything is built: every problem is collected, 
 line it is on, the field's path (arrays count from 1, as people do) and what was expected, so a
 bad file is rejected at once with the full list and never half-imported. `tomllib` gives no
 positions for values, so `key_lines` scans the text for table headers and keys to find them.
+
+Everything in the file is bounded, because it ends up on every device (a hall's name is in
+every `hello`): the file's size (`MAX_FILE_BYTES`), the length of every text field and the
+number of entries of every array; the limits are in docs/hall-config.md.
 """
 
 from __future__ import annotations
@@ -36,6 +40,29 @@ from queue_server.hall_definition import (
 
 NO_FEE = "不收费"
 FREE_WORDS = (NO_FEE, "免费", "免收")
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""The county example (142 windows, 369 items with full guides) is under 1 MB; a city hall's
+catalogue of a few thousand items fits too. Checked before the file is parsed."""
+
+# Length limits of text fields, in characters (docs/hall-config.md lists them per field).
+NAME = 60            # the hall's, a department's, a category's and a window's name
+ITEM_NAME = 100
+PERSON = 40          # a clerk's name
+TEXT = 200           # an address, a certificate, a material's name
+NOTE = 500           # a material's note
+PHONE = 40
+PLACE = 40           # a window's zone and floor
+PATH = 300           # a clerk's photo file
+LINE = 1000          # one entry of a guide list: legal basis, condition, step, note
+SUMMARY = 3000
+FEE = 300
+REASON = 40          # a rating reason, a button on the pad
+CODE = 40            # hall and department codes, and references to departments
+BADGE = 16
+PREFIX = 2
+GUIDE_ENTRIES = 50   # entries of each list of a guide, and materials of an item
+CATEGORIES = 300     # categories of a hall, so also of one window
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +161,27 @@ class _Checker:
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(_line_of(self.lines, path), path, message))
 
+    def failed(self, path: str) -> bool:
+        """Whether `path` already has a problem (so that a later check need not add another)."""
+        return any(p.field == path for p in self.problems)
+
     def known_keys(self, table: dict, path: str, allowed: Iterable[str]) -> None:
         allowed = list(allowed)
         for key in table:
             if key not in allowed:
-                self.fail(f"{path}.{key}", f"未知字段；此处可用的字段有：{', '.join(allowed)}")
+                self.fail(f"{path}.{_clip(key)}", f"未知字段；此处可用的字段有：{', '.join(allowed)}")
+
+    def too_long(self, path: str, value: str, limit: int) -> bool:
+        if len(value) <= limit:
+            return False
+        self.fail(path, f"太长：最多 {limit} 个字符，实际 {len(value)} 个字符")
+        return True
+
+    def too_many(self, path: str, values: list, limit: int) -> bool:
+        if len(values) <= limit:
+            return False
+        self.fail(path, f"太多：最多 {limit} 项，实际 {len(values)} 项")
+        return True
 
     def value(self, table: dict, path: str, key: str, kind: type, required: bool, default: Any):
         where = f"{path}.{key}"
@@ -152,9 +195,11 @@ class _Checker:
             return default
         return value
 
-    def text(self, table, path, key, *, required=True, pattern: str | None = None,
+    def text(self, table, path, key, *, limit: int, required=True, pattern: str | None = None,
              hint: str = "") -> str:
         value = self.value(table, path, key, str, required, "")
+        if self.too_long(f"{path}.{key}", value, limit):
+            return ""
         if required and key in table and isinstance(value, str) and not value.strip():
             self.fail(f"{path}.{key}", "不能为空")
         if value and pattern and not re.fullmatch(pattern, value):
@@ -178,14 +223,19 @@ class _Checker:
             return default
         return value
 
-    def texts(self, table, path, key, *, required=True, min_items=0,
-              choices: Iterable[str] | None = None, default=()) -> tuple[str, ...]:
+    def texts(self, table, path, key, *, limit: int, max_items: int, required=True,
+              min_items=0, choices: Iterable[str] | None = None,
+              default=()) -> tuple[str, ...]:
         values = self.value(table, path, key, list, required, list(default))
+        if self.too_many(f"{path}.{key}", values, max_items):
+            values = values[:max_items]
         good = []
         allowed = tuple(choices) if choices is not None else None
         for i, value in enumerate(values, start=1):
             if not isinstance(value, str) or not value.strip():
                 self.fail(f"{path}.{key}[{i}]", f"应为非空文本，实际为 {_show(value)}")
+            elif self.too_long(f"{path}.{key}[{i}]", value, limit):
+                pass
             elif allowed is not None and value not in allowed:
                 self.fail(f"{path}.{key}[{i}]",
                           f"应为 {' / '.join(allowed)} 之一，实际为 {_show(value)}")
@@ -195,8 +245,10 @@ class _Checker:
             self.fail(f"{path}.{key}", f"至少需要 {min_items} 项")
         return tuple(good)
 
-    def dates(self, table, path, key) -> tuple[date, ...]:
+    def dates(self, table, path, key, *, max_items: int) -> tuple[date, ...]:
         values = self.value(table, path, key, list, False, [])
+        if self.too_many(f"{path}.{key}", values, max_items):
+            values = values[:max_items]
         good = []
         for i, value in enumerate(values, start=1):
             if isinstance(value, date) and not hasattr(value, "hour"):
@@ -206,7 +258,8 @@ class _Checker:
                           f"应为日期（不加引号，如 2026-10-01），实际为 {_show(value)}")
         return tuple(sorted(set(good)))
 
-    def tables(self, data: dict, key: str, *, required: bool) -> list[tuple[str, dict]]:
+    def tables(self, data: dict, key: str, *, required: bool,
+               max_items: int) -> list[tuple[str, dict]]:
         values = data.get(key)
         if values is None:
             if required:
@@ -215,6 +268,8 @@ class _Checker:
         if not isinstance(values, list) or not all(isinstance(v, dict) for v in values):
             self.fail(key, f"应写成 [[{key}]] 表数组")
             return []
+        if self.too_many(key, values, max_items):
+            values = values[:max_items]
         return [(f"{key}[{i}]", value) for i, value in enumerate(values, start=1)]
 
     def unique(self, records: list[tuple[str, Any]], key: str, what: str) -> None:
@@ -226,9 +281,13 @@ class _Checker:
                 seen[value] = path
 
 
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return f'"{value}"'
+        return f'"{_clip(value)}"' + (f"（共 {len(value)} 个字符）" if len(value) > 40 else "")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
@@ -274,7 +333,7 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         c.fail("hall", "缺少 [hall] 表（大厅名称、地址、电话、服务时段等）")
         return None
     c.known_keys(table, "hall", _HALL_KEYS)
-    timezone = c.text(table, "hall", "timezone", required=False) or "Asia/Shanghai"
+    timezone = c.text(table, "hall", "timezone", required=False, limit=64) or "Asia/Shanghai"
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -289,16 +348,16 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         c.fail("hall.working_weekdays", "应为 1 到 7 的整数数组（1 = 星期一）")
         weekdays = [1, 2, 3, 4, 5]
     return HallInfo(
-        code=c.text(table, "hall", "code", pattern=_CODE, hint=_CODE_HINT),
-        name=c.text(table, "hall", "name"),
-        address=c.text(table, "hall", "address"),
-        consultation_phone=c.text(table, "hall", "consultation_phone"),
-        complaint_phone=c.text(table, "hall", "complaint_phone"),
+        code=c.text(table, "hall", "code", limit=CODE, pattern=_CODE, hint=_CODE_HINT),
+        name=c.text(table, "hall", "name", limit=NAME),
+        address=c.text(table, "hall", "address", limit=TEXT),
+        consultation_phone=c.text(table, "hall", "consultation_phone", limit=PHONE),
+        complaint_phone=c.text(table, "hall", "complaint_phone", limit=PHONE),
         timezone=timezone,
         sessions=_read_sessions(c, table),
         working_weekdays=tuple(sorted(set(weekdays))),
-        holidays=c.dates(table, "hall", "holidays"),
-        makeup_workdays=c.dates(table, "hall", "makeup_workdays"),
+        holidays=c.dates(table, "hall", "holidays", max_items=400),
+        makeup_workdays=c.dates(table, "hall", "makeup_workdays", max_items=400),
         priority_ratio=c.integer(table, "hall", "priority_ratio", 1, 10, required=False,
                                  default=2),
         issue_cutoff_minutes=c.integer(table, "hall", "issue_cutoff_minutes", 0, 120,
@@ -314,13 +373,16 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
                                           required=False, default=30),
         service_level_minutes=c.integer(table, "hall", "service_level_minutes", 1, 600,
                                         required=False, default=30),
-        rating_reasons=c.texts(table, "hall", "rating_reasons", required=False),
+        rating_reasons=c.texts(table, "hall", "rating_reasons", required=False, limit=REASON,
+                               max_items=12),
         demo=c.value(table, "hall", "demo", bool, False, False),
     )
 
 
 def _read_sessions(c: _Checker, table: dict) -> tuple[Session, ...]:
     raw = c.value(table, "hall", "sessions", list, True, [])
+    if c.too_many("hall.sessions", raw, 12):
+        raw = raw[:12]
     sessions: list[Session] = []
     for i, pair in enumerate(raw, start=1):
         path = f"hall.sessions[{i}]"
@@ -343,12 +405,12 @@ def _read_sessions(c: _Checker, table: dict) -> tuple[Session, ...]:
 
 def _read_departments(c: _Checker, data: dict) -> list[tuple[str, Department]]:
     out = []
-    for path, t in c.tables(data, "departments", required=True):
+    for path, t in c.tables(data, "departments", required=True, max_items=300):
         c.known_keys(t, path, ("code", "name", "phone"))
         out.append((path, Department(
-            code=c.text(t, path, "code", pattern=_CODE, hint=_CODE_HINT),
-            name=c.text(t, path, "name"),
-            phone=c.text(t, path, "phone", required=False),
+            code=c.text(t, path, "code", limit=CODE, pattern=_CODE, hint=_CODE_HINT),
+            name=c.text(t, path, "name", limit=NAME),
+            phone=c.text(t, path, "phone", required=False, limit=PHONE),
         )))
     c.unique([(p, d.code) for p, d in out], "code", "部门编码")
     return out
@@ -356,16 +418,16 @@ def _read_departments(c: _Checker, data: dict) -> list[tuple[str, Department]]:
 
 def _read_categories(c: _Checker, data: dict) -> list[tuple[str, Category]]:
     out = []
-    for path, t in c.tables(data, "categories", required=True):
+    for path, t in c.tables(data, "categories", required=True, max_items=CATEGORIES):
         c.known_keys(t, path, ("prefix", "name", "daily_cap", "kinds", "department"))
         out.append((path, Category(
-            prefix=c.text(t, path, "prefix", pattern=r"[A-Z]{1,2}",
+            prefix=c.text(t, path, "prefix", limit=PREFIX, pattern=r"[A-Z]{1,2}",
                           hint="1 到 2 个大写英文字母，如 \"A\""),
-            name=c.text(t, path, "name"),
+            name=c.text(t, path, "name", limit=NAME),
             daily_cap=c.integer(t, path, "daily_cap", 1, 999, default=999),
             kinds=c.texts(t, path, "kinds", required=False, min_items=1, choices=TICKET_KINDS,
-                          default=TICKET_KINDS),
-            department=c.text(t, path, "department", required=False),
+                          default=TICKET_KINDS, limit=10, max_items=len(TICKET_KINDS)),
+            department=c.text(t, path, "department", required=False, limit=CODE),
         )))
     c.unique([(p, cat.prefix) for p, cat in out], "prefix", "号段前缀")
     return out
@@ -373,18 +435,19 @@ def _read_categories(c: _Checker, data: dict) -> list[tuple[str, Category]]:
 
 def _read_clerks(c: _Checker, data: dict, demo: bool) -> list[tuple[str, Clerk]]:
     out = []
-    for path, t in c.tables(data, "clerks", required=True):
+    for path, t in c.tables(data, "clerks", required=True, max_items=3000):
         c.known_keys(t, path, ("badge", "name", "photo", "department", "pin"))
-        pin = c.text(t, path, "pin", required=False, pattern=r"\d{4,8}", hint="4 到 8 位数字")
+        pin = c.text(t, path, "pin", required=False, limit=8, pattern=r"\d{4,8}",
+                     hint="4 到 8 位数字")
         if "pin" in t and not demo:
             c.fail(f"{path}.pin", "PIN 只能写在演示文件中（[hall] demo = true）；"
                                   "正式大厅请用 queue-server clerk set-pin 设置")
         out.append((path, Clerk(
-            badge=c.text(t, path, "badge", pattern=r"[0-9A-Za-z]{1,16}",
+            badge=c.text(t, path, "badge", limit=BADGE, pattern=r"[0-9A-Za-z]{1,16}",
                          hint="1 到 16 位数字或字母"),
-            name=c.text(t, path, "name"),
-            photo=c.text(t, path, "photo", required=False),
-            department=c.text(t, path, "department", required=False),
+            name=c.text(t, path, "name", limit=PERSON),
+            photo=c.text(t, path, "photo", required=False, limit=PATH),
+            department=c.text(t, path, "department", required=False, limit=CODE),
             pin=pin,
         )))
     c.unique([(p, clerk.badge) for p, clerk in out], "badge", "工号")
@@ -393,18 +456,19 @@ def _read_clerks(c: _Checker, data: dict, demo: bool) -> list[tuple[str, Clerk]]
 
 def _read_windows(c: _Checker, data: dict) -> list[tuple[str, Window]]:
     out = []
-    for path, t in c.tables(data, "windows", required=True):
+    for path, t in c.tables(data, "windows", required=True, max_items=999):
         c.known_keys(t, path, ("number", "name", "department", "categories", "a_post",
                                "b_posts", "zone", "floor"))
         out.append((path, Window(
             number=c.integer(t, path, "number", 1, 999),
-            name=c.text(t, path, "name"),
-            department=c.text(t, path, "department"),
-            categories=c.texts(t, path, "categories", min_items=1),
-            a_post=c.text(t, path, "a_post"),
-            b_posts=c.texts(t, path, "b_posts", required=False),
-            zone=c.text(t, path, "zone", required=False),
-            floor=c.text(t, path, "floor", required=False),
+            name=c.text(t, path, "name", limit=NAME),
+            department=c.text(t, path, "department", limit=CODE),
+            categories=c.texts(t, path, "categories", min_items=1, limit=PREFIX,
+                               max_items=CATEGORIES),
+            a_post=c.text(t, path, "a_post", limit=BADGE),
+            b_posts=c.texts(t, path, "b_posts", required=False, limit=BADGE, max_items=100),
+            zone=c.text(t, path, "zone", required=False, limit=PLACE),
+            floor=c.text(t, path, "floor", required=False, limit=PLACE),
         )))
     c.unique([(p, w.number) for p, w in out], "number", "窗口号")
     return out
@@ -417,27 +481,30 @@ _ITEM_KEYS = ("code", "name", "summary", "department", "category", "handling", "
 
 def _read_items(c: _Checker, data: dict) -> list[tuple[str, ServiceItem]]:
     out = []
-    for path, t in c.tables(data, "items", required=False):
+    for path, t in c.tables(data, "items", required=False, max_items=3000):
         c.known_keys(t, path, _ITEM_KEYS)
         item = ServiceItem(
-            code=c.text(t, path, "code", pattern=r"[0-9A-Za-z_\-.]{1,64}",
+            code=c.text(t, path, "code", limit=64, pattern=r"[0-9A-Za-z_\-.]{1,64}",
                         hint="字母、数字、-、_ 或 .，不超过 64 个字符"),
-            name=c.text(t, path, "name"),
-            summary=c.text(t, path, "summary", required=False),
-            department=c.text(t, path, "department"),
-            category=c.text(t, path, "category"),
+            name=c.text(t, path, "name", limit=ITEM_NAME),
+            summary=c.text(t, path, "summary", required=False, limit=SUMMARY),
+            department=c.text(t, path, "department", limit=CODE),
+            category=c.text(t, path, "category", limit=PREFIX),
             handling=c.choice(t, path, "handling", HANDLING_MODES, default="direct"),
             type=c.choice(t, path, "type", ITEM_TYPES, default="instant"),
-            legal_basis=c.texts(t, path, "legal_basis", min_items=1),
-            conditions=c.texts(t, path, "conditions", min_items=1),
-            steps=c.texts(t, path, "steps", min_items=1),
+            legal_basis=c.texts(t, path, "legal_basis", min_items=1, limit=LINE,
+                                max_items=GUIDE_ENTRIES),
+            conditions=c.texts(t, path, "conditions", min_items=1, limit=LINE,
+                               max_items=GUIDE_ENTRIES),
+            steps=c.texts(t, path, "steps", min_items=1, limit=LINE, max_items=GUIDE_ENTRIES),
             statutory_days=c.integer(t, path, "statutory_days", 0, 365),
             promised_days=c.integer(t, path, "promised_days", 0, 365),
-            fee=c.text(t, path, "fee"),
-            fee_basis=c.text(t, path, "fee_basis", required=False),
-            certificate=c.text(t, path, "certificate", required=False),
-            phone=c.text(t, path, "phone", required=False),
-            notes=c.texts(t, path, "notes", required=False),
+            fee=c.text(t, path, "fee", limit=FEE),
+            fee_basis=c.text(t, path, "fee_basis", required=False, limit=LINE),
+            certificate=c.text(t, path, "certificate", required=False, limit=TEXT),
+            phone=c.text(t, path, "phone", required=False, limit=PHONE),
+            notes=c.texts(t, path, "notes", required=False, limit=LINE,
+                          max_items=GUIDE_ENTRIES),
             materials=tuple(_read_materials(c, t, path)),
         )
         if item.promised_days > item.statutory_days:
@@ -464,15 +531,17 @@ def _read_materials(c: _Checker, item: dict, item_path: str) -> list[Material]:
         return []
     if not raw:
         c.fail(f"{item_path}.materials", "至少需要一项申请材料")
+    if c.too_many(f"{item_path}.materials", raw, GUIDE_ENTRIES):
+        raw = raw[:GUIDE_ENTRIES]
     out = []
     for i, t in enumerate(raw, start=1):
         path = f"{item_path}.materials[{i}]"
         c.known_keys(t, path, ("name", "form", "copies", "notes"))
         out.append(Material(
-            name=c.text(t, path, "name"),
+            name=c.text(t, path, "name", limit=TEXT),
             form=c.choice(t, path, "form", MATERIAL_FORMS, default="original"),
             copies=c.integer(t, path, "copies", 1, 20, required=False, default=1),
-            notes=c.text(t, path, "notes", required=False),
+            notes=c.text(t, path, "notes", required=False, limit=NOTE),
         ))
     return out
 
@@ -483,7 +552,7 @@ def _check_references(c: _Checker, departments, categories, clerks, windows, ite
     badges = {clerk.badge for _, clerk in clerks}
 
     def department(path: str, code: str, required: bool) -> None:
-        if (code or required) and code not in dept_codes:
+        if (code or required) and code not in dept_codes and not c.failed(path):
             c.fail(path, f"部门编码 {_show(code)} 不在 [[departments]] 中")
 
     for path, cat in categories:
@@ -520,6 +589,9 @@ def _check_references(c: _Checker, departments, categories, clerks, windows, ite
 
 def parse_hall(text: str, source: str = "<hall>") -> HallDefinition:
     """Parse and check a hall file's text; raise `HallFileInvalid` listing every problem."""
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise HallFileInvalid(source, [_too_big()])
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -546,15 +618,48 @@ def parse_hall(text: str, source: str = "<hall>") -> HallDefinition:
 
 
 def load_hall(path: str | Path) -> HallDefinition:
+    """Read and check a hall file: UTF-8, with or without the BOM that Windows Notepad writes."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise HallFileInvalid(str(path), [Problem(None, "(文件)", "文件不存在")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise HallFileInvalid(str(path), [_too_big()])
+    return parse_hall(_decode(data, str(path)), source=str(path))
+
+
+def _too_big() -> Problem:
+    return Problem(None, "(文件)", f"文件太大：超过 {MAX_FILE_BYTES // (1024 * 1024)} MB 的上限；"
+                   "大厅配置文件通常不到 1 MB，请检查是否选错了文件")
+
+
+def _decode(data: bytes, source: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise HallFileInvalid(source, [Problem(None, "(文件)", "文件是 UTF-16 编码（记事本的“Unicode”）；"
+                                                "请另存为 UTF-8 编码后再试")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = error.object[:error.start]     # (after a BOM, if there is one)
+        line = before.count(b"\n") + 1
+        if before.isascii() and _decodes(error.object, "gbk"):
+            # Everything before the first bad byte was ASCII and the whole file reads as GBK:
+            # a file saved in the Chinese ANSI code page, not a damaged UTF-8 file.
+            message = ("文件不是 UTF-8 编码（可能是 GBK）；请另存为 UTF-8 编码"
+                       "（记事本：“另存为”，编码选 UTF-8）后再试")
+        else:
+            message = f"第 {line} 行有不是 UTF-8 的字节；请把文件另存为 UTF-8 编码，或改正这一行"
+        raise HallFileInvalid(source, [Problem(line, "(文件)", message)]) from None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
     except UnicodeDecodeError:
-        raise HallFileInvalid(str(path), [Problem(None, "(文件)", "文件不是 UTF-8 编码；"
-                                                 "请用 UTF-8 保存")]) from None
-    return parse_hall(text, source=str(path))
+        return False
+    return True
 
 
 _SYNTAX_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from queue_server.hall_toml import HallFileInvalid, dump_hall, key_lines, load_hall, parse_hall
+from queue_server.hall_definition import Department
+from queue_server.hall_toml import (
+    MAX_FILE_BYTES,
+    HallFileInvalid,
+    dump_hall,
+    key_lines,
+    load_hall,
+    parse_hall,
+)
 
 ROOT = Path(__file__).parent.parent
 HALLS = ROOT / "assets" / "halls"
@@ -125,3 +134,157 @@ def test_key_lines_follow_tables_arrays_and_multiline_strings():
     assert lines["hall.name"] == 2 and lines["hall.code"] == 5 and "hall.b" not in lines
     assert lines["items[1].materials[1].name"] == 9
     assert lines["items[2].materials[2].name"] == 13
+
+
+# --- limits: every text field, every list, the file -------------------------------------------
+
+SMALL_HALL = parse_hall(SMALL)
+
+# (record, field, most characters, is a list of texts); the same limits as docs/hall-config.md
+TEXT_LIMITS = [
+    ("hall", "code", 40, False), ("hall", "name", 60, False), ("hall", "address", 200, False),
+    ("hall", "consultation_phone", 40, False), ("hall", "complaint_phone", 40, False),
+    ("hall", "timezone", 64, False), ("hall", "rating_reasons", 40, True),
+    ("departments", "code", 40, False), ("departments", "name", 60, False),
+    ("departments", "phone", 40, False),
+    ("categories", "prefix", 2, False), ("categories", "name", 60, False),
+    ("categories", "kinds", 10, True), ("categories", "department", 40, False),
+    ("clerks", "badge", 16, False), ("clerks", "name", 40, False),
+    ("clerks", "photo", 300, False), ("clerks", "department", 40, False),
+    ("windows", "name", 60, False), ("windows", "department", 40, False),
+    ("windows", "categories", 2, True), ("windows", "a_post", 16, False),
+    ("windows", "b_posts", 16, True), ("windows", "zone", 40, False),
+    ("windows", "floor", 40, False),
+    ("items", "code", 64, False), ("items", "name", 100, False),
+    ("items", "summary", 3000, False), ("items", "department", 40, False),
+    ("items", "category", 2, False), ("items", "legal_basis", 1000, True),
+    ("items", "conditions", 1000, True), ("items", "steps", 1000, True),
+    ("items", "fee", 300, False), ("items", "fee_basis", 1000, False),
+    ("items", "certificate", 200, False), ("items", "phone", 40, False),
+    ("items", "notes", 1000, True),
+    ("materials", "name", 200, False), ("materials", "notes", 500, False),
+]
+
+
+def _changed(record: str, field: str, value) -> tuple[str, str]:
+    """SMALL written out with one field of the first record of a kind set to `value`; and
+    that field's path."""
+    hall = SMALL_HALL
+    if record == "hall":
+        hall = replace(hall, hall=replace(hall.hall, **{field: value}))
+        return dump_hall(hall), f"hall.{field}"
+    if record == "materials":
+        item = hall.items[0]
+        material = replace(item.materials[0], **{field: value})
+        hall = replace(hall, items=(replace(item, materials=(material, *item.materials[1:])),
+                                    *hall.items[1:]))
+        return dump_hall(hall), f"items[1].materials[1].{field}"
+    first, *rest = getattr(hall, record)
+    hall = replace(hall, **{record: (replace(first, **{field: value}), *rest)})
+    return dump_hall(hall), f"{record}[1].{field}"
+
+
+def test_the_limits_are_the_documented_ones():
+    doc = (ROOT / "docs" / "hall-config.md").read_text(encoding="utf-8")
+    for record, field, limit, _ in TEXT_LIMITS:
+        if field == "kinds":
+            continue   # three fixed words
+        table = "## `[hall]`" if record == "hall" else (
+            "Each `[[items.materials]]`" if record == "materials" else f"## `[[{record}]]`")
+        section = doc[doc.index(table):]
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{field}` |"))
+        assert f"≤ {limit} characters" in row, (record, row)
+
+
+@pytest.mark.parametrize(("record", "field", "limit", "is_list"), TEXT_LIMITS,
+                         ids=[f"{r}.{f}" for r, f, _, _ in TEXT_LIMITS])
+def test_every_text_field_has_a_length_limit(record, field, limit, is_list):
+    at_limit = "长" * limit
+    over = "长" * (limit + 1)
+    text, path = _changed(record, field, (over,) if is_list else over)
+    if is_list:
+        path += "[1]"
+    problems = _problems(text)
+    expected = f"{path}: 太长：最多 {limit} 个字符，实际 {limit + 1} 个字符"
+    assert any(p.endswith(expected) and p.split(":")[1].isdigit() for p in problems), problems
+    assert all(len(p) < 300 for p in problems), "a problem never repeats a long value"
+    # exactly at the limit is no problem of length (it may be another one: an unknown code)
+    at_text, _ = _changed(record, field, (at_limit,) if is_list else at_limit)
+    try:
+        parse_hall(at_text, "hall.toml")
+    except HallFileInvalid as error:
+        assert not any("太长" in p.message for p in error.problems), error.render()
+
+
+def test_a_reference_too_long_is_one_problem_not_two():
+    text, path = _changed("windows", "department", "x" * 41)
+    assert _problems(text) == [f"{_at(text, 'x' * 41)}{path}: 太长：最多 40 个字符，实际 41 个字符"]
+
+
+@pytest.mark.parametrize(("record", "field", "entries", "most"), [
+    ("hall", "rating_reasons", ("等候时间过长",), 12),
+    ("hall", "holidays", None, 400),
+    ("items", "steps", ("取号",), 50),
+    ("items", "materials", None, 50),
+    ("windows", "b_posts", ("1005",), 100),
+])
+def test_lists_have_a_maximum_number_of_entries(record, field, entries, most):
+    if field == "holidays":
+        values = tuple(date(2026, 1, 1) + timedelta(days=i) for i in range(most + 1))
+    elif field == "materials":
+        values = SMALL_HALL.items[0].materials * (most + 1)
+    else:
+        values = entries * (most + 1)
+    text, path = _changed(record, field, values)
+    assert any(p.endswith(f"{path}: 太多：最多 {most} 项，实际 {most + 1} 项") for p in _problems(text))
+
+
+def test_tables_have_a_maximum_number_of_entries():
+    many = tuple(Department(code=f"d{i}", name=f"部门{i}") for i in range(301))
+    text = dump_hall(replace(SMALL_HALL, departments=(*SMALL_HALL.departments, *many)))
+    assert any(p.endswith("departments: 太多：最多 300 项，实际 303 项") for p in _problems(text))
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_text(SMALL + "# " + "x" * MAX_FILE_BYTES + "\n", encoding="utf-8")
+    with pytest.raises(HallFileInvalid) as caught:
+        load_hall(big)
+    [problem] = caught.value.problems
+    assert problem.message.startswith("文件太大：超过 8 MB 的上限")
+    with pytest.raises(HallFileInvalid):
+        parse_hall(big.read_text(encoding="utf-8"))
+
+
+# --- encodings ---------------------------------------------------------------------------------
+
+def test_a_bom_is_not_part_of_the_file(tmp_path):
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + SMALL.encode("utf-8"))
+    assert load_hall(bom) == SMALL_HALL
+    assert parse_hall("\ufeff" + SMALL) == SMALL_HALL
+
+
+@pytest.mark.parametrize(("encode", "message"), [
+    (lambda text: text.encode("gbk"), "文件不是 UTF-8 编码（可能是 GBK）；请另存为 UTF-8 编码"),
+    (lambda text: text.encode("utf-16"), "文件是 UTF-16 编码（记事本的“Unicode”）；请另存为 UTF-8"),
+    (lambda text: text.encode("utf-8").replace("张敏".encode(), "张敏".encode("gbk")),
+     f"第 {_line_of(SMALL, '张敏')} 行有不是 UTF-8 的字节"),
+], ids=["gbk", "utf-16", "one-damaged-line"])
+def test_a_file_not_in_utf8_says_what_it_is(tmp_path, encode, message):
+    path = tmp_path / "hall.toml"
+    path.write_bytes(encode(SMALL))
+    with pytest.raises(HallFileInvalid) as caught:
+        load_hall(path)
+    [problem] = caught.value.problems
+    assert problem.message.startswith(message), problem.message
+
+
+def test_a_damaged_line_after_a_bom_is_counted_right(tmp_path):
+    path = tmp_path / "hall.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SMALL.encode("utf-8").replace("张敏".encode(), b"\xff"))
+    with pytest.raises(HallFileInvalid) as caught:
+        load_hall(path)
+    [problem] = caught.value.problems
+    assert problem.line == _line_of(SMALL, "张敏")
+    assert problem.message.startswith(f"第 {problem.line} 行有不是 UTF-8 的字节")

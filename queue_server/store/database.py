@@ -3,24 +3,33 @@
 SQLite runs in WAL mode with `synchronous=FULL`: a transaction is on disk when its commit
 returns, so a reply sent after the commit never confirms a ticket that a power cut could lose.
 PostgreSQL is used when the URL says so (`postgresql+psycopg://…`).
+
+A database that cannot be used as it is (a file that is not SQLite, a server that does not
+answer, a database that refuses writes) is described in one line by `explain`, and
+`check_writable` finds the last kind before a server starts rather than at its first write.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy import Engine, create_engine, event, false, insert, inspect, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class DatabaseUrlError(ValueError):
     pass
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be used as it is; the message is one line saying what to do."""
 
 
 def data_dir() -> Path:
@@ -42,7 +51,9 @@ def open_engine(url: str | None = None) -> Engine:
         raise DatabaseUrlError(f"数据库地址格式不对：{url}（应如 sqlite:///路径/hall.db 或 "
                                "postgresql+psycopg://用户:密码@主机/库名）") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        # A `file:` URI (`sqlite:///file:path?mode=ro&uri=true`) names its file itself and
+        # says whether it may be created: make no folder for it.
+        if parsed.database and parsed.database != ":memory:" and not _is_uri(parsed):
             folder = Path(parsed.database).expanduser().parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -52,6 +63,11 @@ def open_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
+        try:
+            url.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DatabaseUrlError("数据库地址中有不是 UTF-8 的字符；请检查 --db 或 QUEUE_DB 的写法"
+                                   " / the database URL is not valid UTF-8") from None
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
@@ -77,3 +93,79 @@ def migrate(engine: Engine) -> None:
 
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("halls")
+
+
+def _is_uri(url: URL) -> bool:
+    return url.query.get("uri") in ("true", "1") and (url.database or "").startswith("file:")
+
+
+def _where(url: URL) -> str:
+    """The database as a person names it: the SQLite file's path, or the URL without password."""
+    if url.get_backend_name() == "sqlite":
+        if _is_uri(url):
+            return unquote(urlsplit(url.database).path)
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def one_line(text: object) -> str:
+    """Error text folded into one line (psycopg's messages, pg_dump's output span several)."""
+    return " ".join(str(text).split())
+
+
+def explain(error: DBAPIError, url: URL) -> str | None:
+    """One line that says what is wrong with the database and what to do, for the errors that
+    come from the database or its file being unusable (not from a mistake in the code); None
+    for the others."""
+    where, detail = _where(url), one_line(error.orig)
+    name = getattr(error.orig, "sqlite_errorname", "")
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if name.startswith("SQLITE_READONLY"):
+        return (f"数据库拒绝写入（{detail}）：{where}；请检查数据库文件及其文件夹的写权限、"
+                "磁盘是否只读，以及 --db 中是否有 mode=ro")
+    if sqlstate == "25006":    # read_only_sql_transaction
+        return (f"数据库拒绝写入（{detail}）：{where}；请检查库或账号的 "
+                "default_transaction_read_only 设置（ALTER DATABASE … SET … = off）")
+    if sqlstate == "42501":    # insufficient_privilege
+        return f"数据库账号权限不足（{detail}）：{where}；请给该账号授予所需的表权限"
+    if name.startswith("SQLITE_NOTADB"):
+        return f"{where} 不是 SQLite 数据库文件（{detail}），未做任何改动；请检查 --db 路径"
+    if name.startswith("SQLITE_CORRUPT"):
+        return (f"{where} 已损坏（{detail}），未做任何改动；请从备份恢复"
+                "（queue-server backup 做的副本）")
+    if name.startswith("SQLITE_CANTOPEN"):
+        return f"无法打开数据库文件 {where}（{detail}）；请检查路径、文件夹是否存在及其权限、磁盘是否只读"
+    if name.startswith("SQLITE_BUSY"):
+        return f"数据库 {where} 被另一个程序占用（{detail}）；请稍后再试，或先停止正在写它的程序"
+    if url.get_backend_name() == "postgresql" and isinstance(error, OperationalError):
+        return (f"无法连接 PostgreSQL 数据库 {where}（{detail}）；请检查 --db 中的主机、端口、"
+                "库名和账号，以及数据库服务是否在运行")
+    if isinstance(error, OperationalError):
+        return f"无法使用数据库 {where}（{detail}）；请检查 --db 地址、路径权限或数据库服务"
+    return None
+
+
+def check_writable(engine: Engine) -> None:
+    """Raise `DatabaseUnusable` unless the database takes writes, and change nothing.
+
+    Inserts no rows into `events` and `tickets` (the tables every command writes) in a
+    transaction that is rolled back: the statements are real writes to the database (SQLite
+    takes its write lock, PostgreSQL checks a read-only transaction and the INSERT privilege)
+    that add nothing. A read-only SQLite file (or `mode=ro`), a read-only PostgreSQL database
+    or a role without INSERT fails here, so the server refuses to start instead of saying "ok"
+    on /healthz and failing every command.
+    """
+    from queue_server.store.schema import EventRow, TicketRow
+
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            for row in (EventRow, TicketRow):
+                table = row.__table__
+                columns = [c for c in table.c if not c.primary_key]
+                conn.execute(insert(table).from_select(
+                    [c.name for c in columns], select(*columns).where(false())))
+            transaction.rollback()
+    except DBAPIError as error:
+        raise DatabaseUnusable(explain(error, engine.url)
+                               or f"数据库不能写入（{one_line(error.orig)}）：{_where(engine.url)}"
+                               ) from None
