@@ -53,7 +53,11 @@ ARRIVAL_ONLY = ("issued", "cancelled", "open")   # not defined for a window or a
 
 @dataclass(slots=True)
 class Visit:
-    """A ticket's time at one window: from its call there to how it left."""
+    """A ticket's time at one window: from its call there to how it left.
+
+    `clerk` and `post` are whoever called it (its 受理); `ended_by` and `ended_post` whoever
+    ended the visit (a hold, transfer, no-show or finish). They differ when a clerk took the
+    window over in the middle of the ticket: the visit goes on, and the newcomer ends it."""
 
     window: int
     clerk: str | None
@@ -61,6 +65,8 @@ class Visit:
     called_at: datetime
     end: str = "open"          # finished, no_show, held, transferred, cancelled, open
     ended_at: datetime | None = None
+    ended_by: str | None = None        # None while open, and for the day's close
+    ended_post: str | None = None
 
 
 @dataclass(slots=True)
@@ -101,6 +107,7 @@ class TicketFacts:
 
     @property
     def finisher(self) -> Visit | None:
+        """The visit that ended it as finished or no-show (its `ended_by` is who did that)."""
         return self.visits[-1] if self.status in ("finished", "no_show") and self.visits else None
 
 
@@ -131,6 +138,7 @@ def fold(events: Iterable[Event | LoggedEvent]) -> Facts:
     open_intervals: dict[int, Interval] = {}
     intervals: list[Interval] = []
     ratings: list[dict[str, Any]] = []
+    staff: dict[int, tuple[str, str]] = {}   # window: the clerk signed in there last, and post
 
     def interval(e: Event | LoggedEvent, state: str | None) -> None:
         d = e.data
@@ -168,8 +176,12 @@ def fold(events: Iterable[Event | LoggedEvent]) -> Facts:
                 end = kind.removeprefix("ticket_")
                 if visit is not None:
                     visit.end, visit.ended_at = end, e.at
-                    if kind == "ticket_finished":
-                        visit.clerk, visit.post = d["clerk"], d["post"]
+                    by = d.get("clerk")   # the clerk at the window now, after any takeover
+                    if by is not None:
+                        here = staff.get(d["window"])
+                        visit.ended_by = by
+                        visit.ended_post = d.get("post") or (
+                            here[1] if here is not None and here[0] == by else None)
                 if kind == "ticket_held":
                     t.holds += 1
                     t.status = "held"
@@ -187,7 +199,10 @@ def fold(events: Iterable[Event | LoggedEvent]) -> Facts:
                     t.score = d["score"]
                     t.rating_reasons = tuple(d["reasons"])
                 ratings.append({"day": e.day, "at": e.at, **d})
-        elif kind == "clerk_signed_in" or kind == "window_resumed":
+        elif kind == "clerk_signed_in":
+            staff[d["window"]] = d["clerk"], d["post"]
+            interval(e, "present")
+        elif kind == "window_resumed":
             interval(e, "present")
         elif kind == "window_paused":
             interval(e, "paused")
@@ -328,9 +343,11 @@ def kpi_rows(facts: Facts, definition: HallDefinition, by: str, period: str,
 
     For hall, department, category and service a ticket belongs to one key (the category and
     service it ended with), so issued = finished + no_show + cancelled + open holds per row.
-    For window and clerk, a ticket counts where it was served: accepted at every window that
-    called it, its wait at the first, finished or no-show at the last; its rating goes to who
-    finished it (as the server attributes it)."""
+    For window and clerk, a ticket counts where it was served: accepted at every window, and by
+    every clerk, that called it, its wait at the first; each hold or transfer, and its finish or
+    no-show, at the window where it happened and to the clerk who did it, who after a takeover in
+    the middle of a ticket is not the one who called it. The finish brings its service time,
+    outcome, post and rating (the server gives the rating to the clerk who finished it too)."""
     if period not in PERIODS:
         raise ValueError(f"未知的统计周期：{period}")
     names = dimension_names(definition, by)
@@ -383,8 +400,8 @@ def _count_ticket(g: _Group, t: TicketFacts) -> None:
 
 
 def _count_finished(g: _Group, t: TicketFacts, visit: Visit) -> None:
-    """A finished ticket: its service time, outcome, post and rating (a finished ticket without
-    a score is 未评, whether the pad recorded 未评 or nothing came at all)."""
+    """A finished ticket: its service time, outcome, post (of whoever finished it) and rating (a
+    finished ticket without a score is 未评, whether the pad recorded 未评 or nothing came)."""
     g.services.append(t.service_seconds)
     if t.score is not None:
         g.scores.append(t.score)
@@ -393,32 +410,44 @@ def _count_finished(g: _Group, t: TicketFacts, visit: Visit) -> None:
     if t.outcome in HANDLED_OUTCOMES:
         g.handled += 1
         g.onsite += t.outcome == "done"
-    if visit.post == "A":
+    if visit.ended_post == "A":
         g.post_a += 1
-    elif visit.post == "B":
+    elif visit.ended_post == "B":
         g.post_b += 1
 
 
 def _count_at_windows(groups: dict, p: str, t: TicketFacts, by: str) -> None:
-    def key(visit: Visit) -> str | None:
-        return str(visit.window) if by == "window" else visit.clerk
-
-    seen: set[str] = set()
+    """One ticket in the window or clerk rows: 受理 by whoever called it, each hold, transfer and
+    its end by whoever did that (the same window; after a takeover, another clerk)."""
+    if not t.visits:
+        return
+    by_window = by == "window"
+    accepted: set[str | None] = set()
+    transferred: set[str | None] = set()
+    held: set[str | None] = set()
     for visit in t.visits:
-        k = key(visit)
-        if k is None or k in seen:
-            continue
-        seen.add(k)
-        g = groups[p, k]
-        g.accepted += 1
-        g.transferred += any(v.end == "transferred" for v in t.visits if key(v) == k)
-        g.held += any(v.end == "held" for v in t.visits if key(v) == k)
-    first = t.visits[0] if t.visits else None
-    if first is not None and key(first) is not None:
-        groups[p, key(first)].waits.append(t.wait_seconds)
+        accepted.add(str(visit.window) if by_window else visit.clerk)
+        if visit.end == "transferred":
+            transferred.add(str(visit.window) if by_window else visit.ended_by)
+        elif visit.end == "held":
+            held.add(str(visit.window) if by_window else visit.ended_by)
+    for k in accepted:
+        if k is not None:
+            groups[p, k].accepted += 1
+    for k in transferred:
+        if k is not None:
+            groups[p, k].transferred += 1
+    for k in held:
+        if k is not None:
+            groups[p, k].held += 1
+    first = t.visits[0]
+    k = str(first.window) if by_window else first.clerk
+    if k is not None:
+        groups[p, k].waits.append(t.wait_seconds)
     last = t.finisher
-    if last is not None and key(last) is not None:
-        g = groups[p, key(last)]
+    k = None if last is None else str(last.window) if by_window else last.ended_by
+    if k is not None:
+        g = groups[p, k]
         if t.status == "no_show":
             g.no_show += 1
         else:

@@ -84,6 +84,9 @@ def _ticket_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
     body = []
     for t in facts.tickets:
         last = t.visits[-1] if t.visits else None
+        # The clerk of its last visit: whoever ended it (after a takeover, not who called it).
+        clerk, post = (None, None) if last is None else (
+            (last.ended_by, last.ended_post) if last.ended_by else (last.clerk, last.post))
         item = items.get(t.service) if t.service else None
         body.append([
             t.day.isoformat(), t.number, t.category, t.issued_category, t.service or "",
@@ -92,8 +95,7 @@ def _ticket_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
             OUTCOME_NAMES.get(t.outcome, "") if t.outcome else "",
             _clock(t.issued_at, definition), _clock(t.first_called_at, definition),
             _clock(t.ended_at, definition), t.wait_seconds, t.service_seconds,
-            last.window if last else None, last.clerk if last else None,
-            last.post if last else None, t.transfers, t.holds, t.recalls, t.score,
+            last.window if last else None, clerk, post, t.transfers, t.holds, t.recalls, t.score,
             "、".join(t.rating_reasons)])
     return headers, body
 
