@@ -196,19 +196,13 @@ def cmd_clerk_set_pin(args: argparse.Namespace) -> None:
     print(f"已设置工号 {args.badge} 的密码 / PIN set")
 
 
-def _take_limit(text: str):
-    from queue_server.sessions import TakeLimit
+def _rate_limit(text: str, option: str):
+    from queue_server.rate_limits import RateLimit
 
-    if text == "0":
-        return TakeLimit(0, 1)
-    burst, _, seconds = text.partition("/")
     try:
-        limit = TakeLimit(int(burst), float(seconds))
-    except ValueError:
-        raise UserError("--take-limit 应写成 次数/秒数，如 5/10；0 表示不限") from None
-    if limit.burst < 1 or limit.seconds <= 0:
-        raise UserError("--take-limit 的次数和秒数都应大于 0")
-    return limit
+        return RateLimit.parse(text)
+    except ValueError as error:
+        raise UserError(f"{option} {error}") from None
 
 
 def cmd_manager_add(args: argparse.Namespace) -> None:
@@ -218,6 +212,23 @@ def cmd_manager_add(args: argparse.Namespace) -> None:
         accounts.add_manager(conn, hall_records.hall_id_for(conn, args.hall), args.user,
                              args.name or args.user, password)
     print(f"已设置管理账号 {args.user} / manager account set")
+
+
+def cmd_manager_remove(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.begin() as conn:
+        accounts.remove_manager(conn, hall_records.hall_id_for(conn, args.hall), args.user)
+    print(f"已删除管理账号 {args.user}，其已登录的页面随即退出 / manager account removed")
+
+
+def cmd_manager_list(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.connect() as conn:
+        managers = accounts.list_managers(conn, hall_records.hall_id_for(conn, args.hall))
+    if not managers:
+        print("还没有管理账号 / no manager accounts yet")
+    for user, name in managers:
+        print(f"{user}\t{name}")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -237,8 +248,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     clock = _hall_clock(args, engine)
     service = HallService(engine, args.hall, clock() if clock else _now())
     hall = service.definition.hall
-    server = HallServer(service, _take_limit(args.take_limit), tls=tls, clock=clock,
-                        speed=args.speed)
+    server = HallServer(service, _rate_limit(args.take_limit, "--take-limit"), tls=tls,
+                        clock=clock, speed=args.speed,
+                        login_limit=_rate_limit(args.login_limit, "--login-limit"))
 
     def ready(url: str) -> None:
         print(f"{hall.name} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
@@ -352,11 +364,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pin", help="新密码；省略时从终端或标准输入读取 / new PIN (else prompted)")
 
     manager_sub = group("manager", "管理人员账号 / manager accounts")
-    p = command("add", cmd_manager_add, "新增或重设管理账号 / add or reset a manager account",
+    p = command("add", cmd_manager_add, "新增或重设管理账号（重设后其已登录的页面随即退出）/ add or "
+                "reset a manager account",
                 manager_sub)
     p.add_argument("user", help="用户名 / user name")
     p.add_argument("--name", help="姓名 / full name")
     p.add_argument("--password", help="密码；省略时从终端或标准输入读取 / (else prompted)")
+    p = command("remove", cmd_manager_remove, "删除管理账号，其已登录的页面随即退出 / remove a "
+                "manager account (its open pages end)", manager_sub)
+    p.add_argument("user", help="用户名 / user name")
+    command("list", cmd_manager_list, "列出管理账号 / list manager accounts", manager_sub)
 
     p = command("serve", cmd_serve, "启动排队服务器 / run the server")
     p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1)")
@@ -366,6 +383,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--take-limit", default="5/10", metavar="N/SECONDS",
                    help="每个取号机连接的取号频率上限，默认 5/10（10 秒内 5 张）；0 不限 / "
                         "take_ticket limit per connection")
+    p.add_argument("--login-limit", default="20/60", metavar="N/SECONDS",
+                   help="每个地址的登录尝试上限，默认 20/60（先 20 次，之后每 3 秒 1 次）；0 不限 / "
+                        "login tries per client address")
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：大厅时钟从此时刻起走（如 2026-11-23T08:00），不要用于真实大厅 / "
                         "simulation only: the hall clock starts at TIME")

@@ -10,9 +10,12 @@ on a shared thread pool, make every real login wait behind it. The gate stands b
   threads (two: this is a 2-core box's worth) take the next try from each waiting address in
   turn. A real login from another address is therefore checked after at most one try of every
   address ahead of it in the round, not after the whole flood.
-- **Bounded waiting.** At most `PER_ADDRESS_WAITING` tries of one address and `TOTAL_WAITING`
-  tries in all may wait; past that a try is refused at once ("please try again in a few
-  seconds") instead of queueing without end.
+- **Bounded, fairly shared waiting.** At most `PER_ADDRESS_WAITING` tries of one address and
+  `TOTAL_WAITING` tries in all may wait (a round of turns is then at most 16 hashes per thread,
+  under a second). When all places are taken, a try from an address with fewer tries waiting
+  than the busiest one takes the busiest one's newest place (that try is refused), so a clerk at
+  a new address still gets in during a flood from many addresses; otherwise the new try is
+  refused at once ("please try again in a few seconds") rather than queued without end.
 
 The hashing threads are the gate's own, so a long report (which runs on the default pool) never
 holds up a login, nor a login flood a report.
@@ -34,9 +37,12 @@ T = TypeVar("T")
 
 HASH_THREADS = 2
 PER_ADDRESS_WAITING = 8
-TOTAL_WAITING = 64
+TOTAL_WAITING = 32
 DEFAULT_LIMIT = RateLimit(20, 60.0)
 FORGET_BUCKETS_OVER = 4096      # addresses remembered before the full buckets are dropped
+
+
+BUSY = "正在核对的登录太多，请稍候几秒再试"
 
 
 class LoginRefused(Exception):
@@ -71,15 +77,31 @@ class LoginGate:
             self.refused += 1
             raise LoginRefused("登录尝试过于频繁，请 1 分钟后再试")
         queue = self.waiting.get(address)
-        if (queue is not None and len(queue) >= PER_ADDRESS_WAITING) or \
-                self.waiting_count >= TOTAL_WAITING:
+        mine = len(queue) if queue is not None else 0
+        if mine >= PER_ADDRESS_WAITING or (self.waiting_count >= TOTAL_WAITING
+                                           and not self._make_room(mine)):
             self.refused += 1
-            raise LoginRefused("正在核对的登录太多，请稍候几秒再试")
+            raise LoginRefused(BUSY)
         attempt = _Try(check, asyncio.get_running_loop().create_future())
         self.waiting.setdefault(address, deque()).append(attempt)
         self.waiting_count += 1
         self._start_next()
         return await attempt.done
+
+    def _make_room(self, mine: int) -> bool:
+        """Free a place for an address with `mine` tries waiting, taken from the address with
+        the most, if it has more; False when every address waits as few as this one."""
+        address, queue = max(self.waiting.items(), key=lambda item: len(item[1]))
+        if len(queue) <= mine:
+            return False
+        bumped = queue.pop()
+        if not queue:
+            del self.waiting[address]
+        self.waiting_count -= 1
+        self.refused += 1
+        if not bumped.done.done():
+            bumped.done.set_exception(LoginRefused(BUSY))
+        return True
 
     def _bucket(self, address: str) -> Bucket:
         bucket = self.buckets.get(address)
