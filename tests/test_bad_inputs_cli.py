@@ -262,3 +262,71 @@ def test_a_file_name_that_is_not_utf8_still_works(tmp_path):
     shutil.copy(SMALL_HALL, hall)
     done = cli("check-hall", os.fsencode(hall))
     assert done.returncode == 0, done.stderr.decode()
+
+
+@pytest.mark.postgres
+def test_healthz_says_unhealthy_while_writes_fail_and_healthy_again_after(postgres_server,
+                                                                          postgres_url, tmp_path):
+    """The database turns read-only under a running server (a failed-over standby, an
+    administrator's mistake): the server answers the kiosk with a clear refusal, `/healthz`
+    says 503 with the cause, and both recover once writes work again."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    import psycopg
+    from websockets.sync.client import connect
+
+    from tests.live_hall import ROUND_THE_CLOCK
+
+    hall_file = tmp_path / "hall.toml"
+    hall_file.write_text(ROUND_THE_CLOCK, encoding="utf-8")
+    assert cli("import-hall", str(hall_file), db=postgres_url).returncode == 0
+    added = cli("device", "add", "--role", "kiosk", "--name", "kiosk-1", "--json", db=postgres_url)
+    token = json.loads(added.stdout)["token"]
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = psycopg.connect(postgres_server.replace("postgresql+psycopg://", "postgresql://")
+                            + "/postgres", autocommit=True)
+    server = subprocess.Popen([sys.executable, "-m", "queue_server.cli", "serve", "--port", "0"],
+                              env=_env(postgres_url), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+
+    def health() -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=10) as reply:
+                return reply.status, json.load(reply)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    def turn(read_only: bool) -> None:
+        setting = "SET default_transaction_read_only = on" if read_only else "RESET ALL"
+        admin.execute(f'ALTER DATABASE "{name}" {setting}')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+
+    try:
+        url = server.stdout.readline().split("serving at ")[1].split()[0]
+        with connect(url.replace("http", "ws", 1) + "/ws") as kiosk:
+            def ask(op: str, **params) -> dict:
+                kiosk.send(json.dumps({"id": 1, "op": op, **params}))
+                while "re" not in (reply := json.loads(kiosk.recv(timeout=30))):
+                    pass
+                return reply
+
+            assert ask("hello", role="kiosk", token=token)["ok"]
+            assert health()[0] == 200
+            turn(read_only=True)
+            refused = ask("take_ticket", category="A")
+            assert refused["error"] == {"code": "internal",
+                                        "message": "服务器暂时无法保存，请稍后重试；本次操作未生效"}
+            status, body = health()
+            assert status == 503 and "writes fail" in body["database"]
+            assert "read-only transaction" in body["database"]
+            turn(read_only=False)
+            assert ask("take_ticket", category="A")["ticket"]["number"] == "A001"
+            assert health()[0] == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        admin.execute(f'ALTER DATABASE "{name}" RESET ALL')
+        admin.close()
