@@ -19,9 +19,11 @@ to, and a small JSON-ready `data` dict. The kinds and their data:
 - clerk_signed_out   window, clerk, post, reason ("sign_out", "handover" or "day_end")
 - window_paused      window, clerk, post, reason
 - window_resumed     window, clerk, post
-- warning            level ("yellow"/"red"), kind ("unattended", "waiting", "service", "rating",
-                     "device"), text, and as the kind has them: window, number, minutes, since,
-                     clerk, device
+- warning            level ("yellow"/"red"), kind ("long_wait", "long_service", "unattended",
+                     "negative_rating", "device"), text, and as the kind has them: window,
+                     ticket (its number), minutes, since (whole seconds), clerk, device. Logs
+                     written before these names were restored say "waiting", "service",
+                     "rating" and "number": `store.event_log` reads them as these.
 - warning_acknowledged warning (the warning event's seq), by
 - notice_set         text, by
 - device_reported    device, role, printer ("ok", "paper_low", "paper_out", "offline", "error"),

@@ -38,6 +38,15 @@ from queue_server.lifecycle import (
 MAX_REASON = 200
 
 
+def _whole(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+def _seconds(moment: datetime) -> str:
+    """A moment as the wire says every time: ISO 8601 in whole seconds (as `views.iso`)."""
+    return moment.isoformat(timespec="seconds")
+
+
 @dataclass(slots=True, eq=False)
 class Ticket:
     number: str
@@ -69,7 +78,8 @@ class Ticket:
     trail: list[dict[str, Any]] = field(default_factory=list)
     """Its transfers and returns, in order: the clerk who gets it sees where it has been."""
     wait_warned: int = 0
-    """The waiting warnings raised for it: 0, 1 (yellow) or 2 (red); the service ones next."""
+    """The `long_wait` warnings raised for it: 0, 1 (yellow) or 2 (red); the `long_service`
+    ones next."""
     service_warned: int = 0
     score: int | None = None
     pad_rated: bool = False
@@ -480,8 +490,8 @@ class HallState:
             clerk = self.definition.clerk_by_badge[ticket.clerk].name
             words = "非常不满意" if c.score == 1 else "不满意"
             decision.append(("warning", {
-                "level": "red" if c.score == 1 else "yellow", "kind": "rating",
-                "window": ticket.window, "number": ticket.number, "clerk": ticket.clerk,
+                "level": "red" if c.score == 1 else "yellow", "kind": "negative_rating",
+                "window": ticket.window, "ticket": ticket.number, "clerk": ticket.clerk,
                 "text": f"{ticket.window} 号窗口{clerk}办理的 {ticket.number} 号评价为“{words}”："
                         + "、".join(reasons)}))
         return decision
@@ -530,13 +540,15 @@ class HallState:
                 since = max(w.unstaffed_since, session_start)
                 minutes = int((now - since).total_seconds() // 60)
                 level = 2 if minutes >= 2 * limit else 1 if minutes >= limit else 0
-                if level > (w.warned if w.warned_since == since else 0):
+                # The warning says `since` in whole seconds, as every time on the wire; the
+                # absence it was raised for is known by that same whole second.
+                if level > (w.warned if w.warned_since == _whole(since) else 0):
                     decision.append(("warning", {
                         "level": "red" if level == 2 else "yellow", "kind": "unattended",
-                        "window": w.number, "minutes": minutes, "since": since.isoformat(),
+                        "window": w.number, "minutes": minutes, "since": _seconds(since),
                         "text": f"{w.number} 号窗口（{w.definition.name}）已无人值守 {minutes} 分钟"}))
             if w.current is not None:
-                decision += self._overdue(w.current, "service", w.current.called_at, now,
+                decision += self._overdue(w.current, "long_service", w.current.called_at, now,
                                           self.hall.service_warning_minutes,
                                           2 * self.hall.service_warning_minutes)
             if w.clerk is None and w.targeted:
@@ -551,7 +563,7 @@ class HallState:
         if self.hall.wait_yellow_minutes or self.hall.wait_red_minutes:
             for ticket in self._waiting():
                 if ticket.wait_warned < 2:
-                    decision += self._overdue(ticket, "waiting", self.queued_since(ticket), now,
+                    decision += self._overdue(ticket, "long_wait", self.queued_since(ticket), now,
                                               self.hall.wait_yellow_minutes,
                                               self.hall.wait_red_minutes)
         return decision
@@ -573,21 +585,21 @@ class HallState:
 
     def _overdue(self, ticket: Ticket, kind: str, since: datetime, now: datetime,
                  yellow: int, red: int) -> Decision:
-        """A waiting or service warning for `ticket`, if it has newly passed a threshold
-        (minutes; 0 turns a level off)."""
+        """A `long_wait` or `long_service` warning for `ticket`, if it has newly passed a
+        threshold (minutes; 0 turns a level off)."""
         minutes = int((now - since).total_seconds() // 60)
         level = 2 if 0 < red <= minutes else 1 if 0 < yellow <= minutes else 0
-        if level <= (ticket.wait_warned if kind == "waiting" else ticket.service_warned):
+        if level <= (ticket.wait_warned if kind == "long_wait" else ticket.service_warned):
             return []
         category = self.definition.category_by_prefix[ticket.category].name
-        if kind == "waiting":
+        if kind == "long_wait":
             text = f"{ticket.number} 号（{category}）已等候 {minutes} 分钟"
         else:
             text = f"{ticket.window} 号窗口办理 {ticket.number} 号（{category}）已 {minutes} 分钟"
         return [("warning", {"level": "red" if level == 2 else "yellow", "kind": kind,
-                             "number": ticket.number, "window": ticket.window if kind == "service"
-                             else None, "minutes": minutes, "since": since.isoformat(),
-                             "text": text})]
+                             "ticket": ticket.number,
+                             "window": ticket.window if kind == "long_service" else None,
+                             "minutes": minutes, "since": _seconds(since), "text": text})]
 
     # --- applying events -------------------------------------------------------------------------
 
@@ -745,11 +757,11 @@ class HallState:
         if e.data["kind"] == "unattended":
             window = self.windows[e.data["window"]]
             window.warned = level
-            window.warned_since = datetime.fromisoformat(e.data["since"])
-        elif e.data["kind"] == "waiting":
-            self.tickets[e.data["number"]].wait_warned = level
-        elif e.data["kind"] == "service":
-            self.tickets[e.data["number"]].service_warned = level
+            window.warned_since = _whole(datetime.fromisoformat(e.data["since"]))
+        elif e.data["kind"] == "long_wait":
+            self.tickets[e.data["ticket"]].wait_warned = level
+        elif e.data["kind"] == "long_service":
+            self.tickets[e.data["ticket"]].service_warned = level
         self.warnings[e.seq] = {"seq": e.seq, "at": e.at, **e.data, "acknowledged": None}
 
     def _on_warning_acknowledged(self, e: Event) -> None:

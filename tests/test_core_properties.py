@@ -34,6 +34,7 @@ CLERKS = [c.badge for c in HALL.clerks]
 PREFIXES = [c.prefix for c in HALL.categories]
 POSTS = [(w.a_post, w.number, "A") for w in HALL.windows] + [
     (badge, w.number, "B") for w in HALL.windows for badge in w.b_posts]
+WARNING_KINDS = ("long_wait", "long_service", "unattended", "negative_rating", "device")
 ticket_requests = st.tuples(st.sampled_from([*PREFIXES, "Z"]),
                             st.sampled_from(["handle", "handle", "consult", "pickup"]),
                             st.sampled_from(["normal", "normal", "elderly", "disabled", "green"]))
@@ -75,9 +76,14 @@ class HallMachine(RuleBasedStateMachine):
 
     def check_event(self, e) -> None:
         d = e.data
-        number = d.get("number")
+        number = d.get("ticket" if e.kind == "warning" else "number")
+        if e.kind == "warning":
+            # the wire contract's kinds and field names (shared/protocol.md), times in seconds
+            assert d["kind"] in WARNING_KINDS, d["kind"]
+            assert "number" not in d
+            assert "since" not in d or datetime.fromisoformat(d["since"]).microsecond == 0
         if number in self.ended and e.kind != "ticket_rated" and not (
-                e.kind == "warning" and d["kind"] == "rating"):
+                e.kind == "warning" and d["kind"] == "negative_rating"):
             raise AssertionError(f"{e.kind} on {number}, which had already ended")
         if e.kind == "ticket_issued":
             prefix = d["category"]
@@ -132,13 +138,13 @@ class HallMachine(RuleBasedStateMachine):
             assert window.unstaffed_since is not None, "脱岗 for a window nobody opened today"
             assert cal.session_at(HALL.hall, cal.local(HALL.hall, e.at)) is not None
             assert d["minutes"] >= HALL.hall.unattended_after_minutes
-        elif e.kind == "warning" and d["kind"] == "waiting":
-            assert number in self.waiting, "a waiting warning for a ticket not waiting"
+        elif e.kind == "warning" and d["kind"] == "long_wait":
+            assert number in self.waiting, "a long_wait warning for a ticket not waiting"
             assert d["minutes"] >= HALL.hall.wait_yellow_minutes
             assert (d["level"] == "red") == (d["minutes"] >= HALL.hall.wait_red_minutes)
-        elif e.kind == "warning" and d["kind"] == "service":
+        elif e.kind == "warning" and d["kind"] == "long_service":
             current = self.state.windows[d["window"]].current
-            assert current is not None and current.number == number, "service warning off the desk"
+            assert current is not None and current.number == number, "long_service warning off the desk"
             assert d["minutes"] >= HALL.hall.service_warning_minutes
         elif e.kind == "warning_acknowledged":
             assert self.state.warnings[d["warning"]]["acknowledged"]["by"] == d["by"]
@@ -148,7 +154,7 @@ class HallMachine(RuleBasedStateMachine):
             assert self.state.devices[d["device"]]["printer"] != "ok"
         elif e.kind == "ticket_rated" and d["channel"] == "pad":
             assert self.state.tickets[number].window == d["window"], "a pad rated another window's ticket"
-        elif e.kind == "warning" and d["kind"] == "rating":
+        elif e.kind == "warning" and d["kind"] == "negative_rating":
             assert self.state.tickets[number].score <= 2, "a rating warning for a good score"
         elif e.kind == "day_started":
             assert all(t.status in FINAL_STATUSES for t in self.state.tickets.values()) or \

@@ -261,6 +261,34 @@ def test_unattended_window_warns_yellow_then_red_in_service_hours_only():
     assert hall.do(cmd.Tick()) == []
 
 
+def test_warnings_say_since_in_whole_seconds_and_are_raised_once_per_level():
+    # Clocks have microseconds; the wire says whole seconds, and the 脱岗 already warned of is
+    # still recognised by its whole-second `since` at the next tick.
+    hall = Hall(datetime(2026, 11, 23, 9, 0, 0, 250000, tzinfo=TZ))
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    hall.do(cmd.SignIn("1004", 4, "A"))
+    hall.later(5 / 60)                                  # 09:00:05.25
+    hall.do(cmd.SignOut("1001", 1))
+    number = hall.take("B")
+    hall.later(10)
+    [unattended] = [w.data for w in hall.do(cmd.Tick())]
+    assert (unattended["kind"], unattended["level"], unattended["since"]) == (
+        "unattended", "yellow", "2026-11-23T09:00:05+08:00")
+    hall.later(1 / 60)
+    assert hall.do(cmd.Tick()) == []
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    hall.later(20)                                      # 09:30:06.25
+    [wait] = [w.data for w in hall.do(cmd.Tick())]
+    assert (wait["kind"], wait["level"], wait["ticket"], wait["since"]) == (
+        "long_wait", "yellow", number, "2026-11-23T09:00:05+08:00")
+    assert "number" not in wait
+    assert hall.call(4) == number
+    hall.later(30)
+    [service] = [w.data for w in hall.do(cmd.Tick())]
+    assert (service["kind"], service["ticket"], service["window"], service["since"]) == (
+        "long_service", number, 4, "2026-11-23T09:30:06+08:00")
+
+
 def test_day_end_cancels_open_tickets_and_signs_clerks_out():
     hall = Hall()
     waiting, called, held = hall.take("A"), hall.take("A"), hall.take("A")
@@ -282,7 +310,7 @@ def test_day_end_cancels_open_tickets_and_signs_clerks_out():
 
 
 def _warnings(events, kind):
-    return [(e.data.get("number") or e.data.get("device"), e.data["level"], e.data["text"])
+    return [(e.data.get("ticket") or e.data.get("device"), e.data["level"], e.data["text"])
             for e in events if e.kind == "warning" and e.data["kind"] == kind]
 
 
@@ -292,14 +320,14 @@ def test_a_long_wait_warns_yellow_at_t1_and_red_at_t2_once_each():
         hall.do(cmd.SignIn(HALL.window_by_number[window].a_post, window, "A"))
     number = hall.take("B")
     hall.later(29)
-    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+    assert _warnings(hall.do(cmd.Tick()), "long_wait") == []
     hall.later(1)
-    assert _warnings(hall.do(cmd.Tick()), "waiting") == [(number, "yellow", "B001 号（民政业务）已等候 30 分钟")]
+    assert _warnings(hall.do(cmd.Tick()), "long_wait") == [(number, "yellow", "B001 号（民政业务）已等候 30 分钟")]
     hall.later(10)
-    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+    assert _warnings(hall.do(cmd.Tick()), "long_wait") == []
     hall.later(20)
-    assert _warnings(hall.do(cmd.Tick()), "waiting") == [(number, "red", "B001 号（民政业务）已等候 60 分钟")]
-    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+    assert _warnings(hall.do(cmd.Tick()), "long_wait") == [(number, "red", "B001 号（民政业务）已等候 60 分钟")]
+    assert _warnings(hall.do(cmd.Tick()), "long_wait") == []
 
 
 def test_a_transferred_ticket_waits_from_its_transfer():
@@ -311,9 +339,9 @@ def test_a_transferred_ticket_waits_from_its_transfer():
     hall.later(4)
     hall.do(cmd.Transfer("1001", 1, "B", None))
     hall.later(20)   # 49 minutes since issue, 20 since the transfer
-    assert _warnings(hall.do(cmd.Tick()), "waiting") == []
+    assert _warnings(hall.do(cmd.Tick()), "long_wait") == []
     hall.later(10)
-    assert [w[:2] for w in _warnings(hall.do(cmd.Tick()), "waiting")] == [(number, "yellow")]
+    assert [w[:2] for w in _warnings(hall.do(cmd.Tick()), "long_wait")] == [(number, "yellow")]
 
 
 def test_a_long_service_warns_and_names_the_window():
@@ -322,10 +350,10 @@ def test_a_long_service_warns_and_names_the_window():
     number = hall.take("A")
     hall.call(1)
     hall.later(30)
-    assert _warnings(hall.do(cmd.Tick()), "service") == [
+    assert _warnings(hall.do(cmd.Tick()), "long_service") == [
         (number, "yellow", "1 号窗口办理 A001 号（社保业务）已 30 分钟")]
     hall.later(30)
-    assert [w[1] for w in _warnings(hall.do(cmd.Tick()), "service")] == ["red"]
+    assert [w[1] for w in _warnings(hall.do(cmd.Tick()), "long_service")] == ["red"]
 
 
 def test_a_bad_rating_warns_with_its_reasons():
@@ -335,11 +363,11 @@ def test_a_bad_rating_warns_with_its_reasons():
     hall.call(1)
     hall.do(cmd.Finish("1001", 1, "done"))
     events = hall.do(cmd.Rate(first, 1, ("服务态度不好", "办事效率低"), 1))
-    assert _warnings(events, "rating") == [
+    assert _warnings(events, "negative_rating") == [
         (first, "red", "1 号窗口张敏办理的 A001 号评价为“非常不满意”：服务态度不好、办事效率低")]
     hall.call(1)
     hall.do(cmd.Finish("1001", 1, "done"))
-    assert _warnings(hall.do(cmd.Rate(second, 3, (), 1)), "rating") == []
+    assert _warnings(hall.do(cmd.Rate(second, 3, (), 1)), "negative_rating") == []
 
 
 def test_a_printer_fault_warns_once_per_change():

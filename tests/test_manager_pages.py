@@ -26,7 +26,9 @@ from sqlalchemy import update
 
 from bench.sim import direct, model
 from queue_server.credentials import hash_pin
+from queue_server.events import Event
 from queue_server.hall_toml import parse_hall
+from queue_server.store import event_log
 from queue_server.store.database import open_engine
 from queue_server.store.schema import ClerkRow
 from tests.browser import chromium
@@ -361,6 +363,85 @@ def test_a_printer_fault_is_a_red_warning_acknowledged_once_by_whom_and_when(tmp
             d.assert_only_from(hall)
             assert d.errors == []
     assert hall.stop() == 0
+
+
+def _log_as_before(hall: LiveHall, *warnings: dict) -> None:
+    """Append warnings to the hall's log (server stopped) as the code wrote them from commit
+    ffa882c until the protocol's names were restored: kinds `waiting`, `service`, `rating`, the
+    ticket as `number`, `since` with microseconds. The log is append-only, so old days stay so."""
+    engine = open_engine(f"sqlite:///{hall.db}")
+    try:
+        with engine.begin() as conn:
+            day, _ = event_log.load_latest_day(conn, 1, parse_hall(ROUND_THE_CLOCK).hall.zone)
+            seq, at = event_log.last_seq(conn, 1), datetime.now(UTC)
+            event_log.append(conn, 1, [Event(seq + i, "warning", at, day, data)
+                                       for i, data in enumerate(warnings, 1)])
+    finally:
+        engine.dispose()
+
+
+def test_warnings_logged_under_their_old_names_show_after_a_restart_and_are_acknowledged(
+        tmp_path, browser):
+    hall = LiveHall(tmp_path, hall_text=ROUND_THE_CLOCK.replace(
+        "unattended_after_minutes = 10", "unattended_after_minutes = 0"))
+    try:
+        kiosk = hall.hello("kiosk")
+        for _ in range(3):
+            assert kiosk.request("take_ticket", category="A")["ok"]
+        zhang, zhao = clerk_at(hall, "1001", "1111", 1), clerk_at(hall, "1004", "4444", 4)
+        assert zhang.request("call_next")["ticket"]["number"] == "A001"
+        assert zhao.request("call_next")["ticket"]["number"] == "A002"
+        assert zhao.request("finish", outcome="done")["ok"]
+        assert zhao.request("call_next")["ticket"]["number"] == "A003"
+        assert hall.stop() == 0
+        since = (datetime.now(UTC) - timedelta(minutes=30)).replace(microsecond=318402).astimezone(
+            parse_hall(ROUND_THE_CLOCK).hall.zone).isoformat()
+        _log_as_before(
+            hall,
+            {"level": "yellow", "kind": "waiting", "number": "A001", "window": None,
+             "minutes": 30, "since": since, "text": "A001 号（社保业务）已等候 30 分钟"},
+            {"level": "red", "kind": "rating", "window": 4, "number": "A002", "clerk": "1004",
+             "text": "4 号窗口赵磊办理的 A002 号评价为“非常不满意”：服务态度不好"},
+            {"level": "yellow", "kind": "service", "number": "A003", "window": 4, "minutes": 30,
+             "since": since, "text": "4 号窗口办理 A003 号（社保业务）已 30 分钟"})
+        hall.start()
+
+        with dashboard(browser, hall) as d:
+            page = d.page
+            expect(page.locator(".warning .warning-meta")).to_have_text(
+                [re.compile(r" · 办理超时$"), re.compile(r" · 差评$"), re.compile(r" · 等候超时$")])
+            expect(page.locator(".warning .warning-level")).to_have_text(
+                ["● 黄色预警", "▲ 红色预警", "● 黄色预警"])
+            expect(page.locator("#alarms .alarm")).to_have_text(
+                ["▲ 红色预警 1 条待确认", "● 黄色预警 2 条待确认"])
+            # window 1 is flagged through the ticket at it (A001's long wait), window 4 by its own
+            expect(d.card(1)).to_have_attribute("data-warned", "yellow")
+            expect(d.card(1).locator(".win-flag")).to_have_text("● 黄色预警待确认")
+            expect(d.card(4)).to_have_attribute("data-warned", "red")
+            expect(d.card(2)).not_to_have_attribute("data-warned", re.compile(".*"))
+            d.assert_readable()
+            d.shot("08-warnings-from-an-older-log")
+
+            wait = page.locator(".warning").filter(has_text="A001 号（社保业务）已等候 30 分钟")
+            wait.get_by_role("button", name=re.compile("^确认")).click()
+            expect(wait.locator(".warning-done")).to_have_text(
+                re.compile(r"^✓ 已确认：主任（zhuren） \d\d:\d\d:\d\d$"))
+            expect(d.card(1)).not_to_have_attribute("data-warned", re.compile(".*"))
+            d.assert_only_from(hall)
+            assert d.errors == []
+
+        assert hall.stop() == 0
+        hall.start()
+        warnings = hall.hello("manager").hello["snapshot"]["warnings"]
+        assert [(w["kind"], w["ticket"], w["window"]) for w in warnings] == [
+            ("long_wait", "A001", None), ("negative_rating", "A002", 4),
+            ("long_service", "A003", 4)]
+        assert all("number" not in w for w in warnings)
+        assert warnings[0]["since"] == warnings[2]["since"] == since[:19] + since[-6:]
+        assert warnings[0]["acknowledged"]["by"] == "主任（zhuren）"
+        assert warnings[1]["acknowledged"] is None is warnings[2]["acknowledged"]
+    finally:
+        hall.stop()
 
 
 def test_the_notice_and_the_green_channel_reach_the_hall(hall, browser):

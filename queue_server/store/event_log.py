@@ -6,7 +6,8 @@ computed from the events alone, never from the live state, so a batch that spans
 (whose tickets the state has already forgotten) is still written right.
 
 `load_latest_day` reads back the events of the last service day in the log, which is what the
-server replays at start to rebuild its state.
+server replays at start to rebuild its state. Every read of the log goes through `_rows`, which
+reads warnings logged under their earlier names with the protocol's names (`_contract_warning`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def append(conn: Connection, hall_id: int, events: Sequence[Event]) -> None:
         return
     conn.execute(insert(EventRow), [{
         "hall_id": hall_id, "seq": e.seq, "day": e.day, "at": e.at, "kind": e.kind,
-        "ticket": e.data.get("number"), "window": e.data.get("window"),
+        "ticket": e.data.get("ticket" if e.kind == "warning" else "number"),
+        "window": e.data.get("window"),
         "clerk": e.data.get("clerk"), "data": e.data} for e in events])
     issued = [e for e in events if e.kind == "ticket_issued"]
     if issued:
@@ -168,7 +170,30 @@ def _rows(conn: Connection, hall_id: int, first: date, last: date,
     for (seq, kind, at, day, _), data in zip(rows, datas, strict=True):
         if isinstance(at, str):
             at = datetime.fromisoformat(at + "+00:00")
+        if kind == "warning":
+            data = _contract_warning(data)
         yield seq, kind, at, day, data
+
+
+# From commit ffa882c until the protocol's names were restored, warnings were logged with these
+# kind names, with the ticket's number as `number` and `since` with microseconds. The log cannot
+# be rewritten (it is append-only), so it is read with the protocol's names instead.
+_OLD_WARNING_KINDS = {"waiting": "long_wait", "service": "long_service",
+                      "rating": "negative_rating"}
+
+
+def _contract_warning(data: dict[str, Any]) -> dict[str, Any]:
+    """A logged warning's data as the protocol names it, whenever it was written."""
+    kind = _OLD_WARNING_KINDS.get(data["kind"])
+    since = data.get("since")
+    if kind is None and "number" not in data and (since is None or "." not in since):
+        return data
+    out = {("ticket" if k == "number" else k): v for k, v in data.items()}
+    if kind is not None:
+        out["kind"] = kind
+    if since is not None:
+        out["since"] = datetime.fromisoformat(since).isoformat(timespec="seconds")
+    return out
 
 
 def _day_zone(zone: ZoneInfo, day: date) -> tzinfo:
