@@ -157,7 +157,7 @@ class ReportDevice:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Time passes: raises the waiting, service and unattended warnings and returns
+    """Time passes: raises the long-wait, long-service and unattended warnings and returns
     window-targeted tickets."""
 
 
