@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from hall.protocol import CLOSE_REVOKED, OPS
+from queue_server.revocation import REASONS
 from tests.live_hall import MANAGER, LiveHall
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,19 @@ def closed_with(client, timeout: float = 10) -> tuple[int, str]:
         return closed.rcvd.code, closed.rcvd.reason
 
 
+def refused_then_closed(client, op: str, **params) -> tuple[int, str]:
+    """The next request of an ended session: refused with `unauthorized` if it came before the
+    close (a request right after the revoke beats the 0.5 s watch), or the connection is already
+    closed. Either way, the close code and reason."""
+    try:
+        reply = client.request(op, **params)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code, closed.rcvd.reason
+    assert reply["ok"] is False and reply["error"]["code"] == "unauthorized", reply
+    assert reply["error"]["message"].startswith(REASONS[client.hello["role"]])
+    return closed_with(client)
+
+
 def tickets_in(hall: LiveHall) -> int:
     import sqlite3
 
@@ -66,10 +80,8 @@ def test_a_revoked_kiosk_gets_no_ticket_on_its_open_connection(hall):
     kiosk = hall.hello("kiosk")
     assert kiosk.request("take_ticket", category="A")["ticket"]["number"] == "A001"
     cli(hall, "device", "revoke", "kiosk-1")
-    reply = kiosk.request("take_ticket", category="A")   # at once: no waiting for a poll
-    assert reply["ok"] is False and reply["error"]["code"] == "unauthorized"
-    assert "吊销" in reply["error"]["message"]
-    assert closed_with(kiosk) == (CLOSE_REVOKED, "设备令牌已被吊销")
+    assert refused_then_closed(kiosk, "take_ticket", category="A") == (
+        CLOSE_REVOKED, "设备令牌已被吊销")
     assert tickets_in(hall) == 1
     again = hall.client().request("hello", role="kiosk", token=hall.tokens["kiosk"])
     assert again["error"]["code"] == "unauthorized"
@@ -95,10 +107,7 @@ def test_a_clerk_whose_pin_is_reset_is_signed_off_the_console(hall):
     assert clerk.request("sign_in", window=1, post="A")["ok"]
     other = hall.hello("clerk", badge="1002", pin="2222")
     cli(hall, "clerk", "set-pin", "1001", "--pin", "8642")
-    reply = clerk.request("call_next")
-    assert reply["error"]["code"] == "unauthorized" and "重置" in reply["error"]["message"]
-    code, reason = closed_with(clerk)
-    assert code == CLOSE_REVOKED and "请重新登录" in reason
+    assert refused_then_closed(clerk, "call_next") == (CLOSE_REVOKED, REASONS["clerk"])
     assert other.request("sign_in", window=2, post="A")["ok"]   # another clerk is untouched
     assert hall.client().request("hello", role="clerk", badge="1001", pin="1111")["ok"] is False
     assert hall.hello("clerk", badge="1001", pin="8642").hello["clerk"]["window"] == 1
@@ -112,9 +121,8 @@ def test_a_manager_changed_or_removed_is_signed_out(hall):
     assert closed_with(changed)[0] == CLOSE_REVOKED
     assert removed.request("stats", view="hourly", **{"from": "2026-01-01", "to": "2026-01-01"})["ok"]
     cli(hall, "manager", "remove", "fuzhuren")
-    reply = removed.request("stats", view="hourly", **{"from": "2026-01-01", "to": "2026-01-01"})
-    assert reply["error"]["code"] == "unauthorized"
-    assert closed_with(removed) == (CLOSE_REVOKED, "管理账号已被更改或删除，请重新登录")
+    assert refused_then_closed(removed, "stats", view="hourly", **{
+        "from": "2026-01-01", "to": "2026-01-01"}) == (CLOSE_REVOKED, REASONS["manager"])
     assert hall.hello("manager", user=MANAGER[0], password="a-new-password").hello["ok"]
 
 
@@ -302,3 +310,61 @@ def test_the_device_client_says_its_token_was_revoked(hall):
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
     assert statuses == [(True, "已连接"), (False, "服务器拒绝连接：设备令牌已被吊销，请联系管理员")]
+
+
+# --- the writer refuses what an ended session queued -----------------------------------------------
+
+def test_a_command_queued_before_the_revoke_is_refused_not_written(tmp_path):
+    """In process, no race: a kiosk's take_ticket is in the writer's queue when its token is
+    revoked in the database; the writer's check before the batch ends the session and refuses
+    the command, and the other kiosk's command of the same batch is written."""
+    from datetime import UTC, datetime
+
+    from queue_server import commands as cmd
+    from queue_server.hall_service import HallService
+    from queue_server.hall_toml import parse_hall
+    from queue_server.revocation import Revocation
+    from queue_server.store import devices, hall_records
+    from queue_server.store.database import migrate, open_engine
+    from queue_server.writer import SessionEnded, Writer
+    from tests.live_hall import ROUND_THE_CLOCK
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'hall.db'}")
+    migrate(engine)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        hall_id, _ = hall_records.save_definition(conn, parse_hall(ROUND_THE_CLOCK), now)
+        for name in ("kiosk-1", "kiosk-2"):
+            devices.add_device(conn, hall_id, "kiosk", name, None, {1, 2, 3, 4}, now)
+        ids = {d.name: d.id for d in devices.list_devices(conn, hall_id)}
+
+    class Kiosk:
+        def __init__(self, name: str):
+            self.role, self.credential, self.ended = "kiosk", ("device", ids[name]), None
+
+        def end(self, reason: str) -> None:
+            self.ended = reason
+
+    kiosks = [Kiosk("kiosk-1"), Kiosk("kiosk-2")]
+    service = HallService(engine, None, now)
+    revocation = Revocation(engine, hall_id, lambda: kiosks)
+    writer = Writer(service, lambda state, events: None, lambda messages: None,
+                    before_batch=revocation.check)
+
+    async def scenario():
+        take = [asyncio.create_task(writer.submit(cmd.TakeTicket("A", "handle", "normal", None),
+                                                  by=k)) for k in kiosks]
+        await asyncio.sleep(0)            # both are queued; the writer has not run yet
+        with engine.begin() as conn:
+            devices.revoke_device(conn, hall_id, "kiosk-1", datetime.now(UTC))
+        runner = asyncio.create_task(writer.run())
+        results = await asyncio.gather(*take, return_exceptions=True)
+        runner.cancel()
+        return results
+
+    refused, issued = asyncio.run(scenario())
+    assert isinstance(refused, SessionEnded)
+    assert kiosks[0].ended == "设备令牌已被吊销" and kiosks[1].ended is None
+    assert [e.data["number"] for e in issued.events if e.kind == "ticket_issued"] == ["A001"]
+    assert list(service.state.tickets) == ["A001"]
+    engine.dispose()
