@@ -57,10 +57,21 @@ class Revocation:
             version = hall_records.credentials_version(conn, self.hall_id)
             if version == self.version:
                 return
+        self.version = version
+        self._end_invalid(list(self.sessions()))
+
+    def admit(self, session: Holder, seen: int) -> None:
+        """A session that just said hello, with credentials read while the version was `seen`:
+        had a change been handled meanwhile (a PIN is checked on another thread), that check
+        did not see this session yet, so it is checked now."""
+        if self.version != seen:
+            self._end_invalid([session])
+
+    def _end_invalid(self, sessions: list[Holder]) -> None:
+        with self.engine.connect() as conn:
             live_devices = devices.live_device_ids(conn, self.hall_id)
             stamps = accounts.current_stamps(conn, self.hall_id)
-        self.version = version
-        for session in list(self.sessions()):
+        for session in sessions:
             if not _still_valid(session.credential, live_devices, stamps):
                 log.info("ending a %s session: its credentials were revoked or changed",
                          session.role)

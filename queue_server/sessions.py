@@ -149,6 +149,7 @@ class Session:
         p = request.params
         role = p["role"]
         extra: dict[str, Any] = {}
+        seen = self.context.revocation.version
         if role in ("kiosk", "display", "pad"):
             await self._hello_device(role, p)
             if role == "kiosk":
@@ -163,6 +164,9 @@ class Session:
         self.role = role
         self.context.hub.join(self)
         self.joined = True
+        self.context.revocation.admit(self, seen)
+        if self.ended:       # revoked while its PIN was being checked
+            raise ProtocolError("unauthorized", self.ended)
         self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot()}
         if role == "manager":

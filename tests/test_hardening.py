@@ -312,21 +312,16 @@ def test_the_device_client_says_its_token_was_revoked(hall):
     assert statuses == [(True, "已连接"), (False, "服务器拒绝连接：设备令牌已被吊销，请联系管理员")]
 
 
-# --- the writer refuses what an ended session queued -----------------------------------------------
+# --- in process: the writer and the revocation check without races ------------------------------
 
-def test_a_command_queued_before_the_revoke_is_refused_not_written(tmp_path):
-    """In process, no race: a kiosk's take_ticket is in the writer's queue when its token is
-    revoked in the database; the writer's check before the batch ends the session and refuses
-    the command, and the other kiosk's command of the same batch is written."""
+@pytest.fixture
+def kiosks_db(tmp_path):
+    """A hall in a SQLite file with two kiosks; (engine, hall_id, the kiosks' sessions)."""
     from datetime import UTC, datetime
 
-    from queue_server import commands as cmd
-    from queue_server.hall_service import HallService
     from queue_server.hall_toml import parse_hall
-    from queue_server.revocation import Revocation
     from queue_server.store import devices, hall_records
     from queue_server.store.database import migrate, open_engine
-    from queue_server.writer import SessionEnded, Writer
     from tests.live_hall import ROUND_THE_CLOCK
 
     engine = open_engine(f"sqlite:///{tmp_path / 'hall.db'}")
@@ -337,16 +332,40 @@ def test_a_command_queued_before_the_revoke_is_refused_not_written(tmp_path):
         for name in ("kiosk-1", "kiosk-2"):
             devices.add_device(conn, hall_id, "kiosk", name, None, {1, 2, 3, 4}, now)
         ids = {d.name: d.id for d in devices.list_devices(conn, hall_id)}
+    yield engine, hall_id, [KioskSession(ids["kiosk-1"]), KioskSession(ids["kiosk-2"])]
+    engine.dispose()
 
-    class Kiosk:
-        def __init__(self, name: str):
-            self.role, self.credential, self.ended = "kiosk", ("device", ids[name]), None
 
-        def end(self, reason: str) -> None:
-            self.ended = reason
+class KioskSession:
+    def __init__(self, device_id: int):
+        self.role, self.credential, self.ended = "kiosk", ("device", device_id), None
 
-    kiosks = [Kiosk("kiosk-1"), Kiosk("kiosk-2")]
-    service = HallService(engine, None, now)
+    def end(self, reason: str) -> None:
+        self.ended = reason
+
+
+def _revoke(engine, hall_id: int, name: str) -> None:
+    from datetime import UTC, datetime
+
+    from queue_server.store import devices
+
+    with engine.begin() as conn:
+        devices.revoke_device(conn, hall_id, name, datetime.now(UTC))
+
+
+def test_a_command_queued_before_the_revoke_is_refused_not_written(kiosks_db):
+    """A kiosk's take_ticket is in the writer's queue when its token is revoked in the
+    database; the writer's check before the batch ends the session and refuses the command,
+    and the other kiosk's command of the same batch is written."""
+    from datetime import UTC, datetime
+
+    from queue_server import commands as cmd
+    from queue_server.hall_service import HallService
+    from queue_server.revocation import Revocation
+    from queue_server.writer import SessionEnded, Writer
+
+    engine, hall_id, kiosks = kiosks_db
+    service = HallService(engine, None, datetime.now(UTC))
     revocation = Revocation(engine, hall_id, lambda: kiosks)
     writer = Writer(service, lambda state, events: None, lambda messages: None,
                     before_batch=revocation.check)
@@ -355,8 +374,7 @@ def test_a_command_queued_before_the_revoke_is_refused_not_written(tmp_path):
         take = [asyncio.create_task(writer.submit(cmd.TakeTicket("A", "handle", "normal", None),
                                                   by=k)) for k in kiosks]
         await asyncio.sleep(0)            # both are queued; the writer has not run yet
-        with engine.begin() as conn:
-            devices.revoke_device(conn, hall_id, "kiosk-1", datetime.now(UTC))
+        _revoke(engine, hall_id, "kiosk-1")
         runner = asyncio.create_task(writer.run())
         results = await asyncio.gather(*take, return_exceptions=True)
         runner.cancel()
@@ -367,4 +385,21 @@ def test_a_command_queued_before_the_revoke_is_refused_not_written(tmp_path):
     assert kiosks[0].ended == "设备令牌已被吊销" and kiosks[1].ended is None
     assert [e.data["number"] for e in issued.events if e.kind == "ticket_issued"] == ["A001"]
     assert list(service.state.tickets) == ["A001"]
-    engine.dispose()
+
+
+def test_a_session_admitted_after_a_check_it_missed_is_checked_on_its_own(kiosks_db):
+    """A hello read its credentials, then (while a PIN hash ran on another thread) a revoke
+    was handled without it: on joining it is checked by itself. Without a change meanwhile it
+    costs nothing and ends nothing."""
+    from queue_server.revocation import Revocation
+
+    engine, hall_id, (first, second) = kiosks_db
+    revocation = Revocation(engine, hall_id, lambda: [second])
+    seen = revocation.version
+    _revoke(engine, hall_id, "kiosk-1")
+    revocation.check()                  # the others' check: `first` was not among them yet
+    assert first.ended is None and revocation.version != seen
+    revocation.admit(first, seen)
+    assert first.ended == "设备令牌已被吊销"
+    revocation.admit(second, revocation.version)
+    assert second.ended is None
