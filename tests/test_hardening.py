@@ -403,3 +403,31 @@ def test_a_session_admitted_after_a_check_it_missed_is_checked_on_its_own(kiosks
     assert first.ended == "设备令牌已被吊销"
     revocation.admit(second, revocation.version)
     assert second.ended is None
+
+
+def test_a_bad_text_stored_by_an_older_version_breaks_no_hello_and_no_event(hall):
+    """A notice with a lone surrogate already in the log (the server took one before it
+    checked frames): every hello still works and gets it \\u-escaped, and events still flow."""
+    from datetime import UTC, datetime
+
+    from queue_server.events import Event
+    from queue_server.store import event_log, hall_records
+    from queue_server.store.database import open_engine
+
+    manager = hall.hello("manager")
+    assert manager.request("set_notice", text="今天正常办公")["ok"]
+    seq, day = hall.health()["seq"], hall.health()["service_day"]
+    hall.stop()
+    engine = open_engine(f"sqlite:///{hall.db}")
+    with engine.begin() as conn:
+        hall_id = hall_records.hall_id_for(conn, None)
+        event_log.append(conn, hall_id, [Event(seq + 1, "notice_set", datetime.now(UTC),
+                                               datetime.fromisoformat(day).date(),
+                                               {"text": "坏\ud800通知", "by": "旧版本"})])
+    engine.dispose()
+    hall.start()
+    for role in ("display", "manager", "kiosk"):
+        assert hall.hello(role).hello["snapshot"]["live"]["notice"] == "坏\ud800通知"
+    board, kiosk = hall.hello("display"), hall.hello("kiosk")
+    assert kiosk.request("take_ticket", category="A")["ok"]
+    assert board.wait_event("queue", category="A")["waiting"] == 1
