@@ -131,7 +131,9 @@ class LoginGate:
         self.running -= 1
         self.checked += 1
         if not attempt.done.done():
-            if result.exception() is not None:
+            if result.cancelled():                   # the server is stopping
+                attempt.done.cancel()
+            elif result.exception() is not None:
                 attempt.done.set_exception(result.exception())
             else:
                 attempt.done.set_result(result.result())
