@@ -6,10 +6,11 @@ on a shared thread pool, make every real login wait behind it. The gate stands b
 - **A limit per address** (`serve --login-limit`, default 20 tries at once, then one every
   3 s): a flood from one address is refused at once with `rate_limited`, before any hash or
   database work.
-- **Fair turns between addresses.** Tries wait in one queue per address, and the hashing
-  threads (two: this is a 2-core box's worth) take the next try from each waiting address in
-  turn. A real login from another address is therefore checked after at most one try of every
-  address ahead of it in the round, not after the whole flood.
+- **Fair turns between addresses.** The first try of an address not heard from for a minute
+  (a clerk logging in) goes first, in order of arrival. Other tries wait in one queue per
+  address, and the hashing threads (two: this is a 2-core box's worth) take the next try from
+  each waiting address in turn. A real login is therefore checked next, or at worst after one
+  try of every address ahead of it, not after the whole flood.
 - **Bounded, fairly shared waiting.** At most `PER_ADDRESS_WAITING` tries of one address and
   `TOTAL_WAITING` tries in all may wait (a round of turns is then at most 16 hashes per thread,
   under a second). When all places are taken, a try from an address with fewer tries waiting
@@ -40,6 +41,7 @@ PER_ADDRESS_WAITING = 8
 TOTAL_WAITING = 32
 DEFAULT_LIMIT = RateLimit(20, 60.0)
 FORGET_BUCKETS_OVER = 4096      # addresses remembered before the full buckets are dropped
+FRESH_SECONDS = 60.0            # an address quiet this long gets its next try checked first
 
 
 BUSY = "正在核对的登录太多，请稍候几秒再试"
@@ -62,7 +64,9 @@ class LoginGate:
         self.threads = threads
         self.clock = clock
         self.buckets: dict[str, Bucket] = {}
-        self.waiting: OrderedDict[str, deque[_Try]] = OrderedDict()
+        self.last_try: dict[str, float] = {}
+        self.fresh: deque[_Try] = deque()          # first tries of quiet addresses, in order
+        self.waiting: OrderedDict[str, deque[_Try]] = OrderedDict()   # the others, by address
         self.waiting_count = 0
         self.running = 0
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="login-hash")
@@ -76,21 +80,35 @@ class LoginGate:
         if not self._bucket(address).take():
             self.refused += 1
             raise LoginRefused("登录尝试过于频繁，请 1 分钟后再试")
+        fresh = self._first_in_a_while(address)
         queue = self.waiting.get(address)
-        mine = len(queue) if queue is not None else 0
+        mine = 0 if fresh or queue is None else len(queue)
         if mine >= PER_ADDRESS_WAITING or (self.waiting_count >= TOTAL_WAITING
                                            and not self._make_room(mine)):
             self.refused += 1
             raise LoginRefused(BUSY)
         attempt = _Try(check, asyncio.get_running_loop().create_future())
-        self.waiting.setdefault(address, deque()).append(attempt)
+        if fresh:
+            self.fresh.append(attempt)
+        else:
+            self.waiting.setdefault(address, deque()).append(attempt)
         self.waiting_count += 1
         self._start_next()
         return await attempt.done
 
+    def _first_in_a_while(self, address: str) -> bool:
+        now = self.clock()
+        fresh = now - self.last_try.get(address, float("-inf")) > FRESH_SECONDS
+        if len(self.last_try) > FORGET_BUCKETS_OVER:
+            self.last_try = {a: t for a, t in self.last_try.items() if now - t <= FRESH_SECONDS}
+        self.last_try[address] = now
+        return fresh
+
     def _make_room(self, mine: int) -> bool:
         """Free a place for an address with `mine` tries waiting, taken from the address with
         the most, if it has more; False when every address waits as few as this one."""
+        if not self.waiting:          # all places are first tries: none is taken from
+            return False
         address, queue = max(self.waiting.items(), key=lambda item: len(item[1]))
         if len(queue) <= mine:
             return False
@@ -113,13 +131,16 @@ class LoginGate:
 
     def _start_next(self) -> None:
         loop = asyncio.get_running_loop()
-        while self.running < self.threads and self.waiting:
-            address, queue = next(iter(self.waiting.items()))
-            attempt = queue.popleft()
-            if queue:
-                self.waiting.move_to_end(address)    # its next try waits for the others' turns
+        while self.running < self.threads and (self.fresh or self.waiting):
+            if self.fresh:
+                attempt = self.fresh.popleft()
             else:
-                del self.waiting[address]
+                address, queue = next(iter(self.waiting.items()))
+                attempt = queue.popleft()
+                if queue:
+                    self.waiting.move_to_end(address)    # its next try waits for the others'
+                else:
+                    del self.waiting[address]
             self.waiting_count -= 1
             if attempt.done.done():                  # its connection is gone
                 continue
