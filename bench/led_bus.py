@@ -25,11 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from display_board.led import QLinkCodec, Show, StripConfig, StripDriver, qlink
+from display_board.led import QLinkCodec, Show, StripConfig, StripDriver
 from display_board.led.codec import Ping
 from display_board.led.content import compose
 from display_board.led.emulator import StripEmulator
-from display_board.led.qlink import Cmd
+from hall import qlink
+from hall.qlink import Cmd
 
 ACK_SIZE = qlink.HEADER_SIZE + 2 + qlink.CRC_SIZE
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import serial
 
-from display_board.led.bus import PORT_ERRORS, describe_port_error
-from display_board.led.qlink import Frame, FrameParser, encode_frame
+from hall.qlink import Frame, FrameParser, encode_frame
+from hall.serial_errors import PORT_ERRORS, describe_port_error
 from satisfaction_pad.model import LEVEL_NAMES
 
 log = logging.getLogger("satisfaction_pad.evaluator")

@@ -36,12 +36,12 @@ from display_board.led import (
     Unsupported,
     compose,
     fit_text,
-    qlink,
     text_width,
 )
 from display_board.led.emulator import EmulatedStrip, StripEmulator
 from display_board.led.imm9012 import Imm9012Parser, encode_text, spread, unspread, xor
-from display_board.led.qlink import (
+from hall import qlink
+from hall.qlink import (
     Cmd,
     DeviceInfo,
     Frame,

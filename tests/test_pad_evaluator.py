@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from display_board.led.qlink import Frame, encode_frame
+from hall.qlink import Frame, encode_frame
 from satisfaction_pad.evaluator import (
     KEY_EVENT,
     AsciiKeyDecoder,

@@ -9,6 +9,8 @@ emulator. The wire format is in docs/led-protocol.md.
     driver.status()                                # {3: StripStatus(online=True, message="在线"), …}
 """
 
+from hall.qlink import DeviceInfo, Frame, FrameParser, crc16_modbus, decode_frame, encode_frame
+
 from .bus import NoReply, PortError, SerialBus
 from .codec import (
     Ack,
@@ -28,7 +30,6 @@ from .codec import (
 from .content import StripConfig, StripContent, compose
 from .driver import StripDriver, StripStatus
 from .imm9012 import Imm9012Codec
-from .qlink import DeviceInfo, Frame, FrameParser, crc16_modbus, decode_frame, encode_frame
 from .text import FittedText, TextSpec, fit_text, text_width
 
 __all__ = [

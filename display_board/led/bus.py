@@ -16,7 +16,6 @@ reach the adapter, not when they leave the wire.
 from __future__ import annotations
 
 import contextlib
-import errno
 import threading
 import time
 from collections.abc import Callable
@@ -24,15 +23,9 @@ from typing import Any
 
 import serial
 
+from hall.serial_errors import PORT_ERRORS, describe_port_error
+
 from .codec import Codec, Command, Nak, Reply
-
-try:                       # pyserial's own exceptions are fine; termios.error is not an OSError
-    import termios
-    _TERMIOS_ERRORS: tuple[type[BaseException], ...] = (termios.error,)
-except ImportError:        # pragma: no cover - Windows
-    _TERMIOS_ERRORS = ()
-
-PORT_ERRORS = (serial.SerialException, OSError, *_TERMIOS_ERRORS)
 
 READ_SLICE = 0.02          # the port's read timeout: how often a waiting read looks at the clock
 
@@ -48,22 +41,6 @@ class NoReply(Exception):
         super().__init__(f"address {address}: no reply to {attempts} attempt(s)")
         self.address = address
         self.attempts = attempts
-
-
-def describe_port_error(port: str, exc: BaseException, opening: bool) -> str:
-    """A Chinese sentence saying what went wrong with the port and what to do."""
-    code = getattr(exc, "errno", None)
-    if code is None and exc.args and isinstance(exc.args[0], int):
-        code = exc.args[0]
-    if opening:
-        if code == errno.ENOENT:
-            return f"串口 {port} 不存在（设备未插好或已拔出），请检查串口线"
-        if code in (errno.EACCES, errno.EPERM):
-            return f"无权打开串口 {port}，请把运行用户加入 dialout 组"
-        if code in (errno.EBUSY, errno.EAGAIN) or "lock" in str(exc).lower():
-            return f"串口 {port} 被其他程序占用"
-        return f"串口 {port} 无法打开：{exc}"
-    return f"串口 {port} 已断开（设备被拔出或断电）"
 
 
 class SerialBus:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from . import qlink
-from .qlink import Cmd, DeviceInfo, Effect, Frame, FrameParser
+from hall import qlink
+from hall.qlink import Cmd, DeviceInfo, Effect, Frame, FrameParser
 
 # --- commands (host → strip) ---------------------------------------------------------------
 

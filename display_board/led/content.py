@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import qlink
+from hall import qlink
+
 from .text import CHARSETS, TextSpec, fit_text, fits
 
 

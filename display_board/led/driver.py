@@ -40,10 +40,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from hall.qlink import DeviceInfo
+
 from .bus import NoReply, PortError, SerialBus
 from .codec import Ack, Codec, Command, GetInfo, InfoReply, Nak, Ping, QLinkCodec, SetBrightness, Show, Unsupported
 from .content import StripConfig, StripContent, compose
-from .qlink import DeviceInfo
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hall import qlink
 from hall.pty_port import PtyPort
+from hall.qlink import Cmd, Frame, FrameParser, NakReason, PayloadError
 
-from . import qlink
 from .imm9012 import Imm9012Parser
-from .qlink import Cmd, Frame, FrameParser, NakReason, PayloadError
 from .text import TextSpec, glyph_width
 
 

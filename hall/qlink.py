@@ -1,8 +1,12 @@
-"""QLink v1: our own framing for LED window strips on RS-485 (see docs/led-protocol.md).
+"""QLink v1: our own serial framing, for LED window strips on RS-485 (see docs/led-protocol.md)
+and for the pad's button evaluators (docs/pad.md), so it lives in `hall/` beside the other code
+the devices share.
 
 Pure functions and a streaming parser; no I/O. Both sides use this module: the host driver
-(`codec.QLinkCodec`) and the strip emulator (`emulator.StripEmulator`), so a change to the
-framing shows in both at once, and the documented example frames are checked against it.
+(`display_board.led.codec.QLinkCodec`) and the strip emulator
+(`display_board.led.emulator.StripEmulator`), so a change to the framing shows in both at once,
+and the documented example frames are checked against it. The evaluator decoder
+(`satisfaction_pad.evaluator.QLinkKeyDecoder`) reads key presses with the same parser.
 
     AA 55 | addr | cmd | seq | len | payload (len ≤ 240) | crc16 (low byte first)
     crc16 = CRC-16/MODBUS (poly 0x8005 reflected = 0xA001, init 0xFFFF) over addr..payload
