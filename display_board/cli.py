@@ -56,7 +56,8 @@ def _say_parser() -> argparse.ArgumentParser:
 
 
 def say(argv: list[str]) -> int:
-    from hall.voice import VoiceError, announcement_wav
+    from hall.voice.announcement import announcement_wav
+    from hall.voice.errors import VoiceError
 
     args = _say_parser().parse_args(argv)
     try:
@@ -110,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(screenshot_first_snapshot(shell, args.screenshot))
         asyncio.run(shell.run())
         return 0
-    from hall.voice import Speaker, VoiceError, make_engine
+    from hall.voice.engines import make_engine
+    from hall.voice.errors import VoiceError
+    from hall.voice.playback import Speaker
 
     try:
         engine = make_engine(args.engine)

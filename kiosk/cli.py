@@ -90,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     from hall.kivy_runtime import prepare_device
 
     prepare_device((1920, 1080), args.portrait, args.windowed)
-    from hall.voice import Speaker
+    from hall.voice.playback import Speaker
     from kiosk.app import CatalogueCache, KioskShell
 
     printer = None

@@ -20,13 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hall.voice import DEFAULT_SPEED, DEFAULT_VOICE, VoiceError
-from hall.voice_clips import (
+from hall.voice.clips import (
     DEFAULT_CLIPS_DIR,
     ClipEngine,
     import_recordings,
     make_placeholder_clips,
 )
+from hall.voice.errors import VoiceError
+from hall.voice.espeak import DEFAULT_SPEED, DEFAULT_VOICE
 
 
 def main(argv: list[str] | None = None) -> int:

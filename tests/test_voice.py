@@ -19,26 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from hall.voice import (
-    CommandPlayer,
-    EngineMissing,
-    EspeakEngine,
-    Pcm,
-    SilentPlayer,
-    Speaker,
-    VoiceError,
-    announcement_wav,
-    call_text,
-    cardinal,
-    find_player,
-    read_pcm,
-    speakable,
-    spell_ticket,
-    synthesize,
-    wav_seconds,
-    write_chime,
-    write_pcm,
-)
+from hall.voice.announcement import announcement_wav
+from hall.voice.errors import VoiceError
+from hall.voice.espeak import EngineMissing, EspeakEngine, synthesize
+from hall.voice.playback import CommandPlayer, SilentPlayer, Speaker, find_player
+from hall.voice.wav import Pcm, read_pcm, wav_seconds, write_chime, write_pcm
+from hall.voice.words import call_text, cardinal, speakable, spell_ticket
 
 # --- numbers and calls (pure) ---------------------------------------------------------------------
 

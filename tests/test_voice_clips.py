@@ -19,25 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from hall.voice import (
-    CHIME_PAUSE,
-    DEFAULT_GAP,
-    EngineMissing,
-    EspeakEngine,
-    Pcm,
-    SilentPlayer,
-    Speaker,
-    VoiceError,
-    announcement_wav,
-    call_text,
-    engine_from_config,
-    make_engine,
-    read_pcm,
-    resample,
-    write_chime,
-    write_pcm,
-)
-from hall.voice_clips import (
+from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP, announcement_wav
+from hall.voice.clips import (
     CHIME_FILE,
     CLIPS,
     DEFAULT_CLIPS_DIR,
@@ -50,6 +33,12 @@ from hall.voice_clips import (
     make_placeholder_clips,
     trim_silence,
 )
+from hall.voice.engines import engine_from_config, make_engine
+from hall.voice.errors import VoiceError
+from hall.voice.espeak import EngineMissing, EspeakEngine
+from hall.voice.playback import SilentPlayer, Speaker
+from hall.voice.wav import Pcm, read_pcm, resample, write_chime, write_pcm
+from hall.voice.words import call_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

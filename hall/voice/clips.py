@@ -1,6 +1,6 @@
 """Calls made from recorded clips: the display board's voice in the halls.
 
-`ClipEngine` is a `hall.voice.VoiceEngine`: it takes the text `call_text()` produces
+`ClipEngine` is a `hall.voice.engines.VoiceEngine`: it takes the text `call_text()` produces
 ("请 A 一 零 五 号 到 十二 号窗口办理"), splits it into clip words
 (请 A 一 零 五 号 到 十 二 号窗口办理), and joins the matching WAV files from a clip folder
 with a short silence between words. Text it has no clips for is refused with `NoClipError`
@@ -25,23 +25,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from hall.voice import (
-    DEFAULT_SPEED,
-    DEFAULT_VOICE,
-    FULL_SCALE,
-    Pcm,
-    VoiceError,
-    join,
-    read_pcm,
-    silence,
-    synthesize,
-    write_chime,
-    write_pcm,
-)
+from hall.voice.errors import VoiceError
+from hall.voice.espeak import DEFAULT_SPEED, DEFAULT_VOICE, synthesize
+from hall.voice.wav import FULL_SCALE, Pcm, join, read_pcm, silence, write_chime, write_pcm
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CLIPS_DIR = Path(__file__).resolve().parent.parent / "assets" / "voice"
+DEFAULT_CLIPS_DIR = Path(__file__).resolve().parents[2] / "assets" / "voice"
 DEFAULT_WORD_GAP = 0.1  # seconds of silence between two clips
 CHIME_FILE = "chime.wav"  # optional in a clip folder; used before calls instead of the generated chime
 

@@ -1,0 +1,252 @@
+"""Playback: the players (aplay, paplay, or silence where there is no sound card) and the
+`Speaker`, which plays announcements one after the other, never overlapping, from a queue
+served by one worker thread.
+
+`say()` only enqueues, so it is safe to call from the asyncio loop (kivy's included): the waits
+for the engine and for the player happen on the worker thread, never on the loop. It returns a
+`concurrent.futures.Future`; `await speaker.say_async(...)` (or `asyncio.wrap_future`) awaits
+the end of the announcement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from hall.voice.announcement import DEFAULT_GAP, default_chime, render_announcement
+from hall.voice.engines import VoiceEngine
+from hall.voice.errors import VoiceError
+from hall.voice.espeak import EspeakEngine
+from hall.voice.wav import read_pcm, wav_seconds
+from hall.voice.words import call_text, speakable
+
+log = logging.getLogger(__name__)
+
+# --- players ------------------------------------------------------------------------------------------
+
+class Player(Protocol):
+    """Plays one WAV to the end (blocking the worker thread); `interrupt()` may come from any thread."""
+
+    def play(self, wav_path: Path) -> None: ...
+
+    def interrupt(self) -> None: ...
+
+
+class CommandPlayer:
+    """Plays through a command line player such as `aplay -q` or `paplay`."""
+
+    def __init__(self, command: Sequence[str]):
+        self.command = list(command)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._interrupted = False
+
+    def play(self, wav_path: Path) -> None:
+        with self._lock:
+            self._interrupted = False
+            self._process = subprocess.Popen([*self.command, str(wav_path)], stdin=subprocess.DEVNULL,
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, error = self._process.communicate()
+        finally:
+            with self._lock:
+                process, self._process = self._process, None
+        if process.returncode != 0 and not self._interrupted:
+            raise VoiceError(f"播放失败（{self.command[0]} 退出码 {process.returncode}）："
+                             f"{error.decode('utf-8', 'replace').strip() or '无错误信息'}。请检查音箱和声卡设置。")
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._interrupted = True
+            if self._process is not None and self._process.poll() is None:
+                self._process.terminate()
+
+
+class SilentPlayer:
+    """No audio device: nothing is played; says so once in the log, then each skipped file at debug."""
+
+    def __init__(self, reason: str = "未检测到音频设备（没有声卡或声音服务）"):
+        self.reason = reason
+        self._told = False
+
+    def play(self, wav_path: Path) -> None:
+        if not self._told:
+            self._told = True
+            log.warning("%s：语音只合成、不播放。", self.reason)
+        log.debug("未播放（无音频设备）：%s，%.1f 秒", wav_path, wav_seconds(wav_path))
+
+    def interrupt(self) -> None:
+        pass
+
+
+def _pulse_running(which: Callable[[str], str | None]) -> bool:
+    pactl = which("pactl")
+    if pactl is None:
+        return bool(os.environ.get("PULSE_SERVER"))
+    try:
+        return subprocess.run([pactl, "info"], capture_output=True, timeout=3, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _alsa_has_card(cards: Path) -> bool:
+    try:
+        listing = cards.read_text(errors="replace")
+    except OSError:
+        return False
+    return bool(listing.strip()) and "no soundcards" not in listing
+
+
+def find_player(which: Callable[[str], str | None] = shutil.which,
+                cards: Path = Path("/proc/asound/cards")) -> Player:
+    """paplay when a PulseAudio/PipeWire server answers, else aplay when ALSA has a card, else silence."""
+    paplay = which("paplay")
+    if paplay is not None and _pulse_running(which):
+        return CommandPlayer([paplay])
+    aplay = which("aplay")
+    if aplay is not None and _alsa_has_card(cards):
+        return CommandPlayer([aplay, "-q"])
+    return SilentPlayer()
+
+
+# --- the speaker ------------------------------------------------------------------------------------
+
+@dataclass
+class _Job:
+    text: str
+    repeat: int
+    chime: bool
+    generation: int
+    future: Future[None]
+
+
+class Speaker:
+    """Announcements in order, never overlapping: one queue, one worker thread.
+
+    `say()` and `call()` return at once with a Future that completes when the announcement has
+    been played (or was skipped by `stop()`), or fails with the VoiceError that stopped it; a
+    failed announcement is logged and the next one still plays.
+
+    Each announcement is rendered by `render_announcement()` into one WAV (chime, pause, the
+    words `repeat` times with `gap` seconds between) and played once, so a call sounds exactly
+    like the file `announcement_wav()` writes. Without `chime`, the engine's own chime is used
+    (a clip set's `chime.wav`), else a generated one.
+    """
+
+    def __init__(self, engine: VoiceEngine | None = None, player: Player | None = None, *,
+                 chime: str | os.PathLike[str] | None = None, call_repeat: int = 2, gap: float = DEFAULT_GAP,
+                 workdir: str | os.PathLike[str] | None = None):
+        self.engine: VoiceEngine = engine or EspeakEngine()
+        self.player: Player = player or find_player()
+        self.call_repeat = call_repeat
+        self.gap = gap
+        self._own_dir = tempfile.TemporaryDirectory(prefix="hall-voice-") if workdir is None else None
+        self._dir = Path(self._own_dir.name if self._own_dir else workdir)
+        self.chime = Path(chime) if chime else default_chime(self.engine, self._dir)
+        read_pcm(self.chime)  # a bad chime file is a configuration error: say so now
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._closed = False
+        self._worker = threading.Thread(target=self._run, name="speaker", daemon=True)
+        self._worker.start()
+
+    # -- what callers use
+
+    def _enqueue(self, text: str, repeat: int, chime: bool) -> Future[None]:
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+            raise ValueError("repeat 至少为 1")
+        future: Future[None] = Future()
+        with self._lock:
+            if self._closed:
+                raise VoiceError("语音播报已关闭")
+            self._jobs.put(_Job(text, repeat, chime, self._generation, future))
+        return future
+
+    def say(self, text: str, repeat: int = 1, *, chime: bool = False) -> Future[None]:
+        """Queue `text` (digits are rewritten with `speakable()`), `repeat` times, after the chime if asked."""
+        return self._enqueue(speakable(text), repeat, chime)
+
+    def call(self, ticket: str, window: int, repeat: int | None = None) -> Future[None]:
+        """The chime, then the call `repeat` times (default `call_repeat`): `announcement_wav()`'s audio."""
+        return self._enqueue(call_text(ticket, window), self.call_repeat if repeat is None else repeat, True)
+
+    async def say_async(self, text: str, repeat: int = 1, *, chime: bool = False) -> None:
+        """`say()` awaited from asyncio code: the loop keeps running while it plays."""
+        await asyncio.wrap_future(self.say(text, repeat, chime=chime))
+
+    def stop(self) -> None:
+        """Drop everything queued and cut the announcement playing now (e.g. on leaving a page)."""
+        with self._lock:
+            self._generation += 1
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:  # close() is waiting for it
+                    self._jobs.put(None)
+                    break
+                job.future.cancel()
+        self.player.interrupt()
+
+    def close(self) -> None:
+        """Stop, end the worker and remove the temporary files."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.stop()
+        self._jobs.put(None)
+        self._worker.join()
+        if self._own_dir is not None:
+            self._own_dir.cleanup()
+
+    def __enter__(self) -> Speaker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- the worker thread
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if not job.future.set_running_or_notify_cancel():
+                continue
+            try:
+                self._perform(job)
+            except Exception as exc:
+                log.error("语音播报失败：%s（%s）", exc, job.text)
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(None)
+
+    def _current(self, job: _Job) -> bool:
+        return job.generation == self._generation
+
+    def _perform(self, job: _Job) -> None:
+        wav = self._dir / f"say-{next(self._counter)}.wav"
+        try:
+            render_announcement(self.engine, job.text, wav, repeat=job.repeat,
+                                chime=self.chime if job.chime else None, gap=self.gap)
+            if self._current(job):  # stop() during synthesis drops it; during playback, interrupts it
+                self.player.play(wav)
+        finally:
+            wav.unlink(missing_ok=True)
