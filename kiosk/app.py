@@ -46,16 +46,20 @@ WARNING_SECONDS = 10         # "您还在浏览吗？" shown this long before go
 class KioskApp(App):
     def __init__(self, model: KioskModel, *, take_ticket: Callable, print_ticket: Callable | None,
                  print_checklist: Callable | None = None,
-                 speak: Callable[[str], None] | None = None, **kwargs):
+                 speak: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, **kwargs):
+        """`clock` gives seconds on a monotonic clock for the idle timer, injected as on the pad,
+        so that tests move time on instead of waiting or editing `last_touch`."""
         super().__init__(**kwargs)
         self.model = model
+        self.clock = clock
         self._take_ticket = take_ticket          # async (category, service, priority) → reply
         self._print_ticket = print_ticket        # async (reply) → None, raises on a fault
         self._print_checklist = print_checklist  # async (item) → None, raises on a fault
         self._speak = speak
         self.priority = "normal"
         self.screen = "home"
-        self.last_touch = time.monotonic()
+        self.last_touch = clock()
         self.waiting_labels: dict[str, list[Text]] = {}
         self.status_label: Text | None = None
         self.pending: set[asyncio.Task] = set()
@@ -115,12 +119,12 @@ class KioskApp(App):
         return datetime.now(ZoneInfo(zone) if zone else None).strftime("%m月%d日 %H:%M")
 
     def _touched(self, *_):
-        self.last_touch = time.monotonic()
+        self.last_touch = self.clock()
 
     def _tick(self, _dt):
         if self.clock_label is not None:
             self.clock_label.text = self._now()
-        idle = time.monotonic() - self.last_touch
+        idle = self.clock() - self.last_touch
         if self.screen in ("home", "ticket"):
             return
         if idle >= IDLE_SECONDS + WARNING_SECONDS:
@@ -632,10 +636,11 @@ class KioskShell:
     printer_check_seconds = 60.0   # between printer status checks while nobody prints
 
     def __init__(self, urls: list[str], token: str, cache: CatalogueCache,
-                 printer: Any = None, speak: Callable[[str], None] | None = None):
+                 printer: Any = None, speak: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         """`printer` has `ticket(ticket, hall, item)` and `checklist(item, hall, guide_url)`,
         coroutines that return the device status (`ok`, `paper_low`) or raise (see
-        `EscposPrinter`); None for a kiosk without one."""
+        `EscposPrinter`); None for a kiosk without one. `clock` drives the idle timer."""
         self.model = KioskModel()
         self.cache = cache
         cached = cache.load()
@@ -649,7 +654,7 @@ class KioskShell:
         self.app = KioskApp(self.model, take_ticket=self._take_ticket,
                             print_ticket=self._print if printer else None,
                             print_checklist=self._print_checklist if printer else None,
-                            speak=speak)
+                            speak=speak, clock=clock)
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
         self.model.apply_snapshot(reply.get("snapshot", {}))

@@ -4,7 +4,6 @@ idle rule sends the screen home only when nobody is using it."""
 from __future__ import annotations
 
 import ast
-import time
 import tomllib
 from pathlib import Path
 
@@ -51,6 +50,16 @@ def test_the_check_notices_a_missing_glyph():
     assert ord("社") in cmap and ord("😀") not in cmap
 
 
+class FakeClock:
+    """The kiosk's injected clock: the test moves time on instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
 def kiosk():
     from hall.look import register_font
@@ -63,7 +72,7 @@ def kiosk():
     model = KioskModel()
     model.set_catalogue(views.catalogue_view(load_hall(ROOT / "assets/halls/demo-town.toml"), 1))
     model.set_connection(True, "已连接")
-    app = KioskApp(model, take_ticket=None, print_ticket=None)
+    app = KioskApp(model, take_ticket=None, print_ticket=None, clock=FakeClock())
     app.root = app.build()
     return app
 
@@ -72,21 +81,23 @@ def test_idle_goes_home_after_a_warning_and_a_touch_keeps_the_page(kiosk):
     from hall.widgets import BigButton
     from kiosk.app import IDLE_SECONDS, WARNING_SECONDS
 
+    clock = kiosk.clock
     code = kiosk.model.departments()[1].items[0]["code"]
     kiosk.show_guide(code)
-    kiosk.last_touch = time.monotonic() - IDLE_SECONDS + 5      # someone read 55 s ago
+    kiosk._touched()
+    clock.now += IDLE_SECONDS - 5                                # someone read for 55 s
     kiosk._tick(1)
     assert kiosk.screen == "guide"
-    kiosk.last_touch = time.monotonic() - IDLE_SECONDS - 1
+    clock.now += 6                                               # 61 s without a touch
     kiosk._tick(1)
     assert kiosk.screen == "idle_warning"
     stay = next(w for w in kiosk.root.walk() if isinstance(w, BigButton) and w.text == "继续浏览")
     kiosk._touched()
     stay.dispatch("on_release")
     assert kiosk.screen == "guide" and kiosk._item == code
-    kiosk.last_touch = time.monotonic() - IDLE_SECONDS - WARNING_SECONDS - 1
+    clock.now += IDLE_SECONDS + WARNING_SECONDS + 1
     kiosk._tick(1)
     assert kiosk.screen == "home"
-    kiosk.last_touch = time.monotonic() - 3600                   # home stays home
+    clock.now += 3600                                            # home stays home
     kiosk._tick(1)
     assert kiosk.screen == "home"

@@ -42,12 +42,22 @@ async def shoot(app, name: str) -> Path:
     return await shoot_as(app, SHOTS / f"{name}.png")
 
 
-def run_kiosk(window, town, tmp_path, size, scenario, printer=None):
+class FakeClock:
+    """The kiosk's injected idle clock: a test moves time on instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_kiosk(window, town, tmp_path, size, scenario, printer=None, clock=None):
     from kiosk.app import CatalogueCache, KioskShell
 
     window.size = size
     shell = KioskShell([town.ws], town.tokens["kiosk"], CatalogueCache(tmp_path / "catalogue.json"),
-                       printer=printer)
+                       printer=printer, **({"clock": clock} if clock is not None else {}))
 
     async def main():
         runner = asyncio.get_running_loop().create_task(shell.run())
@@ -113,6 +123,7 @@ def test_guide_in_elder_mode_reads_aloud(window, town, tmp_path, size, orientati
     from hall.widgets import BigButton
 
     spoken = []
+    clock = FakeClock()
 
     async def scenario(shell, app):
         app._speak = spoken.append
@@ -123,7 +134,7 @@ def test_guide_in_elder_mode_reads_aloud(window, town, tmp_path, size, orientati
         await tap(widgets(app.root, BigButton, "长辈模式")[0])
         assert shell.model.elder_mode and spoken and "需要带" in spoken[-1]
         await shoot(app, f"{orientation}-5-guide-elder")
-        app.last_touch -= 61                                   # a minute without a touch
+        clock.now += 61                                        # a minute without a touch
         app._tick(1)
         assert app.screen == "idle_warning"
         await shoot(app, f"{orientation}-5b-idle-warning-elder")
@@ -134,7 +145,7 @@ def test_guide_in_elder_mode_reads_aloud(window, town, tmp_path, size, orientati
         await tap(widgets(app.root, BigButton, "退出长辈模式")[0])
         assert not shell.model.elder_mode
 
-    run_kiosk(window, town, tmp_path, size, scenario)
+    run_kiosk(window, town, tmp_path, size, scenario, clock=clock)
 
 
 class PaperOut(Exception):
