@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain, islice
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 PRIORITY_CLASS = {"green": "green", "elderly": "priority", "disabled": "priority",
                   "normal": "normal"}
@@ -33,6 +33,10 @@ class Queued(Protocol):
     order: int
 
 
+Q = TypeVar("Q", bound=Queued)
+"""The tickets a queue holds: any `Queued` (the hall's `Ticket`), kept as that type."""
+
+
 def queue_key(ticket: Queued) -> tuple[datetime, int]:
     return ticket.issued_at, ticket.order
 
@@ -42,22 +46,22 @@ def targeted_key(ticket: Queued) -> tuple[int, datetime, int]:
 
 
 @dataclass(slots=True)
-class CategoryQueue:
+class CategoryQueue(Generic[Q]):
     """One category's waiting tickets, by priority class, each list oldest first."""
 
-    green: list = field(default_factory=list)
-    priority: list = field(default_factory=list)
-    normal: list = field(default_factory=list)
+    green: list[Q] = field(default_factory=list)
+    priority: list[Q] = field(default_factory=list)
+    normal: list[Q] = field(default_factory=list)
     streak: int = 0
     """Priority tickets called in a row from this queue while a normal one waited."""
 
-    def lane(self, ticket: Queued) -> list:
+    def lane(self, ticket: Q) -> list[Q]:
         return getattr(self, PRIORITY_CLASS[ticket.priority])
 
-    def add(self, ticket: Queued) -> None:
+    def add(self, ticket: Q) -> None:
         insort(self.lane(ticket), ticket, key=queue_key)
 
-    def remove(self, ticket: Queued) -> None:
+    def remove(self, ticket: Q) -> None:
         lane = self.lane(ticket)
         if lane[0] is ticket:   # the usual case: the oldest is called
             del lane[0]
@@ -67,18 +71,18 @@ class CategoryQueue:
     def __len__(self) -> int:
         return len(self.green) + len(self.priority) + len(self.normal)
 
-    def pick(self, ratio: int) -> Queued | None:
+    def pick(self, ratio: int) -> Q | None:
         first_priority = self.green[0] if self.green else (
             self.priority[0] if self.priority else None)
         if first_priority is not None and (not self.normal or self.streak < ratio):
             return first_priority
         return self.normal[0] if self.normal else first_priority
 
-    def first(self, count: int) -> list:
+    def first(self, count: int) -> list[Q]:
         """The first `count` of `ordered()`, without copying the whole queue."""
         return list(islice(chain(self.green, self.priority, self.normal), count))
 
-    def ordered(self) -> list:
+    def ordered(self) -> list[Q]:
         """The order tickets would be called in if nothing else happened (for boards)."""
         return [*self.green, *self.priority, *self.normal]
 
@@ -92,8 +96,8 @@ class CategoryQueue:
         return len(self)
 
 
-def choose_next(categories: Sequence[str], queues: Mapping[str, CategoryQueue],
-                targeted: Sequence[Queued], ratio: int) -> Queued | None:
+def choose_next(categories: Sequence[str], queues: Mapping[str, CategoryQueue[Q]],
+                targeted: Sequence[Q], ratio: int) -> Q | None:
     """The ticket a window serving `categories` (in order of preference) calls next."""
     if targeted:
         return targeted[0]
@@ -104,5 +108,5 @@ def choose_next(categories: Sequence[str], queues: Mapping[str, CategoryQueue],
     return None
 
 
-def add_targeted(targeted: list, ticket: Queued) -> None:
+def add_targeted(targeted: list[Q], ticket: Q) -> None:
     insort(targeted, ticket, key=targeted_key)

@@ -124,7 +124,9 @@ class HallState:
         self.seq = seq
         self.day = day
         self.notice = ""
-        self.devices = {}
+        self.devices: dict[str, dict[str, Any]] = {}
+        """The last report of each device, by device name: the `device_reported` event's data
+        and its time."""
         self._reset_day(day)
         self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
             cmd.TakeTicket: self._take_ticket, cmd.SignIn: self._sign_in,
@@ -149,7 +151,7 @@ class HallState:
         self._next_day_at = datetime.combine(day + timedelta(days=1), time(0), self.hall.zone)
         self.tickets: dict[str, Ticket] = {}
         self.issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
-        self.queues: dict[str, CategoryQueue] = {
+        self.queues: dict[str, CategoryQueue[Ticket]] = {
             c.prefix: CategoryQueue() for c in self.definition.categories}
         self.windows: dict[int, WindowState] = {
             w.number: WindowState(w) for w in self.definition.windows}
@@ -254,6 +256,12 @@ class HallState:
         if window is None:
             raise DomainError("not_found", f"没有 {number} 号窗口")
         return window
+
+    def _window_of(self, ticket: Ticket) -> WindowState:
+        """The window of a ticket that has been called (called, held or ended there): such a
+        ticket always has one."""
+        assert ticket.window is not None, ticket.number
+        return self.windows[ticket.window]
 
     def _staffed_by(self, command: Any) -> WindowState:
         window = self._window(command.window)
@@ -480,13 +488,14 @@ class HallState:
         unknown = [r for r in reasons if r not in self.hall.rating_reasons]
         if unknown:
             raise DomainError("bad_request", f"未知的评价原因：{'、'.join(unknown)}")
-        window_def = self.windows[ticket.window].definition
+        window_def = self._window_of(ticket).definition
         decision: Decision = [("ticket_rated", {
             "number": ticket.number, "score": c.score, "reasons": list(reasons),
             "channel": channel, "window": ticket.window, "clerk": ticket.clerk,
             "post": ticket.post, "department": window_def.department,
             "service": ticket.service})]
         if c.score is not None and c.score <= 2:
+            assert ticket.clerk is not None, ticket.number  # a finished ticket has its clerk
             clerk = self.definition.clerk_by_badge[ticket.clerk].name
             words = "非常不满意" if c.score == 1 else "不满意"
             decision.append(("warning", {
@@ -548,6 +557,7 @@ class HallState:
                         "window": w.number, "minutes": minutes, "since": _seconds(since),
                         "text": f"{w.number} 号窗口（{w.definition.name}）已无人值守 {minutes} 分钟"}))
             if w.current is not None:
+                assert w.current.called_at is not None, w.current.number  # set by its call
                 decision += self._overdue(w.current, "long_service", w.current.called_at, now,
                                           self.hall.service_warning_minutes,
                                           2 * self.hall.service_warning_minutes)
@@ -555,6 +565,7 @@ class HallState:
                 waited_since = w.unstaffed_since
                 back_after = timedelta(minutes=self.hall.transfer_return_minutes)
                 for ticket in w.targeted:
+                    assert ticket.targeted_at is not None, ticket.number  # set by its transfer
                     since = max(waited_since or ticket.targeted_at, ticket.targeted_at)
                     if now - since >= back_after:
                         decision.append(("ticket_returned", {
@@ -632,7 +643,7 @@ class HallState:
             ticket.called_at = e.at
             return
         if ticket.status == TicketStatus.HELD:
-            self.windows[ticket.window].held.remove(ticket)
+            self._window_of(ticket).held.remove(ticket)
         else:
             if ticket.target_window is None:
                 queue = self.queues[ticket.category]
@@ -655,24 +666,25 @@ class HallState:
     def _end(self, ticket: Ticket, status: TicketStatus, at: datetime) -> None:
         ticket.status = status
         ticket.ended_at = at
-        self.windows[ticket.window].current = None
+        self._window_of(ticket).current = None
 
     def _on_ticket_no_show(self, e: Event) -> None:
         self._end(self.tickets[e.data["number"]], TicketStatus.NO_SHOW, e.at)
 
     def _on_ticket_finished(self, e: Event) -> None:
         ticket = self.tickets[e.data["number"]]
-        window = self.windows[ticket.window]
+        window = self._window_of(ticket)
         ticket.clerk, ticket.post = window.clerk, window.post
         ticket.outcome, ticket.note = e.data["outcome"], e.data["note"]
         self._end(ticket, TicketStatus.FINISHED, e.at)
+        assert ticket.called_at is not None, ticket.number  # a finished ticket was called
         served, seconds = self.service_seconds.get(ticket.category, (0, 0.0))
         self.service_seconds[ticket.category] = (
             served + 1, seconds + (e.at - ticket.called_at).total_seconds())
 
     def _on_ticket_held(self, e: Event) -> None:
         ticket = self.tickets[e.data["number"]]
-        window = self.windows[ticket.window]
+        window = self._window_of(ticket)
         window.current = None
         window.held.append(ticket)
         ticket.status = TicketStatus.HELD
@@ -681,7 +693,7 @@ class HallState:
     def _on_ticket_transferred(self, e: Event) -> None:
         d = e.data
         ticket = self.tickets[d["number"]]
-        self.windows[ticket.window].current = None
+        self._window_of(ticket).current = None
         ticket.status = TicketStatus.WAITING
         ticket.transfers += 1
         ticket.trail.append({"at": e.at, "kind": "transferred", "window": d["window"],
@@ -707,9 +719,9 @@ class HallState:
         if ticket.status == TicketStatus.WAITING:
             self._dequeue(ticket)
         elif ticket.status == TicketStatus.HELD:
-            self.windows[ticket.window].held.remove(ticket)
+            self._window_of(ticket).held.remove(ticket)
         elif ticket.status == TicketStatus.CALLED:
-            self.windows[ticket.window].current = None
+            self._window_of(ticket).current = None
         ticket.status = TicketStatus.CANCELLED
         ticket.ended_at = e.at
         ticket.end_reason = e.data["reason"]
@@ -739,7 +751,8 @@ class HallState:
 
     def _on_clerk_signed_out(self, e: Event) -> None:
         window = self.windows[e.data["window"]]
-        self.clerk_window.pop(window.clerk, None)
+        if window.clerk is not None:
+            self.clerk_window.pop(window.clerk, None)
         window.clerk = window.post = window.signed_in_at = None
         window.paused, window.pause_reason = False, ""
         window.unstaffed_since, window.warned, window.warned_since = e.at, 0, None

@@ -103,6 +103,7 @@ class TicketFacts:
         if self.status != "finished":
             return None
         last = self.visits[-1]
+        assert last.ended_at is not None   # the finish ended it
         return (last.ended_at - last.called_at).total_seconds()
 
     @property
@@ -402,7 +403,9 @@ def _count_ticket(g: _Group, t: TicketFacts) -> None:
 def _count_finished(g: _Group, t: TicketFacts, visit: Visit) -> None:
     """A finished ticket: its service time, outcome, post (of whoever finished it) and rating (a
     finished ticket without a score is 未评, whether the pad recorded 未评 or nothing came)."""
-    g.services.append(t.service_seconds)
+    seconds = t.service_seconds
+    assert seconds is not None   # finished
+    g.services.append(seconds)
     if t.score is not None:
         g.scores.append(t.score)
     else:
@@ -447,6 +450,7 @@ def _count_at_windows(groups: dict, p: str, t: TicketFacts, by: str) -> None:
     last = t.finisher
     k = None if last is None else str(last.window) if by_window else last.ended_by
     if k is not None:
+        assert last is not None   # k is None without it
         g = groups[p, k]
         if t.status == "no_show":
             g.no_show += 1
@@ -504,6 +508,7 @@ def hourly(facts: Facts, definition: HallDefinition) -> list[dict[str, Any]]:
         if t.wait_seconds is not None:
             waits[hour].append(t.wait_seconds)
         if t.status == "finished":
+            assert t.ended_at is not None   # the finish ended it
             served[t.ended_at.astimezone(zone).hour] += 1
     hours = sorted(set(arrivals) | set(served))
     return [{"hour": h, "arrivals": arrivals[h], "served": served[h],

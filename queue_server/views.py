@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from queue_server.commands import OUTCOME_NAMES
 from queue_server.events import Event
@@ -43,6 +43,14 @@ class Delivery:
     clerk: str | None = None
     citizen: str | None = None
     view: tuple[str, Any] | None = None
+
+
+@overload
+def iso(moment: datetime) -> str: ...
+
+
+@overload
+def iso(moment: None) -> None: ...
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -119,9 +127,21 @@ def queue_view(state: HallState, prefix: str) -> dict[str, Any]:
             "oldest_at": iso(min(heads)) if heads else None}
 
 
+def _called_at(ticket: Ticket) -> datetime:
+    """When a ticket that has been called was called last (a sort key)."""
+    assert ticket.called_at is not None, ticket.number
+    return ticket.called_at
+
+
+def _ended_at(ticket: Ticket) -> datetime:
+    """When an ended ticket ended (a sort key)."""
+    assert ticket.ended_at is not None, ticket.number
+    return ticket.ended_at
+
+
 def recent_calls(state: HallState) -> list[dict[str, Any]]:
     called = sorted((t for t in state.tickets.values() if t.called_at is not None),
-                    key=lambda t: t.called_at, reverse=True)[:RECENT_CALLS]
+                    key=_called_at, reverse=True)[:RECENT_CALLS]
     return [{"number": t.number, "window": t.window, "at": iso(t.called_at)} for t in called]
 
 
@@ -246,7 +266,8 @@ def awaiting_rating(state: HallState, window: int, now: datetime) -> dict[str, A
                 if t.window == window and t.status == TicketStatus.FINISHED]
     if not finished:
         return None
-    last = max(finished, key=lambda t: t.ended_at)
+    last = max(finished, key=_ended_at)
+    assert last.ended_at is not None and last.clerk is not None   # it was finished
     if last.pad_rated or last.score is not None or \
             now - last.ended_at > timedelta(minutes=AWAITING_MINUTES):
         return None
@@ -407,7 +428,8 @@ def clerk_updates(state: HallState, events: list[Event], connected: Iterable[str
     touched: set[str] = set()
     for e in events:
         touched.update(b for b in (e.data.get("clerk"), e.data.get("previous")) if b)
-        window = state.windows.get(e.data.get("window"))
+        number = e.data.get("window")
+        window = state.windows.get(number) if number is not None else None
         if window is not None and window.clerk is not None:
             touched.add(window.clerk)
     last = events[-1]
