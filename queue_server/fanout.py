@@ -22,7 +22,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -51,20 +51,24 @@ class Subscriber(Protocol):
     connection: Any
 
 
+S = TypeVar("S", bound=Subscriber)
+"""The sessions a hub holds (`sessions.Session` in the server), handed back as that type."""
+
+
 def _call_later(delay: float, callback: Callable[[], None]) -> None:
     asyncio.get_running_loop().call_later(delay, callback)
 
 
-class Hub:
+class Hub(Generic[S]):
     def __init__(self, view_interval: float = VIEW_INTERVAL_SECONDS,
                  clock: Callable[[], float] = time.monotonic,
                  call_later: Callable[[float, Callable[[], None]], None] = _call_later,
                  max_backlog: int = MAX_BACKLOG_BYTES,
                  close: Callable[[Any, int, str], None] | None = None) -> None:
-        self.by_role: dict[str, set[Subscriber]] = defaultdict(set)
-        self.pads: dict[int, set[Subscriber]] = defaultdict(set)
-        self.clerks: dict[str, set[Subscriber]] = defaultdict(set)
-        self.citizens: dict[str, set[Subscriber]] = defaultdict(set)
+        self.by_role: dict[str, set[S]] = defaultdict(set)
+        self.pads: dict[int, set[S]] = defaultdict(set)
+        self.clerks: dict[str, set[S]] = defaultdict(set)
+        self.citizens: dict[str, set[S]] = defaultdict(set)
         self.view_interval = view_interval
         self.clock = clock
         self.call_later = call_later
@@ -78,16 +82,23 @@ class Hub:
         self.last_send_ms = 0.0
         self.slowest_send_ms = 0.0
 
-    def join(self, session: Subscriber) -> None:
+    def join(self, session: S) -> None:
+        # Sessions join after their hello: each has its role by then, a pad its window, a
+        # clerk its badge, a citizen its ticket.
+        assert session.role is not None
         self.by_role[session.role].add(session)
         if session.role == "pad":
+            assert session.window is not None
             self.pads[session.window].add(session)
         if session.role == "clerk":
+            assert session.badge is not None
             self.clerks[session.badge].add(session)
         if session.role == "citizen":
+            assert session.ticket is not None
             self.citizens[session.ticket].add(session)
 
-    def leave(self, session: Subscriber) -> None:
+    def leave(self, session: S) -> None:
+        assert session.role is not None   # only a session that joined leaves
         self.by_role[session.role].discard(session)
         if session.role == "pad":
             self._discard(self.pads, session.window, session)
@@ -104,7 +115,7 @@ class Hub:
             if not members:
                 del index[key]
 
-    def members(self) -> list[Subscriber]:
+    def members(self) -> list[S]:
         return [s for members in self.by_role.values() for s in members]
 
     def online_devices(self) -> list[dict[str, Any]]:
@@ -117,7 +128,7 @@ class Hub:
                 entry["connections"] += 1
         return sorted(seen.values(), key=lambda d: d["device"])
 
-    def presence(self, session: Subscriber, seq: int, at: str) -> None:
+    def presence(self, session: S, seq: int, at: str) -> None:
         """Tell the managers a device came or went: not a logged event (the log holds what
         happened in the hall; who is connected is the server's own knowledge), so its `seq` is
         only the log's position at the time and it is never part of a snapshot's seq."""
@@ -164,7 +175,7 @@ class Hub:
         last = {d.view: i for i, d in enumerate(deliveries) if d.view is not None}
         if last:
             self._views_sent_at = self.clock()
-        outbox: dict[Subscriber, list[tuple[bytes, bytes]]] = defaultdict(list)
+        outbox: dict[S, list[tuple[bytes, bytes]]] = defaultdict(list)
         for i, delivery in enumerate(deliveries):
             if delivery.view is not None and last[delivery.view] != i:
                 continue
@@ -186,7 +197,7 @@ class Hub:
         self.last_send_ms = (time.perf_counter() - started) * 1000
         self.slowest_send_ms = max(self.slowest_send_ms, self.last_send_ms)
 
-    def drop_slow(self, session: Subscriber) -> None:
+    def drop_slow(self, session: S) -> None:
         """A connection that lets more than the bound pile up is not reading: it gets no more
         fan-out from now on, and is closed with a code that tells its client to reconnect."""
         log.warning("closing %s %s: over %d bytes waiting to be sent", session.role, session.name,
@@ -195,14 +206,14 @@ class Hub:
         self.leave(session)
         self.close(session.connection, CLOSE_TOO_SLOW, "接收太慢，已断开，请重新连接 / too slow")
 
-    def _audience(self, delivery: views.Delivery) -> list[Subscriber]:
+    def _audience(self, delivery: views.Delivery) -> list[S]:
         if delivery.roles:
             return [s for role in delivery.roles for s in self.by_role[role]]
         if delivery.pad_window is not None:
             return list(self.pads.get(delivery.pad_window, ()))
         if delivery.clerk is not None:
             return list(self.clerks.get(delivery.clerk, ()))
-        return list(self.citizens.get(delivery.citizen, ()))
+        return list(self.citizens.get(delivery.citizen, ())) if delivery.citizen is not None else []
 
 
 def _text_frame(payload: bytes) -> bytes:

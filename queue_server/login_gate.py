@@ -30,6 +30,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from queue_server.rate_limits import Bucket, RateLimit
@@ -146,7 +147,7 @@ class LoginGate:
                 continue
             self.running += 1
             running = loop.run_in_executor(self.executor, attempt.check)
-            running.add_done_callback(lambda f, a=attempt: self._finished(a, f))
+            running.add_done_callback(partial(self._finished, attempt))
 
     def _finished(self, attempt: _Try, result: asyncio.Future) -> None:
         self.running -= 1
@@ -154,8 +155,8 @@ class LoginGate:
         if not attempt.done.done():
             if result.cancelled():                   # the server is stopping
                 attempt.done.cancel()
-            elif result.exception() is not None:
-                attempt.done.set_exception(result.exception())
+            elif (error := result.exception()) is not None:
+                attempt.done.set_exception(error)
             else:
                 attempt.done.set_result(result.result())
         self._start_next()

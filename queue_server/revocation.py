@@ -76,6 +76,7 @@ class Revocation:
                 log.info("ending a %s session: its credentials were revoked or changed",
                          session.role)
                 self.ended += 1
+                assert session.role is not None   # it had credentials: it said hello
                 session.end(REASONS[session.role])
 
     async def watch(self) -> None:

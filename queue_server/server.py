@@ -19,7 +19,7 @@ import mimetypes
 import signal
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -58,7 +58,7 @@ log = logging.getLogger("queue_server.server")
 
 
 def _response(status: HTTPStatus, body: bytes, content_type: str,
-              extra: list[tuple[str, str]] = ()) -> Response:
+              extra: Sequence[tuple[str, str]] = ()) -> Response:
     headers = Headers([("Content-Type", content_type), ("Content-Length", str(len(body))),
                        ("X-Content-Type-Options", "nosniff"), *extra])
     return Response(status.value, status.phrase, headers, body)
@@ -78,7 +78,7 @@ class HallServer:
         self.web_root = web_root.resolve()
         self.tls = tls
         self.started = time.monotonic()
-        self.hub = Hub()
+        self.hub: Hub[Session] = Hub()
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
         self.writer = Writer(service, self.hub.observe, self.hub.publish,

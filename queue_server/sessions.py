@@ -52,7 +52,7 @@ class Context:
 
     service: HallService
     writer: Writer
-    hub: Hub
+    hub: Hub[Session]
     secret: str
     catalogue_version: int
     revocation: Revocation
@@ -110,6 +110,7 @@ class Session:
         if self.role is None and request.op != "hello":
             return error_reply(request.id, "unauthorized", "请先发送 hello 表明身份")
         if request.op != "hello" and self.role not in OPS[request.op].roles:
+            assert self.role is not None   # only hello is let through before it (above)
             return error_reply(request.id, "forbidden",
                                f"{ROLE_NAMES[self.role]}不能执行 {request.op}")
         try:
@@ -131,6 +132,7 @@ class Session:
         return outcome
 
     def _snapshot(self) -> dict[str, Any]:
+        assert self.role is not None   # said by hello, before any snapshot
         return {"seq": self.state.seq,
                 "snapshot": views.snapshot(self.state, self.role, self.context.hall_view)}
 
@@ -172,12 +174,15 @@ class Session:
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now()
         if role == "clerk":
+            assert self.badge is not None
             reply["clerk"] = views.clerk_view(self.state, self.badge)
         if role == "pad":
+            assert self.window is not None   # a pad's device is always bound to a window
             reply["window"] = self.window
             reply["awaiting"] = views.awaiting_rating(self.state, self.window,
                                                       self.context.writer.clock())
         if role == "citizen":
+            assert self.ticket is not None
             reply["ticket"] = views.ticket_view(self.state, self.state.tickets[self.ticket])
             hall = self.context.hall_view
             reply["snapshot"] = {"hall": {"name": hall["name"],
@@ -295,6 +300,7 @@ class Session:
 
     async def _op_device_status(self, request: Request) -> dict[str, Any]:
         p = request.params
+        assert self.role is not None   # a device, after its hello
         await self._submit(cmd.ReportDevice(self.name, self.role, p["printer"],
                                             p.get("detail", "")))
         return {}
@@ -308,6 +314,7 @@ class Session:
         return window
 
     async def _clerk(self, make: Callable[[str, int], cmd.Command]) -> dict[str, Any]:
+        assert self.badge is not None   # a clerk, after its hello
         outcome = await self._submit(make(self.badge, self._my_window()))
         called = [e for e in outcome.events if e.kind == "ticket_called"]
         result: dict[str, Any] = {}
@@ -317,6 +324,7 @@ class Session:
 
     async def _op_sign_in(self, request: Request) -> dict[str, Any]:
         p = request.params
+        assert self.badge is not None   # a clerk, after its hello
         await self._submit(cmd.SignIn(self.badge, p["window"], p["post"], p.get("takeover", False)))
         return {"clerk": views.clerk_view(self.state, self.badge)}
 
@@ -368,6 +376,7 @@ class Session:
         else:
             if p.get("ticket", self.ticket) != self.ticket:
                 raise ProtocolError("forbidden", "只能评价您自己的小票")
+            assert self.ticket is not None   # a citizen, after its hello
             await self._submit(cmd.Rate(self.ticket, p["score"], reasons))
         return {}
 

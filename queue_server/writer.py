@@ -39,7 +39,8 @@ class SessionEnded(Exception):
 
 
 class Submitter(Protocol):
-    ended: bool
+    ended: str | None
+    """Why its session was ended, once it is (`sessions.Session.end`); None until then."""
 
 
 @dataclass(slots=True)
