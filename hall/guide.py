@@ -41,8 +41,8 @@ def material_line(material: dict[str, Any]) -> str:
 
 def serving_windows(item: Mapping[str, Any], hall: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The hall view's windows that serve the item's queue category, in the category's order."""
-    category = next((c for c in hall.get("categories") or [] if c["prefix"] == item.get("category")),
-                    {})
+    category: Mapping[str, Any] = next(
+        (c for c in hall.get("categories") or [] if c["prefix"] == item.get("category")), {})
     by_number = {w["window"]: w for w in hall.get("windows") or []}
     return [by_number[n] for n in category.get("windows") or [] if n in by_number]
 

@@ -292,6 +292,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
         raise UserError(f"{target} 已存在；加 --force 覆盖 / exists, use --force")
     _engine(args)
     if url.get_backend_name() == "sqlite":
+        assert url.database is not None   # an in-memory database is never initialised: _engine refused it
         source = sqlite3.connect(url.database)
         copy = sqlite3.connect(target)
         with copy:

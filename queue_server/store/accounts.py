@@ -54,7 +54,7 @@ class Login:
 @dataclass(frozen=True, slots=True)
 class AccountKind:
     role: str
-    table: type
+    table: type[ClerkRow] | type[ManagerRow]
     key: str          # the column holding the account name
     secret: str       # the column holding the slow hash
     wrong: str        # the answer to a wrong name or secret
@@ -85,6 +85,7 @@ def login(engine: Engine, hall_id: int, kind: AccountKind, account: str, secret:
     with engine.begin() as conn:
         if matches:
             conn.execute(update(LoginGuardRow).where(*guard).values(failures=0, locked_until=None))
+            assert row is not None   # `matches` needs a stored hash
             return Login(True, name=row.name, stamp=kind.stamp(row), hashed=True)
         if tries >= LOCK_AFTER:
             conn.execute(update(LoginGuardRow).where(*guard).values(locked_until=now + LOCK_FOR))

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, false, insert, inspect, select
+from sqlalchemy import Engine, Table, create_engine, event, false, insert, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
@@ -161,6 +161,7 @@ def check_writable(engine: Engine) -> None:
         with engine.connect() as conn, conn.begin() as transaction:
             for row in (EventRow, TicketRow):
                 table = row.__table__
+                assert isinstance(table, Table)   # a declarative class's __table__
                 columns = [c for c in table.c if not c.primary_key]
                 conn.execute(insert(table).from_select(
                     [c.name for c in columns], select(*columns).where(false())))

@@ -201,6 +201,7 @@ def _day_zone(zone: ZoneInfo, day: date) -> tzinfo:
     faster than to the ZoneInfo), else the zone itself."""
     start = datetime.combine(day, time(0), zone)
     offset = start.utcoffset()
+    assert offset is not None   # `start` is aware
     if (start + timedelta(days=2)).utcoffset() == offset:
         return timezone(offset)
     return zone

@@ -13,7 +13,7 @@ import json
 import secrets
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -209,13 +209,21 @@ def hall_id_for(conn: Connection, code: str | None) -> int:
     return rows[0].id
 
 
+class _Record(Protocol):
+    """A dataclass of the hall definition, made from a row's columns of the same names."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def __init__(self, **fields: Any) -> None: ...
+
+
 def load_definition(conn: Connection, hall_id: int) -> HallDefinition:
     hall = conn.execute(select(HallRow).where(HallRow.id == hall_id)).one()
 
     def rows(table: Any, order: Any) -> list[Any]:
         return list(conn.execute(select(table).where(table.hall_id == hall_id).order_by(order)))
 
-    def record(cls: type, row: Any, **overrides: Any) -> Any:
+    def record(cls: type[_Record], row: Any, **overrides: Any) -> Any:
         fields = {name: getattr(row, name) for name in cls.__dataclass_fields__
                   if name not in overrides and hasattr(row, name)}
         fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
