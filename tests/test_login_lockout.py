@@ -1,8 +1,8 @@
 """The lockout in the database, under concurrency, on SQLite and PostgreSQL.
 
-Thirty threads try one badge at once, one of them with the right PIN: at most five hashes may be
-evaluated, whatever the interleaving, because each try is reserved in one atomic statement
-before its hash. An unknown badge is answered, counted and locked exactly like a real one.
+Thirty threads try one badge at once with wrong PINs: exactly five are evaluated, whatever the
+interleaving, because each try is reserved in one atomic statement before its hash; the right
+PIN after them is refused without a hash. An unknown badge is answered, counted and locked exactly like a real one.
 """
 
 from __future__ import annotations
@@ -58,24 +58,37 @@ def _storm(engine, hall_id, badge: str, pins: list[str], now: datetime) -> list[
 
 
 @pytest.mark.parametrize("badge", ["1002", "9999"])   # a real badge, and an unknown one
-def test_thirty_simultaneous_guesses_get_at_most_five_hashes(hall, counted_hashes, badge):
+def test_thirty_simultaneous_wrong_guesses_get_at_most_five_hashes(hall, counted_hashes, badge):
     engine, hall_id = hall
     now = datetime.now(UTC)
-    pins = ["0000"] * 29 + ["2222"]     # 2222 is 1002's PIN
-    for round_ in range(3):             # three storms, each on a fresh lock
+    for _ in range(4):                  # four storms, each after the last one's lock ran out
         counted_hashes["hashes"] = 0
-        results = _storm(engine, hall_id, badge, pins[round_:] + pins[:round_], now)
+        results = _storm(engine, hall_id, badge, ["0000"] * 30, now)
         hashed = [r for r in results if r.hashed]
-        assert counted_hashes["hashes"] == len(hashed) <= accounts.LOCK_AFTER
-        if badge == "9999":
-            assert not any(r.ok for r in results)
-        in_time = any(r.ok for r in results)
-        locked = [r for r in results if not r.hashed]
-        assert locked and all("已锁定" in r.message for r in locked)
-        if not in_time:   # five wrong ones evaluated: the account is locked for everyone
-            after = accounts.login(engine, hall_id, accounts.CLERK, badge, "2222", now)
-            assert not after.ok and "分钟后再试" in after.message and not after.hashed
-        now += accounts.LOCK_FOR + timedelta(seconds=1)   # the lock has run out
+        assert counted_hashes["hashes"] == len(hashed) == accounts.LOCK_AFTER
+        assert sum("已锁定 5 分钟" in r.message for r in hashed) == 1   # the fifth set the lock
+        assert all("已锁定" in r.message for r in results if not r.hashed)
+        # the right PIN now: refused without a hash until the lock runs out
+        after = accounts.login(engine, hall_id, accounts.CLERK, badge, "2222", now)
+        assert not after.ok and "分钟后再试" in after.message and not after.hashed
+        now += accounts.LOCK_FOR + timedelta(seconds=1)
+
+
+def test_a_right_pin_in_a_storm_of_wrong_ones_gets_in_only_among_the_first_five(
+        hall, counted_hashes):
+    """Whoever sends the right PIN among wrong ones knows it already: if its try is among the
+    first five it logs in (and its success clears the count, as any success does); if not, it
+    is refused like the rest. Never more than five wrong ones are checked before either."""
+    engine, hall_id = hall
+    now = datetime.now(UTC)
+    for round_ in range(6):
+        pins = ["0000"] * 29
+        pins.insert(round_ * 5 % 30, "2222")
+        results = _storm(engine, hall_id, "1002", pins, now)
+        right = results[pins.index("2222")]
+        if not right.ok:     # not among the first five: five wrong ones locked the badge first
+            assert sum(r.hashed for r in results) <= accounts.LOCK_AFTER
+        now += accounts.LOCK_FOR + timedelta(seconds=1)
 
 
 def test_unknown_and_real_badges_get_the_same_answers(hall):

@@ -4,16 +4,19 @@ Five wrong tries lock an account name for five minutes, whatever is typed meanwh
 four digits cannot be guessed by trying. The rules, and why each holds under concurrency:
 
 - A try is *reserved* before the slow hash, in one atomic statement in the database (an upsert
-  on `login_guards` that only succeeds while fewer than five tries are counted and no lock is
-  on). Thirty simultaneous hellos for one badge therefore get at most five hashes evaluated,
-  however many server processes answer them; the rest are told the account is locked.
+  on `login_guards` that only succeeds while the wrong answers and the tries being checked
+  right now make fewer than five, and no lock is on). Thirty simultaneous hellos for one badge
+  therefore get at most five wrong PINs evaluated, however many server processes answer them;
+  the rest are told the account is locked. (A right PIN among the five frees only its own
+  place: the account is then logged in, and a sixth try may be checked.)
 - The count is kept per account *name tried*, whether that account exists or not, and an
   unknown name costs the same hash (against a dummy): a wrong PIN for a real badge and any PIN
   for an unknown badge get the same answer, the same count of tries left and the same lock, so
   badges cannot be enumerated.
-- A right answer clears the count; the fifth wrong one sets the lock; a lock that has run out
-  lets the next try start a fresh count. A reserved try whose check never ends (the process
-  was killed) counts as wrong. Counts are forgotten a day after the last try.
+- A right answer clears the count of wrong ones; the fifth wrong one sets the lock; a lock that
+  has run out lets the next try start a fresh count. A reserved try whose check never ends
+  (the process was killed) stops holding its place a minute after the name's last try. Counts
+  are forgotten a day after the last try.
 - Setting a new PIN or password lifts the lock (`hall_records.set_pin`, `add_manager`).
 """
 
@@ -33,6 +36,7 @@ from queue_server.store.schema import ClerkRow, LoginGuardRow, ManagerRow
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=5)
 FORGET_AFTER = timedelta(days=1)
+FORGET_PENDING = timedelta(minutes=1)   # a check takes ~50 ms; one still "running" after this died
 MIN_PASSWORD = 8
 
 
@@ -72,45 +76,57 @@ def login(engine: Engine, hall_id: int, kind: AccountKind, account: str, secret:
           now: datetime) -> Login:
     """Check one try: reserve it, then hash outside any transaction, then record the result."""
     with engine.begin() as conn:
-        tries = _reserve(conn, hall_id, kind.role, account, now)
-        if tries is None:
+        if not _reserve(conn, hall_id, kind.role, account, now):
             return Login(False, _locked_message(conn, hall_id, kind.role, account, now))
         row = conn.execute(select(kind.table).where(
             kind.table.hall_id == hall_id, getattr(kind.table, kind.key) == account)).first()
     stored = getattr(row, kind.secret) if row is not None else None
     # The same hash whether the account exists, has a secret, or not: no timing tells them apart.
     matches = verify_pin(secret, stored or _dummy_hash()) and stored is not None
-    guard = (LoginGuardRow.hall_id == hall_id, LoginGuardRow.role == kind.role,
-             LoginGuardRow.account == account)
+    guard = LoginGuardRow
+    done = case((guard.pending > 0, guard.pending - 1), else_=0)
+    mine = (guard.hall_id == hall_id, guard.role == kind.role, guard.account == account)
     with engine.begin() as conn:
         if matches:
-            conn.execute(update(LoginGuardRow).where(*guard).values(failures=0, locked_until=None))
+            conn.execute(update(guard).where(*mine).values(failures=0, pending=done,
+                                                           locked_until=None))
             assert row is not None   # `matches` needs a stored hash
             return Login(True, name=row.name, stamp=kind.stamp(row), hashed=True)
-        if tries >= LOCK_AFTER:
-            conn.execute(update(LoginGuardRow).where(*guard).values(locked_until=now + LOCK_FOR))
-            return Login(False, f"密码连续输错 {LOCK_AFTER} 次，账号已锁定 "
-                                f"{LOCK_FOR.seconds // 60} 分钟", hashed=True)
-    return Login(False, f"{kind.wrong}（还可再试 {LOCK_AFTER - tries} 次）", hashed=True)
+        failures, pending = conn.execute(update(guard).where(*mine).values(
+            failures=guard.failures + 1, pending=done,
+            locked_until=case((guard.failures + 1 >= LOCK_AFTER, now + LOCK_FOR),
+                              else_=guard.locked_until),
+        ).returning(guard.failures, guard.pending)).one()
+    if failures >= LOCK_AFTER:
+        return Login(False, f"密码连续输错 {LOCK_AFTER} 次，账号已锁定 "
+                            f"{LOCK_FOR.seconds // 60} 分钟", hashed=True)
+    return Login(False, f"{kind.wrong}（还可再试 {LOCK_AFTER - failures - pending} 次）",
+                 hashed=True)
 
 
-def _reserve(conn: Connection, hall_id: int, role: str, account: str, now: datetime) -> int | None:
-    """Count one more try for this name and return its number, or None when the name is locked
-    (or its five tries are all being checked right now). One statement: atomic in the database."""
+def _reserve(conn: Connection, hall_id: int, role: str, account: str, now: datetime) -> bool:
+    """Take a place for one more try of this name: False when the name is locked, or when its
+    wrong answers and the tries being checked right now already make five. One statement:
+    atomic in the database, whatever the concurrency."""
     guard = LoginGuardRow
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     lapsed = and_(guard.locked_until.is_not(None), guard.locked_until <= now)
+    # tries left "being checked" by a check that never ended (its process was killed)
+    stale = guard.last_try_at < now - FORGET_PENDING
     statement = dialect.insert(guard).values(
-        hall_id=hall_id, role=role, account=account, failures=1, locked_until=None,
+        hall_id=hall_id, role=role, account=account, failures=0, pending=1, locked_until=None,
         last_try_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=[guard.hall_id, guard.role, guard.account],
-        set_={"failures": case((lapsed, 1), else_=guard.failures + 1),
+        set_={"failures": case((lapsed, 0), else_=guard.failures),
+              "pending": case((or_(lapsed, stale), 1), else_=guard.pending + 1),
               "locked_until": case((lapsed, None), else_=guard.locked_until),
               "last_try_at": statement.excluded.last_try_at},
-        where=or_(lapsed, and_(guard.locked_until.is_(None), guard.failures < LOCK_AFTER)),
-    ).returning(guard.failures)
-    return conn.execute(statement).scalar_one_or_none()
+        where=or_(lapsed, and_(guard.locked_until.is_(None),
+                               guard.failures + case((stale, 0), else_=guard.pending)
+                               < LOCK_AFTER)),
+    ).returning(guard.pending)
+    return conn.execute(statement).first() is not None
 
 
 def _locked_message(conn: Connection, hall_id: int, role: str, account: str,

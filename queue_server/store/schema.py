@@ -228,8 +228,9 @@ class LoginGuardRow(Base):
     role: Mapped[str] = mapped_column(String(10))
     account: Mapped[str] = mapped_column(String(200))
     failures: Mapped[int] = mapped_column(default=0)
-    """Tries reserved since the last success or the end of the last lock, the wrong ones and
-    those still being checked."""
+    """Wrong answers since the last right one or the end of the last lock."""
+    pending: Mapped[int] = mapped_column(default=0)
+    """Tries reserved and still being checked (their hash runs now)."""
     locked_until: Mapped[datetime | None]
     last_try_at: Mapped[datetime]
 

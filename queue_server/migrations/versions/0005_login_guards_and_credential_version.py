@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=10), nullable=False),
         sa.Column("account", sa.String(length=200), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("pending", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_try_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["hall_id"], ["halls.id"], ondelete="CASCADE"),
