@@ -8,7 +8,7 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from hall.voice.clips import DEFAULT_CLIPS_DIR, DEFAULT_WORD_GAP, ClipEngine
 from hall.voice.errors import VoiceError
@@ -69,11 +69,12 @@ def engine_from_config(config: Mapping[str, object] | None = None, *,
     for key, value in settings.items():
         if isinstance(value, bool) or not isinstance(value, _CONFIG_TYPES[key]):
             raise VoiceError(f"语音配置 {key} 的值 {value!r} 类型不对")
-    clips_dir = settings.get("clips_dir")
+    # The types are checked above; the casts only tell the type checker so.
+    clips_dir = cast("str | os.PathLike[str] | None", settings.get("clips_dir"))
     if clips_dir is not None and base is not None:
         clips_dir = Path(base) / Path(clips_dir)  # an absolute clips_dir stays as it is
-    word_gap = settings.get("word_gap")
-    return make_engine(settings.get("engine", "espeak"), clips_dir=clips_dir,  # type: ignore[arg-type]
-                       word_gap=None if word_gap is None else float(word_gap),  # type: ignore[arg-type]
-                       voice=settings.get("voice", DEFAULT_VOICE),  # type: ignore[arg-type]
-                       speed=settings.get("speed", DEFAULT_SPEED))  # type: ignore[arg-type]
+    word_gap = cast("float | None", settings.get("word_gap"))
+    return make_engine(cast(str, settings.get("engine", "espeak")), clips_dir=clips_dir,
+                       word_gap=None if word_gap is None else float(word_gap),
+                       voice=cast(str, settings.get("voice", DEFAULT_VOICE)),
+                       speed=cast(int, settings.get("speed", DEFAULT_SPEED)))

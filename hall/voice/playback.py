@@ -152,8 +152,11 @@ class Speaker:
         self.player: Player = player or find_player()
         self.call_repeat = call_repeat
         self.gap = gap
-        self._own_dir = tempfile.TemporaryDirectory(prefix="hall-voice-") if workdir is None else None
-        self._dir = Path(self._own_dir.name if self._own_dir else workdir)
+        self._own_dir: tempfile.TemporaryDirectory[str] | None = None
+        if workdir is None:
+            self._own_dir = tempfile.TemporaryDirectory(prefix="hall-voice-")
+            workdir = self._own_dir.name
+        self._dir = Path(workdir)
         self.chime = Path(chime) if chime else default_chime(self.engine, self._dir)
         read_pcm(self.chime)  # a bad chime file is a configuration error: say so now
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
