@@ -12,7 +12,10 @@ Screenshots go to tests/artifacts/manager/ for a person to look at.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -209,6 +212,25 @@ def test_log_in_shows_the_servers_refusal_as_it_is_then_the_hall(hall, browser):
 
 
 # --- the live hall --------------------------------------------------------------------------------
+
+def test_a_changed_password_logs_the_open_page_out_saying_why(hall, browser):
+    with dashboard(browser, hall) as d:
+        page = d.page
+        done = subprocess.run([sys.executable, "-m", "queue_server.cli", "manager", "add",
+                               MANAGER[0], "--name", "主任", "--password", "a-new-password"],
+                              capture_output=True, text=True,
+                              env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
+        assert done.returncode == 0, done.stderr
+        expect(page.locator("#login-error")).to_have_text("管理账号已被更改或删除，请重新登录")
+        expect(page.locator("#message")).to_have_text("登录已失效，您已退出")
+        expect(page.locator("#live-screen")).to_be_hidden()
+        d.assert_readable()
+        d.shot("09-logged-out-password-changed")
+        assert hall.health()["sessions_revoked"] == 1
+        d.log_in(MANAGER[0], "a-new-password")   # the old password is never tried again
+        expect(page.locator("#connection")).to_have_text("已连接")
+        assert d.errors == []
+
 
 def test_the_dashboard_follows_the_hall_live(hall, browser):
     kiosk = hall.hello("kiosk")
