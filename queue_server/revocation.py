@@ -57,8 +57,8 @@ class Revocation:
         version = self.read_version()
         if version == self.version:
             return
-        self.version = version
         self._end_invalid(list(self.sessions()))
+        self.version = version       # only once every session was checked against it
 
     def admit(self, session: Holder, seen: int) -> None:
         """A session that just said hello, with credentials read while the version was `seen`:
