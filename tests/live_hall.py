@@ -69,6 +69,15 @@ class LiveHall:
         self.http = line.split("serving at ")[1].split()[0]
         self.ws = self.http.replace("http", "ws", 1) + "/ws"
 
+    def cli(self, *args: str) -> str:
+        """Run `queue-server ARGS` on this hall's database, as an administrator would beside the
+        running server; its standard output (a failure fails the test)."""
+        done = subprocess.run([sys.executable, "-m", "queue_server.cli", *args],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "QUEUE_DB": f"sqlite:///{self.db}"})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def kill(self) -> None:
         """Stop the server the hard way, as a power cut would."""
         self.process.kill()

@@ -10,11 +10,8 @@ clerks work at their windows. Screenshots go to tests/artifacts/clerk/ for a per
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -402,12 +399,6 @@ def test_a_refused_sign_in_offers_the_takeover(hall, browser):
         assert console.errors == []
 
 
-def set_pin(hall: LiveHall, badge: str, pin: str) -> None:
-    subprocess.run([sys.executable, "-m", "queue_server.cli", "clerk", "set-pin", badge,
-                    "--pin", pin], check=True, capture_output=True,
-                   env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
-
-
 def test_the_console_comes_back_by_itself_after_a_server_restart(tmp_path, browser):
     hall = LiveHall(tmp_path, port=free_port())   # the same address after the restart
     try:
@@ -451,7 +442,7 @@ def test_the_console_comes_back_by_itself_after_a_server_restart(tmp_path, brows
 
             # The PIN changed while the server was down: back to the login form, saying why.
             assert hall.stop() == 0
-            set_pin(hall, "1001", "8642")
+            hall.cli("clerk", "set-pin", "1001", "--pin", "8642")
             hall.start()
             expect(page.locator("#login-error")).to_have_text("工号或密码不正确（还可再试 4 次）",
                                                               timeout=20_000)
@@ -472,7 +463,7 @@ def test_a_pin_reset_while_signed_in_ends_the_console_session_at_once(tmp_path, 
             console.log_in("1001", "1111")
             console.choose(1, "A")
             expect(page.locator("#main-screen")).to_be_visible()
-            set_pin(hall, "1001", "8642")
+            hall.cli("clerk", "set-pin", "1001", "--pin", "8642")
             expect(page.locator("#login-error")).to_have_text(
                 "您的密码已被重置或账号已停用，请重新登录")
             expect(page.locator("#main-screen")).to_be_hidden()

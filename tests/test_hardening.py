@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,21 +26,12 @@ from hall.protocol import CLOSE_REVOKED, OPS
 from queue_server.revocation import REASONS
 from tests.live_hall import MANAGER, LiveHall
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture
 def hall(tmp_path):
     live = LiveHall(tmp_path)
     yield live
     live.stop()
-
-
-def cli(hall: LiveHall, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "queue_server.cli", "--db", f"sqlite:///{hall.db}",
-                           *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def closed_with(client, timeout: float = 10) -> tuple[int, str]:
@@ -79,7 +68,7 @@ def tickets_in(hall: LiveHall) -> int:
 def test_a_revoked_kiosk_gets_no_ticket_on_its_open_connection(hall):
     kiosk = hall.hello("kiosk")
     assert kiosk.request("take_ticket", category="A")["ticket"]["number"] == "A001"
-    cli(hall, "device", "revoke", "kiosk-1")
+    hall.cli("device", "revoke", "kiosk-1")
     assert refused_then_closed(kiosk, "take_ticket", category="A") == (
         CLOSE_REVOKED, "设备令牌已被吊销")
     assert tickets_in(hall) == 1
@@ -90,8 +79,8 @@ def test_a_revoked_kiosk_gets_no_ticket_on_its_open_connection(hall):
 def test_a_revoked_display_and_pad_hear_nothing_more(hall):
     board, pad, kiosk = hall.hello("display"), hall.hello("pad"), hall.hello("kiosk")
     watcher = hall.hello("manager")
-    cli(hall, "device", "revoke", "board-1")
-    cli(hall, "device", "revoke", "pad-1")
+    hall.cli("device", "revoke", "board-1")
+    hall.cli("device", "revoke", "pad-1")
     assert closed_with(board) == (CLOSE_REVOKED, "设备令牌已被吊销")
     assert closed_with(pad) == (CLOSE_REVOKED, "设备令牌已被吊销")
     kiosk.request("take_ticket", category="A")
@@ -106,7 +95,7 @@ def test_a_clerk_whose_pin_is_reset_is_signed_off_the_console(hall):
     clerk = hall.hello("clerk", badge="1001", pin="1111")
     assert clerk.request("sign_in", window=1, post="A")["ok"]
     other = hall.hello("clerk", badge="1002", pin="2222")
-    cli(hall, "clerk", "set-pin", "1001", "--pin", "8642")
+    hall.cli("clerk", "set-pin", "1001", "--pin", "8642")
     assert refused_then_closed(clerk, "call_next") == (CLOSE_REVOKED, REASONS["clerk"])
     assert other.request("sign_in", window=2, post="A")["ok"]   # another clerk is untouched
     assert hall.client().request("hello", role="clerk", badge="1001", pin="1111")["ok"] is False
@@ -114,13 +103,13 @@ def test_a_clerk_whose_pin_is_reset_is_signed_off_the_console(hall):
 
 
 def test_a_manager_changed_or_removed_is_signed_out(hall):
-    cli(hall, "manager", "add", "fuzhuren", "--name", "副主任", "--password", "second-pass-1")
+    hall.cli("manager", "add", "fuzhuren", "--name", "副主任", "--password", "second-pass-1")
     changed, removed = hall.hello("manager"), hall.hello(
         "manager", user="fuzhuren", password="second-pass-1")
-    cli(hall, "manager", "add", MANAGER[0], "--name", "主任", "--password", "a-new-password")
+    hall.cli("manager", "add", MANAGER[0], "--name", "主任", "--password", "a-new-password")
     assert closed_with(changed)[0] == CLOSE_REVOKED
     assert removed.request("stats", view="hourly", **{"from": "2026-01-01", "to": "2026-01-01"})["ok"]
-    cli(hall, "manager", "remove", "fuzhuren")
+    hall.cli("manager", "remove", "fuzhuren")
     assert refused_then_closed(removed, "stats", view="hourly", **{
         "from": "2026-01-01", "to": "2026-01-01"}) == (CLOSE_REVOKED, REASONS["manager"])
     assert hall.hello("manager", user=MANAGER[0], password="a-new-password").hello["ok"]
@@ -303,7 +292,7 @@ def test_the_device_client_says_its_token_was_revoked(hall):
         runner = asyncio.create_task(client.run())
         while not client.connected:
             await asyncio.sleep(0.02)
-        await asyncio.to_thread(cli, hall, "device", "revoke", "board-1")
+        await asyncio.to_thread(hall.cli, "device", "revoke", "board-1")
         while client.connected or len(statuses) < 2:
             await asyncio.sleep(0.02)
         await client.stop()

@@ -12,10 +12,7 @@ Screenshots go to tests/artifacts/manager/ for a person to look at.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -216,11 +213,7 @@ def test_log_in_shows_the_servers_refusal_as_it_is_then_the_hall(hall, browser):
 def test_a_changed_password_logs_the_open_page_out_saying_why(hall, browser):
     with dashboard(browser, hall) as d:
         page = d.page
-        done = subprocess.run([sys.executable, "-m", "queue_server.cli", "manager", "add",
-                               MANAGER[0], "--name", "主任", "--password", "a-new-password"],
-                              capture_output=True, text=True,
-                              env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
-        assert done.returncode == 0, done.stderr
+        hall.cli("manager", "add", MANAGER[0], "--name", "主任", "--password", "a-new-password")
         expect(page.locator("#login-error")).to_have_text("管理账号已被更改或删除，请重新登录")
         expect(page.locator("#message")).to_have_text("登录已失效，您已退出")
         expect(page.locator("#live-screen")).to_be_hidden()
