@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
+from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
@@ -196,9 +197,7 @@ def cmd_clerk_set_pin(args: argparse.Namespace) -> None:
     print(f"已设置工号 {args.badge} 的密码 / PIN set")
 
 
-def _rate_limit(text: str, option: str):
-    from queue_server.rate_limits import RateLimit
-
+def _rate_limit(text: str, option: str) -> RateLimit:
     try:
         return RateLimit.parse(text)
     except ValueError as error:
@@ -381,11 +380,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="端口 / port (默认 8765)")
     p.add_argument("--cert", help="TLS 证书（PEM），启用 wss:// 与 https:// / TLS certificate")
     p.add_argument("--key", help="TLS 私钥（PEM）/ TLS private key")
-    p.add_argument("--take-limit", default="5/10", metavar="N/SECONDS",
-                   help="每个取号机连接的取号频率上限，默认 5/10（10 秒内 5 张）；0 不限 / "
+    p.add_argument("--take-limit", default=str(TAKE_LIMIT), metavar="N/SECONDS",
+                   help="每个取号机连接的取号频率上限（N 张，之后每 SECONDS 秒补 N 张），默认 %(default)s；0 不限 / "
                         "take_ticket limit per connection")
-    p.add_argument("--login-limit", default="20/60", metavar="N/SECONDS",
-                   help="每个地址的登录尝试上限，默认 20/60（先 20 次，之后每 3 秒 1 次）；0 不限 / "
+    p.add_argument("--login-limit", default=str(LOGIN_LIMIT), metavar="N/SECONDS",
+                   help="每个地址的登录尝试上限（N 次，之后每 SECONDS 秒补 N 次），默认 %(default)s；0 不限 / "
                         "login tries per client address")
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：大厅时钟从此时刻起走（如 2026-11-23T08:00），不要用于真实大厅 / "

@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from queue_server.rate_limits import Bucket, RateLimit
+from queue_server.rate_limits import LOGIN_LIMIT, Bucket, RateLimit
 
 T = TypeVar("T")
 
 HASH_THREADS = 2
 PER_ADDRESS_WAITING = 8
 TOTAL_WAITING = 32
-DEFAULT_LIMIT = RateLimit(20, 60.0)
 FORGET_BUCKETS_OVER = 4096      # addresses remembered before the full buckets are dropped
 FRESH_SECONDS = 60.0            # an address quiet this long gets its next try checked first
 
@@ -59,7 +58,7 @@ class _Try:
 
 
 class LoginGate:
-    def __init__(self, limit: RateLimit = DEFAULT_LIMIT, threads: int = HASH_THREADS,
+    def __init__(self, limit: RateLimit = LOGIN_LIMIT, threads: int = HASH_THREADS,
                  clock: Callable[[], float] = time.monotonic):
         self.limit = limit
         self.threads = threads

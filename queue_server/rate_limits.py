@@ -19,6 +19,10 @@ class RateLimit:
     def bucket(self, clock: Callable[[], float] = time.monotonic) -> Bucket:
         return Bucket(self, float(self.burst), clock(), clock)
 
+    def __str__(self) -> str:
+        """As written on the command line: `5/10`, or `0` for no limit."""
+        return "0" if self.burst <= 0 else f"{self.burst}/{self.seconds:g}"
+
     @classmethod
     def parse(cls, text: str) -> RateLimit:
         """`N/SECONDS` as written on the command line, or `0` for no limit."""
@@ -58,3 +62,7 @@ class Bucket:
         """Refilled to the brim by now: the same as a new bucket, so it may be forgotten."""
         elapsed = self.clock() - self.at
         return self.tokens + elapsed * self.limit.burst / self.limit.seconds >= self.limit.burst
+
+
+TAKE_LIMIT = RateLimit(5, 10.0)     # a kiosk connection's tickets: 5 at once, 5 more per 10 s
+LOGIN_LIMIT = RateLimit(20, 60.0)   # an address's login tries: 20 at once, then one per 3 s

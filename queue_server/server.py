@@ -38,10 +38,10 @@ from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
 from queue_server.fanout import Hub
 from queue_server.hall_service import HallService
-from queue_server.login_gate import DEFAULT_LIMIT, LoginGate
-from queue_server.rate_limits import RateLimit
+from queue_server.login_gate import LoginGate
+from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.revocation import Revocation
-from queue_server.sessions import TAKE_LIMIT, Context, Session
+from queue_server.sessions import Context, Session
 from queue_server.store import accounts, hall_records
 from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import TokenExpired, ticket_for
@@ -73,7 +73,7 @@ class HallServer:
     def __init__(self, service: HallService, take_limit: RateLimit = TAKE_LIMIT,
                  web_root: Path = WEB_ROOT, tls: ssl.SSLContext | None = None,
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
-                 login_limit: RateLimit = DEFAULT_LIMIT):
+                 login_limit: RateLimit = LOGIN_LIMIT):
         self.service = service
         self.web_root = web_root.resolve()
         self.tls = tls

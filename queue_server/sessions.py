@@ -33,13 +33,12 @@ from queue_server.export_links import make_link
 from queue_server.fanout import Hub, close_soon
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
-from queue_server.rate_limits import RateLimit
+from queue_server.rate_limits import TAKE_LIMIT, RateLimit
 from queue_server.revocation import Revocation
 from queue_server.store import accounts, devices
 from queue_server.ticket_tokens import TokenExpired, make_token, ticket_for
 from queue_server.writer import SessionEnded, Writer, WriterFailed
 
-TAKE_LIMIT = RateLimit(5, 10.0)     # a kiosk connection's tickets: 5 at once, 5 more per 10 s
 READ_OPS = frozenset({"catalogue", "stats", "export"})   # answered without the writer
 
 ROLE_NAMES = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",

@@ -105,6 +105,7 @@ def test_waiting_is_bounded_per_address_and_in_all_and_a_new_address_still_gets_
 @pytest.mark.parametrize("text", ["0", "5/10", "20/60"])
 def test_rate_limits_parse(text):
     limit = RateLimit.parse(text)
+    assert str(limit) == text       # as `serve --help` shows the defaults
     assert (limit.burst, limit.seconds) == ((0, 1.0) if text == "0" else tuple(
         float(x) if i else int(x) for i, x in enumerate(text.split("/"))))
 
