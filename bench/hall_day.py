@@ -57,7 +57,7 @@ def drive_day(execute: Execute, hall: HallDefinition, tickets: int, seed: int = 
             send(cmd.Recall(window.a_post, window.number))
         send(cmd.Finish(window.a_post, window.number, "done"))
         if rng.random() < 0.8:
-            send(cmd.Rate(called.data["number"], rng.choice([3, 4, 5, 5, 5]), (), window.number))
+            send(cmd.Rate(called.data.number, rng.choice([3, 4, 5, 5, 5]), (), window.number))
         if rng.random() < 0.05:
             send(cmd.Tick())
     return sent

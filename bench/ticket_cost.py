@@ -83,11 +83,11 @@ def main() -> None:
             committed = clock()
             for request, events in zip(requests, produced, strict=True):
                 issued = events[0]
-                number = issued.data["number"]
+                number = issued.data.number
                 token = make_token("0" * 64, issued.day, number)
                 encode_bytes(ok_reply(request.id, ticket={
-                    "number": number, "category": issued.data["category"],
-                    "issued_at": views.iso(issued.at), "ahead": issued.data["ahead"],
+                    "number": number, "category": issued.data.category,
+                    "issued_at": views.iso(issued.at), "ahead": issued.data.ahead,
                     "token": token, "url": f"http://hall/t/{token}"}))
             replied = clock()
             for step, (a, b) in zip(steps, [(began, started), (started, parsed), (parsed, decided),

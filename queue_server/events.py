@@ -1,63 +1,327 @@
-"""What happened in the hall: the append-only log every report and device view is built from.
+"""What happened in the hall: the one table of event kinds, each a typed record of its fields.
 
-An event is a kind, the hall-wide sequence number, the moment and the service day it belongs
-to, and a small JSON-ready `data` dict. The kinds and their data:
+An event is the hall-wide sequence number, the moment, the service day it belongs to and one
+record below; the record's class is its kind (`Record.tag` is the name the log and the wire
+use). The log (`store.event_log`) is append-only: every report and every device view is built
+from it, and a restarted server replays today's events to rebuild its state.
 
-- ticket_issued      number, category, kind, priority, service, ahead
-- ticket_called      number, window, clerk, post, recall (0 first call, then 1, 2 …), via
-                     ("next", "number", "held" or "recall")
-- ticket_no_show     number, window, clerk
-- ticket_held        number, window, clerk, reason
-- ticket_transferred number, window, clerk, to_category, to_window, note, first_clerk
-- ticket_returned    number, window (the target window that stayed without a clerk), category
-- ticket_finished    number, window, clerk, post, outcome, note
-- ticket_cancelled   number, reason ("day_end")
-- ticket_priority_set number, priority, by
-- ticket_rated       number, score (1–5 or null = 未评), reasons, channel ("pad"/"citizen"),
-                     window, clerk, post, department, service
-- clerk_signed_in    window, clerk, post, takeover, previous
-- clerk_signed_out   window, clerk, post, reason ("sign_out", "handover" or "day_end")
-- window_paused      window, clerk, post, reason
-- window_resumed     window, clerk, post
-- warning            level ("yellow"/"red"), kind ("long_wait", "long_service", "unattended",
-                     "negative_rating", "device"), text, and as the kind has them: window,
-                     ticket (its number), minutes, since (whole seconds), clerk, device. Logs
-                     written before these names were restored say "waiting", "service",
-                     "rating" and "number": `store.event_log` reads them as these.
-- warning_acknowledged warning (the warning event's seq), by
-- notice_set         text, by
-- device_reported    device, role, printer ("ok", "paper_low", "paper_out", "offline", "error"),
-                     detail
-- day_started        day
+Adding a kind is one record here, in `KINDS`, and one entry in each table that says what it
+means, each beside the code it drives:
+
+- `hall_state.APPLY`: how it changes `HallState` (the only way the live state changes);
+- `store.event_log.STORED`: what it stores beyond the log (the columns a row is found by);
+- `views.AUDIENCES`: who receives it on the wire (roles, windows, the ticket's citizen);
+- `kpis.FOLD`: how the KPI fold reads it (or that it does not).
+
+`tests/test_event_tables.py` fails when a kind lacks an entry in any of them, and each table is
+built with `entry`, so the type checker sees that a kind's handler takes that kind's record.
+
+Times inside records are ISO text in whole seconds (as on the wire); a record holds only what
+JSON holds, so that it is stored and sent as it is.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, Generic, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    seq: int
+class Record:
+    """The fields of one kind of event."""
+
+    tag: ClassVar[str]
+    """The kind's name in the log and on the wire."""
+
+    def fields(self) -> dict[str, Any]:
+        """The record as JSON-ready data (as the log stores it and the wire sends it)."""
+        return {name: _plain(getattr(self, name)) for name in _FIELD_NAMES[type(self)]}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TicketIssued(Record):
+    tag: ClassVar[str] = "ticket_issued"
+    number: str
+    category: str
     kind: str
+    """办理 or 咨询 (`hall_definition.TICKET_KIND_NAMES`)."""
+    priority: str
+    service: str | None
+    """The service item's code, when the citizen chose one."""
+    ahead: int
+    """How many were ahead of it in its category when it was issued."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCalled(Record):
+    tag: ClassVar[str] = "ticket_called"
+    number: str
+    window: int
+    clerk: str
+    post: str
+    recall: int
+    """0 for a call, then 1, 2 … for each recall."""
+    via: str
+    """"next", "number", "held" or "recall"."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketNoShow(Record):
+    tag: ClassVar[str] = "ticket_no_show"
+    number: str
+    window: int
+    clerk: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketHeld(Record):
+    tag: ClassVar[str] = "ticket_held"
+    number: str
+    window: int
+    clerk: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketTransferred(Record):
+    tag: ClassVar[str] = "ticket_transferred"
+    number: str
+    window: int
+    clerk: str
+    to_category: str | None
+    to_window: int | None
+    note: str
+    first_clerk: str | None
+    """Who called it first (首问负责)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketReturned(Record):
+    """A ticket transferred to one window that stayed without a clerk goes back to its
+    category."""
+
+    tag: ClassVar[str] = "ticket_returned"
+    number: str
+    window: int
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFinished(Record):
+    tag: ClassVar[str] = "ticket_finished"
+    number: str
+    window: int
+    clerk: str
+    post: str | None
+    outcome: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketCancelled(Record):
+    tag: ClassVar[str] = "ticket_cancelled"
+    number: str
+    reason: str
+    """"day_end"."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPrioritySet(Record):
+    tag: ClassVar[str] = "ticket_priority_set"
+    number: str
+    priority: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRated(Record):
+    tag: ClassVar[str] = "ticket_rated"
+    number: str
+    score: int | None
+    """1–5, or None: 未评."""
+    reasons: tuple[str, ...]
+    channel: str
+    """"pad" or "citizen"."""
+    window: int
+    clerk: str
+    post: str | None
+    department: str
+    service: str | None
+
+
+# --- windows and clerks ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ClerkSignedIn(Record):
+    tag: ClassVar[str] = "clerk_signed_in"
+    window: int
+    clerk: str
+    post: str
+    takeover: bool
+    previous: str | None
+    """The clerk taken over from, on a takeover."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClerkSignedOut(Record):
+    tag: ClassVar[str] = "clerk_signed_out"
+    window: int
+    clerk: str
+    post: str | None
+    reason: str
+    """"sign_out", "handover" or "day_end"."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPaused(Record):
+    tag: ClassVar[str] = "window_paused"
+    window: int
+    clerk: str
+    post: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WindowResumed(Record):
+    tag: ClassVar[str] = "window_resumed"
+    window: int
+    clerk: str
+    post: str | None
+
+
+# --- the hall ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class WarningRaised(Record):
+    """`kind` is "long_wait", "long_service", "unattended", "negative_rating" or "device";
+    the other fields as the kind has them. Logs written before these names were restored say
+    "waiting", "service", "rating" and "number": `store.event_log` reads them as these."""
+
+    tag: ClassVar[str] = "warning"
+    level: str
+    """"yellow" or "red"."""
+    kind: str
+    text: str
+    window: int | None = None
+    ticket: str | None = None
+    """The ticket's number."""
+    minutes: int | None = None
+    since: str | None = None
+    """Since when (whole seconds) an unattended window, a waiting or a served ticket counts."""
+    clerk: str | None = None
+    device: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """Only the fields this warning's kind has (the protocol's "as the kind has them")."""
+        return {name: value for name, value in Record.fields(self).items()
+                if value is not None or name in _WARNING_ALWAYS}
+
+
+@dataclass(frozen=True, slots=True)
+class WarningAcknowledged(Record):
+    tag: ClassVar[str] = "warning_acknowledged"
+    warning: int
+    """The seq of the warning's event."""
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSet(Record):
+    tag: ClassVar[str] = "notice_set"
+    text: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceReported(Record):
+    tag: ClassVar[str] = "device_reported"
+    device: str
+    role: str
+    printer: str
+    """"ok", "paper_low", "paper_out", "offline" or "error"."""
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayStarted(Record):
+    tag: ClassVar[str] = "day_started"
+    day: str
+    """The new service day, ISO."""
+
+
+KINDS: tuple[type[Record], ...] = (
+    TicketIssued, TicketCalled, TicketNoShow, TicketHeld, TicketTransferred, TicketReturned,
+    TicketFinished, TicketCancelled, TicketPrioritySet, TicketRated,
+    ClerkSignedIn, ClerkSignedOut, WindowPaused, WindowResumed,
+    WarningRaised, WarningAcknowledged, NoticeSet, DeviceReported, DayStarted,
+)
+"""Every kind of event, in the order the docs list them."""
+
+_WARNING_ALWAYS = frozenset({"level", "kind", "text"})
+
+BY_TAG: dict[str, type[Record]] = {kind.tag: kind for kind in KINDS}
+_FIELD_NAMES: dict[type[Record], tuple[str, ...]] = {
+    kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in KINDS}
+_TUPLES: dict[type[Record], tuple[str, ...]] = {
+    kind: tuple(f.name for f in dataclasses.fields(kind) if str(f.type).startswith("tuple"))
+    for kind in KINDS}
+
+
+def record(tag: str, data: Mapping[str, Any]) -> Record:
+    """A record from stored data: keys it does not know are left out (none today), lists
+    become the tuples the record holds. Raises KeyError for an unknown kind."""
+    kind = BY_TAG[tag]
+    names = _FIELD_NAMES[kind]
+    values = {name: data[name] for name in names if name in data}
+    for name in _TUPLES[kind]:
+        if name in values:
+            values[name] = tuple(values[name])
+    return kind(**values)
+
+
+D = TypeVar("D", bound=Record)
+D_co = TypeVar("D_co", bound=Record, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Generic[D_co]):
+    seq: int
     at: datetime
     day: date
-    data: dict[str, Any]
+    data: D_co
+
+    @property
+    def kind(self) -> str:
+        return self.data.tag
 
     def wire(self) -> dict[str, Any]:
         """The event as the protocol sends it."""
-        return {"ev": self.kind, "seq": self.seq, "at": self.at.isoformat(timespec="seconds"),
-                **self.data}
+        return {"ev": self.data.tag, "seq": self.seq,
+                "at": self.at.isoformat(timespec="seconds"), **self.data.fields()}
 
 
-class LoggedEvent(NamedTuple):
-    """An event as the reports read it from the log: the fields of `Event`, its time in UTC,
-    and cheap to make (a month of a county hall is some 60,000 of them)."""
+# --- the tables' one shape ------------------------------------------------------------------------
 
-    seq: int
-    kind: str
-    at: datetime
-    day: date
-    data: dict[str, Any]
+S = TypeVar("S")
+R = TypeVar("R")
+
+
+def entry(kind: type[D], handler: Callable[[S, Event[D]], R],
+          ) -> tuple[type[Record], Callable[[S, Event[Any]], R]]:
+    """One row of a table keyed by kind: the type checker sees that `handler` takes events of
+    `kind`, and the table can then be read with any event."""
+    return kind, handler
+
+
+def missing(table: Mapping[type[Record], object]) -> list[str]:
+    """The kinds a table has no entry for (the completeness test's question)."""
+    return [kind.tag for kind in KINDS if kind not in table]

@@ -21,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from queue_server import commands as cmd
+from queue_server import events as ev
 from queue_server import service_calendar as cal
 from queue_server.dispatch import CategoryQueue, add_targeted, choose_next
 from queue_server.domain_errors import DomainError
@@ -29,9 +30,14 @@ from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition, Wind
 from queue_server.lifecycle import (
     FINAL_STATUSES,
     STATUS_NAMES,
+    BrokenTransition,
+    TicketAction,
     TicketStatus,
+    WindowAction,
     WindowStatus,
+    ticket_after,
     ticket_allows,
+    window_after,
     window_allows,
 )
 
@@ -92,7 +98,8 @@ class WindowState:
     clerk: str | None = None
     post: str | None = None
     signed_in_at: datetime | None = None
-    paused: bool = False
+    status: WindowStatus = WindowStatus.CLOSED
+    """Set only through `lifecycle.window_after`, by the event handlers."""
     pause_reason: str = ""
     current: Ticket | None = None
     held: list[Ticket] = field(default_factory=list)
@@ -108,13 +115,11 @@ class WindowState:
         return self.definition.number
 
     @property
-    def status(self) -> WindowStatus:
-        if self.clerk is None:
-            return WindowStatus.CLOSED
-        return WindowStatus.PAUSED if self.paused else WindowStatus.OPEN
+    def paused(self) -> bool:
+        return self.status == WindowStatus.PAUSED
 
 
-Decision = list[tuple[str, dict[str, Any]]]
+Decision = list[ev.Record]
 
 
 class HallState:
@@ -138,10 +143,6 @@ class HallState:
             cmd.Rate: self._rate, cmd.SetNotice: self._set_notice,
             cmd.ReportDevice: self._report_device, cmd.Tick: self._tick,
             cmd.AckWarning: self._ack_warning,
-        }
-        self._apply: dict[str, Callable[[Event], None]] = {
-            name[len("_on_"):]: getattr(self, name) for name in dir(self)
-            if name.startswith("_on_")
         }
 
     def _reset_day(self, day: date) -> None:
@@ -179,27 +180,25 @@ class HallState:
         decision: Decision = []
         for w in self.windows.values():
             if w.clerk is not None:
-                decision.append(("clerk_signed_out", {"window": w.number, "clerk": w.clerk,
-                                                      "post": w.post, "reason": "day_end"}))
+                decision.append(ev.ClerkSignedOut(w.number, w.clerk, w.post, "day_end"))
         for ticket in self.tickets.values():
-            if ticket.status not in FINAL_STATUSES:
-                decision.append(("ticket_cancelled", {"number": ticket.number,
-                                                      "reason": "day_end"}))
-        decision.append(("day_started", {"day": day.isoformat()}))
+            if ticket_allows(ticket.status, "cancel"):
+                decision.append(ev.TicketCancelled(ticket.number, "day_end"))
+        decision.append(ev.DayStarted(day.isoformat()))
         if self.notice:  # a notice outlives the day; logging it again keeps each day whole
-            decision.append(("notice_set", {"text": self.notice, "by": "carried over"}))
+            decision.append(ev.NoticeSet(self.notice, "carried over"))
         return self._emit(decision, now)
 
     def apply(self, event: Event) -> None:
         """Change the state by one event; used both live and when rebuilding from the store."""
-        self._apply[event.kind](event)
+        APPLY[type(event.data)](self, event)
         self.seq = event.seq
 
     def _emit(self, decision: Decision, now: datetime) -> list[Event]:
         events = []
-        for kind, data in decision:
-            day = date.fromisoformat(data["day"]) if kind == "day_started" else self.day
-            event = Event(self.seq + 1, kind, now, day, data)
+        for record in decision:
+            day = date.fromisoformat(record.day) if isinstance(record, ev.DayStarted) else self.day
+            event = Event(self.seq + 1, now, day, record)
             self.apply(event)
             events.append(event)
         return events
@@ -269,19 +268,27 @@ class HallState:
             raise DomainError("forbidden", f"您没有在 {window.number} 号窗口签到，不能操作该窗口")
         return window
 
-    def _serving(self, command: Any) -> tuple[WindowState, Ticket]:
+    def _serving(self, command: Any, action: TicketAction) -> tuple[WindowState, Ticket]:
         window = self._staffed_by(command)
         if window.current is None:
             raise DomainError("conflict", f"{window.number} 号窗口当前没有正在办理的号")
+        self._may(window.current, action, "")
         return window, window.current
 
     def _ready_to_call(self, command: Any) -> WindowState:
         window = self._staffed_by(command)
-        if window.paused:
+        if not window_allows(window.status, "call"):
             raise DomainError("conflict", "窗口已暂停服务，请先点“恢复”再叫号")
         if window.current is not None:
             raise DomainError("conflict", f"{window.current.number} 号尚未办结，请先办结、过号、挂起或转移")
         return window
+
+    @staticmethod
+    def _may(ticket: Ticket, action: TicketAction, refusal: str) -> None:
+        """Refuse the command unless the ticket's table allows `action` from its status."""
+        if not ticket_allows(ticket.status, action):
+            raise DomainError("conflict", refusal or
+                              f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，不能{ACTION_NAMES[action]}")
 
     @staticmethod
     def _reason(text: str, what: str) -> str:
@@ -292,10 +299,9 @@ class HallState:
             raise DomainError("bad_request", f"{what}不能超过 {MAX_REASON} 个字")
         return text
 
-    def _called(self, window: WindowState, ticket: Ticket, via: str) -> tuple[str, dict]:
-        return ("ticket_called", {"number": ticket.number, "window": window.number,
-                                  "clerk": window.clerk, "post": window.post, "recall": 0,
-                                  "via": via})
+    def _called(self, window: WindowState, ticket: Ticket, via: str) -> ev.TicketCalled:
+        assert window.clerk is not None and window.post is not None   # ready to call
+        return ev.TicketCalled(ticket.number, window.number, window.clerk, window.post, 0, via)
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -321,9 +327,8 @@ class HallState:
             back = cal.come_back_text(moment, cal.next_working_day_start(self.hall, moment))
             raise DomainError("closed", f"今日{category.name}号已取完，{back}")
         number = f"{c.category}{issued + 1:03d}"
-        return [("ticket_issued", {
-            "number": number, "category": c.category, "kind": c.kind, "priority": c.priority,
-            "service": c.service, "ahead": self.queues[c.category].ahead_of(c.priority)})]
+        return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,
+                                self.queues[c.category].ahead_of(c.priority))]
 
     def _sign_in(self, c: cmd.SignIn, now: datetime) -> Decision:
         window = self._window(c.window)
@@ -341,25 +346,25 @@ class HallState:
             raise DomainError("conflict", f"您已在 {window.number} 号窗口签到")
         if elsewhere is not None:
             raise DomainError("conflict", f"您已在 {elsewhere} 号窗口签到，请先在该窗口签退")
-        if window.clerk is None:
-            return [("clerk_signed_in", {"window": window.number, "clerk": c.clerk,
-                                         "post": c.post, "takeover": False, "previous": None})]
+        if window_allows(window.status, "sign_in"):
+            return [ev.ClerkSignedIn(window.number, c.clerk, c.post, False, None)]
+        assert window.clerk is not None   # not closed
         if not c.takeover:
             holder = self.definition.clerk_by_badge[window.clerk].name
             raise DomainError("conflict", f"{window.number} 号窗口已由{holder}（{window.post}岗）签到；"
                                           "如需接替，请选择“接替”")
-        assert window_allows(window.status, "takeover")
-        return [("clerk_signed_out", {"window": window.number, "clerk": window.clerk,
-                                      "post": window.post, "reason": "handover"}),
-                ("clerk_signed_in", {"window": window.number, "clerk": c.clerk, "post": c.post,
-                                     "takeover": True, "previous": window.clerk})]
+        if not window_allows(window.status, "takeover"):
+            raise DomainError("conflict", f"{window.number} 号窗口现在不能接替")
+        return [ev.ClerkSignedOut(window.number, window.clerk, window.post, "handover"),
+                ev.ClerkSignedIn(window.number, c.clerk, c.post, True, window.clerk)]
 
     def _sign_out(self, c: cmd.SignOut, now: datetime) -> Decision:
         window = self._staffed_by(c)
         if window.current is not None:
             raise DomainError("conflict", f"{window.current.number} 号尚未办结，请先办结、挂起或转移再签退")
-        return [("clerk_signed_out", {"window": window.number, "clerk": c.clerk,
-                                      "post": window.post, "reason": "sign_out"})]
+        if not window_allows(window.status, "sign_out"):
+            raise DomainError("conflict", f"{window.number} 号窗口没有签到，无需签退")
+        return [ev.ClerkSignedOut(window.number, c.clerk, window.post, "sign_out")]
 
     def _pause(self, c: cmd.Pause, now: datetime) -> Decision:
         window = self._staffed_by(c)
@@ -368,15 +373,13 @@ class HallState:
             raise DomainError("conflict", "窗口已经是暂停状态")
         if window.current is not None:
             raise DomainError("conflict", f"{window.current.number} 号尚未办结，请先办结再暂停")
-        return [("window_paused", {"window": window.number, "clerk": c.clerk,
-                                   "post": window.post, "reason": reason})]
+        return [ev.WindowPaused(window.number, c.clerk, window.post, reason)]
 
     def _resume(self, c: cmd.Resume, now: datetime) -> Decision:
         window = self._staffed_by(c)
         if not window_allows(window.status, "resume"):
             raise DomainError("conflict", "窗口没有暂停，无需恢复")
-        return [("window_resumed", {"window": window.number, "clerk": c.clerk,
-                                    "post": window.post})]
+        return [ev.WindowResumed(window.number, c.clerk, window.post)]
 
     def _call_next(self, c: cmd.CallNext, now: datetime) -> Decision:
         window = self._ready_to_call(c)
@@ -389,8 +392,7 @@ class HallState:
         ticket = self._ticket(c.number)
         if ticket.status == TicketStatus.HELD:
             return self._resume_held(cmd.ResumeHeld(c.clerk, c.window, c.number), now)
-        if ticket.status != TicketStatus.WAITING:
-            raise DomainError("conflict", f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，不能叫号")
+        self._may(ticket, "call", f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，不能叫号")
         if ticket.target_window not in (None, window.number):
             raise DomainError("conflict", f"{ticket.number} 号已转给 {ticket.target_window} 号窗口")
         if ticket.target_window is None and ticket.category not in window.definition.categories:
@@ -403,27 +405,26 @@ class HallState:
         ticket = self._ticket(c.number)
         if ticket.status != TicketStatus.HELD or ticket.window != window.number:
             raise DomainError("conflict", f"{ticket.number} 号不在本窗口的挂起列表中")
+        self._may(ticket, "call", "")
         return [self._called(window, ticket, "held")]
 
     def _recall(self, c: cmd.Recall, now: datetime) -> Decision:
-        window, ticket = self._serving(c)
-        return [("ticket_called", {"number": ticket.number, "window": window.number,
-                                   "clerk": window.clerk, "post": window.post,
-                                   "recall": ticket.recalls + 1, "via": "recall"})]
+        window, ticket = self._serving(c, "recall")
+        called = self._called(window, ticket, "recall")
+        return [ev.TicketCalled(called.number, called.window, called.clerk, called.post,
+                                ticket.recalls + 1, "recall")]
 
     def _no_show(self, c: cmd.NoShow, now: datetime) -> Decision:
-        window, ticket = self._serving(c)
-        return [("ticket_no_show", {"number": ticket.number, "window": window.number,
-                                    "clerk": c.clerk})]
+        window, ticket = self._serving(c, "no_show")
+        return [ev.TicketNoShow(ticket.number, window.number, c.clerk)]
 
     def _hold(self, c: cmd.Hold, now: datetime) -> Decision:
-        window, ticket = self._serving(c)
+        window, ticket = self._serving(c, "hold")
         reason = self._reason(c.reason, "挂起原因")
-        return [("ticket_held", {"number": ticket.number, "window": window.number,
-                                 "clerk": c.clerk, "reason": reason})]
+        return [ev.TicketHeld(ticket.number, window.number, c.clerk, reason)]
 
     def _transfer(self, c: cmd.Transfer, now: datetime) -> Decision:
-        window, ticket = self._serving(c)
+        window, ticket = self._serving(c, "transfer")
         if (c.to_category is None) == (c.to_window is None):
             raise DomainError("bad_request", "请选择转到哪个业务类别或哪个窗口（二选一）")
         if c.to_category is not None and c.to_category not in self.queues:
@@ -434,39 +435,33 @@ class HallState:
                 raise DomainError("conflict", "不能转给本窗口")
         if len(c.note or "") > MAX_REASON:
             raise DomainError("bad_request", f"转移说明不能超过 {MAX_REASON} 个字")
-        return [("ticket_transferred", {
-            "number": ticket.number, "window": window.number, "clerk": c.clerk,
-            "to_category": c.to_category, "to_window": c.to_window, "note": c.note or "",
-            "first_clerk": ticket.first_clerk})]
+        return [ev.TicketTransferred(ticket.number, window.number, c.clerk, c.to_category,
+                                     c.to_window, c.note or "", ticket.first_clerk)]
 
     def _finish(self, c: cmd.Finish, now: datetime) -> Decision:
-        window, ticket = self._serving(c)
+        window, ticket = self._serving(c, "finish")
         if c.outcome not in cmd.OUTCOMES:
             raise DomainError("bad_request", "请选择办理结果：" + "、".join(cmd.OUTCOME_NAMES.values()))
         if len(c.note or "") > MAX_REASON:
             raise DomainError("bad_request", f"备注不能超过 {MAX_REASON} 个字")
-        return [("ticket_finished", {"number": ticket.number, "window": window.number,
-                                     "clerk": c.clerk, "post": window.post,
-                                     "outcome": c.outcome, "note": c.note or ""})]
+        return [ev.TicketFinished(ticket.number, window.number, c.clerk, window.post, c.outcome,
+                                  c.note or "")]
 
     def _set_priority(self, c: cmd.SetPriority, now: datetime) -> Decision:
         ticket = self._ticket(c.number)
         if c.priority != "green":
             raise DomainError("bad_request", "只能设置为绿色通道")
-        if not ticket_allows(ticket.status, "set_priority"):
-            state = STATUS_NAMES[ticket.status]
-            raise DomainError("conflict", f"{ticket.number} 号{state}，只能给等待中的号开绿色通道")
+        self._may(ticket, "set_priority",
+                  f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，只能给等待中的号开绿色通道")
         if ticket.priority == "green":
             raise DomainError("conflict", f"{ticket.number} 号已是绿色通道")
-        return [("ticket_priority_set", {"number": ticket.number, "priority": "green",
-                                         "by": c.by})]
+        return [ev.TicketPrioritySet(ticket.number, "green", c.by)]
 
     def _rate(self, c: cmd.Rate, now: datetime) -> Decision:
         ticket = self._ticket(c.number)
         if c.score is not None and (isinstance(c.score, bool) or c.score not in range(1, 6)):
             raise DomainError("bad_request", "评价分数应为 1 到 5")
-        if ticket.status != TicketStatus.FINISHED:
-            raise DomainError("conflict", f"{ticket.number} 号尚未办结，不能评价")
+        self._may(ticket, "rate", f"{ticket.number} 号尚未办结，不能评价")
         if c.window is not None:
             # Any ticket this window finished today, not only the last: a pad that was cut off
             # sends what it kept once it is back, when the next citizen may already be done.
@@ -489,27 +484,26 @@ class HallState:
         if unknown:
             raise DomainError("bad_request", f"未知的评价原因：{'、'.join(unknown)}")
         window_def = self._window_of(ticket).definition
-        decision: Decision = [("ticket_rated", {
-            "number": ticket.number, "score": c.score, "reasons": list(reasons),
-            "channel": channel, "window": ticket.window, "clerk": ticket.clerk,
-            "post": ticket.post, "department": window_def.department,
-            "service": ticket.service})]
+        # a finished ticket has its window and clerk
+        assert ticket.window is not None and ticket.clerk is not None, ticket.number
+        decision: Decision = [ev.TicketRated(
+            ticket.number, c.score, reasons, channel, ticket.window, ticket.clerk, ticket.post,
+            window_def.department, ticket.service)]
         if c.score is not None and c.score <= 2:
-            assert ticket.clerk is not None, ticket.number  # a finished ticket has its clerk
             clerk = self.definition.clerk_by_badge[ticket.clerk].name
             words = "非常不满意" if c.score == 1 else "不满意"
-            decision.append(("warning", {
-                "level": "red" if c.score == 1 else "yellow", "kind": "negative_rating",
-                "window": ticket.window, "ticket": ticket.number, "clerk": ticket.clerk,
-                "text": f"{ticket.window} 号窗口{clerk}办理的 {ticket.number} 号评价为“{words}”："
-                        + "、".join(reasons)}))
+            decision.append(ev.WarningRaised(
+                "red" if c.score == 1 else "yellow", "negative_rating",
+                f"{ticket.window} 号窗口{clerk}办理的 {ticket.number} 号评价为“{words}”："
+                + "、".join(reasons), window=ticket.window, ticket=ticket.number,
+                clerk=ticket.clerk))
         return decision
 
     def _set_notice(self, c: cmd.SetNotice, now: datetime) -> Decision:
         text = " ".join((c.text or "").split())
         if len(text) > cmd.MAX_NOTICE:
             raise DomainError("bad_request", f"公告不能超过 {cmd.MAX_NOTICE} 个字")
-        return [("notice_set", {"text": text, "by": c.by})]
+        return [ev.NoticeSet(text, c.by)]
 
     def _report_device(self, c: cmd.ReportDevice, now: datetime) -> Decision:
         if c.printer not in cmd.PRINTER_STATES:
@@ -517,14 +511,13 @@ class HallState:
         last = self.devices.get(c.device)
         if last is not None and (last["printer"], last["detail"]) == (c.printer, c.detail):
             return []           # nothing new: keep the log free of repeated heartbeats
-        decision: Decision = [("device_reported", {"device": c.device, "role": c.role,
-                                                   "printer": c.printer, "detail": c.detail[:200]})]
+        decision: Decision = [ev.DeviceReported(c.device, c.role, c.printer, c.detail[:200])]
         fault = cmd.PRINTER_FAULTS.get(c.printer)
         if fault is not None and (last is None or last["printer"] != c.printer):
             level, words = fault
             detail = f"（{c.detail[:100]}）" if c.detail else ""
-            decision.append(("warning", {"level": level, "kind": "device", "device": c.device,
-                                         "text": f"{c.device}：{words}{detail}"}))
+            decision.append(ev.WarningRaised(level, "device", f"{c.device}：{words}{detail}",
+                                             device=c.device))
         return decision
 
     def _ack_warning(self, c: cmd.AckWarning, now: datetime) -> Decision:
@@ -534,7 +527,7 @@ class HallState:
         if warning["acknowledged"] is not None:
             done = warning["acknowledged"]
             raise DomainError("conflict", f"这条预警已由{done['by']}确认")
-        return [("warning_acknowledged", {"warning": c.warning, "by": c.by})]
+        return [ev.WarningAcknowledged(c.warning, c.by)]
 
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
         decision: Decision = []
@@ -552,10 +545,10 @@ class HallState:
                 # The warning says `since` in whole seconds, as every time on the wire; the
                 # absence it was raised for is known by that same whole second.
                 if level > (w.warned if w.warned_since == _whole(since) else 0):
-                    decision.append(("warning", {
-                        "level": "red" if level == 2 else "yellow", "kind": "unattended",
-                        "window": w.number, "minutes": minutes, "since": _seconds(since),
-                        "text": f"{w.number} 号窗口（{w.definition.name}）已无人值守 {minutes} 分钟"}))
+                    decision.append(ev.WarningRaised(
+                        "red" if level == 2 else "yellow", "unattended",
+                        f"{w.number} 号窗口（{w.definition.name}）已无人值守 {minutes} 分钟",
+                        window=w.number, minutes=minutes, since=_seconds(since)))
             if w.current is not None:
                 assert w.current.called_at is not None, w.current.number  # set by its call
                 decision += self._overdue(w.current, "long_service", w.current.called_at, now,
@@ -567,10 +560,9 @@ class HallState:
                 for ticket in w.targeted:
                     assert ticket.targeted_at is not None, ticket.number  # set by its transfer
                     since = max(waited_since or ticket.targeted_at, ticket.targeted_at)
-                    if now - since >= back_after:
-                        decision.append(("ticket_returned", {
-                            "number": ticket.number, "window": w.number,
-                            "category": ticket.category}))
+                    if now - since >= back_after and ticket_allows(ticket.status, "return"):
+                        decision.append(ev.TicketReturned(ticket.number, w.number,
+                                                          ticket.category))
         if self.hall.wait_yellow_minutes or self.hall.wait_red_minutes:
             for ticket in self._waiting():
                 if ticket.wait_warned < 2:
@@ -607,12 +599,13 @@ class HallState:
             text = f"{ticket.number} 号（{category}）已等候 {minutes} 分钟"
         else:
             text = f"{ticket.window} 号窗口办理 {ticket.number} 号（{category}）已 {minutes} 分钟"
-        return [("warning", {"level": "red" if level == 2 else "yellow", "kind": kind,
-                             "ticket": ticket.number,
-                             "window": ticket.window if kind == "long_service" else None,
-                             "minutes": minutes, "since": _seconds(since), "text": text})]
+        return [ev.WarningRaised("red" if level == 2 else "yellow", kind, text,
+                                 window=ticket.window if kind == "long_service" else None,
+                                 ticket=ticket.number, minutes=minutes, since=_seconds(since))]
 
     # --- applying events -------------------------------------------------------------------------
+    # One handler per kind, found through `APPLY` below. A ticket's or window's status is only
+    # ever set through the lifecycle tables (`ticket_after`, `window_after`).
 
     def _enqueue(self, ticket: Ticket) -> None:
         if ticket.target_window is not None:
@@ -626,19 +619,26 @@ class HallState:
         else:
             self.queues[ticket.category].remove(ticket)
 
-    def _on_ticket_issued(self, e: Event) -> None:
+    def _move(self, ticket: Ticket, action: TicketAction) -> None:
+        ticket.status = ticket_after(ticket.status, action, ticket.number)
+
+    def _move_window(self, window: WindowState, action: WindowAction) -> None:
+        window.status = window_after(window.status, action, window.number)
+
+    def _on_ticket_issued(self, e: Event[ev.TicketIssued]) -> None:
         d = e.data
-        ticket = Ticket(d["number"], d["category"], d["kind"], d["priority"], d["service"],
-                        e.at, e.seq)
+        ticket = Ticket(d.number, d.category, d.kind, d.priority, d.service, e.at, e.seq)
         self.tickets[ticket.number] = ticket
         self.issued[ticket.category] += 1
         self.queues[ticket.category].add(ticket)
 
-    def _on_ticket_called(self, e: Event) -> None:
+    def _on_ticket_called(self, e: Event[ev.TicketCalled]) -> None:
         d = e.data
-        ticket = self.tickets[d["number"]]
-        window = self.windows[d["window"]]
-        if d["via"] == "recall":
+        ticket = self.tickets[d.number]
+        window = self.windows[d.window]
+        after = ticket_after(ticket.status, "recall" if d.via == "recall" else "call", d.number)
+        if d.via == "recall":
+            ticket.status = after
             ticket.recalls += 1
             ticket.called_at = e.at
             return
@@ -649,11 +649,11 @@ class HallState:
                 queue = self.queues[ticket.category]
                 if ticket.priority == "normal":
                     queue.streak = 0
-                elif d["via"] == "next":
+                elif d.via == "next":
                     queue.streak = queue.streak + 1 if queue.normal else 0
             self._dequeue(ticket)
             ticket.target_window = None
-        ticket.status = TicketStatus.CALLED
+        ticket.status = after
         ticket.window = window.number
         ticket.clerk, ticket.post = window.clerk, window.post
         ticket.calls += 1
@@ -663,130 +663,173 @@ class HallState:
             ticket.first_clerk, ticket.first_window = window.clerk, window.number
         window.current = ticket
 
-    def _end(self, ticket: Ticket, status: TicketStatus, at: datetime) -> None:
-        ticket.status = status
+    def _end(self, ticket: Ticket, action: TicketAction, at: datetime) -> None:
+        self._move(ticket, action)
         ticket.ended_at = at
         self._window_of(ticket).current = None
 
-    def _on_ticket_no_show(self, e: Event) -> None:
-        self._end(self.tickets[e.data["number"]], TicketStatus.NO_SHOW, e.at)
+    def _on_ticket_no_show(self, e: Event[ev.TicketNoShow]) -> None:
+        self._end(self.tickets[e.data.number], "no_show", e.at)
 
-    def _on_ticket_finished(self, e: Event) -> None:
-        ticket = self.tickets[e.data["number"]]
+    def _on_ticket_finished(self, e: Event[ev.TicketFinished]) -> None:
+        ticket = self.tickets[e.data.number]
+        self._end(ticket, "finish", e.at)
         window = self._window_of(ticket)
         ticket.clerk, ticket.post = window.clerk, window.post
-        ticket.outcome, ticket.note = e.data["outcome"], e.data["note"]
-        self._end(ticket, TicketStatus.FINISHED, e.at)
+        ticket.outcome, ticket.note = e.data.outcome, e.data.note
         assert ticket.called_at is not None, ticket.number  # a finished ticket was called
         served, seconds = self.service_seconds.get(ticket.category, (0, 0.0))
         self.service_seconds[ticket.category] = (
             served + 1, seconds + (e.at - ticket.called_at).total_seconds())
 
-    def _on_ticket_held(self, e: Event) -> None:
-        ticket = self.tickets[e.data["number"]]
+    def _on_ticket_held(self, e: Event[ev.TicketHeld]) -> None:
+        ticket = self.tickets[e.data.number]
+        self._move(ticket, "hold")
         window = self._window_of(ticket)
         window.current = None
         window.held.append(ticket)
-        ticket.status = TicketStatus.HELD
-        ticket.hold_reason = e.data["reason"]
+        ticket.hold_reason = e.data.reason
 
-    def _on_ticket_transferred(self, e: Event) -> None:
+    def _on_ticket_transferred(self, e: Event[ev.TicketTransferred]) -> None:
         d = e.data
-        ticket = self.tickets[d["number"]]
+        ticket = self.tickets[d.number]
+        self._move(ticket, "transfer")
         self._window_of(ticket).current = None
-        ticket.status = TicketStatus.WAITING
         ticket.transfers += 1
-        ticket.trail.append({"at": e.at, "kind": "transferred", "window": d["window"],
-                             "clerk": d["clerk"], "to_category": d["to_category"],
-                             "to_window": d["to_window"], "note": d["note"]})
-        if d["to_category"] is not None:
-            ticket.category = d["to_category"]
+        ticket.trail.append({"at": e.at, "kind": "transferred", "window": d.window,
+                             "clerk": d.clerk, "to_category": d.to_category,
+                             "to_window": d.to_window, "note": d.note})
+        if d.to_category is not None:
+            ticket.category = d.to_category
         else:
-            ticket.target_window = d["to_window"]
+            ticket.target_window = d.to_window
             ticket.targeted_at = e.at
         self._enqueue(ticket)
 
-    def _on_ticket_returned(self, e: Event) -> None:
-        ticket = self.tickets[e.data["number"]]
+    def _on_ticket_returned(self, e: Event[ev.TicketReturned]) -> None:
+        ticket = self.tickets[e.data.number]
+        if ticket.target_window is None:
+            raise BrokenTransition(f"{ticket.number} 号没有转给某个窗口，无从退回")
+        self._move(ticket, "return")
         self._dequeue(ticket)
-        ticket.trail.append({"at": e.at, "kind": "returned", "window": e.data["window"]})
+        ticket.trail.append({"at": e.at, "kind": "returned", "window": e.data.window})
         ticket.target_window = None
         ticket.targeted_at = None
         self._enqueue(ticket)
 
-    def _on_ticket_cancelled(self, e: Event) -> None:
-        ticket = self.tickets[e.data["number"]]
-        if ticket.status == TicketStatus.WAITING:
+    def _on_ticket_cancelled(self, e: Event[ev.TicketCancelled]) -> None:
+        ticket = self.tickets[e.data.number]
+        before = ticket.status
+        self._move(ticket, "cancel")
+        if before == TicketStatus.WAITING:
             self._dequeue(ticket)
-        elif ticket.status == TicketStatus.HELD:
+        elif before == TicketStatus.HELD:
             self._window_of(ticket).held.remove(ticket)
-        elif ticket.status == TicketStatus.CALLED:
+        elif before == TicketStatus.CALLED:
             self._window_of(ticket).current = None
-        ticket.status = TicketStatus.CANCELLED
         ticket.ended_at = e.at
-        ticket.end_reason = e.data["reason"]
+        ticket.end_reason = e.data.reason
 
-    def _on_ticket_priority_set(self, e: Event) -> None:
-        ticket = self.tickets[e.data["number"]]
+    def _on_ticket_priority_set(self, e: Event[ev.TicketPrioritySet]) -> None:
+        ticket = self.tickets[e.data.number]
+        self._move(ticket, "set_priority")
         self._dequeue(ticket)
-        ticket.priority = e.data["priority"]
+        ticket.priority = e.data.priority
         self._enqueue(ticket)
 
-    def _on_ticket_rated(self, e: Event) -> None:
-        ticket = self.tickets[e.data["number"]]
-        if e.data["channel"] == "pad":
+    def _on_ticket_rated(self, e: Event[ev.TicketRated]) -> None:
+        ticket = self.tickets[e.data.number]
+        self._move(ticket, "rate")
+        if e.data.channel == "pad":
             ticket.pad_rated = True
         else:
             ticket.citizen_rated = True
-        if e.data["score"] is not None:
-            ticket.score = e.data["score"]
+        if e.data.score is not None:
+            ticket.score = e.data.score
 
-    def _on_clerk_signed_in(self, e: Event) -> None:
-        window = self.windows[e.data["window"]]
-        window.clerk, window.post = e.data["clerk"], e.data["post"]
+    def _on_clerk_signed_in(self, e: Event[ev.ClerkSignedIn]) -> None:
+        window = self.windows[e.data.window]
+        self._move_window(window, "sign_in")
+        window.clerk, window.post = e.data.clerk, e.data.post
         window.signed_in_at = e.at
-        window.paused, window.pause_reason = False, ""
+        window.pause_reason = ""
         window.unstaffed_since, window.warned, window.warned_since = None, 0, None
         self.clerk_window[window.clerk] = window.number
 
-    def _on_clerk_signed_out(self, e: Event) -> None:
-        window = self.windows[e.data["window"]]
+    def _on_clerk_signed_out(self, e: Event[ev.ClerkSignedOut]) -> None:
+        window = self.windows[e.data.window]
+        self._move_window(window, "sign_out")
         if window.clerk is not None:
             self.clerk_window.pop(window.clerk, None)
         window.clerk = window.post = window.signed_in_at = None
-        window.paused, window.pause_reason = False, ""
+        window.pause_reason = ""
         window.unstaffed_since, window.warned, window.warned_since = e.at, 0, None
 
-    def _on_window_paused(self, e: Event) -> None:
-        window = self.windows[e.data["window"]]
-        window.paused, window.pause_reason = True, e.data["reason"]
+    def _on_window_paused(self, e: Event[ev.WindowPaused]) -> None:
+        window = self.windows[e.data.window]
+        self._move_window(window, "pause")
+        window.pause_reason = e.data.reason
 
-    def _on_window_resumed(self, e: Event) -> None:
-        window = self.windows[e.data["window"]]
-        window.paused, window.pause_reason = False, ""
+    def _on_window_resumed(self, e: Event[ev.WindowResumed]) -> None:
+        window = self.windows[e.data.window]
+        self._move_window(window, "resume")
+        window.pause_reason = ""
 
-    def _on_warning(self, e: Event) -> None:
-        level = 2 if e.data["level"] == "red" else 1
-        if e.data["kind"] == "unattended":
-            window = self.windows[e.data["window"]]
+    def _on_warning(self, e: Event[ev.WarningRaised]) -> None:
+        d = e.data
+        level = 2 if d.level == "red" else 1
+        if d.kind == "unattended":
+            assert d.window is not None and d.since is not None   # an unattended warning's
+            window = self.windows[d.window]
             window.warned = level
-            window.warned_since = _whole(datetime.fromisoformat(e.data["since"]))
-        elif e.data["kind"] == "long_wait":
-            self.tickets[e.data["ticket"]].wait_warned = level
-        elif e.data["kind"] == "long_service":
-            self.tickets[e.data["ticket"]].service_warned = level
-        self.warnings[e.seq] = {"seq": e.seq, "at": e.at, **e.data, "acknowledged": None}
+            window.warned_since = _whole(datetime.fromisoformat(d.since))
+        elif d.kind == "long_wait":
+            assert d.ticket is not None
+            self.tickets[d.ticket].wait_warned = level
+        elif d.kind == "long_service":
+            assert d.ticket is not None
+            self.tickets[d.ticket].service_warned = level
+        self.warnings[e.seq] = {"seq": e.seq, "at": e.at, **d.fields(), "acknowledged": None}
 
-    def _on_warning_acknowledged(self, e: Event) -> None:
-        self.warnings[e.data["warning"]]["acknowledged"] = {"by": e.data["by"], "at": e.at}
+    def _on_warning_acknowledged(self, e: Event[ev.WarningAcknowledged]) -> None:
+        self.warnings[e.data.warning]["acknowledged"] = {"by": e.data.by, "at": e.at}
 
-    def _on_notice_set(self, e: Event) -> None:
-        self.notice = e.data["text"]
+    def _on_notice_set(self, e: Event[ev.NoticeSet]) -> None:
+        self.notice = e.data.text
 
-    def _on_device_reported(self, e: Event) -> None:
-        self.devices[e.data["device"]] = {**e.data, "at": e.at}
+    def _on_device_reported(self, e: Event[ev.DeviceReported]) -> None:
+        self.devices[e.data.device] = {**e.data.fields(), "at": e.at}
 
-    def _on_day_started(self, e: Event) -> None:
-        self._reset_day(date.fromisoformat(e.data["day"]))
+    def _on_day_started(self, e: Event[ev.DayStarted]) -> None:
+        self._reset_day(date.fromisoformat(e.data.day))
         self.notice = ""
         self.devices = {}
+
+
+APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
+    ev.entry(ev.TicketIssued, HallState._on_ticket_issued),
+    ev.entry(ev.TicketCalled, HallState._on_ticket_called),
+    ev.entry(ev.TicketNoShow, HallState._on_ticket_no_show),
+    ev.entry(ev.TicketHeld, HallState._on_ticket_held),
+    ev.entry(ev.TicketTransferred, HallState._on_ticket_transferred),
+    ev.entry(ev.TicketReturned, HallState._on_ticket_returned),
+    ev.entry(ev.TicketFinished, HallState._on_ticket_finished),
+    ev.entry(ev.TicketCancelled, HallState._on_ticket_cancelled),
+    ev.entry(ev.TicketPrioritySet, HallState._on_ticket_priority_set),
+    ev.entry(ev.TicketRated, HallState._on_ticket_rated),
+    ev.entry(ev.ClerkSignedIn, HallState._on_clerk_signed_in),
+    ev.entry(ev.ClerkSignedOut, HallState._on_clerk_signed_out),
+    ev.entry(ev.WindowPaused, HallState._on_window_paused),
+    ev.entry(ev.WindowResumed, HallState._on_window_resumed),
+    ev.entry(ev.WarningRaised, HallState._on_warning),
+    ev.entry(ev.WarningAcknowledged, HallState._on_warning_acknowledged),
+    ev.entry(ev.NoticeSet, HallState._on_notice_set),
+    ev.entry(ev.DeviceReported, HallState._on_device_reported),
+    ev.entry(ev.DayStarted, HallState._on_day_started),
+])
+"""How each kind of event changes the hall's state."""
+
+ACTION_NAMES: dict[TicketAction, str] = {
+    "call": "叫号", "recall": "重呼", "no_show": "过号", "hold": "挂起", "transfer": "转移",
+    "finish": "办结", "return": "退回原类别", "set_priority": "开绿色通道", "rate": "评价",
+    "cancel": "作废"}

@@ -14,13 +14,14 @@ import functools
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from queue_server import events as ev
 from queue_server import service_calendar as cal
-from queue_server.events import Event, LoggedEvent
+from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 
 PERIODS = ("day", "week", "month", "quarter", "year", "all")
@@ -133,86 +134,159 @@ class Facts:
     ratings: list[dict[str, Any]]   # every ticket_rated event, as logged, with its time and day
 
 
-def fold(events: Iterable[Event | LoggedEvent]) -> Facts:
-    """One pass over logged events (in seq order) into ticket, window and rating facts."""
-    tickets: dict[tuple[date, str], TicketFacts] = {}
-    open_intervals: dict[int, Interval] = {}
-    intervals: list[Interval] = []
-    ratings: list[dict[str, Any]] = []
-    staff: dict[int, tuple[str, str]] = {}   # window: the clerk signed in there last, and post
+class _Fold:
+    """The fold's running state; one method per kind it reads (see `FOLD`)."""
 
-    def interval(e: Event | LoggedEvent, state: str | None) -> None:
+    def __init__(self) -> None:
+        self.tickets: dict[tuple[date, str], TicketFacts] = {}
+        self.open_intervals: dict[int, Interval] = {}
+        self.intervals: list[Interval] = []
+        self.ratings: list[dict[str, Any]] = []
+        self.staff: dict[int, tuple[str, str]] = {}   # window: the clerk signed in there last, and post
+
+    def _ticket(self, e: Event[Any]) -> TicketFacts | None:
+        return self.tickets.get((e.day, e.data.number))   # None: issued before the period began
+
+    def _interval(self, e: Event[Any], state: str | None, post: str | None, reason: str) -> None:
         d = e.data
-        current = open_intervals.pop(d["window"], None)
+        current = self.open_intervals.pop(d.window, None)
         if current is not None:
             current.ended_at = e.at
         if state is not None:
-            opened = Interval(e.day, d["window"], state, d["clerk"], d.get("post"),
-                              d.get("reason", "") if state == "paused" else "", e.at)
-            open_intervals[d["window"]] = opened
-            intervals.append(opened)
+            opened = Interval(e.day, d.window, state, d.clerk, post, reason, e.at)
+            self.open_intervals[d.window] = opened
+            self.intervals.append(opened)
 
-    for e in events:
+    def issued(self, e: Event[ev.TicketIssued]) -> None:
         d = e.data
-        kind = e.kind
-        if kind == "ticket_issued":
-            tickets[e.day, d["number"]] = TicketFacts(
-                e.day, d["number"], d["category"], d["category"], d.get("service"), d["kind"],
-                d["priority"], e.at)
-            continue
-        if kind.startswith("ticket_"):
-            t = tickets.get((e.day, d["number"]))
-            if t is None:
-                continue   # a ticket issued before the period began
-            visit = t.visits[-1] if t.visits and t.visits[-1].end == "open" else None
-            if kind == "ticket_called":
-                if d["via"] == "recall":
-                    t.recalls += 1
-                    continue
-                t.visits.append(Visit(d["window"], d.get("clerk"), d.get("post"), e.at))
-                t.status = "called"
-                t.first_called_at = t.first_called_at or e.at
-            elif kind in ("ticket_held", "ticket_transferred", "ticket_no_show",
-                          "ticket_finished", "ticket_cancelled"):
-                end = kind.removeprefix("ticket_")
-                if visit is not None:
-                    visit.end, visit.ended_at = end, e.at
-                    by = d.get("clerk")   # the clerk at the window now, after any takeover
-                    if by is not None:
-                        here = staff.get(d["window"])
-                        visit.ended_by = by
-                        visit.ended_post = d.get("post") or (
-                            here[1] if here is not None and here[0] == by else None)
-                if kind == "ticket_held":
-                    t.holds += 1
-                    t.status = "held"
-                elif kind == "ticket_transferred":
-                    t.transfers += 1
-                    t.status = "waiting"
-                    t.category = d["to_category"] or t.category
-                else:
-                    t.status, t.ended_at = end, e.at
-                    t.outcome = d.get("outcome") if kind == "ticket_finished" else None
-            elif kind == "ticket_priority_set":
-                t.priority = d["priority"]
-            elif kind == "ticket_rated":
-                if d["score"] is not None:
-                    t.score = d["score"]
-                    t.rating_reasons = tuple(d["reasons"])
-                ratings.append({"day": e.day, "at": e.at, **d})
-        elif kind == "clerk_signed_in":
-            staff[d["window"]] = d["clerk"], d["post"]
-            interval(e, "present")
-        elif kind == "window_resumed":
-            interval(e, "present")
-        elif kind == "window_paused":
-            interval(e, "paused")
-        elif kind == "clerk_signed_out":
-            interval(e, "absent" if d["reason"] != "day_end" else None)
-        elif kind == "day_started":
-            for window in list(open_intervals):   # a day's intervals never cross midnight
-                open_intervals.pop(window).ended_at = e.at
-    return Facts(list(tickets.values()), intervals, ratings)
+        self.tickets[e.day, d.number] = TicketFacts(
+            e.day, d.number, d.category, d.category, d.service, d.kind, d.priority, e.at)
+
+    def called(self, e: Event[ev.TicketCalled]) -> None:
+        t = self._ticket(e)
+        if t is None:
+            return
+        d = e.data
+        if d.via == "recall":
+            t.recalls += 1
+            return
+        t.visits.append(Visit(d.window, d.clerk, d.post, e.at))
+        t.status = "called"
+        t.first_called_at = t.first_called_at or e.at
+
+    def _leave(self, e: Event[Any], end: str, by: str | None, post: str | None) -> TicketFacts | None:
+        """The ticket's open visit ends (`end`), by the clerk at the window now (after any
+        takeover)."""
+        t = self._ticket(e)
+        if t is None:
+            return None
+        if t.visits and t.visits[-1].end == "open":
+            visit = t.visits[-1]
+            visit.end, visit.ended_at = end, e.at
+            if by is not None:
+                here = self.staff.get(e.data.window)
+                visit.ended_by = by
+                visit.ended_post = post or (here[1] if here is not None and here[0] == by else None)
+        return t
+
+    def _ended(self, t: TicketFacts | None, end: str, at: datetime, outcome: str | None) -> None:
+        if t is not None:
+            t.status, t.ended_at, t.outcome = end, at, outcome
+
+    def held(self, e: Event[ev.TicketHeld]) -> None:
+        t = self._leave(e, "held", e.data.clerk, None)
+        if t is not None:
+            t.holds += 1
+            t.status = "held"
+
+    def transferred(self, e: Event[ev.TicketTransferred]) -> None:
+        t = self._leave(e, "transferred", e.data.clerk, None)
+        if t is not None:
+            t.transfers += 1
+            t.status = "waiting"
+            t.category = e.data.to_category or t.category
+
+    def no_show(self, e: Event[ev.TicketNoShow]) -> None:
+        self._ended(self._leave(e, "no_show", e.data.clerk, None), "no_show", e.at, None)
+
+    def finished(self, e: Event[ev.TicketFinished]) -> None:
+        self._ended(self._leave(e, "finished", e.data.clerk, e.data.post), "finished", e.at,
+                    e.data.outcome)
+
+    def cancelled(self, e: Event[ev.TicketCancelled]) -> None:
+        t = self._ticket(e)
+        if t is not None and t.visits and t.visits[-1].end == "open":
+            t.visits[-1].end, t.visits[-1].ended_at = "cancelled", e.at   # the day's close
+        self._ended(t, "cancelled", e.at, None)
+
+    def priority_set(self, e: Event[ev.TicketPrioritySet]) -> None:
+        t = self._ticket(e)
+        if t is not None:
+            t.priority = e.data.priority
+
+    def rated(self, e: Event[ev.TicketRated]) -> None:
+        t = self._ticket(e)
+        if t is None:
+            return
+        d = e.data
+        if d.score is not None:
+            t.score = d.score
+            t.rating_reasons = d.reasons
+        self.ratings.append({"day": e.day, "at": e.at, **d.fields()})
+
+    def signed_in(self, e: Event[ev.ClerkSignedIn]) -> None:
+        self.staff[e.data.window] = e.data.clerk, e.data.post
+        self._interval(e, "present", e.data.post, "")
+
+    def resumed(self, e: Event[ev.WindowResumed]) -> None:
+        self._interval(e, "present", e.data.post, "")
+
+    def paused(self, e: Event[ev.WindowPaused]) -> None:
+        self._interval(e, "paused", e.data.post, e.data.reason)
+
+    def signed_out(self, e: Event[ev.ClerkSignedOut]) -> None:
+        self._interval(e, "absent" if e.data.reason != "day_end" else None, e.data.post, "")
+
+    def day_started(self, e: Event[ev.DayStarted]) -> None:
+        for window in list(self.open_intervals):   # a day's intervals never cross midnight
+            self.open_intervals.pop(window).ended_at = e.at
+
+
+FOLD: dict[type[ev.Record], Callable[[_Fold, Event[Any]], None] | None] = dict([
+    ev.entry(ev.TicketIssued, _Fold.issued),
+    ev.entry(ev.TicketCalled, _Fold.called),
+    ev.entry(ev.TicketNoShow, _Fold.no_show),
+    ev.entry(ev.TicketHeld, _Fold.held),
+    ev.entry(ev.TicketTransferred, _Fold.transferred),
+    ev.entry(ev.TicketFinished, _Fold.finished),
+    ev.entry(ev.TicketCancelled, _Fold.cancelled),
+    ev.entry(ev.TicketPrioritySet, _Fold.priority_set),
+    ev.entry(ev.TicketRated, _Fold.rated),
+    ev.entry(ev.ClerkSignedIn, _Fold.signed_in),
+    ev.entry(ev.ClerkSignedOut, _Fold.signed_out),
+    ev.entry(ev.WindowPaused, _Fold.paused),
+    ev.entry(ev.WindowResumed, _Fold.resumed),
+    ev.entry(ev.DayStarted, _Fold.day_started),
+]) | {
+    # Kinds no KPI reads: a return only moves a waiting ticket, and the rest are not about
+    # tickets or windows' staffing. The reports do not even load them.
+    ev.TicketReturned: None, ev.WarningRaised: None, ev.WarningAcknowledged: None,
+    ev.NoticeSet: None, ev.DeviceReported: None,
+}
+"""How the KPI fold reads each kind of event."""
+
+FOLDED_KINDS: tuple[str, ...] = tuple(kind.tag for kind, read in FOLD.items() if read is not None)
+"""The kinds the reports load from the log."""
+
+
+def fold(events: Iterable[Event]) -> Facts:
+    """One pass over logged events (in seq order) into ticket, window and rating facts."""
+    state = _Fold()
+    for e in events:
+        read = FOLD[type(e.data)]
+        if read is not None:
+            read(state, e)
+    return Facts(list(state.tickets.values()), state.intervals, state.ratings)
 
 
 # --- periods and dimensions -------------------------------------------------------------------------

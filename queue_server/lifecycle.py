@@ -1,4 +1,4 @@
-"""The life of a ticket and of a window, as two tables.
+"""The life of a ticket and of a window: two tables, and the two gates every move goes through.
 
 Theory of operation
 -------------------
@@ -23,6 +23,15 @@ clerk may take over an occupied window, which is logged as a handover (sign-out 
 sign-in of the second) and keeps the window's current ticket with the window. Only an OPEN
 window with no current ticket calls.
 
+How the tables are enforced
+---------------------------
+`TICKET_TRANSITIONS` and `WINDOW_TRANSITIONS` are the only place these moves are written. Every
+decision of `hall_state` that moves a ticket or a window asks `ticket_allows` / `window_allows`
+first and refuses the command when the table says no; every event handler sets the new status
+with `ticket_after` / `window_after`, which raise `BrokenTransition` on a move the table does
+not have. So editing a table changes what the hall does, and `tests/test_lifecycle.py` derives
+every allowed and every forbidden move from the tables and drives `HallState` through each.
+
 Everything that is not a simple transition (which ticket is next, who may sign in where, the
 priority ratio, time-based warnings) is in `hall_state` and `dispatch`, beside these tables.
 """
@@ -30,6 +39,7 @@ priority ratio, time-based warnings) is in `hall_state` and `dispatch`, beside t
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal, get_args
 
 
 class TicketStatus(StrEnum):
@@ -54,7 +64,11 @@ STATUS_NAMES = {
 
 W, C, H = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.HELD
 
-TICKET_TRANSITIONS: dict[tuple[TicketStatus, str], TicketStatus] = {
+TicketAction = Literal["call", "recall", "no_show", "hold", "transfer", "finish", "return",
+                       "set_priority", "rate", "cancel"]
+TICKET_ACTIONS: tuple[TicketAction, ...] = get_args(TicketAction)
+
+TICKET_TRANSITIONS: dict[tuple[TicketStatus, TicketAction], TicketStatus] = {
     (W, "call"): C,
     (H, "call"): C,
     (C, "recall"): C,
@@ -64,10 +78,13 @@ TICKET_TRANSITIONS: dict[tuple[TicketStatus, str], TicketStatus] = {
     (C, "finish"): TicketStatus.FINISHED,
     (W, "return"): W,          # a window-targeted ticket goes back to its category
     (W, "set_priority"): W,
+    (TicketStatus.FINISHED, "rate"): TicketStatus.FINISHED,
     (W, "cancel"): TicketStatus.CANCELLED,
     (C, "cancel"): TicketStatus.CANCELLED,
     (H, "cancel"): TicketStatus.CANCELLED,
 }
+"""Every move a ticket can make: (status, action) → the status after. A pair that is not here
+is refused when a command asks for it, and is a broken log when an event says it happened."""
 
 
 class WindowStatus(StrEnum):
@@ -82,20 +99,44 @@ WINDOW_STATUS_NAMES = {
     WindowStatus.PAUSED: "暂停服务",
 }
 
-WINDOW_TRANSITIONS: dict[tuple[WindowStatus, str], WindowStatus] = {
+WindowAction = Literal["sign_in", "takeover", "pause", "resume", "call", "sign_out"]
+WINDOW_ACTIONS: tuple[WindowAction, ...] = get_args(WindowAction)
+
+WINDOW_TRANSITIONS: dict[tuple[WindowStatus, WindowAction], WindowStatus] = {
     (WindowStatus.CLOSED, "sign_in"): WindowStatus.OPEN,
     (WindowStatus.OPEN, "takeover"): WindowStatus.OPEN,
     (WindowStatus.PAUSED, "takeover"): WindowStatus.OPEN,
     (WindowStatus.OPEN, "pause"): WindowStatus.PAUSED,
+    (WindowStatus.OPEN, "call"): WindowStatus.OPEN,
     (WindowStatus.PAUSED, "resume"): WindowStatus.OPEN,
     (WindowStatus.OPEN, "sign_out"): WindowStatus.CLOSED,
     (WindowStatus.PAUSED, "sign_out"): WindowStatus.CLOSED,
 }
 
 
-def ticket_allows(status: TicketStatus, action: str) -> bool:
+class BrokenTransition(Exception):
+    """An event says a ticket or window made a move its table does not allow: the log is not
+    one this code wrote, or a decision let through what the table forbids."""
+
+
+def ticket_allows(status: TicketStatus, action: TicketAction) -> bool:
     return (status, action) in TICKET_TRANSITIONS
 
 
-def window_allows(status: WindowStatus, action: str) -> bool:
+def window_allows(status: WindowStatus, action: WindowAction) -> bool:
     return (status, action) in WINDOW_TRANSITIONS
+
+
+def ticket_after(status: TicketStatus, action: TicketAction, number: str) -> TicketStatus:
+    """The status after `action`, as every event handler sets it."""
+    after = TICKET_TRANSITIONS.get((status, action))
+    if after is None:
+        raise BrokenTransition(f"{number} 号{STATUS_NAMES[status]}，不能 {action}")
+    return after
+
+
+def window_after(status: WindowStatus, action: WindowAction, number: int) -> WindowStatus:
+    after = WINDOW_TRANSITIONS.get((status, action))
+    if after is None:
+        raise BrokenTransition(f"{number} 号窗口{WINDOW_STATUS_NAMES[status]}，不能 {action}")
+    return after

@@ -29,10 +29,6 @@ FORMATS = ("csv", "xlsx", "json")
 STATUS_NAMES = {"waiting": "等待中", "called": "办理中", "held": "已挂起", "finished": "已办结",
                 "no_show": "已过号", "cancelled": "已作废"}
 PRESENCE_NAMES = {"present": "在岗", "paused": "暂停", "absent": "离岗"}
-REPORT_KINDS = ("ticket_issued", "ticket_called", "ticket_no_show", "ticket_held",
-                "ticket_transferred", "ticket_finished", "ticket_cancelled", "ticket_priority_set",
-                "ticket_rated", "clerk_signed_in", "clerk_signed_out", "window_paused",
-                "window_resumed", "day_started")
 MAX_DAYS = 366 * 5
 
 Table = tuple[list[str], list[list[Any]]]   # headers, rows
@@ -46,7 +42,7 @@ def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: 
     if (last - first).days >= MAX_DAYS:
         raise ValueError("一次最多统计 5 年")
     with engine.connect() as conn:
-        events = event_log.report_events(conn, hall_id, first, last, REPORT_KINDS)
+        events = event_log.report_events(conn, hall_id, first, last, kpis.FOLDED_KINDS)
     return kpis.fold(events)
 
 

@@ -282,17 +282,17 @@ class Session:
             p["category"], p.get("kind", "handle"), p.get("priority") or "normal",
             p.get("service")))
         issued = next(e for e in outcome.events if e.kind == "ticket_issued")
-        number = issued.data["number"]
+        number = issued.data.number
         definition = self.state.definition
         token = make_token(self.context.secret, issued.day, number)
         windows = [definition.window_by_number[n] for n in definition.windows_by_category[
-            issued.data["category"]]]
+            issued.data.category]]
         return {"ticket": {
-            "number": number, "category": issued.data["category"],
-            "category_name": definition.category_by_prefix[issued.data["category"]].name,
-            "service": issued.data["service"], "kind": issued.data["kind"],
-            "priority": issued.data["priority"], "issued_at": views.iso(issued.at),
-            "ahead": issued.data["ahead"],
+            "number": number, "category": issued.data.category,
+            "category_name": definition.category_by_prefix[issued.data.category].name,
+            "service": issued.data.service, "kind": issued.data.kind,
+            "priority": issued.data.priority, "issued_at": views.iso(issued.at),
+            "ahead": issued.data.ahead,
             "windows": [{"window": w.number, "name": w.name, "location": w.location}
                         for w in windows],
             "token": token, "url": f"{self.context.public_url(self.connection)}/t/{token}"}}
@@ -318,7 +318,7 @@ class Session:
         called = [e for e in outcome.events if e.kind == "ticket_called"]
         result: dict[str, Any] = {}
         if called:
-            result["ticket"] = views.ticket_detail(self.state, self.state.tickets[called[-1].data["number"]])
+            result["ticket"] = views.ticket_detail(self.state, self.state.tickets[called[-1].data.number])
         return result
 
     async def _op_sign_in(self, request: Request) -> dict[str, Any]:

@@ -7,13 +7,14 @@ display never receives anything but numbers and windows, and a citizen only its 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, overload
 
+from queue_server import events as ev
 from queue_server.commands import OUTCOME_NAMES
-from queue_server.events import Event
+from queue_server.events import D, Event
 from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition, ServiceItem
 from queue_server.hall_state import HallState, Ticket, WindowState
 from queue_server.hall_toml import clock_text
@@ -331,75 +332,178 @@ def _event(e: Event, name: str, /, **data: Any) -> dict[str, Any]:
     return {"ev": name, "seq": e.seq, "at": iso(e.at), **data}
 
 
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who hears of one kind of event, and what else it changes on the devices' screens.
+
+    `send` makes the happening's own wire messages with their audiences; `windows` names the
+    windows whose view it changed (each then goes to every device and that window's pad);
+    `queues` the categories whose waiting list it changed; `clerks` the clerks whose console
+    it changed (those named in it and the one now at the window it names)."""
+
+    send: Callable[[HallState, Event[Any]], list[Delivery]]
+    windows: Callable[[Event[Any]], tuple[int, ...]]
+    queues: Callable[[HallState, Event[Any]], tuple[str, ...]]
+    clerks: Callable[[HallState, Event[Any]], tuple[str, ...]]
+    number: Callable[[Event[Any]], str | None]
+    """The ticket it is about, if any: that ticket's citizen gets a fresh view."""
+
+
+def _none(*_: Any) -> tuple[Any, ...]:
+    return ()
+
+
+def _no_ticket(_: Event[Any]) -> None:
+    return None
+
+
+def audience(kind: type[D], send: Callable[[HallState, Event[D]], list[Delivery]], *,
+             windows: Callable[[Event[D]], tuple[int, ...]] = _none,
+             queues: Callable[[HallState, Event[D]], tuple[str, ...]] = _none,
+             clerks: Callable[[HallState, Event[D]], tuple[str, ...]] = _none,
+             number: Callable[[Event[D]], str | None] = _no_ticket,
+             ) -> tuple[type[ev.Record], Audience]:
+    """One row of `AUDIENCES`, typed: each function takes events of `kind`."""
+    return kind, Audience(send, windows, queues, clerks, number)
+
+
+def _to(roles: frozenset[str], name: str | None = None) -> Callable[[HallState, Event[Any]], list[Delivery]]:
+    """Send the event's own fields (under `name`, else its kind) to `roles`."""
+    def send(state: HallState, e: Event[Any]) -> list[Delivery]:
+        return [Delivery(_event(e, name or e.kind, **e.data.fields()), roles)]
+    return send
+
+
+def _issued(state: HallState, e: Event[ev.TicketIssued]) -> list[Delivery]:
+    d = e.data
+    return [Delivery(_event(e, "ticket_issued", number=d.number, category=d.category,
+                            kind=d.kind, priority=d.priority, issued_at=iso(e.at)), STAFF)]
+
+
+def _called(state: HallState, e: Event[ev.TicketCalled]) -> list[Delivery]:
+    d = e.data
+    ticket = state.tickets.get(d.number)
+    window = state.definition.window_by_number[d.window]
+    message = _event(e, "ticket_called", number=d.number, window=window.number,
+                     window_name=window.name, category=ticket.category if ticket else None,
+                     recall=d.recall)
+    return [Delivery(message, FLOOR), Delivery(message, pad_window=window.number)]
+
+
+def _ticket_moved(state: HallState, e: Event[Any]) -> list[Delivery]:
+    """A ticket left a window or its queue: staff see the event (a transfer's note, which may
+    say something about the citizen, stays with the console that asks for the ticket)."""
+    fields = {k: v for k, v in e.data.fields().items() if k != "note"}
+    return [Delivery(_event(e, e.kind, **fields), STAFF)]
+
+
+def _finished(state: HallState, e: Event[ev.TicketFinished]) -> list[Delivery]:
+    d = e.data
+    clerk = state.definition.clerk_by_badge[d.clerk]
+    return [Delivery(_event(e, e.kind, **d.fields()), STAFF),
+            Delivery(_event(e, "rating_requested", window=d.window, ticket=d.number,
+                            clerk={"name": clerk.name, "badge": clerk.badge,
+                                   "photo": clerk.photo, "post": d.post}),
+                     pad_window=d.window)]
+
+
+def _notice(state: HallState, e: Event[ev.NoticeSet]) -> list[Delivery]:
+    return [Delivery(_event(e, "notice", text=e.data.text), DEVICES)]
+
+
+def _day(state: HallState, e: Event[ev.DayStarted]) -> list[Delivery]:
+    return [Delivery(_event(e, "day_started", day=e.data.day), DEVICES | {"pad"})]
+
+
+def _silent(state: HallState, e: Event[Any]) -> list[Delivery]:
+    return []
+
+
+def _its_window(e: Event[Any]) -> tuple[int, ...]:
+    return (e.data.window,)
+
+
+def _at(state: HallState, window: int | None) -> tuple[str, ...]:
+    """The clerk signed in at `window` now, if any."""
+    here = state.windows.get(window) if window is not None else None
+    return (here.clerk,) if here is not None and here.clerk is not None else ()
+
+
+def _its_clerk(state: HallState, e: Event[Any]) -> tuple[str, ...]:
+    """The clerk named in the event and the one at its window now."""
+    return (e.data.clerk, *_at(state, e.data.window))
+
+
+def _its_number(e: Event[Any]) -> str | None:
+    return str(e.data.number)
+
+
+def _its_category(state: HallState, e: Event[Any]) -> tuple[str, ...]:
+    ticket = state.tickets.get(e.data.number)
+    return (ticket.category,) if ticket else ()
+
+
+MANAGERS = frozenset({"manager"})
+
+AUDIENCES: dict[type[ev.Record], Audience] = dict([
+    audience(ev.TicketIssued, _issued, queues=_its_category, number=_its_number),
+    audience(ev.TicketCalled, _called,
+             windows=lambda e: () if e.data.via == "recall" else (e.data.window,),
+             queues=lambda s, e: _its_category(s, e) if e.data.via in ("next", "number") else (),
+             clerks=_its_clerk, number=_its_number),
+    audience(ev.TicketNoShow, _ticket_moved, windows=_its_window, clerks=_its_clerk,
+             number=_its_number),
+    audience(ev.TicketHeld, _ticket_moved, windows=_its_window, clerks=_its_clerk,
+             number=_its_number),
+    audience(ev.TicketTransferred, _ticket_moved, windows=_its_window,
+             queues=lambda s, e: (e.data.to_category,) if e.data.to_category else (),
+             clerks=_its_clerk, number=_its_number),
+    audience(ev.TicketReturned, _ticket_moved, queues=_its_category,
+             clerks=lambda s, e: _at(s, e.data.window), number=_its_number),
+    audience(ev.TicketFinished, _finished, windows=_its_window, clerks=_its_clerk,
+             number=_its_number),
+    # Cancellations happen only at day end, which sends day_started.
+    audience(ev.TicketCancelled, _ticket_moved, number=_its_number),
+    audience(ev.TicketPrioritySet, _ticket_moved, queues=_its_category, number=_its_number),
+    audience(ev.TicketRated, _to(MANAGERS, "rating"), clerks=_its_clerk, number=_its_number),
+    audience(ev.ClerkSignedIn, _silent, windows=_its_window,
+             clerks=lambda s, e: (*_its_clerk(s, e), *([e.data.previous] if e.data.previous
+                                                         else []))),
+    # A handover's sign-out is followed by the sign-in, whose window view shows both.
+    audience(ev.ClerkSignedOut, _silent,
+             windows=lambda e: () if e.data.reason == "handover" else (e.data.window,),
+             clerks=_its_clerk),
+    audience(ev.WindowPaused, _silent, windows=_its_window, clerks=_its_clerk),
+    audience(ev.WindowResumed, _silent, windows=_its_window, clerks=_its_clerk),
+    audience(ev.WarningRaised, _to(MANAGERS),
+             clerks=lambda s, e: (*([e.data.clerk] if e.data.clerk else []),
+                                  *_at(s, e.data.window))),
+    audience(ev.WarningAcknowledged, _to(MANAGERS)),
+    audience(ev.NoticeSet, _notice),
+    audience(ev.DeviceReported, _to(MANAGERS, "device")),
+    audience(ev.DayStarted, _day),
+])
+"""Who receives each kind of event on the wire."""
+
+
 def wire(state: HallState, e: Event) -> list[Delivery]:
     """The wire events one log event gives, after it was applied to `state`."""
-    d = e.data
-    out: list[Delivery] = []
-    number = d.get("number")
-    ticket = state.tickets.get(number) if number else None
-    if e.kind == "ticket_issued":
-        out.append(Delivery(_event(e, "ticket_issued", number=number, category=d["category"],
-                                   kind=d["kind"], priority=d["priority"],
-                                   issued_at=iso(e.at)), STAFF))
-    elif e.kind == "ticket_called":
-        window = state.definition.window_by_number[d["window"]]
-        message = _event(e, "ticket_called", number=number, window=window.number,
-                         window_name=window.name, category=ticket.category if ticket else None,
-                         recall=d["recall"])
-        out += [Delivery(message, FLOOR), Delivery(message, pad_window=window.number)]
-    elif e.kind in ("ticket_no_show", "ticket_held", "ticket_transferred", "ticket_returned",
-                    "ticket_finished", "ticket_cancelled", "ticket_priority_set"):
-        fields = {k: v for k, v in d.items() if k != "note" or e.kind == "ticket_finished"}
-        out.append(Delivery(_event(e, e.kind, **fields), STAFF))
-        if e.kind == "ticket_finished":
-            clerk = state.definition.clerk_by_badge[d["clerk"]]
-            out.append(Delivery(_event(e, "rating_requested", window=d["window"], ticket=number,
-                                       clerk={"name": clerk.name, "badge": clerk.badge,
-                                              "photo": clerk.photo, "post": d["post"]}),
-                                pad_window=d["window"]))
-    elif e.kind == "ticket_rated":
-        out.append(Delivery(_event(e, "rating", **d), frozenset({"manager"})))
-    elif e.kind in ("warning", "warning_acknowledged"):
-        out.append(Delivery(_event(e, e.kind, **d), frozenset({"manager"})))
-    elif e.kind == "notice_set":
-        out.append(Delivery(_event(e, "notice", text=d["text"]), DEVICES))
-    elif e.kind == "device_reported":
-        out.append(Delivery(_event(e, "device", **d), frozenset({"manager"})))
-    elif e.kind == "day_started":
-        out.append(Delivery(_event(e, "day_started", day=d["day"]), DEVICES | {"pad"}))
-    for window_number in _windows_touched(state, e):
+    heard = AUDIENCES[type(e.data)]
+    out = heard.send(state, e)
+    for window_number in heard.windows(e):
         view = window_view(state, state.windows[window_number])
         message = _event(e, "window", **view)
         out += [Delivery(message, DEVICES, view=("window", window_number)),
                 Delivery(message, pad_window=window_number, view=("pad", window_number))]
-    for prefix in queues_touched(state, e):
+    for prefix in heard.queues(state, e):
         out.append(Delivery(_event(e, "queue", **queue_view(state, prefix)), DEVICES,
                             view=("queue", prefix)))
     return out
 
 
-def _windows_touched(state: HallState, e: Event) -> Iterable[int]:
-    if e.kind in ("clerk_signed_in", "window_paused", "window_resumed"):
-        return [e.data["window"]]
-    if e.kind == "clerk_signed_out" and e.data["reason"] != "handover":
-        return [e.data["window"]]   # a handover is followed by the sign-in, shown then
-    if e.kind in ("ticket_called", "ticket_no_show", "ticket_held", "ticket_transferred",
-                  "ticket_finished") and e.data.get("via") != "recall":
-        return [e.data["window"]]
-    return []
-
-
-def queues_touched(state: HallState, e: Event) -> list[str]:
+def queues_touched(state: HallState, e: Event) -> tuple[str, ...]:
     """Categories whose waiting list this event changed."""
-    d = e.data
-    if e.kind in ("ticket_issued", "ticket_returned", "ticket_priority_set"):
-        ticket = state.tickets.get(d["number"])
-        return [ticket.category] if ticket else []
-    if e.kind == "ticket_called" and d["via"] in ("next", "number"):
-        return [state.tickets[d["number"]].category]
-    if e.kind == "ticket_transferred" and d["to_category"] is not None:
-        return [d["to_category"]]
-    return []   # cancellations happen only at day end, which sends day_started
+    return AUDIENCES[type(e.data)].queues(state, e)
 
 
 def citizen_updates(state: HallState, events: list[Event], watched: Iterable[str]) -> list[Delivery]:
@@ -407,7 +511,7 @@ def citizen_updates(state: HallState, events: list[Event], watched: Iterable[str
     queue's), stamped with the last event's seq."""
     if not events:
         return []
-    numbers = {e.data.get("number") for e in events}
+    numbers = {AUDIENCES[type(e.data)].number(e) for e in events}
     categories = {prefix for e in events for prefix in queues_touched(state, e)}
     last = events[-1]
     out = []
@@ -427,11 +531,7 @@ def clerk_updates(state: HallState, events: list[Event], connected: Iterable[str
         return []
     touched: set[str] = set()
     for e in events:
-        touched.update(b for b in (e.data.get("clerk"), e.data.get("previous")) if b)
-        number = e.data.get("window")
-        window = state.windows.get(number) if number is not None else None
-        if window is not None and window.clerk is not None:
-            touched.add(window.clerk)
+        touched.update(AUDIENCES[type(e.data)].clerks(state, e))
     last = events[-1]
     return [Delivery(_event(last, "clerk", **clerk_view(state, badge)), clerk=badge,
                      view=("clerk", badge))

@@ -15,4 +15,4 @@ for i in range(100_000):
     now = start + timedelta(milliseconds=i)
     prefix = "AB"[i % 2]
     [event] = service.execute(cmd.TakeTicket(prefix), now)
-    print(event.data["number"], flush=True)
+    print(event.data.number, flush=True)

@@ -75,7 +75,7 @@ class HallMachine(RuleBasedStateMachine):
             self.check_event(event)
 
     def check_event(self, e) -> None:
-        d = e.data
+        d = e.data.fields()
         number = d.get("ticket" if e.kind == "warning" else "number")
         if e.kind == "warning":
             # the wire contract's kinds and field names (shared/protocol.md), times in seconds
@@ -114,8 +114,8 @@ class HallMachine(RuleBasedStateMachine):
             previous = self.log[-2] if len(self.log) > 1 else None
             if d["takeover"]:
                 assert previous is not None and previous.kind == "clerk_signed_out"
-                assert previous.data["reason"] == "handover"
-                assert previous.data["clerk"] == d["previous"], "handover not recorded"
+                assert previous.data.reason == "handover"
+                assert previous.data.clerk == d["previous"], "handover not recorded"
         elif e.kind == "ticket_transferred":
             self.waiting[number] = {
                 "category": d["to_category"] or self.state.tickets[number].category,
@@ -149,7 +149,7 @@ class HallMachine(RuleBasedStateMachine):
         elif e.kind == "warning_acknowledged":
             assert self.state.warnings[d["warning"]]["acknowledged"]["by"] == d["by"]
             assert sum(1 for x in self.log if x.kind == "warning_acknowledged"
-                       and x.data["warning"] == d["warning"]) == 1, "acknowledged twice"
+                       and x.data.warning == d["warning"]) == 1, "acknowledged twice"
         elif e.kind == "warning" and d["kind"] == "device":
             assert self.state.devices[d["device"]]["printer"] != "ok"
         elif e.kind == "ticket_rated" and d["channel"] == "pad":

@@ -37,12 +37,12 @@ class Hall:
         return caught.value
 
     def take(self, prefix="A", priority="normal", kind="handle") -> str:
-        return self.do(cmd.TakeTicket(prefix, kind, priority))[0].data["number"]
+        return self.do(cmd.TakeTicket(prefix, kind, priority))[0].data.number
 
     def call(self, window: int) -> str | None:
         clerk = self.state.windows[window].clerk
         events = self.do(cmd.CallNext(clerk, window))
-        return events[0].data["number"] if events else None
+        return events[0].data.number if events else None
 
     def later(self, minutes: float) -> None:
         self.now += timedelta(minutes=minutes)
@@ -108,14 +108,14 @@ def test_takeover_is_a_handover_and_keeps_the_current_ticket():
     error = hall.refused(cmd.SignIn("1002", 1, "B"))
     assert "已由张敏（A岗）签到" in error.message
     events = hall.do(cmd.SignIn("1002", 1, "B", takeover=True))
-    assert [(e.kind, e.data.get("reason")) for e in events] == [
+    assert [(e.kind, e.data.fields().get("reason")) for e in events] == [
         ("clerk_signed_out", "handover"), ("clerk_signed_in", None)]
     assert hall.state.windows[1].current.number == "A001"
     finished = hall.do(cmd.Finish("1002", 1, "done"))[0]
-    assert (finished.data["clerk"], finished.data["post"]) == ("1002", "B")
+    assert (finished.data.clerk, finished.data.post) == ("1002", "B")
     # The rating goes to the clerk who actually served: B.
     rated = hall.do(cmd.Rate("A001", 5, (), window=1))[0]
-    assert (rated.data["clerk"], rated.data["post"], rated.data["department"]) == ("1002", "B", "sb")
+    assert (rated.data.clerk, rated.data.post, rated.data.department) == ("1002", "B", "sb")
 
 
 def test_a_window_without_clerk_or_paused_never_calls():
@@ -165,7 +165,7 @@ def test_transfer_keeps_issue_time_priority_and_first_clerk():
     assert hall.call(1) == first
     hall.later(3)
     transferred = hall.do(cmd.Transfer("1001", 1, to_category="B", note="应办民政"))[0]
-    assert transferred.data["first_clerk"] == "1001"
+    assert transferred.data.first_clerk == "1001"
     ticket = hall.state.ticket(first)
     assert ticket.issued_at == MONDAY and ticket.category == "B"
     assert hall.call(2) == first          # older than B001, so first in line
@@ -201,7 +201,7 @@ def test_hold_and_call_back_at_the_same_window():
     assert hall.refused(cmd.ResumeHeld("1004", 4, number)).code == "conflict"
     assert hall.refused(cmd.CallNumber("1004", 4, number)).code == "conflict"
     events = hall.do(cmd.CallNumber("1001", 1, number))
-    assert events[0].data["via"] == "held"
+    assert events[0].data.via == "held"
 
 
 def test_recall_is_counted_and_no_show_is_final():
@@ -209,8 +209,8 @@ def test_recall_is_counted_and_no_show_is_final():
     number = hall.take("A")
     hall.do(cmd.SignIn("1001", 1, "A"))
     hall.call(1)
-    assert hall.do(cmd.Recall("1001", 1))[0].data["recall"] == 1
-    assert hall.do(cmd.Recall("1001", 1))[0].data["recall"] == 2
+    assert hall.do(cmd.Recall("1001", 1))[0].data.recall == 1
+    assert hall.do(cmd.Recall("1001", 1))[0].data.recall == 2
     hall.do(cmd.NoShow("1001", 1))
     assert hall.state.ticket(number).status == TicketStatus.NO_SHOW
     assert hall.refused(cmd.CallNumber("1001", 1, number)).code == "conflict"
@@ -251,11 +251,11 @@ def test_unattended_window_warns_yellow_then_red_in_service_hours_only():
     assert hall.do(cmd.Tick()) == []
     hall.now = datetime(2026, 11, 23, 8, 40, tzinfo=TZ)
     warnings = hall.do(cmd.Tick())                      # windows 2–4, never opened: 未开放
-    assert [(w.data["window"], w.data["level"], w.data["minutes"]) for w in warnings] == [
+    assert [(w.data.window, w.data.level, w.data.minutes) for w in warnings] == [
         (1, "yellow", 10)]
     assert hall.do(cmd.Tick()) == []                    # raised once per level
     hall.now = datetime(2026, 11, 23, 8, 50, tzinfo=TZ)
-    assert [w.data["level"] for w in hall.do(cmd.Tick())] == ["red"]
+    assert [w.data.level for w in hall.do(cmd.Tick())] == ["red"]
     hall.do(cmd.SignIn("1001", 1, "A"))
     hall.now = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
     assert hall.do(cmd.Tick()) == []
@@ -271,20 +271,20 @@ def test_warnings_say_since_in_whole_seconds_and_are_raised_once_per_level():
     hall.do(cmd.SignOut("1001", 1))
     number = hall.take("B")
     hall.later(10)
-    [unattended] = [w.data for w in hall.do(cmd.Tick())]
+    [unattended] = [w.data.fields() for w in hall.do(cmd.Tick())]
     assert (unattended["kind"], unattended["level"], unattended["since"]) == (
         "unattended", "yellow", "2026-11-23T09:00:05+08:00")
     hall.later(1 / 60)
     assert hall.do(cmd.Tick()) == []
     hall.do(cmd.SignIn("1001", 1, "A"))
     hall.later(20)                                      # 09:30:06.25
-    [wait] = [w.data for w in hall.do(cmd.Tick())]
+    [wait] = [w.data.fields() for w in hall.do(cmd.Tick())]
     assert (wait["kind"], wait["level"], wait["ticket"], wait["since"]) == (
         "long_wait", "yellow", number, "2026-11-23T09:00:05+08:00")
     assert "number" not in wait
     assert hall.call(4) == number
     hall.later(30)
-    [service] = [w.data for w in hall.do(cmd.Tick())]
+    [service] = [w.data.fields() for w in hall.do(cmd.Tick())]
     assert (service["kind"], service["ticket"], service["window"], service["since"]) == (
         "long_service", number, 4, "2026-11-23T09:30:06+08:00")
 
@@ -310,8 +310,8 @@ def test_day_end_cancels_open_tickets_and_signs_clerks_out():
 
 
 def _warnings(events, kind):
-    return [(e.data.get("ticket") or e.data.get("device"), e.data["level"], e.data["text"])
-            for e in events if e.kind == "warning" and e.data["kind"] == kind]
+    return [(e.data.fields().get("ticket") or e.data.fields().get("device"), e.data.level, e.data.text)
+            for e in events if e.kind == "warning" and e.data.kind == kind]
 
 
 def test_a_long_wait_warns_yellow_at_t1_and_red_at_t2_once_each():
@@ -384,7 +384,7 @@ def test_a_manager_acknowledges_a_warning_once():
     hall = Hall()
     warning = hall.do(cmd.ReportDevice("kiosk-1", "kiosk", "offline"))[-1]
     acknowledged = hall.do(cmd.AckWarning(warning.seq, "主任"))
-    assert [(e.kind, e.data) for e in acknowledged] == [
+    assert [(e.kind, e.data.fields()) for e in acknowledged] == [
         ("warning_acknowledged", {"warning": warning.seq, "by": "主任"})]
     assert hall.state.warnings[warning.seq]["acknowledged"] == {"by": "主任", "at": hall.now}
     assert hall.refused(cmd.AckWarning(warning.seq, "副主任")).message == "这条预警已由主任确认"

@@ -373,7 +373,7 @@ def test_a_command_queued_before_the_revoke_is_refused_not_written(kiosks_db):
     refused, issued = asyncio.run(scenario())
     assert isinstance(refused, SessionEnded)
     assert kiosks[0].ended == "设备令牌已被吊销" and kiosks[1].ended is None
-    assert [e.data["number"] for e in issued.events if e.kind == "ticket_issued"] == ["A001"]
+    assert [e.data.number for e in issued.events if e.kind == "ticket_issued"] == ["A001"]
     assert list(service.state.tickets) == ["A001"]
 
 
@@ -400,7 +400,7 @@ def test_a_bad_text_stored_by_an_older_version_breaks_no_hello_and_no_event(hall
     checked frames): every hello still works and gets it \\u-escaped, and events still flow."""
     from datetime import UTC, datetime
 
-    from queue_server.events import Event
+    from queue_server.events import Event, NoticeSet
     from queue_server.store import event_log, hall_records
     from queue_server.store.database import open_engine
 
@@ -411,9 +411,9 @@ def test_a_bad_text_stored_by_an_older_version_breaks_no_hello_and_no_event(hall
     engine = open_engine(f"sqlite:///{hall.db}")
     with engine.begin() as conn:
         hall_id = hall_records.hall_id_for(conn, None)
-        event_log.append(conn, hall_id, [Event(seq + 1, "notice_set", datetime.now(UTC),
+        event_log.append(conn, hall_id, [Event(seq + 1, datetime.now(UTC),
                                                datetime.fromisoformat(day).date(),
-                                               {"text": "坏\ud800通知", "by": "旧版本"})])
+                                               NoticeSet("坏\ud800通知", "旧版本"))])
     engine.dispose()
     hall.start()
     for role in ("display", "manager", "kiosk"):

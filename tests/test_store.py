@@ -196,7 +196,7 @@ def test_next_day_rolls_over_in_the_store(db_url):
     assert statuses == {"finished": 1, "no_show": 1, "cancelled": 5}
     assert day == (MONDAY + timedelta(days=1)).date()
     assert [e.kind for e in events] == ["day_started", "ticket_issued"]
-    assert events[1].data["number"] == "A001"
+    assert events[1].data.number == "A001"
 
 
 def test_refused_commands_write_nothing(db_url):
@@ -249,13 +249,13 @@ def test_sigkill_mid_burst_loses_no_confirmed_ticket(db_url):
         issued = sorted(int(n[1:]) for n in stored if n[0] == prefix)
         assert issued == list(range(1, len(issued) + 1))
         [event] = service.execute(cmd.TakeTicket(prefix), MONDAY + timedelta(minutes=5))
-        assert event.data["number"] == f"{prefix}{len(issued) + 1:03d}"
+        assert event.data.number == f"{prefix}{len(issued) + 1:03d}"
 
 
 def test_the_reports_read_the_log_as_it_was_written(db_url):
     """report_events (the reports' fast reader) gives each event's kind, data and moment, in
     UTC, on SQLite (which keeps text) as on PostgreSQL; folded, they agree with the state."""
-    from queue_server import kpis, reports
+    from queue_server import kpis
 
     engine = _engine(db_url)
     hall_id, _ = _import(engine)
@@ -264,8 +264,8 @@ def test_the_reports_read_the_log_as_it_was_written(db_url):
     day = service.state.day
     with engine.connect() as conn:
         logged = event_log.load_days(conn, hall_id, service.definition.hall.zone, day, day)
-        fast = event_log.report_events(conn, hall_id, day, day, reports.REPORT_KINDS)
-    wanted = [e for e in logged if e.kind in reports.REPORT_KINDS]
+        fast = event_log.report_events(conn, hall_id, day, day, kpis.FOLDED_KINDS)
+    wanted = [e for e in logged if e.kind in kpis.FOLDED_KINDS]
     assert [(e.seq, e.kind, e.at, e.day, e.data) for e in fast] == [
         (e.seq, e.kind, e.at, e.day, e.data) for e in wanted]
     assert all(e.at.utcoffset() == timedelta(0) for e in fast)

@@ -102,7 +102,7 @@ def reply_for(act: Act, events: list[Event], state) -> dict[str, Any]:
     """What the server's reply would carry that the agents read."""
     if act.op == "take_ticket":
         issued = next(e for e in events if e.kind == "ticket_issued")
-        d = issued.data
+        d = issued.data.fields()
         return {"ticket": {"number": d["number"], "category": d["category"], "kind": d["kind"],
                            "priority": d["priority"], "service": d["service"],
                            "issued_at": views.iso(issued.at), "ahead": d["ahead"], "token": None}}
@@ -110,7 +110,7 @@ def reply_for(act: Act, events: list[Event], state) -> dict[str, Any]:
         called = [e for e in events if e.kind == "ticket_called"]
         if not called:
             return {"ticket": None}
-        return {"ticket": views.ticket_detail(state, state.tickets[called[-1].data["number"]])}
+        return {"ticket": views.ticket_detail(state, state.tickets[called[-1].data.number])}
     return {}
 
 
@@ -186,7 +186,7 @@ class VirtualHall:
             return Reply(False, {}, error.code, error.message)
         woken: set[int] = set()
         for event in events:
-            woken |= self.world.observe(event.kind, event.data, event.at)
+            woken |= self.world.observe(event.kind, event.data.fields(), event.at)
         for window in sorted(woken):
             self._wake(window)
         return Reply(True, reply_for(act, events, state))
@@ -250,7 +250,7 @@ class VirtualHall:
         self.clock = midnight
         events = self.executor.execute(cmd.Tick(), midnight)
         for event in events:
-            self.world.observe(event.kind, event.data, event.at)
+            self.world.observe(event.kind, event.data.fields(), event.at)
 
 
 def day_start(hall: HallDefinition, day: date) -> datetime:

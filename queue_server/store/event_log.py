@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, String, Text, cast, func, insert, literal, select, type_coerce, update
 
-from queue_server.events import Event, LoggedEvent
+from queue_server import events as ev
+from queue_server.events import D, Event
 from queue_server.store.schema import EventRow, PresenceRow, RatingRow, TicketRow
 
 
@@ -28,11 +29,12 @@ def append(conn: Connection, hall_id: int, events: Sequence[Event]) -> None:
     """Write events and their projections; the caller commits (and only then replies)."""
     if not events:
         return
-    conn.execute(insert(EventRow), [{
-        "hall_id": hall_id, "seq": e.seq, "day": e.day, "at": e.at, "kind": e.kind,
-        "ticket": e.data.get("ticket" if e.kind == "warning" else "number"),
-        "window": e.data.get("window"),
-        "clerk": e.data.get("clerk"), "data": e.data} for e in events])
+    rows = []
+    for e in events:
+        ticket, window, clerk = STORED[type(e.data)](e.data)
+        rows.append({"hall_id": hall_id, "seq": e.seq, "day": e.day, "at": e.at, "kind": e.kind,
+                     "ticket": ticket, "window": window, "clerk": clerk, "data": e.data.fields()})
+    conn.execute(insert(EventRow), rows)
     issued = [e for e in events if e.kind == "ticket_issued"]
     if issued:
         conn.execute(insert(TicketRow), [_new_ticket(hall_id, e) for e in issued])
@@ -43,7 +45,7 @@ def append(conn: Connection, hall_id: int, events: Sequence[Event]) -> None:
 
 
 def _new_ticket(hall_id: int, e: Event) -> dict[str, Any]:
-    d = e.data
+    d = e.data.fields()
     return {"hall_id": hall_id, "day": e.day, "number": d["number"], "category": d["category"],
             "kind": d["kind"], "priority": d["priority"], "service": d["service"],
             "status": "waiting", "issued_at": e.at}
@@ -52,11 +54,11 @@ def _new_ticket(hall_id: int, e: Event) -> dict[str, Any]:
 def _ticket(conn: Connection, hall_id: int, e: Event, **values: Any) -> None:
     conn.execute(update(TicketRow).where(
         TicketRow.hall_id == hall_id, TicketRow.day == e.day,
-        TicketRow.number == e.data["number"]).values(**values))
+        TicketRow.number == e.data.number).values(**values))
 
 
 def _called(conn: Connection, hall_id: int, e: Event) -> None:
-    d = e.data
+    d = e.data.fields()
     if d["via"] == "recall":
         _ticket(conn, hall_id, e, recalls=TicketRow.recalls + 1, called_at=e.at)
         return
@@ -71,7 +73,7 @@ def _called(conn: Connection, hall_id: int, e: Event) -> None:
 
 
 def _transferred(conn: Connection, hall_id: int, e: Event) -> None:
-    d = e.data
+    d = e.data.fields()
     values: dict[str, Any] = {"status": "waiting", "transfers": TicketRow.transfers + 1,
                               "target_window": d["to_window"]}
     if d["to_category"] is not None:
@@ -80,7 +82,7 @@ def _transferred(conn: Connection, hall_id: int, e: Event) -> None:
 
 
 def _rated(conn: Connection, hall_id: int, e: Event) -> None:
-    d = e.data
+    d = e.data.fields()
     if d["score"] is not None:
         _ticket(conn, hall_id, e, score=d["score"])
     conn.execute(insert(RatingRow).values(
@@ -93,7 +95,7 @@ def _presence(state: str | None) -> Callable[[Connection, int, Event], None]:
     """Close the window's open interval and, unless `state` is None, open a new one."""
 
     def project(conn: Connection, hall_id: int, e: Event) -> None:
-        d = e.data
+        d = e.data.fields()
         conn.execute(update(PresenceRow).where(
             PresenceRow.hall_id == hall_id, PresenceRow.window == d["window"],
             PresenceRow.ended_at.is_(None)).values(ended_at=e.at))
@@ -112,21 +114,66 @@ _PROJECTIONS: dict[str, Callable[[Connection, int, Event], None]] = {
     "ticket_called": _called,
     "ticket_no_show": lambda c, h, e: _ticket(c, h, e, status="no_show", ended_at=e.at),
     "ticket_held": lambda c, h, e: _ticket(c, h, e, status="held",
-                                           hold_reason=e.data["reason"]),
+                                           hold_reason=e.data.reason),
     "ticket_transferred": _transferred,
     "ticket_returned": lambda c, h, e: _ticket(c, h, e, target_window=None),
     "ticket_finished": lambda c, h, e: _ticket(
-        c, h, e, status="finished", ended_at=e.at, outcome=e.data["outcome"],
-        note=e.data["note"], clerk=e.data["clerk"], post=e.data["post"]),
+        c, h, e, status="finished", ended_at=e.at, outcome=e.data.outcome,
+        note=e.data.note, clerk=e.data.clerk, post=e.data.post),
     "ticket_cancelled": lambda c, h, e: _ticket(c, h, e, status="cancelled", ended_at=e.at,
-                                                end_reason=e.data["reason"]),
-    "ticket_priority_set": lambda c, h, e: _ticket(c, h, e, priority=e.data["priority"]),
+                                                end_reason=e.data.reason),
+    "ticket_priority_set": lambda c, h, e: _ticket(c, h, e, priority=e.data.priority),
     "ticket_rated": _rated,
     "clerk_signed_in": _presence("present"),
     "clerk_signed_out": _presence("absent"),
     "window_paused": _presence("paused"),
     "window_resumed": _presence("present"),
 }
+
+
+Columns = tuple[str | None, int | None, str | None]
+"""What a row of `events` is found by beside its kind and day: the ticket's number, the
+window and the clerk (indexed, for looking up one ticket's, window's or clerk's history)."""
+
+
+def _columns(kind: type[D], columns: Callable[[D], Columns]) -> tuple[type[ev.Record], Callable[[Any], Columns]]:
+    return kind, columns
+
+
+def _ticket_window_clerk(d: Any) -> Columns:
+    return d.number, d.window, d.clerk
+
+
+def _window_clerk(d: Any) -> Columns:
+    return None, d.window, d.clerk
+
+
+def _hall_wide(d: Any) -> Columns:
+    return None, None, None
+
+
+STORED: dict[type[ev.Record], Callable[[Any], Columns]] = dict([
+    _columns(ev.TicketIssued, lambda d: (d.number, None, None)),
+    _columns(ev.TicketCalled, _ticket_window_clerk),
+    _columns(ev.TicketNoShow, _ticket_window_clerk),
+    _columns(ev.TicketHeld, _ticket_window_clerk),
+    _columns(ev.TicketTransferred, _ticket_window_clerk),
+    _columns(ev.TicketReturned, lambda d: (d.number, d.window, None)),
+    _columns(ev.TicketFinished, _ticket_window_clerk),
+    _columns(ev.TicketCancelled, lambda d: (d.number, None, None)),
+    _columns(ev.TicketPrioritySet, lambda d: (d.number, None, None)),
+    _columns(ev.TicketRated, _ticket_window_clerk),
+    _columns(ev.ClerkSignedIn, _window_clerk),
+    _columns(ev.ClerkSignedOut, _window_clerk),
+    _columns(ev.WindowPaused, _window_clerk),
+    _columns(ev.WindowResumed, _window_clerk),
+    _columns(ev.WarningRaised, lambda d: (d.ticket, d.window, d.clerk)),
+    _columns(ev.WarningAcknowledged, _hall_wide),
+    _columns(ev.NoticeSet, _hall_wide),
+    _columns(ev.DeviceReported, _hall_wide),
+    _columns(ev.DayStarted, _hall_wide),
+])
+"""What each kind stores beyond its data in the log: the columns its row is found by."""
 
 
 def load_latest_day(conn: Connection, hall_id: int, zone: ZoneInfo) -> tuple[date | None, list[Event]]:
@@ -144,14 +191,15 @@ def load_days(conn: Connection, hall_id: int, zone: ZoneInfo, first: date, last:
     events = []
     for seq, kind, at, day, data in _rows(conn, hall_id, first, last, None):
         local = zones.get(day) or zones.setdefault(day, _day_zone(zone, day))
-        events.append(Event(seq, kind, at.astimezone(local), day, data))
+        events.append(Event(seq, at.astimezone(local), day, ev.record(kind, data)))
     return events
 
 
 def report_events(conn: Connection, hall_id: int, first: date, last: date,
-                  kinds: Sequence[str]) -> list[LoggedEvent]:
-    """The events of some kinds of the service days `first` to `last`, in order."""
-    return [LoggedEvent(*row) for row in _rows(conn, hall_id, first, last, kinds)]
+                  kinds: Sequence[str]) -> list[Event]:
+    """The events of some kinds of the service days `first` to `last`, in order, times in UTC."""
+    return [Event(seq, at, day, ev.record(kind, data))
+            for seq, kind, at, day, data in _rows(conn, hall_id, first, last, kinds)]
 
 
 def _rows(conn: Connection, hall_id: int, first: date, last: date,

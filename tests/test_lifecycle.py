@@ -1,0 +1,214 @@
+"""The lifecycle tables are the rules: every move they allow happens, every other one is refused.
+
+Each test case is derived from the tables in `queue_server.lifecycle`: for every status and
+every action, a ticket (or window) is put in that status through real commands, the action is
+tried through the command a clerk, manager, pad or the clock would send, and `HallState` must
+agree with the table: the move is made and ends in the table's status, or it is refused and
+nothing changes. Applying an event whose move the table forbids is a broken log and raises.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from queue_server import commands as cmd
+from queue_server import events as ev
+from queue_server.domain_errors import DomainError
+from queue_server.events import Event
+from queue_server.hall_state import HallState
+from queue_server.hall_toml import load_hall
+from queue_server.lifecycle import (
+    TICKET_ACTIONS,
+    TICKET_TRANSITIONS,
+    WINDOW_ACTIONS,
+    WINDOW_TRANSITIONS,
+    BrokenTransition,
+    TicketStatus,
+    WindowStatus,
+)
+
+HALL = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
+X = "A001"
+
+
+def _hall_with_ticket_in(status: TicketStatus, targeted: bool) -> HallState:
+    """Windows 1 (clerk 1001) and 3 (1003) open; A001 in `status`, called at window 1 if it
+    was ever called; `targeted`: a waiting A001 was transferred to window 2, where nobody is."""
+    state = HallState(HALL, MONDAY.date())
+    state.handle(cmd.SignIn("1001", 1, "A"), MONDAY)
+    state.handle(cmd.SignIn("1003", 3, "A"), MONDAY)
+    state.handle(cmd.TakeTicket("A"), MONDAY)
+    if status == TicketStatus.WAITING and not targeted:
+        return state
+    state.handle(cmd.CallNumber("1001", 1, X), MONDAY)
+    then = {
+        TicketStatus.WAITING: cmd.Transfer("1001", 1, to_window=2),
+        TicketStatus.HELD: cmd.Hold("1001", 1, "缺少材料"),
+        TicketStatus.FINISHED: cmd.Finish("1001", 1, "done"),
+        TicketStatus.NO_SHOW: cmd.NoShow("1001", 1),
+        TicketStatus.CANCELLED: cmd.Hold("1001", 1, "缺少材料"),
+    }.get(status)
+    if then is not None:
+        state.handle(then, MONDAY)
+    if status == TicketStatus.CANCELLED:
+        # A cancellation only happens in the day's close, after which the day starts afresh
+        # without the ticket: the close's own event is applied on its own to keep it.
+        state.apply(Event(state.seq + 1, MONDAY, state.day, ev.TicketCancelled(X, "day_end")))
+    assert state.tickets[X].status == status
+    return state
+
+
+def _try(state: HallState, action: str) -> list[Event]:
+    """Try `action` on A001 as the hall's users would; the events, or DomainError."""
+    ticket = state.tickets[X]
+    window = ticket.window or 1
+    clerk = state.windows[window].clerk or "1001"
+    later = MONDAY + timedelta(minutes=HALL.hall.transfer_return_minutes + 1)
+    match action:
+        case "call":   # at its own window, where it was held, or where it may be called
+            if state.windows[window].current is not None:
+                window, clerk = 3, "1003"
+            return state.handle(cmd.CallNumber(clerk, window, X), MONDAY)
+        case "recall":
+            return state.handle(cmd.Recall(clerk, window), MONDAY)
+        case "no_show":
+            return state.handle(cmd.NoShow(clerk, window), MONDAY)
+        case "hold":
+            return state.handle(cmd.Hold(clerk, window, "缺少材料"), MONDAY)
+        case "transfer":
+            return state.handle(cmd.Transfer(clerk, window, to_category="B"), MONDAY)
+        case "finish":
+            return state.handle(cmd.Finish(clerk, window, "done"), MONDAY)
+        case "set_priority":
+            return state.handle(cmd.SetPriority(X, "green", "主任"), MONDAY)
+        case "rate":
+            return state.handle(cmd.Rate(X, 4, (), window), MONDAY)
+        case "return":   # the clock sends a transferred ticket back when nobody takes it
+            return state.handle(cmd.Tick(), later)
+        case "cancel":   # the day's close
+            return [e for e in state.roll_to(MONDAY + timedelta(days=1))
+                    if e.kind != "day_started"]
+    raise AssertionError(action)
+
+
+def _about_x(events: list[Event]) -> list[Event]:
+    return [e for e in events if getattr(e.data, "number", None) == X]
+
+
+CASES = [(status, action, targeted) for status, action in itertools.product(
+    TicketStatus, TICKET_ACTIONS) for targeted in ((False, True) if status == TicketStatus.WAITING
+                                                   else (False,))]
+
+
+@pytest.mark.parametrize(("status", "action", "targeted"), CASES,
+                         ids=[f"{s.value}-{a}{'-targeted' if t else ''}" for s, a, t in CASES])
+def test_a_ticket_moves_exactly_as_its_table_says(status, action, targeted):
+    state = _hall_with_ticket_in(status, targeted)
+    after = TICKET_TRANSITIONS.get((status, action))
+    # "return" is the clock's, for a ticket transferred to one window: any other waiting
+    # ticket is not returned, and that is not a refusal of the table.
+    if action == "return" and not targeted:
+        after = None
+    # A transferred ticket waits for its window: only that window may call it.
+    if action == "call" and targeted:
+        after = None
+    seq = state.seq
+    try:
+        events = _about_x(_try(state, action))
+    except DomainError:
+        events = None
+    if after is None:
+        assert not events, f"{status} → {action} happened, but the table does not allow it"
+        if events is None:
+            assert state.seq == seq, "a refused command changed the state"
+        assert state.tickets.get(X) is None or state.tickets[X].status == status
+    else:
+        assert events, f"{status} → {action} was refused, but the table allows it"
+        ended = state.tickets[X].status if X in state.tickets else TicketStatus.CANCELLED
+        assert ended == after
+        assert state.consistency_problems() == []
+
+
+def test_every_status_and_action_is_tried():
+    assert {(s, a) for s, a, _ in CASES} == set(itertools.product(TicketStatus, TICKET_ACTIONS))
+    assert set(TICKET_TRANSITIONS) <= {(s, a) for s, a, _ in CASES}
+
+
+def _event_for(action: str, state: HallState) -> ev.Record:
+    return {
+        "call": ev.TicketCalled(X, 3, "1003", "A", 0, "number"),
+        "recall": ev.TicketCalled(X, 1, "1001", "A", 1, "recall"),
+        "no_show": ev.TicketNoShow(X, 1, "1001"),
+        "hold": ev.TicketHeld(X, 1, "1001", "缺少材料"),
+        "transfer": ev.TicketTransferred(X, 1, "1001", "B", None, "", "1001"),
+        "finish": ev.TicketFinished(X, 1, "1001", "A", "done", ""),
+        "set_priority": ev.TicketPrioritySet(X, "green", "主任"),
+        "rate": ev.TicketRated(X, 4, (), "pad", 1, "1001", "A", "sb", None),
+        "return": ev.TicketReturned(X, 2, "A"),
+        "cancel": ev.TicketCancelled(X, "day_end"),
+    }[action]
+
+
+FORBIDDEN = [(s, a) for s, a in itertools.product(TicketStatus, TICKET_ACTIONS)
+             if (s, a) not in TICKET_TRANSITIONS]
+
+
+@pytest.mark.parametrize(("status", "action"), FORBIDDEN,
+                         ids=[f"{s.value}-{a}" for s, a in FORBIDDEN])
+def test_a_logged_move_the_table_forbids_is_a_broken_log(status, action):
+    state = _hall_with_ticket_in(status, False)
+    event = Event(state.seq + 1, MONDAY, state.day, _event_for(action, state))
+    with pytest.raises(BrokenTransition):
+        state.apply(event)
+
+
+def _hall_with_window_in(status: WindowStatus) -> HallState:
+    state = HallState(HALL, MONDAY.date())
+    if status != WindowStatus.CLOSED:
+        state.handle(cmd.SignIn("1001", 1, "A"), MONDAY)
+    if status == WindowStatus.PAUSED:
+        state.handle(cmd.Pause("1001", 1, "会议"), MONDAY)
+    assert state.windows[1].status == status
+    return state
+
+
+WINDOW_COMMANDS = {
+    "sign_in": cmd.SignIn("1001", 1, "A"),
+    "takeover": cmd.SignIn("1002", 1, "B", takeover=True),
+    "pause": cmd.Pause("1001", 1, "会议"),
+    "resume": cmd.Resume("1001", 1),
+    "call": cmd.CallNext("1001", 1),
+    "sign_out": cmd.SignOut("1001", 1),
+}
+WINDOW_CASES = list(itertools.product(WindowStatus, WINDOW_ACTIONS))
+
+
+@pytest.mark.parametrize(("status", "action"), WINDOW_CASES,
+                         ids=[f"{s.value}-{a}" for s, a in WINDOW_CASES])
+def test_a_window_moves_exactly_as_its_table_says(status, action):
+    state = _hall_with_window_in(status)
+    state.handle(cmd.TakeTicket("A"), MONDAY)   # something to call
+    after = WINDOW_TRANSITIONS.get((status, action))
+    seq = state.seq
+    try:
+        events = state.handle(WINDOW_COMMANDS[action], MONDAY)
+    except DomainError:
+        events = None
+    if action == "takeover":   # on a closed window the same button simply signs in
+        took_over = bool(events) and any(e.kind == "clerk_signed_out" for e in events)
+        assert took_over == (after is not None)
+    elif after is None:
+        assert events is None and state.seq == seq, f"{status} → {action} was not refused"
+    else:
+        assert events, f"{status} → {action} was refused"
+    if after is not None:
+        assert state.windows[1].status == after
+    else:
+        assert state.windows[1].status == status or action == "takeover"
