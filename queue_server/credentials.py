@@ -40,7 +40,12 @@ def is_valid_pin(pin: str) -> bool:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(24)
+    """A device token: 32 URL-safe characters, never one that begins with "-" (one in 64
+    would), which every command line reads as an option: `--token -x…` fails."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith("-"):
+            return token
 
 
 def hash_token(token: str) -> str:

@@ -223,7 +223,7 @@ class WarningRaised(Record):
     def fields(self) -> dict[str, Any]:
         """Only the fields this warning's kind has (the protocol's "as the kind has them")."""
         return {name: value for name, value in Record.fields(self).items()
-                if value is not None or name in _WARNING_ALWAYS}
+                if name in _WARNING_FIELDS.get(self.kind, _WARNING_COMMON) or value is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +266,16 @@ KINDS: tuple[type[Record], ...] = (
 )
 """Every kind of event, in the order the docs list them."""
 
-_WARNING_ALWAYS = frozenset({"level", "kind", "text"})
+_WARNING_COMMON = ("level", "kind", "text")
+_WARNING_FIELDS = {
+    "long_wait": (*_WARNING_COMMON, "ticket", "window", "minutes", "since"),   # window: None
+    "long_service": (*_WARNING_COMMON, "ticket", "window", "minutes", "since"),
+    "unattended": (*_WARNING_COMMON, "window", "minutes", "since"),
+    "negative_rating": (*_WARNING_COMMON, "window", "ticket", "clerk"),
+    "device": (*_WARNING_COMMON, "device"),
+}
+"""The fields each kind of warning has, as the protocol lists them (a long wait's window is
+None: it waits for any)."""
 
 BY_TAG: dict[str, type[Record]] = {kind.tag: kind for kind in KINDS}
 _FIELD_NAMES: dict[type[Record], tuple[str, ...]] = {

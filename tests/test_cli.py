@@ -146,3 +146,12 @@ def test_serve_reports_health_and_stops_cleanly(db):
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0
+
+
+def test_a_device_token_never_begins_like_an_option(monkeypatch):
+    """`--token -x…` is read as an option by every command line: such tokens are not made."""
+    from queue_server import credentials
+
+    made = iter(["-starts-like-an-option", "_fine-token"])
+    monkeypatch.setattr(credentials.secrets, "token_urlsafe", lambda n: next(made))
+    assert credentials.new_token() == "_fine-token"

@@ -22,15 +22,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from bench.sim import direct, model
 from queue_server.credentials import hash_pin
-from queue_server.events import Event
 from queue_server.hall_toml import parse_hall
 from queue_server.store import event_log
 from queue_server.store.database import open_engine
-from queue_server.store.schema import ClerkRow
+from queue_server.store.schema import ClerkRow, EventRow
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS, free_port
 from tests.live_hall import MANAGER, ROUND_THE_CLOCK, LiveHall, round_the_clock
@@ -389,8 +388,9 @@ def _log_as_before(hall: LiveHall, *warnings: dict) -> None:
         with engine.begin() as conn:
             day, _ = event_log.load_latest_day(conn, 1, parse_hall(ROUND_THE_CLOCK).hall.zone)
             seq, at = event_log.last_seq(conn, 1), datetime.now(UTC)
-            event_log.append(conn, 1, [Event(seq + i, "warning", at, day, data)
-                                       for i, data in enumerate(warnings, 1)])
+            conn.execute(insert(EventRow), [
+                {"hall_id": 1, "seq": seq + i, "day": day, "at": at, "kind": "warning",
+                 "data": data} for i, data in enumerate(warnings, 1)])
     finally:
         engine.dispose()
 
