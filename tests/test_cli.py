@@ -113,6 +113,14 @@ def test_backup_is_a_consistent_copy(db, tmp_path):
     run("backup", str(copy), db=db)
     assert sqlite3.connect(copy).execute("select code from halls").fetchall() == [("small",)]
     assert "已存在" in run("backup", str(copy), db=db, ok=False).stderr
+    # A `file:` URI, as an administrator may give to open the file read-only, works too.
+    done = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", "backup", str(tmp_path / "uri.db")],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "QUEUE_DB": f"sqlite:///file:{db}?mode=ro&uri=true"})
+    assert done.returncode == 0, done.stderr
+    assert sqlite3.connect(tmp_path / "uri.db").execute("select code from halls").fetchall() == [
+        ("small",)]
 
 
 @pytest.mark.postgres
