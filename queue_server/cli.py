@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from hall.vocabulary import DIMENSIONS, PERIODS
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
@@ -396,11 +397,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="开始日期（含）/ first day, e.g. 2026-11-01")
     p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
                    help="结束日期（含）/ last day")
-    p.add_argument("--by", default="hall", choices=("hall", "department", "window", "clerk",
-                                                     "category", "service"),
+    p.add_argument("--by", default="hall", choices=DIMENSIONS,
                    help="统计维度 / dimension (默认 hall)")
-    p.add_argument("--period", default="month",
-                   choices=("day", "week", "month", "quarter", "year", "all"),
+    p.add_argument("--period", default="month", choices=PERIODS,
                    help="统计周期 / period (默认 month)")
     p.add_argument("--format", default="csv", choices=("csv", "xlsx", "json"),
                    help="格式 / format (默认 csv)")
