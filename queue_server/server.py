@@ -133,6 +133,9 @@ class HallServer:
             return self.guide(unquote(path.removeprefix("/guide/")))
         if path.startswith("/t/"):
             return self.ticket_page(unquote(path.removeprefix("/t/")), request.headers)
+        if path == "/common/vocabulary.js":
+            return _response(HTTPStatus.OK, web_pages.vocabulary_js().encode(),
+                             "text/javascript; charset=utf-8", [("Cache-Control", "no-cache")])
         if path.startswith("/fonts/"):
             return self.file(FONTS, path.removeprefix("/fonts/"), request.headers)
         if path == "/healthz":
