@@ -24,6 +24,7 @@ from hall.vocabulary import (
     PERIODS,
     POSTS,
     PRINTER_STATES,
+    REPORTS,
     ROLES,
     TICKET_KINDS,
 )
@@ -155,7 +156,7 @@ OPS: dict[str, Op] = {
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
-    "export": Op(("manager",), {"what": one_of("kpis", "tickets", "ratings", "presence", "all"),
+    "export": Op(("manager",), {"what": one_of(*REPORTS, "all"),
                                 "format": one_of("csv", "xlsx", "json"),
                                 "from": text(10), "to": text(10)}, {
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),

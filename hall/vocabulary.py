@@ -85,3 +85,8 @@ METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("unattended_min", "脱岗时长", "分钟"), ("paused_min", "暂停时长", "分钟"),
 )
 """The KPIs in the order reports show them: key, Chinese name, unit (docs/kpis.md)."""
+
+REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings": "评价明细",
+                       "presence": "在岗记录"}
+"""The tables a report exports (`export`, `queue-server report`), as the reports page names them."""
+REPORTS: Final = tuple(REPORT_NAMES)

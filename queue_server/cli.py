@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from hall.vocabulary import DIMENSIONS, PERIODS
+from hall.vocabulary import DIMENSIONS, PERIODS, REPORTS
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
@@ -108,7 +108,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     with engine.connect() as conn:
         hall_id = hall_records.hall_id_for(conn, args.hall)
         definition = hall_records.load_definition(conn, hall_id)
-    tables = args.table or (["kpis"] if args.format == "csv" else list(reports.TABLES))
+    tables = args.table or (["kpis"] if args.format == "csv" else list(REPORTS))
     try:
         facts = reports.load_facts(engine, hall_id, definition, first, last)
         data = reports.export(facts, definition, args.format, tables, args.by, args.period)
@@ -403,7 +403,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="统计周期 / period (默认 month)")
     p.add_argument("--format", default="csv", choices=("csv", "xlsx", "json"),
                    help="格式 / format (默认 csv)")
-    p.add_argument("--table", action="append", choices=("kpis", "tickets", "ratings", "presence"),
+    p.add_argument("--table", action="append", choices=REPORTS,
                    help="导出哪张表，可重复；默认 CSV 为 kpis，XLSX/JSON 为全部 / table(s)")
     p.add_argument("--output", "-o", help="输出文件；省略时写到标准输出 / output file")
     p = command("backup", cmd_backup, "在线备份数据库 / consistent online backup")

@@ -22,6 +22,7 @@ from hall.vocabulary import (
     METRICS,
     OUTCOME_NAMES,
     PRESENCE_NAMES,
+    REPORTS,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
 )
@@ -29,7 +30,7 @@ from queue_server import kpis
 from queue_server.hall_definition import HallDefinition
 from queue_server.store import event_log
 
-TABLES = ("kpis", "tickets", "ratings", "presence")
+# An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录"}
 FORMATS = ("csv", "xlsx", "json")
 REPORT_KINDS = ("ticket_issued", "ticket_called", "ticket_no_show", "ticket_held",
@@ -63,7 +64,7 @@ def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "h
         return _rating_table(facts, definition)
     if what == "presence":
         return _presence_table(facts, definition)
-    raise ValueError(f"未知的报表：{what}（可选 {' / '.join(TABLES)}）")
+    raise ValueError(f"未知的报表：{what}（可选 {' / '.join(REPORTS)}）")
 
 
 def _kpi_table(rows: list[dict[str, Any]]) -> Table:

@@ -33,6 +33,7 @@ from websockets.http11 import Request, Response
 
 from hall.look import FONT
 from hall.protocol import MAX_FRAME_BYTES, encode_bytes
+from hall.vocabulary import REPORTS
 from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
@@ -160,7 +161,7 @@ class HallServer:
             return _text(HTTPStatus.FORBIDDEN, str(refused))
         service = self.service
         definition = service.definition
-        tables = list(reports.TABLES) if asked["what"] == "all" else [asked["what"]]
+        tables = list(REPORTS) if asked["what"] == "all" else [asked["what"]]
 
         def make() -> bytes:   # a thread: a year of data must not stop the hall
             facts = reports.load_facts(service.engine, service.hall_id, definition,

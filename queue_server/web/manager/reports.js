@@ -381,8 +381,7 @@
 
   // --- exports ---------------------------------------------------------------------------------
 
-  const EXPORT_NAMES = { kpis: "指标表", tickets: "取号明细", ratings: "评价明细", presence: "在岗记录",
-                         all: "全部表格" };
+  const EXPORT_NAMES = { ...VOCABULARY.REPORT_NAMES, all: "全部表格" };
 
   async function exportTable(what, format, button) {
     const show = (message, kind) => text(what === "kpis" ? "report-status" : "export-result", message, kind);
@@ -436,6 +435,9 @@
         setRange(button.dataset.range);
         load();
       });
+    }
+    for (const label of document.querySelectorAll("[data-report]")) {
+      label.textContent = EXPORT_NAMES[label.dataset.report];
     }
     for (const button of document.querySelectorAll("[data-export]")) {
       button.addEventListener("click", () => exportTable(button.dataset.export, button.dataset.format, button));
