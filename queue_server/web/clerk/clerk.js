@@ -6,8 +6,8 @@
 // event the server sends after anything that concerns this clerk). An op's reply only patches
 // that view until the server's next `clerk` event replaces it. After a reconnect, HallSocket
 // says hello again and everything is replaced by the reply. Badge and PIN live only in the
-// HallSocket's memory, never in storage. The hall's words (priorities, posts, statuses) are the server's
-// (VOCABULARY, from /common/vocabulary.js).
+// HallSocket's memory, never in storage. The hall's words (priorities, posts, statuses) are
+// the server's (VOCABULARY, from /common/vocabulary.js).
 "use strict";
 
 const { PRIORITY_NAMES, POST_NAMES, WINDOW_STATUS_NAMES } = VOCABULARY;

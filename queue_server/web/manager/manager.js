@@ -14,8 +14,10 @@
 
 const { ROLE_NAMES, PRINTER_STATE_NAMES, WARNING_KIND_NAMES, WARNING_LEVEL_NAMES,
         WINDOW_STATE_NAMES } = VOCABULARY;
-const LEVELS = Object.fromEntries(Object.entries({ red: "▲", yellow: "●" }).map(
-  ([level, icon]) => [level, { icon, word: WARNING_LEVEL_NAMES[level] }]));
+const LEVELS = {
+  red: { icon: "▲", word: WARNING_LEVEL_NAMES.red },
+  yellow: { icon: "●", word: WARNING_LEVEL_NAMES.yellow },
+};
 const OFFLINE_TEXT = "连接中断，正在重连…";
 
 
@@ -647,9 +649,8 @@ function renderAlarms(open) {
   const box = $("alarms");
   box.textContent = "";
   const items = [];
-  for (const level of ["red", "yellow"]) {
-    if (open[level]) items.push([level, `${LEVELS[level].icon} ${LEVELS[level].word} ${open[level]} 条待确认`]);
-  }
+  if (open.red) items.push(["red", `${LEVELS.red.icon} ${LEVELS.red.word} ${open.red} 条待确认`]);
+  if (open.yellow) items.push(["yellow", `${LEVELS.yellow.icon} ${LEVELS.yellow.word} ${open.yellow} 条待确认`]);
   if (!items.length) items.push(["none", "✓ 没有待确认的预警"]);
   for (const [level, text] of items) {
     const alarm = element("span", { class: "alarm", dataset: { level }, textContent: text });
