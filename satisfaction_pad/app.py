@@ -34,7 +34,7 @@ from kivy.uix.widget import Widget
 from hall.client import HallClient, NotConnected, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import NORMAL
-from hall.vocabulary import SCORES
+from hall.vocabulary import SCORES, WINDOW_STATUS_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, Text
 from satisfaction_pad.model import LEVEL_NAMES, PadModel, Rating, photo_path, post_text, surname
 
@@ -358,14 +358,14 @@ class PadApp(App):
             return
         body.add_widget(BoxLayout())
         if m.status == "paused":
-            self._banner(body, "暂停服务", p.alert, p.on_alert, 96)
+            self._banner(body, WINDOW_STATUS_NAMES["paused"], p.alert, p.on_alert, 96)
             reason = m.window.get("reason")
             body.add_widget(Text(text=f"原因：{reason}" if reason else "工作人员暂时离开",
                                  font_size=dp(40), color=p.text, halign="center"))
             body.add_widget(Text(text="请稍候，或到其他窗口办理", font_size=dp(32), color=p.muted,
                                  halign="center"))
         else:
-            self._banner(body, "未开放", p.secondary, p.on_secondary, 96)
+            self._banner(body, WINDOW_STATUS_NAMES["closed"], p.secondary, p.on_secondary, 96)
             body.add_widget(Text(text="本窗口暂无工作人员", font_size=dp(40), color=p.text,
                                  halign="center"))
         body.add_widget(Text(text=m.window_title, font_size=dp(32), color=p.muted, halign="center"))
