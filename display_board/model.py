@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-STATUS_TEXT = {"open": "办理中", "paused": "暂停服务", "closed": "未开放"}
+from hall.vocabulary import WINDOW_STATUS_NAMES
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class BoardModel:
                 "department": departments.get(fixed.get("department", ""), fixed.get("name", "")),
                 "clerk": f"{clerk['name']} {clerk['post']}岗" if clerk else "",
                 "status": live.get("status", "closed"),
-                "status_text": STATUS_TEXT.get(live.get("status", "closed"), ""),
+                "status_text": WINDOW_STATUS_NAMES.get(live.get("status", "closed"), ""),
                 "current": live.get("current") or "",
             })
         return rows

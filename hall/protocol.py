@@ -16,9 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall.vocabulary import (
+    DEVICE_ROLES,
+    DIMENSIONS,
+    KIOSK_PRIORITIES,
+    OUTCOMES,
+    PERIODS,
+    POSTS,
+    PRINTER_STATES,
+    REPORTS,
+    ROLES,
+    TICKET_KINDS,
+)
+
 MAX_FRAME_BYTES = 64 * 1024
-ROLES = ("kiosk", "display", "pad", "clerk", "manager", "citizen")
-DEVICE_ROLES = ("kiosk", "display", "pad")
 ERROR_CODES = ("bad_request", "unknown_op", "unauthorized", "forbidden", "not_found", "conflict",
                "closed", "rate_limited", "internal")
 MAX_TEXT = 500
@@ -118,11 +129,11 @@ OPS: dict[str, Op] = {
         "since_seq": integer()}),
     "catalogue": Op(("kiosk", "manager"), optional={"since_version": integer()}),
     "take_ticket": Op(("kiosk",), {"category": text(2)}, {
-        "service": nullable(text(64)), "kind": one_of("handle", "consult", "pickup"),
-        "priority": nullable(one_of("normal", "elderly", "disabled"))}),
-    "device_status": Op(DEVICE_ROLES, {"printer": one_of(
-        "ok", "paper_low", "paper_out", "offline", "error")}, {"detail": text(200, True)}),
-    "sign_in": Op(("clerk",), {"window": integer(1, 999), "post": one_of("A", "B")},
+        "service": nullable(text(64)), "kind": one_of(*TICKET_KINDS),
+        "priority": nullable(one_of(*KIOSK_PRIORITIES))}),
+    "device_status": Op(DEVICE_ROLES, {"printer": one_of(*PRINTER_STATES)},
+                        {"detail": text(200, True)}),
+    "sign_in": Op(("clerk",), {"window": integer(1, 999), "post": one_of(*POSTS)},
                   {"takeover": boolean}),
     "sign_out": Op(("clerk",)),
     "call_next": Op(("clerk",)),
@@ -134,9 +145,7 @@ OPS: dict[str, Op] = {
     "transfer": Op(("clerk",), optional={"to_category": nullable(text(2)),
                                           "to_window": nullable(integer(1, 999)),
                                           "note": text(200, True)}),
-    "finish": Op(("clerk",), {"outcome": one_of(
-        "done", "accepted", "escalated", "consult", "rejected", "incomplete")},
-        {"note": text(200, True)}),
+    "finish": Op(("clerk",), {"outcome": one_of(*OUTCOMES)}, {"note": text(200, True)}),
     "pause": Op(("clerk",), {"reason": text(200)}),
     "resume": Op(("clerk",)),
     "rate": Op(("pad", "citizen"), {"score": nullable(integer(1, 5))},
@@ -146,13 +155,11 @@ OPS: dict[str, Op] = {
     "ack_warning": Op(("manager",), {"warning": integer(1)}),
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking")}, {
         "from": text(10), "to": text(10), "month": text(7),
-        "by": one_of("hall", "department", "window", "clerk", "category", "service"),
-        "period": one_of("day", "week", "month", "quarter", "year", "all")}),
-    "export": Op(("manager",), {"what": one_of("kpis", "tickets", "ratings", "presence", "all"),
+        "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
+    "export": Op(("manager",), {"what": one_of(*REPORTS, "all"),
                                 "format": one_of("csv", "xlsx", "json"),
                                 "from": text(10), "to": text(10)}, {
-        "by": one_of("hall", "department", "window", "clerk", "category", "service"),
-        "period": one_of("day", "week", "month", "quarter", "year", "all")}),
+        "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
 }
 
 

@@ -34,8 +34,9 @@ from kivy.uix.scrollview import ScrollView
 from hall.client import HallClient, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
+from hall.vocabulary import KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text
-from kiosk.model import PRIORITIES, KioskModel, guide_sections, spoken_summary
+from kiosk.model import KioskModel, guide_sections, spoken_summary
 
 log = logging.getLogger("kiosk")
 TICKET_SECONDS = 10          # the ticket stays on screen this long
@@ -255,7 +256,7 @@ class KioskApp(App):
         row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
         row.add_widget(Text(text="取号类型：", font_size=dp(s.body), color=p.text,
                             size_hint=(None, 1), width=dp(s.body * 5.5)))
-        for value, label in PRIORITIES:
+        for value, label in KIOSK_PRIORITY_NAMES.items():
             toggle = BigToggle(label, p.surface, p.text, p.primary, p.on_primary, group="priority",
                                state="down" if value == self.priority else "normal",
                                font_size=dp(s.button))

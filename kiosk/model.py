@@ -14,8 +14,6 @@ from typing import Any
 from hall import guide
 from hall.guide import fee_text, time_limit_text
 
-PRIORITIES = (("normal", "普通"), ("elderly", "老年人优先"), ("disabled", "残疾人优先"))
-
 
 @dataclass
 class Department:

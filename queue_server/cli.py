@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from hall.vocabulary import DEVICE_ROLES, DIMENSIONS, PERIODS, REPORTS, ROLE_NAMES
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
@@ -107,7 +108,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     with engine.connect() as conn:
         hall_id = hall_records.hall_id_for(conn, args.hall)
         definition = hall_records.load_definition(conn, hall_id)
-    tables = args.table or (["kpis"] if args.format == "csv" else list(reports.TABLES))
+    tables = args.table or (["kpis"] if args.format == "csv" else list(REPORTS))
     try:
         facts = reports.load_facts(engine, hall_id, definition, first, last)
         data = reports.export(facts, definition, args.format, tables, args.by, args.period)
@@ -139,7 +140,7 @@ def cmd_device_add(args: argparse.Namespace) -> None:
         print(json.dumps({"name": args.name, "role": args.role, "window": args.window,
                           "token": token}, ensure_ascii=False))
     else:
-        print(f"已添加{devices.ROLE_NAMES[args.role]} {args.name}。令牌只显示这一次，请妥善保存：")
+        print(f"已添加{ROLE_NAMES[args.role]} {args.name}。令牌只显示这一次，请妥善保存：")
         print(token)
 
 
@@ -158,7 +159,7 @@ def cmd_device_list(args: argparse.Namespace) -> None:
     for d in rows:
         window = f"{d.window} 号窗口" if d.window else "-"
         state = f"已吊销 {d.revoked_at:%Y-%m-%d %H:%M}" if d.revoked_at else "有效"
-        print(f"{d.name}\t{devices.ROLE_NAMES[d.role]}\t{window}\t{state}")
+        print(f"{d.name}\t{ROLE_NAMES[d.role]}\t{window}\t{state}")
 
 
 def cmd_device_revoke(args: argparse.Namespace) -> None:
@@ -348,7 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     device_sub = group("device", "管理设备令牌 / manage device tokens")
     p = command("add", cmd_device_add, "登记设备并发放令牌 / register a device, print its token",
                 device_sub)
-    p.add_argument("--role", required=True, choices=devices.DEVICE_ROLES,
+    p.add_argument("--role", required=True, choices=DEVICE_ROLES,
                    help="kiosk 取号机 / display 显示屏 / pad 评价器")
     p.add_argument("--name", required=True, help="设备名称 / device name, e.g. kiosk-1")
     p.add_argument("--window", type=int, help="绑定的窗口号（评价器必填）/ window (pads)")
@@ -396,15 +397,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="开始日期（含）/ first day, e.g. 2026-11-01")
     p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
                    help="结束日期（含）/ last day")
-    p.add_argument("--by", default="hall", choices=("hall", "department", "window", "clerk",
-                                                     "category", "service"),
+    p.add_argument("--by", default="hall", choices=DIMENSIONS,
                    help="统计维度 / dimension (默认 hall)")
-    p.add_argument("--period", default="month",
-                   choices=("day", "week", "month", "quarter", "year", "all"),
+    p.add_argument("--period", default="month", choices=PERIODS,
                    help="统计周期 / period (默认 month)")
     p.add_argument("--format", default="csv", choices=("csv", "xlsx", "json"),
                    help="格式 / format (默认 csv)")
-    p.add_argument("--table", action="append", choices=("kpis", "tickets", "ratings", "presence"),
+    p.add_argument("--table", action="append", choices=REPORTS,
                    help="导出哪张表，可重复；默认 CSV 为 kpis，XLSX/JSON 为全部 / table(s)")
     p.add_argument("--output", "-o", help="输出文件；省略时写到标准输出 / output file")
     p = command("backup", cmd_backup, "在线备份数据库 / consistent online backup")

@@ -8,14 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KIOSK_PRIORITIES = ("normal", "elderly", "disabled")
-OUTCOMES = ("done", "accepted", "escalated", "consult", "rejected", "incomplete")
-OUTCOME_NAMES = {"done": "即办办结", "accepted": "受理（承诺件）", "escalated": "上报",
-                 "consult": "咨询答复", "rejected": "不予受理", "incomplete": "材料不全（补正）"}
-POSTS = ("A", "B")
-PRINTER_STATES = ("ok", "paper_low", "paper_out", "offline", "error")
-PRINTER_FAULTS = {"paper_low": ("yellow", "打印纸将尽"), "paper_out": ("red", "打印机缺纸"),
-                  "offline": ("red", "打印机离线"), "error": ("red", "打印机故障")}
 MAX_NOTICE = 300
 
 

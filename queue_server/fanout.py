@@ -28,6 +28,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from hall.protocol import CLOSE_TOO_SLOW, encode_bytes
+from hall.vocabulary import DEVICE_ROLES
 from queue_server import views
 from queue_server.events import Event
 from queue_server.hall_state import HallState
@@ -38,7 +39,6 @@ CLOSE_GRACE_SECONDS = 2.0         # for a close frame to get through, before the
 log = logging.getLogger("queue_server.fanout")
 
 
-DEVICE_ROLES = ("kiosk", "display", "pad")
 MANAGERS = frozenset({"manager"})
 
 

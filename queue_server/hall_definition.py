@@ -13,8 +13,7 @@ from datetime import date, time
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-TICKET_KINDS = ("handle", "consult", "pickup")
-"""办理 / 咨询 / 取件: what the citizen comes for."""
+from hall.vocabulary import TICKET_KINDS
 
 HANDLING_MODES = ("direct", "proxy", "consult")
 """直办类 (applicant present) / 代办类 (can be done by an agent) / 咨询类 (advice only)."""
@@ -24,8 +23,6 @@ ITEM_TYPES = ("instant", "promised")
 
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 """原件 / 复印件 / 原件及复印件."""
-
-TICKET_KIND_NAMES = {"handle": "办理", "consult": "咨询", "pickup": "取件"}
 
 
 @dataclass(frozen=True, slots=True)

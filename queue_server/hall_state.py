@@ -20,16 +20,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from hall.vocabulary import (
+    KIOSK_PRIORITIES,
+    OUTCOME_NAMES,
+    OUTCOMES,
+    POSTS,
+    PRINTER_FAULTS,
+    PRINTER_STATES,
+    TICKET_KIND_NAMES,
+    TICKET_STATUS_NAMES,
+)
 from queue_server import commands as cmd
 from queue_server import events as ev
 from queue_server import service_calendar as cal
 from queue_server.dispatch import CategoryQueue, add_targeted, choose_next
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event
-from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition, Window
+from queue_server.hall_definition import HallDefinition, Window
 from queue_server.lifecycle import (
     FINAL_STATUSES,
-    STATUS_NAMES,
     BrokenTransition,
     TicketAction,
     TicketStatus,
@@ -288,7 +297,7 @@ class HallState:
         """Refuse the command unless the ticket's table allows `action` from its status."""
         if not ticket_allows(ticket.status, action):
             raise DomainError("conflict", refusal or
-                              f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，不能{ACTION_NAMES[action]}")
+                              f"{ticket.number} 号{TICKET_STATUS_NAMES[ticket.status]}，不能{ACTION_NAMES[action]}")
 
     @staticmethod
     def _reason(text: str, what: str) -> str:
@@ -311,7 +320,7 @@ class HallState:
             raise DomainError("not_found", f"没有“{c.category}”这个业务类别")
         if c.kind not in category.kinds:
             raise DomainError("bad_request", f"{category.name}不办理“{TICKET_KIND_NAMES.get(c.kind, c.kind)}”")
-        if c.priority not in cmd.KIOSK_PRIORITIES:
+        if c.priority not in KIOSK_PRIORITIES:
             raise DomainError("bad_request", "优先类型只能是普通、老年人或残疾人")
         if c.service is not None:
             item = self.definition.item_by_code.get(c.service)
@@ -335,7 +344,7 @@ class HallState:
         clerk = self.definition.clerk_by_badge.get(c.clerk)
         if clerk is None:
             raise DomainError("not_found", f"没有工号为 {c.clerk} 的工作人员")
-        if c.post not in cmd.POSTS:
+        if c.post not in POSTS:
             raise DomainError("bad_request", "岗位只能是 A 或 B")
         if c.post == "A" and window.definition.a_post != c.clerk:
             raise DomainError("forbidden", f"{clerk.name}不是 {window.number} 号窗口的A岗")
@@ -392,7 +401,7 @@ class HallState:
         ticket = self._ticket(c.number)
         if ticket.status == TicketStatus.HELD:
             return self._resume_held(cmd.ResumeHeld(c.clerk, c.window, c.number), now)
-        self._may(ticket, "call", f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，不能叫号")
+        self._may(ticket, "call", f"{ticket.number} 号{TICKET_STATUS_NAMES[ticket.status]}，不能叫号")
         if ticket.target_window not in (None, window.number):
             raise DomainError("conflict", f"{ticket.number} 号已转给 {ticket.target_window} 号窗口")
         if ticket.target_window is None and ticket.category not in window.definition.categories:
@@ -440,8 +449,8 @@ class HallState:
 
     def _finish(self, c: cmd.Finish, now: datetime) -> Decision:
         window, ticket = self._serving(c, "finish")
-        if c.outcome not in cmd.OUTCOMES:
-            raise DomainError("bad_request", "请选择办理结果：" + "、".join(cmd.OUTCOME_NAMES.values()))
+        if c.outcome not in OUTCOMES:
+            raise DomainError("bad_request", "请选择办理结果：" + "、".join(OUTCOME_NAMES.values()))
         if len(c.note or "") > MAX_REASON:
             raise DomainError("bad_request", f"备注不能超过 {MAX_REASON} 个字")
         return [ev.TicketFinished(ticket.number, window.number, c.clerk, window.post, c.outcome,
@@ -452,7 +461,7 @@ class HallState:
         if c.priority != "green":
             raise DomainError("bad_request", "只能设置为绿色通道")
         self._may(ticket, "set_priority",
-                  f"{ticket.number} 号{STATUS_NAMES[ticket.status]}，只能给等待中的号开绿色通道")
+                  f"{ticket.number} 号{TICKET_STATUS_NAMES[ticket.status]}，只能给等待中的号开绿色通道")
         if ticket.priority == "green":
             raise DomainError("conflict", f"{ticket.number} 号已是绿色通道")
         return [ev.TicketPrioritySet(ticket.number, "green", c.by)]
@@ -506,13 +515,13 @@ class HallState:
         return [ev.NoticeSet(text, c.by)]
 
     def _report_device(self, c: cmd.ReportDevice, now: datetime) -> Decision:
-        if c.printer not in cmd.PRINTER_STATES:
-            raise DomainError("bad_request", "打印机状态应为 " + " / ".join(cmd.PRINTER_STATES))
+        if c.printer not in PRINTER_STATES:
+            raise DomainError("bad_request", "打印机状态应为 " + " / ".join(PRINTER_STATES))
         last = self.devices.get(c.device)
         if last is not None and (last["printer"], last["detail"]) == (c.printer, c.detail):
             return []           # nothing new: keep the log free of repeated heartbeats
         decision: Decision = [ev.DeviceReported(c.device, c.role, c.printer, c.detail[:200])]
-        fault = cmd.PRINTER_FAULTS.get(c.printer)
+        fault = PRINTER_FAULTS.get(c.printer)
         if fault is not None and (last is None or last["printer"] != c.printer):
             level, words = fault
             detail = f"（{c.detail[:100]}）" if c.detail else ""

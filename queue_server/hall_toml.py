@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hall.vocabulary import TICKET_KINDS
 from queue_server.hall_definition import (
     HANDLING_MODES,
     ITEM_TYPES,
     MATERIAL_FORMS,
-    TICKET_KINDS,
     Category,
     Clerk,
     Department,

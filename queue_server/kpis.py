@@ -19,33 +19,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from hall.vocabulary import PERIODS
 from queue_server import events as ev
 from queue_server import service_calendar as cal
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 
-PERIODS = ("day", "week", "month", "quarter", "year", "all")
-DIMENSIONS = ("hall", "department", "window", "clerk", "category", "service")
 FINAL = ("finished", "no_show", "cancelled")
 HANDLED_OUTCOMES = ("done", "accepted", "escalated", "rejected", "incomplete")   # 办件, not 咨询
 SATISFIED_FROM = 3
 RANKING_MIN_FINISHED = 20
 RANKING_WEIGHTS = {"satisfied_pct": 0.5, "service_level_pct": 0.3, "rating_rate_pct": 0.2}
 
-# The metrics in the order reports show them: key, Chinese name, unit.
-METRICS: tuple[tuple[str, str, str], ...] = (
-    ("issued", "取号数", "张"), ("accepted", "受理数", "张"), ("finished", "办结数", "张"),
-    ("no_show", "过号数", "张"), ("cancelled", "作废数", "张"), ("open", "未完成", "张"),
-    ("transferred", "转移数", "张"), ("held", "挂起数", "张"),
-    ("wait_mean_s", "平均等候", "秒"), ("wait_median_s", "等候中位数", "秒"),
-    ("wait_p90_s", "等候 P90", "秒"), ("service_level_pct", "服务水平", "%"),
-    ("service_mean_s", "平均办理", "秒"), ("service_median_s", "办理中位数", "秒"),
-    ("service_p90_s", "办理 P90", "秒"), ("onsite_pct", "现场办结率", "%"),
-    ("rated", "评价数", "条"), ("unrated", "未评数", "条"), ("rating_rate_pct", "评议率", "%"),
-    ("satisfied_pct", "满意率", "%"), ("score_mean", "平均分", "分"),
-    ("post_a", "A岗办结", "张"), ("post_b", "B岗办结", "张"), ("post_b_pct", "B岗办结占比", "%"),
-    ("unattended_min", "脱岗时长", "分钟"), ("paused_min", "暂停时长", "分钟"),
-)
 WINDOW_ONLY = ("unattended_min", "paused_min")
 ARRIVAL_ONLY = ("issued", "cancelled", "open")   # not defined for a window or a clerk
 

@@ -41,6 +41,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal, get_args
 
+from hall.vocabulary import TICKET_STATUS_NAMES, WINDOW_STATUS_NAMES
+
 
 class TicketStatus(StrEnum):
     WAITING = "waiting"
@@ -52,15 +54,6 @@ class TicketStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({TicketStatus.FINISHED, TicketStatus.NO_SHOW, TicketStatus.CANCELLED})
-
-STATUS_NAMES = {
-    TicketStatus.WAITING: "等待中",
-    TicketStatus.CALLED: "办理中",
-    TicketStatus.HELD: "已挂起",
-    TicketStatus.FINISHED: "已办结",
-    TicketStatus.NO_SHOW: "已过号",
-    TicketStatus.CANCELLED: "已作废",
-}
 
 W, C, H = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.HELD
 
@@ -92,12 +85,6 @@ class WindowStatus(StrEnum):
     OPEN = "open"
     PAUSED = "paused"
 
-
-WINDOW_STATUS_NAMES = {
-    WindowStatus.CLOSED: "未开放",
-    WindowStatus.OPEN: "办理中",
-    WindowStatus.PAUSED: "暂停服务",
-}
 
 WindowAction = Literal["sign_in", "takeover", "pause", "resume", "call", "sign_out"]
 WINDOW_ACTIONS: tuple[WindowAction, ...] = get_args(WindowAction)
@@ -131,7 +118,7 @@ def ticket_after(status: TicketStatus, action: TicketAction, number: str) -> Tic
     """The status after `action`, as every event handler sets it."""
     after = TICKET_TRANSITIONS.get((status, action))
     if after is None:
-        raise BrokenTransition(f"{number} 号{STATUS_NAMES[status]}，不能 {action}")
+        raise BrokenTransition(f"{number} 号{TICKET_STATUS_NAMES[status]}，不能 {action}")
     return after
 
 

@@ -18,17 +18,21 @@ from typing import Any
 import xlsxwriter
 from sqlalchemy import Engine
 
+from hall.vocabulary import (
+    METRICS,
+    OUTCOME_NAMES,
+    PRESENCE_NAMES,
+    REPORTS,
+    TICKET_KIND_NAMES,
+    TICKET_STATUS_NAMES,
+)
 from queue_server import kpis
-from queue_server.commands import OUTCOME_NAMES
-from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition
+from queue_server.hall_definition import HallDefinition
 from queue_server.store import event_log
 
-TABLES = ("kpis", "tickets", "ratings", "presence")
+# An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录"}
 FORMATS = ("csv", "xlsx", "json")
-STATUS_NAMES = {"waiting": "等待中", "called": "办理中", "held": "已挂起", "finished": "已办结",
-                "no_show": "已过号", "cancelled": "已作废"}
-PRESENCE_NAMES = {"present": "在岗", "paused": "暂停", "absent": "离岗"}
 MAX_DAYS = 366 * 5
 
 Table = tuple[list[str], list[list[Any]]]   # headers, rows
@@ -56,13 +60,13 @@ def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "h
         return _rating_table(facts, definition)
     if what == "presence":
         return _presence_table(facts, definition)
-    raise ValueError(f"未知的报表：{what}（可选 {' / '.join(TABLES)}）")
+    raise ValueError(f"未知的报表：{what}（可选 {' / '.join(REPORTS)}）")
 
 
 def _kpi_table(rows: list[dict[str, Any]]) -> Table:
-    headers = ["周期", "维度", "编码", "名称"] + [f"{name}（{unit}）" for _, name, unit in kpis.METRICS] + [
+    headers = ["周期", "维度", "编码", "名称"] + [f"{name}（{unit}）" for _, name, unit in METRICS] + [
         f"{s}分" for s in range(5, 0, -1)]
-    body = [[r["period"], r["by"], r["key"], r["name"], *(r[k] for k, _, _ in kpis.METRICS),
+    body = [[r["period"], r["by"], r["key"], r["name"], *(r[k] for k, _, _ in METRICS),
              *(r["scores"][str(s)] for s in range(5, 0, -1))] for r in rows]
     return headers, body
 
@@ -87,7 +91,7 @@ def _ticket_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
         body.append([
             t.day.isoformat(), t.number, t.category, t.issued_category, t.service or "",
             item.name if item else "", kpis.ticket_department(definition, t),
-            TICKET_KIND_NAMES.get(t.kind, t.kind), t.priority, STATUS_NAMES[t.status],
+            TICKET_KIND_NAMES.get(t.kind, t.kind), t.priority, TICKET_STATUS_NAMES[t.status],
             OUTCOME_NAMES.get(t.outcome, "") if t.outcome else "",
             _clock(t.issued_at, definition), _clock(t.first_called_at, definition),
             _clock(t.ended_at, definition), t.wait_seconds, t.service_seconds,

@@ -33,6 +33,7 @@ from websockets.http11 import Request, Response
 
 from hall.look import FONT
 from hall.protocol import MAX_FRAME_BYTES, encode_bytes
+from hall.vocabulary import REPORTS
 from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
@@ -133,6 +134,9 @@ class HallServer:
             return self.guide(unquote(path.removeprefix("/guide/")))
         if path.startswith("/t/"):
             return self.ticket_page(unquote(path.removeprefix("/t/")), request.headers)
+        if path == "/common/vocabulary.js":
+            return _response(HTTPStatus.OK, web_pages.vocabulary_js().encode(),
+                             "text/javascript; charset=utf-8", [("Cache-Control", "no-cache")])
         if path.startswith("/fonts/"):
             return self.file(FONTS, path.removeprefix("/fonts/"), request.headers)
         if path == "/healthz":
@@ -157,7 +161,7 @@ class HallServer:
             return _text(HTTPStatus.FORBIDDEN, str(refused))
         service = self.service
         definition = service.definition
-        tables = list(reports.TABLES) if asked["what"] == "all" else [asked["what"]]
+        tables = list(REPORTS) if asked["what"] == "all" else [asked["what"]]
 
         def make() -> bytes:   # a thread: a year of data must not stop the hall
             facts = reports.load_facts(service.engine, service.hall_id, definition,

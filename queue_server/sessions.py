@@ -26,6 +26,7 @@ from hall.protocol import (
     ok_reply,
     parse_request,
 )
+from hall.vocabulary import METRICS, ROLE_NAMES
 from queue_server import commands as cmd
 from queue_server import kpis, reports, views
 from queue_server.domain_errors import DomainError
@@ -40,9 +41,6 @@ from queue_server.ticket_tokens import TokenExpired, make_token, ticket_for
 from queue_server.writer import SessionEnded, Writer, WriterFailed
 
 READ_OPS = frozenset({"catalogue", "stats", "export"})   # answered without the writer
-
-ROLE_NAMES = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
-              "manager": "管理人员", "citizen": "办事群众"}
 
 
 @dataclass
@@ -404,7 +402,7 @@ class Session:
                 if p["view"] == "kpis":
                     return {"rows": kpis.kpi_rows(facts, definition, p.get("by", "hall"),
                                                   p.get("period", "month")),
-                            "metrics": [{"key": k, "name": n, "unit": u} for k, n, u in kpis.METRICS]}
+                            "metrics": [{"key": k, "name": n, "unit": u} for k, n, u in METRICS]}
                 if p["view"] == "hourly":
                     return {"hours": kpis.hourly(facts, definition)}
                 return {"month": f"{first:%Y-%m}", "formula": kpis.RANKING_FORMULA,

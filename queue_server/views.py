@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, overload
 
+from hall.vocabulary import (
+    OUTCOME_NAMES,
+    TICKET_KIND_NAMES,
+    TICKET_STATUS_NAMES,
+    WINDOW_STATUS_NAMES,
+)
 from queue_server import events as ev
-from queue_server.commands import OUTCOME_NAMES
 from queue_server.events import D, Event
-from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition, ServiceItem
+from queue_server.hall_definition import HallDefinition, ServiceItem
 from queue_server.hall_state import HallState, Ticket, WindowState
 from queue_server.hall_toml import clock_text
-from queue_server.lifecycle import STATUS_NAMES, WINDOW_STATUS_NAMES, TicketStatus
+from queue_server.lifecycle import TicketStatus
 
 QUEUE_PREVIEW = 5
 RECENT_CALLS = 10
@@ -184,7 +189,7 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
     window = definition.window_by_number.get(ticket.window) if ticket.window else None
     item = definition.item_by_code.get(ticket.service) if ticket.service else None
     status = ticket.status
-    text = STATUS_NAMES[status]
+    text = TICKET_STATUS_NAMES[status]
     if status == TicketStatus.CALLED and window is not None:
         text = f"请到 {window.number} 号窗口"
     return {

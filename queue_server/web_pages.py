@@ -1,5 +1,6 @@
 """The pages the server renders itself: the guide page (`/guide/<item code>`, what the QR on a
-printed 一次性告知单 opens) and the page a ticket's QR opens when its token is bad or expired.
+printed 一次性告知单 opens), the page a ticket's QR opens when its token is bad or expired, and
+the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`).
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
 hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
@@ -7,10 +8,11 @@ hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import Any
 
-from hall import guide
+from hall import guide, vocabulary
 
 _STYLE = """
 @font-face{font-family:"Hall Sans";src:url(/fonts/NotoSansSC-Regular.otf) format("opentype")}
@@ -67,3 +69,16 @@ def ticket_problem_html(hall: dict[str, Any], expired: bool) -> str:
             f"<main><section>{text}<br>咨询电话 {escape(hall.get('consultation_phone', ''))}"
             "</section></main>")
     return _page(title, body)
+
+
+def vocabulary_lists() -> dict[str, Any]:
+    """Every word list of `hall.vocabulary`, under its name there."""
+    return {name: value for name, value in vars(vocabulary).items() if name.isupper()}
+
+
+def vocabulary_js() -> str:
+    """The script that gives the pages `VOCABULARY`, built from `hall.vocabulary` as it is served,
+    so that the pages hold no word list of their own and cannot drift from the server's."""
+    lists = json.dumps(vocabulary_lists(), ensure_ascii=False, separators=(",", ":"))
+    return ("// The hall's word lists, from hall/vocabulary.py (served by the hall server).\n"
+            f"\"use strict\";\nconst VOCABULARY = Object.freeze({lists});\n")

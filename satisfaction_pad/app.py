@@ -34,8 +34,9 @@ from kivy.uix.widget import Widget
 from hall.client import HallClient, NotConnected, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import NORMAL
+from hall.vocabulary import SCORES, WINDOW_STATUS_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, Text
-from satisfaction_pad.model import LEVELS, PadModel, Rating, photo_path, post_text, surname
+from satisfaction_pad.model import LEVEL_NAMES, PadModel, Rating, photo_path, post_text, surname
 
 log = logging.getLogger("satisfaction_pad")
 TICK_SECONDS = 0.2
@@ -357,14 +358,14 @@ class PadApp(App):
             return
         body.add_widget(BoxLayout())
         if m.status == "paused":
-            self._banner(body, "暂停服务", p.alert, p.on_alert, 96)
+            self._banner(body, WINDOW_STATUS_NAMES["paused"], p.alert, p.on_alert, 96)
             reason = m.window.get("reason")
             body.add_widget(Text(text=f"原因：{reason}" if reason else "工作人员暂时离开",
                                  font_size=dp(40), color=p.text, halign="center"))
             body.add_widget(Text(text="请稍候，或到其他窗口办理", font_size=dp(32), color=p.muted,
                                  halign="center"))
         else:
-            self._banner(body, "未开放", p.secondary, p.on_secondary, 96)
+            self._banner(body, WINDOW_STATUS_NAMES["closed"], p.secondary, p.on_secondary, 96)
             body.add_widget(Text(text="本窗口暂无工作人员", font_size=dp(40), color=p.text,
                                  halign="center"))
         body.add_widget(Text(text=m.window_title, font_size=dp(32), color=p.muted, halign="center"))
@@ -409,7 +410,7 @@ class PadApp(App):
         body.add_widget(self._served_by(prompt.clerk, prompt.ticket))
         vertical = not self.portrait
         grid = GridLayout(cols=5 if vertical else 1, spacing=dp(16))
-        for score, label in LEVELS:
+        for score, label in SCORES:
             button = LevelButton(score, label, vertical, font_size=dp(34 if vertical else 44))
             button.bind(on_release=lambda _, s=score: self._act(self.model.choose(s, self.clock())))
             grid.add_widget(button)
@@ -430,7 +431,7 @@ class PadApp(App):
         title = Text(text="请选择不满意的原因（可多选）", font_size=dp(44 if not self.portrait else 40),
                      color=p.text, bold=True, size_hint_y=1 if not self.portrait else None,
                      halign="left" if not self.portrait else "center")
-        level = LevelButton(prompt.score, dict(LEVELS)[prompt.score], False, font_size=dp(36),
+        level = LevelButton(prompt.score, LEVEL_NAMES[prompt.score], False, font_size=dp(36),
                             size_hint_x=None, width=dp(330), disabled=True)
         head = BoxLayout(size_hint_y=None, height=dp(120), spacing=dp(16))
         if self.portrait:          # the title above, the chosen level centred below it

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LEVELS: tuple[tuple[int, str], ...] = (
-    (5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
-LEVEL_NAMES = dict(LEVELS)
+from hall.vocabulary import SCORES
+
+LEVEL_NAMES = dict(SCORES)
 LOW = 2                       # a score of LOW or less needs a reason (the server's rule)
 POST_NAMES = {"A": "A岗", "B": "B岗"}
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hall import qlink
+from hall.vocabulary import WINDOW_STATUS_NAMES
 
 from .text import CHARSETS, TextSpec, fit_text, fits
 
@@ -37,8 +38,8 @@ class StripConfig:
     label: str | None = None
     idle_text: str = "欢迎光临"
     call_format: str = "请{number}"
-    paused_text: str = "暂停服务"
-    closed_text: str = "未开放"
+    paused_text: str = WINDOW_STATUS_NAMES["paused"]
+    closed_text: str = WINDOW_STATUS_NAMES["closed"]
     flash_seconds: int = 5
     colour: int = qlink.Colour.DEFAULT
     brightness: int | None = None

@@ -1,8 +1,9 @@
 """Printer faults and what a printer's DLE EOT status bytes mean. No I/O here.
 
-A fault's `kind` is one of the protocol's `device_status` printer values (`docs/protocol.md`):
-`offline`, `paper_out`, `paper_low`, `error`. Its `message` is for the citizen at the kiosk,
-Chinese first, and says what to do; `detail` is for the log and the manager's device list.
+A fault's `kind` is one of the `device_status` printer values that raise a warning
+(`hall.vocabulary.PRINTER_FAULTS`): `paper_low`, `paper_out`, `offline`, `error`. Its `message`
+is for the citizen at the kiosk, Chinese first, and says what to do; `detail` is for the log
+and the manager's device list.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-KINDS = ("offline", "paper_out", "paper_low", "error")
+from hall.vocabulary import PRINTER_FAULTS
 
 MESSAGES = {
     "offline": "打印机未连接或未开机，请联系工作人员",
@@ -31,7 +32,7 @@ class PrinterFault(Exception):
     it: the caller shows the ticket on screen and reports `kind` as the device status."""
 
     def __init__(self, kind: str, message: str | None = None, detail: str = "") -> None:
-        if kind not in KINDS:
+        if kind not in PRINTER_FAULTS:
             raise ValueError(f"unknown printer fault kind {kind!r}")
         self.kind = kind
         self.message = message or MESSAGES[kind]

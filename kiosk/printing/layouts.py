@@ -13,12 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from hall.guide import material_quantity, serving_windows
+from hall.vocabulary import PRIORITY_NAMES, TICKET_KIND_NAMES
 from kiosk.printing.blocks import QR, Block, Cut, Feed, Paper, Rule, Text, paper_for
 from kiosk.printing.qr import module_size
 from kiosk.printing.textwidth import balanced_wrap, clean, display_width, wrap, wrap_even
 
-KIND_NAMES = {"handle": "办理", "consult": "咨询", "pickup": "取件"}
-PRIORITY_NAMES = {"elderly": "老年人优先", "disabled": "残疾人优先", "green": "绿色通道"}
 FREE_FEES = frozenset({"不收费", "免费", "免收", ""})
 
 TICKET_TIP = "请留意叫号，过号请重新取号"
@@ -152,13 +151,13 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
     blocks += _centered("您的排队号码", p)
     blocks.append(Text(number, size, size, "center", True))
     service = clean(ticket.get("category_name") or ticket.get("category") or "")
-    kind = KIND_NAMES.get(ticket.get("kind") or "handle", "")
+    kind = TICKET_KIND_NAMES.get(ticket.get("kind") or "handle", "")
     blocks += _title(f"{service}（{kind}）" if kind else service, p, bold=False)
     if item is not None:
         blocks += _centered(item["name"], p)
-    priority = PRIORITY_NAMES.get(ticket.get("priority") or "")
-    if priority:
-        blocks += _centered(f"【{priority}】", p, bold=True)
+    priority = ticket.get("priority") or "normal"
+    if priority != "normal" and priority in PRIORITY_NAMES:   # 普通 goes without saying
+        blocks += _centered(f"【{PRIORITY_NAMES[priority]}】", p, bold=True)
     blocks.append(Rule("-"))
     blocks += _window_lines(list(ticket.get("windows") or []), p)
     ahead = int(ticket.get("ahead") or 0)

@@ -7,12 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from hall.vocabulary import DEVICE_ROLES
 from queue_server.credentials import hash_token, new_token
 from queue_server.store.hall_records import credentials_changed
 from queue_server.store.schema import DeviceRow
-
-DEVICE_ROLES = ("kiosk", "display", "pad")
-ROLE_NAMES = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器"}
 
 
 class DeviceError(ValueError):

@@ -6,11 +6,11 @@
 // event the server sends after anything that concerns this clerk). An op's reply only patches
 // that view until the server's next `clerk` event replaces it. After a reconnect, HallSocket
 // says hello again and everything is replaced by the reply. Badge and PIN live only in the
-// HallSocket's memory, never in storage.
+// HallSocket's memory, never in storage. The hall's words (priorities, posts, statuses) are
+// the server's (VOCABULARY, from /common/vocabulary.js).
 "use strict";
 
-const PRIORITY_NAMES = { elderly: "老年人优先", disabled: "残疾人优先", green: "绿色通道" };
-const POST_NAMES = { A: "A岗（主办）", B: "B岗（协办/顶岗）" };
+const { PRIORITY_NAMES, POST_NAMES, WINDOW_STATUS_NAMES } = VOCABULARY;
 const ACTION_NAMES = {
   call_next: "呼叫下一位", recall: "重呼", no_show: "过号", transfer: "转移", hold: "挂起",
   finish: "办结", pause: "暂停", resume: "恢复", sign_out: "签退",
@@ -331,7 +331,7 @@ function renderTicket() {
   const tags = $("ticket-tags");
   tags.textContent = "";
   tags.append(element("span", { class: "tag", textContent: t.kind_text || t.kind }));
-  if (PRIORITY_NAMES[t.priority]) {
+  if (t.priority !== "normal" && PRIORITY_NAMES[t.priority]) {   // 普通 goes without saying
     tags.append(element("span", { class: "tag priority", textContent: PRIORITY_NAMES[t.priority] }));
   }
   if (t.recalls) tags.append(element("span", { class: "tag", textContent: `已重呼 ${t.recalls} 次` }));
@@ -462,9 +462,9 @@ function renderRatings() {
   const figures = element("dl", { class: "figures" });
   const add = (key, label, value) => figures.append(element("div", { class: "figure", dataset: { key } },
     element("dt", { textContent: label }), element("dd", { textContent: value })));
-  add("rated", "评价数", String(r.rated));
-  add("satisfied", "满意率", r.satisfied_pct === null ? "暂无" : `${r.satisfied_pct}%`);
-  add("mean", "平均分", r.mean === null ? "暂无" : r.mean.toFixed(1));
+  add("rated", METRIC_NAMES.rated, String(r.rated));
+  add("satisfied", METRIC_NAMES.satisfied_pct, r.satisfied_pct === null ? "暂无" : `${r.satisfied_pct}%`);
+  add("mean", METRIC_NAMES.score_mean, r.mean === null ? "暂无" : r.mean.toFixed(1));
   add("unrated", "未评", r.pending ? `${r.unrated}（待评 ${r.pending}）` : String(r.unrated));
   box.append(figures);
   if (r.rated) {
@@ -546,7 +546,7 @@ const ACTIONS = {
     openReasonDialog($("pause-dialog"), "暂停原因", async (reason) => {
       const reply = await send("pause", { reason });
       if (reply && reply.ok) {
-        patchClerk({ status: "paused", status_text: "暂停服务", reason });
+        patchClerk({ status: "paused", status_text: WINDOW_STATUS_NAMES.paused, reason });
         say(`窗口已暂停服务：${reason}`, "ok");
       }
       return reply;
@@ -556,7 +556,7 @@ const ACTIONS = {
     const reply = await send("resume");
     if (!reply) return;
     if (!reply.ok) return say(reply.error.message, "error");
-    patchClerk({ status: "open", status_text: "办理中", reason: null });
+    patchClerk({ status: "open", status_text: WINDOW_STATUS_NAMES.open, reason: null });
     say("窗口已恢复服务", "ok");
   },
   sign_out() {

@@ -1,8 +1,12 @@
 // What the staff pages (the clerk console, the manager's pages) share besides the socket:
-// building DOM nodes, and showing the hall's own time even on a PC whose clock is off.
+// building DOM nodes, the KPIs' names, and showing the hall's own time even on a PC whose clock
+// is off.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+
+// KPI key → its Chinese name, from the server's vocabulary (/common/vocabulary.js).
+const METRIC_NAMES = Object.fromEntries(VOCABULARY.METRICS.map(([key, name]) => [key, name]));
 
 // element("button", {class: "big", textContent: "确定", dataset: {key: "1"}}, child, …):
 // props that are null or undefined are left out, as are null, undefined and false children.

@@ -7,22 +7,17 @@
 // states and replace what is known if their seq is not older; warnings are kept by their seq;
 // `presence` and `device` update the devices. After a reconnect (a server restart, a network
 // blip) HallSocket says hello again and everything is replaced by the reply; a `day_started`
-// makes it say hello at once. User and password live only in the HallSocket's memory.
+// makes it say hello at once. User and password live only in the HallSocket's memory. The hall's
+// words (roles, printer states, warnings, window states) are the server's (VOCABULARY, from
+// /common/vocabulary.js).
 "use strict";
 
-const ROLE_NAMES = { kiosk: "取号机", display: "显示屏", pad: "评价器" };
-const PRINTER_NAMES = {
-  ok: "正常", paper_low: "纸将用完", paper_out: "缺纸", offline: "打印机离线", error: "打印机故障",
-};
-const WARNING_KINDS = {
-  long_wait: "等候超时", long_service: "办理超时", unattended: "脱岗", negative_rating: "差评",
-  device: "设备异常",
-};
+const { ROLE_NAMES, PRINTER_STATE_NAMES, WARNING_KIND_NAMES, WARNING_LEVEL_NAMES,
+        WINDOW_STATE_NAMES } = VOCABULARY;
 const LEVELS = {
-  red: { icon: "▲", word: "红色预警" },
-  yellow: { icon: "●", word: "黄色预警" },
+  red: { icon: "▲", word: WARNING_LEVEL_NAMES.red },
+  yellow: { icon: "●", word: WARNING_LEVEL_NAMES.yellow },
 };
-const STATUS_WORDS = { serving: "办理中", idle: "在岗空闲", paused: "暂停服务", closed: "未开放" };
 const OFFLINE_TEXT = "连接中断，正在重连…";
 
 
@@ -196,8 +191,8 @@ function refreshToday(soon = 300) {
     }
     const row = reply.rows[0] || { issued: 0, finished: 0, no_show: 0, wait_mean_s: null, satisfied_pct: null };
     const parts = [["取号", row.issued], ["办结", row.finished], ["过号", row.no_show]];
-    if (row.wait_mean_s !== null) parts.push(["平均等候", `${(row.wait_mean_s / 60).toFixed(1)} 分钟`]);
-    if (row.satisfied_pct !== null) parts.push(["满意率", `${row.satisfied_pct.toFixed(1)}%`]);
+    if (row.wait_mean_s !== null) parts.push([METRIC_NAMES.wait_mean_s, `${(row.wait_mean_s / 60).toFixed(1)} 分钟`]);
+    if (row.satisfied_pct !== null) parts.push([METRIC_NAMES.satisfied_pct, `${row.satisfied_pct.toFixed(1)}%`]);
     box.append("今日 ", ...parts.flatMap(([name, value], i) => [
       i ? " · " : "", `${name} `, element("b", { textContent: String(value) })]));
   }, wait);
@@ -472,13 +467,13 @@ function fillCard(card, number) {
   const state = windowState(view);
   card.dataset.status = state;
   card.textContent = "";
-  let stateText = STATUS_WORDS[state];
+  let stateText = WINDOW_STATE_NAMES[state];
   if (state === "paused" && view.reason) stateText += `：${view.reason}`;
   card.append(element("div", { class: "win-top" },
     element("span", { class: "win-no", textContent: `${number}号` }),
     element("span", { class: "win-name", textContent: def.name, title: def.name })));
   card.append(element("div", { class: "win-line win-clerk" },
-    element("span", { class: "win-state", textContent: STATUS_WORDS[state] }), " ",
+    element("span", { class: "win-state", textContent: WINDOW_STATE_NAMES[state] }), " ",
     view.clerk ? `${view.clerk.name} · ${view.clerk.post}岗` : "无人在岗"));
   const line = element("div", { class: "win-line win-now" });
   if (state === "serving") {
@@ -532,7 +527,7 @@ function renderWindowsSummary() {
   const box = $("windows-summary");
   box.textContent = "";
   box.append(...Object.entries(counts).flatMap(([state, n], i) => [
-    i ? " · " : "", `${STATUS_WORDS[state]} `, element("b", { textContent: String(n) })]));
+    i ? " · " : "", `${WINDOW_STATE_NAMES[state]} `, element("b", { textContent: String(n) })]));
 }
 
 // The queues: how many wait, the longest wait (live), the windows staffed for them, who is next.
@@ -621,7 +616,7 @@ function renderWarnings() {
     item.append(
       element("span", { class: "warning-level", textContent: `${level.icon} ${level.word}` }),
       element("span", { class: "warning-meta",
-                        textContent: `${secondsClockOf(w.at)} · ${WARNING_KINDS[w.kind] || w.kind}` }));
+                        textContent: `${secondsClockOf(w.at)} · ${WARNING_KIND_NAMES[w.kind] || w.kind}` }));
     if (!w.acknowledged) {
       const button = element("button", { type: "button", class: "small primary", textContent:
         app.acking.has(w.seq) ? "确认中…" : "确认", disabled: app.acking.has(w.seq) || app.connection !== "online" });
@@ -654,8 +649,8 @@ function renderAlarms(open) {
   const box = $("alarms");
   box.textContent = "";
   const items = [];
-  if (open.red) items.push(["red", `${LEVELS.red.icon} 红色预警 ${open.red} 条待确认`]);
-  if (open.yellow) items.push(["yellow", `${LEVELS.yellow.icon} 黄色预警 ${open.yellow} 条待确认`]);
+  if (open.red) items.push(["red", `${LEVELS.red.icon} ${LEVELS.red.word} ${open.red} 条待确认`]);
+  if (open.yellow) items.push(["yellow", `${LEVELS.yellow.icon} ${LEVELS.yellow.word} ${open.yellow} 条待确认`]);
   if (!items.length) items.push(["none", "✓ 没有待确认的预警"]);
   for (const [level, text] of items) {
     const alarm = element("span", { class: "alarm", dataset: { level }, textContent: text });
@@ -735,7 +730,7 @@ function renderDevices() {
     const kind = `${ROLE_NAMES[d.role] || d.role || ""}${d.window ? `（${d.window}号窗口）` : ""}`;
     let printer;
     if (d.printer) {
-      const word = PRINTER_NAMES[d.printer] || d.printer;
+      const word = PRINTER_STATE_NAMES[d.printer] || d.printer;
       const cls = d.printer === "ok" ? "good" : d.printer === "paper_low" ? "warn-text" : "bad";
       printer = element("span", { class: cls, textContent: `${d.printer === "ok" ? "✓" : "⚠"} ${word}` });
       if (d.detail) printer.title = d.detail;
@@ -844,6 +839,8 @@ function start() {
   });
   $("logout-button").addEventListener("click", () => logOut("已退出登录"));
   $("ack-all").addEventListener("click", acknowledgeAll);
+  $("status-filter-warned").before(...Object.entries(WINDOW_STATE_NAMES).map(
+    ([value, textContent]) => element("option", { value, textContent })));
   for (const id of ["group-by", "group-filter", "status-filter"]) {
     $(id).addEventListener("change", () => {
       if (id === "group-by") fillGroupFilter();

@@ -12,10 +12,7 @@
   const CORE = ["issued", "accepted", "finished", "no_show", "wait_mean_s", "wait_p90_s",
                 "service_level_pct", "service_mean_s", "onsite_pct", "rated", "rating_rate_pct",
                 "satisfied_pct", "post_a", "post_b", "unattended_min"];
-  const BY_NAMES = { hall: "全大厅", department: "按部门", window: "按窗口", clerk: "按工作人员",
-                     category: "按业务类别", service: "按办事事项" };
-  const PERIOD_NAMES = { day: "按日", week: "按周", month: "按月", quarter: "按季度", year: "按年",
-                         all: "整个时段合计" };
+  const { DIMENSION_NAMES, PERIOD_NAMES } = VOCABULARY;   // the server's words
   const SLOW_MS = 120000;   // a year of a county's tickets takes a while
 
   let api = null;
@@ -195,7 +192,7 @@
     const rows = reply.rows.slice();
     const metrics = reply.metrics.filter((m) => (all || CORE.includes(m.key))
       && rows.some((r) => r[m.key] !== null && r[m.key] !== undefined));
-    $("kpi-summary").textContent = `${BY_NAMES[reply.by]} · ${PERIOD_NAMES[reply.period]} · `
+    $("kpi-summary").textContent = `${reply.by === "hall" ? DIMENSION_NAMES.hall : `按${DIMENSION_NAMES[reply.by]}`} · ${PERIOD_NAMES[reply.period]} · `
       + `${reply.from} 至 ${reply.to} · ${rows.length} 行`;
     if (!rows.length) {
       const p = document.createElement("p");
@@ -286,7 +283,7 @@
       title: "分时段平均等候时间（按取号时段）",
       labels,
       unit: "分钟",
-      series: [{ name: "平均等候", kind: "line", color: "#8a4b00",
+      series: [{ name: METRIC_NAMES.wait_mean_s, kind: "line", color: "#8a4b00",
                  values: hours.map((h) => (h.wait_mean_s === null ? null : h.wait_mean_s / 60)) }],
     });
   }
@@ -306,7 +303,7 @@
     });
     if (rows.length) {
       const unrated = ((state.windows && state.windows.rows) || []).length - rated.length;
-      box.append(HallCharts.dataTable("各窗口满意率", ["窗口", "满意率", "评价数", "评议率"],
+      box.append(HallCharts.dataTable("各窗口满意率", [DIMENSION_NAMES.window, METRIC_NAMES.satisfied_pct, METRIC_NAMES.rated, METRIC_NAMES.rating_rate_pct],
         rated.map((r) => [r.name, `${r.satisfied_pct.toFixed(1)}%`, String(r.rated),
                           r.rating_rate_pct === null ? "—" : `${r.rating_rate_pct.toFixed(1)}%`])));
       if (unrated > 0) {
@@ -329,8 +326,8 @@
   function renderRanking() {
     const reply = state.ranking;
     $("ranking-formula").textContent = `${reply.month} 排名方法：${reply.formula}`;
-    for (const [id, rows, what] of [["ranking-windows", reply.windows, "窗口"],
-                                    ["ranking-clerks", reply.clerks, "工作人员"]]) {
+    for (const [id, rows, what] of [["ranking-windows", reply.windows, DIMENSION_NAMES.window],
+                                    ["ranking-clerks", reply.clerks, DIMENSION_NAMES.clerk]]) {
       const box = $(id);
       box.textContent = "";
       if (!rows.length) {
@@ -350,7 +347,8 @@
       caption.textContent = `${reply.month} ${what}排名`;
       table.append(caption);
       const head = table.createTHead().insertRow();
-      for (const h of ["名次", what, "综合得分", "满意率", "服务水平", "评议率", "办结数"]) {
+      for (const h of ["名次", what, "综合得分", ...["satisfied_pct", "service_level_pct", "rating_rate_pct",
+                                                 "finished"].map((key) => METRIC_NAMES[key])]) {
         const cell = document.createElement("th");
         cell.scope = "col";
         cell.textContent = h;
@@ -383,8 +381,7 @@
 
   // --- exports ---------------------------------------------------------------------------------
 
-  const EXPORT_NAMES = { kpis: "指标表", tickets: "取号明细", ratings: "评价明细", presence: "在岗记录",
-                         all: "全部表格" };
+  const EXPORT_NAMES = { ...VOCABULARY.REPORT_NAMES, all: "全部表格" };
 
   async function exportTable(what, format, button) {
     const show = (message, kind) => text(what === "kpis" ? "report-status" : "export-result", message, kind);
@@ -420,6 +417,11 @@
 
   function attach(dashboard) {
     api = dashboard;
+    for (const [id, names] of [["report-period", PERIOD_NAMES], ["report-by", DIMENSION_NAMES]]) {
+      const select = $(id);
+      select.append(...Object.entries(names).map(([value, textContent]) => new Option(
+        textContent, value, value === select.dataset.chosen, value === select.dataset.chosen)));
+    }
     api.onHello(() => {
       if (!$("report-from").value) setRange("month");
       fillMonths();
@@ -433,6 +435,9 @@
         setRange(button.dataset.range);
         load();
       });
+    }
+    for (const label of document.querySelectorAll("[data-report]")) {
+      label.textContent = EXPORT_NAMES[label.dataset.report];
     }
     for (const button of document.querySelectorAll("[data-export]")) {
       button.addEventListener("click", () => exportTable(button.dataset.export, button.dataset.format, button));

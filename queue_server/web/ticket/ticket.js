@@ -3,9 +3,7 @@
 // as `citizen` with the token in its own address: the server sends only this ticket's view.
 "use strict";
 
-const SCORES = [
-  [5, "非常满意"], [4, "满意"], [3, "基本满意"], [2, "不满意"], [1, "非常不满意"],
-];
+const { SCORES } = VOCABULARY;   // the hall's words, from the server (/common/vocabulary.js)
 const ENDED_HINTS = {
   finished: "业务已办结，感谢您的耐心等候。",
   no_show: "叫号时您未到窗口，号码已过。如需办理请到窗口咨询或重新取号。",

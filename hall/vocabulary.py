@@ -1,0 +1,92 @@
+"""The hall's words: every fixed list of codes the wire carries, each with its Chinese names.
+
+Each list lives here once. The server checks requests against these codes (`hall.protocol`),
+the core and the reports name things with them, the devices show them, and the web pages get
+this very module as `/common/vocabulary.js` (`queue_server.web_pages.vocabulary_js`), so a word
+changed here changes on every screen, ticket and report at once. A code is a wire value: never
+rename one, only its name. Every upper-case name here is served to the pages, under that name.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+TICKET_KIND_NAMES: Final = {"handle": "办理", "consult": "咨询", "pickup": "取件"}
+"""What the citizen comes for; a category offers some of these (`Category.kinds`)."""
+TICKET_KINDS: Final = tuple(TICKET_KIND_NAMES)
+
+KIOSK_PRIORITY_NAMES: Final = {"normal": "普通", "elderly": "老年人优先", "disabled": "残疾人优先"}
+"""What a citizen may choose at the kiosk."""
+KIOSK_PRIORITIES: Final = tuple(KIOSK_PRIORITY_NAMES)
+PRIORITY_NAMES: Final = {**KIOSK_PRIORITY_NAMES, "green": "绿色通道"}
+"""Every priority a ticket can have: 绿色通道 only a manager gives (`set_priority`)."""
+
+OUTCOME_NAMES: Final = {"done": "即办办结", "accepted": "受理（承诺件）", "escalated": "上报",
+                        "consult": "咨询答复", "rejected": "不予受理", "incomplete": "材料不全（补正）"}
+"""How a clerk finishes a ticket (办结): the console's buttons, in this order."""
+OUTCOMES: Final = tuple(OUTCOME_NAMES)
+
+POST_NAMES: Final = {"A": "A岗（主办）", "B": "B岗（协办/顶岗）"}
+"""The two posts of a window (AB岗): the one who holds it, and who stands in."""
+POSTS: Final = tuple(POST_NAMES)
+
+ROLE_NAMES: Final = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
+                     "manager": "管理人员", "citizen": "办事群众"}
+"""Who says hello to the server; the first three are devices with a token of their own."""
+ROLES: Final = tuple(ROLE_NAMES)
+DEVICE_ROLES: Final = ("kiosk", "display", "pad")
+
+PRINTER_STATE_NAMES: Final = {"ok": "正常", "paper_low": "纸将用完", "paper_out": "缺纸",
+                              "offline": "打印机离线", "error": "打印机故障"}
+"""A kiosk printer's state as its kiosk reports it (`device_status`), in the device list."""
+PRINTER_STATES: Final = tuple(PRINTER_STATE_NAMES)
+PRINTER_FAULTS: Final = {"paper_low": ("yellow", "打印纸将尽"), "paper_out": ("red", "打印机缺纸"),
+                         "offline": ("red", "打印机离线"), "error": ("red", "打印机故障")}
+"""The states that raise a device warning: its level and its text."""
+
+TICKET_STATUS_NAMES: Final = {"waiting": "等待中", "called": "办理中", "held": "已挂起",
+                              "finished": "已办结", "no_show": "已过号", "cancelled": "已作废"}
+"""A ticket's status (`lifecycle.TicketStatus`), as citizens and reports read it."""
+WINDOW_STATUS_NAMES: Final = {"closed": "未开放", "open": "办理中", "paused": "暂停服务"}
+"""A window's status (`lifecycle.WindowStatus`), as boards and the console show it."""
+WINDOW_STATE_NAMES: Final = {"serving": "办理中", "idle": "在岗空闲", "paused": "暂停服务",
+                             "closed": "未开放"}
+"""How the manager's dashboard tells windows apart: an open one is serving a ticket or idle."""
+PRESENCE_NAMES: Final = {"present": "在岗", "paused": "暂停", "absent": "离岗"}
+"""A window interval of the reports: a clerk there, paused, or nobody there."""
+
+WARNING_KIND_NAMES: Final = {"long_wait": "等候超时", "long_service": "办理超时",
+                             "unattended": "脱岗", "negative_rating": "差评", "device": "设备异常"}
+WARNING_LEVEL_NAMES: Final = {"red": "红色预警", "yellow": "黄色预警"}
+
+SCORES: Final = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
+"""A rating's scores and their words, best first, as the pad and the citizen's page offer them."""
+
+PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
+                       "year": "按年", "all": "整个时段合计"}
+"""What the KPI rows are grouped by in time."""
+PERIODS: Final = tuple(PERIOD_NAMES)
+DIMENSION_NAMES: Final = {"hall": "全大厅", "department": "部门", "window": "窗口",
+                          "clerk": "工作人员", "category": "业务类别", "service": "办事事项"}
+"""Who or what the KPI rows are grouped by."""
+DIMENSIONS: Final = tuple(DIMENSION_NAMES)
+
+METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("issued", "取号数", "张"), ("accepted", "受理数", "张"), ("finished", "办结数", "张"),
+    ("no_show", "过号数", "张"), ("cancelled", "作废数", "张"), ("open", "未完成", "张"),
+    ("transferred", "转移数", "张"), ("held", "挂起数", "张"),
+    ("wait_mean_s", "平均等候", "秒"), ("wait_median_s", "等候中位数", "秒"),
+    ("wait_p90_s", "等候 P90", "秒"), ("service_level_pct", "服务水平", "%"),
+    ("service_mean_s", "平均办理", "秒"), ("service_median_s", "办理中位数", "秒"),
+    ("service_p90_s", "办理 P90", "秒"), ("onsite_pct", "现场办结率", "%"),
+    ("rated", "评价数", "条"), ("unrated", "未评数", "条"), ("rating_rate_pct", "评议率", "%"),
+    ("satisfied_pct", "满意率", "%"), ("score_mean", "平均分", "分"),
+    ("post_a", "A岗办结", "张"), ("post_b", "B岗办结", "张"), ("post_b_pct", "B岗办结占比", "%"),
+    ("unattended_min", "脱岗时长", "分钟"), ("paused_min", "暂停时长", "分钟"),
+)
+"""The KPIs in the order reports show them: key, Chinese name, unit (docs/kpis.md)."""
+
+REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings": "评价明细",
+                       "presence": "在岗记录"}
+"""The tables a report exports (`export`, `queue-server report`), as the reports page names them."""
+REPORTS: Final = tuple(REPORT_NAMES)
