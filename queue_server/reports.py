@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from queue_server import kpis
 from queue_server.commands import OUTCOME_NAMES
 from queue_server.hall_definition import TICKET_KIND_NAMES, HallDefinition
-from queue_server.store import event_log
+from queue_server.store import day_facts
 
 TABLES = ("kpis", "tickets", "ratings", "presence")
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录"}
@@ -29,10 +29,6 @@ FORMATS = ("csv", "xlsx", "json")
 STATUS_NAMES = {"waiting": "等待中", "called": "办理中", "held": "已挂起", "finished": "已办结",
                 "no_show": "已过号", "cancelled": "已作废"}
 PRESENCE_NAMES = {"present": "在岗", "paused": "暂停", "absent": "离岗"}
-REPORT_KINDS = ("ticket_issued", "ticket_called", "ticket_no_show", "ticket_held",
-                "ticket_transferred", "ticket_finished", "ticket_cancelled", "ticket_priority_set",
-                "ticket_rated", "clerk_signed_in", "clerk_signed_out", "window_paused",
-                "window_resumed", "day_started")
 MAX_DAYS = 366 * 5
 
 Table = tuple[list[str], list[list[Any]]]   # headers, rows
@@ -40,14 +36,17 @@ Table = tuple[list[str], list[list[Any]]]   # headers, rows
 
 def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: date,
                last: date) -> kpis.Facts:
-    """The facts of the service days `first` to `last`, from the event log."""
+    """The facts of the service days `first` to `last`: exactly the fold of their events, read
+    as the stored facts of the closed days and the fold of the others' events. The closed days
+    folded here are stored for the next report, where the database takes writes."""
     if last < first:
         raise ValueError("结束日期不能早于开始日期")
     if (last - first).days >= MAX_DAYS:
         raise ValueError("一次最多统计 5 年")
     with engine.connect() as conn:
-        events = event_log.report_events(conn, hall_id, first, last, REPORT_KINDS)
-    return kpis.fold(events)
+        days, folded = day_facts.read(conn, hall_id, first, last)
+    day_facts.store(engine, hall_id, folded)
+    return day_facts.join(days)
 
 
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",
