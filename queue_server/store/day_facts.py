@@ -17,11 +17,13 @@ current ones; `database.migrate` runs it after an upgrade.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
@@ -97,61 +99,125 @@ def join(days: Iterable[DayFacts]) -> kpis.Facts:
 
 
 # --- the stored form ---------------------------------------------------------------------------
-# Lists in a fixed order rather than objects with keys: a year is some 250 rows of 600 tickets,
-# decoded by one json.loads, and times as whole microseconds since 1970 (UTC).
+# Columns rather than a record per ticket, so that a year (some 300 rows of up to 800 tickets,
+# decoded by one json.loads) becomes its objects in C loops (`map`) rather than in Python. A
+# column is its distinct values and each row's index among them: a few small numbers instead of
+# a string each (shorter, and no object made per row). The times of a day are one such table,
+# whole microseconds from the day's midnight in UTC, shared by every time column: a finish is
+# its visit's end and its ticket's, an interval's end the next one's start, so a moment is made
+# once (making them was most of the decoding).
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _us(moment: datetime | None) -> int | None:
-    return None if moment is None else (moment - _EPOCH) // _MICROSECOND
-
-
-def _at(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
+_NOUGHTS = itertools.repeat(0)
 
 
-def _at_or_none(us: int | None) -> datetime | None:
-    return None if us is None else _EPOCH + timedelta(microseconds=us)
+def _codes(values: Iterable[Any]) -> list[Any]:
+    index: dict[Any, int] = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return [list(index), codes]
+
+
+def _values(column: list[Any]) -> list[Any]:
+    distinct, codes = column
+    return list(map(distinct.__getitem__, codes))
+
+
+class _Moments:
+    """The day's table of times, and each time's index in it (-1 for None)."""
+
+    def __init__(self, day: date) -> None:
+        self.base = _base(day)
+        self.index: dict[datetime, int] = {}
+
+    def codes(self, moments: Iterable[datetime | None]) -> list[int]:
+        index = self.index
+        return [-1 if m is None else index.setdefault(m, len(index)) for m in moments]
+
+    def table(self) -> list[int]:
+        return [(m - self.base) // timedelta(microseconds=1) for m in self.index]
+
+
+def _base(day: date) -> datetime:
+    return datetime.combine(day, time(0), UTC)
 
 
 def dumps(d: DayFacts) -> str:
     """One day's facts as compact JSON text (the `day` is the row's own)."""
-    tickets = [[t.number, t.category, t.issued_category, t.service, t.kind, t.priority,
-                _us(t.issued_at), t.status, _us(t.first_called_at), _us(t.ended_at), t.outcome,
-                t.transfers, t.holds, t.recalls, t.score, list(t.rating_reasons),
-                [[v.window, v.clerk, v.post, _us(v.called_at), v.end, _us(v.ended_at),
-                  v.ended_by, v.ended_post] for v in t.visits]]
-               for t in d.facts.tickets]
-    intervals = [[i.window, i.state, i.clerk, i.post, i.reason, _us(i.started_at),
-                  _us(i.ended_at)] for i in d.facts.intervals]
-    ratings = [[_us(r["at"]), {k: v for k, v in r.items() if k not in ("day", "at")}]
+    tickets, intervals = d.facts.tickets, d.facts.intervals
+    visits = [v for t in tickets for v in t.visits]
+    ratings = [({k: v for k, v in r.items() if k not in ("day", "at")}, r["at"])
                for r in d.facts.ratings]
-    return json.dumps([tickets, intervals, ratings, _us(d.started_at),
-                       [[w, _us(at)] for w, at in d.touched.items()]],
-                      ensure_ascii=False, separators=(",", ":"))
+    widest = max((len(data) for data, _ in ratings), default=0)
+    values = [tuple(data.values()) + (None,) * (widest - len(data)) for data, _ in ratings]
+    times = _Moments(d.day)
+    columns = [
+        [_codes(t.number for t in tickets), _codes(t.category for t in tickets),
+         _codes(t.issued_category for t in tickets), _codes(t.service for t in tickets),
+         _codes(t.kind for t in tickets), _codes(t.priority for t in tickets),
+         times.codes(t.issued_at for t in tickets), _codes(t.status for t in tickets),
+         times.codes(t.first_called_at for t in tickets),
+         times.codes(t.ended_at for t in tickets), _codes(t.outcome for t in tickets),
+         _codes(t.transfers for t in tickets), _codes(t.holds for t in tickets),
+         _codes(t.recalls for t in tickets), [len(t.visits) for t in tickets],
+         _codes(t.score for t in tickets), _codes(t.rating_reasons for t in tickets)],
+        [_codes(v.window for v in visits), _codes(v.clerk for v in visits),
+         _codes(v.post for v in visits), times.codes(v.called_at for v in visits),
+         _codes(v.end for v in visits), times.codes(v.ended_at for v in visits),
+         _codes(v.ended_by for v in visits), _codes(v.ended_post for v in visits)],
+        [_codes(i.window for i in intervals), _codes(i.state for i in intervals),
+         _codes(i.clerk for i in intervals), _codes(i.post for i in intervals),
+         _codes(i.reason for i in intervals), times.codes(i.started_at for i in intervals),
+         times.codes(i.ended_at for i in intervals)],
+        # A rating is its event's data: the keys of each (one set, unless the log's kinds
+        # changed that day), its time, and a column per place among the keys.
+        [_codes(tuple(data) for data, _ in ratings), times.codes(at for _, at in ratings),
+         [_codes(_json_key(row[place]) for row in values) for place in range(widest)]],
+        times.codes([d.started_at])[0], [[w, *times.codes([at])] for w, at in d.touched.items()],
+    ]
+    return json.dumps([times.table(), *columns], ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_key(value: Any) -> Any:
+    """A rating's value as a dict key (its reasons are a list) that JSON writes back the same."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def loads(day: date, data: list[Any]) -> DayFacts:
     """A day's facts from its stored form, already parsed from JSON."""
-    tickets_data, intervals_data, ratings_data, started_at, touched = data
-    at, maybe = _at, _at_or_none
-    tickets = [kpis.TicketFacts(
-        day, number, category, issued_category, service, kind, priority, at(issued_at), status,
-        maybe(first_called_at), maybe(ended_at), outcome, transfers, holds, recalls,
-        [kpis.Visit(window, clerk, post, at(called_at), end, maybe(visit_ended_at), ended_by,
-                    ended_post)
-         for window, clerk, post, called_at, end, visit_ended_at, ended_by, ended_post in visits],
-        score, tuple(reasons))
-        for (number, category, issued_category, service, kind, priority, issued_at, status,
-             first_called_at, ended_at, outcome, transfers, holds, recalls, score, reasons,
-             visits) in tickets_data]
-    intervals = [kpis.Interval(day, window, state, clerk, post, reason, at(started), maybe(ended))
-                 for window, state, clerk, post, reason, started, ended in intervals_data]
-    ratings = [{"day": day, "at": at(moment), **rating} for moment, rating in ratings_data]
-    return DayFacts(day, kpis.Facts(tickets, intervals, ratings), maybe(started_at),
-                    {window: at(moment) for window, moment in touched})
+    table, tickets, visits, intervals, ratings, started_at, touched = data
+    base, days = _base(day), itertools.repeat(day)
+    moments: list[datetime | None] = list(map(base.__add__, map(timedelta, _NOUGHTS, _NOUGHTS,
+                                                                 table)))
+    moments.append(None)   # index -1
+    at = moments.__getitem__
+
+    def times(codes: list[int]) -> list[Any]:
+        return list(map(at, codes))
+
+    (numbers, categories, issued_categories, services, kinds, priorities, issued_at, statuses,
+     first_called_at, ended_at, outcomes, transfers, holds, recalls, visit_counts, scores,
+     reasons) = tickets
+    every_visit = list(map(kpis.Visit, _values(visits[0]), _values(visits[1]),
+                           _values(visits[2]), times(visits[3]), _values(visits[4]),
+                           times(visits[5]), _values(visits[6]), _values(visits[7])))
+    ends_at = list(itertools.accumulate(visit_counts))
+    per_ticket = list(map(every_visit.__getitem__, map(slice, [0, *ends_at], ends_at)))
+    reasons[0] = list(map(tuple, reasons[0]))
+    keys, rated_at, places = ratings
+    keys[0] = [("day", "at", *k) for k in keys[0]]
+    facts = kpis.Facts(
+        list(map(kpis.TicketFacts, days, _values(numbers), _values(categories),
+                 _values(issued_categories), _values(services), _values(kinds),
+                 _values(priorities), times(issued_at), _values(statuses),
+                 times(first_called_at), times(ended_at), _values(outcomes),
+                 _values(transfers), _values(holds), _values(recalls), per_ticket,
+                 _values(scores), _values(reasons))),
+        list(map(kpis.Interval, days, _values(intervals[0]), _values(intervals[1]),
+                 _values(intervals[2]), _values(intervals[3]), _values(intervals[4]),
+                 times(intervals[5]), times(intervals[6]))),
+        # A row is as wide as the widest rating's keys: zip stops at each one's own keys.
+        list(map(dict, map(zip, _values(keys), zip(days, times(rated_at),
+                                                   *map(_values, places), strict=False)))))
+    return DayFacts(day, facts, at(started_at), {window: at(code) for window, code in touched})
 
 
 # --- reading and storing -----------------------------------------------------------------------
@@ -160,6 +226,26 @@ def read(conn: Connection, hall_id: int, first: date,
          last: date) -> tuple[list[DayFacts], list[DayFacts]]:
     """The facts of every day with events from `first` to `last`, in order, and among them
     those of closed days that were folded now for want of current stored ones (to `store`)."""
+    with _collector_paused():
+        return _read(conn, hall_id, first, last)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a span's facts are made: a year is some two
+    million new objects, none in a cycle, which would set off full collections that free
+    nothing (they took half the time of a yearly report)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(conn: Connection, hall_id: int, first: date,
+          last: date) -> tuple[list[DayFacts], list[DayFacts]]:
     latest = conn.execute(select(func.max(EventRow.day))
                           .where(EventRow.hall_id == hall_id)).scalar()
     if latest is None:
