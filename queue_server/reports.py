@@ -2,8 +2,8 @@
 span, as CSV (UTF-8 with a BOM, so Excel opens the Chinese right), XLSX (one sheet per table)
 or JSON. Used by `queue-server report` and by the reports page's downloads (`export`).
 
-The tables come from `kpis.fold` over the event log, as the KPIs do, so an export and the KPI
-table always agree.
+The tables come from `kpis.fold` over the event log, as the KPIs do (the closed days' folds
+kept by `store.day_facts`), so an export and the KPI table always agree.
 """
 
 from __future__ import annotations

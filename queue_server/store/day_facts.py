@@ -12,7 +12,8 @@ A closed day (one before the hall's latest logged day) gets no more events, so i
 change while the fold stays the same. They are stored (`day_facts` table) with `FACTS_VERSION`;
 `read` folds the events of any day whose facts are missing or of another version, and of the
 latest day, which may still be going on. `fill` stores the facts of every closed day that lacks
-current ones; `database.migrate` runs it after an upgrade.
+current ones; `database.migrate` runs it once the schema is up to date, so an upgraded
+database (or one whose `FACTS_VERSION` went up) has its facts before its first report.
 """
 
 from __future__ import annotations
