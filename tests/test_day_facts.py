@@ -2,8 +2,8 @@
 
 On the simulated days of `data/hall-0005.db` (4 days of a town hall with transfers, holds,
 takeovers, ratings, pauses and clerks gone at a day's end), upgraded to the current schema; and
-on three days of the small test hall where a clerk takes a window over in the middle of a
-ticket and a window is left without its clerk at the day's end.
+on three days of the small test hall, on SQLite and PostgreSQL, where a clerk takes a window
+over in the middle of a ticket and a window is left without its clerk at the day's end.
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ def test_a_read_only_database_reports_without_storing(hall):
         assert conn.execute(select(func.count()).select_from(DayFactsRow)).scalar_one() == 0
 
 
-def test_a_takeover_mid_ticket_and_a_window_left_at_day_end_join_exactly(tmp_path):
-    engine = open_engine(f"sqlite:///{tmp_path / 'hall.db'}")
+def test_a_takeover_mid_ticket_and_a_window_left_at_day_end_join_exactly(db_url):
+    engine = open_engine(db_url)
     migrate(engine)
     monday = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     with engine.begin() as conn:
