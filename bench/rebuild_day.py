@@ -45,7 +45,7 @@ def main() -> None:
         with engine.begin() as conn:
             event_log.append(conn, hall_id, events)
         elapsed = time.perf_counter() - started
-        print(f"writing the day's {len(events):,} events and projections in one transaction: "
+        print(f"writing the day's {len(events):,} events in one transaction: "
               f"{elapsed:.1f} s ({elapsed / len(events) * 1e6:.0f} µs per event)")
         for attempt in ("cold (as at server start)", "again", "again"):
             started = time.perf_counter()

@@ -9,7 +9,7 @@ of 37 tickets, as the live server made under that load. It prints microseconds p
   hall's `credentials_version`, queue_server.revocation), shared by the commit's tickets;
 - parsing and checking the request frame (`hall.protocol.parse_request`);
 - the core deciding (`HallState.handle`) and the views for the fan-out (`Hub.observe`);
-- storing the events and their projections through SQLAlchemy, before the commit;
+- storing the events through SQLAlchemy (one INSERT of the commit's rows), before the commit;
 - the commit itself (one fsync, shared by the tickets of a commit);
 - the reply: the ticket's signed token, its view, and the JSON text.
 
@@ -17,12 +17,19 @@ What is left of the live figure (one ticket every 1 / rate seconds of a busy cor
 `websockets` and asyncio work of reading the request and writing the reply, which the bare
 echo server of `live_load.py` measures on its own.
 
-Usage: .venv/bin/python bench/ticket_cost.py
+Then a clerk calls and finishes tickets one after the other, and it prints what storing one
+call and one finish event costs (`event_log.append` of that command's events, before its
+commit; commits of 37 commands): the goal is ≤ 100 µs each.
+
+Usage: .venv/bin/python bench/ticket_cost.py [--db URL]   (default: a new SQLite file; a
+PostgreSQL URL names an empty database)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -45,11 +52,15 @@ from queue_server.ticket_tokens import make_token
 
 TICKETS = 18_000      # 52 categories × 999 tickets a day is the bench hall's limit
 PER_COMMIT = 37
+SERVED = 6_000        # tickets called and finished for the cost of storing those events
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", help="an empty database (default: a new SQLite file)")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        engine = open_engine(f"sqlite:///{folder}/hall.db")
+        engine = open_engine(args.db or f"sqlite:///{folder}/hall.db")
         migrate(engine)
         with engine.begin() as conn:
             hall_records.save_definition(conn, parse_hall(bench_hall()), datetime.now(UTC))
@@ -95,12 +106,39 @@ def main() -> None:
                                             (stored, committed), (committed, replied)],
                                     strict=True):
                 steps[step] += b - a
+        stored = _serve(engine, service)
     total = sum(steps.values())
-    print(f"per take_ticket, {TICKETS:,} tickets in commits of {PER_COMMIT} (SQLite, FULL sync):")
+    print(f"per take_ticket, {TICKETS:,} tickets in commits of {PER_COMMIT} "
+          f"({engine.dialect.name}):")
     for step, seconds in steps.items():
         print(f"  {step:8} {seconds / TICKETS * 1e6:6.1f} µs")
     print(f"  {'total':8} {total / TICKETS * 1e6:6.1f} µs → at most {TICKETS / total:,.0f} "
           f"tickets/s on one core before any socket work")
+    print(f"storing one event, {SERVED:,} calls and finishes of one clerk, commits of "
+          f"{PER_COMMIT} commands (goal ≤ 100 µs):")
+    for kind, seconds in stored.items():
+        print(f"  {kind:16} {statistics.mean(seconds) * 1e6:6.1f} µs mean, "
+              f"{statistics.median(seconds) * 1e6:6.1f} µs median")
+
+
+def _serve(engine, service: HallService) -> dict[str, list[float]]:
+    """Window 8's clerk calls and finishes tickets: the time `append` takes for each command's
+    events, by the kind of its event (a call or a finish writes one)."""
+    state, zone, clock = service.state, service.definition.hall.zone, time.perf_counter
+    stored: dict[str, list[float]] = {"ticket_called": [], "ticket_finished": []}
+    commands: list[cmd.Command] = [cmd.SignIn("1008", 8, "A")]
+    for _ in range(SERVED):
+        commands += [cmd.CallNext("1008", 8), cmd.Finish("1008", 8, "done")]
+    for first in range(0, len(commands), PER_COMMIT):
+        with engine.connect() as conn, conn.begin():
+            for command in commands[first:first + PER_COMMIT]:
+                events = state.handle(command, datetime.now(zone))
+                began = clock()
+                event_log.append(conn, service.hall_id, events)
+                took = clock() - began
+                if len(events) == 1 and events[0].kind in stored:
+                    stored[events[0].kind].append(took)
+    return stored
 
 
 if __name__ == "__main__":

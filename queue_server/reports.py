@@ -2,8 +2,8 @@
 span, as CSV (UTF-8 with a BOM, so Excel opens the Chinese right), XLSX (one sheet per table)
 or JSON. Used by `queue-server report` and by the reports page's downloads (`export`).
 
-The tables come from `kpis.fold` over the event log, as the KPIs do, so an export and the KPI
-table always agree.
+The tables come from `kpis.fold` over the event log, as the KPIs do (the closed days' folds
+kept by `store.day_facts`), so an export and the KPI table always agree.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from hall.vocabulary import (
 )
 from queue_server import kpis
 from queue_server.hall_definition import HallDefinition
-from queue_server.store import event_log
+from queue_server.store import day_facts
 
 # An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录"}
@@ -40,14 +40,17 @@ Table = tuple[list[str], list[list[Any]]]   # headers, rows
 
 def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: date,
                last: date) -> kpis.Facts:
-    """The facts of the service days `first` to `last`, from the event log."""
+    """The facts of the service days `first` to `last`: exactly the fold of their events, read
+    as the stored facts of the closed days and the fold of the others' events. The closed days
+    folded here are stored for the next report, where the database takes writes."""
     if last < first:
         raise ValueError("结束日期不能早于开始日期")
     if (last - first).days >= MAX_DAYS:
         raise ValueError("一次最多统计 5 年")
     with engine.connect() as conn:
-        events = event_log.report_events(conn, hall_id, first, last, kpis.FOLDED_KINDS)
-    return kpis.fold(events)
+        days, folded = day_facts.read(conn, hall_id, first, last)
+    day_facts.store(engine, hall_id, folded)
+    return day_facts.join(days)
 
 
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",

@@ -93,17 +93,23 @@ class LiveHall:
             return json.load(reply)
 
     def ratings(self) -> list:
-        """The `ratings` table's rows, in the order they were stored."""
-        from sqlalchemy import select
+        """The ratings as the reports read them from the log (`kpis.fold`), in their order, each
+        with the ticket's number as `ticket` and every field of its event."""
+        from datetime import date
+        from types import SimpleNamespace
 
-        from queue_server.store.schema import RatingRow
+        from queue_server import kpis
+        from queue_server.store import event_log
 
         engine = open_engine(f"sqlite:///{self.db}")
         try:
             with engine.connect() as conn:
-                return list(conn.execute(select(RatingRow).order_by(RatingRow.id)))
+                hall_id = hall_records.hall_id_for(conn, None)
+                events = event_log.report_events(conn, hall_id, date.min, date.max,
+                                                 kpis.FOLDED_KINDS)
         finally:
             engine.dispose()
+        return [SimpleNamespace(ticket=r["number"], **r) for r in kpis.fold(events).ratings]
 
     def client(self) -> Client:
         connection = connect(self.ws, open_timeout=5, max_size=None)

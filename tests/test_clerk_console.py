@@ -127,14 +127,12 @@ def console_page(browser: Browser, hall: LiveHall) -> Iterator[Console]:
 
 
 def ratings_in_db(hall: LiveHall) -> dict[str, tuple]:
-    """ticket → (score, clerk, post), from the event log and from the ratings table."""
+    """ticket → (score, clerk, post), from the event log's rows and as the reports fold them."""
     with sqlite3.connect(hall.db) as db:
         logged = {row[0]: json.loads(row[1]) for row in db.execute(
             "select ticket, data from events where kind = 'ticket_rated'")}
-        table = {row[0]: row[1:] for row in db.execute(
-            "select ticket, score, clerk, post from ratings")}
     events = {t: (d["score"], d["clerk"], d["post"]) for t, d in logged.items()}
-    assert events == table
+    assert events == {r.ticket: (r.score, r.clerk, r.post) for r in hall.ratings()}
     return events
 
 

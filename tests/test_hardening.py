@@ -60,7 +60,7 @@ def tickets_in(hall: LiveHall) -> int:
     import sqlite3
 
     with sqlite3.connect(hall.db) as db:
-        return db.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        return db.execute("SELECT count(*) FROM events WHERE kind = 'ticket_issued'").fetchone()[0]
 
 
 # --- 1. revocation --------------------------------------------------------------------------------

@@ -16,9 +16,11 @@ from sqlalchemy import select
 from bench import simulate_day
 from bench.sim import agents, model
 from bench.sim.summary import add_up, check
+from queue_server import kpis, reports
 from queue_server import service_calendar as cal
+from queue_server.store import hall_records
 from queue_server.store.database import open_engine
-from queue_server.store.schema import EventRow, PresenceRow, RatingRow, TicketRow
+from queue_server.store.schema import EventRow
 
 TOWN, COUNTY = model.load("demo-town"), model.load("county")
 MONDAY = date(2026, 11, 23)
@@ -136,13 +138,14 @@ def _run(tmp_path: Path, *args: str) -> dict:
 
 
 def _matches_database(url: str, result: dict) -> None:
-    """Every day's summary against what the store holds for that day."""
+    """Every day's summary against what the store holds for that day, as the reports read it."""
     engine = open_engine(url)
     with engine.connect() as conn:
         for day in result["days"]:
             when = date.fromisoformat(day["day"])
             t = day["tickets"]
-            tickets = conn.execute(select(TicketRow).where(TicketRow.day == when)).all()
+            facts = _facts(engine, when)
+            tickets = facts.tickets
             status = Counter(r.status for r in tickets)
             assert len(tickets) == t["issued"]
             assert status["finished"] == t["finished"] and status["no_show"] == t["no_show"]
@@ -156,15 +159,17 @@ def _matches_database(url: str, result: dict) -> None:
                 EventRow.day == when, EventRow.kind == "ticket_issued")).scalars().all()
             assert Counter(d["category"] for d in issued) == Counter(t["issued_by_category"])
             assert Counter(d["priority"] for d in issued) == Counter(t["issued_by_priority"])
-            finished_by = Counter((r.clerk, r.post) for r in tickets if r.status == "finished")
+            finished_by = Counter((r.visits[-1].ended_by, r.visits[-1].ended_post) for r in tickets
+                                  if r.status == "finished")
             assert finished_by == Counter({(badge, post): c["finished"] for badge, posts in day["clerks"].items()
                                            for post, c in posts.items() if c.get("finished")})
-            ratings = conn.execute(select(RatingRow).where(RatingRow.day == when)).all()
+            ratings = facts.ratings
             r = day["ratings"]
             assert len(ratings) == r["total"]
-            assert Counter("null" if x.score is None else str(x.score) for x in ratings) == Counter(r["by_score"])
-            assert Counter(x.channel for x in ratings) == Counter(r["by_channel"])
-            rated_by = Counter((x.clerk, x.post) for x in ratings)
+            assert Counter("null" if x["score"] is None else str(x["score"]) for x in ratings) == Counter(
+                r["by_score"])
+            assert Counter(x["channel"] for x in ratings) == Counter(r["by_channel"])
+            rated_by = Counter((x["clerk"], x["post"]) for x in ratings)
             assert rated_by == Counter({(badge, post): sum(n for k, n in c.items() if k.startswith("rated_"))
                                         for badge, posts in day["clerks"].items() for post, c in posts.items()
                                         if any(k.startswith("rated_") for k in c)})
@@ -172,10 +177,16 @@ def _matches_database(url: str, result: dict) -> None:
                 EventRow.day == when, EventRow.kind == "warning")).scalars().all()
             assert Counter((w["kind"], w["level"]) for w in warnings) == Counter(
                 {(kind, level): n for kind, levels in day["warnings"].items() for level, n in levels.items()})
-            pauses = conn.execute(select(PresenceRow.reason).where(
-                PresenceRow.day == when, PresenceRow.state == "paused")).scalars().all()
+            pauses = [i.reason for i in facts.intervals if i.state == "paused"]
             assert Counter(pauses) == Counter(day["presence"]["pause"])
     engine.dispose()
+
+
+def _facts(engine, day: date) -> kpis.Facts:
+    with engine.connect() as conn:
+        hall_id = hall_records.hall_id_for(conn, None)
+        definition = hall_records.load_definition(conn, hall_id)
+    return reports.load_facts(engine, hall_id, definition, day, day)
 
 
 def test_protocol_day_through_a_real_server_matches_the_database(tmp_path):
@@ -236,8 +247,8 @@ def test_direct_commits_per_day_store_what_the_server_path_stores(tmp_path):
             rows[commit] = (
                 conn.execute(select(EventRow.seq, EventRow.kind, EventRow.at, EventRow.data)
                              .order_by(EventRow.seq)).all(),
-                conn.execute(select(TicketRow.number, TicketRow.status, TicketRow.clerk, TicketRow.ended_at,
-                                    TicketRow.score).order_by(TicketRow.number)).all())
+                sorted((t.number, t.status, t.visits[-1].ended_by if t.visits else None, t.ended_at, t.score)
+                       for t in _facts(engine, MONDAY).tickets))
         engine.dispose()
     assert rows["day"] == rows["command"]
 

@@ -2,11 +2,12 @@
 
 Each request an agent makes becomes the core command the server's session would make of it
 (same checks of who may do what), run by the service's `HallState` at the simulated moment;
-the events are written with the store's own `event_log.append`, projections included. By
-default they are committed once per simulated day, because the store's write of one command
-costs ~1 ms and its fsync several: a year of county days would take hours one commit at a
-time. `commit="command"` goes through `HallService.execute_batch` for every command instead,
-exactly as the live server's writer does (tests compare the two).
+the events are written with the store's own `event_log.append` (the log alone: the facts of
+closed days are folded by the first report or `queue-server init` that needs them). By default
+they are committed once per simulated day, because each commit's fsync costs several ms: a
+year of county days would take hours one commit at a time. `commit="command"` goes through
+`HallService.execute_batch` for every command instead, exactly as the live server's writer
+does (tests compare the two).
 
 The live server ticks every 5 s (脱岗 warnings, window-targeted tickets sent back); here a
 ticker does the same every `tick_seconds` of simulated time, and at midnight a last tick

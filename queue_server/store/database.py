@@ -21,6 +21,9 @@ from sqlalchemy import Engine, Table, create_engine, event, false, insert, inspe
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from queue_server.store import day_facts
+from queue_server.store.schema import EventRow, HallRow
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -83,12 +86,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creates it on an empty database)."""
+    """Bring the schema to the newest migration (creates it on an empty database), then fold
+    the facts of the closed days that lack current ones (`day_facts.fill`): after an upgrade,
+    or a change of `day_facts.FACTS_VERSION`, the first yearly report does not fold a year of
+    events itself. With the facts in place this is one query per hall."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    with engine.connect() as connection:
+        halls = connection.execute(select(HallRow.id)).scalars().all()
+    for hall_id in halls:
+        day_facts.fill(engine, hall_id)
 
 
 def is_initialised(engine: Engine) -> bool:
@@ -148,23 +158,20 @@ def explain(error: DBAPIError, url: URL) -> str | None:
 def check_writable(engine: Engine) -> None:
     """Raise `DatabaseUnusable` unless the database takes writes, and change nothing.
 
-    Inserts no rows into `events` and `tickets` (the tables every command writes) in a
-    transaction that is rolled back: the statements are real writes to the database (SQLite
-    takes its write lock, PostgreSQL checks a read-only transaction and the INSERT privilege)
-    that add nothing. A read-only SQLite file (or `mode=ro`), a read-only PostgreSQL database
-    or a role without INSERT fails here, so the server refuses to start instead of saying "ok"
-    on /healthz and failing every command.
+    Inserts no rows into `events` (the table every command writes) in a transaction that is
+    rolled back: the statement is a real write to the database (SQLite takes its write lock,
+    PostgreSQL checks a read-only transaction and the INSERT privilege) that adds nothing. A
+    read-only SQLite file (or `mode=ro`), a read-only PostgreSQL database or a role without
+    INSERT fails here, so the server refuses to start instead of saying "ok" on /healthz and
+    failing every command.
     """
-    from queue_server.store.schema import EventRow, TicketRow
-
+    table = EventRow.__table__
+    assert isinstance(table, Table)   # a declarative class's __table__
+    columns = [c for c in table.c if not c.primary_key]
     try:
         with engine.connect() as conn, conn.begin() as transaction:
-            for row in (EventRow, TicketRow):
-                table = row.__table__
-                assert isinstance(table, Table)   # a declarative class's __table__
-                columns = [c for c in table.c if not c.primary_key]
-                conn.execute(insert(table).from_select(
-                    [c.name for c in columns], select(*columns).where(false())))
+            conn.execute(insert(table).from_select(
+                [c.name for c in columns], select(*columns).where(false())))
             transaction.rollback()
     except DBAPIError as error:
         raise DatabaseUnusable(explain(error, engine.url)

@@ -1,8 +1,9 @@
 """The database tables. Every row carries its hall, so one database can hold a county's halls.
 
 The event log (`events`) is the record of truth: append-only, numbered per hall by `seq`.
-`tickets`, `presence` and `ratings` are projections of it, written in the same transaction,
-so reports can query them directly. Times are stored in UTC (see `UtcDateTime`).
+Reports fold it (`kpis.fold`); `day_facts` keeps that fold for each closed service day, so
+that a year's report need not read a year of events. Times are stored in UTC (see
+`UtcDateTime`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -139,72 +140,18 @@ class EventRow(Base):
     data: Mapped[dict[str, Any]]
 
 
-class TicketRow(Base):
-    __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("hall_id", "day", "number"),
-                      Index("ix_tickets_hall_issued", "hall_id", "issued_at"))
+class DayFactsRow(Base):
+    """The folded facts of one closed service day (`store.day_facts`), so that a report over
+    months reads a row per day rather than every event. Derived from the log, never the truth:
+    rows of another `version` are recomputed from the events."""
+
+    __tablename__ = "day_facts"
+    __table_args__ = (UniqueConstraint("hall_id", "day"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = _hall_fk()
     day: Mapped[date] = mapped_column(Date)
-    number: Mapped[str] = mapped_column(String(8))
-    category: Mapped[str] = mapped_column(String(2))
-    kind: Mapped[str] = mapped_column(String(10))
-    priority: Mapped[str] = mapped_column(String(10))
-    service: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(10))
-    issued_at: Mapped[datetime]
-    first_called_at: Mapped[datetime | None]
-    called_at: Mapped[datetime | None]
-    ended_at: Mapped[datetime | None]
-    window: Mapped[int | None]
-    clerk: Mapped[str | None] = mapped_column(String(16))
-    post: Mapped[str | None] = mapped_column(String(1))
-    first_window: Mapped[int | None]
-    first_clerk: Mapped[str | None] = mapped_column(String(16))
-    target_window: Mapped[int | None]
-    calls: Mapped[int] = mapped_column(default=0)
-    recalls: Mapped[int] = mapped_column(default=0)
-    transfers: Mapped[int] = mapped_column(default=0)
-    outcome: Mapped[str | None] = mapped_column(String(12))
-    note: Mapped[str] = mapped_column(String(200), default="")
-    hold_reason: Mapped[str] = mapped_column(String(200), default="")
-    end_reason: Mapped[str] = mapped_column(String(20), default="")
-    score: Mapped[int | None]
-
-
-class PresenceRow(Base):
-    """One interval of a window's life: a clerk present, paused (with reason), or nobody there."""
-
-    __tablename__ = "presence"
-    __table_args__ = (Index("ix_presence_hall_window_open", "hall_id", "window", "ended_at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = _hall_fk()
-    day: Mapped[date] = mapped_column(Date)
-    window: Mapped[int]
-    clerk: Mapped[str | None] = mapped_column(String(16))
-    post: Mapped[str | None] = mapped_column(String(1))
-    state: Mapped[str] = mapped_column(String(10))
-    reason: Mapped[str] = mapped_column(String(200), default="")
-    started_at: Mapped[datetime]
-    ended_at: Mapped[datetime | None]
-
-
-class RatingRow(Base):
-    __tablename__ = "ratings"
-    __table_args__ = (Index("ix_ratings_hall_day", "hall_id", "day"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    hall_id: Mapped[int] = _hall_fk()
-    day: Mapped[date] = mapped_column(Date)
-    ticket: Mapped[str] = mapped_column(String(8))
-    score: Mapped[int | None]
-    reasons: Mapped[list[Any]]
-    channel: Mapped[str] = mapped_column(String(10))
-    window: Mapped[int | None]
-    clerk: Mapped[str | None] = mapped_column(String(16))
-    post: Mapped[str | None] = mapped_column(String(1))
-    department: Mapped[str] = mapped_column(String(40), default="")
-    service: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime]
+    version: Mapped[int]
+    data: Mapped[str] = mapped_column(Text)
 
 
 class ManagerRow(Base):

@@ -1,0 +1,330 @@
+"""The folded facts of each closed service day, kept so that a report over months reads a row a
+day rather than every event of the span.
+
+A report is `kpis.fold` over the events of its span. The fold of a span is the folds of its
+days one after the other, but for one thing: a window's interval still open when its day ends
+(a clerk who signed out and nobody came) is closed by the next day's first event on that window
+or by its `day_started`, whichever comes first. So each day's facts keep, beside the fold, when
+that happened (`DayFacts.started_at`, `DayFacts.touched`), and `join` closes the intervals a day
+leaves open as the fold over the whole span would: the result is exactly that fold's.
+
+A closed day (one before the hall's latest logged day) gets no more events, so its facts never
+change while the fold stays the same. They are stored (`day_facts` table) with `FACTS_VERSION`;
+`read` folds the events of any day whose facts are missing or of another version, and of the
+latest day, which may still be going on. `fill` stores the facts of every closed day that lacks
+current ones; `database.migrate` runs it once the schema is up to date, so an upgraded
+database (or one whose `FACTS_VERSION` went up) has its facts before its first report.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gc
+import itertools
+import json
+import sys
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
+
+from queue_server import events as ev
+from queue_server import kpis
+from queue_server.events import Event
+from queue_server.store import event_log
+from queue_server.store.schema import DayFactsRow, EventRow
+
+FACTS_VERSION = 1
+"""Bump it whenever a KPI definition, the fold (`kpis.fold`, its `Facts`) or the layout below
+changes: stored facts of another version are then folded again from the events, lazily by the
+first report that needs them and all at once by `queue-server init` (`fill`)."""
+
+_INTERVAL_KINDS = (ev.ClerkSignedIn, ev.ClerkSignedOut, ev.WindowPaused, ev.WindowResumed)
+"""The kinds that end a window's open interval in the fold (as `day_started` ends them all)."""
+
+_FILL_DAYS = 31
+"""`fill` folds this many days at a time, so that a year of a county hall is not all in memory."""
+
+
+@dataclass(slots=True)
+class DayFacts:
+    day: date
+    facts: kpis.Facts
+    started_at: datetime | None
+    """When its first `day_started` was logged: it ends every interval left open before."""
+    touched: dict[int, datetime]
+    """Window: its first interval event, for those that came before the first `day_started`."""
+
+
+def fold_day(day: date, events: Sequence[Event]) -> DayFacts:
+    """The facts of one day's events (in seq order)."""
+    started_at = None
+    touched: dict[int, datetime] = {}
+    for e in events:
+        if isinstance(e.data, ev.DayStarted):
+            started_at = e.at
+            break
+        if isinstance(e.data, _INTERVAL_KINDS):
+            touched.setdefault(e.data.window, e.at)
+    return DayFacts(day, kpis.fold(events), started_at, touched)
+
+
+def join(days: Iterable[DayFacts]) -> kpis.Facts:
+    """The facts of consecutive days (in order) as one fold over all their events gives them.
+
+    Closes, on the facts given, the intervals each day left open (see the module's docstring)."""
+    tickets: list[kpis.TicketFacts] = []
+    intervals: list[kpis.Interval] = []
+    ratings: list[dict[str, Any]] = []
+    still_open: dict[int, kpis.Interval] = {}
+    for d in days:
+        for window in list(still_open):
+            at = d.touched.get(window) or d.started_at
+            if at is not None:
+                still_open.pop(window).ended_at = at
+        for interval in d.facts.intervals:
+            if interval.ended_at is None:
+                still_open[interval.window] = interval
+        tickets += d.facts.tickets
+        intervals += d.facts.intervals
+        ratings += d.facts.ratings
+    return kpis.Facts(tickets, intervals, ratings)
+
+
+# --- the stored form ---------------------------------------------------------------------------
+# Columns rather than a record per ticket, so that a year (some 300 rows of up to 800 tickets,
+# decoded by one json.loads) becomes its objects in C loops (`map`) rather than in Python. A
+# column is its distinct values and each row's index among them, the indexes packed as an array
+# of 1, 2 or 8-byte numbers in base64: JSON then parses one string per column instead of a
+# number or a string per row (parsing was half of the decoding). The times of a day are one
+# table shared by every time column (a finish is its visit's end and its ticket's, an interval's
+# end the next one's start), so a moment is made once; each is kept as its POSIX timestamp, a
+# double: within a tenth of a microsecond for centuries, so `fromtimestamp`, which rounds to
+# the microsecond, gives it back exactly, and the fastest way to make a year's million times.
+
+_UTC = itertools.repeat(UTC)
+
+
+def _packed(numbers: list[int] | list[float], typecode: str | None = None) -> list[str]:
+    """Numbers as [typecode, base64 of their little-endian array]."""
+    if typecode is None:
+        top = max(numbers, default=0)
+        typecode = "B" if top < 1 << 8 else "H" if top < 1 << 16 else "q"
+    packed = array(typecode, numbers)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return [typecode, base64.b64encode(packed.tobytes()).decode("ascii")]
+
+
+def _unpacked(column: list[str]) -> array[Any]:
+    typecode, text = column
+    numbers = array(typecode, base64.b64decode(text))
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers
+
+
+def _codes(values: Iterable[Any]) -> list[Any]:
+    index: dict[Any, int] = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return [list(index), *_packed(codes)]
+
+
+def _values(column: list[Any]) -> list[Any]:
+    distinct, *codes = column
+    return list(map(distinct.__getitem__, _unpacked(codes)))
+
+
+class _Moments:
+    """The day's table of times, and each time's index in it (0 for None)."""
+
+    def __init__(self) -> None:
+        self.index: dict[datetime | None, int] = {None: 0}
+
+    def code(self, moment: datetime | None) -> int:
+        return self.index.setdefault(moment, len(self.index))
+
+    def codes(self, moments: Iterable[datetime | None]) -> list[str]:
+        return _packed([self.code(m) for m in moments])
+
+    def table(self) -> list[str]:
+        return _packed([m.timestamp() for m in self.index if m is not None], "d")
+
+
+def dumps(d: DayFacts) -> str:
+    """One day's facts as compact JSON text (the `day` is the row's own)."""
+    tickets, intervals = d.facts.tickets, d.facts.intervals
+    visits = [v for t in tickets for v in t.visits]
+    ratings = [({k: v for k, v in r.items() if k not in ("day", "at")}, r["at"])
+               for r in d.facts.ratings]
+    widest = max((len(data) for data, _ in ratings), default=0)
+    values = [tuple(data.values()) + (None,) * (widest - len(data)) for data, _ in ratings]
+    times = _Moments()
+    columns = [
+        [_codes(t.number for t in tickets), _codes(t.category for t in tickets),
+         _codes(t.issued_category for t in tickets), _codes(t.service for t in tickets),
+         _codes(t.kind for t in tickets), _codes(t.priority for t in tickets),
+         times.codes(t.issued_at for t in tickets), _codes(t.status for t in tickets),
+         times.codes(t.first_called_at for t in tickets),
+         times.codes(t.ended_at for t in tickets), _codes(t.outcome for t in tickets),
+         _codes(t.transfers for t in tickets), _codes(t.holds for t in tickets),
+         _codes(t.recalls for t in tickets), _packed([len(t.visits) for t in tickets]),
+         _codes(t.score for t in tickets), _codes(t.rating_reasons for t in tickets)],
+        [_codes(v.window for v in visits), _codes(v.clerk for v in visits),
+         _codes(v.post for v in visits), times.codes(v.called_at for v in visits),
+         _codes(v.end for v in visits), times.codes(v.ended_at for v in visits),
+         _codes(v.ended_by for v in visits), _codes(v.ended_post for v in visits)],
+        [_codes(i.window for i in intervals), _codes(i.state for i in intervals),
+         _codes(i.clerk for i in intervals), _codes(i.post for i in intervals),
+         _codes(i.reason for i in intervals), times.codes(i.started_at for i in intervals),
+         times.codes(i.ended_at for i in intervals)],
+        # A rating is its event's data: the keys of each (one set, unless the log's kinds
+        # changed that day), its time, and a column per place among the keys.
+        [_codes(tuple(data) for data, _ in ratings), times.codes(at for _, at in ratings),
+         [_codes(_json_key(row[place]) for row in values) for place in range(widest)]],
+        times.code(d.started_at), [[w, times.code(at)] for w, at in d.touched.items()],
+    ]
+    return json.dumps([times.table(), *columns], ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_key(value: Any) -> Any:
+    """A rating's value as a dict key (its reasons are a list) that JSON writes back the same."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def loads(day: date, data: list[Any]) -> DayFacts:
+    """A day's facts from its stored form, already parsed from JSON."""
+    table, tickets, visits, intervals, ratings, started_at, touched = data
+    days = itertools.repeat(day)
+    moments: list[datetime | None] = [None, *map(datetime.fromtimestamp, _unpacked(table), _UTC)]
+    at = moments.__getitem__
+
+    def times(codes: list[str]) -> list[Any]:
+        return list(map(at, _unpacked(codes)))
+
+    (numbers, categories, issued_categories, services, kinds, priorities, issued_at, statuses,
+     first_called_at, ended_at, outcomes, transfers, holds, recalls, visit_counts, scores,
+     reasons) = tickets
+    every_visit = list(map(kpis.Visit, _values(visits[0]), _values(visits[1]),
+                           _values(visits[2]), times(visits[3]), _values(visits[4]),
+                           times(visits[5]), _values(visits[6]), _values(visits[7])))
+    ends_at = list(itertools.accumulate(_unpacked(visit_counts)))
+    per_ticket = list(map(every_visit.__getitem__, map(slice, [0, *ends_at], ends_at)))
+    reasons[0] = list(map(tuple, reasons[0]))
+    keys, rated_at, places = ratings
+    keys[0] = [("day", "at", *k) for k in keys[0]]
+    facts = kpis.Facts(
+        list(map(kpis.TicketFacts, days, _values(numbers), _values(categories),
+                 _values(issued_categories), _values(services), _values(kinds),
+                 _values(priorities), times(issued_at), _values(statuses),
+                 times(first_called_at), times(ended_at), _values(outcomes),
+                 _values(transfers), _values(holds), _values(recalls), per_ticket,
+                 _values(scores), _values(reasons))),
+        list(map(kpis.Interval, days, _values(intervals[0]), _values(intervals[1]),
+                 _values(intervals[2]), _values(intervals[3]), _values(intervals[4]),
+                 times(intervals[5]), times(intervals[6]))),
+        # A row is as wide as the widest rating's keys: zip stops at each one's own keys.
+        list(map(dict, map(zip, _values(keys), zip(days, times(rated_at),
+                                                   *map(_values, places), strict=False)))))
+    return DayFacts(day, facts, at(started_at), {window: at(code) for window, code in touched})
+
+
+# --- reading and storing -----------------------------------------------------------------------
+
+def read(conn: Connection, hall_id: int, first: date,
+         last: date) -> tuple[list[DayFacts], list[DayFacts]]:
+    """The facts of every day with events from `first` to `last`, in order, and among them
+    those of closed days that were folded now for want of current stored ones (to `store`)."""
+    with _collector_paused():
+        return _read(conn, hall_id, first, last)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a span's facts are made: a year is some two
+    million new objects, none in a cycle, which would set off full collections that free
+    nothing (they took half the time of a yearly report)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(conn: Connection, hall_id: int, first: date,
+          last: date) -> tuple[list[DayFacts], list[DayFacts]]:
+    latest = conn.execute(select(func.max(EventRow.day))
+                          .where(EventRow.hall_id == hall_id)).scalar()
+    if latest is None:
+        return [], []
+    rows = conn.execute(select(DayFactsRow.day, DayFactsRow.data).where(
+        DayFactsRow.hall_id == hall_id, DayFactsRow.day >= first,
+        DayFactsRow.day <= min(last, latest - timedelta(days=1)),
+        DayFactsRow.version == FACTS_VERSION).order_by(DayFactsRow.day)).all()
+    stored = dict(zip((day for day, _ in rows),
+                      json.loads("[" + ",".join(data for _, data in rows) + "]"), strict=True))
+    event_days = conn.execute(select(EventRow.day).distinct().where(
+        EventRow.hall_id == hall_id, EventRow.day >= first, EventRow.day <= last)
+        .order_by(EventRow.day)).scalars().all()
+    days: list[DayFacts] = []
+    folded: list[DayFacts] = []
+    for is_stored, run in itertools.groupby(event_days, key=lambda day: day in stored):
+        if is_stored:
+            days += (loads(day, stored[day]) for day in run)
+            continue
+        run_days = list(run)
+        events = event_log.report_events(conn, hall_id, run_days[0], run_days[-1],
+                                             kpis.FOLDED_KINDS)
+        for day, day_events in itertools.groupby(events, key=lambda e: e.day):
+            facts = fold_day(day, list(day_events))
+            days.append(facts)
+            if day < latest:
+                folded.append(facts)
+    return days, folded
+
+
+def store(engine: Engine, hall_id: int, days: Sequence[DayFacts]) -> bool:
+    """Keep the facts of closed days, replacing those of another version, in a transaction of
+    their own. False, with nothing stored, when the database refuses (opened read-only, or
+    another report stored the same day first): the facts are folded again next time."""
+    if not days:
+        return True
+    rows = [{"hall_id": hall_id, "day": d.day, "version": FACTS_VERSION, "data": dumps(d)}
+            for d in days]
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(DayFactsRow).where(DayFactsRow.hall_id == hall_id,
+                                                   DayFactsRow.day.in_([d.day for d in days])))
+            conn.execute(insert(DayFactsRow), rows)
+    except DBAPIError:
+        return False
+    return True
+
+
+def fill(engine: Engine, hall_id: int) -> int:
+    """Store the facts of every closed day of the hall that lacks current ones; how many were.
+
+    Run after an upgrade (a new version, or a database from before this table), so that the
+    first yearly report does not fold a year of events itself."""
+    with engine.connect() as conn:
+        missing = conn.execute(select(EventRow.day).distinct().where(
+            EventRow.hall_id == hall_id,
+            EventRow.day < select(func.max(EventRow.day)).where(EventRow.hall_id == hall_id)
+            .scalar_subquery(),
+            EventRow.day.not_in(select(DayFactsRow.day).where(
+                DayFactsRow.hall_id == hall_id, DayFactsRow.version == FACTS_VERSION)))
+            .order_by(EventRow.day)).scalars().all()
+    stored = 0
+    for start in range(0, len(missing), _FILL_DAYS):
+        chunk = missing[start:start + _FILL_DAYS]
+        with engine.connect() as conn:
+            _, folded = read(conn, hall_id, chunk[0], chunk[-1])
+        stored += len(folded) if store(engine, hall_id, folded) else 0
+    return stored
