@@ -614,6 +614,22 @@ def test_corrupt_replies_are_retried_and_the_strip_stays_online():
         assert strip.corrupt_replies == 0 and strip.repeats >= 2 and emu.crc_errors == 0
 
 
+def test_an_info_whose_reply_was_lost_is_asked_again_after_the_next_answered_poll():
+    strip = EmulatedStrip(3, corrupt_replies=1, corrupt_commands=frozenset({Cmd.INFO}))
+    with StripEmulator([strip]) as emu:
+        driver = StripDriver(emu.path, [StripConfig(3)], **FAST)
+
+        async def scenario():
+            await until(lambda: driver.info(3) is not None, "INFO asked again")
+
+        run_driver(driver, scenario)
+        asked = [f.command for f in emu.requests if f.command in (Cmd.INFO, Cmd.PING)]
+        first = asked.index(Cmd.INFO)
+        second = asked.index(Cmd.INFO, first + 1)
+        assert strip.corrupt_replies == 0 and Cmd.PING in asked[first + 1:second]   # not at once
+        assert driver.info(3) == strip.info()
+
+
 def test_the_port_vanishes_and_comes_back_through_the_same_path(tmp_path):
     link = tmp_path / "ttyUSB0"
     with StripEmulator([3, 4], link=link) as emu:
