@@ -16,10 +16,12 @@ Design
 - `run()` picks one job at a time, in this order: first contact with strips not heard from
   yet (PING), content for strips that answer, brightness, INFO once per strip, then the
   periodic PING of every strip (`poll_interval`; `offline_poll_interval` for strips that are
-  off, whose unanswered pings would otherwise eat the bus). A strip is offline after
-  `offline_after` pings in a row go unanswered, or at once when a SHOW gets no answer to any
-  of its retries. When it answers again, or says it is FRESH (it lost power), it gets its
-  content again.
+  off, whose unanswered pings would otherwise eat the bus). An INFO whose reply was lost (a
+  noise hit, a late reply) is asked again after the strip's next answered PING, not at once,
+  so a strip that ignores INFO costs one reply timeout a poll interval, never the bus. A
+  strip is offline after `offline_after` pings in a row go unanswered, or at once when a SHOW
+  gets no answer to any of its retries. When it answers again, or says it is FRESH (it lost
+  power), it gets its content again.
 - A port that fails or cannot be opened puts every strip offline with a Chinese message; the
   driver reopens it with exponential backoff (`reopen_backoff`) and, once open, re-sends
   everything, because the strips may have been powered off with it.
@@ -75,6 +77,7 @@ class _Strip:
     limit: str = ""                      # what the codec cannot do for this strip
     info: DeviceInfo | None = None
     info_asked: bool = False
+    info_lost: bool = False              # that INFO went unanswered: ask again after the next answered PING
     brightness: int | None = None
     brightness_sent: int | None = None
     refreshed_at: float = 0.0
@@ -357,6 +360,8 @@ class StripDriver:
             strip.info_asked = True
             if isinstance(reply, InfoReply):
                 strip.info = reply.info
+        elif job.kind == "poll" and strip.info_lost:
+            strip.info_asked = strip.info_lost = False
 
     def _heard(self, strip: _Strip, reply: Any, now: float) -> None:
         """Any answer: the strip is there."""
@@ -376,7 +381,7 @@ class StripDriver:
         strip = job.strip
         now = time.monotonic()
         if job.kind == "info":
-            strip.info_asked = True
+            strip.info_asked = strip.info_lost = True
             return
         strip.misses += 1
         if job.kind == "show" or strip.misses >= self.offline_after:
@@ -399,7 +404,7 @@ class StripDriver:
             strip.sent = None
             strip.rejected = None
             strip.brightness_sent = None
-            strip.info_asked = False
+            strip.info_asked = strip.info_lost = False
         self._report()
 
     def _port_down(self, message: str) -> None:

@@ -5,9 +5,11 @@ master side; the program under test opens `emulator.path` (the slave, or a symli
 if it were /dev/ttyUSB0. It decodes every frame (CRC checked, garbage skipped), answers as a
 QLink strip would (ACK / NAK with a reason / INFO), and keeps what each address shows.
 Faults on demand: a strip goes `silent` (off the bus), `corrupt_replies` sends replies with a
-broken CRC, `busy_replies` answers NAK BUSY, `reboot()` loses the content like a power cut,
-and `unplug()` / `plug()` make the whole port vanish and come back (through the same symlink
-path when `link` is given, the way udev gives a re-plugged dongle the same name).
+broken CRC (only replies to `corrupt_commands` when that is set, so a test can aim the fault
+at a SHOW whatever PING or INFO the driver has on the line at that moment), `busy_replies`
+answers NAK BUSY, `reboot()` loses the content like a power cut, and `unplug()` / `plug()`
+make the whole port vanish and come back (through the same symlink path when `link` is given,
+the way udev gives a re-plugged dongle the same name).
 
 With `baudrate` set, each reply is held back by the time the request and the reply would
 take on a real line (10 bits a byte), so timings measured over the pty resemble a real bus.
@@ -49,7 +51,8 @@ class EmulatedStrip:
     brightness: int = 15
     fresh: bool = True            # nothing shown since power-up
     silent: bool = False          # off the bus: hears nothing, says nothing
-    corrupt_replies: int = 0      # the next n replies go out with a broken CRC
+    corrupt_replies: int = 0      # the next n replies go out with a broken CRC …
+    corrupt_commands: frozenset[int] = frozenset()     # … only replies to these commands, if any
     busy_replies: int = 0         # the next n requests get NAK BUSY
     shows: int = 0
     overflows: int = 0            # lines wider than the strip (the host should never send one)
@@ -247,7 +250,8 @@ class StripEmulator:
                         strip = self.strips.get(frame.address)
                         if strip is not None and not strip.silent:
                             reply = qlink.encode_frame(strip.execute(frame))
-                            if strip.corrupt_replies:
+                            if strip.corrupt_replies and (not strip.corrupt_commands
+                                                          or frame.command in strip.corrupt_commands):
                                 strip.corrupt_replies -= 1
                                 reply = reply[:-1] + bytes((reply[-1] ^ 0xFF,))
                 self.cond.notify_all()
