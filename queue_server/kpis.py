@@ -439,7 +439,8 @@ def kpi_rows(facts: Facts, definition: HallDefinition, by: str, period: str,
     if by in ("window", "hall"):
         sessions = _Sessions(definition)
         for interval in facts.intervals:
-            _count_interval(groups, sessions, interval, period, by)
+            if interval.state != "present" and interval.ended_at is not None:
+                _count_interval(groups, sessions, interval, period, by)
     rows = []
     for (p, key), g in sorted(groups.items()):
         if by in ("window", "clerk") or g.issued:
@@ -462,10 +463,10 @@ def _count_ticket(g: _Group, t: TicketFacts) -> None:
 
 def _count_finished(g: _Group, t: TicketFacts, visit: Visit) -> None:
     """A finished ticket: its service time, outcome, post (of whoever finished it) and rating (a
-    finished ticket without a score is 未评, whether the pad recorded 未评 or nothing came)."""
-    seconds = t.service_seconds
-    assert seconds is not None   # finished
-    g.services.append(seconds)
+    finished ticket without a score is 未评, whether the pad recorded 未评 or nothing came).
+    `visit` is the one that finished it, its last (`TicketFacts.service_seconds`)."""
+    assert visit.ended_at is not None   # the finish ended it
+    g.services.append((visit.ended_at - visit.called_at).total_seconds())
     if t.score is not None:
         g.scores.append(t.score)
     else:
@@ -524,22 +525,22 @@ def _count_at_windows(groups: dict, p: str, t: TicketFacts, by: str) -> None:
         k = str(first.window) if by_window else first.clerk
         if k is not None:
             groups[p, k].waits.append(t.wait_seconds)
-    last = t.finisher
-    k = None if last is None else str(last.window) if by_window else last.ended_by
-    if k is not None:
-        assert last is not None   # k is None without it
-        g = groups[p, k]
-        if t.status == "no_show":
-            g.no_show += 1
-        else:
-            g.finished += 1
-            _count_finished(g, t, last)
+    if t.status == "finished" or t.status == "no_show":   # `t.finisher`, inline: a year is
+        last = visits[-1]                                  # some 150,000 of them
+        k = str(last.window) if by_window else last.ended_by
+        if k is not None:
+            g = groups[p, k]
+            if t.status == "no_show":
+                g.no_show += 1
+            else:
+                g.finished += 1
+                _count_finished(g, t, last)
 
 
 def _count_interval(groups: dict, sessions: _Sessions, interval: Interval, period: str,
                     by: str) -> None:
-    if interval.state == "present" or interval.ended_at is None:
-        return
+    """An absence (脱岗) or a pause that has ended, in its window's or the hall's row."""
+    assert interval.ended_at is not None
     # A day's last interval is closed by the next day's first event, which may come days
     # later: only its own day counts.
     seconds = sessions.seconds(interval.day, interval.started_at, interval.ended_at)
@@ -582,9 +583,13 @@ class _Sessions:
     def seconds(self, day: date, start: datetime, end: datetime) -> float:
         """Seconds of [start, end), cut at the end of `day`, that fall in the sessions of the
         local days it spans."""
-        first, last = start.timestamp(), min(end.timestamp(), self.day_end(day))
+        ends = self.day_end(day)
+        first, last = start.timestamp(), min(end.timestamp(), ends)
         total = 0.0
-        local_day = cal.local(self.hall, start).date()
+        # An interval starts on its own service day, the local date of its start; a log from
+        # elsewhere is not trusted to say so.
+        starts = self.day_end(day - timedelta(days=1))
+        local_day = day if starts <= first < ends else cal.local(self.hall, start).date()
         while True:
             for opens, closes in self.spans(local_day):
                 overlap = min(last, closes) - max(first, opens)
