@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Date, Engine, delete, func, insert, select, type_coerce
 from sqlalchemy.exc import DBAPIError
 
 from queue_server import events as ev
@@ -270,9 +270,7 @@ def _read(conn: Connection, hall_id: int, first: date,
         DayFactsRow.version == FACTS_VERSION).order_by(DayFactsRow.day)).all()
     stored = dict(zip((day for day, _ in rows),
                       json.loads("[" + ",".join(data for _, data in rows) + "]"), strict=True))
-    event_days = conn.execute(select(EventRow.day).distinct().where(
-        EventRow.hall_id == hall_id, EventRow.day >= first, EventRow.day <= last)
-        .order_by(EventRow.day)).scalars().all()
+    event_days = _event_days(conn, hall_id, first, last)
     days: list[DayFacts] = []
     folded: list[DayFacts] = []
     for is_stored, run in itertools.groupby(event_days, key=lambda day: day in stored):
@@ -288,6 +286,20 @@ def _read(conn: Connection, hall_id: int, first: date,
             if day < latest:
                 folded.append(facts)
     return days, folded
+
+
+def _event_days(conn: Connection, hall_id: int, first: date, last: date) -> list[date]:
+    """The days from `first` to `last` that have events, in order: one index seek per day (a
+    recursive query), where DISTINCT would read the index entry of every event (a county
+    year: 300 days among 800,000 events, 80 ms)."""
+    in_span = (EventRow.hall_id == hall_id, EventRow.day <= last)
+    found = select(func.min(EventRow.day).label("day")).where(
+        *in_span, EventRow.day >= first).cte("event_days", recursive=True)
+    following = select(func.min(EventRow.day)).where(
+        *in_span, EventRow.day > found.c.day).scalar_subquery()
+    found = found.union_all(select(following).where(found.c.day.is_not(None)))
+    return [day for day in conn.execute(select(type_coerce(found.c.day, Date))).scalars()
+            if day is not None]
 
 
 def store(engine: Engine, hall_id: int, days: Sequence[DayFacts]) -> bool:
