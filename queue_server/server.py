@@ -127,6 +127,7 @@ class HallServer:
         path = urlsplit(request.path).path
         if path == "/ws":
             return None   # the WebSocket handshake goes on
+        await self.writer.settled()   # pages and /healthz show only what is committed
         if path.startswith("/export/"):
             return await self.export(path.removeprefix("/export/"))
         if path.startswith("/guide/"):
@@ -301,6 +302,7 @@ class HallServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE_SECONDS)
             self.login_gate.close()
+            self.writer.close()
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
