@@ -10,6 +10,7 @@ writer decides on the event loop and commits on a thread of its own (queue_serve
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from queue_server import commands as cmd
 from queue_server import service_calendar as cal
@@ -76,6 +77,9 @@ class HallService:
             self.hall_id = hall_records.hall_id_for(conn, hall_code)
             self.definition = hall_records.load_definition(conn, self.hall_id)
         self.state = rebuild(engine, self.hall_id, self.definition, now)
+        # Commits use a connection of their own, kept: taking one from the pool costs a
+        # round trip on PostgreSQL (the pool's liveness ping) besides the pool's own work.
+        self._writing: Connection | None = None
 
     # --- who may connect: blocking reads, which the sessions run on threads ------------------
     # The session layer holds no database connection of its own: it talks to the state, the
@@ -136,11 +140,23 @@ class HallService:
         if not events:
             return
         try:
-            with self.engine.begin() as conn:
-                event_log.append(conn, self.hall_id, events)
+            if self._writing is None:
+                self._writing = self.engine.connect()
+            with self._writing.begin():
+                event_log.append(self._writing, self.hall_id, events)
         except Exception:
+            self._forget_writing_connection()
             self.state = rebuild(self.engine, self.hall_id, self.definition, now)
             raise
+
+    def _forget_writing_connection(self) -> None:
+        """A failed commit may have lost its connection (a database restart): the next
+        commit opens a fresh one."""
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                self._writing.invalidate()
+                self._writing.close()
+            self._writing = None
 
     def _decide(self, batch: Sequence[tuple[cmd.Command, datetime]],
                 observe: Callable[[HallState, list[Event]], Any] | None,
