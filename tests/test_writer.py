@@ -9,8 +9,10 @@ are the protocol's, as a device would send them.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
@@ -145,3 +147,41 @@ def test_a_failed_commit_tells_nobody_done_and_leaves_the_state_as_on_disk(hall)
     assert waiting(hello)["A"] == 0
     assert hello["snapshot"]["live"]["notice"] == "另一个写入者"
 
+
+
+def test_the_ticket_page_and_healthz_wait_for_the_commit_in_flight(hall):
+    """The HTTP side reads the same state: while the take_ticket's commit is held, neither the
+    new ticket's citizen page nor /healthz (its seq) is answered; released, both show it."""
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request
+
+    from queue_server import commands as cmd
+    from queue_server.hall_service import HallService
+    from queue_server.server import HallServer
+
+    engine, _, _ = hall
+
+    async def scenario():
+        server = HallServer(HallService(engine, None, datetime.now(UTC)))
+        held = HeldCommit(server.service.commit)
+        server.service.commit = held               # type: ignore[method-assign]
+        runner = asyncio.create_task(server.writer.run())
+        take = asyncio.create_task(server.writer.submit(cmd.TakeTicket("A", "handle", "normal", None)))
+        await asyncio.to_thread(held.holding.wait)
+        token = make_token(server.context.secret, server.service.state.day, "A001")
+        page = asyncio.create_task(server.process_request(None, Request(f"/t/{token}", Headers())))
+        health = asyncio.create_task(server.process_request(None, Request("/healthz", Headers())))
+        await _turns()
+        assert not page.done() and not health.done()
+        held.release.set()
+        await take
+        answers = await page, await health
+        runner.cancel()
+        server.writer.close()
+        server.login_gate.close()
+        server.garbage.close()
+        return answers
+
+    page, health = asyncio.run(scenario())
+    assert page.status_code == 200 and b"<html" in page.body.lower()
+    assert health.status_code == 200 and json.loads(health.body)["seq"] == 1
