@@ -103,13 +103,18 @@ class HallServer:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def health(self) -> dict:
+    def database_answers(self) -> str:
+        """Blocking (a round trip to PostgreSQL): called on a thread."""
         try:
             with self.service.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            database = "ok"
+            return "ok"
         except Exception as error:  # reported, not raised: this is the health page
-            database = f"error: {error.__class__.__name__}"
+            return f"error: {error.__class__.__name__}"
+
+    def health(self, database: str) -> dict:
+        """`database`: what `database_answers` said. Reads the hall state: call it in the step
+        in which `Writer.settled` returned."""
         if database == "ok" and self.writer.failed:   # it answers, but the last write failed
             database = f"error: writes fail ({self.writer.failed})"
         return {"version": __version__, "hall": self.service.definition.hall.code,
@@ -130,7 +135,14 @@ class HallServer:
         path = urlsplit(request.path).path
         if path == "/ws":
             return None   # the WebSocket handshake goes on
-        await self.writer.settled()   # pages and /healthz show only what is committed
+        if path == "/healthz":
+            database = await asyncio.to_thread(self.database_answers)
+            await self.writer.settled()   # no await from here on: the seq shown is committed
+            health = self.health(database)
+            status = HTTPStatus.OK if health["database"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
+            return _response(status, json.dumps(health, ensure_ascii=False).encode(),
+                             "application/json; charset=utf-8", [("Cache-Control", "no-store")])
+        await self.writer.settled()   # the pages show only what is committed
         if path.startswith("/export/"):
             return await self.export(path.removeprefix("/export/"))
         if path.startswith("/guide/"):
@@ -139,11 +151,6 @@ class HallServer:
             return self.ticket_page(unquote(path.removeprefix("/t/")), request.headers)
         if path.startswith("/fonts/"):
             return self.file(FONTS, path.removeprefix("/fonts/"), request.headers)
-        if path == "/healthz":
-            health = self.health()
-            status = HTTPStatus.OK if health["database"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
-            return _response(status, json.dumps(health, ensure_ascii=False).encode(),
-                             "application/json; charset=utf-8", [("Cache-Control", "no-store")])
         return self.file(self.web_root, path, request.headers)
 
     def guide(self, code: str) -> Response:
