@@ -4,11 +4,13 @@
 the core one after another and writes all their events in one transaction (group commit): the
 fsync is shared, durability is not given up, and nobody is told "done" before the commit. If
 the commit fails, the in-memory state is rebuilt from the store, so it never runs ahead of
-what is on disk.
+what is on disk. Its two halves, `decide` and `commit`, are also callable apart: the server's
+writer decides on the event loop and commits on a thread of its own (queue_server.writer).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from queue_server import commands as cmd
 from queue_server import service_calendar as cal
@@ -24,7 +26,7 @@ from queue_server.domain_errors import DomainError
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import HallState
-from queue_server.store import event_log, hall_records
+from queue_server.store import accounts, devices, event_log, hall_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,27 @@ class HallService:
             self.hall_id = hall_records.hall_id_for(conn, hall_code)
             self.definition = hall_records.load_definition(conn, self.hall_id)
         self.state = rebuild(engine, self.hall_id, self.definition, now)
+        # Commits use a connection of their own, kept: taking one from the pool costs a
+        # round trip on PostgreSQL (the pool's liveness ping) besides the pool's own work.
+        self._writing: Connection | None = None
+
+    # --- who may connect: blocking reads, which the sessions run on threads ------------------
+    # The session layer holds no database connection of its own: it talks to the state, the
+    # writer and these. Reports (`stats`, exports) read through queue_server.reports, on threads.
+
+    def device_for_token(self, token: str) -> devices.Device | None:
+        with self.engine.connect() as conn:
+            return devices.device_for_token(conn, self.hall_id, token)
+
+    def login(self, kind: accounts.AccountKind, account: str, secret: str,
+              now: datetime) -> accounts.Login:
+        """A clerk's or manager's login: the slow hash, and the lockout's count of tries."""
+        return accounts.login(self.engine, self.hall_id, kind, account, secret, now)
+
+    def registered_devices(self) -> list[devices.Device]:
+        """The hall's devices whose tokens are not revoked."""
+        with self.engine.connect() as conn:
+            return [d for d in devices.list_devices(conn, self.hall_id) if d.revoked_at is None]
 
     def execute(self, command: cmd.Command, now: datetime) -> list[Event]:
         """Run one command and commit; raise its DomainError if refused."""
@@ -86,20 +109,58 @@ class HallService:
     def execute_batch(self, batch: Sequence[tuple[cmd.Command, datetime]],
                       observe: Callable[[HallState, list[Event]], Any] | None = None,
                       ) -> list[Outcome]:
-        """Run the commands in order and commit all their events in one transaction.
+        """Run the commands in order and commit all their events in one transaction."""
+        outcomes, to_write = self.decide(batch, observe)
+        self.commit(to_write, batch[-1][1])
+        return outcomes
 
-        If anything fails before the commit returns (the database, or a bug), the state is
-        rebuilt from the store, so that memory never runs ahead of disk, and the error is raised:
-        none of the batch happened.
+    def decide(self, batch: Sequence[tuple[cmd.Command, datetime]],
+               observe: Callable[[HallState, list[Event]], Any] | None = None,
+               ) -> tuple[list[Outcome], list[Event]]:
+        """Run the commands in order through the core: each one's outcome, and the events to
+        commit. From here until `commit` returns, the state is ahead of the disk: whoever calls
+        the two apart (the writer, queue_server.writer) keeps readers away in between.
+
+        If the core fails (a bug), the state is rebuilt from the store and the error raised.
         """
         try:
-            return self._execute_batch(batch, observe)
+            return self._decide(batch, observe)
         except Exception:
             self.state = rebuild(self.engine, self.hall_id, self.definition, batch[-1][1])
             raise
 
-    def _execute_batch(self, batch: Sequence[tuple[cmd.Command, datetime]],
-                       observe: Callable[[HallState, list[Event]], Any] | None) -> list[Outcome]:
+    def commit(self, events: list[Event], now: datetime) -> None:
+        """Write a decided batch's events in one transaction (one fsync for all of them).
+
+        If anything fails before the commit returns, the state is rebuilt from the store, so
+        that memory never runs ahead of disk, and the error is raised: none of the batch
+        happened. Safe to call on another thread than `decide`'s, as long as nobody reads the
+        state meanwhile.
+        """
+        if not events:
+            return
+        try:
+            if self._writing is None:
+                self._writing = self.engine.connect()
+            with self._writing.begin():
+                event_log.append(self._writing, self.hall_id, events)
+        except Exception:
+            self._forget_writing_connection()
+            self.state = rebuild(self.engine, self.hall_id, self.definition, now)
+            raise
+
+    def _forget_writing_connection(self) -> None:
+        """A failed commit may have lost its connection (a database restart): the next
+        commit opens a fresh one."""
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                self._writing.invalidate()
+                self._writing.close()
+            self._writing = None
+
+    def _decide(self, batch: Sequence[tuple[cmd.Command, datetime]],
+                observe: Callable[[HallState, list[Event]], Any] | None,
+                ) -> tuple[list[Outcome], list[Event]]:
         outcomes: list[Outcome] = []
         to_write: list[Event] = []
         for command, now in batch:
@@ -113,7 +174,4 @@ class HallService:
                 continue
             to_write += events[len(rolled):]
             outcomes.append(Outcome(events, None, observe(self.state, events) if observe else None))
-        if to_write:
-            with self.engine.begin() as conn:
-                event_log.append(conn, self.hall_id, to_write)
-        return outcomes
+        return outcomes, to_write

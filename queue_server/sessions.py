@@ -5,7 +5,16 @@ manager user and password, or a citizen's ticket token) and answers with the sna
 role needs. Every later request is checked against the op table (`hall.protocol.OPS`: which
 roles may send it, which parameters it takes), turned into a core command bound to the
 session's own identity (a clerk acts at the window it signed into, a pad rates only for its
-window, a citizen only its own ticket), and submitted to the hall's single writer.
+window, a citizen only its own ticket; queue_server.ops), and submitted to the hall's single
+writer.
+
+A session holds no database connection: it reads the hall state in memory (after
+`Writer.settled`, so never a batch that is not committed yet) and submits to the writer. What
+must come from the database is behind `HallService` and runs on threads (a device's token, a
+login with its lockout, the registered devices for a manager), or behind queue_server.reports
+(`stats`), also on a thread: none of it stops the hall's event loop. The one read left on
+the loop is queue_server.revocation's check before an op that reads without writing: a single
+number, 6 µs, so that a revoked session is refused at once.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from hall.protocol import (
 )
 from hall.vocabulary import METRICS, ROLE_NAMES
 from queue_server import commands as cmd
-from queue_server import kpis, reports, views
+from queue_server import kpis, ops, reports, views
 from queue_server.domain_errors import DomainError
 from queue_server.export_links import make_link
 from queue_server.fanout import Hub, close_soon
@@ -110,6 +119,10 @@ class Session:
             assert self.role is not None   # only hello is let through before it (above)
             return error_reply(request.id, "forbidden",
                                f"{ROLE_NAMES[self.role]}不能执行 {request.op}")
+        if not self.pipelined or request.op in READ_OPS:
+            # These read the hall state before (or instead of) submitting: a clerk's window,
+            # the day of `stats`. Writes that read nothing first go straight to the queue.
+            await self.context.writer.settled()
         try:
             operation = getattr(self, f"_op_{request.op}")   # op is one of OPS: parse_request said so
             return ok_reply(request.id, **await operation(request))
@@ -121,6 +134,11 @@ class Session:
             return error_reply(request.id, "internal", "服务器暂时无法保存，请稍后重试；本次操作未生效")
         except SessionEnded:
             return error_reply(request.id, "unauthorized", f"{self.ended}；本次操作未生效")
+
+    def _command(self, request: Request) -> cmd.Command:
+        """The command this session's request asks for (queue_server.ops, shared with the
+        simulator); a clerk's window is read from the state, which the caller saw settled."""
+        return ops.command_for(request.op, request.params, self, self.state.clerk_window.get)
 
     async def _submit(self, command: cmd.Command) -> Outcome:
         outcome = await self.context.writer.submit(command, by=self)
@@ -158,7 +176,9 @@ class Session:
             self.badge = p["badge"]
         elif role == "manager":
             await self._hello_person(p, "user", "password", accounts.MANAGER)
-        else:
+            registered = await asyncio.to_thread(self.context.service.registered_devices)
+        await self.context.writer.settled()   # no await from here on: the reply shows committed state
+        if role == "citizen":
             self._hello_citizen(p)
         self.role = role
         self.context.hub.join(self)
@@ -169,7 +189,7 @@ class Session:
         self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot()}
         if role == "manager":
-            reply["snapshot"]["online"] = self._devices_now()
+            reply["snapshot"]["online"] = self._devices_now(registered)
         if role == "clerk":
             assert self.badge is not None
             reply["clerk"] = views.clerk_view(self.state, self.badge)
@@ -187,12 +207,8 @@ class Session:
                                           "rating_reasons": hall["rating_reasons"]}}
         return reply
 
-    def _devices_now(self) -> list[dict[str, Any]]:
+    def _devices_now(self, registered: list[devices.Device]) -> list[dict[str, Any]]:
         """Every registered device, with how many connections it holds now (0: offline)."""
-        service = self.context.service
-        with service.engine.connect() as conn:
-            registered = [d for d in devices.list_devices(conn, service.hall_id)
-                          if d.revoked_at is None]
         online = {d["device"]: d for d in self.context.hub.online_devices()}
         listed = [online.pop(d.name, {"device": d.name, "role": d.role, "window": d.window,
                                       "connections": 0}) for d in registered]
@@ -215,15 +231,14 @@ class Session:
         close_soon(self.connection, CLOSE_REVOKED, reason)
 
     def _announce(self) -> None:
-        self.context.hub.presence(self, self.state.seq, views.iso(self.context.writer.clock()))
+        writer = self.context.writer   # any time, even mid-commit: the seq that is durable
+        self.context.hub.presence(self, writer.committed_seq, views.iso(writer.clock()))
 
     async def _hello_device(self, role: str, p: dict[str, Any]) -> None:
         token = p.get("token")
         if not token:
             raise ProtocolError("unauthorized", "缺少设备令牌（token）")
-        service = self.context.service
-        with service.engine.connect() as conn:
-            device = devices.device_for_token(conn, service.hall_id, token)
+        device = await asyncio.to_thread(self.context.service.device_for_token, token)
         if device is None:
             raise ProtocolError("unauthorized", "设备令牌无效或已被吊销，请联系管理员重新发放")
         if device.role != role:
@@ -239,8 +254,7 @@ class Session:
         service = self.context.service
 
         def check() -> accounts.Login:
-            return accounts.login(service.engine, service.hall_id, kind, p[who], p[secret],
-                                  datetime.now(UTC))
+            return service.login(kind, p[who], p[secret], datetime.now(UTC))
 
         address = self.connection.remote_address[0] if self.connection.remote_address else ""
         try:   # a slow hash: on the gate's own threads, in turn with other addresses' tries
@@ -275,10 +289,7 @@ class Session:
     async def _op_take_ticket(self, request: Request) -> dict[str, Any]:
         if not self.bucket.take():
             raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
-        p = request.params
-        outcome = await self._submit(cmd.TakeTicket(
-            p["category"], p.get("kind", "handle"), p.get("priority") or "normal",
-            p.get("service")))
+        outcome = await self._submit(self._command(request))
         issued = next(e for e in outcome.events if e.kind == "ticket_issued")
         number = issued.data.number
         definition = self.state.definition
@@ -296,23 +307,13 @@ class Session:
             "token": token, "url": f"{self.context.public_url(self.connection)}/t/{token}"}}
 
     async def _op_device_status(self, request: Request) -> dict[str, Any]:
-        p = request.params
-        assert self.role is not None   # a device, after its hello
-        await self._submit(cmd.ReportDevice(self.name, self.role, p["printer"],
-                                            p.get("detail", "")))
+        await self._submit(self._command(request))
         return {}
 
     # --- clerk ------------------------------------------------------------------------------------
 
-    def _my_window(self) -> int:
-        window = self.state.clerk_window.get(self.badge)
-        if window is None:
-            raise DomainError("conflict", "请先签到到您的窗口")
-        return window
-
-    async def _clerk(self, make: Callable[[str, int], cmd.Command]) -> dict[str, Any]:
-        assert self.badge is not None   # a clerk, after its hello
-        outcome = await self._submit(make(self.badge, self._my_window()))
+    async def _clerk(self, request: Request) -> dict[str, Any]:
+        outcome = await self._submit(self._command(request))
         called = [e for e in outcome.events if e.kind == "ticket_called"]
         result: dict[str, Any] = {}
         if called:
@@ -320,71 +321,57 @@ class Session:
         return result
 
     async def _op_sign_in(self, request: Request) -> dict[str, Any]:
-        p = request.params
+        await self._submit(self._command(request))
         assert self.badge is not None   # a clerk, after its hello
-        await self._submit(cmd.SignIn(self.badge, p["window"], p["post"], p.get("takeover", False)))
         return {"clerk": views.clerk_view(self.state, self.badge)}
 
     async def _op_sign_out(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(cmd.SignOut)
+        return await self._clerk(request)
 
     async def _op_call_next(self, request: Request) -> dict[str, Any]:
-        return {"ticket": None, **await self._clerk(cmd.CallNext)}
+        return {"ticket": None, **await self._clerk(request)}
 
     async def _op_recall(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(cmd.Recall)
+        return await self._clerk(request)
 
     async def _op_no_show(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(cmd.NoShow)
+        return await self._clerk(request)
 
     async def _op_hold(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(lambda b, w: cmd.Hold(b, w, request.params["reason"]))
+        return await self._clerk(request)
 
     async def _op_resume_held(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(lambda b, w: cmd.ResumeHeld(b, w, request.params["number"]))
+        return await self._clerk(request)
 
     async def _op_call_number(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(lambda b, w: cmd.CallNumber(b, w, request.params["number"]))
+        return await self._clerk(request)
 
     async def _op_transfer(self, request: Request) -> dict[str, Any]:
-        p = request.params
-        return await self._clerk(lambda b, w: cmd.Transfer(
-            b, w, p.get("to_category"), p.get("to_window"), p.get("note", "")))
+        return await self._clerk(request)
 
     async def _op_finish(self, request: Request) -> dict[str, Any]:
-        p = request.params
-        return await self._clerk(lambda b, w: cmd.Finish(b, w, p["outcome"], p.get("note", "")))
+        return await self._clerk(request)
 
     async def _op_pause(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(lambda b, w: cmd.Pause(b, w, request.params["reason"]))
+        return await self._clerk(request)
 
     async def _op_resume(self, request: Request) -> dict[str, Any]:
-        return await self._clerk(cmd.Resume)
+        return await self._clerk(request)
 
     # --- pad and citizen ------------------------------------------------------------------------
 
     async def _op_rate(self, request: Request) -> dict[str, Any]:
-        p = request.params
-        reasons = tuple(p.get("reasons", ()))
-        if self.role == "pad":
-            if "ticket" not in p:
-                raise ProtocolError("bad_request", "缺少参数：ticket")
-            await self._submit(cmd.Rate(p["ticket"], p["score"], reasons, self.window))
-        else:
-            if p.get("ticket", self.ticket) != self.ticket:
-                raise ProtocolError("forbidden", "只能评价您自己的小票")
-            assert self.ticket is not None   # a citizen, after its hello
-            await self._submit(cmd.Rate(self.ticket, p["score"], reasons))
+        await self._submit(self._command(request))
         return {}
 
     # --- manager ------------------------------------------------------------------------------------
 
     async def _op_set_notice(self, request: Request) -> dict[str, Any]:
-        await self._submit(cmd.SetNotice(request.params["text"], self.signature))
+        await self._submit(self._command(request))
         return {}
 
     async def _op_ack_warning(self, request: Request) -> dict[str, Any]:
-        await self._submit(cmd.AckWarning(request.params["warning"], self.signature))
+        await self._submit(self._command(request))
         return {}
 
     async def _op_stats(self, request: Request) -> dict[str, Any]:
@@ -426,8 +413,7 @@ class Session:
         return {"url": f"/export/{token}"}
 
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
-        p = request.params
-        await self._submit(cmd.SetPriority(p["number"], p["priority"], self.signature))
+        await self._submit(self._command(request))
         return {}
 
 

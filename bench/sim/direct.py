@@ -28,8 +28,9 @@ from sqlalchemy import Engine, func, select
 from bench.sim import model
 from bench.sim.agents import Act, Agent, Reply, Sleep, Spawn, WaitWork, World
 from bench.sim.summary import DayRecord
+from hall.protocol import ProtocolError
 from queue_server import commands as cmd
-from queue_server import views
+from queue_server import ops, views
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
@@ -63,40 +64,26 @@ def last_logged_day(engine: Engine, hall_id: int) -> date | None:
 
 
 def command_for(act: Act, state, kiosk_names: list[str]) -> cmd.Command:
-    """The core command a session would make of this request (see queue_server/sessions.py)."""
-    role, p = act.actor[0], act.params
-    if role == "kiosk":
-        if act.op == "take_ticket":
-            return cmd.TakeTicket(p["category"], p.get("kind", "handle"), p.get("priority") or "normal",
-                                  p.get("service"))
-        return cmd.ReportDevice(kiosk_names[act.actor[1]], "kiosk", p["printer"], p.get("detail", ""))
-    if role == "pad":
-        return cmd.Rate(p["ticket"], p["score"], tuple(p.get("reasons", ())), act.actor[1])
-    if role == "citizen":
-        return cmd.Rate(act.actor[1], p["score"], tuple(p.get("reasons", ())))
-    if role == "system":
+    """The core command a session would make of this request: the same translation
+    (queue_server.ops), with who sends it taken from the agent instead of a hello."""
+    if act.actor[0] == "system":
         return cmd.Tick()
-    badge = act.actor[1]
-    if act.op == "sign_in":
-        return cmd.SignIn(badge, p["window"], p["post"], p.get("takeover", False))
-    window = state.clerk_window.get(badge)
-    if window is None:
-        raise DomainError("conflict", "请先签到到您的窗口")
-    simple = {"sign_out": cmd.SignOut, "call_next": cmd.CallNext, "recall": cmd.Recall,
-              "no_show": cmd.NoShow, "resume": cmd.Resume}
-    if act.op in simple:
-        return simple[act.op](badge, window)
-    if act.op == "pause":
-        return cmd.Pause(badge, window, p["reason"])
-    if act.op == "hold":
-        return cmd.Hold(badge, window, p["reason"])
-    if act.op == "resume_held":
-        return cmd.ResumeHeld(badge, window, p["number"])
-    if act.op == "transfer":
-        return cmd.Transfer(badge, window, p.get("to_category"), p.get("to_window"), p.get("note", ""))
-    if act.op == "finish":
-        return cmd.Finish(badge, window, p["outcome"], p.get("note", ""))
-    raise ValueError(f"the direct driver does not know {act.op}")
+    return ops.command_for(act.op, act.params, identity(act.actor, kiosk_names),
+                           state.clerk_window.get)
+
+
+def identity(actor: tuple, kiosk_names: list[str]) -> ops.Identity:
+    """Who an agent is, as its hello would have established it."""
+    role, key = actor[0], actor[1]
+    if role == "kiosk":
+        return ops.Identity(role, name=kiosk_names[key])
+    if role == "pad":
+        return ops.Identity(role, window=key)
+    if role == "citizen":
+        return ops.Identity(role, name=key, ticket=key)
+    if role == "clerk":
+        return ops.Identity(role, badge=key)
+    raise ValueError(f"the direct driver does not know the role {role}")
 
 
 def reply_for(act: Act, events: list[Event], state) -> dict[str, Any]:
@@ -183,7 +170,7 @@ class VirtualHall:
         try:
             command = command_for(act, state, self.kiosk_names)
             events = self.executor.execute(command, self.clock)
-        except DomainError as error:
+        except (DomainError, ProtocolError) as error:
             return Reply(False, {}, error.code, error.message)
         woken: set[int] = set()
         for event in events:

@@ -1,0 +1,135 @@
+"""From a protocol request to the core command it asks for: one translation, for every caller.
+
+A request says what to do (`call_next`, `rate` with a score); who does it comes from the
+session, never from the request: a clerk acts at the window it signed into, a pad rates only
+for its own window, a citizen only its own ticket, a manager's act is signed with its account.
+The live session (queue_server.sessions) and the day simulator's direct mode
+(bench/sim/direct.py) both call `command_for`, so that a simulated day exercises exactly the
+commands a live hall would make of the same requests.
+
+The translation is a pure function of the op, its parameters (already checked against
+`hall.protocol.OPS`), who sends it and one lookup into the hall state (which window a clerk is
+signed in at), so it is tested without a server. Which roles may send which op is checked
+before, by the session, against the same op table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hall.protocol import ProtocolError
+from queue_server import commands as cmd
+from queue_server.domain_errors import DomainError
+
+
+class Actor(Protocol):
+    """Who sends a request, as hello established it (a session; `Identity` in the simulator)."""
+
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...          # a device's name
+    @property
+    def window(self) -> int | None: ...  # a pad's window
+    @property
+    def ticket(self) -> str | None: ...  # a citizen's ticket
+    @property
+    def badge(self) -> str | None: ...   # a clerk's badge
+    @property
+    def signature(self) -> str: ...      # a manager, as the log records its acts
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An actor without a connection: the simulator's kiosks, pads, citizens and clerks."""
+
+    role: str
+    name: str = ""
+    window: int | None = None
+    ticket: str | None = None
+    badge: str | None = None
+    signature: str = ""
+
+
+ClerkWindow = Callable[[str], "int | None"]
+"""Which window a clerk (by badge) is signed in at now: `HallState.clerk_window.get`."""
+
+Params = dict[str, Any]
+
+
+def command_for(op: str, params: Params, who: Actor, clerk_window: ClerkWindow) -> cmd.Command:
+    """The command `who` asks for with this request; ProtocolError or DomainError when the
+    request cannot be one (a pad's rating without its ticket, a clerk not signed in)."""
+    return COMMANDS[op](params, who, clerk_window)
+
+
+def _take_ticket(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    return cmd.TakeTicket(p["category"], p.get("kind", "handle"), p.get("priority") or "normal",
+                          p.get("service"))
+
+
+def _device_status(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    assert who.role is not None   # a device, after its hello
+    return cmd.ReportDevice(who.name, who.role, p["printer"], p.get("detail", ""))
+
+
+def _rate(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    reasons = tuple(p.get("reasons", ()))
+    if who.role == "pad":
+        if "ticket" not in p:
+            raise ProtocolError("bad_request", "缺少参数：ticket")
+        return cmd.Rate(p["ticket"], p["score"], reasons, who.window)
+    if p.get("ticket", who.ticket) != who.ticket:
+        raise ProtocolError("forbidden", "只能评价您自己的小票")
+    assert who.ticket is not None   # a citizen, after its hello
+    return cmd.Rate(who.ticket, p["score"], reasons)
+
+
+def _sign_in(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    assert who.badge is not None   # a clerk, after its hello
+    return cmd.SignIn(who.badge, p["window"], p["post"], p.get("takeover", False))
+
+
+def _at_window(make: Callable[[str, int, Params], cmd.Command]
+               ) -> Callable[[Params, Actor, ClerkWindow], cmd.Command]:
+    """A clerk's op at the window the clerk is signed in at now."""
+    def command(p: Params, who: Actor, clerk_window: ClerkWindow) -> cmd.Command:
+        assert who.badge is not None   # a clerk, after its hello
+        window = clerk_window(who.badge)
+        if window is None:
+            raise DomainError("conflict", "请先签到到您的窗口")
+        return make(who.badge, window, p)
+    return command
+
+
+def _signed(make: Callable[[Params, str], cmd.Command]
+            ) -> Callable[[Params, Actor, ClerkWindow], cmd.Command]:
+    """A manager's op, signed with who did it."""
+    return lambda p, who, _: make(p, who.signature)
+
+
+COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
+    "take_ticket": _take_ticket,
+    "device_status": _device_status,
+    "rate": _rate,
+    "sign_in": _sign_in,
+    "sign_out": _at_window(lambda b, w, p: cmd.SignOut(b, w)),
+    "call_next": _at_window(lambda b, w, p: cmd.CallNext(b, w)),
+    "recall": _at_window(lambda b, w, p: cmd.Recall(b, w)),
+    "no_show": _at_window(lambda b, w, p: cmd.NoShow(b, w)),
+    "resume": _at_window(lambda b, w, p: cmd.Resume(b, w)),
+    "hold": _at_window(lambda b, w, p: cmd.Hold(b, w, p["reason"])),
+    "pause": _at_window(lambda b, w, p: cmd.Pause(b, w, p["reason"])),
+    "resume_held": _at_window(lambda b, w, p: cmd.ResumeHeld(b, w, p["number"])),
+    "call_number": _at_window(lambda b, w, p: cmd.CallNumber(b, w, p["number"])),
+    "transfer": _at_window(lambda b, w, p: cmd.Transfer(
+        b, w, p.get("to_category"), p.get("to_window"), p.get("note", ""))),
+    "finish": _at_window(lambda b, w, p: cmd.Finish(b, w, p["outcome"], p.get("note", ""))),
+    "set_notice": _signed(lambda p, by: cmd.SetNotice(p["text"], by)),
+    "ack_warning": _signed(lambda p, by: cmd.AckWarning(p["warning"], by)),
+    "set_priority": _signed(lambda p, by: cmd.SetPriority(p["number"], p["priority"], by)),
+}
+"""Every op that changes the hall, and the command it becomes. The ops that only read
+(`hello`, `catalogue`, `stats`, `export`) are not here: they make no command."""
