@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -124,8 +124,8 @@ class Session:
             # the day of `stats`. Writes that read nothing first go straight to the queue.
             await self.context.writer.settled()
         try:
-            operation = getattr(self, f"_op_{request.op}")   # op is one of OPS: parse_request said so
-            return ok_reply(request.id, **await operation(request))
+            operation = OPERATIONS[request.op]   # one of OPS: parse_request said so
+            return ok_reply(request.id, **await operation(self, request))
         except DomainError as error:
             return error_reply(request.id, error.code, error.message)
         except ProtocolError as error:
@@ -415,6 +415,34 @@ class Session:
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))
         return {}
+
+
+OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] = {
+    "hello": Session._op_hello,
+    "catalogue": Session._op_catalogue,
+    "take_ticket": Session._op_take_ticket,
+    "device_status": Session._op_device_status,
+    "sign_in": Session._op_sign_in,
+    "sign_out": Session._op_sign_out,
+    "call_next": Session._op_call_next,
+    "recall": Session._op_recall,
+    "no_show": Session._op_no_show,
+    "hold": Session._op_hold,
+    "resume_held": Session._op_resume_held,
+    "call_number": Session._op_call_number,
+    "transfer": Session._op_transfer,
+    "finish": Session._op_finish,
+    "pause": Session._op_pause,
+    "resume": Session._op_resume,
+    "rate": Session._op_rate,
+    "set_notice": Session._op_set_notice,
+    "ack_warning": Session._op_ack_warning,
+    "stats": Session._op_stats,
+    "export": Session._op_export,
+    "set_priority": Session._op_set_priority,
+}
+"""What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
+the two name the same ops."""
 
 
 def day_param(params: dict[str, Any], name: str) -> date:

@@ -16,7 +16,7 @@ from bench.sim.agents import Act
 from hall.protocol import OPS, ProtocolError
 from queue_server import ops
 from queue_server.domain_errors import DomainError
-from queue_server.sessions import READ_OPS
+from queue_server.sessions import OPERATIONS, READ_OPS
 from queue_server.ticket_tokens import make_token
 from tests.in_process_hall import SECRET, InProcessHall, make_hall
 from tests.live_hall import MANAGER
@@ -53,6 +53,10 @@ REQUESTS: list[tuple[tuple, str, dict[str, Any]]] = [
 
 def test_every_op_that_changes_the_hall_has_one_translation():
     assert set(ops.COMMANDS) == set(OPS) - READ_OPS - {"hello"}
+
+
+def test_every_op_of_the_protocol_is_carried_out_by_a_session():
+    assert set(OPERATIONS) == set(OPS)
 
 
 def test_a_session_and_the_simulator_make_the_same_command_of_the_same_request(tmp_path):
