@@ -2,9 +2,12 @@
 
 `handle(command, now)` checks the command against the hall's rules and the current state and
 either raises a `DomainError` (nothing changed) or returns the events it caused, already
-applied. `apply(event)` is the only thing that changes the state, and rebuilding a day from the
-store is just applying its events again, so what the server shows after a restart is exactly
-what it showed before. The caller passes the time in; the state never reads a clock.
+applied. `apply(event)` is the only thing that changes the state (through `APPLY`, one
+handler per kind of `events`), and rebuilding a day from the store is just applying its events
+again, so what the server shows after a restart is exactly what it showed before. The caller
+passes the time in; the state never reads a clock. Which moves a ticket or a window may make is
+not decided here but in `lifecycle`'s tables, which every decision asks and every handler
+applies (its header is the theory of operation).
 
 `roll_to(now)` closes the day when the date has moved on: clerks are signed out and every
 ticket not yet final is cancelled, then a new day starts with fresh numbering. The shell calls
