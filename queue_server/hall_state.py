@@ -311,9 +311,11 @@ class HallState:
             raise DomainError("bad_request", f"{what}不能超过 {MAX_REASON} 个字")
         return text
 
-    def _called(self, window: WindowState, ticket: Ticket, via: str) -> ev.TicketCalled:
-        assert window.clerk is not None and window.post is not None   # ready to call
-        return ev.TicketCalled(ticket.number, window.number, window.clerk, window.post, 0, via)
+    def _called(self, window: WindowState, ticket: Ticket, via: str,
+                recall: int = 0) -> ev.TicketCalled:
+        assert window.clerk is not None and window.post is not None   # staffed
+        return ev.TicketCalled(ticket.number, window.number, window.clerk, window.post, recall,
+                               via)
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -422,9 +424,7 @@ class HallState:
 
     def _recall(self, c: cmd.Recall, now: datetime) -> Decision:
         window, ticket = self._serving(c, "recall")
-        called = self._called(window, ticket, "recall")
-        return [ev.TicketCalled(called.number, called.window, called.clerk, called.post,
-                                ticket.recalls + 1, "recall")]
+        return [self._called(window, ticket, "recall", ticket.recalls + 1)]
 
     def _no_show(self, c: cmd.NoShow, now: datetime) -> Decision:
         window, ticket = self._serving(c, "no_show")

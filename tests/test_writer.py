@@ -56,6 +56,14 @@ class HeldHall(InProcessHall):
         self.held = HeldCommit(self.service.commit)
         self.service.commit = self.held            # type: ignore[method-assign]
 
+    async def hold_a_take(self):
+        """The writer running, and a kiosk's take_ticket decided with its commit held."""
+        runner = asyncio.create_task(self.writer.run())
+        kiosk, _ = await self.hello("kiosk")
+        take = asyncio.create_task(self.request(kiosk, "take_ticket", category="A"))
+        await asyncio.to_thread(self.held.holding.wait)
+        return runner, kiosk, take
+
 
 def waiting(reply: dict) -> dict[str, int]:
     return {q["category"]: q["waiting"] for q in reply["snapshot"]["live"]["queues"]}
@@ -75,10 +83,7 @@ def test_hellos_during_a_commit_wait_for_it_and_the_next_batch_waits_too(hall):
 
     async def scenario():
         h = HeldHall(engine, tokens)
-        runner = asyncio.create_task(h.writer.run())
-        kiosk, _ = await h.hello("kiosk")
-        take = asyncio.create_task(h.request(kiosk, "take_ticket", category="A"))
-        await asyncio.to_thread(h.held.holding.wait)
+        runner, kiosk, take = await h.hold_a_take()
         assert list(h.service.state.tickets) == ["A001"]      # decided, not yet durable
         token = make_token(SECRET, h.service.state.day, "A001")
         citizen = asyncio.create_task(h.hello("citizen", ticket=token))
@@ -118,10 +123,7 @@ def test_a_failed_commit_tells_nobody_done_and_leaves_the_state_as_on_disk(hall)
 
     async def scenario():
         h = HeldHall(engine, tokens)
-        runner = asyncio.create_task(h.writer.run())
-        kiosk, _ = await h.hello("kiosk")
-        take = asyncio.create_task(h.request(kiosk, "take_ticket", category="A"))
-        await asyncio.to_thread(h.held.holding.wait)
+        runner, _, take = await h.hold_a_take()
         [issued] = [e for e in h.service.state.tickets.values()]
         with engine.begin() as conn:    # the other writer: the same seq, committed first
             event_log.append(conn, hall_id, [Event(h.service.state.seq, issued.issued_at,
