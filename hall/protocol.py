@@ -30,6 +30,10 @@ from hall.vocabulary import (
 )
 
 MAX_FRAME_BYTES = 64 * 1024
+# Where a hall lives on a server that may serve many: `/h/<hall code>/ws`, `/h/<code>/clerk/` …
+# (a single-hall server answers the bare paths too). The pages get it through /common/vocabulary.js.
+HALL_PATH_PREFIX = "/h/"
+HALL_PATH = HALL_PATH_PREFIX + "{code}"
 ERROR_CODES = ("bad_request", "unknown_op", "unauthorized", "forbidden", "not_found", "conflict",
                "closed", "rate_limited", "internal")
 MAX_TEXT = 500

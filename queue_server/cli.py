@@ -233,7 +233,7 @@ def cmd_manager_list(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     from queue_server.hall_service import HallService
-    from queue_server.server import HallServer, tls_context
+    from queue_server.server import Server, tls_context
 
     if bool(args.cert) != bool(args.key):
         raise UserError("--cert 和 --key 要一起给出 / give both --cert and --key")
@@ -245,15 +245,20 @@ def cmd_serve(args: argparse.Namespace) -> None:
             raise UserError(f"无法读取证书或私钥：{error}") from None
     engine = _engine(args)
     check_writable(engine)
-    clock = _hall_clock(args, engine)
-    service = HallService(engine, args.hall, clock() if clock else _now())
-    hall = service.definition.hall
-    server = HallServer(service, _rate_limit(args.take_limit, "--take-limit"), tls=tls,
-                        clock=clock, speed=args.speed,
-                        login_limit=_rate_limit(args.login_limit, "--login-limit"))
+    with engine.connect() as conn:
+        codes = hall_records.hall_codes(conn, _halls_named(args))
+    clock = _hall_clock(args, engine, codes[0])
+    now = clock() if clock else _now()
+    services = [HallService(engine, code, now) for code in codes]
+    server = Server(services, _rate_limit(args.take_limit, "--take-limit"), tls=tls,
+                    clock=clock, speed=args.speed,
+                    login_limit=_rate_limit(args.login_limit, "--login-limit"))
+    names = "、".join(s.definition.hall.name for s in services)
+    if len(services) > 1:
+        names = f"{len(services)} 个大厅（{names}）"
 
     def ready(url: str) -> None:
-        print(f"{hall.name} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
+        print(f"{names} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
 
     try:
         asyncio.run(server.run(args.host, args.port, ready))
@@ -262,9 +267,24 @@ def cmd_serve(args: argparse.Namespace) -> None:
                         "（端口被占用或无权限？可用 --port 换一个端口）") from None
 
 
-def _hall_clock(args: argparse.Namespace, engine: Engine) -> Callable[[], datetime] | None:
-    """The hall's clock: None for the real one, or for a simulation one that starts at
-    `--simulate-from` (in the hall's time zone unless it says) and runs `--speed` times as fast;
+def _halls_named(args: argparse.Namespace) -> list[str] | None:
+    """The halls `serve` was told to serve (`--halls A,B` or `--hall A`); None for all."""
+    if args.halls is not None and args.hall is not None:
+        raise UserError("--hall 与 --halls 只能用一个 / give --hall or --halls, not both")
+    if args.hall is not None:
+        return [args.hall]
+    if args.halls is None:
+        return None
+    codes = [code.strip() for code in args.halls.split(",") if code.strip()]
+    if not codes:
+        raise UserError("--halls 应为逗号分隔的大厅编码，如 --halls qingshan-town,qinglan-county")
+    return list(dict.fromkeys(codes))
+
+
+def _hall_clock(args: argparse.Namespace, engine: Engine,
+                hall: str | None) -> Callable[[], datetime] | None:
+    """The halls' clock: None for the real one, or for a simulation one that starts at
+    `--simulate-from` (in `hall`'s time zone unless it says) and runs `--speed` times as fast;
     the day simulator replays a day in minutes with it."""
     if args.simulate_from is None:
         if args.speed != 1.0:
@@ -277,7 +297,7 @@ def _hall_clock(args: argparse.Namespace, engine: Engine) -> Callable[[], dateti
     except ValueError:
         raise UserError(f"无法识别的时间：{args.simulate_from}（应如 2026-11-23T08:00）") from None
     with engine.connect() as conn:
-        zone = hall_records.load_definition(conn, hall_records.hall_id_for(conn, args.hall)).hall.zone
+        zone = hall_records.load_definition(conn, hall_records.hall_id_for(conn, hall)).hall.zone
     start = start.replace(tzinfo=zone) if start.tzinfo is None else start.astimezone(zone)
     began = time.monotonic()
     print(f"模拟时钟：从 {start.isoformat(timespec='seconds')} 起，{args.speed:g} 倍速 / "
@@ -379,6 +399,9 @@ def _parser() -> argparse.ArgumentParser:
     p = command("serve", cmd_serve, "启动排队服务器 / run the server")
     p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="端口 / port (默认 8765)")
+    p.add_argument("--halls", metavar="CODE,CODE",
+                   help="只服务这些大厅（逗号分隔的编码）；默认服务库中所有大厅 / serve only these halls "
+                        "(default: every hall in the database)")
     p.add_argument("--cert", help="TLS 证书（PEM），启用 wss:// 与 https:// / TLS certificate")
     p.add_argument("--key", help="TLS 私钥（PEM）/ TLS private key")
     p.add_argument("--take-limit", default=str(TAKE_LIMIT), metavar="N/SECONDS",

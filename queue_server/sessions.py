@@ -64,7 +64,8 @@ class Context:
     revocation: Revocation
     login_gate: LoginGate = field(default_factory=LoginGate)
     take_limit: RateLimit = TAKE_LIMIT
-    public_url: Callable[[Any], str] = lambda connection: ""
+    public_url: Callable[[Any], str] = lambda connection: ""   # the hall's, as a device reached it
+    base_path: Callable[[Any], str] = lambda connection: ""    # the path part of it
     hall_view: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -410,7 +411,7 @@ class Session:
             raise ProtocolError("bad_request", "CSV 每次只能导出一张表，请选择一张表或改用 XLSX")
         token = make_link(self.context.secret, {k: p[k] for k in (
             "what", "format", "from", "to", "by", "period") if k in p}, time.time())
-        return {"url": f"/export/{token}"}
+        return {"url": f"{self.context.base_path(self.connection)}/export/{token}"}
 
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))

@@ -1,6 +1,7 @@
 """The pages the server renders itself: the guide page (`/guide/<item code>`, what the QR on a
 printed 一次性告知单 opens), the page a ticket's QR opens when its token is bad or expired, and
-the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`).
+the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`), and
+the list of halls of a server that serves several.
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
 hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
@@ -12,7 +13,9 @@ import json
 from html import escape
 from typing import Any
 
-from hall import guide, vocabulary
+from hall import guide, protocol, vocabulary
+
+_WIRE_CONSTANTS = ("CLOSE_REVOKED", "HALL_PATH_PREFIX")
 
 _STYLE = """
 @font-face{font-family:"Hall Sans";src:url(/fonts/NotoSansSC-Regular.otf) format("opentype")}
@@ -71,6 +74,22 @@ def ticket_problem_html(hall: dict[str, Any], expired: bool) -> str:
     return _page(title, body)
 
 
+def halls_html(halls: list[dict[str, Any]], problem: str = "") -> str:
+    """The front page of a server that serves several halls, and what a hall's page asked
+    without its hall gets: each hall (its view, with `path`, its place on this server) and the
+    links to its staff pages. `problem` says why this page came instead of the one asked."""
+    rows = "".join(
+        f"<section><h2>{escape(h['name'])}</h2>{escape(h.get('address', ''))}<br>"
+        f"<a href=\"{escape(h['path'])}/clerk/\">窗口工作台</a> · "
+        f"<a href=\"{escape(h['path'])}/manager/\">管理页面</a> · "
+        f"<a href=\"{escape(h['path'])}/healthz\">运行状态</a>"
+        f"<br>设备连接地址：<code>{escape(h['path'])}/ws</code></section>" for h in halls)
+    note = f"<section><strong>{escape(problem)}</strong></section>" if problem else ""
+    body = (f"<header><p>大厅排队服务器</p><h1>本服务器服务的大厅（{len(halls)} 个）</h1></header>"
+            f"<main>{note}{rows}</main>")
+    return _page("大厅排队服务器", body)
+
+
 def vocabulary_lists() -> dict[str, Any]:
     """Every word list of `hall.vocabulary`, under its name there."""
     return {name: value for name, value in vars(vocabulary).items() if name.isupper()}
@@ -80,5 +99,8 @@ def vocabulary_js() -> str:
     """The script that gives the pages `VOCABULARY`, built from `hall.vocabulary` as it is served,
     so that the pages hold no word list of their own and cannot drift from the server's."""
     lists = json.dumps(vocabulary_lists(), ensure_ascii=False, separators=(",", ":"))
-    return ("// The hall's word lists, from hall/vocabulary.py (served by the hall server).\n"
-            f"\"use strict\";\nconst VOCABULARY = Object.freeze({lists});\n")
+    wire = json.dumps({name: getattr(protocol, name) for name in _WIRE_CONSTANTS})
+    return ("// The hall's word lists, from hall/vocabulary.py, and the protocol's constants the\n"
+            "// pages use, from hall/protocol.py (served by the hall server).\n"
+            f"\"use strict\";\nconst VOCABULARY = Object.freeze({lists});\n"
+            f"const PROTOCOL = Object.freeze({wire});\n")

@@ -37,23 +37,34 @@ def round_the_clock(hall_text: str) -> str:
 ROUND_THE_CLOCK = round_the_clock(SMALL)
 
 
+def _add_hall(conn, hall_text: str) -> dict[str, str]:
+    """The hall with a kiosk, a display, the pad of window 1 and a manager; the devices' tokens."""
+    now = datetime.now(UTC)
+    hall_id, _ = hall_records.save_definition(conn, parse_hall(hall_text), now)
+    windows = {1, 2, 3, 4}
+    tokens = {
+        "kiosk": devices.add_device(conn, hall_id, "kiosk", "kiosk-1", None, windows, now),
+        "display": devices.add_device(conn, hall_id, "display", "board-1", None, windows, now),
+        "pad": devices.add_device(conn, hall_id, "pad", "pad-1", 1, windows, now),
+    }
+    accounts.add_manager(conn, hall_id, MANAGER[0], "主任", MANAGER[1])
+    return tokens
+
+
 class LiveHall:
+    """`more_halls`: further hall files in the same database, served by the same process (the
+    first hall's devices are `tokens`, each further hall's `more_tokens[code]`)."""
+
     def __init__(self, folder: Path, *serve_args: str, port: int = 0,
-                 hall_text: str = ROUND_THE_CLOCK):
+                 hall_text: str = ROUND_THE_CLOCK, more_halls: tuple[str, ...] = ()):
         self.db = folder / "hall.db"
         self.clients = contextlib.ExitStack()
         engine = open_engine(f"sqlite:///{self.db}")
         migrate(engine)
-        now = datetime.now(UTC)
         with engine.begin() as conn:
-            hall_id, _ = hall_records.save_definition(conn, parse_hall(hall_text), now)
-            windows = {1, 2, 3, 4}
-            self.tokens = {
-                "kiosk": devices.add_device(conn, hall_id, "kiosk", "kiosk-1", None, windows, now),
-                "display": devices.add_device(conn, hall_id, "display", "board-1", None, windows, now),
-                "pad": devices.add_device(conn, hall_id, "pad", "pad-1", 1, windows, now),
-            }
-            accounts.add_manager(conn, hall_id, MANAGER[0], "主任", MANAGER[1])
+            self.tokens = _add_hall(conn, hall_text)
+            self.more_tokens = {parse_hall(text).hall.code: _add_hall(conn, text)
+                                for text in more_halls}
         engine.dispose()
         self.serve_args = ["--port", str(port), *serve_args]
         self.start()
@@ -88,8 +99,8 @@ class LiveHall:
         self.process.terminate()
         return self.process.wait(timeout=10)
 
-    def health(self) -> dict:
-        with urllib.request.urlopen(f"{self.http}/healthz", timeout=5) as reply:
+    def health(self, hall_path: str = "") -> dict:
+        with urllib.request.urlopen(f"{self.http}{hall_path}/healthz", timeout=5) as reply:
             return json.load(reply)
 
     def ratings(self) -> list:
@@ -111,12 +122,14 @@ class LiveHall:
             engine.dispose()
         return [SimpleNamespace(ticket=r["number"], **r) for r in kpis.fold(events).ratings]
 
-    def client(self) -> Client:
-        connection = connect(self.ws, open_timeout=5, max_size=None)
+    def client(self, hall_path: str = "") -> Client:
+        """A connection to the hall at `hall_path` (`/h/<code>`), or to the bare `/ws`."""
+        url = self.ws.removesuffix("/ws") + hall_path + "/ws"
+        connection = connect(url, open_timeout=5, max_size=None)
         return Client(self.clients.enter_context(connection))
 
-    def hello(self, role: str, **params) -> Client:
-        client = self.client()
+    def hello(self, role: str, hall_path: str = "", **params) -> Client:
+        client = self.client(hall_path)
         if role in self.tokens and "token" not in params:
             params["token"] = self.tokens[role]
         if role == "manager" and not params:

@@ -74,11 +74,15 @@ def test_the_check_finds_a_copy(tmp_path):
     assert _copies(board) == ["PERIOD_NAMES: 按日、按周"]
 
 
-def test_the_script_defines_the_vocabulary_as_json():
+def test_the_script_defines_the_vocabulary_and_the_protocols_constants_as_json():
     script = vocabulary_js()
-    body = script[script.index("Object.freeze(") + len("Object.freeze("):script.rindex(");")]
-    assert json.loads(body) == json.loads(json.dumps(vocabulary_lists()))
-    assert "KIOSK_PRIORITIES" in json.loads(body) and "Final" not in json.loads(body)
+    frozen = dict(re.findall(r"^const (\w+) = Object\.freeze\((.*)\);$", script, re.M))
+    assert set(frozen) == {"VOCABULARY", "PROTOCOL"}
+    body = json.loads(frozen["VOCABULARY"])
+    assert body == json.loads(json.dumps(vocabulary_lists()))
+    assert "KIOSK_PRIORITIES" in body and "Final" not in body
+    assert json.loads(frozen["PROTOCOL"]) == {"CLOSE_REVOKED": protocol.CLOSE_REVOKED,
+                                              "HALL_PATH_PREFIX": protocol.HALL_PATH_PREFIX}
 
 
 def test_the_codes_are_the_protocols_and_the_cores():

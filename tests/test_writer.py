@@ -162,18 +162,19 @@ def test_the_ticket_page_and_healthz_wait_for_the_commit_in_flight(hall):
 
     from queue_server import commands as cmd
     from queue_server.hall_service import HallService
-    from queue_server.server import HallServer
+    from queue_server.server import Server
 
     engine, _, _ = hall
 
     async def scenario():
-        server = HallServer(HallService(engine, None, datetime.now(UTC)))
-        held = HeldCommit(server.service.commit)
-        server.service.commit = held               # type: ignore[method-assign]
-        runner = asyncio.create_task(server.writer.run())
-        take = asyncio.create_task(server.writer.submit(cmd.TakeTicket("A", "handle", "normal", None)))
+        server = Server([HallService(engine, None, datetime.now(UTC))])
+        (hall,) = server.halls.values()
+        held = HeldCommit(hall.service.commit)
+        hall.service.commit = held               # type: ignore[method-assign]
+        runner = asyncio.create_task(hall.writer.run())
+        take = asyncio.create_task(hall.writer.submit(cmd.TakeTicket("A", "handle", "normal", None)))
         await asyncio.to_thread(held.holding.wait)
-        token = make_token(server.context.secret, server.service.state.day, "A001")
+        token = make_token(hall.context.secret, hall.service.state.day, "A001")
         page = asyncio.create_task(server.process_request(None, Request(f"/t/{token}", Headers())))
         health = asyncio.create_task(server.process_request(None, Request("/healthz", Headers())))
         await _turns()
@@ -182,9 +183,7 @@ def test_the_ticket_page_and_healthz_wait_for_the_commit_in_flight(hall):
         await take
         answers = await page, await health
         runner.cancel()
-        server.writer.close()
-        server.login_gate.close()
-        server.garbage.close()
+        server.close()
         return answers
 
     page, health = asyncio.run(scenario())

@@ -192,6 +192,18 @@ def credentials_changed(conn: Connection, hall_id: int) -> None:
         credentials_version=HallRow.credentials_version + 1))
 
 
+def hall_codes(conn: Connection, wanted: list[str] | None = None) -> list[str]:
+    """The codes of the halls in the database, in the order they were added; or those of
+    `wanted`, each checked to be there."""
+    codes = list(conn.execute(select(HallRow.code).order_by(HallRow.id)).scalars())
+    if not codes:
+        raise HallNotFound("数据库中还没有大厅，请先运行 queue-server import-hall 文件.toml")
+    for code in wanted or ():
+        if code not in codes:
+            raise HallNotFound(f"数据库中没有编码为 {code} 的大厅；已有：{'、'.join(codes)}")
+    return wanted or codes
+
+
 def hall_id_for(conn: Connection, code: str | None) -> int:
     """The hall named by `code`, or the only hall in the database when no code is given."""
     rows = conn.execute(select(HallRow.id, HallRow.code)).all()

@@ -1,5 +1,6 @@
 // The browser's side of the hall protocol (docs/protocol.md), shared by the web pages:
-// one WebSocket to /ws on the page's own server, `hello` first, requests answered by id,
+// one WebSocket to the page's own hall on its server (/h/<hall code>/ws, or /ws when the
+// page was opened without a hall's path, on a single-hall server), `hello` first, requests answered by id,
 // events handed on, and a reconnect with backoff whenever the connection drops (a server
 // restart, a network blip). After each reconnect `hello` is said again and its reply, the
 // true state, is handed to onHello: the page replaces what it shows with it. A close with
@@ -7,7 +8,12 @@
 // refusal, not a blip: the page is told (onRefused) and does not try the old credentials again.
 "use strict";
 
-const CLOSE_REVOKED = 4001;   // hall/protocol.py
+// The path of the hall this page belongs to: "/h/<code>" when it was opened under it, else "".
+function hallPath() {
+  const prefix = PROTOCOL.HALL_PATH_PREFIX;
+  if (!location.pathname.startsWith(prefix)) return "";
+  return prefix + location.pathname.slice(prefix.length).split("/")[0];
+}
 
 class HallSocket {
   // hello: the hello parameters ({role: "clerk", badge, pin} …).
@@ -23,7 +29,7 @@ class HallSocket {
     this.retry = 0;
     this.stopped = false;
     this.timer = null;
-    this.url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    this.url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + hallPath() + "/ws";
     this.connect();
   }
 
@@ -73,7 +79,7 @@ class HallSocket {
     };
     socket.onclose = (event) => {
       if (socket !== this.socket) return;
-      if (event.code === CLOSE_REVOKED) {
+      if (event.code === PROTOCOL.CLOSE_REVOKED) {
         this.stop();
         this.handlers.onRefused && this.handlers.onRefused(
           { code: "revoked", message: event.reason || "登录已失效，请重新登录" });

@@ -11,7 +11,7 @@ const ENDED_HINTS = {
   held: "您的业务已暂时挂起。准备好后请回到原窗口，工作人员会为您叫回。",
 };
 
-const token = decodeURIComponent(location.pathname.replace(/^\/t\//, ""));
+const token = decodeURIComponent(location.pathname.slice(hallPath().length).replace(/^\/t\//, ""));
 const $ = (id) => document.getElementById(id);
 let ticket = null;
 let reasons = [];

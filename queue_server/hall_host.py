@@ -1,0 +1,238 @@
+"""One hall as the server process serves it: its single writer, its connections, its pages.
+
+A process may serve many halls of one database (a county's, `queue-server serve`); each is a
+`HallHost` of its own, with its own `HallService` (state and day), `Writer` (group commit on a
+thread of its own), `Hub` (who is connected, fan-out) and revocation watch, so that halls never
+wait for one another's commits. What the halls share belongs to the process
+(queue_server.server): the port, the login gate and its hashing threads, the garbage collector.
+
+Every hall's pages and its WebSocket live under its own path, `/h/<hall code>/` (HALL_PATH):
+`/h/<code>/ws`, `/h/<code>/clerk/`, `/h/<code>/t/<ticket token>` … A process that serves one
+hall also answers the same paths without the prefix, as a single-hall server always did. The
+addresses the server hands out (a ticket's QR, an export link) keep the form the device used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from http import HTTPStatus
+
+from sqlalchemy import select
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Response
+
+from hall.protocol import HALL_PATH, encode_bytes
+from hall.vocabulary import REPORTS
+from queue_server import __version__, reports, views, web_pages
+from queue_server import commands as cmd
+from queue_server.export_links import LinkRefused, read_link
+from queue_server.fanout import Hub
+from queue_server.hall_service import HallService
+from queue_server.http_replies import page, reply, text_reply
+from queue_server.login_gate import LoginGate
+from queue_server.rate_limits import TAKE_LIMIT, RateLimit
+from queue_server.revocation import Revocation
+from queue_server.sessions import Context, Session
+from queue_server.store import accounts, hall_records
+from queue_server.store.schema import HallRow
+from queue_server.ticket_tokens import TokenExpired, ticket_for
+from queue_server.writer import Writer
+
+TICK_SECONDS = 5.0
+HELLO_SECONDS = 10.0
+MAX_IN_FLIGHT = 32      # requests of one pipelining connection being answered at once
+log = logging.getLogger("queue_server.hall_host")
+
+
+class HallHost:
+    def __init__(self, service: HallService, login_gate: LoginGate,
+                 take_limit: RateLimit = TAKE_LIMIT, tls: ssl.SSLContext | None = None,
+                 clock: Callable[[], datetime] | None = None, speed: float = 1.0):
+        self.service = service
+        self.code = service.definition.hall.code
+        self.path = HALL_PATH.format(code=self.code)
+        self.tls = tls
+        self.hub: Hub[Session] = Hub()
+        self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
+        self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
+        self.writer = Writer(service, self.hub.observe, self.hub.publish,
+                             before_batch=self.revocation.check)
+        if clock is not None:
+            self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
+        self.tick_seconds = TICK_SECONDS / speed
+        with service.engine.begin() as conn:
+            secret = conn.execute(select(HallRow.secret).where(
+                HallRow.id == service.hall_id)).scalar_one()
+            version = hall_records.catalogue_version(conn, service.hall_id)
+            accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))
+        self.login_gate = login_gate
+        self.context = Context(service, self.writer, self.hub, secret, version, self.revocation,
+                               login_gate, take_limit, self.public_url, self.base_path)
+
+    def base_path(self, connection: ServerConnection) -> str:
+        """The hall's path as this connection reached it: `/h/<code>`, or nothing when it came
+        to a single-hall server's bare `/ws`."""
+        request = connection.request
+        return self.path if request is not None and request.path.startswith(self.path + "/") else ""
+
+    def public_url(self, connection: ServerConnection) -> str:
+        host = connection.request.headers.get("Host", "") if connection.request else ""
+        return f"{'https' if self.tls else 'http'}://{host}{self.base_path(connection)}"
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def health(self, database: str) -> dict:
+        """`database`: what the process's check said. Reads the hall state: call it in the
+        step in which `Writer.settled` returned."""
+        if database == "ok" and self.writer.failed:   # it answers, but the last write failed
+            database = f"error: writes fail ({self.writer.failed})"
+        return {"version": __version__, "hall": self.code, "path": self.path,
+                "database": database, "service_day": self.service.state.day.isoformat(),
+                "seq": self.service.state.seq, "connections": self.hub.counts(),
+                "writer": {"batches": self.writer.batches, "commands": self.writer.commands},
+                "fanout": {"frames": self.hub.frames_sent,
+                           "last_ms": round(self.hub.last_send_ms, 1),
+                           "slowest_ms": round(self.hub.slowest_send_ms, 1),
+                           "dropped_slow": self.hub.dropped_slow},
+                "sessions_revoked": self.revocation.ended}
+
+    async def page(self, path: str) -> Response | None:
+        """The hall's own pages (`path` without the hall's prefix), once every batch in flight
+        has landed: the pages show only what is committed. None when `path` is no such page."""
+        if not path.startswith(("/export/", "/guide/", "/t/")):
+            return None
+        await self.writer.settled()
+        if path.startswith("/export/"):
+            return await self.export(path.removeprefix("/export/"))
+        if path.startswith("/guide/"):
+            return self.guide(path.removeprefix("/guide/"))
+        return self.ticket_problem(path.removeprefix("/t/"))
+
+    def guide(self, code: str) -> Response:
+        hall = self.context.hall_view
+        item = self.service.definition.item_by_code.get(code)
+        if item is None:
+            return page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
+        return page(HTTPStatus.OK, web_pages.guide_html(views.item_view(item), hall))
+
+    async def export(self, token: str) -> Response:
+        """A report file for a link the manager's `export` op made (see export_links)."""
+        try:
+            asked = read_link(self.context.secret, token, time.time())
+        except LinkRefused as refused:
+            return text_reply(HTTPStatus.FORBIDDEN, str(refused))
+        service = self.service
+        definition = service.definition
+        tables = list(REPORTS) if asked["what"] == "all" else [asked["what"]]
+
+        def make() -> bytes:   # a thread: a year of data must not stop the hall
+            facts = reports.load_facts(service.engine, service.hall_id, definition,
+                                       date.fromisoformat(asked["from"]),
+                                       date.fromisoformat(asked["to"]))
+            return reports.export(facts, definition, asked["format"], tables,
+                                  asked.get("by", "hall"), asked.get("period", "month"))
+
+        try:
+            body = await asyncio.to_thread(make)
+        except ValueError as error:
+            return text_reply(HTTPStatus.BAD_REQUEST, str(error))
+        name = f"{definition.hall.code}-{asked['what']}-{asked['from']}-{asked['to']}.{asked['format']}"
+        return reply(HTTPStatus.OK, body, reports.CONTENT_TYPES[asked["format"]],
+                     [("Cache-Control", "no-store"),
+                      ("Content-Disposition", f'attachment; filename="{name}"')])
+
+    def ticket_problem(self, token: str) -> Response | None:
+        """For the citizen's live ticket page (`/t/<token>`): None when the token is one of
+        today's tickets (the page itself is served, and connects as `citizen` with the token
+        in its address); else a page that says what is wrong."""
+        state = self.service.state
+        try:
+            number = ticket_for(self.context.secret, token, state.day, state.tickets)
+        except TokenExpired:
+            return page(HTTPStatus.GONE, web_pages.ticket_problem_html(
+                self.context.hall_view, expired=True))
+        if number is None:
+            return page(HTTPStatus.NOT_FOUND, web_pages.ticket_problem_html(
+                self.context.hall_view, expired=False))
+        return None
+
+    # --- WebSocket -------------------------------------------------------------------------------
+
+    async def handle(self, connection: ServerConnection) -> None:
+        session = Session(self.context, connection)
+        deadline = asyncio.get_running_loop().call_later(HELLO_SECONDS, self._hello_expired,
+                                                         connection, session)
+        in_flight: set[asyncio.Task] = set()
+        try:
+            async for frame in connection:
+                if not session.pipelined:
+                    await connection.send(encode_bytes(await session.handle(frame)), text=True)
+                    continue
+                # Each request's checks and its place in the writer's queue happen now, in frame
+                # order (a task runs up to its first wait in creation order); the replies go out
+                # as their commits land, so a kiosk's requests share group commits.
+                if len(in_flight) >= MAX_IN_FLIGHT:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                task = asyncio.create_task(self._answer(session, connection, frame))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        except ConnectionClosed:
+            pass
+        finally:
+            deadline.cancel()
+            session.leave()
+
+    @staticmethod
+    async def _answer(session: Session, connection: ServerConnection, frame: str | bytes) -> None:
+        try:
+            await connection.send(encode_bytes(await session.handle(frame)), text=True)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("answering a %s failed", session.role)
+            await connection.close(1011, "internal error")
+
+    def _hello_expired(self, connection: ServerConnection, session: Session) -> None:
+        if session.role is None and session.greeting:
+            # The hello came in time; its password hash is still being checked (many consoles
+            # logging in at once after a restart queue for the hashing threads): look again.
+            asyncio.get_running_loop().call_later(1.0, self._hello_expired, connection, session)
+        elif session.role is None:
+            closing = asyncio.create_task(connection.close(1008, "hello expected within 10 s"))
+            self.closing.add(closing)
+            closing.add_done_callback(self.closing.discard)
+
+    # --- running ---------------------------------------------------------------------------------
+
+    def start(self, day_changed: Callable[[], None], tick_done: Callable[[], None]
+              ) -> list[asyncio.Task]:
+        """The hall's tasks: its writer, its tick and its revocation watch."""
+        return [asyncio.create_task(self.writer.run()),
+                asyncio.create_task(self._tick_forever(day_changed, tick_done)),
+                asyncio.create_task(self.revocation.watch())]
+
+    async def _tick_forever(self, day_changed: Callable[[], None],
+                            tick_done: Callable[[], None]) -> None:
+        """Lets time-based rules (脱岗 warnings, returns, the day's close) run through the
+        writer every few seconds."""
+        day = self.service.state.day
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
+                await self.writer.submit(cmd.Tick())
+            if self.service.state.day != day:    # read as the tick's reply is: committed
+                day = self.service.state.day
+                day_changed()
+            else:
+                tick_done()
+
+    def close(self) -> None:
+        self.writer.close()
+

@@ -1,0 +1,158 @@
+"""One server process, several halls of one database (issue 14): each hall under its own path
+`/h/<code>/`, with its own numbering, state, devices and pages, and nothing of one reaching
+another. Real server process on 127.0.0.1 and a real SQLite file; the pages in chromium."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.browser import chromium
+from tests.conftest import ARTIFACTS
+from tests.live_hall import ROUND_THE_CLOCK, LiveHall
+
+SHOTS = ARTIFACTS / "many-halls"
+
+
+def _another(code: str, name: str) -> str:
+    """The small hall under another code and name: a second hall with its own state."""
+    text = ROUND_THE_CLOCK.replace('code = "small"', f'code = "{code}"', 1)
+    return text.replace('name = "测试镇便民服务中心"', f'name = "{name}"', 1)
+
+
+EAST, WEST = _another("east", "东山乡便民服务中心"), _another("west", "西河乡便民服务中心")
+
+
+@pytest.fixture
+def county(tmp_path):
+    live = LiveHall(tmp_path, more_halls=(EAST, WEST))
+    yield live
+    assert live.stop() == 0
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status, reply.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_one_process_serves_every_hall_of_the_database(county):
+    health = county.health()
+    assert [h["hall"] for h in health["halls"]] == ["small", "east", "west"]
+    assert health["database"] == "ok" and "gc" in health and "logins" in health
+    for code in ("small", "east", "west"):
+        own = county.health(f"/h/{code}")
+        assert own["hall"] == code and own["path"] == f"/h/{code}" and own["seq"] == 0
+    status, front = _get(county.http + "/")
+    assert status == 200
+    assert all(name in front for name in ("测试镇便民服务中心", "东山乡便民服务中心", "西河乡便民服务中心"))
+    assert 'href="/h/east/clerk/"' in front
+
+
+def test_a_hall_must_be_named_when_the_server_has_several(county):
+    with pytest.raises(InvalidStatus) as refused:
+        county.client()                                   # the bare /ws: whose hall?
+    assert refused.value.response.status_code == 404
+    body = refused.value.response.body.decode()
+    assert "本服务器服务多个大厅" in body and "/h/east/ws" in body
+    with pytest.raises(InvalidStatus) as unknown:
+        county.client("/h/north")
+    assert unknown.value.response.status_code == 404
+    assert "没有编码为 north 的大厅" in unknown.value.response.body.decode()
+    status, page = _get(county.http + "/clerk/")         # a hall's page without its hall
+    assert status == 404 and "/h/small/clerk/" in page
+    status, _ = _get(county.http + "/clerk/clerk.css")   # the pages' files are every hall's
+    assert status == 200
+
+
+def test_each_hall_numbers_its_own_tickets_and_hears_only_its_own_calls(county):
+    east_board = county.hello("display", "/h/east", token=county.more_tokens["east"]["display"])
+    small_board = county.hello("display", "/h/small")
+    small = county.hello("kiosk", "/h/small")
+    east = county.hello("kiosk", "/h/east", token=county.more_tokens["east"]["kiosk"])
+    assert small.request("take_ticket", category="A")["ticket"]["number"] == "A001"
+    assert small.request("take_ticket", category="A")["ticket"]["number"] == "A002"
+    assert east.request("take_ticket", category="A")["ticket"]["number"] == "A001"
+    clerk = county.hello("clerk", "/h/east", badge="1001", pin="1111")
+    assert clerk.request("sign_in", window=1, post="A")["ok"]
+    assert clerk.request("call_next")["ok"]
+    called = east_board.wait_event("ticket_called")
+    assert called["number"] == "A001" and called["window"] == 1
+    assert county.health("/h/east")["seq"] > 0
+    # The small hall's board heard nothing of it; its queue still holds its own two tickets.
+    small_board.request("catalogue", since_version=1)     # a round trip: anything sent came first
+    assert not any(e["ev"] == "ticket_called" for e in small_board.events)
+    queues = county.hello("manager", "/h/small").hello["snapshot"]["live"]["queues"]
+    assert next(q for q in queues if q["category"] == "A")["next"] == ["A001", "A002"]
+
+
+def test_a_device_of_one_hall_is_refused_in_another(county):
+    client = county.client("/h/west")
+    reply = client.request("hello", role="kiosk", token=county.tokens["kiosk"])
+    assert not reply["ok"] and reply["error"]["code"] == "unauthorized"
+    assert county.hello("kiosk", "/h/west", token=county.more_tokens["west"]["kiosk"]).hello["ok"]
+
+
+def test_a_tickets_address_and_an_export_link_stay_in_their_hall(county):
+    kiosk = county.hello("kiosk", "/h/west", token=county.more_tokens["west"]["kiosk"])
+    url = kiosk.request("take_ticket", category="A")["ticket"]["url"]
+    assert re.fullmatch(re.escape(county.http) + r"/h/west/t/[\w-]+", url), url
+    assert _get(url)[0] == 200
+    token = urlsplit(url).path.rsplit("/", 1)[1]
+    status, page = _get(f"{county.http}/h/east/t/{token}")   # not a ticket of that hall
+    assert status == 404 and "二维码无效" in page
+    manager = county.hello("manager", "/h/west")
+    day = manager.hello["snapshot"]["live"]["day"]
+    link = manager.request("export", what="tickets", format="csv", **{"from": day, "to": day})["url"]
+    assert link.startswith("/h/west/export/")
+    status, csv = _get(county.http + link)
+    assert status == 200 and "A001" in csv
+    assert _get(county.http + link.replace("/h/west/", "/h/east/"))[0] == 403
+
+
+def test_serve_only_the_halls_named(tmp_path):
+    live = LiveHall(tmp_path, "--halls", "east", more_halls=(EAST, WEST))
+    try:
+        health = live.health()
+        assert health["hall"] == "east" and "halls" not in health   # one hall: the bare paths
+        kiosk = live.hello("kiosk", token=live.more_tokens["east"]["kiosk"])
+        assert kiosk.request("take_ticket", category="A")["ticket"]["url"].startswith(
+            live.http + "/t/")
+        assert live.health("/h/east")["hall"] == "east"
+        assert _get(live.http + "/h/small/healthz")[0] == 404   # in the database, not served here
+    finally:
+        assert live.stop() == 0
+    with pytest.raises(RuntimeError, match="数据库中没有编码为 north 的大厅；已有：small、east、west"):
+        live.serve_args = ["--port", "0", "--halls", "east,north"]
+        live.start()
+
+
+def test_the_staff_pages_of_a_hall_talk_to_their_own_hall(county):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    kiosk = county.hello("kiosk", "/h/east", token=county.more_tokens["east"]["kiosk"])
+    ticket = kiosk.request("take_ticket", category="A")["ticket"]
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(county.http + "/h/east/clerk/")
+        page.get_by_label("工号").fill("1001")
+        page.get_by_label("密码").fill("1111")
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.get_by_text("东山乡便民服务中心").first.wait_for(timeout=10_000)
+        page.screenshot(path=str(SHOTS / "east-clerk.png"))
+        assert county.health("/h/east")["connections"].get("clerk") == 1
+        assert "clerk" not in county.health("/h/small")["connections"]
+        front = browser.new_page(viewport={"width": 1280, "height": 800})
+        front.goto(county.http + "/")
+        front.screenshot(path=str(SHOTS / "front-page.png"), full_page=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(ticket["url"])
+        phone.get_by_text(ticket["number"]).first.wait_for(timeout=10_000)
+        phone.screenshot(path=str(SHOTS / "east-ticket.png"))
+        assert county.health("/h/east")["connections"].get("citizen") == 1
