@@ -38,6 +38,7 @@ from __future__ import annotations
 import sys
 from datetime import date, time, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from queue_server.hall_definition import (
     Category,
@@ -1755,6 +1756,16 @@ CONSULT_IDENT = "咨询人有效身份证件（查询个人信息时出示）"
 CONSULT_IDENT_NOTE = "仅现场查验，不留存"
 ADMIN_PROMISE = "属承诺件，法定时限 {s} 个工作日，承诺 {p} 个工作日内办结"
 
+
+class Venue(NamedTuple):
+    """What a guide says about the hall itself: what it is called, and where fees are paid."""
+
+    hall: str
+    pay: str
+
+
+COUNTY_VENUE = Venue(hall="政务服务中心", pay="费用请在一楼 D 区金融服务窗口缴纳，凭缴款回执办理后续手续")
+
 # --- clerk names -------------------------------------------------------------------------------
 
 COMMON_SURNAMES = "王李张刘陈杨黄赵吴周"
@@ -1779,6 +1790,12 @@ TOTAL_CLERKS = 312
 
 
 # --- building the hall ---------------------------------------------------------------------
+
+
+def calendar() -> dict[str, list[date]]:
+    """The county's closed weekdays and make-up working days, shared by all its halls."""
+    return {"holidays": holidays(),
+            "makeup_workdays": [date.fromisoformat(d) for d in MAKEUP_DAYS]}
 
 
 def holidays() -> list[date]:
@@ -1845,17 +1862,20 @@ def backups_per_department(window_counts: dict[str, int], total: int) -> dict[st
     return shares
 
 
-def build_clerks(windows: list[dict]) -> list[dict]:
+def build_clerks(windows: list[dict], names: list[str], first_badge: int) -> list[dict]:
+    """One clerk per name: each window's A岗 first, the rest B岗 shared out by department.
+
+    Badges run from `first_badge` in that order; the windows get their `a_post` and `b_posts`.
+    """
     by_dept: dict[str, list[dict]] = {}
     for w in windows:
         by_dept.setdefault(w["department"], []).append(w)
     backups = backups_per_department({d: len(ws) for d, ws in by_dept.items()},
-                                     TOTAL_CLERKS - len(windows))
-    names = clerk_names(TOTAL_CLERKS)
+                                     len(names) - len(windows))
     clerks: list[dict] = []
 
     def new_clerk(dept_code: str) -> str:
-        badge = str(BADGE_START + len(clerks))
+        badge = str(first_badge + len(clerks))
         clerks.append({"badge": badge, "name": names[len(clerks)], "department": dept_code})
         return badge
 
@@ -1908,7 +1928,23 @@ def form_name(item_name: str) -> str:
     return f"{base}申请表"
 
 
-def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
+def catalogue():
+    """Every county item as (department, category key, spec, item code), in file order.
+
+    The code is the item's class, department and number within both (`GG-mzj-007`); the
+    township generator looks items up here to give a shared service the county's code.
+    """
+    for d in DEPARTMENTS:
+        counters: dict[str, int] = {}
+        for category, specs in d["items"].items():
+            for spec in specs:
+                counters[spec["cls"]] = counters.get(spec["cls"], 0) + 1
+                yield d, category, spec, f"{spec['cls']}-{d['code']}-{counters[spec['cls']]:03d}"
+
+
+def build_item(d: dict, category: str, spec: dict, code: str, venue: Venue = COUNTY_VENUE) -> dict:
+    """The item's full guide, worded from its spec; `d` is the department that handles it
+    (code, name, phone) with the laws and condition the spec's indexes refer to."""
     cls, who, cert = spec["cls"], spec["who"], spec["cert"]
     kind, statutory, promised = parse_days(spec["days"])
     handling = spec["h"] or ("direct" if who == "p" and cls != "BM" else "proxy")
@@ -1934,7 +1970,7 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
         summary = (f"{dept_name}为{WHO_DESC[who]}办理{spec['name']}，符合条件的予以办结并出具"
                    f"{cert}。本事项为公共服务事项，{phrase}。")
     else:
-        summary = (f"{dept_name}在政务服务中心设立窗口，为{WHO_DESC[who]}办理{spec['name']}业务，"
+        summary = (f"{dept_name}在{venue.hall}设立窗口，为{WHO_DESC[who]}办理{spec['name']}业务，"
                    f"办结后出具{cert}。本事项为便民服务事项，{phrase}。")
 
     if consult:
@@ -1985,7 +2021,7 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
         if kind == "promised":
             notes.append("办理进度可在网上政务服务平台或拨打咨询电话查询")
         if fee != NO_FEE:
-            notes.append("费用请在一楼 D 区金融服务窗口缴纳，凭缴款回执办理后续手续")
+            notes.append(venue.pay)
     if spec["n"]:
         notes.append(spec["n"])
 
@@ -2001,7 +2037,7 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
     materials += [material(m) for m in spec["mats"].split(";") if m]
 
     return {
-        "code": f"{cls}-{d['code']}-{seq:03d}",
+        "code": code,
         "name": spec["name"],
         "summary": summary,
         "department": d["code"],
@@ -2022,10 +2058,22 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
     }
 
 
+def with_prefixes(categories: list[tuple], windows: list[dict], items: list[dict]) -> list[dict]:
+    """The hall's [[categories]], lettered in order (`prefix_for`), from rows of (key, name,
+    daily cap, kinds, department); the windows' and items' category keys become prefixes."""
+    prefixes = {key: prefix_for(i) for i, (key, *_) in enumerate(categories)}
+    for w in windows:
+        w["categories"] = [prefixes[c] for c in w["categories"]]
+    for item in items:
+        item["category"] = prefixes[item["category"]]
+    return [{"prefix": prefixes[key], "name": name, "daily_cap": cap,
+             "kinds": list(kinds), "department": dept_code}
+            for key, name, cap, kinds, dept_code in categories]
+
+
 def build() -> dict:
-    prefixes = {key: prefix_for(i) for i, (key, *_) in enumerate(CATEGORIES)}
     windows = build_windows()
-    clerks = build_clerks(windows)
+    clerks = build_clerks(windows, clerk_names(TOTAL_CLERKS), BADGE_START)
     departments = []
     for i, d in enumerate(DEPARTMENTS):
         d["phone"] = department_phone(i)
@@ -2035,25 +2083,11 @@ def build() -> dict:
     for w in windows:
         served.setdefault(w["department"], set()).update(w["categories"])
     items = []
-    for d in DEPARTMENTS:
-        allowed = served.get(d["code"], {WINDOWLESS_CATEGORY})
-        counters: dict[str, int] = {}
-        for category, specs in d["items"].items():
-            assert category in allowed, (d["code"], category)
-            for spec in specs:
-                counters[spec["cls"]] = counters.get(spec["cls"], 0) + 1
-                items.append(build_item(d, category, spec, counters[spec["cls"]]))
-
-    for w in windows:
-        w["categories"] = [prefixes[c] for c in w["categories"]]
-    for item in items:
-        item["category"] = prefixes[item["category"]]
-    categories = [{"prefix": prefixes[key], "name": name, "daily_cap": cap,
-                   "kinds": list(kinds), "department": dept_code}
-                  for key, name, cap, kinds, dept_code in CATEGORIES]
-    hall = dict(HALL)
-    hall["holidays"] = holidays()
-    hall["makeup_workdays"] = [date.fromisoformat(d) for d in MAKEUP_DAYS]
+    for d, category, spec, code in catalogue():
+        assert category in served.get(d["code"], {WINDOWLESS_CATEGORY}), (d["code"], category)
+        items.append(build_item(d, category, spec, code))
+    categories = with_prefixes(CATEGORIES, windows, items)
+    hall = dict(HALL, **calendar())
     result = {"hall": hall, "departments": departments, "categories": categories,
               "clerks": clerks, "windows": windows, "items": items}
     check(result)
@@ -2069,6 +2103,12 @@ def check(h: dict) -> None:
     assert (classes.count("SP"), classes.count("GG"), classes.count("BM")) == (182, 157, 30), (
         classes.count("SP"), classes.count("GG"), classes.count("BM"))
     assert 40 <= len(h["categories"]) <= 60
+    check_rules(h)
+
+
+def check_rules(h: dict) -> None:
+    """The rules of docs/hall-config.md the generated halls rely on, and their realism: unique
+    names, one A岗 and one or two B岗 per window, 2–5 materials per item."""
     assert len({d["code"] for d in h["departments"]}) == len(h["departments"])
     assert len({c["name"] for c in h["clerks"]}) == len(h["clerks"])
     assert len({i["code"] for i in h["items"]}) == len(h["items"])
