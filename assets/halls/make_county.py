@@ -1942,9 +1942,11 @@ def catalogue():
                 yield d, category, spec, f"{spec['cls']}-{d['code']}-{counters[spec['cls']]:03d}"
 
 
-def build_item(d: dict, category: str, spec: dict, code: str, venue: Venue = COUNTY_VENUE) -> dict:
+def build_item(d: dict, category: str, spec: dict, code: str, venue: Venue = COUNTY_VENUE,
+               desk: str | None = None) -> dict:
     """The item's full guide, worded from its spec; `d` is the department that handles it
-    (code, name, phone) with the laws and condition the spec's indexes refer to."""
+    (code, name, phone) with the laws and condition the spec's indexes refer to, `desk` the
+    window where applications are handed in (by default the department's own)."""
     cls, who, cert = spec["cls"], spec["who"], spec["cert"]
     kind, statutory, promised = parse_days(spec["days"])
     handling = spec["h"] or ("direct" if who == "p" and cls != "BM" else "proxy")
@@ -1982,7 +1984,7 @@ def build_item(d: dict, category: str, spec: dict, code: str, venue: Venue = COU
             conditions.append(d["cond"])
         conditions.append("申请材料齐全、真实、有效，符合法定形式")
 
-    apply = (f"申请：申请人在大厅取号后到{dept_name}窗口提交申请材料，"
+    apply = (f"申请：申请人在大厅取号后到{desk or dept_name + '窗口'}提交申请材料，"
              "也可通过网上政务服务平台在线申报")
     if consult:
         steps = ["咨询：在大厅取咨询号后到窗口说明需要咨询的事项，或拨打咨询电话",
