@@ -23,6 +23,11 @@ Determinism
     index arithmetic, badges run from "2001" in window order, and the file is written by hand
     in a fixed key order, so running the script twice gives identical bytes.
 
+Shared with the townships
+    `make_townships.py` builds the county's sixteen township halls from this script's pieces:
+    its clerk names, calendar, hall rules, catalogue (a township item that is a county service
+    keeps the county item's code and name), item building, checks and writing.
+
 No PINs
     This is not a demo file (`demo = false`), so it carries no clerk PINs: PINs are hashed with
     a deliberately slow hash, and 312 of them would dominate the import time this file is used
@@ -38,7 +43,6 @@ from __future__ import annotations
 import sys
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import NamedTuple
 
 from queue_server.hall_definition import (
     Category,
@@ -1756,16 +1760,6 @@ CONSULT_IDENT = "咨询人有效身份证件（查询个人信息时出示）"
 CONSULT_IDENT_NOTE = "仅现场查验，不留存"
 ADMIN_PROMISE = "属承诺件，法定时限 {s} 个工作日，承诺 {p} 个工作日内办结"
 
-
-class Venue(NamedTuple):
-    """What a guide says about the hall itself: what it is called, and where fees are paid."""
-
-    hall: str
-    pay: str
-
-
-COUNTY_VENUE = Venue(hall="政务服务中心", pay="费用请在一楼 D 区金融服务窗口缴纳，凭缴款回执办理后续手续")
-
 # --- clerk names -------------------------------------------------------------------------------
 
 COMMON_SURNAMES = "王李张刘陈杨黄赵吴周"
@@ -1928,25 +1922,32 @@ def form_name(item_name: str) -> str:
     return f"{base}申请表"
 
 
-def catalogue():
-    """Every county item as (department, category key, spec, item code), in file order.
+def numbering(dept_code: str):
+    """Item codes for one department, in order: class, department and number within both
+    (`GG-mzj-007`)."""
+    counters: dict[str, int] = {}
 
-    The code is the item's class, department and number within both (`GG-mzj-007`); the
-    township generator looks items up here to give a shared service the county's code.
-    """
+    def next_code(cls: str) -> str:
+        counters[cls] = counters.get(cls, 0) + 1
+        return f"{cls}-{dept_code}-{counters[cls]:03d}"
+    return next_code
+
+
+def catalogue():
+    """Every county item as (department, category key, spec, item code), in file order; the
+    township generator looks items up here to give a shared service the county's code."""
     for d in DEPARTMENTS:
-        counters: dict[str, int] = {}
+        next_code = numbering(d["code"])
         for category, specs in d["items"].items():
             for spec in specs:
-                counters[spec["cls"]] = counters.get(spec["cls"], 0) + 1
-                yield d, category, spec, f"{spec['cls']}-{d['code']}-{counters[spec['cls']]:03d}"
+                yield d, category, spec, next_code(spec["cls"])
 
 
-def build_item(d: dict, category: str, spec: dict, code: str, venue: Venue = COUNTY_VENUE,
-               desk: str | None = None) -> dict:
+def build_item(d: dict, category: str, spec: dict, code: str, desk: str | None = None) -> dict:
     """The item's full guide, worded from its spec; `d` is the department that handles it
     (code, name, phone) with the laws and condition the spec's indexes refer to, `desk` the
-    window where applications are handed in (by default the department's own)."""
+    window where applications are handed in (by default the department's own). The wording of
+    便民服务 (BM) items and of fees names this county hall."""
     cls, who, cert = spec["cls"], spec["who"], spec["cert"]
     kind, statutory, promised = parse_days(spec["days"])
     handling = spec["h"] or ("direct" if who == "p" and cls != "BM" else "proxy")
@@ -1972,7 +1973,7 @@ def build_item(d: dict, category: str, spec: dict, code: str, venue: Venue = COU
         summary = (f"{dept_name}为{WHO_DESC[who]}办理{spec['name']}，符合条件的予以办结并出具"
                    f"{cert}。本事项为公共服务事项，{phrase}。")
     else:
-        summary = (f"{dept_name}在{venue.hall}设立窗口，为{WHO_DESC[who]}办理{spec['name']}业务，"
+        summary = (f"{dept_name}在政务服务中心设立窗口，为{WHO_DESC[who]}办理{spec['name']}业务，"
                    f"办结后出具{cert}。本事项为便民服务事项，{phrase}。")
 
     if consult:
@@ -2023,7 +2024,7 @@ def build_item(d: dict, category: str, spec: dict, code: str, venue: Venue = COU
         if kind == "promised":
             notes.append("办理进度可在网上政务服务平台或拨打咨询电话查询")
         if fee != NO_FEE:
-            notes.append(venue.pay)
+            notes.append("费用请在一楼 D 区金融服务窗口缴纳，凭缴款回执办理后续手续")
     if spec["n"]:
         notes.append(spec["n"])
 

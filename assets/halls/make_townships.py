@@ -44,8 +44,8 @@ from pathlib import Path
 from make_county import (
     ALL_KINDS,
     HALL,
+    NO_FEE,
     TOTAL_CLERKS,
-    Venue,
     build_clerks,
     build_item,
     calendar,
@@ -55,6 +55,7 @@ from make_county import (
     definition,
     dept,
     it,
+    numbering,
     with_prefixes,
 )
 
@@ -63,8 +64,6 @@ from queue_server.hall_toml import dump_hall
 COUNTY = "青岚县"
 SESSIONS = [["08:30", "12:00"], ["14:00", "17:30"]]
 FIRST_BADGE = 5001
-VENUE = Venue(hall="便民服务中心",
-              pay="费用可在窗口扫码缴纳，或到农商银行网点缴纳后凭缴款凭证办理后续手续")
 
 # code, name, windows, clerks, hill township (has a 林业站), address after the township's name
 TOWNSHIPS = [
@@ -288,15 +287,13 @@ def township_items() -> list[tuple[dict, str, dict, dict, str]]:
     county = county_items()
     out = []
     for office in OFFICES:
-        counters: dict[str, int] = {}
+        next_code = numbering(f"xz-{office['code']}")
         for category, entries in office["items"].items():
             for entry in entries:
                 if isinstance(entry, str):
                     source, spec, code = county[entry]
                 else:
-                    source, spec = office, entry
-                    counters[spec["cls"]] = counters.get(spec["cls"], 0) + 1
-                    code = f"{spec['cls']}-xz-{office['code']}-{counters[spec['cls']]:03d}"
+                    source, spec, code = office, entry, next_code(entry["cls"])
                 out.append((office, category, spec, source, code))
     return out
 
@@ -317,6 +314,8 @@ def build_windows(count: int) -> list[dict]:
 
 def build_township(index: int, row: tuple, names: list[str], first_badge: int,
                    items: list[tuple]) -> dict:
+    """One township hall: its offices, windows, clerks (`names`, badges from `first_badge`)
+    and those of `items` (township_items()) whose office it has."""
     code, town, window_count, _, hill, address = row
     short = town[:-1]
     phone_block = f"0000-68{21 + index}"
@@ -346,7 +345,7 @@ def build_township(index: int, row: tuple, names: list[str], first_badge: int,
             continue
         handler = dict(source, **office_of[office["code"]])
         queue = served_as(category)
-        built.append(build_item(handler, queue, spec, item_code, VENUE, desk[queue]))
+        built.append(build_item(handler, queue, spec, item_code, desk[queue]))
     for w in windows:
         w["categories"] = [c for c in w["categories"] if c in own]
     categories = with_prefixes([c for c in CATEGORIES if c[0] in own], windows, built)
@@ -378,6 +377,9 @@ def check(h: dict, window_count: int) -> None:
     assert len(h["windows"]) == window_count and 6 <= window_count <= 12, window_count
     assert 2 * window_count <= len(h["clerks"]) <= 3 * window_count, len(h["clerks"])
     assert h["windows"][0]["name"].startswith("综合受理窗口"), "a township hall has a 综合窗口"
+    for item in h["items"]:
+        # build_item words fees and 便民服务 items for the county hall
+        assert item["fee"] == NO_FEE and not item["code"].startswith("BM-"), item["name"]
     check_rules(h)
 
 
