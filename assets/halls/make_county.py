@@ -23,6 +23,11 @@ Determinism
     index arithmetic, badges run from "2001" in window order, and the file is written by hand
     in a fixed key order, so running the script twice gives identical bytes.
 
+Shared with the townships
+    `make_townships.py` builds the county's sixteen township halls from this script's pieces:
+    its clerk names, calendar, hall rules, catalogue (a township item that is a county service
+    keeps the county item's code and name), item building, checks and writing.
+
 No PINs
     This is not a demo file (`demo = false`), so it carries no clerk PINs: PINs are hashed with
     a deliberately slow hash, and 312 of them would dominate the import time this file is used
@@ -1781,6 +1786,12 @@ TOTAL_CLERKS = 312
 # --- building the hall ---------------------------------------------------------------------
 
 
+def calendar() -> dict[str, list[date]]:
+    """The county's closed weekdays and make-up working days, shared by all its halls."""
+    return {"holidays": holidays(),
+            "makeup_workdays": [date.fromisoformat(d) for d in MAKEUP_DAYS]}
+
+
 def holidays() -> list[date]:
     out = []
     for first, last in HOLIDAY_SPANS:
@@ -1845,17 +1856,20 @@ def backups_per_department(window_counts: dict[str, int], total: int) -> dict[st
     return shares
 
 
-def build_clerks(windows: list[dict]) -> list[dict]:
+def build_clerks(windows: list[dict], names: list[str], first_badge: int) -> list[dict]:
+    """One clerk per name: each window's A岗 first, the rest B岗 shared out by department.
+
+    Badges run from `first_badge` in that order; the windows get their `a_post` and `b_posts`.
+    """
     by_dept: dict[str, list[dict]] = {}
     for w in windows:
         by_dept.setdefault(w["department"], []).append(w)
     backups = backups_per_department({d: len(ws) for d, ws in by_dept.items()},
-                                     TOTAL_CLERKS - len(windows))
-    names = clerk_names(TOTAL_CLERKS)
+                                     len(names) - len(windows))
     clerks: list[dict] = []
 
     def new_clerk(dept_code: str) -> str:
-        badge = str(BADGE_START + len(clerks))
+        badge = str(first_badge + len(clerks))
         clerks.append({"badge": badge, "name": names[len(clerks)], "department": dept_code})
         return badge
 
@@ -1908,7 +1922,32 @@ def form_name(item_name: str) -> str:
     return f"{base}申请表"
 
 
-def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
+def numbering(dept_code: str):
+    """Item codes for one department, in order: class, department and number within both
+    (`GG-mzj-007`)."""
+    counters: dict[str, int] = {}
+
+    def next_code(cls: str) -> str:
+        counters[cls] = counters.get(cls, 0) + 1
+        return f"{cls}-{dept_code}-{counters[cls]:03d}"
+    return next_code
+
+
+def catalogue():
+    """Every county item as (department, category key, spec, item code), in file order; the
+    township generator looks items up here to give a shared service the county's code."""
+    for d in DEPARTMENTS:
+        next_code = numbering(d["code"])
+        for category, specs in d["items"].items():
+            for spec in specs:
+                yield d, category, spec, next_code(spec["cls"])
+
+
+def build_item(d: dict, category: str, spec: dict, code: str, desk: str | None = None) -> dict:
+    """The item's full guide, worded from its spec; `d` is the department that handles it
+    (code, name, phone) with the laws and condition the spec's indexes refer to, `desk` the
+    window where applications are handed in (by default the department's own). The wording of
+    便民服务 (BM) items and of fees names this county hall."""
     cls, who, cert = spec["cls"], spec["who"], spec["cert"]
     kind, statutory, promised = parse_days(spec["days"])
     handling = spec["h"] or ("direct" if who == "p" and cls != "BM" else "proxy")
@@ -1946,7 +1985,7 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
             conditions.append(d["cond"])
         conditions.append("申请材料齐全、真实、有效，符合法定形式")
 
-    apply = (f"申请：申请人在大厅取号后到{dept_name}窗口提交申请材料，"
+    apply = (f"申请：申请人在大厅取号后到{desk or dept_name + '窗口'}提交申请材料，"
              "也可通过网上政务服务平台在线申报")
     if consult:
         steps = ["咨询：在大厅取咨询号后到窗口说明需要咨询的事项，或拨打咨询电话",
@@ -2001,7 +2040,7 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
     materials += [material(m) for m in spec["mats"].split(";") if m]
 
     return {
-        "code": f"{cls}-{d['code']}-{seq:03d}",
+        "code": code,
         "name": spec["name"],
         "summary": summary,
         "department": d["code"],
@@ -2022,10 +2061,22 @@ def build_item(d: dict, category: str, spec: dict, seq: int) -> dict:
     }
 
 
+def with_prefixes(categories: list[tuple], windows: list[dict], items: list[dict]) -> list[dict]:
+    """The hall's [[categories]], lettered in order (`prefix_for`), from rows of (key, name,
+    daily cap, kinds, department); the windows' and items' category keys become prefixes."""
+    prefixes = {key: prefix_for(i) for i, (key, *_) in enumerate(categories)}
+    for w in windows:
+        w["categories"] = [prefixes[c] for c in w["categories"]]
+    for item in items:
+        item["category"] = prefixes[item["category"]]
+    return [{"prefix": prefixes[key], "name": name, "daily_cap": cap,
+             "kinds": list(kinds), "department": dept_code}
+            for key, name, cap, kinds, dept_code in categories]
+
+
 def build() -> dict:
-    prefixes = {key: prefix_for(i) for i, (key, *_) in enumerate(CATEGORIES)}
     windows = build_windows()
-    clerks = build_clerks(windows)
+    clerks = build_clerks(windows, clerk_names(TOTAL_CLERKS), BADGE_START)
     departments = []
     for i, d in enumerate(DEPARTMENTS):
         d["phone"] = department_phone(i)
@@ -2035,25 +2086,11 @@ def build() -> dict:
     for w in windows:
         served.setdefault(w["department"], set()).update(w["categories"])
     items = []
-    for d in DEPARTMENTS:
-        allowed = served.get(d["code"], {WINDOWLESS_CATEGORY})
-        counters: dict[str, int] = {}
-        for category, specs in d["items"].items():
-            assert category in allowed, (d["code"], category)
-            for spec in specs:
-                counters[spec["cls"]] = counters.get(spec["cls"], 0) + 1
-                items.append(build_item(d, category, spec, counters[spec["cls"]]))
-
-    for w in windows:
-        w["categories"] = [prefixes[c] for c in w["categories"]]
-    for item in items:
-        item["category"] = prefixes[item["category"]]
-    categories = [{"prefix": prefixes[key], "name": name, "daily_cap": cap,
-                   "kinds": list(kinds), "department": dept_code}
-                  for key, name, cap, kinds, dept_code in CATEGORIES]
-    hall = dict(HALL)
-    hall["holidays"] = holidays()
-    hall["makeup_workdays"] = [date.fromisoformat(d) for d in MAKEUP_DAYS]
+    for d, category, spec, code in catalogue():
+        assert category in served.get(d["code"], {WINDOWLESS_CATEGORY}), (d["code"], category)
+        items.append(build_item(d, category, spec, code))
+    categories = with_prefixes(CATEGORIES, windows, items)
+    hall = dict(HALL, **calendar())
     result = {"hall": hall, "departments": departments, "categories": categories,
               "clerks": clerks, "windows": windows, "items": items}
     check(result)
@@ -2069,6 +2106,12 @@ def check(h: dict) -> None:
     assert (classes.count("SP"), classes.count("GG"), classes.count("BM")) == (182, 157, 30), (
         classes.count("SP"), classes.count("GG"), classes.count("BM"))
     assert 40 <= len(h["categories"]) <= 60
+    check_rules(h)
+
+
+def check_rules(h: dict) -> None:
+    """The rules of docs/hall-config.md the generated halls rely on, and their realism: unique
+    names, one A岗 and one or two B岗 per window, 2–5 materials per item."""
     assert len({d["code"] for d in h["departments"]}) == len(h["departments"])
     assert len({c["name"] for c in h["clerks"]}) == len(h["clerks"])
     assert len({i["code"] for i in h["items"]}) == len(h["items"])
