@@ -43,6 +43,8 @@ from queue_server.store.database import (
     open_engine,
 )
 
+KEPT_PER_HALL = 2   # a served hall holds a connection for its commits and one for revocations
+
 
 class UserError(Exception):
     """A mistake the user can fix; printed as one line."""
@@ -247,15 +249,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     check_writable(engine)
     with engine.connect() as conn:
         codes = hall_records.hall_codes(conn, _halls_named(args))
+    engine.dispose()
+    engine = open_engine(args.db, kept=KEPT_PER_HALL * len(codes))
     clock = _hall_clock(args, engine, codes[0])
     now = clock() if clock else _now()
     services = [HallService(engine, code, now) for code in codes]
     server = Server(services, _rate_limit(args.take_limit, "--take-limit"), tls=tls,
                     clock=clock, speed=args.speed,
                     login_limit=_rate_limit(args.login_limit, "--login-limit"))
-    names = "、".join(s.definition.hall.name for s in services)
+    names = "、".join(s.definition.hall.name for s in services[:3])
     if len(services) > 1:
-        names = f"{len(services)} 个大厅（{names}）"
+        names = f"{len(services)} 个大厅（{names}{' 等' if len(services) > 3 else ''}）"
 
     def ready(url: str) -> None:
         print(f"{names} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)

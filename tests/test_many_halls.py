@@ -7,22 +7,29 @@ from __future__ import annotations
 import re
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
 from websockets.exceptions import InvalidStatus
 
+from queue_server.hall_toml import parse_hall
+from queue_server.store import hall_records
+from queue_server.store.database import open_engine
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
-from tests.live_hall import ROUND_THE_CLOCK, LiveHall
+from tests.live_hall import ROUND_THE_CLOCK, LiveHall, round_the_clock
 
 SHOTS = ARTIFACTS / "many-halls"
+HALLS = Path(__file__).resolve().parent.parent / "assets" / "halls"
 
 
 def _another(code: str, name: str) -> str:
     """The small hall under another code and name: a second hall with its own state."""
-    text = ROUND_THE_CLOCK.replace('code = "small"', f'code = "{code}"', 1)
-    return text.replace('name = "测试镇便民服务中心"', f'name = "{name}"', 1)
+    hall = ROUND_THE_CLOCK.replace('code = "small"', f'code = "{code}"', 1)
+    return hall.replace('name = "测试镇便民服务中心"', f'name = "{name}"', 1)
 
 
 EAST, WEST = _another("east", "东山乡便民服务中心"), _another("west", "西河乡便民服务中心")
@@ -156,3 +163,56 @@ def test_the_staff_pages_of_a_hall_talk_to_their_own_hall(county):
         phone.get_by_text(ticket["number"]).first.wait_for(timeout=10_000)
         phone.screenshot(path=str(SHOTS / "east-ticket.png"))
         assert county.health("/h/east")["connections"].get("citizen") == 1
+
+
+def test_the_county_and_its_township_halls_in_one_process_at_once(tmp_path):
+    """The 17 halls of assets/halls in one server; in every hall at the same time a kiosk takes
+    tickets and a clerk calls and finishes them: each hall numbers its own, every confirmed
+    ticket is in its own hall's log, and no hall saw another's."""
+    files = [HALLS / "county.toml", *sorted((HALLS / "townships").glob("*.toml"))]
+    texts = [round_the_clock(f.read_text(encoding="utf-8")) for f in files]
+    live = LiveHall(tmp_path, hall_text=texts[0], more_halls=tuple(texts[1:]))
+    engine = open_engine(f"sqlite:///{live.db}")
+    halls = {}
+    with engine.begin() as conn:
+        for hall_text in texts:
+            definition = parse_hall(hall_text)
+            hall_id = hall_records.hall_id_for(conn, definition.hall.code)
+            window = definition.windows[0]
+            hall_records.set_pin(conn, hall_id, window.a_post, "2468")
+            category = definition.category_by_prefix[window.categories[0]]
+            halls[definition.hall.code] = (hall_id, window, category)
+    tokens = {parse_hall(texts[0]).hall.code: live.tokens, **live.more_tokens}
+
+    clerks = {}   # logged in one after another: 17 PINs at once from one address are a flood
+    for code, (_, window, _) in halls.items():
+        clerks[code] = live.hello("clerk", f"/h/{code}", badge=window.a_post, pin="2468")
+        assert clerks[code].request("sign_in", window=window.number, post="A")["ok"]
+
+    def day_in(code: str) -> list[str]:
+        category, clerk = halls[code][2], clerks[code]
+        kiosk = live.hello("kiosk", f"/h/{code}", token=tokens[code]["kiosk"])
+        numbers = []
+        for _ in range(4):
+            reply = kiosk.request("take_ticket", category=category.prefix, kind=category.kinds[0])
+            assert reply["ok"], (code, reply)
+            numbers.append(reply["ticket"]["number"])
+            assert clerk.request("call_next")["ok"]
+            assert clerk.request("finish", outcome="done")["ok"]
+        return numbers
+
+    try:
+        with ThreadPoolExecutor(len(halls)) as pool:
+            numbers = dict(zip(halls, pool.map(day_in, halls), strict=True))
+        with engine.connect() as conn:
+            for code, (hall_id, _, category) in halls.items():
+                assert numbers[code] == [f"{category.prefix}{n:03}" for n in range(1, 5)]
+                logged = conn.execute(text(
+                    "select count(*) from events where hall_id = :h and kind = 'ticket_issued'"),
+                    {"h": hall_id}).scalar_one()
+                assert logged == 4, code
+        health = live.health()
+        assert len(health["halls"]) == 17 and {h["hall"] for h in health["halls"]} == set(halls)
+    finally:
+        engine.dispose()
+        assert live.stop() == 0

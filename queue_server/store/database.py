@@ -46,8 +46,15 @@ def default_url() -> str:
     return os.environ.get("QUEUE_DB") or f"sqlite:///{data_dir() / 'hall.db'}"
 
 
-def open_engine(url: str | None = None) -> Engine:
+POOL_SIZE = 5   # SQLAlchemy's default: connections for reads, reports and pages
+
+
+def open_engine(url: str | None = None, kept: int = 0) -> Engine:
+    """`kept`: connections the caller will hold for good on top of the pool's usual ones (a
+    served hall keeps one for its commits and one for its revocation check), so that a server
+    of many halls does not take the pool's every connection for them."""
     url = url or default_url()
+    pool = {"pool_size": POOL_SIZE + kept}
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -62,7 +69,7 @@ def open_engine(url: str | None = None) -> Engine:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise DatabaseUrlError(f"无法创建数据目录 {folder}：{error.strerror}") from None
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -73,7 +80,7 @@ def open_engine(url: str | None = None) -> Engine:
                                    " / the database URL is not valid UTF-8") from None
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, **pool)
     raise DatabaseUrlError(f"不支持的数据库：{parsed.get_backend_name()}（只支持 SQLite 和 PostgreSQL）")
 
 
