@@ -2,7 +2,8 @@
 
 `HallClient.run()` keeps one connection up for as long as the device runs: it connects to the
 first server URL that answers (trying the list in turn, with backoff and jitter between
-rounds), says hello, hands the snapshot to `on_snapshot`, then feeds events to `on_event` —
+rounds; a server that does not lead the device's hall names the one that does, which is tried
+at once), says hello, hands the snapshot to `on_snapshot`, then feeds events to `on_event` —
 dropping any whose `seq` is not newer than the snapshot's, so a reconnect never replays the
 past. `request()` sends an op and waits for its reply, with a timeout. While the server is
 gone, `connected` is False, `on_status` says why, and requests fail at once with
@@ -27,9 +28,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from hall.protocol import CLOSE_REVOKED
+from hall.protocol import CLOSE_MOVED, CLOSE_REVOKED
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+MAX_HOPS = 3    # leaders followed in a row without a pause
 
 
 class RequestFailed(Exception):
@@ -38,6 +40,15 @@ class RequestFailed(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code, self.message = code, message
+
+
+class Moved(RequestFailed):
+    """The server does not lead this hall: `leader` is the address of the one that does (None
+    while no server leads it, for a moment during a takeover)."""
+
+    def __init__(self, code: str, message: str, leader: str | None):
+        super().__init__(code, message)
+        self.leader = leader
 
 
 class NotConnected(RequestFailed):
@@ -73,18 +84,30 @@ class HallClient:
     # --- the connection's life ----------------------------------------------------------------
 
     async def run(self) -> None:
-        """Stay connected until `stop()`; never returns on a lost server, retries instead."""
+        """Stay connected until `stop()`; never returns on a lost server, retries instead.
+        A server that does not lead the hall names the one that does (`Moved`): that one is
+        tried at once, a few times in a row at most (two servers that disagree for a moment
+        must not make a device bounce between them without a pause)."""
         delay = self.first_delay
-        for url in itertools.cycle(self.urls):
-            if self._stopping:
-                return
+        listed = itertools.cycle(self.urls)
+        leader, hops = None, 0
+        while not self._stopping:
+            url, leader = leader or next(listed), None
             self._greeted = False
             try:
                 await self._session(url)
+            except Moved as moved:
+                self._status(False, moved.message)
+                if moved.leader is not None and hops < MAX_HOPS:
+                    leader, hops = moved.leader, hops + 1
+                    continue
             except RequestFailed as error:      # hello refused: a token or PIN problem
                 self._status(False, f"服务器拒绝连接：{error.message}")
             except ConnectionClosed as error:
-                if error.rcvd is not None and error.rcvd.code == CLOSE_REVOKED:
+                if error.rcvd is not None and error.rcvd.code == CLOSE_MOVED:
+                    self._status(False, f"{error.rcvd.reason}")
+                    delay = self.first_delay    # served elsewhere now: look again soon
+                elif error.rcvd is not None and error.rcvd.code == CLOSE_REVOKED:
                     # The token was revoked: the same one will not do before someone acts.
                     self._status(False, f"服务器拒绝连接：{error.rcvd.reason}，请联系管理员")
                     self._greeted, delay = False, self.max_delay
@@ -94,6 +117,7 @@ class HallClient:
                 self._status(False, f"无法连接服务器（{type(error).__name__}），正在重试")
             if self._stopping:
                 return
+            hops = 0
             if self._greeted:
                 delay = self.first_delay        # it worked for a while: start afresh
             await asyncio.sleep(random.uniform(delay / 2, delay))
@@ -176,7 +200,10 @@ class HallClient:
             self._pending.pop(request_id, None)
         if not reply.get("ok"):
             error = reply.get("error") or {}
-            raise RequestFailed(error.get("code", "internal"), error.get("message", ""))
+            code, message = error.get("code", "internal"), error.get("message", "")
+            if code in ("moved", "unavailable"):
+                raise Moved(code, message, error.get("leader"))
+            raise RequestFailed(code, message)
         return reply
 
 

@@ -35,12 +35,14 @@ MAX_FRAME_BYTES = 64 * 1024
 HALL_PATH_PREFIX = "/h/"
 HALL_PATH = HALL_PATH_PREFIX + "{code}"
 ERROR_CODES = ("bad_request", "unknown_op", "unauthorized", "forbidden", "not_found", "conflict",
-               "closed", "rate_limited", "internal")
+               "closed", "rate_limited", "internal",
+               "moved", "unavailable")   # another server leads the hall (its `leader`), or none yet
 MAX_TEXT = 500
 MAX_INT = 2**31 - 1
 # Close codes of the server's own (4000–4999 are the application's, RFC 6455 §7.4.2):
 CLOSE_REVOKED = 4001    # the token, PIN or password this session said hello with was revoked or
                         # changed: say hello again only with new credentials
+CLOSE_MOVED = 4003      # the hall is served by another server now: reconnect (and follow `moved`)
 CLOSE_TOO_SLOW = 4002   # too much waited to be sent to this connection: reconnect and resync
 
 

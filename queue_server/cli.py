@@ -234,7 +234,6 @@ def cmd_manager_list(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from queue_server.hall_service import HallService
     from queue_server.server import Server, tls_context
 
     if bool(args.cert) != bool(args.key):
@@ -252,14 +251,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     engine.dispose()
     engine = open_engine(args.db, kept=KEPT_PER_HALL * len(codes))
     clock = _hall_clock(args, engine, codes[0])
-    now = clock() if clock else _now()
-    services = [HallService(engine, code, now) for code in codes]
-    server = Server(services, _rate_limit(args.take_limit, "--take-limit"), tls=tls,
+    server = Server(engine, codes, _rate_limit(args.take_limit, "--take-limit"), tls=tls,
                     clock=clock, speed=args.speed,
-                    login_limit=_rate_limit(args.login_limit, "--login-limit"))
-    names = "、".join(s.definition.hall.name for s in services[:3])
-    if len(services) > 1:
-        names = f"{len(services)} 个大厅（{names}{' 等' if len(services) > 3 else ''}）"
+                    login_limit=_rate_limit(args.login_limit, "--login-limit"),
+                    name=args.name, url=args.advertise)
+    with engine.connect() as conn:
+        halls = [hall_records.hall_name(conn, code) for code in codes]
+    names = "、".join(halls[:3])
+    if len(halls) > 1:
+        names = f"{len(halls)} 个大厅（{names}{' 等' if len(halls) > 3 else ''}）"
 
     def ready(url: str) -> None:
         print(f"{names} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
@@ -406,6 +406,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--halls", metavar="CODE,CODE",
                    help="只服务这些大厅（逗号分隔的编码）；默认服务库中所有大厅 / serve only these halls "
                         "(default: every hall in the database)")
+    p.add_argument("--name", help="本服务器的名称，多台服务器共用一个 PostgreSQL 时各不相同；默认 主机名:端口:进程号 / "
+                                  "this server's name among those sharing the database")
+    p.add_argument("--advertise", metavar="URL",
+                   help="其他服务器把设备转给本服务器时用的地址，如 http://10.0.0.5:8765；默认为监听地址 / "
+                        "the address other servers send devices to")
     p.add_argument("--cert", help="TLS 证书（PEM），启用 wss:// 与 https:// / TLS certificate")
     p.add_argument("--key", help="TLS 私钥（PEM）/ TLS private key")
     p.add_argument("--take-limit", default=str(TAKE_LIMIT), metavar="N/SECONDS",

@@ -28,7 +28,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
-from hall.protocol import HALL_PATH, encode_bytes
+from hall.protocol import CLOSE_MOVED, HALL_PATH, encode_bytes
 from hall.vocabulary import REPORTS
 from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
@@ -54,7 +54,8 @@ log = logging.getLogger("queue_server.hall_host")
 class HallHost:
     def __init__(self, service: HallService, login_gate: LoginGate,
                  take_limit: RateLimit = TAKE_LIMIT, tls: ssl.SSLContext | None = None,
-                 clock: Callable[[], datetime] | None = None, speed: float = 1.0):
+                 clock: Callable[[], datetime] | None = None, speed: float = 1.0,
+                 on_fenced: Callable[[], None] = lambda: None):
         self.service = service
         self.code = service.definition.hall.code
         self.path = HALL_PATH.format(code=self.code)
@@ -63,7 +64,7 @@ class HallHost:
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
-                             before_batch=self.revocation.check)
+                             before_batch=self.revocation.check, on_fenced=on_fenced)
         if clock is not None:
             self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
         self.tick_seconds = TICK_SECONDS / speed
@@ -233,6 +234,15 @@ class HallHost:
             else:
                 tick_done()
 
+    def step_down(self) -> None:
+        """Another server serves the hall now (or this one stops): every session ends, with
+        CLOSE_MOVED, so that its client reconnects and is sent to the new leader. Then `close`."""
+        for session in self.hub.members():
+            session.end("本大厅已转由另一台服务器服务，正在重新连接", CLOSE_MOVED)
+
     def close(self) -> None:
+        """Blocking: waits for a commit still running, then gives the kept connections back."""
         self.writer.close()
+        self.service.close()
+        self.revocation.close()
 

@@ -71,8 +71,13 @@ def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datet
 
 
 class HallService:
-    def __init__(self, engine: Engine, hall_code: str | None, now: datetime):
+    """`epoch`: the fencing epoch this server took the hall with (queue_server.leadership);
+    every commit checks it. None for tools and tests that write without a server."""
+
+    def __init__(self, engine: Engine, hall_code: str | None, now: datetime,
+                 epoch: int | None = None):
         self.engine = engine
+        self.epoch = epoch
         with engine.connect() as conn:
             self.hall_id = hall_records.hall_id_for(conn, hall_code)
             self.definition = hall_records.load_definition(conn, self.hall_id)
@@ -134,7 +139,8 @@ class HallService:
 
         If anything fails before the commit returns, the state is rebuilt from the store, so
         that memory never runs ahead of disk, and the error is raised: none of the batch
-        happened. Safe to call on another thread than `decide`'s, as long as nobody reads the
+        happened; so also when the hall was taken by another server (`hall_records.Fenced`), after
+        which this server stops serving it. Safe to call on another thread than `decide`'s, as long as nobody reads the
         state meanwhile.
         """
         if not events:
@@ -143,11 +149,19 @@ class HallService:
             if self._writing is None:
                 self._writing = self.engine.connect()
             with self._writing.begin():
+                if self.epoch is not None:
+                    hall_records.check_epoch(self._writing, self.hall_id, self.epoch)
                 event_log.append(self._writing, self.hall_id, events)
         except Exception:
             self._forget_writing_connection()
             self.state = rebuild(self.engine, self.hall_id, self.definition, now)
             raise
+
+    def close(self) -> None:
+        """The hall is no longer served here: its kept connection goes back."""
+        if self._writing is not None:
+            self._writing.close()
+            self._writing = None
 
     def _forget_writing_connection(self) -> None:
         """A failed commit may have lost its connection (a database restart): the next

@@ -80,6 +80,9 @@ class Revocation:
                 assert session.role is not None   # it had credentials: it said hello
                 session.end(REASONS[session.role])
 
+    def close(self) -> None:
+        self.read_version.close()
+
     async def watch(self) -> None:
         while True:
             await asyncio.sleep(INTERVAL_SECONDS)
@@ -119,6 +122,11 @@ class _VersionReader:
                 self.connection.invalidate()
             self.connection = None
             raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def _autocommit(driver_connection: Any) -> None:

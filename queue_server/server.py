@@ -12,30 +12,44 @@ threads, and the garbage collector's planned pauses. With one hall the bare path
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
+import json
 import logging
+import os
 import signal
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from hall.look import FONT
-from hall.protocol import HALL_PATH_PREFIX, MAX_FRAME_BYTES
+from hall.protocol import (
+    CLOSE_MOVED,
+    HALL_PATH,
+    HALL_PATH_PREFIX,
+    MAX_FRAME_BYTES,
+    encode_bytes,
+    error_reply,
+)
 from queue_server import __version__, web_pages
-from queue_server.hall_host import HallHost
+from queue_server.hall_host import HELLO_SECONDS, HallHost
 from queue_server.hall_service import HallService
-from queue_server.http_replies import file, is_page, json_reply, page, reply
+from queue_server.http_replies import file, is_page, json_reply, page, reply, text_reply
+from queue_server.leadership import Leadership, leader_url, sole_leadership
 from queue_server.login_gate import LoginGate
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
+from queue_server.store import hall_records
 
 SHUTDOWN_GRACE_SECONDS = 2.0
 PING_SECONDS = 20.0
@@ -45,38 +59,102 @@ log = logging.getLogger("queue_server.server")
 
 
 class Server:
-    def __init__(self, services: Sequence[HallService], take_limit: RateLimit = TAKE_LIMIT,
+    """`codes`: the halls this server may lead (every one it is given, on SQLite; on
+    PostgreSQL those that queue_server.leadership gives it). `name` and `url`: how the other
+    servers know this one, and where they send the devices of a hall it leads."""
+
+    def __init__(self, engine: Engine, codes: Sequence[str], take_limit: RateLimit = TAKE_LIMIT,
                  web_root: Path = WEB_ROOT, tls: ssl.SSLContext | None = None,
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
-                 login_limit: RateLimit = LOGIN_LIMIT):
-        if not services:
+                 login_limit: RateLimit = LOGIN_LIMIT, name: str | None = None,
+                 url: str | None = None):
+        if not codes:
             raise ValueError("a server serves at least one hall")
-        self.engine = services[0].engine
+        self.engine = engine
         self.web_root = web_root.resolve()
         self.tls = tls
+        self.clock = clock
+        self.speed = speed
+        self.take_limit = take_limit
+        self.name, self.url = name, url      # set from the bound address in `run` when None
         self.started = time.monotonic()
         self.login_gate = LoginGate(login_limit)
         self.garbage = GarbageCollection()
-        self.halls = {service.definition.hall.code: HallHost(service, self.login_gate, take_limit,
-                                                             tls, clock, speed)
-                      for service in services}
+        with engine.connect() as conn:
+            self.known = {code: hall_records.hall_id_for(conn, code) for code in codes}
+        self.codes = {hall_id: code for code, hall_id in self.known.items()}
+        self.halls: dict[str, HallHost] = {}          # the halls led here now
+        self.tasks: dict[str, list[asyncio.Task]] = {}
+        self.taking: dict[str, int] = {}              # hall → the epoch being taken
+        self.leadership: Leadership | None = None
+        self.closing: set[asyncio.Future] = set()     # halls given up, giving back connections
 
-    def route(self, path: str) -> tuple[HallHost | None, str] | Response:
-        """The hall a path is for and the path within it: `/h/<code>/…`, or a bare path, which
-        is the hall's when this server serves only one (else no hall's: the process's own)."""
+    def route(self, path: str) -> tuple[str | None, str] | Response:
+        """The hall a path is for (its code) and the path within it: `/h/<code>/…`, or a bare
+        path, which is the hall's when this server serves only one (else the process's own)."""
         if path.startswith(HALL_PATH_PREFIX):
             code, _, rest = path.removeprefix(HALL_PATH_PREFIX).partition("/")
-            host = self.halls.get(code)
-            if host is None:
+            if code not in self.known:
                 return self.hall_list(HTTPStatus.NOT_FOUND, f"本服务器没有编码为 {code} 的大厅")
-            return host, "/" + rest
-        only = next(iter(self.halls.values())) if len(self.halls) == 1 else None
+            return code, "/" + rest
+        only = next(iter(self.known)) if len(self.known) == 1 else None
         return only, path
 
     def hall_list(self, status: HTTPStatus, problem: str = "") -> Response:
-        return page(status, web_pages.halls_html(
-            [host.context.hall_view | {"path": host.path} for host in self.halls.values()],
-            problem))
+        halls = [{"name": code, "path": HALL_PATH.format(code=code)} | (
+            self.halls[code].context.hall_view if code in self.halls else {})
+            for code in self.known]
+        return page(status, web_pages.halls_html(halls, problem))
+
+    # --- leading halls ---------------------------------------------------------------------
+
+    async def lead(self, hall_id: int, epoch: int) -> None:
+        """Serve the hall from now on, with the epoch it was taken with: its day rebuilt from
+        the log (on a thread: the other halls go on meanwhile)."""
+        code = self.codes[hall_id]
+        self.taking[code] = epoch
+        now = self.clock() if self.clock else datetime.now(UTC)
+        service = await asyncio.to_thread(HallService, self.engine, code, now, epoch)
+        if self.taking.get(code) != epoch:     # handed back while its day was being rebuilt
+            return
+        del self.taking[code]
+        host = HallHost(service, self.login_gate, self.take_limit, self.tls, self.clock,
+                        self.speed, on_fenced=lambda: self.fenced(hall_id))
+        self.halls[code] = host
+        self.tasks[code] = host.start(self.garbage.collect_everything,
+                                      self.garbage.freeze_survivors)
+        log.info("serving hall %s (epoch %s)", code, epoch)
+
+    def lose(self, hall_id: int) -> None:
+        """Stop serving the hall: its connections are closed with CLOSE_MOVED (the devices
+        reconnect, and are sent to the new leader), its tasks stopped."""
+        code = self.codes[hall_id]
+        self.taking.pop(code, None)
+        host = self.halls.pop(code, None)
+        if host is None:
+            return
+        for task in self.tasks.pop(code):
+            task.cancel()
+        host.step_down()
+        closing = asyncio.get_running_loop().run_in_executor(None, host.close)
+        self.closing.add(closing)
+        closing.add_done_callback(self.closing.discard)
+        log.info("no longer serving hall %s", code)
+
+    def fenced(self, hall_id: int) -> None:
+        """A commit found the hall taken by another server: stop at once, and let the
+        leadership know, so that it does not count the hall as its own."""
+        self.lose(hall_id)
+        if self.leadership is not None:
+            self.leadership.give_up(hall_id)
+
+    async def leader_url(self, code: str) -> str | None:
+        """The base URL of the server that leads the hall now, if another one does."""
+        def read() -> str | None:
+            with self.engine.connect() as conn:
+                return leader_url(conn, self.known[code])
+        url = await asyncio.to_thread(read)
+        return url if url != self.url else None
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -89,21 +167,17 @@ class Server:
         except Exception as error:  # reported, not raised: this is the health page
             return f"error: {error.__class__.__name__}"
 
-    def process_health(self, database: str) -> dict:
-        return {"version": __version__, "database": database,
-                "uptime_s": round(time.monotonic() - self.started, 1),
-                "logins": self.login_gate.figures(), "gc": self.garbage.figures()}
-
-    async def health(self, host: HallHost | None) -> Response:
+    async def health(self, code: str | None) -> Response:
         """One hall's health with the process's (a hall's `/healthz`, or a single-hall
         server's), or the process's with every hall's."""
         database = await asyncio.to_thread(self.database_answers)
+        host = self.halls.get(code) if code is not None else None
         if host is not None:
             await host.writer.settled()   # no await from here on: the seq shown is committed
             health = self.process_health(database) | host.health(database)
         else:
             halls = []
-            for each in self.halls.values():
+            for each in list(self.halls.values()):
                 await each.writer.settled()   # each hall's figures are read as committed
                 halls.append(each.health(database))
             health = self.process_health(database) | {"halls": halls}
@@ -112,32 +186,56 @@ class Server:
         ok = health["database"] == "ok"
         return json_reply(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, health)
 
+    def process_health(self, database: str) -> dict:
+        return {"version": __version__, "server": self.name, "database": database,
+                "uptime_s": round(time.monotonic() - self.started, 1),
+                "leads": sorted(self.halls), "logins": self.login_gate.figures(),
+                "gc": self.garbage.figures()}
+
+    async def elsewhere(self, code: str, path: str) -> Response:
+        """A hall this server does not lead now: to its leader, or a page that says to wait."""
+        leader = await self.leader_url(code)
+        if leader is None:
+            return text_reply(HTTPStatus.SERVICE_UNAVAILABLE,
+                              "大厅正在切换服务器，请几秒后刷新 / the hall is changing servers")
+        target = leader + HALL_PATH.format(code=code) + path
+        return reply(HTTPStatus.TEMPORARY_REDIRECT, b"", "text/plain; charset=utf-8",
+                     [("Location", target), ("Cache-Control", "no-store")])
+
     async def process_request(self, connection: ServerConnection,
                               request: Request) -> Response | None:
         routed = self.route(urlsplit(request.path).path)
         if isinstance(routed, Response):
             return routed
-        host, path = routed
+        code, path = routed
         if path == "/ws":
-            if host is None:
+            if code is None:
                 return self.hall_list(HTTPStatus.NOT_FOUND,
                                       f"本服务器服务多个大厅，请连接 {HALL_PATH_PREFIX}<大厅编码>/ws")
-            return None   # the WebSocket handshake goes on
-        if path == "/healthz":
-            return await self.health(host)
+            return None   # the WebSocket handshake goes on (`handle` sends it on if need be)
         if path == "/common/vocabulary.js":
             return reply(HTTPStatus.OK, web_pages.vocabulary_js().encode(),
                          "text/javascript; charset=utf-8", [("Cache-Control", "no-cache")])
         if path.startswith("/fonts/"):
             return file(FONTS, path.removeprefix("/fonts/"), request.headers)
-        if host is not None:
-            answer = await host.page(path)
-            if answer is not None:
-                return answer
-            if path.startswith("/t/"):    # a ticket of today: its live page
-                return file(self.web_root, "ticket/index.html", request.headers)
-        elif is_page(path):   # a hall's page, asked without its hall
-            return self.hall_list(HTTPStatus.OK if path == "/" else HTTPStatus.NOT_FOUND)
+        if code is None:
+            if path == "/healthz":
+                return await self.health(None)
+            if is_page(path):   # a hall's page, asked without its hall
+                return self.hall_list(HTTPStatus.OK if path == "/" else HTTPStatus.NOT_FOUND)
+            return file(self.web_root, path, request.headers)
+        host = self.halls.get(code)
+        if host is None:
+            if not (path == "/" or is_page(path) or path == "/healthz"):
+                return file(self.web_root, path, request.headers)   # the pages' files
+            return await self.elsewhere(code, path)
+        if path == "/healthz":
+            return await self.health(code)
+        answer = await host.page(path)
+        if answer is not None:
+            return answer
+        if path.startswith("/t/"):    # a ticket of today: its live page
+            return file(self.web_root, "ticket/index.html", request.headers)
         return file(self.web_root, path, request.headers)
 
     # --- WebSocket -------------------------------------------------------------------------------
@@ -146,7 +244,19 @@ class Server:
         assert connection.request is not None   # process_request let only a hall's /ws through
         routed = self.route(urlsplit(connection.request.path).path)
         assert isinstance(routed, tuple) and routed[0] is not None
-        await routed[0].handle(connection)
+        code = routed[0]
+        host = self.halls.get(code)
+        if host is not None:
+            await host.handle(connection)
+            return
+        # Not led here: the first request is answered with the leader's address, which the
+        # clients follow (hall/client.py, hall-socket.js), and the connection closed.
+        leader = await self.leader_url(code)
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            frame = await asyncio.wait_for(connection.recv(), HELLO_SECONDS)
+            await connection.send(encode_bytes(moved_reply(frame, code, leader, self.tls)),
+                                  text=True)
+            await connection.close(CLOSE_MOVED, "moved")
 
     async def run(self, host: str, port: int, ready: Callable[[str], None]) -> None:
         loop = asyncio.get_running_loop()
@@ -159,17 +269,22 @@ class Server:
                              ssl=self.tls, server_header=None,
                              compression=None)   # small frames on a LAN: deflate only costs CPU
         bound = server.sockets[0].getsockname()
-        ready(f"{'https' if self.tls else 'http'}://{bound[0]}:{bound[1]}")
+        scheme = "https" if self.tls else "http"
+        self.url = self.url or f"{scheme}://{_reachable(host, bound[0])}:{bound[1]}"
+        self.name = self.name or f"{socket.gethostname()}:{bound[1]}:{os.getpid()}"
+        await self._take_halls(loop)
+        ready(f"{scheme}://{bound[0]}:{bound[1]}")
         self.garbage.collect_everything()   # the days' state was just rebuilt: all long-lived
-        tasks = [task for hall in self.halls.values() for task in hall.start(
-            self.garbage.collect_everything, self.garbage.freeze_survivors)]
         try:
             await stop
         except asyncio.CancelledError:
             pass
         finally:
-            for task in tasks:
-                task.cancel()
+            if self.leadership is not None:
+                await asyncio.to_thread(self.leadership.stop)
+            for code in list(self.halls):
+                self.lose(self.known[code])
+            await asyncio.gather(*self.closing)
             server.close()
             # A client holding an idle connection must not keep the server from stopping:
             # give connections a moment, then go.
@@ -177,11 +292,61 @@ class Server:
                 await asyncio.wait_for(server.wait_closed(), SHUTDOWN_GRACE_SECONDS)
             self.close()
 
+    async def _take_halls(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On SQLite, every hall at once; on PostgreSQL, those the first round of the
+        leadership gives this server, each served before `run` says it is ready."""
+        assert self.name is not None and self.url is not None
+        if self.engine.dialect.name != "postgresql":
+            epochs = await asyncio.to_thread(sole_leadership, self.engine, self.name, self.url,
+                                             list(self.codes))
+            for hall_id, epoch in epochs.items():
+                await self.lead(hall_id, epoch)
+            return
+        first_round = asyncio.Event()
+        taking: list[concurrent.futures.Future] = []
+
+        def led(hall_id: int, epoch: int) -> None:
+            taking.append(asyncio.run_coroutine_threadsafe(self.lead(hall_id, epoch), loop))
+
+        def lost(hall_id: int) -> None:
+            loop.call_soon_threadsafe(self.lose, hall_id)
+
+        def round_done() -> None:
+            loop.call_soon_threadsafe(first_round.set)
+
+        self.leadership = Leadership(
+            self.engine, self.name, self.url, dict(self.codes), on_lead=led,
+            on_lose=lost,
+            after_first_round=round_done)
+        self.leadership.start()
+        await first_round.wait()
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in taking))
+
     def close(self) -> None:
         self.login_gate.close()
         for hall in self.halls.values():
             hall.close()
         self.garbage.close()
+
+
+def moved_reply(frame: str | bytes, code: str, leader: str | None, tls: object) -> dict:
+    """The answer of a server that does not lead the hall to the first request it gets."""
+    try:
+        request_id = json.loads(frame).get("id")
+    except (ValueError, AttributeError):
+        request_id = None
+    if leader is None:
+        return error_reply(request_id, "unavailable", "大厅正在切换服务器，请稍候，正在重新连接")
+    ws = leader.replace("http", "ws", 1) + HALL_PATH.format(code=code) + "/ws"
+    answer = error_reply(request_id, "moved", "本大厅现由另一台服务器服务，正在转接")
+    answer["error"]["leader"] = ws
+    return answer
+
+
+def _reachable(host: str, bound: str) -> str:
+    """The address other machines reach this server at: the one it listens on, or for a
+    server listening on every address (0.0.0.0, ::) the machine's name."""
+    return socket.getfqdn() if host in ("", "0.0.0.0", "::") else bound
 
 
 class GarbageCollection:

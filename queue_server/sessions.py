@@ -222,14 +222,15 @@ class Session:
             self.context.hub.leave(self)
             self._announce()
 
-    def end(self, reason: str) -> None:
+    def end(self, reason: str, code: int = CLOSE_REVOKED) -> None:
         """Its credentials were revoked or changed: nothing more in or out, and the connection
-        closes with a code that tells the client not to try them again."""
+        closes with a code that tells the client not to try them again (or, `CLOSE_MOVED`, the
+        hall is served elsewhere now: the client reconnects)."""
         if self.ended:
             return
         self.ended = reason
         self.leave()
-        close_soon(self.connection, CLOSE_REVOKED, reason)
+        close_soon(self.connection, code, reason)
 
     def _announce(self) -> None:
         writer = self.context.writer   # any time, even mid-commit: the seq that is durable

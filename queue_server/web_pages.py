@@ -15,7 +15,7 @@ from typing import Any
 
 from hall import guide, protocol, vocabulary
 
-_WIRE_CONSTANTS = ("CLOSE_REVOKED", "HALL_PATH_PREFIX")
+_WIRE_CONSTANTS = ("CLOSE_REVOKED", "CLOSE_MOVED", "HALL_PATH_PREFIX")
 
 _STYLE = """
 @font-face{font-family:"Hall Sans";src:url(/fonts/NotoSansSC-Regular.otf) format("opentype")}

@@ -48,6 +48,7 @@ from queue_server import commands as cmd
 from queue_server.events import Event
 from queue_server.hall_service import HallService, Outcome
 from queue_server.hall_state import HallState
+from queue_server.store.hall_records import Fenced
 
 MAX_BATCH = 512
 log = logging.getLogger("queue_server.writer")
@@ -79,9 +80,11 @@ class Writer:
     def __init__(self, service: HallService,
                  observe: Callable[[HallState, list[Event]], Any],
                  publish: Callable[[Any], None],
-                 before_batch: Callable[[], None] = lambda: None):
+                 before_batch: Callable[[], None] = lambda: None,
+                 on_fenced: Callable[[], None] = lambda: None):
         self.service = service
         self.before_batch = before_batch
+        self.on_fenced = on_fenced   # another server took the hall: this one must stop serving it
         zone = service.definition.hall.zone
         self.clock: Callable[[], datetime] = lambda: datetime.now(zone)  # wire times in hall time
         self.observe = observe
@@ -146,6 +149,8 @@ class Writer:
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_exception(WriterFailed(str(error)))
+            if isinstance(error, Fenced):
+                self.on_fenced()
             return
         self._land()
         self.failed = None

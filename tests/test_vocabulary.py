@@ -82,6 +82,7 @@ def test_the_script_defines_the_vocabulary_and_the_protocols_constants_as_json()
     assert body == json.loads(json.dumps(vocabulary_lists()))
     assert "KIOSK_PRIORITIES" in body and "Final" not in body
     assert json.loads(frozen["PROTOCOL"]) == {"CLOSE_REVOKED": protocol.CLOSE_REVOKED,
+                                              "CLOSE_MOVED": protocol.CLOSE_MOVED,
                                               "HALL_PATH_PREFIX": protocol.HALL_PATH_PREFIX}
 
 

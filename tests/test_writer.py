@@ -12,7 +12,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 
@@ -161,13 +160,16 @@ def test_the_ticket_page_and_healthz_wait_for_the_commit_in_flight(hall):
     from websockets.http11 import Request
 
     from queue_server import commands as cmd
-    from queue_server.hall_service import HallService
+    from queue_server.leadership import sole_leadership
     from queue_server.server import Server
 
     engine, _, _ = hall
 
     async def scenario():
-        server = Server([HallService(engine, None, datetime.now(UTC))])
+        server = Server(engine, ["small"])
+        (hall_id,) = server.codes
+        epochs = sole_leadership(engine, "test", "http://127.0.0.1:1", [hall_id])
+        await server.lead(hall_id, epochs[hall_id])
         (hall,) = server.halls.values()
         held = HeldCommit(hall.service.commit)
         hall.service.commit = held               # type: ignore[method-assign]

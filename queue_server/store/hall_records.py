@@ -41,6 +41,21 @@ from queue_server.store.schema import (
 )
 
 
+class Fenced(Exception):
+    """The hall was taken by another server since this one took it (its epoch moved): this
+    server must not write for it any more (queue_server.leadership)."""
+
+
+def check_epoch(conn: Connection, hall_id: int, epoch: int) -> None:
+    """In a commit's transaction: the hall's epoch is still `epoch`, and stays so until the
+    commit (on PostgreSQL the row is held FOR SHARE, which a server taking the hall, raising
+    the epoch, waits for); else `Fenced`."""
+    now = conn.execute(select(HallRow.epoch).where(HallRow.id == hall_id)
+                       .with_for_update(read=True)).scalar_one()
+    if now != epoch:
+        raise Fenced(f"大厅已由另一台服务器接管（纪元 {epoch} → {now}），本服务器不再写入")
+
+
 class HallNotFound(LookupError):
     pass
 
@@ -202,6 +217,10 @@ def hall_codes(conn: Connection, wanted: list[str] | None = None) -> list[str]:
         if code not in codes:
             raise HallNotFound(f"数据库中没有编码为 {code} 的大厅；已有：{'、'.join(codes)}")
     return wanted or codes
+
+
+def hall_name(conn: Connection, code: str) -> str:
+    return conn.execute(select(HallRow.name).where(HallRow.code == code)).scalar_one()
 
 
 def hall_id_for(conn: Connection, code: str | None) -> int:

@@ -57,6 +57,23 @@ class HallRow(Base):
     credentials_version: Mapped[int] = mapped_column(default=0)
     """Goes up whenever a device is revoked, a PIN reset or a manager account changed: a
     running server reads it to end the sessions those credentials opened."""
+    epoch: Mapped[int] = mapped_column(default=0)
+    """The fencing epoch: goes up each time a server takes the hall; a commit of the hall's
+    events checks it in its own transaction (queue_server.leadership)."""
+    leader: Mapped[str | None] = mapped_column(String(100))
+    """The name of the server that took the hall last (`servers.name`)."""
+
+
+class ServerRow(Base):
+    """A `serve` process, by the name it runs under: where devices reach it, when it last said
+    it was alive (every half second while it runs), and the PostgreSQL session that holds its
+    halls' locks (gone the moment the process dies)."""
+
+    __tablename__ = "servers"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    url: Mapped[str] = mapped_column(String(300))
+    seen_at: Mapped[datetime]
+    backend: Mapped[int | None]
 
 
 class DepartmentRow(Base):

@@ -29,7 +29,11 @@ class HallSocket {
     this.retry = 0;
     this.stopped = false;
     this.timer = null;
-    this.url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + hallPath() + "/ws";
+    // The page's own server, and the one in use: another server's, when the page's does not
+    // lead the hall now and named the one that does (error `moved`); back to the page's own
+    // whenever that one cannot be reached.
+    this.home = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + hallPath() + "/ws";
+    this.url = this.home;
     this.connect();
   }
 
@@ -43,11 +47,17 @@ class HallSocket {
       return;
     }
     this.socket = socket;
+    let opened = false;
     socket.onopen = async () => {
+      opened = true;
       const reply = await this.request("hello", this.hello).catch((error) => ({ ok: false, error }));
       if (socket !== this.socket) return;
       if (!reply.ok) {
-        if (reply.error && reply.error.code === "unauthorized") {
+        if (reply.error && reply.error.code === "moved" && reply.error.leader) {
+          this.url = reply.error.leader;
+          this.retry = 0;
+          socket.close();
+        } else if (reply.error && reply.error.code === "unauthorized") {
           this.stop();
           this.handlers.onRefused && this.handlers.onRefused(reply.error);
         } else {
@@ -87,6 +97,8 @@ class HallSocket {
       }
       this.failPending("与服务器的连接已中断，本次操作可能未生效，请稍后重试");
       this.socket = null;
+      if (event.code === PROTOCOL.CLOSE_MOVED) this.retry = 0;   // served elsewhere now: look again soon
+      if (!opened) this.url = this.home;
       if (!this.stopped) {
         this.handlers.onStatus && this.handlers.onStatus("offline");
         this.scheduleReconnect();

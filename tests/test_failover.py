@@ -1,0 +1,253 @@
+"""Servers that fail over (issue 14): several `serve` processes on one PostgreSQL, each hall led
+by one of them (queue_server.leadership). Real server processes on 127.0.0.1, the session's real
+PostgreSQL, the devices' own client (hall/client.py).
+
+- the halls spread over the servers, and a server that does not lead a hall sends its devices
+  to the one that does;
+- the leader killed (SIGKILL) in the middle of a stream of tickets, 20 times: every confirmed
+  ticket is in the log once, numbers are never reused, and the kiosk carries on through the
+  other server; the takeover times are printed (`-s`), not asserted: a machine's speed is not
+  what these tests check;
+- the leader paused (SIGSTOP) until the other takes the hall, then resumed: the request it
+  took in before the pause is refused, it writes nothing, and it steps down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from hall.client import HallClient, NotConnected, RequestFailed
+from hall.protocol import CLOSE_MOVED
+from queue_server.store.database import migrate, open_engine
+from tests.conftest import free_port
+from tests.live_hall import ROUND_THE_CLOCK, _add_hall
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ROUND_THE_CLOCK.replace("daily_cap = 30", "daily_cap = 999", 1)   # 20 takeovers' tickets
+EAST = SMALL.replace('code = "small"', 'code = "east"', 1)
+PACE = 0.1       # seconds between a kiosk's tickets: 20 takeovers must stay within a day's cap
+LIVENESS = 60.0   # seconds: a bound on waiting for something that must happen, not a speed goal
+
+
+class Serve:
+    """One `queue-server serve` process on the shared database, on a fixed port (so that it can
+    be started again at the same address after a kill, as a machine's service would)."""
+
+    def __init__(self, url: str, name: str):
+        self.db, self.name = url, name
+        self.port = free_port()
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.cli", "serve", "--port", str(self.port),
+             "--name", self.name, "--take-limit", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env={**os.environ, "QUEUE_DB": self.db})
+        line = self.process.stdout.readline()
+        assert "serving at" in line, line
+
+    def ws(self, code: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/h/{code}/ws"
+
+    def leads(self) -> list[str]:
+        try:
+            with urllib.request.urlopen(self.http + "/healthz", timeout=5) as reply:
+                return json.load(reply)["leads"]
+        except OSError:
+            return []
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+def _wait(what, until: float = LIVENESS):
+    deadline = time.monotonic() + until
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"not within {until:.0f} s: {what.__doc__ or what}")
+
+
+@pytest.fixture
+def county(postgres_url):
+    engine = open_engine(postgres_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        tokens = {"small": _add_hall(conn, SMALL), "east": _add_hall(conn, EAST)}
+    servers = [Serve(postgres_url, "server-a"), Serve(postgres_url, "server-b")]
+    yield engine, servers, tokens
+    for server in servers:
+        server.stop()
+    engine.dispose()
+
+
+def _leader(servers: list[Serve], code: str) -> tuple[Serve, Serve]:
+    def led() -> tuple[Serve, Serve] | None:
+        leading = [s for s in servers if code in s.leads()]
+        if len(leading) == 1:
+            other = next(s for s in servers if s is not leading[0])
+            return leading[0], other
+        return None
+    return _wait(led)
+
+
+def _issued(engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [(hall, (data if isinstance(data, dict) else json.loads(data))["number"])
+                for hall, data in conn.execute(text(
+            "SELECT h.code, e.data FROM events e JOIN halls h ON h.id = e.hall_id "
+            "WHERE e.kind = 'ticket_issued' ORDER BY e.hall_id, e.seq"))]
+
+
+def test_the_halls_spread_and_a_device_is_sent_to_its_halls_leader(county):
+    _, servers, tokens = county
+
+    def spread() -> bool:
+        """each server leads one of the two halls"""
+        return sorted(len(s.leads()) for s in servers) == [1, 1]
+    _wait(spread)
+    leader, other = _leader(servers, "small")
+    with connect(other.ws("small")) as raw:        # the other server names the leader
+        raw.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
+                             "token": tokens["small"]["kiosk"]}))
+        reply = json.loads(raw.recv(timeout=10))
+    assert reply["error"]["code"] == "moved" and reply["error"]["leader"] == leader.ws("small")
+    assert "另一台服务器" in reply["error"]["message"]
+
+    async def kiosk() -> str:
+        client = HallClient([other.ws("small")], {"role": "kiosk", "token": tokens["small"]["kiosk"]})
+        running = asyncio.create_task(client.run())
+        while not client.connected:
+            await asyncio.sleep(0.05)
+        ticket = await client.request("take_ticket", category="A")
+        await client.stop()
+        await running
+        return client.url, ticket["ticket"]["number"]
+
+    assert asyncio.run(kiosk()) == (leader.ws("small"), "A001")
+    with urllib.request.urlopen(other.http + "/h/small/clerk/", timeout=5) as page:
+        assert page.url == leader.http + "/h/small/clerk/"   # the page too, by a redirect
+
+
+async def _stream_of_tickets(urls: list[str], token: str, confirmed: list[tuple[float, str]],
+                             stop: asyncio.Event, refusals: dict[str, int] | None = None) -> None:
+    """Take tickets one after another until `stop`; each confirmed one with when it came, and
+    how often each refusal came (while no server leads the hall, or this one is not it)."""
+    client = HallClient(urls, {"role": "kiosk", "token": token}, first_delay=0.05, max_delay=0.5)
+    running = asyncio.create_task(client.run())
+    refusals = {} if refusals is None else refusals
+    while not stop.is_set():
+        try:
+            reply = await client.request("take_ticket", category="A")
+            confirmed.append((time.monotonic(), reply["ticket"]["number"]))
+            await asyncio.sleep(PACE)
+        except (NotConnected, RequestFailed) as refused:
+            refusals[refused.message] = refusals.get(refused.message, 0) + 1
+            await asyncio.sleep(0.02)
+    await client.stop()
+    await running
+
+
+def test_killing_the_leader_twenty_times_loses_no_confirmed_ticket(county):
+    engine, servers, tokens = county
+    urls = [server.ws("small") for server in servers]
+    takeovers = []
+
+    async def scenario() -> None:
+        confirmed: list[tuple[float, str]] = []
+        refusals: dict[str, int] = {}
+        stop = asyncio.Event()
+        stream = asyncio.create_task(_stream_of_tickets(urls, tokens["small"]["kiosk"],
+                                                        confirmed, stop, refusals))
+        for _ in range(20):
+            leader, _other = await asyncio.to_thread(_leader, servers, "small")
+            before = len(confirmed)
+            started = time.monotonic()
+            while len(confirmed) < before + 5:            # in the middle of a stream
+                await asyncio.sleep(0.01)
+                assert time.monotonic() - started < LIVENESS, f"the stream stopped: {refusals}"
+            killed_at = time.monotonic()
+            await asyncio.to_thread(leader.kill)
+            while not confirmed or confirmed[-1][0] <= killed_at:
+                await asyncio.sleep(0.01)
+                assert time.monotonic() - killed_at < LIVENESS, "no ticket after the kill"
+            takeovers.append(next(t for t, _ in confirmed if t > killed_at) - killed_at)
+            await asyncio.to_thread(leader.start)         # the machine's service restarts it
+        stop.set()
+        await stream
+        numbers = [number for _, number in confirmed]
+        issued = [number for hall, number in _issued(engine) if hall == "small"]
+        assert len(set(issued)) == len(issued), "a number was issued twice"
+        assert set(numbers) <= set(issued), "a confirmed ticket is not in the log"
+        assert len(numbers) == len(set(numbers))
+        assert issued == sorted(issued)                   # numbering went on, never back
+
+    asyncio.run(scenario())
+    print(f"\ntakeover after SIGKILL, 20 times: median {statistics.median(takeovers):.2f} s, "
+          f"max {max(takeovers):.2f} s")
+
+
+def test_a_paused_leader_is_fenced_off_and_steps_down(county):
+    engine, servers, tokens = county
+    leader, other = _leader(servers, "small")
+    with engine.connect() as conn:
+        epoch = conn.execute(text("SELECT epoch FROM halls WHERE code = 'small'")).scalar_one()
+    with connect(leader.ws("small")) as paused_kiosk:
+        paused_kiosk.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
+                                      "token": tokens["small"]["kiosk"]}))
+        assert json.loads(paused_kiosk.recv(timeout=10))["ok"]
+        os.kill(leader.process.pid, signal.SIGSTOP)
+        paused_kiosk.send(json.dumps({"id": 2, "op": "take_ticket", "category": "A"}))
+        _wait(lambda: "small" in other.leads())
+
+        async def take_one() -> str:
+            confirmed: list[tuple[float, str]] = []
+            stop = asyncio.Event()
+            stream = asyncio.create_task(_stream_of_tickets(
+                [other.ws("small")], tokens["small"]["kiosk"], confirmed, stop))
+            started = time.monotonic()
+            while not confirmed:
+                await asyncio.sleep(0.01)
+                assert time.monotonic() - started < LIVENESS, "no ticket from the new leader"
+            stop.set()
+            await stream
+            return confirmed[0][1]
+
+        taken = asyncio.run(take_one())
+        os.kill(leader.process.pid, signal.SIGCONT)
+        try:   # refused, or the session ended before the request was decided
+            answer = json.loads(paused_kiosk.recv(timeout=LIVENESS))
+            assert answer["re"] == 2 and not answer["ok"], answer
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == CLOSE_MOVED
+    _wait(lambda: leader.process.poll() is None and "small" not in leader.leads())
+    issued = [number for hall, number in _issued(engine) if hall == "small"]
+    assert issued[0] == taken == "A001" and len(issued) == len(set(issued))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT epoch FROM halls WHERE code = 'small'")).scalar_one() > epoch
