@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 
 from hall.vocabulary import PERIODS
@@ -411,7 +412,7 @@ def kpi_rows(facts: Facts, definition: HallDefinition, by: str, period: str,
     if period not in PERIODS:
         raise ValueError(f"未知的统计周期：{period}")
     names = dimension_names(definition, by)
-    groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
+    groups: dict[tuple[str, Any], _Group] = defaultdict(_Group)
     target = definition.hall.service_level_minutes * 60
 
     def key_of(t: TicketFacts) -> str:
@@ -423,27 +424,28 @@ def kpi_rows(facts: Facts, definition: HallDefinition, by: str, period: str,
             return t.category
         return t.service or ""
 
-    for t in facts.tickets:
-        p = period_key(t.day, period)
-        if by in ("window", "clerk"):
-            _count_at_windows(groups, p, t, by)
-            continue
-        g = groups[p, key_of(t)]
-        g.issued += 1
-        if t.status in FINAL:
-            setattr(g, t.status, getattr(g, t.status) + 1)
-        else:
-            g.open += 1
-        g.accepted += 1 if t.visits else 0
-        _count_ticket(g, t)
+    at_window = by in _AT_WINDOW
+    if at_window:
+        _count_at_windows(groups, facts.tickets, period, *_AT_WINDOW[by])
+    else:
+        for t in facts.tickets:
+            g = groups[period_key(t.day, period), key_of(t)]
+            g.issued += 1
+            if t.status in FINAL:
+                setattr(g, t.status, getattr(g, t.status) + 1)
+            else:
+                g.open += 1
+            g.accepted += 1 if t.visits else 0
+            _count_ticket(g, t)
     if by in ("window", "hall"):
         sessions = _Sessions(definition)
         for interval in facts.intervals:
             if interval.state != "present" and interval.ended_at is not None:
                 _count_interval(groups, sessions, interval, period, by)
     rows = []
-    for (p, key), g in sorted(groups.items()):
-        if by in ("window", "clerk") or g.issued:
+    # A window's rows gather under its number; the rows' keys are text.
+    for (p, key), g in sorted(((p, str(key)), g) for (p, key), g in groups.items()):
+        if at_window or g.issued:
             rows.append({"period": p, "by": by, "key": key, "name": names.get(key, key),
                          **_finish(g, target, by)})
     return rows
@@ -480,61 +482,62 @@ def _count_finished(g: _Group, t: TicketFacts, visit: Visit) -> None:
         g.post_b += 1
 
 
-def _count_at_windows(groups: dict, p: str, t: TicketFacts, by: str) -> None:
-    """One ticket in the window or clerk rows: 受理 by whoever called it, each hold, transfer and
-    its end by whoever did that (the same window; after a takeover, another clerk)."""
-    visits = t.visits
-    if not visits:
-        return
-    by_window = by == "window"
-    if len(visits) == 1:   # most tickets: the sets below would each hold one key
-        visit = visits[0]
-        accepted_by = str(visit.window) if by_window else visit.clerk
-        if accepted_by is not None:
-            g = groups[p, accepted_by]
-            g.accepted += 1
-            g.waits.append(t.wait_seconds)
-        if visit.end == "transferred" or visit.end == "held":
-            k = str(visit.window) if by_window else visit.ended_by
+_AT_WINDOW = {"window": (attrgetter("window"), attrgetter("window")),
+              "clerk": (attrgetter("clerk"), attrgetter("ended_by"))}
+"""For the window and clerk rows: a visit's key as 受理 (whoever called it), and as whoever
+ended it (the same window; after a takeover, another clerk)."""
+
+
+def _count_at_windows(groups: dict, tickets: list[TicketFacts], period: str,
+                      accepted_key: Callable[[Visit], Any],
+                      ended_key: Callable[[Visit], Any]) -> None:
+    """The tickets in the window or clerk rows (`_AT_WINDOW`): each accepted by every key that
+    called it, its wait at the first; each hold, transfer and its end where it happened."""
+    for t in tickets:
+        visits = t.visits
+        if not visits:
+            continue
+        p = period_key(t.day, period)
+        if len(visits) == 1:   # most tickets: the sets below would each hold one key
+            visit = visits[0]
+            k = accepted_key(visit)
             if k is not None:
                 g = groups[p, k]
-                if visit.end == "transferred":
-                    g.transferred += 1
+                g.accepted += 1
+                g.waits.append(t.wait_seconds)
+            end = visit.end
+            if end == "transferred" or end == "held":
+                k = ended_key(visit)
+                if k is not None:
+                    g = groups[p, k]
+                    if end == "transferred":
+                        g.transferred += 1
+                    else:
+                        g.held += 1
+        else:
+            for k in set(map(accepted_key, visits)):
+                if k is not None:
+                    groups[p, k].accepted += 1
+            for k in {ended_key(v) for v in visits if v.end == "transferred"}:
+                if k is not None:
+                    groups[p, k].transferred += 1
+            for k in {ended_key(v) for v in visits if v.end == "held"}:
+                if k is not None:
+                    groups[p, k].held += 1
+            k = accepted_key(visits[0])
+            if k is not None:
+                groups[p, k].waits.append(t.wait_seconds)
+        status = t.status
+        if status == "finished" or status == "no_show":   # `t.finisher`, inline: a year is
+            last = visits[-1]                              # some 150,000 of them
+            k = ended_key(last)
+            if k is not None:
+                g = groups[p, k]
+                if status == "no_show":
+                    g.no_show += 1
                 else:
-                    g.held += 1
-    else:
-        accepted: set[str | None] = set()
-        transferred: set[str | None] = set()
-        held: set[str | None] = set()
-        for visit in visits:
-            accepted.add(str(visit.window) if by_window else visit.clerk)
-            if visit.end == "transferred":
-                transferred.add(str(visit.window) if by_window else visit.ended_by)
-            elif visit.end == "held":
-                held.add(str(visit.window) if by_window else visit.ended_by)
-        for k in accepted:
-            if k is not None:
-                groups[p, k].accepted += 1
-        for k in transferred:
-            if k is not None:
-                groups[p, k].transferred += 1
-        for k in held:
-            if k is not None:
-                groups[p, k].held += 1
-        first = visits[0]
-        k = str(first.window) if by_window else first.clerk
-        if k is not None:
-            groups[p, k].waits.append(t.wait_seconds)
-    if t.status == "finished" or t.status == "no_show":   # `t.finisher`, inline: a year is
-        last = visits[-1]                                  # some 150,000 of them
-        k = str(last.window) if by_window else last.ended_by
-        if k is not None:
-            g = groups[p, k]
-            if t.status == "no_show":
-                g.no_show += 1
-            else:
-                g.finished += 1
-                _count_finished(g, t, last)
+                    g.finished += 1
+                    _count_finished(g, t, last)
 
 
 def _count_interval(groups: dict, sessions: _Sessions, interval: Interval, period: str,
@@ -544,7 +547,7 @@ def _count_interval(groups: dict, sessions: _Sessions, interval: Interval, perio
     # A day's last interval is closed by the next day's first event, which may come days
     # later: only its own day counts.
     seconds = sessions.seconds(interval.day, interval.started_at, interval.ended_at)
-    key = str(interval.window) if by == "window" else sessions.hall.code
+    key = interval.window if by == "window" else sessions.hall.code
     g = groups[period_key(interval.day, period), key]
     if interval.state == "absent":
         g.unattended += seconds
@@ -558,46 +561,42 @@ class _Sessions:
 
     def __init__(self, definition: HallDefinition) -> None:
         self.hall = definition.hall
-        self._days: dict[date, tuple[tuple[float, float], ...]] = {}
-        self._midnights: dict[date, float] = {}
+        self._days: dict[date, tuple[float, float, tuple[tuple[float, float], ...]]] = {}
 
-    def spans(self, day: date) -> tuple[tuple[float, float], ...]:
-        spans = self._days.get(day)
-        if spans is None:
+    def day(self, day: date) -> tuple[float, float, tuple[tuple[float, float], ...]]:
+        """The midnights that begin and end a local day, and its sessions."""
+        known = self._days.get(day)
+        if known is None:
             hall = self.hall
-            spans = tuple(
-                (datetime.combine(day, s.start, hall.zone).timestamp(),
-                 datetime.combine(day, s.end, hall.zone).timestamp())
-                for s in hall.sessions) if cal.is_working_day(hall, day) else ()
-            self._days[day] = spans
-        return spans
-
-    def day_end(self, day: date) -> float:
-        """The midnight that ends a local day."""
-        end = self._midnights.get(day)
-        if end is None:
-            end = self._midnights[day] = datetime.combine(
-                day + timedelta(days=1), time(0), self.hall.zone).timestamp()
-        return end
+            known = self._days[day] = (
+                datetime.combine(day, time(0), hall.zone).timestamp(),
+                datetime.combine(day + timedelta(days=1), time(0), hall.zone).timestamp(),
+                tuple((datetime.combine(day, s.start, hall.zone).timestamp(),
+                       datetime.combine(day, s.end, hall.zone).timestamp())
+                      for s in hall.sessions) if cal.is_working_day(hall, day) else ())
+        return known
 
     def seconds(self, day: date, start: datetime, end: datetime) -> float:
         """Seconds of [start, end), cut at the end of `day`, that fall in the sessions of the
         local days it spans."""
-        ends = self.day_end(day)
+        starts, ends, spans = self.day(day)
         first, last = start.timestamp(), min(end.timestamp(), ends)
-        total = 0.0
+        local_day = day
         # An interval starts on its own service day, the local date of its start; a log from
         # elsewhere is not trusted to say so.
-        starts = self.day_end(day - timedelta(days=1))
-        local_day = day if starts <= first < ends else cal.local(self.hall, start).date()
+        if not starts <= first < ends:
+            local_day = cal.local(self.hall, start).date()
+            _, ends, spans = self.day(local_day)
+        total = 0.0
         while True:
-            for opens, closes in self.spans(local_day):
+            for opens, closes in spans:
                 overlap = min(last, closes) - max(first, opens)
                 if overlap > 0:
                     total += overlap
-            if self.day_end(local_day) >= last:
+            if ends >= last:
                 return total
             local_day += timedelta(days=1)
+            _, ends, spans = self.day(local_day)
 
 
 # --- charts and league tables ---------------------------------------------------------------------
