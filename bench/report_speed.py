@@ -11,7 +11,8 @@ Then it times, cold (a new engine each time, so nothing is cached in the process
 reports page and `queue-server report` do:
 
 - the monthly report as the reports page asks for it (one `stats` request): reading the
-  month's stored day facts (`reports.load_facts`), then the KPI table by window;
+  month's stored day facts without the ratings' log, as that request does
+  (`reports.load_facts`), then the KPI table by window;
 - the same and every other dimension, the hourly figures and the rankings (all the page can
   show for the month);
 - the year's KPI table by window;
@@ -55,7 +56,7 @@ def _report(url: str, first: date, last: date, everything: bool) -> tuple[kpis.F
     with engine.connect() as conn:
         hall_id = hall_records.hall_id_for(conn, None)
         definition = hall_records.load_definition(conn, hall_id)
-    facts = reports.load_facts(engine, hall_id, definition, first, last)
+    facts = reports.load_facts(engine, hall_id, definition, first, last, with_ratings=False)
     rows = 0
     for by in DIMENSIONS if everything else ("window",):
         rows += len(kpis.kpi_rows(facts, definition, by, "month"))

@@ -10,6 +10,7 @@ and the hall can never disagree about what happened.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import statistics
@@ -117,7 +118,9 @@ class Interval:
 class Facts:
     tickets: list[TicketFacts]
     intervals: list[Interval]
-    ratings: list[dict[str, Any]]   # every ticket_rated event, as logged, with its time and day
+    ratings: list[dict[str, Any]] | None
+    """Every ticket_rated event, as logged, with its time and day; None where a report did not
+    read them (`reports.load_facts`): no KPI does, a ticket's score is on the ticket."""
 
 
 class _Fold:
@@ -363,8 +366,10 @@ def _seconds(value: float | None) -> float | None:
 
 
 def _finish(group: _Group, target_seconds: float, by: str) -> dict[str, Any]:
-    waits, services, scores = group.waits, group.services, group.scores
-    within = sum(1 for w in waits if w <= target_seconds)
+    # In order once, for the waits within the target (the medians and percentiles sort them
+    # again, which is quick on a list in order: a year by window has 1,800 rows).
+    waits, services, scores = sorted(group.waits), sorted(group.services), group.scores
+    within = bisect.bisect_right(waits, target_seconds)
     rated = len(scores)
     finished_for_rating = rated + group.unrated
     row: dict[str, Any] = {

@@ -385,7 +385,8 @@ class Session:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
             def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
-                facts = reports.load_facts(service.engine, service.hall_id, definition, first, last)
+                facts = reports.load_facts(service.engine, service.hall_id, definition, first,
+                                           last, with_ratings=False)
                 if p["view"] == "kpis":
                     return {"rows": kpis.kpi_rows(facts, definition, p.get("by", "hall"),
                                                   p.get("period", "month")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -91,6 +92,18 @@ def test_stored_and_folded_days_join_into_the_fold_of_the_span(hall):
                         (FIRST, LATEST)]:
         assert reports.load_facts(engine, hall_id, definition, first, last) == _fold(
             engine, hall_id, first, last), (first, last)
+
+
+def test_facts_read_without_their_ratings_are_the_fold_but_for_them(hall):
+    """Stored days, days folded for want of stored facts, and the latest day alike."""
+    engine, hall_id, definition, _ = hall
+    with engine.begin() as conn:
+        conn.execute(DayFactsRow.__table__.delete().where(DayFactsRow.day == FIRST))
+    facts = reports.load_facts(engine, hall_id, definition, FIRST, LATEST, with_ratings=False)
+    folded = _fold(engine, hall_id, FIRST, LATEST)
+    assert facts.ratings is None and folded.ratings
+    assert facts == replace(folded, ratings=None)
+    assert reports.load_facts(engine, hall_id, definition, FIRST, LATEST) == folded
     with engine.connect() as conn:
         days = conn.execute(select(DayFactsRow.day).order_by(DayFactsRow.day)).scalars().all()
     assert days == [FIRST + timedelta(days=n) for n in range(4)]   # never the latest day

@@ -74,13 +74,14 @@ def fold_day(day: date, events: Sequence[Event]) -> DayFacts:
     return DayFacts(day, kpis.fold(events), started_at, touched)
 
 
-def join(days: Iterable[DayFacts]) -> kpis.Facts:
-    """The facts of consecutive days (in order) as one fold over all their events gives them.
+def join(days: Iterable[DayFacts], with_ratings: bool = True) -> kpis.Facts:
+    """The facts of consecutive days (in order) as one fold over all their events gives them;
+    without their ratings (None) unless `with_ratings`.
 
     Closes, on the facts given, the intervals each day left open (see the module's docstring)."""
     tickets: list[kpis.TicketFacts] = []
     intervals: list[kpis.Interval] = []
-    ratings: list[dict[str, Any]] = []
+    ratings: list[dict[str, Any]] | None = [] if with_ratings else None
     still_open: dict[int, kpis.Interval] = {}
     for d in days:
         for window in list(still_open):
@@ -92,7 +93,9 @@ def join(days: Iterable[DayFacts]) -> kpis.Facts:
                 still_open[interval.window] = interval
         tickets += d.facts.tickets
         intervals += d.facts.intervals
-        ratings += d.facts.ratings
+        if ratings is not None:
+            assert d.facts.ratings is not None   # read with them
+            ratings += d.facts.ratings
     return kpis.Facts(tickets, intervals, ratings)
 
 
@@ -159,6 +162,7 @@ class _Moments:
 def dumps(d: DayFacts) -> str:
     """One day's facts as compact JSON text (the `day` is the row's own)."""
     tickets, intervals = d.facts.tickets, d.facts.intervals
+    assert d.facts.ratings is not None   # folded from the events
     visits = [v for t in tickets for v in t.visits]
     ratings = [({k: v for k, v in r.items() if k not in ("day", "at")}, r["at"])
                for r in d.facts.ratings]
@@ -197,8 +201,9 @@ def _json_key(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def loads(day: date, data: list[Any]) -> DayFacts:
-    """A day's facts from its stored form, already parsed from JSON."""
+def loads(day: date, data: list[Any], with_ratings: bool = True) -> DayFacts:
+    """A day's facts from its stored form, already parsed from JSON; without its ratings (None)
+    unless `with_ratings`: making a year's 100,000 rating dicts takes a sixth of its reading."""
     table, tickets, visits, intervals, ratings, started_at, touched = data
     days = itertools.repeat(day)
     moments: list[datetime | None] = [None, *map(datetime.fromtimestamp, _unpacked(table), _UTC)]
@@ -230,18 +235,20 @@ def loads(day: date, data: list[Any]) -> DayFacts:
                  times(intervals[5]), times(intervals[6]))),
         # A row is as wide as the widest rating's keys: zip stops at each one's own keys.
         list(map(dict, map(zip, _values(keys), zip(days, times(rated_at),
-                                                   *map(_values, places), strict=False)))))
+                                                   *map(_values, places), strict=False))))
+        if with_ratings else None)
     return DayFacts(day, facts, at(started_at), {window: at(code) for window, code in touched})
 
 
 # --- reading and storing -----------------------------------------------------------------------
 
-def read(conn: Connection, hall_id: int, first: date,
-         last: date) -> tuple[list[DayFacts], list[DayFacts]]:
+def read(conn: Connection, hall_id: int, first: date, last: date,
+         with_ratings: bool = True) -> tuple[list[DayFacts], list[DayFacts]]:
     """The facts of every day with events from `first` to `last`, in order, and among them
-    those of closed days that were folded now for want of current stored ones (to `store`)."""
+    those of closed days that were folded now for want of current stored ones (to `store`).
+    Unless `with_ratings`, the stored days are read without their ratings (`loads`)."""
     with _collector_paused():
-        return _read(conn, hall_id, first, last)
+        return _read(conn, hall_id, first, last, with_ratings)
 
 
 @contextlib.contextmanager
@@ -258,8 +265,8 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read(conn: Connection, hall_id: int, first: date,
-          last: date) -> tuple[list[DayFacts], list[DayFacts]]:
+def _read(conn: Connection, hall_id: int, first: date, last: date,
+          with_ratings: bool) -> tuple[list[DayFacts], list[DayFacts]]:
     latest = conn.execute(select(func.max(EventRow.day))
                           .where(EventRow.hall_id == hall_id)).scalar()
     if latest is None:
@@ -275,7 +282,7 @@ def _read(conn: Connection, hall_id: int, first: date,
     folded: list[DayFacts] = []
     for is_stored, run in itertools.groupby(event_days, key=lambda day: day in stored):
         if is_stored:
-            days += (loads(day, stored[day]) for day in run)
+            days += (loads(day, stored[day], with_ratings) for day in run)
             continue
         run_days = list(run)
         events = event_log.report_events(conn, hall_id, run_days[0], run_days[-1],
