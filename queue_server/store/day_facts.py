@@ -47,11 +47,11 @@ from queue_server.events import Event
 from queue_server.store import event_log
 from queue_server.store.schema import DayFactsRow, EventRow
 
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 """Bump it whenever a KPI definition, the fold (`kpis.fold`, its `Facts`), the tallies
 (`kpis.tally`, its `Group`) or the layout below changes: stored facts of another version are
 then folded again from the events, lazily by the first report that needs them and all at once
-by `queue-server init` (`fill`). Version 2 added the tallies."""
+by `queue-server init` (`fill`). Version 2 added the tallies, 3 stored them field by field."""
 
 _INTERVAL_KINDS = (ev.ClerkSignedIn, ev.ClerkSignedOut, ev.WindowPaused, ev.WindowResumed)
 """The kinds that end a window's open interval in the fold (as `day_started` ends them all)."""
@@ -250,31 +250,33 @@ def dumps(d: DayFacts) -> str:
     return json.dumps([times.table(), *columns], ensure_ascii=False, separators=(",", ":"))
 
 
-# A day's tally of each kind (`kpis.tally`): the keys (without the day, the row's own), a column
-# per count, and each list as its lengths and its values one after the other. The absences and
-# pauses (the groups' floats) are not in a tally: the report counts them from the intervals.
+# A day's tally of each kind (`kpis.tally`): the keys (without the day, the row's own), then a
+# column per field of the groups, in order: a count's packed, a list's as its lengths and its
+# values one after the other. The absences and pauses, the floats at the end of a group, are not
+# in a tally (the report counts them from the intervals), so the columns make the groups as
+# positional arguments, in C (`map`).
 _TALLIES = tuple(dict.fromkeys(kpis.TALLY_OF.values()))
-_COUNTED = tuple(f.name for f in fields(kpis.Group) if f.type == "int")
-_LISTED = tuple((f.name, "d" if f.type == "list[float]" else None)
-                for f in fields(kpis.Group) if f.type.startswith("list["))
+_TALLIED = tuple(itertools.takewhile(lambda f: f.type != "float", fields(kpis.Group)))
 
 
 def _tally_columns(tally: kpis.Tally) -> list[Any]:
     groups = list(tally.values())
-    return [[key for _, key in tally],
-            [_packed([getattr(g, name) for g in groups]) for name in _COUNTED],
-            [[_packed([len(getattr(g, name)) for g in groups]),
-              _packed([v for g in groups for v in getattr(g, name)], typecode)]
-             for name, typecode in _LISTED]]
+    columns: list[Any] = [[key for _, key in tally]]
+    for f in _TALLIED:
+        values = [getattr(g, f.name) for g in groups]
+        columns.append(_packed(values) if f.type == "int" else [
+            _packed(list(map(len, values))),
+            _packed([v for run in values for v in run], "d" if f.type == "list[float]" else None)])
+    return columns
 
 
 def _tally(day: date, columns: list[Any]) -> kpis.Tally:
-    keys, counted, listed = columns
-    values = [*map(_unpacked, counted),
-              *(_split(_unpacked(flat).tolist(), lengths) for lengths, flat in listed)]
-    names = _COUNTED + tuple(name for name, _ in _LISTED)
-    return {(day, _json_key(key)): kpis.Group(**dict(zip(names, group, strict=True)))
-            for key, group in zip(keys, zip(*values, strict=True), strict=True)}
+    keys, *packed = columns
+    values = [_unpacked(column) if f.type == "int" else
+              _split(_unpacked(column[1]).tolist(), column[0])
+              for column, f in zip(packed, _TALLIED, strict=True)]
+    return dict(zip([(day, _json_key(key)) for key in keys], map(kpis.Group, *values),
+                    strict=True))
 
 
 def _split(values: list[Any], lengths: list[str]) -> list[list[Any]]:
