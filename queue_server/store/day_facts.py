@@ -47,11 +47,11 @@ from queue_server.events import Event
 from queue_server.store import event_log
 from queue_server.store.schema import DayFactsRow, EventRow
 
-FACTS_VERSION = 3
+FACTS_VERSION = 4
 """Bump it whenever a KPI definition, the fold (`kpis.fold`, its `Facts`), the tallies
 (`kpis.tally`, its `Group`) or the layout below changes: stored facts of another version are
 then folded again from the events, lazily by the first report that needs them and all at once
-by `queue-server init` (`fill`). Version 2 added the tallies, 3 stored them field by field."""
+by `queue-server init` (`fill`)."""
 
 _INTERVAL_KINDS = (ev.ClerkSignedIn, ev.ClerkSignedOut, ev.WindowPaused, ev.WindowResumed)
 """The kinds that end a window's open interval in the fold (as `day_started` ends them all)."""
@@ -153,8 +153,13 @@ def _close_overnight(days: Sequence[DayFacts | DayCounts]) -> None:
 
 
 # --- the stored form ---------------------------------------------------------------------------
-# Columns rather than a record per ticket, so that a year (some 300 rows of up to 800 tickets,
-# decoded by one json.loads) becomes its objects in C loops (`map`) rather than in Python. A
+# A row is lines of JSON, each parsed only by the reports that need it: the day's moments and
+# intervals, its tickets and ratings, and a line per tally (`_TALLIES`). A KPI table reads the
+# first and its tally's: a third of a county year's 38 MB, whose parsing was the largest part
+# of a yearly table once the tickets were no longer made.
+#
+# Columns rather than a record per ticket, so that a year (some 300 rows of up to 800 tickets)
+# becomes its objects in C loops (`map`) rather than in Python. A
 # column is its distinct values and each row's index among them, the indexes packed as an array
 # of 1, 2 or 8-byte numbers in base64: JSON then parses one string per column instead of a
 # number or a string per row (parsing was half of the decoding). The times of a day are one
@@ -213,7 +218,8 @@ class _Moments:
 
 
 def dumps(d: DayFacts) -> str:
-    """One day's facts as compact JSON text (the `day` is the row's own)."""
+    """One day's facts as lines of compact JSON (the `day` is the row's own): JSON writes a
+    line break in a string as an escape, so the lines are the documents."""
     tickets, intervals = d.facts.tickets, d.facts.intervals
     assert d.facts.ratings is not None   # folded from the events
     visits = [v for t in tickets for v in t.visits]
@@ -222,7 +228,7 @@ def dumps(d: DayFacts) -> str:
     widest = max((len(data) for data, _ in ratings), default=0)
     values = [tuple(data.values()) + (None,) * (widest - len(data)) for data, _ in ratings]
     times = _Moments()
-    columns = [
+    facts = [
         [_codes(t.number for t in tickets), _codes(t.category for t in tickets),
          _codes(t.issued_category for t in tickets), _codes(t.service for t in tickets),
          _codes(t.kind for t in tickets), _codes(t.priority for t in tickets),
@@ -236,18 +242,22 @@ def dumps(d: DayFacts) -> str:
          _codes(v.post for v in visits), times.codes(v.called_at for v in visits),
          _codes(v.end for v in visits), times.codes(v.ended_at for v in visits),
          _codes(v.ended_by for v in visits), _codes(v.ended_post for v in visits)],
-        [_codes(i.window for i in intervals), _codes(i.state for i in intervals),
-         _codes(i.clerk for i in intervals), _codes(i.post for i in intervals),
-         _codes(i.reason for i in intervals), times.codes(i.started_at for i in intervals),
-         times.codes(i.ended_at for i in intervals)],
         # A rating is its event's data: the keys of each (one set, unless the log's kinds
         # changed that day), its time, and a column per place among the keys.
         [_codes(tuple(data) for data, _ in ratings), times.codes(at for _, at in ratings),
          [_codes(_json_key(row[place]) for row in values) for place in range(widest)]],
-        times.code(d.started_at), [[w, times.code(at)] for w, at in d.touched.items()],
-        {kind: _tally_columns(kpis.tally(tickets, kind)) for kind in _TALLIES},
     ]
-    return json.dumps([times.table(), *columns], ensure_ascii=False, separators=(",", ":"))
+    day = [
+        [_codes(i.window for i in intervals), _codes(i.state for i in intervals),
+         _codes(i.clerk for i in intervals), _codes(i.post for i in intervals),
+         _codes(i.reason for i in intervals), times.codes(i.started_at for i in intervals),
+         times.codes(i.ended_at for i in intervals)],
+        times.code(d.started_at), [[w, times.code(at)] for w, at in d.touched.items()],
+    ]
+    lines = [[times.table(), *day], facts,
+             *(_tally_columns(kpis.tally(tickets, kind)) for kind in _TALLIES)]
+    return "\n".join(json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+                     for line in lines)
 
 
 # A day's tally of each kind (`kpis.tally`): the keys (without the day, the row's own), then a
@@ -291,10 +301,12 @@ def _json_key(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def loads(day: date, data: list[Any], with_ratings: bool = True) -> DayFacts:
-    """A day's facts from its stored form, already parsed from JSON; without its ratings (None)
-    unless `with_ratings`: making a year's 100,000 rating dicts takes a sixth of its reading."""
-    table, tickets, visits, intervals, ratings, started_at, touched, _ = data
+def loads(day: date, text: str, with_ratings: bool = True) -> DayFacts:
+    """A day's facts from its stored form; without its ratings (None) unless `with_ratings`:
+    making a year's 100,000 rating dicts takes a sixth of its reading."""
+    lines = text.split("\n", 2)
+    table, intervals, started_at, touched = json.loads(lines[0])
+    tickets, visits, ratings = json.loads(lines[1])
     days = itertools.repeat(day)
     moments: list[datetime | None] = [None, *map(datetime.fromtimestamp, _unpacked(table), _UTC)]
     at = moments.__getitem__
@@ -334,11 +346,12 @@ def _intervals(day: date, columns: list[Any], started_at: list[Any],
                     _values(columns[4]), started_at, ended_at))
 
 
-def loads_counts(day: date, data: list[Any], kind: str) -> DayCounts:
-    """What a day adds to the KPI rows of one kind, from its stored form parsed from JSON: its
-    tally and intervals, without the tickets (a year's 150,000, their visits and 700,000
-    moments took most of a yearly report's time); only the intervals' moments are made."""
-    table, _, _, intervals, _, started_at, touched, tallies = data
+def loads_counts(day: date, text: str, kind: str) -> DayCounts:
+    """What a day adds to the KPI rows of one kind, from its stored form: its tally and
+    intervals, without the tickets (a year's 150,000, their visits and 700,000 moments took
+    most of a yearly report's time); only the intervals' moments are made."""
+    lines = text.split("\n")
+    table, intervals, started_at, touched = json.loads(lines[0])
     started, ended = _unpacked(intervals[5]), _unpacked(intervals[6])
     stamps = _unpacked(table)
     moments: dict[int, Any] = {   # a datetime, None for code 0
@@ -346,7 +359,7 @@ def loads_counts(day: date, data: list[Any], kind: str) -> DayCounts:
         for code in {*started, *ended, started_at, *(code for _, code in touched)} if code}
     moments[0] = None
     at = moments.__getitem__
-    return DayCounts(day, _tally(day, tallies[kind]),
+    return DayCounts(day, _tally(day, json.loads(lines[2 + _TALLIES.index(kind)])),
                      _intervals(day, intervals, list(map(at, started)), list(map(at, ended))),
                      at(started_at), {window: at(code) for window, code in touched})
 
@@ -387,7 +400,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _read(conn: Connection, hall_id: int, first: date, last: date,
-          stored_day: Callable[[date, list[Any]], _Day],
+          stored_day: Callable[[date, str], _Day],
           folded_day: Callable[[DayFacts], _Day]) -> tuple[list[_Day], list[DayFacts]]:
     """Each day as `stored_day` makes it from its stored form, or `folded_day` from its facts
     folded from the events."""
@@ -395,12 +408,10 @@ def _read(conn: Connection, hall_id: int, first: date, last: date,
                           .where(EventRow.hall_id == hall_id)).scalar()
     if latest is None:
         return [], []
-    rows = conn.execute(select(DayFactsRow.day, DayFactsRow.data).where(
+    stored: dict[date, str] = dict(conn.execute(select(DayFactsRow.day, DayFactsRow.data).where(
         DayFactsRow.hall_id == hall_id, DayFactsRow.day >= first,
         DayFactsRow.day <= min(last, latest - timedelta(days=1)),
-        DayFactsRow.version == FACTS_VERSION).order_by(DayFactsRow.day)).all()
-    stored = dict(zip((day for day, _ in rows),
-                      json.loads("[" + ",".join(data for _, data in rows) + "]"), strict=True))
+        DayFactsRow.version == FACTS_VERSION)).tuples().all())
     event_days = _event_days(conn, hall_id, first, last)
     days: list[_Day] = []
     folded: list[DayFacts] = []
