@@ -56,7 +56,7 @@ def load_tallied(engine: Engine, hall_id: int, first: date, last: date,
                  by: str) -> kpis.Tallied:
     """What the KPI rows by `by` of the service days `first` to `last` are made of
     (`kpis.rows`): as `kpis.kpi_rows` makes them of `load_facts`, but from the closed days'
-    stored tallies, without making their tickets (a yearly table by window in a third of the
+    stored tallies, without making their tickets (a yearly table by window in under half the
     time). The closed days folded here are stored, as by `load_facts`."""
     _check_span(first, last)
     kind = kpis.tally_kind(by)
