@@ -39,18 +39,38 @@ Table = tuple[list[str], list[list[Any]]]   # headers, rows
 
 
 def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: date,
-               last: date) -> kpis.Facts:
+               last: date, with_ratings: bool = True) -> kpis.Facts:
     """The facts of the service days `first` to `last`: exactly the fold of their events, read
     as the stored facts of the closed days and the fold of the others' events. The closed days
-    folded here are stored for the next report, where the database takes writes."""
+    folded here are stored for the next report, where the database takes writes. Without
+    `with_ratings` the ratings' log is not read (`Facts.ratings` is None): the KPIs, the hourly
+    figures and the rankings do not need it, and a year's takes a sixth of the reading."""
+    _check_span(first, last)
+    with engine.connect() as conn:
+        days, folded = day_facts.read(conn, hall_id, first, last, with_ratings)
+    day_facts.store(engine, hall_id, folded)
+    return day_facts.join(days, with_ratings)
+
+
+def load_tallied(engine: Engine, hall_id: int, first: date, last: date,
+                 by: str) -> kpis.Tallied:
+    """What the KPI rows by `by` of the service days `first` to `last` are made of
+    (`kpis.rows`): as `kpis.kpi_rows` makes them of `load_facts`, but from the closed days'
+    stored tallies, without making their tickets (a yearly table by window in under half the
+    time). The closed days folded here are stored, as by `load_facts`."""
+    _check_span(first, last)
+    kind = kpis.tally_kind(by)
+    with engine.connect() as conn:
+        days, folded = day_facts.read_counts(conn, hall_id, first, last, kind)
+    day_facts.store(engine, hall_id, folded)
+    return day_facts.join_counts(days, kind)
+
+
+def _check_span(first: date, last: date) -> None:
     if last < first:
         raise ValueError("结束日期不能早于开始日期")
     if (last - first).days >= MAX_DAYS:
         raise ValueError("一次最多统计 5 年")
-    with engine.connect() as conn:
-        days, folded = day_facts.read(conn, hall_id, first, last)
-    day_facts.store(engine, hall_id, folded)
-    return day_facts.join(days)
 
 
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",
@@ -105,6 +125,7 @@ def _ticket_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
 
 def _rating_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
     headers = ["日期", "时间", "号码", "评分", "原因", "渠道", "窗口", "工作人员", "岗位", "部门", "事项编码"]
+    assert facts.ratings is not None, "loaded without their ratings (load_facts)"
     body = [[r["day"].isoformat(), _clock(r["at"], definition), r["number"], r["score"],
              "、".join(r["reasons"]), "评价器" if r["channel"] == "pad" else "手机",
              r["window"], r["clerk"], r["post"], r["department"], r["service"] or ""]

@@ -387,11 +387,14 @@ class Session:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
             def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
-                facts = reports.load_facts(service.engine, service.hall_id, definition, first, last)
                 if p["view"] == "kpis":
-                    return {"rows": kpis.kpi_rows(facts, definition, p.get("by", "hall"),
-                                                  p.get("period", "month")),
+                    by = p.get("by", "hall")
+                    tallied = reports.load_tallied(service.engine, service.hall_id, first, last,
+                                                   by)
+                    return {"rows": kpis.rows(tallied, definition, by, p.get("period", "month")),
                             "metrics": [{"key": k, "name": n, "unit": u} for k, n, u in METRICS]}
+                facts = reports.load_facts(service.engine, service.hall_id, definition, first,
+                                           last, with_ratings=False)
                 if p["view"] == "hourly":
                     return {"hours": kpis.hourly(facts, definition)}
                 return {"month": f"{first:%Y-%m}", "formula": kpis.RANKING_FORMULA,

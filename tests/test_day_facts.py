@@ -1,4 +1,5 @@
-"""The stored facts of closed days give exactly what one fold over the events gives.
+"""The stored facts of closed days give exactly what one fold over the events gives, and their
+stored tallies exactly the KPI rows of that fold, by every dimension and period.
 
 On the simulated days of `data/hall-0005.db` (4 days of a town hall with transfers, holds,
 takeovers, ratings, pauses and clerks gone at a day's end), upgraded to the current schema; and
@@ -9,8 +10,8 @@ over in the middle of a ticket and a window is left without its clerk at the day
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from hall.vocabulary import DIMENSIONS, PERIODS
 from queue_server import commands as cmd
 from queue_server import kpis, reports
 from queue_server.hall_service import HallService
@@ -71,9 +73,25 @@ def test_a_days_facts_read_back_equal(hall):
         events = event_log.report_events(conn, hall_id, FIRST, LATEST, kpis.FOLDED_KINDS)
     for day, day_events in itertools.groupby(events, key=lambda e: e.day):
         folded = day_facts.fold_day(day, list(day_events))
-        again = day_facts.loads(day, json.loads(day_facts.dumps(folded)))
+        stored = day_facts.dumps(folded)
+        again = day_facts.loads(day, stored)
         assert again == folded
         assert (again.facts.tickets and again.facts.intervals) or day == LATEST
+        for kind in set(kpis.TALLY_OF.values()):
+            counts = day_facts.loads_counts(day, stored, kind)
+            assert counts == day_facts.counts_of(folded, kind), kind
+            assert counts.tally or day == LATEST
+
+
+def _same_kpi_rows(engine, hall_id: int, definition, first: date, last: date) -> None:
+    """The KPI rows from the stored tallies (`load_tallied`, as the reports page asks for them)
+    are those of the fold of the events, by every dimension and period."""
+    folded = _fold(engine, hall_id, first, last)
+    for by in DIMENSIONS:
+        tallied = reports.load_tallied(engine, hall_id, first, last, by)
+        for period in PERIODS:
+            assert kpis.rows(tallied, definition, by, period) == kpis.kpi_rows(
+                folded, definition, by, period), (first, last, by, period)
 
 
 def test_stored_and_folded_days_join_into_the_fold_of_the_span(hall):
@@ -91,6 +109,29 @@ def test_stored_and_folded_days_join_into_the_fold_of_the_span(hall):
                         (FIRST, LATEST)]:
         assert reports.load_facts(engine, hall_id, definition, first, last) == _fold(
             engine, hall_id, first, last), (first, last)
+
+
+def test_stored_and_folded_days_give_the_kpi_rows_of_the_fold(hall):
+    engine, hall_id, definition, _ = hall
+    for first, last in _spans():
+        _same_kpi_rows(engine, hall_id, definition, first, last)
+    with engine.begin() as conn:
+        conn.execute(DayFactsRow.__table__.delete().where(DayFactsRow.day == FIRST + timedelta(1)))
+    _same_kpi_rows(engine, hall_id, definition, FIRST, LATEST)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(DayFactsRow)).scalar_one() == 4
+
+
+def test_facts_read_without_their_ratings_are_the_fold_but_for_them(hall):
+    """Stored days, days folded for want of stored facts, and the latest day alike."""
+    engine, hall_id, definition, _ = hall
+    with engine.begin() as conn:
+        conn.execute(DayFactsRow.__table__.delete().where(DayFactsRow.day == FIRST))
+    facts = reports.load_facts(engine, hall_id, definition, FIRST, LATEST, with_ratings=False)
+    folded = _fold(engine, hall_id, FIRST, LATEST)
+    assert facts.ratings is None and folded.ratings
+    assert facts == replace(folded, ratings=None)
+    assert reports.load_facts(engine, hall_id, definition, FIRST, LATEST) == folded
     with engine.connect() as conn:
         days = conn.execute(select(DayFactsRow.day).order_by(DayFactsRow.day)).scalars().all()
     assert days == [FIRST + timedelta(days=n) for n in range(4)]   # never the latest day
@@ -164,6 +205,7 @@ def test_a_takeover_mid_ticket_and_a_window_left_at_day_end_join_exactly(db_url)
     for a, b in itertools.combinations_with_replacement(days, 2):
         assert reports.load_facts(engine, hall_id, definition, a, b) == _fold(
             engine, hall_id, a, b), (a, b)
+        _same_kpi_rows(engine, hall_id, definition, a, b)
 
 
 def test_an_interval_left_open_is_closed_by_the_next_days_first_event_on_its_window():

@@ -8,6 +8,13 @@ or by its `day_started`, whichever comes first. So each day's facts keep, beside
 that happened (`DayFacts.started_at`, `DayFacts.touched`), and `join` closes the intervals a day
 leaves open as the fold over the whole span would: the result is exactly that fold's.
 
+Beside the fold, a day keeps its tickets' tallies (`kpis.tally`, one per kind of KPI row): what
+they add to the KPI rows of each window, clerk, and category and service. The KPI table, which
+is all the reports page asks for most of the time, is made from those and the intervals
+(`read_counts`, `join_counts`, then `kpis.rows`) without making the tickets: for a year of a
+county hall, that is some 40,000 groups instead of 150,000 tickets, their visits and 700,000
+moments, in well under half the time.
+
 A closed day (one before the hall's latest logged day) gets no more events, so its facts never
 change while the fold stays the same. They are stored (`day_facts` table) with `FACTS_VERSION`;
 `read` folds the events of any day whose facts are missing or of another version, and of the
@@ -20,15 +27,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import gc
 import itertools
 import json
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Date, Engine, delete, func, insert, select, type_coerce
 from sqlalchemy.exc import DBAPIError
@@ -39,16 +47,20 @@ from queue_server.events import Event
 from queue_server.store import event_log
 from queue_server.store.schema import DayFactsRow, EventRow
 
-FACTS_VERSION = 1
-"""Bump it whenever a KPI definition, the fold (`kpis.fold`, its `Facts`) or the layout below
-changes: stored facts of another version are then folded again from the events, lazily by the
-first report that needs them and all at once by `queue-server init` (`fill`)."""
+FACTS_VERSION = 4
+"""Bump it whenever a KPI definition, the fold (`kpis.fold`, its `Facts`), the tallies
+(`kpis.tally`, its `Group`) or the layout below changes: stored facts of another version are
+then folded again from the events, lazily by the first report that needs them and all at once
+by `queue-server init` (`fill`)."""
 
 _INTERVAL_KINDS = (ev.ClerkSignedIn, ev.ClerkSignedOut, ev.WindowPaused, ev.WindowResumed)
 """The kinds that end a window's open interval in the fold (as `day_started` ends them all)."""
 
 _FILL_DAYS = 31
 """`fill` folds this many days at a time, so that a year of a county hall is not all in memory."""
+
+_Day = TypeVar("_Day")
+"""What `_read` makes of each day: its `DayFacts`, or its `DayCounts`."""
 
 
 @dataclass(slots=True)
@@ -59,6 +71,29 @@ class DayFacts:
     """When its first `day_started` was logged: it ends every interval left open before."""
     touched: dict[int, datetime]
     """Window: its first interval event, for those that came before the first `day_started`."""
+
+    @property
+    def intervals(self) -> list[kpis.Interval]:
+        """Its facts' (as a `DayCounts` has them, for `_close_overnight`)."""
+        return self.facts.intervals
+
+
+@dataclass(slots=True)
+class DayCounts:
+    """What one day adds to the KPI rows of one kind (`kpis.Tallied`): its tickets' tally and
+    its intervals, with what `join_counts` needs to close those it leaves open."""
+
+    day: date
+    tally: kpis.Tally
+    intervals: list[kpis.Interval]
+    started_at: datetime | None
+    touched: dict[int, datetime]
+
+
+def counts_of(d: DayFacts, kind: str) -> DayCounts:
+    """What a day folded from its events adds to the KPI rows of one kind."""
+    return DayCounts(d.day, kpis.tally(d.facts.tickets, kind), d.facts.intervals, d.started_at,
+                     d.touched)
 
 
 def fold_day(day: date, events: Sequence[Event]) -> DayFacts:
@@ -74,31 +109,57 @@ def fold_day(day: date, events: Sequence[Event]) -> DayFacts:
     return DayFacts(day, kpis.fold(events), started_at, touched)
 
 
-def join(days: Iterable[DayFacts]) -> kpis.Facts:
-    """The facts of consecutive days (in order) as one fold over all their events gives them.
-
-    Closes, on the facts given, the intervals each day left open (see the module's docstring)."""
+def join(days: Sequence[DayFacts], with_ratings: bool = True) -> kpis.Facts:
+    """The facts of consecutive days (in order) as one fold over all their events gives them;
+    without their ratings (None) unless `with_ratings`. Closes, on the facts given, the
+    intervals each day left open (`_close_overnight`)."""
+    _close_overnight(days)
     tickets: list[kpis.TicketFacts] = []
     intervals: list[kpis.Interval] = []
-    ratings: list[dict[str, Any]] = []
+    ratings: list[dict[str, Any]] | None = [] if with_ratings else None
+    for d in days:
+        tickets += d.facts.tickets
+        intervals += d.facts.intervals
+        if ratings is not None:
+            assert d.facts.ratings is not None   # read with them
+            ratings += d.facts.ratings
+    return kpis.Facts(tickets, intervals, ratings)
+
+
+def join_counts(days: Sequence[DayCounts], kind: str) -> kpis.Tallied:
+    """What consecutive days (in order) add to the KPI rows of one kind, as the fold over all
+    their events gives it (`join`)."""
+    _close_overnight(days)
+    tally: kpis.Tally = {}
+    intervals: list[kpis.Interval] = []
+    for d in days:
+        tally |= d.tally
+        intervals += d.intervals
+    return kpis.Tallied(kind, tally, intervals)
+
+
+def _close_overnight(days: Sequence[DayFacts | DayCounts]) -> None:
+    """Ends each interval a day left open where the next day's events do (the module's
+    docstring)."""
     still_open: dict[int, kpis.Interval] = {}
     for d in days:
         for window in list(still_open):
             at = d.touched.get(window) or d.started_at
             if at is not None:
                 still_open.pop(window).ended_at = at
-        for interval in d.facts.intervals:
+        for interval in d.intervals:
             if interval.ended_at is None:
                 still_open[interval.window] = interval
-        tickets += d.facts.tickets
-        intervals += d.facts.intervals
-        ratings += d.facts.ratings
-    return kpis.Facts(tickets, intervals, ratings)
 
 
 # --- the stored form ---------------------------------------------------------------------------
-# Columns rather than a record per ticket, so that a year (some 300 rows of up to 800 tickets,
-# decoded by one json.loads) becomes its objects in C loops (`map`) rather than in Python. A
+# A row is lines of JSON, each parsed only by the reports that need it: the day's moments and
+# intervals, its tickets and ratings, and a line per tally (`_TALLIES`). A KPI table reads the
+# first and its tally's: a third of a county year's 38 MB, whose parsing was the largest part
+# of a yearly table once the tickets were no longer made.
+#
+# Columns rather than a record per ticket, so that a year (some 300 rows of up to 800 tickets)
+# becomes its objects in C loops (`map`) rather than in Python. A
 # column is its distinct values and each row's index among them, the indexes packed as an array
 # of 1, 2 or 8-byte numbers in base64: JSON then parses one string per column instead of a
 # number or a string per row (parsing was half of the decoding). The times of a day are one
@@ -157,15 +218,17 @@ class _Moments:
 
 
 def dumps(d: DayFacts) -> str:
-    """One day's facts as compact JSON text (the `day` is the row's own)."""
+    """One day's facts as lines of compact JSON (the `day` is the row's own): JSON writes a
+    line break in a string as an escape, so the lines are the documents."""
     tickets, intervals = d.facts.tickets, d.facts.intervals
+    assert d.facts.ratings is not None   # folded from the events
     visits = [v for t in tickets for v in t.visits]
     ratings = [({k: v for k, v in r.items() if k not in ("day", "at")}, r["at"])
                for r in d.facts.ratings]
     widest = max((len(data) for data, _ in ratings), default=0)
     values = [tuple(data.values()) + (None,) * (widest - len(data)) for data, _ in ratings]
     times = _Moments()
-    columns = [
+    facts = [
         [_codes(t.number for t in tickets), _codes(t.category for t in tickets),
          _codes(t.issued_category for t in tickets), _codes(t.service for t in tickets),
          _codes(t.kind for t in tickets), _codes(t.priority for t in tickets),
@@ -179,27 +242,71 @@ def dumps(d: DayFacts) -> str:
          _codes(v.post for v in visits), times.codes(v.called_at for v in visits),
          _codes(v.end for v in visits), times.codes(v.ended_at for v in visits),
          _codes(v.ended_by for v in visits), _codes(v.ended_post for v in visits)],
-        [_codes(i.window for i in intervals), _codes(i.state for i in intervals),
-         _codes(i.clerk for i in intervals), _codes(i.post for i in intervals),
-         _codes(i.reason for i in intervals), times.codes(i.started_at for i in intervals),
-         times.codes(i.ended_at for i in intervals)],
         # A rating is its event's data: the keys of each (one set, unless the log's kinds
         # changed that day), its time, and a column per place among the keys.
         [_codes(tuple(data) for data, _ in ratings), times.codes(at for _, at in ratings),
          [_codes(_json_key(row[place]) for row in values) for place in range(widest)]],
+    ]
+    day = [
+        [_codes(i.window for i in intervals), _codes(i.state for i in intervals),
+         _codes(i.clerk for i in intervals), _codes(i.post for i in intervals),
+         _codes(i.reason for i in intervals), times.codes(i.started_at for i in intervals),
+         times.codes(i.ended_at for i in intervals)],
         times.code(d.started_at), [[w, times.code(at)] for w, at in d.touched.items()],
     ]
-    return json.dumps([times.table(), *columns], ensure_ascii=False, separators=(",", ":"))
+    lines = [[times.table(), *day], facts,
+             *(_tally_columns(kpis.tally(tickets, kind)) for kind in _TALLIES)]
+    return "\n".join(json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+                     for line in lines)
+
+
+# A day's tally of each kind (`kpis.tally`): the keys (without the day, the row's own), then a
+# column per field of the groups, in order: a count's packed, a list's as its lengths and its
+# values one after the other. The absences and pauses, the floats at the end of a group, are not
+# in a tally (the report counts them from the intervals), so the columns make the groups as
+# positional arguments, in C (`map`).
+_TALLIES = tuple(dict.fromkeys(kpis.TALLY_OF.values()))
+_TALLIED = tuple(itertools.takewhile(lambda f: f.type != "float", fields(kpis.Group)))
+
+
+def _tally_columns(tally: kpis.Tally) -> list[Any]:
+    groups = list(tally.values())
+    columns: list[Any] = [[key for _, key in tally]]
+    for f in _TALLIED:
+        values = [getattr(g, f.name) for g in groups]
+        columns.append(_packed(values) if f.type == "int" else [
+            _packed(list(map(len, values))),
+            _packed([v for run in values for v in run], "d" if f.type == "list[float]" else None)])
+    return columns
+
+
+def _tally(day: date, columns: list[Any]) -> kpis.Tally:
+    keys, *packed = columns
+    values = [_unpacked(column) if f.type == "int" else
+              _split(_unpacked(column[1]).tolist(), column[0])
+              for column, f in zip(packed, _TALLIED, strict=True)]
+    return dict(zip([(day, _json_key(key)) for key in keys], map(kpis.Group, *values),
+                    strict=True))
+
+
+def _split(values: list[Any], lengths: list[str]) -> list[list[Any]]:
+    """`values` cut into runs of the packed `lengths`, one after the other."""
+    ends = list(itertools.accumulate(_unpacked(lengths)))
+    return list(map(values.__getitem__, map(slice, [0, *ends], ends)))
 
 
 def _json_key(value: Any) -> Any:
-    """A rating's value as a dict key (its reasons are a list) that JSON writes back the same."""
+    """A value as a dict key (a rating's reasons, a tally's category and service are lists in
+    JSON) that JSON writes back the same."""
     return tuple(value) if isinstance(value, list) else value
 
 
-def loads(day: date, data: list[Any]) -> DayFacts:
-    """A day's facts from its stored form, already parsed from JSON."""
-    table, tickets, visits, intervals, ratings, started_at, touched = data
+def loads(day: date, text: str, with_ratings: bool = True) -> DayFacts:
+    """A day's facts from its stored form; without its ratings (None) unless `with_ratings`:
+    making a year's 100,000 rating dicts takes a sixth of its reading."""
+    lines = text.split("\n", 2)
+    table, intervals, started_at, touched = json.loads(lines[0])
+    tickets, visits, ratings = json.loads(lines[1])
     days = itertools.repeat(day)
     moments: list[datetime | None] = [None, *map(datetime.fromtimestamp, _unpacked(table), _UTC)]
     at = moments.__getitem__
@@ -213,8 +320,7 @@ def loads(day: date, data: list[Any]) -> DayFacts:
     every_visit = list(map(kpis.Visit, _values(visits[0]), _values(visits[1]),
                            _values(visits[2]), times(visits[3]), _values(visits[4]),
                            times(visits[5]), _values(visits[6]), _values(visits[7])))
-    ends_at = list(itertools.accumulate(_unpacked(visit_counts)))
-    per_ticket = list(map(every_visit.__getitem__, map(slice, [0, *ends_at], ends_at)))
+    per_ticket = _split(every_visit, visit_counts)
     reasons[0] = list(map(tuple, reasons[0]))
     keys, rated_at, places = ratings
     keys[0] = [("day", "at", *k) for k in keys[0]]
@@ -225,23 +331,58 @@ def loads(day: date, data: list[Any]) -> DayFacts:
                  times(first_called_at), times(ended_at), _values(outcomes),
                  _values(transfers), _values(holds), _values(recalls), per_ticket,
                  _values(scores), _values(reasons))),
-        list(map(kpis.Interval, days, _values(intervals[0]), _values(intervals[1]),
-                 _values(intervals[2]), _values(intervals[3]), _values(intervals[4]),
-                 times(intervals[5]), times(intervals[6]))),
+        _intervals(day, intervals, times(intervals[5]), times(intervals[6])),
         # A row is as wide as the widest rating's keys: zip stops at each one's own keys.
         list(map(dict, map(zip, _values(keys), zip(days, times(rated_at),
-                                                   *map(_values, places), strict=False)))))
+                                                   *map(_values, places), strict=False))))
+        if with_ratings else None)
     return DayFacts(day, facts, at(started_at), {window: at(code) for window, code in touched})
+
+
+def _intervals(day: date, columns: list[Any], started_at: list[Any],
+               ended_at: list[Any]) -> list[kpis.Interval]:
+    return list(map(kpis.Interval, itertools.repeat(day), _values(columns[0]),
+                    _values(columns[1]), _values(columns[2]), _values(columns[3]),
+                    _values(columns[4]), started_at, ended_at))
+
+
+def loads_counts(day: date, text: str, kind: str) -> DayCounts:
+    """What a day adds to the KPI rows of one kind, from its stored form: its tally and
+    intervals, without the tickets (a year's 150,000, their visits and 700,000 moments took
+    most of a yearly report's time); only the intervals' moments are made."""
+    lines = text.split("\n")
+    table, intervals, started_at, touched = json.loads(lines[0])
+    started, ended = _unpacked(intervals[5]), _unpacked(intervals[6])
+    stamps = _unpacked(table)
+    moments: dict[int, Any] = {   # a datetime, None for code 0
+        code: datetime.fromtimestamp(stamps[code - 1], UTC)
+        for code in {*started, *ended, started_at, *(code for _, code in touched)} if code}
+    moments[0] = None
+    at = moments.__getitem__
+    return DayCounts(day, _tally(day, json.loads(lines[2 + _TALLIES.index(kind)])),
+                     _intervals(day, intervals, list(map(at, started)), list(map(at, ended))),
+                     at(started_at), {window: at(code) for window, code in touched})
 
 
 # --- reading and storing -----------------------------------------------------------------------
 
-def read(conn: Connection, hall_id: int, first: date,
-         last: date) -> tuple[list[DayFacts], list[DayFacts]]:
+def read(conn: Connection, hall_id: int, first: date, last: date,
+         with_ratings: bool = True) -> tuple[list[DayFacts], list[DayFacts]]:
     """The facts of every day with events from `first` to `last`, in order, and among them
-    those of closed days that were folded now for want of current stored ones (to `store`)."""
+    those of closed days that were folded now for want of current stored ones (to `store`).
+    Unless `with_ratings`, the stored days are read without their ratings (`loads`)."""
     with _collector_paused():
-        return _read(conn, hall_id, first, last)
+        return _read(conn, hall_id, first, last,
+                     functools.partial(loads, with_ratings=with_ratings), lambda d: d)
+
+
+def read_counts(conn: Connection, hall_id: int, first: date, last: date,
+                kind: str) -> tuple[list[DayCounts], list[DayFacts]]:
+    """What every day with events from `first` to `last` adds to the KPI rows of one kind
+    (`kpis.TALLY_OF`), in order, and the facts of the closed days folded now (as `read`)."""
+    with _collector_paused():
+        return _read(conn, hall_id, first, last, functools.partial(loads_counts, kind=kind),
+                     functools.partial(counts_of, kind=kind))
 
 
 @contextlib.contextmanager
@@ -258,31 +399,32 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read(conn: Connection, hall_id: int, first: date,
-          last: date) -> tuple[list[DayFacts], list[DayFacts]]:
+def _read(conn: Connection, hall_id: int, first: date, last: date,
+          stored_day: Callable[[date, str], _Day],
+          folded_day: Callable[[DayFacts], _Day]) -> tuple[list[_Day], list[DayFacts]]:
+    """Each day as `stored_day` makes it from its stored form, or `folded_day` from its facts
+    folded from the events."""
     latest = conn.execute(select(func.max(EventRow.day))
                           .where(EventRow.hall_id == hall_id)).scalar()
     if latest is None:
         return [], []
-    rows = conn.execute(select(DayFactsRow.day, DayFactsRow.data).where(
+    stored: dict[date, str] = dict(conn.execute(select(DayFactsRow.day, DayFactsRow.data).where(
         DayFactsRow.hall_id == hall_id, DayFactsRow.day >= first,
         DayFactsRow.day <= min(last, latest - timedelta(days=1)),
-        DayFactsRow.version == FACTS_VERSION).order_by(DayFactsRow.day)).all()
-    stored = dict(zip((day for day, _ in rows),
-                      json.loads("[" + ",".join(data for _, data in rows) + "]"), strict=True))
+        DayFactsRow.version == FACTS_VERSION)).tuples().all())
     event_days = _event_days(conn, hall_id, first, last)
-    days: list[DayFacts] = []
+    days: list[_Day] = []
     folded: list[DayFacts] = []
     for is_stored, run in itertools.groupby(event_days, key=lambda day: day in stored):
         if is_stored:
-            days += (loads(day, stored[day]) for day in run)
+            days += (stored_day(day, stored[day]) for day in run)
             continue
         run_days = list(run)
         events = event_log.report_events(conn, hall_id, run_days[0], run_days[-1],
                                              kpis.FOLDED_KINDS)
         for day, day_events in itertools.groupby(events, key=lambda e: e.day):
             facts = fold_day(day, list(day_events))
-            days.append(facts)
+            days.append(folded_day(facts))
             if day < latest:
                 folded.append(facts)
     return days, folded
