@@ -84,7 +84,7 @@ class HallServer:
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
-                             before_batch=self.revocation.check)
+                             credentials=self.revocation)
         if clock is not None:
             self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
         self.tick_seconds = TICK_SECONDS / speed
