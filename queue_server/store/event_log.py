@@ -52,8 +52,10 @@ def append(conn: Connection, hall_id: int, events: Sequence[Event],
 
 _APPEND = {
     "sqlite": """INSERT INTO events (hall_id, seq, day, at, kind, ticket, "window", clerk, data)
-        SELECT ?, r.value->>0, r.value->>1, r.value->>2, r.value->>3, r.value->>4,
-               r.value->>5, r.value->>6, r.value->7
+        SELECT ?, json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]'),
+               json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]'),
+               json_extract(r.value, '$[4]'), json_extract(r.value, '$[5]'),
+               json_extract(r.value, '$[6]'), json_extract(r.value, '$[7]')
         FROM json_each(?) AS r
         WHERE EXISTS (SELECT 1 FROM halls WHERE id = ?
                       AND credentials_version = coalesce(?, credentials_version))
@@ -70,8 +72,8 @@ _APPEND = {
 """Each row as the columns' types store it: on SQLite the day and the time (naive UTC, to the
 microsecond) as the text SQLAlchemy writes for them, which the readers here parse; `data` is
 kept as the JSON text it arrives in. The rows are inserted in the batch's order, so their ids
-follow `seq`. Measured against SQLAlchemy's multi-row INSERT and the driver's `executemany` in
-docs/performance.md."""
+follow `seq`. SQLite's `json_extract`, not its `->>`, which needs SQLite 3.38. What it saved
+against SQLAlchemy's multi-row INSERT is in docs/performance.md (`bench/ticket_cost.py`)."""
 
 
 Columns = tuple[str | None, int | None, str | None]
