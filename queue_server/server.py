@@ -38,7 +38,7 @@ from hall.vocabulary import REPORTS
 from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
-from queue_server.fanout import Hub
+from queue_server.fanout import Hub, Replies
 from queue_server.hall_service import HallService
 from queue_server.login_gate import LoginGate
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
@@ -81,6 +81,7 @@ class HallServer:
         self.tls = tls
         self.started = time.monotonic()
         self.hub: Hub[Session] = Hub()
+        self.replies = Replies()
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
@@ -263,10 +264,11 @@ class HallServer:
             deadline.cancel()
             session.leave()
 
-    @staticmethod
-    async def _answer(session: Session, connection: ServerConnection, frame: str | bytes) -> None:
+    async def _answer(self, session: Session, connection: ServerConnection,
+                      frame: str | bytes) -> None:
         try:
-            await connection.send(encode_bytes(await session.handle(frame)), text=True)
+            self.replies.add(connection, encode_bytes(await session.handle(frame)))
+            await connection.drain()   # websockets' own flow control, as `send` waits for it
         except ConnectionClosed:
             pass
         except Exception:
