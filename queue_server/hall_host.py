@@ -33,7 +33,7 @@ from hall.vocabulary import REPORTS
 from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
-from queue_server.fanout import Hub
+from queue_server.fanout import Hub, Replies
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
@@ -63,8 +63,9 @@ class HallHost:
         self.hub: Hub[Session] = Hub()
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
+        self.replies = Replies()
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
-                             before_batch=self.revocation.check, on_fenced=on_fenced)
+                             credentials=self.revocation, on_fenced=on_fenced)
         if clock is not None:
             self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
         self.tick_seconds = TICK_SECONDS / speed
@@ -190,10 +191,11 @@ class HallHost:
             deadline.cancel()
             session.leave()
 
-    @staticmethod
-    async def _answer(session: Session, connection: ServerConnection, frame: str | bytes) -> None:
+    async def _answer(self, session: Session, connection: ServerConnection,
+                      frame: str | bytes) -> None:
         try:
-            await connection.send(encode_bytes(await session.handle(frame)), text=True)
+            self.replies.add(connection, encode_bytes(await session.handle(frame)))
+            await connection.drain()   # websockets' own flow control, as `send` waits for it
         except ConnectionClosed:
             pass
         except Exception:

@@ -83,7 +83,9 @@ class HallService:
             self.definition = hall_records.load_definition(conn, self.hall_id)
         self.state = rebuild(engine, self.hall_id, self.definition, now)
         # Commits use a connection of their own, kept: taking one from the pool costs a
-        # round trip on PostgreSQL (the pool's liveness ping) besides the pool's own work.
+        # round trip on PostgreSQL (the pool's liveness ping) besides the pool's own work. It
+        # is in autocommit mode: a batch is one statement (`event_log.append`), which is then
+        # its own transaction, with no BEGIN or COMMIT to wait for.
         self._writing: Connection | None = None
 
     # --- who may connect: blocking reads, which the sessions run on threads ------------------
@@ -131,31 +133,41 @@ class HallService:
         try:
             return self._decide(batch, observe)
         except Exception:
-            self.state = rebuild(self.engine, self.hall_id, self.definition, batch[-1][1])
+            self.revert(batch[-1][1])
             raise
 
-    def commit(self, events: list[Event], now: datetime) -> None:
+    def commit(self, events: list[Event], now: datetime, credentials: int | None = None) -> bool:
         """Write a decided batch's events in one transaction (one fsync for all of them).
 
-        If anything fails before the commit returns, the state is rebuilt from the store, so
-        that memory never runs ahead of disk, and the error is raised: none of the batch
-        happened; so also when the hall was taken by another server (`hall_records.Fenced`), after
-        which this server stops serving it. Safe to call on another thread than `decide`'s, as long as nobody reads the
-        state meanwhile.
+        With `credentials` (the `credentials_version` the sessions that sent the commands were
+        checked against, queue_server.revocation), nothing is written and False is returned
+        if the version has moved since: the state is still ahead of the disk, and the caller
+        either commits the same events again, against the new version, or calls `revert`.
+        If anything fails before the commit returns, the state is reverted, so that memory
+        never runs ahead of disk, and the error is raised: none of the batch happened; so also
+        when the hall was taken by another server (its epoch moved: `hall_records.Fenced`),
+        after which this server stops serving it. Safe to call on another thread than
+        `decide`'s, as long as nobody reads the state meanwhile.
         """
         if not events:
-            return
+            return True
         try:
             if self._writing is None:
-                self._writing = self.engine.connect()
-            with self._writing.begin():
-                if self.epoch is not None:
-                    hall_records.check_epoch(self._writing, self.hall_id, self.epoch)
-                event_log.append(self._writing, self.hall_id, events)
+                self._writing = self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT")
+            if event_log.append(self._writing, self.hall_id, events, credentials, self.epoch):
+                return True
+            if self.epoch is not None:   # which check refused it: the epoch is fatal
+                hall_records.check_epoch(self._writing, self.hall_id, self.epoch)
+            return False
         except Exception:
             self._forget_writing_connection()
-            self.state = rebuild(self.engine, self.hall_id, self.definition, now)
+            self.revert(now)
             raise
+
+    def revert(self, now: datetime) -> None:
+        """Throw away what was decided but not committed: the state is rebuilt from the store."""
+        self.state = rebuild(self.engine, self.hall_id, self.definition, now)
 
     def close(self) -> None:
         """The hall is no longer served here: its kept connection goes back."""

@@ -4,8 +4,9 @@ Credentials change in another process (`queue-server device revoke`, `clerk set-
 `manager add|remove`, `import-hall`), which raises the hall's `credentials_version` in the same
 transaction. The server reads that one number:
 
-- before every batch of the single writer, so a revoked kiosk's `take_ticket`, even one already
-  queued, is refused rather than issued;
+- in the statement of every commit of the single writer, which writes nothing if the number
+  moved since the sessions were checked against it (queue_server.writer runs the check then),
+  so a revoked kiosk's `take_ticket`, even one already queued, is refused rather than issued;
 - before every op that reads without writing (`catalogue`, `stats`, `export`);
 - every `INTERVAL_SECONDS` otherwise, for sessions that only listen (a display, an idle console).
 
@@ -94,8 +95,9 @@ class Revocation:
 
 class _VersionReader:
     """Reads the hall's `credentials_version` as cheaply as the driver allows, for it is read
-    before every batch of writes: on a connection of its own, kept, in plain SQL (through
-    SQLAlchemy's statement machinery one read cost 170–260 µs on SQLite, 6 µs like this). The
+    twice a second and before every op that reads: on a connection of its own, kept, in plain
+    SQL (through SQLAlchemy's statement machinery one read cost 170–260 µs on SQLite, 6 µs like
+    this). The
     connection is in autocommit mode, so each read is a transaction of its own and sees what
     other processes committed since, in one round trip to PostgreSQL (a read and then a
     ROLLBACK were two)."""

@@ -29,9 +29,18 @@ A failed commit tells nobody "done": every submitter of the batch gets `WriterFa
 commit thread has rebuilt the state from the store (`HallService.commit`) before anyone may read
 it again.
 
-Before each batch the writer asks `before_batch` (the server's check for revoked credentials,
-queue_server.revocation) and drops the commands of any session that has ended since it sent
-them: a kiosk revoked a moment ago gets no ticket, even with its request already queued.
+**A revoked session gets nothing written.** Before each batch the writer drops the commands of
+any session that has ended since it sent them (sessions are ended by the server's check for
+revoked credentials, queue_server.revocation), and the commit writes the batch only if the
+hall's `credentials_version` is still the one those sessions were checked against, in the same
+statement as the events (`event_log.append`: on PostgreSQL one round trip, where a read before
+each batch cost one more). If the version moved, nothing was written: the writer runs the check
+(ending the sessions the change revoked) and, when none of the batch's senders was ended,
+commits the same events again; otherwise the state is reverted and the rest of the batch
+decided anew. So a kiosk revoked a moment ago gets no ticket, even with its request already
+queued, and a credentials change that touches no one in the batch costs one more statement. A
+batch of refusals only has nothing to write: the check is then a read of its own, so that an
+ended session is told so rather than answered.
 """
 
 from __future__ import annotations
@@ -68,6 +77,16 @@ class Submitter(Protocol):
     """Why its session was ended, once it is (`sessions.Session.end`); None until then."""
 
 
+class Credentials(Protocol):
+    """What the writer asks of the server's check for revoked credentials (`revocation`)."""
+
+    version: int
+    """The hall's `credentials_version` every open session has been checked against."""
+
+    def check(self) -> None:
+        """Read the version; if it moved, end the sessions it no longer allows."""
+
+
 @dataclass(slots=True)
 class _Pending:
     command: cmd.Command
@@ -80,10 +99,10 @@ class Writer:
     def __init__(self, service: HallService,
                  observe: Callable[[HallState, list[Event]], Any],
                  publish: Callable[[Any], None],
-                 before_batch: Callable[[], None] = lambda: None,
+                 credentials: Credentials | None = None,
                  on_fenced: Callable[[], None] = lambda: None):
         self.service = service
-        self.before_batch = before_batch
+        self.credentials = credentials
         self.on_fenced = on_fenced   # another server took the hall: this one must stop serving it
         zone = service.definition.hall.zone
         self.clock: Callable[[], datetime] = lambda: datetime.now(zone)  # wire times in hall time
@@ -124,24 +143,17 @@ class Writer:
         self.committer.shutdown(wait=True)
 
     async def _write(self, batch: list[_Pending]) -> None:
-        try:
-            self.before_batch()
-        except Exception:     # the database is away: the batch below will say so to everyone
-            log.exception("checking for revoked credentials failed")
-        ended = [p for p in batch if p.by is not None and p.by.ended]
-        for pending in ended:
-            if not pending.done.done():
-                pending.done.set_exception(SessionEnded())
-        if ended:
-            batch = [p for p in batch if p.by is None or not p.by.ended]
-            if not batch:
-                return
-        commands = [(p.command, p.now) for p in batch]
         self._landed.clear()
         try:
-            outcomes, events = self.service.decide(commands, self.observe)
-            await asyncio.get_running_loop().run_in_executor(
-                self.committer, self.service.commit, events, commands[-1][1])
+            while True:
+                batch = _without_ended(batch)
+                if not batch:
+                    self._land()
+                    return
+                commands = [(p.command, p.now) for p in batch]
+                outcomes, events = self.service.decide(commands, self.observe)
+                if await self._commit(batch, events, commands[-1][1]):
+                    break
         except Exception as error:   # the database failed: nobody is told "done"
             log.exception("batch of %d commands not committed", len(batch))
             self.failed = f"{type(error).__name__}: {error}"[:300]
@@ -164,7 +176,56 @@ class Writer:
             if not pending.done.done():
                 pending.done.set_result(outcome)
 
+    async def _commit(self, batch: list[_Pending], events: list[Event], now: datetime) -> bool:
+        """Commit a decided batch on the commit thread, against the credentials version its
+        senders were checked against; False if a sender was ended meanwhile, the state then
+        as on disk for the rest of the batch to be decided again."""
+        loop = asyncio.get_running_loop()
+        credentials = self.credentials
+        if credentials is None:
+            await loop.run_in_executor(self.committer, self.service.commit, events, now, None)
+            return True
+        if not events:   # refusals only: nothing to write, and an ended sender is told so
+            try:
+                credentials.check()
+            except Exception:   # the database is away: the refusals stand
+                log.exception("checking for revoked credentials failed")
+            return not _ended(batch)
+        while not await loop.run_in_executor(self.committer, self.service.commit, events, now,
+                                             credentials.version):
+            resend = False
+            try:
+                credentials.check()               # ends the sessions the change revoked
+                resend = not _ended(batch)
+            finally:
+                if not resend:   # a sender was ended, or the check failed: undo the decision
+                    await loop.run_in_executor(self.committer, self.service.revert, now)
+            if not resend:
+                return False
+        return True
+
     def _land(self) -> None:
         """The state is the disk's again (committed, or rebuilt after a failed commit)."""
         self.committed_seq = self.service.state.seq
         self._landed.set()
+
+
+def _sender_ended(pending: _Pending) -> bool:
+    return pending.by is not None and bool(pending.by.ended)
+
+
+def _ended(batch: list[_Pending]) -> bool:
+    """Whether a command of the batch was sent by a session that has ended since."""
+    return any(_sender_ended(p) for p in batch)
+
+
+def _without_ended(batch: list[_Pending]) -> list[_Pending]:
+    """The batch without the commands of sessions that have ended, which are refused."""
+    kept = []
+    for pending in batch:
+        if _sender_ended(pending):
+            if not pending.done.done():
+                pending.done.set_exception(SessionEnded())
+        else:
+            kept.append(pending)
+    return kept

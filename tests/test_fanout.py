@@ -199,3 +199,30 @@ def test_a_connection_with_compression_gets_frames_made_by_its_protocol():
     reader.receive_data(board.connection.transport.writes[0])
     assert [json.loads(f.data) for f in reader.events_received()] == [
         event("notice", 1, text="今天下午停电")]
+
+
+def test_the_replies_of_one_turn_go_to_their_connection_in_one_write_in_order():
+    """Replies built in the same turn of the event loop (those a commit answers) are written
+    together at its end, one write per connection; a closing connection gets none."""
+    import asyncio
+
+    from queue_server.fanout import Replies
+
+    kiosk, other, closing = subscriber("kiosk"), subscriber("kiosk"), subscriber("kiosk")
+    closing.connection.protocol.state = State.CLOSING
+
+    async def turn() -> list[int]:
+        replies = Replies()
+        for n in range(3):
+            replies.add(kiosk.connection, json.dumps({"re": n}).encode())
+        replies.add(other.connection, b'{"re": 9}')
+        replies.add(closing.connection, b'{"re": 7}')
+        written = [len(kiosk.connection.transport.writes)]    # nothing yet within the turn
+        await asyncio.sleep(0)
+        return written
+
+    assert asyncio.run(turn()) == [0]
+    assert len(kiosk.connection.transport.writes) == 1
+    assert received(kiosk) == [{"re": 0}, {"re": 1}, {"re": 2}]
+    assert received(other) == [{"re": 9}]
+    assert closing.connection.transport.writes == []

@@ -345,8 +345,9 @@ def _revoke(engine, hall_id: int, name: str) -> None:
 
 def test_a_command_queued_before_the_revoke_is_refused_not_written(kiosks_db):
     """A kiosk's take_ticket is in the writer's queue when its token is revoked in the
-    database; the writer's check before the batch ends the session and refuses the command,
-    and the other kiosk's command of the same batch is written."""
+    database: the batch's commit finds the credentials changed and writes nothing, the check
+    ends the session and its command is refused, and the other kiosk's command is decided
+    again and written."""
     from datetime import UTC, datetime
 
     from queue_server import commands as cmd
@@ -358,7 +359,7 @@ def test_a_command_queued_before_the_revoke_is_refused_not_written(kiosks_db):
     service = HallService(engine, None, datetime.now(UTC))
     revocation = Revocation(engine, hall_id, lambda: kiosks)
     writer = Writer(service, lambda state, events: None, lambda messages: None,
-                    before_batch=revocation.check)
+                    credentials=revocation)
 
     async def scenario():
         take = [asyncio.create_task(writer.submit(cmd.TakeTicket("A", "handle", "normal", None),
@@ -375,6 +376,41 @@ def test_a_command_queued_before_the_revoke_is_refused_not_written(kiosks_db):
     assert kiosks[0].ended == "设备令牌已被吊销" and kiosks[1].ended is None
     assert [e.data.number for e in issued.events if e.kind == "ticket_issued"] == ["A001"]
     assert list(service.state.tickets) == ["A001"]
+
+
+def test_a_credentials_change_that_ends_nobody_in_the_batch_only_sends_it_again(kiosks_db):
+    """kiosk-2 is revoked while kiosk-1's take_ticket is queued: the commit finds the version
+    moved and writes nothing, the check ends kiosk-2, and the same decided batch is committed
+    against the new version, without the state being rebuilt."""
+    from datetime import UTC, datetime
+
+    from queue_server import commands as cmd
+    from queue_server.hall_service import HallService
+    from queue_server.revocation import Revocation
+    from queue_server.writer import Writer
+
+    engine, hall_id, kiosks = kiosks_db
+    service = HallService(engine, None, datetime.now(UTC))
+    state = service.state
+    revocation = Revocation(engine, hall_id, lambda: kiosks)
+    writer = Writer(service, lambda state, events: None, lambda messages: None,
+                    credentials=revocation)
+
+    async def scenario():
+        take = asyncio.create_task(writer.submit(cmd.TakeTicket("A", "handle", "normal", None),
+                                                 by=kiosks[0]))
+        await asyncio.sleep(0)
+        _revoke(engine, hall_id, "kiosk-2")
+        runner = asyncio.create_task(writer.run())
+        outcome = await take
+        runner.cancel()
+        return outcome
+
+    outcome = asyncio.run(scenario())
+    assert kiosks[0].ended is None and kiosks[1].ended == "设备令牌已被吊销"
+    assert [e.data.number for e in outcome.events if e.kind == "ticket_issued"] == ["A001"]
+    assert service.state is state and list(state.tickets) == ["A001"]
+    assert writer.committed_seq == state.seq == HallService(engine, None, datetime.now(UTC)).state.seq
 
 
 def test_a_session_admitted_after_a_check_it_missed_is_checked_on_its_own(kiosks_db):

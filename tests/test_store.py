@@ -30,6 +30,7 @@ from queue_server.store.schema import (
     ClerkRow,
     DeviceRow,
     EventRow,
+    HallRow,
     ItemRow,
     WindowRow,
 )
@@ -48,6 +49,11 @@ def _engine(url: str):
 def _import(engine, text: str = TEXT):
     with engine.begin() as conn:
         return hall_records.save_definition(conn, parse_hall(text), MONDAY)
+
+
+def _credentials_version(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(HallRow.credentials_version)).scalar_one()
 
 
 def _count(engine, table) -> int:
@@ -210,6 +216,58 @@ def test_refused_commands_write_nothing(db_url):
     with pytest.raises(Exception, match="没有“Q”这个业务类别"):
         service.execute(cmd.TakeTicket("Q"), MONDAY)
     assert _count(engine, EventRow) == 0
+
+
+def test_a_commit_checked_against_a_moved_credentials_version_writes_nothing(db_url):
+    """The writer commits against the `credentials_version` its sessions were checked
+    against: once it has moved, the commit writes nothing and says so, and the state is left
+    as decided, for the writer to commit again or revert."""
+    engine = _engine(db_url)
+    hall_id, _ = _import(engine)
+    service = HallService(engine, None, MONDAY)
+    seen = _credentials_version(engine)
+    with engine.begin() as conn:
+        hall_records.credentials_changed(conn, hall_id)
+    _, events = service.decide([(cmd.TakeTicket("A"), MONDAY)])
+    assert service.commit(events, MONDAY, seen) is False
+    assert _count(engine, EventRow) == 0 and "A001" in service.state.tickets
+    assert service.commit(events, MONDAY, seen + 1) is True
+    assert _count(engine, EventRow) == len(events)
+    service.revert(MONDAY)
+    assert "A001" in service.state.tickets
+
+
+def test_a_commit_on_postgresql_is_one_round_trip(postgres_url, tmp_path):
+    """A batch's commit, the check of the credentials included, is one round trip to the
+    server (libpq's trace of the writer's connection: one Sync, no BEGIN or COMMIT), once the
+    connection is open and the statement prepared."""
+    from psycopg import pq
+
+    engine = _engine(postgres_url)
+    _import(engine)
+    service = HallService(engine, None, MONDAY)
+    seen = _credentials_version(engine)
+
+    def take(tickets: int) -> None:
+        _, events = service.decide([(cmd.TakeTicket("A"), MONDAY)] * tickets)
+        assert service.commit(events, MONDAY, seen)
+
+    for _ in range(6):       # psycopg prepares a statement on its fifth execution
+        take(2)
+    pgconn = service._writing.connection.driver_connection.pgconn
+    trace = tmp_path / "trace"
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        take(3)
+        pgconn.untrace()
+    lines = [line.split("\t") for line in trace.read_text().splitlines()]
+    sent = [fields[2].split()[0] for fields in lines if fields[0] == "F"]
+    # A Sync or a Query each wait for the server's answer; a Parse would mean the statement
+    # is not prepared (its text changed with the number of rows).
+    assert [m for m in sent if m in ("Parse", "Query", "Sync")] == ["Sync"]
+    assert _count(engine, EventRow) == 15
+    engine.dispose()
 
 
 def test_device_tokens_are_hashed_and_revocable(db_url):

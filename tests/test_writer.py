@@ -33,20 +33,21 @@ def hall(tmp_path):
 class HeldCommit:
     """Wraps `HallService.commit`: the commit thread waits at the barrier, then commits."""
 
-    def __init__(self, commit: Callable[..., None]):
+    def __init__(self, commit: Callable[..., bool]):
         self.commit = commit
         self.holding = threading.Event()
         self.release = threading.Event()
         self.committed = 0
 
-    def __call__(self, *args) -> None:
+    def __call__(self, *args) -> bool:
         self.holding.set()
         # Bounded, so that a test failing before it releases the commit fails instead of
         # leaving this thread, and with it the whole test run, waiting for ever.
         if not self.release.wait(timeout=60):
             raise TimeoutError("the test never released the held commit")
-        self.commit(*args)
+        written = self.commit(*args)
         self.committed += 1
+        return written
 
 
 class HeldHall(InProcessHall):

@@ -13,36 +13,73 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, String, Text, cast, func, insert, select, type_coerce
+from sqlalchemy import Connection, String, Text, cast, func, select, type_coerce
 
 from queue_server import events as ev
 from queue_server.events import D, Event
 from queue_server.store.schema import EventRow
 
 
-def append(conn: Connection, hall_id: int, events: Sequence[Event]) -> None:
-    """Write events in one statement; the caller commits (and only then replies).
+def append(conn: Connection, hall_id: int, events: Sequence[Event],
+           credentials: int | None = None, epoch: int | None = None) -> bool:
+    """Write events in one statement, or nothing and return False when `credentials` is given
+    and the hall's `credentials_version` is no longer it (the sessions that sent the commands
+    were checked against that version: queue_server.revocation), or when `epoch` is given and
+    the hall's fencing epoch is no longer it (another server took the hall:
+    queue_server.leadership; on PostgreSQL the hall's row is held FOR SHARE, which a server
+    raising the epoch waits for). The caller commits, and only then replies; on a connection
+    in autocommit mode the statement is the transaction.
 
     The log is all that is written: reports fold it (`kpis.fold`), and the facts of closed
-    days are kept apart (`store.day_facts`), so a commit costs one INSERT of its rows."""
-    if events:
-        rows = []
-        for e in events:
-            ticket, window, clerk = STORED[type(e.data)](e.data)
-            rows.append({"hall_id": hall_id, "seq": e.seq, "day": e.day, "at": e.at,
-                         "kind": e.kind, "ticket": ticket, "window": window, "clerk": clerk,
-                         "data": e.data.fields()})
-        conn.execute(_INSERT, rows)
+    days are kept apart (`store.day_facts`). The rows go to the database as one JSON text, so
+    the statement is the same whatever the number of rows: PostgreSQL prepares it once, and
+    the work per row is `json.dumps` in C rather than SQLAlchemy's processing of each value.
+    On PostgreSQL a commit on an autocommit connection is then one round trip, the check of
+    the credentials included."""
+    if not events:
+        return True
+    rows = []
+    for e in events:
+        ticket, window, clerk = STORED[type(e.data)](e.data)
+        at = e.at.astimezone(UTC).isoformat(" ", "microseconds")[:26]   # without "+00:00"
+        rows.append((e.seq, e.day.isoformat(), at, e.kind, ticket,
+                     window, clerk, e.data.fields()))
+    inserted = conn.exec_driver_sql(_APPEND[conn.dialect.name],
+                                    (hall_id, json.dumps(rows), hall_id, credentials,
+                                     epoch)).rowcount
+    return inserted == len(rows)
 
 
-_INSERT = insert(EventRow).returning(EventRow.id)
-"""With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT ("insertmanyvalues") on
-SQLite and PostgreSQL alike, compiled once. Measured against executemany and against
-`insert().values(rows)` (compiled anew each time, 4–5× slower) in docs/performance.md."""
+_APPEND = {
+    "sqlite": """INSERT INTO events (hall_id, seq, day, at, kind, ticket, "window", clerk, data)
+        SELECT ?, json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]'),
+               json_extract(r.value, '$[2]'), json_extract(r.value, '$[3]'),
+               json_extract(r.value, '$[4]'), json_extract(r.value, '$[5]'),
+               json_extract(r.value, '$[6]'), json_extract(r.value, '$[7]')
+        FROM json_each(?) AS r
+        WHERE EXISTS (SELECT 1 FROM halls WHERE id = ?
+                      AND credentials_version = coalesce(?, credentials_version)
+                      AND epoch = coalesce(?, epoch))
+        ORDER BY r.key""",
+    "postgresql": """INSERT INTO events (hall_id, seq, day, at, kind, ticket, "window", clerk, data)
+        SELECT %s, (r.value->>0)::integer, (r.value->>1)::date,
+               (r.value->>2)::timestamp AT TIME ZONE 'UTC', r.value->>3, r.value->>4,
+               (r.value->>5)::integer, r.value->>6, r.value->7
+        FROM json_array_elements(%s::json) WITH ORDINALITY AS r(value, n)
+        WHERE EXISTS (SELECT 1 FROM halls WHERE id = %s
+                      AND credentials_version = coalesce(%s, credentials_version)
+                      AND epoch = coalesce(%s, epoch) FOR SHARE)
+        ORDER BY r.n""",
+}
+"""Each row as the columns' types store it: on SQLite the day and the time (naive UTC, to the
+microsecond) as the text SQLAlchemy writes for them, which the readers here parse; `data` is
+kept as the JSON text it arrives in. The rows are inserted in the batch's order, so their ids
+follow `seq`. SQLite's `json_extract`, not its `->>`, which needs SQLite 3.38. What it saved
+against SQLAlchemy's multi-row INSERT is in docs/performance.md (`bench/ticket_cost.py`)."""
 
 
 Columns = tuple[str | None, int | None, str | None]
