@@ -55,7 +55,8 @@ class HallHost:
     def __init__(self, service: HallService, login_gate: LoginGate,
                  take_limit: RateLimit = TAKE_LIMIT, tls: ssl.SSLContext | None = None,
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
-                 on_fenced: Callable[[], None] = lambda: None):
+                 on_fenced: Callable[[], None] = lambda: None,
+                 servers: Callable[[], list[str]] = list):
         self.service = service
         self.code = service.definition.hall.code
         self.path = HALL_PATH.format(code=self.code)
@@ -76,7 +77,9 @@ class HallHost:
             accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))
         self.login_gate = login_gate
         self.context = Context(service, self.writer, self.hub, secret, version, self.revocation,
-                               login_gate, take_limit, self.public_url, self.base_path)
+                               login_gate, take_limit, self.public_url, self.base_path,
+                               lambda: [url.replace("http", "ws", 1) + self.path + "/ws"
+                                        for url in servers()])
 
     def base_path(self, connection: ServerConnection) -> str:
         """The hall's path as this connection reached it: `/h/<code>`, or nothing when it came

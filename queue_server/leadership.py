@@ -101,6 +101,7 @@ class Leadership:
         self.on_lead, self.on_lose = on_lead, on_lose
         self.after_first_round = after_first_round
         self.mine: set[int] = set()
+        self.live_urls: list[str] = []      # every live server's address, as of the last round
         self.given_up: set[int] = set()     # fenced off by a commit: let go in the next round
         self.connection: Any = None
         self.stopping = threading.Event()
@@ -165,7 +166,9 @@ class Leadership:
         for hall_id in sorted(self.mine - held):   # the session was ended: they are not ours
             log.warning("the lock of hall %s was lost", self.halls[hall_id])
             self._lose(hall_id)
-        live = {row[0] for row in self._sql(f"SELECT s.name {LIVE_SERVERS}")}
+        servers = self._sql(f"SELECT s.name, s.url {LIVE_SERVERS} ORDER BY s.name")
+        live = {name for name, _ in servers}
+        self.live_urls = [url for _, url in servers]
         locked = {row[0] for row in self._sql(
             "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
             "AND objsubid = 2 AND granted", LOCK_SPACE)}

@@ -7,6 +7,11 @@ routing of a path to its hall, HTTP GET for `/healthz` and static files, the 64 
 pings, TLS when given a certificate, and what the halls share: the login gate with its hashing
 threads, and the garbage collector's planned pauses. With one hall the bare paths (`/ws`,
 `/clerk/`, `/t/<token>` …) are that hall's too; with several, `/` lists them.
+
+Which halls it serves at a given moment is up to queue_server.leadership: on SQLite all it is
+given, from the start; on PostgreSQL, shared with other servers, those it leads, taken and
+handed back as servers come and go (`lead`, `lose`). For a hall it does not lead, it sends the
+devices (`moved`) and the pages (a redirect) to the server that does.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ class Server:
         self.garbage = GarbageCollection()
         with engine.connect() as conn:
             self.known = {code: hall_records.hall_id_for(conn, code) for code in codes}
+            self.names = {code: hall_records.hall_name(conn, code) for code in codes}
         self.codes = {hall_id: code for code, hall_id in self.known.items()}
         self.halls: dict[str, HallHost] = {}          # the halls led here now
         self.tasks: dict[str, list[asyncio.Task]] = {}
@@ -101,7 +107,7 @@ class Server:
         return only, path
 
     def hall_list(self, status: HTTPStatus, problem: str = "") -> Response:
-        halls = [{"name": code, "path": HALL_PATH.format(code=code)} | (
+        halls = [{"name": self.names[code], "path": HALL_PATH.format(code=code)} | (
             self.halls[code].context.hall_view if code in self.halls else {})
             for code in self.known]
         return page(status, web_pages.halls_html(halls, problem))
@@ -119,7 +125,8 @@ class Server:
             return
         del self.taking[code]
         host = HallHost(service, self.login_gate, self.take_limit, self.tls, self.clock,
-                        self.speed, on_fenced=lambda: self.fenced(hall_id))
+                        self.speed, on_fenced=lambda: self.fenced(hall_id),
+                        servers=self.live_servers)
         self.halls[code] = host
         self.tasks[code] = host.start(self.garbage.collect_everything,
                                       self.garbage.freeze_survivors)
@@ -140,6 +147,13 @@ class Server:
         self.closing.add(closing)
         closing.add_done_callback(self.closing.discard)
         log.info("no longer serving hall %s", code)
+
+    def live_servers(self) -> list[str]:
+        """The base URLs of the servers that are live now, this one first (the pages keep the
+        list, to find the hall's new leader when theirs goes away)."""
+        others = self.leadership.live_urls if self.leadership is not None else []
+        assert self.url is not None    # set in `run`, before any hall is served
+        return [self.url, *(url for url in others if url != self.url)]
 
     def fenced(self, hall_id: int) -> None:
         """A commit found the hall taken by another server: stop at once, and let the

@@ -66,6 +66,7 @@ class Context:
     take_limit: RateLimit = TAKE_LIMIT
     public_url: Callable[[Any], str] = lambda connection: ""   # the hall's, as a device reached it
     base_path: Callable[[Any], str] = lambda connection: ""    # the path part of it
+    servers: Callable[[], list[str]] = list   # the hall's WebSocket address on each live server
     hall_view: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -188,7 +189,8 @@ class Session:
         if self.ended:       # revoked while its PIN was being checked
             raise ProtocolError("unauthorized", self.ended)
         self._announce()
-        reply = {"role": role, "name": self.name, **extra, **self._snapshot()}
+        reply = {"role": role, "name": self.name, **extra, **self._snapshot(),
+                 "servers": self.context.servers()}
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now(registered)
         if role == "clerk":

@@ -33,11 +33,13 @@ from websockets.sync.client import connect
 from hall.client import HallClient, NotConnected, RequestFailed
 from hall.protocol import CLOSE_MOVED
 from queue_server.store.database import migrate, open_engine
-from tests.conftest import free_port
+from tests.browser import chromium
+from tests.conftest import ARTIFACTS, free_port
 from tests.live_hall import ROUND_THE_CLOCK, _add_hall
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ARTIFACTS / "failover"
 SMALL = ROUND_THE_CLOCK.replace("daily_cap = 30", "daily_cap = 999", 1)   # 20 takeovers' tickets
 EAST = SMALL.replace('code = "small"', 'code = "east"', 1)
 PACE = 0.1       # seconds between a kiosk's tickets: 20 takeovers must stay within a day's cap
@@ -251,3 +253,31 @@ def test_a_paused_leader_is_fenced_off_and_steps_down(county):
     assert issued[0] == taken == "A001" and len(issued) == len(set(issued))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT epoch FROM halls WHERE code = 'small'")).scalar_one() > epoch
+
+
+def test_a_clerks_page_follows_its_hall_to_the_new_leader(county):
+    """The console opened at the server that does not lead the hall is sent to the one that
+    does; when that one dies, the page finds the hall at the other, from the list of servers
+    its hello gave, and logs in again by itself."""
+    _, servers, _ = county
+    leader, other = _leader(servers, "small")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(other.http + "/h/small/clerk/")
+        assert page.url == leader.http + "/h/small/clerk/"
+        page.get_by_label("工号").fill("1001")
+        page.get_by_label("密码").fill("1111")
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.get_by_text("请选择今天的窗口和岗位").wait_for(timeout=20_000)
+        leader.kill()
+        _wait(lambda: "small" in other.leads())
+
+        def clerk_back() -> bool:
+            """the console is connected to the new leader"""
+            with urllib.request.urlopen(other.http + "/h/small/healthz", timeout=5) as reply:
+                return json.load(reply)["connections"].get("clerk") == 1
+        _wait(clerk_back)
+        page.get_by_text("请选择今天的窗口和岗位").wait_for(timeout=20_000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "clerk-after-takeover.png"))
+        leader.start()

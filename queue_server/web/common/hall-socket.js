@@ -30,10 +30,11 @@ class HallSocket {
     this.stopped = false;
     this.timer = null;
     // The page's own server, and the one in use: another server's, when the page's does not
-    // lead the hall now and named the one that does (error `moved`); back to the page's own
-    // whenever that one cannot be reached.
+    // lead the hall now and named the one that does (error `moved`), or the next live server
+    // of the list the last hello gave, when the one in use cannot be reached.
     this.home = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + hallPath() + "/ws";
     this.url = this.home;
+    this.servers = [this.home];   // and the other live servers, from the last hello's `servers`
     this.connect();
   }
 
@@ -66,6 +67,7 @@ class HallSocket {
         return;
       }
       this.retry = 0;
+      this.servers = [...new Set([this.home, ...(reply.servers || [])])];
       this.handlers.onStatus && this.handlers.onStatus("online");
       this.handlers.onHello && this.handlers.onHello(reply);
     };
@@ -98,7 +100,9 @@ class HallSocket {
       this.failPending("与服务器的连接已中断，本次操作可能未生效，请稍后重试");
       this.socket = null;
       if (event.code === PROTOCOL.CLOSE_MOVED) this.retry = 0;   // served elsewhere now: look again soon
-      if (!opened) this.url = this.home;
+      if (!opened) {   // that server is gone: the next one of the list (each sends on to the leader)
+        this.url = this.servers[(this.servers.indexOf(this.url) + 1) % this.servers.length];
+      }
       if (!this.stopped) {
         this.handlers.onStatus && this.handlers.onStatus("offline");
         this.scheduleReconnect();
