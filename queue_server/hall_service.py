@@ -87,6 +87,7 @@ class HallService:
         # is in autocommit mode: a batch is one statement (`event_log.append`), which is then
         # its own transaction, with no BEGIN or COMMIT to wait for.
         self._writing: Connection | None = None
+        self._ahead = False   # a revert failed: the state may hold what the disk does not
 
     # --- who may connect: blocking reads, which the sessions run on threads ------------------
     # The session layer holds no database connection of its own: it talks to the state, the
@@ -129,7 +130,10 @@ class HallService:
         the two apart (the writer, queue_server.writer) keeps readers away in between.
 
         If the core fails (a bug), the state is rebuilt from the store and the error raised.
+        A state left ahead of the disk by a failed revert is rebuilt first (or the batch fails).
         """
+        if self._ahead:
+            self.revert(batch[-1][1])
         try:
             return self._decide(batch, observe)
         except Exception:
@@ -166,8 +170,13 @@ class HallService:
             raise
 
     def revert(self, now: datetime) -> None:
-        """Throw away what was decided but not committed: the state is rebuilt from the store."""
+        """Throw away what was decided but not committed: the state is rebuilt from the store.
+        If the store cannot be read (the database is away, a primary failing over), the state
+        stays marked as ahead of the disk, and the next `decide` rebuilds it before anything
+        else: a command decided on it could reuse a number whose ticket was never stored."""
+        self._ahead = True
         self.state = rebuild(self.engine, self.hall_id, self.definition, now)
+        self._ahead = False
 
     def close(self) -> None:
         """The hall is no longer served here: its kept connection goes back."""

@@ -45,35 +45,57 @@ def _as_postgres(args: list[str]) -> list[str]:
     return args
 
 
+class Cluster:
+    """A PostgreSQL cluster of Debian's packages in a folder of its own, on a free port, run as
+    the `postgres` user when the tests run as root; `options` are the server's `-c` settings."""
+
+    def __init__(self, root: Path, options: str = "", data: Path | None = None):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not bins:
+            pytest.fail("PostgreSQL 未安装：请用 scripts/test.sh 运行测试（会 apt-get install postgresql）")
+        self.bindir = Path(bins[-1]).parent
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o755)
+        if os.geteuid() == 0:
+            os.chown(root, pwd.getpwnam("postgres").pw_uid, -1)
+        self.data = data or root / "data"
+        self.port = free_port()
+        self.options = options
+        if data is None:
+            self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E",
+                     "UTF8", "--locale=C")
+
+    def run(self, program: str, *args: str) -> None:
+        subprocess.run(_as_postgres([str(self.bindir / program), *args]), check=True,
+                       capture_output=True)
+
+    def start(self) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "start",
+                 "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                       f"-c fsync=on {self.options}")
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m",
+                                     mode, "stop"]), capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A running PostgreSQL server; yields its base URL (without a database name)."""
     if os.environ.get("QUEUE_TESTS_WITHOUT_POSTGRES"):
         pytest.skip("QUEUE_TESTS_WITHOUT_POSTGRES is set")
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not bins:
-        pytest.fail("PostgreSQL 未安装：请用 scripts/test.sh 运行测试（会 apt-get install postgresql）")
-    bindir = Path(bins[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="hallq-pg-"))
-    root.chmod(0o755)
-    datadir = root / "data"
-    if os.geteuid() == 0:
-        uid = pwd.getpwnam("postgres").pw_uid
-        os.chown(root, uid, -1)
-    port = free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres",
-                                 "--auth=trust", "-E", "UTF8", "--locale=C"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([
-        str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(root / "log"), "-w", "start",
-        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on"]),
-        check=True, capture_output=True)
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="hallq-pg-")))
+    cluster.start()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield cluster.url
     finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast",
-                                     "stop"]), capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 _database_numbers = itertools.count(1)

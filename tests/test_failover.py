@@ -19,8 +19,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -34,8 +32,9 @@ from hall.client import HallClient, NotConnected, RequestFailed
 from hall.protocol import CLOSE_MOVED
 from queue_server.store.database import migrate, open_engine
 from tests.browser import chromium
-from tests.conftest import ARTIFACTS, free_port
+from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, _add_hall
+from tests.live_servers import LIVENESS, Serve, wait_for
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,57 +42,6 @@ SHOTS = ARTIFACTS / "failover"
 SMALL = ROUND_THE_CLOCK.replace("daily_cap = 30", "daily_cap = 999", 1)   # 20 takeovers' tickets
 EAST = SMALL.replace('code = "small"', 'code = "east"', 1)
 PACE = 0.1       # seconds between a kiosk's tickets: 20 takeovers must stay within a day's cap
-LIVENESS = 60.0   # seconds: a bound on waiting for something that must happen, not a speed goal
-
-
-class Serve:
-    """One `queue-server serve` process on the shared database, on a fixed port (so that it can
-    be started again at the same address after a kill, as a machine's service would)."""
-
-    def __init__(self, url: str, name: str):
-        self.db, self.name = url, name
-        self.port = free_port()
-        self.http = f"http://127.0.0.1:{self.port}"
-        self.start()
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "serve", "--port", str(self.port),
-             "--name", self.name, "--take-limit", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env={**os.environ, "QUEUE_DB": self.db})
-        line = self.process.stdout.readline()
-        assert "serving at" in line, line
-
-    def ws(self, code: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/h/{code}/ws"
-
-    def leads(self) -> list[str]:
-        try:
-            with urllib.request.urlopen(self.http + "/healthz", timeout=5) as reply:
-                return json.load(reply)["leads"]
-        except OSError:
-            return []
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)
-            self.process.terminate()
-            self.process.wait(timeout=20)
-
-
-def _wait(what, until: float = LIVENESS):
-    deadline = time.monotonic() + until
-    while time.monotonic() < deadline:
-        found = what()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not within {until:.0f} s: {what.__doc__ or what}")
 
 
 @pytest.fixture
@@ -116,7 +64,7 @@ def _leader(servers: list[Serve], code: str) -> tuple[Serve, Serve]:
             other = next(s for s in servers if s is not leading[0])
             return leading[0], other
         return None
-    return _wait(led)
+    return wait_for(led)
 
 
 def _issued(engine) -> list[tuple[str, str]]:
@@ -133,7 +81,7 @@ def test_the_halls_spread_and_a_device_is_sent_to_its_halls_leader(county):
     def spread() -> bool:
         """each server leads one of the two halls"""
         return sorted(len(s.leads()) for s in servers) == [1, 1]
-    _wait(spread)
+    wait_for(spread)
     leader, other = _leader(servers, "small")
     with connect(other.ws("small")) as raw:        # the other server names the leader
         raw.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
@@ -226,7 +174,7 @@ def test_a_paused_leader_is_fenced_off_and_steps_down(county):
         assert json.loads(paused_kiosk.recv(timeout=10))["ok"]
         os.kill(leader.process.pid, signal.SIGSTOP)
         paused_kiosk.send(json.dumps({"id": 2, "op": "take_ticket", "category": "A"}))
-        _wait(lambda: "small" in other.leads())
+        wait_for(lambda: "small" in other.leads())
 
         async def take_one() -> str:
             confirmed: list[tuple[float, str]] = []
@@ -248,7 +196,7 @@ def test_a_paused_leader_is_fenced_off_and_steps_down(county):
             assert answer["re"] == 2 and not answer["ok"], answer
         except ConnectionClosed as closed:
             assert closed.rcvd is not None and closed.rcvd.code == CLOSE_MOVED
-    _wait(lambda: leader.process.poll() is None and "small" not in leader.leads())
+    wait_for(lambda: leader.process.poll() is None and "small" not in leader.leads())
     issued = [number for hall, number in _issued(engine) if hall == "small"]
     assert issued[0] == taken == "A001" and len(issued) == len(set(issued))
     with engine.connect() as conn:
@@ -270,13 +218,13 @@ def test_a_clerks_page_follows_its_hall_to_the_new_leader(county):
         page.get_by_role("button", name="登录", exact=True).click()
         page.get_by_text("请选择今天的窗口和岗位").wait_for(timeout=20_000)
         leader.kill()
-        _wait(lambda: "small" in other.leads())
+        wait_for(lambda: "small" in other.leads())
 
         def clerk_back() -> bool:
             """the console is connected to the new leader"""
             with urllib.request.urlopen(other.http + "/h/small/healthz", timeout=5) as reply:
                 return json.load(reply)["connections"].get("clerk") == 1
-        _wait(clerk_back)
+        wait_for(clerk_back)
         page.get_by_text("请选择今天的窗口和岗位").wait_for(timeout=20_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "clerk-after-takeover.png"))
