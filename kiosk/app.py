@@ -691,7 +691,10 @@ class KioskShell:
         await self._reporting(self.printer.ticket(ticket, self.model.hall, item))
 
     async def _print_checklist(self, item: dict[str, Any]) -> None:
-        base = (self.client.url or self.client.urls[0]).replace("ws", "http", 1).rsplit("/ws", 1)[0]
+        # The hall's public address when it has one (a phone outside the hall's network can
+        # open it), else the address this kiosk reaches the server at.
+        base = self.model.hall.get("public_url") or (
+            self.client.url or self.client.urls[0]).replace("ws", "http", 1).rsplit("/ws", 1)[0]
         await self._reporting(self.printer.checklist(item, self.model.hall,
                                                      f"{base}/guide/{item['code']}"))
 

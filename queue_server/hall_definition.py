@@ -55,6 +55,9 @@ class HallInfo:
     service_level_minutes: int = 30
     rating_reasons: tuple[str, ...] = ()
     demo: bool = False
+    public_url: str = ""
+    """Where citizens' phones reach the hall (`https://…/h/<code>`), used in every QR code;
+    empty: the address the kiosk itself used."""
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from http import HTTPStatus
+from urllib.parse import parse_qs
 
 from sqlalchemy import select
 from websockets.asyncio.server import ServerConnection
@@ -42,7 +44,7 @@ from queue_server.revocation import Revocation
 from queue_server.sessions import Context, Session
 from queue_server.store import accounts, hall_records
 from queue_server.store.schema import HallRow
-from queue_server.ticket_tokens import TokenExpired, ticket_for
+from queue_server.ticket_tokens import TokenExpired, make_token, short_code, ticket_for
 from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
@@ -88,6 +90,10 @@ class HallHost:
         return self.path if request is not None and request.path.startswith(self.path + "/") else ""
 
     def public_url(self, connection: ServerConnection) -> str:
+        """The hall's address for citizens' phones: the hall file's `public_url`, or else the
+        one this connection used (a kiosk on the hall's own network)."""
+        if self.service.definition.hall.public_url:
+            return self.service.definition.hall.public_url
         host = connection.request.headers.get("Host", "") if connection.request else ""
         return f"{'https' if self.tls else 'http'}://{host}{self.base_path(connection)}"
 
@@ -108,9 +114,12 @@ class HallHost:
                            "dropped_slow": self.hub.dropped_slow},
                 "sessions_revoked": self.revocation.ended}
 
-    async def page(self, path: str) -> Response | None:
+    async def page(self, path: str, query: str = "") -> Response | None:
         """The hall's own pages (`path` without the hall's prefix), once every batch in flight
         has landed: the pages show only what is committed. None when `path` is no such page."""
+        if path == "/q":
+            await self.writer.settled()
+            return self.lookup(parse_qs(query))
         if not path.startswith(("/export/", "/guide/", "/t/")):
             return None
         await self.writer.settled()
@@ -152,6 +161,24 @@ class HallHost:
         return reply(HTTPStatus.OK, body, reports.CONTENT_TYPES[asked["format"]],
                      [("Cache-Control", "no-store"),
                       ("Content-Disposition", f'attachment; filename="{name}"')])
+
+    def lookup(self, asked: dict[str, list[str]]) -> Response:
+        """`/q?number=A012&code=483920`: today's ticket with that number and 查询码 → its page
+        (a redirect relative to this page, so it stays under the hall's path); else the form,
+        with what was wrong."""
+        hall = self.context.hall_view
+        number = "".join(asked.get("number", [""])[0].split()).upper()[:8]
+        code = "".join(asked.get("code", [""])[0].split())[:6]
+        if not number and not code:
+            return page(HTTPStatus.OK, web_pages.lookup_html(hall))
+        state = self.service.state
+        if number in state.tickets and hmac.compare_digest(
+                code, short_code(self.context.secret, state.day, number)):
+            token = make_token(self.context.secret, state.day, number)
+            return reply(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8",
+                         [("Location", f"t/{token}"), ("Cache-Control", "no-store")])
+        return page(HTTPStatus.NOT_FOUND, web_pages.lookup_html(
+            hall, number, "没有找到这张小票：请核对号码和查询码（小票只在取号当天有效）"))
 
     def ticket_problem(self, token: str) -> Response | None:
         """For the citizen's live ticket page (`/t/<token>`): None when the token is one of

@@ -52,6 +52,7 @@ PERSON = 40          # a clerk's name
 TEXT = 200           # an address, a certificate, a material's name
 NOTE = 500           # a material's note
 PHONE = 40
+URL = 300            # the hall's public address
 PLACE = 40           # a window's zone and floor
 PATH = 300           # a clerk's photo file
 LINE = 1000          # one entry of a guide list: legal basis, condition, step, note
@@ -321,10 +322,12 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "sessions", "working_weekdays", "holidays", "makeup_workdays", "priority_ratio",
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
               "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
-              "service_level_minutes", "rating_reasons", "demo")
+              "service_level_minutes", "rating_reasons", "demo", "public_url")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
 _CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
+_PUBLIC_URL = r"https?://[^\s/?#]+(/[^\s?#]*[^\s?#/])?"
+_PUBLIC_URL_HINT = "应为 http:// 或 https:// 开头、不以 / 结尾的地址，如 https://paidui.example.gov.cn/h/qingshan-town"
 
 
 def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
@@ -376,6 +379,8 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         rating_reasons=c.texts(table, "hall", "rating_reasons", required=False, limit=REASON,
                                max_items=12),
         demo=c.value(table, "hall", "demo", bool, False, False),
+        public_url=c.text(table, "hall", "public_url", required=False, limit=URL,
+                          pattern=_PUBLIC_URL, hint=_PUBLIC_URL_HINT) or "",
     )
 
 
@@ -686,7 +691,8 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
     as hashes in the database.
     """
     h = definition.hall
-    hall = hall_settings(h)
+    hall = {key: value for key, value in hall_settings(h).items()
+            if key != "public_url" or value}   # optional: not written when not set
     if header is None:
         header = (f"# {h.name}：大厅定义文件，由 queue-server export-hall 导出。\n"
                   "# 格式见 docs/hall-config.md；修改后用 queue-server import-hall 导入。\n")

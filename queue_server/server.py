@@ -218,7 +218,8 @@ class Server:
 
     async def process_request(self, connection: ServerConnection,
                               request: Request) -> Response | None:
-        routed = self.route(urlsplit(request.path).path)
+        address = urlsplit(request.path)
+        routed = self.route(address.path)
         if isinstance(routed, Response):
             return routed
         code, path = routed
@@ -242,10 +243,10 @@ class Server:
         if host is None:
             if not (path == "/" or is_page(path) or path == "/healthz"):
                 return file(self.web_root, path, request.headers)   # the pages' files
-            return await self.elsewhere(code, path)
+            return await self.elsewhere(code, path + (f"?{address.query}" if address.query else ""))
         if path == "/healthz":
             return await self.health(code)
-        answer = await host.page(path)
+        answer = await host.page(path, address.query)
         if answer is not None:
             return answer
         if path.startswith("/t/"):    # a ticket of today: its live page

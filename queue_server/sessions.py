@@ -46,7 +46,7 @@ from queue_server.login_gate import LoginGate, LoginRefused
 from queue_server.rate_limits import TAKE_LIMIT, RateLimit
 from queue_server.revocation import Revocation
 from queue_server.store import accounts, devices
-from queue_server.ticket_tokens import TokenExpired, make_token, ticket_for
+from queue_server.ticket_tokens import TokenExpired, make_token, short_code, ticket_for
 from queue_server.writer import SessionEnded, Writer, WriterFailed
 
 READ_OPS = frozenset({"catalogue", "stats", "export"})   # answered without the writer
@@ -298,6 +298,7 @@ class Session:
         number = issued.data.number
         definition = self.state.definition
         token = make_token(self.context.secret, issued.day, number)
+        public = self.context.public_url(self.connection)
         windows = [definition.window_by_number[n] for n in definition.windows_by_category[
             issued.data.category]]
         return {"ticket": {
@@ -308,7 +309,9 @@ class Session:
             "ahead": issued.data.ahead,
             "windows": [{"window": w.number, "name": w.name, "location": w.location}
                         for w in windows],
-            "token": token, "url": f"{self.context.public_url(self.connection)}/t/{token}"}}
+            "token": token, "url": f"{public}/t/{token}",
+            "short_code": short_code(self.context.secret, issued.day, number),
+            "lookup_url": f"{public}/q"}}
 
     async def _op_device_status(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))

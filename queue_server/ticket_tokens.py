@@ -25,6 +25,15 @@ def make_token(secret: str, day: date, number: str) -> str:
     return f"{payload}-{mac(secret, payload)}"
 
 
+def short_code(secret: str, day: date, number: str) -> str:
+    """Six digits printed under the ticket's QR, for a citizen who cannot scan it: with the
+    number, they open the ticket's page (`/q`). Signed like the token, so not guessable from
+    the number; one in a million, which is enough for a page that shows a queue position."""
+    digest = hmac.new(secret.encode(), f"short:{day:%Y%m%d}{number}".encode(),
+                      hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+
+
 def read_token(secret: str, token: str) -> tuple[date, str] | None:
     """The (day, number) a token names, or None if it is not one of ours."""
     payload, _, given = token.partition("-")

@@ -69,6 +69,7 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
     h = definition.hall
     return {
         "code": h.code, "name": h.name, "address": h.address, "timezone": h.timezone,
+        "public_url": h.public_url,
         "consultation_phone": h.consultation_phone, "complaint_phone": h.complaint_phone,
         "sessions": [[clock_text(s.start), clock_text(s.end)] for s in h.sessions],
         "rating_reasons": list(h.rating_reasons),

@@ -1,7 +1,8 @@
 """The pages the server renders itself: the guide page (`/guide/<item code>`, what the QR on a
 printed 一次性告知单 opens), the page a ticket's QR opens when its token is bad or expired, and
 the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`), and
-the list of halls of a server that serves several.
+the list of halls of a server that serves several, and the page that finds a ticket by its
+number and 查询码 (`/q`).
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
 hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
@@ -28,6 +29,7 @@ main{padding:8px 16px 32px;max-width:760px;margin:auto}
 section{background:#fff;border-radius:8px;padding:10px 14px;margin:12px 0}
 h2{font-size:19px;margin:0 0 6px}ul,ol{margin:0;padding-left:1.3em}
 footer{font-size:15px;color:#4a5666;text-align:center;padding:0 16px 24px}
+button,input{font-family:inherit}
 """
 
 
@@ -72,6 +74,25 @@ def ticket_problem_html(hall: dict[str, Any], expired: bool) -> str:
             f"<main><section>{text}<br>咨询电话 {escape(hall.get('consultation_phone', ''))}"
             "</section></main>")
     return _page(title, body)
+
+
+def lookup_html(hall: dict[str, Any], number: str = "", problem: str = "") -> str:
+    """`/q`: a ticket's page by its number and the six-digit 查询码 printed under its QR, for a
+    citizen whose phone cannot scan. The form sends them back here (GET, nothing stored)."""
+    note = f"<p style=\"color:#b3261e\"><strong>{escape(problem)}</strong></p>" if problem else ""
+    field = ("display:block;width:100%;box-sizing:border-box;font-size:28px;padding:10px;"
+             "margin:4px 0 14px;border:2px solid #123a6b;border-radius:8px")
+    body = (f"<header><p>{escape(hall['name'])}</p><h1>查看排队进度</h1></header><main><section>"
+            f"{note}<form method=\"get\" action=\"q\">"
+            f"<label>小票上的号码（如 A012）<input name=\"number\" value=\"{escape(number)}\" "
+            f"autocapitalize=\"characters\" maxlength=\"8\" required style=\"{field}\"></label>"
+            "<label>小票上的查询码（6 位数字）<input name=\"code\" inputmode=\"numeric\" "
+            f"pattern=\"[0-9]{{6}}\" maxlength=\"6\" required style=\"{field}\"></label>"
+            "<button type=\"submit\" style=\"width:100%;font-size:24px;padding:12px;color:#fff;"
+            "background:#123a6b;border:0;border-radius:8px\">查看</button></form></section>"
+            "<section>小票只在取号当天有效。查不到时请到大厅取号机旁询问工作人员，或拨打咨询电话 "
+            f"{escape(hall.get('consultation_phone', ''))}。</section></main>")
+    return _page("查看排队进度", body)
 
 
 def halls_html(halls: list[dict[str, Any]], problem: str = "") -> str:

@@ -105,6 +105,22 @@ def test_missing_fields_and_references():
     ]
 
 
+@pytest.mark.parametrize("address", ["https://paidui.example.gov.cn/h/small/", "paidui.example.gov.cn",
+                                     "ftp://paidui.example.gov.cn", "https://a b.cn"])
+def test_a_public_address_must_be_a_web_address_without_a_trailing_slash(address):
+    text = SMALL.replace("demo = true", f'demo = true\npublic_url = "{address}"', 1)
+    (problem,) = _problems(text)
+    assert "hall.public_url: 格式不对：应为 http:// 或 https:// 开头、不以 / 结尾的地址" in problem
+
+
+def test_a_public_address_is_kept_through_export_and_import():
+    address = "https://paidui.example.gov.cn/h/small"
+    definition = parse_hall(SMALL.replace("demo = true", f'demo = true\npublic_url = "{address}"', 1))
+    assert definition.hall.public_url == address
+    assert parse_hall(dump_hall(definition)).hall.public_url == address
+    assert "public_url" not in dump_hall(parse_hall(SMALL))     # unset: not written
+
+
 def test_pins_only_in_demo_files():
     text = SMALL.replace("demo = true", "demo = false")
     problems = _problems(text)

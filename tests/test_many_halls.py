@@ -163,6 +163,18 @@ def test_the_staff_pages_of_a_hall_talk_to_their_own_hall(county):
         phone.get_by_text(ticket["number"]).first.wait_for(timeout=10_000)
         phone.screenshot(path=str(SHOTS / "east-ticket.png"))
         assert county.health("/h/east")["connections"].get("citizen") == 1
+        lookup = browser.new_page(viewport={"width": 390, "height": 844})
+        lookup.goto(ticket["lookup_url"])
+        lookup.get_by_label("小票上的号码").fill(ticket["number"].lower())
+        lookup.get_by_label("小票上的查询码").fill("000000" if ticket["short_code"] != "000000"
+                                              else "111111")
+        lookup.get_by_role("button", name="查看").click()
+        lookup.get_by_text("没有找到这张小票").wait_for(timeout=10_000)
+        lookup.screenshot(path=str(SHOTS / "east-lookup-wrong.png"))
+        lookup.get_by_label("小票上的查询码").fill(ticket["short_code"])
+        lookup.get_by_role("button", name="查看").click()
+        lookup.get_by_text(ticket["number"]).first.wait_for(timeout=10_000)
+        assert lookup.url == ticket["url"]
 
 
 def test_the_county_and_its_township_halls_in_one_process_at_once(tmp_path):
@@ -215,4 +227,39 @@ def test_the_county_and_its_township_halls_in_one_process_at_once(tmp_path):
         assert len(health["halls"]) == 17 and {h["hall"] for h in health["halls"]} == set(halls)
     finally:
         engine.dispose()
+        assert live.stop() == 0
+
+
+def test_a_hall_with_a_public_address_puts_it_in_its_qr_codes_and_a_short_code_opens_a_ticket(
+        tmp_path):
+    """The QR and the lookup address use the hall file's `public_url` (what a citizen's phone
+    reaches from outside the hall's network), not the kiosk's own; the 查询码 printed under
+    the QR, with the number, opens the ticket's page on `/q`, and nothing else does."""
+    public = "https://paidui.example.gov.cn/h/east"
+    hall = EAST.replace('name = "东山乡便民服务中心"',
+                        f'name = "东山乡便民服务中心"\npublic_url = "{public}"', 1)
+    live = LiveHall(tmp_path, more_halls=(hall, WEST))
+    try:
+        kiosk = live.hello("kiosk", "/h/east", token=live.more_tokens["east"]["kiosk"])
+        ticket = kiosk.request("take_ticket", category="A")["ticket"]
+        assert ticket["url"] == f"{public}/t/{ticket['token']}"
+        assert ticket["lookup_url"] == f"{public}/q"
+        assert kiosk.hello["snapshot"]["hall"]["public_url"] == public   # the checklist's QR
+        assert re.fullmatch(r"\d{6}", ticket["short_code"])
+        status, form = _get(f"{live.http}/h/east/q")
+        assert status == 200 and "查询码" in form
+        found = urllib.request.urlopen(
+            f"{live.http}/h/east/q?number=a001&code={ticket['short_code']}", timeout=10)
+        assert found.url == f"{live.http}/h/east/t/{ticket['token']}" and found.status == 200
+        wrong = f"{int(ticket['short_code']) ^ 1:06d}"
+        for asked in (f"number=A001&code={wrong}", f"number=A002&code={ticket['short_code']}"):
+            status, page = _get(f"{live.http}/h/east/q?{asked}")
+            assert status == 404 and "没有找到这张小票" in page
+        west = live.hello("kiosk", "/h/west", token=live.more_tokens["west"]["kiosk"])
+        theirs = west.request("take_ticket", category="A")["ticket"]
+        assert theirs["url"].startswith(f"{live.http}/h/west/t/")   # no public_url: as reached
+        assert theirs["number"] == "A001" and theirs["short_code"] != ticket["short_code"]
+        status, _ = _get(f"{live.http}/h/west/q?number=A001&code={ticket['short_code']}")
+        assert status == 404                                      # another hall's secret
+    finally:
         assert live.stop() == 0

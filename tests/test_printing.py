@@ -122,8 +122,9 @@ def test_ticket_reads_back(paper, tmp_path):
                      "办理窗口：1 号窗口（一楼 A区）", "社会保障（劳动保障）窗口",
                      "8 号窗口（一楼 B区）", "综合受理窗口", "前面等候：2 人",
                      "取号时间：2026-11-23 09:16", "咨询电话：0000-6281001",
-                     "投诉电话：0000-6281110", "请留意叫号，过号请重新取号"):
+                     "投诉电话：0000-6281110", "请留意叫号，过号请重新取号", "查询码：483920"):
         assert expected in text, expected
+    assert "不便扫码时，打开http://192.168.1.10:8765/q输入号码和查询码" in "".join(text.split())
     assert r.qr_codes == [sample.TICKET["url"]]
     assert qr_in(r) == [sample.TICKET["url"]]
     assert r.cuts == 1

@@ -167,6 +167,9 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
     if ticket.get("url"):
         blocks += _qr(ticket["url"], p)
         blocks += _centered(TICKET_QR_HINT, p)
+        if ticket.get("short_code") and ticket.get("lookup_url"):   # a phone that cannot scan
+            blocks += _centered(f"查询码：{ticket['short_code']}", p, bold=True)
+            blocks += _centered(f"不便扫码时，打开 {ticket['lookup_url']} 输入号码和查询码", p)
     blocks.append(Rule("-"))
     blocks += _centered(TICKET_TIP, p, bold=True)
     blocks += _phones(hall, p)

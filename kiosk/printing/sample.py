@@ -36,6 +36,7 @@ TICKET: dict[str, Any] = {
                 {"window": 8, "name": "综合受理窗口", "location": "一楼 B区"}],
     "token": "20261123A013-q3MhT5kLp0aZ",
     "url": "http://192.168.1.10:8765/t/20261123A013-q3MhT5kLp0aZ",
+    "short_code": "483920", "lookup_url": "http://192.168.1.10:8765/q",
 }
 
 ITEM: dict[str, Any] = {
