@@ -240,12 +240,12 @@ class Server:
                 return self.hall_list(HTTPStatus.OK if path == "/" else HTTPStatus.NOT_FOUND)
             return file(self.web_root, path, request.headers)
         host = self.halls.get(code)
+        if path == "/healthz":    # this server's own health, wherever the hall is led
+            return await self.health(code if host is not None else None)
         if host is None:
-            if not (path == "/" or is_page(path) or path == "/healthz"):
+            if not (path == "/" or is_page(path)):
                 return file(self.web_root, path, request.headers)   # the pages' files
             return await self.elsewhere(code, path + (f"?{address.query}" if address.query else ""))
-        if path == "/healthz":
-            return await self.health(code)
         answer = await host.page(path, address.query)
         if answer is not None:
             return answer

@@ -103,6 +103,9 @@ def test_the_halls_spread_and_a_device_is_sent_to_its_halls_leader(county):
     assert asyncio.run(kiosk()) == (leader.ws("small"), "A001")
     with urllib.request.urlopen(other.http + "/h/small/clerk/", timeout=5) as page:
         assert page.url == leader.http + "/h/small/clerk/"   # the page too, by a redirect
+    with urllib.request.urlopen(other.http + "/h/small/healthz", timeout=5) as reply:
+        health = json.load(reply)                          # but its health is its own
+    assert health["server"] == other.name and "small" not in health["leads"]
 
 
 async def _stream_of_tickets(urls: list[str], token: str, confirmed: list[tuple[float, str]],
