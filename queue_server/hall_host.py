@@ -20,6 +20,7 @@ import hmac
 import logging
 import ssl
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from http import HTTPStatus
@@ -35,11 +36,11 @@ from hall.vocabulary import REPORTS
 from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
-from queue_server.fanout import Hub, Replies
+from queue_server.fanout import Hub, Replies, close_soon
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
-from queue_server.rate_limits import TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import TAKE_LIMIT, Bucket, RateLimit
 from queue_server.revocation import Revocation
 from queue_server.sessions import Context, Session
 from queue_server.store import accounts, hall_records
@@ -48,6 +49,10 @@ from queue_server.ticket_tokens import TokenExpired, make_token, short_code, tic
 from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
+HALL_PAGES = ("/export/", "/guide/", "/t/", "/q")   # the pages a hall makes itself
+LOOKUP_LIMIT = RateLimit(10, 60)   # 查询码 tries per address: then one every 6 s
+MAX_LOOKUP_ADDRESSES = 10_000
+STEPPED_DOWN = "本大厅已转由另一台服务器服务，正在重新连接"
 HELLO_SECONDS = 10.0
 MAX_IN_FLIGHT = 32      # requests of one pipelining connection being answered at once
 log = logging.getLogger("queue_server.hall_host")
@@ -67,6 +72,9 @@ class HallHost:
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
         self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
         self.replies = Replies()
+        self.connections: set[ServerConnection] = set()
+        self.stopped = False    # stepped down: no new connection is served
+        self.lookups: dict[str, Bucket] = {}   # address → its bucket of `/q` tries
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
                              credentials=self.revocation, on_fenced=on_fenced)
         if clock is not None:
@@ -114,14 +122,14 @@ class HallHost:
                            "dropped_slow": self.hub.dropped_slow},
                 "sessions_revoked": self.revocation.ended}
 
-    async def page(self, path: str, query: str = "") -> Response | None:
+    async def page(self, path: str, query: str = "", address: str = "") -> Response | None:
         """The hall's own pages (`path` without the hall's prefix), once every batch in flight
         has landed: the pages show only what is committed. None when `path` is no such page."""
+        if not path.startswith(HALL_PAGES):
+            return None
         if path == "/q":
             await self.writer.settled()
-            return self.lookup(parse_qs(query))
-        if not path.startswith(("/export/", "/guide/", "/t/")):
-            return None
+            return self.lookup(parse_qs(query), address)
         await self.writer.settled()
         if path.startswith("/export/"):
             return await self.export(path.removeprefix("/export/"))
@@ -162,17 +170,24 @@ class HallHost:
                      [("Cache-Control", "no-store"),
                       ("Content-Disposition", f'attachment; filename="{name}"')])
 
-    def lookup(self, asked: dict[str, list[str]]) -> Response:
+    def lookup(self, asked: dict[str, list[str]], address: str = "") -> Response:
         """`/q?number=A012&code=483920`: today's ticket with that number and 查询码 → its page
         (a redirect relative to this page, so it stays under the hall's path); else the form,
-        with what was wrong."""
+        with what was wrong. Tries are limited per address (`LOOKUP_LIMIT`), so that the six
+        digits cannot be run through."""
         hall = self.context.hall_view
         number = "".join(asked.get("number", [""])[0].split()).upper()[:8]
-        code = "".join(asked.get("code", [""])[0].split())[:6]
+        code = unicodedata.normalize("NFKC", "".join(asked.get("code", [""])[0].split()))[:6]
         if not number and not code:
             return page(HTTPStatus.OK, web_pages.lookup_html(hall))
+        if len(self.lookups) > MAX_LOOKUP_ADDRESSES:   # a flood of addresses: start afresh
+            self.lookups.clear()
+        tries = self.lookups.setdefault(address, LOOKUP_LIMIT.bucket())
+        if not tries.take():
+            return page(HTTPStatus.TOO_MANY_REQUESTS, web_pages.lookup_html(
+                hall, number, "查询太频繁，请一分钟后再试"))
         state = self.service.state
-        if number in state.tickets and hmac.compare_digest(
+        if number in state.tickets and code.isascii() and hmac.compare_digest(
                 code, short_code(self.context.secret, state.day, number)):
             token = make_token(self.context.secret, state.day, number)
             return reply(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8",
@@ -198,6 +213,10 @@ class HallHost:
     # --- WebSocket -------------------------------------------------------------------------------
 
     async def handle(self, connection: ServerConnection) -> None:
+        if self.stopped:
+            close_soon(connection, CLOSE_MOVED, STEPPED_DOWN)
+            return
+        self.connections.add(connection)
         session = Session(self.context, connection)
         deadline = asyncio.get_running_loop().call_later(HELLO_SECONDS, self._hello_expired,
                                                          connection, session)
@@ -218,6 +237,7 @@ class HallHost:
         except ConnectionClosed:
             pass
         finally:
+            self.connections.discard(connection)
             deadline.cancel()
             session.leave()
 
@@ -269,8 +289,12 @@ class HallHost:
     def step_down(self) -> None:
         """Another server serves the hall now (or this one stops): every session ends, with
         CLOSE_MOVED, so that its client reconnects and is sent to the new leader. Then `close`."""
+        self.stopped = True
         for session in self.hub.members():
-            session.end("本大厅已转由另一台服务器服务，正在重新连接", CLOSE_MOVED)
+            session.end(STEPPED_DOWN, CLOSE_MOVED)
+        for connection in self.connections:   # those that had not said hello, or not yet joined
+            close_soon(connection, CLOSE_MOVED, STEPPED_DOWN)
+        self.writer.abandon()
 
     def close(self) -> None:
         """Blocking: waits for a commit still running, then gives the kept connections back."""

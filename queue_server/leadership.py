@@ -22,7 +22,12 @@ them, chosen through PostgreSQL itself (we write no consensus of our own):
 - **Spreading.** Each server leads at most its fair share, ceil(halls / live servers); it
   takes free halls up to that share and hands one back per round while it has more (a new
   server joining gets halls within seconds). Handing a hall over stops it for the moment the
-  next leader takes to rebuild its day (the takeover figures are in docs/performance.md).
+  next leader takes to rebuild its day (the takeover figures are in docs/performance.md). A
+  hall nobody takes for `OVERDUE_ROUNDS` rounds (the others serve other halls, `--halls`) is
+  taken beyond the share, and kept.
+- Who leads is decided by the locks alone: a hall is free when no session holds its lock, or
+  when the session that holds it is no live server's. `halls.leader` only tells the other
+  servers where to send the hall's devices.
 
 `plan` is the pure part (what to take, hand back and fence off, from what the database says);
 `Leadership` runs it on a thread with the dedicated connection, and tells the server through
@@ -52,18 +57,19 @@ LEASE_SECONDS = 4.0
 # The servers that are live: heard of within the lease, with their session still there.
 LIVE_SERVERS = ("FROM servers s JOIN pg_stat_activity a ON a.pid = s.backend "
                 f"WHERE s.seen_at > now() - interval '{LEASE_SECONDS} seconds'")
+OVERDUE_ROUNDS = 4   # a hall free for this many rounds in a row is taken beyond the fair share
 FORGET_SERVERS = "1 day"   # a server's row is removed when it has not been heard of for this long
 log = logging.getLogger("queue_server.leadership")
 
 
 @dataclass(frozen=True, slots=True)
 class HallSeen:
-    """A hall as the database shows it: who took it last (a server's name, or None), and
-    whether some session holds its lock."""
+    """A hall as the database shows it: whether some session holds its lock, and whether that
+    session is a live server's (the one it says it leads from, heard of within the lease)."""
 
     hall_id: int
-    leader: str | None
     locked: bool
+    holder_live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +79,23 @@ class Moves:
     fence_off: list[int]   # their leader is gone: end its session first (its lock may be held)
 
 
-def plan(me: str, halls: Iterable[HallSeen], mine: frozenset[int], live: set[str]) -> Moves:
-    """What `me`, leading `mine`, should do, when the servers `live` (not `me`) were heard of
-    within the lease."""
+def plan(halls: Iterable[HallSeen], mine: frozenset[int], servers: int,
+         overdue: frozenset[int] = frozenset(), kept: frozenset[int] = frozenset()) -> Moves:
+    """What a server leading `mine` should do, with `servers` live servers (itself included).
+    `overdue`: halls free for several rounds (no other server took them: none could, say, for
+    they serve other halls); taken whatever the share, and then `kept` (never handed back, or
+    they would go round between being handed back and taken again)."""
     halls = list(halls)
-    fair = math.ceil(len(halls) / (len(live - {me}) + 1)) if halls else 0
-    # Free: nobody holds its lock (its leader died, or handed it back), or its leader is gone
-    # though its session may still hold the lock (a paused process).
-    orphans = [h for h in halls if h.hall_id not in mine
-               and (not h.locked or h.leader not in live)]
+    fair = math.ceil(len(halls) / max(1, servers)) if halls else 0
+    # Free: nobody holds its lock (its leader died, or handed it back), or a session that is
+    # no live server's does (a paused or cut-off process, whose lease ran out).
+    orphans = [h for h in halls if h.hall_id not in mine and not (h.locked and h.holder_live)]
     room = max(0, fair - len(mine))
     take = [h.hall_id for h in orphans][:room]
+    take += [h.hall_id for h in orphans if h.hall_id in overdue and h.hall_id not in take]
     fence_off = [h.hall_id for h in orphans if h.hall_id in take and h.locked]
-    hand_back = sorted(mine, reverse=True)[:1] if len(mine) > fair else []
+    spare = sorted(mine - kept, reverse=True)
+    hand_back = spare[:1] if len(mine) > fair else []
     return Moves(take, hand_back, fence_off)
 
 
@@ -103,6 +113,8 @@ class Leadership:
         self.mine: set[int] = set()
         self.live_urls: list[str] = []      # every live server's address, as of the last round
         self.given_up: set[int] = set()     # fenced off by a commit: let go in the next round
+        self.free_rounds: dict[int, int] = {}   # hall → rounds in a row no session held it
+        self.kept: set[int] = set()         # taken when overdue: not handed back
         self.connection: Any = None
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="hall-leadership", daemon=True)
@@ -160,21 +172,24 @@ class Leadership:
         for hall_id in sorted(self.given_up & self.mine):
             self._lose(hall_id)
         self.given_up.clear()
-        held = {row[0] for row in self._sql(
-            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-            "AND classid = %s AND objsubid = 2", LOCK_SPACE)}
+        locks = self._sql("SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND "
+                          "classid = %s AND objsubid = 2 AND granted", LOCK_SPACE)
+        (me,), = self._sql("SELECT pg_backend_pid()")
+        held = {hall_id for hall_id, pid in locks if pid == me}
         for hall_id in sorted(self.mine - held):   # the session was ended: they are not ours
             log.warning("the lock of hall %s was lost", self.halls[hall_id])
             self._lose(hall_id)
-        servers = self._sql(f"SELECT s.name, s.url {LIVE_SERVERS} ORDER BY s.name")
-        live = {name for name, _ in servers}
-        self.live_urls = [url for _, url in servers]
-        locked = {row[0] for row in self._sql(
-            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
-            "AND objsubid = 2 AND granted", LOCK_SPACE)}
-        halls = [HallSeen(hall_id, leader, hall_id in locked) for hall_id, leader in self._sql(
-            "SELECT id, leader FROM halls WHERE id = ANY(%s) ORDER BY id", list(self.halls))]
-        moves = plan(self.name, halls, frozenset(self.mine), live - {self.name})
+        servers = self._sql(f"SELECT s.name, s.url, s.backend {LIVE_SERVERS} ORDER BY s.name")
+        self.live_urls = [url for _, url, _ in servers]
+        backends = {backend for _, _, backend in servers}
+        holders = {hall_id: pid for hall_id, pid in locks}
+        halls = [HallSeen(hall_id, hall_id in holders, holders.get(hall_id) in backends)
+                 for hall_id in sorted(self.halls)]
+        free = {h.hall_id for h in halls if not h.locked}
+        self.free_rounds = {h: self.free_rounds.get(h, 0) + 1 for h in free}
+        overdue = frozenset(h for h, rounds in self.free_rounds.items() if rounds > OVERDUE_ROUNDS)
+        live = len({name for name, _, _ in servers} | {self.name})
+        moves = plan(halls, frozenset(self.mine), live, overdue, frozenset(self.kept))
         for hall_id in moves.hand_back:
             self._lose(hall_id)
         for hall_id in moves.fence_off:
@@ -188,6 +203,8 @@ class Leadership:
             (epoch,), = self._sql("UPDATE halls SET epoch = epoch + 1, leader = %s "
                                   "WHERE id = %s RETURNING epoch", self.name, hall_id)
             self.mine.add(hall_id)
+            if hall_id in overdue:
+                self.kept.add(hall_id)
             log.info("leading hall %s from epoch %s", self.halls[hall_id], epoch)
             self.on_lead(hall_id, epoch)
 
@@ -195,12 +212,13 @@ class Leadership:
         """Stop leading: the server stops the hall first; then the hall is marked free (no
         leader) and its lock let go, so that another server takes it in its next round."""
         self.mine.discard(hall_id)
+        self.kept.discard(hall_id)
         self.on_lose(hall_id)
         if self.connection is not None:
             with contextlib.suppress(Exception):
+                self._sql("SELECT pg_advisory_unlock(%s, %s)", LOCK_SPACE, hall_id)
                 self._sql("UPDATE halls SET leader = NULL WHERE id = %s AND leader = %s",
                           hall_id, self.name)
-                self._sql("SELECT pg_advisory_unlock(%s, %s)", LOCK_SPACE, hall_id)
 
     def _lose_all(self) -> None:
         for hall_id in sorted(self.mine):

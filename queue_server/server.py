@@ -48,7 +48,7 @@ from hall.protocol import (
     error_reply,
 )
 from queue_server import __version__, web_pages
-from queue_server.hall_host import HELLO_SECONDS, HallHost
+from queue_server.hall_host import HALL_PAGES, HELLO_SECONDS, HallHost
 from queue_server.hall_service import HallService
 from queue_server.http_replies import file, is_page, json_reply, page, reply, text_reply
 from queue_server.leadership import Leadership, leader_url, sole_leadership
@@ -116,21 +116,35 @@ class Server:
 
     async def lead(self, hall_id: int, epoch: int) -> None:
         """Serve the hall from now on, with the epoch it was taken with: its day rebuilt from
-        the log (on a thread: the other halls go on meanwhile)."""
+        the log, on a thread (the other halls go on meanwhile). If that fails (the database
+        went away), the hall is let go, for this or another server to take again."""
         code = self.codes[hall_id]
         self.taking[code] = epoch
         now = self.clock() if self.clock else datetime.now(UTC)
-        service = await asyncio.to_thread(HallService, self.engine, code, now, epoch)
+        try:
+            host = await asyncio.to_thread(self._host, hall_id, epoch, now)
+        except Exception:
+            log.exception("taking hall %s failed: it is let go", code)
+            if self.taking.get(code) == epoch:
+                del self.taking[code]
+                if self.leadership is not None:
+                    self.leadership.give_up(hall_id)
+            return
         if self.taking.get(code) != epoch:     # handed back while its day was being rebuilt
+            await asyncio.to_thread(host.close)
             return
         del self.taking[code]
-        host = HallHost(service, self.login_gate, self.take_limit, self.tls, self.clock,
-                        self.speed, on_fenced=lambda: self.fenced(hall_id),
-                        servers=self.live_servers)
         self.halls[code] = host
         self.tasks[code] = host.start(self.garbage.collect_everything,
                                       self.garbage.freeze_survivors)
         log.info("serving hall %s (epoch %s)", code, epoch)
+
+    def _host(self, hall_id: int, epoch: int, now: datetime) -> HallHost:
+        """Blocking: the hall's day rebuilt and its host made (both read the database)."""
+        service = HallService(self.engine, self.codes[hall_id], now, epoch)
+        return HallHost(service, self.login_gate, self.take_limit, self.tls, self.clock,
+                        self.speed, on_fenced=lambda: self.fenced(hall_id),
+                        servers=self.live_servers)
 
     def lose(self, hall_id: int) -> None:
         """Stop serving the hall: its connections are closed with CLOSE_MOVED (the devices
@@ -146,6 +160,8 @@ class Server:
         closing = asyncio.get_running_loop().run_in_executor(None, host.close)
         self.closing.add(closing)
         closing.add_done_callback(self.closing.discard)
+        # Its day's state was frozen out of the collector's walks: collect it now, not at night.
+        closing.add_done_callback(lambda _: self.garbage.collect_everything())
         log.info("no longer serving hall %s", code)
 
     def live_servers(self) -> list[str]:
@@ -167,7 +183,11 @@ class Server:
         def read() -> str | None:
             with self.engine.connect() as conn:
                 return leader_url(conn, self.known[code])
-        url = await asyncio.to_thread(read)
+        try:
+            url = await asyncio.to_thread(read)
+        except Exception:   # the database is away: no leader to name (devices retry)
+            log.exception("looking up the leader of hall %s failed", code)
+            return None
         return url if url != self.url else None
 
     # --- HTTP ------------------------------------------------------------------------------
@@ -243,10 +263,10 @@ class Server:
         if path == "/healthz":    # this server's own health, wherever the hall is led
             return await self.health(code if host is not None else None)
         if host is None:
-            if not (path == "/" or is_page(path)):
+            if not (path == "/" or is_page(path) or path.startswith(HALL_PAGES)):
                 return file(self.web_root, path, request.headers)   # the pages' files
             return await self.elsewhere(code, path + (f"?{address.query}" if address.query else ""))
-        answer = await host.page(path, address.query)
+        answer = await host.page(path, address.query, _address(connection))
         if answer is not None:
             return answer
         if path.startswith("/t/"):    # a ticket of today: its live page
@@ -356,6 +376,12 @@ def moved_reply(frame: str | bytes, code: str, leader: str | None, tls: object) 
     answer = error_reply(request_id, "moved", "本大厅现由另一台服务器服务，正在转接")
     answer["error"]["leader"] = ws
     return answer
+
+
+def _address(connection: ServerConnection | None) -> str:
+    """The client's address (for limits per address), or "" when unknown (a test's request)."""
+    remote = connection.remote_address if connection is not None else None
+    return str(remote[0]) if remote else ""
 
 
 def _reachable(host: str, bound: str) -> str:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,6 +138,18 @@ class Writer:
             # the next batch changes the state again: they are already queued on the loop.
             await asyncio.sleep(0)
 
+    def abandon(self, batch: Sequence[_Pending] = ()) -> None:
+        """The hall is no longer served here: every command waiting (and those of `batch`, in
+        flight) is answered that it did not happen, so that nobody waits for ever. A batch
+        whose commit was already running may still land: its tickets are in the log, and the
+        next leader has them."""
+        waiting = list(batch)
+        while not self.queue.empty():
+            waiting.append(self.queue.get_nowait())
+        for pending in waiting:
+            if not pending.done.done():
+                pending.done.set_exception(WriterFailed("本大厅已转由另一台服务器服务"))
+
     def close(self) -> None:
         """Wait for a commit still running (the server is stopping), then end the thread."""
         self.committer.shutdown(wait=True)
@@ -154,6 +166,10 @@ class Writer:
                 outcomes, events = self.service.decide(commands, self.observe)
                 if await self._commit(batch, events, commands[-1][1]):
                     break
+        except asyncio.CancelledError:   # the hall is no longer served here (Server.lose)
+            self._land()
+            self.abandon(batch)
+            raise
         except Exception as error:   # the database failed: nobody is told "done"
             log.exception("batch of %d commands not committed", len(batch))
             self.failed = f"{type(error).__name__}: {error}"[:300]

@@ -47,6 +47,12 @@ def default_url() -> str:
 
 
 POOL_SIZE = 5   # SQLAlchemy's default: connections for reads, reports and pages
+# A database machine that dies or a link that is cut must fail a statement in seconds, not
+# after the kernel's TCP timeouts (15 minutes; hours when idle): the servers then fail over
+# to the promoted standby, and a leader cut off from the database stops leading. A URL that
+# sets one of these keeps its own.
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                 "keepalives_count": 3, "tcp_user_timeout": 15_000}
 
 
 def open_engine(url: str | None = None, kept: int = 0) -> Engine:
@@ -80,7 +86,8 @@ def open_engine(url: str | None = None, kept: int = 0) -> Engine:
                                    " / the database URL is not valid UTF-8") from None
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, **pool)
+        keepalive = {k: v for k, v in PG_KEEPALIVES.items() if k not in parsed.query}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=keepalive, **pool)
     raise DatabaseUrlError(f"不支持的数据库：{parsed.get_backend_name()}（只支持 SQLite 和 PostgreSQL）")
 
 
