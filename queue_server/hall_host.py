@@ -70,7 +70,8 @@ class HallHost:
         self.tls = tls
         self.hub: Hub[Session] = Hub()
         self.closing: set[asyncio.Task] = set()   # connections being closed for want of hello
-        self.revocation = Revocation(service.engine, service.hall_id, self.hub.members)
+        self.revocation = Revocation(service.engine, service.hall_id, self.hub.members,
+                                     service.epoch, on_fenced)
         self.replies = Replies()
         self.connections: set[ServerConnection] = set()
         self.stopped = False    # stepped down: no new connection is served

@@ -46,17 +46,28 @@ class Holder(Protocol):
 
 
 class Revocation:
-    def __init__(self, engine: Engine, hall_id: int, sessions: Callable[[], Iterable[Holder]]):
+    """`epoch`: the fencing epoch this server took the hall with (queue_server.leadership),
+    read with the credentials' version: when it moved, another server took the hall, and
+    `on_fenced` is called at once, without waiting for a commit to find out (a quiet hall
+    might not commit for minutes, showing its displays a state that is no longer true)."""
+
+    def __init__(self, engine: Engine, hall_id: int, sessions: Callable[[], Iterable[Holder]],
+                 epoch: int | None = None, on_fenced: Callable[[], None] = lambda: None):
         self.engine = engine
         self.hall_id = hall_id
         self.sessions = sessions
+        self.epoch, self.on_fenced = epoch, on_fenced
         self.read_version = _VersionReader(engine, hall_id)
-        self.version = self.read_version()
+        self.version, _ = self.read_version()
         self.ended = 0      # for /healthz
 
     def check(self) -> None:
         """One read; when the credentials changed, end the sessions they no longer allow."""
-        version = self.read_version()
+        version, epoch = self.read_version()
+        if self.epoch is not None and epoch != self.epoch:
+            self.epoch = None        # told once
+            self.on_fenced()
+            return
         if version == self.version:
             return
         self._end_invalid(list(self.sessions()))
@@ -94,7 +105,7 @@ class Revocation:
 
 
 class _VersionReader:
-    """Reads the hall's `credentials_version` as cheaply as the driver allows, for it is read
+    """Reads the hall's `credentials_version` (and `epoch`) as cheaply as the driver allows, for it is read
     twice a second and before every op that reads: on a connection of its own, kept, in plain
     SQL (through SQLAlchemy's statement machinery one read cost 170–260 µs on SQLite, 6 µs like
     this). The
@@ -106,19 +117,23 @@ class _VersionReader:
         self.engine = engine
         self.hall_id = hall_id
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self.sql = f"SELECT credentials_version FROM halls WHERE id = {mark}"
+        self.sql = f"SELECT credentials_version, epoch FROM halls WHERE id = {mark}"
         self.connection: Any = None
+        self.closed = False
 
-    def __call__(self) -> int:
+    def __call__(self) -> tuple[int, int]:
+        """The hall's credentials version and fencing epoch."""
+        if self.closed:   # the hall is no longer served here: no connection is opened again
+            raise RuntimeError("the hall is no longer served here")
         try:
             if self.connection is None:
                 self.connection = self.engine.raw_connection()
                 _autocommit(self.connection.driver_connection)
             cursor = self.connection.cursor()
             cursor.execute(self.sql, (self.hall_id,))
-            (version,) = cursor.fetchone()
+            version, epoch = cursor.fetchone()
             cursor.close()
-            return version
+            return version, epoch
         except Exception:     # a lost connection: a fresh one next time
             with contextlib.suppress(Exception):
                 self.connection.invalidate()
@@ -126,6 +141,7 @@ class _VersionReader:
             raise
 
     def close(self) -> None:
+        self.closed = True
         if self.connection is not None:
             self.connection.close()
             self.connection = None

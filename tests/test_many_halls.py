@@ -13,14 +13,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from hall.protocol import CLOSE_MOVED
 from queue_server.hall_toml import parse_hall
 from queue_server.store import hall_records
 from queue_server.store.database import open_engine
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, LiveHall, round_the_clock
+from tests.live_servers import LIVENESS, Serve
 
 SHOTS = ARTIFACTS / "many-halls"
 HALLS = Path(__file__).resolve().parent.parent / "assets" / "halls"
@@ -263,3 +265,30 @@ def test_a_hall_with_a_public_address_puts_it_in_its_qr_codes_and_a_short_code_o
         assert status == 404                                      # another hall's secret
     finally:
         assert live.stop() == 0
+
+
+def test_a_second_server_on_the_same_sqlite_file_fences_the_first_which_steps_down(tmp_path):
+    """SQLite has one server. Started twice by mistake, the second takes the halls (raising
+    their epochs), and the first, though idle, sees it within a round of its revocation watch:
+    it stops serving, and its devices are closed with CLOSE_MOVED and sent to the second."""
+    first = LiveHall(tmp_path)
+    board = first.hello("display")
+    second = Serve(f"sqlite:///{first.db}", "second")
+    try:
+        closed = None
+        try:
+            board.connection.recv(timeout=LIVENESS)
+            while True:
+                board.connection.recv(timeout=LIVENESS)
+        except ConnectionClosed as error:
+            closed = error
+        assert closed is not None and closed.rcvd is not None and closed.rcvd.code == CLOSE_MOVED
+        assert first.health()["leads"] == [] and "small" in second.leads()
+        client = first.client()
+        client.send({"id": 1, "op": "hello", "role": "kiosk", "token": first.tokens["kiosk"]})
+        moved = client.reply()
+        assert moved["error"]["code"] == "moved"
+        assert moved["error"]["leader"] == second.ws("small")
+    finally:
+        second.stop()
+        assert first.stop() == 0
