@@ -134,10 +134,13 @@ class Server:
             await asyncio.to_thread(host.close)
             return
         del self.taking[code]
+        self._serve(code, host)
+
+    def _serve(self, code: str, host: HallHost) -> None:
         self.halls[code] = host
         self.tasks[code] = host.start(self.garbage.collect_everything,
                                       self.garbage.freeze_survivors)
-        log.info("serving hall %s (epoch %s)", code, epoch)
+        log.info("serving hall %s (epoch %s)", code, host.service.epoch)
 
     def _host(self, hall_id: int, epoch: int, now: datetime) -> HallHost:
         """Blocking: the hall's day rebuilt and its host made (both read the database)."""
@@ -334,8 +337,10 @@ class Server:
         if self.engine.dialect.name != "postgresql":
             epochs = await asyncio.to_thread(sole_leadership, self.engine, self.name, self.url,
                                              list(self.codes))
-            for hall_id, epoch in epochs.items():
-                await self.lead(hall_id, epoch)
+            now = self.clock() if self.clock else datetime.now(UTC)
+            for hall_id, epoch in epochs.items():   # a failure stops the start, as it says why
+                self._serve(self.codes[hall_id],
+                            await asyncio.to_thread(self._host, hall_id, epoch, now))
             return
         first_round = asyncio.Event()
         taking: list[concurrent.futures.Future] = []
