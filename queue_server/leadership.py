@@ -169,9 +169,9 @@ class Leadership:
                   self.name, self.url)
         if self.rounds % 1000 == 0:
             self._sql(f"DELETE FROM servers WHERE seen_at < now() - interval '{FORGET_SERVERS}'")
-        for hall_id in sorted(self.given_up & self.mine):
+        given_up, self.given_up = self.given_up, set()   # `give_up` adds from other threads
+        for hall_id in sorted(given_up & self.mine):
             self._lose(hall_id)
-        self.given_up.clear()
         locks = self._sql("SELECT objid, pid FROM pg_locks WHERE locktype = 'advisory' AND "
                           "classid = %s AND objsubid = 2 AND granted", LOCK_SPACE)
         (me,), = self._sql("SELECT pg_backend_pid()")
@@ -209,8 +209,8 @@ class Leadership:
             self.on_lead(hall_id, epoch)
 
     def _lose(self, hall_id: int) -> None:
-        """Stop leading: the server stops the hall first; then the hall is marked free (no
-        leader) and its lock let go, so that another server takes it in its next round."""
+        """Stop leading: the server stops the hall first; then its lock is let go and the hall
+        marked as led by nobody, so that another server takes it in its next round."""
         self.mine.discard(hall_id)
         self.kept.discard(hall_id)
         self.on_lose(hall_id)
