@@ -25,11 +25,9 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import glob
 import json
 import multiprocessing
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -52,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from queue_server.hall_toml import parse_hall  # noqa: E402
 from queue_server.store import devices, hall_records  # noqa: E402
 from queue_server.store.database import migrate, open_engine  # noqa: E402
+from tests.conftest import Cluster  # noqa: E402
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 PREFIXES = [a + b for a in "XY" for b in LETTERS]
@@ -432,28 +431,15 @@ async def idle_connections(server: Server, count: int) -> None:
 def postgres_database() -> Iterator[str]:
     """A PostgreSQL server of its own (Debian's, as the tests start it: fsync on), in a
     temporary folder on a free port; yields the URL of an empty database."""
-    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1]).parent
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="hallq-bench-pg-"))
-    root.chmod(0o755)
-    if os.geteuid() == 0:
-        os.chown(root, pwd.getpwnam("postgres").pw_uid, -1)
-    port = free_port()
-    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(root / "data"), "-U",
-                    "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-l",
-                    str(root / "log"), "-w", "start", "-o",
-                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on"],
-                   check=True, capture_output=True)
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="hallq-bench-pg-")))
+    cluster.start()
     try:
-        subprocess.run([*as_postgres, str(bindir / "createdb"), "-h", "127.0.0.1", "-p",
-                        str(port), "-U", "postgres", "bench"], check=True, capture_output=True)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench"
+        cluster.run("createdb", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+                    "bench")
+        yield f"{cluster.url}/bench"
     finally:
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m",
-                        "fast", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 async def postgres_against_sqlite(seconds: float, rounds: int = 3) -> None:
