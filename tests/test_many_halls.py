@@ -292,3 +292,20 @@ def test_a_second_server_on_the_same_sqlite_file_fences_the_first_which_steps_do
     finally:
         second.stop()
         assert first.stop() == 0
+
+
+def test_lookups_by_short_code_are_limited_per_address_also_when_sent_at_once(county):
+    """Guessing a 查询码 is bounded: of 30 tries sent together from one address, at most the
+    limit's burst get an answer; the rest are told, in Chinese, to wait."""
+    from queue_server.hall_host import LOOKUP_LIMIT
+
+    kiosk = county.hello("kiosk", "/h/east", token=county.more_tokens["east"]["kiosk"])
+    ticket = kiosk.request("take_ticket", category="A")["ticket"]
+    wrong = [f"{(int(ticket['short_code']) + n) % 1_000_000:06d}" for n in range(1, 31)]
+    with ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(
+            lambda code: _get(f"{county.http}/h/east/q?number=A001&code={code}"), wrong))
+    statuses = [status for status, _ in answers]
+    assert statuses.count(404) <= LOOKUP_LIMIT.burst + 1   # one try may refill meanwhile
+    assert set(statuses) == {404, 429}
+    assert all("查询太频繁" in page for status, page in answers if status == 429)
