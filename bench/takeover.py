@@ -29,8 +29,7 @@ from bench.measure import percentile  # noqa: E402
 from queue_server.hall_toml import parse_hall  # noqa: E402
 from queue_server.store import devices, hall_records  # noqa: E402
 from queue_server.store.database import migrate, open_engine  # noqa: E402
-from tests.live_servers import Serve, wait_for  # noqa: E402
-from tests.test_failover import _stream_of_tickets  # noqa: E402
+from tests.live_servers import Serve, stream_of_tickets, wait_for  # noqa: E402
 
 
 def _leader(servers: list[Serve]) -> Serve:
@@ -43,7 +42,7 @@ def _leader(servers: list[Serve]) -> Serve:
 async def trials(servers: list[Serve], token: str, count: int) -> tuple[list[float], list[str]]:
     confirmed: list[tuple[float, str]] = []
     stop = asyncio.Event()
-    stream = asyncio.create_task(_stream_of_tickets(
+    stream = asyncio.create_task(stream_of_tickets(
         [s.ws("bench") for s in servers], token, confirmed, stop))
     takeovers = []
     for _ in range(count):

@@ -1,8 +1,10 @@
 """`queue-server serve` processes on a shared PostgreSQL, for the failover tests: started,
-killed, paused and started again at the same address, as a machine's service manager would."""
+killed, paused and started again at the same address, as a machine's service manager would;
+and a kiosk taking a stream of tickets through the devices' own client."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -12,9 +14,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from hall.client import HallClient, NotConnected, RequestFailed
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+PACE = 0.1       # seconds between a kiosk's tickets: 20 takeovers must stay within a day's cap
 LIVENESS = 60.0   # seconds: a bound on waiting for something that must happen, not a speed goal
 
 
@@ -68,3 +72,20 @@ def wait_for(what, until: float = LIVENESS):
     raise AssertionError(f"not within {until:.0f} s: {what.__doc__ or what}")
 
 
+async def stream_of_tickets(urls: list[str], token: str, confirmed: list[tuple[float, str]],
+                             stop: asyncio.Event, refusals: dict[str, int] | None = None) -> None:
+    """Take tickets one after another until `stop`; each confirmed one with when it came, and
+    how often each refusal came (while no server leads the hall, or this one is not it)."""
+    client = HallClient(urls, {"role": "kiosk", "token": token}, first_delay=0.05, max_delay=0.5)
+    running = asyncio.create_task(client.run())
+    refusals = {} if refusals is None else refusals
+    while not stop.is_set():
+        try:
+            reply = await client.request("take_ticket", category="A")
+            confirmed.append((time.monotonic(), reply["ticket"]["number"]))
+            await asyncio.sleep(PACE)
+        except (NotConnected, RequestFailed) as refused:
+            refusals[refused.message] = refusals.get(refused.message, 0) + 1
+            await asyncio.sleep(0.02)
+    await client.stop()
+    await running

@@ -19,8 +19,7 @@ from sqlalchemy import text
 from queue_server.store.database import migrate, open_engine
 from tests.conftest import Cluster
 from tests.live_hall import ROUND_THE_CLOCK, _add_hall
-from tests.live_servers import LIVENESS, Serve
-from tests.test_failover import _stream_of_tickets
+from tests.live_servers import LIVENESS, Serve, stream_of_tickets
 
 pytestmark = pytest.mark.postgres
 SMALL = ROUND_THE_CLOCK.replace("daily_cap = 30", "daily_cap = 999", 1)
@@ -67,7 +66,7 @@ def test_the_primary_dies_the_standby_is_promoted_and_no_confirmed_ticket_is_los
         confirmed: list[tuple[float, str]] = []
         refusals: dict[str, int] = {}
         stop = asyncio.Event()
-        stream = asyncio.create_task(_stream_of_tickets([server.ws("small")], token, confirmed,
+        stream = asyncio.create_task(stream_of_tickets([server.ws("small")], token, confirmed,
                                                         stop, refusals))
         started = time.monotonic()
         while len(confirmed) < 20:

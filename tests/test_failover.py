@@ -28,20 +28,19 @@ from sqlalchemy import text
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from hall.client import HallClient, NotConnected, RequestFailed
+from hall.client import HallClient
 from hall.protocol import CLOSE_MOVED
 from queue_server.store.database import migrate, open_engine
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, _add_hall
-from tests.live_servers import LIVENESS, Serve, wait_for
+from tests.live_servers import LIVENESS, Serve, stream_of_tickets, wait_for
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ARTIFACTS / "failover"
 SMALL = ROUND_THE_CLOCK.replace("daily_cap = 30", "daily_cap = 999", 1)   # 20 takeovers' tickets
 EAST = SMALL.replace('code = "small"', 'code = "east"', 1)
-PACE = 0.1       # seconds between a kiosk's tickets: 20 takeovers must stay within a day's cap
 
 
 @pytest.fixture
@@ -108,25 +107,6 @@ def test_the_halls_spread_and_a_device_is_sent_to_its_halls_leader(county):
     assert health["server"] == other.name and "small" not in health["leads"]
 
 
-async def _stream_of_tickets(urls: list[str], token: str, confirmed: list[tuple[float, str]],
-                             stop: asyncio.Event, refusals: dict[str, int] | None = None) -> None:
-    """Take tickets one after another until `stop`; each confirmed one with when it came, and
-    how often each refusal came (while no server leads the hall, or this one is not it)."""
-    client = HallClient(urls, {"role": "kiosk", "token": token}, first_delay=0.05, max_delay=0.5)
-    running = asyncio.create_task(client.run())
-    refusals = {} if refusals is None else refusals
-    while not stop.is_set():
-        try:
-            reply = await client.request("take_ticket", category="A")
-            confirmed.append((time.monotonic(), reply["ticket"]["number"]))
-            await asyncio.sleep(PACE)
-        except (NotConnected, RequestFailed) as refused:
-            refusals[refused.message] = refusals.get(refused.message, 0) + 1
-            await asyncio.sleep(0.02)
-    await client.stop()
-    await running
-
-
 def test_killing_the_leader_twenty_times_loses_no_confirmed_ticket(county):
     engine, servers, tokens = county
     urls = [server.ws("small") for server in servers]
@@ -136,7 +116,7 @@ def test_killing_the_leader_twenty_times_loses_no_confirmed_ticket(county):
         confirmed: list[tuple[float, str]] = []
         refusals: dict[str, int] = {}
         stop = asyncio.Event()
-        stream = asyncio.create_task(_stream_of_tickets(urls, tokens["small"]["kiosk"],
+        stream = asyncio.create_task(stream_of_tickets(urls, tokens["small"]["kiosk"],
                                                         confirmed, stop, refusals))
         for _ in range(20):
             leader, _other = await asyncio.to_thread(_leader, servers, "small")
@@ -182,7 +162,7 @@ def test_a_paused_leader_is_fenced_off_and_steps_down(county):
         async def take_one() -> str:
             confirmed: list[tuple[float, str]] = []
             stop = asyncio.Event()
-            stream = asyncio.create_task(_stream_of_tickets(
+            stream = asyncio.create_task(stream_of_tickets(
                 [other.ws("small")], tokens["small"]["kiosk"], confirmed, stop))
             started = time.monotonic()
             while not confirmed:
