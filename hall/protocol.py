@@ -132,7 +132,7 @@ OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
         "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),
         "ticket": text(200), "user": text(60), "password": text(200),
-        "since_seq": integer()}),
+        "pass": text(1000), "since_seq": integer()}),
     "catalogue": Op(("kiosk", "manager"), optional={"since_version": integer()}),
     "take_ticket": Op(("kiosk",), {"category": text(2)}, {
         "service": nullable(text(64)), "kind": one_of(*TICKET_KINDS),
@@ -166,6 +166,10 @@ OPS: dict[str, Op] = {
                                 "format": one_of("csv", "xlsx", "json"),
                                 "from": text(10), "to": text(10)}, {
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
+    # the county's page (`/county/ws`, queue_server.county)
+    "county_live": Op(("county",)),
+    "county_kpis": Op(("county",), optional={"from": text(10), "to": text(10)}),
+    "county_pass": Op(("county",), {"hall": text(40)}),
 }
 
 

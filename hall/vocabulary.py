@@ -31,10 +31,16 @@ POST_NAMES: Final = {"A": "A岗（主办）", "B": "B岗（协办/顶岗）"}
 POSTS: Final = tuple(POST_NAMES)
 
 ROLE_NAMES: Final = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
-                     "manager": "管理人员", "citizen": "办事群众"}
-"""Who says hello to the server; the first three are devices with a token of their own."""
+                     "manager": "管理人员", "citizen": "办事群众", "county": "县级管理人员"}
+"""Who says hello to the server; the first three are devices with a token of their own. A
+county manager says it at `/county/ws` (queue_server.county), never at a hall's."""
 ROLES: Final = tuple(ROLE_NAMES)
 DEVICE_ROLES: Final = ("kiosk", "display", "pad")
+
+HALL_LEVEL_NAMES: Final = {"county": "县级政务服务中心", "township": "乡镇（街道）便民服务中心"}
+"""Where a hall stands in its county (the hall file's `level`; a hall alone leaves it out). The
+county's accounts belong to its one `county` hall (docs/county.md)."""
+HALL_LEVELS: Final = tuple(HALL_LEVEL_NAMES)
 
 PRINTER_STATE_NAMES: Final = {"ok": "正常", "paper_low": "纸将用完", "paper_out": "缺纸",
                               "offline": "打印机离线", "error": "打印机故障"}

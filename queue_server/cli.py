@@ -212,8 +212,10 @@ def cmd_manager_add(args: argparse.Namespace) -> None:
     engine = _engine(args)
     with engine.begin() as conn:
         accounts.add_manager(conn, hall_records.hall_id_for(conn, args.hall), args.user,
-                             args.name or args.user, password)
-    print(f"已设置管理账号 {args.user} / manager account set")
+                             args.name or args.user, password,
+                             "county" if args.county else "hall")
+    reach = "县级管理账号（可登录 /county 与各大厅管理页面）" if args.county else "管理账号"
+    print(f"已设置{reach} {args.user} / manager account set")
 
 
 def cmd_manager_remove(args: argparse.Namespace) -> None:
@@ -229,8 +231,8 @@ def cmd_manager_list(args: argparse.Namespace) -> None:
         managers = accounts.list_managers(conn, hall_records.hall_id_for(conn, args.hall))
     if not managers:
         print("还没有管理账号 / no manager accounts yet")
-    for user, name in managers:
-        print(f"{user}\t{name}")
+    for user, name, scope in managers:
+        print(f"{user}\t{name}\t{accounts.SCOPE_NAMES[scope]}")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -395,6 +397,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("user", help="用户名 / user name")
     p.add_argument("--name", help="姓名 / full name")
     p.add_argument("--password", help="密码；省略时从终端或标准输入读取 / (else prompted)")
+    p.add_argument("--county", action="store_true",
+                   help="县级管理账号：可查看全县（/county）并进入每个大厅的管理页面；只能建在县级"
+                        "政务服务中心 / a county account (only in the county's own hall)")
     p = command("remove", cmd_manager_remove, "删除管理账号，其已登录的页面随即退出 / remove a "
                 "manager account (its open pages end)", manager_sub)
     p.add_argument("user", help="用户名 / user name")
@@ -476,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error.render(), file=sys.stderr)
         return 1
     except (UserError, DatabaseUrlError, DatabaseUnusable, hall_records.HallNotFound,
+            hall_records.HallConflict,
             devices.DeviceError, accounts.AccountError) as error:
         print(f"错误 / error: {one_line(error)}", file=sys.stderr)
         return 1

@@ -1,26 +1,20 @@
 """Download links for exports: the manager's `export` op returns `/export/<token>`, and a plain
 GET of that address gives the file. The token carries what to export and until when the link
-works, signed with the hall's secret, so the HTTP side needs no session of its own and a link
-cannot be made up or altered. Links last `LINK_SECONDS`.
+works, sealed with the hall's secret (queue_server.seals), so the HTTP side needs no session of
+its own and a link cannot be made up or altered. Links last `LINK_SECONDS`.
 """
 
 from __future__ import annotations
 
-import base64
-import hmac
-import json
 from typing import Any
 
-from queue_server.ticket_tokens import mac
+from queue_server.seals import Unsealed, seal, unseal
 
 LINK_SECONDS = 600
 
 
 def make_link(secret: str, request: dict[str, Any], now: float) -> str:
-    body = json.dumps({**request, "until": int(now) + LINK_SECONDS}, sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=False)
-    payload = base64.urlsafe_b64encode(body.encode()).rstrip(b"=").decode()
-    return f"{payload}.{mac(secret, payload)}"
+    return seal(secret, request, now + LINK_SECONDS)
 
 
 class LinkRefused(Exception):
@@ -28,10 +22,9 @@ class LinkRefused(Exception):
 
 
 def read_link(secret: str, token: str, now: float) -> dict[str, Any]:
-    payload, _, given = token.partition(".")
-    if not payload or not hmac.compare_digest(given.encode(), mac(secret, payload).encode()):
-        raise LinkRefused("下载链接无效，请回到报表页面重新导出")
-    request = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    if request.pop("until") < now:
-        raise LinkRefused("下载链接已过期（10 分钟内有效），请回到报表页面重新导出")
-    return request
+    try:
+        return unseal(secret, token, now)
+    except Unsealed as refused:
+        if refused.expired:
+            raise LinkRefused("下载链接已过期（10 分钟内有效），请回到报表页面重新导出") from None
+        raise LinkRefused("下载链接无效，请回到报表页面重新导出") from None

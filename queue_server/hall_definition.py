@@ -58,6 +58,8 @@ class HallInfo:
     public_url: str = ""
     """Where citizens' phones reach the hall (`https://…/h/<code>`), used in every QR code;
     empty: the address the kiosk itself used."""
+    level: str = ""
+    """"county", "township" (`vocabulary.HALL_LEVELS`) or empty for a hall on its own."""
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hall.vocabulary import TICKET_KINDS
+from hall.vocabulary import HALL_LEVELS, TICKET_KINDS
 from queue_server.hall_definition import (
     HANDLING_MODES,
     ITEM_TYPES,
@@ -322,7 +322,7 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "sessions", "working_weekdays", "holidays", "makeup_workdays", "priority_ratio",
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
               "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
-              "service_level_minutes", "rating_reasons", "demo", "public_url")
+              "service_level_minutes", "rating_reasons", "demo", "public_url", "level")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
 _CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
@@ -381,6 +381,7 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         demo=c.value(table, "hall", "demo", bool, False, False),
         public_url=c.text(table, "hall", "public_url", required=False, limit=URL,
                           pattern=_PUBLIC_URL, hint=_PUBLIC_URL_HINT) or "",
+        level=c.choice(table, "hall", "level", HALL_LEVELS, required=False),
     )
 
 
@@ -692,7 +693,7 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
     """
     h = definition.hall
     hall = {key: value for key, value in hall_settings(h).items()
-            if key != "public_url" or value}   # optional: not written when not set
+            if key not in ("public_url", "level") or value}   # optional: not written unset
     if header is None:
         header = (f"# {h.name}：大厅定义文件，由 queue-server export-hall 导出。\n"
                   "# 格式见 docs/hall-config.md；修改后用 queue-server import-hall 导入。\n")

@@ -12,7 +12,6 @@ hall can never disagree about what happened.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import math
@@ -394,11 +393,12 @@ def _seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _finish(group: Group, target_seconds: float, by: str) -> dict[str, Any]:
-    # In order once, for the waits within the target (the medians and percentiles sort them
-    # again, which is quick on a list in order: a year by window has 1,800 rows).
+def _finish(group: Group, level: tuple[int, int], by: str) -> dict[str, Any]:
+    """The KPIs of one row; `level`: its tickets called within the service level's target, of
+    those it counts (`_service_level`)."""
+    # In order once (the medians and percentiles sort them again, which is quick on a list in
+    # order: a year by window has 1,800 rows).
     waits, services, scores = sorted(group.waits), sorted(group.services), group.scores
-    within = bisect.bisect_right(waits, target_seconds)
     rated = len(scores)
     finished_for_rating = rated + group.unrated
     row: dict[str, Any] = {
@@ -408,7 +408,7 @@ def _finish(group: Group, target_seconds: float, by: str) -> dict[str, Any]:
         "wait_mean_s": _seconds(statistics.fmean(waits)) if waits else None,
         "wait_median_s": _seconds(statistics.median(waits)) if waits else None,
         "wait_p90_s": _seconds(percentile(waits, 0.9)),
-        "service_level_pct": _pct(within, len(waits) + group.never_called),
+        "service_level_pct": _pct(*level),
         "service_mean_s": _seconds(statistics.fmean(services)) if services else None,
         "service_median_s": _seconds(statistics.median(services)) if services else None,
         "service_p90_s": _seconds(percentile(services, 0.9)),
@@ -430,6 +430,13 @@ def _finish(group: Group, target_seconds: float, by: str) -> dict[str, Any]:
         for key in WINDOW_ONLY:
             row[key] = None
     return row
+
+
+def _service_level(group: Group, target_seconds: float) -> tuple[int, int]:
+    """Of the tickets the service level counts (called, or ended without a call), how many
+    were called within `target_seconds`."""
+    return (sum(1 for wait in group.waits if wait <= target_seconds),
+            len(group.waits) + group.never_called)
 
 
 TALLY_OF = {"hall": "ticket", "department": "ticket", "category": "ticket",
@@ -500,11 +507,54 @@ def kpi_rows(facts: Facts, definition: HallDefinition, by: str,
 def rows(tallied: Tallied, definition: HallDefinition, by: str,
          period: str) -> list[dict[str, Any]]:
     """`kpi_rows` of the facts whose tickets' tally and intervals are `tallied`."""
+    names = dimension_names(definition, by)
+    target = definition.hall.service_level_minutes * 60
+    at_window = by in _AT_WINDOW
+    made = []
+    # A window's rows gather under its number; the rows' keys are text.
+    groups = _groups(tallied, definition, by, period)
+    for (p, key), g in sorted(((p, str(key)), g) for (p, key), g in groups.items()):
+        if at_window or g.issued:
+            made.append({"period": p, "by": by, "key": key, "name": names.get(key, key),
+                         **_finish(g, _service_level(g, target), by)})
+    return made
+
+
+COUNTY_TOTAL = "全县合计"
+
+
+def county_rows(halls: Iterable[tuple[HallDefinition, Tallied]],
+                period: str) -> list[dict[str, Any]]:
+    """The county's KPI rows (`/county`): per period, one row for each hall with tickets (by
+    "hall", keyed by its code) and the county's (by "county", `COUNTY_TOTAL`), which counts
+    every hall's tickets as one hall would, each against its own hall's service level target.
+    `halls`: each hall's definition and its tally by hall (`TALLY_OF["hall"]`)."""
+    made = []
+    totals: dict[str, list[tuple[Group, tuple[int, int]]]] = defaultdict(list)
+    for definition, tallied in halls:
+        target = definition.hall.service_level_minutes * 60
+        for (p, _), g in sorted(_groups(tallied, definition, "hall", period).items(),
+                                key=lambda row: row[0]):
+            if not g.issued:
+                continue
+            level = _service_level(g, target)
+            totals[p].append((g, level))
+            made.append({"period": p, "by": "hall", "key": definition.hall.code,
+                         "name": definition.hall.name, **_finish(g, level, "hall")})
+    for p, parts in totals.items():
+        level = (sum(within for _, (within, _) in parts), sum(n for _, (_, n) in parts))
+        made.append({"period": p, "by": "county", "key": "", "name": COUNTY_TOTAL,
+                     **_finish(Group.total(g for g, _ in parts), level, "hall")})
+    made.sort(key=lambda row: (row["period"], row["by"] == "county", row["key"]))
+    return made
+
+
+def _groups(tallied: Tallied, definition: HallDefinition, by: str,
+            period: str) -> dict[tuple[str, Any], Group]:
+    """The groups of the rows by `by` per `period`, with the absences and pauses counted."""
     if period not in PERIODS:
         raise ValueError(f"未知的统计周期：{period}")
-    names = dimension_names(definition, by)
     assert TALLY_OF[by] == tallied.kind, (by, tallied.kind)
-    target = definition.hall.service_level_minutes * 60
 
     def key_of(key: Any) -> Any:
         category, service = key
@@ -527,13 +577,7 @@ def rows(tallied: Tallied, definition: HallDefinition, by: str,
         for interval in tallied.intervals:
             if interval.state != "present" and interval.ended_at is not None:
                 _count_interval(groups, sessions, interval, period, by)
-    made = []
-    # A window's rows gather under its number; the rows' keys are text.
-    for (p, key), g in sorted(((p, str(key)), g) for (p, key), g in groups.items()):
-        if at_window or g.issued:
-            made.append({"period": p, "by": by, "key": key, "name": names.get(key, key),
-                         **_finish(g, target, by)})
-    return made
+    return groups
 
 
 def _count_ticket(g: Group, t: TicketFacts) -> None:
@@ -713,10 +757,14 @@ def hourly(facts: Facts, definition: HallDefinition) -> list[dict[str, Any]]:
 
 
 def ranking(facts: Facts, definition: HallDefinition, by: str) -> list[dict[str, Any]]:
-    """Windows or clerks by a score of 0–100: 50% 满意率 + 30% 服务水平 + 20% 评议率, among those
-    with at least `RANKING_MIN_FINISHED` tickets finished (fewer would make luck the winner);
-    ties go to more tickets finished."""
-    rows = kpi_rows(facts, definition, by, "all")
+    """Windows or clerks ranked (`rank`) over the facts' span."""
+    return rank(kpi_rows(facts, definition, by, "all"))
+
+
+def rank(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """KPI rows (of one period) by a score of 0–100: 50% 满意率 + 30% 服务水平 + 20% 评议率,
+    among those with at least `RANKING_MIN_FINISHED` tickets finished (fewer would make luck
+    the winner); ties go to more tickets finished."""
     ranked = []
     for row in rows:
         if row["finished"] < RANKING_MIN_FINISHED:
@@ -729,7 +777,12 @@ def ranking(facts: Facts, definition: HallDefinition, by: str) -> list[dict[str,
     return [{"rank": i + 1, **r} for i, r in enumerate(ranked)]
 
 
-RANKING_FORMULA = (f"综合得分 = 满意率 × {RANKING_WEIGHTS['satisfied_pct']:g} + 服务水平 × "
-                   f"{RANKING_WEIGHTS['service_level_pct']:g} + 评议率 × "
-                   f"{RANKING_WEIGHTS['rating_rate_pct']:g}（满分 100；当月办结不少于 "
-                   f"{RANKING_MIN_FINISHED} 件方参与排名）")
+def ranking_formula(span: str) -> str:
+    """How `rank` scores, in words, for a ranking over `span` (当月 …)."""
+    return (f"综合得分 = 满意率 × {RANKING_WEIGHTS['satisfied_pct']:g} + 服务水平 × "
+            f"{RANKING_WEIGHTS['service_level_pct']:g} + 评议率 × "
+            f"{RANKING_WEIGHTS['rating_rate_pct']:g}（满分 100；{span}办结不少于 "
+            f"{RANKING_MIN_FINISHED} 件方参与排名）")
+
+
+RANKING_FORMULA = ranking_formula("当月")

@@ -41,13 +41,15 @@ from websockets.http11 import Request, Response
 from hall.look import FONT
 from hall.protocol import (
     CLOSE_MOVED,
+    CLOSE_REVOKED,
     HALL_PATH,
     HALL_PATH_PREFIX,
     MAX_FRAME_BYTES,
     encode_bytes,
     error_reply,
 )
-from queue_server import __version__, web_pages
+from queue_server import __version__, county, views, web_pages
+from queue_server.fanout import close_soon
 from queue_server.hall_host import HALL_PAGES, HELLO_SECONDS, HallHost
 from queue_server.hall_service import HallService
 from queue_server.http_replies import file, is_page, json_reply, page, reply, text_reply
@@ -56,6 +58,7 @@ from queue_server.login_gate import LoginGate
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import hall_records
 
+COUNTY_PATH = "/county"   # the county's page (queue_server.county), on every server
 SHUTDOWN_GRACE_SECONDS = 2.0
 PING_SECONDS = 20.0
 WEB_ROOT = Path(__file__).resolve().parent / "web"
@@ -94,6 +97,8 @@ class Server:
         self.taking: dict[str, int] = {}              # hall → the epoch being taken
         self.leadership: Leadership | None = None
         self.closing: set[asyncio.Future] = set()     # halls given up, giving back connections
+        self.definitions = county.Definitions(engine)   # for the county's KPIs
+        self.publisher = county.Publisher(engine, lambda: self.name, self.live_figures)
 
     def route(self, path: str) -> tuple[str | None, str] | Response:
         """The hall a path is for (its code) and the path within it: `/h/<code>/…`, or a bare
@@ -193,6 +198,16 @@ class Server:
             return None
         return url if url != self.url else None
 
+    async def live_figures(self) -> dict[int, dict]:
+        """The figures of every hall led here, for the county's view (`county.Publisher`),
+        each read as committed."""
+        figures = {}
+        for code, host in list(self.halls.items()):
+            await host.writer.settled()   # no await until it is read
+            now = self.clock() if self.clock else datetime.now(UTC)
+            figures[self.known[code]] = views.hall_summary(host.service.state, now)
+        return figures
+
     # --- HTTP ------------------------------------------------------------------------------
 
     def database_answers(self) -> str:
@@ -242,6 +257,13 @@ class Server:
     async def process_request(self, connection: ServerConnection,
                               request: Request) -> Response | None:
         address = urlsplit(request.path)
+        if address.path == COUNTY_PATH:
+            return reply(HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain; charset=utf-8",
+                         [("Location", COUNTY_PATH + "/")])
+        if address.path.startswith(COUNTY_PATH + "/"):   # the county's page, on every server
+            if address.path == COUNTY_PATH + "/ws":
+                return None
+            return file(self.web_root, address.path, request.headers)
         routed = self.route(address.path)
         if isinstance(routed, Response):
             return routed
@@ -279,8 +301,12 @@ class Server:
     # --- WebSocket -------------------------------------------------------------------------------
 
     async def handle(self, connection: ServerConnection) -> None:
-        assert connection.request is not None   # process_request let only a hall's /ws through
-        routed = self.route(urlsplit(connection.request.path).path)
+        assert connection.request is not None   # process_request let only a /ws through
+        path = urlsplit(connection.request.path).path
+        if path == COUNTY_PATH + "/ws":
+            await self.county(connection)
+            return
+        routed = self.route(path)
         assert isinstance(routed, tuple) and routed[0] is not None
         code = routed[0]
         host = self.halls.get(code)
@@ -295,6 +321,31 @@ class Server:
             await connection.send(encode_bytes(moved_reply(frame, code, leader, self.tls)),
                                   text=True)
             await connection.close(CLOSE_MOVED, "moved")
+
+    async def county(self, connection: ServerConnection) -> None:
+        """One connection of the county's page: answered in turn (its ops only read), closed
+        when it has not logged in within HELLO_SECONDS."""
+        session = county.CountySession(
+            self.engine, self.login_gate, self.definitions, _address(connection),
+            lambda: [url.replace("http", "ws", 1) + COUNTY_PATH + "/ws"
+                     for url in self.live_servers()],
+            lambda reason: close_soon(connection, CLOSE_REVOKED, reason), self.clock)
+
+        def expired() -> None:
+            if session.account_id is None and not session.greeting:
+                close_soon(connection, 1008, "hello expected within 10 s")
+            elif session.account_id is None:    # its password is being checked: look again
+                deadline[0] = loop.call_later(1.0, expired)
+
+        loop = asyncio.get_running_loop()
+        deadline = [loop.call_later(HELLO_SECONDS, expired)]
+        try:
+            async for frame in connection:
+                await connection.send(encode_bytes(await session.handle(frame)), text=True)
+        except ConnectionClosed:
+            pass
+        finally:
+            deadline[0].cancel()
 
     async def run(self, host: str, port: int, ready: Callable[[str], None]) -> None:
         loop = asyncio.get_running_loop()
@@ -311,6 +362,7 @@ class Server:
         self.url = self.url or f"{scheme}://{_reachable(host, bound[0])}:{bound[1]}"
         self.name = self.name or f"{socket.gethostname()}:{bound[1]}:{os.getpid()}"
         await self._take_halls(loop)
+        publishing = asyncio.create_task(self.publisher.run())
         ready(f"{scheme}://{bound[0]}:{bound[1]}")
         self.garbage.collect_everything()   # the days' state was just rebuilt: all long-lived
         try:
@@ -318,6 +370,7 @@ class Server:
         except asyncio.CancelledError:
             pass
         finally:
+            publishing.cancel()
             if self.leadership is not None:
                 await asyncio.to_thread(self.leadership.stop)
             for code in list(self.halls):

@@ -19,11 +19,12 @@ from hall.vocabulary import (
     WINDOW_STATUS_NAMES,
 )
 from queue_server import events as ev
+from queue_server import service_calendar
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
 from queue_server.hall_state import HallState, Ticket, WindowState
 from queue_server.hall_toml import clock_text
-from queue_server.lifecycle import TicketStatus
+from queue_server.lifecycle import TicketStatus, WindowStatus
 
 QUEUE_PREVIEW = 5
 RECENT_CALLS = 10
@@ -158,6 +159,37 @@ def live_view(state: HallState) -> dict[str, Any]:
         "queues": [queue_view(state, c.prefix) for c in state.definition.categories],
         "windows": [window_view(state, w) for w in state.windows.values()],
         "calls": recent_calls(state),
+    }
+
+
+def hall_summary(state: HallState, now: datetime) -> dict[str, Any]:
+    """The hall at a glance, as the county's view lists it (queue_server.county): whether it
+    issues tickets now (else why not), how many wait and the longest wait, its windows open
+    and serving, its warnings not yet seen to, and today's tickets. `wait_level`: the longest
+    wait against the hall's own yellow and red limits (0, 1, 2), as its warnings use them."""
+    hall = state.definition.hall
+    moment = service_calendar.local(hall, now)
+    waiting = [lane[0].issued_at for q in state.queues.values()
+               for lane in (q.green, q.priority, q.normal) if lane]   # each lane's longest
+    waiting += [t.issued_at for w in state.windows.values() for t in w.targeted]
+    unseen = [w for w in state.warnings.values() if w["acknowledged"] is None]
+    issuing = service_calendar.issuing(hall, moment)
+    longest = round((now - min(waiting)).total_seconds()) if waiting else 0
+    yellow, red = hall.wait_yellow_minutes * 60, hall.wait_red_minutes * 60
+    return {
+        "day": state.day.isoformat(), "issuing": issuing,
+        "closed_reason": "" if issuing else service_calendar.closed_reason(hall, moment),
+        "waiting": sum(len(q) for q in state.queues.values())
+        + sum(len(w.targeted) for w in state.windows.values()),
+        "longest_wait_s": longest,
+        "wait_level": 2 if 0 < red <= longest else 1 if 0 < yellow <= longest else 0,
+        "windows": len(state.windows),
+        "windows_open": sum(1 for w in state.windows.values() if w.status != WindowStatus.CLOSED),
+        "serving": sum(1 for w in state.windows.values() if w.current is not None),
+        "warnings": len(unseen), "red_warnings": sum(1 for w in unseen if w["level"] == "red"),
+        "issued": len(state.tickets),
+        "finished": sum(1 for t in state.tickets.values() if t.status == TicketStatus.FINISHED),
+        "notice": state.notice,
     }
 
 

@@ -81,6 +81,7 @@ HALL = {
         "窗口人员不在岗",
     ],
     "demo": False,
+    "level": "county",
 }
 
 # Modelled on the 2026 national holiday schedule: closed days that fall on a weekday, and the

@@ -350,7 +350,7 @@ def build_township(index: int, row: tuple, names: list[str], first_badge: int,
         w["categories"] = [c for c in w["categories"] if c in own]
     categories = with_prefixes([c for c in CATEGORIES if c[0] in own], windows, built)
 
-    hall = dict(HALL, code=f"qinglan-{code}", name=f"{town}便民服务中心",
+    hall = dict(HALL, level="township", code=f"qinglan-{code}", name=f"{town}便民服务中心",
                 address=f"{COUNTY}{town}{address}", consultation_phone=f"{phone_block}100",
                 complaint_phone=f"{phone_block}315", sessions=SESSIONS, **calendar())
     result = {"hall": hall, "departments": departments, "categories": categories,

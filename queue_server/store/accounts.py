@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, and_, case, delete, insert, or_, sele
 from sqlalchemy.dialects import postgresql, sqlite
 
 from queue_server.credentials import hash_pin, verify_pin
-from queue_server.store.hall_records import credentials_changed, lift_lock
+from queue_server.store.hall_records import county_hall, credentials_changed, lift_lock
 from queue_server.store.schema import ClerkRow, LoginGuardRow, ManagerRow
 
 LOCK_AFTER = 5
@@ -50,8 +50,11 @@ class Login:
     message: str = ""
     name: str = ""
     stamp: tuple = ()
-    """What the session was opened with (role, account row id, secret hash): the session ends
-    when the stored account no longer matches it (queue_server.revocation)."""
+    """What the session was opened with (role, account row id, secret hash, and a manager's
+    scope): the session ends when the stored account no longer matches it
+    (queue_server.revocation)."""
+    scope: str = ""           # a manager's (`SCOPE_NAMES`)
+    account: str = ""         # the account name, when not the one typed (a county pass)
     hashed: bool = False    # whether a hash was evaluated for this try
 
 
@@ -62,14 +65,19 @@ class AccountKind:
     key: str          # the column holding the account name
     secret: str       # the column holding the slow hash
     wrong: str        # the answer to a wrong name or secret
+    extra: tuple[str, ...] = ()   # columns whose change ends the sessions too
 
     def stamp(self, row) -> tuple:
-        return (self.role, row.id, getattr(row, self.secret))
+        return (self.role, row.id, getattr(row, self.secret),
+                *(getattr(row, name) for name in self.extra))
 
 
 CLERK = AccountKind("clerk", ClerkRow, "badge", "pin_hash", "工号或密码不正确")
-MANAGER = AccountKind("manager", ManagerRow, "user", "password_hash", "用户名或密码不正确")
+MANAGER = AccountKind("manager", ManagerRow, "user", "password_hash", "用户名或密码不正确",
+                      ("scope",))
 KINDS = {kind.role: kind for kind in (CLERK, MANAGER)}
+SCOPE_NAMES = {"hall": "本大厅", "county": "全县"}
+"""A manager account's reach (`ManagerRow.scope`)."""
 
 
 def login(engine: Engine, hall_id: int, kind: AccountKind, account: str, secret: str,
@@ -91,7 +99,8 @@ def login(engine: Engine, hall_id: int, kind: AccountKind, account: str, secret:
             conn.execute(update(guard).where(*mine).values(failures=0, pending=done,
                                                            locked_until=None))
             assert row is not None   # `matches` needs a stored hash
-            return Login(True, name=row.name, stamp=kind.stamp(row), hashed=True)
+            return Login(True, name=row.name, stamp=kind.stamp(row), hashed=True,
+                         scope=getattr(row, "scope", ""))
         failures, pending = conn.execute(update(guard).where(*mine).values(
             failures=guard.failures + 1, pending=done,
             locked_until=case((guard.failures + 1 >= LOCK_AFTER, now + LOCK_FOR),
@@ -150,15 +159,34 @@ def forget_old_tries(conn: Connection, hall_id: int, now: datetime) -> int:
 
 
 def current_stamps(conn: Connection, hall_id: int) -> set[tuple]:
-    """The stamp of every account as stored now: a session whose stamp is not among them was
-    opened by a credential since removed or changed."""
+    """The stamp of every account that may open a session at the hall, as stored now (its own,
+    and the county's accounts): a session whose stamp is not among them was opened by a
+    credential since removed or changed."""
     stamps: set[tuple] = set()
     for kind in KINDS.values():
         table = kind.table
-        rows = conn.execute(select(table.id, getattr(table, kind.secret).label(kind.secret))
-                            .where(table.hall_id == hall_id))
+        mine = table.hall_id == hall_id
+        rows = conn.execute(select(table.id, getattr(table, kind.secret).label(kind.secret),
+                                   *(getattr(table, name) for name in kind.extra))
+                            .where(or_(mine, ManagerRow.scope == "county")
+                                   if table is ManagerRow else mine))
         stamps.update(kind.stamp(row) for row in rows)
     return stamps
+
+
+def county_login(engine: Engine, account: str, secret: str, now: datetime) -> Login:
+    """A try at `/county`: a manager account of the county's own hall, with the county's
+    scope. Counted and locked as that hall's manager logins are (it is the same account)."""
+    with engine.connect() as conn:
+        county = county_hall(conn)
+    if county is None:
+        return Login(False, "数据库中还没有县级政务服务中心（大厅文件 level = \"county\"），"
+                            "无法使用全县页面")
+    result = login(engine, county.id, MANAGER, account, secret, now)
+    if result.ok and result.scope != "county":
+        return Login(False, "此账号只能管理本大厅，不能查看全县；请使用县级管理账号",
+                     hashed=True)
+    return result
 
 
 @cache
@@ -166,38 +194,50 @@ def _dummy_hash() -> str:
     return hash_pin("0000")
 
 
-def add_manager(conn: Connection, hall_id: int, user: str, name: str, password: str) -> None:
-    """Add a manager, or set an existing one's name and password: that ends the sessions the
-    account had open and lifts its lock."""
+def add_manager(conn: Connection, hall_id: int, user: str, name: str, password: str,
+                scope: str = "hall") -> None:
+    """Add a manager, or set an existing one's name, password and scope: that ends the sessions
+    the account had open and lifts its lock. A county account (`scope` "county") belongs to
+    the county's own hall and opens every hall's dashboard."""
     if not user.strip() or len(user) > 60:
         raise AccountError("用户名不能为空，且不超过 60 个字符")
     if not name.strip() or len(name) > 100:
         raise AccountError("姓名不能为空，且不超过 100 个字符")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符")
-    exists = conn.execute(select(ManagerRow.id).where(ManagerRow.hall_id == hall_id,
-                                                      ManagerRow.user == user)).first()
+    if scope not in SCOPE_NAMES:
+        raise AccountError(f"账号范围应为 {' / '.join(SCOPE_NAMES)} 之一")
+    if scope == "county":
+        county = county_hall(conn)
+        if county is None or county.id != hall_id:
+            where = f"县级政务服务中心 {county.code}" if county is not None else (
+                "县级政务服务中心（大厅文件 level = \"county\" 的大厅，尚未导入）")
+            raise AccountError(f"县级管理账号只能建在{where}")
+    exists = conn.execute(select(ManagerRow.id, ManagerRow.scope).where(
+        ManagerRow.hall_id == hall_id, ManagerRow.user == user)).first()
     if exists:
         conn.execute(update(ManagerRow).where(ManagerRow.id == exists.id).values(
-            name=name, password_hash=hash_pin(password)))
+            name=name, password_hash=hash_pin(password), scope=scope))
         lift_lock(conn, hall_id, "manager", user)
-        credentials_changed(conn, hall_id)
+        credentials_changed(conn, None if "county" in (scope, exists.scope) else hall_id)
     else:
         conn.execute(insert(ManagerRow).values(hall_id=hall_id, user=user, name=name,
-                                               password_hash=hash_pin(password)))
+                                               password_hash=hash_pin(password), scope=scope))
 
 
 def remove_manager(conn: Connection, hall_id: int, user: str) -> None:
-    """Remove a manager account; its open sessions end."""
+    """Remove a manager account; its open sessions end (a county account's, in every hall)."""
     gone = conn.execute(delete(ManagerRow).where(ManagerRow.hall_id == hall_id,
-                                                 ManagerRow.user == user)).rowcount
-    if not gone:
+                                                 ManagerRow.user == user)
+                        .returning(ManagerRow.scope)).first()
+    if gone is None:
         raise AccountError(f"没有用户名为 {user} 的管理账号")
     lift_lock(conn, hall_id, "manager", user)
-    credentials_changed(conn, hall_id)
+    credentials_changed(conn, None if gone.scope == "county" else hall_id)
 
 
-def list_managers(conn: Connection, hall_id: int) -> list[tuple[str, str]]:
-    return [(r.user, r.name) for r in conn.execute(
-        select(ManagerRow.user, ManagerRow.name).where(ManagerRow.hall_id == hall_id)
-        .order_by(ManagerRow.user))]
+def list_managers(conn: Connection, hall_id: int) -> list[tuple[str, str, str]]:
+    """Each manager account of the hall: user name, name and scope."""
+    return [(r.user, r.name, r.scope) for r in conn.execute(
+        select(ManagerRow.user, ManagerRow.name, ManagerRow.scope)
+        .where(ManagerRow.hall_id == hall_id).order_by(ManagerRow.user))]

@@ -55,6 +55,10 @@ def check_epoch(conn: Connection, hall_id: int, epoch: int) -> None:
         raise Fenced(f"大厅已由另一台服务器接管（纪元 {epoch} → {now}），本服务器不再写入")
 
 
+class HallConflict(ValueError):
+    """A hall file that cannot go into this database as it is (a second county hall)."""
+
+
 class HallNotFound(LookupError):
     pass
 
@@ -125,6 +129,10 @@ def _rows(definition: HallDefinition) -> dict[str, list[dict[str, Any]]]:
 def save_definition(conn: Connection, definition: HallDefinition, now: datetime) -> tuple[int, bool]:
     """Create or update the hall; return its id and whether anything changed."""
     hall = definition.hall
+    county = county_hall(conn)
+    if hall.level == "county" and county is not None and county.code != hall.code:
+        raise HallConflict(f"数据库中已有县级政务服务中心 {county.code}（{county.name}）；一个数据库"
+                           f"只能有一个 level = \"county\" 的大厅")
     existing = conn.execute(select(HallRow).where(HallRow.code == hall.code)).first()
     settings = _settings(hall)
     if existing is None:
@@ -199,11 +207,21 @@ def lift_lock(conn: Connection, hall_id: int, role: str, account: str) -> None:
                                              LoginGuardRow.account == account))
 
 
-def credentials_changed(conn: Connection, hall_id: int) -> None:
+def credentials_changed(conn: Connection, hall_id: int | None) -> None:
     """Say that a credential of the hall was revoked or changed: a running server reads the new
-    `credentials_version` and checks every session it holds (queue_server.revocation)."""
-    conn.execute(update(HallRow).where(HallRow.id == hall_id).values(
-        credentials_version=HallRow.credentials_version + 1))
+    `credentials_version` and checks every session it holds (queue_server.revocation). None:
+    of every hall (a county account, which opens any hall's dashboard, was changed)."""
+    which = update(HallRow) if hall_id is None else update(HallRow).where(HallRow.id == hall_id)
+    conn.execute(which.values(credentials_version=HallRow.credentials_version + 1))
+
+
+def county_hall(conn: Connection) -> Any:
+    """The county's own hall (`level = "county"` in its file): its id, code and name; None
+    when the database holds no such hall."""
+    for row in conn.execute(select(HallRow.id, HallRow.code, HallRow.name, HallRow.settings)):
+        if row.settings.get("level") == "county":
+            return row
+    return None
 
 
 def hall_codes(conn: Connection, wanted: list[str] | None = None) -> list[str]:

@@ -179,6 +179,22 @@ class ManagerRow(Base):
     user: Mapped[str] = mapped_column(String(60))
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(10), default="hall")
+    """"hall": this hall's dashboard only; "county": an account of the county's own hall (the
+    hall file's `level = "county"`) that sees every hall: `/county` and each hall's dashboard
+    (queue_server.county)."""
+
+
+class HallLiveRow(Base):
+    """A hall's live figures as its leader last wrote them (every `county.LIVE_SECONDS`), so
+    that `/county` on any server shows every hall, whichever server leads it."""
+
+    __tablename__ = "hall_live"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    server: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
 
 
 class LoginGuardRow(Base):

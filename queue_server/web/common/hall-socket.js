@@ -17,10 +17,11 @@ function hallPath() {
 
 class HallSocket {
   // hello: the hello parameters ({role: "clerk", badge, pin} …).
+  // path: where on the server to connect: the page's hall's /ws, or the county's /county/ws.
   // handlers: onHello(reply), onEvent(event), onStatus("connecting" | "online" | "offline"),
   //           onRefused(error): the server refused hello (a wrong PIN…), or ended the session
 //           because its credentials were revoked (error.code "revoked"); no reconnect then.
-  constructor(hello, handlers) {
+  constructor(hello, handlers, path = hallPath() + "/ws") {
     this.hello = hello;
     this.handlers = handlers;
     this.nextId = 1;
@@ -32,7 +33,7 @@ class HallSocket {
     // The page's own server, and the one in use: another server's, when the page's does not
     // lead the hall now and named the one that does (error `moved`), or the next live server
     // of the list the last hello gave, when the one in use cannot be reached.
-    this.home = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + hallPath() + "/ws";
+    this.home = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
     this.url = this.home;
     this.servers = [this.home];   // and the other live servers, from the last hello's `servers`
     this.connect();

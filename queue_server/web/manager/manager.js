@@ -90,14 +90,32 @@ function zoneName(def) {
 // --- the session -------------------------------------------------------------------------------
 
 function logIn(user, password) {
+  startSession({ role: "manager", user, password });
+}
+
+function startSession(hello) {
   if (app.socket) app.socket.stop();
   app.everOnline = false;
   app.ready = false;
   // A stopped HallSocket calls none of its handlers again, so an old session is silent.
-  app.socket = new HallSocket({ role: "manager", user, password }, { onStatus, onHello, onEvent, onRefused });
+  app.socket = new HallSocket(hello, { onStatus, onHello, onEvent, onRefused });
+}
+
+// A county manager comes from the county's page (/county) with a pass in the address
+// (#pass=…): it logs in with it, and keeps it for this tab only (a reload logs in again), out
+// of the address bar and the history.
+const PASS_KEY = "county-pass";
+
+function passGiven() {
+  if (location.hash.startsWith("#pass=")) {
+    sessionStorage.setItem(PASS_KEY, decodeURIComponent(location.hash.slice("#pass=".length)));
+    history.replaceState(null, "", location.pathname + location.search + "#live");
+  }
+  return sessionStorage.getItem(PASS_KEY);
 }
 
 function logOut(message) {
+  sessionStorage.removeItem(PASS_KEY);
   if (app.socket) app.socket.stop();
   app.socket = null;
   app.ready = false;
@@ -863,6 +881,8 @@ function start() {
   window.addEventListener("hashchange", showView);
   showScreen("login");
   renderTop();
+  const pass = passGiven();
+  if (pass) startSession({ role: "manager", pass });
   setInterval(() => { tickClock(); tickDurations(); }, 1000);
   if (window.Reports) {
     window.Reports.attach({
