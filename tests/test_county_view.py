@@ -300,3 +300,63 @@ def test_a_second_county_hall_and_a_county_account_outside_it_are_refused(tmp_pa
     with engine.begin() as conn, pytest.raises(accounts.AccountError, match="只能建在县级"):
         accounts.add_manager(conn, east_id, "boss", "某人", "password-1", "county")
     engine.dispose()
+
+
+# --- two servers on PostgreSQL ----------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_any_server_shows_every_hall_also_those_another_server_leads(postgres_url):
+    """Two servers, the county hall and a township: each leads one. `/county` on either shows
+    both halls' figures, each written by its own leader; when one leader dies, the other takes
+    its hall and its figures go on, now written by the survivor."""
+    from tests.live_hall import _add_hall
+    from tests.live_servers import Serve, wait_for
+
+    engine = open_engine(postgres_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        tokens = {"seat": _add_hall(conn, SEAT), "east": _add_hall(conn, EAST)}
+        accounts.add_manager(conn, hall_records.hall_id_for(conn, "seat"), CHIEF[0], "王县长",
+                             CHIEF[1], "county")
+    servers = [Serve(postgres_url, "server-a"), Serve(postgres_url, "server-b")]
+    try:
+        def spread() -> bool:
+            """each server leads one of the two halls"""
+            return sorted(len(s.leads()) for s in servers) == [1, 1]
+        wait_for(spread)
+        east_leader = next(s for s in servers if "east" in s.leads())
+        other = next(s for s in servers if s is not east_leader)
+        from websockets.sync.client import connect
+        def ask(raw, **request) -> dict:
+            raw.send(json.dumps({"id": 1, **request}))
+            while "re" not in (reply := json.loads(raw.recv(timeout=10))):
+                pass   # an event
+            return reply
+
+        with connect(east_leader.ws("east")) as raw:
+            assert ask(raw, op="hello", role="kiosk", token=tokens["east"]["kiosk"])["ok"]
+            for _ in range(2):
+                assert ask(raw, op="take_ticket", category="A")["ok"]
+        with connect(f"ws://127.0.0.1:{other.port}/county/ws") as raw:
+            assert ask(raw, op="hello", role="county", user=CHIEF[0], password=CHIEF[1])["ok"]
+
+            def figures(written_by: str):
+                def seen() -> dict | None:
+                    halls = _by_code(ask(raw, op="county_live"))
+                    east = halls["east"]
+                    if east["state"] == "live" and east["server"] == written_by \
+                            and halls["seat"]["state"] == "live":
+                        return halls
+                    return None
+                seen.__doc__ = f"east's figures written by {written_by}"
+                return wait_for(seen)
+
+            halls = figures(east_leader.name)
+            assert halls["east"]["waiting"] == 2 and halls["seat"]["server"] == other.name
+            east_leader.kill()
+            halls = figures(other.name)      # taken over: its day rebuilt, its figures go on
+            assert halls["east"]["waiting"] == 2 and halls["east"]["issued"] == 2
+    finally:
+        for server in servers:
+            server.stop()
+        engine.dispose()
