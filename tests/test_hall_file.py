@@ -121,6 +121,15 @@ def test_a_public_address_is_kept_through_export_and_import():
     assert "public_url" not in dump_hall(parse_hall(SMALL))     # unset: not written
 
 
+def test_a_halls_level_is_county_or_township_and_kept_through_export():
+    (problem,) = _problems(SMALL.replace("demo = true", 'demo = true\nlevel = "city"', 1))
+    assert 'hall.level: 应为 county / township 之一，实际为 "city"' in problem
+    county = parse_hall(SMALL.replace("demo = true", 'demo = true\nlevel = "county"', 1))
+    assert county.hall.level == "county"
+    assert parse_hall(dump_hall(county)).hall.level == "county"
+    assert "\nlevel =" not in dump_hall(parse_hall(SMALL))   # a hall on its own: not written
+
+
 def test_pins_only_in_demo_files():
     text = SMALL.replace("demo = true", "demo = false")
     problems = _problems(text)
