@@ -211,11 +211,11 @@ def cmd_manager_add(args: argparse.Namespace) -> None:
     password = _read_secret(args.password, "密码（至少 8 位）/ password: ")
     engine = _engine(args)
     with engine.begin() as conn:
-        accounts.add_manager(conn, hall_records.hall_id_for(conn, args.hall), args.user,
-                             args.name or args.user, password,
-                             "county" if args.county else "hall")
-    reach = "县级管理账号（可登录 /county 与各大厅管理页面）" if args.county else "管理账号"
-    print(f"已设置{reach} {args.user} / manager account set")
+        scope = accounts.add_manager(conn, hall_records.hall_id_for(conn, args.hall), args.user,
+                                     args.name or args.user, password, args.scope)
+    reach = ("县级管理账号（可登录 /county 与各大厅管理页面）" if scope == "county"
+             else "管理账号（只管本大厅）")
+    print(f"已设置{reach} {args.user} / manager account set, scope {scope}")
 
 
 def cmd_manager_remove(args: argparse.Namespace) -> None:
@@ -397,9 +397,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("user", help="用户名 / user name")
     p.add_argument("--name", help="姓名 / full name")
     p.add_argument("--password", help="密码；省略时从终端或标准输入读取 / (else prompted)")
-    p.add_argument("--county", action="store_true",
+    p.add_argument("--county", action="store_const", const="county", dest="scope",
                    help="县级管理账号：可查看全县（/county）并进入每个大厅的管理页面；只能建在县级"
                         "政务服务中心 / a county account (only in the county's own hall)")
+    p.add_argument("--hall-only", action="store_const", const="hall", dest="scope",
+                   help="只管本大厅（县级账号改回普通账号时用；不写时已有账号保持原范围）/ "
+                        "this hall only (an existing account keeps its scope unless told)")
     p = command("remove", cmd_manager_remove, "删除管理账号，其已登录的页面随即退出 / remove a "
                 "manager account (its open pages end)", manager_sub)
     p.add_argument("user", help="用户名 / user name")

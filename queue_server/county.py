@@ -19,9 +19,11 @@ server is gone and another has not taken it yet. The KPIs are the reports' own
 
 A pass (`county_pass`) is sealed with the county hall's secret (queue_server.seals), which
 every server reads from the database, so a hall led by another server takes it too. It names
-the account and a digest of its stamp, and lasts `PASS_SECONDS`: a changed password or scope,
-or a removed account, makes it worthless at once, and ends the sessions it opened
-(queue_server.revocation checks the county's accounts with every hall's).
+one hall, the account and a digest of its stamp, and lasts `PASS_SECONDS`: it only carries the
+login from the county's page to the dashboard it opens. There the hello with it is answered with
+a resume token for that hall (`RESUME_SECONDS`), which that tab keeps for its reconnects. A
+changed password or scope, or a removed account, makes both worthless at once, and ends the
+sessions they opened (queue_server.revocation checks the county's accounts with every hall's).
 
 `CountySession` is one `/county/ws` connection: hello, then the ops of `hall.protocol.OPS`
 whose role is `county`. Every op first checks that the account is still what it logged in
@@ -59,9 +61,11 @@ from queue_server.store.schema import HallRow, ManagerRow
 
 LIVE_SECONDS = 2.0
 STALE_SECONDS = 10.0
-PASS_SECONDS = 12 * 3600
+PASS, PASS_SECONDS = "county-pass", 60          # in the address the county page opens
+RESUME, RESUME_SECONDS = "county-resume", 12 * 3600   # kept by that tab, for its reconnects
 MAX_KPI_DAYS = 366
 ENDED = "县级管理账号已被更改或删除，请重新登录"
+NO_COUNTY = "数据库中还没有县级政务服务中心（大厅文件 level = \"county\"），无法使用全县页面"
 log = logging.getLogger("queue_server.county")
 
 
@@ -71,29 +75,49 @@ def _digest(stamp: tuple) -> str:
     return hashlib.sha256(repr(stamp).encode()).hexdigest()[:24]
 
 
-def make_pass(secret: str, account_id: int, stamp: tuple, now: float) -> str:
-    return seal(secret, {"account": account_id, "stamp": _digest(stamp)}, now + PASS_SECONDS)
+def _county_secret(conn: Any) -> tuple[Any, str]:
+    """The county's own hall and its secret, which seals the passes."""
+    county = hall_records.county_hall(conn)
+    if county is None:
+        raise ValueError(NO_COUNTY)
+    return county, conn.execute(select(HallRow.secret).where(HallRow.id == county.id)).scalar_one()
 
 
-def open_pass(engine: Engine, token: str, now: float) -> accounts.Login:
-    """Blocking: the county account a pass was made for, if the pass is ours, in time, and the
-    account is still as it was when the pass was made."""
+def make_pass(secret: str, account_id: int, stamp: tuple, hall: str, now: float) -> str:
+    """The pass into one hall's dashboard, good for `PASS_SECONDS` (it travels in an address)."""
+    return seal(secret, PASS, {"account": account_id, "stamp": _digest(stamp), "hall": hall},
+                now + PASS_SECONDS)
+
+
+def admit(engine: Engine, token: str, hall: str, now: float) -> tuple[accounts.Login, str]:
+    """Blocking: the county account a pass or a resume token for `hall` was made for, if it
+    is ours, in time, and the account is still as it was when it was made; and a resume token
+    for the dashboard to log in with again (reconnects, reloads of that tab)."""
     with engine.connect() as conn:
-        county = hall_records.county_hall(conn)
-        if county is None:
-            return accounts.Login(False, "数据库中没有县级政务服务中心，无法使用县级登录")
-        secret = conn.execute(select(HallRow.secret).where(HallRow.id == county.id)).scalar_one()
         try:
-            data = unseal(secret, token, now)
-        except Unsealed as refused:
-            return accounts.Login(False, "县级登录已过期，请回到全县页面重新进入" if refused.expired
-                                  else "县级登录凭据无效，请回到全县页面重新进入")
+            county, secret = _county_secret(conn)
+        except ValueError as missing:
+            return accounts.Login(False, str(missing)), ""
+        data, expired = None, False
+        for purpose in (PASS, RESUME):
+            try:
+                data = unseal(secret, purpose, token, now)
+                break
+            except Unsealed as refused:
+                expired |= refused.expired
+        if data is None or data.get("hall") != hall:
+            return accounts.Login(False, "县级登录凭据已过期，请回到全县页面重新进入" if expired
+                                  else "县级登录凭据无效，请回到全县页面重新进入"), ""
         row = conn.execute(select(ManagerRow).where(
-            ManagerRow.id == data.get("account"), ManagerRow.scope == "county")).first()
+            ManagerRow.id == data.get("account"), ManagerRow.hall_id == county.id,
+            ManagerRow.scope == "county")).first()
     if row is None or _digest(accounts.MANAGER.stamp(row)) != data.get("stamp"):
-        return accounts.Login(False, ENDED)
-    return accounts.Login(True, name=row.name, stamp=accounts.MANAGER.stamp(row),
-                          scope=row.scope, account=row.user)
+        return accounts.Login(False, ENDED), ""
+    stamp = accounts.MANAGER.stamp(row)
+    resume = seal(secret, RESUME, {"account": row.id, "stamp": _digest(stamp), "hall": hall},
+                  now + RESUME_SECONDS)
+    return accounts.Login(True, name=row.name, stamp=stamp, scope=row.scope,
+                          account=row.user), resume
 
 
 # --- the live figures -------------------------------------------------------------------------
@@ -126,14 +150,13 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, int]:
 class Publisher:
     """Writes the live figures of the halls a server leads, every `LIVE_SECONDS`.
 
-    `figures()` gives them (hall id → summary), read on the event loop; the write runs on a
+    `figures()` gives them (hall id → its epoch and summary), read on the event loop; the write runs on a
     thread. A failed write is logged and tried again next round: the county's view then shows
     the figures' age, never a made-up value."""
 
     def __init__(self, engine: Engine, server: Callable[[], str | None],
                  figures: Callable[[], Any]):
         self.engine, self.server, self.figures = engine, server, figures
-        self.written = 0     # rounds written, for /healthz
 
     async def run(self) -> None:
         while True:
@@ -142,12 +165,11 @@ class Publisher:
                 name = self.server()
                 if figures and name is not None:
                     await asyncio.to_thread(self._write, name, figures)
-                    self.written += 1
             except Exception:   # the database is away: the next round writes again
                 log.exception("writing the halls' live figures failed")
             await asyncio.sleep(LIVE_SECONDS)
 
-    def _write(self, name: str, figures: dict[int, dict[str, Any]]) -> None:
+    def _write(self, name: str, figures: dict[int, tuple[int, dict[str, Any]]]) -> None:
         with self.engine.begin() as conn:
             hall_live.publish(conn, name, figures, datetime.now(UTC))
 
@@ -178,10 +200,7 @@ def kpi_report(engine: Engine, halls: list[tuple[int, HallDefinition]], first: d
                last: date) -> dict[str, Any]:
     """Blocking: the county's KPI rows over the days `first` to `last` (one per hall, then the
     county's total) and the halls ranked."""
-    if last < first:
-        raise ValueError("结束日期不能早于开始日期")
-    if (last - first).days >= MAX_KPI_DAYS:
-        raise ValueError("全县报表一次最多统计一年")
+    reports.check_span(first, last, MAX_KPI_DAYS)
     rows = kpis.county_rows([(definition, reports.load_tallied(engine, hall_id, first, last,
                                                                 "hall"))
                              for hall_id, definition in halls], "all")
@@ -229,7 +248,12 @@ class CountySession:
             return error_reply(request.id, "forbidden",
                                f"{ROLE_NAMES['county']}在全县页面不能执行 {request.op}；"
                                "请从全县页面进入该大厅的管理页面")
-        if not await asyncio.to_thread(self._still_valid):
+        try:
+            valid = await asyncio.to_thread(self._still_valid)
+        except Exception:
+            log.exception("checking a county account failed")
+            return error_reply(request.id, "internal", "服务器暂时无法读取账号，请稍后重试")
+        if not valid:
             self.ended = ENDED
             self.end_connection(ENDED)
             return error_reply(request.id, "unauthorized", ENDED)
@@ -237,6 +261,9 @@ class CountySession:
             return ok_reply(request.id, **await COUNTY_OPS[request.op](self, request))
         except ValueError as error:
             return error_reply(request.id, "bad_request", str(error))
+        except Exception:   # the database is away, or a bug: said, and the page goes on
+            log.exception("the county's %s failed", request.op)
+            return error_reply(request.id, "internal", "服务器暂时无法读取全县数据，请稍后重试")
 
     async def _hello(self, request: Request) -> dict[str, Any]:
         p = request.params
@@ -291,11 +318,9 @@ class CountySession:
         def make() -> str:
             with self.engine.connect() as conn:
                 hall_records.hall_id_for(conn, code)     # HallNotFound when there is none
-                county = hall_records.county_hall(conn)
-                secret = conn.execute(select(HallRow.secret).where(
-                    HallRow.id == county.id)).scalar_one()
+                _, secret = _county_secret(conn)
             assert self.account_id is not None    # logged in: checked before any op
-            return make_pass(secret, self.account_id, self.stamp, time.time())
+            return make_pass(secret, self.account_id, self.stamp, code, time.time())
 
         try:
             token = await asyncio.to_thread(make)

@@ -14,7 +14,7 @@ LINK_SECONDS = 600
 
 
 def make_link(secret: str, request: dict[str, Any], now: float) -> str:
-    return seal(secret, request, now + LINK_SECONDS)
+    return seal(secret, "export", request, now + LINK_SECONDS)
 
 
 class LinkRefused(Exception):
@@ -23,7 +23,7 @@ class LinkRefused(Exception):
 
 def read_link(secret: str, token: str, now: float) -> dict[str, Any]:
     try:
-        return unseal(secret, token, now)
+        return unseal(secret, "export", token, now)
     except Unsealed as refused:
         if refused.expired:
             raise LinkRefused("下载链接已过期（10 分钟内有效），请回到报表页面重新导出") from None

@@ -45,7 +45,7 @@ def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: 
     folded here are stored for the next report, where the database takes writes. Without
     `with_ratings` the ratings' log is not read (`Facts.ratings` is None): the KPIs, the hourly
     figures and the rankings do not need it, and a year's takes a sixth of the reading."""
-    _check_span(first, last)
+    check_span(first, last)
     with engine.connect() as conn:
         days, folded = day_facts.read(conn, hall_id, first, last, with_ratings)
     day_facts.store(engine, hall_id, folded)
@@ -58,7 +58,7 @@ def load_tallied(engine: Engine, hall_id: int, first: date, last: date,
     (`kpis.rows`): as `kpis.kpi_rows` makes them of `load_facts`, but from the closed days'
     stored tallies, without making their tickets (a yearly table by window in under half the
     time). The closed days folded here are stored, as by `load_facts`."""
-    _check_span(first, last)
+    check_span(first, last)
     kind = kpis.tally_kind(by)
     with engine.connect() as conn:
         days, folded = day_facts.read_counts(conn, hall_id, first, last, kind)
@@ -66,11 +66,13 @@ def load_tallied(engine: Engine, hall_id: int, first: date, last: date,
     return day_facts.join_counts(days, kind)
 
 
-def _check_span(first: date, last: date) -> None:
+def check_span(first: date, last: date, most: int = MAX_DAYS) -> None:
+    """A span of days a report may cover: in order, at most `most` days."""
     if last < first:
         raise ValueError("结束日期不能早于开始日期")
-    if (last - first).days >= MAX_DAYS:
-        raise ValueError("一次最多统计 5 年")
+    if (last - first).days >= most:
+        raise ValueError(f"一次最多统计 {most // 366} 年" if most >= 366 else
+                         f"一次最多统计 {most} 天")
 
 
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",

@@ -100,6 +100,23 @@ class Server:
         self.definitions = county.Definitions(engine)   # for the county's KPIs
         self.publisher = county.Publisher(engine, lambda: self.name, self.live_figures)
 
+    async def unknown_hall(self, code: str, path: str, query: str) -> Response:
+        """A page of a hall this server was not started with (`--halls`, or imported since):
+        the leader's if another server leads it, else the list of this server's halls."""
+        def read() -> str | None:
+            with self.engine.connect() as conn:
+                try:
+                    hall_id = hall_records.hall_id_for(conn, code)
+                except hall_records.HallNotFound:
+                    return None
+                return leader_url(conn, hall_id)
+        leader = await asyncio.to_thread(read) if is_page(path) else None
+        if leader is None or leader == self.url:
+            return self.hall_list(HTTPStatus.NOT_FOUND, f"本服务器没有编码为 {code} 的大厅")
+        return reply(HTTPStatus.TEMPORARY_REDIRECT, b"", "text/plain; charset=utf-8",
+                     [("Location", leader + HALL_PATH.format(code=code) + path
+                       + (f"?{query}" if query else "")), ("Cache-Control", "no-store")])
+
     def route(self, path: str) -> tuple[str | None, str] | Response:
         """The hall a path is for (its code) and the path within it: `/h/<code>/…`, or a bare
         path, which is the hall's when this server serves only one (else the process's own)."""
@@ -198,14 +215,18 @@ class Server:
             return None
         return url if url != self.url else None
 
-    async def live_figures(self) -> dict[int, dict]:
-        """The figures of every hall led here, for the county's view (`county.Publisher`),
-        each read as committed."""
+    async def live_figures(self) -> dict[int, tuple[int, dict]]:
+        """The figures of every hall led here, with the epoch it is led with, for the county's
+        view (`county.Publisher`), each read as committed. A hall whose commit hangs is left
+        out this round rather than holding up the others; one lost meanwhile too."""
         figures = {}
         for code, host in list(self.halls.items()):
-            await host.writer.settled()   # no await until it is read
-            now = self.clock() if self.clock else datetime.now(UTC)
-            figures[self.known[code]] = views.hall_summary(host.service.state, now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(host.writer.settled(), county.LIVE_SECONDS)
+                if self.halls.get(code) is host:   # no await from `settled` to the reading
+                    now = self.clock() if self.clock else datetime.now(UTC)
+                    figures[self.known[code]] = (host.service.epoch or 0,
+                                                 views.hall_summary(host.service.state, now))
         return figures
 
     # --- HTTP ------------------------------------------------------------------------------
@@ -265,8 +286,9 @@ class Server:
                 return None
             return file(self.web_root, address.path, request.headers)
         routed = self.route(address.path)
-        if isinstance(routed, Response):
-            return routed
+        if isinstance(routed, Response):   # a hall this server does not know
+            unknown, _, rest = address.path.removeprefix(HALL_PATH_PREFIX).partition("/")
+            return await self.unknown_hall(unknown, "/" + rest, address.query)
         code, path = routed
         if path == "/ws":
             if code is None:

@@ -180,7 +180,7 @@ class Session:
             self.badge = p["badge"]
         elif role == "manager":
             if "pass" in p:   # a county manager, from the county's page
-                await self._hello_pass(p["pass"])
+                extra["resume"] = await self._hello_pass(p["pass"])
             else:
                 await self._hello_person(p, "user", "password", accounts.MANAGER)
             registered = await asyncio.to_thread(self.context.service.registered_devices)
@@ -276,13 +276,15 @@ class Session:
         self.account = p[who]
         self.credential = result.stamp
 
-    async def _hello_pass(self, token: str) -> None:
-        """A county manager's pass (queue_server.county): the account it names, as it is now."""
+    async def _hello_pass(self, token: str) -> str:
+        """A county manager's pass or resume token for this hall (queue_server.county): the
+        account it names, as it is now; the resume token for the page's next hellos."""
         engine = self.context.service.engine
+        hall = self.context.service.definition.hall.code
         address = self.connection.remote_address[0] if self.connection.remote_address else ""
         try:   # no hash to compute; through the gate all the same, for its limit per address
-            result = await self.context.login_gate.check(
-                address, lambda: county.open_pass(engine, token, time.time()))
+            result, resume = await self.context.login_gate.check(
+                address, lambda: county.admit(engine, token, hall, time.time()))
         except LoginRefused as refused:
             raise ProtocolError("rate_limited", str(refused)) from None
         if not result.ok:
@@ -290,6 +292,7 @@ class Session:
         self.name = f"{result.name}（县级）"
         self.account = result.account
         self.credential = result.stamp
+        return resume
 
     def _hello_citizen(self, p: dict[str, Any]) -> None:
         try:

@@ -8,6 +8,7 @@ display never receives anything but numbers and windows, and a citizen only its 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from itertools import chain
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, overload
@@ -169,18 +170,18 @@ def hall_summary(state: HallState, now: datetime) -> dict[str, Any]:
     wait against the hall's own yellow and red limits (0, 1, 2), as its warnings use them."""
     hall = state.definition.hall
     moment = service_calendar.local(hall, now)
-    waiting = [lane[0].issued_at for q in state.queues.values()
-               for lane in (q.green, q.priority, q.normal) if lane]   # each lane's longest
-    waiting += [t.issued_at for w in state.windows.values() for t in w.targeted]
+    waiting = [t for q in state.queues.values() for t in chain(q.green, q.priority, q.normal)]
+    waiting += [t for w in state.windows.values() for t in w.targeted]
     unseen = [w for w in state.warnings.values() if w["acknowledged"] is None]
     issuing = service_calendar.issuing(hall, moment)
-    longest = round((now - min(waiting)).total_seconds()) if waiting else 0
+    # as the hall's own long-wait warnings count it: since issue, or the last transfer or return
+    longest = max((round((now - HallState.queued_since(t)).total_seconds()) for t in waiting),
+                  default=0)
     yellow, red = hall.wait_yellow_minutes * 60, hall.wait_red_minutes * 60
     return {
         "day": state.day.isoformat(), "issuing": issuing,
         "closed_reason": "" if issuing else service_calendar.closed_reason(hall, moment),
-        "waiting": sum(len(q) for q in state.queues.values())
-        + sum(len(w.targeted) for w in state.windows.values()),
+        "waiting": len(waiting),
         "longest_wait_s": longest,
         "wait_level": 2 if 0 < red <= longest else 1 if 0 < yellow <= longest else 0,
         "windows": len(state.windows),

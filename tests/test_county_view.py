@@ -122,12 +122,13 @@ def test_each_scope_sees_only_its_own(hall_county):
 def test_a_county_pass_opens_any_halls_dashboard_until_the_account_changes(hall_county):
     live = hall_county
     chief = live.hello("county", "/county", user=CHIEF[0], password=CHIEF[1])
-    dashboards = {}
+    dashboards, passes = {}, {}
     for code in ("east", "west", "seat"):
         made = chief.request("county_pass", hall=code)
         assert made["ok"] and made["url"].startswith(f"/h/{code}/manager/#pass=")
-        token = made["url"].split("#pass=")[1]
-        dashboards[code] = live.hello("manager", f"/h/{code}", **{"pass": token})
+        assert made["expires_in_s"] == county.PASS_SECONDS
+        passes[code] = made["url"].split("#pass=")[1]
+        dashboards[code] = live.hello("manager", f"/h/{code}", **{"pass": passes[code]})
         assert dashboards[code].hello["name"] == "王县长（县级）"
     assert chief.request("county_pass", hall="nowhere")["error"]["code"] == "bad_request"
     # What it does there is signed with its account.
@@ -138,24 +139,31 @@ def test_a_county_pass_opens_any_halls_dashboard_until_the_account_changes(hall_
         logged = conn.execute(text("select data from events where kind = 'notice_set'")).scalar()
     engine.dispose()
     assert json.loads(logged)["by"] == "王县长（县级）（xianzhang）"
-    # A pass changed by one character is no pass; nor is one for the hall's own secret.
-    client = live.client("/h/east")
+    # A pass is for its own hall only, and altered by one character it is no pass.
+    refused = live.client("/h/west").request("hello", role="manager", **{"pass": passes["east"]})
+    assert not refused["ok"] and "无效" in refused["error"]["message"]
+    token = passes["east"]
     altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    reply = client.request("hello", role="manager", **{"pass": altered})
-    assert not reply["ok"] and "无效" in reply["error"]["message"]
-    # The account's password is reset: the county page ends at its next request, the
-    # dashboards it opened are closed at once, and the old pass opens nothing any more.
-    live.cli("manager", "add", CHIEF[0], "--hall", "seat", "--county", "--name", "王县长",
-             "--password", "county-chief-2")
+    refused = live.client("/h/east").request("hello", role="manager", **{"pass": altered})
+    assert not refused["ok"] and "无效" in refused["error"]["message"]
+    # The hello's resume token logs that hall's page in again (its reconnects, a reload).
+    resume = dashboards["west"].hello["resume"]
+    again = live.hello("manager", "/h/west", **{"pass": resume})
+    assert again.hello["name"] == "王县长（县级）"
+    # The password is reset (the scope kept without --county): the county page ends at its
+    # next request, the dashboards it opened are closed at once, and neither the passes nor
+    # the resume tokens open anything any more.
+    assert "scope county" in live.cli("manager", "add", CHIEF[0], "--hall", "seat",
+                                      "--name", "王县长", "--password", "county-chief-2")
     for code, dashboard in dashboards.items():
         with pytest.raises(ConnectionClosed) as closed:
             dashboard.wait_event("never", timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_REVOKED, code
     ended = chief.request("county_live")
     assert not ended["ok"] and "已被更改" in ended["error"]["message"]
-    client = live.client("/h/west")
-    reply = client.request("hello", role="manager", **{"pass": token})
-    assert not reply["ok"] and "已被更改" in reply["error"]["message"]
+    for old in (passes["west"], resume):
+        reply = live.client("/h/west").request("hello", role="manager", **{"pass": old})
+        assert not reply["ok"] and "已被更改" in reply["error"]["message"]
     assert live.hello("county", "/county", user=CHIEF[0], password="county-chief-2")
 
 
@@ -287,6 +295,19 @@ def test_the_countys_total_counts_each_ticket_against_its_own_halls_target():
     assert [r["key"] for r in rows] == ["east", "west", ""]
 
 
+def test_a_seal_is_good_for_its_own_purpose_only():
+    from queue_server.seals import Unsealed, seal, unseal
+    token = seal("secret", county.PASS, {"hall": "east"}, 1000)
+    assert unseal("secret", county.PASS, token, 999) == {"hall": "east"}
+    for purpose, now, expired in ((county.RESUME, 999, False), ("export", 999, False),
+                                  (county.PASS, 1001, True)):
+        with pytest.raises(Unsealed) as refused:
+            unseal("secret", purpose, token, now)
+        assert refused.value.expired is expired
+    with pytest.raises(Unsealed):
+        unseal("another secret", county.PASS, token, 999)
+
+
 def test_a_second_county_hall_and_a_county_account_outside_it_are_refused(tmp_path):
     engine = open_engine(f"sqlite:///{tmp_path / 'h.db'}")
     migrate(engine)
@@ -299,6 +320,18 @@ def test_a_second_county_hall_and_a_county_account_outside_it_are_refused(tmp_pa
         hall_records.save_definition(conn, parse_hall(other), now)
     with engine.begin() as conn, pytest.raises(accounts.AccountError, match="只能建在县级"):
         accounts.add_manager(conn, east_id, "boss", "某人", "password-1", "county")
+    # The county's hall is a county no more: its county accounts open no hall, and every hall
+    # looks at its sessions again.
+    with engine.begin() as conn:
+        seat_id = hall_records.hall_id_for(conn, "seat")
+        accounts.add_manager(conn, seat_id, "boss", "某人", "password-1", "county")
+        assert any(s[-1] == "county" for s in accounts.current_stamps(conn, east_id))
+        before = conn.execute(text("select sum(credentials_version) from halls")).scalar()
+        hall_records.save_definition(conn, parse_hall(SEAT.replace('level = "county"\n', "")),
+                                     now)
+        after = conn.execute(text("select sum(credentials_version) from halls")).scalar()
+        assert after >= before + 2     # the hall itself, and every hall for its accounts
+        assert not any(s[-1] == "county" for s in accounts.current_stamps(conn, east_id))
     engine.dispose()
 
 

@@ -163,13 +163,14 @@ def current_stamps(conn: Connection, hall_id: int) -> set[tuple]:
     and the county's accounts): a session whose stamp is not among them was opened by a
     credential since removed or changed."""
     stamps: set[tuple] = set()
+    county = county_hall(conn)
     for kind in KINDS.values():
         table = kind.table
         mine = table.hall_id == hall_id
+        if table is ManagerRow and county is not None:
+            mine = or_(mine, and_(ManagerRow.hall_id == county.id, ManagerRow.scope == "county"))
         rows = conn.execute(select(table.id, getattr(table, kind.secret).label(kind.secret),
-                                   *(getattr(table, name) for name in kind.extra))
-                            .where(or_(mine, ManagerRow.scope == "county")
-                                   if table is ManagerRow else mine))
+                                   *(getattr(table, name) for name in kind.extra)).where(mine))
         stamps.update(kind.stamp(row) for row in rows)
     return stamps
 
@@ -195,16 +196,20 @@ def _dummy_hash() -> str:
 
 
 def add_manager(conn: Connection, hall_id: int, user: str, name: str, password: str,
-                scope: str = "hall") -> None:
-    """Add a manager, or set an existing one's name, password and scope: that ends the sessions
-    the account had open and lifts its lock. A county account (`scope` "county") belongs to
-    the county's own hall and opens every hall's dashboard."""
+                scope: str | None = None) -> str:
+    """Add a manager, or set an existing one's name, password and scope (None: an existing
+    account keeps its own, a new one is the hall's): that ends the sessions the account had
+    open and lifts its lock. A county account (`scope` "county") belongs to the county's own
+    hall and opens every hall's dashboard. Returns the account's scope."""
     if not user.strip() or len(user) > 60:
         raise AccountError("用户名不能为空，且不超过 60 个字符")
     if not name.strip() or len(name) > 100:
         raise AccountError("姓名不能为空，且不超过 100 个字符")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码至少 {MIN_PASSWORD} 个字符")
+    exists = conn.execute(select(ManagerRow.id, ManagerRow.scope).where(
+        ManagerRow.hall_id == hall_id, ManagerRow.user == user)).first()
+    scope = scope or (exists.scope if exists else "hall")
     if scope not in SCOPE_NAMES:
         raise AccountError(f"账号范围应为 {' / '.join(SCOPE_NAMES)} 之一")
     if scope == "county":
@@ -213,8 +218,6 @@ def add_manager(conn: Connection, hall_id: int, user: str, name: str, password: 
             where = f"县级政务服务中心 {county.code}" if county is not None else (
                 "县级政务服务中心（大厅文件 level = \"county\" 的大厅，尚未导入）")
             raise AccountError(f"县级管理账号只能建在{where}")
-    exists = conn.execute(select(ManagerRow.id, ManagerRow.scope).where(
-        ManagerRow.hall_id == hall_id, ManagerRow.user == user)).first()
     if exists:
         conn.execute(update(ManagerRow).where(ManagerRow.id == exists.id).values(
             name=name, password_hash=hash_pin(password), scope=scope))
@@ -223,6 +226,7 @@ def add_manager(conn: Connection, hall_id: int, user: str, name: str, password: 
     else:
         conn.execute(insert(ManagerRow).values(hall_id=hall_id, user=user, name=name,
                                                password_hash=hash_pin(password), scope=scope))
+    return scope
 
 
 def remove_manager(conn: Connection, hall_id: int, user: str) -> None:

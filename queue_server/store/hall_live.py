@@ -12,19 +12,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from queue_server.store.schema import HallLiveRow, HallRow
 
 
-def publish(conn: Connection, server: str, figures: dict[int, dict[str, Any]],
+def publish(conn: Connection, server: str, figures: dict[int, tuple[int, dict[str, Any]]],
             now: datetime) -> None:
-    """Write the figures of the halls this server leads (hall id → `views.hall_summary`)."""
+    """Write the figures of the halls this server leads (hall id → the epoch it leads it
+    with, and `views.hall_summary`). A hall's row written under a later epoch (by the server
+    that took it since) is left as it is."""
     if not figures:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(HallLiveRow)
     conn.execute(statement.on_conflict_do_update(
         index_elements=[HallLiveRow.hall_id],
-        set_={"server": statement.excluded.server, "at": statement.excluded.at,
-              "data": statement.excluded.data}),
-        [{"hall_id": hall_id, "server": server, "at": now, "data": data}
-         for hall_id, data in figures.items()])
+        set_={"server": statement.excluded.server, "epoch": statement.excluded.epoch,
+              "at": statement.excluded.at, "data": statement.excluded.data},
+        where=HallLiveRow.epoch <= statement.excluded.epoch),
+        [{"hall_id": hall_id, "server": server, "epoch": epoch, "at": now, "data": data}
+         for hall_id, (epoch, data) in figures.items()])
 
 
 def read(conn: Connection) -> list[dict[str, Any]]:

@@ -151,6 +151,9 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
             name=hall.name, settings=settings, updated_at=now,
             catalogue_version=HallRow.catalogue_version + 1,
             credentials_version=HallRow.credentials_version + 1))   # a clerk may be gone
+        if existing.settings.get("level", "") != hall.level and "county" in (
+                existing.settings.get("level"), hall.level):
+            credentials_changed(conn, None)   # its county accounts gain or lose every hall
     return hall_id, changed
 
 

@@ -179,7 +179,7 @@ class ManagerRow(Base):
     user: Mapped[str] = mapped_column(String(60))
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
-    scope: Mapped[str] = mapped_column(String(10), default="hall")
+    scope: Mapped[str] = mapped_column(String(10), default="hall", server_default="hall")
     """"hall": this hall's dashboard only; "county": an account of the county's own hall (the
     hall file's `level = "county"`) that sees every hall: `/county` and each hall's dashboard
     (queue_server.county)."""
@@ -193,6 +193,8 @@ class HallLiveRow(Base):
     hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
                                          primary_key=True)
     server: Mapped[str] = mapped_column(String(100))
+    epoch: Mapped[int]
+    """The epoch the hall was led with (`halls.epoch`): a write of an older one is dropped."""
     at: Mapped[datetime]
     data: Mapped[dict[str, Any]]
 

@@ -25,6 +25,7 @@ def upgrade() -> None:
         "hall_live",
         sa.Column("hall_id", sa.Integer(), nullable=False),
         sa.Column("server", sa.String(length=100), nullable=False),
+        sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["hall_id"], ["halls.id"], ondelete="CASCADE"),

@@ -80,7 +80,6 @@ function onHello(reply) {
   say("");
   showScreen("main");
   renderLive(reply);
-  if (!$("kpi-from").value) setDefaultSpan();
   loadKpis();
   scheduleLive();
 }
@@ -102,7 +101,7 @@ function stateBadge(hall) {
   if (hall.state === "none") return element("span", { class: "badge", dataset: { state: "none" }, textContent: "未运行" });
   if (hall.state === "stale") {
     return element("span", { class: "badge", dataset: { state: "stale" },
-                             textContent: `数据 ${minutes(hall.age_s)}前（服务器切换中）` });
+                             textContent: `数据 ${minutes(hall.age_s)}前（未在运行或正在切换服务器）` });
   }
   return element("span", { class: "badge", dataset: { state: hall.issuing ? "issuing" : "closed" },
                            textContent: hall.issuing ? "取号中" : "未在取号时段" });
@@ -161,32 +160,27 @@ function renderLive(reply) {
 }
 
 async function openHall(hall, button) {
-  // The tab is opened now, in the click, so that no pop-up blocker stops it; it is sent to
-  // the hall's dashboard when the pass comes.
+  // The tab is opened now, in the click, so that no pop-up blocker stops it, cut off from this
+  // page (no opener), and sent to the hall's dashboard when the pass comes. Blocked all the
+  // same, this page stays as it is and says so: the county's view is not given up.
   const tab = window.open("", "_blank");
+  if (!tab) {
+    say("浏览器阻止了新窗口：请允许本页面打开新窗口（弹出式窗口）后再点“进入管理页面”");
+    return;
+  }
+  tab.opener = null;
   button.disabled = true;
   const reply = await app.socket.request("county_pass", { hall: hall.code });
   button.disabled = false;
   if (!reply.ok) {
-    if (tab) tab.close();
+    tab.close();
     say(`无法进入${hall.name}：${reply.error.message}`);
     return;
   }
-  if (tab) tab.location = reply.url;
-  else location.href = reply.url;
+  tab.location = reply.url;
 }
 
 // --- the KPIs --------------------------------------------------------------------------------
-
-function isoDay(date) {
-  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")}`;
-}
-
-function setDefaultSpan() {
-  const today = new Date();
-  $("kpi-to").value = isoDay(today);
-  $("kpi-from").value = isoDay(new Date(today.getFullYear(), today.getMonth(), 1));
-}
 
 function metricText(key, value) {
   if (value === null || value === undefined) return "—";
@@ -195,16 +189,21 @@ function metricText(key, value) {
   return String(value);
 }
 
+// The span asked for; none at first: the server's default, this month of the county's own day.
 async function loadKpis() {
-  const from = $("kpi-from").value, to = $("kpi-to").value;
+  const span = {};
+  if ($("kpi-from").value) span.from = $("kpi-from").value;
+  if ($("kpi-to").value) span.to = $("kpi-to").value;
   $("kpi-button").disabled = true;
   $("kpi-summary").textContent = "正在统计…";
-  const reply = await app.socket.request("county_kpis", { from, to }, 60000);
+  const reply = await app.socket.request("county_kpis", span, 60000);
   $("kpi-button").disabled = false;
   if (!reply.ok) {
     $("kpi-summary").textContent = `统计失败：${reply.error.message}`;
     return;
   }
+  $("kpi-from").value = reply.from;
+  $("kpi-to").value = reply.to;
   $("kpi-summary").textContent = `${reply.from} 至 ${reply.to}，各大厅及全县合计`;
   $("kpi-head").replaceChildren(element("th", { scope: "col", textContent: "大厅" }),
     ...KPI_COLUMNS.map((key) => element("th", { scope: "col", class: "num", textContent: METRIC_NAMES[key] })));

@@ -7,7 +7,8 @@
 // states and replace what is known if their seq is not older; warnings are kept by their seq;
 // `presence` and `device` update the devices. After a reconnect (a server restart, a network
 // blip) HallSocket says hello again and everything is replaced by the reply; a `day_started`
-// makes it say hello at once. User and password live only in the HallSocket's memory. The hall's
+// makes it say hello at once. User and password live only in the HallSocket's memory; a county
+// manager's resume token (from its pass) in this tab's sessionStorage, see PASS_KEY. The hall's
 // words (roles, printer states, warnings, window states) are the server's (VOCABULARY, from
 // /common/vocabulary.js).
 "use strict";
@@ -102,14 +103,16 @@ function startSession(hello) {
 }
 
 // A county manager comes from the county's page (/county) with a pass in the address
-// (#pass=…): it logs in with it, and keeps it for this tab only (a reload logs in again), out
-// of the address bar and the history.
-const PASS_KEY = "county-pass";
+// (#pass=…, good for a minute and for this hall only): the page takes it out of the address bar
+// and logs in with it. The hello's reply brings a resume token for this hall, which this tab
+// keeps (sessionStorage: gone with the tab) for its reconnects and reloads.
+const PASS_KEY = "county-resume";
 
 function passGiven() {
   if (location.hash.startsWith("#pass=")) {
-    sessionStorage.setItem(PASS_KEY, decodeURIComponent(location.hash.slice("#pass=".length)));
+    const pass = decodeURIComponent(location.hash.slice("#pass=".length));
     history.replaceState(null, "", location.pathname + location.search + "#live");
+    return pass;
   }
   return sessionStorage.getItem(PASS_KEY);
 }
@@ -154,6 +157,10 @@ function onRefused(error) {
 }
 
 function onHello(reply) {
+  if (reply.resume) {   // a county manager: the next hellos of this tab use it
+    sessionStorage.setItem(PASS_KEY, reply.resume);
+    app.socket.hello = { role: "manager", pass: reply.resume };
+  }
   const snapshot = reply.snapshot;
   const seq = reply.seq;
   app.name = reply.name;
