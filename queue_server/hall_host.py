@@ -110,12 +110,15 @@ class HallHost:
 
     def health(self, database: str) -> dict:
         """`database`: what the process's check said. Reads the hall state: call it in the
-        step in which `Writer.settled` returned."""
+        step in which `Writer.settled` returned (or when the state awaits a rebuild, which
+        it then says)."""
         if database == "ok" and self.writer.failed:   # it answers, but the last write failed
             database = f"error: writes fail ({self.writer.failed})"
+        if self.service.ahead:    # nor could the state be read back from it since
+            database = f"error: the day's state awaits a rebuild ({self.writer.failed})"
         return {"version": __version__, "hall": self.code, "path": self.path,
                 "database": database, "service_day": self.service.state.day.isoformat(),
-                "seq": self.service.state.seq, "connections": self.hub.counts(),
+                "seq": self.writer.committed_seq, "connections": self.hub.counts(),
                 "writer": {"batches": self.writer.batches, "commands": self.writer.commands},
                 "fanout": {"frames": self.hub.frames_sent,
                            "last_ms": round(self.hub.last_send_ms, 1),

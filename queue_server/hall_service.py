@@ -89,6 +89,12 @@ class HallService:
         self._writing: Connection | None = None
         self._ahead = False   # a revert failed: the state may hold what the disk does not
 
+    @property
+    def ahead(self) -> bool:
+        """Whether the state may hold what the disk does not (a revert failed, the database
+        being away): no reader may see it, and it is rebuilt before the next decision."""
+        return self._ahead
+
     # --- who may connect: blocking reads, which the sessions run on threads ------------------
     # The session layer holds no database connection of its own: it talks to the state, the
     # writer and these. Reports (`stats`, exports) read through queue_server.reports, on threads.
@@ -172,8 +178,9 @@ class HallService:
     def revert(self, now: datetime) -> None:
         """Throw away what was decided but not committed: the state is rebuilt from the store.
         If the store cannot be read (the database is away, a primary failing over), the state
-        stays marked as ahead of the disk, and the next `decide` rebuilds it before anything
-        else: a command decided on it could reuse a number whose ticket was never stored."""
+        stays marked as `ahead` of the disk: readers wait, and the writer rebuilds it before
+        its next batch (`decide` would too): a command decided on it could reuse a number
+        whose ticket was never stored."""
         self._ahead = True
         self.state = rebuild(self.engine, self.hall_id, self.definition, now)
         self._ahead = False

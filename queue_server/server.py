@@ -246,12 +246,14 @@ class Server:
         database = await asyncio.to_thread(self.database_answers)
         host = self.halls.get(code) if code is not None else None
         if host is not None:
-            await host.writer.settled()   # no await from here on: the seq shown is committed
+            if not host.service.ahead:   # else its state waits for a rebuild: not waited for
+                await host.writer.settled()   # no await from here on: the seq shown is committed
             health = self.process_health(database) | host.health(database)
         else:
             halls = []
             for each in list(self.halls.values()):
-                await each.writer.settled()   # each hall's figures are read as committed
+                if not each.service.ahead:
+                    await each.writer.settled()   # each hall's figures are read as committed
                 halls.append(each.health(database))
             health = self.process_health(database) | {"halls": halls}
             if any(h["database"] != "ok" for h in halls):

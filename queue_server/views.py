@@ -8,9 +8,9 @@ display never receives anything but numbers and windows, and a citizen only its 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from itertools import chain
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, overload
 
 from hall.vocabulary import (

@@ -27,7 +27,11 @@ little: what arrives during a commit is queued and becomes the next batch at onc
 
 A failed commit tells nobody "done": every submitter of the batch gets `WriterFailed`, and the
 commit thread has rebuilt the state from the store (`HallService.commit`) before anyone may read
-it again.
+it again. If the store cannot be read either (the database is away), the state stays ahead of
+the disk (`HallService.ahead`) and readers keep waiting: the next batch (at the latest the
+hall's next tick, a few seconds later) rebuilds it on the commit thread before anything else,
+and lets them in once that worked. `/healthz` does not wait: it says the state is owed a
+rebuild.
 
 **A revoked session gets nothing written.** Before each batch the writer drops the commands of
 any session that has ended since it sent them (sessions are ended by the server's check for
@@ -163,11 +167,14 @@ class Writer:
                     self._land()
                     return
                 commands = [(p.command, p.now) for p in batch]
+                if self.service.ahead:   # a revert failed: rebuilt first, off the event loop
+                    await asyncio.get_running_loop().run_in_executor(
+                        self.committer, self.service.revert, commands[-1][1])
                 outcomes, events = self.service.decide(commands, self.observe)
                 if await self._commit(batch, events, commands[-1][1]):
                     break
         except asyncio.CancelledError:   # the hall is no longer served here (Server.lose)
-            self._land()
+            self._land(given_up=True)
             self.abandon(batch)
             raise
         except Exception as error:   # the database failed: nobody is told "done"
@@ -220,8 +227,12 @@ class Writer:
                 return False
         return True
 
-    def _land(self) -> None:
-        """The state is the disk's again (committed, or rebuilt after a failed commit)."""
+    def _land(self, given_up: bool = False) -> None:
+        """The state is the disk's again (committed, or rebuilt after a failed commit): readers
+        may go on. Not while a rebuild is still owed, unless the hall is given up here (its
+        sessions are ended; nobody must wait for ever)."""
+        if self.service.ahead and not given_up:
+            return
         self.committed_seq = self.service.state.seq
         self._landed.set()
 

@@ -154,6 +154,55 @@ def test_a_failed_commit_tells_nobody_done_and_leaves_the_state_as_on_disk(hall)
 
 
 
+def test_a_state_the_database_cannot_give_back_is_shown_to_nobody_until_rebuilt(hall, monkeypatch):
+    """The database goes away in the middle of a take_ticket's commit, so the state cannot be
+    rebuilt from it either: the kiosk is told nothing was done, and a display saying hello
+    meanwhile waits rather than see the ticket that is only in memory. The database back, the
+    hall's next tick rebuilds the state first (on the commit thread), and the display is
+    answered with the disk's state: no ticket."""
+    from queue_server import commands as cmd
+    from queue_server import hall_service
+
+    engine, _, tokens = hall
+    away = threading.Event()
+    rebuild, append = hall_service.rebuild, event_log.append
+
+    def rebuild_unless_away(*args):
+        if away.is_set():
+            raise OSError("数据库暂时不可用（测试）")
+        return rebuild(*args)
+
+    def append_cut_off(*args):    # the connection breaks in the middle of the commit
+        if away.is_set():
+            raise OSError("连接中断（测试）")
+        return append(*args)
+
+    monkeypatch.setattr(hall_service, "rebuild", rebuild_unless_away)
+    monkeypatch.setattr(event_log, "append", append_cut_off)
+
+    async def scenario():
+        h = HeldHall(engine, tokens)
+        away.set()
+        runner, _, take = await h.hold_a_take()
+        h.held.release.set()
+        reply = await take
+        assert h.service.ahead and list(h.service.state.tickets) == ["A001"]
+        display = asyncio.create_task(h.hello("display"))
+        await _turns()
+        assert not display.done()
+        away.clear()                 # the database answers again
+        await h.writer.submit(cmd.Tick())
+        (_, board) = await display
+        runner.cancel()
+        h.writer.close()
+        return h, reply, board
+
+    h, reply, board = asyncio.run(scenario())
+    assert reply["error"]["code"] == "internal"
+    assert not h.service.ahead and h.service.state.tickets == {}
+    assert board["ok"] and board["seq"] == 0 and waiting(board)["A"] == 0
+
+
 def test_the_ticket_page_and_healthz_wait_for_the_commit_in_flight(hall):
     """The HTTP side reads the same state: while the take_ticket's commit is held, neither the
     new ticket's citizen page nor /healthz (its seq) is answered; released, both show it."""
