@@ -25,6 +25,22 @@ function element(tag, props = {}, ...children) {
   return node;
 }
 
+// The login form of the manager's and the county's pages (#login-form, #user, #password,
+// #login-error): `logIn(user, password)` once both are given.
+function onLoginForm(logIn) {
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const user = $("user").value.trim();
+    const password = $("password").value;
+    if (!user || !password) {
+      $("login-error").textContent = "请输入用户名和密码";
+      return;
+    }
+    $("login-error").textContent = "";
+    logIn(user, password);
+  });
+}
+
 // How far this PC's clock is from the server's, from the `at` (whole seconds) of a frame the
 // server just sent: 0 while they agree within a few seconds, else the difference (ms).
 function clockSkew(at, skew) {

@@ -119,7 +119,7 @@ function warningBadges(hall) {
 function hallRow(hall) {
   const known = hall.state !== "none";
   const value = (key) => (known ? String(hall[key]) : "—");
-  const enter = element("button", { type: "button", class: "enter", textContent: "进入管理页面",
+  const enter = element("button", { type: "button", class: "small enter", textContent: "进入管理页面",
                                     title: `打开${hall.name}的管理页面` });
   enter.addEventListener("click", () => openHall(hall, enter));
   const name = element("td", {}, hall.name, hall.level ? element("span", { class: "visually-hidden", textContent: `（${HALL_LEVEL_NAMES[hall.level]}）` }) : null);
@@ -232,17 +232,7 @@ async function loadKpis() {
 // --- start --------------------------------------------------------------------------------------
 
 function start() {
-  $("login-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const user = $("user").value.trim();
-    const password = $("password").value;
-    if (!user || !password) {
-      $("login-error").textContent = "请输入用户名和密码";
-      return;
-    }
-    $("login-error").textContent = "";
-    logIn(user, password);
-  });
+  onLoginForm(logIn);
   $("logout-button").addEventListener("click", () => logOut("已退出登录"));
   $("span-form").addEventListener("submit", (event) => {
     event.preventDefault();

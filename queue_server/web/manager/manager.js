@@ -851,17 +851,7 @@ async function greenChannel() {
 // --- start --------------------------------------------------------------------------------------
 
 function start() {
-  $("login-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const user = $("user").value.trim();
-    const password = $("password").value;
-    if (!user || !password) {
-      $("login-error").textContent = "请输入用户名和密码";
-      return;
-    }
-    $("login-error").textContent = "";
-    logIn(user, password);
-  });
+  onLoginForm(logIn);
   $("logout-button").addEventListener("click", () => logOut("已退出登录"));
   $("ack-all").addEventListener("click", acknowledgeAll);
   $("status-filter-warned").before(...Object.entries(WINDOW_STATE_NAMES).map(
