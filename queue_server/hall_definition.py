@@ -24,6 +24,10 @@ ITEM_TYPES = ("instant", "promised")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 """原件 / 复印件 / 原件及复印件."""
 
+CATALOGUE_UPDATES = ("next_day", "at_once")
+"""When a hall applies a new county catalogue version (queue_server.catalogue): at the start of
+its next service day (the default), or at once."""
+
 
 @dataclass(frozen=True, slots=True)
 class Session:
@@ -58,6 +62,8 @@ class HallInfo:
     public_url: str = ""
     """Where citizens' phones reach the hall (`https://…/h/<code>`), used in every QR code;
     empty: the address the kiosk itself used."""
+    catalogue_updates: str = "next_day"
+    """When a newly published county catalogue reaches the hall (`CATALOGUE_UPDATES`)."""
 
     @cached_property
     def zone(self) -> ZoneInfo:
