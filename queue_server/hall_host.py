@@ -290,16 +290,16 @@ class HallHost:
     async def _tick_forever(self, day_changed: Callable[[], None],
                             tick_done: Callable[[], None]) -> None:
         """Lets time-based rules (脱岗 warnings, returns, the day's close) run through the
-        writer every few seconds."""
+        writer every few seconds, and a county catalogue version that became due be served."""
         day = self.service.state.day
         while True:
             await asyncio.sleep(self.tick_seconds)
-            with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
-                await self.writer.submit(cmd.Tick())
-            try:
+            try:   # before the tick: a version due with a new day is served from its start
                 await self.follow_catalogue()
             except Exception:   # the database is away, or the hall was taken: the next tick
                 log.exception("applying the county catalogue to hall %s failed", self.code)
+            with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
+                await self.writer.submit(cmd.Tick())
             if self.service.state.day != day:    # read as the tick's reply is: committed
                 day = self.service.state.day
                 day_changed()
@@ -309,7 +309,7 @@ class HallHost:
     async def follow_catalogue(self) -> None:
         """Apply a newly published county catalogue version when the hall's mode says it is due
         (queue_server.catalogue): written on a thread, then served from the next batch on, so
-        a batch never sees two catalogues. Kiosks get it at their next `catalogue` request."""
+        a batch never sees two catalogues. The kiosks are told, and ask for it."""
         service = self.service
         now = self.writer.clock()
         version = await asyncio.to_thread(service.county_version_due, now)
@@ -319,6 +319,7 @@ class HallHost:
             service.apply_county_version, version, now)
         await self.writer.settled()
         service.take_catalogue(definition, catalogue_version, version)   # no await before this
+        self.hub.publish([views.catalogue_changed(catalogue_version)])
         log.info("hall %s: county catalogue version %d applied (catalogue version %d)",
                  self.code, version, catalogue_version)
 

@@ -113,6 +113,12 @@ def guide_path(service: str | None, catalogue_version: int | None) -> str | None
     return f"guide/{service}" + (f"?v={catalogue_version}" if catalogue_version else "")
 
 
+def catalogue_changed(version: int) -> Delivery:
+    """Tells the kiosks that the hall serves a new catalogue version (a county catalogue
+    applied at once): each asks for it with `catalogue`. Not of the log, so without `seq`."""
+    return Delivery({"ev": "catalogue", "version": version}, frozenset({"kiosk"}))
+
+
 def catalogue_view(definition: HallDefinition, version: int) -> dict[str, Any]:
     return {"version": version, "hall": hall_view(definition),
             "items": [item_view(i) for i in definition.items]}

@@ -221,6 +221,7 @@ def test_at_once_a_running_hall_serves_a_new_version_between_two_tickets(tmp_pat
                               statutory_days=15, phone="0000-9999999", steps=("县里的流程",))
         assert "第 1 版" in hall.cli("catalogue", "publish", str(county))
         _until(lambda: _catalogue(kiosk, since=1).get("version") == 2, 15)
+        assert kiosk.wait_event("catalogue") == {"ev": "catalogue", "version": 2}
         pushed = next(i for i in _catalogue(kiosk)["items"] if i["code"] == ITEM)
         assert [m["name"] for m in pushed["materials"]] == ["居民身份证", "户口簿"]
         assert pushed["statutory_days"] == 15
@@ -265,7 +266,7 @@ def test_next_day_a_running_hall_applies_a_new_version_when_the_day_changes(tmp_
         assert ticket["catalogue_version"] == 1
 
         _until(lambda: hall.health()["service_day"] == "2026-11-24", 20)
-        _until(lambda: _catalogue(kiosk, since=1).get("version") == 2, 10)
+        _until(lambda: hall.hello("kiosk").hello["catalogue_version"] == 2, 10)
         pushed = next(i for i in _catalogue(kiosk)["items"] if i["code"] == ITEM)
         assert [m["name"] for m in pushed["materials"]] == ["户口簿"]
         assert pushed["category"] == item.category
@@ -295,3 +296,4 @@ def test_the_mode_is_exported_only_when_it_is_not_the_default():
     at_once = parse_hall(_with_mode(SMALL, "at_once"))
     assert 'catalogue_updates = "at_once"' in dump_hall(at_once)
     assert parse_hall(dump_hall(at_once)).hall == at_once.hall   # (PINs are never exported)
+
