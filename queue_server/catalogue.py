@@ -8,7 +8,7 @@ hall file. Items only the hall has are its own entirely, and county items a hall
 are not added to it.
 
 Local are the fields that say who does it and where, which differ from hall to hall for the
-same service (docs/hall-config.md#县级事项目录):
+same service (docs/hall-config.md#县级事项目录-the-county-catalogue):
 
 - `department` and `category`: the office that takes it in and the queue (so the windows) a
   ticket for it joins; a push never moves a hall's tickets to other windows;

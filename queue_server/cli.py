@@ -137,9 +137,9 @@ def cmd_catalogue_status(args: argparse.Namespace) -> None:
     engine = _engine(args)
     with engine.connect() as conn:
         latest = county_catalogue.latest(conn)
-        items = {hall_id: hall_records.load_definition(conn, hall_id).items
-                 for hall_id in hall_records.hall_ids(conn)}
-        halls = county_catalogue.statuses(conn, items)
+        halls = county_catalogue.statuses(conn, {
+            hall_id: hall_records.load_definition(conn, hall_id)
+            for hall_id in hall_records.hall_ids(conn)})
     newest = latest[0] if latest else 0
     print(f"县级事项目录最新为第 {newest} 版 / latest version {newest}" if newest
           else "还没有发布县级事项目录 / nothing published yet")

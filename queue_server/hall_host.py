@@ -144,8 +144,10 @@ class HallHost:
         hall = self.context.hall_view
         service = self.service
         current = service.catalogue_version
-        wanted = asked.get("v", [""])[0]
-        version = int(wanted) if wanted.isascii() and wanted.isdigit() else current
+        wanted = asked.get("v", [str(current)])[0]
+        if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 9):
+            return page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
+        version = int(wanted)
         if version == current:
             items: tuple[ServiceItem, ...] | None = service.definition.items
         else:

@@ -240,7 +240,8 @@ def test_at_once_a_running_hall_serves_a_new_version_between_two_tickets(tmp_pat
         assert old_code == new_code == 200
         assert "户口簿" not in old and "第 1 版" in old and "户口簿" in new
         assert _fetch(f"{hall.http}/guide/{ITEM}?v=2")[1] == new
-        assert _fetch(f"{hall.http}/guide/{ITEM}?v=9")[0] == 404
+        for unknown in ("9", "0", "x", "-1", "99999999999999999999"):
+            assert _fetch(f"{hall.http}/guide/{ITEM}?v={unknown}")[0] == 404, unknown
 
         citizen = hall.hello("citizen", ticket=before["token"])
         assert citizen.hello["ticket"]["guide"] == f"guide/{ITEM}?v=1"
@@ -297,3 +298,32 @@ def test_the_mode_is_exported_only_when_it_is_not_the_default():
     assert 'catalogue_updates = "at_once"' in dump_hall(at_once)
     assert parse_hall(dump_hall(at_once)).hall == at_once.hall   # (PINs are never exported)
 
+
+
+def test_an_upgraded_database_keeps_each_halls_present_items_as_its_version(tmp_path):
+    """Migration 0008 on a database of an older release: each hall's items become the snapshot of
+    its present catalogue version, nothing is applied from a county yet, and the tickets of its
+    log, which recorded no version, link to the current guide."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from queue_server import events, views
+    from queue_server.store.schema import EventRow
+
+    path = tmp_path / "hall.db"
+    shutil.copy(Path(__file__).parent / "data" / "hall-0005.db", path)
+    assert cli.main(["init", "--db", f"sqlite:///{path}"]) == 0
+    engine = open_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        hall_id = hall_records.hall_id_for(conn, None)
+        definition = hall_records.load_definition(conn, hall_id)
+        version = hall_records.catalogue_version(conn, hall_id)
+        assert hall_records.items_at(conn, hall_id, version) == definition.items
+        assert county_catalogue.applied(conn, hall_id) == 0
+        rows = conn.execute(select(EventRow.data).where(
+            EventRow.hall_id == hall_id, EventRow.kind == "ticket_issued")).scalars().all()
+    issued = [events.record("ticket_issued", data) for data in rows]
+    old = [record for record in issued if record.service]
+    assert old and all(record.catalogue_version is None for record in issued)
+    assert views.guide_path(old[0].service, None) == f"guide/{old[0].service}"

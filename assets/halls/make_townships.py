@@ -23,7 +23,7 @@ Items shared with the county
     category (window) and phone, and the summary and steps, which name that office and its
     window (the local fields of the county catalogue, queue_server.catalogue). So the county
     pushes the rest down with `queue-server catalogue publish county.toml`, and each township
-    keeps these (docs/hall-config.md#县级事项目录). Items only townships have
+    keeps these (docs/hall-config.md#县级事项目录-the-county-catalogue). Items only townships have
     (代办, 耕地地力保护补贴, 危房改造 …) are written with `it()` here and coded `CLS-xz-OFFICE-NNN`,
     the same code in every township.
 

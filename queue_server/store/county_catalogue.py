@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from queue_server import catalogue
-from queue_server.hall_definition import ServiceItem
+from queue_server.hall_definition import HallDefinition
 from queue_server.store.schema import CountyCatalogueRow, HallCatalogueRow, HallRow
 
 
@@ -117,21 +117,20 @@ class HallStatus:
     """Codes the county no longer has that the hall still serves."""
 
 
-def statuses(conn: Connection, hall_items: dict[int, tuple[ServiceItem, ...]]
-             ) -> list[HallStatus]:
+def statuses(conn: Connection, halls: dict[int, HallDefinition]) -> list[HallStatus]:
     """Each hall's place in the county catalogue, for `queue-server catalogue status`;
-    `hall_items`: each hall's items by hall id (from `hall_records.load_definition`)."""
+    `halls`: each hall's definition by hall id (from `hall_records.load_definition`)."""
     ever = ever_published(conn)
     cache: dict[int, dict[str, dict[str, Any]]] = {}
     out = []
     for hall in conn.execute(select(HallRow).order_by(HallRow.id)):
         county = cache.setdefault(hall.county_version, items_of(conn, hall.county_version))
-        codes = [item.code for item in hall_items[hall.id]]
+        items = halls[hall.id].items
         out.append(HallStatus(
-            hall.code, hall.name, hall.settings.get("catalogue_updates", "next_day"),
-            hall.county_version, hall.catalogue_version,
-            len(catalogue.adopted(hall_items[hall.id], county)),
-            catalogue.dropped_by_county(codes, county, ever) if hall.county_version else []))
+            hall.code, hall.name, halls[hall.id].hall.catalogue_updates, hall.county_version,
+            hall.catalogue_version, len(catalogue.adopted(items, county)),
+            catalogue.dropped_by_county([i.code for i in items], county, ever)
+            if hall.county_version else []))
     return out
 
 
