@@ -710,11 +710,13 @@ class KioskShell:
 
     async def _print_checklist(self, item: dict[str, Any]) -> None:
         # The hall's public address when it has one (a phone outside the hall's network can
-        # open it), else the address this kiosk reaches the server at.
+        # open it), else the address this kiosk reaches the server at. The QR opens the guide
+        # of the catalogue version printed, whatever the county publishes later.
         base = self.model.hall.get("public_url") or (
             self.client.url or self.client.urls[0]).replace("ws", "http", 1).rsplit("/ws", 1)[0]
-        await self._reporting(self.printer.checklist(item, self.model.hall,
-                                                     f"{base}/guide/{item['code']}"))
+        version = (self.model.catalogue or {}).get("version")
+        await self._reporting(self.printer.checklist(
+            item, self.model.hall, f"{base}/guide/{item['code']}?v={version}"))
 
     async def _reporting(self, job) -> None:
         """Run a print job, and tell the managers when the printer's state changes (paper out

@@ -288,7 +288,7 @@ def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_p
     run_kiosk(window, town, tmp_path, size, scenario,
               EscposPrinter(f"preview:{prints}", PrinterProfile(58)))
     [url] = decode_printout(prints, f"checklist-{seen['code']}")
-    assert url == f"{town.http}/guide/{seen['code']}"
+    assert url == f"{town.http}/guide/{seen['code']}?v=1"   # the version printed
     with urllib.request.urlopen(url, timeout=5) as page:
         assert "所需材料" in page.read().decode()
 
