@@ -62,8 +62,8 @@ def _until(check, seconds: float) -> None:
 
 # --- publishing ----------------------------------------------------------------------------------
 
-def test_versions_are_kept_and_an_identical_publish_makes_none(tmp_path, capsys):
-    db = f"sqlite:///{tmp_path / 'county.db'}"
+def test_versions_are_kept_and_an_identical_publish_makes_none(db_url, tmp_path, capsys):
+    db = db_url
     first = _county_file(tmp_path)
     code, out, _ = _run(capsys, "catalogue", "publish", str(first), "--db", db)
     assert code == 0 and "第 1 版" in out
@@ -124,12 +124,12 @@ def test_bad_input_is_refused_in_chinese_and_changes_nothing(tmp_path, capsys):
 
 # --- adopting -----------------------------------------------------------------------------------
 
-def test_a_township_adopts_county_items_and_keeps_its_local_fields(tmp_path, capsys):
+def test_a_township_adopts_county_items_and_keeps_its_local_fields(db_url, tmp_path, capsys):
     """The county's shared fields (materials, time limits) reach a township's items of the same
     code, a re-import's copies of them included; its department, category, phone, summary and
     steps stay its own; items only it has are untouched; a county item later removed is kept and
-    flagged."""
-    db = f"sqlite:///{tmp_path / 'county.db'}"
+    flagged. On SQLite and on PostgreSQL."""
+    db = db_url
     county = load_hall(HALLS / "county.toml")
     township_path = HALLS / "townships" / "qinglan-baisha.toml"
     township = load_hall(township_path)
