@@ -48,8 +48,8 @@ def guide_html(item: dict[str, Any], hall: dict[str, Any],
     parts = []
     if edition is not None:
         shown, current = edition
-        parts.append(f"<section><p>这是本大厅第 {shown} 版事项目录中的办事指南（取号时的版本）；"
-                     f"现行为第 {current} 版，内容可能已有更新。</p></section>")
+        parts.append(f"<section>这是本大厅第 {shown} 版事项目录中的办事指南（您取号或打印清单时的版本）；"
+                     f"现行为第 {current} 版，内容可能已有更新。</section>")
     for heading, lines in guide.sections(item, guide.serving_windows(item, hall), hall):
         if not lines:
             continue
