@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -29,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from hall.vocabulary import DEVICE_ROLES, DIMENSIONS, PERIODS, REPORTS, ROLE_NAMES
 from queue_server import catalogue
 from queue_server.credentials import is_valid_pin
+from queue_server.hall_definition import HallDefinition
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, county_catalogue, devices, hall_records
@@ -78,7 +80,11 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def cmd_check_hall(args: argparse.Namespace) -> None:
-    print(f"文件正确 / file is valid: {describe(load_hall(args.file))}")
+    definition = load_hall(args.file)
+    print(f"文件正确 / file is valid: {describe(definition)}")
+    if args.db or os.environ.get("QUEUE_DB"):   # a database named: what its county catalogue does
+        with _engine(args).connect() as conn:
+            _say_adopted(definition, *hall_records.county_catalogue_for(conn, definition.hall.code))
 
 
 def cmd_import_hall(args: argparse.Namespace) -> None:
@@ -87,18 +93,24 @@ def cmd_import_hall(args: argparse.Namespace) -> None:
     with engine.begin() as conn:
         hall_id, changed = hall_records.save_definition(conn, definition, _now())
         version = hall_records.catalogue_version(conn, hall_id)
-        county_version = county_catalogue.applied(conn, hall_id)
-        county = county_catalogue.items_of(conn, county_version)
+        county = hall_records.county_catalogue_for(conn, definition.hall.code)
     state = "已导入 / imported" if changed else "无变化 / unchanged"
     print(f"{state}: {describe(definition)}；目录版本 / catalogue version {version}")
+    _say_adopted(definition, *county)
+
+
+def _say_adopted(definition: HallDefinition, county_version: int,
+                 county: catalogue.CountyItems) -> None:
+    """What the county catalogue makes of a hall file's items (docs/hall-config.md)."""
     adopted = catalogue.adopted(definition.items, county)
-    if adopted:
-        differ = catalogue.overridden(definition.items, county)
-        print(f"其中 {len(adopted)} 个事项已认领县级事项目录（第 {county_version} 版）：名称、受理条件、"
-              "申请材料、时限、收费等共享字段以县级目录为准，文件中的这些字段不生效；部门、号段、"
-              "电话、概述和办事流程用本文件的。")
-        if differ:
-            print(f"注意：{len(differ)} 个事项的共享字段与县级目录不同，已按县级目录：{_few(differ)}")
+    if not adopted:
+        return
+    print(f"其中 {len(adopted)} 个事项认领县级事项目录（第 {county_version} 版）：名称、受理条件、"
+          "申请材料、时限、收费等共享字段以县级目录为准，文件中的这些字段不生效；部门、号段、"
+          "电话、概述和办事流程用本文件的。")
+    differ = catalogue.overridden(definition.items, county)
+    if differ:
+        print(f"注意：{len(differ)} 个事项的共享字段与县级目录不同，以县级目录为准：{_few(differ)}")
 
 
 def _few(codes: list[str], shown: int = 5) -> str:
@@ -146,7 +158,8 @@ def cmd_catalogue_status(args: argparse.Namespace) -> None:
     modes = {"at_once": "立即应用", "next_day": "次日应用"}
     for hall in halls:
         pending = f"待应用第 {newest} 版" if hall.applied < newest else "已是最新"
-        line = (f"{hall.code}\t{hall.name}\t已应用第 {hall.applied} 版\t{pending}\t"
+        applied = f"已应用第 {hall.applied} 版" if hall.applied else "尚未应用"
+        line = (f"{hall.code}\t{hall.name}\t{applied}\t{pending}\t"
                 f"{modes[hall.mode]}（{hall.mode}）\t认领 {hall.adopted} 个事项\t"
                 f"目录版本 {hall.catalogue_version}")
         if hall.dropped:

@@ -124,7 +124,8 @@ def test_bad_input_is_refused_in_chinese_and_changes_nothing(tmp_path, capsys):
 
 # --- adopting -----------------------------------------------------------------------------------
 
-def test_a_township_adopts_county_items_and_keeps_its_local_fields(db_url, tmp_path, capsys):
+def test_a_township_adopts_county_items_and_keeps_its_local_fields(db_url, tmp_path, capsys,
+                                                                  monkeypatch):
     """The county's shared fields (materials, time limits) reach a township's items of the same
     code, a re-import's copies of them included; its department, category, phone, summary and
     steps stay its own; items only it has are untouched; a county item later removed is kept and
@@ -138,8 +139,13 @@ def test_a_township_adopts_county_items_and_keeps_its_local_fields(db_url, tmp_p
     assert shared and local_only
 
     assert _run(capsys, "catalogue", "publish", str(HALLS / "county.toml"), "--db", db)[0] == 0
+    note = f"其中 {len(shared)} 个事项认领县级事项目录（第 1 版）"
+    code, out, _ = _run(capsys, "check-hall", str(township_path), "--db", db)
+    assert code == 0 and "文件正确" in out and note in out
+    monkeypatch.delenv("QUEUE_DB", raising=False)
+    assert "认领" not in _run(capsys, "check-hall", str(township_path))[1]   # no database named
     code, out, _ = _run(capsys, "import-hall", str(township_path), "--db", db)
-    assert code == 0 and f"其中 {len(shared)} 个事项已认领县级事项目录（第 1 版）" in out
+    assert code == 0 and note in out
 
     # The county changes one item's materials and time limit, and removes another.
     changed, removed = shared[0].code, shared[1].code
@@ -262,7 +268,7 @@ def test_next_day_a_running_hall_applies_a_new_version_when_the_day_changes(tmp_
         time.sleep(2)   # a dozen ticks of the simulated clock, still on the 23rd
         assert hall.health()["service_day"] == "2026-11-23"
         assert _catalogue(kiosk, since=1)["unchanged"] is True
-        assert "待应用第 1 版" in hall.cli("catalogue", "status")
+        assert "尚未应用\t待应用第 1 版" in hall.cli("catalogue", "status")
         ticket = kiosk.request("take_ticket", category="A", service=ITEM)["ticket"]
         assert ticket["catalogue_version"] == 1
 

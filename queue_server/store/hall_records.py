@@ -132,13 +132,8 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
     hall = definition.hall
     existing = conn.execute(select(HallRow).where(HallRow.code == hall.code)).first()
     settings = _settings(hall)
-    if existing is None:
-        latest = county_catalogue.latest(conn)
-        county_version = latest[0] if latest else 0
-    else:
-        county_version = existing.county_version
-    definition = replace(definition, items=catalogue.adopt(
-        definition.items, county_catalogue.items_of(conn, county_version)))
+    county_version, county = county_catalogue_for(conn, hall.code)
+    definition = replace(definition, items=catalogue.adopt(definition.items, county))
     if existing is None:
         hall_id = conn.execute(insert(HallRow).values(
             code=hall.code, name=hall.name, settings=settings, catalogue_version=1,
@@ -161,6 +156,16 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
         county_catalogue.snapshot(conn, hall_id, catalogue_version(conn, hall_id),
                                   county_version, rows["items"], now)
     return hall_id, changed
+
+
+def county_catalogue_for(conn: Connection, code: str) -> tuple[int, catalogue.CountyItems]:
+    """The county catalogue version whose shared fields the hall's adopted items take, and its
+    items: the version the hall has applied; for a hall not yet imported, the latest."""
+    applied = conn.execute(select(HallRow.county_version).where(HallRow.code == code)).scalar()
+    if applied is None:
+        latest = county_catalogue.latest(conn)
+        applied = latest[0] if latest else 0
+    return applied, county_catalogue.items_of(conn, applied)
 
 
 def apply_county_version(conn: Connection, hall_id: int, county_version: int,
