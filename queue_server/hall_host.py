@@ -320,8 +320,10 @@ class HallHost:
         definition, catalogue_version = await asyncio.to_thread(
             service.apply_county_version, version, now)
         await self.writer.settled()
+        changed = catalogue_version != service.catalogue_version   # else none of its items
         service.take_catalogue(definition, catalogue_version, version)   # no await before this
-        self.hub.publish([views.catalogue_changed(catalogue_version)])
+        if changed:
+            self.hub.publish([views.catalogue_changed(catalogue_version)])
         log.info("hall %s: county catalogue version %d applied (catalogue version %d)",
                  self.code, version, catalogue_version)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, replace
 from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
@@ -120,8 +121,13 @@ def _rows(definition: HallDefinition) -> dict[str, list[dict[str, Any]]]:
         "categories": ordered([plain(c) for c in definition.categories]),
         "windows": [plain(w) for w in definition.windows],
         "clerks": ordered([plain(c, drop=("pin",)) for c in definition.clerks]),
-        "items": ordered([_item_row(i) for i in definition.items]),
+        "items": _item_rows(definition.items),
     }
+
+
+def _item_rows(items: Iterable[ServiceItem]) -> list[dict[str, Any]]:
+    """Items as the `items` table holds them, in order."""
+    return [{**_item_row(item), "position": i} for i, item in enumerate(items)]
 
 
 def save_definition(conn: Connection, definition: HallDefinition, now: datetime) -> tuple[int, bool]:
@@ -177,8 +183,7 @@ def apply_county_version(conn: Connection, hall_id: int, county_version: int,
     county = county_catalogue.items_of(conn, county_version)
     items = [_item(r) for r in conn.execute(
         select(ItemRow).where(ItemRow.hall_id == hall_id).order_by(ItemRow.position))]
-    rows = [{**_item_row(item), "position": i}
-            for i, item in enumerate(catalogue.adopt(items, county))]
+    rows = _item_rows(catalogue.adopt(items, county))
     changed = _sync(conn, hall_id, "items", rows)
     version = county_catalogue.mark_applied(conn, hall_id, county_version, changed, epoch)
     if version is None:
