@@ -206,6 +206,30 @@ def test_a_hall_taken_after_a_publish_applies_it_by_its_mode(tmp_path):
         assert hall_records.items_at(conn, hall_id, 1)[0].materials == item.materials
 
 
+def test_the_core_serves_new_items_from_the_next_command_and_keeps_the_days_tickets():
+    """`HallState.take_items`: tickets issued after record the new version, those before keep
+    theirs, their queue and their place; categories and windows are untouched."""
+    from zoneinfo import ZoneInfo
+
+    from queue_server import commands as cmd
+    from queue_server.hall_state import HallState
+
+    definition = parse_hall(SMALL)
+    monday = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    state = HallState(definition, monday.date(), 0, catalogue_version=1)
+    [before] = state.handle(cmd.TakeTicket("A", service=ITEM), monday)
+    item = definition.items[0]
+    pushed = replace(definition, items=(replace(item, materials=(HOUSEHOLD,)),))
+    state.take_items(pushed, 2)
+    [after] = state.handle(cmd.TakeTicket("A", service=ITEM), monday)
+    assert (before.data.catalogue_version, after.data.catalogue_version) == (1, 2)
+    assert state.tickets["A001"].catalogue_version == 1
+    assert [t.number for t in state.queues["A"].ordered()] == ["A001", "A002"]
+    assert state.definition.item_by_code[ITEM].materials == (HOUSEHOLD,)
+    assert state.definition.windows_by_category == definition.windows_by_category
+    assert state.consistency_problems() == []
+
+
 # --- a running server -----------------------------------------------------------------------------
 
 def _catalogue(kiosk, since: int | None = None) -> dict:
