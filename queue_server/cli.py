@@ -82,8 +82,11 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_check_hall(args: argparse.Namespace) -> None:
     definition = load_hall(args.file)
     print(f"文件正确 / file is valid: {describe(definition)}")
-    if args.db or os.environ.get("QUEUE_DB"):   # a database named: what its county catalogue does
-        with _engine(args).connect() as conn:
+    if not (args.db or os.environ.get("QUEUE_DB")):
+        return
+    engine = open_engine(args.db)   # a database named: what its county catalogue would do
+    if is_initialised(engine):
+        with engine.connect() as conn:
             _say_adopted(definition, *hall_records.county_catalogue_for(conn, definition.hall.code))
 
 

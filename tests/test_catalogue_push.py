@@ -17,7 +17,7 @@ from live_hall import ROUND_THE_CLOCK, SMALL, LiveHall
 from queue_server import catalogue, cli
 from queue_server.hall_definition import Material
 from queue_server.hall_service import HallService
-from queue_server.hall_toml import HallFileInvalid, dump_hall, load_hall, parse_hall
+from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall, parse_hall
 from queue_server.store import county_catalogue, hall_records
 from queue_server.store.database import migrate, open_engine
 
@@ -144,6 +144,9 @@ def test_a_township_adopts_county_items_and_keeps_its_local_fields(db_url, tmp_p
     assert code == 0 and "文件正确" in out and note in out
     monkeypatch.delenv("QUEUE_DB", raising=False)
     assert "认领" not in _run(capsys, "check-hall", str(township_path))[1]   # no database named
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"   # one not initialised: the check alone
+    assert _run(capsys, "check-hall", str(township_path), "--db", empty)[:2] == (
+        0, f"文件正确 / file is valid: {describe(township)}\n")
     code, out, _ = _run(capsys, "import-hall", str(township_path), "--db", db)
     assert code == 0 and note in out
 
