@@ -5,7 +5,8 @@ first server URL that answers (trying the list in turn, with backoff and jitter 
 rounds; a server that does not lead the device's hall names the one that does, which is tried
 at once), says hello, hands the snapshot to `on_snapshot`, then feeds events to `on_event` —
 dropping any whose `seq` is not newer than the snapshot's, so a reconnect never replays the
-past. `request()` sends an op and waits for its reply, with a timeout. While the server is
+past (a message without `seq`, such as `catalogue`, is not of the log and always passes).
+`request()` sends an op and waits for its reply, with a timeout. While the server is
 gone, `connected` is False, `on_status` says why, and requests fail at once with
 `NotConnected` so the device can say so instead of hanging.
 
@@ -153,7 +154,7 @@ class HallClient:
                 if future is not None and not future.done():
                     future.set_result(message)
             elif "ev" in message and self.connected:
-                if message.get("seq", 0) <= self.snapshot_seq:
+                if "seq" in message and message["seq"] <= self.snapshot_seq:
                     continue            # already in the snapshot
                 self.last_seq = max(self.last_seq, message.get("seq", 0))
                 await _call(self.on_event, message)

@@ -644,6 +644,7 @@ class KioskShell:
         `EscposPrinter`); None for a kiosk without one. `clock` drives the idle timer."""
         self.model = KioskModel()
         self.cache = cache
+        self._refreshing: set[asyncio.Task] = set()
         cached = cache.load()
         if cached:
             self.model.set_catalogue(cached)
@@ -659,16 +660,33 @@ class KioskShell:
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
         self.model.apply_snapshot(reply.get("snapshot", {}))
-        version = reply.get("catalogue_version")
+        await self._refresh_catalogue(reply.get("catalogue_version"))
+        self.app.refresh_status()
+
+    async def _refresh_catalogue(self, version: int | None) -> None:
+        """Fetch the catalogue when the server's version is not the one held."""
         known = (self.model.catalogue or {}).get("version")
         if version != known or self.model.catalogue is None:
             catalogue = await self.client.request("catalogue")
             catalogue = {k: v for k, v in catalogue.items() if k not in ("re", "ok")}
             self.model.set_catalogue(catalogue)
             self.cache.save(catalogue)
-        self.app.refresh_status()
+
+    async def _catalogue_changed(self, version: int | None) -> None:
+        try:
+            await self._refresh_catalogue(version)
+        except (RequestFailed, TimeoutError) as error:   # the next hello fetches it again
+            log.warning("new catalogue %s not fetched: %s", version, error)
 
     def _event(self, event: dict[str, Any]) -> None:
+        if event.get("ev") == "catalogue":
+            # A new catalogue version (the county's, applied at once): fetched beside the
+            # reading of events, whose loop is what brings the reply.
+            task = asyncio.get_running_loop().create_task(
+                self._catalogue_changed(event.get("version")))
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshing.discard)
+            return
         if self.model.apply_event(event):
             if event.get("ev") == "notice":
                 self.app.refresh_status()
@@ -692,11 +710,13 @@ class KioskShell:
 
     async def _print_checklist(self, item: dict[str, Any]) -> None:
         # The hall's public address when it has one (a phone outside the hall's network can
-        # open it), else the address this kiosk reaches the server at.
+        # open it), else the address this kiosk reaches the server at. The QR opens the guide
+        # of the catalogue version printed, whatever the county publishes later.
         base = self.model.hall.get("public_url") or (
             self.client.url or self.client.urls[0]).replace("ws", "http", 1).rsplit("/ws", 1)[0]
-        await self._reporting(self.printer.checklist(item, self.model.hall,
-                                                     f"{base}/guide/{item['code']}"))
+        version = (self.model.catalogue or {}).get("version")
+        await self._reporting(self.printer.checklist(
+            item, self.model.hall, f"{base}/guide/{item['code']}?v={version}"))
 
     async def _reporting(self, job) -> None:
         """Run a print job, and tell the managers when the printer's state changes (paper out

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -27,10 +28,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from hall.vocabulary import DEVICE_ROLES, DIMENSIONS, PERIODS, REPORTS, ROLE_NAMES
+from queue_server import catalogue
 from queue_server.credentials import is_valid_pin
+from queue_server.hall_definition import HallDefinition
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
-from queue_server.store import accounts, devices, hall_records
+from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
     DatabaseUrlError,
@@ -77,7 +80,14 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def cmd_check_hall(args: argparse.Namespace) -> None:
-    print(f"文件正确 / file is valid: {describe(load_hall(args.file))}")
+    definition = load_hall(args.file)
+    print(f"文件正确 / file is valid: {describe(definition)}")
+    if not (args.db or os.environ.get("QUEUE_DB")):
+        return
+    engine = open_engine(args.db)   # a database named: what its county catalogue would do
+    if is_initialised(engine):
+        with engine.connect() as conn:
+            _say_adopted(definition, *hall_records.county_catalogue_for(conn, definition.hall.code))
 
 
 def cmd_import_hall(args: argparse.Namespace) -> None:
@@ -86,8 +96,78 @@ def cmd_import_hall(args: argparse.Namespace) -> None:
     with engine.begin() as conn:
         hall_id, changed = hall_records.save_definition(conn, definition, _now())
         version = hall_records.catalogue_version(conn, hall_id)
+        county = hall_records.county_catalogue_for(conn, definition.hall.code)
     state = "已导入 / imported" if changed else "无变化 / unchanged"
     print(f"{state}: {describe(definition)}；目录版本 / catalogue version {version}")
+    _say_adopted(definition, *county)
+
+
+def _say_adopted(definition: HallDefinition, county_version: int,
+                 county: catalogue.CountyItems) -> None:
+    """What the county catalogue makes of a hall file's items (docs/hall-config.md)."""
+    adopted = catalogue.adopted(definition.items, county)
+    if not adopted:
+        return
+    print(f"其中 {len(adopted)} 个事项认领县级事项目录（第 {county_version} 版）：名称、受理条件、"
+          "申请材料、时限、收费等共享字段以县级目录为准，文件中的这些字段不生效；部门、号段、"
+          "电话、概述和办事流程用本文件的。")
+    differ = catalogue.overridden(definition.items, county)
+    if differ:
+        print(f"注意：{len(differ)} 个事项的共享字段与县级目录不同，以县级目录为准：{_few(differ)}")
+
+
+def _few(codes: list[str], shown: int = 5) -> str:
+    return "、".join(codes[:shown]) + (f" 等 {len(codes)} 个" if len(codes) > shown else "")
+
+
+def cmd_catalogue_publish(args: argparse.Namespace) -> None:
+    definition = load_hall(args.file)
+    if not definition.items:
+        raise UserError(f"{args.file} 中没有 [[items]] 事项，未发布 / no items, nothing published")
+    engine = _engine(args, create=True)
+    note = args.note or f"{Path(args.file).name}（{definition.hall.name}）"
+    with engine.begin() as conn:
+        version = county_catalogue.publish(conn, catalogue.county_items(definition.items),
+                                           note, _now())
+    if version is None:
+        print(f"与最新版本相同，未生成新版本 / unchanged: {len(definition.items)} 个事项")
+        return
+    print(f"已发布县级事项目录第 {version} 版 / published version {version}: "
+          f"{len(definition.items)} 个事项。各大厅按其 catalogue_updates 设置应用"
+          "（at_once 立即；next_day 下一个服务日开始时）")
+
+
+def cmd_catalogue_list(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.connect() as conn:
+        rows = county_catalogue.versions(conn)
+    if not rows:
+        print("还没有发布县级事项目录 / nothing published yet")
+    for row in rows:
+        print(f"第 {row.version} 版\t{row.published_at.astimezone():%Y-%m-%d %H:%M}\t"
+              f"{row.items} 个事项\t{row.note}")
+
+
+def cmd_catalogue_status(args: argparse.Namespace) -> None:
+    engine = _engine(args)
+    with engine.connect() as conn:
+        latest = county_catalogue.latest(conn)
+        halls = county_catalogue.statuses(conn, {
+            hall_id: hall_records.load_definition(conn, hall_id)
+            for hall_id in hall_records.hall_ids(conn)})
+    newest = latest[0] if latest else 0
+    print(f"县级事项目录最新为第 {newest} 版 / latest version {newest}" if newest
+          else "还没有发布县级事项目录 / nothing published yet")
+    modes = {"at_once": "立即应用", "next_day": "次日应用"}
+    for hall in halls:
+        pending = f"待应用第 {newest} 版" if hall.applied < newest else "已是最新"
+        applied = f"已应用第 {hall.applied} 版" if hall.applied else "尚未应用"
+        line = (f"{hall.code}\t{hall.name}\t{applied}\t{pending}\t"
+                f"{modes[hall.mode]}（{hall.mode}）\t认领 {hall.adopted} 个事项\t"
+                f"目录版本 {hall.catalogue_version}")
+        if hall.dropped:
+            line += f"\t县级目录已删除但本大厅仍在办理：{_few(hall.dropped)}"
+        print(line)
 
 
 def cmd_export_hall(args: argparse.Namespace) -> None:
@@ -371,6 +451,16 @@ def _parser() -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=help_text, description=help_text)
         return parser.add_subparsers(dest=f"{name}_command", metavar="子命令/subcommand",
                                      required=True)
+
+    catalogue_sub = group("catalogue", "县级事项目录 / the county's catalogue of items")
+    p = command("publish", cmd_catalogue_publish, "把大厅配置文件中的事项发布为县级事项目录的新版本 / "
+                "publish a hall file's items as the county catalogue's next version",
+                catalogue_sub)
+    p.add_argument("file", help="TOML 文件，通常是县政务服务中心的 county.toml / file")
+    p.add_argument("--note", help="说明（默认为文件名和大厅名称）/ note")
+    command("list", cmd_catalogue_list, "列出已发布的版本 / list versions", catalogue_sub)
+    command("status", cmd_catalogue_status, "各大厅应用县级目录的情况 / each hall's version",
+            catalogue_sub)
 
     device_sub = group("device", "管理设备令牌 / manage device tokens")
     p = command("add", cmd_device_add, "登记设备并发放令牌 / register a device, print its token",

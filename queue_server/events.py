@@ -59,6 +59,9 @@ class TicketIssued(Record):
     """The service item's code, when the citizen chose one."""
     ahead: int
     """How many were ahead of it in its category when it was issued."""
+    catalogue_version: int | None = None
+    """The hall's catalogue version when it was issued: the version of its item's guide
+    (`/guide/<code>?v=N`). None in logs written before versions were recorded."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,10 @@ ITEM_TYPES = ("instant", "promised")
 MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 """原件 / 复印件 / 原件及复印件."""
 
+CATALOGUE_UPDATES = ("next_day", "at_once")
+"""When a hall applies a new county catalogue version (queue_server.catalogue): at the start of
+its next service day (the default), or at once."""
+
 
 @dataclass(frozen=True, slots=True)
 class Session:
@@ -60,6 +64,8 @@ class HallInfo:
     empty: the address the kiosk itself used."""
     level: str = ""
     """"county", "township" (`vocabulary.HALL_LEVELS`) or empty for a hall on its own."""
+    catalogue_updates: str = "next_day"
+    """When a newly published county catalogue reaches the hall (`CATALOGUE_UPDATES`)."""
 
     @cached_property
     def zone(self) -> ZoneInfo:

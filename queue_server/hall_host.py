@@ -37,6 +37,7 @@ from queue_server import __version__, reports, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
 from queue_server.fanout import Hub, Replies, close_soon
+from queue_server.hall_definition import ServiceItem
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
@@ -84,10 +85,9 @@ class HallHost:
         with service.engine.begin() as conn:
             secret = conn.execute(select(HallRow.secret).where(
                 HallRow.id == service.hall_id)).scalar_one()
-            version = hall_records.catalogue_version(conn, service.hall_id)
             accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))
         self.login_gate = login_gate
-        self.context = Context(service, self.writer, self.hub, secret, version, self.revocation,
+        self.context = Context(service, self.writer, self.hub, secret, self.revocation,
                                login_gate, take_limit, self.public_url, self.base_path,
                                lambda: [url.replace("http", "ws", 1) + self.path + "/ws"
                                         for url in servers()])
@@ -138,15 +138,32 @@ class HallHost:
         if path.startswith("/export/"):
             return await self.export(path.removeprefix("/export/"))
         if path.startswith("/guide/"):
-            return self.guide(path.removeprefix("/guide/"))
+            return await self.guide(path.removeprefix("/guide/"), parse_qs(query))
         return self.ticket_problem(path.removeprefix("/t/"))
 
-    def guide(self, code: str) -> Response:
+    async def guide(self, code: str, asked: dict[str, list[str]]) -> Response:
+        """The item's guide as the hall serves it now, or (`?v=N`) as it was at the hall's
+        catalogue version N: the guide a ticket was issued with."""
         hall = self.context.hall_view
-        item = self.service.definition.item_by_code.get(code)
+        service = self.service
+        current = service.catalogue_version
+        wanted = asked.get("v", [str(current)])[0]
+        if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 9):
+            return page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
+        version = int(wanted)
+        if version == current:
+            items: tuple[ServiceItem, ...] | None = service.definition.items
+        else:
+            def read() -> tuple[ServiceItem, ...] | None:
+                with service.engine.connect() as conn:
+                    return hall_records.items_at(conn, service.hall_id, version)
+
+            items = await asyncio.to_thread(read)
+        item = next((i for i in items or () if i.code == code), None)
         if item is None:
             return page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
-        return page(HTTPStatus.OK, web_pages.guide_html(views.item_view(item), hall))
+        edition = None if version == current else (version, current)
+        return page(HTTPStatus.OK, web_pages.guide_html(views.item_view(item), hall, edition))
 
     async def export(self, token: str) -> Response:
         """A report file for a link the manager's `export` op made (see export_links)."""
@@ -278,10 +295,14 @@ class HallHost:
     async def _tick_forever(self, day_changed: Callable[[], None],
                             tick_done: Callable[[], None]) -> None:
         """Lets time-based rules (脱岗 warnings, returns, the day's close) run through the
-        writer every few seconds."""
+        writer every few seconds, and a county catalogue version that became due be served."""
         day = self.service.state.day
         while True:
             await asyncio.sleep(self.tick_seconds)
+            try:   # before the tick: a version due with a new day is served from its start
+                await self.follow_catalogue()
+            except Exception:   # the database is away, or the hall was taken: the next tick
+                log.exception("applying the county catalogue to hall %s failed", self.code)
             with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
                 await self.writer.submit(cmd.Tick())
             if self.service.state.day != day:    # read as the tick's reply is: committed
@@ -289,6 +310,25 @@ class HallHost:
                 day_changed()
             else:
                 tick_done()
+
+    async def follow_catalogue(self) -> None:
+        """Apply a newly published county catalogue version when the hall's mode says it is due
+        (queue_server.catalogue): written on a thread, then served from the next batch on, so
+        a batch never sees two catalogues. The kiosks are told, and ask for it."""
+        service = self.service
+        now = self.writer.clock()
+        version = await asyncio.to_thread(service.county_version_due, now)
+        if version is None:
+            return
+        definition, catalogue_version = await asyncio.to_thread(
+            service.apply_county_version, version, now)
+        await self.writer.settled()
+        changed = catalogue_version != service.catalogue_version   # else none of its items
+        service.take_catalogue(definition, catalogue_version, version)   # no await before this
+        if changed:
+            self.hub.publish([views.catalogue_changed(catalogue_version)])
+        log.info("hall %s: county catalogue version %d applied (catalogue version %d)",
+                 self.code, version, catalogue_version)
 
     def step_down(self) -> None:
         """Another server serves the hall now (or this one stops): every session ends, with

@@ -14,19 +14,20 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from queue_server import catalogue
 from queue_server import commands as cmd
 from queue_server import service_calendar as cal
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import HallState
-from queue_server.store import accounts, devices, event_log, hall_records
+from queue_server.store import accounts, county_catalogue, devices, event_log, hall_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +53,23 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def rebuild(engine: Engine, hall_id: int, definition: HallDefinition, now: datetime) -> HallState:
-    """Today's state from the log: the last logged day's events, replayed in order."""
+def rebuild(engine: Engine, hall_id: int, definition: HallDefinition, now: datetime,
+            catalogue_version: int | None = None) -> HallState:
+    """Today's state from the log: the last logged day's events, replayed in order.
+    `catalogue_version`: the version of `definition`'s items, which new tickets record."""
     with _no_gc_pauses():
-        return _replay(engine, hall_id, definition, now)
+        return _replay(engine, hall_id, definition, now, catalogue_version)
 
 
-def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datetime) -> HallState:
+def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datetime,
+            catalogue_version: int | None) -> HallState:
     with engine.connect() as conn:
         day, events = event_log.load_latest_day(conn, hall_id, definition.hall.zone)
         seq = event_log.last_seq(conn, hall_id)
     if day is None:
-        return HallState(definition, cal.service_day(definition.hall, now), seq)
-    state = HallState(definition, day, events[0].seq - 1)
+        return HallState(definition, cal.service_day(definition.hall, now), seq,
+                         catalogue_version)
+    state = HallState(definition, day, events[0].seq - 1, catalogue_version)
     for event in events:
         state.apply(event)
     return state
@@ -72,16 +77,27 @@ def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datet
 
 class HallService:
     """`epoch`: the fencing epoch this server took the hall with (queue_server.leadership);
-    every commit checks it. None for tools and tests that write without a server."""
+    every commit checks it, and a server leading the hall applies a county catalogue version
+    that is due when it takes the hall (`county_version_due`). None for tools and tests that
+    write without a server."""
 
     def __init__(self, engine: Engine, hall_code: str | None, now: datetime,
                  epoch: int | None = None):
         self.engine = engine
         self.epoch = epoch
+        self._noticed: dict[int, date] = {}   # county version → the day it was first pending
         with engine.connect() as conn:
             self.hall_id = hall_records.hall_id_for(conn, hall_code)
             self.definition = hall_records.load_definition(conn, self.hall_id)
-        self.state = rebuild(engine, self.hall_id, self.definition, now)
+        if epoch is not None:
+            due = self.county_version_due(now)
+            if due is not None:
+                self.apply_county_version(due, now)
+        with engine.connect() as conn:
+            self.definition = hall_records.load_definition(conn, self.hall_id)
+            self.catalogue_version = hall_records.catalogue_version(conn, self.hall_id)
+            self.county_version = county_catalogue.applied(conn, self.hall_id)
+        self.state = rebuild(engine, self.hall_id, self.definition, now, self.catalogue_version)
         # Commits use a connection of their own, kept: taking one from the pool costs a
         # round trip on PostgreSQL (the pool's liveness ping) besides the pool's own work. It
         # is in autocommit mode: a batch is one statement (`event_log.append`), which is then
@@ -182,8 +198,49 @@ class HallService:
         its next batch (`decide` would too): a command decided on it could reuse a number
         whose ticket was never stored."""
         self._ahead = True
-        self.state = rebuild(self.engine, self.hall_id, self.definition, now)
+        self.state = rebuild(self.engine, self.hall_id, self.definition, now,
+                             self.catalogue_version)
         self._ahead = False
+
+    # --- the county catalogue (queue_server.catalogue) -----------------------------------------
+
+    def county_version_due(self, now: datetime) -> int | None:
+        """Blocking, one small read: the latest county catalogue version, when the hall has not
+        applied it and its `catalogue_updates` mode says it is due at `now`; else None."""
+        with self.engine.connect() as conn:
+            latest = county_catalogue.latest(conn)
+            applied = county_catalogue.applied(conn, self.hall_id)
+        if latest is None or latest[0] <= applied:
+            return None
+        version, published_at = latest
+        hall = self.definition.hall
+        today = cal.service_day(hall, now)
+        noticed = self._noticed.setdefault(version, min(cal.service_day(hall, published_at),
+                                                        today))
+        return version if catalogue.due(hall.catalogue_updates, noticed, today) else None
+
+    def apply_county_version(self, version: int, now: datetime) -> tuple[HallDefinition, int]:
+        """Blocking: apply a county catalogue version to the hall in the database (checked
+        against this server's epoch: `hall_records.Fenced` if another server leads it now);
+        the definition the hall is to serve then, with its catalogue version. The live state is
+        not touched: `take_catalogue` does that, between two batches of the writer."""
+        with self.engine.begin() as conn:
+            catalogue_version = hall_records.apply_county_version(
+                conn, self.hall_id, version, self.epoch, now)
+            items = hall_records.load_definition(conn, self.hall_id).items
+        self._noticed.clear()
+        # Only the items come from the database: the rest is what this server serves today
+        # (a hall file imported since takes effect at the next start, docs/hall-config.md).
+        return replace(self.definition, items=items), catalogue_version
+
+    def take_catalogue(self, definition: HallDefinition, catalogue_version: int,
+                       county_version: int) -> None:
+        """Serve `definition`'s items from the next command on. Call it while no batch is
+        between decision and commit (after `Writer.settled`, in the same step)."""
+        self.definition = definition
+        self.catalogue_version = catalogue_version
+        self.county_version = county_version
+        self.state.take_items(definition, catalogue_version)
 
     def close(self) -> None:
         """The hall is no longer served here: its kept connection goes back."""

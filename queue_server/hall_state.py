@@ -102,6 +102,8 @@ class Ticket:
     score: int | None = None
     pad_rated: bool = False
     citizen_rated: bool = False
+    catalogue_version: int | None = None
+    """The version of its item's guide when it was issued (None in older logs)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -135,9 +137,12 @@ Decision = list[ev.Record]
 
 
 class HallState:
-    def __init__(self, definition: HallDefinition, day: date, seq: int = 0):
+    def __init__(self, definition: HallDefinition, day: date, seq: int = 0,
+                 catalogue_version: int | None = None):
         self.definition = definition
         self.hall = definition.hall
+        self.catalogue_version = catalogue_version
+        """The version of `definition`'s items, recorded on every ticket issued (its guide's)."""
         self.seq = seq
         self.day = day
         self.notice = ""
@@ -156,6 +161,16 @@ class HallState:
             cmd.ReportDevice: self._report_device, cmd.Tick: self._tick,
             cmd.AckWarning: self._ack_warning,
         }
+
+    def take_items(self, definition: HallDefinition, version: int) -> None:
+        """Serve the items of `definition` (a new county catalogue version applied) from the
+        next command on. Only items change: departments, categories and windows are the
+        hall's own, so the day's queues and windows stay as they are, and a ticket already
+        issued for an item keeps its number, queue and the guide version it recorded."""
+        assert definition.categories == self.definition.categories
+        assert definition.windows == self.definition.windows
+        self.definition = definition
+        self.catalogue_version = version
 
     def _reset_day(self, day: date) -> None:
         self.day = day
@@ -342,7 +357,8 @@ class HallState:
             raise DomainError("closed", f"今日{category.name}号已取完，{back}")
         number = f"{c.category}{issued + 1:03d}"
         return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,
-                                self.queues[c.category].ahead_of(c.priority))]
+                                self.queues[c.category].ahead_of(c.priority),
+                                self.catalogue_version)]
 
     def _sign_in(self, c: cmd.SignIn, now: datetime) -> Decision:
         window = self._window(c.window)
@@ -639,7 +655,8 @@ class HallState:
 
     def _on_ticket_issued(self, e: Event[ev.TicketIssued]) -> None:
         d = e.data
-        ticket = Ticket(d.number, d.category, d.kind, d.priority, d.service, e.at, e.seq)
+        ticket = Ticket(d.number, d.category, d.kind, d.priority, d.service, e.at, e.seq,
+                        catalogue_version=d.catalogue_version)
         self.tickets[ticket.number] = ticket
         self.issued[ticket.category] += 1
         self.queues[ticket.category].add(ticket)

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hall.vocabulary import HALL_LEVELS, TICKET_KINDS
 from queue_server.hall_definition import (
+    CATALOGUE_UPDATES,
     HANDLING_MODES,
     ITEM_TYPES,
     MATERIAL_FORMS,
@@ -322,7 +323,8 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "sessions", "working_weekdays", "holidays", "makeup_workdays", "priority_ratio",
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
               "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
-              "service_level_minutes", "rating_reasons", "demo", "public_url", "level")
+              "service_level_minutes", "rating_reasons", "demo", "public_url",
+              "catalogue_updates", "level")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
 _CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
@@ -381,6 +383,8 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         demo=c.value(table, "hall", "demo", bool, False, False),
         public_url=c.text(table, "hall", "public_url", required=False, limit=URL,
                           pattern=_PUBLIC_URL, hint=_PUBLIC_URL_HINT) or "",
+        catalogue_updates=c.choice(table, "hall", "catalogue_updates", CATALOGUE_UPDATES,
+                                   required=False, default="next_day"),
         level=c.choice(table, "hall", "level", HALL_LEVELS, required=False),
     )
 
@@ -693,7 +697,7 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
     """
     h = definition.hall
     hall = {key: value for key, value in hall_settings(h).items()
-            if key not in ("public_url", "level") or value}   # optional: not written unset
+            if key not in _OPTIONAL_HALL_KEYS or value != _OPTIONAL_HALL_KEYS[key]}
     if header is None:
         header = (f"# {h.name}：大厅定义文件，由 queue-server export-hall 导出。\n"
                   "# 格式见 docs/hall-config.md；修改后用 queue-server import-hall 导入。\n")
@@ -708,6 +712,10 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
         for material in item.materials:
             out += ["", "[[items.materials]]", *_toml_pairs(_record(material))]
     return "\n".join(out) + "\n"
+
+
+_OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level": ""}
+"""[hall] keys an export leaves out when they hold their default."""
 
 
 def hall_settings(hall: HallInfo) -> dict[str, Any]:

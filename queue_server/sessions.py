@@ -60,7 +60,6 @@ class Context:
     writer: Writer
     hub: Hub[Session]
     secret: str
-    catalogue_version: int
     revocation: Revocation
     login_gate: LoginGate = field(default_factory=LoginGate)
     take_limit: RateLimit = TAKE_LIMIT
@@ -174,7 +173,7 @@ class Session:
         if role in ("kiosk", "display", "pad"):
             await self._hello_device(role, p)
             if role == "kiosk":
-                extra["catalogue_version"] = self.context.catalogue_version
+                extra["catalogue_version"] = self.context.service.catalogue_version
         elif role == "clerk":
             await self._hello_person(p, "badge", "pin", accounts.CLERK)
             self.badge = p["badge"]
@@ -308,7 +307,7 @@ class Session:
     # --- kiosk ------------------------------------------------------------------------------------
 
     async def _op_catalogue(self, request: Request) -> dict[str, Any]:
-        version = self.context.catalogue_version
+        version = self.context.service.catalogue_version
         if request.params.get("since_version") == version:
             return {"version": version, "unchanged": True}
         return views.catalogue_view(self.state.definition, version)
@@ -324,6 +323,7 @@ class Session:
         public = self.context.public_url(self.connection)
         windows = [definition.window_by_number[n] for n in definition.windows_by_category[
             issued.data.category]]
+        guide = views.guide_path(issued.data.service, issued.data.catalogue_version)
         return {"ticket": {
             "number": number, "category": issued.data.category,
             "category_name": definition.category_by_prefix[issued.data.category].name,
@@ -334,7 +334,9 @@ class Session:
                         for w in windows],
             "token": token, "url": f"{public}/t/{token}",
             "short_code": short_code(self.context.secret, issued.day, number),
-            "lookup_url": f"{public}/q"}}
+            "lookup_url": f"{public}/q",
+            "catalogue_version": issued.data.catalogue_version,
+            "guide_url": f"{public}/{guide}" if guide else None}}
 
     async def _op_device_status(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))

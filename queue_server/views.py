@@ -106,6 +106,21 @@ def item_view(item: ServiceItem) -> dict[str, Any]:
     }
 
 
+def guide_path(service: str | None, catalogue_version: int | None) -> str | None:
+    """A ticket's guide page, relative to the hall's address: the guide of the catalogue
+    version the ticket was issued with (`/guide/<code>?v=N`), or the current one for a ticket
+    of an older log, which did not record it; None for a ticket without an item."""
+    if service is None:
+        return None
+    return f"guide/{service}" + (f"?v={catalogue_version}" if catalogue_version else "")
+
+
+def catalogue_changed(version: int) -> Delivery:
+    """Tells the kiosks that the hall serves a new catalogue version (a county catalogue
+    applied at once): each asks for it with `catalogue`. Not of the log, so without `seq`."""
+    return Delivery({"ev": "catalogue", "version": version}, frozenset({"kiosk"}))
+
+
 def catalogue_view(definition: HallDefinition, version: int) -> dict[str, Any]:
     return {"version": version, "hall": hall_view(definition),
             "items": [item_view(i) for i in definition.items]}
@@ -236,6 +251,7 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
         "window": window.number if window and status == TicketStatus.CALLED else None,
         "window_name": window.name if window and status == TicketStatus.CALLED else None,
         "issued_at": iso(ticket.issued_at),
+        "guide": guide_path(ticket.service, ticket.catalogue_version),
         "can_rate": status == TicketStatus.FINISHED and ticket.score is None
         and not ticket.citizen_rated,
     }

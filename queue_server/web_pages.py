@@ -40,9 +40,16 @@ def _page(title: str, body: str) -> str:
             f"<body>{body}</body></html>")
 
 
-def guide_html(item: dict[str, Any], hall: dict[str, Any]) -> str:
-    """`item` is an item view, `hall` the hall view (both from `queue_server.views`)."""
+def guide_html(item: dict[str, Any], hall: dict[str, Any],
+               edition: tuple[int, int] | None = None) -> str:
+    """`item` is an item view, `hall` the hall view (both from `queue_server.views`);
+    `edition`: (the catalogue version shown, the current one) for a guide of an earlier
+    version (the one a ticket was issued with), None for the current guide."""
     parts = []
+    if edition is not None:
+        shown, current = edition
+        parts.append(f"<section>这是本大厅第 {shown} 版事项目录中的办事指南（您取号或打印清单时的版本）；"
+                     f"现行为第 {current} 版，内容可能已有更新。</section>")
     for heading, lines in guide.sections(item, guide.serving_windows(item, hall), hall):
         if not lines:
             continue

@@ -48,7 +48,7 @@ class InProcessHall:
         self.hub: Hub[Session] = Hub()
         self.published: list = []     # what the writer handed to the fan-out, batch by batch
         self.writer = Writer(self.service, self.hub.observe, self.published.append)
-        self.context = Context(self.service, self.writer, self.hub, SECRET, 1,
+        self.context = Context(self.service, self.writer, self.hub, SECRET,
                                Revocation(engine, self.service.hall_id, self.hub.members))
         self.tokens = tokens
         self.ids = iter(range(1, 1_000_000))

@@ -65,6 +65,9 @@ def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     assert phone.locator("#ahead").inner_text() == "2"
     assert phone.locator("#wait").inner_text() == "约 15 分钟"   # 3 × the 5-minute default, 1 window
     assert "社保业务 · 城乡居民基本养老保险参保登记" in phone.locator("#service").inner_text()
+    guide = phone.locator("#guide")   # the guide as it was when the ticket was taken
+    assert guide.is_visible() and mine["catalogue_version"] == 1
+    assert guide.evaluate("a => a.href") == f"{hall.http}/guide/T-SB-001?v=1" == mine["guide_url"]
     phone.screenshot(path=SHOTS / "waiting.png", full_page=True)
 
     clerk = hall.hello("clerk", badge="1001", pin="1111")

@@ -288,7 +288,7 @@ def test_guide_prints_the_checklist_whose_qr_opens_the_guide(window, town, tmp_p
     run_kiosk(window, town, tmp_path, size, scenario,
               EscposPrinter(f"preview:{prints}", PrinterProfile(58)))
     [url] = decode_printout(prints, f"checklist-{seen['code']}")
-    assert url == f"{town.http}/guide/{seen['code']}"
+    assert url == f"{town.http}/guide/{seen['code']}?v=1"   # the version printed
     with urllib.request.urlopen(url, timeout=5) as page:
         assert "所需材料" in page.read().decode()
 
@@ -314,3 +314,38 @@ def test_printer_checked_while_idle_and_reported(window, town, tmp_path):
     [device] = [d for d in town.hello("manager").hello["snapshot"]["devices"]
                 if d["role"] == "kiosk"]
     assert (device["printer"], device["detail"]) == ("paper_low", "打印纸即将用完，请及时更换")
+
+
+def test_a_catalogue_pushed_at_once_reaches_the_open_kiosk(window, tmp_path):
+    """A county catalogue version applied at once by the hall: the kiosk is told, fetches it
+    without reconnecting, keeps it in its cache, and its guide shows the new material."""
+    from dataclasses import replace
+
+    from hall.widgets import Text
+    from queue_server.hall_definition import Material
+    from queue_server.hall_toml import dump_hall, parse_hall
+
+    text = round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")).replace(
+        "[hall]\n", '[hall]\ncatalogue_updates = "at_once"\n', 1)
+    (tmp_path / "hall").mkdir()
+    hall = LiveHall(tmp_path / "hall", "--take-limit", "0", hall_text=text)
+    town = parse_hall(text)
+    first = town.items[0]
+    pushed = replace(first, materials=(*first.materials, Material("县里新增的证明材料", "copy")))
+    county = tmp_path / "county.toml"
+    county.write_text(dump_hall(replace(town, items=(pushed,))), encoding="utf-8")
+
+    async def scenario(shell, app):
+        assert shell.model.catalogue["version"] == 1
+        await asyncio.to_thread(hall.cli, "catalogue", "publish", str(county))
+        await until(lambda: shell.model.catalogue["version"] == 2, 15)
+        app.show_guide(first.code)
+        await frames(3)
+        assert any("县里新增的证明材料" in w.text for w in widgets(app.root, Text))
+        await shoot(app, "catalogue-pushed-guide")
+
+    try:
+        shell = run_kiosk(window, hall, tmp_path, (1080, 1920), scenario)
+    finally:
+        hall.stop()
+    assert shell.cache.load()["version"] == 2

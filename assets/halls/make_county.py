@@ -1979,7 +1979,7 @@ def build_item(d: dict, category: str, spec: dict, code: str, desk: str | None =
 
     if consult:
         conditions = ["咨询人为有相关办事需求的个人或单位",
-                      f"咨询内容属于{dept_name}的职责范围；不属于的，按首问负责制引导至相应窗口"]
+                      "咨询内容属于本事项实施部门的职责范围；不属于的，按首问负责制引导至相应窗口"]
     else:
         conditions = [SUBJECT[who], f"符合{law_title}等规定的条件和标准"]
         if d["cond"]:

@@ -20,8 +20,10 @@ Items shared with the county
     宅基地, 生育登记 …). Such an item is named in OFFICES by the county item's name, and gets the
     county item's code and name, its class, time limits, legal basis, conditions and materials;
     only the local fields differ: the department (the township office that takes it in), its
-    category (window) and phone, and the guide's wording that names that office. This is what
-    the county pushes down to its halls in a later part of issue 14. Items only townships have
+    category (window) and phone, and the summary and steps, which name that office and its
+    window (the local fields of the county catalogue, queue_server.catalogue). So the county
+    pushes the rest down with `queue-server catalogue publish county.toml`, and each township
+    keeps these (docs/hall-config.md#县级事项目录-the-county-catalogue). Items only townships have
     (代办, 耕地地力保护补贴, 危房改造 …) are written with `it()` here and coded `CLS-xz-OFFICE-NNN`,
     the same code in every township.
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict
+from collections.abc import Iterable
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from queue_server import catalogue
 from queue_server.credentials import hash_pin, verify_pin
 from queue_server.hall_definition import (
     Category,
@@ -30,6 +32,7 @@ from queue_server.hall_definition import (
     Window,
 )
 from queue_server.hall_toml import hall_settings, parse_clock
+from queue_server.store import county_catalogue
 from queue_server.store.schema import (
     CategoryRow,
     ClerkRow,
@@ -122,29 +125,41 @@ def _rows(definition: HallDefinition) -> dict[str, list[dict[str, Any]]]:
         "categories": ordered([plain(c) for c in definition.categories]),
         "windows": [plain(w) for w in definition.windows],
         "clerks": ordered([plain(c, drop=("pin",)) for c in definition.clerks]),
-        "items": ordered([_item_row(i) for i in definition.items]),
+        "items": _item_rows(definition.items),
     }
 
 
+def _item_rows(items: Iterable[ServiceItem]) -> list[dict[str, Any]]:
+    """Items as the `items` table holds them, in order."""
+    return [{**_item_row(item), "position": i} for i, item in enumerate(items)]
+
+
 def save_definition(conn: Connection, definition: HallDefinition, now: datetime) -> tuple[int, bool]:
-    """Create or update the hall; return its id and whether anything changed."""
+    """Create or update the hall; return its id and whether anything changed.
+
+    The items the county catalogue has take their shared fields from the county version the
+    hall has applied (a new hall: the latest), not from the file (queue_server.catalogue)."""
     hall = definition.hall
-    county = county_hall(conn)
-    if hall.level == "county" and county is not None and county.code != hall.code:
-        raise HallConflict(f"数据库中已有县级政务服务中心 {county.code}（{county.name}）；一个数据库"
+    seat = county_hall(conn)
+    if hall.level == "county" and seat is not None and seat.code != hall.code:
+        raise HallConflict(f"数据库中已有县级政务服务中心 {seat.code}（{seat.name}）；一个数据库"
                            f"只能有一个 level = \"county\" 的大厅")
     existing = conn.execute(select(HallRow).where(HallRow.code == hall.code)).first()
     settings = _settings(hall)
+    county_version, county = county_catalogue_for(conn, hall.code)
+    definition = replace(definition, items=catalogue.adopt(definition.items, county))
     if existing is None:
         hall_id = conn.execute(insert(HallRow).values(
             code=hall.code, name=hall.name, settings=settings, catalogue_version=1,
-            updated_at=now, secret=secrets.token_hex(32)).returning(HallRow.id)).scalar_one()
+            county_version=county_version, updated_at=now,
+            secret=secrets.token_hex(32)).returning(HallRow.id)).scalar_one()
         changed = True
     else:
         hall_id = existing.id
         changed = existing.name != hall.name or existing.settings != settings
-    for kind, rows in _rows(definition).items():
-        changed |= _sync(conn, hall_id, kind, rows)
+    rows = _rows(definition)
+    for kind, kind_rows in rows.items():
+        changed |= _sync(conn, hall_id, kind, kind_rows)
     changed |= _set_demo_pins(conn, hall_id, definition.clerks)
     if changed and existing is not None:
         conn.execute(update(HallRow).where(HallRow.id == hall_id).values(
@@ -154,7 +169,45 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
         if existing.settings.get("level", "") != hall.level and "county" in (
                 existing.settings.get("level"), hall.level):
             credentials_changed(conn, None)   # its county accounts gain or lose every hall
+    if changed:
+        county_catalogue.snapshot(conn, hall_id, catalogue_version(conn, hall_id),
+                                  county_version, rows["items"], now)
     return hall_id, changed
+
+
+def county_catalogue_for(conn: Connection, code: str) -> tuple[int, catalogue.CountyItems]:
+    """The county catalogue version whose shared fields the hall's adopted items take, and its
+    items: the version the hall has applied; for a hall not yet imported, the latest."""
+    applied = conn.execute(select(HallRow.county_version).where(HallRow.code == code)).scalar()
+    if applied is None:
+        latest = county_catalogue.latest(conn)
+        applied = latest[0] if latest else 0
+    return applied, county_catalogue.items_of(conn, applied)
+
+
+def apply_county_version(conn: Connection, hall_id: int, county_version: int,
+                         epoch: int | None, now: datetime) -> int:
+    """Bring the hall's adopted items to a county catalogue version, their local fields kept;
+    return the hall's catalogue version after (one higher when an item changed). `Fenced`,
+    and the transaction is to be rolled back, when the hall's fencing epoch is no longer
+    `epoch` (another server leads it)."""
+    county = county_catalogue.items_of(conn, county_version)
+    items = [_item(r) for r in conn.execute(
+        select(ItemRow).where(ItemRow.hall_id == hall_id).order_by(ItemRow.position))]
+    rows = _item_rows(catalogue.adopt(items, county))
+    changed = _sync(conn, hall_id, "items", rows)
+    version = county_catalogue.mark_applied(conn, hall_id, county_version, changed, epoch)
+    if version is None:
+        raise Fenced(f"大厅已由另一台服务器接管（纪元 {epoch} 已变），未应用县级目录第 {county_version} 版")
+    if changed:
+        county_catalogue.snapshot(conn, hall_id, version, county_version, rows, now)
+    return version
+
+
+def items_at(conn: Connection, hall_id: int, version: int) -> tuple[ServiceItem, ...] | None:
+    """The hall's items as they were at its catalogue `version`; None when not kept."""
+    rows = county_catalogue.snapshot_rows(conn, hall_id, version)
+    return None if rows is None else tuple(_item(r) for r in rows)
 
 
 def _sync(conn: Connection, hall_id: int, kind: str, rows: list[dict[str, Any]]) -> bool:
@@ -237,6 +290,11 @@ def hall_codes(conn: Connection, wanted: list[str] | None = None) -> list[str]:
         if code not in codes:
             raise HallNotFound(f"数据库中没有编码为 {code} 的大厅；已有：{'、'.join(codes)}")
     return wanted or codes
+
+
+def hall_ids(conn: Connection) -> list[int]:
+    """Every hall's id, in the order they were added."""
+    return list(conn.execute(select(HallRow.id).order_by(HallRow.id)).scalars())
 
 
 def hall_name(conn: Connection, code: str) -> str:

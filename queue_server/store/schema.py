@@ -62,6 +62,9 @@ class HallRow(Base):
     events checks it in its own transaction (queue_server.leadership)."""
     leader: Mapped[str | None] = mapped_column(String(100))
     """The name of the server that took the hall last (`servers.name`)."""
+    county_version: Mapped[int] = mapped_column(default=0)
+    """The county catalogue version whose shared fields the hall's adopted items have
+    (`county_catalogue.version`); 0 before it applied any (queue_server.catalogue)."""
 
 
 class ServerRow(Base):
@@ -140,6 +143,33 @@ class ItemRow(Base):
     department: Mapped[str] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(2))
     guide: Mapped[dict[str, Any]]
+
+
+class CountyCatalogueRow(Base):
+    """One published version of the county's catalogue: the shared fields of every county item,
+    by item code (queue_server.catalogue). Every version is kept."""
+
+    __tablename__ = "county_catalogue"
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    published_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(String(300), default="")
+    """Who published it and from what file."""
+    items: Mapped[dict[str, Any]]
+
+
+class HallCatalogueRow(Base):
+    """A hall's items as they were at one of its catalogue versions (`halls.catalogue_version`),
+    so that the guide a ticket was issued with can be shown later (`/guide/<code>?v=N`). The
+    items are stored as the `items` table holds them: code, name, department, category, guide."""
+
+    __tablename__ = "hall_catalogues"
+    __table_args__ = (UniqueConstraint("hall_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    version: Mapped[int]
+    made_at: Mapped[datetime]
+    county_version: Mapped[int] = mapped_column(default=0)
+    items: Mapped[list[Any]]
 
 
 class EventRow(Base):

@@ -44,6 +44,9 @@ function show(view) {
   ticket = view;
   $("number").textContent = view.number;
   $("service").textContent = view.service ? `${view.category_name} · ${view.service}` : view.category_name;
+  // The guide as it was when the ticket was taken (the page is at <hall>/t/<token>).
+  $("guide").hidden = !view.guide;
+  if (view.guide) $("guide").href = `../${view.guide}`;
   const status = $("status");
   status.textContent = view.status_text;
   status.className = "status" + (view.status === "called" ? " called"
