@@ -205,8 +205,9 @@ def kpi_report(engine: Engine, halls: list[tuple[int, HallDefinition]], first: d
                                                                 "hall"))
                              for hall_id, definition in halls], "all")
     return {"from": first.isoformat(), "to": last.isoformat(), "rows": rows,
-            "ranking": kpis.rank(r for r in rows if r["by"] == "hall"),
-            "formula": kpis.ranking_formula("所选时段内"),
+            "ranking": kpis.rank((r for r in rows if r["by"] == "hall"),
+                                 kpis.HALL_RANKING_WEIGHTS),
+            "formula": kpis.ranking_formula("所选时段内", kpis.HALL_RANKING_WEIGHTS),
             "metrics": [{"key": k, "name": n, "unit": u} for k, n, u in METRICS]}
 
 

@@ -33,7 +33,16 @@ FINAL = ("finished", "no_show", "cancelled")
 HANDLED_OUTCOMES = ("done", "accepted", "escalated", "rejected", "incomplete")   # 办件, not 咨询
 SATISFIED_FROM = 3
 RANKING_MIN_FINISHED = 20
-RANKING_WEIGHTS = {"satisfied_pct": 0.5, "service_level_pct": 0.3, "rating_rate_pct": 0.2}
+RANKING_WEIGHTS = {"satisfied_pct": 0.4, "service_level_pct": 0.25, "rating_rate_pct": 0.15,
+                   "volume_pct": 0.2}
+"""The windows' and clerks' ranking (`rank`): `volume_pct` is the tickets finished against the
+most any of them finished (100 for the busiest), so a window that served three times as many
+is not beaten on a rounding of satisfaction by one that served few."""
+HALL_RANKING_WEIGHTS = {"satisfied_pct": 0.5, "service_level_pct": 0.3, "rating_rate_pct": 0.2}
+"""The county's ranking of its halls: without volume, which measures a hall's size (the county
+hall serves ten times a township's) rather than how well it serves."""
+PART_NAMES = {"satisfied_pct": "满意率", "service_level_pct": "服务水平", "rating_rate_pct": "评议率",
+              "volume_pct": "办结量指数"}
 
 WINDOW_ONLY = ("unattended_min", "paused_min")
 ARRIVAL_ONLY = ("issued", "cancelled", "open")   # not defined for a window or a clerk
@@ -761,28 +770,31 @@ def ranking(facts: Facts, definition: HallDefinition, by: str) -> list[dict[str,
     return rank(kpi_rows(facts, definition, by, "all"))
 
 
-def rank(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """KPI rows (of one period) by a score of 0–100: 50% 满意率 + 30% 服务水平 + 20% 评议率,
-    among those with at least `RANKING_MIN_FINISHED` tickets finished (fewer would make luck
-    the winner); ties go to more tickets finished."""
+def rank(rows: Iterable[dict[str, Any]],
+         weights: dict[str, float] = RANKING_WEIGHTS) -> list[dict[str, Any]]:
+    """KPI rows (of one period) by a score of 0–100, the parts of `weights` weighed (a missing
+    part counts 0), among those with at least `RANKING_MIN_FINISHED` tickets finished (fewer
+    would make luck the winner); ties go to more tickets finished."""
+    eligible = [row for row in rows if row["finished"] >= RANKING_MIN_FINISHED]
+    most = max((row["finished"] for row in eligible), default=0)
     ranked = []
-    for row in rows:
-        if row["finished"] < RANKING_MIN_FINISHED:
-            continue
-        parts = {k: row[k] if row[k] is not None else 0.0 for k in RANKING_WEIGHTS}
-        score = round(sum(RANKING_WEIGHTS[k] * parts[k] for k in RANKING_WEIGHTS), 1)
+    for row in eligible:
+        values = {**row, "volume_pct": round(100 * row["finished"] / most, 1)}
+        parts = {k: values[k] if values[k] is not None else 0.0 for k in weights}
+        score = round(sum(weights[k] * parts[k] for k in weights), 1)
         ranked.append({"key": row["key"], "name": row["name"], "score": score,
                        "finished": row["finished"], **parts})
     ranked.sort(key=lambda r: (-r["score"], -r["finished"], r["key"]))
     return [{"rank": i + 1, **r} for i, r in enumerate(ranked)]
 
 
-def ranking_formula(span: str) -> str:
-    """How `rank` scores, in words, for a ranking over `span` (当月 …)."""
-    return (f"综合得分 = 满意率 × {RANKING_WEIGHTS['satisfied_pct']:g} + 服务水平 × "
-            f"{RANKING_WEIGHTS['service_level_pct']:g} + 评议率 × "
-            f"{RANKING_WEIGHTS['rating_rate_pct']:g}（满分 100；{span}办结不少于 "
-            f"{RANKING_MIN_FINISHED} 件方参与排名）")
+def ranking_formula(span: str, weights: dict[str, float] = RANKING_WEIGHTS) -> str:
+    """How `rank` scores with `weights`, in words, for a ranking over `span` (当月 …)."""
+    terms = " + ".join(f"{PART_NAMES[k]} × {w:g}" for k, w in weights.items())
+    volume = ("；办结量指数 = 办结数 ÷ 参与排名者中最多的办结数 × 100" if "volume_pct" in weights
+              else "")
+    return (f"综合得分 = {terms}（满分 100{volume}；{span}办结不少于 {RANKING_MIN_FINISHED} 件方"
+            "参与排名）")
 
 
 RANKING_FORMULA = ranking_formula("当月")

@@ -142,3 +142,21 @@ def test_unknown_period_or_dimension_is_refused_in_words(facts):
         kpis.kpi_rows(facts, HALL, "hall", "fortnight")
     with pytest.raises(ValueError, match="未知的统计维度"):
         kpis.kpi_rows(facts, HALL, "floor", "day")
+
+
+def test_the_ranking_weighs_the_work_done_not_only_a_rounding_of_satisfaction():
+    """Window 6 finished 28 tickets, every one rated 非常满意; window 3 finished 86, one of them
+    rated 基本满意 and a few waited long: window 3 leads. Between halls, volume is left out."""
+    def row(key: str, finished: int, satisfied: float, level: float, rated: float) -> dict:
+        return {"key": key, "name": f"{key}号", "finished": finished, "satisfied_pct": satisfied,
+                "service_level_pct": level, "rating_rate_pct": rated}
+
+    rows = [row("6", 28, 100.0, 100.0, 100.0), row("3", 86, 98.8, 95.0, 90.0),
+            row("9", 19, 100.0, 100.0, 100.0)]            # too few to be ranked
+    ranked = kpis.rank(rows)
+    assert [(r["key"], r["score"]) for r in ranked] == [("3", 96.8), ("6", 86.5)]
+    assert ranked[1]["volume_pct"] == 32.6 and ranked[0]["volume_pct"] == 100.0
+    halls = kpis.rank(rows, kpis.HALL_RANKING_WEIGHTS)
+    assert [r["key"] for r in halls] == ["6", "3"] and "volume_pct" not in halls[0]
+    assert "办结量指数" in kpis.RANKING_FORMULA
+    assert "办结量指数" not in kpis.ranking_formula("当月", kpis.HALL_RANKING_WEIGHTS)
