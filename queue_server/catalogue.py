@@ -61,6 +61,8 @@ def county_items(items: Iterable[ServiceItem]) -> dict[str, dict[str, Any]]:
 def _with_shared(item: ServiceItem, shared: Mapping[str, Any]) -> ServiceItem:
     values: dict[str, Any] = {}
     for name in SHARED_FIELDS:
+        if name not in shared:   # a field added since the version was published: the hall's
+            continue
         value = shared[name]
         if name == "materials":
             value = tuple(Material(**m) for m in value)

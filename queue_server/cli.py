@@ -122,6 +122,10 @@ def _few(codes: list[str], shown: int = 5) -> str:
 
 def cmd_catalogue_publish(args: argparse.Namespace) -> None:
     definition = load_hall(args.file)
+    if definition.hall.level != "county":
+        raise UserError(f"{args.file} 不是县级政务服务中心的文件（[hall] 中没有 level = \"county\"），"
+                        "未发布：县级事项目录只从县级中心的文件发布 / not the county's file, "
+                        "nothing published")
     if not definition.items:
         raise UserError(f"{args.file} 中没有 [[items]] 事项，未发布 / no items, nothing published")
     engine = _engine(args, create=True)

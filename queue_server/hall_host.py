@@ -55,6 +55,7 @@ LOOKUP_LIMIT = RateLimit(10, 60)   # 查询码 tries per address: then one every
 MAX_LOOKUP_ADDRESSES = 10_000
 STEPPED_DOWN = "本大厅已转由另一台服务器服务，正在重新连接"
 HELLO_SECONDS = 10.0
+KEPT_EDITIONS = 8   # earlier catalogue versions kept in memory for their guides (`?v=`)
 MAX_IN_FLIGHT = 32      # requests of one pipelining connection being answered at once
 log = logging.getLogger("queue_server.hall_host")
 
@@ -66,6 +67,7 @@ class HallHost:
                  on_fenced: Callable[[], None] = lambda: None,
                  servers: Callable[[], list[str]] = list):
         self.service = service
+        self.on_fenced = on_fenced
         self.code = service.definition.hall.code
         self.path = HALL_PATH.format(code=self.code)
         self.tls = tls
@@ -77,6 +79,7 @@ class HallHost:
         self.connections: set[ServerConnection] = set()
         self.stopped = False    # stepped down: no new connection is served
         self.lookups: dict[str, Bucket] = {}   # address → its bucket of `/q` tries
+        self.editions: dict[int, tuple[ServiceItem, ...] | None] = {}   # earlier catalogues
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
                              credentials=self.revocation, on_fenced=on_fenced)
         if clock is not None:
@@ -151,14 +154,21 @@ class HallHost:
         if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 9):
             return page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
         version = int(wanted)
+        if version > current:    # not served yet (or no such version): nothing to show
+            return page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
         if version == current:
             items: tuple[ServiceItem, ...] | None = service.definition.items
+        elif version in self.editions:    # a version's items never change once kept
+            items = self.editions[version]
         else:
             def read() -> tuple[ServiceItem, ...] | None:
                 with service.engine.connect() as conn:
                     return hall_records.items_at(conn, service.hall_id, version)
 
             items = await asyncio.to_thread(read)
+            if len(self.editions) >= KEPT_EDITIONS:
+                self.editions.pop(next(iter(self.editions)))
+            self.editions[version] = items
         item = next((i for i in items or () if i.code == code), None)
         if item is None:
             return page(HTTPStatus.NOT_FOUND, web_pages.missing_html(hall))
@@ -300,8 +310,12 @@ class HallHost:
         while True:
             await asyncio.sleep(self.tick_seconds)
             try:   # before the tick: a version due with a new day is served from its start
-                await self.follow_catalogue()
-            except Exception:   # the database is away, or the hall was taken: the next tick
+                # bounded, so that a database that hangs does not hold up the tick's rules
+                await asyncio.wait_for(self.follow_catalogue(), self.tick_seconds)
+            except hall_records.Fenced:    # another server took the hall: stop now, not at the next write
+                self.on_fenced()
+                return
+            except Exception:   # the database is away, or slow: the next tick looks again
                 log.exception("applying the county catalogue to hall %s failed", self.code)
             with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
                 await self.writer.submit(cmd.Tick())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -28,6 +29,8 @@ from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import HallState
 from queue_server.store import accounts, county_catalogue, devices, event_log, hall_records
+
+log = logging.getLogger("queue_server.hall_service")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +92,18 @@ class HallService:
         with engine.connect() as conn:
             self.hall_id = hall_records.hall_id_for(conn, hall_code)
             self.definition = hall_records.load_definition(conn, self.hall_id)
+        self.county_version = 0   # what is served: read below
         if epoch is not None:
-            due = self.county_version_due(now)
-            if due is not None:
-                self.apply_county_version(due, now)
+            try:
+                with engine.connect() as conn:
+                    self.county_version = county_catalogue.applied(conn, self.hall_id)
+                due = self.county_version_due(now)
+                if due is not None:
+                    self.apply_county_version(due, now)
+            except hall_records.Fenced:
+                raise
+            except Exception:   # served with what it has; the next tick tries again
+                log.exception("applying the county catalogue at the start failed")
         with engine.connect() as conn:
             self.definition = hall_records.load_definition(conn, self.hall_id)
             self.catalogue_version = hall_records.catalogue_version(conn, self.hall_id)
@@ -210,9 +221,11 @@ class HallService:
         with self.engine.connect() as conn:
             latest = county_catalogue.latest(conn)
             applied = county_catalogue.applied(conn, self.hall_id)
-        if latest is None or latest[0] <= applied:
+        if latest is None or latest[0] <= self.county_version:   # what is served, not stored
             return None
         version, published_at = latest
+        if applied >= version:   # written, not served (its apply failed after the commit)
+            return version
         hall = self.definition.hall
         today = cal.service_day(hall, now)
         noticed = self._noticed.setdefault(version, min(cal.service_day(hall, published_at),
@@ -227,10 +240,11 @@ class HallService:
         with self.engine.begin() as conn:
             catalogue_version = hall_records.apply_county_version(
                 conn, self.hall_id, version, self.epoch, now)
-            items = hall_records.load_definition(conn, self.hall_id).items
+            county = county_catalogue.items_of(conn, version)
         self._noticed.clear()
-        # Only the items come from the database: the rest is what this server serves today
-        # (a hall file imported since takes effect at the next start, docs/hall-config.md).
+        # The items served now with the version's county fields: a hall file imported since
+        # takes effect at the next start (docs/hall-config.md), not with a county version.
+        items = catalogue.adopt(self.definition.items, county)
         return replace(self.definition, items=items), catalogue_version
 
     def take_catalogue(self, definition: HallDefinition, catalogue_version: int,

@@ -35,7 +35,8 @@ def _county_file(folder: Path, name: str = "county.toml", **changes) -> Path:
     definition = parse_hall(SMALL)
     item = replace(definition.items[0], **changes)
     path = folder / name
-    path.write_text(dump_hall(replace(definition, items=(item,))), encoding="utf-8")
+    hall = replace(definition.hall, level="county")
+    path.write_text(dump_hall(replace(definition, hall=hall, items=(item,))), encoding="utf-8")
     return path
 
 
@@ -102,9 +103,14 @@ def test_bad_input_is_refused_in_chinese_and_changes_nothing(tmp_path, capsys):
     code, _, err = _run(capsys, "catalogue", "publish", str(gbk), "--db", db)
     assert code == 1 and "不是 UTF-8 编码" in err
     no_items = tmp_path / "no-items.toml"
-    no_items.write_text(SMALL.split("[[items]]")[0], encoding="utf-8")
+    no_items.write_text(SMALL.split("[[items]]")[0].replace("[hall]\n", '[hall]\nlevel = "county"\n', 1),
+                        encoding="utf-8")
     code, _, err = _run(capsys, "catalogue", "publish", str(no_items), "--db", db)
     assert code == 1 and "没有 [[items]] 事项" in err
+    township = tmp_path / "township.toml"     # a township's file, published by mistake
+    township.write_text(SMALL, encoding="utf-8")
+    code, _, err = _run(capsys, "catalogue", "publish", str(township), "--db", db)
+    assert code == 1 and "不是县级政务服务中心的文件" in err
     out = _run(capsys, "catalogue", "list", "--db", db)[1]
     assert len(out.strip().splitlines()) == 1
 
@@ -334,7 +340,7 @@ def test_the_mode_is_exported_only_when_it_is_not_the_default():
 
 
 def test_an_upgraded_database_keeps_each_halls_present_items_as_its_version(tmp_path):
-    """Migration 0008 on a database of an older release: each hall's items become the snapshot of
+    """Migration 0009 on a database of an older release: each hall's items become the snapshot of
     its present catalogue version, nothing is applied from a county yet, and the tickets of its
     log, which recorded no version, link to the current guide."""
     import shutil

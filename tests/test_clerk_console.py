@@ -361,6 +361,41 @@ def test_a_day_at_window_1_by_clicks_and_keys(hall, browser):
         assert console.errors == []
 
 
+def test_a_given_number_is_called_from_the_console(hall, browser):
+    """叫指定号: the clerk types the number a citizen shows (in any case, with spaces); it is
+    called before the queue and the display hears it. While a ticket is in hand the control is
+    off, and a number that is not waiting gets the server's reason in words."""
+    kiosk = hall.hello("kiosk")
+    display = hall.hello("display")
+    for _ in range(3):
+        assert kiosk.request("take_ticket", category="A")["ok"]
+    with console_page(browser, hall) as console:
+        page = console.page
+        console.log_in("1001", "1111")
+        console.choose(1, "A")
+        expect(page.locator(".queues li[data-category=A]")).to_contain_text("等候 3 人")
+        field, call = page.get_by_label("要呼叫的号码"), page.locator("#call-number-button")
+        expect(call).to_be_enabled()
+        field.fill(" a003 ")
+        console.shot("09-call-a-given-number")
+        call.click()
+        expect(page.locator("#ticket-number")).to_have_text("A003")
+        assert display.wait_event("ticket_called", number="A003")["window"] == 1
+        expect(field).to_have_value("")
+        expect(call).to_be_disabled()          # A003 in hand: finish it first
+        expect(page.locator(".queues li[data-category=A]")).to_contain_text("下一位：A001 A002")
+        console.button("办结").click()
+        page.locator("#finish-dialog").get_by_role("button", name="确定办结").click()
+        expect(page.locator("#ticket-empty")).to_contain_text("当前没有正在办理的号")
+        field.fill("A003")                      # finished: no longer waiting
+        field.press("Enter")
+        expect(page.locator("#message")).to_contain_text("A003")
+        expect(page.locator("#ticket-empty")).to_be_visible()
+        console.assert_fits()
+        console.assert_readable()
+        console.shot("10-call-a-given-number-refused")
+
+
 def test_a_refused_sign_in_offers_the_takeover(hall, browser):
     li = hall.hello("clerk", badge="1002", pin="2222")
     assert li.request("sign_in", window=1, post="B")["ok"]

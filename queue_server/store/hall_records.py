@@ -144,7 +144,8 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
     if hall.level == "county" and seat is not None and seat.code != hall.code:
         raise HallConflict(f"数据库中已有县级政务服务中心 {seat.code}（{seat.name}）；一个数据库"
                            f"只能有一个 level = \"county\" 的大厅")
-    existing = conn.execute(select(HallRow).where(HallRow.code == hall.code)).first()
+    existing = conn.execute(select(HallRow).where(HallRow.code == hall.code)
+                            .with_for_update()).first()    # see `_lock_hall`
     settings = _settings(hall)
     county_version, county = county_catalogue_for(conn, hall.code)
     definition = replace(definition, items=catalogue.adopt(definition.items, county))
@@ -191,6 +192,7 @@ def apply_county_version(conn: Connection, hall_id: int, county_version: int,
     return the hall's catalogue version after (one higher when an item changed). `Fenced`,
     and the transaction is to be rolled back, when the hall's fencing epoch is no longer
     `epoch` (another server leads it)."""
+    _lock_hall(conn, hall_id)     # an import of the hall's file waits, and the reverse
     county = county_catalogue.items_of(conn, county_version)
     items = [_item(r) for r in conn.execute(
         select(ItemRow).where(ItemRow.hall_id == hall_id).order_by(ItemRow.position))]
@@ -202,6 +204,13 @@ def apply_county_version(conn: Connection, hall_id: int, county_version: int,
     if changed:
         county_catalogue.snapshot(conn, hall_id, version, county_version, rows, now)
     return version
+
+
+def _lock_hall(conn: Connection, hall_id: int) -> None:
+    """Hold the hall's row for the rest of the transaction (PostgreSQL; SQLite has one writer
+    at a time anyway), so that an import and a county version applied at the same moment
+    do not each write the items from what they read before the other's commit."""
+    conn.execute(select(HallRow.id).where(HallRow.id == hall_id).with_for_update())
 
 
 def items_at(conn: Connection, hall_id: int, version: int) -> tuple[ServiceItem, ...] | None:

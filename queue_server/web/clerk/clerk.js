@@ -13,7 +13,7 @@
 const { PRIORITY_NAMES, POST_NAMES, WINDOW_STATUS_NAMES } = VOCABULARY;
 const ACTION_NAMES = {
   call_next: "呼叫下一位", recall: "重呼", no_show: "过号", transfer: "转移", hold: "挂起",
-  finish: "办结", pause: "暂停", resume: "恢复", sign_out: "签退",
+  finish: "办结", pause: "暂停", resume: "恢复", sign_out: "签退", call_number: "叫指定号",
 };
 const OFFLINE_TEXT = "连接中断，正在重连…";
 
@@ -375,9 +375,11 @@ function unavailable() {
     return Object.fromEntries(Object.keys(ACTION_NAMES).map((op) => [op, OFFLINE_TEXT]));
   }
   const noTicket = "当前没有正在办理的号";
+  const call = paused ? "窗口已暂停服务，请先点“恢复”"
+    : serving ? `${serving.number} 号尚未办结，请先办结、过号、挂起或转移` : null;
   return {
-    call_next: paused ? "窗口已暂停服务，请先点“恢复”"
-      : serving ? `${serving.number} 号尚未办结，请先办结、过号、挂起或转移` : null,
+    call_next: call,
+    call_number: call,
     recall: serving ? null : noTicket,
     no_show: serving ? null : noTicket,
     transfer: serving ? null : noTicket,
@@ -396,7 +398,23 @@ function renderButtons() {
     button.disabled = !!reason;
     button.title = reason || "";
   }
+  $("call-number-button").disabled = !!why.call_number;
+  $("call-number-button").title = why.call_number || "";
   renderHeld();
+}
+
+// 叫指定号: a citizen who came back, or one the clerk was told to take (docs/hall-rules.md).
+async function callNumber() {
+  const number = $("call-number-input").value.replace(/\s+/g, "").toUpperCase();
+  const reason = unavailable().call_number;
+  if (reason) return say(`现在不能“${ACTION_NAMES.call_number}”：${reason}`, "error");
+  if (!number) return say("请输入要呼叫的号码，如 A012", "error");
+  const reply = await send("call_number", { number });
+  if (!reply) return;
+  if (!reply.ok) return say(reply.error.message, "error");
+  $("call-number-input").value = "";
+  patchClerk({ current: reply.ticket });
+  say(`已呼叫 ${reply.ticket.number} 号`, "ok");
 }
 
 function myCategories() {
@@ -799,6 +817,10 @@ function start() {
     button.addEventListener("click", () => runAction(button.dataset.action));
   }
   document.addEventListener("keydown", onKey);
+  $("call-number-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    callNumber();
+  });
   setInterval(() => { tickClock(); tickTimes(); }, 1000);
   showScreen("login");
   $("badge").focus();

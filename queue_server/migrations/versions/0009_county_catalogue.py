@@ -7,8 +7,8 @@ have (0: none yet). `hall_catalogues` keeps a hall's items at each of its catalo
 that the guide a ticket was issued with can be shown later; the upgrade stores each hall's
 present items as the snapshot of its present version.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 from datetime import UTC, datetime
@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

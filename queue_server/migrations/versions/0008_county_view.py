@@ -4,15 +4,15 @@ A manager account of the county's own hall may have the scope `county`: it logs 
 `/county` and to any hall's dashboard. `hall_live` holds each hall's live figures, written by
 the server that leads it every two seconds, so that `/county` on any server shows every hall.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
