@@ -309,6 +309,7 @@ function renderTicket() {
   const t = c.current;
   $("ticket-body").hidden = !t;
   $("ticket-empty").hidden = !!t;
+  $("call-number-form").hidden = !!t;
   if (!t) {
     const empty = $("ticket-empty");
     empty.textContent = "";
