@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any, overload
 
+from hall import service_calendar
+from hall.service_calendar import clock_text
 from hall.vocabulary import (
     OUTCOME_NAMES,
     TICKET_KIND_NAMES,
@@ -20,11 +22,9 @@ from hall.vocabulary import (
     WINDOW_STATUS_NAMES,
 )
 from queue_server import events as ev
-from queue_server import service_calendar
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
 from queue_server.hall_state import HallState, Ticket, WindowState
-from queue_server.hall_toml import clock_text
 from queue_server.lifecycle import TicketStatus, WindowStatus
 
 QUEUE_PREVIEW = 5

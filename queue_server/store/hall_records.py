@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from hall.service_calendar import parse_clock
 from queue_server.credentials import hash_pin, verify_pin
 from queue_server.hall_definition import (
     Category,
@@ -29,7 +30,7 @@ from queue_server.hall_definition import (
     Session,
     Window,
 )
-from queue_server.hall_toml import hall_settings, parse_clock
+from queue_server.hall_toml import hall_settings
 from queue_server.store.schema import (
     CategoryRow,
     ClerkRow,

@@ -3,29 +3,100 @@
 Pure functions of the hall's settings and a time that the caller passes in; nothing here reads
 the clock. All times are converted to the hall's own timezone first, so a server running in UTC
 still opens at 08:30 Beijing time.
+
+One rule in one place: the server decides with these whether a ticket may be issued
+(`queue_server.hall_state`), and the kiosk with the very same functions says so before anyone
+taps, from the calendar the server sends it (`calendar_from_view`). The rules take anything with
+a hall's calendar fields (`HallCalendar`): the server's `HallCalendar`, or the kiosk's `Calendar`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cached_property
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from queue_server.hall_definition import HallInfo, Session
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One opening span of a working day, e.g. 08:30–12:00."""
+
+    start: time
+    end: time
+
+
+class HallCalendar(Protocol):
+    """What the rules read of a hall: its zone, sessions, working days and issue cut-off."""
+
+    @property
+    def zone(self) -> tzinfo: ...
+    @property
+    def sessions(self) -> tuple[Session, ...]: ...
+    @property
+    def working_weekdays(self) -> tuple[int, ...]: ...
+    @property
+    def holidays(self) -> tuple[date, ...]: ...
+    @property
+    def makeup_workdays(self) -> tuple[date, ...]: ...
+    @property
+    def issue_cutoff_minutes(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A hall's calendar as a device gets it on the wire (`calendar_from_view`)."""
+
+    timezone: str
+    sessions: tuple[Session, ...]
+    working_weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+    holidays: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+    issue_cutoff_minutes: int = 0
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def parse_clock(text: str) -> time:
+    """A stored or sent "HH:MM" (or "24:00", the end of the day) back to a time."""
+    return time.max if text == "24:00" else time.fromisoformat(text)
+
+
+def clock_text(moment: time) -> str:
+    return "24:00" if moment == time.max else moment.strftime("%H:%M")
+
+
+def calendar_from_view(hall: Mapping[str, Any]) -> Calendar:
+    """The calendar in a hall's view (`queue_server.views.hall_view`: `timezone`, `sessions`,
+    `calendar`)."""
+    more = hall.get("calendar", {})
+    return Calendar(
+        timezone=hall["timezone"],
+        sessions=tuple(Session(parse_clock(a), parse_clock(b)) for a, b in hall.get("sessions", [])),
+        working_weekdays=tuple(more.get("working_weekdays", (1, 2, 3, 4, 5))),
+        holidays=tuple(date.fromisoformat(d) for d in more.get("holidays", [])),
+        makeup_workdays=tuple(date.fromisoformat(d) for d in more.get("makeup_workdays", [])),
+        issue_cutoff_minutes=int(more.get("issue_cutoff_minutes", 0)))
 
 WEEKDAY_NAMES = "一二三四五六日"
 LOOKAHEAD_DAYS = 60
 
 
-def local(hall: HallInfo, now: datetime) -> datetime:
+def local(hall: HallCalendar, now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("times given to the hall core must carry a timezone")
     return now.astimezone(hall.zone)
 
 
-def service_day(hall: HallInfo, now: datetime) -> date:
+def service_day(hall: HallCalendar, now: datetime) -> date:
     return local(hall, now).date()
 
 
-def is_working_day(hall: HallInfo, day: date) -> bool:
+def is_working_day(hall: HallCalendar, day: date) -> bool:
     if day in hall.makeup_workdays:
         return True
     if day in hall.holidays:
@@ -33,7 +104,7 @@ def is_working_day(hall: HallInfo, day: date) -> bool:
     return day.isoweekday() in hall.working_weekdays
 
 
-def session_at(hall: HallInfo, moment: datetime) -> Session | None:
+def session_at(hall: HallCalendar, moment: datetime) -> Session | None:
     """The session the hall is in at this (local) moment, or None when closed."""
     if not is_working_day(hall, moment.date()):
         return None
@@ -44,14 +115,14 @@ def session_at(hall: HallInfo, moment: datetime) -> Session | None:
     return None
 
 
-def session_start(hall: HallInfo, moment: datetime) -> datetime | None:
+def session_start(hall: HallCalendar, moment: datetime) -> datetime | None:
     session = session_at(hall, moment)
     if session is None:
         return None
     return datetime.combine(moment.date(), session.start, tzinfo=moment.tzinfo)
 
 
-def issuing(hall: HallInfo, moment: datetime) -> bool:
+def issuing(hall: HallCalendar, moment: datetime) -> bool:
     """Whether a ticket may be issued now: in a session, before its cut-off."""
     session = session_at(hall, moment)
     if session is None:
@@ -60,7 +131,7 @@ def issuing(hall: HallInfo, moment: datetime) -> bool:
     return moment.time() < cutoff
 
 
-def next_issuing_start(hall: HallInfo, moment: datetime) -> datetime | None:
+def next_issuing_start(hall: HallCalendar, moment: datetime) -> datetime | None:
     """The next moment after `moment` at which tickets are issued again."""
     day = moment.date()
     for offset in range(LOOKAHEAD_DAYS):
@@ -74,7 +145,7 @@ def next_issuing_start(hall: HallInfo, moment: datetime) -> datetime | None:
     return None
 
 
-def next_working_day_start(hall: HallInfo, moment: datetime) -> datetime | None:
+def next_working_day_start(hall: HallCalendar, moment: datetime) -> datetime | None:
     """The first session of the next working day after `moment`'s day (for a reached cap)."""
     tomorrow = datetime.combine(moment.date() + timedelta(days=1), time(0), tzinfo=moment.tzinfo)
     return next_issuing_start(hall, tomorrow - timedelta(microseconds=1))
@@ -93,7 +164,7 @@ def come_back_text(moment: datetime, when: datetime | None) -> str:
     return f"请于 {when.month}月{when.day}日（周{WEEKDAY_NAMES[when.weekday()]}）{clock} 后再来"
 
 
-def closed_reason(hall: HallInfo, moment: datetime) -> str:
+def closed_reason(hall: HallCalendar, moment: datetime) -> str:
     """Why no ticket can be issued at `moment` (which must be outside issuing hours)."""
     back = come_back_text(moment, next_issuing_start(hall, moment))
     if not is_working_day(hall, moment.date()):
