@@ -124,11 +124,17 @@ def session_start(hall: HallCalendar, moment: datetime) -> datetime | None:
 
 def issuing(hall: HallCalendar, moment: datetime) -> bool:
     """Whether a ticket may be issued now: in a session, before its cut-off."""
+    return issuing_until(hall, moment) is not None
+
+
+def issuing_until(hall: HallCalendar, moment: datetime) -> time | None:
+    """While tickets are issued: the (local) time at which this session stops issuing them
+    (its end less the cut-off); None when none is issued now."""
     session = session_at(hall, moment)
     if session is None:
-        return False
+        return None
     cutoff = _shift(session.end, -hall.issue_cutoff_minutes)
-    return moment.time() < cutoff
+    return cutoff if moment.time() < cutoff else None
 
 
 def next_issuing_start(hall: HallCalendar, moment: datetime) -> datetime | None:
