@@ -234,7 +234,8 @@ class KioskApp(App):
         hall = self._shown[0]
         if not hall.takeable:         # before any tap, in big type: no ticket now, and when
             banner = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
-            said = Text(text=f"⚠ {hall.text}" + ("" if "办事指南" in hall.text
+            # a no-break space: the sign stays with the first words when the line wraps
+            said = Text(text=f"⚠\u00a0{hall.text}" + ("" if "办事指南" in hall.text
                                                  else "。办事指南可随时查看。"),
                         font_size=dp(s.title), color=p.on_alert, bold=True)
             banner.add_widget(said)
