@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from bench.sim import direct, model, protocol
 from bench.sim.summary import add_up, check
-from queue_server import service_calendar as cal
+from hall import service_calendar as cal
 from queue_server.hall_definition import HallDefinition
 from queue_server.store import hall_records
 from queue_server.store.database import DatabaseUrlError, open_engine

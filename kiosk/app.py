@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +34,7 @@ from kivy.uix.scrollview import ScrollView
 from hall.client import HallClient, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
-from hall.vocabulary import KIOSK_PRIORITY_NAMES
+from hall.vocabulary import KIOSK_PRIORITY_NAMES, PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text
 from kiosk.model import KioskModel, guide_sections, spoken_summary
 
@@ -48,12 +48,16 @@ class KioskApp(App):
     def __init__(self, model: KioskModel, *, take_ticket: Callable, print_ticket: Callable | None,
                  print_checklist: Callable | None = None,
                  speak: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, **kwargs):
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs):
         """`clock` gives seconds on a monotonic clock for the idle timer, injected as on the pad,
-        so that tests move time on instead of waiting or editing `last_touch`."""
+        so that tests move time on instead of waiting or editing `last_touch`; `wall_clock` the
+        time of day (aware), by which the screens say whether the hall issues tickets now."""
         super().__init__(**kwargs)
         self.model = model
         self.clock = clock
+        self.wall_clock = wall_clock
+        self._shown: tuple = ()      # the availabilities the screen on show says
         self._take_ticket = take_ticket          # async (category, service, priority) → reply
         self._print_ticket = print_ticket        # async (reply) → None, raises on a fault
         self._print_checklist = print_checklist  # async (item) → None, raises on a fault
@@ -117,7 +121,8 @@ class KioskApp(App):
     def _now(self) -> str:
         """The hall's own time, whatever the kiosk's system clock zone is."""
         zone = self.model.hall.get("timezone")
-        return datetime.now(ZoneInfo(zone) if zone else None).strftime("%m月%d日 %H:%M")
+        return self.wall_clock().astimezone(ZoneInfo(zone) if zone else None).strftime(
+            "%m月%d日 %H:%M")
 
     def _touched(self, *_):
         self.last_touch = self.clock()
@@ -125,6 +130,7 @@ class KioskApp(App):
     def _tick(self, _dt):
         if self.clock_label is not None:
             self.clock_label.text = self._now()
+        self.refresh_status()         # a session begins or ends: the words change by themselves
         idle = self.clock() - self.last_touch
         if self.screen in ("home", "ticket"):
             return
@@ -167,13 +173,14 @@ class KioskApp(App):
             root.add_widget(notice)
         body = BoxLayout(orientation="vertical", padding=dp(s.gap), spacing=dp(s.gap))
         root.add_widget(body)
+        self._shown = self.model.availabilities(self.wall_clock())
         if screen == "ticket":
             return body
-        blocked = self.model.ticket_block()
-        status = Panel(size_hint_y=None, bg=p.alert if blocked else p.surface, padding=dp(12))
+        hall = self._shown[0]
+        status = Panel(size_hint_y=None, bg=p.surface if hall.ok else p.alert, padding=dp(12))
         self.status_label = Text(
-            text=("⚠ " + blocked) if blocked else "✓ 可以取号。请选择您要办理的事项。",
-            font_size=dp(s.body), color=p.on_alert if blocked else p.text)
+            text=("✓ " if hall.ok else "⚠ ") + hall.text,
+            font_size=dp(s.body), color=p.text if hall.ok else p.on_alert)
         status.add_widget(self.status_label)
         self.status_label.bind(height=lambda _, h: setattr(status, "height", h + dp(24)))
         root.add_widget(status)
@@ -181,7 +188,7 @@ class KioskApp(App):
 
     def redraw(self) -> None:
         """Show the current screen again (after a change of mode, size or connection)."""
-        {"home": self.show_home, "department": lambda: self.show_department(self._department),
+        {"home": lambda: self.show_home(fresh=False), "department": lambda: self.show_department(self._department),
          "guide": lambda: self.show_guide(self._item), "search": self._redraw_search,
          }.get(self.screen, lambda: None)()
 
@@ -213,8 +220,10 @@ class KioskApp(App):
 
     # --- home --------------------------------------------------------------------------------------
 
-    def show_home(self) -> None:
-        self.priority = "normal"
+    def show_home(self, fresh: bool = True) -> None:
+        """Home; `fresh`: a new visit (the priority chosen before is forgotten), not a redraw."""
+        if fresh:
+            self.priority = "normal"
         body = self._frame("home")
         p, s = self.palette, self.sizes
         departments = self.model.departments()
@@ -222,6 +231,18 @@ class KioskApp(App):
             body.add_widget(Text(text="正在读取办事指南，请稍候…", font_size=dp(s.title),
                                  color=p.text, halign="center"))
             return
+        hall = self._shown[0]
+        if not hall.takeable:         # before any tap, in big type: no ticket now, and when
+            banner = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
+            # a no-break space: the sign stays with the first words when the line wraps
+            said = Text(text=f"⚠\u00a0{hall.text}" + ("" if "办事指南" in hall.text
+                                                 else "。办事指南可随时查看。"),
+                        font_size=dp(s.title), color=p.on_alert, bold=True)
+            banner.add_widget(said)
+            said.bind(height=lambda _, h: setattr(banner, "height", h + dp(24)))
+            body.add_widget(banner)
+        if self.model.elder_mode:
+            body.add_widget(self._elder_question())
         search = BigButton(p.primary, p.on_primary, text="搜索事项（按拼音首字母，如 SBK 查社保卡）",
                            font_size=dp(s.button), size_hint_y=None, height=dp(s.target))
         search.bind(on_release=lambda *_: self.show_search())
@@ -234,6 +255,8 @@ class KioskApp(App):
         grid.bind(minimum_height=grid.setter("height"))
         rows = -(-len(departments) // cols)
         room = Window.height - dp(3 * s.target + 4 * s.title + 5 * s.gap)   # header, search, status
+        if self.model.elder_mode:
+            room -= dp(2 * s.target + 2 * s.gap)                               # the question
         tile_height = min(dp(420), max(dp(s.button * 8), room / rows - dp(s.gap)))
         for department in departments:
             waiting = sum(self.model.waiting.get(c, 0)
@@ -249,6 +272,26 @@ class KioskApp(App):
         scroll.add_widget(grid)
         body.add_widget(scroll)
 
+    def _elder_question(self) -> BoxLayout:
+        """长辈模式 asks first, on home: 老年人优先? Yes or no, two big buttons; the answer is
+        the priority of the ticket taken on this visit (and can still be changed later)."""
+        p, s = self.palette, self.sizes
+        box = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(s.gap / 2),
+                        height=dp(2 * s.target + s.gap / 2))
+        box.add_widget(Text(text="请问您是否需要老年人优先取号？", font_size=dp(s.title),
+                            color=p.text, bold=True, size_hint_y=None, height=dp(s.target)))
+        row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+        for value, label in (("elderly", f"是，{KIOSK_PRIORITY_NAMES['elderly']}"),
+                             ("normal", f"否，{KIOSK_PRIORITY_NAMES['normal']}取号")):
+            toggle = BigToggle(label, p.surface, p.text, p.primary, p.on_primary,
+                               group="elder_question", font_size=dp(s.button),
+                               state="down" if value == self.priority and value == "elderly"
+                               else "normal")
+            toggle.bind(on_release=lambda _, v=value: setattr(self, "priority", v))
+            row.add_widget(toggle)
+        box.add_widget(row)
+        return box
+
     # --- a department's items -------------------------------------------------------------------------
 
     def _priority_row(self) -> BoxLayout:
@@ -256,7 +299,10 @@ class KioskApp(App):
         row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
         row.add_widget(Text(text="取号类型：", font_size=dp(s.body), color=p.text,
                             size_hint=(None, 1), width=dp(s.body * 5.5)))
-        for value, label in KIOSK_PRIORITY_NAMES.items():
+        choices = list(KIOSK_PRIORITY_NAMES.items())
+        if self.model.elder_mode:          # 老年人优先 first, as the elder asks it first
+            choices.sort(key=lambda choice: choice[0] != "elderly")
+        for value, label in choices:
             toggle = BigToggle(label, p.surface, p.text, p.primary, p.on_primary, group="priority",
                                state="down" if value == self.priority else "normal",
                                font_size=dp(s.button))
@@ -288,15 +334,18 @@ class KioskApp(App):
                      padding=dp(s.gap), spacing=dp(8), radius=dp(8))
         name = Text(text=title or item["name"], font_size=dp(s.title * 0.8), color=p.text,
                     bold=True, markup=title is not None)
-        waiting = Text(text=self.model.waiting_text(item) or " ", font_size=dp(s.body),
-                       color=p.muted)
+        state = self.model.category_availability(item["category"], self.wall_clock())
+        said = Text(text=("✓ " if state.ok else "⚠ ") + state.text, font_size=dp(s.body),
+                    color=p.text, bold=not state.ok)
+        waiting = Text(text=self.model.waiting_text(item["category"]) or " ",
+                       font_size=dp(s.body), color=p.muted)
         self.waiting_labels.setdefault(item["category"], []).append(waiting)
         buttons = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
         guide = BigButton(p.secondary, p.on_secondary, text="办事指南", font_size=dp(s.button))
         guide.bind(on_release=lambda *_: self.show_guide(item["code"]))
         buttons.add_widget(guide)
         buttons.add_widget(self._take_button(item))
-        parts = (name, waiting, buttons)
+        parts = (name, said, waiting, buttons)
         for child in parts:
             card.add_widget(child)
 
@@ -304,6 +353,7 @@ class KioskApp(App):
             card.height = sum(x.height for x in parts) + dp(s.gap * 2 + 16)
 
         name.bind(height=fit)
+        said.bind(height=fit)
         fit()
         return card
 
@@ -417,9 +467,10 @@ class KioskApp(App):
     # --- taking a ticket --------------------------------------------------------------------------------
 
     def _take_button(self, item: dict[str, Any]) -> BigButton:
-        """取号, or, while tickets cannot be taken, a grey 暂停取号 that says so in words."""
+        """取号, or, while tickets cannot be taken, a grey 暂停取号 (the card and the status line
+        say why in words)."""
         p, s = self.palette, self.sizes
-        if self.model.ticket_block() is not None:
+        if not self.model.category_availability(item["category"], self.wall_clock()).takeable:
             return BigButton(p.surface, p.muted, text="暂停取号", font_size=dp(s.button),
                              disabled=True)
         take = BigButton(p.primary, p.on_primary, text="取号", font_size=dp(s.button))
@@ -485,11 +536,15 @@ class KioskApp(App):
         windows = "、".join(f"{w['window']} 号窗口" + (f"（{w['location']}）" if w.get("location")
                                                       else "") for w in ticket.get("windows", []))
         issued = (ticket.get("issued_at") or "")[11:16]
-        lines = [f"业务：{service}", f"您前面还有 {ticket['ahead']} 人在等候",
+        priority = PRIORITY_NAMES.get(ticket.get("priority") or "normal", PRIORITY_NAMES["normal"])
+        lines = [f"业务：{service}", f"取号类型：{priority}", f"您前面还有 {ticket['ahead']} 人在等候",
                  f"请到：{windows}" if windows else "", f"取号时间：{issued}",
-                 "请留意叫号，过号请重新取号",
-                 f"咨询电话：{self.model.hall.get('consultation_phone', '')}",
-                 f"投诉电话：{self.model.hall.get('complaint_phone', '')}"]
+                 "请留意叫号，过号请重新取号"]
+        phones = [f"咨询电话：{self.model.hall.get('consultation_phone', '')}",
+                  f"投诉电话：{self.model.hall.get('complaint_phone', '')}"]
+        lines += phones if self.portrait else ["　".join(phones)]   # landscape: one line less
+        take_slip = fault is None and self._print_ticket is not None   # the slip is coming out
+        beside_qr = take_slip and not self.portrait and bool(ticket.get("url"))
         main = BoxLayout(orientation="vertical" if self.portrait else "horizontal",
                          spacing=dp(s.gap))
         column = GridLayout(cols=1, spacing=dp(8), size_hint_y=None)
@@ -498,6 +553,9 @@ class KioskApp(App):
                                halign="center"))
         column.add_widget(Text(text=ticket["number"], font_size=dp(s.number), color=p.text,
                                bold=True, halign="center"))
+        if take_slip and not beside_qr:
+            column.add_widget(Text(text="请取走小票", font_size=dp(s.title), color=p.text,
+                                   bold=True, halign="center"))
         for line in filter(None, lines):
             column.add_widget(Text(text=line, font_size=dp(s.title * 0.75), color=p.text))
         left = BoxLayout(orientation="vertical", size_hint_y=1 if not self.portrait else None)
@@ -508,7 +566,8 @@ class KioskApp(App):
             left.add_widget(BoxLayout())       # the rest of the height stays empty
         main.add_widget(left)
         if ticket.get("url"):
-            main.add_widget(self._qr(ticket["url"], "扫码查看排队进度"))
+            main.add_widget(self._qr(ticket["url"], "扫码查看排队进度",
+                                     "请取走小票" if beside_qr else ""))
         if self.portrait:
             main.add_widget(BoxLayout())
         body.add_widget(main)
@@ -519,9 +578,11 @@ class KioskApp(App):
         Clock.schedule_once(lambda _dt: self.screen == "ticket" and self.show_home(),
                             TICKET_SECONDS)
         if self.model.elder_mode:
-            self.speak(f"您的号码是 {ticket['number']}。您前面还有 {ticket['ahead']} 人。")
+            self.speak(f"您的号码是 {ticket['number']}。您前面还有 {ticket['ahead']} 人。"
+                       + ("请取走小票。" if fault is None and self._print_ticket is not None else ""))
 
-    def _qr(self, url: str, caption: str) -> BoxLayout:
+    def _qr(self, url: str, caption: str, note: str = "") -> BoxLayout:
+        """The QR code with its caption; `note`, in big type below it (landscape only)."""
         buffer = io.BytesIO()
         qrcode.make(url, box_size=8, border=2).save(buffer, format="PNG")
         buffer.seek(0)
@@ -534,6 +595,9 @@ class KioskApp(App):
                            pos_hint={"center_x": 0.5})
         column.add_widget(QrImage(texture, bg=p.background, size_hint_y=None, height=side))
         column.add_widget(Text(text=caption, font_size=dp(s.body), color=p.text, halign="center"))
+        if note:
+            column.add_widget(Text(text=note, font_size=dp(s.title), color=p.text, bold=True,
+                                   halign="center"))
         if not self.portrait:
             column.add_widget(BoxLayout())
         return column
@@ -573,13 +637,23 @@ class KioskApp(App):
     # --- live updates --------------------------------------------------------------------------------
 
     def refresh_waiting(self) -> None:
+        """After a queue or window event: the screen afresh if what it says of taking a ticket
+        changed (a category's numbers gone, its first window staffed), else only the counts."""
+        if self.refresh_status():
+            return
         for category, labels in self.waiting_labels.items():
             for label in labels:
-                label.text = f"当前等候 {self.model.waiting.get(category, 0)} 人"
+                label.text = self.model.waiting_text(category) or " "
 
-    def refresh_status(self) -> None:
-        if self.screen in ("home", "department", "guide", "search"):
-            self.redraw()
+    def refresh_status(self, always: bool = False) -> bool:
+        """Draw the screen afresh if what it says of taking a ticket is no longer true (or
+        `always`, after a new snapshot); say whether it was."""
+        if self.screen not in ("home", "department", "guide", "search"):
+            return False
+        if not always and self.model.availabilities(self.wall_clock()) == self._shown:
+            return False
+        self.redraw()
+        return True
 
 
 def _escape(text: str) -> str:
@@ -638,10 +712,12 @@ class KioskShell:
 
     def __init__(self, urls: list[str], token: str, cache: CatalogueCache,
                  printer: Any = None, speak: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         """`printer` has `ticket(ticket, hall, item)` and `checklist(item, hall, guide_url)`,
         coroutines that return the device status (`ok`, `paper_low`) or raise (see
-        `EscposPrinter`); None for a kiosk without one. `clock` drives the idle timer."""
+        `EscposPrinter`); None for a kiosk without one. `clock` drives the idle timer,
+        `wall_clock` (the time of day) whether the hall issues tickets now."""
         self.model = KioskModel()
         self.cache = cache
         self._refreshing: set[asyncio.Task] = set()
@@ -656,7 +732,7 @@ class KioskShell:
         self.app = KioskApp(self.model, take_ticket=self._take_ticket,
                             print_ticket=self._print if printer else None,
                             print_checklist=self._print_checklist if printer else None,
-                            speak=speak, clock=clock)
+                            speak=speak, clock=clock, wall_clock=wall_clock)
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
         self.model.apply_snapshot(reply.get("snapshot", {}))
@@ -671,6 +747,7 @@ class KioskShell:
             catalogue = {k: v for k, v in catalogue.items() if k not in ("re", "ok")}
             self.model.set_catalogue(catalogue)
             self.cache.save(catalogue)
+        self.app.refresh_status(always=True)
 
     async def _catalogue_changed(self, version: int | None) -> None:
         try:
@@ -689,7 +766,7 @@ class KioskShell:
             return
         if self.model.apply_event(event):
             if event.get("ev") == "notice":
-                self.app.refresh_status()
+                self.app.refresh_status(always=True)
             else:
                 self.app.refresh_waiting()
 
@@ -697,7 +774,7 @@ class KioskShell:
         was = self.model.connected
         self.model.set_connection(connected, text)
         if was != connected:
-            self.app.refresh_status()
+            self.app.refresh_status(always=True)
 
     async def _take_ticket(self, category: str, service: str, priority: str) -> dict[str, Any]:
         return await self.client.request("take_ticket", category=category, service=service,

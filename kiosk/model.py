@@ -9,10 +9,13 @@ says) are tested without a window.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from hall import guide
 from hall.guide import fee_text, time_limit_text
+from kiosk import availability
+from kiosk.availability import Availability
 
 
 @dataclass
@@ -35,6 +38,8 @@ class KioskModel:
     connected: bool = False
     status_text: str = "正在连接服务器…"
     elder_mode: bool = False
+    server_hall: dict[str, Any] = field(default_factory=dict)  # the hello's hall: its calendar
+    live: dict[str, Any] = field(default_factory=dict)         # day, queues, windows, kept live
 
     # --- fed by the shell ---------------------------------------------------------------------
 
@@ -43,6 +48,9 @@ class KioskModel:
 
     def apply_snapshot(self, snapshot: dict[str, Any]) -> None:
         live = snapshot.get("live", {})
+        self.server_hall = snapshot.get("hall", {})
+        self.live = {"day": live.get("day"), "queues": list(live.get("queues", [])),
+                     "windows": list(live.get("windows", []))}
         self.waiting = {q["category"]: q["waiting"] for q in live.get("queues", [])}
         self.notice = live.get("notice") or ""
 
@@ -50,6 +58,10 @@ class KioskModel:
         """Take in one event; say whether anything shown changed."""
         if event.get("ev") == "queue":
             self.waiting[event["category"]] = event["waiting"]
+            self._replace("queues", "category", event)
+            return True
+        if event.get("ev") == "window":
+            self._replace("windows", "window", event)
             return True
         if event.get("ev") == "notice":
             self.notice = event.get("text") or ""
@@ -58,6 +70,11 @@ class KioskModel:
 
     def set_connection(self, connected: bool, text: str) -> None:
         self.connected, self.status_text = connected, text
+
+    def _replace(self, kind: str, key: str, state: dict[str, Any]) -> None:
+        """A queue's or a window's new state in place of its old one in `live`."""
+        rows = self.live.setdefault(kind, [])
+        rows[:] = [r for r in rows if r[key] != state[key]] + [state]
 
     # --- read by the screens -------------------------------------------------------------------
 
@@ -87,15 +104,22 @@ class KioskModel:
         return next((c["name"] for c in self.hall.get("categories", []) if c["prefix"] == prefix),
                     prefix)
 
-    def waiting_text(self, item: dict[str, Any]) -> str:
-        count = self.waiting.get(item["category"])
-        return "" if count is None else f"当前等候 {count} 人"
+    def waiting_text(self, category: str) -> str:
+        return availability.waiting_text(self.waiting, category)
 
-    def ticket_block(self) -> str | None:
-        """Why a ticket cannot be taken now, or None when it can."""
-        if not self.connected:
-            return "暂时无法取号：与服务器的连接已断开，正在重新连接。办事指南仍可查看。"
-        return None
+    def availability(self, now: datetime) -> Availability:
+        """Whether the hall issues tickets now, in words (see `kiosk.availability`)."""
+        return availability.hall_availability(self.server_hall, self.connected, now)
+
+    def category_availability(self, category: str, now: datetime) -> Availability:
+        return availability.category_availability(self.server_hall, self.live, category,
+                                                  self.connected, now)
+
+    def availabilities(self, now: datetime) -> tuple[Availability, ...]:
+        """The hall's and every category's: when this changes, the screen is drawn afresh."""
+        prefixes = [c["prefix"] for c in self.hall.get("categories", [])]
+        return (self.availability(now),
+                *(self.category_availability(prefix, now) for prefix in prefixes))
 
     def windows_for(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         return guide.serving_windows(item, self.hall)

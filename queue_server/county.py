@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from hall import service_calendar
 from hall.protocol import (
     HALL_PATH,
     OPS,
@@ -52,7 +53,7 @@ from hall.protocol import (
     parse_request,
 )
 from hall.vocabulary import METRICS, ROLE_NAMES
-from queue_server import kpis, reports, service_calendar
+from queue_server import kpis, reports
 from queue_server.hall_definition import HallDefinition
 from queue_server.login_gate import LoginGate, LoginRefused
 from queue_server.seals import Unsealed, seal, unseal

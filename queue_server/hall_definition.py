@@ -9,10 +9,11 @@ Chinese terms are in `docs/hall-config.md`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from hall.service_calendar import Session as Session  # the hall file's sessions
 from hall.vocabulary import TICKET_KINDS
 
 HANDLING_MODES = ("direct", "proxy", "consult")
@@ -27,14 +28,6 @@ MATERIAL_FORMS = ("original", "copy", "original_and_copy")
 CATALOGUE_UPDATES = ("next_day", "at_once")
 """When a hall applies a new county catalogue version (queue_server.catalogue): at the start of
 its next service day (the default), or at once."""
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One opening span of a working day, e.g. 08:30–12:00."""
-
-    start: time
-    end: time
 
 
 @dataclass(frozen=True)

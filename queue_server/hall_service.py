@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from hall import service_calendar as cal
 from queue_server import catalogue
 from queue_server import commands as cmd
-from queue_server import service_calendar as cal
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition

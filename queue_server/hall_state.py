@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from hall import service_calendar as cal
 from hall.vocabulary import (
     KIOSK_PRIORITIES,
     OUTCOME_NAMES,
@@ -35,7 +36,6 @@ from hall.vocabulary import (
 )
 from queue_server import commands as cmd
 from queue_server import events as ev
-from queue_server import service_calendar as cal
 from queue_server.dispatch import CategoryQueue, add_targeted, choose_next
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event

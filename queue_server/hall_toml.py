@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hall.service_calendar import clock_text
 from hall.vocabulary import HALL_LEVELS, TICKET_KINDS
 from queue_server.hall_definition import (
     CATALOGUE_UPDATES,
@@ -306,15 +307,6 @@ def _parse_clock(checker: _Checker, path: str, value: Any) -> time | None:
             return time(hour, minute)
     checker.fail(path, f'应为 "HH:MM" 形式的时间，如 "08:30"（一天结束可写 "24:00"），实际为 {_show(value)}')
     return None
-
-
-def parse_clock(text: str) -> time:
-    """A stored "HH:MM" (or "24:00") back to a time."""
-    return time.max if text == "24:00" else time.fromisoformat(text)
-
-
-def clock_text(moment: time) -> str:
-    return "24:00" if moment == time.max else moment.strftime("%H:%M")
 
 
 # --- reading the tables -------------------------------------------------------------------------

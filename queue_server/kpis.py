@@ -23,9 +23,9 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from hall import service_calendar as cal
 from hall.vocabulary import PERIODS
 from queue_server import events as ev
-from queue_server import service_calendar as cal
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 

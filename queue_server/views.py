@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any, overload
 
+from hall import service_calendar
+from hall.service_calendar import clock_text
 from hall.vocabulary import (
     OUTCOME_NAMES,
     TICKET_KIND_NAMES,
@@ -20,11 +22,9 @@ from hall.vocabulary import (
     WINDOW_STATUS_NAMES,
 )
 from queue_server import events as ev
-from queue_server import service_calendar
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
 from queue_server.hall_state import HallState, Ticket, WindowState
-from queue_server.hall_toml import clock_text
 from queue_server.lifecycle import TicketStatus, WindowStatus
 
 QUEUE_PREVIEW = 5
@@ -74,6 +74,12 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
         "public_url": h.public_url,
         "consultation_phone": h.consultation_phone, "complaint_phone": h.complaint_phone,
         "sessions": [[clock_text(s.start), clock_text(s.end)] for s in h.sessions],
+        # the rest of the calendar, so that a device tells open from closed by the server's
+        # rules (`hall.service_calendar.calendar_from_view`)
+        "calendar": {"working_weekdays": list(h.working_weekdays),
+                     "holidays": [d.isoformat() for d in h.holidays],
+                     "makeup_workdays": [d.isoformat() for d in h.makeup_workdays],
+                     "issue_cutoff_minutes": h.issue_cutoff_minutes},
         "rating_reasons": list(h.rating_reasons),
         "outcomes": [{"code": code, "name": name} for code, name in OUTCOME_NAMES.items()],
         "thresholds": {"wait_yellow_minutes": h.wait_yellow_minutes,
@@ -83,7 +89,7 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
                        "unattended_after_minutes": h.unattended_after_minutes},
         "departments": [{"code": d.code, "name": d.name} for d in definition.departments],
         "categories": [{"prefix": c.prefix, "name": c.name, "kinds": list(c.kinds),
-                        "department": c.department,
+                        "department": c.department, "daily_cap": c.daily_cap,
                         "windows": list(definition.windows_by_category[c.prefix])}
                        for c in definition.categories],
         "windows": [{"window": w.number, "name": w.name, "department": w.department,
@@ -142,13 +148,14 @@ def window_view(state: HallState, window: WindowState) -> dict[str, Any]:
 
 
 def queue_view(state: HallState, prefix: str) -> dict[str, Any]:
-    """A category's queue: how many wait, who is next, and since when the longest has waited
-    (each priority lane is oldest first, so its head is its longest wait)."""
+    """A category's queue: how many wait, who is next, since when the longest has waited (each
+    priority lane is oldest first, so its head is its longest wait), and how many numbers were
+    issued today (against the category's `daily_cap`)."""
     queue = state.queues[prefix]
     heads = [lane[0].issued_at for lane in (queue.green, queue.priority, queue.normal) if lane]
     return {"category": prefix, "waiting": len(queue),
             "next": [t.number for t in queue.first(QUEUE_PREVIEW)],
-            "oldest_at": iso(min(heads)) if heads else None}
+            "oldest_at": iso(min(heads)) if heads else None, "issued": state.issued[prefix]}
 
 
 def _called_at(ticket: Ticket) -> datetime:

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from hall import service_calendar as cal
 from queue_server import commands as cmd
-from queue_server import service_calendar as cal
 from queue_server.dispatch import PRIORITY_CLASS
 from queue_server.domain_errors import DomainError
 from queue_server.hall_state import HallState

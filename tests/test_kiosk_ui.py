@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import ARTIFACTS
-from tests.kivy_driving import frames, tap, until, widgets
+from tests.kivy_driving import frames, tap, texts, until, widgets
 from tests.kivy_driving import shoot as shoot_as
 from tests.live_hall import LiveHall, round_the_clock
 
@@ -52,12 +54,23 @@ class FakeClock:
         return self.now
 
 
-def run_kiosk(window, town, tmp_path, size, scenario, printer=None, clock=None):
+class WallClock:
+    """The kiosk's injected time of day: a test sets the hour instead of waiting for it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def run_kiosk(window, town, tmp_path, size, scenario, printer=None, clock=None, wall_clock=None):
     from kiosk.app import CatalogueCache, KioskShell
 
     window.size = size
     shell = KioskShell([town.ws], town.tokens["kiosk"], CatalogueCache(tmp_path / "catalogue.json"),
-                       printer=printer, **({"clock": clock} if clock is not None else {}))
+                       printer=printer, **({"clock": clock} if clock is not None else {}),
+                       **({"wall_clock": wall_clock} if wall_clock is not None else {}))
 
     async def main():
         runner = asyncio.get_running_loop().create_task(shell.run())
@@ -103,10 +116,13 @@ def test_home_to_department_to_ticket(window, town, tmp_path, size, orientation)
         await tap(tiles[0])                                        # tap 1
         assert app.screen == "department"
         await shoot(app, f"{orientation}-2-department")
+        assert "本业务当前等候 " in texts(app.root)             # each item: its own category
         await tap(widgets(app.root, BigToggle, "老年人优先")[0])    # tap 2 (optional)
         assert app.priority == "elderly"
         await tap(widgets(app.root, BigButton, "取号")[0])         # tap 3: the ticket prints
         await until(lambda: app.screen == "ticket")
+        on_screen = texts(app.root)
+        assert "取号类型：老年人优先" in on_screen and "请取走小票" in on_screen
         taken["number"] = next(w.text for w in widgets(app.root, Text)
                                if re.fullmatch(r"A\d{3}", w.text))
         await shoot(app, f"{orientation}-3-ticket")
@@ -233,8 +249,10 @@ def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orien
 
 @pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
                                               ((1920, 1080), "landscape")])
-def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_path, size,
-                                                                    orientation):
+def test_the_days_numbers_gone_are_shown_before_the_tap(window, tmp_path, size, orientation):
+    """民政低保 (B) gives one number a day here: once it is taken, 民政's items say 今日已取完 and
+    offer no 取号, before anyone taps. A kiosk whose clock is already on the next day counts
+    nothing from the server's day: it offers 取号, and the server's reason is shown as it is."""
     from hall.widgets import BigButton, Text
 
     text = round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")).replace(
@@ -246,12 +264,22 @@ def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_
         await tap(widgets(app.root, BigButton, "民政")[0])
         await tap(widgets(app.root, BigButton, "取号")[0])       # the day's only B number
         await until(lambda: app.screen == "ticket")
-        app.show_department(shell.model.departments()[1].code)
+        await tap(widgets(app.root, BigButton, "返回首页")[0])
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await until(lambda: "今日已取完，请明天" in texts(app.root))
+        cards = [w for w in widgets(app.root, Text) if "今日已取完" in w.text]
+        items = [i for i in shell.model.department(app._department).items if i["category"] == "B"]
+        assert len(cards) == len(items) > 0
+        assert not [b for b in widgets(app.root, BigButton) if b.text == "取号"]
+        assert all(b.disabled for b in widgets(app.root, BigButton, "暂停取号"))
+        await shoot(app, f"{orientation}-11-cap-reached")
+        app.wall_clock = lambda: datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)
+        app.refresh_status()
         await frames(3)
-        await tap(widgets(app.root, BigButton, "取号")[0])
+        await tap(next(b for b in widgets(app.root, BigButton) if b.text == "取号"))
         await until(lambda: app.screen == "message")
         message["texts"] = [w.text for w in widgets(app.root, Text)]
-        await shoot(app, f"{orientation}-11-cap-reached")
+        await shoot(app, f"{orientation}-11b-cap-refused")
         await tap(widgets(app.root, BigButton, "知道了")[0])
         assert app.screen == "department"
 
@@ -261,6 +289,80 @@ def test_the_servers_reason_is_shown_when_the_days_numbers_are_gone(window, tmp_
     finally:
         hall.stop()
     assert any("已取完" in t for t in message["texts"]), message
+
+
+@pytest.fixture(scope="module")
+def office_hours(tmp_path_factory):
+    """The demo town with its real calendar: 08:30–12:00 and 14:00–17:30 on working days."""
+    hall = LiveHall(tmp_path_factory.mktemp("office-hours"), "--take-limit", "0",
+                    hall_text=DEMO_TOWN.read_text(encoding="utf-8"))
+    yield hall
+    hall.stop()
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_a_closed_hall_says_so_before_any_tap_and_opens_by_itself(window, office_hours,
+                                                                   tmp_path, size, orientation):
+    """At 07:00 on a working Monday the kiosk says, before any tap, that the hall has not opened
+    and when tickets are issued, in the server's words, and offers no 取号 anywhere; at 09:00
+    it says 可以取号 by itself."""
+    from hall.widgets import BigButton
+
+    clock = WallClock(datetime(2026, 11, 23, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    closed = "大厅尚未开始办公，请于今天 8:30 后再来"
+
+    async def scenario(shell, app):
+        await until(lambda: closed in app.status_label.text)
+        assert "可以取号" not in texts(app.root)
+        await shoot(app, f"{orientation}-13-closed-home")
+        await tap(widgets(app.root, BigButton, "社会保障")[0])
+        items = shell.model.department(app._department).items
+        assert texts(app.root).count(closed) == 1 + len(items)     # the status and each item
+        assert "可以取号" not in texts(app.root)
+        assert not [b for b in widgets(app.root, BigButton) if b.text == "取号"]
+        assert len(widgets(app.root, BigButton, "暂停取号")) == len(items)
+        await shoot(app, f"{orientation}-14-closed-department")
+        clock.now = clock.now.replace(hour=9)
+        app._tick(1)                          # the kiosk's own second timer, no touch
+        await frames(3)
+        assert "大厅正在办公，今天 12:00 前可以取号" in app.status_label.text
+        assert len([b for b in widgets(app.root, BigButton) if b.text == "取号"]) == len(items)
+
+    run_kiosk(window, office_hours, tmp_path, size, scenario, wall_clock=clock)
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_elder_mode_asks_elderly_first_and_the_ticket_says_so(window, town, tmp_path, size,
+                                                              orientation):
+    from hall.widgets import BigButton, BigToggle
+
+    spoken = []
+
+    class Printer:
+        async def ticket(self, ticket, hall, item):
+            return "ok"
+
+    async def scenario(shell, app):
+        app._speak = spoken.append
+        await tap(widgets(app.root, BigButton, "长辈模式")[0])
+        assert "请问您是否需要老年人优先取号？" in texts(app.root)
+        await tap(widgets(app.root, BigToggle, "是，老年人优先")[0])          # tap 1
+        assert app.priority == "elderly"
+        await shoot(app, f"{orientation}-15-home-elder-question")
+        await tap(widgets(app.root, BigButton, "社会保障")[0])                 # tap 2
+        toggles = [w for w in widgets(app.root, BigToggle)]
+        assert toggles[0].text == "✓ 老年人优先"      # asked first, and already chosen
+        await shoot(app, f"{orientation}-16-department-elder")
+        await tap(next(b for b in widgets(app.root, BigButton) if b.text == "取号"))   # tap 3
+        await until(lambda: app.screen == "ticket")
+        on_screen = texts(app.root)
+        assert "取号类型：老年人优先" in on_screen and "请取走小票" in on_screen
+        assert spoken and spoken[-1].endswith("请取走小票。")
+        await shoot(app, f"{orientation}-17-ticket-elder")
+
+    run_kiosk(window, town, tmp_path, size, scenario, Printer())
 
 
 @pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
@@ -333,7 +435,8 @@ def test_a_catalogue_pushed_at_once_reaches_the_open_kiosk(window, tmp_path):
     first = town.items[0]
     pushed = replace(first, materials=(*first.materials, Material("县里新增的证明材料", "copy")))
     county = tmp_path / "county.toml"
-    county.write_text(dump_hall(replace(town, items=(pushed,))), encoding="utf-8")
+    seat = replace(town.hall, code="county", level="county")    # the county's own file
+    county.write_text(dump_hall(replace(town, hall=seat, items=(pushed,))), encoding="utf-8")
 
     async def scenario(shell, app):
         assert shell.model.catalogue["version"] == 1

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from bench import simulate_day
 from bench.sim import agents, model
 from bench.sim.summary import add_up, check
+from hall import service_calendar as cal
 from queue_server import kpis, reports
-from queue_server import service_calendar as cal
 from queue_server.store import hall_records
 from queue_server.store.database import open_engine
 from queue_server.store.schema import EventRow

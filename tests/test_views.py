@@ -25,7 +25,8 @@ def test_citizen_sees_people_ahead_and_an_estimate_from_todays_service_times():
     hall.call(1)
     assert views.ticket_view(state, state.ticket(second))["status_text"] == "请到 1 号窗口"
     assert views.queue_view(state, "A") == {"category": "A", "waiting": 1, "next": [third],
-                                            "oldest_at": "2026-11-23T09:00:00+08:00"}
+                                            "oldest_at": "2026-11-23T09:00:00+08:00",
+                                            "issued": 3}
     assert first not in views.queue_view(state, "A")["next"]
     assert state.ticket(first).ended_at - state.ticket(first).called_at == timedelta(minutes=4)
 
@@ -46,3 +47,26 @@ def test_a_warning_reaches_managers_as_the_contract_names_it_in_whole_seconds():
     snapshot = views.snapshot(hall.state, "manager", views.hall_view(hall.state.definition))
     fields = {k: v for k, v in delivery.message.items() if k != "ev"}
     assert snapshot["warnings"] == [{**fields, "acknowledged": None}]
+
+
+def test_a_device_tells_open_from_closed_by_the_servers_own_rules_from_the_hall_view():
+    """The hall's view carries its whole calendar: the kiosk's `Calendar`, made from the view,
+    gives the server's answer (issuing, and why not) at every half hour of five weeks around a
+    holiday and a make-up working Saturday, with an issue cut-off."""
+    from dataclasses import replace
+
+    from hall import service_calendar as cal
+    from tests.test_core_rules import HALL
+
+    definition = replace(HALL, hall=replace(HALL.hall, issue_cutoff_minutes=30))
+    calendar = cal.calendar_from_view(views.hall_view(definition))
+    start = MONDAY.replace(hour=0)
+    for step in range(5 * 7 * 48):
+        moment = start + timedelta(minutes=30 * step)
+        issuing = cal.issuing(definition.hall, moment)
+        assert cal.issuing(calendar, moment) == issuing, moment
+        if not issuing:
+            assert cal.closed_reason(calendar, moment) == cal.closed_reason(definition.hall,
+                                                                            moment), moment
+    issued = views.hall_view(definition)["categories"][0]
+    assert (issued["prefix"], issued["daily_cap"]) == ("A", 30)

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from pathlib import Path
 
-from queue_server import service_calendar as cal
+from hall import service_calendar as cal
 from queue_server.hall_definition import HallDefinition, HallInfo, Window
 from queue_server.hall_toml import load_hall
 

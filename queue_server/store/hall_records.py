@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from hall.service_calendar import parse_clock
 from queue_server import catalogue
 from queue_server.credentials import hash_pin, verify_pin
 from queue_server.hall_definition import (
@@ -31,7 +32,7 @@ from queue_server.hall_definition import (
     Session,
     Window,
 )
-from queue_server.hall_toml import hall_settings, parse_clock
+from queue_server.hall_toml import hall_settings
 from queue_server.store import county_catalogue
 from queue_server.store.schema import (
     CategoryRow,
