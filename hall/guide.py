@@ -66,3 +66,13 @@ def sections(item: dict[str, Any], windows: list[dict[str, Any]],
         ("咨询电话", [item.get("phone") or hall.get("consultation_phone", "")]),
         ("温馨提示", list(item.get("notes", []))),
     ]
+
+
+def guide_path(service: str | None, catalogue_version: int | None) -> str | None:
+    """An item's guide page, relative to the hall's address: the guide of the catalogue
+    version a ticket was issued (or a checklist printed) with (`guide/<code>?v=N`), or the
+    current one when the version is not known (a ticket of an older log); None without an
+    item."""
+    if service is None:
+        return None
+    return f"guide/{service}" + (f"?v={catalogue_version}" if catalogue_version else "")

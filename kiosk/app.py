@@ -32,6 +32,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.scrollview import ScrollView
 
 from hall.client import HallClient, RequestFailed
+from hall.guide import guide_path
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
 from hall.vocabulary import KIOSK_PRIORITY_NAMES, PRIORITY_NAMES
@@ -793,7 +794,7 @@ class KioskShell:
             self.client.url or self.client.urls[0]).replace("ws", "http", 1).rsplit("/ws", 1)[0]
         version = (self.model.catalogue or {}).get("version")
         await self._reporting(self.printer.checklist(
-            item, self.model.hall, f"{base}/guide/{item['code']}?v={version}"))
+            item, self.model.hall, f"{base}/{guide_path(item['code'], version)}"))
 
     async def _reporting(self, job) -> None:
         """Run a print job, and tell the managers when the printer's state changes (paper out

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from hall.guide import guide_path
 from hall.protocol import (
     CLOSE_REVOKED,
     OPS,
@@ -323,7 +324,7 @@ class Session:
         public = self.context.public_url(self.connection)
         windows = [definition.window_by_number[n] for n in definition.windows_by_category[
             issued.data.category]]
-        guide = views.guide_path(issued.data.service, issued.data.catalogue_version)
+        guide = guide_path(issued.data.service, issued.data.catalogue_version)
         return {"ticket": {
             "number": number, "category": issued.data.category,
             "category_name": definition.category_by_prefix[issued.data.category].name,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any, overload
 
-from hall import service_calendar
+from hall import guide, service_calendar
 from hall.service_calendar import clock_text
 from hall.vocabulary import (
     OUTCOME_NAMES,
@@ -110,15 +110,6 @@ def item_view(item: ServiceItem) -> dict[str, Any]:
         "fee": item.fee, "fee_basis": item.fee_basis, "certificate": item.certificate,
         "phone": item.phone, "notes": list(item.notes),
     }
-
-
-def guide_path(service: str | None, catalogue_version: int | None) -> str | None:
-    """A ticket's guide page, relative to the hall's address: the guide of the catalogue
-    version the ticket was issued with (`/guide/<code>?v=N`), or the current one for a ticket
-    of an older log, which did not record it; None for a ticket without an item."""
-    if service is None:
-        return None
-    return f"guide/{service}" + (f"?v={catalogue_version}" if catalogue_version else "")
 
 
 def catalogue_changed(version: int) -> Delivery:
@@ -258,7 +249,7 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
         "window": window.number if window and status == TicketStatus.CALLED else None,
         "window_name": window.name if window and status == TicketStatus.CALLED else None,
         "issued_at": iso(ticket.issued_at),
-        "guide": guide_path(ticket.service, ticket.catalogue_version),
+        "guide": guide.guide_path(ticket.service, ticket.catalogue_version),
         "can_rate": status == TicketStatus.FINISHED and ticket.score is None
         and not ticket.citizen_rated,
     }
