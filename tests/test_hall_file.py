@@ -179,7 +179,7 @@ TEXT_LIMITS = [
     ("windows", "name", 60, False), ("windows", "department", 40, False),
     ("windows", "categories", 2, True), ("windows", "a_post", 16, False),
     ("windows", "b_posts", 16, True), ("windows", "zone", 40, False),
-    ("windows", "floor", 40, False),
+    ("windows", "floor", 40, False), ("windows", "short_name", 6, False),
     ("items", "code", 64, False), ("items", "name", 100, False),
     ("items", "summary", 3000, False), ("items", "department", 40, False),
     ("items", "category", 2, False), ("items", "legal_basis", 1000, True),
