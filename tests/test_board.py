@@ -296,9 +296,9 @@ def county_snapshot():
                    for c in definition.categories]}}}
 
 
-def draw_board(model, size, settings=None):
+def draw_board(model, size, settings=None, shot=None):
     """Draw the board at `size` and list what is on it: (text, pitch, x, y, width, height)
-    for every LED text, from the textures the board asked for."""
+    for every LED text, from the textures the board asked for; save it to `shot` if given."""
     import display_board.app as board_app
     from hall.look import register_font
 
@@ -322,6 +322,12 @@ def draw_board(model, size, settings=None):
         board.redraw()
     finally:
         board_app.led_texture = original
+    if shot is not None:
+        from kivy.base import EventLoop
+
+        EventLoop.idle()             # a frame: the notice's clipping follows its new size
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        board.export_to_png(str(shot))
     drawn = []
     for instruction in board.canvas.before.children:
         texture = getattr(instruction, "texture", None)
@@ -347,7 +353,9 @@ def test_the_county_board_rows_are_short_names_readable_from_10_m(size):
     rows and lists fill the screen (no black third in portrait)."""
     model = BoardModel()
     model.apply_snapshot(county_snapshot())
-    _, drawn = draw_board(model, size)
+    model.connected = True
+    orientation = "landscape" if size[0] > size[1] else "portrait"
+    _, drawn = draw_board(model, size, shot=SHOTS / f"county-{orientation}-staffed.png")
     texts = [d[0] for d in drawn]
     assert not any(t.startswith("县政务服务") for t in texts), texts
     shorts = {w["window"]: w.get("short_name") for w in model.hall["windows"]}
