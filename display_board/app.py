@@ -27,7 +27,7 @@ from kivy.uix.widget import Widget
 
 from display_board.layout import MARGIN, BoardSettings, Box, Plan, row_gap
 from display_board.layout import plan as layout_plan
-from display_board.led_text import AMBER, GREEN, RED, dots, led_image
+from display_board.led_text import AMBER, GREEN, RED, dots_wide, led_image
 from display_board.legibility import ROW_DOTS
 from display_board.model import BoardModel, Call, pages
 from hall.client import HallClient, refusal
@@ -63,7 +63,7 @@ def led_texture(text: str, colour: tuple[int, int, int], pitch: int, rows: int =
 def fitting_pitch(text: str, width: float, largest: int, rows: int = 16) -> int:
     """The biggest dot pitch (≤ `largest`) at which `text` fits `width` pixels. Cached: every
     redraw asks it of the current call, which changes far less often than the board redraws."""
-    columns = dots(text, rows).width
+    columns = dots_wide(text, rows)
     return max(2, min(largest, int(width // max(1, columns))))
 
 
@@ -97,7 +97,7 @@ class Board(Widget):
         return texture.width
 
     def _right(self, text: str, colour, pitch: int, right: float, top: float) -> None:
-        self._text(text, colour, pitch, right - dots(text).width * pitch, top)
+        self._text(text, colour, pitch, right - dots_wide(text) * pitch, top)
 
     def redraw(self, *_args) -> None:
         m, hall = self.model, self.model.hall
@@ -116,10 +116,10 @@ class Board(Widget):
             # header: the hall's name and the time (green), and the page number when the
             # grid's headings had no room for it; 连接中断 when cut off (amber)
             clock = self._now()
-            room = self.width - dots(clock).width * p - 3 * MARGIN
+            room = self.width - dots_wide(clock) * p - 3 * MARGIN
             top = self.y + plan.header_top
             if page:
-                page_width = dots(page).width * plan.label_pitch
+                page_width = dots_wide(page) * plan.label_pitch
                 room -= page_width + 2 * MARGIN
                 self._text(page, AMBER, plan.label_pitch, self.x + MARGIN + room + MARGIN,
                            top - ROW_DOTS * (p - plan.label_pitch) / 2)
@@ -152,7 +152,7 @@ class Board(Widget):
         band = ROW_DOTS * plan.call_pitch
         top = self.y + plan.call_top - (plan.call_lines - len(lines)) * (band + 8) / 2
         for line in lines:
-            text_width = dots(line).width * pitch
+            text_width = dots_wide(line) * pitch
             self._text(line, RED, pitch, self.center_x - text_width / 2,
                        top - (band - ROW_DOTS * pitch) / 2)
             top -= band + 8
@@ -184,7 +184,7 @@ class Board(Widget):
         page = ""
         if len(all_pages) > 1:
             page = f"第{self.page % len(all_pages) + 1}/{len(all_pages)}页"
-            if end + 2 * MARGIN + dots(page).width * lp <= box.x + box.width:
+            if end + 2 * MARGIN + dots_wide(page) * lp <= box.x + box.width:
                 self._right(page, AMBER, lp, box.x + box.width, box.top)
                 page = ""
         top = box.top - plan.label_height
@@ -226,7 +226,7 @@ class Board(Widget):
         shown = pages(self.model.queue_rows(), per_page)
         for name, waiting in shown[self.page % len(shown)]:
             count = f" {waiting}人"
-            room = queue_box.width / p - dots(count).width
+            room = queue_box.width / p - dots_wide(count)
             self._text(fit_dots(name, room) + count, GREEN, p, queue_box.x, top)
             top -= plan.row_height
 
@@ -245,7 +245,7 @@ def grid_columns(cells: list[tuple[str, ...]], room: int) -> list[tuple[int, int
     always; the clerk only if it fits. Widths are the widest text of the column (headings
     included); if the first three do not fit, the business column takes what is left."""
     headings = ("窗口", "业务", "当前", "工作人员")
-    widths = [max([dots(h).width] + [dots(c[i]).width for c in cells])
+    widths = [max([dots_wide(h)] + [dots_wide(c[i]) for c in cells])
               for i, h in enumerate(headings)]
     essential = widths[0] + widths[2] + 2 * COLUMN_GAP
     widths[1] = min(widths[1], max(0, room - essential))
@@ -261,11 +261,11 @@ def grid_columns(cells: list[tuple[str, ...]], room: int) -> list[tuple[int, int
 def fit_dots(text: str, room: float) -> str:
     """`text`, or as much of it as fits `room` dots with an ellipsis: nothing is cut by the
     screen's edge or the next column."""
-    if dots(text).width <= room:
+    if dots_wide(text) <= room:
         return text
     for end in range(len(text) - 1, 0, -1):
         shorter = text[:end] + "…"
-        if dots(shorter).width <= room:
+        if dots_wide(shorter) <= room:
             return shorter
     return ""
 
