@@ -113,21 +113,19 @@ class Board(Widget):
             if m.hall:             # nothing to head before the first snapshot
                 page, rows_end = self._grid(plan, m.window_rows())
                 self._side(plan, rows_end)
-            # header: the hall's name and the time (green), and the page number when the
-            # grid's headings had no room for it; 连接中断 when cut off (amber)
+            # header: the hall's name and the time (green); between them, small and amber,
+            # the page number when the grid's headings had no room for it and 连接中断 while
+            # the server is away (out of the current call's way)
             clock = self._now()
             room = self.width - dots_wide(clock) * p - 3 * MARGIN
             top = self.y + plan.header_top
-            if page:
-                page_width = dots_wide(page) * plan.label_pitch
-                room -= page_width + 2 * MARGIN
-                self._text(page, AMBER, plan.label_pitch, self.x + MARGIN + room + MARGIN,
-                           top - ROW_DOTS * (p - plan.label_pitch) / 2)
+            for label in (page, "" if m.connected else "连接中断"):
+                if label:
+                    room -= dots_wide(label) * plan.label_pitch + 2 * MARGIN
+                    self._text(label, AMBER, plan.label_pitch, self.x + 2 * MARGIN + room,
+                               top - ROW_DOTS * (p - plan.label_pitch) / 2)
             self._text(fit_dots(hall.get("name", ""), room / p), GREEN, p, self.x + MARGIN, top)
             self._right(clock, GREEN, p, self.right - MARGIN, top)
-            if not m.connected:
-                self._right("连接中断", AMBER, plan.label_pitch, self.right - MARGIN,
-                            self.y + plan.call_top)
         self.notice.pos = (self.x, self.y + 8)
         self.notice.size = (self.width, plan.notice_height - 16)
         self.notice.pitch = p
