@@ -78,6 +78,9 @@ def board_settings(args: argparse.Namespace, size: tuple[int, int]):
         return f"--screen-inches 应在 10 到 300 英寸之间，而不是 {args.screen_inches:g}"
     settings = BoardSettings(args.rows, args.distance, args.screen_inches)
     laid_out = plan(*size, settings)
+    if args.rows is None and laid_out.rows < 1:
+        return (f"{args.screen_inches:g} 英寸的屏幕在 {args.distance:g} 米外看清所需的字太大，"
+                "一页放不下一个窗口；请用更大的屏幕，或改小 --distance")
     if args.rows is not None and (laid_out.rows < args.rows or not laid_out.legible):
         screen = Screen(*size, args.screen_inches)
         most = plan(*size, BoardSettings(None, args.distance, args.screen_inches)).rows

@@ -397,7 +397,8 @@ def test_rows_per_page_come_from_the_settings_and_too_many_are_refused(capsys):
     assert error.startswith("每页 18 行时字高只有") and "10 米外看不清" in error, error
     for bad, message in ((["--rows", "0"], "--rows 应在 1 到 60 之间"),
                          (["--distance", "0"], "--distance 应在 1 到 100 米之间"),
-                         (["--screen-inches", "5"], "--screen-inches 应在 10 到 300 英寸之间")):
+                         (["--screen-inches", "5"], "--screen-inches 应在 10 到 300 英寸之间"),
+                         (["--distance", "30"], "一页放不下一个窗口")):
         assert main(["--server", "ws://127.0.0.1:1/ws", "--token", "t", *bad]) == 2
         assert message in capsys.readouterr().err
 
