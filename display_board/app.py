@@ -25,9 +25,12 @@ from kivy.graphics.texture import Texture
 from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
-from display_board.led_text import AMBER, GREEN, RED, dots, led_image
+from display_board.layout import MARGIN, BoardSettings, Box, Plan, row_gap
+from display_board.layout import plan as layout_plan
+from display_board.led_text import AMBER, GREEN, RED, dots_wide, led_image
+from display_board.legibility import ROW_DOTS
 from display_board.model import BoardModel, Call, pages
-from hall.client import HallClient
+from hall.client import HallClient, refusal
 from hall.kivy_runtime import release_textures_each_frame
 
 log = logging.getLogger("display_board")
@@ -35,6 +38,7 @@ HIGHLIGHT_SECONDS = 6.0       # a new call blinks this long, then the next queue
 PAGE_SECONDS = 8.0            # one page of windows this long
 SCROLL_DOTS_PER_SECOND = 24   # the notice's speed, in LED columns
 TEXTURES = 600                # textures kept for reuse (pages come round again)
+REFUSED_TOKEN = "设备令牌无效"   # shown large when the server refuses the board's token
 
 _textures: OrderedDict[tuple, Texture] = OrderedDict()
 
@@ -59,21 +63,23 @@ def led_texture(text: str, colour: tuple[int, int, int], pitch: int, rows: int =
 def fitting_pitch(text: str, width: float, largest: int, rows: int = 16) -> int:
     """The biggest dot pitch (≤ `largest`) at which `text` fits `width` pixels. Cached: every
     redraw asks it of the current call, which changes far less often than the board redraws."""
-    columns = dots(text, rows).width
+    columns = dots_wide(text, rows)
     return max(2, min(largest, int(width // max(1, columns))))
 
 
 class Board(Widget):
-    """The whole board, drawn on one canvas: regions are laid out from the window's size."""
+    """The whole board, drawn on one canvas: regions come from `layout.plan` for the window's
+    size and the board's settings, so the rows are as big as the viewing distance needs."""
 
-    def __init__(self, model: BoardModel, **kwargs):
+    def __init__(self, model: BoardModel, settings: BoardSettings | None = None, **kwargs):
         super().__init__(**kwargs)
         self.model = model
+        self.settings = settings or BoardSettings()
         self.call: Call | None = None
         self.blink_until = 0.0
         self.blink_on = True
         self.page = 0
-        self.notice_x = 0.0
+        self.plan: Plan | None = None
         self.bind(size=lambda *_: self.redraw(), pos=lambda *_: self.redraw())
         self.notice = ScrollingLed()
         self.add_widget(self.notice)
@@ -90,94 +96,176 @@ class Board(Widget):
         Rectangle(texture=texture, pos=(x, top - texture.height), size=texture.size)
         return texture.width
 
+    def _right(self, text: str, colour, pitch: int, right: float, top: float) -> None:
+        self._text(text, colour, pitch, right - dots_wide(text) * pitch, top)
+
     def redraw(self, *_args) -> None:
-        w = self.width
         m, hall = self.model, self.model.hall
+        plan = self.plan = layout_plan(int(self.width), int(self.height), self.settings)
+        p = plan.pitch
         self.canvas.before.clear()
         with self.canvas.before:
             Color(0.02, 0.02, 0.02, 1)
             Rectangle(pos=self.pos, size=self.size)
             Color(1, 1, 1, 1)
-            top = self.top - 12
-            # header: the hall's name and the time (green); 连接中断 when cut off (amber)
-            self._text(hall.get("name", ""), GREEN, 4, self.x + 16, top)
+            self._current_call(plan)
+            page, rows_end = "", self.y + plan.grid.top
+            if m.hall:             # nothing to head before the first snapshot
+                page, rows_end = self._grid(plan, m.window_rows())
+                self._side(plan, rows_end)
+            # header: the hall's name and the time (green); between them, small and amber,
+            # the page number when the grid's headings had no room for it and 连接中断 while
+            # the server is away (out of the current call's way)
             clock = self._now()
-            self._text(clock, GREEN, 4, self.right - 16 - led_texture(clock, GREEN, 4).width, top)
-            if not m.connected:
-                self._text("连接中断", AMBER, 2, self.right - 16 - led_texture("连接中断", AMBER, 2).width,
-                           top - 70)
-            top -= 64 + 24
-            # the current call (red, large), blinking while new
-            call = self.call or (m.recent[0] if m.recent else None)
-            text = call.text if call else "欢迎光临"
-            pitch = fitting_pitch(text, w - 32, 9 if not self.portrait else 7)
-            if self.blink_on or self.call is None:
-                x = self.center_x - led_texture(text, RED, pitch).width / 2
-                self._text(text, RED, pitch, x, top)
-            top -= 16 * pitch + 28
-            notice_height = 16 * 3 + 24
-            bottom = self.y + notice_height
-            rows = m.window_rows()
-            if self.portrait:   # the grid as tall as its rows need, the lists below it
-                needed = 16 * 2 + 12 + len(rows) * (16 * 3 + 6) + 16 * 2 + 12
-                grid_bottom = max(bottom + (top - bottom) * 0.35, top - needed)
-                self._grid(rows, self.x + 16, top, w - 24, grid_bottom)
-                self._side(self.x + 16, grid_bottom - 8, bottom)
-            else:
-                self._grid(rows, self.x + 16, top, w * 0.64 - 24, bottom)
-                self._side(self.x + w * 0.64 + 8, top, bottom)
+            room = self.width - dots_wide(clock) * p - 3 * MARGIN
+            top = self.y + plan.header_top
+            for label in (page, "" if m.connected else "连接中断"):
+                if label:
+                    room -= dots_wide(label) * plan.label_pitch + 2 * MARGIN
+                    self._text(label, AMBER, plan.label_pitch, self.x + 2 * MARGIN + room,
+                               top - ROW_DOTS * (p - plan.label_pitch) / 2)
+            self._text(fit_dots(hall.get("name", ""), room / p), GREEN, p, self.x + MARGIN, top)
+            self._right(clock, GREEN, p, self.right - MARGIN, top)
         self.notice.pos = (self.x, self.y + 8)
-        self.notice.size = (w, notice_height - 16)
-        self.notice.show(m.notice or f"欢迎来到{hall.get('name', '本中心')}，请取号后留意叫号")
+        self.notice.size = (self.width, plan.notice_height - 16)
+        self.notice.pitch = p
+        self.notice.show(m.refused or m.notice
+                         or f"欢迎来到{hall.get('name', '本中心')}，请取号后留意叫号")
 
-    def _grid(self, window_rows: list[dict[str, Any]], x: float, top: float, width: float,
-              bottom: float) -> None:
-        pitch, gap = 3, 6
-        row_height = 16 * pitch + gap
-        header = [("窗口", 0.0), ("部门", 0.16), ("工作人员", 0.46), ("状态", 0.72), ("当前", 0.87)]
-        for label, at in header:
-            self._text(label, AMBER, 2, x + at * width, top)
-        top -= 16 * 2 + gap * 2
-        per_page = max(1, int((top - bottom) // row_height))
-        all_pages = pages(window_rows, per_page)
-        rows = all_pages[self.page % len(all_pages)]
-        for row in rows:
-            colour = GREEN if row["status"] == "open" else RED
-            cells = [(f"{row['window']}号", AMBER, 0.0),
-                     (_fit(row["department"], 6), GREEN, 0.16),
-                     (_fit(row["clerk"], 6), GREEN, 0.46),
-                     (row["status_text"], colour, 0.72),
-                     (row["current"], RED, 0.87)]
-            for text, cell_colour, at in cells:
-                self._text(text, cell_colour, pitch, x + at * width, top)
-            top -= row_height
+    def _current_call(self, plan: Plan) -> None:
+        """The current call, large and red, blinking while new; 设备令牌无效 when the server
+        turned the board away (its reason runs along the bottom)."""
+        m = self.model
+        call = self.call or (m.recent[0] if m.recent else None)
+        if m.refused:
+            lines: tuple[str, ...] = (REFUSED_TOKEN,)
+        elif call is None:
+            lines = ("欢迎光临",)
+        else:
+            lines = call.lines if plan.call_lines == 2 else (call.text,)
+        if not (self.blink_on or self.call is None or m.refused):
+            return
+        width = self.width - 2 * MARGIN
+        pitch = min(fitting_pitch(line, width, plan.call_pitch) for line in lines)
+        band = ROW_DOTS * plan.call_pitch
+        top = self.y + plan.call_top - (plan.call_lines - len(lines)) * (band + 8) / 2
+        for line in lines:
+            text_width = dots_wide(line) * pitch
+            self._text(line, RED, pitch, self.center_x - text_width / 2,
+                       top - (band - ROW_DOTS * pitch) / 2)
+            top -= band + 8
+
+    def _grid(self, plan: Plan, window_rows: list[dict[str, Any]]) -> tuple[str, float]:
+        """The windows: number, business, the ticket served (or the window's state in words),
+        and the clerk when there is room (with the post, else the name alone). Columns are as
+        wide as their widest text on any page, so nothing moves or is cut as pages turn; the
+        clerk's column is left out when it does not fit, and a business name is shortened
+        only if even the rest does not. Returns the page number (第1/21页) if the headings
+        left no room for it, for the header to show, and where the last row ends."""
+        p, lp = plan.pitch, plan.label_pitch
+        box = Box(self.x + plan.grid.x, self.y + plan.grid.top, plan.grid.width,
+                  self.y + plan.grid.bottom)
+        def cells(clerk: str) -> list[tuple[str, ...]]:
+            return [(str(row["window"]), row["business"],
+                     row["current"] if row["status"] == "open" and row["current"]
+                     else row["status_text"], row[clerk]) for row in window_rows]
+
+        room = int(box.width // p)
+        texts, columns = cells("clerk"), grid_columns(cells("clerk"), room)
+        if len(columns) < 4:          # no room for 张敏 A岗: perhaps for 张敏
+            texts, columns = cells("clerk_name"), grid_columns(cells("clerk_name"), room)
+        headings = ("窗口", "业务", "当前", "工作人员")
+        end = 0.0
+        for (at, _), heading in zip(columns, headings, strict=False):
+            end = box.x + at * p + self._text(heading, AMBER, lp, box.x + at * p, box.top)
+        all_pages = pages(list(zip(window_rows, texts, strict=True)), plan.rows)
+        page = ""
         if len(all_pages) > 1:
-            self._text(f"第{self.page % len(all_pages) + 1}/{len(all_pages)}页", AMBER, 2,
-                       x + width - 140, bottom + 16 * 2 + 4)
+            page = f"第{self.page % len(all_pages) + 1}/{len(all_pages)}页"
+            if end + 2 * MARGIN + dots_wide(page) * lp <= box.x + box.width:
+                self._right(page, AMBER, lp, box.x + box.width, box.top)
+                page = ""
+        top = box.top - plan.label_height
+        for row, texts in all_pages[self.page % len(all_pages)]:
+            serving = row["status"] == "open" and row["current"]
+            colours = (AMBER, GREEN, RED if serving or row["status"] != "open" else GREEN, GREEN)
+            for (at, width), text, colour in zip(columns, texts, colours, strict=False):
+                self._text(fit_dots(text, width), colour, p, box.x + at * p, top)
+            top -= plan.row_height
+        return page, top + row_gap(p)
 
-    def _side(self, x: float, top: float, bottom: float) -> None:
-        self._text("最近叫号", AMBER, 2, x, top)
-        top -= 16 * 2 + 10
-        for call in self.model.recent[:self.model.recent_limit]:
-            self._text(f"{call.number}→{call.window}号窗口", RED, 3, x, top)
-            top -= 16 * 3 + 6
-        top -= 14
-        self._text("等候人数", AMBER, 2, x, top)
-        top -= 16 * 2 + 10
-        queues = [(name, n) for name, n in self.model.queue_rows()]
-        per_page = max(1, int((top - bottom) // (16 * 3 + 6)))
-        shown = pages(queues, per_page)
+    def _side(self, plan: Plan, rows_end: float) -> None:
+        """The last calls and the waiting counts: beside the grid in landscape, in two columns
+        under it in portrait (right under the rows when they leave room: a town's few
+        windows). Waiting counts page with the windows."""
+        p, lp = plan.pitch, plan.label_pitch
+        top = self.y + plan.side.top
+        if plan.portrait:
+            top = max(top, rows_end - 24)
+        side = Box(self.x + plan.side.x, top, plan.side.width, self.y + plan.side.bottom)
+        if plan.portrait:
+            half = side.width / 2
+            recent_box = Box(side.x, side.top, half - MARGIN, side.bottom)
+            queue_box = Box(side.x + half, side.top, half, side.bottom)
+        else:
+            middle = side.top - side.height / 2
+            recent_box = Box(side.x, side.top, side.width, middle)
+            queue_box = Box(side.x, middle, side.width, side.bottom)
+        lines = max(1, int((recent_box.height - plan.label_height) // plan.row_height))
+        self._text("最近叫号", AMBER, lp, recent_box.x, recent_box.top)
+        top = recent_box.top - plan.label_height
+        for call in self.model.recent[:min(lines, self.model.recent_limit)]:
+            self._text(fit_dots(f"{call.number} → {call.window}号", recent_box.width / p), RED,
+                       p, recent_box.x, top)
+            top -= plan.row_height
+        self._text("等候人数", AMBER, lp, queue_box.x, queue_box.top)
+        top = queue_box.top - plan.label_height
+        per_page = max(1, int((queue_box.height - plan.label_height) // plan.row_height))
+        shown = pages(self.model.queue_rows(), per_page)
         for name, waiting in shown[self.page % len(shown)]:
-            self._text(f"{_fit(name, 5)} {waiting}人", GREEN, 3, x, top)
-            top -= 16 * 3 + 6
+            count = f" {waiting}人"
+            room = queue_box.width / p - dots_wide(count)
+            self._text(fit_dots(name, room) + count, GREEN, p, queue_box.x, top)
+            top -= plan.row_height
 
     def _now(self) -> str:
+        """The date and time; the time alone in portrait, where the hall's name needs the room."""
         zone = self.model.hall.get("timezone")
-        return datetime.now(ZoneInfo(zone) if zone else None).strftime("%m月%d日 %H:%M")
+        return datetime.now(ZoneInfo(zone) if zone else None).strftime(
+            "%H:%M" if self.portrait else "%m月%d日 %H:%M")
 
 
-def _fit(text: str, characters: int) -> str:
-    return text if len(text) <= characters else text[:characters - 1] + "…"
+COLUMN_GAP = 10     # dots between the grid's columns
+
+
+def grid_columns(cells: list[tuple[str, ...]], room: int) -> list[tuple[int, int]]:
+    """Each column's start and width in dots, for `room` dots: window, business and current
+    always; the clerk only if it fits. Widths are the widest text of the column (headings
+    included); if the first three do not fit, the business column takes what is left."""
+    headings = ("窗口", "业务", "当前", "工作人员")
+    widths = [max([dots_wide(h)] + [dots_wide(c[i]) for c in cells])
+              for i, h in enumerate(headings)]
+    essential = widths[0] + widths[2] + 2 * COLUMN_GAP
+    widths[1] = min(widths[1], max(0, room - essential))
+    if sum(widths) + 3 * COLUMN_GAP > room:
+        widths = widths[:3]
+    out, at = [], 0
+    for width in widths:
+        out.append((at, width))
+        at += width + COLUMN_GAP
+    return out
+
+
+def fit_dots(text: str, room: float) -> str:
+    """`text`, or as much of it as fits `room` dots with an ellipsis: nothing is cut by the
+    screen's edge or the next column."""
+    if dots_wide(text) <= room:
+        return text
+    for end in range(len(text) - 1, 0, -1):
+        shorter = text[:end] + "…"
+        if dots_wide(shorter) <= room:
+            return shorter
+    return ""
 
 
 class ScrollingLed(StencilView):
@@ -188,7 +276,8 @@ class ScrollingLed(StencilView):
         self.text = None
         self.offset = 0.0
         self.scrolling = False
-        self._laid_out_for = -1.0
+        self.pitch = 3
+        self._laid_out_for: tuple[float, int] | None = None
         with self.canvas:
             Color(1, 1, 1, 1)
             self._first = Rectangle()
@@ -197,11 +286,13 @@ class ScrollingLed(StencilView):
     def show(self, text: str) -> None:
         """A text that fits stands still in the middle (an idle board then draws nothing);
         a longer one scrolls."""
-        if text != self.text or self.width != self._laid_out_for:
-            self.text, self.offset, self._laid_out_for = text, 0.0, self.width
-            still = led_texture(text, AMBER, 3)
+        laid_out = (self.width, self.pitch)
+        if text != self.text or laid_out != self._laid_out_for:
+            self.text, self.offset, self._laid_out_for = text, 0.0, laid_out
+            still = led_texture(text, AMBER, self.pitch)
             self.scrolling = still.width > self.width
-            texture = led_texture(text + "　　　　", AMBER, 3) if self.scrolling else still
+            texture = (led_texture(text + "　　　　", AMBER, self.pitch) if self.scrolling
+                       else still)
             self._first.texture = self._second.texture = texture
             self._first.size = texture.size
             self._second.size = texture.size if self.scrolling else (0, 0)
@@ -211,7 +302,7 @@ class ScrollingLed(StencilView):
         if self.text is None or not self.scrolling:
             return
         width = self._first.size[0]
-        self.offset = (self.offset + SCROLL_DOTS_PER_SECOND * 3 * dt) % max(1, width)
+        self.offset = (self.offset + SCROLL_DOTS_PER_SECOND * self.pitch * dt) % max(1, width)
         self.place()
 
     def place(self) -> None:
@@ -226,17 +317,18 @@ class ScrollingLed(StencilView):
 
 class BoardApp(App):
     def __init__(self, model: BoardModel, announce: Callable[[Call], None] | None = None,
-                 **kwargs):
+                 settings: BoardSettings | None = None, **kwargs):
         super().__init__(**kwargs)
         self.model = model
         self.announce = announce
+        self.settings = settings
         self.board: Board | None = None
         self._call_timer = None
 
     def build(self):
         self.title = "叫号显示屏"
         release_textures_each_frame()
-        self.board = Board(self.model)
+        self.board = Board(self.model, self.settings)
         self._timers = [Clock.schedule_interval(self.board.notice.step, 1 / 30),
                         Clock.schedule_interval(self._blink, 0.5),
                         Clock.schedule_interval(self._next_page, PAGE_SECONDS),
@@ -293,12 +385,13 @@ class BoardShell:
     """The board's connection: the client feeds the model and tells the app what changed."""
 
     def __init__(self, urls: list[str], token: str, model: BoardModel,
-                 announce: Callable[[Call], None] | None = None, strips: Any = None):
+                 announce: Callable[[Call], None] | None = None, strips: Any = None,
+                 settings: BoardSettings | None = None):
         """`strips` is an optional `display_board.led.StripDriver` for the windows' LED strips,
-        fed from the same snapshot and events."""
+        fed from the same snapshot and events; `settings` size the board (rows, distance)."""
         self.model = model
         self.strips = strips
-        self.app = BoardApp(model, announce)
+        self.app = BoardApp(model, announce, settings)
         self.client = HallClient(urls, {"role": "display", "token": token},
                                  on_snapshot=self._snapshot, on_event=self._event,
                                  on_status=self._status)
@@ -320,9 +413,10 @@ class BoardShell:
         if self.model.apply_event(event):
             self.app.changed()
 
-    def _status(self, connected: bool, _text: str) -> None:
-        if connected != self.model.connected:
-            self.model.connected = connected
+    def _status(self, connected: bool, text: str) -> None:
+        refused = None if connected else refusal(text)
+        if (connected, refused) != (self.model.connected, self.model.refused):
+            self.model.connected, self.model.refused = connected, refused
             self.app.changed()
 
     async def run(self) -> None:

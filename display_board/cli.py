@@ -1,6 +1,7 @@
 """`display-board`: the hall's LED-style board, and its voice.
 
     display-board --server ws://127.0.0.1:8765/ws --token TOKEN [--portrait] [--windows 1-8]
+                  [--rows N] [--distance 10] [--screen-inches 55]
     display-board --server … --token … --screenshot board.png     # one frame offscreen, then exit
     display-board say A105 3 --wav call.wav [--engine clips] [--repeat 2]
 """
@@ -26,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="只显示这些窗口（分区、分楼层时用）/ only these windows")
     parser.add_argument("--categories", default="", metavar="A,B",
                         help="只显示这些号段的等候人数 / only these categories")
+    parser.add_argument("--rows", type=int, metavar="N",
+                        help="每页显示几个窗口；不写则按观看距离能看清的字高排满 / window rows "
+                             "per page (default: as many as fit at a legible size)")
+    parser.add_argument("--distance", type=float, default=10.0, metavar="米",
+                        help="最远要看清显示屏的距离，单位米（默认 10）/ viewing distance, m")
+    parser.add_argument("--screen-inches", type=float, default=55.0, metavar="英寸",
+                        help="屏幕对角线尺寸，单位英寸（默认 55）/ the screen's diagonal")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png",
                         help="在屏幕外画出一帧后退出 / draw one frame offscreen and exit")
     _voice_options(parser)
@@ -53,6 +61,34 @@ def _say_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wav", type=Path, required=True, metavar="OUT.wav")
     _voice_options(parser)
     return parser
+
+
+def board_settings(args: argparse.Namespace, size: tuple[int, int]):
+    """The board's settings from its options, or a sentence saying what is wrong with them:
+    numbers out of range, or rows per page that make the text too small to read from
+    `--distance` on a screen of `--screen-inches` at `size` pixels (docs/board.md)."""
+    from display_board.layout import BoardSettings, plan
+    from display_board.legibility import Screen, hanzi_mm, required_mm
+
+    if args.rows is not None and not 1 <= args.rows <= 60:
+        return f"--rows 应在 1 到 60 之间，而不是 {args.rows}"
+    if not 1 <= args.distance <= 100:
+        return f"--distance 应在 1 到 100 米之间，而不是 {args.distance:g}"
+    if not 10 <= args.screen_inches <= 300:
+        return f"--screen-inches 应在 10 到 300 英寸之间，而不是 {args.screen_inches:g}"
+    settings = BoardSettings(args.rows, args.distance, args.screen_inches)
+    laid_out = plan(*size, settings)
+    if args.rows is None and laid_out.rows < 1:
+        return (f"{args.screen_inches:g} 英寸的屏幕在 {args.distance:g} 米外看清所需的字太大，"
+                "一页放不下一个窗口；请用更大的屏幕，或改小 --distance")
+    if args.rows is not None and (laid_out.rows < args.rows or not laid_out.legible):
+        screen = Screen(*size, args.screen_inches)
+        most = plan(*size, BoardSettings(None, args.distance, args.screen_inches)).rows
+        return (f"每页 {args.rows} 行时字高只有 {hanzi_mm(laid_out.pitch, screen):.0f} 毫米，"
+                f"{args.distance:g} 米外看不清（至少需要 {required_mm(args.distance):.0f} 毫米）："
+                f"这块 {args.screen_inches:g} 英寸的屏幕每页最多 {most} 行；"
+                "请减少 --rows，或改小 --distance")
+    return settings
 
 
 def say(argv: list[str]) -> int:
@@ -86,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
+    size = (1080, 1920) if args.portrait else (1920, 1080)
+    settings = board_settings(args, size)
+    if isinstance(settings, str):
+        print(settings, file=sys.stderr)
+        return 2
     from hall.kivy_runtime import prepare_device, screenshot_first_snapshot
 
     prepare_device((1920, 1080), args.portrait, args.windowed, offscreen=bool(args.screenshot))
@@ -106,9 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         strips = StripDriver(args.strips, [StripConfig(address=n, window=n)
                                            for n in sorted(addresses)], baudrate=args.strip_baud)
     if args.screenshot or args.voice == "off":
-        shell = BoardShell(args.server, args.token, BoardModel(board_filter), strips=strips)
+        shell = BoardShell(args.server, args.token, BoardModel(board_filter), strips=strips,
+                           settings=settings)
         if args.screenshot:
-            return asyncio.run(screenshot_first_snapshot(shell, args.screenshot))
+            return asyncio.run(screenshot_first_snapshot(shell, args.screenshot,
+                                                         lambda: shell.model.refused))
         asyncio.run(shell.run())
         return 0
     from hall.voice.engines import make_engine
@@ -123,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     with Speaker(engine, call_repeat=args.repeat) as speaker:   # in order, never overlapping
         shell = BoardShell(args.server, args.token, BoardModel(board_filter),
                            announce=lambda call: speaker.call(call.number, call.window),
-                           strips=strips)
+                           strips=strips, settings=settings)
         asyncio.run(shell.run())
     return 0
 

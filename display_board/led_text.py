@@ -27,11 +27,19 @@ def _font(rows: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT), rows)
 
 
+@lru_cache(maxsize=8192)
+def dots_wide(text: str, rows: int = 16) -> int:
+    """How many dots wide `text` is, as `dots` draws it, without drawing it. Cached: a board
+    lays out its columns from the widths of every window's texts at each redraw."""
+    left, _top, right, _bottom = _font(rows).getbbox(text or " ")
+    return max(1, right - min(0, left))
+
+
 def dots(text: str, rows: int = 16) -> Image.Image:
     """The text as a 1-bit image, `rows` dots high (mode "L", 0 or 255)."""
     font = _font(rows)
-    left, top, right, bottom = font.getbbox(text or " ")
-    width = max(1, right - min(0, left))
+    left, top, _right, bottom = font.getbbox(text or " ")
+    width = dots_wide(text, rows)
     image = Image.new("L", (width, rows), 0)
     ImageDraw.Draw(image).text((-min(0, left), (rows - (bottom - top)) / 2 - top), text,
                                font=font, fill=255)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hall.vocabulary import WINDOW_STATUS_NAMES
+from hall.window_names import short_window_name
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Call:
     @property
     def text(self) -> str:
         return f"请 {self.number} 号 到 {self.window} 号窗口"
+
+    @property
+    def lines(self) -> tuple[str, str]:
+        """The call on two lines, for a narrow (portrait) board."""
+        return f"请 {self.number} 号", f"到 {self.window} 号窗口"
 
 
 @dataclass
@@ -53,6 +59,7 @@ class BoardModel:
     pending: deque[Call] = field(default_factory=deque)   # calls still to be highlighted
     notice: str = ""
     connected: bool = False
+    refused: str | None = None   # the server's reason when it turned this board away
 
     # --- fed by the shell ------------------------------------------------------------------------
 
@@ -100,7 +107,6 @@ class BoardModel:
 
     def window_rows(self) -> list[dict[str, Any]]:
         """One row per shown window, in number order: what the grid draws."""
-        departments = {d["code"]: d["name"] for d in self.hall.get("departments", [])}
         static = {w["window"]: w for w in self.hall.get("windows", [])}
         rows = []
         for number in sorted(self.windows):
@@ -110,8 +116,10 @@ class BoardModel:
             clerk = live.get("clerk")
             rows.append({
                 "window": number,
-                "department": departments.get(fixed.get("department", ""), fixed.get("name", "")),
+                "business": short_window_name(fixed.get("name", live.get("name", "")),
+                                              fixed.get("short_name", "")),
                 "clerk": f"{clerk['name']} {clerk['post']}岗" if clerk else "",
+                "clerk_name": clerk["name"] if clerk else "",
                 "status": live.get("status", "closed"),
                 "status_text": WINDOW_STATUS_NAMES.get(live.get("status", "closed"), ""),
                 "current": live.get("current") or "",

@@ -33,6 +33,14 @@ from hall.protocol import CLOSE_MOVED, CLOSE_REVOKED
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 MAX_HOPS = 3    # leaders followed in a row without a pause
+REFUSED = "服务器拒绝连接"   # how the status begins when the server turns the device away
+
+
+def refusal(status: str) -> str | None:
+    """The whole status when it says the server turned the device away (a wrong, revoked or
+    another device's token: waiting will not help, someone must act), else None. Every device
+    tells a refusal from a lost connection by this one rule."""
+    return status if status.startswith(REFUSED) else None
 
 
 class RequestFailed(Exception):
@@ -103,14 +111,14 @@ class HallClient:
                     leader, hops = moved.leader, hops + 1
                     continue
             except RequestFailed as error:      # hello refused: a token or PIN problem
-                self._status(False, f"服务器拒绝连接：{error.message}")
+                self._status(False, f"{REFUSED}：{error.message}")
             except ConnectionClosed as error:
                 if error.rcvd is not None and error.rcvd.code == CLOSE_MOVED:
                     self._status(False, f"{error.rcvd.reason}")
                     delay = self.first_delay    # served elsewhere now: look again soon
                 elif error.rcvd is not None and error.rcvd.code == CLOSE_REVOKED:
                     # The token was revoked: the same one will not do before someone acts.
-                    self._status(False, f"服务器拒绝连接：{error.rcvd.reason}，请联系管理员")
+                    self._status(False, f"{REFUSED}：{error.rcvd.reason}，请联系管理员")
                     self._greeted, delay = False, self.max_delay
                 else:   # a lost network, a restart, or closed for reading too slowly
                     self._status(False, f"无法连接服务器（{type(error).__name__}），正在重试")

@@ -94,6 +94,9 @@ class Window:
     b_posts: tuple[str, ...] = ()
     zone: str = ""
     floor: str = ""
+    short_name: str = ""
+    """The business in a few characters for the hall board (≤ 6); "" lets the board shorten
+    `name` by its rule (docs/board.md)."""
 
     @property
     def location(self) -> str:

@@ -56,6 +56,7 @@ NOTE = 500           # a material's note
 PHONE = 40
 URL = 300            # the hall's public address
 PLACE = 40           # a window's zone and floor
+SHORT_NAME = 6       # a window's business as the hall board shows it, read from 10 m
 PATH = 300           # a clerk's photo file
 LINE = 1000          # one entry of a guide list: legal basis, condition, step, note
 SUMMARY = 3000
@@ -460,7 +461,7 @@ def _read_windows(c: _Checker, data: dict) -> list[tuple[str, Window]]:
     out = []
     for path, t in c.tables(data, "windows", required=True, max_items=999):
         c.known_keys(t, path, ("number", "name", "department", "categories", "a_post",
-                               "b_posts", "zone", "floor"))
+                               "b_posts", "zone", "floor", "short_name"))
         out.append((path, Window(
             number=c.integer(t, path, "number", 1, 999),
             name=c.text(t, path, "name", limit=NAME),
@@ -471,6 +472,7 @@ def _read_windows(c: _Checker, data: dict) -> list[tuple[str, Window]]:
             b_posts=c.texts(t, path, "b_posts", required=False, limit=BADGE, max_items=100),
             zone=c.text(t, path, "zone", required=False, limit=PLACE),
             floor=c.text(t, path, "floor", required=False, limit=PLACE),
+            short_name=c.text(t, path, "short_name", required=False, limit=SHORT_NAME),
         )))
     c.unique([(p, w.number) for p, w in out], "number", "窗口号")
     return out

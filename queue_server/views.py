@@ -93,7 +93,8 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
                         "windows": list(definition.windows_by_category[c.prefix])}
                        for c in definition.categories],
         "windows": [{"window": w.number, "name": w.name, "department": w.department,
-                     "zone": w.zone, "floor": w.floor, "categories": list(w.categories)}
+                     "zone": w.zone, "floor": w.floor, "categories": list(w.categories),
+                     "short_name": w.short_name}
                     for w in definition.windows],
     }
 

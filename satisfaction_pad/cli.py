@@ -15,7 +15,6 @@ import os
 import sys
 from pathlib import Path
 
-REFUSED = "服务器拒绝连接"       # how HallClient's status begins when hello is refused
 DEFAULT_OUTBOX = (Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
                   / "hall-pad" / "outbox.json")
 
@@ -97,9 +96,10 @@ def main(argv: list[str] | None = None) -> int:
                      report=lambda text: print(text, file=sys.stderr),
                      outbox=None if args.screenshot else args.outbox)
     if args.screenshot:
+        from hall.client import refusal
+
         return asyncio.run(screenshot_first_snapshot(
-            shell, args.screenshot, lambda: shell.model.connection_text
-            if shell.model.connection_text.startswith(REFUSED) else None))
+            shell, args.screenshot, lambda: refusal(shell.model.connection_text)))
     asyncio.run(shell.run())
     return 0
 

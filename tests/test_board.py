@@ -43,7 +43,7 @@ def test_rows_queues_and_filters():
     model.apply_snapshot(snapshot())
     rows = model.window_rows()
     assert [r["window"] for r in rows] == [1, 2, 3]
-    assert rows[0] | {} == {"window": 1, "department": "社保", "clerk": "张敏 A岗",
+    assert rows[0] | {} == {"window": 1, "business": "1号", "clerk": "张敏 A岗", "clerk_name": "张敏",
                             "status": "open", "status_text": "办理中", "current": "A001"}
     assert rows[1]["status_text"] == "未开放"
     assert model.queue_rows() == [("社保", 2), ("民政", 0)]
@@ -194,7 +194,7 @@ def test_live_board_with_strips_and_a_lost_server(tmp_path):
             hall.kill()
             await until(lambda: not shell.model.connected)
             await asyncio.sleep(0.2)
-            lost = led_texture("连接中断", AMBER, 2)
+            lost = led_texture("连接中断", AMBER, shell.app.board.plan.label_pitch)
             drawn = [getattr(i, "texture", None) for i in shell.app.board.canvas.before.children]
             assert lost in drawn
             shell.app.root.export_to_png(str(SHOTS / "demo-town-connection-lost.png"))
@@ -266,5 +266,219 @@ def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monk
 
     try:
         asyncio.run(scenario())
+    finally:
+        hall.stop()
+
+
+# --- a board read from 10 m (issue 15) ---------------------------------------------------------
+
+def county_snapshot():
+    """The county hall's snapshot as the server sends it (its hall view), with every window
+    staffed and most serving: the longest texts a page can get."""
+    from queue_server.hall_toml import load_hall
+    from queue_server.views import hall_view
+
+    definition = load_hall(HALLS / "county.toml")
+    clerks = {c.badge: c.name for c in definition.clerks}
+    states = ("open", "open", "open", "paused", "closed")
+    windows = []
+    for w in definition.windows:
+        status = states[w.number % len(states)]
+        windows.append({"window": w.number, "name": w.name, "status": status,
+                        "clerk": {"name": clerks[w.a_post], "post": "A"} if status != "closed"
+                        else None,
+                        "current": f"{w.categories[0][0].upper()}{w.number:03d}"
+                        if status == "open" else None})
+    return {"snapshot": {"hall": hall_view(definition), "live": {
+        "notice": "", "windows": windows, "calls": [
+            {"number": f"A{n:03d}", "window": n, "at": "…"} for n in range(1, 7)],
+        "queues": [{"category": c.prefix, "waiting": 12, "next": []}
+                   for c in definition.categories]}}}
+
+
+def draw_board(model, size, settings=None, shot=None):
+    """Draw the board at `size` and list what is on it: (text, pitch, x, y, width, height)
+    for every LED text, from the textures the board asked for; save it to `shot` if given."""
+    import display_board.app as board_app
+    from hall.look import register_font
+
+    register_font()
+    from kivy.core.window import Window
+
+    Window.size = size
+    made = {}
+    original = board_app.led_texture
+
+    def recording(text, colour, pitch, rows=16):
+        texture = original(text, colour, pitch, rows)
+        made[texture] = (text, pitch)
+        return texture
+
+    board_app.led_texture = recording
+    try:
+        board = (board_app.Board(model, settings) if settings is not None
+                 else board_app.Board(model))
+        board.size, board.pos = size, (0, 0)
+        board.redraw()
+    finally:
+        board_app.led_texture = original
+    if shot is not None:
+        from kivy.base import EventLoop
+
+        EventLoop.idle()             # a frame: the notice's clipping follows its new size
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        board.export_to_png(str(shot))
+    drawn = []
+    for instruction in board.canvas.before.children:
+        texture = getattr(instruction, "texture", None)
+        if texture in made and hasattr(instruction, "pos"):
+            drawn.append((*made[texture], *instruction.pos, *instruction.size))
+    return board, drawn
+
+
+def legible_pitch_for(size, distance_m=10.0, diagonal_in=55.0):
+    """Worked out here, apart from the board's code: the least dot pitch at which a hanzi
+    (15 lit dots of a 16-dot row) subtends 16 minutes of arc (ISO 9241-3's minimum)."""
+    import math
+
+    mm_per_px = diagonal_in * 25.4 / math.hypot(*size)
+    needed_mm = 2 * distance_m * 1000 * math.tan(math.radians(16 / 60) / 2)
+    return math.ceil(needed_mm / mm_per_px / 15)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["landscape", "portrait"])
+def test_the_county_board_rows_are_short_names_readable_from_10_m(size):
+    """142 windows on a 55-inch 1080p board read from 10 m: each row shows its window's
+    business (not 县政务服务… for all), at a size legible from 10 m, nothing cut off, and the
+    rows and lists fill the screen (no black third in portrait)."""
+    model = BoardModel()
+    model.apply_snapshot(county_snapshot())
+    model.connected = True
+    orientation = "landscape" if size[0] > size[1] else "portrait"
+    _, drawn = draw_board(model, size, shot=SHOTS / f"county-{orientation}-staffed.png")
+    texts = [d[0] for d in drawn]
+    assert not any(t.startswith("县政务服务") for t in texts), texts
+    shorts = {w["window"]: w.get("short_name") for w in model.hall["windows"]}
+    assert all(shorts.values())
+    pitch = legible_pitch_for(size)
+    # the first page's rows: window number, then its short name, both at a legible size
+    numbers = [int(t) for t, p, *_ in drawn if t.isdigit() and p >= pitch]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 6, texts
+    for number in numbers:
+        assert shorts[number] in texts, (number, shorts[number])
+    row_pitches = {p for t, p, *_ in drawn if t in shorts.values()}
+    assert row_pitches and min(row_pitches) >= pitch
+    assert f"第1/{-(-142 // len(numbers))}页" in texts
+    width, height = size
+    for text, _p, x, y, w, h in drawn:       # nothing cut off by the screen's edge
+        assert x >= 0 and x + w <= width and y >= 0 and y + h <= height, text
+    # the whole screen used: no band taller than two rows without a text in it
+    covered = sorted((y, y + h) for *_, y, _w, h in drawn)
+    reach, gaps = height, []
+    for low, high in sorted(covered, key=lambda c: -c[1]):
+        if high < reach:
+            gaps.append(reach - high)
+        reach = min(reach, low)
+    gaps.append(reach)          # under the lowest text: the notice's band
+    assert max(gaps) <= 2 * (16 * pitch + 8), (max(gaps), size)
+
+
+def test_rows_per_page_come_from_the_settings_and_too_many_are_refused(capsys):
+    from display_board.cli import main
+    from display_board.layout import BoardSettings
+
+    model = BoardModel()
+    model.apply_snapshot(county_snapshot())
+    _, drawn = draw_board(model, (1920, 1080), BoardSettings(rows=4))
+    numbers = [t for t, p, *_ in drawn if t.isdigit() and p >= legible_pitch_for((1920, 1080))]
+    assert numbers == ["1", "2", "3", "4"] and "第1/36页" in [d[0] for d in drawn]
+    assert main(["--server", "ws://127.0.0.1:1/ws", "--token", "t", "--rows", "18"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("每页 18 行时字高只有") and "10 米外看不清" in error, error
+    for bad, message in ((["--rows", "0"], "--rows 应在 1 到 60 之间"),
+                         (["--distance", "0"], "--distance 应在 1 到 100 米之间"),
+                         (["--screen-inches", "5"], "--screen-inches 应在 10 到 300 英寸之间"),
+                         (["--distance", "30"], "一页放不下一个窗口")):
+        assert main(["--server", "ws://127.0.0.1:1/ws", "--token", "t", *bad]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_the_legibility_arithmetic():
+    from display_board.led_text import dots
+    from display_board.legibility import (
+        HANZI_DOTS,
+        Screen,
+        hanzi_mm,
+        legible_pitch,
+        required_mm,
+        subtended_arcmin,
+    )
+
+    assert required_mm(10) == pytest.approx(46.54, abs=0.01)       # ≈ distance / 215
+    assert subtended_arcmin(required_mm(7), 7) == pytest.approx(16)
+    screen = Screen(1920, 1080, 55)
+    assert screen.mm_per_px == pytest.approx(0.634, abs=0.001)
+    assert Screen(1080, 1920, 55).mm_per_px == screen.mm_per_px
+    assert legible_pitch(screen, 10) == 5 and hanzi_mm(5, screen) == pytest.approx(47.6, abs=0.1)
+    assert legible_pitch(screen, 6) == 3 and legible_pitch(screen, 20) == 10
+    assert legible_pitch(Screen(3840, 2160, 55), 10) == 10      # twice the pixels, twice the dots
+    assert legible_pitch(screen, 1) == 2                         # never under a dot and its gap
+    heights = sorted(dots(c).getbbox()[3] - dots(c).getbbox()[1] for c in "窗口业务办理社保县登记")
+    assert heights[len(heights) // 2] == HANZI_DOTS              # the median hanzi, as measured
+
+
+def test_short_window_names():
+    from hall.window_names import short_window_name
+
+    assert short_window_name("不动产登记窗口（3）", "不动产登记") == "不动产登记"
+    assert short_window_name("综合受理窗口（1）") == "综合受理"
+    assert short_window_name("社会保障（劳动保障）窗口") == "社会保障"
+    assert short_window_name("医保与老龄（老龄合疗）窗口") == "医保与老龄"
+    assert short_window_name("农业农村与水利（农林水利）窗口") == "农业农村"
+    assert short_window_name("不动产交易登记一窗受理") == "不动产交易…"
+    assert short_window_name("窗口") == "窗口"
+
+
+def test_a_wrong_token_says_so_on_the_board(tmp_path):
+    """The server refuses the board's token: the board says 设备令牌无效 large, the server's
+    reason runs along the bottom, and `--screenshot` ends at once with the reason."""
+    import time
+
+    from display_board.app import BoardShell
+    from hall.look import register_font
+
+    register_font()
+    hall = LiveHall(tmp_path, hall_text=round_the_clock(
+        (HALLS / "demo-town.toml").read_text(encoding="utf-8")))
+
+    async def scenario():
+        shell = BoardShell([hall.ws], "not-a-token", BoardModel())
+        runner = asyncio.get_running_loop().create_task(shell.run())
+        try:
+            for _ in range(100):
+                if getattr(shell.model, "refused", None):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+            _, drawn = draw_board(shell.model, (1920, 1080))
+            assert "设备令牌无效" in [d[0] for d in drawn]
+            assert shell.app.board.notice.text == (
+                "服务器拒绝连接：设备令牌无效或已被吊销，请联系管理员重新发放")
+            shell.app.root.export_to_png(str(SHOTS / "demo-town-wrong-token.png"))
+        finally:
+            shell.app.stop()
+            await asyncio.wait_for(runner, 10)
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(scenario())
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "display_board.cli", "--server", hall.ws, "--token",
+             "not-a-token", "--screenshot", str(tmp_path / "x.png")],
+            capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1
+        assert "服务器拒绝连接：设备令牌无效或已被吊销，请联系管理员重新发放；未能截图" in done.stderr
+        assert time.monotonic() - started < 10          # not after the 15 s wait for a snapshot
     finally:
         hall.stop()

@@ -121,6 +121,14 @@ def test_a_public_address_is_kept_through_export_and_import():
     assert "public_url" not in dump_hall(parse_hall(SMALL))     # unset: not written
 
 
+def test_a_windows_short_name_is_kept_through_export_and_written_only_when_set():
+    text = SMALL.replace("[[windows]]\n", '[[windows]]\nshort_name = "社保"\n', 1)
+    definition = parse_hall(text)
+    assert definition.windows[0].short_name == "社保"
+    assert parse_hall(dump_hall(definition)).windows == definition.windows
+    assert "short_name" not in dump_hall(parse_hall(SMALL))     # unset: not written
+
+
 def test_a_halls_level_is_county_or_township_and_kept_through_export():
     (problem,) = _problems(SMALL.replace("demo = true", 'demo = true\nlevel = "city"', 1))
     assert 'hall.level: 应为 county / township 之一，实际为 "city"' in problem
@@ -179,7 +187,7 @@ TEXT_LIMITS = [
     ("windows", "name", 60, False), ("windows", "department", 40, False),
     ("windows", "categories", 2, True), ("windows", "a_post", 16, False),
     ("windows", "b_posts", 16, True), ("windows", "zone", 40, False),
-    ("windows", "floor", 40, False),
+    ("windows", "floor", 40, False), ("windows", "short_name", 6, False),
     ("items", "code", 64, False), ("items", "name", 100, False),
     ("items", "summary", 3000, False), ("items", "department", 40, False),
     ("items", "category", 2, False), ("items", "legal_basis", 1000, True),

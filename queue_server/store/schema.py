@@ -130,6 +130,7 @@ class WindowRow(Base):
     b_posts: Mapped[list[Any]]
     zone: Mapped[str] = mapped_column(String(100), default="")
     floor: Mapped[str] = mapped_column(String(100), default="")
+    short_name: Mapped[str] = mapped_column(String(20), default="")
 
 
 class ItemRow(Base):
