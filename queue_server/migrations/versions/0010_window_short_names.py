@@ -4,15 +4,15 @@ The board, read from 10 m, has room for a few characters per window; a hall file
 each window its business in at most six (docs/hall-config.md). Empty on existing windows: the
 board then shortens the window's name by its rule (docs/board.md).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
