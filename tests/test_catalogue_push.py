@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from live_hall import ROUND_THE_CLOCK, SMALL, LiveHall
+from sqlalchemy import text
 
 from hall.guide import guide_path
 from queue_server import catalogue, cli
@@ -367,3 +368,25 @@ def test_an_upgraded_database_keeps_each_halls_present_items_as_its_version(tmp_
     old = [record for record in issued if record.service]
     assert old and all(record.catalogue_version is None for record in issued)
     assert guide_path(old[0].service, None) == f"guide/{old[0].service}"   # no "?v=None"
+
+
+def test_a_version_whose_items_did_not_change_shows_its_predecessors_guides(tmp_path):
+    """A re-import that changes only a clerk makes a new catalogue version but keeps no copy of
+    the same items: the guide of that version is its predecessor's, and a version not yet made
+    has none."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'hall.db'}")
+    migrate(engine)
+    first = parse_hall(SMALL)
+    clerk = replace(first.clerks[0], name=first.clerks[0].name + "某")
+    second = replace(first, clerks=(clerk, *first.clerks[1:]))
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        hall_id, _ = hall_records.save_definition(conn, first, now)
+        assert hall_records.save_definition(conn, second, now) == (hall_id, True)
+        version = hall_records.catalogue_version(conn, hall_id)
+        assert version == 2 and county_catalogue.count(conn) == 0
+        kept = conn.execute(text("select count(*) from hall_catalogues")).scalar()
+        assert kept == 1                          # version 1's items only
+        assert hall_records.items_at(conn, hall_id, 2) == first.items
+        assert hall_records.items_at(conn, hall_id, 1) == first.items
+    engine.dispose()

@@ -87,10 +87,13 @@ def snapshot(conn: Connection, hall_id: int, version: int, county_version: int,
 
 
 def snapshot_rows(conn: Connection, hall_id: int, version: int) -> list[Any] | None:
-    """The hall's items at catalogue `version`, as rows `hall_records` reads; None when that
-    version was never kept (made before the hall's versions were, or never made)."""
+    """The hall's items at catalogue `version`, as rows `hall_records` reads: the snapshot of
+    that version, or of the last one before it (a version is kept only when its items changed:
+    a re-import that changed a clerk's PIN makes a version with its predecessor's items); None
+    when no version up to it was kept (made before the hall's versions were)."""
     items = conn.execute(select(HallCatalogueRow.items).where(
-        HallCatalogueRow.hall_id == hall_id, HallCatalogueRow.version == version)).scalar()
+        HallCatalogueRow.hall_id == hall_id, HallCatalogueRow.version <= version)
+        .order_by(HallCatalogueRow.version.desc()).limit(1)).scalar()
     if items is None:
         return None
     return [_Row(**item) for item in items]

@@ -160,8 +160,11 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
         hall_id = existing.id
         changed = existing.name != hall.name or existing.settings != settings
     rows = _rows(definition)
+    items_changed = existing is None
     for kind, kind_rows in rows.items():
-        changed |= _sync(conn, hall_id, kind, kind_rows)
+        synced = _sync(conn, hall_id, kind, kind_rows)
+        items_changed |= synced and kind == "items"
+        changed |= synced
     changed |= _set_demo_pins(conn, hall_id, definition.clerks)
     if changed and existing is not None:
         conn.execute(update(HallRow).where(HallRow.id == hall_id).values(
@@ -171,7 +174,7 @@ def save_definition(conn: Connection, definition: HallDefinition, now: datetime)
         if existing.settings.get("level", "") != hall.level and "county" in (
                 existing.settings.get("level"), hall.level):
             credentials_changed(conn, None)   # its county accounts gain or lose every hall
-    if changed:
+    if items_changed:   # a version whose items did not change reads its predecessor's
         county_catalogue.snapshot(conn, hall_id, catalogue_version(conn, hall_id),
                                   county_version, rows["items"], now)
     return hall_id, changed
