@@ -54,6 +54,8 @@ def _ratings(hall) -> list[dict]:
 
 def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")   # a window serves A: there is a time to say
     kiosk = hall.hello("kiosk")
     tickets = [kiosk.request("take_ticket", category="A", service="T-SB-001")["ticket"]
                for _ in range(3)]
@@ -70,8 +72,6 @@ def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     assert guide.evaluate("a => a.href") == f"{hall.http}/guide/T-SB-001?v=1" == mine["guide_url"]
     phone.screenshot(path=SHOTS / "waiting.png", full_page=True)
 
-    clerk = hall.hello("clerk", badge="1001", pin="1111")
-    clerk.request("sign_in", window=1, post="A")
     clerk.request("call_next")
     phone.wait_for_function("document.getElementById('ahead').textContent === '1'")
     clerk.request("no_show")
@@ -105,6 +105,38 @@ def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     phone.get_by_text("实时更新中").wait_for()
     assert phone.locator("#status").inner_text() == "已办结"
     assert phone.locator("#rating").is_hidden()
+
+
+NO_WINDOW = "该业务暂无窗口办理，请留意叫号或咨询工作人员"
+
+
+def test_no_time_is_shown_while_no_window_serves_the_category(hall, phone):
+    """No 马上就到您了, 约 5 分钟 when nobody may call the ticket; the page learns it when a
+    window opens and when it closes again."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    kiosk = hall.hello("kiosk")
+    first, mine = (kiosk.request("take_ticket", category="A")["ticket"] for _ in range(2))
+    phone.goto(mine["url"])
+    phone.get_by_text("实时更新中").wait_for()
+    card = phone.locator("main .card").first
+    assert phone.locator("#status").inner_text() == "等待中"
+    assert phone.locator("#hint").inner_text() == NO_WINDOW
+    assert phone.locator("#ahead").inner_text() == "1"            # who is ahead, still said
+    assert phone.locator("#wait-row").is_hidden()
+    assert "分钟" not in card.inner_text() and "马上就到您了" not in card.inner_text()
+    phone.screenshot(path=SHOTS / "no-window.png", full_page=True)
+
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")                   # window 1 serves A
+    phone.wait_for_function("document.getElementById('wait').textContent === '约 10 分钟'")
+    assert phone.locator("#wait-row").is_visible()
+    assert phone.locator("#hint").inner_text() == "请在大厅休息区等候，轮到您时会叫号。"
+    phone.screenshot(path=SHOTS / "window-opened.png", full_page=True)
+
+    clerk.request("sign_out")
+    phone.get_by_text(NO_WINDOW).wait_for()
+    assert phone.locator("#wait-row").is_hidden()
+    assert first["number"] != mine["number"]
 
 
 def _served_and_rated_by_the_pad(hall, score: int | None) -> dict:

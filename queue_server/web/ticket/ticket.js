@@ -55,12 +55,15 @@ function show(view) {
   $("progress").hidden = !waiting;
   if (waiting) {
     $("ahead").textContent = view.ahead;
-    $("wait").textContent = minutes(view.estimated_wait_s);
+    // No time when no window that may call the ticket has a clerk: the server says so instead.
+    $("wait-row").hidden = view.estimated_wait_s == null;
+    $("wait").textContent = view.estimated_wait_s == null ? "—" : minutes(view.estimated_wait_s);
   }
   $("hint").textContent = waiting
-    ? (view.ahead === 0 ? "马上就到您了，请留意叫号。" : "请在大厅休息区等候，轮到您时会叫号。")
+    ? view.wait_note || (view.ahead === 0 ? "马上就到您了，请留意叫号。" : "请在大厅休息区等候，轮到您时会叫号。")
     : view.status === "called" ? `请带好材料到 ${view.window} 号窗口（${view.window_name}）办理。`
       : ENDED_HINTS[view.status] || "";
+  $("hint").className = "hint" + (waiting && view.wait_note ? " alert" : "");
   $("issued").textContent = `取号时间 ${clock(view.issued_at)}`;
   document.title = view.status === "called" ? `请到 ${view.window} 号窗口` : `${view.number} 排队进度`;
   if (view.status === "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
