@@ -234,16 +234,19 @@ def staffed_windows(state: HallState, ticket: Ticket) -> int:
     return sum(1 for w in windows_for(state, ticket) if w.clerk is not None)
 
 
-def estimated_wait_seconds(state: HallState, ticket: Ticket) -> int | None:
+def estimated_wait_seconds(state: HallState, ticket: Ticket,
+                           staffed: int | None = None) -> int | None:
     """(People ahead + 1) × today's mean service time in the category ÷ staffed windows that
     may call it; None for a waiting ticket no staffed window may call: no one can say when.
 
     Service time is from the last call to the end, over today's finished tickets of the
-    category; 5 minutes until there is one. 0 for a ticket no longer waiting.
+    category; 5 minutes until there is one. 0 for a ticket no longer waiting. `staffed`:
+    `staffed_windows`, when the caller has it already.
     """
     if ticket.status != TicketStatus.WAITING:
         return 0
-    staffed = staffed_windows(state, ticket)
+    if staffed is None:
+        staffed = staffed_windows(state, ticket)
     if not staffed:
         return None
     served, seconds = state.service_seconds.get(ticket.category, (0, 0.0))
@@ -251,9 +254,11 @@ def estimated_wait_seconds(state: HallState, ticket: Ticket) -> int | None:
     return round((ahead_of(state, ticket) + 1) * per_ticket / staffed)
 
 
-def wait_note(state: HallState, ticket: Ticket) -> str | None:
+def wait_note(state: HallState, ticket: Ticket, staffed: int | None = None) -> str | None:
     """What the citizen's page says instead of a time when no window may call the ticket now."""
-    if ticket.status != TicketStatus.WAITING or staffed_windows(state, ticket):
+    if ticket.status != TicketStatus.WAITING:
+        return None
+    if staffed if staffed is not None else staffed_windows(state, ticket):
         return None
     if ticket.target_window is not None:
         return f"{ticket.target_window} 号窗口暂无工作人员，请留意叫号或咨询工作人员"
@@ -266,6 +271,7 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
     window = definition.window_by_number.get(ticket.window) if ticket.window else None
     item = definition.item_by_code.get(ticket.service) if ticket.service else None
     status = ticket.status
+    staffed = staffed_windows(state, ticket) if status == TicketStatus.WAITING else None
     text = TICKET_STATUS_NAMES[status]
     if status == TicketStatus.CALLED and window is not None:
         text = f"请到 {window.number} 号窗口"
@@ -275,9 +281,9 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
         "service": item.name if item else None, "kind": ticket.kind,
         "status": status.value, "status_text": text,
         "ahead": ahead_of(state, ticket),
-        "estimated_wait_s": estimated_wait_seconds(state, ticket),
-        "staffed": ticket.status != TicketStatus.WAITING or staffed_windows(state, ticket) > 0,
-        "wait_note": wait_note(state, ticket),
+        "estimated_wait_s": estimated_wait_seconds(state, ticket, staffed),
+        "staffed": staffed is None or staffed > 0,
+        "wait_note": wait_note(state, ticket, staffed),
         "window": window.number if window and status == TicketStatus.CALLED else None,
         "window_name": window.name if window and status == TicketStatus.CALLED else None,
         "issued_at": iso(ticket.issued_at),
