@@ -35,9 +35,9 @@ from hall.client import HallClient, RequestFailed
 from hall.guide import guide_path
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
-from hall.vocabulary import KIOSK_PRIORITY_NAMES, PRIORITY_NAMES
+from hall.vocabulary import KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text
-from kiosk.model import KioskModel, guide_sections, spoken_summary
+from kiosk.model import KioskModel, guide_sections, spoken_summary, ticket_lines
 
 log = logging.getLogger("kiosk")
 TICKET_SECONDS = 10          # the ticket stays on screen this long
@@ -531,16 +531,7 @@ class KioskApp(App):
             warning.add_widget(text)
             text.bind(height=lambda _, h: setattr(warning, "height", h + dp(24)))
             body.add_widget(warning)
-        service = ticket.get("category_name", "")
-        if ticket.get("service"):
-            service += f" · {self.model.item(ticket['service'])['name']}"
-        windows = "、".join(f"{w['window']} 号窗口" + (f"（{w['location']}）" if w.get("location")
-                                                      else "") for w in ticket.get("windows", []))
-        issued = (ticket.get("issued_at") or "")[11:16]
-        priority = PRIORITY_NAMES.get(ticket.get("priority") or "normal", PRIORITY_NAMES["normal"])
-        lines = [f"业务：{service}", f"取号类型：{priority}", f"您前面还有 {ticket['ahead']} 人在等候",
-                 f"请到：{windows}" if windows else "", f"取号时间：{issued}",
-                 "请留意叫号，过号请重新取号"]
+        lines = ticket_lines(self.model, ticket)
         phones = [f"咨询电话：{self.model.hall.get('consultation_phone', '')}",
                   f"投诉电话：{self.model.hall.get('complaint_phone', '')}"]
         lines += phones if self.portrait else ["　".join(phones)]   # landscape: one line less
@@ -557,7 +548,7 @@ class KioskApp(App):
         if take_slip and not beside_qr:
             column.add_widget(Text(text="请取走小票", font_size=dp(s.title), color=p.text,
                                    bold=True, halign="center"))
-        for line in filter(None, lines):
+        for line in lines:
             column.add_widget(Text(text=line, font_size=dp(s.title * 0.75), color=p.text))
         left = BoxLayout(orientation="vertical", size_hint_y=1 if not self.portrait else None)
         left.add_widget(column)
@@ -784,7 +775,7 @@ class KioskShell:
     async def _print(self, reply: dict[str, Any]) -> None:
         ticket = reply["ticket"]
         item = self.model.item(ticket["service"]) if ticket.get("service") else None
-        await self._reporting(self.printer.ticket(ticket, self.model.hall, item))
+        await self._reporting(self.printer.ticket(ticket, self.model.ticket_hall, item))
 
     async def _print_checklist(self, item: dict[str, Any]) -> None:
         # The hall's public address when it has one (a phone outside the hall's network can

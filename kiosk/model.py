@@ -14,6 +14,8 @@ from typing import Any
 
 from hall import guide
 from hall.guide import fee_text, time_limit_text
+from hall.missed_call import ticket_tip
+from hall.vocabulary import PRIORITY_NAMES
 from kiosk import availability
 from kiosk.availability import Availability
 
@@ -123,6 +125,28 @@ class KioskModel:
 
     def windows_for(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         return guide.serving_windows(item, self.hall)
+
+    @property
+    def ticket_hall(self) -> dict[str, Any]:
+        """The hall a ticket is shown and printed with: the hello's, from the server that
+        issued it (the cached catalogue's may be older, e.g. its missed-call advice), else the
+        catalogue's."""
+        return self.server_hall or self.hall
+
+
+def ticket_lines(model: KioskModel, ticket: dict[str, Any]) -> list[str]:
+    """The ticket screen's lines under the number (empty ones left out), phones aside."""
+    service = ticket.get("category_name", "")
+    if ticket.get("service"):
+        service += f" · {model.item(ticket['service'])['name']}"
+    windows = "、".join(f"{w['window']} 号窗口" + (f"（{w['location']}）" if w.get("location")
+                                                  else "") for w in ticket.get("windows", []))
+    issued = (ticket.get("issued_at") or "")[11:16]
+    priority = PRIORITY_NAMES.get(ticket.get("priority") or "normal", PRIORITY_NAMES["normal"])
+    lines = [f"业务：{service}", f"取号类型：{priority}", f"您前面还有 {ticket['ahead']} 人在等候",
+             f"请到：{windows}" if windows else "", f"取号时间：{issued}",
+             ticket_tip(model.ticket_hall)]
+    return [line for line in lines if line]
 
 
 def guide_sections(model: KioskModel, item: dict[str, Any]) -> list[tuple[str, list[str]]]:

@@ -13,6 +13,7 @@ from datetime import date
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from hall import missed_call
 from hall.service_calendar import Session as Session  # the hall file's sessions
 from hall.vocabulary import TICKET_KINDS
 
@@ -59,6 +60,9 @@ class HallInfo:
     """"county", "township" (`vocabulary.HALL_LEVELS`) or empty for a hall on its own."""
     catalogue_updates: str = "next_day"
     """When a newly published county catalogue reaches the hall (`CATALOGUE_UPDATES`)."""
+    missed_call: str = missed_call.DEFAULT
+    """What a citizen whose number was called in vain should do (过号), as the slip, the kiosk
+    and the ticket page say it (`hall.missed_call`)."""
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hall import missed_call
 from hall.service_calendar import clock_text
 from hall.vocabulary import HALL_LEVELS, TICKET_KINDS
 from queue_server.hall_definition import (
@@ -62,6 +63,7 @@ LINE = 1000          # one entry of a guide list: legal basis, condition, step, 
 SUMMARY = 3000
 FEE = 300
 REASON = 40          # a rating reason, a button on the pad
+ADVICE = 40          # the missed-call advice, one line under every ticket
 CODE = 40            # hall and department codes, and references to departments
 BADGE = 16
 PREFIX = 2
@@ -317,7 +319,7 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
               "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
               "service_level_minutes", "rating_reasons", "demo", "public_url",
-              "catalogue_updates", "level")
+              "catalogue_updates", "level", "missed_call")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
 _CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
@@ -379,7 +381,26 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         catalogue_updates=c.choice(table, "hall", "catalogue_updates", CATALOGUE_UPDATES,
                                    required=False, default="next_day"),
         level=c.choice(table, "hall", "level", HALL_LEVELS, required=False),
+        missed_call=_read_missed_call(c, table),
     )
+
+
+def _read_missed_call(c: _Checker, table: dict) -> str:
+    """The hall's missed-call advice: one line that says what to do after 过号."""
+    if "missed_call" not in table:
+        return missed_call.DEFAULT
+    if not isinstance(table["missed_call"], str):
+        c.value(table, "hall", "missed_call", str, True, "")   # says what it should be
+        return missed_call.DEFAULT
+    value = c.text(table, "hall", "missed_call", limit=ADVICE)
+    if not value.strip():
+        return missed_call.DEFAULT   # already a problem: empty or too long
+    if any(ch in value for ch in "\r\n"):
+        c.fail("hall.missed_call", "应为一行文字，不能换行（它印在小票的一行上）")
+    elif "过号" not in value:
+        c.fail("hall.missed_call",
+               f'应说明过号后怎么办，须含“过号”二字，如 "{missed_call.DEFAULT}"，实际为 {_show(value)}')
+    return value
 
 
 def _read_sessions(c: _Checker, table: dict) -> tuple[Session, ...]:
@@ -708,7 +729,8 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-_OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level": ""}
+_OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level": "",
+                       "missed_call": missed_call.DEFAULT}
 """[hall] keys an export leaves out when they hold their default."""
 
 

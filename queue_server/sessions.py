@@ -212,7 +212,8 @@ class Session:
             hall = self.context.hall_view
             reply["snapshot"] = {"hall": {"name": hall["name"],
                                           "consultation_phone": hall["consultation_phone"],
-                                          "rating_reasons": hall["rating_reasons"]}}
+                                          "rating_reasons": hall["rating_reasons"],
+                                          "missed_call": hall["missed_call"]}}
         return reply
 
     def _devices_now(self, registered: list[devices.Device]) -> list[dict[str, Any]]:

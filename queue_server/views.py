@@ -81,6 +81,7 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
                      "makeup_workdays": [d.isoformat() for d in h.makeup_workdays],
                      "issue_cutoff_minutes": h.issue_cutoff_minutes},
         "rating_reasons": list(h.rating_reasons),
+        "missed_call": h.missed_call,
         "outcomes": [{"code": code, "name": name} for code, name in OUTCOME_NAMES.items()],
         "thresholds": {"wait_yellow_minutes": h.wait_yellow_minutes,
                        "wait_red_minutes": h.wait_red_minutes,
@@ -216,19 +217,52 @@ def ahead_of(state: HallState, ticket: Ticket) -> int:
     return state.queues[ticket.category].ordered().index(ticket)
 
 
-def estimated_wait_seconds(state: HallState, ticket: Ticket) -> int:
-    """People ahead × today's mean service time in the category ÷ staffed windows serving it.
+NO_WINDOW_TEXT = "该业务暂无窗口办理，请留意叫号或咨询工作人员"
+
+
+def windows_for(state: HallState, ticket: Ticket) -> list[WindowState]:
+    """The windows that may call a waiting ticket: the one it was transferred to, else every
+    window listing its category."""
+    if ticket.target_window is not None:
+        return [state.windows[ticket.target_window]]
+    return [w for w in state.windows.values() if ticket.category in w.definition.categories]
+
+
+def staffed_windows(state: HallState, ticket: Ticket) -> int:
+    """How many of the windows that may call the ticket have a clerk signed in (open or
+    paused: a paused clerk is back soon; a window without one calls nobody)."""
+    return sum(1 for w in windows_for(state, ticket) if w.clerk is not None)
+
+
+def estimated_wait_seconds(state: HallState, ticket: Ticket,
+                           staffed: int | None = None) -> int | None:
+    """(People ahead + 1) × today's mean service time in the category ÷ staffed windows that
+    may call it; None for a waiting ticket no staffed window may call: no one can say when.
 
     Service time is from the last call to the end, over today's finished tickets of the
-    category; 5 minutes until there is one. With no window staffed, the estimate assumes one.
+    category; 5 minutes until there is one. 0 for a ticket no longer waiting. `staffed`:
+    `staffed_windows`, when the caller has it already.
     """
     if ticket.status != TicketStatus.WAITING:
         return 0
+    if staffed is None:
+        staffed = staffed_windows(state, ticket)
+    if not staffed:
+        return None
     served, seconds = state.service_seconds.get(ticket.category, (0, 0.0))
     per_ticket = seconds / served if served else DEFAULT_SERVICE_SECONDS
-    staffed = sum(1 for w in state.windows.values()
-                  if w.clerk is not None and ticket.category in w.definition.categories)
-    return round((ahead_of(state, ticket) + 1) * per_ticket / max(1, staffed))
+    return round((ahead_of(state, ticket) + 1) * per_ticket / staffed)
+
+
+def wait_note(state: HallState, ticket: Ticket, staffed: int | None = None) -> str | None:
+    """What the citizen's page says instead of a time when no window may call the ticket now."""
+    if ticket.status != TicketStatus.WAITING:
+        return None
+    if staffed if staffed is not None else staffed_windows(state, ticket):
+        return None
+    if ticket.target_window is not None:
+        return f"{ticket.target_window} 号窗口暂无工作人员，请留意叫号或咨询工作人员"
+    return NO_WINDOW_TEXT
 
 
 def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
@@ -237,6 +271,7 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
     window = definition.window_by_number.get(ticket.window) if ticket.window else None
     item = definition.item_by_code.get(ticket.service) if ticket.service else None
     status = ticket.status
+    staffed = staffed_windows(state, ticket) if status == TicketStatus.WAITING else None
     text = TICKET_STATUS_NAMES[status]
     if status == TicketStatus.CALLED and window is not None:
         text = f"请到 {window.number} 号窗口"
@@ -246,7 +281,9 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
         "service": item.name if item else None, "kind": ticket.kind,
         "status": status.value, "status_text": text,
         "ahead": ahead_of(state, ticket),
-        "estimated_wait_s": estimated_wait_seconds(state, ticket),
+        "estimated_wait_s": estimated_wait_seconds(state, ticket, staffed),
+        "staffed": staffed is None or staffed > 0,
+        "wait_note": wait_note(state, ticket, staffed),
         "window": window.number if window and status == TicketStatus.CALLED else None,
         "window_name": window.name if window and status == TicketStatus.CALLED else None,
         "issued_at": iso(ticket.issued_at),
@@ -560,19 +597,28 @@ def queues_touched(state: HallState, e: Event) -> tuple[str, ...]:
     return AUDIENCES[type(e.data)].queues(state, e)
 
 
+STAFFING = (ev.ClerkSignedIn, ev.ClerkSignedOut)
+"""The events after which a window may call tickets, or no longer may."""
+
+
 def citizen_updates(state: HallState, events: list[Event], watched: Iterable[str]) -> list[Delivery]:
     """A fresh view for each watched ticket these events may have moved (its own change, or its
-    queue's), stamped with the last event's seq."""
+    queue's), or whose estimate they changed (a clerk signed in or out at a window that may
+    call it), stamped with the last event's seq."""
     if not events:
         return []
     numbers = {AUDIENCES[type(e.data)].number(e) for e in events}
     categories = {prefix for e in events for prefix in queues_touched(state, e)}
+    staffing = {e.data.window for e in events if isinstance(e.data, STAFFING)}
     last = events[-1]
     out = []
     for number in watched:
         ticket = state.tickets.get(number)
         if ticket is not None and (number in numbers or (
-                ticket.status == TicketStatus.WAITING and ticket.category in categories)):
+                ticket.status == TicketStatus.WAITING and (
+                    ticket.category in categories
+                    or (staffing and any(w.number in staffing
+                                         for w in windows_for(state, ticket)))))):
             out.append(Delivery(_event(last, "ticket", **ticket_view(state, ticket)),
                                 citizen=number, view=("ticket", number)))
     return out

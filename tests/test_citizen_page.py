@@ -11,10 +11,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kiosk.model import KioskModel, ticket_lines
+from kiosk.printing import PrinterProfile, encode, render, ticket_layout
 from queue_server.ticket_tokens import make_token
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
-from tests.live_hall import LiveHall
+from tests.live_hall import ROUND_THE_CLOCK, LiveHall
 
 SHOTS = ARTIFACTS / "citizen"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
@@ -54,6 +56,8 @@ def _ratings(hall) -> list[dict]:
 
 def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")   # a window serves A: there is a time to say
     kiosk = hall.hello("kiosk")
     tickets = [kiosk.request("take_ticket", category="A", service="T-SB-001")["ticket"]
                for _ in range(3)]
@@ -70,8 +74,6 @@ def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     assert guide.evaluate("a => a.href") == f"{hall.http}/guide/T-SB-001?v=1" == mine["guide_url"]
     phone.screenshot(path=SHOTS / "waiting.png", full_page=True)
 
-    clerk = hall.hello("clerk", badge="1001", pin="1111")
-    clerk.request("sign_in", window=1, post="A")
     clerk.request("call_next")
     phone.wait_for_function("document.getElementById('ahead').textContent === '1'")
     clerk.request("no_show")
@@ -105,6 +107,86 @@ def test_the_page_follows_the_ticket_and_takes_one_rating(hall, phone):
     phone.get_by_text("实时更新中").wait_for()
     assert phone.locator("#status").inner_text() == "已办结"
     assert phone.locator("#rating").is_hidden()
+
+
+NO_WINDOW = "该业务暂无窗口办理，请留意叫号或咨询工作人员"
+
+
+def test_no_time_is_shown_while_no_window_serves_the_category(hall, phone):
+    """No 马上就到您了, 约 5 分钟 when nobody may call the ticket; the page learns it when a
+    window opens and when it closes again."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    kiosk = hall.hello("kiosk")
+    first, mine = (kiosk.request("take_ticket", category="A")["ticket"] for _ in range(2))
+    phone.goto(mine["url"])
+    phone.get_by_text("实时更新中").wait_for()
+    card = phone.locator("main .card").first
+    assert phone.locator("#status").inner_text() == "等待中"
+    assert phone.locator("#hint").inner_text() == NO_WINDOW
+    assert phone.locator("#ahead").inner_text() == "1"            # who is ahead, still said
+    assert phone.locator("#wait-row").is_hidden()
+    assert "分钟" not in card.inner_text() and "马上就到您了" not in card.inner_text()
+    phone.screenshot(path=SHOTS / "no-window.png", full_page=True)
+
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")                   # window 1 serves A
+    phone.wait_for_function("document.getElementById('wait').textContent === '约 10 分钟'")
+    assert phone.locator("#wait-row").is_visible()
+    assert phone.locator("#hint").inner_text() == "请在大厅休息区等候，轮到您时会叫号。"
+    phone.screenshot(path=SHOTS / "window-opened.png", full_page=True)
+
+    clerk.request("sign_out")
+    phone.get_by_text(NO_WINDOW).wait_for()
+    assert phone.locator("#wait-row").is_hidden()
+    assert first["number"] != mine["number"]
+
+
+ADVICE = "过号后请到服务台说明情况，重新取号"
+
+
+def test_the_missed_call_advice_is_the_hall_files_on_the_slip_the_kiosk_and_the_page(
+        browser, tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    text = ROUND_THE_CLOCK.replace("[hall]\n", f'[hall]\nmissed_call = "{ADVICE}"\n', 1)
+    hall = LiveHall(tmp_path, hall_text=text)
+    context = browser.new_context(**PHONE)
+    try:
+        kiosk = hall.hello("kiosk")
+        catalogue = kiosk.request("catalogue")
+        ticket = kiosk.request("take_ticket", category="A", service="T-SB-001")["ticket"]
+        item = next(i for i in catalogue["items"] if i["code"] == "T-SB-001")
+        tip = f"请留意叫号，{ADVICE}"
+
+        # the slip: the ESC/POS bytes the printer gets, read back as it prints them
+        profile = PrinterProfile(80)
+        data = encode(ticket_layout(ticket, kiosk.hello["snapshot"]["hall"], 80, item), profile)
+        printed = "".join(t.strip() for t in render(data, profile.dots, profile.charset).texts)
+        assert tip in printed and "过号请重新取号" not in printed
+
+        # the kiosk's ticket screen, from what the kiosk was told
+        model = KioskModel()
+        model.set_catalogue({k: v for k, v in catalogue.items() if k not in ("re", "ok")})
+        model.apply_snapshot(kiosk.hello["snapshot"])
+        assert tip in ticket_lines(model, ticket)
+
+        # the citizen's page, before and after the call it missed
+        phone = context.new_page()
+        phone.goto(ticket["url"])
+        phone.get_by_text("实时更新中").wait_for()
+        assert phone.locator("#missed-call").inner_text() == ADVICE
+        clerk = hall.hello("clerk", badge="1001", pin="1111")
+        clerk.request("sign_in", window=1, post="A")
+        clerk.request("call_next")
+        clerk.request("no_show")
+        phone.locator("#status").get_by_text("已过号").wait_for()
+        assert phone.locator("#hint").inner_text() == f"叫号时您未到窗口，号码已过。{ADVICE}。"
+        # every word about a missed call on the page is the hall's
+        body = phone.locator("body").inner_text()
+        assert "过号" not in body.replace(ADVICE, "").replace("已过号", "")
+        phone.screenshot(path=SHOTS / "missed.png", full_page=True)
+    finally:
+        context.close()
+        assert hall.stop() == 0
 
 
 def _served_and_rated_by_the_pad(hall, score: int | None) -> dict:

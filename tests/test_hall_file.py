@@ -121,6 +121,27 @@ def test_a_public_address_is_kept_through_export_and_import():
     assert "public_url" not in dump_hall(parse_hall(SMALL))     # unset: not written
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    ('""', "hall.missed_call: 不能为空"),
+    ('"请留意叫号"', '应说明过号后怎么办，须含“过号”二字，如 "过号请重新取号"，实际为 "请留意叫号"'),
+    ('"过号请重新取号\\n谢谢配合"', "hall.missed_call: 应为一行文字，不能换行"),
+    ('"过号' + "请" * 40 + '"', "hall.missed_call: 太长：最多 40 个字符，实际 42 个字符"),
+    ("5", "hall.missed_call: 应为文本，实际为 5"),
+])
+def test_the_missed_call_advice_is_one_line_that_says_what_to_do_after_a_missed_call(value, message):
+    (problem,) = _problems(SMALL.replace("demo = true", f"demo = true\nmissed_call = {value}", 1))
+    assert message in problem
+
+
+def test_the_missed_call_advice_is_kept_through_export_and_written_only_when_set():
+    advice = "过号后请到服务台说明情况，重新取号"
+    definition = parse_hall(SMALL.replace("demo = true", f'demo = true\nmissed_call = "{advice}"', 1))
+    assert definition.hall.missed_call == advice
+    assert parse_hall(dump_hall(definition)).hall.missed_call == advice
+    assert parse_hall(SMALL).hall.missed_call == "过号请重新取号"   # what the server does: void
+    assert "missed_call" not in dump_hall(parse_hall(SMALL))     # unset: not written
+
+
 def test_a_windows_short_name_is_kept_through_export_and_written_only_when_set():
     text = SMALL.replace("[[windows]]\n", '[[windows]]\nshort_name = "社保"\n', 1)
     definition = parse_hall(text)

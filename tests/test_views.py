@@ -13,8 +13,8 @@ def test_citizen_sees_people_ahead_and_an_estimate_from_todays_service_times():
     hall = Hall()
     first, second, third = hall.take("A"), hall.take("A"), hall.take("A")
     state = hall.state
-    assert views.ticket_view(state, state.ticket(third))["estimated_wait_s"] == 3 * 300
     hall.do(cmd.SignIn("1001", 1, "A"))
+    assert views.ticket_view(state, state.ticket(third))["estimated_wait_s"] == 3 * 300
     hall.call(1)
     hall.later(4)
     hall.do(cmd.Finish("1001", 1, "done"))
@@ -29,6 +29,48 @@ def test_citizen_sees_people_ahead_and_an_estimate_from_todays_service_times():
                                             "issued": 3}
     assert first not in views.queue_view(state, "A")["next"]
     assert state.ticket(first).ended_at - state.ticket(first).called_at == timedelta(minutes=4)
+
+
+def test_no_time_is_promised_while_no_window_that_may_call_the_ticket_is_staffed():
+    hall = Hall()
+    state = hall.state
+    mine, other = hall.take("A"), hall.take("B")
+    view = views.ticket_view(state, state.ticket(mine))
+    assert (view["ahead"], view["estimated_wait_s"], view["staffed"], view["wait_note"]) == (
+        0, None, False, "该业务暂无窗口办理，请留意叫号或咨询工作人员")
+    signed_in = hall.do(cmd.SignIn("1002", 2, "A"))   # window 2 serves B only
+    assert views.ticket_view(state, state.ticket(mine))["estimated_wait_s"] is None
+    # the page of a ticket whose windows did not change hears nothing; B's hears the news
+    assert [d.citizen for d in views.citizen_updates(state, signed_in, [mine, other])] == [other]
+    assert views.ticket_view(state, state.ticket(other))["estimated_wait_s"] == 300
+
+    signed_in = hall.do(cmd.SignIn("1001", 1, "A"))   # window 1 serves A
+    [update] = views.citizen_updates(state, signed_in, [mine, other])
+    assert (update.citizen, update.message["ev"], update.message["seq"]) == (
+        mine, "ticket", signed_in[-1].seq)
+    assert (update.message["estimated_wait_s"], update.message["staffed"],
+            update.message["wait_note"]) == (300, True, None)
+    hall.do(cmd.Pause("1001", 1, "午休"))               # paused, but still there: still staffed
+    assert views.ticket_view(state, state.ticket(mine))["estimated_wait_s"] == 300
+    signed_out = hall.do(cmd.SignOut("1001", 1))
+    [update] = views.citizen_updates(state, signed_out, [mine])
+    assert (update.message["estimated_wait_s"], update.message["wait_note"]) == (
+        None, "该业务暂无窗口办理，请留意叫号或咨询工作人员")
+
+
+def test_a_ticket_sent_to_one_window_waits_for_that_windows_clerk():
+    hall = Hall()
+    state = hall.state
+    mine = hall.take("A")
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    hall.do(cmd.SignIn("1004", 4, "A"))
+    hall.call(1)
+    hall.do(cmd.Transfer("1001", 1, to_window=4, note=""))
+    assert views.ticket_view(state, state.ticket(mine))["estimated_wait_s"] == 300
+    signed_out = hall.do(cmd.SignOut("1004", 4))     # window 1 serves A, but will not call it
+    [update] = views.citizen_updates(state, signed_out, [mine])
+    assert (update.message["estimated_wait_s"], update.message["wait_note"]) == (
+        None, "4 号窗口暂无工作人员，请留意叫号或咨询工作人员")
 
 
 def test_a_warning_reaches_managers_as_the_contract_names_it_in_whole_seconds():

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from hall.guide import material_quantity, serving_windows
+from hall.missed_call import ticket_tip
 from hall.vocabulary import PRIORITY_NAMES, TICKET_KIND_NAMES
 from kiosk.printing.blocks import QR, Block, Cut, Feed, Paper, Rule, Text, paper_for
 from kiosk.printing.qr import module_size
@@ -20,7 +21,6 @@ from kiosk.printing.textwidth import balanced_wrap, clean, display_width, wrap, 
 
 FREE_FEES = frozenset({"不收费", "免费", "免收", ""})
 
-TICKET_TIP = "请留意叫号，过号请重新取号"
 TICKET_QR_HINT = "手机扫码，随时查看排队进度"
 CHECKLIST_QR_HINT = "手机扫码，查看完整办事指南"
 CHECKLIST_TIP = "请备齐以上材料后取号办理"
@@ -171,7 +171,7 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
             blocks += _centered(f"查询码：{ticket['short_code']}", p, bold=True)
             blocks += _centered(f"不便扫码时，打开 {ticket['lookup_url']} 输入号码和查询码", p)
     blocks.append(Rule("-"))
-    blocks += _centered(TICKET_TIP, p, bold=True)
+    blocks += _centered(ticket_tip(hall), p, bold=True)   # the hall's missed-call advice
     blocks += _phones(hall, p)
     blocks.append(Cut())
     return blocks

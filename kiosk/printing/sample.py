@@ -13,7 +13,7 @@ HALL: dict[str, Any] = {
     "address": "云岭省青溪县青山镇人民路 18 号（镇人民政府东侧）",
     "consultation_phone": "0000-6281001", "complaint_phone": "0000-6281110",
     "sessions": [["08:30", "12:00"], ["14:00", "17:30"]],
-    "rating_reasons": ["等候时间过长", "服务态度不好"],
+    "rating_reasons": ["等候时间过长", "服务态度不好"], "missed_call": "过号请重新取号",
     "departments": [{"code": "sb", "name": "社会保障服务所"},
                     {"code": "mz", "name": "民政办公室"}],
     "categories": [{"prefix": "A", "name": "社会保障", "kinds": ["handle", "consult", "pickup"],

@@ -6,10 +6,11 @@
 const { SCORES } = VOCABULARY;   // the hall's words, from the server (/common/vocabulary.js)
 const ENDED_HINTS = {
   finished: "业务已办结，感谢您的耐心等候。",
-  no_show: "叫号时您未到窗口，号码已过。如需办理请到窗口咨询或重新取号。",
+  no_show: "叫号时您未到窗口，号码已过。",   // and the hall's missed-call advice (onHello)
   cancelled: "这张小票已作废（当天服务已结束）。",
   held: "您的业务已暂时挂起。准备好后请回到原窗口，工作人员会为您叫回。",
 };
+let missedCall = "";   // the hall's words for what to do after 过号, as on the slip and the kiosk
 
 const token = decodeURIComponent(location.pathname.slice(hallPath().length).replace(/^\/t\//, ""));
 const $ = (id) => document.getElementById(id);
@@ -36,6 +37,11 @@ function minutes(seconds) {
   return m >= 60 ? `约 ${Math.floor(m / 60)} 小时 ${m % 60} 分钟` : `约 ${m} 分钟`;
 }
 
+// The hall's advice is written as it is printed after "请留意叫号，": on the page it ends a sentence.
+function sentenceEnd(text) {
+  return /[。！？!?.]$/.test(text) ? "" : "。";
+}
+
 function clock(iso) {
   return iso ? iso.slice(11, 16) : "";
 }
@@ -55,12 +61,16 @@ function show(view) {
   $("progress").hidden = !waiting;
   if (waiting) {
     $("ahead").textContent = view.ahead;
-    $("wait").textContent = minutes(view.estimated_wait_s);
+    // No time when no window that may call the ticket has a clerk: the server says so instead.
+    $("wait-row").hidden = view.estimated_wait_s == null;
+    $("wait").textContent = view.estimated_wait_s == null ? "—" : minutes(view.estimated_wait_s);
   }
   $("hint").textContent = waiting
-    ? (view.ahead === 0 ? "马上就到您了，请留意叫号。" : "请在大厅休息区等候，轮到您时会叫号。")
+    ? view.wait_note || (view.ahead === 0 ? "马上就到您了，请留意叫号。" : "请在大厅休息区等候，轮到您时会叫号。")
     : view.status === "called" ? `请带好材料到 ${view.window} 号窗口（${view.window_name}）办理。`
-      : ENDED_HINTS[view.status] || "";
+      : view.status === "no_show" ? ENDED_HINTS.no_show + missedCall + sentenceEnd(missedCall)
+        : ENDED_HINTS[view.status] || "";
+  $("hint").className = "hint" + (waiting && view.wait_note ? " alert" : "");
   $("issued").textContent = `取号时间 ${clock(view.issued_at)}`;
   document.title = view.status === "called" ? `请到 ${view.window} 号窗口` : `${view.number} 排队进度`;
   if (view.status === "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
@@ -133,6 +143,9 @@ const socket = new HallSocket({ role: "citizen", ticket: token }, {
     const hall = reply.snapshot.hall;
     $("hall").textContent = hall.name;
     $("phone").textContent = hall.consultation_phone ? `咨询电话 ${hall.consultation_phone}` : "";
+    missedCall = hall.missed_call;
+    $("missed-call").textContent = missedCall;
+    $("missed-call-end").textContent = sentenceEnd(missedCall);
     if (JSON.stringify(hall.rating_reasons) !== JSON.stringify(reasons)) {
       reasons = hall.rating_reasons;
       buildRating();
