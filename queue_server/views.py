@@ -109,7 +109,7 @@ def item_view(item: ServiceItem) -> dict[str, Any]:
                       for m in item.materials],
         "statutory_days": item.statutory_days, "promised_days": item.promised_days,
         "fee": item.fee, "fee_basis": item.fee_basis, "certificate": item.certificate,
-        "phone": item.phone, "notes": list(item.notes),
+        "phone": item.phone, "notes": list(item.notes), "aliases": list(item.aliases),
     }
 
 
