@@ -311,7 +311,22 @@ class Session:
         version = self.context.service.catalogue_version
         if request.params.get("since_version") == version:
             return {"version": version, "unchanged": True}
-        return views.catalogue_view(self.state.definition, version)
+        return views.catalogue_view(self.state.definition, version, await self._issued_lately())
+
+    async def _issued_lately(self) -> dict[str, int]:
+        """Tickets per item over the last `views.POPULAR_DAYS` closed service days: read once a
+        day (kept on the service), on a thread, as reports are: the day facts of days not yet
+        folded may take a moment, and the hall's loop must not wait for them."""
+        service = self.context.service
+        day = self.state.day
+        held = service.issued_lately
+        if held is not None and held[0] == day:
+            return held[1]
+        first, last = day - timedelta(days=views.POPULAR_DAYS), day - timedelta(days=1)
+        issued = await asyncio.to_thread(reports.issued_by_service, service.engine,
+                                         service.hall_id, first, last)
+        service.issued_lately = (day, issued)
+        return issued
 
     async def _op_take_ticket(self, request: Request) -> dict[str, Any]:
         if not self.bucket.take():
