@@ -375,6 +375,33 @@ class SearchIndex:
         results = [match for _, match in sorted(ranked.values(), key=lambda pair: pair[0])]
         return results if limit is None else results[:limit]
 
+    def examples(self, count: int = 2, prefer: Sequence[Any] = ()) -> list[tuple[str, str]]:
+        """Examples for the search box's hint, from this catalogue: (initials, word) pairs, such
+        as ("SBK", "社保卡"), whose initials, typed on the kiosk, find the word's item first.
+
+        Words are the items' aliases (the short words people use), else their names, of two to
+        four Chinese characters; items in `prefer` (codes, e.g. the hall's most-taken) are
+        tried first, then the catalogue's order; one example per item."""
+        first = {code: n for n, code in enumerate(prefer)}
+        orders = sorted(range(len(self._codes)),
+                        key=lambda order: (first.get(self._codes[order], len(first)), order))
+        found: list[tuple[str, str]] = []
+        for order in orders:
+            if len(found) == count:
+                break
+            entries = self._entries[order]
+            for entry in [e for e in entries if e.field == "alias"] + [entries[0]]:
+                text = entry.text
+                if not 2 <= len(text.chars) <= 4 or not all(c[1] for c in text.chars):
+                    continue
+                # the reading the word has here comes first among each character's syllables
+                letters = "".join(syllables[0][0][0] for _, syllables, _ in text.chars)
+                hits = self.search(letters, limit=1)
+                if hits and hits[0].code == self._codes[order]:
+                    found.append((letters.upper(), text.original))
+                    break
+        return found
+
 
 def build_index(catalogue: Mapping[str, Any] | Sequence[Mapping[str, Any]], **names: Any) -> SearchIndex:
     """The index for a catalogue; see `SearchIndex`."""

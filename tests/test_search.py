@@ -275,3 +275,25 @@ def test_a_whole_alias_ranks_above_a_name_prefix() -> None:
     assert names(SearchIndex(catalogue), "pthz") == ["普通护照"]
     catalogue = items("护照签发", "护照")
     assert [m.how for m in SearchIndex(catalogue).search("hz")] == ["whole_initials", "initials_prefix"]
+
+
+# --- the hint's examples ---------------------------------------------------------------------------
+
+def test_hint_examples_are_the_catalogues_own_and_find_their_item(demo: SearchIndex, county: SearchIndex) -> None:
+    for index in (demo, county):
+        examples = index.examples(2)
+        assert len(examples) == 2
+        for letters, word in examples:
+            (first,) = index.search(letters, limit=1)
+            assert word in (first.name, first.text), (letters, word, first)
+    # the demo town has no 社保卡 and no 护照: SBK and HZ are never its examples
+    assert not {"SBK", "HZ"} & {letters for letters, _ in demo.examples(10)}
+    # the hall's most-taken items are tried first; their aliases before their names
+    assert demo.examples(1, ["QS-MZ-001"]) == [("DB", "低保")]
+
+
+def test_hint_examples_skip_words_whose_initials_find_another_item_first() -> None:
+    catalogue = items("护照", "普通护照签发", "结婚登记", 普通护照签发={"aliases": ["护照"]})
+    # 护照 (HZ) finds the item named 护照 first, so the second item gives no example
+    assert SearchIndex(catalogue).examples(3) == [("HZ", "护照"), ("JHDJ", "结婚登记")]
+    assert SearchIndex(items("社会保险费缴纳证明打印")).examples(2) == []   # too long to type
