@@ -367,3 +367,18 @@ def test_an_upgraded_database_keeps_each_halls_present_items_as_its_version(tmp_
     old = [record for record in issued if record.service]
     assert old and all(record.catalogue_version is None for record in issued)
     assert guide_path(old[0].service, None) == f"guide/{old[0].service}"   # no "?v=None"
+
+
+def test_aliases_are_shared_and_an_older_version_without_them_keeps_the_halls():
+    """What a service is called goes with its name: the county's aliases reach its halls; a
+    version published before items had aliases leaves a hall's own in place."""
+    assert "aliases" in catalogue.SHARED_FIELDS and "aliases" not in catalogue.LOCAL_FIELDS
+    county = load_hall(HALLS / "county.toml")
+    mine = replace(county.item_by_code["GG-mzj-001"], aliases=("吃低保",), phone="0000-1")
+    published = catalogue.county_items([county.item_by_code["GG-mzj-001"]])
+    (adopted,) = catalogue.adopt([mine], published)
+    assert adopted.aliases == ("低保", "吃低保") and adopted.phone == "0000-1"
+    older = {code: {k: v for k, v in fields.items() if k != "aliases"}
+             for code, fields in published.items()}
+    (kept,) = catalogue.adopt([mine], older)
+    assert kept.aliases == ("吃低保",)
