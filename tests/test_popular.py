@@ -98,3 +98,44 @@ def test_the_kiosks_catalogue_reply_has_them(tmp_path):
         assert again["popular"] == reply["popular"]
     finally:
         hall.stop()
+
+
+def test_the_kiosks_catalogue_counts_the_last_closed_days(hall):
+    """Through a session, on the simulated days: the day after them, the kiosk's `popular`
+    are those days' most-taken items (the counts read on a thread, once that day)."""
+    import asyncio
+    import json
+    from datetime import UTC, datetime
+
+    from queue_server.fanout import Hub
+    from queue_server.hall_service import HallService
+    from queue_server.revocation import Revocation
+    from queue_server.sessions import Context, Session
+    from queue_server.store import devices
+    from queue_server.writer import Writer
+    from tests.in_process_hall import SECRET, _Connection
+
+    engine, hall_id, definition = hall
+    now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)        # the Monday after, 10:00 in the hall
+    with engine.begin() as conn:
+        token = devices.add_device(conn, hall_id, "kiosk", "kiosk-x", None,
+                                   {w.number for w in definition.windows}, now)
+    issued = reports.issued_by_service(engine, hall_id, FIRST, LATEST)
+
+    async def scenario() -> list[dict]:
+        service = HallService(engine, None, now)
+        hub: Hub[Session] = Hub()
+        writer = Writer(service, hub.observe, lambda _batch: None)
+        context = Context(service, writer, hub, SECRET, Revocation(engine, service.hall_id, hub.members))
+        replies = []
+        for n in range(2):
+            session = Session(context, _Connection())
+            await session.handle(json.dumps({"id": 1, "op": "hello", "role": "kiosk", "token": token}))
+            replies.append(await session.handle(json.dumps({"id": 2, "op": "catalogue"})))
+        assert service.issued_lately == (service.state.day, issued)
+        return replies
+
+    first, again = asyncio.run(scenario())
+    assert first["popular"] == views.popular_items(definition, issued)
+    assert issued[first["popular"][0]] == max(issued.values())
+    assert again["popular"] == first["popular"]
