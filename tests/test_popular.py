@@ -128,7 +128,7 @@ def test_the_kiosks_catalogue_counts_the_last_closed_days(hall):
         writer = Writer(service, hub.observe, lambda _batch: None)
         context = Context(service, writer, hub, SECRET, Revocation(engine, service.hall_id, hub.members))
         replies = []
-        for n in range(2):
+        for _ in range(2):
             session = Session(context, _Connection())
             await session.handle(json.dumps({"id": 1, "op": "hello", "role": "kiosk", "token": token}))
             replies.append(await session.handle(json.dumps({"id": 2, "op": "catalogue"})))
