@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,9 +100,25 @@ def test_the_kiosks_catalogue_reply_has_them(tmp_path):
         hall.stop()
 
 
-def test_the_kiosks_catalogue_counts_the_last_closed_days(hall):
-    """Through a session, on the simulated days: the day after them, the kiosk's `popular`
-    are those days' most-taken items (the counts read on a thread, once that day)."""
+def test_the_catalogue_is_served_when_the_counts_cannot_be_read(hall, monkeypatch, caplog):
+    """常办事项 are a help: a failure to read the days' counts never costs the kiosk its
+    catalogue (the row falls back to one item per department, and the next request tries again)."""
+    definition = hall[2]
+    attempts = []
+
+    def broken(*args):
+        attempts.append(args)
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(reports, "issued_by_service", broken)
+    first, again, held = _catalogue_twice(hall)
+    assert held is None and first["ok"] and first["popular"] == views.popular_items(definition, {})
+    assert len(attempts) == 2 and again["popular"] == first["popular"]
+    assert "were not read" in caplog.text
+
+
+def _catalogue_twice(hall) -> list:
+    """The replies to `catalogue` of two kiosks, in-process, the Monday after the simulated days."""
     import asyncio
     import json
     from datetime import UTC, datetime
@@ -116,11 +132,10 @@ def test_the_kiosks_catalogue_counts_the_last_closed_days(hall):
     from tests.in_process_hall import SECRET, _Connection
 
     engine, hall_id, definition = hall
-    now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)        # the Monday after, 10:00 in the hall
+    now = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)        # 10:00 in the hall
     with engine.begin() as conn:
-        token = devices.add_device(conn, hall_id, "kiosk", "kiosk-x", None,
+        token = devices.add_device(conn, hall_id, "kiosk", f"kiosk-{now:%H%M%S%f}", None,
                                    {w.number for w in definition.windows}, now)
-    issued = reports.issued_by_service(engine, hall_id, FIRST, LATEST)
 
     async def scenario() -> list[dict]:
         service = HallService(engine, None, now)
@@ -132,10 +147,23 @@ def test_the_kiosks_catalogue_counts_the_last_closed_days(hall):
             session = Session(context, _Connection())
             await session.handle(json.dumps({"id": 1, "op": "hello", "role": "kiosk", "token": token}))
             replies.append(await session.handle(json.dumps({"id": 2, "op": "catalogue"})))
-        assert service.issued_lately == (service.state.day, issued)
+        replies.append(service.issued_lately)
         return replies
 
-    first, again = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_the_kiosks_catalogue_counts_the_last_closed_days(hall):
+    """Through a session, on the simulated days: the day after them, the kiosk's `popular`
+    are those days' most-taken items (the counts read on a thread, once that day)."""
+    engine, hall_id, definition = hall
+    issued = reports.issued_by_service(engine, hall_id, FIRST, LATEST)
+    first, again, held = _catalogue_twice(hall)
+    # the state's day is the log's last (no ticket yet on the Monday): the days before it count
+    day = held[0]
+    assert day == LATEST and held[1] == reports.issued_by_service(
+        engine, hall_id, day - timedelta(days=views.POPULAR_DAYS), day - timedelta(days=1))
+    assert held[1] == issued, "the last simulated day took no ticket of an item"
     assert first["popular"] == views.popular_items(definition, issued)
     assert issued[first["popular"][0]] == max(issued.values())
     assert again["popular"] == first["popular"]
