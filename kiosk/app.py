@@ -466,6 +466,12 @@ class KioskApp(App):
             if match.field == "name" and match.end > match.start:
                 title = (_escape(title[:match.start]) + "[u]" + _escape(title[match.start:match.end])
                          + "[/u]" + _escape(title[match.end:]))
+            elif match.field == "alias" and match.end > match.start:
+                # found by what people call it: say so, that word underlined (最低生活保障申请（低保）)
+                alias = match.text
+                title = (_escape(title) + "（" + _escape(alias[:match.start]) + "[u]"
+                         + _escape(alias[match.start:match.end]) + "[/u]"
+                         + _escape(alias[match.end:]) + "）")
             else:
                 title = _escape(title)
             self.results.add_widget(self._item_card(item, title))

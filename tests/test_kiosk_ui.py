@@ -240,6 +240,10 @@ def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orien
             await tap(next(b for b in widgets(app.root, BigButton) if b.text == letter))
         names = [w.text for w in app.results.walk() if "最低生活保障" in getattr(w, "text", "")]
         assert names, "DB did not find 最低生活保障"
+        # first, and found by what people call it: the alias shown, underlined
+        assert names[0] == "最低生活保障申请（[u]低保[/u]）"
+        titles = [w.text for w in app.results.walk() if getattr(w, "markup", False)]
+        assert titles[0] == names[0]
         await shoot(app, f"{orientation}-10-search")
         await tap(next(b for b in widgets(app.results, BigButton) if b.text == "取号"))
         await until(lambda: app.screen == "ticket")
