@@ -71,6 +71,7 @@ class KioskApp(App):
         self.pending: set[asyncio.Task] = set()
         self.failures: list[BaseException] = []     # bugs met in a tap's task (shown, logged)
         self.clock_label: Text | None = None
+        self.popular_buttons: dict[str, BigButton] = {}   # 常办事项 on home, by item code
         self._settled = False
 
     # --- look ---------------------------------------------------------------------------------
@@ -244,18 +245,23 @@ class KioskApp(App):
             body.add_widget(banner)
         if self.model.elder_mode:
             body.add_widget(self._elder_question())
-        search = BigButton(p.primary, p.on_primary, text="搜索事项（按拼音首字母，如 SBK 查社保卡）",
+        examples = self.search_examples[:1]
+        search = BigButton(p.primary, p.on_primary, text="搜索事项（按拼音首字母" + "".join(
+                               f"，如 {letters} 查{word}" for letters, word in examples) + "）",
                            font_size=dp(s.button), size_hint_y=None, height=dp(s.target))
         search.bind(on_release=lambda *_: self.show_search())
         body.add_widget(search)
         if not self._settled:
             Clock.schedule_once(self._settle, 0)
+        room = Window.height - dp(3 * s.target + 4 * s.title + 5 * s.gap)   # header, search, status
+        popular = self.model.popular()
+        if popular:
+            room -= self._popular_row(body, popular)
         body.add_widget(Text(text="或选择办事部门", font_size=dp(s.title), color=p.text, bold=True))
         cols = 2 if self.portrait else 4
         grid = GridLayout(cols=cols, spacing=dp(s.gap), size_hint_y=None)
         grid.bind(minimum_height=grid.setter("height"))
         rows = -(-len(departments) // cols)
-        room = Window.height - dp(3 * s.target + 4 * s.title + 5 * s.gap)   # header, search, status
         if self.model.elder_mode:
             room -= dp(2 * s.target + 2 * s.gap)                               # the question
         tile_height = min(dp(420), max(dp(s.button * 8), room / rows - dp(s.gap)))
@@ -272,6 +278,43 @@ class KioskApp(App):
         scroll = ScrollView(do_scroll_x=False)
         scroll.add_widget(grid)
         body.add_widget(scroll)
+
+    def _popular_row(self, body: BoxLayout, popular: list[dict[str, Any]]) -> float:
+        """常办事项: a big button for each of the hall's most-taken items (the server's choice),
+        three a row under the heading in portrait, six beside it in landscape (where height is
+        short); a tap opens the item's guide, where 取号 is (what to bring is seen before the
+        ticket is taken). Returns the height it takes."""
+        p, s = self.palette, self.sizes
+        cols = 3 if self.portrait else 6
+        shown = popular[:6]
+        rows = -(-len(shown) // cols)
+        height = dp(s.target)       # the words fit on one line (popular_label)
+        heading = Text(text="常办事项", font_size=dp(s.title), color=p.text, bold=True,
+                       **({} if self.portrait else {"size_hint": (None, 1),
+                                                    "width": dp(s.title * 4.5)}))
+        grid = GridLayout(cols=cols, spacing=dp(s.gap), size_hint_y=None,
+                          height=rows * height + (rows - 1) * dp(s.gap))
+        width = Window.width - dp(2 * s.gap) - (cols - 1) * dp(s.gap)
+        if self.portrait:
+            body.add_widget(heading)
+            body.add_widget(grid)
+            taken = grid.height + dp(s.title * 1.5 + 2 * s.gap)
+        else:
+            row = BoxLayout(size_hint_y=None, height=grid.height, spacing=dp(s.gap))
+            width -= heading.width + dp(s.gap)
+            row.add_widget(heading)
+            row.add_widget(grid)
+            body.add_widget(row)
+            taken = grid.height + dp(s.gap)
+        fit = int((width / cols - dp(16)) // dp(s.button))   # characters on one line of a button
+        self.popular_buttons = {}
+        for item in shown:
+            button = BigButton(p.secondary, p.on_secondary, text=popular_label(item, fit),
+                               font_size=dp(s.button), size_hint_y=None, height=height)
+            button.bind(on_release=lambda _, code=item["code"]: self.show_guide(code))
+            grid.add_widget(button)
+            self.popular_buttons[item["code"]] = button
+        return taken
 
     def _elder_question(self) -> BoxLayout:
         """长辈模式 asks first, on home: 老年人优先? Yes or no, two big buttons; the answer is
@@ -406,7 +449,9 @@ class KioskApp(App):
     def _show_results(self) -> None:
         p, s = self.palette, self.sizes
         self.query_label.text = (f"搜索：{self.query.upper()}" if self.query else
-                                 "请按拼音首字母输入，如 SBK 查社保卡，HZ 查护照")
+                                 "请按拼音首字母输入" + "，".join(
+                                     f"{'，如 ' if n == 0 else ''}{letters} 查{word}"
+                                     for n, (letters, word) in enumerate(self.search_examples)))
         self.results.clear_widgets()
         self.waiting_labels = {}
         if not self.query:
@@ -421,6 +466,12 @@ class KioskApp(App):
             if match.field == "name" and match.end > match.start:
                 title = (_escape(title[:match.start]) + "[u]" + _escape(title[match.start:match.end])
                          + "[/u]" + _escape(title[match.end:]))
+            elif match.field == "alias" and match.end > match.start:
+                # found by what people call it: say so, that word underlined (最低生活保障申请（低保）)
+                alias = match.text
+                title = (_escape(title) + "（" + _escape(alias[:match.start]) + "[u]"
+                         + _escape(alias[match.start:match.end]) + "[/u]"
+                         + _escape(alias[match.end:]) + "）")
             else:
                 title = _escape(title)
             self.results.add_widget(self._item_card(item, title))
@@ -434,6 +485,17 @@ class KioskApp(App):
         if getattr(self, "_index_for", None) is not catalogue:
             self._index, self._index_for = SearchIndex(catalogue), catalogue
         return self._index
+
+    @property
+    def search_examples(self) -> list[tuple[str, str]]:
+        """The hint's examples, from this hall's catalogue (its most-taken items first): pinyin
+        initials that really find their item first here (`SearchIndex.examples`)."""
+        catalogue = self.model.catalogue
+        if getattr(self, "_examples_for", None) is not catalogue:
+            prefer = [item["code"] for item in self.model.popular()]
+            self._examples = self.search_index.examples(2, prefer) if catalogue else []
+            self._examples_for = catalogue
+        return self._examples
 
     # --- the guide page -------------------------------------------------------------------------------
 
@@ -646,6 +708,16 @@ class KioskApp(App):
             return False
         self.redraw()
         return True
+
+
+def popular_label(item: dict[str, Any], fit: int) -> str:
+    """A 常办事项 button's words: the item's name when it fits on one line of `fit` characters,
+    else the first of its aliases that does (what people call it: 低保 rather than a name
+    broken over lines in big type), else the name, wrapped."""
+    name = item["name"]
+    if len(name) <= fit:
+        return name
+    return next((alias for alias in item.get("aliases") or [] if len(alias) <= fit), name)
 
 
 def _escape(text: str) -> str:

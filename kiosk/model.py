@@ -96,6 +96,14 @@ class KioskModel:
                 out.append(Department(d["code"], d["name"], mine))
         return out
 
+    def popular(self) -> list[dict[str, Any]]:
+        """The 常办事项: the hall's most-taken items, as the server chose them (the catalogue's
+        `popular`, most taken first); none from a server or a cache from before them."""
+        if not self.catalogue:
+            return []
+        by_code = {i["code"]: i for i in self.catalogue["items"]}
+        return [by_code[code] for code in self.catalogue.get("popular", ()) if code in by_code]
+
     def department(self, code: str) -> Department:
         return next(d for d in self.departments() if d.code == code)
 

@@ -11,10 +11,12 @@ Colloquial short forms that are not substrings of the official names (社保卡 
 for 医疗保险, 驾照 for 驾驶证 …) are added as alias texts, together with any `aliases` or
 `keywords` an item brings, because that is what people type.
 
-Ranking, best first (see docs and tests): exact name, name prefix, name substring, initials from
-the start of the name, initials inside it, full pinyin from the start, full pinyin inside; the
-same for aliases (just after the name at the same level); then the certificate an item issues;
-then the item's department or category. Ties go to the shorter name, then catalogue order.
+Ranking, best first (see docs/kiosk.md and tests): a whole match — the query is the whole
+name, its whole initials or its whole pinyin ("db" for 低保) — then name prefix, name
+substring, initials from the start of the name, initials inside it, full pinyin from the start,
+full pinyin inside; aliases count as names, each level just after the name at the same level;
+then the certificate an item issues; then the item's department or category. Ties go to the
+shorter name, then catalogue order.
 
 Pure Python, no kivy: the kiosk screen and the tests use the same code.
 """
@@ -55,9 +57,13 @@ ALIAS_FIELDS = ("aliases", "alias", "keywords", "short_name")
 # Item fields worth matching below the names: what the citizen walks away with.
 EXTRA_FIELDS = ("certificate",)
 
-# How a text matched, from best to worst.
-EXACT, PREFIX, SUBSTRING, INITIALS_PREFIX, INITIALS, PINYIN_PREFIX, PINYIN = range(7)
-HOW = ("exact", "prefix", "substring", "initials_prefix", "initials", "pinyin_prefix", "pinyin")
+# How a text matched, from best to worst. A whole match (the query is the whole text, its
+# whole initials, or its whole pinyin: "db" for 低保) ranks above any prefix or inner match, so
+# what an item is called beats a word met inside another name (低保 before …（代办）).
+(EXACT, WHOLE_INITIALS, WHOLE_PINYIN, PREFIX, SUBSTRING, INITIALS_PREFIX, INITIALS,
+ PINYIN_PREFIX, PINYIN) = range(9)
+HOW = ("exact", "whole_initials", "whole_pinyin", "prefix", "substring", "initials_prefix",
+       "initials", "pinyin_prefix", "pinyin")
 
 # Field families, from best to worst; aliases rank with the name, one step behind it.
 _GROUP = {"name": 0, "alias": 0, "certificate": 1, "department": 2, "category": 2}
@@ -193,9 +199,11 @@ class _Text:
             if level == _LITERAL:
                 how = (EXACT if end == len(self.chars) else PREFIX) if start == 0 else SUBSTRING
             elif level == _INITIAL:
-                how = INITIALS_PREFIX if start == 0 else INITIALS
+                how = ((WHOLE_INITIALS if end == len(self.chars) else INITIALS_PREFIX)
+                       if start == 0 else INITIALS)
             else:
-                how = PINYIN_PREFIX if start == 0 else PINYIN
+                how = ((WHOLE_PINYIN if end == len(self.chars) else PINYIN_PREFIX)
+                       if start == 0 else PINYIN)
             candidate = (off, how, start, end)
             if found is None or candidate < found:
                 found = candidate
@@ -366,6 +374,33 @@ class SearchIndex:
                     offer(order, group[0], best[1], best[0])
         results = [match for _, match in sorted(ranked.values(), key=lambda pair: pair[0])]
         return results if limit is None else results[:limit]
+
+    def examples(self, count: int = 2, prefer: Sequence[Any] = ()) -> list[tuple[str, str]]:
+        """Examples for the search box's hint, from this catalogue: (initials, word) pairs, such
+        as ("SBK", "社保卡"), whose initials, typed on the kiosk, find the word's item first.
+
+        Words are the items' aliases (the short words people use), else their names, of two to
+        four Chinese characters; items in `prefer` (codes, e.g. the hall's most-taken) are
+        tried first, then the catalogue's order; one example per item."""
+        first = {code: n for n, code in enumerate(prefer)}
+        orders = sorted(range(len(self._codes)),
+                        key=lambda order: (first.get(self._codes[order], len(first)), order))
+        found: list[tuple[str, str]] = []
+        for order in orders:
+            if len(found) == count:
+                break
+            entries = self._entries[order]
+            for entry in [e for e in entries if e.field == "alias"] + [entries[0]]:
+                text = entry.text
+                if not 2 <= len(text.chars) <= 4 or not all(c[1] for c in text.chars):
+                    continue
+                # the reading the word has here comes first among each character's syllables
+                letters = "".join(syllables[0][0][0] for _, syllables, _ in text.chars)
+                hits = self.search(letters, limit=1)
+                if hits and hits[0].code == self._codes[order]:
+                    found.append((letters.upper(), text.original))
+                    break
+        return found
 
 
 def build_index(catalogue: Mapping[str, Any] | Sequence[Mapping[str, Any]], **names: Any) -> SearchIndex:

@@ -147,6 +147,7 @@ class ServiceItem:
     phone: str = ""
     notes: tuple[str, ...] = ()
     summary: str = ""
+    aliases: tuple[str, ...] = ()   # what citizens call it (社保卡, 低保): searched like the name
 
 
 @dataclass(frozen=True)

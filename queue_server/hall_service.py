@@ -109,6 +109,9 @@ class HallService:
             self.catalogue_version = hall_records.catalogue_version(conn, self.hall_id)
             self.county_version = county_catalogue.applied(conn, self.hall_id)
         self.state = rebuild(engine, self.hall_id, self.definition, now, self.catalogue_version)
+        # Tickets per item over recent closed days, for the kiosk's 常办事项, and the day they
+        # were read on (`sessions.Session._issued_lately`).
+        self.issued_lately: tuple[date, dict[str, int]] | None = None
         # Commits use a connection of their own, kept: taking one from the pool costs a
         # round trip on PostgreSQL (the pool's liveness ping) besides the pool's own work. It
         # is in autocommit mode: a batch is one statement (`event_log.append`), which is then

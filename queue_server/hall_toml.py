@@ -58,6 +58,8 @@ PHONE = 40
 URL = 300            # the hall's public address
 PLACE = 40           # a window's zone and floor
 SHORT_NAME = 6       # a window's business as the hall board shows it, read from 10 m
+ALIAS = 20           # an item's alias, what citizens call it (社保卡, 低保)
+ALIASES = 10         # aliases of an item
 PATH = 300           # a clerk's photo file
 LINE = 1000          # one entry of a guide list: legal basis, condition, step, note
 SUMMARY = 3000
@@ -501,7 +503,7 @@ def _read_windows(c: _Checker, data: dict) -> list[tuple[str, Window]]:
 
 _ITEM_KEYS = ("code", "name", "summary", "department", "category", "handling", "type",
               "legal_basis", "conditions", "steps", "statutory_days", "promised_days", "fee",
-              "fee_basis", "certificate", "phone", "notes", "materials")
+              "fee_basis", "certificate", "phone", "notes", "materials", "aliases")
 
 
 def _read_items(c: _Checker, data: dict) -> list[tuple[str, ServiceItem]]:
@@ -531,6 +533,7 @@ def _read_items(c: _Checker, data: dict) -> list[tuple[str, ServiceItem]]:
             notes=c.texts(t, path, "notes", required=False, limit=LINE,
                           max_items=GUIDE_ENTRIES),
             materials=tuple(_read_materials(c, t, path)),
+            aliases=c.texts(t, path, "aliases", required=False, limit=ALIAS, max_items=ALIASES),
         )
         if item.promised_days > item.statutory_days:
             c.fail(f"{path}.promised_days", f"承诺时限（{item.promised_days} 个工作日）"

@@ -66,6 +66,17 @@ def load_tallied(engine: Engine, hall_id: int, first: date, last: date,
     return day_facts.join_counts(days, kind)
 
 
+def issued_by_service(engine: Engine, hall_id: int, first: date, last: date) -> dict[str, int]:
+    """Tickets issued per service item (its code) over the service days `first` to `last`, from
+    the same tallies as the KPI rows by service (`load_tallied`); tickets without an item are
+    left out. What the kiosk's 常办事项 are chosen by (`views.popular_items`)."""
+    issued: dict[str, int] = {}
+    for (_, (_, service)), group in load_tallied(engine, hall_id, first, last, "service").tally.items():
+        if service:
+            issued[service] = issued.get(service, 0) + group.issued
+    return issued
+
+
 def check_span(first: date, last: date, most: int = MAX_DAYS) -> None:
     """A span of days a report may cover: in order, at most `most` days."""
     if last < first:

@@ -20,6 +20,7 @@ number, 6 µs, so that a revoked session is refused at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ from queue_server.revocation import Revocation
 from queue_server.store import accounts, devices
 from queue_server.ticket_tokens import TokenExpired, make_token, short_code, ticket_for
 from queue_server.writer import SessionEnded, Writer, WriterFailed
+
+log = logging.getLogger("queue_server.sessions")
 
 READ_OPS = frozenset({"catalogue", "stats", "export"})   # answered without the writer
 
@@ -312,7 +315,26 @@ class Session:
         version = self.context.service.catalogue_version
         if request.params.get("since_version") == version:
             return {"version": version, "unchanged": True}
-        return views.catalogue_view(self.state.definition, version)
+        return views.catalogue_view(self.state.definition, version, await self._issued_lately())
+
+    async def _issued_lately(self) -> dict[str, int]:
+        """Tickets per item over the last `views.POPULAR_DAYS` closed service days: read once a
+        day (kept on the service), on a thread, as reports are: the day facts of days not yet
+        folded may take a moment, and the hall's loop must not wait for them."""
+        service = self.context.service
+        day = self.state.day
+        held = service.issued_lately
+        if held is not None and held[0] == day:
+            return held[1]
+        first, last = day - timedelta(days=views.POPULAR_DAYS), day - timedelta(days=1)
+        try:
+            issued = await asyncio.to_thread(reports.issued_by_service, service.engine,
+                                             service.hall_id, first, last)
+        except Exception:   # the catalogue matters more than its 常办事项: asked again next time
+            log.exception("the tickets per item of %s to %s were not read", first, last)
+            return {}
+        service.issued_lately = (day, issued)
+        return issued
 
     async def _op_take_ticket(self, request: Request) -> dict[str, Any]:
         if not self.bucket.take():

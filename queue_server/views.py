@@ -7,7 +7,7 @@ display never receives anything but numbers and windows, and a citizen only its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
@@ -110,7 +110,7 @@ def item_view(item: ServiceItem) -> dict[str, Any]:
                       for m in item.materials],
         "statutory_days": item.statutory_days, "promised_days": item.promised_days,
         "fee": item.fee, "fee_basis": item.fee_basis, "certificate": item.certificate,
-        "phone": item.phone, "notes": list(item.notes),
+        "phone": item.phone, "notes": list(item.notes), "aliases": list(item.aliases),
     }
 
 
@@ -120,9 +120,41 @@ def catalogue_changed(version: int) -> Delivery:
     return Delivery({"ev": "catalogue", "version": version}, frozenset({"kiosk"}))
 
 
-def catalogue_view(definition: HallDefinition, version: int) -> dict[str, Any]:
+POPULAR_ITEMS = 6   # the kiosk's 常办事项 on its home screen
+POPULAR_DAYS = 30   # closed service days whose tickets choose them
+
+
+def popular_items(definition: HallDefinition, issued: Mapping[str, int],
+                  most: int = POPULAR_ITEMS) -> list[str]:
+    """The codes of the hall's most-taken items, most taken first (ties in catalogue order),
+    by `issued` (tickets per item code over recent days); items the hall no longer has, or
+    that nobody took, are left out. Short of `most` (a new hall, no history yet), the rest are
+    the first items of each department in turn, in the hall's order, so that the row shows
+    something of every department rather than one department's first items."""
+    order = {item.code: n for n, item in enumerate(definition.items)}
+    taken = sorted((code for code, count in issued.items() if count > 0 and code in order),
+                   key=lambda code: (-issued[code], order[code]))[:most]
+    by_department: dict[str, list[str]] = {}
+    for item in definition.items:
+        by_department.setdefault(item.department, []).append(item.code)
+    ranks = {d.code: n for n, d in enumerate(definition.departments)}
+    queues = [by_department[code] for code in sorted(by_department, key=lambda c: ranks.get(c, len(ranks)))]
+    chosen = list(taken)
+    for turn in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if len(chosen) >= most:
+                return chosen
+            if turn < len(queue) and queue[turn] not in chosen:
+                chosen.append(queue[turn])
+    return chosen
+
+
+def catalogue_view(definition: HallDefinition, version: int,
+                   issued: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The kiosk's catalogue; `popular`, its 常办事项, chosen by `issued` (see `popular_items`)."""
     return {"version": version, "hall": hall_view(definition),
-            "items": [item_view(i) for i in definition.items]}
+            "items": [item_view(i) for i in definition.items],
+            "popular": popular_items(definition, issued or {})}
 
 
 # --- the live state ---------------------------------------------------------------------------

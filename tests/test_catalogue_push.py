@@ -390,3 +390,18 @@ def test_a_version_whose_items_did_not_change_shows_its_predecessors_guides(tmp_
         assert hall_records.items_at(conn, hall_id, 2) == first.items
         assert hall_records.items_at(conn, hall_id, 1) == first.items
     engine.dispose()
+
+
+def test_aliases_are_shared_and_an_older_version_without_them_keeps_the_halls():
+    """What a service is called goes with its name: the county's aliases reach its halls; a
+    version published before items had aliases leaves a hall's own in place."""
+    assert "aliases" in catalogue.SHARED_FIELDS and "aliases" not in catalogue.LOCAL_FIELDS
+    county = load_hall(HALLS / "county.toml")
+    mine = replace(county.item_by_code["GG-mzj-001"], aliases=("吃低保",), phone="0000-1")
+    published = catalogue.county_items([county.item_by_code["GG-mzj-001"]])
+    (adopted,) = catalogue.adopt([mine], published)
+    assert adopted.aliases == ("低保", "吃低保") and adopted.phone == "0000-1"
+    older = {code: {k: v for k, v in fields.items() if k != "aliases"}
+             for code, fields in published.items()}
+    (kept,) = catalogue.adopt([mine], older)
+    assert kept.aliases == ("吃低保",)

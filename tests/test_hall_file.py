@@ -89,7 +89,7 @@ def test_errors_name_line_field_and_what_is_expected():
         _at(text, 'window = 3') + "items[1].window: "
         "未知字段；此处可用的字段有：code, name, summary, department, category, handling, type, "
         "legal_basis, conditions, steps, statutory_days, promised_days, fee, fee_basis, "
-        "certificate, phone, notes, materials",
+        "certificate, phone, notes, materials, aliases",
         _at(text, 'form = "原件"') + "items[1].materials[1].form: "
         "应为 original / copy / original_and_copy 之一，实际为 \"原件\"",
     ]
@@ -148,6 +148,16 @@ def test_a_windows_short_name_is_kept_through_export_and_written_only_when_set()
     assert definition.windows[0].short_name == "社保"
     assert parse_hall(dump_hall(definition)).windows == definition.windows
     assert "short_name" not in dump_hall(parse_hall(SMALL))     # unset: not written
+
+
+def test_an_items_aliases_are_kept_through_export_and_written_only_when_set():
+    text = SMALL.replace("[[items]]\n", '[[items]]\naliases = ["社保卡", "办社保卡"]\n', 1)
+    definition = parse_hall(text)
+    assert definition.items[0].aliases == ("社保卡", "办社保卡")
+    assert parse_hall(dump_hall(definition)).items == definition.items
+    assert "aliases" not in dump_hall(parse_hall(SMALL))     # unset: not written
+    (problem,) = _problems(SMALL.replace("[[items]]\n", '[[items]]\naliases = ["社保卡", " "]\n', 1))
+    assert problem.endswith('items[1].aliases[2]: 应为非空文本，实际为 " "')
 
 
 def test_a_halls_level_is_county_or_township_and_kept_through_export():
@@ -215,7 +225,7 @@ TEXT_LIMITS = [
     ("items", "conditions", 1000, True), ("items", "steps", 1000, True),
     ("items", "fee", 300, False), ("items", "fee_basis", 1000, False),
     ("items", "certificate", 200, False), ("items", "phone", 40, False),
-    ("items", "notes", 1000, True),
+    ("items", "notes", 1000, True), ("items", "aliases", 20, True),
     ("materials", "name", 200, False), ("materials", "notes", 500, False),
 ]
 
@@ -280,6 +290,7 @@ def test_a_reference_too_long_is_one_problem_not_two():
     ("hall", "holidays", None, 400),
     ("items", "steps", ("取号",), 50),
     ("items", "materials", None, 50),
+    ("items", "aliases", ("社保卡",), 10),
     ("windows", "b_posts", ("1005",), 100),
 ])
 def test_lists_have_a_maximum_number_of_entries(record, field, entries, most):

@@ -240,6 +240,10 @@ def test_search_by_pinyin_initials_then_take(window, town, tmp_path, size, orien
             await tap(next(b for b in widgets(app.root, BigButton) if b.text == letter))
         names = [w.text for w in app.results.walk() if "最低生活保障" in getattr(w, "text", "")]
         assert names, "DB did not find 最低生活保障"
+        # first, and found by what people call it: the alias shown, underlined
+        assert names[0] == "最低生活保障申请（[u]低保[/u]）"
+        titles = [w.text for w in app.results.walk() if getattr(w, "markup", False)]
+        assert titles[0] == names[0]
         await shoot(app, f"{orientation}-10-search")
         await tap(next(b for b in widgets(app.results, BigButton) if b.text == "取号"))
         await until(lambda: app.screen == "ticket")
@@ -452,3 +456,76 @@ def test_a_catalogue_pushed_at_once_reaches_the_open_kiosk(window, tmp_path):
     finally:
         hall.stop()
     assert shell.cache.load()["version"] == 2
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_the_most_taken_items_on_home_open_their_guide(window, town, tmp_path, size, orientation):
+    """常办事项 on home: the server's `popular`, big buttons; one tap opens that item's guide,
+    whose 取号 takes the ticket. Shot in normal and 长辈模式 to be looked at."""
+    from hall.widgets import BigButton, Text
+
+    def shown_whole(elder: bool) -> None:
+        buttons = app.popular_buttons
+        assert list(buttons) == popular                 # the server's, in its order
+        for code, button in buttons.items():            # big, on the screen, on one line
+            item = shell.model.item(code)
+            assert button.text == item["name"] or button.text in item["aliases"]
+            assert button.height >= (dp(110) if elder else dp(88)) and button.width >= 240
+            assert button.font_size >= (dp(38) if elder else dp(28))
+            x, y = button.to_window(button.x, button.y)
+            assert x >= 0 and x + button.width <= window.width and y >= 0, button.text
+            assert button.texture_size[1] < 1.6 * button.font_size, button.text
+
+    async def scenario(shell_, app_):
+        nonlocal shell, app
+        shell, app = shell_, app_
+        popular[:] = shell.model.catalogue["popular"]
+        assert len(popular) == 6
+        assert any(w.text == "常办事项" for w in widgets(app.root, Text))
+        shown_whole(elder=False)
+        await shoot(app, f"{orientation}-11-home-popular")
+        second = shell.model.item(popular[1])
+        await tap(app.popular_buttons[second["code"]])
+        assert app.screen == "guide" and app._item == second["code"]
+        assert second["name"] in texts(app.root)
+        await tap(widgets(app.root, BigButton, "〈 返回首页")[0])
+        await tap(widgets(app.root, BigButton, "长辈模式")[0])
+        await frames(5)
+        shown_whole(elder=True)
+        await shoot(app, f"{orientation}-12-home-popular-elder")
+        await tap(widgets(app.root, BigButton, "退出长辈模式")[0])
+
+    from kivy.metrics import dp
+
+    shell = app = None
+    popular: list[str] = []
+
+    run_kiosk(window, town, tmp_path, size, scenario)
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait")])
+def test_the_search_hint_examples_come_from_the_halls_catalogue(window, town, tmp_path, size,
+                                                                 orientation):
+    """The hint's examples are this hall's words, and typing one finds its item first."""
+    from hall.widgets import BigButton
+
+    async def scenario(shell, app):
+        home_hint = widgets(app.root, BigButton, "搜索事项")[0].text
+        await tap(widgets(app.root, BigButton, "搜索事项")[0])
+        hint = app.query_label.text
+        examples = re.findall(r"([A-Z]+) 查(\w+)", hint)
+        assert len(examples) == 2, hint
+        assert "SBK" not in hint and "HZ" not in hint   # the demo town has neither
+        assert f"如 {examples[0][0]} 查{examples[0][1]}" in home_hint
+        await shoot(app, f"{orientation}-13-search-hint")
+        for letters, word in examples:
+            for letter in letters:
+                await tap(next(b for b in widgets(app.root, BigButton) if b.text == letter))
+            first = app.search_index.search(app.query)[0]
+            item = shell.model.item(first.code)
+            assert word == item["name"] or word in item["aliases"], (letters, word, item["name"])
+            assert word in texts(app.results) or item["name"] in texts(app.results)
+            await tap(next(b for b in widgets(app.root, BigButton) if b.text == "清空"))
+
+    run_kiosk(window, town, tmp_path, size, scenario)

@@ -44,7 +44,7 @@ def test_initials_find_the_social_security_card(county: SearchIndex) -> None:
     assert {m.name for m in found[:3]} == {"社会保障卡申领", "社会保障卡挂失与补换", "社会保障卡金融功能激活"}
     first = found[0]
     assert first.code == "GG-sbzx-009"
-    assert (first.field, first.text[first.start:first.end], first.how) == ("alias", "社保卡", "initials_prefix")
+    assert (first.field, first.text[first.start:first.end], first.how) == ("alias", "社保卡", "whole_initials")
 
 
 @pytest.mark.parametrize("query", ["shebaoka", "shebaok", "shebaoka ", "社保k", "社保卡", "社保ka", "shehuibaozhangka",
@@ -234,11 +234,66 @@ def test_plain_item_lists_with_ids_and_department_names() -> None:
 # --- the demo town ------------------------------------------------------------------------------
 
 def test_demo_town(demo: SearchIndex) -> None:
-    assert names(demo, "医保")[0] == "医保异地就医备案"
+    # 医保 is what 城乡居民基本医疗保险参保登记 is called (its alias, a whole match)
+    assert names(demo, "医保")[:2] == ["城乡居民基本医疗保险参保登记", "医保异地就医备案"]
     assert names(demo, "ybyd")[0] == "医保异地就医备案"
     assert names(demo, "gtgsh")[:2] == ["个体工商户设立登记", "个体工商户注销登记"]
     assert names(demo, "tuiyijunren")[0] == "退役军人优待证申领"
     assert names(demo, "不动产")[0] == "不动产登记申请（代收代办）"
-    # 社会保障服务所 is 社保 for short: its items are found by department.
+    # The category 社会保障 is 社保 for short, a whole match: its items are found by it.
     by_department = {m.name: m for m in demo.search("shebao") if m.field in ("department", "category")}
-    assert by_department["失业登记"].text == "社保服务所"
+    assert (by_department["失业登记"].field, by_department["失业登记"].text) == ("category", "社保")
+
+
+# --- the citizen's words: aliases from the hall file, whole matches first -----------------------
+
+def test_the_hall_files_aliases_reach_the_search(demo: SearchIndex, county: SearchIndex) -> None:
+    """`aliases` of the hall file travel in the catalogue and are searched like names."""
+    for index, query, name in ((demo, "低保", "最低生活保障申请"), (demo, "wb", "特困人员救助供养申请"),
+                               (demo, "tudiliuzhuan", "农村土地经营权流转合同备案"),
+                               (county, "结婚", "内地居民结婚登记"), (county, "gaolingbutie", "高龄津贴申领")):
+        found = index.search(query)
+        assert found and found[0].name == name, (query, [m.name for m in found[:3]])
+        assert found[0].field == "alias"
+
+
+def test_db_puts_the_minimum_living_allowance_above_words_inside_other_names(demo: SearchIndex) -> None:
+    found = demo.search("DB")
+    assert (found[0].name, found[0].text, found[0].how) == ("最低生活保障申请", "低保", "whole_initials")
+    later = [m.name for m in found[1:]]
+    assert "林木采伐许可证申请（代办）" in later and "不动产登记申请（代收代办）" in later
+
+
+def test_a_whole_alias_ranks_above_a_name_prefix() -> None:
+    catalogue = items("身份证明开具", "居民身份证申领", "护照签发", "普通护照", 居民身份证申领={"aliases": ["身份证"]})
+    # 身份证 is the whole alias; 身份证明开具 only begins with those initials, though shorter.
+    assert names(SearchIndex(catalogue), "sfz") == ["居民身份证申领", "身份证明开具"]
+    assert SearchIndex(catalogue).search("sfz")[0].how == "whole_initials"
+    assert names(SearchIndex(catalogue), "shenfenzheng") == ["居民身份证申领", "身份证明开具"]
+    assert SearchIndex(catalogue).search("shenfenzheng")[0].how == "whole_pinyin"
+    # a whole name too: 普通护照 is all of its initials, 护照签发 begins with them.
+    assert names(SearchIndex(catalogue), "pthz") == ["普通护照"]
+    catalogue = items("护照签发", "护照")
+    assert [m.how for m in SearchIndex(catalogue).search("hz")] == ["whole_initials", "initials_prefix"]
+
+
+# --- the hint's examples ---------------------------------------------------------------------------
+
+def test_hint_examples_are_the_catalogues_own_and_find_their_item(demo: SearchIndex, county: SearchIndex) -> None:
+    for index in (demo, county):
+        examples = index.examples(2)
+        assert len(examples) == 2
+        for letters, word in examples:
+            (first,) = index.search(letters, limit=1)
+            assert word in (first.name, first.text), (letters, word, first)
+    # the demo town has no 社保卡 and no 护照: SBK and HZ are never its examples
+    assert not {"SBK", "HZ"} & {letters for letters, _ in demo.examples(10)}
+    # the hall's most-taken items are tried first; their aliases before their names
+    assert demo.examples(1, ["QS-MZ-001"]) == [("DB", "低保")]
+
+
+def test_hint_examples_skip_words_whose_initials_find_another_item_first() -> None:
+    catalogue = items("护照", "普通护照签发", "结婚登记", 普通护照签发={"aliases": ["护照"]})
+    # 护照 (HZ) finds the item named 护照 first, so the second item gives no example
+    assert SearchIndex(catalogue).examples(3) == [("HZ", "护照"), ("JHDJ", "结婚登记")]
+    assert SearchIndex(items("社会保险费缴纳证明打印")).examples(2) == []   # too long to type

@@ -97,6 +97,7 @@ def _item(row: Any) -> ServiceItem:
     guide["materials"] = tuple(Material(**m) for m in guide["materials"])
     for key in ("legal_basis", "conditions", "steps", "notes"):
         guide[key] = tuple(guide[key])
+    guide["aliases"] = tuple(guide.get("aliases", ()))   # none in items stored before aliases
     return ServiceItem(code=row.code, name=row.name, department=row.department,
                        category=row.category, **guide)
 
