@@ -760,7 +760,8 @@ class EscposPrinter:
         return outcome.status
 
     async def status(self) -> tuple[str, str]:
-        """(device status, Chinese message), read from the printer where its line allows."""
+        """(device status, Chinese message), read from the printer where its line allows; ("", "")
+        where it cannot tell."""
         return await asyncio.to_thread(self.printing.printer_status, self.spec, self.profile)
 
     async def checklist(self, item: dict[str, Any], hall: dict[str, Any], url: str) -> str:
@@ -789,7 +790,7 @@ class KioskShell:
         if cached:
             self.model.set_catalogue(cached)
         self.printer = printer
-        self.printer_state = ("ok", "")
+        self.printer_state: tuple[str, str] | None = None   # the last report; None: none yet
         self.client = HallClient(urls, {"role": "kiosk", "token": token},
                                  on_snapshot=self._snapshot, on_event=self._event,
                                  on_status=self._status)
@@ -870,6 +871,9 @@ class KioskShell:
         await self.report_printer(state, "")
 
     async def report_printer(self, state: str, detail: str) -> None:
+        """Report the printer's state when it is not the last one reported: a printer that is
+        fine says `ok` once (after its first good print, or at start when its line can tell),
+        not once per ticket."""
         if (state, detail) == self.printer_state or not self.client.connected:
             return
         try:
@@ -884,7 +888,8 @@ class KioskShell:
         while True:
             if self.client.connected and not self.app.pending:
                 state, message = await self.printer.status()
-                await self.report_printer(state, message if state != "ok" else "")
+                if state:                   # "": the printer's line cannot tell (file, preview)
+                    await self.report_printer(state, message if state != "ok" else "")
             await asyncio.sleep(self.printer_check_seconds)
 
     async def run(self) -> None:

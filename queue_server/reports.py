@@ -12,16 +12,19 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import xlsxwriter
 from sqlalchemy import Engine
 
 from hall.vocabulary import (
+    DIMENSION_NAMES,
     METRICS,
     OUTCOME_NAMES,
+    POST_NAMES,
     PRESENCE_NAMES,
+    PRIORITY_NAMES,
     REPORTS,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
@@ -89,7 +92,7 @@ def check_span(first: date, last: date, most: int = MAX_DAYS) -> None:
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",
           period: str = "month") -> Table:
     if what == "kpis":
-        return _kpi_table(kpis.kpi_rows(facts, definition, by, period))
+        return _kpi_table(kpis.kpi_rows(facts, definition, by, period), by, period)
     if what == "tickets":
         return _ticket_table(facts, definition)
     if what == "ratings":
@@ -99,56 +102,108 @@ def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "h
     raise ValueError(f"未知的报表：{what}（可选 {' / '.join(REPORTS)}）")
 
 
-def _kpi_table(rows: list[dict[str, Any]]) -> Table:
-    headers = ["周期", "维度", "编码", "名称"] + [f"{name}（{unit}）" for _, name, unit in METRICS] + [
-        f"{s}分" for s in range(5, 0, -1)]
-    body = [[r["period"], r["by"], r["key"], r["name"], *(r[k] for k, _, _ in METRICS),
-             *(r["scores"][str(s)] for s in range(5, 0, -1))] for r in rows]
+# A code column is kept only where a hall matches the table with other systems: a clerk's 工号
+# (the personnel system) and an item's 事项编码 (the province's catalogue of 政务服务事项).
+CODE_COLUMNS = {"clerk": "工号", "service": "事项编码"}
+
+
+def _minutes(seconds: float | None) -> float | None:
+    """A duration in minutes to one decimal, as the reports page shows it (reports.js)."""
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def _kpi_table(rows: list[dict[str, Any]], by: str = "hall", period: str = "month") -> Table:
+    """The KPI rows: the dimension's name (and its code where `CODE_COLUMNS` keeps one), the
+    period (a date for daily rows), durations in minutes as on the page."""
+    code = CODE_COLUMNS.get(by)
+    metrics = [(key, name, "分钟" if unit == "秒" else unit) for key, name, unit in METRICS]
+    headers = ["周期", DIMENSION_NAMES.get(by, by)] + ([code] if code else []) + [
+        f"{name}（{unit}）" for _, name, unit in metrics] + [f"{s}分" for s in range(5, 0, -1)]
+    body = []
+    for r in rows:
+        when: Any = date.fromisoformat(r["period"]) if period == "day" else r["period"]
+        values = [_minutes(r[k]) if unit == "秒" else r[k] for k, _, unit in METRICS]
+        body.append([when, r["name"], *([r["key"]] if code else []), *values,
+                     *(r["scores"][str(s)] for s in range(5, 0, -1))])
     return headers, body
 
 
-def _clock(moment: datetime | None, definition: HallDefinition) -> str:
-    return "" if moment is None else moment.astimezone(definition.hall.zone).strftime(
-        "%Y-%m-%d %H:%M:%S")
+def _clock(moment: datetime | None, definition: HallDefinition) -> datetime | None:
+    """A moment as the hall's local time to the second, without its zone (as Excel holds it)."""
+    if moment is None:
+        return None
+    return moment.astimezone(definition.hall.zone).replace(tzinfo=None, microsecond=0)
+
+
+class _Names:
+    """The names the detail tables show instead of the codes the facts hold."""
+
+    def __init__(self, definition: HallDefinition):
+        self.windows = kpis.dimension_names(definition, "window")
+        self.categories = {c.prefix: c.name for c in definition.categories}
+        self.departments = kpis.dimension_names(definition, "department")
+        self.clerks = {c.badge: c.name for c in definition.clerks}
+        self.items = {i.code: i.name for i in definition.items}
+
+    def window(self, number: int | None) -> str:
+        return "" if number is None else self.windows.get(str(number), f"{number} 号窗口")
+
+    def clerk(self, badge: str | None) -> str:
+        return "" if not badge else self.clerks.get(badge, badge)
+
+    def department(self, code: str | None) -> str:
+        return self.departments.get(code or "", code or "")
 
 
 def _ticket_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
     headers = ["日期", "号码", "类别", "原类别", "事项编码", "事项", "部门", "类型", "优先",
-               "状态", "结果", "取号时间", "首次叫号", "结束时间", "等候（秒）", "办理（秒）",
-               "窗口", "工作人员", "岗位", "转移次数", "挂起次数", "重呼次数", "评分", "评价原因"]
-    items = definition.item_by_code
+               "状态", "结果", "取号时间", "首次叫号", "结束时间", "等候（分钟）", "办理（分钟）",
+               "窗口", "工作人员", "工号", "岗位", "转移次数", "挂起次数", "重呼次数", "评分",
+               "评价原因"]
+    names = _Names(definition)
     body = []
     for t in facts.tickets:
         last = t.visits[-1] if t.visits else None
         # The clerk of its last visit: whoever ended it (after a takeover, not who called it).
         clerk, post = (None, None) if last is None else (
             (last.ended_by, last.ended_post) if last.ended_by else (last.clerk, last.post))
-        item = items.get(t.service) if t.service else None
         body.append([
-            t.day.isoformat(), t.number, t.category, t.issued_category, t.service or "",
-            item.name if item else "", kpis.ticket_department(definition, t),
-            TICKET_KIND_NAMES.get(t.kind, t.kind), t.priority, TICKET_STATUS_NAMES[t.status],
-            OUTCOME_NAMES.get(t.outcome, "") if t.outcome else "",
+            t.day, t.number, names.categories.get(t.category, t.category),
+            names.categories.get(t.issued_category, t.issued_category), t.service or "",
+            names.items.get(t.service, "") if t.service else "",
+            names.department(kpis.ticket_department(definition, t)),
+            TICKET_KIND_NAMES.get(t.kind, t.kind), PRIORITY_NAMES.get(t.priority, t.priority),
+            TICKET_STATUS_NAMES[t.status], OUTCOME_NAMES.get(t.outcome, "") if t.outcome else "",
             _clock(t.issued_at, definition), _clock(t.first_called_at, definition),
-            _clock(t.ended_at, definition), t.wait_seconds, t.service_seconds,
-            last.window if last else None, clerk, post, t.transfers, t.holds, t.recalls, t.score,
-            "、".join(t.rating_reasons)])
+            _clock(t.ended_at, definition), _minutes(t.wait_seconds),
+            _minutes(t.service_seconds), names.window(last.window if last else None),
+            names.clerk(clerk), clerk or "", POST_NAMES.get(post or "", post or ""), t.transfers,
+            t.holds, t.recalls, t.score, "、".join(t.rating_reasons)])
     return headers, body
 
 
 def _rating_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
-    headers = ["日期", "时间", "号码", "评分", "原因", "渠道", "窗口", "工作人员", "岗位", "部门", "事项编码"]
+    headers = ["日期", "时间", "号码", "评分", "原因", "渠道", "窗口", "工作人员", "工号", "岗位",
+               "部门", "事项编码", "事项"]
     assert facts.ratings is not None, "loaded without their ratings (load_facts)"
-    body = [[r["day"].isoformat(), _clock(r["at"], definition), r["number"], r["score"],
-             "、".join(r["reasons"]), "评价器" if r["channel"] == "pad" else "手机",
-             r["window"], r["clerk"], r["post"], r["department"], r["service"] or ""]
-            for r in facts.ratings]
+    names = _Names(definition)
+    body = []
+    for r in facts.ratings:
+        at = _clock(r["at"], definition)
+        body.append([
+            r["day"], None if at is None else at.time(), r["number"], r["score"],
+            "、".join(r["reasons"]), "评价器" if r["channel"] == "pad" else "手机",
+            names.window(r["window"]), names.clerk(r["clerk"]), r["clerk"] or "",
+            POST_NAMES.get(r["post"], r["post"] or ""), names.department(r["department"]),
+            r["service"] or "", names.items.get(r["service"], "") if r["service"] else ""])
     return headers, body
 
 
 def _presence_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
-    headers = ["日期", "窗口", "状态", "工作人员", "岗位", "原因", "开始", "结束"]
-    body = [[i.day.isoformat(), i.window, PRESENCE_NAMES[i.state], i.clerk, i.post, i.reason,
+    headers = ["日期", "窗口", "状态", "工作人员", "工号", "岗位", "原因", "开始", "结束"]
+    names = _Names(definition)
+    body = [[i.day, names.window(i.window), PRESENCE_NAMES[i.state], names.clerk(i.clerk),
+             i.clerk or "", POST_NAMES.get(i.post or "", i.post or ""), i.reason,
              _clock(i.started_at, definition), _clock(i.ended_at, definition)]
             for i in facts.intervals]
     return headers, body
@@ -156,36 +211,62 @@ def _presence_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
 
 # --- files ------------------------------------------------------------------------------------------
 
+def _text(value: Any) -> Any:
+    """A cell as CSV and JSON write it: dates and times as local ISO-like text
+    (2026-11-03, 09:12:05, 2026-11-03 09:12:05), nothing as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return value
+
+
 def to_csv(data: Table) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     headers, rows = data
     writer.writerow(headers)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerows([_text(v) for v in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
+EXCEL_FORMATS = {datetime: "yyyy-mm-dd hh:mm:ss", date: "yyyy-mm-dd", time: "hh:mm:ss"}
+
+
 def to_xlsx(sheets: dict[str, Table]) -> bytes:
-    """A workbook with a sheet per table: bold frozen headers, columns sized to their text.
-    XlsxWriter writes a month of a county hall's tickets in about a second."""
+    """A workbook with a sheet per table: bold frozen headers, columns sized to their text;
+    dates and times are Excel's own (numbers with a date or time format, which sort, filter
+    and subtract), not text. XlsxWriter writes a month of a county hall's tickets in about a
+    second."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     bold = book.add_format({"bold": True})
+    formats = {kind: book.add_format({"num_format": shape}) for kind, shape in EXCEL_FORMATS.items()}
     for name, (headers, rows) in sheets.items():
         sheet = book.add_worksheet(name[:31])
         sheet.write_row(0, 0, headers, bold)
         for index, row in enumerate(rows, start=1):
-            sheet.write_row(index, 0, row)
+            for column, value in enumerate(row):
+                if isinstance(value, datetime | date | time):
+                    sheet.write_datetime(index, column, value, formats[type(value)])
+                elif value is not None:
+                    sheet.write(index, column, value)
         for column, header in enumerate(headers):
-            width = max([len(str(header)) * 2] + [len(str(r[column])) for r in rows[:200]])
+            width = max([len(str(header)) * 2] + [len(str(_text(r[column]))) for r in rows[:200]])
             sheet.set_column(column, column, min(40, width + 2))
         sheet.freeze_panes(1, 0)
     book.close()
     return out.getvalue()
 
 
+def jsonable(value: Any) -> Any:
+    """A cell as JSON holds it: dates and times as local ISO-like text."""
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else (
+        value.isoformat() if isinstance(value, date | time) else value)
+
+
 def to_json(sheets: dict[str, Table]) -> bytes:
-    return json.dumps({name: [dict(zip(headers, row, strict=True)) for row in rows]
+    return json.dumps({name: [dict(zip(headers, map(jsonable, row), strict=True)) for row in rows]
                        for name, (headers, rows) in sheets.items()},
                       ensure_ascii=False, indent=1).encode("utf-8")
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, text
@@ -58,6 +59,7 @@ from queue_server.login_gate import LoginGate
 from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import hall_records
 
+FRONT = ("/", "/index.html")   # a hall's front page (web_pages.front_html), or the server's
 COUNTY_PATH = "/county"   # the county's page (queue_server.county), on every server
 SHUTDOWN_GRACE_SECONDS = 2.0
 PING_SECONDS = 20.0
@@ -128,11 +130,29 @@ class Server:
         only = next(iter(self.known)) if len(self.known) == 1 else None
         return only, path
 
-    def hall_list(self, status: HTTPStatus, problem: str = "") -> Response:
+    def hall_list(self, status: HTTPStatus, problem: str = "", county: bool = False) -> Response:
         halls = [{"name": self.names[code], "path": HALL_PATH.format(code=code)} | (
-            self.halls[code].context.hall_view if code in self.halls else {})
+            self.halls[code].context.hall_view | {"items": self.items_of(code)}
+            if code in self.halls else {})
             for code in self.known]
-        return page(status, web_pages.halls_html(halls, problem))
+        return page(status, web_pages.halls_html(halls, problem, county))
+
+    def items_of(self, code: str) -> list[dict[str, Any]]:
+        """The item views of a hall led here, as it serves them now (its guides)."""
+        return [views.item_view(i) for i in self.halls[code].service.definition.items]
+
+    async def has_county(self) -> bool:
+        """Whether the database has a county hall, whose page (`/county/`) a front page links."""
+        def read() -> bool:
+            with self.engine.connect() as conn:
+                return hall_records.county_hall(conn) is not None
+        return await asyncio.to_thread(read)
+
+    async def front(self, code: str) -> Response:
+        """A hall's front page (`/`): its staff pages, the county's, its guides."""
+        host = self.halls[code]
+        return page(HTTPStatus.OK, web_pages.front_html(host.context.hall_view, self.items_of(code),
+                                                        await self.has_county()))
 
     # --- leading halls ---------------------------------------------------------------------
 
@@ -305,8 +325,10 @@ class Server:
         if code is None:
             if path == "/healthz":
                 return await self.health(None)
+            if path in FRONT:    # the server's front page: its halls
+                return self.hall_list(HTTPStatus.OK, county=await self.has_county())
             if is_page(path):   # a hall's page, asked without its hall
-                return self.hall_list(HTTPStatus.OK if path == "/" else HTTPStatus.NOT_FOUND)
+                return self.hall_list(HTTPStatus.NOT_FOUND)
             return file(self.web_root, path, request.headers)
         host = self.halls.get(code)
         if path == "/healthz":    # this server's own health, wherever the hall is led
@@ -315,6 +337,8 @@ class Server:
             if not (path == "/" or is_page(path) or path.startswith(HALL_PAGES)):
                 return file(self.web_root, path, request.headers)   # the pages' files
             return await self.elsewhere(code, path + (f"?{address.query}" if address.query else ""))
+        if path in FRONT:
+            return await self.front(code)
         answer = await host.page(path, address.query, _address(connection))
         if answer is not None:
             return answer

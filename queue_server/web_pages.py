@@ -1,8 +1,8 @@
 """The pages the server renders itself: the guide page (`/guide/<item code>`, what the QR on a
 printed 一次性告知单 opens), the page a ticket's QR opens when its token is bad or expired, and
 the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`), and
-the list of halls of a server that serves several, and the page that finds a ticket by its
-number and 查询码 (`/q`).
+the hall's front page (`/`) and the list of halls of a server that serves several, and the
+page that finds a ticket by its number and 查询码 (`/q`).
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
 hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
@@ -33,10 +33,10 @@ button,input{font-family:inherit}
 """
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, style: str = "") -> str:
     return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+            f"<title>{escape(title)}</title><style>{_STYLE}{style}</style></head>"
             f"<body>{body}</body></html>")
 
 
@@ -102,20 +102,75 @@ def lookup_html(hall: dict[str, Any], number: str = "", problem: str = "") -> st
     return _page("查看排队进度", body)
 
 
-def halls_html(halls: list[dict[str, Any]], problem: str = "") -> str:
+_FRONT_STYLE = """
+nav a{display:inline-block;margin:4px 12px 4px 0;padding:8px 16px;border-radius:8px;
+background:#123a6b;color:#fff;text-decoration:none;font-size:19px}
+nav a.county{background:#2d5f2e}
+details summary{cursor:pointer;font-weight:bold}
+.guides li{margin:2px 0}code{background:#e8edf3;padding:0 .3em}
+"""
+
+
+def _guides(hall: dict[str, Any], items: list[dict[str, Any]], base: str) -> str:
+    """The hall's 办事指南, by department: each item's name linking to `<base>guide/<code>`."""
+    names = {d["code"]: d["name"] for d in hall.get("departments", [])}
+    by_department: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_department.setdefault(item["department"], []).append(item)
+    if not by_department:
+        return "<p>本大厅还没有录入办事事项。</p>"
+    parts = []
+    for department, listed in by_department.items():
+        rows = "".join(f"<li><a href=\"{escape(base)}guide/{escape(i['code'])}\">"
+                       f"{escape(i['name'])}</a></li>" for i in listed)
+        parts.append(f"<h3>{escape(names.get(department, department))}</h3>"
+                     f"<ul class=\"guides\">{rows}</ul>")
+    return "".join(parts)
+
+
+def _staff_links(base: str, county: bool) -> str:
+    links = (f"<a href=\"{escape(base)}clerk/\">窗口工作台</a>"
+             f"<a href=\"{escape(base)}manager/\">管理页面</a>")
+    if county:
+        links += "<a class=\"county\" href=\"/county/\">全县页面</a>"
+    return f"<nav>{links}</nav>"
+
+
+def front_html(hall: dict[str, Any], items: list[dict[str, Any]], county: bool) -> str:
+    """The front page of a hall (`/`, or `/h/<code>/` on a server of several halls): the links
+    to the clerk console and the manager dashboard, to the county page when the database has
+    a county hall (`county`), and the hall's guides. `hall` is the hall view, `items` item
+    views; every link is relative to the page but the county's, which is on every server."""
+    body = (f"<header><p>大厅排队服务器</p><h1>{escape(hall['name'])}</h1></header><main>"
+            f"<section><h2>工作人员</h2>{_staff_links('', county)}</section>"
+            f"<section><h2>办事指南（{len(items)} 项）</h2>{_guides(hall, items, '')}</section>"
+            "<section><h2>设备与运行</h2>取号机、显示屏、评价器的连接地址：<code>ws</code>"
+            "（本页地址后加 <code>ws</code>）· <a href=\"healthz\">运行状态</a></section></main>"
+            f"<footer>{escape(hall.get('address', ''))}</footer>")
+    return _page(f"{hall['name']} - 大厅排队服务器", body, _FRONT_STYLE)
+
+
+def halls_html(halls: list[dict[str, Any]], problem: str = "", county: bool = False) -> str:
     """The front page of a server that serves several halls, and what a hall's page asked
-    without its hall gets: each hall (its view, with `path`, its place on this server) and the
-    links to its staff pages. `problem` says why this page came instead of the one asked."""
-    rows = "".join(
-        f"<section><h2>{escape(h['name'])}</h2>{escape(h.get('address', ''))}<br>"
-        f"<a href=\"{escape(h['path'])}/clerk/\">窗口工作台</a> · "
-        f"<a href=\"{escape(h['path'])}/manager/\">管理页面</a> · "
-        f"<a href=\"{escape(h['path'])}/healthz\">运行状态</a>"
-        f"<br>设备连接地址：<code>{escape(h['path'])}/ws</code></section>" for h in halls)
+    without its hall gets: each hall (its view, with `path`, its place on this server, and
+    `items`, its item views when this server leads it) with the links to its staff pages and
+    its guides; the county page's link when the database has a county hall (`county`).
+    `problem` says why this page came instead of the one asked."""
+    rows = []
+    for h in halls:
+        base = f"{h['path']}/"
+        guides = (f"<details><summary>办事指南（{len(h['items'])} 项）</summary>"
+                  f"{_guides(h, h['items'], base)}</details>") if h.get("items") else ""
+        rows.append(f"<section><h2>{escape(h['name'])}</h2>{escape(h.get('address', ''))}"
+                    f"{_staff_links(base, False)}{guides}"
+                    f"<a href=\"{escape(h['path'])}/healthz\">运行状态</a>"
+                    f" · 设备连接地址：<code>{escape(h['path'])}/ws</code></section>")
     note = f"<section><strong>{escape(problem)}</strong></section>" if problem else ""
+    county_link = ("<section><h2>全县</h2><nav><a class=\"county\" href=\"/county/\">全县页面</a>"
+                   "</nav></section>") if county else ""
     body = (f"<header><p>大厅排队服务器</p><h1>本服务器服务的大厅（{len(halls)} 个）</h1></header>"
-            f"<main>{note}{rows}</main>")
-    return _page("大厅排队服务器", body)
+            f"<main>{note}{county_link}{''.join(rows)}</main>")
+    return _page("大厅排队服务器", body, _FRONT_STYLE)
 
 
 def vocabulary_lists() -> dict[str, Any]:

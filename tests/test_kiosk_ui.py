@@ -422,6 +422,71 @@ def test_printer_checked_while_idle_and_reported(window, town, tmp_path):
     assert (device["printer"], device["detail"]) == ("paper_low", "打印纸即将用完，请及时更换")
 
 
+def kiosk_printer_reported(town):
+    [device] = [d for d in town.hello("manager").hello["snapshot"]["devices"]
+                if d["role"] == "kiosk"]
+    return device["printer"], device["detail"]
+
+
+def test_a_good_print_reports_the_printer_ok_once(window, town, tmp_path):
+    """The manager's device list no longer says 未上报 for a printer that is fine: after a good
+    print the kiosk reports `ok` — once, not once per ticket."""
+    from hall.widgets import BigButton
+    from kiosk.app import EscposPrinter
+    from kiosk.printing import PrinterProfile
+
+    sent = []
+
+    async def scenario(shell, app):
+        request = shell.client.request
+
+        async def counting(op, **fields):
+            sent.append((op, fields))
+            return await request(op, **fields)
+
+        shell.client.request = counting
+        for _ in range(2):
+            await tap(widgets(app.root, BigButton, "社会保障")[0])
+            await tap(widgets(app.root, BigButton, "取号")[0])
+            await until(lambda: app.screen == "ticket")
+            await until(lambda: not app.pending)
+            app.show_home()
+            await frames(5)
+        assert shell.printer_state == ("ok", "")
+
+    # A preview printer cannot be asked for its status: nothing is reported at start, the
+    # first good print reports ok, the second nothing.
+    run_kiosk(window, town, tmp_path, (1080, 1920), scenario,
+              EscposPrinter(f"preview:{tmp_path / 'prints'}", PrinterProfile(80)))
+    assert [fields for op, fields in sent if op == "device_status"] == [
+        {"printer": "ok", "detail": ""}]
+    assert kiosk_printer_reported(town) == ("ok", "")
+
+
+def test_a_healthy_printer_is_reported_ok_at_start(window, town, tmp_path):
+    from kiosk.app import KioskShell
+
+    class Printer:
+        async def status(self):
+            return "ok", ""
+
+        async def ticket(self, ticket, hall, item):
+            return "ok"
+
+    async def scenario(shell, app):
+        await until(lambda: shell.printer_state == ("ok", ""))
+
+    yesterday = town.hello("kiosk")
+    assert yesterday.request("device_status", printer="offline", detail="昨天的状态")["ok"]
+    yesterday.close()
+    KioskShell.printer_check_seconds, before = 0.05, KioskShell.printer_check_seconds
+    try:
+        run_kiosk(window, town, tmp_path, (1080, 1920), scenario, Printer())
+    finally:
+        KioskShell.printer_check_seconds = before
+    assert kiosk_printer_reported(town) == ("ok", "")
+
+
 def test_a_catalogue_pushed_at_once_reaches_the_open_kiosk(window, tmp_path):
     """A county catalogue version applied at once by the hall: the kiosk is told, fetches it
     without reconnecting, keeps it in its cache, and its guide shows the new material."""

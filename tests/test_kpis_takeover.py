@@ -115,11 +115,15 @@ def test_window_and_hall_rows_are_the_same_tickets(hall):
 def test_ticket_and_rating_tables_name_who_ended_it(hall):
     headers, body = reports.table(hall["facts"], hall["definition"], "tickets")
     tickets = {row[headers.index("号码")]: dict(zip(headers, row, strict=True)) for row in body}
-    assert {n: (t["窗口"], t["工作人员"], t["岗位"]) for n, t in tickets.items()} == {
-        "A001": (1, "1002", "B"), "A002": (1, "1001", "A"), "A003": (1, "1002", "B")}
-    assert tickets["A001"]["办理（秒）"] == 900.0
+    assert {n: (t["窗口"], t["工号"], t["岗位"]) for n, t in tickets.items()} == {
+        "A001": ("1 号 社保窗口", "1002", "B岗（协办/顶岗）"),
+        "A002": ("1 号 社保窗口", "1001", "A岗（主办）"),
+        "A003": ("1 号 社保窗口", "1002", "B岗（协办/顶岗）")}
+    assert tickets["A001"]["工作人员"] == "李强"
+    assert tickets["A001"]["办理（分钟）"] == 15.0
     headers, [rating] = reports.table(hall["facts"], hall["definition"], "ratings")
-    assert (rating[headers.index("工作人员")], rating[headers.index("岗位")]) == ("1002", "B")
+    assert (rating[headers.index("工号")], rating[headers.index("岗位")]) == (
+        "1002", "B岗（协办/顶岗）")
 
 
 def test_the_command_line_report_by_clerk(hall):
@@ -128,12 +132,12 @@ def test_the_command_line_report_by_clerk(hall):
          "--from", MONDAY.isoformat(), "--to", MONDAY.isoformat(), "--by", "clerk",
          "--period", "day"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    rows = {r["编码"]: r for r in csv.DictReader(io.StringIO(done.stdout.removeprefix("\ufeff")))}
+    rows = {r["工号"]: r for r in csv.DictReader(io.StringIO(done.stdout.removeprefix("\ufeff")))}
     assert {k: (r["受理数（张）"], r["办结数（张）"], r["过号数（张）"], r["挂起数（张）"],
-                r["平均办理（秒）"], r["评价数（条）"], r["B岗办结（张）"])
+                r["平均办理（分钟）"], r["评价数（条）"], r["B岗办结（张）"])
             for k, r in rows.items()} == {
         "1001": ("2", "0", "1", "0", "", "0", "0"),
-        "1002": ("2", "2", "0", "1", "600.0", "1", "2")}
+        "1002": ("2", "2", "0", "1", "10.0", "1", "2")}
 
 
 def test_the_managers_stats_by_clerk_after_a_takeover(tmp_path):

@@ -291,12 +291,15 @@ def test_catalogue_is_cached_by_version(hall):
 def test_health_and_static_files(hall):
     health = hall.health()
     assert health["database"] == "ok" and health["hall"] == "small"
-    with urllib.request.urlopen(hall.http + "/", timeout=5) as page:
+    with urllib.request.urlopen(hall.http + "/", timeout=5) as page:   # made by the server
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "大厅排队服务器" in page.read().decode()
+    with urllib.request.urlopen(hall.http + "/clerk/", timeout=5) as page:
         assert page.headers["Content-Type"] == "text/html; charset=utf-8"
         assert page.headers["Cache-Control"] == "no-cache"
         etag = page.headers["ETag"]
-        assert "大厅排队服务器" in page.read().decode()
-    request = urllib.request.Request(hall.http + "/index.html", headers={"If-None-Match": etag})
+    request = urllib.request.Request(hall.http + "/clerk/index.html",
+                                     headers={"If-None-Match": etag})
     with pytest.raises(urllib.error.HTTPError) as not_modified:
         urllib.request.urlopen(request, timeout=5)
     assert not_modified.value.code == 304

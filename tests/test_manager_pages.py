@@ -12,6 +12,7 @@ Screenshots go to tests/artifacts/manager/ for a person to look at.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ SHOTS = ARTIFACTS / "manager"
 SMALL_SCREEN = {"width": 1366, "height": 768}
 BIG_SCREEN = {"width": 1920, "height": 1080}
 HALLS = Path(__file__).resolve().parent.parent / "assets" / "halls"
+WEB = Path(__file__).resolve().parent.parent / "queue_server" / "web"
 
 # Every visible text against the background it sits on: at least 4.5:1 (WCAG AA).
 LOW_CONTRAST = """() => {
@@ -657,6 +659,55 @@ def test_the_county_halls_142_windows_on_one_screen(tmp_path, browser):
 
 # --- the reports page -------------------------------------------------------------------------------
 
+SATISFACTION = [("1 号 社保窗口", 99.0), ("2 号 民政窗口", 97.5), ("3 号 医保窗口", 92.0)]
+
+
+def _satisfaction_axis(browser: Browser, values: list[tuple[str, float]]) -> Page:
+    """The reports page's satisfaction chart (charts.js `hbars` as reports.js calls it) drawn
+    in a bare page 600 px wide, with the pages' own font, its screenshot kept to look at."""
+    root = Path(__file__).resolve().parent.parent
+    files = {"/": ("text/html", b'<!doctype html><meta charset="utf-8"><link rel="stylesheet" '
+                   b'href="/common/base.css"><div id="box" style="width:600px"></div>'
+                   b'<script src="/manager/charts.js"></script>'),
+             "/common/base.css": ("text/css", (WEB / "common" / "base.css").read_bytes()),
+             "/manager/charts.js": ("text/javascript",
+                                    (WEB / "manager" / "charts.js").read_bytes()),
+             "/fonts/NotoSansSC-Regular.otf": (
+                 "font/otf", (root / "assets" / "fonts" / "NotoSansSC-Regular.otf").read_bytes())}
+    page = browser.new_page(viewport={"width": 640, "height": 170})
+    page.route("http://chart.test/**", lambda route: route.fulfill(
+        status=200, content_type=files[urlsplit(route.request.url).path][0],
+        body=files[urlsplit(route.request.url).path][1]))
+    page.goto("http://chart.test/")
+    page.evaluate("""rows => HallCharts.hbars(document.getElementById("box"), {
+        title: "各窗口满意率（从高到低）", unit: "%", spread: true,
+        rows: rows.map(([label, value]) => ({ label, value, note: "" })) })""", values)
+    page.evaluate("document.fonts.ready")
+    return page
+
+
+def test_the_satisfaction_axis_shows_the_spread_and_says_where_it_starts(browser):
+    """92–99 %: the axis runs from 85 % (5 points under the lowest, down to a multiple of 5)
+    to 100 %, so the bars differ; the chart says the axis does not start at 0. Values down to
+    under 10 % start it at 0, and then nothing is said."""
+    page = _satisfaction_axis(browser, SATISFACTION)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "satisfaction-spread.png"))
+    assert page.locator(".tick-label").all_text_contents() == ["85%", "90%", "95%", "100%"]
+    expect(page.locator(".axis-note")).to_have_text("⚠ 横轴从 85% 起，不从 0 起")
+    expect(page.locator("svg desc")).to_contain_text("横轴从 85% 起，条形长度只表示高出 85% 的部分")
+    widths = [float(w) for w in page.eval_on_selector_all(
+        "svg rect", "rects => rects.map(r => r.getAttribute('width'))")]
+    assert widths[2] / widths[0] == pytest.approx((92 - 85) / (99 - 85), rel=1e-6)
+    page.close()
+
+    page = _satisfaction_axis(browser, [("1 号", 80.0), ("2 号", 6.0)])
+    assert page.locator(".tick-label").all_text_contents() == [
+        "0%", "20%", "40%", "60%", "80%", "100%"]
+    assert page.locator(".axis-note").count() == 0
+    page.close()
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> Iterator[tuple[LiveHall, list[date]]]:
     """The demo town with six working days of simulated history (bench/sim, direct mode), all in
@@ -725,6 +776,9 @@ def test_the_reports_page_shows_the_servers_figures_charts_and_rankings(history,
         best = max(rated, key=lambda r: (r["satisfied_pct"], r["rated"]))
         expect(page.locator("#chart-satisfaction svg desc")).to_contain_text(
             f"{best['name']} {best['satisfied_pct']:g}%")
+        start = max(0, math.floor((min(r["satisfied_pct"] for r in rated) - 5) / 5) * 5)
+        expect(page.locator("#chart-satisfaction .tick-label").first).to_have_text(f"{start}%")
+        expect(page.locator("#chart-satisfaction .tick-label").last).to_have_text("100%")
         page.locator("#chart-satisfaction summary").click()
         expect(page.locator("#chart-satisfaction details tbody tr")).to_have_count(len(rated))
 

@@ -492,6 +492,15 @@ def test_a_vanished_serial_device_is_offline(pty_printer, tmp_path):
     assert printer_status(f"serial:{tmp_path / 'ttyUSB9'}")[0] == "offline"
 
 
+def test_printer_status_says_ok_only_when_the_printer_answered(pty_printer, tmp_path):
+    """A healthy printer that answers DLE EOT is `ok`; a line that cannot be asked (a file, a
+    preview folder) tells nothing, so the kiosk reports nothing for it at start."""
+    fake = pty_printer({1: 0x12, 4: 0x12})
+    assert printer_status(f"serial:{fake.path}:115200") == ("ok", "")
+    assert printer_status(f"file:{tmp_path / 'out.bin'}") == ("", "")
+    assert printer_status(f"preview:{tmp_path / 'prints'}") == ("", "")
+
+
 def test_a_silent_serial_printer_is_offline_unless_status_is_off(pty_printer):
     fake = pty_printer({})
     with pytest.raises(PrinterFault) as caught:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -97,10 +98,78 @@ def test_export_links_give_csv_and_xlsx(hall):
     assert book.sheetnames == ["KPI", "小票明细", "评价明细", "窗口在岗记录"]
     ratings = list(book["评价明细"].values)
     assert ratings[0][:4] == ("日期", "时间", "号码", "评分") and len(ratings) == 3
-    assert list(book["KPI"].values)[1][2] == "1"   # by window: window 1's row
+    assert list(book["KPI"].values)[1][1] == "1 号 社保窗口"   # by window: window 1's row
 
     assert manager.request("export", what="all", format="csv", **{
         "from": hall.day, "to": hall.day})["error"]["message"].startswith("CSV 每次只能导出一张表")
+
+
+def test_xlsx_has_chinese_names_real_excel_dates_and_minutes(hall):
+    """Names, not codes (but the 工号 and the 事项编码 other systems match on); dates and times
+    as Excel's own date cells; durations in minutes, as the reports page shows them."""
+    from datetime import date, datetime, time
+
+    manager = hall.hello("manager")
+    link = manager.request("export", what="all", format="xlsx", by="clerk", period="day", **{
+        "from": hall.day, "to": hall.day})["url"]
+    book = load_workbook(io.BytesIO(_get(hall.http + link)[2]))
+    day = date.fromisoformat(hall.day)
+
+    sheet = book["小票明细"]
+    headers = [c.value for c in sheet[1]]
+    assert "等候（分钟）" in headers and "工号" in headers and "等候（秒）" not in headers
+    tickets = {row[headers.index("号码")].value: {h: c for h, c in zip(headers, row, strict=True)}
+               for row in sheet.iter_rows(min_row=2)}
+    first = tickets[hall.numbers[0]]
+    assert first["日期"].is_date and first["日期"].value.date() == day
+    assert first["取号时间"].is_date and isinstance(first["取号时间"].value, datetime)
+    assert first["取号时间"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert first["结束时间"].is_date and first["结束时间"].value >= first["取号时间"].value
+    assert {h: first[h].value for h in ("类别", "优先", "状态", "结果", "窗口", "工作人员",
+                                        "工号", "岗位")} == {
+        "类别": "社保业务", "优先": "普通", "状态": "已办结", "结果": "即办办结",
+        "窗口": "1 号 社保窗口", "工作人员": "张敏", "工号": "1001", "岗位": "A岗（主办）"}
+    waited = (first["首次叫号"].value - first["取号时间"].value).total_seconds() / 60
+    assert first["等候（分钟）"].data_type == "n"
+    assert abs(first["等候（分钟）"].value - waited) <= 0.051 + 1 / 60   # to 0.1 min, 1 s
+
+    ratings = book["评价明细"]
+    rating = dict(zip([c.value for c in ratings[1]], ratings[2], strict=True))
+    assert rating["日期"].is_date and rating["时间"].is_date
+    assert isinstance(rating["时间"].value, time) and rating["时间"].number_format == "hh:mm:ss"
+    assert (rating["窗口"].value, rating["工作人员"].value, rating["岗位"].value) == (
+        "1 号 社保窗口", "张敏", "A岗（主办）")
+
+    presence = book["窗口在岗记录"]
+    shift = dict(zip([c.value for c in presence[1]], presence[2], strict=True))
+    assert shift["开始"].is_date and isinstance(shift["开始"].value, datetime)
+    assert (shift["窗口"].value, shift["工作人员"].value, shift["工号"].value) == (
+        "1 号 社保窗口", "张敏", "1001")
+
+    kpi = book["KPI"]
+    headers = [c.value for c in kpi[1]]
+    assert headers[:3] == ["周期", "工作人员", "工号"] and "平均等候（分钟）" in headers
+    [row] = [r for r in kpi.iter_rows(min_row=2) if r[2].value == "1001"]
+    assert row[0].is_date and row[0].value.date() == day and row[1].value == "张敏（1001）"
+    [stats] = [r for r in manager.request("stats", view="kpis", by="clerk", period="day", **{
+        "from": hall.day, "to": hall.day})["rows"] if r["key"] == "1001"]
+    assert row[headers.index("平均等候（分钟）")].value == round(stats["wait_mean_s"] / 60, 1)
+
+
+def test_csv_has_chinese_headers_and_local_times_as_text(hall):
+    manager = hall.hello("manager")
+    link = manager.request("export", what="presence", format="csv", **{
+        "from": hall.day, "to": hall.day})["url"]
+    rows = list(csv.reader(io.StringIO(_get(hall.http + link)[2].decode("utf-8-sig"))))
+    assert rows[0] == ["日期", "窗口", "状态", "工作人员", "工号", "岗位", "原因", "开始", "结束"]
+    shift = dict(zip(rows[0], rows[1], strict=True))
+    assert shift["日期"] == hall.day and shift["窗口"] == "1 号 社保窗口"
+    assert re.fullmatch(rf"{hall.day} \d\d:\d\d:\d\d", shift["开始"])
+    link = manager.request("export", what="tickets", format="csv", **{
+        "from": hall.day, "to": hall.day})["url"]
+    headers = next(csv.reader(io.StringIO(_get(hall.http + link)[2].decode("utf-8-sig"))))
+    assert headers[-11:] == ["等候（分钟）", "办理（分钟）", "窗口", "工作人员", "工号", "岗位",
+                             "转移次数", "挂起次数", "重呼次数", "评分", "评价原因"]
 
 
 def test_a_made_up_or_altered_link_is_refused(hall):
@@ -123,7 +192,7 @@ def test_the_command_line_report(hall):
     done = report("--by", "category", "--period", "day")
     assert done.returncode == 0, done.stderr
     [row] = list(csv.DictReader(io.StringIO(done.stdout.removeprefix("\ufeff"))))
-    assert (row["编码"], row["取号数（张）"], row["办结数（张）"]) == ("A", "3", "2")
+    assert (row["业务类别"], row["取号数（张）"], row["办结数（张）"]) == ("A 社保业务", "3", "2")
     assert "XLSX 需要用 --output" in report("--format", "xlsx").stderr
     bad = report("--by", "floor")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr

@@ -5,7 +5,10 @@ demo-town --mode direct --days 4 --day 2026-11-27 --tickets 80`: transfers, hold
 ratings, pauses, a clerk gone at a day's end), and `data/hall-0005-reports.json` holds the
 reports that release gave on it: the KPI table by every dimension and period, and the ticket,
 rating and presence tables, over three spans (the whole log; two closed days whose last
-intervals stay open; one day). After `queue-server init`, the upgrade path of the product,
+intervals stay open; one day). Its tables were written again when the exports took names for
+codes, minutes for seconds and dates for text (issue 15, part 6), by this test's own reading of
+the upgraded database; their rows and figures are the release's, compared one by one then.
+After `queue-server init`, the upgrade path of the product,
 every event must be there as it was and every report exactly as it was.
 """
 
@@ -61,4 +64,5 @@ def test_an_upgraded_database_keeps_every_event_and_gives_the_same_reports(tmp_p
         got |= {what: reports.table(facts, definition, what)
                 for what in ("tickets", "ratings", "presence")}
         # Through JSON as they were saved: a tuple of headers and rows reads back as lists.
-        assert json.loads(json.dumps(got, ensure_ascii=False)) == expected, span
+        assert json.loads(json.dumps(got, ensure_ascii=False, default=reports.jsonable)) == (
+            expected), span

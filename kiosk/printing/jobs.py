@@ -81,8 +81,9 @@ def send(printer: str, data: bytes, profile: PrinterProfile, job: str = "print")
 
 
 def printer_status(printer: str, profile: PrinterProfile | None = None) -> tuple[str, str]:
-    """(device status, Chinese message) for the kiosk's periodic `device_status` report. Never
-    raises; prints nothing."""
+    """(device status, Chinese message) for the kiosk's periodic `device_status` report, or
+    ("", "") when the printer's line cannot be asked (a file, a preview folder, a one-way
+    line): nothing is known, so nothing is reported. Never raises; prints nothing."""
     profile = profile or PrinterProfile()
     try:
         conn = _open(printer, profile)
@@ -92,6 +93,8 @@ def printer_status(printer: str, profile: PrinterProfile | None = None) -> tuple
             conn.close()
     except PrinterFault as fault:
         return fault.kind, fault.message
+    if not status.checked:
+        return "", ""
     return status.kind, status.message
 
 

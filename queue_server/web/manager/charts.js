@@ -24,6 +24,21 @@
     return { top: Math.ceil(max / step) * step, step };
   }
 
+  // A percentage axis that shows the spread: from 5 points under the lowest value, down to a
+  // multiple of 5, to 100 (92–99 % draws from 85 %; anything under 10 % from 0). Ticks at the
+  // start and at every multiple of the first of 5, 10, 20, 25 that gives at most 5 steps.
+  // A start above 0 is said on the chart itself: bars then do not show their whole value.
+  function spreadAxis(low) {
+    const from = Math.max(0, Math.floor((low - 5) / 5) * 5);
+    const step = [5, 10, 20, 25].find((s) => (100 - from) / s <= 5);
+    const ticks = [from];
+    for (let v = Math.floor(from / step) * step + step; v <= 100; v += step) {
+      if (v - from >= step / 2) ticks.push(v);
+    }
+    if (ticks[ticks.length - 1] !== 100) ticks.push(100);
+    return { from, ticks };
+  }
+
   const trim = (n) => (Number.isInteger(n) ? String(n) : String(Math.round(n * 10) / 10));
 
   function frame(width, height, title, desc) {
@@ -169,7 +184,8 @@
   }
 
   // Horizontal bars, one per row, in the order given. rows: [{label, value (0–100), note}].
-  function hbars(box, { title, rows, unit, max = 100, caption, omitted = 0 }) {
+  // spread: the axis starts under the lowest value (spreadAxis), not at 0.
+  function hbars(box, { title, rows, unit, max = 100, caption, omitted = 0, spread = false }) {
     box.textContent = "";
     if (!rows.length) {
       empty(box, "所选时段没有评价");
@@ -182,9 +198,14 @@
     const valueW = 54;
     const top = 6;
     const gapRow = omitted ? 1 : 0;
-    const height = top + (rows.length + gapRow) * rowH + 22;
+    const axis = spread ? spreadAxis(Math.min(...rows.map((r) => r.value)))
+      : { from: 0, ticks: [0, 25, 50, 75, 100].map((v) => (v / 100) * max) };
+    const cut = axis.from > 0 ? `横轴从 ${axis.from}${unit} 起，条形长度只表示高出 ${axis.from}${unit} 的部分` : "";
+    const height = top + (rows.length + gapRow) * rowH + 22 + (cut ? 18 : 0);
     const plotW = width - labelW - valueW - 8;
-    const desc = rows.map((r) => `${r.label} ${trim(r.value)}${unit}${r.note ? `（${r.note}）` : ""}`).join("，");
+    const scale = (v) => ((v - axis.from) / (max - axis.from)) * plotW;
+    const desc = rows.map((r) => `${r.label} ${trim(r.value)}${unit}${r.note ? `（${r.note}）` : ""}`).join("，")
+      + (cut ? `（${cut}）` : "");
     const svg = frame(width, height, title, desc);
     let row = 0;
     const half = omitted ? rows.length / 2 : Infinity;
@@ -199,7 +220,7 @@
       const text = svgNode("text", { x: labelW, y: yy + 15, "font-size": 12.5, fill: "#1a1a1a",
                                      "text-anchor": "end", "aria-hidden": "true" }, label);
       svg.append(text);
-      const w = Math.max(1, (r.value / max) * plotW);
+      const w = Math.max(1, scale(r.value));
       const bar = svgNode("rect", { x: labelW + 6, y: yy + 4, width: w, height: rowH - 8,
                                     fill: "#0b57a4" });
       bar.append(svgNode("title", {}, `${r.label} ${trim(r.value)}${unit}${r.note ? `（${r.note}）` : ""}`));
@@ -210,15 +231,24 @@
     });
     const axisY = top + row * rowH + 4;
     svg.append(svgNode("line", { x1: labelW + 6, x2: labelW + 6 + plotW, y1: axisY, y2: axisY, stroke: "#6b7785" }));
-    for (const v of [0, 25, 50, 75, 100]) {
-      const x = labelW + 6 + (v / max) * plotW;
-      svg.append(svgNode("line", { x1: x, x2: x, y1: axisY, y2: axisY + 4, stroke: "#6b7785" }));
+    for (const v of axis.ticks) {
+      const x = labelW + 6 + scale(v);
+      svg.append(svgNode("line", { x1: x, x2: x, y1: axisY, y2: axisY + 4, stroke: "#6b7785",
+                                   class: "tick" }));
       svg.append(svgNode("text", { x, y: axisY + 16, "font-size": 11, fill: "#4a4a4a", "text-anchor": "middle",
-                                   "aria-hidden": "true" }, `${v}${unit}`));
+                                   class: "tick-label", "aria-hidden": "true" }, `${trim(v)}${unit}`));
+    }
+    if (cut) {   // the axis does not start at 0: a break on it, and the words
+      const x0 = labelW + 6;
+      svg.append(svgNode("path", { d: `M${x0 - 4},${axisY + 4} l4,-8 M${x0},${axisY + 4} l4,-8`,
+                                   stroke: "#6b7785", fill: "none", "aria-hidden": "true" }));
+      svg.append(svgNode("text", { x: 4, y: axisY + 32, "font-size": 11.5, fill: "#4a4a4a",
+                                   class: "axis-note", "aria-hidden": "true" },
+                         `⚠ 横轴从 ${axis.from}${unit} 起，不从 0 起`));
     }
     box.append(svg);
     return svg;
   }
 
-  window.HallCharts = { columns, hbars, dataTable, niceAxis };
+  window.HallCharts = { columns, hbars, dataTable, niceAxis, spreadAxis };
 })();

@@ -300,6 +300,7 @@
       rows: few ? rows : [...rows.slice(0, 10), ...rows.slice(-10)],
       omitted: few ? 0 : rows.length - 20,
       unit: "%",
+      spread: true,
     });
     if (rows.length) {
       const unrated = ((state.windows && state.windows.rows) || []).length - rated.length;
