@@ -119,3 +119,21 @@ def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'hall.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def hall_0005(tmp_path):
+    """A copy of `data/hall-0005.db` (the small hall's simulated days, written by the release of
+    migration 0005), upgraded: its engine, hall id, definition and file."""
+    from queue_server.store import hall_records
+    from queue_server.store.database import migrate, open_engine
+
+    path = tmp_path / "hall.db"
+    shutil.copy(Path(__file__).parent / "data" / "hall-0005.db", path)
+    engine = open_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as conn:
+        hall_id = hall_records.hall_id_for(conn, None)
+        definition = hall_records.load_definition(conn, hall_id)
+    yield engine, hall_id, definition, path
+    engine.dispose()

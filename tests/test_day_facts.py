@@ -10,7 +10,6 @@ over in the middle of a ticket and a window is left without its clerk at the day
 from __future__ import annotations
 
 import itertools
-import shutil
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,15 +32,8 @@ FIRST, LATEST = date(2026, 11, 24), date(2026, 11, 28)
 
 
 @pytest.fixture
-def hall(tmp_path):
-    path = tmp_path / "hall.db"
-    shutil.copy(DATA / "hall-0005.db", path)
-    engine = open_engine(f"sqlite:///{path}")
-    migrate(engine)
-    with engine.connect() as conn:
-        hall_id = hall_records.hall_id_for(conn, None)
-        definition = hall_records.load_definition(conn, hall_id)
-    return engine, hall_id, definition, path
+def hall(hall_0005):
+    return hall_0005
 
 
 def _fold(engine, hall_id: int, first: date, last: date) -> kpis.Facts:

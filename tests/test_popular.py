@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
@@ -12,8 +11,7 @@ import pytest
 
 from queue_server import kpis, reports, views
 from queue_server.hall_toml import load_hall
-from queue_server.store import event_log, hall_records
-from queue_server.store.database import migrate, open_engine
+from queue_server.store import event_log
 
 DATA = Path(__file__).parent / "data"
 HALLS = Path(__file__).resolve().parent.parent / "assets" / "halls"
@@ -21,15 +19,8 @@ FIRST, LATEST = date(2026, 11, 24), date(2026, 11, 28)   # the simulated days of
 
 
 @pytest.fixture
-def hall(tmp_path):
-    path = tmp_path / "hall.db"
-    shutil.copy(DATA / "hall-0005.db", path)
-    engine = open_engine(f"sqlite:///{path}")
-    migrate(engine)
-    with engine.connect() as conn:
-        hall_id = hall_records.hall_id_for(conn, None)
-        definition = hall_records.load_definition(conn, hall_id)
-    return engine, hall_id, definition
+def hall(hall_0005):
+    return hall_0005[:3]
 
 
 def test_tickets_per_item_are_those_the_days_issued(hall):
