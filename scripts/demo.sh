@@ -32,7 +32,12 @@ echo "演示设备令牌 / demo device tokens: $tokens"
 echo "演示管理账号 / demo manager: admin / demo-admin-2026"
 host=${HOST:-127.0.0.1}
 port=${PORT:-8765}
-$qs serve --host "$host" --port "$port" &
+# Closed now (night, weekend, holiday by the hall file's calendar): a simulated clock from the
+# next opening, at real speed, so that the demo shows a working hall; demo-clock says so.
+clock=()
+from=$($qs demo-clock assets/halls/demo-town.toml)
+[[ -n $from ]] && clock=(--simulate-from "$from")
+$qs serve --host "$host" --port "$port" "${clock[@]}" &
 server=$!
 kiosk=
 board=
