@@ -35,7 +35,9 @@ port=${PORT:-8765}
 clock=()
 from=$($qs demo-clock assets/halls/demo-town.toml)
 [[ -n $from ]] && clock=(--simulate-from "$from")
-$qs serve --host "$host" --port "$port" "${clock[@]}" &
+# In a session of its own, so that Ctrl-C reaches the server only through `stop` below, after
+# the devices: else they would log its going as a lost connection as they stop.
+setsid $qs serve --host "$host" --port "$port" "${clock[@]}" &
 server=$!
 kiosk=
 board=
