@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import random
 import ssl as ssl_module
 from collections.abc import Awaitable, Callable
@@ -30,10 +31,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from hall.protocol import CLOSE_MOVED, CLOSE_REVOKED
+from hall.vocabulary import ROLE_NAMES
 
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
 MAX_HOPS = 3    # leaders followed in a row without a pause
 REFUSED = "服务器拒绝连接"   # how the status begins when the server turns the device away
+log = logging.getLogger("hall.client")
+"""One line at INFO each time the device connects ("取号机 kiosk-1 已连接 ws://…"); a lost or
+refused connection at WARNING once, not again while the retries fail the same way."""
 
 
 def refusal(status: str) -> str | None:
@@ -89,6 +94,7 @@ class HallClient:
         self._ids = itertools.count(1)
         self._stopping = False
         self._greeted = False           # this round's hello was answered
+        self._logged = ""               # the last status logged, so retries are logged once
 
     # --- the connection's life ----------------------------------------------------------------
 
@@ -143,6 +149,8 @@ class HallClient:
                 self.snapshot_seq = self.last_seq = reply.get("seq", 0)
                 self.connected = self._greeted = True
                 self._status(True, "已连接")
+                log.info("%s 已连接 %s", self.who, url)
+                self._logged = ""
                 await _call(self.on_snapshot, reply)
                 await reader
             finally:
@@ -171,7 +179,17 @@ class HallClient:
                     # `run` connect again, and the new hello brings the new day's snapshot.
                     await connection.close()
 
+    @property
+    def who(self) -> str:
+        """The device as the log names it: "取号机 kiosk-1" (its name once a hello told it)."""
+        role = self.hello_params.get("role", "")
+        name = self.hello_reply.get("name") or ""
+        return " ".join(part for part in (ROLE_NAMES.get(role, role), name) if part)
+
     def _status(self, connected: bool, text: str) -> None:
+        if not connected and text != self._logged:
+            log.warning("%s：%s", self.who, text)
+            self._logged = text
         if self.on_status is not None:
             self.on_status(connected, text)
 

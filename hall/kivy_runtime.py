@@ -24,18 +24,38 @@ _installed = False
 def prepare_device(landscape: tuple[int, int], portrait: bool, windowed: bool,
                    offscreen: bool = False) -> None:
     """What each device's command does before it imports its kivy app: no kivy argument
-    parsing, no log line per WebSocket frame, the window (`landscape` turned on its side for
+    parsing, quiet logs (`quiet_logs`), the window (`landscape` turned on its side for
     `portrait`, full screen unless `windowed` or drawn `offscreen` for a screenshot), the font."""
     if offscreen:
         os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    logging.getLogger("websockets").setLevel(logging.WARNING)
+    quiet_logs()
     width, height = landscape
     configure_window(*((height, width) if portrait else (width, height)),
                      fullscreen=not (windowed or offscreen))
     from hall.look import register_font
 
     register_font()
+
+
+def _worth_saying(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name == "hall.client"
+
+
+def quiet_logs() -> None:
+    """A device's log on stderr, as a person running it wants it: warnings and errors, and the
+    one line `hall.client` says when the device connects ("取号机 kiosk-1 已连接 ws://…");
+    not kivy's start-up report (its version, the OpenGL driver, …) nor a line per WebSocket
+    frame, and no kivy log file in ~/.kivy. Call before kivy is imported: kivy then leaves the
+    logging to Python's (`KIVY_LOG_MODE=PYTHON`) instead of taking over stderr."""
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_worth_saying)
+    # force: a library imported earlier may have set up its own (python-escpos does, at import)
+    logging.basicConfig(handlers=[handler], level=logging.INFO, force=True)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
 
 
 def configure_window(width: int, height: int, fullscreen: bool) -> None:

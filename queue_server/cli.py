@@ -395,6 +395,29 @@ def _hall_clock(args: argparse.Namespace, engine: Engine,
     return lambda: start + timedelta(seconds=(time.monotonic() - began) * args.speed)
 
 
+def cmd_demo_clock(args: argparse.Namespace) -> None:
+    """The demo's clock: nothing while the hall file's hall issues tickets (real time), else the
+    `--simulate-from` value of its next opening on stdout, and on stderr one line saying so."""
+    from queue_server.demo_clock import demo_clock_line, demo_start
+
+    hall = load_hall(args.file).hall
+    now = _now()
+    if args.at is not None:
+        try:
+            now = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise UserError(f"无法识别的时间：{args.at}（应如 2026-12-05T22:00）") from None
+        now = now.replace(tzinfo=hall.zone) if now.tzinfo is None else now
+    try:
+        start = demo_start(hall, now)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if start is None:
+        return
+    print(start.replace(tzinfo=None).isoformat(timespec="minutes"))
+    print(demo_clock_line(hall, now, start), file=sys.stderr)
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     url = make_url(args.db or default_url())
     target = Path(args.output)
@@ -526,6 +549,12 @@ def _parser() -> argparse.ArgumentParser:
                         "simulation only: the hall clock starts at TIME")
     p.add_argument("--speed", type=float, default=1.0,
                    help="仅供模拟演练：时钟倍速，与 --simulate-from 一起用 / simulation clock speed")
+    p = command("demo-clock", cmd_demo_clock, "演示用时钟：大厅不在办公时间时，输出下次开门的时刻"
+                "（供 serve --simulate-from 使用），办公时间内不输出 / the demo's clock: the hall's "
+                "next opening when it is closed now, nothing when it is open")
+    p.add_argument("file", help="大厅配置文件（TOML）/ hall file")
+    p.add_argument("--at", metavar="TIME",
+                   help="按此时刻判断而不是现在（大厅所在时区，如 2026-12-05T22:00）/ as if now were TIME")
     p = command("report", cmd_report, "统计报表与导出 / KPI reports and exports (docs/kpis.md)")
     p.add_argument("--from", dest="date_from", required=True, metavar="DATE",
                    help="开始日期（含）/ first day, e.g. 2026-11-01")

@@ -513,8 +513,8 @@ class PadShell:
                  clock: Callable[[], float] = time.monotonic,
                  report: Callable[[str], None] | None = None, outbox: Path | None = None):
         """`evaluator` is an optional `satisfaction_pad.evaluator.Evaluator` (a button box);
-        `report(text)` hears each change of the connection's or the box's state, in words (the
-        command line prints them: a wrong token is said there too). `outbox` is a JSON file
+        `report(text)` hears each change of the box's state, in words (the command line prints
+        them; the connection's are logged by `hall.client`). `outbox` is a JSON file
         that keeps the ratings not yet sent across a restart of the pad (none: memory only)."""
         self.model = model or PadModel()
         self.report = report
@@ -548,8 +548,7 @@ class PadShell:
         self.wake()
 
     def _status(self, connected: bool, text: str) -> None:
-        if (connected, text) != (self.model.connected, self.model.connection_text):
-            self._report(connected, text)
+        # The log hears of it from `hall.client` (one line on connecting, a loss once).
         self.model.set_connection(connected, text)
         self.app.refresh()
 
@@ -573,11 +572,6 @@ class PadShell:
             self.report(text)
         self.model.evaluator = (ok, text)
         self.app.refresh()
-
-    def _report(self, ok: bool, text: str) -> None:
-        (log.info if ok else log.warning)("%s", text)
-        if self.report is not None:
-            self.report(text)
 
     # --- to the server ------------------------------------------------------------------------------
 
