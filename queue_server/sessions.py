@@ -198,7 +198,8 @@ class Session:
             raise ProtocolError("unauthorized", self.ended)
         self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot(),
-                 "servers": self.context.servers()}
+                 "servers": self.context.servers(),
+                 "now": views.iso(self.context.writer.clock())}   # the hall's clock
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now(registered)
         if role == "clerk":

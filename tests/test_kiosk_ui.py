@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -334,6 +334,34 @@ def test_a_closed_hall_says_so_before_any_tap_and_opens_by_itself(window, office
         assert len([b for b in widgets(app.root, BigButton) if b.text == "取号"]) == len(items)
 
     run_kiosk(window, office_hours, tmp_path, size, scenario, wall_clock=clock)
+
+
+def test_the_kiosk_judges_the_hours_by_the_halls_clock_not_its_own(window, tmp_path):
+    """A server on a simulated clock (the demo at night), or a kiosk PC whose clock is off:
+    the kiosk says open or closed by the hall's time, which the hello brings, as the server
+    will judge the ticket. The server's clock is a Sunday, whatever the time here is."""
+    hall = LiveHall(tmp_path / "hall", "--take-limit", "0", "--simulate-from",
+                    "2026-11-22T10:00:00", hall_text=DEMO_TOWN.read_text(encoding="utf-8"))
+    try:
+        async def scenario(shell, app):
+            await until(lambda: "今天不是工作日" in app.status_label.text)
+            hall_now = shell.app.wall_clock().astimezone(ZoneInfo("Asia/Shanghai"))
+            assert (hall_now.date(), hall_now.hour) == (date(2026, 11, 22), 10)
+
+        (tmp_path / "kiosk").mkdir()
+        run_kiosk(window, hall, tmp_path / "kiosk", (1080, 1920), scenario)
+    finally:
+        hall.stop()
+
+
+def test_a_kiosk_follows_the_halls_clock_only_beyond_the_replys_travel():
+    from kiosk.app import CLOCK_TOLERANCE, clock_behind
+
+    here = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
+    assert clock_behind("2026-12-08T08:30:00+08:00", here) == timedelta(hours=2, minutes=30)
+    assert clock_behind((here + CLOCK_TOLERANCE).isoformat(), here) == timedelta(0)
+    assert clock_behind((here + timedelta(minutes=3)).isoformat(), here) == timedelta(minutes=3)
+    assert clock_behind(None, here) == clock_behind("not a time", here) == timedelta(0)
 
 
 @pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
