@@ -119,7 +119,13 @@ def wrap_line(text: str, width: float, measure: Callable[[str], float]) -> list[
     Spaces at a break are dropped."""
     lines: list[str] = []
     current = ""
-    for atom in _atoms(text):
+    atoms: list[str] = []
+    for atom in _atoms(text):         # a joined piece wider than a line is joined no more
+        if NBSP in atom and measure(atom) > width:
+            atoms += _atoms(atom.replace(NBSP, " "))
+        else:
+            atoms.append(atom)
+    for atom in atoms:
         if measure(current + atom) <= width:
             if current or atom != " ":
                 current += atom
