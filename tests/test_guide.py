@@ -74,3 +74,11 @@ def test_pages_hold_whole_lines_and_keep_a_heading_with_what_follows():
     # line 1 is a heading: it would end page 1, so it begins page 2
     assert guide.paginate([1, 1, 1, 1], 2, [False, True, False, False]) == [[0], [1, 2], [3]]
     assert guide.paginate([3, 1], 2) == [[0], [1]]             # a line taller than a page: alone
+
+
+def test_the_web_page_keeps_numbers_with_their_units():
+    c = catalogue()
+    item = c["items"][0]
+    page = guide_html(item, c["hall"])
+    assert "原件\u00a01\u00a0份" in page or "各\u00a01\u00a0份" in page
+    assert "原件 1 份" not in page and "各 1 份" not in page
