@@ -145,11 +145,15 @@ def wrap_line(text: str, width: float, measure: Callable[[str], float]) -> list[
     return lines
 
 
-def paginate(heights: Sequence[float], room: float,
-             keep_with_next: Sequence[bool] = ()) -> list[list[int]]:
+def paginate(heights: Sequence[float], room: float, keep_with_next: Sequence[bool] = (),
+             opening: Sequence[float] = ()) -> list[list[int]]:
     """The lines (their indexes) on each page, each page as many whole lines as fit in `room`
     (at least one). A line that must stay with the next (a heading) does not end a page
-    while it can begin the next."""
+    while it can begin the next. `opening[i]` is the room a page that begins with line i
+    gives first to something else (the heading of the section it continues)."""
+    def top(i: int) -> float:
+        return opening[i] if i < len(opening) else 0.0
+
     pages: list[list[int]] = [[]]
     used = 0.0
     for i, height in enumerate(heights):
@@ -159,7 +163,7 @@ def paginate(heights: Sequence[float], room: float,
             if len(page) > 1 and i - 1 < len(keep_with_next) and keep_with_next[i - 1]:
                 carried = [page.pop()]
             pages.append(carried)
-            used = sum(heights[j] for j in carried)
+            used = top(carried[0] if carried else i) + sum(heights[j] for j in carried)
         pages[-1].append(i)
         used += height
     return pages

@@ -514,9 +514,10 @@ class KioskApp(App):
         for heading, lines in guide_sections(self.model, item):
             if not lines:
                 continue
-            blocks.append(Block("■ " + heading, dp(s.title * 0.8), heading=True,
-                                space_before=dp(s.gap) / 2))
-            blocks += [Block(line, dp(s.body)) for line in lines]
+            title = Block("■ " + heading, dp(s.title * 0.8), heading=True,
+                          space_before=dp(s.gap) / 2)
+            blocks.append(title)
+            blocks += [Block(line, dp(s.body), section=title) for line in lines]
         self.guide_pages = pages = GuidePages(blocks, p.text)
         body.add_widget(pages)
         self._pager(back, pages)

@@ -25,6 +25,7 @@ class Block:
     font_size: float
     heading: bool = False
     space_before: float = 0     # a gap over its first line (headings)
+    section: Block | None = None  # the heading of its section, shown again over a page it opens
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Line:
     heading: bool
     height: float               # the text's own height
     space: float = 0            # an empty gap over it
+    section: Block | None = None
 
     @property
     def room(self) -> float:
@@ -86,9 +88,11 @@ class GuidePages(BoxLayout):
             measure = self._measure(block.font_size, block.heading)
             for n, text in enumerate(guide.wrap_line(guide.no_break(block.text), width, measure)):
                 self.lines.append(Line(text, block.font_size, block.heading, measure.height,
-                                       block.space_before if n == 0 else 0))
-        self.page_lines = guide.paginate([line.room for line in self.lines], self.height,
-                                         [line.heading for line in self.lines])
+                                       block.space_before if n == 0 else 0, block.section))
+        self.page_lines = guide.paginate(
+            [line.room for line in self.lines], self.height, [line.heading for line in self.lines],
+            [self._measure(line.section.font_size, True).height * self._continued_lines(line)
+             if line.section else 0 for line in self.lines])
         self._laid_for = size
         self.pages = len(self.page_lines)
         # the page that holds the line shown first before (a turn of the screen keeps the place)
@@ -99,9 +103,24 @@ class GuidePages(BoxLayout):
         else:
             self._show()
 
+    def _continued(self, section: Block) -> str:
+        return section.text + "（续）"
+
+    def _continued_lines(self, line: Line) -> int:
+        assert line.section is not None
+        measure = self._measure(line.section.font_size, True)
+        return len(guide.wrap_line(self._continued(line.section), self.width - 2, measure))
+
     def _show(self, *_) -> None:
         self.clear_widgets()
-        for i in self.page_lines[min(int(self.page), len(self.page_lines) - 1)]:
+        shown = self.page_lines[min(int(self.page), len(self.page_lines) - 1)]
+        opens = self.lines[shown[0]] if shown else None
+        if opens is not None and opens.section is not None:   # 〈■ 所需材料（续）〉 over the rest
+            section = opens.section
+            self.add_widget(Text(text=self._continued(section), font_size=section.font_size,
+                                 bold=True, color=self.colour,
+                                 height=self._measure(section.font_size, True).height))
+        for i in shown:
             line = self.lines[i]
             if line.space:
                 self.add_widget(Widget(size_hint_y=None, height=line.space))

@@ -82,3 +82,8 @@ def test_the_web_page_keeps_numbers_with_their_units():
     page = guide_html(item, c["hall"])
     assert "原件\u00a01\u00a0份" in page or "各\u00a01\u00a0份" in page
     assert "原件 1 份" not in page and "各 1 份" not in page
+
+
+def test_a_page_that_continues_a_section_leaves_room_for_its_heading():
+    # lines 2 and 3 continue a section: a page they open has one unit less for lines
+    assert guide.paginate([1, 1, 1, 1], 2, opening=[0, 0, 1, 1]) == [[0, 1], [2], [3]]
