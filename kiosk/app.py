@@ -73,6 +73,7 @@ class KioskApp(App):
         self.failures: list[BaseException] = []     # bugs met in a tap's task (shown, logged)
         self.clock_label: Text | None = None
         self.popular_buttons: dict[str, BigButton] = {}   # 常办事项 on home, by item code
+        self.guide_pages: GuidePages | None = None       # the guide page's text, page by page
         self._settled = False
 
     # --- look ---------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ class KioskApp(App):
     def redraw(self) -> None:
         """Show the current screen again (after a change of mode, size or connection)."""
         {"home": lambda: self.show_home(fresh=False), "department": lambda: self.show_department(self._department),
-         "guide": lambda: self.show_guide(self._item), "search": self._redraw_search,
+         "guide": lambda: self.show_guide(self._item, keep_place=True), "search": self._redraw_search,
          }.get(self.screen, lambda: None)()
 
     def _redraw_search(self) -> None:
@@ -500,7 +501,7 @@ class KioskApp(App):
 
     # --- the guide page -------------------------------------------------------------------------------
 
-    def show_guide(self, code: str) -> None:
+    def show_guide(self, code: str, keep_place: bool = False) -> None:
         """The guide, page by page (as many whole lines as the screen shows, numbers never
         parted from their units); 上一页 / 第 n/N 页 / 下一页 beside 返回首页 when it does not
         fit on one; the priority and 朗读本页, 打印材料清单, 取号 below, on every page."""
@@ -518,7 +519,8 @@ class KioskApp(App):
                           space_before=dp(s.gap) / 2)
             blocks.append(title)
             blocks += [Block(line, dp(s.body), section=title) for line in lines]
-        self.guide_pages = pages = GuidePages(blocks, p.text)
+        before = self.guide_pages if keep_place else None   # redrawn: the same place
+        self.guide_pages = pages = GuidePages(blocks, p.text, before.place if before else 0)
         body.add_widget(pages)
         self._pager(back, pages)
         body.add_widget(self._priority_row())

@@ -36,6 +36,7 @@ class Line:
     height: float               # the text's own height
     space: float = 0            # an empty gap over it
     section: Block | None = None
+    block: int = 0              # which of the blocks it is of
 
     @property
     def room(self) -> float:
@@ -60,9 +61,11 @@ class GuidePages(BoxLayout):
     page = NumericProperty(0)
     pages = NumericProperty(1)
 
-    def __init__(self, blocks: list[Block], colour, **kwargs):
+    def __init__(self, blocks: list[Block], colour, place: int = 0, **kwargs):
+        """`place`: the block whose first line's page to open at (`place` of the guide shown
+        before, when the screen turns or 长辈模式 changes)."""
         super().__init__(orientation="vertical", **kwargs)
-        self.blocks, self.colour = blocks, colour
+        self.blocks, self.colour, self._place = blocks, colour, place
         self.lines: list[Line] = []
         self.page_lines: list[list[int]] = [[]]
         self._laid_for: tuple[float, float] | None = None
@@ -80,23 +83,21 @@ class GuidePages(BoxLayout):
         size = (self.width, self.height)
         if self.width < 10 or self.height < 10 or size == self._laid_for:
             return
-        first = self.page_lines[self.page][0] if self.page_lines[self.page] else 0
-        first_text = self.lines[first].text if first < len(self.lines) else None
         width = self.width - 2          # a hair narrower than kivy's own box: it never rewraps
         self.lines = []
-        for block in self.blocks:
+        for b, block in enumerate(self.blocks):
             measure = self._measure(block.font_size, block.heading)
             for n, text in enumerate(guide.wrap_line(guide.no_break(block.text), width, measure)):
                 self.lines.append(Line(text, block.font_size, block.heading, measure.height,
-                                       block.space_before if n == 0 else 0, block.section))
+                                       block.space_before if n == 0 else 0, block.section, b))
         self.page_lines = guide.paginate(
             [line.room for line in self.lines], self.height, [line.heading for line in self.lines],
             [self._measure(line.section.font_size, True).height * self._continued_lines(line)
              if line.section else 0 for line in self.lines])
         self._laid_for = size
         self.pages = len(self.page_lines)
-        # the page that holds the line shown first before (a turn of the screen keeps the place)
-        at = next((i for i, line in enumerate(self.lines) if line.text == first_text), 0)
+        # the page that holds the block shown first before (a new size keeps the place)
+        at = next((i for i, line in enumerate(self.lines) if line.block >= self._place), 0)
         page = next((n for n, idx in enumerate(self.page_lines) if at in idx), 0)
         if page != self.page:
             self.page = page
@@ -128,5 +129,13 @@ class GuidePages(BoxLayout):
                                  color=self.colour, height=line.height))
         self.add_widget(Widget())       # what the page leaves over stays empty at its foot
 
+    @property
+    def place(self) -> int:
+        """The block the page one turned to begins in: kept as it is through new sizes, so
+        that laying out again and again (a first size, then the real one) does not drift."""
+        return self._place
+
     def turn(self, by: int) -> None:
         self.page = max(0, min(int(self.page) + by, self.pages - 1))
+        shown = self.page_lines[int(self.page)]
+        self._place = self.lines[shown[0]].block if shown else 0

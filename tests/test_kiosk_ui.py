@@ -715,3 +715,44 @@ def test_a_long_guide_in_landscape_elder_mode_turns_pages_by_big_buttons(window,
         assert spoken and "需要带" in spoken[-1]
 
     run_kiosk(window, town, tmp_path, (1920, 1080), scenario)
+
+
+def test_the_guide_keeps_its_page_when_redrawn_and_opens_afresh_on_page_one(window, town,
+                                                                          tmp_path):
+    """Turning the screen, 继续浏览 after the idle warning, or any redraw (a status change)
+    shows the part of the guide one was reading; opening a guide again starts at page 1."""
+    from hall.guide import no_break
+    from hall.widgets import BigButton
+
+    clock = FakeClock()
+
+    async def scenario(shell, app):
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        await tap(widgets(app.root, BigButton, "长辈模式")[0])
+        await frames(5)
+        for _ in range(3):
+            await tap(widgets(app.root, BigButton, "下一页")[0])
+        reading = app.guide_pages.place
+        first = no_break(app.guide_pages.blocks[reading].text)[:6]
+        assert app.guide_pages.page == 3 and reading > 0
+        window.size = (1080, 1920)                              # the screen turns
+        await frames(8)
+        pages = app.guide_pages
+        assert pages.page > 0 and any(pages.lines[i].block == reading
+                                      for i in pages.page_lines[pages.page])
+        assert first in "".join(guide_lines_on_screen(app))
+        clock.now += 61
+        app._tick(1)
+        await frames(5)
+        assert app.screen == "idle_warning"
+        await tap(widgets(app.root, BigButton, "继续浏览")[0])
+        await frames(5)
+        assert app.screen == "guide" and first in "".join(guide_lines_on_screen(app))
+        await tap(widgets(app.root, BigButton, "返回首页")[0])
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        await frames(5)
+        assert app.guide_pages.page == 0
+
+    run_kiosk(window, town, tmp_path, (1920, 1080), scenario, clock=clock)
