@@ -4,7 +4,8 @@ view (`queue_server.views.item_view`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
@@ -76,3 +77,93 @@ def guide_path(service: str | None, catalogue_version: int | None) -> str | None
     if service is None:
         return None
     return f"guide/{service}" + (f"?v={catalogue_version}" if catalogue_version else "")
+
+
+# --- laying the guide's text out in lines and pages (the kiosk's guide page, the checklist) ------
+
+NBSP = "\u00a0"   # a space no line breaks at; Noto Sans SC has it (U+2060 it has not)
+_AROUND_NUMBER = re.compile(r"(?<=\d) (?=\S)|(?<=\S) (?=\d)")
+_ASCII_WORD = re.compile(r"[0-9A-Za-z_\-./:@%?=&#+~]+")
+# Punctuation that closes: kept with what precedes it, off the start of a line (避头尾).
+_CLOSING = frozenset("，。、；：？！）》」』】〕〉”’…%‰℃,.;:?!)]}")
+
+
+def no_break(text: str) -> str:
+    """The text with each number joined to the words around it (`原件 1 份`, `到 2 号窗口`):
+    the spaces on either side of a number become no-break spaces, so no line ends with a
+    number whose unit is on the next."""
+    return _AROUND_NUMBER.sub(NBSP, text)
+
+
+def _atoms(text: str) -> list[str]:
+    """Pieces a line never breaks inside: an ASCII word or one other character, with closing
+    punctuation glued to what precedes it and pieces joined by a no-break space kept whole."""
+    atoms: list[str] = []
+    pos = 0
+    while pos < len(text):
+        match = _ASCII_WORD.match(text, pos)
+        piece = match.group() if match else text[pos]
+        pos += len(piece)
+        if atoms and (piece == NBSP or atoms[-1].endswith(NBSP) or
+                      (piece in _CLOSING and atoms[-1] != " ")):
+            atoms[-1] += piece
+        else:
+            atoms.append(piece)
+    return atoms
+
+
+def wrap_line(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """`text` in lines of at most `width` as `measure` tells (a line's width in pixels on a
+    screen, in columns on paper), never breaking inside an atom (`_atoms`: so never between a
+    number and its unit once `no_break` joined them) unless one alone is wider than a line.
+    Spaces at a break are dropped."""
+    lines: list[str] = []
+    current = ""
+    atoms: list[str] = []
+    for atom in _atoms(text):         # a joined piece wider than a line is joined no more
+        if NBSP in atom and measure(atom) > width:
+            atoms += _atoms(atom.replace(NBSP, " "))
+        else:
+            atoms.append(atom)
+    for atom in atoms:
+        if measure(current + atom) <= width:
+            if current or atom != " ":
+                current += atom
+            continue
+        if current.strip():
+            lines.append(current.rstrip())
+        current = ""
+        if atom == " ":
+            continue
+        for ch in atom:                       # wider than a whole line: split it where it must
+            if current and measure(current + ch) > width:
+                lines.append(current)
+                current = ""
+            current += ch
+    if current.strip() or not lines:
+        lines.append(current.rstrip())
+    return lines
+
+
+def paginate(heights: Sequence[float], room: float, keep_with_next: Sequence[bool] = (),
+             opening: Sequence[float] = ()) -> list[list[int]]:
+    """The lines (their indexes) on each page, each page as many whole lines as fit in `room`
+    (at least one). A line that must stay with the next (a heading) does not end a page
+    while it can begin the next. `opening[i]` is the room a page that begins with line i
+    gives first to something else (the heading of the section it continues)."""
+    def top(i: int) -> float:
+        return opening[i] if i < len(opening) else 0.0
+
+    pages: list[list[int]] = [[]]
+    used = 0.0
+    for i, height in enumerate(heights):
+        page = pages[-1]
+        if page and used + height > room:
+            carried = []
+            if len(page) > 1 and i - 1 < len(keep_with_next) and keep_with_next[i - 1]:
+                carried = [page.pop()]
+            pages.append(carried)
+            used = top(carried[0] if carried else i) + sum(heights[j] for j in carried)
+        pages[-1].append(i)
+        used += height
+    return pages

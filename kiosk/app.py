@@ -37,6 +37,7 @@ from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
 from hall.vocabulary import KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text
+from kiosk.guide_pages import Block, GuidePages
 from kiosk.model import KioskModel, guide_sections, spoken_summary, ticket_lines
 
 log = logging.getLogger("kiosk")
@@ -72,6 +73,7 @@ class KioskApp(App):
         self.failures: list[BaseException] = []     # bugs met in a tap's task (shown, logged)
         self.clock_label: Text | None = None
         self.popular_buttons: dict[str, BigButton] = {}   # 常办事项 on home, by item code
+        self.guide_pages: GuidePages | None = None       # the guide page's text, page by page
         self._settled = False
 
     # --- look ---------------------------------------------------------------------------------
@@ -191,7 +193,7 @@ class KioskApp(App):
     def redraw(self) -> None:
         """Show the current screen again (after a change of mode, size or connection)."""
         {"home": lambda: self.show_home(fresh=False), "department": lambda: self.show_department(self._department),
-         "guide": lambda: self.show_guide(self._item), "search": self._redraw_search,
+         "guide": lambda: self.show_guide(self._item, keep_place=True), "search": self._redraw_search,
          }.get(self.screen, lambda: None)()
 
     def _redraw_search(self) -> None:
@@ -499,20 +501,28 @@ class KioskApp(App):
 
     # --- the guide page -------------------------------------------------------------------------------
 
-    def show_guide(self, code: str) -> None:
+    def show_guide(self, code: str, keep_place: bool = False) -> None:
+        """The guide, page by page (as many whole lines as the screen shows, numbers never
+        parted from their units); 上一页 / 第 n/N 页 / 下一页 beside 返回首页 when it does not
+        fit on one; the priority and 朗读本页, 打印材料清单, 取号 below, on every page."""
         self._item = code
         item = self.model.item(code)
         body = self._frame("guide", "办事指南")
         p, s = self.palette, self.sizes
-        body.add_widget(self._back_row())
-        rows = [Text(text=item["name"], font_size=dp(s.title), color=p.text, bold=True)]
+        back = self._back_row()
+        body.add_widget(back)
+        blocks = [Block(item["name"], dp(s.title), heading=True)]
         for heading, lines in guide_sections(self.model, item):
             if not lines:
                 continue
-            rows.append(Text(text="■ " + heading, font_size=dp(s.title * 0.8), color=p.text,
-                             bold=True))
-            rows += [Text(text=line, font_size=dp(s.body), color=p.text) for line in lines]
-        self._scroll(body, rows)
+            title = Block("■ " + heading, dp(s.title * 0.8), heading=True,
+                          space_before=dp(s.gap) / 2)
+            blocks.append(title)
+            blocks += [Block(line, dp(s.body), section=title) for line in lines]
+        before = self.guide_pages if keep_place else None   # redrawn: the same place
+        self.guide_pages = pages = GuidePages(blocks, p.text, before.place if before else 0)
+        body.add_widget(pages)
+        self._pager(back, pages)
         body.add_widget(self._priority_row())
         actions = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
         if self.model.elder_mode:
@@ -526,6 +536,29 @@ class KioskApp(App):
             actions.add_widget(checklist)
         actions.add_widget(self._take_button(item))
         body.add_widget(actions)
+
+    def _pager(self, row: BoxLayout, pages: GuidePages) -> None:
+        """上一页, 第 n/N 页, 下一页 in the row of 返回首页, once the guide has more than one
+        page; a button that cannot turn is grey and says so by being disabled."""
+        p, s = self.palette, self.sizes
+        earlier = BigButton(p.secondary, p.on_secondary, text="〈 上一页", font_size=dp(s.button))
+        later = BigButton(p.secondary, p.on_secondary, text="下一页 〉", font_size=dp(s.button))
+        where = Text(text="", font_size=dp(s.body), color=p.text, halign="center",
+                     size_hint=(None, 1), width=dp(s.body * 5.5))
+        earlier.bind(on_release=lambda *_: pages.turn(-1))
+        later.bind(on_release=lambda *_: pages.turn(1))
+
+        def show(*_):
+            if pages.pages > 1 and earlier.parent is None:
+                for widget in (earlier, where, later):
+                    row.add_widget(widget)
+            where.text = f"第 {int(pages.page) + 1}/{pages.pages} 页"
+            for button, can in ((earlier, pages.page > 0), (later, pages.page < pages.pages - 1)):
+                button.disabled = not can
+                button.bg = button.background_color = p.secondary if can else p.surface
+                button.color = button.disabled_color = p.on_secondary if can else p.muted
+
+        pages.bind(page=show, pages=show)
 
     # --- taking a ticket --------------------------------------------------------------------------------
 

@@ -54,8 +54,9 @@ def guide_html(item: dict[str, Any], hall: dict[str, Any],
         if not lines:
             continue
         tag = "ol" if heading == "办理流程" else "ul"
-        rows = "".join(f"<li>{escape(line.split('. ', 1)[-1] if tag == 'ol' else line)}</li>"
-                       for line in lines)
+        rows = "".join(  # a number stays on the line of its unit (`原件 1 份`) on a phone too
+            f"<li>{escape(guide.no_break(line.split('. ', 1)[-1] if tag == 'ol' else line))}</li>"
+            for line in lines)
         parts.append(f"<section><h2>{escape(heading)}</h2><{tag}>{rows}</{tag}></section>")
     body = (f"<header><p>{escape(hall['name'])} · 办事指南</p><h1>{escape(item['name'])}</h1>"
             f"</header><main>{''.join(parts)}</main><footer>{escape(hall.get('address', ''))}"

@@ -4,6 +4,7 @@ citizen takes, and every screen is saved as a PNG in tests/artifacts/kiosk/ to b
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -622,3 +623,164 @@ def test_the_search_hint_examples_come_from_the_halls_catalogue(window, town, tm
             await tap(next(b for b in widgets(app.root, BigButton) if b.text == "清空"))
 
     run_kiosk(window, town, tmp_path, size, scenario)
+
+
+UNIT_AFTER_BREAK = re.compile(r"^[ \u00a0]*[份号个项天页人]")
+
+
+def guide_lines_on_screen(app) -> list[str]:
+    """The guide's text as kivy laid it out on the screen, line by line, top to bottom: every
+    line of every Text of the guide area (not the header, buttons or status line)."""
+    from kivy.uix.button import Button
+
+    from hall.widgets import Text
+
+    shown = [w for w in widgets(app.root, Text) if not isinstance(w, Button)
+             and w.text not in ("办事指南", app.status_label.text, app.clock_label.text)
+             and not w.text.startswith(("取号类型", "第 "))]
+    shown.sort(key=lambda w: -w.to_window(w.x, w.top)[1])
+    return ["".join(word.text for word in line.words)
+            for w in shown for line in w._label._cached_lines]
+
+
+def long_numbers_item(model) -> str:
+    """An item of the demo town whose guide is full of numbers and units: materials of every
+    name length, each `原件 1 份`, and steps `到 2 号窗口`, so that some line of kivy's wrapping
+    would end on a number at any width."""
+    item = model.catalogue["items"][0]
+    item["materials"] = [{"name": "证明材料" + "材" * k, "form": "original", "copies": 1}
+                         for k in range(24)]
+    item["steps"] = [f"{'请' * k}到 2 号窗口提交" for k in range(24)]
+    return item["code"]
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_a_guide_line_never_ends_on_a_number_whose_unit_is_on_the_next(window, town, tmp_path,
+                                                                      size, orientation):
+    """原件 1 份, 到 2 号窗口: kivy's own layout of the guide's text, on every page, in normal
+    and 长辈模式, never parts a number from its unit; and it draws each line the kiosk laid out
+    as one line (kivy does not wrap it again)."""
+    from hall.widgets import BigButton, Text
+
+    async def scenario(shell, app):
+        code = long_numbers_item(shell.model)
+        for elder in (False, True):
+            shell.model.elder_mode = elder
+            app.show_guide(code)
+            await frames(5)
+            lines: list[str] = []
+            while True:
+                lines += guide_lines_on_screen(app)
+                drawn = [w for w in app.guide_pages.children if isinstance(w, Text)]
+                assert drawn and all(len(w._label._cached_lines) == 1 for w in drawn)
+                later = widgets(app.root, BigButton, "下一页")
+                if not later or later[0].disabled:
+                    break
+                await tap(later[0])
+            text = "\n".join(lines)
+            for above, below in itertools.pairwise(lines):
+                assert not (re.search(r"\d[ \u00a0]*$", above) and UNIT_AFTER_BREAK.match(below)), \
+                    (above, below)
+            assert text.count("1\u00a0份") + text.count("1 份") >= 24
+            if elder:
+                await shoot(app, f"{orientation}-guide-numbers-elder-last-page")
+
+    run_kiosk(window, town, tmp_path, size, scenario)
+
+
+def test_a_long_guide_in_landscape_elder_mode_turns_pages_by_big_buttons(window, town, tmp_path):
+    """Landscape 长辈模式 shows few lines: the guide comes in pages, 〈 上一页 / 第 n/N 页 /
+    下一页 〉 big buttons turn them, the first page cannot go back, the last cannot go on, and
+    朗读本页 and 取号 are there on every page."""
+    from kivy.metrics import dp
+
+    from hall.look import ELDER_SIZES, MIN_TARGET_DP
+    from hall.widgets import BigButton, Text
+
+    spoken: list[str] = []
+
+    async def scenario(shell, app):
+        app._speak = spoken.append
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        await tap(widgets(app.root, BigButton, "长辈模式")[0])
+        await frames(5)
+        pages = app.guide_pages
+        assert pages.pages >= 3, pages.pages
+        earlier = widgets(app.root, BigButton, "上一页")[0]
+        later = widgets(app.root, BigButton, "下一页")[0]
+        for button in (earlier, later):
+            assert button.height >= dp(ELDER_SIZES.target) - 0.5
+            assert button.width >= dp(MIN_TARGET_DP) * 2
+        assert earlier.disabled and not later.disabled
+        assert any(w.text == f"第 1/{pages.pages} 页" for w in widgets(app.root, Text))
+        await shoot(app, "landscape-guide-elder-page-1")
+        seen: list[str] = []
+        for n in range(1, pages.pages + 1):
+            shown = guide_lines_on_screen(app)
+            opens = pages.lines[pages.page_lines[n - 1][0]]
+            if not opens.heading:       # a page that opens inside a section says which first
+                assert shown[0] == opens.section.text + "（续）" and shown[0].startswith("■ ")
+                shown = shown[1:]
+            assert shown == [pages.lines[i].text for i in pages.page_lines[n - 1]]
+            seen += shown
+            assert any(w.text == f"第 {n}/{pages.pages} 页" for w in widgets(app.root, Text))
+            assert widgets(app.root, BigButton, "取号") and widgets(app.root, BigButton, "朗读本页")
+            assert earlier.disabled == (n == 1) and later.disabled == (n == pages.pages)
+            if n == 2:
+                await shoot(app, "landscape-guide-elder-page-2")
+            if n < pages.pages:
+                await tap(later)
+        await shoot(app, "landscape-guide-elder-last-page")
+        assert seen == [line.text for line in pages.lines]       # every line, once, in order
+        assert "最低生活保障申请" in seen[0] and any("咨询电话" in line for line in seen)
+        await tap(later)                                          # disabled: stays
+        assert pages.page == pages.pages - 1
+        await tap(earlier)
+        assert pages.page == pages.pages - 2 and not later.disabled
+        await tap(widgets(app.root, BigButton, "朗读本页")[0])
+        assert spoken and "需要带" in spoken[-1]
+
+    run_kiosk(window, town, tmp_path, (1920, 1080), scenario)
+
+
+def test_the_guide_keeps_its_page_when_redrawn_and_opens_afresh_on_page_one(window, town,
+                                                                          tmp_path):
+    """Turning the screen, 继续浏览 after the idle warning, or any redraw (a status change)
+    shows the part of the guide one was reading; opening a guide again starts at page 1."""
+    from hall.guide import no_break
+    from hall.widgets import BigButton
+
+    clock = FakeClock()
+
+    async def scenario(shell, app):
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        await tap(widgets(app.root, BigButton, "长辈模式")[0])
+        await frames(5)
+        for _ in range(3):
+            await tap(widgets(app.root, BigButton, "下一页")[0])
+        reading = app.guide_pages.place
+        first = no_break(app.guide_pages.blocks[reading].text)[:6]
+        assert app.guide_pages.page == 3 and reading > 0
+        window.size = (1080, 1920)                              # the screen turns
+        await frames(8)
+        pages = app.guide_pages
+        assert pages.page > 0 and any(pages.lines[i].block == reading
+                                      for i in pages.page_lines[pages.page])
+        assert first in "".join(guide_lines_on_screen(app))
+        clock.now += 61
+        app._tick(1)
+        await frames(5)
+        assert app.screen == "idle_warning"
+        await tap(widgets(app.root, BigButton, "继续浏览")[0])
+        await frames(5)
+        assert app.screen == "guide" and first in "".join(guide_lines_on_screen(app))
+        await tap(widgets(app.root, BigButton, "返回首页")[0])
+        await tap(widgets(app.root, BigButton, "民政")[0])
+        await tap(widgets(app.root, BigButton, "办事指南")[0])
+        await frames(5)
+        assert app.guide_pages.page == 0
+
+    run_kiosk(window, town, tmp_path, (1920, 1080), scenario, clock=clock)

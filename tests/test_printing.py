@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import os
 import select
 import shutil
@@ -555,3 +556,25 @@ def test_network_printer(tmp_path):
     with pytest.raises(PrinterFault) as caught:
         print_test(f"net:127.0.0.1:{fake.port}")            # nobody listens any more
     assert caught.value.kind == "offline"
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+def test_the_checklist_never_parts_a_number_from_its_unit_and_prints_no_nbsp(paper):
+    """The slip wraps by itself with the kiosk's rule (`hall.guide.no_break`): no printed line
+    ends with a number whose unit begins the next (近 6 | 个月, 2 | 号窗口); the no-break spaces
+    that hold them go out as plain spaces, never as GB18030's four bytes for U+00A0."""
+    import re
+
+    item = copy.deepcopy(sample.ITEM)
+    item["materials"] = [{"name": "证明" + "材" * k, "form": "copy", "copies": 2,
+                          "notes": "料" * k + "近 6 个月的银行流水，到 2 号窗口领表"}
+                         for k in range(24)]
+    blocks = checklist_layout(item, sample.HALL, sample.GUIDE_URL, paper)
+    lines = text_of(blocks, paper_for(paper))
+    assert sum("近 6 个月" in line for line in lines) >= 12       # joined ones print whole
+    for above, below in itertools.pairwise(lines):
+        assert not (re.search(r"\d\s*$", above) and re.match(r"\s*[份号个张项]", below)), \
+            (above, below)
+    assert not any("\u00a0" in line for line in lines)
+    data, _ = roundtrip(blocks, PrinterProfile(paper, "gb18030"))
+    assert "\u00a0".encode("gb18030") not in data

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 
+from hall.guide import NBSP, no_break
+
 # Characters that must not start a line (they close something) or end one (they open something);
 # a light form of the Chinese line-breaking rules (避头尾).
 NO_LINE_START = frozenset("，。、；：？！）》」』】〕〉”’…%‰℃,.;:?!)]}")
@@ -22,12 +24,13 @@ _WORD = re.compile(r"[0-9A-Za-z_\-./:@%?=&#+~]+")
 
 def char_cells(ch: str) -> int:
     """Columns one character takes: 1 for printable ASCII, 2 for everything else."""
-    return 1 if " " <= ch <= "~" else 2
+    return 1 if " " <= ch <= "~" or ch == NBSP else 2
 
 
 def display_width(text: str) -> int:
-    """Columns a string takes on the paper (a 48-column line is 576 dots at normal size)."""
-    return sum(1 if " " <= ch <= "~" else 2 for ch in text)
+    """Columns a string takes on the paper (a 48-column line is 576 dots at normal size); a
+    no-break space is printed as a space."""
+    return sum(1 if " " <= ch <= "~" or ch == NBSP else 2 for ch in text)
 
 
 def clean(text: str) -> str:
@@ -49,6 +52,14 @@ def _tokens(text: str) -> list[str]:
         else:
             raw.append(text[pos])
             pos += 1
+    # Keep what a no-break space joins (a number and its unit: `1 份`, `2 号窗口`) in one piece.
+    joined: list[str] = []
+    for token in raw:
+        if joined and (token == NBSP or joined[-1].endswith(NBSP)):
+            joined[-1] += token
+        else:
+            joined.append(token)
+    raw = joined
     # Glue closing punctuation to what precedes it and opening punctuation to what follows.
     glued: list[str] = []
     carry = ""
@@ -104,10 +115,23 @@ def _margins(cols: int, indent: int, lead: int) -> tuple[int, int]:
 
 
 def _fill(text: str, cols: int, indent: int, lead: int) -> list[str]:
-    text = clean(text)
+    """The lines, each number kept with its unit as on the kiosk's screen (`hall.guide.no_break`);
+    the no-break spaces that keep them together are printed as plain spaces (GB18030 has no
+    one-byte no-break space: U+00A0 would go out as four bytes the printer shows as junk)."""
+    return [line.replace(NBSP, " ") for line in _fill_joined(no_break(clean(text)), cols,
+                                                               indent, lead)]
+
+
+def _fill_joined(text: str, cols: int, indent: int, lead: int) -> list[str]:
     lines: list[str] = []
     current = " " * lead
-    for token in _tokens(text):
+    tokens: list[str] = []
+    for token in _tokens(text):       # a joined piece wider than a line is joined no more
+        if NBSP in token and display_width(token) > cols - max(indent, lead):
+            tokens += _tokens(token.replace(NBSP, " "))
+        else:
+            tokens.append(token)
+    for token in tokens:
         room = cols - display_width(current)
         if display_width(token) <= room:
             if not (token == " " and current.strip() == ""):
