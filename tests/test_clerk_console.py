@@ -517,8 +517,9 @@ def test_a_new_service_day_says_hello_again(tmp_path, browser):
     """At midnight (a simulated hall clock, three times as fast) the server closes the day:
     the clerk is signed out and `day_started` sent; the console says hello again on a fresh
     connection and shows the new day's state: no window, no ticket."""
-    # 20 s before midnight: room for chromium, the login and the call on a busy machine.
-    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:59:00", "--speed", "3")
+    # 30 s before midnight: room for chromium, the login and the call on a busy machine (a
+    # full CI run once took over 5 s for the call's reply through the page's relay).
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:58:30", "--speed", "3")
     hellos: list[dict] = []
 
     def proxy(ws):      # a plain relay that counts the page's hellos
@@ -540,7 +541,7 @@ def test_a_new_service_day_says_hello_again(tmp_path, browser):
             console.log_in("1001", "1111")
             console.choose(1, "A")
             console.button("呼叫下一位").click()
-            expect(page.locator("#ticket-number")).to_have_text("A001")
+            expect(page.locator("#ticket-number")).to_have_text("A001", timeout=15_000)
             assert hall.health()["service_day"] == "2026-11-23"   # still before midnight
 
             expect(page.locator("#choose-title")).to_be_visible(timeout=40_000)
