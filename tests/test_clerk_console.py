@@ -540,6 +540,9 @@ def test_a_new_service_day_says_hello_again(tmp_path, browser):
             page.reload()
             console.log_in("1001", "1111")
             console.choose(1, "A")
+            # The sign-in answered (its reply, not only its event: a click while a request is
+            # in flight is not sent), then the call.
+            expect(page.locator("#message")).to_contain_text("已在 1 号窗口签到")
             console.button("呼叫下一位").click()
             expect(page.locator("#ticket-number")).to_have_text("A001", timeout=15_000)
             assert hall.health()["service_day"] == "2026-11-23"   # still before midnight
