@@ -396,6 +396,36 @@ def test_a_given_number_is_called_from_the_console(hall, browser):
         console.shot("10-call-a-given-number-refused")
 
 
+def test_a_click_while_a_request_is_under_way_is_told_not_dropped(hall, browser):
+    """A second click on 呼叫下一位 before the first one's reply (a double click, or a click just
+    after 签到 while its reply is still on the way) calls nobody more, and the clerk is told so
+    in words; once the reply is in, the words go and the next click works."""
+    kiosk = hall.hello("kiosk")
+    display = hall.hello("display")
+    for _ in range(2):
+        assert kiosk.request("take_ticket", category="A")["ok"]
+    with console_page(browser, hall) as console:
+        page = console.page
+        console.log_in("1001", "1111")
+        console.choose(1, "A")
+        expect(page.locator(".queues li[data-category=A]")).to_contain_text("等候 2 人")
+        said = page.evaluate("""() => {
+            const call = [...document.querySelectorAll('.actions [data-action]')]
+                .find((b) => b.textContent.includes('呼叫下一位'));
+            call.click();
+            call.click();   // in the same task: the first one's request is surely in flight
+            return document.getElementById('message').textContent; }""")
+        assert said == "正在处理上一项操作，请稍候再点"
+        expect(page.locator("#ticket-number")).to_have_text("A001")
+        expect(page.locator("#message")).to_have_text("已呼叫 A001 号")
+        assert display.wait_event("ticket_called", number="A001")["window"] == 1
+        expect(page.locator(".queues li[data-category=A]")).to_contain_text("等候 1 人")
+        with sqlite3.connect(hall.db) as db:
+            called = db.execute("select ticket from events where kind = 'ticket_called'")
+            assert [row[0] for row in called] == ["A001"]
+        console.shot("11-click-while-busy")
+
+
 def test_a_refused_sign_in_offers_the_takeover(hall, browser):
     li = hall.hello("clerk", badge="1002", pin="2222")
     assert li.request("sign_in", window=1, post="B")["ok"]

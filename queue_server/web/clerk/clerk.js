@@ -16,6 +16,7 @@ const ACTION_NAMES = {
   finish: "办结", pause: "暂停", resume: "恢复", sign_out: "签退", call_number: "叫指定号",
 };
 const OFFLINE_TEXT = "连接中断，正在重连…";
+const STILL_BUSY = "正在处理上一项操作，请稍候再点";
 
 
 const app = {
@@ -183,9 +184,12 @@ function patchClerk(changes) {
 }
 
 // One request at a time: the server answers a clerk's requests in order anyway, and a double
-// click must not call twice. Resolves with the reply, or null when another one is under way.
+// click must not call twice. Resolves with the reply, or null when another one is under way:
+// then the clerk is told so, since a click that does nothing and says nothing is a click lost
+// (it is not queued either: the second click of a double click would call a second citizen).
 async function send(op, params = {}) {
-  if (app.busy || !app.socket) return null;
+  if (app.busy) return stillBusy();
+  if (!app.socket) return null;
   app.busy = true;
   document.body.setAttribute("aria-busy", "true");
   try {
@@ -193,6 +197,7 @@ async function send(op, params = {}) {
   } finally {
     app.busy = false;
     document.body.removeAttribute("aria-busy");
+    if (app.message.text === STILL_BUSY) say("");   // done: the clerk may click again
   }
 }
 
@@ -620,8 +625,14 @@ async function resumeHeld(number) {
   say(`已叫回 ${number} 号`, "ok");
 }
 
+function stillBusy() {
+  say(STILL_BUSY, "info");
+  return null;
+}
+
 function runAction(op) {
-  if (app.screen !== "main" || app.busy) return;
+  if (app.screen !== "main") return;
+  if (app.busy) return stillBusy();
   const reason = unavailable()[op];
   if (reason) {
     say(`现在不能“${ACTION_NAMES[op]}”：${reason}`, "error");
@@ -659,7 +670,11 @@ function setUpDialog(dialog) {
   const error = dialog.querySelector(".form-error");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (app.busy || !dialog.submitAction) return;
+    if (!dialog.submitAction) return;
+    if (app.busy) {
+      error.textContent = STILL_BUSY;
+      return;
+    }
     error.textContent = "";
     const result = await dialog.submitAction(new FormData(form));
     if (typeof result === "string") {
