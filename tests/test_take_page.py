@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ from display_board.model import BoardModel
 from queue_server import take_page
 from queue_server.store.database import open_engine
 from queue_server.store.schema import HallRow
+from queue_server.ticket_tokens import make_token
+from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import SMALL, LiveHall
 
@@ -243,3 +246,115 @@ def test_takes_from_one_address_are_limited(hall):
                for n in range(MOBILE_TAKE_LIMIT.burst + 3)]
     assert sum(a["ok"] for a in answers) == MOBILE_TAKE_LIMIT.burst
     assert answers[-1]["error"] == {"code": "rate_limited", "message": "取号太频繁，请稍候再试"}
+
+
+# --- the page, on a phone ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def phone(browser, hall):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    yield page
+    context.close()
+    hosts = {urlsplit(url).netloc for url in page.requests}
+    assert hosts <= {urlsplit(hall.http).netloc}, f"the page fetched from elsewhere: {hosts}"
+
+
+def _fits(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_citizen_takes_a_ticket_on_the_phone_and_lands_on_its_page(hall, phone):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    code = _code(hall)
+    phone.goto(f"{hall.http}/take")
+    phone.locator("#code").fill(f"{(int(code) + 1) % 10_000:04d}")
+    phone.get_by_role("button", name="下一步").click()
+    phone.get_by_text(take_page.BAD_CODE).wait_for()
+    _fits(phone)
+    phone.screenshot(path=SHOTS / "code.png", full_page=True)
+
+    phone.locator("#code").fill(code)
+    phone.get_by_role("button", name="下一步").click()
+    phone.locator("#items-step").wait_for()
+    assert phone.locator("#hall").inner_text() == "测试镇便民服务中心 · 手机取号"
+    card = phone.locator("section.category[data-prefix=A]")
+    assert "⚠ 该业务暂无窗口办理，可先取号等候" in card.inner_text()
+    assert "本业务当前等候 0 人" in card.inner_text()
+    _fits(phone)
+    phone.screenshot(path=SHOTS / "items.png", full_page=True)
+
+    card.get_by_role("button", name="城乡居民基本养老保险参保登记").click()
+    assert phone.locator("#chosen").inner_text() == "社保业务 · 城乡居民基本养老保险参保登记"
+    phone.locator("#phone").fill("12345")
+    phone.get_by_role("button", name="确认取号").click()
+    phone.get_by_text(take_page.BAD_PHONE).wait_for()
+    phone.locator("#phone").fill(NUMBER)
+    phone.get_by_label("老年人优先").check()
+    _fits(phone)
+    phone.screenshot(path=SHOTS / "phone.png", full_page=True)
+    phone.get_by_role("button", name="确认取号").click()
+    phone.wait_for_url(re.compile(r"/t/"))
+    phone.get_by_text("实时更新中").wait_for()
+    assert phone.locator("#number").inner_text() == "A001"
+    assert phone.locator("#status").inner_text() == "等待中"
+    phone.screenshot(path=SHOTS / "ticket.png", full_page=True)
+    assert [(e["number"], e["priority"], e["source"]) for e in _issued(hall)] == [
+        ("A001", "elderly", "mobile")]
+
+    phone.goto(f"{hall.http}/take")   # the same phone, the same category again
+    phone.locator("#code").fill(code)
+    phone.get_by_role("button", name="下一步").click()
+    phone.locator("section.category[data-prefix=A] button").click()
+    phone.locator("#phone").fill(NUMBER)
+    phone.get_by_role("button", name="确认取号").click()
+    phone.get_by_text("这个手机号今天已经取过社保业务的号：A001。").wait_for()
+    link = phone.get_by_role("link", name="查看 A001 号的排队进度")
+    assert link.get_attribute("href") == f"{hall.http}/t/{_token(hall, 'A001')}"
+    _fits(phone)
+    phone.screenshot(path=SHOTS / "already.png", full_page=True)
+    assert len(_issued(hall)) == 1
+
+
+def _token(hall: LiveHall, number: str) -> str:
+    return make_token(_secret(hall), date.fromisoformat(hall.health()["service_day"]), number)
+
+
+def test_the_page_says_a_closed_hall_and_issues_nothing(tmp_path, browser):
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T20:00:00", hall_text=SMALL)
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{hall.http}/take")
+        page.locator("#code").fill(_code(hall))
+        page.get_by_role("button", name="下一步").click()
+        page.get_by_text("今日取号已结束，请明天 8:30 后再来").first.wait_for()
+        assert page.locator("#hall-state").inner_text() == "今日取号已结束，请明天 8:30 后再来"
+        assert page.locator("button.item").count() == 3
+        assert all(b.is_disabled() for b in page.locator("button.item").all())
+        page.screenshot(path=SHOTS / "closed.png", full_page=True)
+        assert _issued(hall) == []
+    finally:
+        context.close()
+        assert hall.stop() == 0
+
+
+def test_the_page_is_served_under_a_halls_path_on_a_server_of_several(tmp_path):
+    east = SMALL.replace('code = "small"', 'code = "east"', 1)
+    hall = LiveHall(tmp_path, more_halls=(east,))
+    try:
+        with urllib.request.urlopen(f"{hall.http}/h/east/take", timeout=5) as reply:
+            assert "今日取号码" in reply.read().decode()
+        board = hall.hello("display", "/h/east", token=hall.more_tokens["east"]["display"])
+        mobile = hall.client("/h/east")
+        assert mobile.request("hello", role="mobile", code=board.hello["take_code"])["ok"]
+    finally:
+        assert hall.stop() == 0

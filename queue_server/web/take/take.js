@@ -76,6 +76,11 @@ function mark(ok, text) {
   return element("p", { class: ok ? "state ok" : "state warn" }, `${ok ? "✓" : "⚠"} ${text}`);
 }
 
+$("phone").addEventListener("input", () => {
+  $("take-error").textContent = "";
+  $("existing").hidden = true;
+});
+
 // Each category, with the kiosk's words before any tap, and its items (a category without
 // items of its own is taken by its name).
 function showMenu(given) {
@@ -91,12 +96,13 @@ function showMenu(given) {
       : [{ category, item: null }];
     const buttons = choices.map((choice) => element("button", {
       type: "button", class: "item", disabled: !category.takeable,
-      textContent: choice.item ? choice.item.name : `办理${category.name}`,
+      textContent: choice.item ? choice.item.name : `取号：${category.name}`,
       onclick: () => choose(choice),
     }));
     list.append(element("section", { class: "card category", dataset: { prefix: category.prefix } },
       element("h2", {}, category.name),
-      mark(category.ok, category.text),
+      // the hall's own state (closed) is said once, above; a category's own, here
+      category.text === given.text ? null : mark(category.ok, category.text),
       category.waiting ? element("p", { class: "waiting" }, category.waiting) : null,
       ...buttons));
   }
