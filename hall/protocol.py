@@ -141,6 +141,7 @@ OPS: dict[str, Op] = {
         "service": nullable(text(64)), "kind": one_of(*TICKET_KINDS),
         "priority": nullable(one_of(*KIOSK_PRIORITIES)), "phone": text(20)}),
     "take_menu": Op(("mobile",)),
+    "take_poster": Op(("manager",)),
     "device_status": Op(DEVICE_ROLES, {"printer": one_of(*PRINTER_STATES)},
                         {"detail": text(200, True)}),
     "sign_in": Op(("clerk",), {"window": integer(1, 999), "post": one_of(*POSTS)},

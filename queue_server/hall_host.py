@@ -33,7 +33,7 @@ from websockets.http11 import Response
 
 from hall.protocol import CLOSE_MOVED, HALL_PATH, encode_bytes
 from hall.vocabulary import REPORTS
-from queue_server import __version__, reports, views, web_pages
+from queue_server import __version__, reports, take_page, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
 from queue_server.fanout import Hub, Replies, close_soon
@@ -50,7 +50,7 @@ from queue_server.ticket_tokens import TokenExpired, make_token, short_code, tic
 from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
-HALL_PAGES = ("/export/", "/guide/", "/t/", "/q")   # the pages a hall makes itself
+HALL_PAGES = ("/export/", "/guide/", "/t/", "/q", "/poster/")   # the pages a hall makes itself
 LOOKUP_LIMIT = RateLimit(10, 60)   # 查询码 tries per address: then one every 6 s
 STEPPED_DOWN = "本大厅已转由另一台服务器服务，正在重新连接"
 HELLO_SECONDS = 10.0
@@ -143,7 +143,21 @@ class HallHost:
             return await self.export(path.removeprefix("/export/"))
         if path.startswith("/guide/"):
             return await self.guide(path.removeprefix("/guide/"), parse_qs(query))
+        if path.startswith("/poster/"):
+            return self.poster(path.removeprefix("/poster/"))
         return self.ticket_problem(path.removeprefix("/t/"))
+
+    def poster(self, token: str) -> Response:
+        """The entrance's poster of the mobile 取号 page, for a link a manager's `take_poster`
+        made: the QR of `/take` and the code of the hall's day now."""
+        try:
+            take_url = take_page.poster_url(self.context.secret, token, time.time())
+        except ValueError as refused:
+            return text_reply(HTTPStatus.FORBIDDEN, str(refused))
+        day = self.service.state.day
+        return page(HTTPStatus.OK, web_pages.poster_html(
+            self.context.hall_view, day, take_page.hall_code(self.context.secret, day), take_url,
+            take_page.qr_svg(take_url)))
 
     async def guide(self, code: str, asked: dict[str, list[str]]) -> Response:
         """The item's guide as the hall serves it now, or (`?v=N`) as it was at the hall's

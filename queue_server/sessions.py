@@ -53,7 +53,7 @@ from queue_server.writer import SessionEnded, Writer, WriterFailed
 
 log = logging.getLogger("queue_server.sessions")
 
-READ_OPS = frozenset({"catalogue", "stats", "export", "take_menu"})   # answered without the writer
+READ_OPS = frozenset({"catalogue", "stats", "export", "take_menu", "take_poster"})   # answered without the writer
 
 
 @dataclass
@@ -546,6 +546,12 @@ class Session:
             "what", "format", "from", "to", "by", "period") if k in p}, time.time())
         return {"url": f"{self.context.base_path(self.connection)}/export/{token}"}
 
+    async def _op_take_poster(self, request: Request) -> dict[str, Any]:
+        """A link to the entrance's poster of the mobile 取号 page (queue_server.take_page)."""
+        take_url = f"{self.context.public_url(self.connection)}/take"
+        token = take_page.poster_link(self.context.secret, take_url, time.time())
+        return {"url": f"{self.context.base_path(self.connection)}/poster/{token}"}
+
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))
         return {}
@@ -556,6 +562,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "catalogue": Session._op_catalogue,
     "take_ticket": Session._op_take_ticket,
     "take_menu": Session._op_take_menu,
+    "take_poster": Session._op_take_poster,
     "device_status": Session._op_device_status,
     "sign_in": Session._op_sign_in,
     "sign_out": Session._op_sign_out,

@@ -12,6 +12,10 @@ The number itself is never stored: the ticket's event keeps a keyed hash of it (
 hall's secret, of the service day and the number, purpose `phone`), which is all the rule "one
 ticket per phone per category per hall day" needs (the core checks it, `HallState`). The hash
 is of one day: the same phone on two days gives two unrelated keys.
+
+Managers print the entrance's poster from the dashboard (`take_poster`): a link to
+`/poster/<seal>`, sealed for `POSTER_SECONDS` (queue_server.seals, purpose `take-poster`), to an
+A4 page with the QR of `/take` and the day's code.
 """
 
 from __future__ import annotations
@@ -22,13 +26,18 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
+import qrcode
+import qrcode.image.svg
+
 from hall.availability import category_availability, hall_availability, waiting_text
 from queue_server import views
 from queue_server.hall_state import HallState
 from queue_server.rate_limits import RateLimit
+from queue_server.seals import Unsealed, seal, unseal
 from queue_server.ticket_tokens import digits, mac
 
 CODE_DIGITS = 4
+POSTER_SECONDS = 600
 CODE_LIMIT = RateLimit(10, 60.0)   # hellos with a code, per address: 10 at once, then one per 6 s
 PHONE = re.compile(r"1[3-9][0-9]{9}")
 BAD_PHONE = "请输入 11 位手机号码（1 开头的数字）"
@@ -88,3 +97,25 @@ def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any
                        "text": said.text, "ok": said.ok,
                        "waiting": waiting_text(waiting, prefix), "items": items})
     return {"takeable": whole.takeable, "text": whole.text, "categories": listed}
+
+
+def poster_link(secret: str, take_url: str, now: float) -> str:
+    """The seal of a manager's poster link: the `/take` address its QR opens."""
+    return seal(secret, "take-poster", {"url": take_url}, now + POSTER_SECONDS)
+
+
+def poster_url(secret: str, token: str, now: float) -> str:
+    """The `/take` address a poster link was made for; ValueError (its words in Chinese) for a
+    link that is not ours or has expired."""
+    try:
+        return str(unseal(secret, "take-poster", token, now)["url"])
+    except Unsealed as refused:
+        if refused.expired:
+            raise ValueError("海报链接已过期（10 分钟内有效），请回到管理页面重新生成") from None
+        raise ValueError("海报链接无效，请回到管理页面重新生成") from None
+
+
+def qr_svg(url: str) -> str:
+    """The QR code of `url`, as SVG, for the poster (scaled by its page's style)."""
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=4)
+    return image.to_string(encoding="unicode")

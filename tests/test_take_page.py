@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -22,7 +23,7 @@ from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import make_token
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
-from tests.live_hall import SMALL, LiveHall
+from tests.live_hall import MANAGER, SMALL, LiveHall
 
 SHOTS = ARTIFACTS / "take"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
@@ -358,3 +359,40 @@ def test_the_page_is_served_under_a_halls_path_on_a_server_of_several(tmp_path):
         assert mobile.request("hello", role="mobile", code=board.hello["take_code"])["ok"]
     finally:
         assert hall.stop() == 0
+
+
+def test_a_manager_prints_the_entrance_poster_from_the_dashboard(hall, browser):
+    """The dashboard's 生成今日海报 gives a link (sealed, for managers only) to an A4 page with
+    the QR of /take and today's code; a made-up or altered link is refused in Chinese."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    code = _code(hall)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{hall.http}/manager")
+        page.get_by_label("用户名").fill(MANAGER[0])
+        page.get_by_label("密码").fill(MANAGER[1])
+        page.get_by_role("button", name="登录", exact=True).click()
+        page.get_by_role("button", name="生成今日海报").click()
+        link = page.get_by_role("link", name="打开海报并打印（10 分钟内有效）")
+        href = link.get_attribute("href")
+        assert href.startswith("/poster/")
+        page.locator("#poster-form").screenshot(path=SHOTS / "dashboard-poster.png")
+        with context.expect_page() as opened:
+            link.click()
+        poster = opened.value
+        poster.wait_for_load_state()
+        poster.emulate_media(media="print")
+        text = poster.locator("body").inner_text()
+        assert code in text and "今日取号码" in text and f"{hall.http}/take" in text
+        assert poster.locator("svg").count() == 1
+        poster.screenshot(path=SHOTS / "poster.png", full_page=True)
+        poster.pdf(path=SHOTS / "poster.pdf", format="A4")
+        assert poster.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()
+    forged = href[:-3] + ("AAA" if not href.endswith("AAA") else "BBB")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{hall.http}{forged}", timeout=5)
+    assert refused.value.code == 403
+    assert refused.value.read().decode().startswith("海报链接无效")
