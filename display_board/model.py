@@ -129,14 +129,15 @@ class BoardModel:
         return rows
 
     def ticker(self) -> str:
-        """The line along the bottom: why the server turned the board away, else the notice (or
-        a welcome), then today's hall code of the mobile 取号 page (`/take`), which the server
-        sends with each hello (a new one each hall day)."""
+        """The line along the bottom: why the server turned the board away, else today's hall
+        code of the mobile 取号 page (`/take`; the server sends it with each hello, a new one
+        each hall day), short and first so that it is soon read, then the notice (or a
+        welcome)."""
         if self.refused:
             return self.refused
         line = self.notice or f"欢迎来到{self.hall.get('name', '本中心')}，请取号后留意叫号"
         if self.take_code:
-            line += f"　　手机取号：扫描大厅入口的二维码，今日取号码 {self.take_code}"
+            line = f"今日取号码 {self.take_code}（手机扫描大厅入口二维码取号）　　{line}"
         return line
 
     def queue_rows(self) -> list[tuple[str, int]]:

@@ -83,9 +83,11 @@ def test_the_board_shows_the_code_the_server_derives_for_the_day(hall):
         take_page.hall_code("another hall's secret", day) != code
     board = BoardModel()
     board.apply_snapshot(hall.hello("display").hello)
-    assert board.ticker().endswith(f"今日取号码 {code}") and "手机取号" in board.ticker()
+    assert board.ticker().startswith(f"今日取号码 {code}（手机扫描")
     board.notice = "今天下午 3 点停电检修"
-    assert board.ticker().startswith("今天下午 3 点停电检修") and code in board.ticker()
+    assert board.ticker().endswith("　　今天下午 3 点停电检修") and code in board.ticker()
+    board.refused = "设备令牌无效"
+    assert board.ticker() == "设备令牌无效"
 
 
 def test_a_wrong_code_is_refused_in_chinese_and_a_right_one_with_full_width_digits_passes(hall):
@@ -396,3 +398,17 @@ def test_a_manager_prints_the_entrance_poster_from_the_dashboard(hall, browser):
         urllib.request.urlopen(f"{hall.http}{forged}", timeout=5)
     assert refused.value.code == 403
     assert refused.value.read().decode().startswith("海报链接无效")
+
+
+def test_the_live_board_runs_todays_code_along_its_bottom(hall):
+    """The board app (kivy, offscreen) against the server: its bottom line ends with the code
+    the server gave in its hello."""
+    from tests.test_board import board_screenshot
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    code = _code(hall)
+    board = BoardModel()
+    board.apply_snapshot(hall.hello("display").hello)
+    assert board.ticker() == (f"今日取号码 {code}（手机扫描大厅入口二维码取号）"
+                              "　　欢迎来到测试镇便民服务中心，请取号后留意叫号")
+    board_screenshot(hall, SHOTS / "board.png")
