@@ -21,13 +21,11 @@ from queue_server import take_page
 from queue_server.store.database import open_engine
 from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import make_token
-from tests.browser import chromium
+from tests.browser import PHONE, chromium, phone_page
 from tests.conftest import ARTIFACTS
 from tests.live_hall import MANAGER, SMALL, LiveHall
 
 SHOTS = ARTIFACTS / "take"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True}
 NUMBER = "13800138000"
 
 
@@ -261,14 +259,8 @@ def browser():
 
 @pytest.fixture
 def phone(browser, hall):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    yield page
-    context.close()
-    hosts = {urlsplit(url).netloc for url in page.requests}
-    assert hosts <= {urlsplit(hall.http).netloc}, f"the page fetched from elsewhere: {hosts}"
+    with phone_page(browser, hall.http) as page:
+        yield page
 
 
 def _fits(page) -> None:
