@@ -337,7 +337,7 @@ class Session:
         if not take_page.code_is_right(self.context.secret, self.state.day, p.get("code", "")):
             raise ProtocolError("unauthorized", take_page.BAD_CODE)
         self.code_day = self.state.day
-        self.name = "手机取号"
+        self.name = ROLE_NAMES["mobile"]
 
     def _menu(self) -> dict[str, Any]:
         return take_page.menu(self.state, self.context.hall_view, self.context.writer.clock())
