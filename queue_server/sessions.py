@@ -53,7 +53,8 @@ from queue_server.writer import SessionEnded, Writer, WriterFailed
 
 log = logging.getLogger("queue_server.sessions")
 
-READ_OPS = frozenset({"catalogue", "stats", "export", "take_menu", "take_poster"})   # answered without the writer
+READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
+                      "take_menu", "take_poster"})
 
 
 @dataclass
