@@ -372,6 +372,7 @@ def test_a_manager_prints_the_entrance_poster_from_the_dashboard(hall, browser):
         href = link.get_attribute("href")
         assert href.startswith("/poster/")
         page.locator("#poster-form").screenshot(path=SHOTS / "dashboard-poster.png")
+        page.screenshot(path=SHOTS / "dashboard.png", full_page=True)
         with context.expect_page() as opened:
             link.click()
         poster = opened.value
