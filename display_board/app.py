@@ -129,8 +129,7 @@ class Board(Widget):
         self.notice.pos = (self.x, self.y + 8)
         self.notice.size = (self.width, plan.notice_height - 16)
         self.notice.pitch = p
-        self.notice.show(m.refused or m.notice
-                         or f"欢迎来到{hall.get('name', '本中心')}，请取号后留意叫号")
+        self.notice.show(m.ticker())
 
     def _current_call(self, plan: Plan) -> None:
         """The current call, large and red, blinking while new; 设备令牌无效 when the server

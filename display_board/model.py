@@ -60,6 +60,7 @@ class BoardModel:
     notice: str = ""
     connected: bool = False
     refused: str | None = None   # the server's reason when it turned this board away
+    take_code: str = ""          # today's hall code of the mobile 取号 page, as the server said
 
     # --- fed by the shell ------------------------------------------------------------------------
 
@@ -70,6 +71,7 @@ class BoardModel:
         self.windows = {w["window"]: w for w in live.get("windows", [])}
         self.queues = {q["category"]: q for q in live.get("queues", [])}
         self.notice = live.get("notice") or ""
+        self.take_code = reply.get("take_code") or ""
         names = {w["window"]: w["name"] for w in self.hall.get("windows", [])}
         self.recent = [Call(c["number"], c["window"], names.get(c["window"], ""))
                        for c in live.get("calls", []) if self.board_filter.window(c["window"])
@@ -125,6 +127,18 @@ class BoardModel:
                 "current": live.get("current") or "",
             })
         return rows
+
+    def ticker(self) -> str:
+        """The line along the bottom: why the server turned the board away, else today's hall
+        code of the mobile 取号 page (`/take`; the server sends it with each hello, a new one
+        each hall day), short and first so that it is soon read, then the notice (or a
+        welcome)."""
+        if self.refused:
+            return self.refused
+        line = self.notice or f"欢迎来到{self.hall.get('name', '本中心')}，请取号后留意叫号"
+        if self.take_code:
+            line = f"今日取号码 {self.take_code}（手机扫描大厅入口二维码取号）　　{line}"
+        return line
 
     def queue_rows(self) -> list[tuple[str, int]]:
         names = {c["prefix"]: c["name"] for c in self.hall.get("categories", [])}

@@ -47,20 +47,23 @@ CLOSE_TOO_SLOW = 4002   # too much waited to be sent to this connection: reconne
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str, re: Any = None):
+    """`detail`: more for the client beside code and message (a mobile take refused because
+    the phone has today's ticket of that category: that `ticket`)."""
+
+    def __init__(self, code: str, message: str, re: Any = None, **detail: Any):
         super().__init__(message)
-        self.code, self.message, self.re = code, message, re
+        self.code, self.message, self.re, self.detail = code, message, re, detail
 
     def reply(self) -> dict[str, Any]:
-        return error_reply(self.re, self.code, self.message)
+        return error_reply(self.re, self.code, self.message, **self.detail)
 
 
 def ok_reply(re: Any, **result: Any) -> dict[str, Any]:
     return {"re": re, "ok": True, **result}
 
 
-def error_reply(re: Any, code: str, message: str) -> dict[str, Any]:
-    return {"re": re, "ok": False, "error": {"code": code, "message": message}}
+def error_reply(re: Any, code: str, message: str, **detail: Any) -> dict[str, Any]:
+    return {"re": re, "ok": False, "error": {"code": code, "message": message, **detail}}
 
 
 # --- parameter checks --------------------------------------------------------------------------
@@ -132,11 +135,13 @@ OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
         "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),
         "ticket": text(200), "user": text(60), "password": text(200),
-        "pass": text(1000), "since_seq": integer()}),
+        "pass": text(1000), "since_seq": integer(), "code": text(12)}),
     "catalogue": Op(("kiosk", "manager"), optional={"since_version": integer()}),
-    "take_ticket": Op(("kiosk",), {"category": text(2)}, {
+    "take_ticket": Op(("kiosk", "mobile"), {"category": text(2)}, {
         "service": nullable(text(64)), "kind": one_of(*TICKET_KINDS),
-        "priority": nullable(one_of(*KIOSK_PRIORITIES))}),
+        "priority": nullable(one_of(*KIOSK_PRIORITIES)), "phone": text(20)}),
+    "take_menu": Op(("mobile",)),
+    "take_poster": Op(("manager",)),
     "device_status": Op(DEVICE_ROLES, {"printer": one_of(*PRINTER_STATES)},
                         {"detail": text(200, True)}),
     "sign_in": Op(("clerk",), {"window": integer(1, 999), "post": one_of(*POSTS)},

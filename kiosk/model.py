@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hall import guide
+from hall import availability, guide
+from hall.availability import Availability
 from hall.guide import fee_text, time_limit_text
 from hall.missed_call import ticket_tip
 from hall.vocabulary import PRIORITY_NAMES
-from kiosk import availability
-from kiosk.availability import Availability
 
 
 @dataclass
@@ -118,7 +117,7 @@ class KioskModel:
         return availability.waiting_text(self.waiting, category)
 
     def availability(self, now: datetime) -> Availability:
-        """Whether the hall issues tickets now, in words (see `kiosk.availability`)."""
+        """Whether the hall issues tickets now, in words (see `hall.availability`)."""
         return availability.hall_availability(self.server_hall, self.connected, now)
 
     def category_availability(self, category: str, now: datetime) -> Availability:

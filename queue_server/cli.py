@@ -32,7 +32,7 @@ from queue_server import catalogue
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
-from queue_server.rate_limits import LOGIN_LIMIT, TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
@@ -340,6 +340,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     server = Server(engine, codes, _rate_limit(args.take_limit, "--take-limit"), tls=tls,
                     clock=clock, speed=args.speed,
                     login_limit=_rate_limit(args.login_limit, "--login-limit"),
+                    mobile_limit=_rate_limit(args.mobile_limit, "--mobile-limit"),
                     name=args.name, url=args.advertise)
     with engine.connect() as conn:
         halls = [hall_records.hall_name(conn, code) for code in codes]
@@ -544,6 +545,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--login-limit", default=str(LOGIN_LIMIT), metavar="N/SECONDS",
                    help="每个地址的登录尝试上限（N 次，之后每 SECONDS 秒补 N 次），默认 %(default)s；0 不限 / "
                         "login tries per client address")
+    p.add_argument("--mobile-limit", default=str(MOBILE_TAKE_LIMIT), metavar="N/SECONDS",
+                   help="手机取号页（/take）每个地址的取号频率上限，默认 %(default)s；0 不限 / "
+                        "mobile tickets per client address")
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：大厅时钟从此时刻起走（如 2026-11-23T08:00），不要用于真实大厅 / "
                         "simulation only: the hall clock starts at TIME")

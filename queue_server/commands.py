@@ -17,6 +17,9 @@ class TakeTicket:
     kind: str = "handle"
     priority: str = "normal"
     service: str | None = None
+    phone_key: str | None = None
+    """A ticket taken on the hall's mobile page (`/take`): the keyed hash of the phone number
+    given (queue_server.take_page), one ticket per phone per category per day. None: the kiosk."""
 
 
 @dataclass(frozen=True, slots=True)

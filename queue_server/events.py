@@ -62,6 +62,12 @@ class TicketIssued(Record):
     catalogue_version: int | None = None
     """The hall's catalogue version when it was issued: the version of its item's guide
     (`/guide/<code>?v=N`). None in logs written before versions were recorded."""
+    source: str | None = None
+    """"mobile": taken on the hall's mobile page (`/take`); None: at a kiosk (and every ticket
+    of logs written before `/take`)."""
+    phone_key: str | None = None
+    """A mobile ticket's keyed hash of the phone number given (never the number itself,
+    queue_server.take_page); never sent on the wire."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from websockets.http11 import Response
 
 from hall.protocol import CLOSE_MOVED, HALL_PATH, encode_bytes
 from hall.vocabulary import REPORTS
-from queue_server import __version__, reports, views, web_pages
+from queue_server import __version__, reports, take_page, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
 from queue_server.fanout import Hub, Replies, close_soon
@@ -41,7 +41,7 @@ from queue_server.hall_definition import ServiceItem
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
-from queue_server.rate_limits import TAKE_LIMIT, Bucket, RateLimit
+from queue_server.rate_limits import MOBILE_TAKE_LIMIT, TAKE_LIMIT, PerAddress, RateLimit
 from queue_server.revocation import Revocation
 from queue_server.sessions import Context, Session
 from queue_server.store import accounts, hall_records
@@ -50,9 +50,8 @@ from queue_server.ticket_tokens import TokenExpired, make_token, short_code, tic
 from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
-HALL_PAGES = ("/export/", "/guide/", "/t/", "/q")   # the pages a hall makes itself
+HALL_PAGES = ("/export/", "/guide/", "/t/", "/q", "/poster/")   # the pages a hall makes itself
 LOOKUP_LIMIT = RateLimit(10, 60)   # 查询码 tries per address: then one every 6 s
-MAX_LOOKUP_ADDRESSES = 10_000
 STEPPED_DOWN = "本大厅已转由另一台服务器服务，正在重新连接"
 HELLO_SECONDS = 10.0
 KEPT_EDITIONS = 8   # earlier catalogue versions kept in memory for their guides (`?v=`)
@@ -65,7 +64,8 @@ class HallHost:
                  take_limit: RateLimit = TAKE_LIMIT, tls: ssl.SSLContext | None = None,
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
                  on_fenced: Callable[[], None] = lambda: None,
-                 servers: Callable[[], list[str]] = list):
+                 servers: Callable[[], list[str]] = list,
+                 mobile_limit: RateLimit = MOBILE_TAKE_LIMIT):
         self.service = service
         self.on_fenced = on_fenced
         self.code = service.definition.hall.code
@@ -78,7 +78,7 @@ class HallHost:
         self.replies = Replies()
         self.connections: set[ServerConnection] = set()
         self.stopped = False    # stepped down: no new connection is served
-        self.lookups: dict[str, Bucket] = {}   # address → its bucket of `/q` tries
+        self.lookups = PerAddress(LOOKUP_LIMIT)   # `/q` tries, per address
         self.editions: dict[int, tuple[ServiceItem, ...] | None] = {}   # earlier catalogues
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
                              credentials=self.revocation, on_fenced=on_fenced)
@@ -93,7 +93,8 @@ class HallHost:
         self.context = Context(service, self.writer, self.hub, secret, self.revocation,
                                login_gate, take_limit, self.public_url, self.base_path,
                                lambda: [url.replace("http", "ws", 1) + self.path + "/ws"
-                                        for url in servers()])
+                                        for url in servers()],
+                               mobile_takes=PerAddress(mobile_limit))
 
     def base_path(self, connection: ServerConnection) -> str:
         """The hall's path as this connection reached it: `/h/<code>`, or nothing when it came
@@ -142,7 +143,21 @@ class HallHost:
             return await self.export(path.removeprefix("/export/"))
         if path.startswith("/guide/"):
             return await self.guide(path.removeprefix("/guide/"), parse_qs(query))
+        if path.startswith("/poster/"):
+            return self.poster(path.removeprefix("/poster/"))
         return self.ticket_problem(path.removeprefix("/t/"))
+
+    def poster(self, token: str) -> Response:
+        """The entrance's poster of the mobile 取号 page, for a link a manager's `take_poster`
+        made: the QR of `/take` and the code of the hall's day now."""
+        try:
+            take_url = take_page.poster_url(self.context.secret, token, time.time())
+        except ValueError as refused:
+            return text_reply(HTTPStatus.FORBIDDEN, str(refused))
+        day = self.service.state.day
+        return page(HTTPStatus.OK, web_pages.poster_html(
+            self.context.hall_view, day, take_page.hall_code(self.context.secret, day), take_url,
+            take_page.qr_svg(take_url)))
 
     async def guide(self, code: str, asked: dict[str, list[str]]) -> Response:
         """The item's guide as the hall serves it now, or (`?v=N`) as it was at the hall's
@@ -211,10 +226,7 @@ class HallHost:
         code = unicodedata.normalize("NFKC", "".join(asked.get("code", [""])[0].split()))[:6]
         if not number and not code:
             return page(HTTPStatus.OK, web_pages.lookup_html(hall))
-        if len(self.lookups) > MAX_LOOKUP_ADDRESSES:   # a flood of addresses: start afresh
-            self.lookups.clear()
-        tries = self.lookups.setdefault(address, LOOKUP_LIMIT.bucket())
-        if not tries.take():
+        if not self.lookups.take(address):
             return page(HTTPStatus.TOO_MANY_REQUESTS, web_pages.lookup_html(
                 hall, number, "查询太频繁，请一分钟后再试"))
         state = self.service.state

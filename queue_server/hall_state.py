@@ -179,6 +179,8 @@ class HallState:
         self._next_day_at = datetime.combine(day + timedelta(days=1), time(0), self.hall.zone)
         self.tickets: dict[str, Ticket] = {}
         self.issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
+        self.phone_tickets: dict[tuple[str, str], str] = {}
+        """Today's mobile tickets (`/take`) by (phone key, category): their numbers."""
         self.queues: dict[str, CategoryQueue[Ticket]] = {
             c.prefix: CategoryQueue() for c in self.definition.categories}
         self.windows: dict[int, WindowState] = {
@@ -351,6 +353,11 @@ class HallState:
         moment = cal.local(self.hall, now)
         if not cal.issuing(self.hall, moment):
             raise DomainError("closed", cal.closed_reason(self.hall, moment))
+        if c.phone_key is not None:   # /take: one ticket per phone per category per day
+            taken = self.phone_tickets.get((c.phone_key, c.category))
+            if taken is not None:
+                raise DomainError("conflict", f"这个手机号今天已经取过{category.name}的号：{taken}。"
+                                              "请按这张号排队；办理其他业务可以另取。")
         issued = self.issued[c.category]
         if issued >= category.daily_cap:
             back = cal.come_back_text(moment, cal.next_working_day_start(self.hall, moment))
@@ -358,7 +365,8 @@ class HallState:
         number = f"{c.category}{issued + 1:03d}"
         return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,
                                 self.queues[c.category].ahead_of(c.priority),
-                                self.catalogue_version)]
+                                self.catalogue_version,
+                                "mobile" if c.phone_key is not None else None, c.phone_key)]
 
     def _sign_in(self, c: cmd.SignIn, now: datetime) -> Decision:
         window = self._window(c.window)
@@ -660,6 +668,8 @@ class HallState:
         self.tickets[ticket.number] = ticket
         self.issued[ticket.category] += 1
         self.queues[ticket.category].add(ticket)
+        if d.phone_key is not None:
+            self.phone_tickets[(d.phone_key, d.category)] = d.number
 
     def _on_ticket_called(self, e: Event[ev.TicketCalled]) -> None:
         d = e.data

@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from queue_server.rate_limits import LOGIN_LIMIT, Bucket, RateLimit
+from queue_server.rate_limits import FORGET_BUCKETS_OVER, LOGIN_LIMIT, PerAddress, RateLimit
 
 T = TypeVar("T")
 
 HASH_THREADS = 2
 PER_ADDRESS_WAITING = 8
 TOTAL_WAITING = 32
-FORGET_BUCKETS_OVER = 4096      # addresses remembered before the full buckets are dropped
 FRESH_SECONDS = 60.0            # an address quiet this long gets its next try checked first
 
 
@@ -63,7 +62,7 @@ class LoginGate:
         self.limit = limit
         self.threads = threads
         self.clock = clock
-        self.buckets: dict[str, Bucket] = {}
+        self.tries = PerAddress(limit, clock)
         self.last_try: dict[str, float] = {}
         self.fresh: deque[_Try] = deque()          # first tries of quiet addresses, in order
         self.waiting: OrderedDict[str, deque[_Try]] = OrderedDict()   # the others, by address
@@ -77,7 +76,7 @@ class LoginGate:
         """Run `check` (a blocking login check) on a hashing thread when this address's turn
         comes; raise LoginRefused without running it when the address or the queue is over
         its limit."""
-        if not self._bucket(address).take():
+        if not self.tries.take(address):
             self.refused += 1
             raise LoginRefused("登录尝试过于频繁，请 1 分钟后再试")
         fresh = self._first_in_a_while(address)
@@ -121,14 +120,6 @@ class LoginGate:
             bumped.done.set_exception(LoginRefused(BUSY))
         return True
 
-    def _bucket(self, address: str) -> Bucket:
-        bucket = self.buckets.get(address)
-        if bucket is None:
-            if len(self.buckets) > FORGET_BUCKETS_OVER:
-                self.buckets = {a: b for a, b in self.buckets.items() if not b.full}
-            bucket = self.buckets[address] = self.limit.bucket(self.clock)
-        return bucket
-
     def _start_next(self) -> None:
         loop = asyncio.get_running_loop()
         while self.running < self.threads and (self.fresh or self.waiting):
@@ -162,7 +153,7 @@ class LoginGate:
 
     def figures(self) -> dict[str, int]:
         return {"checked": self.checked, "refused": self.refused, "waiting": self.waiting_count,
-                "addresses_limited": len(self.buckets)}
+                "addresses_limited": len(self.tries)}
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

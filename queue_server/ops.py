@@ -67,7 +67,7 @@ def command_for(op: str, params: Params, who: Actor, clerk_window: ClerkWindow) 
 
 def _take_ticket(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
     return cmd.TakeTicket(p["category"], p.get("kind", "handle"), p.get("priority") or "normal",
-                          p.get("service"))
+                          p.get("service"), p.get("phone_key"))
 
 
 def _device_status(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:

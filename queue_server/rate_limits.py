@@ -1,7 +1,8 @@
 """Token buckets: `burst` acts at once, refilled evenly over `seconds`.
 
-One kiosk connection's tickets (`serve --take-limit`) and one address's login tries
-(`serve --login-limit`) are limited this way. A burst of 0 means no limit.
+One kiosk connection's tickets (`serve --take-limit`), one address's login tries
+(`serve --login-limit`), its 查询码 tries (`/q`) and its hall codes and tickets on the mobile
+取号 page (`/take`) are limited this way. A burst of 0 means no limit.
 """
 
 from __future__ import annotations
@@ -64,5 +65,32 @@ class Bucket:
         return self.tokens + elapsed * self.limit.burst / self.limit.seconds >= self.limit.burst
 
 
+FORGET_BUCKETS_OVER = 4096      # addresses remembered before the full buckets are dropped
+
+
+class PerAddress:
+    """One bucket per client address, under one limit."""
+
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.clock = clock
+        self.buckets: dict[str, Bucket] = {}
+
+    def bucket(self, address: str) -> Bucket:
+        bucket = self.buckets.get(address)
+        if bucket is None:
+            if len(self.buckets) > FORGET_BUCKETS_OVER:   # many addresses: forget the refilled
+                self.buckets = {a: b for a, b in self.buckets.items() if not b.full}
+            bucket = self.buckets[address] = self.limit.bucket(self.clock)
+        return bucket
+
+    def take(self, address: str) -> bool:
+        return self.bucket(address).take()
+
+    def __len__(self) -> int:
+        return len(self.buckets)
+
+
 TAKE_LIMIT = RateLimit(5, 10.0)     # a kiosk connection's tickets: 5 at once, 5 more per 10 s
+MOBILE_TAKE_LIMIT = RateLimit(5, 60.0)   # an address's tickets on the mobile page (`/take`)
 LOGIN_LIMIT = RateLimit(20, 60.0)   # an address's login tries: 20 at once, then one per 3 s

@@ -39,13 +39,13 @@ from hall.protocol import (
 )
 from hall.vocabulary import METRICS, ROLE_NAMES
 from queue_server import commands as cmd
-from queue_server import county, kpis, ops, reports, views
+from queue_server import county, kpis, ops, reports, take_page, views
 from queue_server.domain_errors import DomainError
 from queue_server.export_links import make_link
 from queue_server.fanout import Hub, close_soon
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
-from queue_server.rate_limits import TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import MOBILE_TAKE_LIMIT, TAKE_LIMIT, PerAddress, RateLimit
 from queue_server.revocation import Revocation
 from queue_server.store import accounts, devices
 from queue_server.ticket_tokens import TokenExpired, make_token, short_code, ticket_for
@@ -53,7 +53,8 @@ from queue_server.writer import SessionEnded, Writer, WriterFailed
 
 log = logging.getLogger("queue_server.sessions")
 
-READ_OPS = frozenset({"catalogue", "stats", "export"})   # answered without the writer
+READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
+                      "take_menu", "take_poster"})
 
 
 @dataclass
@@ -71,6 +72,10 @@ class Context:
     base_path: Callable[[Any], str] = lambda connection: ""    # the path part of it
     servers: Callable[[], list[str]] = list   # the hall's WebSocket address on each live server
     hall_view: dict[str, Any] = field(default_factory=dict)
+    mobile_codes: PerAddress = field(default_factory=lambda: PerAddress(take_page.CODE_LIMIT))
+    mobile_takes: PerAddress = field(default_factory=lambda: PerAddress(MOBILE_TAKE_LIMIT))
+    """The hall's mobile page (`/take`): its hellos (a hall code each) and its tickets, per
+    client address."""
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -85,6 +90,7 @@ class Session:
         self.window: int | None = None      # a pad's window
         self.ticket: str | None = None      # a citizen's ticket
         self.badge: str | None = None       # a clerk
+        self.code_day: date | None = None   # the mobile page: the day its hall code is of
         self.greeting = False               # a hello being answered
         self.account = ""                   # a clerk's badge or a manager's user name
         self.credential: tuple | None = None  # what hello was said with (queue_server.revocation)
@@ -134,7 +140,7 @@ class Session:
         except DomainError as error:
             return error_reply(request.id, error.code, error.message)
         except ProtocolError as error:
-            return error_reply(request.id, error.code, error.message)
+            return error_reply(request.id, error.code, error.message, **error.detail)
         except WriterFailed:
             return error_reply(request.id, "internal", "服务器暂时无法保存，请稍后重试；本次操作未生效")
         except SessionEnded:
@@ -190,6 +196,8 @@ class Session:
         await self.context.writer.settled()   # no await from here on: the reply shows committed state
         if role == "citizen":
             self._hello_citizen(p)
+        if role == "mobile":
+            self._hello_mobile(p)
         self.role = role
         self.context.hub.join(self)
         self.joined = True
@@ -218,7 +226,16 @@ class Session:
                                           "consultation_phone": hall["consultation_phone"],
                                           "rating_reasons": hall["rating_reasons"],
                                           "missed_call": hall["missed_call"]}}
+        if role == "display":   # shown on the board, for the mobile 取号 page (`/take`)
+            reply["take_code"] = take_page.hall_code(self.context.secret, self.state.day)
+        if role == "mobile":
+            reply["snapshot"] = {"hall": self._hall_card()}
+            reply["menu"] = self._menu()
         return reply
+
+    def _hall_card(self) -> dict[str, Any]:
+        hall = self.context.hall_view
+        return {k: hall[k] for k in ("name", "address", "consultation_phone")}
 
     def _devices_now(self, registered: list[devices.Device]) -> list[dict[str, Any]]:
         """Every registered device, with how many connections it holds now (0: offline)."""
@@ -270,7 +287,7 @@ class Session:
         def check() -> accounts.Login:
             return service.login(kind, p[who], p[secret], datetime.now(UTC))
 
-        address = self.connection.remote_address[0] if self.connection.remote_address else ""
+        address = self.address
         try:   # a slow hash: on the gate's own threads, in turn with other addresses' tries
             result = await self.context.login_gate.check(address, check)
         except LoginRefused as refused:
@@ -286,7 +303,7 @@ class Session:
         account it names, as it is now; the resume token for the page's next hellos."""
         engine = self.context.service.engine
         hall = self.context.service.definition.hall.code
-        address = self.connection.remote_address[0] if self.connection.remote_address else ""
+        address = self.address
         try:   # no hash to compute; through the gate all the same, for its limit per address
             result, resume = await self.context.login_gate.check(
                 address, lambda: county.admit(engine, token, hall, time.time()))
@@ -309,6 +326,61 @@ class Session:
             raise ProtocolError("unauthorized", "二维码无效，请扫描小票上的二维码")
         self.ticket = number
         self.name = number
+
+    @property
+    def address(self) -> str:
+        return self.connection.remote_address[0] if self.connection.remote_address else ""
+
+    def _hello_mobile(self, p: dict[str, Any]) -> None:
+        """The mobile 取号 page (`/take`): today's hall code, tries limited per address."""
+        if not self.context.mobile_codes.take(self.address):
+            raise ProtocolError("rate_limited", "尝试次数过多，请 1 分钟后再试")
+        if not take_page.code_is_right(self.context.secret, self.state.day, p.get("code", "")):
+            raise ProtocolError("unauthorized", take_page.BAD_CODE)
+        self.code_day = self.state.day
+        self.name = ROLE_NAMES["mobile"]
+
+    def _menu(self) -> dict[str, Any]:
+        return take_page.menu(self.state, self.context.hall_view, self.context.writer.clock())
+
+    def _still_today(self) -> None:
+        """A mobile page's code is of one hall day: after the day starts, a new code."""
+        if self.code_day != self.state.day:
+            raise ProtocolError("unauthorized", take_page.BAD_CODE)
+
+    async def _op_take_menu(self, request: Request) -> dict[str, Any]:
+        self._still_today()
+        return {"menu": self._menu()}
+
+    async def _take_mobile(self, request: Request) -> Outcome:
+        """A ticket for the mobile page: a phone number, checked, kept only as its keyed hash;
+        tickets limited per address; the phone's ticket of this category today, if any, is the
+        refusal's `ticket`."""
+        p = request.params
+        try:
+            phone = take_page.checked_phone(p.get("phone", ""))
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        self._still_today()
+        if not self.context.mobile_takes.take(self.address):
+            raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
+        key = take_page.phone_key(self.context.secret, self.state.day, phone)
+        command = ops.command_for(request.op, {**p, "phone_key": key}, self,
+                                  self.state.clerk_window.get)
+        try:
+            return await self._submit(command)
+        except DomainError as error:
+            await self.context.writer.settled()   # the ticket that won is committed
+            taken = self.state.phone_tickets.get((key, p["category"]))
+            if error.code != "conflict" or taken is None:
+                raise
+            raise ProtocolError(error.code, error.message, ticket=self._ticket_link(taken)) from None
+
+    def _ticket_link(self, number: str) -> dict[str, Any]:
+        """Today's ticket `number` and the address of its own page (`/t/<token>`)."""
+        token = make_token(self.context.secret, self.state.day, number)
+        return {"number": number, "token": token,
+                "url": f"{self.context.public_url(self.connection)}/t/{token}"}
 
     # --- kiosk ------------------------------------------------------------------------------------
 
@@ -340,7 +412,10 @@ class Session:
     async def _op_take_ticket(self, request: Request) -> dict[str, Any]:
         if not self.bucket.take():
             raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
-        outcome = await self._submit(self._command(request))
+        if self.role == "mobile":
+            outcome = await self._take_mobile(request)
+        else:
+            outcome = await self._submit(self._command(request))
         issued = next(e for e in outcome.events if e.kind == "ticket_issued")
         number = issued.data.number
         definition = self.state.definition
@@ -472,6 +547,12 @@ class Session:
             "what", "format", "from", "to", "by", "period") if k in p}, time.time())
         return {"url": f"{self.context.base_path(self.connection)}/export/{token}"}
 
+    async def _op_take_poster(self, request: Request) -> dict[str, Any]:
+        """A link to the entrance's poster of the mobile 取号 page (queue_server.take_page)."""
+        take_url = f"{self.context.public_url(self.connection)}/take"
+        token = take_page.poster_link(self.context.secret, take_url, time.time())
+        return {"url": f"{self.context.base_path(self.connection)}/poster/{token}"}
+
     async def _op_set_priority(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))
         return {}
@@ -481,6 +562,8 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "hello": Session._op_hello,
     "catalogue": Session._op_catalogue,
     "take_ticket": Session._op_take_ticket,
+    "take_menu": Session._op_take_menu,
+    "take_poster": Session._op_take_poster,
     "device_status": Session._op_device_status,
     "sign_in": Session._op_sign_in,
     "sign_out": Session._op_sign_out,

@@ -29,9 +29,14 @@ def short_code(secret: str, day: date, number: str) -> str:
     """Six digits printed under the ticket's QR, for a citizen who cannot scan it: with the
     number, they open the ticket's page (`/q`). Signed like the token, so not guessable from
     the number; one in a million, which is enough for a page that shows a queue position."""
-    digest = hmac.new(secret.encode(), f"short:{day:%Y%m%d}{number}".encode(),
-                      hashlib.sha256).digest()
-    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
+    return digits(secret, f"short:{day:%Y%m%d}{number}", 6)
+
+
+def digits(secret: str, payload: str, count: int) -> str:
+    """`count` decimal digits of HMAC-SHA256 of `payload` under the hall's secret: a code a
+    person types (the 查询码, the hall's daily 取号码 of queue_server.take_page)."""
+    digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10 ** count:0{count}d}"
 
 
 def read_token(secret: str, token: str) -> tuple[date, str] | None:

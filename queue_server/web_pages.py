@@ -1,8 +1,9 @@
 """The pages the server renders itself: the guide page (`/guide/<item code>`, what the QR on a
 printed 一次性告知单 opens), the page a ticket's QR opens when its token is bad or expired, and
 the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`), and
-the hall's front page (`/`) and the list of halls of a server that serves several, and the
-page that finds a ticket by its number and 查询码 (`/q`).
+the hall's front page (`/`) and the list of halls of a server that serves several, the
+page that finds a ticket by its number and 查询码 (`/q`), and the poster of the mobile 取号 page
+(`/poster/<seal>`, printed by managers).
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
 hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
@@ -11,6 +12,7 @@ hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
 from __future__ import annotations
 
 import json
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -172,6 +174,36 @@ def halls_html(halls: list[dict[str, Any]], problem: str = "", county: bool = Fa
     body = (f"<header><p>大厅排队服务器</p><h1>本服务器服务的大厅（{len(halls)} 个）</h1></header>"
             f"<main>{note}{county_link}{''.join(rows)}</main>")
     return _page("大厅排队服务器", body, _FRONT_STYLE)
+
+
+_POSTER_STYLE = """
+@page{size:A4;margin:12mm}
+body{background:#fff;text-align:center}
+.poster{max-width:186mm;margin:auto;padding:8mm 0}
+.poster h1{font-size:60px;margin:0;color:#123a6b}
+.poster .hall{font-size:28px;margin:4px 0 18px}
+.poster svg{display:block;width:96mm;height:96mm;margin:0 auto}
+.poster .steps{font-size:24px;text-align:left;display:inline-block;margin:14px 0}
+.poster .code{font-size:30px;margin:10px 0 4px}
+.poster .code strong{display:inline-block;font-size:88px;letter-spacing:16px;padding:0 14px;
+border:4px solid #123a6b;border-radius:14px;color:#123a6b;line-height:1.2}
+.poster .small{font-size:18px;color:#4a5666}
+"""
+
+
+def poster_html(hall: dict[str, Any], day: date, code: str, take_url: str, qr_svg: str) -> str:
+    """The A4 poster of the hall's mobile 取号 page for its entrance: the QR of `/take` (the
+    same every day) and the day's hall code (queue_server.take_page); `qr_svg` is made by the
+    server, never from the request."""
+    body = (f"<div class=\"poster\"><h1>手机取号</h1><p class=\"hall\">{escape(hall['name'])}</p>"
+            f"{qr_svg}<ol class=\"steps\"><li>用手机扫描上方二维码</li>"
+            "<li>输入今日取号码，选择要办理的事项</li><li>填写手机号码，取号后按页面排队</li></ol>"
+            f"<p class=\"code\">{day.year} 年 {day.month} 月 {day.day} 日 今日取号码<br>"
+            f"<strong>{escape(code)}</strong></p>"
+            "<p class=\"small\">取号码每天更换，以大厅显示屏上的为准；每个手机号每天每类业务限取一个号。"
+            f"<br>扫码不便时请使用大厅取号机。咨询电话 {escape(hall.get('consultation_phone', ''))}"
+            f"<br>{escape(take_url)}</p></div>")
+    return _page(f"{hall['name']} - 手机取号海报", body, _POSTER_STYLE)
 
 
 def vocabulary_lists() -> dict[str, Any]:

@@ -7,20 +7,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date
-from urllib.parse import urlsplit
 
 import pytest
 
 from kiosk.model import KioskModel, ticket_lines
 from kiosk.printing import PrinterProfile, encode, render, ticket_layout
 from queue_server.ticket_tokens import make_token
-from tests.browser import chromium
+from tests.browser import PHONE, chromium, phone_page
 from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, LiveHall
 
 SHOTS = ARTIFACTS / "citizen"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True}
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +35,8 @@ def hall(tmp_path):
 
 @pytest.fixture
 def phone(browser, hall):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    yield page
-    context.close()
-    hosts = {urlsplit(url).netloc for url in page.requests}
-    assert hosts <= {urlsplit(hall.http).netloc}, f"the page fetched from elsewhere: {hosts}"
+    with phone_page(browser, hall.http) as page:
+        yield page
 
 
 def _ratings(hall) -> list[dict]:

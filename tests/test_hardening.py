@@ -171,10 +171,12 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
             "note": "", "outcome": "done", "ticket": "A001", "score": 5, "reasons": ["态度"],
             "text": "通知", "warning": 1, "view": "hourly", "from": "2026-01-01",
             "to": "2026-01-01", "month": "2026-01", "by": "hall", "period": "day",
-            "what": "kpis", "format": "csv", "since_version": 1, "hall": "small"}
-# The county's ops are sent on a manager's connection: a frame is checked (`parse_request`, as
-# the county's socket checks it too) before whether the role may send it.
+            "what": "kpis", "format": "csv", "since_version": 1, "hall": "small",
+            "phone": "13800138000"}
+# The county's ops are sent on a manager's connection, the mobile page's on a kiosk's: a frame is
+# checked (`parse_request`, as the county's socket checks it too) before whether the role may send it.
 ROLE_OF = {"catalogue": "kiosk", "take_ticket": "kiosk", "device_status": "kiosk", "rate": "pad",
+           "take_menu": "kiosk",
            "county_live": "manager", "county_kpis": "manager", "county_pass": "manager"}
 
 

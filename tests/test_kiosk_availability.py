@@ -1,4 +1,4 @@
-"""What the kiosk says of taking a ticket before anyone taps (`kiosk.availability`), from what the
+"""What the kiosk says of taking a ticket before anyone taps (`hall.availability`), from what the
 server sends: its hall view and live view, made here by the server's own view functions from a
 hall state, so the kiosk's words are checked against the server's decisions."""
 
@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from kiosk.availability import (
+from hall.availability import (
     OFFLINE,
     category_availability,
     hall_availability,

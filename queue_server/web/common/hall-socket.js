@@ -21,6 +21,8 @@ class HallSocket {
   // handlers: onHello(reply), onEvent(event), onStatus("connecting" | "online" | "offline"),
   //           onRefused(error): the server refused hello (a wrong PIN…), or ended the session
 //           because its credentials were revoked (error.code "revoked"); no reconnect then.
+//           refusals: the error codes of hello that are such a refusal (["unauthorized"]; the
+//           mobile 取号 page adds "rate_limited": its code is typed, not tried again).
   constructor(hello, handlers, path = hallPath() + "/ws") {
     this.hello = hello;
     this.handlers = handlers;
@@ -59,7 +61,7 @@ class HallSocket {
           this.url = reply.error.leader;
           this.retry = 0;
           socket.close();
-        } else if (reply.error && reply.error.code === "unauthorized") {
+        } else if (reply.error && (this.handlers.refusals || ["unauthorized"]).includes(reply.error.code)) {
           this.stop();
           this.handlers.onRefused && this.handlers.onRefused(reply.error);
         } else {

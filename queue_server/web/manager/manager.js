@@ -848,12 +848,30 @@ async function greenChannel() {
   }
 }
 
+// The entrance's poster of the mobile 取号 page: a link (10 minutes) to an A4 page to print, with
+// the QR of /take and today's hall code, opened by the manager's own tap (no pop-up).
+async function takePoster() {
+  $("poster-button").disabled = true;
+  result("poster-result", "正在生成…", "");
+  const reply = await request("take_poster");
+  $("poster-button").disabled = false;
+  if (!reply.ok) {
+    result("poster-result", reply.error.message, "error");
+    return;
+  }
+  const node = $("poster-result");
+  node.dataset.kind = "ok";
+  node.replaceChildren(element("a", { href: reply.url, target: "_blank", rel: "noopener",
+    id: "poster-link", textContent: "打开海报并打印（10 分钟内有效）" }));
+}
+
 // --- start --------------------------------------------------------------------------------------
 
 function start() {
   onLoginForm(logIn);
   $("logout-button").addEventListener("click", () => logOut("已退出登录"));
   $("ack-all").addEventListener("click", acknowledgeAll);
+  $("poster-button").addEventListener("click", takePoster);
   $("status-filter-warned").before(...Object.entries(WINDOW_STATE_NAMES).map(
     ([value, textContent]) => element("option", { value, textContent })));
   for (const id of ["group-by", "group-filter", "status-filter"]) {

@@ -6,6 +6,10 @@ Open or closed is the server's own rule (`hall.service_calendar`, the very funct
 a ticket outside service hours) on the calendar in the hall's view; a category's numbers are gone
 when today's `issued` reached its `daily_cap`, as the server counts them. The words are the
 server's too (`closed_reason`, `come_back_text`), so the kiosk never says 可以取号 above a refusal.
+
+Two callers say the same words from the same data: the kiosk, from what the server sent it, and
+the server itself for the hall's mobile 取号 page (`/take`, queue_server.take_page), from its
+own hall and live views.
 """
 
 from __future__ import annotations
