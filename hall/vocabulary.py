@@ -66,7 +66,18 @@ WARNING_KIND_NAMES: Final = {"long_wait": "等候超时", "long_service": "办�
 WARNING_LEVEL_NAMES: Final = {"red": "红色预警", "yellow": "黄色预警"}
 
 SCORES: Final = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
-"""A rating's scores and their words, best first, as the pad and the citizen's page offer them."""
+"""A rating's scores and their default words, best first (the five levels of GB/T 39734-2020). A
+hall may name the levels otherwise (the hall file's `rating_levels`): the pad and the citizen's
+page show the hall's names, which hello brings (`hall.rating_levels`)."""
+BAD_SCORES: Final = (2, 1)
+"""The scores that are 差评 (不满意 and 非常不满意 by default): a 差评 needs a reason when the hall
+lists any, raises a `negative_rating` warning and opens a case (差评工单). Ask `is_bad`."""
+
+
+def is_bad(score: int | None) -> bool:
+    """Whether a rating's score is 差评 (未评, None, is not)."""
+    return score in BAD_SCORES
+
 
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}

@@ -25,6 +25,7 @@ from typing import Any
 
 from hall import service_calendar as cal
 from hall.vocabulary import (
+    BAD_SCORES,
     KIOSK_PRIORITIES,
     OUTCOME_NAMES,
     OUTCOMES,
@@ -33,6 +34,7 @@ from hall.vocabulary import (
     PRINTER_STATES,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
+    is_bad,
 )
 from queue_server import commands as cmd
 from queue_server import events as ev
@@ -506,7 +508,7 @@ class HallState:
                 raise DomainError("conflict", f"{ticket.number} 号已评价过")
             channel = "citizen"
         reasons = tuple(c.reasons or ())
-        if c.score is not None and c.score <= 2 and not reasons and self.hall.rating_reasons:
+        if is_bad(c.score) and not reasons and self.hall.rating_reasons:
             raise DomainError("bad_request", "不满意的评价请至少选择一个原因")
         unknown = [r for r in reasons if r not in self.hall.rating_reasons]
         if unknown:
@@ -517,11 +519,11 @@ class HallState:
         decision: Decision = [ev.TicketRated(
             ticket.number, c.score, reasons, channel, ticket.window, ticket.clerk, ticket.post,
             window_def.department, ticket.service)]
-        if c.score is not None and c.score <= 2:
+        if c.score is not None and is_bad(c.score):
             clerk = self.definition.clerk_by_badge[ticket.clerk].name
-            words = "非常不满意" if c.score == 1 else "不满意"
+            words = self.hall.score_name(c.score)
             decision.append(ev.WarningRaised(
-                "red" if c.score == 1 else "yellow", "negative_rating",
+                "red" if c.score == min(BAD_SCORES) else "yellow", "negative_rating",
                 f"{ticket.window} 号窗口{clerk}办理的 {ticket.number} 号评价为“{words}”："
                 + "、".join(reasons), window=ticket.window, ticket=ticket.number,
                 clerk=ticket.clerk))

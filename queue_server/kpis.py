@@ -24,14 +24,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.vocabulary import PERIODS
+from hall.vocabulary import PERIODS, is_bad
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 
 FINAL = ("finished", "no_show", "cancelled")
 HANDLED_OUTCOMES = ("done", "accepted", "escalated", "rejected", "incomplete")   # 办件, not 咨询
-SATISFIED_FROM = 3
 RANKING_MIN_FINISHED = 20
 RANKING_WEIGHTS = {"satisfied_pct": 0.4, "service_level_pct": 0.25, "rating_rate_pct": 0.15,
                    "volume_pct": 0.2}
@@ -424,7 +423,7 @@ def _finish(group: Group, level: tuple[int, int], by: str) -> dict[str, Any]:
         "onsite_pct": _pct(group.onsite, group.handled),
         "rated": rated, "unrated": group.unrated,
         "rating_rate_pct": _pct(rated, finished_for_rating),
-        "satisfied_pct": _pct(sum(1 for s in scores if s >= SATISFIED_FROM), rated),
+        "satisfied_pct": _pct(sum(1 for s in scores if not is_bad(s)), rated),
         "score_mean": round(statistics.fmean(scores), 2) if scores else None,
         "scores": {str(s): scores.count(s) for s in range(5, 0, -1)},
         "post_a": group.post_a, "post_b": group.post_b,

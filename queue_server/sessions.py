@@ -217,6 +217,7 @@ class Session:
             reply["snapshot"] = {"hall": {"name": hall["name"],
                                           "consultation_phone": hall["consultation_phone"],
                                           "rating_reasons": hall["rating_reasons"],
+                                          "rating_levels": hall["rating_levels"],
                                           "missed_call": hall["missed_call"]}}
         return reply
 

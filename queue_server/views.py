@@ -81,6 +81,7 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
                      "makeup_workdays": [d.isoformat() for d in h.makeup_workdays],
                      "issue_cutoff_minutes": h.issue_cutoff_minutes},
         "rating_reasons": list(h.rating_reasons),
+        "rating_levels": [[score, name] for score, name in h.scores],
         "missed_call": h.missed_call,
         "outcomes": [{"code": code, "name": name} for code, name in OUTCOME_NAMES.items()],
         "thresholds": {"wait_yellow_minutes": h.wait_yellow_minutes,
