@@ -79,6 +79,23 @@ def is_bad(score: int | None) -> bool:
     return score in BAD_SCORES
 
 
+CASE_STATUS_NAMES: Final = {"checking": "待核实", "rectifying": "整改中", "rectified": "已整改",
+                            "explained": "已解释", "appealing": "申诉中", "upheld": "申诉成立",
+                            "rejected": "申诉驳回"}
+"""A 差评 case's status (差评工单, `lifecycle.CaseStatus`)."""
+CASE_MEASURE_NAMES: Final = {"at_once": "立行立改", "deadline": "限期整改", "explain": "解释说明"}
+"""How the office handles a 差评: fixed at once, fixed by a deadline, or explained."""
+CASE_MEASURES: Final = tuple(CASE_MEASURE_NAMES)
+CASE_ACTION_NAMES: Final = {**CASE_MEASURE_NAMES, "rectify": "整改完成", "appeal": "提出申诉",
+                            "uphold": "认定申诉成立", "reject": "驳回申诉", "follow_up": "回访"}
+"""What can be done to a case (`lifecycle.CaseAction`), as refusals name it."""
+FOLLOW_UP_NAMES: Final = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意",
+                          "unreached": "未接通"}
+"""A 回访's result: how the citizen rates the handling, or that the call did not get through."""
+FOLLOW_UP_RESULTS: Final = tuple(FOLLOW_UP_NAMES)
+FOLLOW_UP_TRIES: Final = 3
+"""Calls of a 回访 at most: after this many 未接通 the case is 回访未接通 and no more are made."""
+
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}
 """What the KPI rows are grouped by in time."""

@@ -271,6 +271,8 @@ FOLD: dict[type[ev.Record], Callable[[_Fold, Event[Any]], None] | None] = dict([
     # tickets or windows' staffing. The reports do not even load them.
     ev.TicketReturned: None, ev.WarningRaised: None, ev.WarningAcknowledged: None,
     ev.NoticeSet: None, ev.DeviceReported: None,
+    # A 差评 case's life: its KPIs (`case_kpis`) read the cases, which outlive the day.
+    **{kind: None for kind in ev.CASE_KINDS},
 }
 """How the KPI fold reads each kind of event."""
 

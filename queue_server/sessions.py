@@ -477,6 +477,12 @@ class Session:
         await self._submit(self._command(request))
         return {}
 
+    async def _op_case_act(self, request: Request) -> dict[str, Any]:
+        """An act on a 差评 case; managers hear of it as a `case` event, its clerk's console
+        is refreshed."""
+        await self._submit(self._command(request))
+        return {}
+
 
 OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] = {
     "hello": Session._op_hello,
@@ -501,6 +507,8 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "stats": Session._op_stats,
     "export": Session._op_export,
     "set_priority": Session._op_set_priority,
+    **{op: Session._op_case_act for op in ("handle_case", "rectify_case", "follow_up_case",
+                                           "appeal_case", "decide_appeal")},
 }
 """What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
 the two name the same ops."""

@@ -123,6 +123,12 @@ STORED: dict[type[ev.Record], Callable[[Any], Columns]] = dict([
     _columns(ev.NoticeSet, _hall_wide),
     _columns(ev.DeviceReported, _hall_wide),
     _columns(ev.DayStarted, _hall_wide),
+    _columns(ev.CaseOpened, lambda d: (d.ticket, d.window, d.clerk)),
+    _columns(ev.CaseHandled, _hall_wide),
+    _columns(ev.CaseRectified, _hall_wide),
+    _columns(ev.CaseFollowedUp, _hall_wide),
+    _columns(ev.CaseAppealed, lambda d: (None, None, d.clerk)),
+    _columns(ev.CaseAppealDecided, _hall_wide),
 ])
 """What each kind stores beyond its data in the log: the columns its row is found by."""
 
@@ -135,12 +141,13 @@ def load_latest_day(conn: Connection, hall_id: int, zone: ZoneInfo) -> tuple[dat
     return day, load_days(conn, hall_id, zone, day, day)
 
 
-def load_days(conn: Connection, hall_id: int, zone: ZoneInfo, first: date, last: date) -> list[Event]:
-    """The events of the service days `first` to `last` (inclusive) in order, times in the
-    hall's `zone`: for rebuilding a day."""
+def load_days(conn: Connection, hall_id: int, zone: ZoneInfo, first: date, last: date,
+              kinds: Sequence[str] | None = None) -> list[Event]:
+    """The events (of `kinds`, or all) of the service days `first` to `last` (inclusive) in
+    order, times in the hall's `zone`: for rebuilding a day, and the cases of the days before."""
     zones: dict[date, tzinfo] = {}
     events = []
-    for seq, kind, at, day, data in _rows(conn, hall_id, first, last, None):
+    for seq, kind, at, day, data in _rows(conn, hall_id, first, last, kinds):
         local = zones.get(day) or zones.setdefault(day, _day_zone(zone, day))
         events.append(Event(seq, at.astimezone(local), day, ev.record(kind, data)))
     return events
