@@ -171,7 +171,7 @@ OPS: dict[str, Op] = {
                          {"note": text(500, True)}),
     "appeal_case": Op(("clerk", "manager"), {"case": CASE, "reason": text(500)}),
     "decide_appeal": Op(("manager",), {"case": CASE, "uphold": boolean, "reason": text(500)}),
-    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking")}, {
+    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
     "export": Op(("manager",), {"what": one_of(*REPORTS, "all"),

@@ -93,8 +93,8 @@ FOLLOW_UP_NAMES: Final = {"satisfied": "满意", "basic": "基本满意", "dissa
                           "unreached": "未接通"}
 """A 回访's result: how the citizen rates the handling, or that the call did not get through."""
 FOLLOW_UP_RESULTS: Final = tuple(FOLLOW_UP_NAMES)
-FOLLOW_UP_TRIES: Final = 3
-"""Calls of a 回访 at most: after this many 未接通 the case is 回访未接通 and no more are made."""
+FOLLOW_UP_SATISFIED: Final = ("satisfied", "basic")
+"""The 回访 results that count as satisfied in 回访满意率 (docs/kpis.md)."""
 
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}
@@ -119,6 +119,15 @@ METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("unattended_min", "脱岗时长", "分钟"), ("paused_min", "暂停时长", "分钟"),
 )
 """The KPIs in the order reports show them: key, Chinese name, unit (docs/kpis.md)."""
+
+CASE_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("rated", "评价数", "条"), ("bad", "差评数", "条"), ("bad_pct", "差评率", "%"),
+    ("cases_open", "未办结工单", "件"), ("upheld", "申诉成立", "件"),
+    ("rectified_pct", "差评整改率", "%"), ("on_time_pct", "按期整改率", "%"),
+    ("follow_up_pct", "回访率", "%"), ("follow_up_satisfied_pct", "回访满意率", "%"),
+    ("satisfied_pct", "满意率（申诉前）", "%"), ("satisfied_after_appeals_pct", "满意率（申诉后）", "%"),
+)
+"""The 好差评 closed loop's KPIs (`kpis.case_kpis`): key, Chinese name, unit (docs/kpis.md)."""
 
 REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings": "评价明细",
                        "presence": "在岗记录"}

@@ -32,7 +32,6 @@ from hall.vocabulary import (
     CASE_STATUS_NAMES,
     FOLLOW_UP_NAMES,
     FOLLOW_UP_RESULTS,
-    FOLLOW_UP_TRIES,
     KIOSK_PRIORITIES,
     OUTCOME_NAMES,
     OUTCOMES,
@@ -52,6 +51,7 @@ from queue_server.hall_definition import HallDefinition, HallInfo, Window
 from queue_server.lifecycle import (
     FINAL_CASE_STATUSES,
     FINAL_STATUSES,
+    FOLLOW_UP_TRIES,
     BrokenTransition,
     CaseAction,
     CaseStatus,

@@ -24,10 +24,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.vocabulary import PERIODS, is_bad
+from hall.vocabulary import FOLLOW_UP_SATISFIED, PERIODS, is_bad
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
+from queue_server.hall_state import Case
+from queue_server.lifecycle import CaseStatus
 
 FINAL = ("finished", "no_show", "cancelled")
 HANDLED_OUTCOMES = ("done", "accepted", "escalated", "rejected", "incomplete")   # 办件, not 咨询
@@ -799,3 +801,31 @@ def ranking_formula(span: str, weights: dict[str, float] = RANKING_WEIGHTS) -> s
 
 
 RANKING_FORMULA = ranking_formula("当月")
+
+
+# --- the 好差评 closed loop ---------------------------------------------------------------------------
+
+def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict[str, Any]:
+    """The closed loop's KPIs of a span (docs/kpis.md): `scores` are the span's ratings with a
+    score, `cases` the cases those ratings opened (as they stand now), `today` the service day
+    by which a deadline is judged passed."""
+    scores, cases = list(scores), list(cases)
+    rated, bad = len(scores), sum(1 for s in scores if is_bad(s))
+    upheld = sum(1 for c in cases if c.status == CaseStatus.UPHELD)
+    standing = [c for c in cases if c.status != CaseStatus.UPHELD]
+    closed = [c for c in standing if not c.is_open]
+    due = [c for c in standing if not c.is_open or c.deadline < today]
+    on_time = [c for c in closed if c.closed_on is not None and c.closed_on <= c.deadline]
+    reached = [next(f for f in c.follow_ups if f["result"] != "unreached")
+               for c in closed if c.followed_up]
+    return {
+        "rated": rated, "bad": bad, "bad_pct": _pct(bad, rated),
+        "cases_open": sum(1 for c in cases if c.is_open), "upheld": upheld,
+        "rectified_pct": _pct(len(closed), len(standing)),
+        "on_time_pct": _pct(len(on_time), len(due)),
+        "follow_up_pct": _pct(len(reached), len(closed)),
+        "follow_up_satisfied_pct": _pct(sum(1 for f in reached if f["result"] in FOLLOW_UP_SATISFIED),
+                                        len(reached)),
+        "satisfied_pct": _pct(rated - bad, rated),
+        "satisfied_after_appeals_pct": _pct(rated - bad, rated - upheld),
+    }

@@ -146,6 +146,10 @@ CASE_TRANSITIONS: dict[tuple[CaseStatus, CaseAction], CaseStatus] = {
 """Every move a 差评 case can make; the handling measures (`vocabulary.CASE_MEASURES`) are
 actions by their own codes."""
 
+FOLLOW_UP_TRIES = 3
+"""Calls of a 回访 at most: after this many 未接通 no more are made (the case stays closed, its
+回访 unreached)."""
+
 
 class BrokenTransition(Exception):
     """An event says a ticket, window or case made a move its table does not allow: the log is not

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ from hall.protocol import (
     ok_reply,
     parse_request,
 )
-from hall.vocabulary import METRICS, ROLE_NAMES
+from hall.vocabulary import CASE_METRICS, METRICS, ROLE_NAMES
 from queue_server import commands as cmd
 from queue_server import county, kpis, ops, reports, views
 from queue_server.domain_errors import DomainError
@@ -442,7 +442,19 @@ class Session:
             else:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
+            # The span's cases as they stand now, copied here: the writer changes the live ones.
+            cases = [replace(c, follow_ups=list(c.follow_ups)) for c in self.state.cases.values()
+                     if first <= c.day <= last] if p["view"] == "cases" else []
+            today = self.state.day
+
             def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
+                if p["view"] == "cases":
+                    facts = reports.load_facts(service.engine, service.hall_id, definition,
+                                               first, last, with_ratings=False)
+                    scores = (t.score for t in facts.tickets if t.score is not None)
+                    return {"row": kpis.case_kpis(scores, cases, today),
+                            "metrics": [{"key": k, "name": n, "unit": u}
+                                        for k, n, u in CASE_METRICS]}
                 if p["view"] == "kpis":
                     by = p.get("by", "hall")
                     tallied = reports.load_tallied(service.engine, service.hall_id, first, last,

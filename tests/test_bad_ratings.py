@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hall import service_calendar as cal
-from hall.vocabulary import BAD_SCORES, FOLLOW_UP_TRIES, SCORES, is_bad
+from hall.vocabulary import BAD_SCORES, SCORES, is_bad
 from queue_server import commands as cmd
 from queue_server import kpis, views
 from queue_server.domain_errors import DomainError
 from queue_server.hall_service import HallService
 from queue_server.hall_state import HallState
 from queue_server.hall_toml import load_hall
-from queue_server.lifecycle import CaseStatus
+from queue_server.lifecycle import FOLLOW_UP_TRIES, CaseStatus
 from queue_server.store import hall_records
 from queue_server.store.database import migrate, open_engine
 
@@ -214,3 +214,38 @@ def test_cases_survive_restarts_and_days_rebuilt_from_the_log(tmp_path):
     served = next(t.number for t in service.state.tickets.values() if t.window == 1)
     service.execute(cmd.Rate(served, 2, ("等候时间过长",), 1), thursday)
     assert sorted(service.state.cases) == ["20261123-01", "20261126-01"]
+
+
+# --- the closed loop's KPIs ------------------------------------------------------------------------
+
+def test_the_kpis_of_a_hand_worked_span_and_every_bad_rating_has_exactly_one_case():
+    state = HallState(HALL, MONDAY.date())
+    scores = [5, 5, 5, 4, 4, 3, 2, 2, 1, 1]
+    for score in scores:
+        number = _served(state)
+        state.handle(cmd.Rate(number, score, ("服务态度不好",) if is_bad(score) else (), 1), MONDAY)
+    late, at_once, upheld, still_open = "20261123-01", "20261123-02", "20261123-03", "20261123-04"
+    state.handle(cmd.HandleCase(at_once, "at_once", "属实", "已当场整改", "主任"), MONDAY)
+    state.handle(cmd.FollowUpCase(at_once, "satisfied", "", "主任"), MONDAY)
+    state.handle(cmd.HandleCase(late, "deadline", "属实", "限期整改", "主任"), MONDAY)
+    state.handle(cmd.AppealCase(upheld, "误评", "主任"), MONDAY)
+    state.handle(cmd.DecideAppeal(upheld, True, "录像为证", "副主任"), MONDAY)
+    tuesday = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)    # the deadline was Sat 28 (调休)
+    state.roll_to(tuesday)
+    state.handle(cmd.RectifyCase(late, "已培训", "主任"), tuesday)
+    for _ in range(FOLLOW_UP_TRIES):
+        state.handle(cmd.FollowUpCase(late, "unreached", "", "主任"), tuesday)
+    cases = state.cases.values()
+    assert sorted(c.score for c in cases) == sorted(s for s in scores if is_bad(s))   # one each
+    assert all(c.is_open or c.status in (CaseStatus.RECTIFIED, CaseStatus.EXPLAINED,
+                                         CaseStatus.UPHELD) for c in cases)
+    assert state.cases[still_open].is_open and state.cases[late].closed_on == tuesday.date()
+    assert kpis.case_kpis(scores, cases, tuesday.date()) == {
+        "rated": 10, "bad": 4, "bad_pct": 40.0, "cases_open": 1, "upheld": 1,
+        "rectified_pct": 66.7,            # 2 closed of the 3 差评 that stand
+        "on_time_pct": 33.3,              # 1 closed by its deadline of 3 due (2 closed, 1 past)
+        "follow_up_pct": 50.0,            # 1 of the 2 closed reached
+        "follow_up_satisfied_pct": 100.0,
+        "satisfied_pct": 60.0,            # 6 of 10
+        "satisfied_after_appeals_pct": 66.7,   # 6 of the 9 that count
+    }
