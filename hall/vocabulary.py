@@ -83,6 +83,8 @@ CASE_STATUS_NAMES: Final = {"checking": "待核实", "rectifying": "整改中", 
                             "explained": "已解释", "appealing": "申诉中", "upheld": "申诉成立",
                             "rejected": "申诉驳回"}
 """A 差评 case's status (差评工单, `lifecycle.CaseStatus`)."""
+CASE_DUE_NAMES: Final = {"red": "已超期", "yellow": "临近期限"}
+"""An open case's `due`: past its deadline (red), or near it (yellow: `case_near_days`)."""
 CASE_MEASURE_NAMES: Final = {"at_once": "立行立改", "deadline": "限期整改", "explain": "解释说明"}
 """How the office handles a 差评: fixed at once, fixed by a deadline, or explained."""
 CASE_MEASURES: Final = tuple(CASE_MEASURE_NAMES)

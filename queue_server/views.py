@@ -27,7 +27,7 @@ from queue_server import events as ev
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
 from queue_server.hall_state import Case, HallState, Ticket, WindowState
-from queue_server.lifecycle import TicketStatus, WindowStatus
+from queue_server.lifecycle import CASE_ACTIONS, TicketStatus, WindowStatus, case_allows
 
 QUEUE_PREVIEW = 5
 RECENT_CALLS = 10
@@ -382,6 +382,10 @@ def case_view(state: HallState, case: Case) -> dict[str, Any]:
         "appeal": act(case.appeal), "decision": act(case.decision),
         "follow_ups": [act(f) for f in case.follow_ups],
         "awaits_follow_up": case.awaits_follow_up, "closed_at": iso(case.closed_at),
+        "pending": case.is_open or case.awaits_follow_up,
+        # what may be done now, by the case's table (a 回访 only while one is awaited)
+        "actions": [a for a in CASE_ACTIONS if case_allows(case.status, a)
+                    and (a != "follow_up" or case.awaits_follow_up)],
     }
 
 
@@ -471,8 +475,8 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
     if role == "manager":
         view["devices"] = [{**d, "at": iso(d["at"])} for d in state.devices.values()]
         view["warnings"] = [warning_view(w) for w in state.warnings.values()]
-        view["cases"] = [case_view(state, c) for c in state.cases.values()
-                         if c.is_open or c.awaits_follow_up]
+        view["cases"] = [v for v in (case_view(state, c) for c in state.cases.values())
+                         if v["pending"]]
     return view
 
 
