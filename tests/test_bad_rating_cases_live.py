@@ -257,3 +257,33 @@ def test_cases_past_their_deadline_are_red_and_near_it_yellow(tmp_path, browser)
             d.shot("dashboard-due-cases")
     finally:
         hall.stop()
+
+
+def test_a_clerk_appeals_their_own_case_on_the_console(hall, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    manager = hall.hello("manager")
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    try:
+        console = context.new_page()
+        console.goto(f"{hall.http}/clerk")
+        console.get_by_label("工号").fill("1001")
+        console.get_by_label("密码").fill("1111")
+        console.get_by_role("button", name="登录").click()
+        _rated_badly(hall, clerk, score=2)
+        case = console.locator("#cases .case")
+        expect(case.locator(".case-about")).to_contain_text("“不满意”：服务态度不好")
+        case.get_by_role("button", name="提出申诉").click()
+        case.get_by_role("button", name="提交申诉").click()
+        expect(case.locator(".case-error")).to_have_text("请填写申诉理由")
+        case.get_by_label("申诉理由").fill("群众误触评价器，当场表示满意")
+        console.screenshot(path=SHOTS / "clerk-appeal.png")
+        case.get_by_role("button", name="提交申诉").click()
+        expect(case.locator(".case-status")).to_have_text("申诉中")
+        expect(case.get_by_role("button", name="提出申诉")).to_have_count(0)
+        appealed = manager.wait_event("case", status="appealing")
+        assert appealed["appeal"]["clerk"] == "1001"
+        assert appealed["appeal"]["reason"] == "群众误触评价器，当场表示满意"
+    finally:
+        context.close()

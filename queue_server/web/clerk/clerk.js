@@ -515,7 +515,12 @@ function renderCases() {
     if (app.appeal && app.appeal.case === c.case) {
       const reason = element("textarea", { rows: 2, maxLength: 500, value: app.appeal.text,
                                            "aria-label": "申诉理由" });
-      reason.addEventListener("input", () => { app.appeal.text = reason.value; });
+      reason.addEventListener("input", () => {
+        app.appeal.text = reason.value;
+        app.appeal.error = "";
+        const said = item.querySelector(".case-error");
+        if (said) said.remove();
+      });
       const submit = element("button", { type: "button", class: "small", textContent: "提交申诉" });
       submit.addEventListener("click", () => appeal(c.case));
       const cancel = element("button", { type: "button", class: "small plain", textContent: "取消" });
