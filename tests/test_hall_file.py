@@ -369,8 +369,8 @@ def test_the_rating_levels_are_the_national_five_unless_the_hall_names_them():
     ('["满意", "一般", "不满意"]', "hall.rating_levels: 至少需要 5 项"),
     ('["很满意", "满意", "一般", "不满意", "很不满意", "极差"]', "hall.rating_levels: 太多：最多 5 项，实际 6 项"),
     ('["很满意", "满意", "满意", "不满意", "很不满意"]', "hall.rating_levels: 评价等级名称不能重复"),
-    ('["非常非常非常非常满意", "满意", "一般", "不满意", "很不满意"]',
-     "hall.rating_levels[1]: 太长：最多 8 个字符，实际 10 个字符"),
+    ('["非常非常非常满意", "满意", "一般", "不满意", "很不满意"]',
+     "hall.rating_levels[1]: 太长：最多 6 个字符，实际 8 个字符"),
     ('["很满意", "", "一般", "不满意", "很不满意"]', 'hall.rating_levels[2]: 应为非空文本，实际为 ""'),
 ])
 def test_bad_rating_levels_are_refused_in_words(value, message):
