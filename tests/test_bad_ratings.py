@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 
 from hall import service_calendar as cal
 from hall.vocabulary import BAD_SCORES, SCORES, is_bad
@@ -192,7 +193,17 @@ def test_cases_survive_restarts_and_days_rebuilt_from_the_log(tmp_path):
         service.execute(command, MONDAY)
     tuesday, thursday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=3)
     service.execute(cmd.TakeTicket("A"), tuesday)      # a new day: the ticket's day is gone
+    statements: list = []
+    listen = lambda conn, cursor, sql, params, context, many: statements.append((sql, params))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
     service = HallService(engine, None, tuesday)       # a restart
+    event.remove(engine, "before_cursor_execute", listen)
+    # the earlier days' case events are found by the index on kinds (migration 0011), not by
+    # reading every event of the hall
+    (earlier,) = [(sql, params) for sql, params in statements if "case_opened" in str(params)]
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + earlier[0], earlier[1]).all()
+    assert "ix_events_hall_kind" in str(plan), plan
     (case,) = service.state.cases.values()
     assert (case.number, case.ticket, case.day, case.deadline) == (
         "20261123-01", "A001", MONDAY.date(), date(2026, 11, 28))
