@@ -398,12 +398,12 @@ class HallState:
                               f"{ticket.number} 号{TICKET_STATUS_NAMES[ticket.status]}，不能{ACTION_NAMES[action]}")
 
     @staticmethod
-    def _reason(text: str, what: str) -> str:
+    def _reason(text: str, what: str, limit: int = MAX_REASON, required: bool = True) -> str:
         text = (text or "").strip()
-        if not text:
+        if required and not text:
             raise DomainError("bad_request", f"请填写{what}")
-        if len(text) > MAX_REASON:
-            raise DomainError("bad_request", f"{what}不能超过 {MAX_REASON} 个字")
+        if len(text) > limit:
+            raise DomainError("bad_request", f"{what}不能超过 {limit} 个字")
         return text
 
     def _called(self, window: WindowState, ticket: Ticket, via: str,
@@ -658,25 +658,16 @@ class HallState:
                                           f"不能{CASE_ACTION_NAMES[action]}")
         return case
 
-    @staticmethod
-    def _case_text(text: str, what: str, required: bool = True) -> str:
-        text = (text or "").strip()
-        if required and not text:
-            raise DomainError("bad_request", f"请填写{what}")
-        if len(text) > MAX_CASE_TEXT:
-            raise DomainError("bad_request", f"{what}不能超过 {MAX_CASE_TEXT} 个字")
-        return text
-
     def _handle_case(self, c: cmd.HandleCase, now: datetime) -> Decision:
         if c.measure not in CASE_MEASURES:
             raise DomainError("bad_request", "请选择处理方式：" + "、".join(CASE_MEASURE_NAMES.values()))
         self._case(c.case, cast(CaseAction, c.measure))   # a measure is its own action
-        return [ev.CaseHandled(c.case, c.measure, self._case_text(c.finding, "核实情况"),
-                               self._case_text(c.published, "公开答复"), c.by)]
+        return [ev.CaseHandled(c.case, c.measure, self._reason(c.finding, "核实情况", MAX_CASE_TEXT),
+                               self._reason(c.published, "公开答复", MAX_CASE_TEXT), c.by)]
 
     def _rectify_case(self, c: cmd.RectifyCase, now: datetime) -> Decision:
         self._case(c.case, "rectify")
-        return [ev.CaseRectified(c.case, self._case_text(c.note, "整改情况"), c.by)]
+        return [ev.CaseRectified(c.case, self._reason(c.note, "整改情况", MAX_CASE_TEXT), c.by)]
 
     def _follow_up_case(self, c: cmd.FollowUpCase, now: datetime) -> Decision:
         if c.result not in FOLLOW_UP_RESULTS:
@@ -686,21 +677,21 @@ class HallState:
             raise DomainError("conflict", f"差评工单 {c.case} 已回访")
         if len(case.follow_ups) >= FOLLOW_UP_TRIES:
             raise DomainError("conflict", f"差评工单 {c.case} 已回访 {FOLLOW_UP_TRIES} 次未接通，不再回访")
-        return [ev.CaseFollowedUp(c.case, c.result, self._case_text(c.note, "回访记录", False),
+        return [ev.CaseFollowedUp(c.case, c.result, self._reason(c.note, "回访记录", MAX_CASE_TEXT, False),
                                   c.by, len(case.follow_ups) + 1)]
 
     def _appeal_case(self, c: cmd.AppealCase, now: datetime) -> Decision:
         case = self._case(c.case, "appeal")
         if c.clerk is not None and c.clerk != case.clerk:
             raise DomainError("forbidden", "只能对评价您本人的差评提出申诉")
-        return [ev.CaseAppealed(c.case, self._case_text(c.reason, "申诉理由"), c.by, c.clerk)]
+        return [ev.CaseAppealed(c.case, self._reason(c.reason, "申诉理由", MAX_CASE_TEXT), c.by, c.clerk)]
 
     def _decide_appeal(self, c: cmd.DecideAppeal, now: datetime) -> Decision:
         case = self._case(c.case, "uphold" if c.uphold else "reject")
         assert case.appeal is not None   # appealing
         if case.appeal["clerk"] is None and case.appeal["by"] == c.by:
             raise DomainError("forbidden", "申诉须由另一位管理人员审核，不能审核自己提出的申诉")
-        return [ev.CaseAppealDecided(c.case, c.uphold, self._case_text(c.reason, "审核意见"),
+        return [ev.CaseAppealDecided(c.case, c.uphold, self._reason(c.reason, "审核意见", MAX_CASE_TEXT),
                                      c.by)]
 
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
