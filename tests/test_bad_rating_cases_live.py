@@ -10,6 +10,8 @@ dashboard, `dashboard-*.png`) for a person to look at."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -133,6 +135,21 @@ def browser():
         yield launched
 
 
+@contextmanager
+def _console(browser, hall: LiveHall) -> Iterator:
+    """The clerk console of 张敏 (1001), logged in, at a PC's 1366×768."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    try:
+        console = context.new_page()
+        console.goto(f"{hall.http}/clerk")
+        console.get_by_label("工号").fill("1001")
+        console.get_by_label("密码").fill("1111")
+        console.get_by_role("button", name="登录").click()
+        yield console
+    finally:
+        context.close()
+
+
 def _fill(case, label: str, text: str) -> None:
     case.get_by_label(label).fill(text)
 
@@ -141,59 +158,50 @@ def test_a_bad_rating_is_handled_followed_up_and_closed_on_the_pages(hall, brows
     SHOTS.mkdir(parents=True, exist_ok=True)
     clerk = hall.hello("clerk", badge="1001", pin="1111")
     clerk.request("sign_in", window=1, post="A")
-    console_context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    try:
-        console = console_context.new_page()
-        console.goto(f"{hall.http}/clerk")
-        console.get_by_label("工号").fill("1001")
-        console.get_by_label("密码").fill("1111")
-        console.get_by_role("button", name="登录").click()
-        with dashboard(browser, hall) as d:
-            page = d.page
-            expect(page.locator("#cases .empty")).to_have_text("没有待办的差评工单")
-            number = _rated_badly(hall, clerk)
-            case = page.locator(".case")
-            expect(case.locator(".case-status")).to_have_text("待核实")
-            expect(case.locator(".case-about")).to_contain_text(
-                f"1 号窗口 · 张敏（社会保障）· {number} 号")
-            expect(case.locator(".case-about")).to_contain_text("评价“非常不满意”：服务态度不好")
-            expect(case.locator(".case-deadline")).to_contain_text("期限 ")
-            mine = console.locator("#cases .case")
-            expect(mine).to_have_count(1)
-            expect(mine.locator(".case-status")).to_have_text("待核实")
-            console.screenshot(path=SHOTS / "clerk-console.png")
-            d.assert_fits()
-            d.assert_readable()
-            d.shot("dashboard-new-case")
+    with _console(browser, hall) as console, dashboard(browser, hall) as d:
+        page = d.page
+        expect(page.locator("#cases .empty")).to_have_text("没有待办的差评工单")
+        number = _rated_badly(hall, clerk)
+        case = page.locator(".case")
+        expect(case.locator(".case-status")).to_have_text("待核实")
+        expect(case.locator(".case-about")).to_contain_text(
+            f"1 号窗口 · 张敏（社会保障）· {number} 号")
+        expect(case.locator(".case-about")).to_contain_text("评价“非常不满意”：服务态度不好")
+        expect(case.locator(".case-deadline")).to_contain_text("期限 ")
+        mine = console.locator("#cases .case")
+        expect(mine).to_have_count(1)
+        expect(mine.locator(".case-status")).to_have_text("待核实")
+        console.screenshot(path=SHOTS / "clerk-console.png")
+        d.assert_fits()
+        d.assert_readable()
+        d.shot("dashboard-new-case")
 
-            case.get_by_role("button", name="限期整改").click()
-            _fill(case, "核实情况", "经核实，窗口人员答复生硬属实")
-            _fill(case, "公开答复（向群众公开的处理结果）", "已责令限期整改，并向群众致歉")
-            d.shot("dashboard-handling-form")
-            case.get_by_role("button", name="确定限期整改").click()
-            expect(case.locator(".case-status")).to_have_text("整改中")
-            expect(case.locator(".case-history")).to_contain_text("限期整改：经核实，窗口人员答复生硬属实")
-            case.get_by_role("button", name="整改完成").click()
-            case.get_by_role("button", name="确定整改完成").click()
-            expect(case.locator(".case-error")).to_have_text("请填写整改情况")
-            _fill(case, "整改情况", "已组织窗口人员服务规范培训")
-            case.get_by_role("button", name="确定整改完成").click()
-            expect(case.locator(".case-status")).to_have_text("已整改，待回访")
-            expect(mine).to_have_count(0)   # closed: off the clerk's list
-            case.get_by_role("button", name="回访").click()
-            case.get_by_label("回访结果").select_option("unreached")
-            case.get_by_role("button", name="确定回访").click()
-            expect(case.locator(".case-history")).to_contain_text("第 1 次回访：未接通")
-            d.shot("dashboard-follow-up")
-            case.get_by_role("button", name="回访").click()
-            case.get_by_label("回访结果").select_option("satisfied")
-            _fill(case, "回访记录（可不填）", "群众表示满意")
-            case.get_by_role("button", name="确定回访").click()
-            expect(page.locator("#cases .empty")).to_have_text("没有待办的差评工单")
-            assert d.errors == []
-            d.assert_only_from(hall)
-    finally:
-        console_context.close()
+        case.get_by_role("button", name="限期整改").click()
+        _fill(case, "核实情况", "经核实，窗口人员答复生硬属实")
+        _fill(case, "公开答复（向群众公开的处理结果）", "已责令限期整改，并向群众致歉")
+        d.shot("dashboard-handling-form")
+        case.get_by_role("button", name="确定限期整改").click()
+        expect(case.locator(".case-status")).to_have_text("整改中")
+        expect(case.locator(".case-history")).to_contain_text("限期整改：经核实，窗口人员答复生硬属实")
+        case.get_by_role("button", name="整改完成").click()
+        case.get_by_role("button", name="确定整改完成").click()
+        expect(case.locator(".case-error")).to_have_text("请填写整改情况")
+        _fill(case, "整改情况", "已组织窗口人员服务规范培训")
+        case.get_by_role("button", name="确定整改完成").click()
+        expect(case.locator(".case-status")).to_have_text("已整改，待回访")
+        expect(mine).to_have_count(0)   # closed: off the clerk's list
+        case.get_by_role("button", name="回访").click()
+        case.get_by_label("回访结果").select_option("unreached")
+        case.get_by_role("button", name="确定回访").click()
+        expect(case.locator(".case-history")).to_contain_text("第 1 次回访：未接通")
+        d.shot("dashboard-follow-up")
+        case.get_by_role("button", name="回访").click()
+        case.get_by_label("回访结果").select_option("satisfied")
+        _fill(case, "回访记录（可不填）", "群众表示满意")
+        case.get_by_role("button", name="确定回访").click()
+        expect(page.locator("#cases .empty")).to_have_text("没有待办的差评工单")
+        assert d.errors == []
+        d.assert_only_from(hall)
 
 
 def test_an_appeal_is_decided_by_a_second_manager_on_the_page(hall, browser):
@@ -264,13 +272,7 @@ def test_a_clerk_appeals_their_own_case_on_the_console(hall, browser):
     manager = hall.hello("manager")
     clerk = hall.hello("clerk", badge="1001", pin="1111")
     clerk.request("sign_in", window=1, post="A")
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    try:
-        console = context.new_page()
-        console.goto(f"{hall.http}/clerk")
-        console.get_by_label("工号").fill("1001")
-        console.get_by_label("密码").fill("1111")
-        console.get_by_role("button", name="登录").click()
+    with _console(browser, hall) as console:
         _rated_badly(hall, clerk, score=2)
         case = console.locator("#cases .case")
         expect(case.locator(".case-about")).to_contain_text("“不满意”：服务态度不好")
@@ -285,5 +287,3 @@ def test_a_clerk_appeals_their_own_case_on_the_console(hall, browser):
         appealed = manager.wait_event("case", status="appealing")
         assert appealed["appeal"]["clerk"] == "1001"
         assert appealed["appeal"]["reason"] == "群众误触评价器，当场表示满意"
-    finally:
-        context.close()
