@@ -8,7 +8,8 @@
 "use strict";
 
 (() => {
-  const { CASE_ACTION_NAMES, CASE_DUE_NAMES, FOLLOW_UP_NAMES, WARNING_LEVEL_NAMES } = VOCABULARY;
+  const { CASE_ACTION_NAMES, CASE_DUE_NAMES, CASE_STATUS_NAMES, FOLLOW_UP_NAMES,
+          WARNING_LEVEL_NAMES } = VOCABULARY;
   const DUE = { red: `▲ ${CASE_DUE_NAMES.red}`, yellow: `● ${CASE_DUE_NAMES.yellow}` };
   // What each act asks for: [parameter, label, optional]; the op it is and its fixed parameters.
   const HANDLING = [["finding", "核实情况"], ["published", "公开答复（向群众公开的处理结果）"]];
@@ -41,11 +42,11 @@
     const lines = [];
     const who = (act) => `${act.by} ${act.at.slice(5, 16).replace("T", " ")}`;
     if (c.appeal) lines.push(`申诉：${c.appeal.reason}（${who(c.appeal)}）`);
-    if (c.decision) lines.push(`${c.decision.upheld ? "申诉成立" : "申诉驳回"}：${c.decision.reason}（${who(c.decision)}）`);
+    if (c.decision) lines.push(`${CASE_STATUS_NAMES[c.decision.upheld ? "upheld" : "rejected"]}：${c.decision.reason}（${who(c.decision)}）`);
     if (c.handling) {
       lines.push(`${CASE_ACTION_NAMES[c.handling.measure]}：${c.handling.finding}；公开答复：${c.handling.published}（${who(c.handling)}）`);
     }
-    if (c.rectified) lines.push(`整改完成：${c.rectified.note}（${who(c.rectified)}）`);
+    if (c.rectified) lines.push(`${CASE_ACTION_NAMES.rectify}：${c.rectified.note}（${who(c.rectified)}）`);
     for (const f of c.follow_ups) {
       lines.push(`第 ${f.attempt} 次回访：${FOLLOW_UP_NAMES[f.result]}${f.note ? `，${f.note}` : ""}（${who(f)}）`);
     }
