@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hall.vocabulary import (
+    CASE_MEASURES,
     DEVICE_ROLES,
     DIMENSIONS,
+    FOLLOW_UP_RESULTS,
     KIOSK_PRIORITIES,
     OUTCOMES,
     PERIODS,
@@ -131,6 +133,7 @@ class Op:
 
 
 NUMBER = text(8)
+CASE = text(16)   # a 差评 case's number, "20261123-01"
 OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
         "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),
@@ -164,7 +167,16 @@ OPS: dict[str, Op] = {
     "set_notice": Op(("manager",), {"text": text(300, True)}),
     "set_priority": Op(("manager",), {"number": NUMBER, "priority": one_of("green")}),
     "ack_warning": Op(("manager",), {"warning": integer(1)}),
-    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking")}, {
+    # 差评 cases (差评工单): handled, followed up and decided by managers; appealed by the
+    # clerk rated (their own case only) or a manager
+    "handle_case": Op(("manager",), {"case": CASE, "measure": one_of(*CASE_MEASURES),
+                                     "finding": text(500), "published": text(500)}),
+    "rectify_case": Op(("manager",), {"case": CASE, "note": text(500)}),
+    "follow_up_case": Op(("manager",), {"case": CASE, "result": one_of(*FOLLOW_UP_RESULTS)},
+                         {"note": text(500, True)}),
+    "appeal_case": Op(("clerk", "manager"), {"case": CASE, "reason": text(500)}),
+    "decide_appeal": Op(("manager",), {"case": CASE, "uphold": boolean, "reason": text(500)}),
+    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
     "export": Op(("manager",), {"what": one_of(*REPORTS, "all"),

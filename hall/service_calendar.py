@@ -104,6 +104,30 @@ def is_working_day(hall: HallCalendar, day: date) -> bool:
     return day.isoweekday() in hall.working_weekdays
 
 
+def working_days_after(hall: HallCalendar, day: date, count: int) -> date:
+    """The `count`-th working day after `day` (a deadline of `count` working days, counted from
+    the day after): weekends and holidays are skipped, make-up working days (调休上班日) count.
+    A hall with no working day within a year and a half counts calendar days instead."""
+    found, current = 0, day
+    for _ in range(count * 7 + 550):
+        current += timedelta(days=1)
+        if is_working_day(hall, current):
+            found += 1
+            if found == count:
+                return current
+    return day + timedelta(days=count)
+
+
+def working_days_left(hall: HallCalendar, today: date, deadline: date) -> int:
+    """The working days after `today` up to and including `deadline` (0 on the deadline day or
+    past it)."""
+    left, current = 0, today
+    while current < deadline:
+        current += timedelta(days=1)
+        left += is_working_day(hall, current)
+    return left
+
+
 def session_at(hall: HallCalendar, moment: datetime) -> Session | None:
     """The session the hall is in at this (local) moment, or None when closed."""
     if not is_working_day(hall, moment.date()):

@@ -68,7 +68,37 @@ WARNING_KIND_NAMES: Final = {"long_wait": "等候超时", "long_service": "办�
 WARNING_LEVEL_NAMES: Final = {"red": "红色预警", "yellow": "黄色预警"}
 
 SCORES: Final = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
-"""A rating's scores and their words, best first, as the pad and the citizen's page offer them."""
+"""A rating's scores and their default words, best first (the five levels of GB/T 39734-2020). A
+hall may name the levels otherwise (the hall file's `rating_levels`): the pad and the citizen's
+page show the hall's names, which hello brings (`hall.rating_levels`)."""
+BAD_SCORES: Final = (2, 1)
+"""The scores that are 差评 (不满意 and 非常不满意 by default): a 差评 needs a reason when the hall
+lists any, raises a `negative_rating` warning and opens a case (差评工单). Ask `is_bad`."""
+
+
+def is_bad(score: int | None) -> bool:
+    """Whether a rating's score is 差评 (未评, None, is not)."""
+    return score in BAD_SCORES
+
+
+CASE_STATUS_NAMES: Final = {"checking": "待核实", "rectifying": "整改中", "rectified": "已整改",
+                            "explained": "已解释", "appealing": "申诉中", "upheld": "申诉成立",
+                            "rejected": "申诉驳回"}
+"""A 差评 case's status (差评工单, `lifecycle.CaseStatus`)."""
+CASE_DUE_NAMES: Final = {"red": "已超期", "yellow": "临近期限"}
+"""An open case's `due`: past its deadline (red), or near it (yellow: `case_near_days`)."""
+CASE_MEASURE_NAMES: Final = {"at_once": "立行立改", "deadline": "限期整改", "explain": "解释说明"}
+"""How the office handles a 差评: fixed at once, fixed by a deadline, or explained."""
+CASE_MEASURES: Final = tuple(CASE_MEASURE_NAMES)
+CASE_ACTION_NAMES: Final = {**CASE_MEASURE_NAMES, "rectify": "整改完成", "appeal": "提出申诉",
+                            "uphold": "认定申诉成立", "reject": "驳回申诉", "follow_up": "回访"}
+"""What can be done to a case (`lifecycle.CaseAction`), as refusals name it."""
+FOLLOW_UP_NAMES: Final = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意",
+                          "unreached": "未接通"}
+"""A 回访's result: how the citizen rates the handling, or that the call did not get through."""
+FOLLOW_UP_RESULTS: Final = tuple(FOLLOW_UP_NAMES)
+FOLLOW_UP_SATISFIED: Final = ("satisfied", "basic")
+"""The 回访 results that count as satisfied in 回访满意率 (docs/kpis.md)."""
 
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}
@@ -93,6 +123,15 @@ METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("unattended_min", "脱岗时长", "分钟"), ("paused_min", "暂停时长", "分钟"),
 )
 """The KPIs in the order reports show them: key, Chinese name, unit (docs/kpis.md)."""
+
+CASE_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("rated", "评价数", "条"), ("bad", "差评数", "条"), ("bad_pct", "差评率", "%"),
+    ("cases_open", "未办结工单", "件"), ("upheld", "申诉成立", "件"),
+    ("rectified_pct", "差评整改率", "%"), ("on_time_pct", "按期整改率", "%"),
+    ("follow_up_pct", "回访率", "%"), ("follow_up_satisfied_pct", "回访满意率", "%"),
+    ("satisfied_pct", "满意率（申诉前）", "%"), ("satisfied_after_appeals_pct", "满意率（申诉后）", "%"),
+)
+"""The 好差评 closed loop's KPIs (`kpis.case_kpis`): key, Chinese name, unit (docs/kpis.md)."""
 
 REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings": "评价明细",
                        "presence": "在岗记录"}

@@ -156,6 +156,58 @@ class Tick:
     window-targeted tickets."""
 
 
+@dataclass(frozen=True, slots=True)
+class HandleCase:
+    """A manager records how a 差评 case is handled (`vocabulary.CASE_MEASURES`)."""
+
+    case: str
+    measure: str
+    finding: str
+    published: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RectifyCase:
+    """A manager reports a 限期整改 done."""
+
+    case: str
+    note: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpCase:
+    """A manager records a 回访 call's result (`vocabulary.FOLLOW_UP_RESULTS`)."""
+
+    case: str
+    result: str
+    note: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppealCase:
+    """An appeal against a 差评: by the clerk rated (`clerk`: their badge, also `by`) or by a
+    manager (`clerk` None, `by` the manager's signature)."""
+
+    case: str
+    reason: str
+    by: str
+    clerk: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecideAppeal:
+    """A manager other than the appellant decides an appeal."""
+
+    case: str
+    uphold: bool
+    reason: str
+    by: str
+
+
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
            | Recall | NoShow | Hold | Transfer | Finish | SetPriority | AckWarning | Rate
-           | SetNotice | ReportDevice | Tick)
+           | SetNotice | ReportDevice | Tick | HandleCase | RectifyCase | FollowUpCase
+           | AppealCase | DecideAppeal)

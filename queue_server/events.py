@@ -267,11 +267,93 @@ class DayStarted(Record):
     """The new service day, ISO."""
 
 
+# --- 差评 cases (差评工单): they outlive the service day (lifecycle's header) -------------------
+
+@dataclass(frozen=True, slots=True)
+class CaseOpened(Record):
+    """A 差评 opened a case, with the rating's ticket, day, score and who served."""
+
+    tag: ClassVar[str] = "case_opened"
+    case: str
+    """The case's number: the rating's service day and a count, "20261123-01"."""
+    ticket: str
+    score: int
+    reasons: tuple[str, ...]
+    window: int
+    clerk: str
+    department: str
+    deadline: str
+    """The last day to handle it in (ISO): `case_deadline_days` working days after the day."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseHandled(Record):
+    """A manager verified the case and recorded its handling: what was found, the measure
+    (立行立改, 限期整改 or 解释说明, `vocabulary.CASE_MEASURES`) and the text published."""
+
+    tag: ClassVar[str] = "case_handled"
+    case: str
+    measure: str
+    finding: str
+    published: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRectified(Record):
+    """A 限期整改 reported done."""
+
+    tag: ClassVar[str] = "case_rectified"
+    case: str
+    note: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFollowedUp(Record):
+    """A 回访 call: its result (`vocabulary.FOLLOW_UP_RESULTS`) and which call it was."""
+
+    tag: ClassVar[str] = "case_followed_up"
+    case: str
+    result: str
+    note: str
+    by: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAppealed(Record):
+    """An appeal (申诉) against the rating: by the clerk rated (`clerk`, their badge) or by a
+    manager (`clerk` None)."""
+
+    tag: ClassVar[str] = "case_appealed"
+    case: str
+    reason: str
+    by: str
+    clerk: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAppealDecided(Record):
+    """A second manager's decision on an appeal: upheld (申诉成立) or rejected, and why."""
+
+    tag: ClassVar[str] = "case_appeal_decided"
+    case: str
+    upheld: bool
+    reason: str
+    by: str
+
+
+CASE_KINDS: tuple[type[Record], ...] = (CaseOpened, CaseHandled, CaseRectified, CaseFollowedUp,
+                                       CaseAppealed, CaseAppealDecided)
+"""The kinds of a case's life, which a restart replays from every day, not only the last."""
+
 KINDS: tuple[type[Record], ...] = (
     TicketIssued, TicketCalled, TicketNoShow, TicketHeld, TicketTransferred, TicketReturned,
     TicketFinished, TicketCancelled, TicketPrioritySet, TicketRated,
     ClerkSignedIn, ClerkSignedOut, WindowPaused, WindowResumed,
     WarningRaised, WarningAcknowledged, NoticeSet, DeviceReported, DayStarted,
+    *CASE_KINDS,
 )
 """Every kind of event, in the order the docs list them."""
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from hall import missed_call
 from hall.service_calendar import Session as Session  # the hall file's sessions
-from hall.vocabulary import TICKET_KINDS
+from hall.vocabulary import SCORES, TICKET_KINDS
 
 HANDLING_MODES = ("direct", "proxy", "consult")
 """直办类 (applicant present) / 代办类 (can be done by an agent) / 咨询类 (advice only)."""
@@ -52,6 +52,12 @@ class HallInfo:
     service_warning_minutes: int = 30
     service_level_minutes: int = 30
     rating_reasons: tuple[str, ...] = ()
+    rating_levels: tuple[str, ...] = tuple(name for _, name in SCORES)
+    """The names of the five levels, best first (非常满意 … 非常不满意 by default)."""
+    case_deadline_days: int = 5
+    """Working days a 差评 case (差评工单) has to be handled in, on the hall's calendar."""
+    case_near_days: int = 1
+    """A case with this many working days left or fewer is near its deadline (yellow)."""
     demo: bool = False
     public_url: str = ""
     """Where citizens' phones reach the hall (`https://…/h/<code>`), used in every QR code;
@@ -67,6 +73,15 @@ class HallInfo:
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def scores(self) -> tuple[tuple[int, str], ...]:
+        """Each score with the hall's name for it, best first (as `vocabulary.SCORES`)."""
+        return tuple((score, name) for (score, _), name in zip(SCORES, self.rating_levels,
+                                                                strict=True))
+
+    def score_name(self, score: int) -> str:
+        return dict(self.scores)[score]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from hall import service_calendar as cal
 from hall.vocabulary import (
+    BAD_SCORES,
+    CASE_ACTION_NAMES,
+    CASE_MEASURE_NAMES,
+    CASE_MEASURES,
+    CASE_STATUS_NAMES,
+    FOLLOW_UP_NAMES,
+    FOLLOW_UP_RESULTS,
     KIOSK_PRIORITIES,
     OUTCOME_NAMES,
     OUTCOMES,
@@ -33,20 +40,27 @@ from hall.vocabulary import (
     PRINTER_STATES,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
+    is_bad,
 )
 from queue_server import commands as cmd
 from queue_server import events as ev
 from queue_server.dispatch import CategoryQueue, add_targeted, choose_next
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event
-from queue_server.hall_definition import HallDefinition, Window
+from queue_server.hall_definition import HallDefinition, HallInfo, Window
 from queue_server.lifecycle import (
+    FINAL_CASE_STATUSES,
     FINAL_STATUSES,
+    FOLLOW_UP_TRIES,
     BrokenTransition,
+    CaseAction,
+    CaseStatus,
     TicketAction,
     TicketStatus,
     WindowAction,
     WindowStatus,
+    case_after,
+    case_allows,
     ticket_after,
     ticket_allows,
     window_after,
@@ -54,6 +68,7 @@ from queue_server.lifecycle import (
 )
 
 MAX_REASON = 200
+MAX_CASE_TEXT = 500   # a case's finding, published text, notes and reasons
 
 
 def _whole(moment: datetime) -> datetime:
@@ -133,6 +148,65 @@ class WindowState:
         return self.status == WindowStatus.PAUSED
 
 
+@dataclass(slots=True, eq=False)
+class Case:
+    """A 差评 case (差评工单): the rating it was opened for, and everything done since, each act
+    with who did it and when (`lifecycle`'s header tells its life)."""
+
+    number: str
+    ticket: str
+    day: date
+    """The service day of the rating."""
+    opened_at: datetime
+    score: int
+    reasons: tuple[str, ...]
+    window: int
+    clerk: str
+    department: str
+    deadline: date
+    status: CaseStatus = CaseStatus.CHECKING
+    """Set only through `lifecycle.case_after`, by the event handlers."""
+    handling: dict[str, Any] | None = None
+    """by, at, measure, finding, published."""
+    rectified: dict[str, Any] | None = None
+    """by, at, note: a 限期整改 done."""
+    appeal: dict[str, Any] | None = None
+    """by, clerk (the badge of a clerk who appealed), at, reason."""
+    decision: dict[str, Any] | None = None
+    """by, at, upheld, reason."""
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    """by, at, result, note, attempt: each 回访 call."""
+    closed_at: datetime | None = None
+    closed_on: date | None = None
+    """The service day it reached a final status."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in FINAL_CASE_STATUSES
+
+    @property
+    def followed_up(self) -> bool:
+        """A 回访 got through (any result but 未接通)."""
+        return any(f["result"] != "unreached" for f in self.follow_ups)
+
+    @property
+    def awaits_follow_up(self) -> bool:
+        """Handled, and its 回访 neither got through nor ran out of tries."""
+        return (case_allows(self.status, "follow_up") and not self.followed_up
+                and len(self.follow_ups) < FOLLOW_UP_TRIES)
+
+    def due(self, hall: HallInfo, today: date) -> str | None:
+        """An open case past its deadline is "red"; one with `case_near_days` working days
+        left or fewer (the deadline day itself included) "yellow"; else None."""
+        if not self.is_open:
+            return None
+        if today > self.deadline:
+            return "red"
+        if cal.working_days_left(hall, today, self.deadline) <= hall.case_near_days:
+            return "yellow"
+        return None
+
+
 Decision = list[ev.Record]
 
 
@@ -149,6 +223,9 @@ class HallState:
         self.devices: dict[str, dict[str, Any]] = {}
         """The last report of each device, by device name: the `device_reported` event's data
         and its time."""
+        self.cases: dict[str, Case] = {}
+        """Every 差评 case by its number, of every day: a case outlives the day."""
+        self._cases_opened: dict[date, int] = {}
         self._reset_day(day)
         self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
             cmd.TakeTicket: self._take_ticket, cmd.SignIn: self._sign_in,
@@ -160,6 +237,9 @@ class HallState:
             cmd.Rate: self._rate, cmd.SetNotice: self._set_notice,
             cmd.ReportDevice: self._report_device, cmd.Tick: self._tick,
             cmd.AckWarning: self._ack_warning,
+            cmd.HandleCase: self._handle_case, cmd.RectifyCase: self._rectify_case,
+            cmd.FollowUpCase: self._follow_up_case, cmd.AppealCase: self._appeal_case,
+            cmd.DecideAppeal: self._decide_appeal,
         }
 
     def take_items(self, definition: HallDefinition, version: int) -> None:
@@ -320,12 +400,12 @@ class HallState:
                               f"{ticket.number} 号{TICKET_STATUS_NAMES[ticket.status]}，不能{ACTION_NAMES[action]}")
 
     @staticmethod
-    def _reason(text: str, what: str) -> str:
+    def _reason(text: str, what: str, limit: int = MAX_REASON, required: bool = True) -> str:
         text = (text or "").strip()
-        if not text:
+        if required and not text:
             raise DomainError("bad_request", f"请填写{what}")
-        if len(text) > MAX_REASON:
-            raise DomainError("bad_request", f"{what}不能超过 {MAX_REASON} 个字")
+        if len(text) > limit:
+            raise DomainError("bad_request", f"{what}不能超过 {limit} 个字")
         return text
 
     def _called(self, window: WindowState, ticket: Ticket, via: str,
@@ -514,7 +594,7 @@ class HallState:
                 raise DomainError("conflict", f"{ticket.number} 号已评价过")
             channel = "citizen"
         reasons = tuple(c.reasons or ())
-        if c.score is not None and c.score <= 2 and not reasons and self.hall.rating_reasons:
+        if is_bad(c.score) and not reasons and self.hall.rating_reasons:
             raise DomainError("bad_request", "不满意的评价请至少选择一个原因")
         unknown = [r for r in reasons if r not in self.hall.rating_reasons]
         if unknown:
@@ -525,14 +605,15 @@ class HallState:
         decision: Decision = [ev.TicketRated(
             ticket.number, c.score, reasons, channel, ticket.window, ticket.clerk, ticket.post,
             window_def.department, ticket.service)]
-        if c.score is not None and c.score <= 2:
+        if c.score is not None and is_bad(c.score):
             clerk = self.definition.clerk_by_badge[ticket.clerk].name
-            words = "非常不满意" if c.score == 1 else "不满意"
+            words = self.hall.score_name(c.score)
             decision.append(ev.WarningRaised(
-                "red" if c.score == 1 else "yellow", "negative_rating",
+                "red" if c.score == min(BAD_SCORES) else "yellow", "negative_rating",
                 f"{ticket.window} 号窗口{clerk}办理的 {ticket.number} 号评价为“{words}”："
                 + "、".join(reasons), window=ticket.window, ticket=ticket.number,
                 clerk=ticket.clerk))
+            decision.append(self._case_opened(ticket, c.score, reasons, window_def.department))
         return decision
 
     def _set_notice(self, c: cmd.SetNotice, now: datetime) -> Decision:
@@ -564,6 +645,62 @@ class HallState:
             done = warning["acknowledged"]
             raise DomainError("conflict", f"这条预警已由{done['by']}确认")
         return [ev.WarningAcknowledged(c.warning, c.by)]
+
+    # --- 差评 cases ------------------------------------------------------------------------
+
+    def _case_opened(self, ticket: Ticket, score: int, reasons: tuple[str, ...],
+                     department: str) -> ev.CaseOpened:
+        assert ticket.window is not None and ticket.clerk is not None, ticket.number  # rated
+        count = self._cases_opened.get(self.day, 0) + 1
+        deadline = cal.working_days_after(self.hall, self.day, self.hall.case_deadline_days)
+        return ev.CaseOpened(f"{self.day:%Y%m%d}-{count:02d}", ticket.number, score, reasons,
+                             ticket.window, ticket.clerk, department, deadline.isoformat())
+
+    def _case(self, number: str, action: CaseAction) -> Case:
+        """The case, if its table allows `action` from its status; else refused."""
+        case = self.cases.get(number)
+        if case is None:
+            raise DomainError("not_found", f"没有编号为 {number} 的差评工单")
+        if not case_allows(case.status, action):
+            raise DomainError("conflict", f"差评工单 {number} {CASE_STATUS_NAMES[case.status]}，"
+                                          f"不能{CASE_ACTION_NAMES[action]}")
+        return case
+
+    def _handle_case(self, c: cmd.HandleCase, now: datetime) -> Decision:
+        if c.measure not in CASE_MEASURES:
+            raise DomainError("bad_request", "请选择处理方式：" + "、".join(CASE_MEASURE_NAMES.values()))
+        self._case(c.case, cast(CaseAction, c.measure))   # a measure is its own action
+        return [ev.CaseHandled(c.case, c.measure, self._reason(c.finding, "核实情况", MAX_CASE_TEXT),
+                               self._reason(c.published, "公开答复", MAX_CASE_TEXT), c.by)]
+
+    def _rectify_case(self, c: cmd.RectifyCase, now: datetime) -> Decision:
+        self._case(c.case, "rectify")
+        return [ev.CaseRectified(c.case, self._reason(c.note, "整改情况", MAX_CASE_TEXT), c.by)]
+
+    def _follow_up_case(self, c: cmd.FollowUpCase, now: datetime) -> Decision:
+        if c.result not in FOLLOW_UP_RESULTS:
+            raise DomainError("bad_request", "请选择回访结果：" + "、".join(FOLLOW_UP_NAMES.values()))
+        case = self._case(c.case, "follow_up")
+        if case.followed_up:
+            raise DomainError("conflict", f"差评工单 {c.case} 已回访")
+        if len(case.follow_ups) >= FOLLOW_UP_TRIES:
+            raise DomainError("conflict", f"差评工单 {c.case} 已回访 {FOLLOW_UP_TRIES} 次未接通，不再回访")
+        return [ev.CaseFollowedUp(c.case, c.result, self._reason(c.note, "回访记录", MAX_CASE_TEXT, False),
+                                  c.by, len(case.follow_ups) + 1)]
+
+    def _appeal_case(self, c: cmd.AppealCase, now: datetime) -> Decision:
+        case = self._case(c.case, "appeal")
+        if c.clerk is not None and c.clerk != case.clerk:
+            raise DomainError("forbidden", "只能对评价您本人的差评提出申诉")
+        return [ev.CaseAppealed(c.case, self._reason(c.reason, "申诉理由", MAX_CASE_TEXT), c.by, c.clerk)]
+
+    def _decide_appeal(self, c: cmd.DecideAppeal, now: datetime) -> Decision:
+        case = self._case(c.case, "uphold" if c.uphold else "reject")
+        assert case.appeal is not None   # appealing
+        if case.appeal["clerk"] is None and case.appeal["by"] == c.by:
+            raise DomainError("forbidden", "申诉须由另一位管理人员审核，不能审核自己提出的申诉")
+        return [ev.CaseAppealDecided(c.case, c.uphold, self._reason(c.reason, "审核意见", MAX_CASE_TEXT),
+                                     c.by)]
 
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
         decision: Decision = []
@@ -844,6 +981,44 @@ class HallState:
         self.notice = ""
         self.devices = {}
 
+    def _case_moved(self, e: Event[Any], action: CaseAction) -> Case:
+        case = self.cases[e.data.case]
+        case.status = case_after(case.status, action, case.number)
+        if not case.is_open and case.closed_at is None:
+            case.closed_at, case.closed_on = e.at, e.day
+        return case
+
+    def _on_case_opened(self, e: Event[ev.CaseOpened]) -> None:
+        d = e.data
+        self.cases[d.case] = Case(d.case, d.ticket, e.day, e.at, d.score, d.reasons, d.window,
+                                  d.clerk, d.department, date.fromisoformat(d.deadline))
+        self._cases_opened[e.day] = self._cases_opened.get(e.day, 0) + 1
+
+    def _on_case_handled(self, e: Event[ev.CaseHandled]) -> None:
+        d = e.data
+        case = self._case_moved(e, cast(CaseAction, d.measure))
+        case.handling = {"by": d.by, "at": e.at, "measure": d.measure, "finding": d.finding,
+                         "published": d.published}
+
+    def _on_case_rectified(self, e: Event[ev.CaseRectified]) -> None:
+        self._case_moved(e, "rectify").rectified = {"by": e.data.by, "at": e.at,
+                                                    "note": e.data.note}
+
+    def _on_case_followed_up(self, e: Event[ev.CaseFollowedUp]) -> None:
+        d = e.data
+        self._case_moved(e, "follow_up").follow_ups.append(
+            {"by": d.by, "at": e.at, "result": d.result, "note": d.note, "attempt": d.attempt})
+
+    def _on_case_appealed(self, e: Event[ev.CaseAppealed]) -> None:
+        d = e.data
+        self._case_moved(e, "appeal").appeal = {"by": d.by, "clerk": d.clerk, "at": e.at,
+                                                "reason": d.reason}
+
+    def _on_case_appeal_decided(self, e: Event[ev.CaseAppealDecided]) -> None:
+        d = e.data
+        case = self._case_moved(e, "uphold" if d.upheld else "reject")
+        case.decision = {"by": d.by, "at": e.at, "upheld": d.upheld, "reason": d.reason}
+
 
 APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.TicketIssued, HallState._on_ticket_issued),
@@ -865,6 +1040,12 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.NoticeSet, HallState._on_notice_set),
     ev.entry(ev.DeviceReported, HallState._on_device_reported),
     ev.entry(ev.DayStarted, HallState._on_day_started),
+    ev.entry(ev.CaseOpened, HallState._on_case_opened),
+    ev.entry(ev.CaseHandled, HallState._on_case_handled),
+    ev.entry(ev.CaseRectified, HallState._on_case_rectified),
+    ev.entry(ev.CaseFollowedUp, HallState._on_case_followed_up),
+    ev.entry(ev.CaseAppealed, HallState._on_case_appealed),
+    ev.entry(ev.CaseAppealDecided, HallState._on_case_appeal_decided),
 ])
 """How each kind of event changes the hall's state."""
 

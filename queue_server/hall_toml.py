@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hall import missed_call
 from hall.service_calendar import clock_text
-from hall.vocabulary import HALL_LEVELS, TICKET_KINDS
+from hall.vocabulary import HALL_LEVELS, SCORES, TICKET_KINDS
 from queue_server.hall_definition import (
     CATALOGUE_UPDATES,
     HANDLING_MODES,
@@ -65,6 +65,7 @@ LINE = 1000          # one entry of a guide list: legal basis, condition, step, 
 SUMMARY = 3000
 FEE = 300
 REASON = 40          # a rating reason, a button on the pad
+LEVEL = 6            # a rating level's name: a button of five side by side on the pad
 ADVICE = 40          # the missed-call advice, one line under every ticket
 CODE = 40            # hall and department codes, and references to departments
 BADGE = 16
@@ -320,7 +321,8 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "sessions", "working_weekdays", "holidays", "makeup_workdays", "priority_ratio",
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
               "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
-              "service_level_minutes", "rating_reasons", "demo", "public_url",
+              "service_level_minutes", "rating_reasons", "rating_levels",
+              "case_deadline_days", "case_near_days", "demo", "public_url",
               "catalogue_updates", "level", "missed_call")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
@@ -377,6 +379,11 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
                                         required=False, default=30),
         rating_reasons=c.texts(table, "hall", "rating_reasons", required=False, limit=REASON,
                                max_items=12),
+        rating_levels=_read_rating_levels(c, table),
+        case_deadline_days=c.integer(table, "hall", "case_deadline_days", 1, 60,
+                                     required=False, default=5),
+        case_near_days=c.integer(table, "hall", "case_near_days", 0, 30, required=False,
+                                 default=1),
         demo=c.value(table, "hall", "demo", bool, False, False),
         public_url=c.text(table, "hall", "public_url", required=False, limit=URL,
                           pattern=_PUBLIC_URL, hint=_PUBLIC_URL_HINT) or "",
@@ -385,6 +392,21 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         level=c.choice(table, "hall", "level", HALL_LEVELS, required=False),
         missed_call=_read_missed_call(c, table),
     )
+
+
+def _read_rating_levels(c: _Checker, table: dict) -> tuple[str, ...]:
+    """The five levels' names, best first; the national names unless the hall says otherwise."""
+    default = tuple(name for _, name in SCORES)
+    if "rating_levels" not in table:
+        return default
+    names = c.texts(table, "hall", "rating_levels", limit=LEVEL, max_items=len(SCORES),
+                    min_items=len(SCORES))
+    if len(names) != len(SCORES):   # too few, too many or a bad one: `texts` said which
+        return default
+    if len(set(names)) != len(names):
+        c.fail("hall.rating_levels", "评价等级名称不能重复")
+        return default
+    return names
 
 
 def _read_missed_call(c: _Checker, table: dict) -> str:
@@ -733,7 +755,9 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
 
 
 _OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level": "",
-                       "missed_call": missed_call.DEFAULT}
+                       "missed_call": missed_call.DEFAULT,
+                       "rating_levels": tuple(name for _, name in SCORES),
+                       "case_deadline_days": 5, "case_near_days": 1}
 """[hall] keys an export leaves out when they hold their default."""
 
 

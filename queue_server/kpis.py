@@ -24,14 +24,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.vocabulary import PERIODS
+from hall.vocabulary import FOLLOW_UP_SATISFIED, PERIODS, is_bad
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
+from queue_server.hall_state import Case
+from queue_server.lifecycle import CaseStatus
 
 FINAL = ("finished", "no_show", "cancelled")
 HANDLED_OUTCOMES = ("done", "accepted", "escalated", "rejected", "incomplete")   # 办件, not 咨询
-SATISFIED_FROM = 3
 RANKING_MIN_FINISHED = 20
 RANKING_WEIGHTS = {"satisfied_pct": 0.4, "service_level_pct": 0.25, "rating_rate_pct": 0.15,
                    "volume_pct": 0.2}
@@ -272,6 +273,8 @@ FOLD: dict[type[ev.Record], Callable[[_Fold, Event[Any]], None] | None] = dict([
     # tickets or windows' staffing. The reports do not even load them.
     ev.TicketReturned: None, ev.WarningRaised: None, ev.WarningAcknowledged: None,
     ev.NoticeSet: None, ev.DeviceReported: None,
+    # A 差评 case's life: its KPIs (`case_kpis`) read the cases, which outlive the day.
+    **{kind: None for kind in ev.CASE_KINDS},
 }
 """How the KPI fold reads each kind of event."""
 
@@ -424,7 +427,7 @@ def _finish(group: Group, level: tuple[int, int], by: str) -> dict[str, Any]:
         "onsite_pct": _pct(group.onsite, group.handled),
         "rated": rated, "unrated": group.unrated,
         "rating_rate_pct": _pct(rated, finished_for_rating),
-        "satisfied_pct": _pct(sum(1 for s in scores if s >= SATISFIED_FROM), rated),
+        "satisfied_pct": _pct(sum(1 for s in scores if not is_bad(s)), rated),
         "score_mean": round(statistics.fmean(scores), 2) if scores else None,
         "scores": {str(s): scores.count(s) for s in range(5, 0, -1)},
         "post_a": group.post_a, "post_b": group.post_b,
@@ -798,3 +801,31 @@ def ranking_formula(span: str, weights: dict[str, float] = RANKING_WEIGHTS) -> s
 
 
 RANKING_FORMULA = ranking_formula("当月")
+
+
+# --- the 好差评 closed loop ---------------------------------------------------------------------------
+
+def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict[str, Any]:
+    """The closed loop's KPIs of a span (docs/kpis.md): `scores` are the span's ratings with a
+    score, `cases` the cases those ratings opened (as they stand now), `today` the service day
+    by which a deadline is judged passed."""
+    scores, cases = list(scores), list(cases)
+    rated, bad = len(scores), sum(1 for s in scores if is_bad(s))
+    upheld = sum(1 for c in cases if c.status == CaseStatus.UPHELD)
+    standing = [c for c in cases if c.status != CaseStatus.UPHELD]
+    closed = [c for c in standing if not c.is_open]
+    due = [c for c in standing if not c.is_open or c.deadline < today]
+    on_time = [c for c in closed if c.closed_on is not None and c.closed_on <= c.deadline]
+    reached = [next(f for f in c.follow_ups if f["result"] != "unreached")
+               for c in closed if c.followed_up]
+    return {
+        "rated": rated, "bad": bad, "bad_pct": _pct(bad, rated),
+        "cases_open": sum(1 for c in cases if c.is_open), "upheld": upheld,
+        "rectified_pct": _pct(len(closed), len(standing)),
+        "on_time_pct": _pct(len(on_time), len(due)),
+        "follow_up_pct": _pct(len(reached), len(closed)),
+        "follow_up_satisfied_pct": _pct(sum(1 for f in reached if f["result"] in FOLLOW_UP_SATISFIED),
+                                        len(reached)),
+        "satisfied_pct": _pct(rated - bad, rated),
+        "satisfied_after_appeals_pct": _pct(rated - bad, rated - upheld),
+    }

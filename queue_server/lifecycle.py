@@ -1,4 +1,5 @@
-"""The life of a ticket and of a window: two tables, and the two gates every move goes through.
+"""The life of a ticket, of a window and of a 差评 case: three tables, and the gates every move
+goes through.
 
 Theory of operation
 -------------------
@@ -23,14 +24,26 @@ clerk may take over an occupied window, which is logged as a handover (sign-out 
 sign-in of the second) and keeps the window's current ticket with the window. Only an OPEN
 window with no current ticket calls.
 
+A rating that is 差评 (`vocabulary.is_bad`) opens a case (差评工单) for the department of the
+window that served, with a deadline in working days. It is CHECKING (待核实) until a manager
+records how it is handled, which is the action: 立行立改 (RECTIFIED, 已整改), 解释说明
+(EXPLAINED, 已解释) or 限期整改 (RECTIFYING, 整改中, then `rectify` when the fix is done:
+RECTIFIED). Instead, while CHECKING, the clerk rated or a manager may appeal (申诉: APPEALING);
+a second manager decides it: UPHELD (申诉成立: final, the rating no longer counts in 满意率) or
+REJECTED (申诉驳回: the 差评 stands and the case is handled as from CHECKING). A RECTIFIED or
+EXPLAINED case gets its 回访 (`follow_up`), which records a result and moves nothing. A case
+outlives the service day: it is not reset with the day, and a restart replays its events from
+every day (`hall_service.rebuild`).
+
 How the tables are enforced
 ---------------------------
-`TICKET_TRANSITIONS` and `WINDOW_TRANSITIONS` are the only place these moves are written. Every
-decision of `hall_state` that moves a ticket or a window asks `ticket_allows` / `window_allows`
-first and refuses the command when the table says no; every event handler sets the new status
-with `ticket_after` / `window_after`, which raise `BrokenTransition` on a move the table does
-not have. So editing a table changes what the hall does, and `tests/test_lifecycle.py` derives
-every allowed and every forbidden move from the tables and drives `HallState` through each.
+`TICKET_TRANSITIONS`, `WINDOW_TRANSITIONS` and `CASE_TRANSITIONS` are the only place these
+moves are written. Every decision of `hall_state` that moves a ticket, a window or a case asks
+`ticket_allows` / `window_allows` / `case_allows` first and refuses the command when the table
+says no; every event handler sets the new status with `ticket_after` / `window_after` /
+`case_after`, which raise `BrokenTransition` on a move the table does not have. So editing a
+table changes what the hall does, and `tests/test_lifecycle.py` derives every allowed and
+every forbidden move from the tables and drives `HallState` through each.
 
 Everything that is not a simple transition (which ticket is next, who may sign in where, the
 priority ratio, time-based warnings) is in `hall_state` and `dispatch`, beside these tables.
@@ -41,7 +54,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal, get_args
 
-from hall.vocabulary import TICKET_STATUS_NAMES, WINDOW_STATUS_NAMES
+from hall.vocabulary import CASE_STATUS_NAMES, TICKET_STATUS_NAMES, WINDOW_STATUS_NAMES
 
 
 class TicketStatus(StrEnum):
@@ -101,8 +114,45 @@ WINDOW_TRANSITIONS: dict[tuple[WindowStatus, WindowAction], WindowStatus] = {
 }
 
 
+class CaseStatus(StrEnum):
+    CHECKING = "checking"
+    RECTIFYING = "rectifying"
+    RECTIFIED = "rectified"
+    EXPLAINED = "explained"
+    APPEALING = "appealing"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
+FINAL_CASE_STATUSES = frozenset({CaseStatus.RECTIFIED, CaseStatus.EXPLAINED, CaseStatus.UPHELD})
+"""A case in one of these is closed (办结); any other is open and its deadline runs."""
+
+CaseAction = Literal["at_once", "deadline", "explain", "rectify", "appeal", "uphold", "reject",
+                     "follow_up"]
+CASE_ACTIONS: tuple[CaseAction, ...] = get_args(CaseAction)
+
+_HANDLED_FROM = (CaseStatus.CHECKING, CaseStatus.REJECTED)
+CASE_TRANSITIONS: dict[tuple[CaseStatus, CaseAction], CaseStatus] = {
+    **{(s, "at_once"): CaseStatus.RECTIFIED for s in _HANDLED_FROM},
+    **{(s, "deadline"): CaseStatus.RECTIFYING for s in _HANDLED_FROM},
+    **{(s, "explain"): CaseStatus.EXPLAINED for s in _HANDLED_FROM},
+    (CaseStatus.RECTIFYING, "rectify"): CaseStatus.RECTIFIED,
+    (CaseStatus.CHECKING, "appeal"): CaseStatus.APPEALING,
+    (CaseStatus.APPEALING, "uphold"): CaseStatus.UPHELD,
+    (CaseStatus.APPEALING, "reject"): CaseStatus.REJECTED,
+    (CaseStatus.RECTIFIED, "follow_up"): CaseStatus.RECTIFIED,
+    (CaseStatus.EXPLAINED, "follow_up"): CaseStatus.EXPLAINED,
+}
+"""Every move a 差评 case can make; the handling measures (`vocabulary.CASE_MEASURES`) are
+actions by their own codes."""
+
+FOLLOW_UP_TRIES = 3
+"""Calls of a 回访 at most: after this many 未接通 no more are made (the case stays closed, its
+回访 unreached)."""
+
+
 class BrokenTransition(Exception):
-    """An event says a ticket or window made a move its table does not allow: the log is not
+    """An event says a ticket, window or case made a move its table does not allow: the log is not
     one this code wrote, or a decision let through what the table forbids."""
 
 
@@ -126,4 +176,15 @@ def window_after(status: WindowStatus, action: WindowAction, number: int) -> Win
     after = WINDOW_TRANSITIONS.get((status, action))
     if after is None:
         raise BrokenTransition(f"{number} 号窗口{WINDOW_STATUS_NAMES[status]}，不能 {action}")
+    return after
+
+
+def case_allows(status: CaseStatus, action: CaseAction) -> bool:
+    return (status, action) in CASE_TRANSITIONS
+
+
+def case_after(status: CaseStatus, action: CaseAction, number: str) -> CaseStatus:
+    after = CASE_TRANSITIONS.get((status, action))
+    if after is None:
+        raise BrokenTransition(f"差评工单 {number} {CASE_STATUS_NAMES[status]}，不能 {action}")
     return after

@@ -104,6 +104,15 @@ def _at_window(make: Callable[[str, int, Params], cmd.Command]
     return command
 
 
+def _appeal(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    """An appeal by the clerk rated (signed with the badge; the core checks it is their case)
+    or by a manager (signed with the account)."""
+    if who.role == "clerk":
+        assert who.badge is not None   # a clerk, after its hello
+        return cmd.AppealCase(p["case"], p["reason"], who.badge, who.badge)
+    return cmd.AppealCase(p["case"], p["reason"], who.signature)
+
+
 def _signed(make: Callable[[Params, str], cmd.Command]
             ) -> Callable[[Params, Actor, ClerkWindow], cmd.Command]:
     """A manager's op, signed with who did it."""
@@ -130,6 +139,14 @@ COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
     "set_notice": _signed(lambda p, by: cmd.SetNotice(p["text"], by)),
     "ack_warning": _signed(lambda p, by: cmd.AckWarning(p["warning"], by)),
     "set_priority": _signed(lambda p, by: cmd.SetPriority(p["number"], p["priority"], by)),
+    "handle_case": _signed(lambda p, by: cmd.HandleCase(p["case"], p["measure"], p["finding"],
+                                                        p["published"], by)),
+    "rectify_case": _signed(lambda p, by: cmd.RectifyCase(p["case"], p["note"], by)),
+    "follow_up_case": _signed(lambda p, by: cmd.FollowUpCase(p["case"], p["result"],
+                                                             p.get("note", ""), by)),
+    "appeal_case": _appeal,
+    "decide_appeal": _signed(lambda p, by: cmd.DecideAppeal(p["case"], p["uphold"], p["reason"],
+                                                            by)),
 }
 """Every op that changes the hall, and the command it becomes. The ops that only read
 (`hello`, `catalogue`, `stats`, `export`) are not here: they make no command."""

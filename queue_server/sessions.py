@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ from hall.protocol import (
     ok_reply,
     parse_request,
 )
-from hall.vocabulary import METRICS, ROLE_NAMES
+from hall.vocabulary import CASE_METRICS, METRICS, ROLE_NAMES
 from queue_server import commands as cmd
 from queue_server import county, kpis, ops, reports, take_page, views
 from queue_server.domain_errors import DomainError
@@ -225,6 +225,7 @@ class Session:
             reply["snapshot"] = {"hall": {"name": hall["name"],
                                           "consultation_phone": hall["consultation_phone"],
                                           "rating_reasons": hall["rating_reasons"],
+                                          "rating_levels": hall["rating_levels"],
                                           "missed_call": hall["missed_call"]}}
         if role == "display":   # shown on the board, for the mobile 取号 page (`/take`)
             reply["take_code"] = take_page.hall_code(self.context.secret, self.state.day)
@@ -516,7 +517,19 @@ class Session:
             else:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
+            # The span's cases as they stand now, copied here: the writer changes the live ones.
+            cases = [replace(c, follow_ups=list(c.follow_ups)) for c in self.state.cases.values()
+                     if first <= c.day <= last] if p["view"] == "cases" else []
+            today = self.state.day
+
             def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
+                if p["view"] == "cases":
+                    facts = reports.load_facts(service.engine, service.hall_id, definition,
+                                               first, last, with_ratings=False)
+                    scores = (t.score for t in facts.tickets if t.score is not None)
+                    return {"row": kpis.case_kpis(scores, cases, today),
+                            "metrics": [{"key": k, "name": n, "unit": u}
+                                        for k, n, u in CASE_METRICS]}
                 if p["view"] == "kpis":
                     by = p.get("by", "hall")
                     tallied = reports.load_tallied(service.engine, service.hall_id, first, last,
@@ -557,6 +570,12 @@ class Session:
         await self._submit(self._command(request))
         return {}
 
+    async def _op_case_act(self, request: Request) -> dict[str, Any]:
+        """An act on a 差评 case; managers hear of it as a `case` event, its clerk's console
+        is refreshed."""
+        await self._submit(self._command(request))
+        return {}
+
 
 OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] = {
     "hello": Session._op_hello,
@@ -583,6 +602,8 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "stats": Session._op_stats,
     "export": Session._op_export,
     "set_priority": Session._op_set_priority,
+    **{op: Session._op_case_act for op in ("handle_case", "rectify_case", "follow_up_case",
+                                           "appeal_case", "decide_appeal")},
 }
 """What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
 the two name the same ops."""

@@ -16,16 +16,18 @@ from typing import Any, overload
 from hall import guide, service_calendar
 from hall.service_calendar import clock_text
 from hall.vocabulary import (
+    CASE_STATUS_NAMES,
     OUTCOME_NAMES,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
     WINDOW_STATUS_NAMES,
+    is_bad,
 )
 from queue_server import events as ev
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
-from queue_server.hall_state import HallState, Ticket, WindowState
-from queue_server.lifecycle import TicketStatus, WindowStatus
+from queue_server.hall_state import Case, HallState, Ticket, WindowState
+from queue_server.lifecycle import CASE_ACTIONS, TicketStatus, WindowStatus, case_allows
 
 QUEUE_PREVIEW = 5
 RECENT_CALLS = 10
@@ -81,6 +83,7 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
                      "makeup_workdays": [d.isoformat() for d in h.makeup_workdays],
                      "issue_cutoff_minutes": h.issue_cutoff_minutes},
         "rating_reasons": list(h.rating_reasons),
+        "rating_levels": [[score, name] for score, name in h.scores],
         "missed_call": h.missed_call,
         "outcomes": [{"code": code, "name": name} for code, name in OUTCOME_NAMES.items()],
         "thresholds": {"wait_yellow_minutes": h.wait_yellow_minutes,
@@ -351,13 +354,45 @@ def clerk_view(state: HallState, badge: str) -> dict[str, Any]:
                   "finished": sum(t.status == TicketStatus.FINISHED for t in mine),
                   "no_show": sum(t.status == TicketStatus.NO_SHOW for t in mine)},
         "ratings": ratings_summary(t for t in state.tickets.values() if t.clerk == badge),
+        "cases": [case_view(state, c) for c in state.cases.values()
+                  if c.clerk == badge and c.is_open],
+    }
+
+
+def case_view(state: HallState, case: Case) -> dict[str, Any]:
+    """A 差评 case as the dashboard and the clerk's console show it: the rating, where and whom
+    it is about, its status and deadline (`due`: "red" past it, "yellow" near it), and every
+    act on it with who did it and when."""
+    definition = state.definition
+    department = definition.department_by_code.get(case.department)
+    clerk = definition.clerk_by_badge.get(case.clerk)
+
+    def act(record: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if record is None else {**record, "at": iso(record["at"])}
+
+    return {
+        "case": case.number, "ticket": case.ticket, "day": case.day.isoformat(),
+        "opened_at": iso(case.opened_at), "score": case.score,
+        "score_name": state.hall.score_name(case.score), "reasons": list(case.reasons),
+        "window": case.window, "clerk": case.clerk, "clerk_name": clerk.name if clerk else "",
+        "department": case.department, "department_name": department.name if department else "",
+        "deadline": case.deadline.isoformat(), "due": case.due(state.hall, state.day),
+        "status": case.status.value, "status_text": CASE_STATUS_NAMES[case.status],
+        "handling": act(case.handling), "rectified": act(case.rectified),
+        "appeal": act(case.appeal), "decision": act(case.decision),
+        "follow_ups": [act(f) for f in case.follow_ups],
+        "awaits_follow_up": case.awaits_follow_up, "closed_at": iso(case.closed_at),
+        "pending": case.is_open or case.awaits_follow_up,
+        # what may be done now, by the case's table (a 回访 only while one is awaited)
+        "actions": [a for a in CASE_ACTIONS if case_allows(case.status, a)
+                    and (a != "follow_up" or case.awaits_follow_up)],
     }
 
 
 def ratings_summary(served: Iterable[Ticket]) -> dict[str, Any]:
     """Today's ratings of the finished tickets given: how many were rated (a score from the pad
     or the citizen's phone), left 未评 by the pad with no score from the phone since, and not
-    rated yet (the pad is still asking). 满意 is a score of 3 or more."""
+    rated yet (the pad is still asking). 满意 is a score that is not 差评 (`is_bad`)."""
     scores = {str(s): 0 for s in range(5, 0, -1)}
     unrated = pending = finished = 0
     for ticket in served:
@@ -372,7 +407,7 @@ def ratings_summary(served: Iterable[Ticket]) -> dict[str, Any]:
             pending += 1
     rated = sum(scores.values())
     total = sum(int(s) * n for s, n in scores.items())
-    satisfied = sum(n for s, n in scores.items() if int(s) >= 3)
+    satisfied = sum(n for s, n in scores.items() if not is_bad(int(s)))
     return {"finished": finished, "rated": rated, "unrated": unrated, "pending": pending,
             "scores": scores,
             "mean": round(total / rated, 2) if rated else None,
@@ -440,6 +475,8 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
     if role == "manager":
         view["devices"] = [{**d, "at": iso(d["at"])} for d in state.devices.values()]
         view["warnings"] = [warning_view(w) for w in state.warnings.values()]
+        view["cases"] = [v for v in (case_view(state, c) for c in state.cases.values())
+                         if v["pending"]]
     return view
 
 
@@ -568,6 +605,16 @@ def _its_category(state: HallState, e: Event[Any]) -> tuple[str, ...]:
 
 MANAGERS = frozenset({"manager"})
 
+
+def _case(state: HallState, e: Event[Any]) -> list[Delivery]:
+    """A case opened or moved: managers get its whole view (the clerk's console is refreshed
+    through `clerks`)."""
+    return [Delivery(_event(e, "case", **case_view(state, state.cases[e.data.case])), MANAGERS)]
+
+
+def _case_clerk(state: HallState, e: Event[Any]) -> tuple[str, ...]:
+    return (state.cases[e.data.case].clerk,)
+
 AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.TicketIssued, _issued, queues=_its_category, number=_its_number),
     audience(ev.TicketCalled, _called,
@@ -605,6 +652,7 @@ AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.NoticeSet, _notice),
     audience(ev.DeviceReported, _to(MANAGERS, "device")),
     audience(ev.DayStarted, _day),
+    *(audience(kind, _case, clerks=_case_clerk) for kind in ev.CASE_KINDS),
 ])
 """Who receives each kind of event on the wire."""
 

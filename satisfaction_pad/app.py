@@ -34,9 +34,9 @@ from kivy.uix.widget import Widget
 from hall.client import HallClient, NotConnected, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import NORMAL
-from hall.vocabulary import SCORES, WINDOW_STATUS_NAMES
+from hall.vocabulary import WINDOW_STATUS_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, Text
-from satisfaction_pad.model import LEVEL_NAMES, PadModel, Rating, photo_path, post_text, surname
+from satisfaction_pad.model import PadModel, Rating, photo_path, post_text, surname
 
 log = logging.getLogger("satisfaction_pad")
 TICK_SECONDS = 0.2
@@ -410,7 +410,7 @@ class PadApp(App):
         body.add_widget(self._served_by(prompt.clerk, prompt.ticket))
         vertical = not self.portrait
         grid = GridLayout(cols=5 if vertical else 1, spacing=dp(16))
-        for score, label in SCORES:
+        for score, label in m.levels:
             button = LevelButton(score, label, vertical, font_size=dp(34 if vertical else 44))
             button.bind(on_release=lambda _, s=score: self._act(self.model.choose(s, self.clock())))
             grid.add_widget(button)
@@ -431,7 +431,7 @@ class PadApp(App):
         title = Text(text="请选择不满意的原因（可多选）", font_size=dp(44 if not self.portrait else 40),
                      color=p.text, bold=True, size_hint_y=1 if not self.portrait else None,
                      halign="left" if not self.portrait else "center")
-        level = LevelButton(prompt.score, LEVEL_NAMES[prompt.score], False, font_size=dp(36),
+        level = LevelButton(prompt.score, m.level_name(prompt.score), False, font_size=dp(36),
                             size_hint_x=None, width=dp(330), disabled=True)
         head = BoxLayout(size_hint_y=None, height=dp(120), spacing=dp(16))
         if self.portrait:          # the title above, the chosen level centred below it

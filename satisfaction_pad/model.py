@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hall.vocabulary import SCORES
+from hall.vocabulary import SCORES, is_bad
 
-LEVEL_NAMES = dict(SCORES)
-LOW = 2                       # a score of LOW or less needs a reason (the server's rule)
+LEVEL_NAMES = dict(SCORES)    # the default names, until hello brings the hall's (`levels`)
 POST_NAMES = {"A": "A岗", "B": "B岗"}
 COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐",
                      "长孙", "宇文", "司徒", "夏侯", "轩辕", "端木", "独孤", "南宫", "西门", "呼延")
@@ -102,6 +101,14 @@ class PadModel:
         return list(self.hall.get("rating_reasons", []))
 
     @property
+    def levels(self) -> list[tuple[int, str]]:
+        """The five levels with the hall's names, best first (hello's `rating_levels`)."""
+        return [(score, name) for score, name in self.hall.get("rating_levels", SCORES)]
+
+    def level_name(self, score: int) -> str:
+        return dict(self.levels)[score]
+
+    @property
     def window_definition(self) -> dict[str, Any]:
         for window in self.hall.get("windows", []):
             if window.get("window") == self.window_number:
@@ -156,7 +163,7 @@ class PadModel:
 
     def thanks_text(self) -> str:
         rating = self.last_rating
-        return f"您的评价：{LEVEL_NAMES[rating.score]}" if rating and rating.score else ""
+        return f"您的评价：{self.level_name(rating.score)}" if rating and rating.score else ""
 
     # --- fed by the connection ---------------------------------------------------------------
 
@@ -231,7 +238,7 @@ class PadModel:
         prompt = self.prompt
         prompt.score = score
         prompt.deadline = now + self.timeout
-        if score > LOW:
+        if not is_bad(score):
             prompt.reasons = []
             self._send(now)
         elif self.keys_only or not self.reasons:
@@ -322,7 +329,7 @@ class PadModel:
         prompt = self.prompt
         if prompt is None:
             return
-        complete = prompt.score is not None and (prompt.score > LOW or prompt.reasons)
+        complete = prompt.score is not None and (not is_bad(prompt.score) or prompt.reasons)
         self.outbox.append(Rating(prompt.ticket, prompt.score if complete else None,
                                   tuple(prompt.reasons) if complete else (), self.day))
         self.prompt = None

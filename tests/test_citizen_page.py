@@ -218,3 +218,28 @@ def test_bad_and_expired_tokens_get_a_clear_page(hall, phone):
     response = phone.goto(hall.http + "/t/" + make_token(secret, date(2020, 1, 1), token[8:12]))
     assert response.status == 410
     assert phone.locator("h1").inner_text() == "这张小票已过期"
+
+
+def test_the_page_offers_the_halls_names_for_the_five_levels(browser, tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    names = '["很满意", "满意", "一般", "不满意", "很不满意"]'
+    hall = LiveHall(tmp_path, hall_text=ROUND_THE_CLOCK.replace(
+        "[hall]\n", f"[hall]\nrating_levels = {names}\n", 1))
+    context = browser.new_context(**PHONE)
+    try:
+        clerk = hall.hello("clerk", badge="1001", pin="1111")
+        clerk.request("sign_in", window=1, post="A")
+        ticket = hall.hello("kiosk").request("take_ticket", category="A")["ticket"]
+        clerk.request("call_next")
+        clerk.request("finish", outcome="done")
+        phone = context.new_page()
+        phone.goto(ticket["url"])
+        phone.locator("#rating").wait_for()
+        labels = phone.locator("#scores button").all_inner_texts()
+        assert [label.strip() for label in labels] == ["很满意", "满意", "一般", "不满意", "很不满意"]
+        phone.get_by_role("button", name="很不满意", exact=True).click()
+        assert phone.locator("#reasons").is_visible()   # a 差评 asks for a reason
+        phone.screenshot(path=SHOTS / "rating-hall-levels.png", full_page=True)
+    finally:
+        context.close()
+        assert hall.stop() == 0

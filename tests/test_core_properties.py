@@ -4,7 +4,8 @@ The model below keeps its own record of what is waiting (category, priority clas
 issue time, target window) from the events, and checks each call against the rules written in
 dispatch.py's docstring, not against the core's own queues. After every step the core must also
 pass its own cross-check, and at the end a fresh state rebuilt from the events must equal the
-live one.
+live one, and the 差评 cases, rebuilt from every day's case events and that day's events as a
+restarted server does, equal the live ones: each 差评 with exactly one case.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from hall import service_calendar as cal
+from hall.vocabulary import is_bad
 from queue_server import commands as cmd
+from queue_server import events as ev
 from queue_server.dispatch import PRIORITY_CLASS
 from queue_server.domain_errors import DomainError
 from queue_server.hall_state import HallState
 from queue_server.hall_toml import load_hall
-from queue_server.lifecycle import FINAL_STATUSES, TicketStatus
+from queue_server.lifecycle import CASE_ACTIONS, FINAL_STATUSES, TicketStatus
 
 HALL = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -52,6 +55,8 @@ class HallMachine(RuleBasedStateMachine):
         self.streak = {p: 0 for p in PREFIXES}  # priority calls in a row while normal waited
         self.ended: set[str] = set()
         self.day_numbers: dict[str, list[int]] = {p: [] for p in PREFIXES}
+        self.bad_ratings: set[tuple] = set()    # (day, ticket) of every 差评
+        self.cases_for: dict[tuple, str] = {}    # (day, ticket) → the case it opened
 
     # --- sending commands ---------------------------------------------------------------------
 
@@ -82,6 +87,12 @@ class HallMachine(RuleBasedStateMachine):
             assert d["kind"] in WARNING_KINDS, d["kind"]
             assert "number" not in d
             assert "since" not in d or datetime.fromisoformat(d["since"]).microsecond == 0
+        if e.kind == "ticket_rated" and is_bad(d["score"]):
+            self.bad_ratings.add((e.day, number))
+        if e.kind == "case_opened":
+            key = (e.day, d["ticket"])
+            assert key in self.bad_ratings and key not in self.cases_for, "not one case per 差评"
+            self.cases_for[key] = d["case"]
         if number in self.ended and e.kind != "ticket_rated" and not (
                 e.kind == "warning" and d["kind"] == "negative_rating"):
             raise AssertionError(f"{e.kind} on {number}, which had already ended")
@@ -314,6 +325,23 @@ class HallMachine(RuleBasedStateMachine):
         reasons = ("办事效率低",) if score == 1 else ()
         self.send(cmd.Rate(number, score, reasons, window))
 
+    @rule(data=st.data(), action=st.sampled_from(CASE_ACTIONS),
+          by=st.sampled_from(["主任", "副主任", "1001", "1003"]))
+    def act_on_a_case(self, data, action, by):
+        """Any act on any case by a manager, or an appeal by a clerk (their own or not)."""
+        number = data.draw(st.sampled_from(sorted(self.state.cases) or ["20261123-01"]))
+        make = {
+            **{m: lambda: cmd.HandleCase(number, m, "核实", "答复", by)   # noqa: B023
+               for m in ("at_once", "deadline", "explain")},
+            "rectify": lambda: cmd.RectifyCase(number, "已整改", by),
+            "follow_up": lambda: cmd.FollowUpCase(
+                number, data.draw(st.sampled_from(["satisfied", "unreached"])), "", by),
+            "appeal": lambda: cmd.AppealCase(number, "误评", by, by if by.isdigit() else None),
+            "uphold": lambda: cmd.DecideAppeal(number, True, "属实", by),
+            "reject": lambda: cmd.DecideAppeal(number, False, "不属实", by),
+        }[action]
+        self.send(make())
+
     @rule(data=st.data())
     def acknowledge(self, data):
         seqs = sorted(self.state.warnings) or [1]
@@ -360,6 +388,13 @@ class HallMachine(RuleBasedStateMachine):
             for event in day_events:
                 rebuilt.apply(event)
             assert _snapshot(rebuilt) == _snapshot(self.state)
+        # The cases, from every earlier day's case events and today's events (hall_service.rebuild).
+        earlier = [e for e in self.log if e.day < self.state.day and type(e.data) in ev.CASE_KINDS]
+        rebuilt = HallState(HALL, self.state.day)
+        for event in (*earlier, *day_events):
+            rebuilt.apply(event)
+        assert _cases(rebuilt) == _cases(self.state)
+        assert set(self.cases_for) == self.bad_ratings, "a 差评 without its case"
         # Closing the day leaves every ticket in exactly one final state.
         tickets = list(self.state.tickets.values())
         self.now = cal.next_working_day_start(HALL.hall, cal.local(HALL.hall, self.now))
@@ -384,3 +419,9 @@ HallMachine.TestCase.settings = settings(
     max_examples=300, stateful_step_count=80, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestHallRules = HallMachine.TestCase
+
+
+def _cases(state: HallState) -> list:
+    return sorted((c.number, c.ticket, c.day, c.status, c.deadline, repr(c.handling),
+                   repr(c.appeal), repr(c.decision), repr(c.follow_ups), c.closed_on)
+                  for c in state.cases.values())

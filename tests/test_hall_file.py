@@ -353,3 +353,37 @@ def test_a_damaged_line_after_a_bom_is_counted_right(tmp_path):
     [problem] = caught.value.problems
     assert problem.line == _line_of(SMALL, "张敏")
     assert problem.message.startswith(f"第 {problem.line} 行有不是 UTF-8 的字节")
+
+
+def test_the_rating_levels_are_the_national_five_unless_the_hall_names_them():
+    assert parse_hall(SMALL).hall.scores == (
+        (5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
+    named = '["很满意", "满意", "一般", "不满意", "很不满意"]'
+    definition = parse_hall(SMALL.replace("demo = true", f"demo = true\nrating_levels = {named}", 1))
+    assert definition.hall.score_name(1) == "很不满意" and definition.hall.score_name(3) == "一般"
+    assert parse_hall(dump_hall(definition)).hall == definition.hall
+    assert "rating_levels" not in dump_hall(parse_hall(SMALL))     # unset: not written
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ('["满意", "一般", "不满意"]', "hall.rating_levels: 至少需要 5 项"),
+    ('["很满意", "满意", "一般", "不满意", "很不满意", "极差"]', "hall.rating_levels: 太多：最多 5 项，实际 6 项"),
+    ('["很满意", "满意", "满意", "不满意", "很不满意"]', "hall.rating_levels: 评价等级名称不能重复"),
+    ('["非常非常非常满意", "满意", "一般", "不满意", "很不满意"]',
+     "hall.rating_levels[1]: 太长：最多 6 个字符，实际 8 个字符"),
+    ('["很满意", "", "一般", "不满意", "很不满意"]', 'hall.rating_levels[2]: 应为非空文本，实际为 ""'),
+])
+def test_bad_rating_levels_are_refused_in_words(value, message):
+    (problem,) = _problems(SMALL.replace("demo = true", f"demo = true\nrating_levels = {value}", 1))
+    assert problem.endswith(message), problem
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("case_deadline_days", "0", "hall.case_deadline_days: 应为 1 到 60 之间的整数，实际为 0"),
+    ("case_near_days", "31", "hall.case_near_days: 应为 0 到 30 之间的整数，实际为 31"),
+])
+def test_case_deadlines_are_checked(key, value, message):
+    (problem,) = _problems(SMALL.replace("demo = true", f"demo = true\n{key} = {value}", 1))
+    assert problem.endswith(message), problem
+    hall = parse_hall(SMALL.replace("demo = true", f"demo = true\n{key} = 7", 1)).hall
+    assert getattr(hall, key) == 7

@@ -172,7 +172,9 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
             "text": "通知", "warning": 1, "view": "hourly", "from": "2026-01-01",
             "to": "2026-01-01", "month": "2026-01", "by": "hall", "period": "day",
             "what": "kpis", "format": "csv", "since_version": 1, "hall": "small",
-            "phone": "13800138000"}
+            "phone": "13800138000",
+            "case": "20260101-01", "measure": "explain", "finding": "核实", "published": "答复",
+            "result": "satisfied", "uphold": False}
 # The county's ops are sent on a manager's connection, the mobile page's on a kiosk's: a frame is
 # checked (`parse_request`, as the county's socket checks it too) before whether the role may send it.
 ROLE_OF = {"catalogue": "kiosk", "take_ticket": "kiosk", "device_status": "kiosk", "rate": "pad",

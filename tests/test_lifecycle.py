@@ -1,5 +1,7 @@
 """The lifecycle tables are the rules: every move they allow happens, every other one is refused.
 
+The tickets', windows' and 差评 cases' tables alike.
+
 Each test case is derived from the tables in `queue_server.lifecycle`: for every status and
 every action, a ticket (or window) is put in that status through real commands, the action is
 tried through the command a clerk, manager, pad or the clock would send, and `HallState` must
@@ -23,11 +25,14 @@ from queue_server.events import Event
 from queue_server.hall_state import HallState
 from queue_server.hall_toml import load_hall
 from queue_server.lifecycle import (
+    CASE_ACTIONS,
+    CASE_TRANSITIONS,
     TICKET_ACTIONS,
     TICKET_TRANSITIONS,
     WINDOW_ACTIONS,
     WINDOW_TRANSITIONS,
     BrokenTransition,
+    CaseStatus,
     TicketStatus,
     WindowStatus,
 )
@@ -212,3 +217,87 @@ def test_a_window_moves_exactly_as_its_table_says(status, action):
         assert state.windows[1].status == after
     else:
         assert state.windows[1].status == status or action == "takeover"
+
+
+# --- 差评 cases: the third table ------------------------------------------------------------------
+
+CASE_SETUP = {
+    CaseStatus.CHECKING: [],
+    CaseStatus.RECTIFYING: [lambda n: cmd.HandleCase(n, "deadline", "核实属实", "限期三天整改", "乙")],
+    CaseStatus.RECTIFIED: [lambda n: cmd.HandleCase(n, "at_once", "核实属实", "已当场整改", "乙")],
+    CaseStatus.EXPLAINED: [lambda n: cmd.HandleCase(n, "explain", "按规定办理", "已解释", "乙")],
+    CaseStatus.APPEALING: [lambda n: cmd.AppealCase(n, "群众误评", "甲")],
+    CaseStatus.UPHELD: [lambda n: cmd.AppealCase(n, "群众误评", "甲"),
+                        lambda n: cmd.DecideAppeal(n, True, "监控显示服务规范", "乙")],
+    CaseStatus.REJECTED: [lambda n: cmd.AppealCase(n, "群众误评", "甲"),
+                          lambda n: cmd.DecideAppeal(n, False, "理由不足", "乙")],
+}
+CASE_COMMANDS = {
+    "at_once": lambda n: cmd.HandleCase(n, "at_once", "核实属实", "已当场整改", "丙"),
+    "deadline": lambda n: cmd.HandleCase(n, "deadline", "核实属实", "限期整改", "丙"),
+    "explain": lambda n: cmd.HandleCase(n, "explain", "按规定办理", "已解释", "丙"),
+    "rectify": lambda n: cmd.RectifyCase(n, "已整改完毕", "丙"),
+    "appeal": lambda n: cmd.AppealCase(n, "群众误评", "丙"),
+    "uphold": lambda n: cmd.DecideAppeal(n, True, "属实", "丙"),
+    "reject": lambda n: cmd.DecideAppeal(n, False, "理由不足", "丙"),
+    "follow_up": lambda n: cmd.FollowUpCase(n, "satisfied", "", "丙"),
+}
+CASE_EVENTS = {
+    "at_once": lambda n: ev.CaseHandled(n, "at_once", "核实属实", "已当场整改", "丙"),
+    "deadline": lambda n: ev.CaseHandled(n, "deadline", "核实属实", "限期整改", "丙"),
+    "explain": lambda n: ev.CaseHandled(n, "explain", "按规定办理", "已解释", "丙"),
+    "rectify": lambda n: ev.CaseRectified(n, "已整改完毕", "丙"),
+    "appeal": lambda n: ev.CaseAppealed(n, "群众误评", "丙", None),
+    "uphold": lambda n: ev.CaseAppealDecided(n, True, "属实", "丙"),
+    "reject": lambda n: ev.CaseAppealDecided(n, False, "理由不足", "丙"),
+    "follow_up": lambda n: ev.CaseFollowedUp(n, "satisfied", "", "丙", 1),
+}
+
+
+def _hall_with_case_in(status: CaseStatus) -> tuple[HallState, str]:
+    """A 非常不满意 for A001 at window 1 opened a case, then moved to `status` by managers."""
+    state = _hall_with_ticket_in(TicketStatus.FINISHED, False)
+    events = state.handle(cmd.Rate(X, 1, ("服务态度不好",), 1), MONDAY)
+    (number,) = [e.data.case for e in events if e.kind == "case_opened"]
+    for make in CASE_SETUP[status]:
+        state.handle(make(number), MONDAY)
+    assert state.cases[number].status == status
+    return state, number
+
+
+CASE_CASES = list(itertools.product(CaseStatus, CASE_ACTIONS))
+
+
+def test_every_case_status_is_reached_and_every_action_has_a_command_and_an_event():
+    assert set(CASE_SETUP) == set(CaseStatus)
+    assert set(CASE_COMMANDS) == set(CASE_EVENTS) == set(CASE_ACTIONS)
+    assert {after for after in CASE_TRANSITIONS.values()} | {CaseStatus.CHECKING} == set(CaseStatus)
+
+
+@pytest.mark.parametrize(("status", "action"), CASE_CASES,
+                         ids=[f"{s.value}-{a}" for s, a in CASE_CASES])
+def test_a_case_moves_exactly_as_its_table_says(status, action):
+    state, number = _hall_with_case_in(status)
+    after = CASE_TRANSITIONS.get((status, action))
+    seq = state.seq
+    try:
+        events = state.handle(CASE_COMMANDS[action](number), MONDAY)
+    except DomainError:
+        events = None
+    if after is None:
+        assert events is None and state.seq == seq, f"{status} → {action} was not refused"
+        assert state.cases[number].status == status
+    else:
+        assert events, f"{status} → {action} was refused, but the table allows it"
+        assert state.cases[number].status == after
+
+
+CASE_FORBIDDEN = [(s, a) for s, a in CASE_CASES if (s, a) not in CASE_TRANSITIONS]
+
+
+@pytest.mark.parametrize(("status", "action"), CASE_FORBIDDEN,
+                         ids=[f"{s.value}-{a}" for s, a in CASE_FORBIDDEN])
+def test_a_logged_case_move_the_table_forbids_is_a_broken_log(status, action):
+    state, number = _hall_with_case_in(status)
+    with pytest.raises(BrokenTransition):
+        state.apply(Event(state.seq + 1, MONDAY, state.day, CASE_EVENTS[action](number)))

@@ -256,3 +256,15 @@ def test_a_ticket_finished_while_the_pad_was_away_is_asked_for_on_hello(pad):
     pad.choose(5, now=11)
     pad.apply_hello(away, now=12)   # rated, not sent yet: not asked again
     assert pad.screen != "prompt" and [r.ticket for r in pad.outbox] == ["A014"]
+
+
+def test_the_pad_offers_the_halls_names_for_the_levels():
+    model = PadModel()
+    named = hello()
+    named["snapshot"]["hall"]["rating_levels"] = [[5, "很满意"], [4, "满意"], [3, "一般"],
+                                                  [2, "不满意"], [1, "很不满意"]]
+    model.apply_hello(named, now=0)
+    assert model.levels[0] == (5, "很满意") and model.level_name(1) == "很不满意"
+    model.apply_event(requested("A001"), now=1)
+    model.choose(3, now=2)
+    assert model.thanks_text() == "您的评价：一般"

@@ -431,3 +431,32 @@ def test_cli_refuses_bad_options_in_words(args, message, capsys, monkeypatch):
     monkeypatch.delenv("PAD_TOKEN", raising=False)
     assert main(["--server", "ws://127.0.0.1:9/ws", *args]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+def test_the_pad_shows_the_halls_names_for_the_levels(tmp_path):
+    from satisfaction_pad.app import LevelButton
+
+    names = '["很满意", "满意", "一般", "不满意", "很不满意"]'
+    text = round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")).replace(
+        "[hall]\n", f"[hall]\nrating_levels = {names}\n", 1)
+    hall = LiveHall(tmp_path, "--take-limit", "0", port=free_port(), hall_text=text)
+
+    async def scenario(shell, app):
+        clerk = sign_in(hall, ZHANG, "A")
+        serve_one(hall, clerk)
+        clerk.request("finish", outcome="done")
+        await until(lambda: app.model.screen == "prompt")
+        await frames(3)
+        assert [(b.score, b.text) for b in widgets(app.root, LevelButton)] == [
+            (5, "很满意"), (4, "满意"), (3, "一般"), (2, "不满意"), (1, "很不满意")]
+        await shoot(app, "landscape-prompt-hall-levels")
+        await tap(widgets(app.root, LevelButton, "很不满意")[0])
+        assert app.model.screen == "reasons"   # a 差评, whatever the hall calls it
+        await frames(3)
+        assert [b.text for b in widgets(app.root, LevelButton)] == ["很不满意"]
+        await shoot(app, "landscape-reasons-hall-levels")
+
+    try:
+        run_pad(hall, "landscape", scenario)
+    finally:
+        hall.stop()

@@ -175,7 +175,8 @@ class HallCatalogueRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("hall_id", "seq"), Index("ix_events_hall_day", "hall_id", "day"))
+    __table_args__ = (UniqueConstraint("hall_id", "seq"), Index("ix_events_hall_day", "hall_id", "day"),
+                      Index("ix_events_hall_kind", "hall_id", "kind", "day"))
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = _hall_fk()
     seq: Mapped[int]

@@ -10,7 +10,8 @@
 // the server's (VOCABULARY, from /common/vocabulary.js).
 "use strict";
 
-const { PRIORITY_NAMES, POST_NAMES, WINDOW_STATUS_NAMES } = VOCABULARY;
+const { CASE_ACTION_NAMES, CASE_DUE_NAMES, PRIORITY_NAMES, POST_NAMES,
+        WINDOW_STATUS_NAMES } = VOCABULARY;
 const ACTION_NAMES = {
   call_next: "呼叫下一位", recall: "重呼", no_show: "过号", transfer: "转移", hold: "挂起",
   finish: "办结", pause: "暂停", resume: "恢复", sign_out: "签退", call_number: "叫指定号",
@@ -29,6 +30,7 @@ const app = {
   windows: new Map(),  // window number → the live window view (snapshot.live.windows, `window`)
   queues: new Map(),   // category → {category, waiting, next, seq}
   clerk: null,         // the console view (queue_server/views.py clerk_view)
+  appeal: null,        // {case, text, error}: the appeal being written, kept across redraws
   clerkSeq: -1,
   screen: "login",
   busy: false,
@@ -228,6 +230,7 @@ function render() {
     renderHeld();
     renderToday();
     renderRatings();
+    renderCases();
   }
 }
 
@@ -495,6 +498,66 @@ function renderRatings() {
     const scores = ["5", "4", "3", "2", "1"].map((s) => `${s}分 ${r.scores[s]}`).join(" · ");
     box.append(element("p", { class: "scores", textContent: scores }));
   }
+}
+
+// My open 差评 cases (差评工单), past or near their deadline first. A clerk may only appeal
+// (申诉) one still 待核实, with a reason; the handling and its closing are the managers'.
+function renderCases() {
+  const cases = [...((app.clerk && app.clerk.cases) || [])].sort((a, b) =>
+    (!!b.due - !!a.due) || a.deadline.localeCompare(b.deadline));
+  const list = $("cases");
+  list.textContent = "";
+  $("cases-title").textContent = `我的差评工单（${cases.length}）`;
+  $("cases-panel").hidden = !cases.length;
+  for (const c of cases) {
+    const item = element("li", { class: "case", dataset: { case: c.case, due: c.due || "" } },
+      element("div", { class: "case-head" },
+        element("span", { class: "case-status", textContent: c.status_text }),
+        c.due && element("span", { class: "case-due", textContent: CASE_DUE_NAMES[c.due] }),
+        element("span", { class: "case-deadline", textContent: `期限 ${c.deadline.slice(5).replace("-", "月")}日` })),
+      element("p", { class: "case-about", textContent:
+        `${c.ticket} 号 “${c.score_name}”${c.reasons.length ? `：${c.reasons.join("、")}` : ""}` }));
+    if (app.appeal && app.appeal.case === c.case) {
+      const reason = element("textarea", { rows: 2, maxLength: 500, value: app.appeal.text,
+                                           "aria-label": "申诉理由" });
+      reason.addEventListener("input", () => {
+        app.appeal.text = reason.value;
+        app.appeal.error = "";
+        const said = item.querySelector(".case-error");
+        if (said) said.remove();
+      });
+      const submit = element("button", { type: "button", class: "small", textContent: "提交申诉" });
+      submit.addEventListener("click", () => appeal(c.case));
+      const cancel = element("button", { type: "button", class: "small plain", textContent: "取消" });
+      cancel.addEventListener("click", () => { app.appeal = null; renderCases(); });
+      item.append(reason, element("div", { class: "case-acts" }, submit, cancel));
+      if (app.appeal.error) item.append(element("p", { class: "case-error", role: "alert", textContent: app.appeal.error }));
+    } else if (c.actions.includes("appeal")) {
+      const button = element("button", { type: "button", class: "small plain",
+                                         textContent: CASE_ACTION_NAMES.appeal });
+      button.addEventListener("click", () => { app.appeal = { case: c.case, text: "", error: "" }; renderCases(); });
+      item.append(element("div", { class: "case-acts" }, button));
+    }
+    list.append(item);
+  }
+}
+
+async function appeal(number) {
+  const text = app.appeal.text.trim();
+  if (!text) {
+    app.appeal.error = "请填写申诉理由";
+    renderCases();
+    return;
+  }
+  const reply = await send("appeal_case", { case: number, reason: text });
+  if (!reply) return;
+  if (reply.ok) {
+    app.appeal = null;
+    say("申诉已提交，等待管理人员审核", "ok");
+  } else {
+    app.appeal.error = reply.error.message;
+  }
+  renderCases();
 }
 
 function tickClock() {

@@ -46,6 +46,7 @@ const app = {
   skew: 0,              // server clock − this PC's clock, in ms, when they differ by over 2 s
   view: "live",
   loginHooks: [],       // called with the hello reply each time one is applied (reports.js)
+  eventHooks: [],       // called with each event (cases.js)
 };
 
 // --- small helpers ------------------------------------------------------------------------------
@@ -226,6 +227,7 @@ function refreshToday(soon = 300) {
 function onEvent(event) {
   if (!app.ready) return;   // before the hello reply: already in the snapshot it brings
   noteServerClock(event.at);
+  for (const hook of app.eventHooks) hook(event);
   switch (event.ev) {
     case "window": {
       const known = app.windows.get(event.window);
@@ -899,6 +901,12 @@ function start() {
   const pass = passGiven();
   if (pass) startSession({ role: "manager", pass });
   setInterval(() => { tickClock(); tickDurations(); }, 1000);
+  if (window.Cases) {
+    window.Cases.attach({
+      request, onHello: (hook) => app.loginHooks.push(hook),
+      onEvent: (hook) => app.eventHooks.push(hook), online: () => app.connection === "online",
+    });
+  }
   if (window.Reports) {
     window.Reports.attach({
       request, hall: () => app.hall, today: () => app.day,

@@ -3,7 +3,7 @@
 // as `citizen` with the token in its own address: the server sends only this ticket's view.
 "use strict";
 
-const { SCORES } = VOCABULARY;   // the hall's words, from the server (/common/vocabulary.js)
+const { BAD_SCORES } = VOCABULARY;   // which scores are 差评, from the server (/common/vocabulary.js)
 const ENDED_HINTS = {
   finished: "业务已办结，感谢您的耐心等候。",
   no_show: "叫号时您未到窗口，号码已过。",   // and the hall's missed-call advice (onHello)
@@ -16,6 +16,7 @@ const token = decodeURIComponent(location.pathname.slice(hallPath().length).repl
 const $ = (id) => document.getElementById(id);
 let ticket = null;
 let reasons = [];
+let levels = [];   // the five levels with the hall's names, best first (hello's rating_levels)
 let chosen = null;
 let rated = false;
 
@@ -79,7 +80,7 @@ function show(view) {
 
 function buildRating() {
   $("scores").innerHTML = "";
-  for (const [score, words] of SCORES) {
+  for (const [score, words] of levels) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.score = score;
@@ -106,7 +107,7 @@ function choose(score) {
     button.setAttribute("aria-pressed", String(Number(button.dataset.score) === score));
   }
   $("rating-error").textContent = "";
-  if (score <= 2) {
+  if (BAD_SCORES.includes(score)) {
     $("reasons").hidden = false;
     updateSubmit();
     $("reasons").scrollIntoView({ behavior: "smooth", block: "nearest" });
@@ -146,8 +147,9 @@ const socket = new HallSocket({ role: "citizen", ticket: token }, {
     missedCall = hall.missed_call;
     $("missed-call").textContent = missedCall;
     $("missed-call-end").textContent = sentenceEnd(missedCall);
-    if (JSON.stringify(hall.rating_reasons) !== JSON.stringify(reasons)) {
+    if (JSON.stringify([hall.rating_reasons, hall.rating_levels]) !== JSON.stringify([reasons, levels])) {
       reasons = hall.rating_reasons;
+      levels = hall.rating_levels;
       buildRating();
     }
     show(reply.ticket);
