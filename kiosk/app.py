@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from kivy.uix.scrollview import ScrollView
 
 from hall.client import HallClient, RequestFailed
 from hall.guide import guide_path
+from hall.hall_clock import HallClock
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
 from hall.vocabulary import KIOSK_PRIORITY_NAMES
@@ -803,23 +804,6 @@ class EscposPrinter:
         return outcome.status
 
 
-CLOCK_TOLERANCE = timedelta(seconds=5)
-
-
-def clock_behind(hall_now: str | None, here: datetime) -> timedelta:
-    """How far this machine's clock is behind the hall's, from the `now` a hello reply brings
-    (the server's hall clock: a PC's clock that is off, or a demo on a simulated clock): the
-    kiosk says whether the hall is open by the hall's time, as the server will judge a ticket.
-    Within `CLOCK_TOLERANCE` (the reply's own travel), none."""
-    if not hall_now:
-        return timedelta(0)
-    try:
-        behind = datetime.fromisoformat(hall_now) - here
-    except ValueError:
-        return timedelta(0)
-    return behind if abs(behind) > CLOCK_TOLERANCE else timedelta(0)
-
-
 class KioskShell:
     """Connects the app to the server: the client, the catalogue, tickets, printing."""
 
@@ -844,15 +828,15 @@ class KioskShell:
         self.client = HallClient(urls, {"role": "kiosk", "token": token},
                                  on_snapshot=self._snapshot, on_event=self._event,
                                  on_status=self._status)
-        self.behind = timedelta(0)   # how far this machine's clock is behind the hall's
+        self.hall_clock = HallClock(wall_clock)   # the hall's time, from each hello
         self.app = KioskApp(self.model, take_ticket=self._take_ticket,
                             print_ticket=self._print if printer else None,
                             print_checklist=self._print_checklist if printer else None,
                             speak=speak, clock=clock,
-                            wall_clock=lambda: wall_clock() + self.behind)
+                            wall_clock=self.hall_clock)
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
-        self.behind = clock_behind(reply.get("now"), datetime.now(UTC))
+        self.hall_clock.follow(reply)
         self.model.apply_snapshot(reply.get("snapshot", {}))
         await self._refresh_catalogue(reply.get("catalogue_version"))
         self.app.refresh_status()

@@ -93,7 +93,7 @@ class HallHost:
         self.context = Context(service, self.writer, self.hub, secret, self.revocation,
                                login_gate, take_limit, self.public_url, self.base_path,
                                lambda: [url.replace("http", "ws", 1) + self.path + "/ws"
-                                        for url in servers()])
+                                        for url in servers()], clock_speed=speed)
 
     def base_path(self, connection: ServerConnection) -> str:
         """The hall's path as this connection reached it: `/h/<code>`, or nothing when it came

@@ -71,6 +71,7 @@ class Context:
     base_path: Callable[[Any], str] = lambda connection: ""    # the path part of it
     servers: Callable[[], list[str]] = list   # the hall's WebSocket address on each live server
     hall_view: dict[str, Any] = field(default_factory=dict)
+    clock_speed: float = 1.0   # how fast the hall's clock runs (`serve --speed`, a simulation)
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -199,7 +200,8 @@ class Session:
         self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot(),
                  "servers": self.context.servers(),
-                 "now": views.iso(self.context.writer.clock())}   # the hall's clock
+                 "now": views.iso(self.context.writer.clock()),   # the hall's clock
+                 "clock_speed": self.context.clock_speed}
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now(registered)
         if role == "clerk":

@@ -482,3 +482,53 @@ def test_a_wrong_token_says_so_on_the_board(tmp_path):
         assert time.monotonic() - started < 10          # not after the 15 s wait for a snapshot
     finally:
         hall.stop()
+
+
+def test_the_boards_clock_is_the_halls_clock_at_its_speed(tmp_path):
+    """The demo at night: the server runs on a simulated clock from a Monday morning, 60 times
+    as fast. The board's clock shows the hall's date and time, not this machine's, and moves
+    an hour for each minute of this machine's clock; the app redraws when the minute turns."""
+    from datetime import UTC, datetime, timedelta
+
+    from display_board.app import BoardShell
+    from hall.hall_clock import HallClock
+    from hall.look import register_font
+
+    register_font()
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T09:00:00", "--speed", "60",
+                    hall_text=(HALLS / "demo-town.toml").read_text(encoding="utf-8"))
+
+    class Machine:
+        now = datetime.now(UTC)
+
+    async def scenario():
+        from kivy.core.window import Window
+
+        Window.size = (1920, 1080)
+        shell = BoardShell([hall.ws], hall.tokens["display"],
+                           BoardModel(hall_clock=HallClock(lambda: Machine.now)))
+        runner = asyncio.get_running_loop().create_task(shell.run())
+        try:
+            for _ in range(200):
+                if shell.model.hall and shell.app.board is not None:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+            board = shell.app.board
+            assert board.drawn_clock.startswith("11月23日 09:"), board.drawn_clock
+            Machine.now += timedelta(minutes=1)
+            shell.app._clock_tick(1)                   # the app's second timer
+            assert board.drawn_clock.startswith("11月23日 10:"), board.drawn_clock
+            await asyncio.sleep(0.2)
+            shell.app.root.export_to_png(str(SHOTS / "demo-town-hall-clock.png"))
+            _, drawn = draw_board(shell.model, (1080, 1920))   # portrait: the time alone
+            assert any(text.startswith("10:") for text, *_ in drawn), drawn
+        finally:
+            shell.app.stop()
+            await asyncio.wait_for(runner, 10)
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(scenario())
+    finally:
+        hall.stop()
