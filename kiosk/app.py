@@ -282,8 +282,8 @@ class KioskApp(App):
             words[tile] = (said, f"[size={int(dp(s.button * 2))}]{department.icon}[/size]\n"
                                  + said)
 
-        def short(tile: BigButton, short: bool) -> None:    # too low: without its emblem
-            tile.text = words[tile][0 if short else 1]
+        def short(tile: BigButton, low: bool) -> None:    # too low: without its emblem
+            tile.text = words[tile][0 if low else 1]
 
         # as many rows as the rest of the screen holds, each tile big enough for its three
         # lines; more departments than that are paged, the pager beside the heading
