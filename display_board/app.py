@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,6 +79,7 @@ class Board(Widget):
         self.blink_on = True
         self.page = 0
         self.plan: Plan | None = None
+        self.drawn_clock = ""      # the clock's text last drawn
         self.bind(size=lambda *_: self.redraw(), pos=lambda *_: self.redraw())
         self.notice = ScrollingLed()
         self.add_widget(self.notice)
@@ -116,7 +116,7 @@ class Board(Widget):
             # header: the hall's name and the time (green); between them, small and amber,
             # the page number when the grid's headings had no room for it and 连接中断 while
             # the server is away (out of the current call's way)
-            clock = self._now()
+            clock = self.drawn_clock = self.clock_text()
             room = self.width - dots_wide(clock) * p - 3 * MARGIN
             top = self.y + plan.header_top
             for label in (page, "" if m.connected else "连接中断"):
@@ -227,10 +227,10 @@ class Board(Widget):
             self._text(fit_dots(name, room) + count, GREEN, p, queue_box.x, top)
             top -= plan.row_height
 
-    def _now(self) -> str:
+    def clock_text(self) -> str:
         """The date and time; the time alone in portrait, where the hall's name needs the room."""
         zone = self.model.hall.get("timezone")
-        return datetime.now(ZoneInfo(zone) if zone else None).strftime(
+        return self.model.hall_clock().astimezone(ZoneInfo(zone) if zone else None).strftime(
             "%H:%M" if self.portrait else "%m月%d日 %H:%M")
 
 
@@ -331,7 +331,7 @@ class BoardApp(App):
         self._timers = [Clock.schedule_interval(self.board.notice.step, 1 / 30),
                         Clock.schedule_interval(self._blink, 0.5),
                         Clock.schedule_interval(self._next_page, PAGE_SECONDS),
-                        Clock.schedule_interval(self.board.redraw, 30)]   # the clock's minute
+                        Clock.schedule_interval(self._clock_tick, 1)]
         return self.board
 
     def on_stop(self):
@@ -374,6 +374,13 @@ class BoardApp(App):
         if self.board.call is not None and Clock.get_time() < self.board.blink_until:
             self.board.blink_on = not self.board.blink_on
             self.board.redraw()
+
+    def _clock_tick(self, _dt) -> None:
+        """Redraw when the clock's text changes: each minute of the hall's clock, which a
+        simulated one (`serve --speed N`) passes N times as fast."""
+        board = self.board
+        if board is not None and board.drawn_clock != board.clock_text():
+            board.redraw()
 
     def _next_page(self, _dt) -> None:
         self.board.page += 1

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall.hall_clock import HallClock
 from hall.vocabulary import WINDOW_STATUS_NAMES
 from hall.window_names import short_window_name
 
@@ -61,10 +62,12 @@ class BoardModel:
     connected: bool = False
     refused: str | None = None   # the server's reason when it turned this board away
     take_code: str = ""          # today's hall code of the mobile 取号 page, as the server said
+    hall_clock: HallClock = field(default_factory=HallClock)   # the clock's time, from each hello
 
     # --- fed by the shell ------------------------------------------------------------------------
 
     def apply_snapshot(self, reply: dict[str, Any]) -> None:
+        self.hall_clock.follow(reply)
         snapshot = reply.get("snapshot", {})
         self.hall = snapshot.get("hall", {})
         live = snapshot.get("live", {})

@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,12 +33,14 @@ from kivy.uix.scrollview import ScrollView
 
 from hall.client import HallClient, RequestFailed
 from hall.guide import guide_path
+from hall.hall_clock import HallClock
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
 from hall.vocabulary import KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text
 from kiosk.guide_pages import Block, GuidePages
 from kiosk.model import KioskModel, guide_sections, spoken_summary, ticket_lines
+from kiosk.tile_pages import TilePages
 
 log = logging.getLogger("kiosk")
 TICKET_SECONDS = 10          # the ticket stays on screen this long
@@ -74,6 +76,7 @@ class KioskApp(App):
         self.clock_label: Text | None = None
         self.popular_buttons: dict[str, BigButton] = {}   # 常办事项 on home, by item code
         self.guide_pages: GuidePages | None = None       # the guide page's text, page by page
+        self.tile_pages: TilePages | None = None         # home's department tiles, page by page
         self._settled = False
 
     # --- look ---------------------------------------------------------------------------------
@@ -136,6 +139,10 @@ class KioskApp(App):
             self.clock_label.text = self._now()
         self.refresh_status()         # a session begins or ends: the words change by themselves
         idle = self.clock() - self.last_touch
+        if self.screen == "home" and idle >= IDLE_SECONDS and self.tile_pages is not None \
+                and self.tile_pages.page > 0:
+            self.show_home()          # left on a later page: the next citizen starts on the first
+            return
         if self.screen in ("home", "ticket"):
             return
         if idle >= IDLE_SECONDS + WARNING_SECONDS:
@@ -255,37 +262,43 @@ class KioskApp(App):
         body.add_widget(search)
         if not self._settled:
             Clock.schedule_once(self._settle, 0)
-        room = Window.height - dp(3 * s.target + 4 * s.title + 5 * s.gap)   # header, search, status
         popular = self.model.popular()
         if popular:
-            room -= self._popular_row(body, popular)
-        body.add_widget(Text(text="或选择办事部门", font_size=dp(s.title), color=p.text, bold=True))
-        cols = 2 if self.portrait else 4
-        grid = GridLayout(cols=cols, spacing=dp(s.gap), size_hint_y=None)
-        grid.bind(minimum_height=grid.setter("height"))
-        rows = -(-len(departments) // cols)
-        if self.model.elder_mode:
-            room -= dp(2 * s.target + 2 * s.gap)                               # the question
-        tile_height = min(dp(420), max(dp(s.button * 8), room / rows - dp(s.gap)))
+            self._popular_row(body, popular)
+        heading = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+        heading.add_widget(Text(text="或选择办事部门", font_size=dp(s.title), color=p.text,
+                                bold=True, size_hint=(None, 1), width=dp(s.title * 7.5)))
+        body.add_widget(heading)
+        tiles, words = [], {}
         for department in departments:
             waiting = sum(self.model.waiting.get(c, 0)
                           for c in {i["category"] for i in department.items})
-            tile = BigButton(p.secondary, p.on_secondary, size_hint_y=None, height=tile_height,
-                             markup=True, font_size=dp(s.button),
-                             text=f"[size={int(dp(s.button * 2))}]{department.icon}[/size]\n"
-                                  f"{department.name}\n[size={int(dp(s.body))}]"
-                                  f"{len(department.items)} 项业务 · 等候 {waiting} 人[/size]")
+            said = (f"{department.name}\n[size={int(dp(s.body))}]"
+                    f"{len(department.items)} 项业务 · 等候 {waiting} 人[/size]")
+            tile = BigButton(p.secondary, p.on_secondary, size_hint_y=None, markup=True,
+                             font_size=dp(s.button))
             tile.bind(on_release=lambda _, code=department.code: self.show_department(code))
-            grid.add_widget(tile)
-        scroll = ScrollView(do_scroll_x=False)
-        scroll.add_widget(grid)
-        body.add_widget(scroll)
+            tiles.append(tile)
+            words[tile] = (said, f"[size={int(dp(s.button * 2))}]{department.icon}[/size]\n"
+                                 + said)
 
-    def _popular_row(self, body: BoxLayout, popular: list[dict[str, Any]]) -> float:
+        def short(tile: BigButton, low: bool) -> None:    # too low: without its emblem
+            tile.text = words[tile][0 if low else 1]
+
+        # as many rows as the rest of the screen holds, each tile big enough for its three
+        # lines; more departments than that are paged, the pager beside the heading
+        before = self.tile_pages if not fresh else None
+        self.tile_pages = pages = TilePages(tiles, 2 if self.portrait else 4, dp(s.button * 8),
+                                            dp(420), dp(s.gap), before.place if before else 0,
+                                            short)
+        body.add_widget(pages)
+        self._pager(heading, pages)
+
+    def _popular_row(self, body: BoxLayout, popular: list[dict[str, Any]]) -> None:
         """常办事项: a big button for each of the hall's most-taken items (the server's choice),
         three a row under the heading in portrait, six beside it in landscape (where height is
         short); a tap opens the item's guide, where 取号 is (what to bring is seen before the
-        ticket is taken). Returns the height it takes."""
+        ticket is taken)."""
         p, s = self.palette, self.sizes
         cols = 3 if self.portrait else 6
         shown = popular[:6]
@@ -300,14 +313,12 @@ class KioskApp(App):
         if self.portrait:
             body.add_widget(heading)
             body.add_widget(grid)
-            taken = grid.height + dp(s.title * 1.5 + 2 * s.gap)
         else:
             row = BoxLayout(size_hint_y=None, height=grid.height, spacing=dp(s.gap))
             width -= heading.width + dp(s.gap)
             row.add_widget(heading)
             row.add_widget(grid)
             body.add_widget(row)
-            taken = grid.height + dp(s.gap)
         fit = int((width / cols - dp(16)) // dp(s.button))   # characters on one line of a button
         self.popular_buttons = {}
         for item in shown:
@@ -316,17 +327,25 @@ class KioskApp(App):
             button.bind(on_release=lambda _, code=item["code"]: self.show_guide(code))
             grid.add_widget(button)
             self.popular_buttons[item["code"]] = button
-        return taken
 
     def _elder_question(self) -> BoxLayout:
-        """长辈模式 asks first, on home: 老年人优先? Yes or no, two big buttons; the answer is
+        """长辈模式 asks first, on home: 老年人优先? Yes or no, two big buttons, under the
+        question in portrait, beside it in landscape (where height is short); the answer is
         the priority of the ticket taken on this visit (and can still be changed later)."""
         p, s = self.palette, self.sizes
-        box = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(s.gap / 2),
-                        height=dp(2 * s.target + s.gap / 2))
-        box.add_widget(Text(text="请问您是否需要老年人优先取号？", font_size=dp(s.title),
-                            color=p.text, bold=True, size_hint_y=None, height=dp(s.target)))
+        question = Text(text="请问您是否需要老年人优先取号？", font_size=dp(s.title), color=p.text,
+                        bold=True, **({"size_hint_y": None, "height": dp(s.target)}
+                                      if self.portrait else
+                                      {"size_hint": (None, 1), "width": dp(s.title * 15.5)}))
         row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+        if self.portrait:
+            box = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(s.gap / 2),
+                            height=dp(2 * s.target + s.gap / 2))
+            box.add_widget(question)
+            box.add_widget(row)
+        else:
+            row.add_widget(question)
+            box = row
         for value, label in (("elderly", f"是，{KIOSK_PRIORITY_NAMES['elderly']}"),
                              ("normal", f"否，{KIOSK_PRIORITY_NAMES['normal']}取号")):
             toggle = BigToggle(label, p.surface, p.text, p.primary, p.on_primary,
@@ -335,7 +354,6 @@ class KioskApp(App):
                                else "normal")
             toggle.bind(on_release=lambda _, v=value: setattr(self, "priority", v))
             row.add_widget(toggle)
-        box.add_widget(row)
         return box
 
     # --- a department's items -------------------------------------------------------------------------
@@ -537,9 +555,10 @@ class KioskApp(App):
         actions.add_widget(self._take_button(item))
         body.add_widget(actions)
 
-    def _pager(self, row: BoxLayout, pages: GuidePages) -> None:
-        """上一页, 第 n/N 页, 下一页 in the row of 返回首页, once the guide has more than one
-        page; a button that cannot turn is grey and says so by being disabled."""
+    def _pager(self, row: BoxLayout, pages: GuidePages | TilePages) -> None:
+        """上一页, 第 n/N 页, 下一页 in `row` (a guide's, by 返回首页; home's, by its heading)
+        once there is more than one page; a button that cannot turn is grey and says so by
+        being disabled."""
         p, s = self.palette, self.sizes
         earlier = BigButton(p.secondary, p.on_secondary, text="〈 上一页", font_size=dp(s.button))
         later = BigButton(p.secondary, p.on_secondary, text="下一页 〉", font_size=dp(s.button))
@@ -552,6 +571,9 @@ class KioskApp(App):
             if pages.pages > 1 and earlier.parent is None:
                 for widget in (earlier, where, later):
                     row.add_widget(widget)
+            elif pages.pages == 1 and earlier.parent is not None:   # laid out again: it fits
+                for widget in (earlier, where, later):
+                    row.remove_widget(widget)
             where.text = f"第 {int(pages.page) + 1}/{pages.pages} 页"
             for button, can in ((earlier, pages.page > 0), (later, pages.page < pages.pages - 1)):
                 button.disabled = not can
@@ -803,23 +825,6 @@ class EscposPrinter:
         return outcome.status
 
 
-CLOCK_TOLERANCE = timedelta(seconds=5)
-
-
-def clock_behind(hall_now: str | None, here: datetime) -> timedelta:
-    """How far this machine's clock is behind the hall's, from the `now` a hello reply brings
-    (the server's hall clock: a PC's clock that is off, or a demo on a simulated clock): the
-    kiosk says whether the hall is open by the hall's time, as the server will judge a ticket.
-    Within `CLOCK_TOLERANCE` (the reply's own travel), none."""
-    if not hall_now:
-        return timedelta(0)
-    try:
-        behind = datetime.fromisoformat(hall_now) - here
-    except ValueError:
-        return timedelta(0)
-    return behind if abs(behind) > CLOCK_TOLERANCE else timedelta(0)
-
-
 class KioskShell:
     """Connects the app to the server: the client, the catalogue, tickets, printing."""
 
@@ -844,15 +849,15 @@ class KioskShell:
         self.client = HallClient(urls, {"role": "kiosk", "token": token},
                                  on_snapshot=self._snapshot, on_event=self._event,
                                  on_status=self._status)
-        self.behind = timedelta(0)   # how far this machine's clock is behind the hall's
+        self.hall_clock = HallClock(wall_clock)   # the hall's time, from each hello
         self.app = KioskApp(self.model, take_ticket=self._take_ticket,
                             print_ticket=self._print if printer else None,
                             print_checklist=self._print_checklist if printer else None,
                             speak=speak, clock=clock,
-                            wall_clock=lambda: wall_clock() + self.behind)
+                            wall_clock=self.hall_clock)
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
-        self.behind = clock_behind(reply.get("now"), datetime.now(UTC))
+        self.hall_clock.follow(reply)
         self.model.apply_snapshot(reply.get("snapshot", {}))
         await self._refresh_catalogue(reply.get("catalogue_version"))
         self.app.refresh_status()

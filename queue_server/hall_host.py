@@ -94,7 +94,7 @@ class HallHost:
                                login_gate, take_limit, self.public_url, self.base_path,
                                lambda: [url.replace("http", "ws", 1) + self.path + "/ws"
                                         for url in servers()],
-                               mobile_takes=PerAddress(mobile_limit))
+                               mobile_takes=PerAddress(mobile_limit), clock_speed=speed)
 
     def base_path(self, connection: ServerConnection) -> str:
         """The hall's path as this connection reached it: `/h/<code>`, or nothing when it came

@@ -76,6 +76,7 @@ class Context:
     mobile_takes: PerAddress = field(default_factory=lambda: PerAddress(MOBILE_TAKE_LIMIT))
     """The hall's mobile page (`/take`): its hellos (a hall code each) and its tickets, per
     client address."""
+    clock_speed: float = 1.0   # how fast the hall's clock runs (`serve --speed`, a simulation)
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -207,7 +208,8 @@ class Session:
         self._announce()
         reply = {"role": role, "name": self.name, **extra, **self._snapshot(),
                  "servers": self.context.servers(),
-                 "now": views.iso(self.context.writer.clock())}   # the hall's clock
+                 "now": views.iso(self.context.writer.clock()),   # the hall's clock
+                 "clock_speed": self.context.clock_speed}
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now(registered)
         if role == "clerk":

@@ -439,6 +439,27 @@ def test_short_window_names():
     assert short_window_name("窗口") == "窗口"
 
 
+def run_board(make_shell, ready, scenario) -> None:
+    """Run a board (`make_shell()`, a `BoardShell`) against its server until `ready(shell)`,
+    let it draw, then `scenario(shell)`, and stop it."""
+    async def main():
+        shell = make_shell()
+        runner = asyncio.get_running_loop().create_task(shell.run())
+        try:
+            for _ in range(200):
+                if ready(shell):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+            scenario(shell)
+        finally:
+            shell.app.stop()
+            await asyncio.wait_for(runner, 10)
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main())
+
+
 def test_a_wrong_token_says_so_on_the_board(tmp_path):
     """The server refuses the board's token: the board says 设备令牌无效 large, the server's
     reason runs along the bottom, and `--screenshot` ends at once with the reason."""
@@ -451,27 +472,16 @@ def test_a_wrong_token_says_so_on_the_board(tmp_path):
     hall = LiveHall(tmp_path, hall_text=round_the_clock(
         (HALLS / "demo-town.toml").read_text(encoding="utf-8")))
 
-    async def scenario():
-        shell = BoardShell([hall.ws], "not-a-token", BoardModel())
-        runner = asyncio.get_running_loop().create_task(shell.run())
-        try:
-            for _ in range(100):
-                if getattr(shell.model, "refused", None):
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.2)
-            _, drawn = draw_board(shell.model, (1920, 1080))
-            assert "设备令牌无效" in [d[0] for d in drawn]
-            assert shell.app.board.notice.text == (
-                "服务器拒绝连接：设备令牌无效或已被吊销，请联系管理员重新发放")
-            shell.app.root.export_to_png(str(SHOTS / "demo-town-wrong-token.png"))
-        finally:
-            shell.app.stop()
-            await asyncio.wait_for(runner, 10)
+    def scenario(shell):
+        _, drawn = draw_board(shell.model, (1920, 1080))
+        assert "设备令牌无效" in [d[0] for d in drawn]
+        assert shell.app.board.notice.text == (
+            "服务器拒绝连接：设备令牌无效或已被吊销，请联系管理员重新发放")
+        shell.app.root.export_to_png(str(SHOTS / "demo-town-wrong-token.png"))
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        asyncio.run(scenario())
+        run_board(lambda: BoardShell([hall.ws], "not-a-token", BoardModel()),
+                  lambda shell: shell.model.refused, scenario)
         started = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "display_board.cli", "--server", hall.ws, "--token",
@@ -480,5 +490,43 @@ def test_a_wrong_token_says_so_on_the_board(tmp_path):
         assert done.returncode == 1
         assert "服务器拒绝连接：设备令牌无效或已被吊销，请联系管理员重新发放；未能截图" in done.stderr
         assert time.monotonic() - started < 10          # not after the 15 s wait for a snapshot
+    finally:
+        hall.stop()
+
+
+def test_the_boards_clock_is_the_halls_clock_at_its_speed(tmp_path):
+    """The demo at night: the server runs on a simulated clock from a Monday morning, 60 times
+    as fast. The board's clock shows the hall's date and time, not this machine's, and moves
+    an hour for each minute of this machine's clock; the app redraws when the minute turns."""
+    from datetime import UTC, datetime, timedelta
+
+    from display_board.app import BoardShell
+    from hall.hall_clock import HallClock
+    from hall.look import register_font
+
+    register_font()
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T09:00:00", "--speed", "60",
+                    hall_text=(HALLS / "demo-town.toml").read_text(encoding="utf-8"))
+
+    class Machine:
+        now = datetime.now(UTC)
+
+    def scenario(shell):
+        board = shell.app.board
+        assert board.drawn_clock.startswith("11月23日 09:"), board.drawn_clock
+        Machine.now += timedelta(minutes=1)
+        shell.app._clock_tick(1)                   # the app's second timer
+        assert board.drawn_clock.startswith("11月23日 10:"), board.drawn_clock
+        shell.app.root.export_to_png(str(SHOTS / "demo-town-hall-clock.png"))
+        _, drawn = draw_board(shell.model, (1080, 1920))   # portrait: the time alone
+        assert any(text.startswith("10:") for text, *_ in drawn), drawn
+
+    from kivy.core.window import Window
+
+    Window.size = (1920, 1080)
+    try:
+        run_board(lambda: BoardShell([hall.ws], hall.tokens["display"],
+                                     BoardModel(hall_clock=HallClock(lambda: Machine.now))),
+                  lambda shell: shell.model.hall and shell.app.board is not None, scenario)
     finally:
         hall.stop()
