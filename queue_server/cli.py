@@ -419,6 +419,27 @@ def cmd_demo_clock(args: argparse.Namespace) -> None:
     print(demo_clock_line(hall, now, start), file=sys.stderr)
 
 
+def cmd_take_code(args: argparse.Namespace) -> None:
+    """The hall's code of the mobile 取号 page (今日取号码) for a day: today by the hall's own
+    time zone, or `--day`. The board shows it, the managers' poster prints it; this is for the
+    hall's staff at a terminal, and for the demo run on a simulated clock."""
+    from queue_server.take_page import hall_code
+
+    engine = _engine(args)
+    with engine.connect() as conn:
+        hall_id = hall_records.hall_id_for(conn, args.hall)
+        zone = hall_records.load_definition(conn, hall_id).hall.zone
+        secret = hall_records.secret_of(conn, hall_id)
+    if args.day is None:
+        day = _now().astimezone(zone).date()
+    else:
+        try:
+            day = date.fromisoformat(args.day)
+        except ValueError:
+            raise UserError(f"无法识别的日期：{args.day}（应如 2026-12-07）") from None
+    print(hall_code(secret, day))
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     url = make_url(args.db or default_url())
     target = Path(args.output)
@@ -573,6 +594,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="append", choices=REPORTS,
                    help="导出哪张表，可重复；默认 CSV 为 kpis，XLSX/JSON 为全部 / table(s)")
     p.add_argument("--output", "-o", help="输出文件；省略时写到标准输出 / output file")
+    p = command("take-code", cmd_take_code, "手机取号页（/take）某天的今日取号码 / the mobile "
+                "取号 page's hall code of a day")
+    p.add_argument("--day", metavar="DATE", help="日期（默认大厅所在时区的今天）/ day, e.g. 2026-12-07")
     p = command("backup", cmd_backup, "在线备份数据库 / consistent online backup")
     p.add_argument("output", help="备份文件 / backup file")
     p.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite")

@@ -81,7 +81,7 @@ def _county_secret(conn: Any) -> tuple[Any, str]:
     county = hall_records.county_hall(conn)
     if county is None:
         raise ValueError(NO_COUNTY)
-    return county, conn.execute(select(HallRow.secret).where(HallRow.id == county.id)).scalar_one()
+    return county, hall_records.secret_of(conn, county.id)
 
 
 def make_pass(secret: str, account_id: int, stamp: tuple, hall: str, now: float) -> str:

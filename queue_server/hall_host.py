@@ -26,7 +26,6 @@ from datetime import UTC, date, datetime
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
-from sqlalchemy import select
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
@@ -45,7 +44,6 @@ from queue_server.rate_limits import MOBILE_TAKE_LIMIT, TAKE_LIMIT, PerAddress, 
 from queue_server.revocation import Revocation
 from queue_server.sessions import Context, Session
 from queue_server.store import accounts, hall_records
-from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import TokenExpired, make_token, short_code, ticket_for
 from queue_server.writer import Writer
 
@@ -86,8 +84,7 @@ class HallHost:
             self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
         self.tick_seconds = TICK_SECONDS / speed
         with service.engine.begin() as conn:
-            secret = conn.execute(select(HallRow.secret).where(
-                HallRow.id == service.hall_id)).scalar_one()
+            secret = hall_records.secret_of(conn, service.hall_id)
             accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))
         self.login_gate = login_gate
         self.context = Context(service, self.writer, self.hub, secret, self.revocation,

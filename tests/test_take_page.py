@@ -6,12 +6,15 @@ limits per address, and the page itself on a phone-sized chromium down to the ti
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -86,6 +89,20 @@ def test_the_board_shows_the_code_the_server_derives_for_the_day(hall):
     assert board.ticker().endswith("　　今天下午 3 点停电检修") and code in board.ticker()
     board.refused = "设备令牌无效"
     assert board.ticker() == "设备令牌无效"
+
+
+def test_staff_read_the_days_code_at_a_terminal_as_the_board_shows_it(hall):
+    """`queue-server take-code`: today's code (the hall's day) is the board's; `--day` another
+    day's, which the server will take on that day; a bad date is one line in Chinese."""
+    day = date.fromisoformat(hall.health()["service_day"])
+    assert hall.cli("take-code").strip() == _code(hall)
+    later = day + timedelta(days=1)
+    assert hall.cli("take-code", "--day", later.isoformat()).strip() == take_page.hall_code(
+        _secret(hall), later)
+    done = subprocess.run([sys.executable, "-m", "queue_server.cli", "take-code", "--day", "12月7日"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
+    assert done.returncode == 1 and done.stderr.startswith("错误 / error: 无法识别的日期：12月7日")
 
 
 def test_a_wrong_code_is_refused_in_chinese_and_a_right_one_with_full_width_digits_passes(hall):

@@ -312,6 +312,12 @@ def hall_ids(conn: Connection) -> list[int]:
     return list(conn.execute(select(HallRow.id).order_by(HallRow.id)).scalars())
 
 
+def secret_of(conn: Connection, hall_id: int) -> str:
+    """The hall's own secret: it seals the ticket tokens, passes and posters, and keys the daily
+    code of the mobile 取号 page."""
+    return conn.execute(select(HallRow.secret).where(HallRow.id == hall_id)).scalar_one()
+
+
 def hall_name(conn: Connection, code: str) -> str:
     return conn.execute(select(HallRow.name).where(HallRow.code == code)).scalar_one()
 
