@@ -150,6 +150,19 @@ def _console(browser, hall: LiveHall) -> Iterator:
         context.close()
 
 
+def _assert_console_side_reachable(console) -> None:
+    """With its cases panel on top, the console still fits the screen, and the side column's
+    last panel (我今天的评价) comes into view when the clerk scrolls that column with the wheel."""
+    sizes = console.evaluate("() => [document.documentElement.scrollHeight, innerHeight]")
+    assert sizes[0] <= sizes[1], sizes
+    last = console.locator("section[aria-labelledby=ratings-title]")
+    box = console.locator(".side").bounding_box()
+    console.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    console.mouse.wheel(0, 2000)
+    expect(last).to_be_in_viewport()
+    console.screenshot(path=SHOTS / "clerk-console-side-scrolled.png")
+
+
 def _fill(case, label: str, text: str) -> None:
     case.get_by_label(label).fill(text)
 
@@ -172,6 +185,7 @@ def test_a_bad_rating_is_handled_followed_up_and_closed_on_the_pages(hall, brows
         expect(mine).to_have_count(1)
         expect(mine.locator(".case-status")).to_have_text("待核实")
         console.screenshot(path=SHOTS / "clerk-console.png")
+        _assert_console_side_reachable(console)
         d.assert_fits()
         d.assert_readable()
         d.shot("dashboard-new-case")
