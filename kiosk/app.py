@@ -498,12 +498,15 @@ class KioskApp(App):
 
     @property
     def search_index(self):
-        """Built once per catalogue (about 0.2 s for the county hall's 369 items)."""
-        from kiosk.search import SearchIndex
+        """Built once per catalogue (about 0.2 s for the county hall's 369 items, and 0.5 s for
+        the pinyin, read by a process of its own so that the kiosk never holds pypinyin's
+        dictionaries: 55 MB, docs/kiosk.md#figures)."""
+        from kiosk.search import SearchIndex, hanzi_readings_apart
 
         catalogue = self.model.catalogue
         if getattr(self, "_index_for", None) is not catalogue:
-            self._index, self._index_for = SearchIndex(catalogue), catalogue
+            self._index = SearchIndex(catalogue, reader=hanzi_readings_apart)
+            self._index_for = catalogue
         return self._index
 
     @property
