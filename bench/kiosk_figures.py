@@ -13,6 +13,9 @@ screen with the catalogue, then takes tickets by simulated touches. It prints:
   ≤ 500 ms); the screen comes first, so a slow printer line never delays it;
 - memory: the process's RSS after those screens (goal ≤ 250 MB).
 
+Every wait has a limit (the server's start, the home screen, each ticket's screen and bytes): one
+that runs out stops the run with what was awaited and what the kiosk shows, and exit status 1.
+
 Usage: .venv/bin/python bench/kiosk_figures.py [--tickets N]
 """
 
@@ -39,6 +42,12 @@ sys.path.insert(0, str(ROOT))
 from bench.demo_server import DemoServer  # noqa: E402
 
 READING_SECONDS = 1.0   # between screens, as a person would take at the least
+START_LIMIT = 60.0      # seconds for the first home screen (a loaded 2-core machine took 17 s)
+TICKET_LIMIT = 30.0     # for a ticket's screen, and then its bytes (a request gives up after 5 s)
+
+
+class Stuck(Exception):
+    """A wait of the benchmark ran out: what was awaited, and what the kiosk showed."""
 
 
 def process_age() -> float:
@@ -60,6 +69,21 @@ async def frame() -> None:
     from kivy.base import EventLoop
 
     EventLoop.idle()          # lay out and draw now
+
+
+async def until(condition, seconds: float, awaited: str, shell) -> None:
+    """Wait for `condition`, at most `seconds`; else raise Stuck saying where the kiosk is."""
+    limit = time.perf_counter() + seconds
+    while not condition():
+        if time.perf_counter() > limit:
+            from kivy.uix.label import Label
+
+            shown = [w.text for w in shell.app.root.walk() if isinstance(w, Label) and w.text.strip()]
+            raise Stuck(f"no {awaited} after {seconds:.0f} s: the kiosk shows screen "
+                        f"{shell.app.screen!r} ({' | '.join(shown[:12])}); connected "
+                        f"{shell.model.connected}, a tap's work pending {bool(shell.app.pending)}, "
+                        f"failures {shell.app.failures}")
+        await asyncio.sleep(0.001)
 
 
 async def main(tickets: int) -> None:
@@ -94,10 +118,10 @@ async def main(tickets: int) -> None:
                        printer=Recording(f"file:{out}", PrinterProfile()))
     runner = asyncio.get_running_loop().create_task(shell.run())
     try:
-        while not (shell.model.connected and shell.model.departments()
-                   and shell.app.screen == "home"
-                   and any(isinstance(w, BigButton) for w in shell.app.root.walk())):
-            await asyncio.sleep(0.005)
+        await until(lambda: shell.model.connected and shell.model.departments()
+                    and shell.app.screen == "home"
+                    and any(isinstance(w, BigButton) for w in shell.app.root.walk()),
+                    START_LIMIT, "home screen with the catalogue", shell)
         await frame()
         cold = process_age() - waited
         on_screen, to_print = [], []
@@ -105,6 +129,7 @@ async def main(tickets: int) -> None:
             shell.app.show_department(shell.model.departments()[0].code)
             await frame()
             await asyncio.sleep(READING_SECONDS)      # a person reads before tapping
+            await frame()                             # the screen laid out as it is now
             button = next(w for w in shell.app.root.walk()
                           if isinstance(w, BigButton) and w.text == "取号")
             x, y = button.to_window(*button.center)
@@ -112,12 +137,12 @@ async def main(tickets: int) -> None:
             tapped = time.perf_counter()
             touch.touch_down()
             touch.touch_up()
-            while shell.app.screen != "ticket":
-                await asyncio.sleep(0.001)
+            await until(lambda: shell.app.screen == "ticket", TICKET_LIMIT,
+                        f"ticket screen for ticket {len(on_screen) + 1}", shell)
             await frame()
             on_screen.append((time.perf_counter() - tapped) * 1000)
-            while len(printed_at) < len(on_screen):      # printing goes on after the screen
-                await asyncio.sleep(0.001)
+            await until(lambda: len(printed_at) == len(on_screen), TICKET_LIMIT,   # printing
+                        f"printer bytes for ticket {len(on_screen)}", shell)        # comes after
             to_print.append((printed_at[-1] - tapped) * 1000)
             await asyncio.sleep(READING_SECONDS)      # and looks at the ticket
             shell.app.show_home()
@@ -129,11 +154,17 @@ async def main(tickets: int) -> None:
         print(f"kiosk memory (RSS) after {tickets} tickets: {rss_mb():.0f} MB")
     finally:
         shell.app.stop()
-        await asyncio.wait_for(runner, 10)
-        server.close()
+        try:
+            await asyncio.wait_for(runner, 10)
+        finally:
+            server.close()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=20)
-    asyncio.run(main(parser.parse_args().tickets))
+    try:
+        asyncio.run(main(parser.parse_args().tickets))
+    except Stuck as stuck:      # to the real stderr: kivy's logger took over sys.stderr
+        print(f"kiosk_figures: {stuck}", file=sys.__stderr__)
+        sys.exit(1)

@@ -69,6 +69,7 @@ class KioskApp(App):
         self.priority = "normal"
         self.screen = "home"
         self.last_touch = clock()
+        self.ticket_since = clock()      # when the ticket on screen was shown
         self.waiting_labels: dict[str, list[Text]] = {}
         self.status_label: Text | None = None
         self.pending: set[asyncio.Task] = set()
@@ -142,6 +143,9 @@ class KioskApp(App):
         if self.screen == "home" and idle >= IDLE_SECONDS and self.tile_pages is not None \
                 and self.tile_pages.page > 0:
             self.show_home()          # left on a later page: the next citizen starts on the first
+            return
+        if self.screen == "ticket" and self.clock() - self.ticket_since >= TICKET_SECONDS:
+            self.show_home()          # counted from this ticket's own showing, not an earlier one's
             return
         if self.screen in ("home", "ticket"):
             return
@@ -498,12 +502,15 @@ class KioskApp(App):
 
     @property
     def search_index(self):
-        """Built once per catalogue (about 0.2 s for the county hall's 369 items)."""
-        from kiosk.search import SearchIndex
+        """Built once per catalogue (about 0.2 s for the county hall's 369 items, and 0.5 s for
+        the pinyin, read by a process of its own so that the kiosk never holds pypinyin's
+        dictionaries: 55 MB, docs/kiosk.md#figures)."""
+        from kiosk.search import SearchIndex, hanzi_readings_apart
 
         catalogue = self.model.catalogue
         if getattr(self, "_index_for", None) is not catalogue:
-            self._index, self._index_for = SearchIndex(catalogue), catalogue
+            self._index = SearchIndex(catalogue, reader=hanzi_readings_apart)
+            self._index_for = catalogue
         return self._index
 
     @property
@@ -684,8 +691,7 @@ class KioskApp(App):
                          height=dp(s.target), font_size=dp(s.button))
         done.bind(on_release=lambda *_: self.show_home())
         body.add_widget(done)
-        Clock.schedule_once(lambda _dt: self.screen == "ticket" and self.show_home(),
-                            TICKET_SECONDS)
+        self.ticket_since = self.clock()
         if self.model.elder_mode:
             self.speak(f"您的号码是 {ticket['number']}。您前面还有 {ticket['ahead']} 人。"
                        + ("请取走小票。" if fault is None and self._print_ticket is not None else ""))

@@ -23,13 +23,16 @@ Pure Python, no kivy: the kiosk screen and the tests use the same code.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-from pypinyin import Style, lazy_pinyin, pinyin
 
 # Short forms people use for long official words, longest first within a family. Applied to
 # names, department and category names to make one alias text each.
@@ -113,32 +116,26 @@ _Char = tuple[str, tuple[tuple[str, bool], ...], tuple[tuple[str, bool], ...]]
 
 
 class _Readings:
-    """Toneless readings of Hanzi, computed once per distinct character and per word."""
+    """Toneless readings of the Hanzi of a catalogue's texts, worked out once for all of them
+    (`hanzi_readings`): each run's readings in its context, and every reading of each character."""
 
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[str, ...]] = {}
-
-    def all(self, ch: str) -> tuple[str, ...]:
-        found = self._cache.get(ch)
-        if found is None:
-            found = self._cache[ch] = tuple(
-                r.lower() for r in pinyin(ch, style=Style.NORMAL, heteronym=True)[0]
-                if r.isascii() and r.isalpha())
-        return found
+    def __init__(self, table: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
+        self._runs = table["runs"]
+        self._all = table["chars"]
 
     def chars(self, folded: str) -> list[_Char]:
         """Each character with every reading, flagging those the word does not use here."""
         context: dict[int, str] = {}
         for run in _HANZI_RUN.finditer(folded):
-            for offset, reading in enumerate(lazy_pinyin(run.group(0))):
-                context[run.start() + offset] = reading.lower()
+            for offset, reading in enumerate(self._runs[run.group(0)]):
+                context[run.start() + offset] = reading
         chars: list[_Char] = []
         for position, ch in enumerate(folded):
             if position not in context:
                 chars.append((ch, (), ()))
                 continue
             here = context[position]
-            readings = [here] + [r for r in self.all(ch) if r != here]
+            readings = [here] + [r for r in self._all[ch] if r != here]
             syllables: dict[str, bool] = {}
             initials: dict[str, bool] = {}
             for reading in readings:
@@ -155,14 +152,48 @@ class _Readings:
         return chars
 
 
+Reader = Callable[[list[str]], Mapping[str, Mapping[str, Sequence[str]]]]
+
+
+def hanzi_readings(texts: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+    """pypinyin's toneless readings for the Hanzi of `texts` (folded): `runs`, each run of
+    Hanzi read in its context (重庆 → chong qing), and `chars`, every reading of each character
+    (重 → zhong, chong). Loading pypinyin's dictionaries costs a process about 55 MB for good;
+    the kiosk asks `hanzi_readings_apart` instead."""
+    from pypinyin import Style, lazy_pinyin, pinyin
+
+    runs = {run.group(0) for text in texts for run in _HANZI_RUN.finditer(text)}
+    return {
+        "runs": {run: [r.lower() for r in lazy_pinyin(run)] for run in runs},
+        "chars": {ch: [r.lower() for r in pinyin(ch, style=Style.NORMAL, heteronym=True)[0]
+                       if r.isascii() and r.isalpha()] for ch in set("".join(runs))},
+    }
+
+
+def hanzi_readings_apart(texts: list[str]) -> dict[str, dict[str, list[str]]]:
+    """`hanzi_readings` worked out by a Python process of its own (`python -m kiosk.search`,
+    about 0.5 s), so that pypinyin's dictionaries never stay in the kiosk's memory."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    done = subprocess.run([sys.executable, "-m", "kiosk.search"], input=json.dumps(texts),
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"拼音读音没有算出来（{done.returncode}）：{done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)
+
+
 class _Text:
     """A searchable text, folded, with per-character readings and quick rejection data."""
 
     __slots__ = ("alphabet", "chars", "folded", "original", "starts")
 
-    def __init__(self, original: str, readings: _Readings):
+    def __init__(self, original: str):
         self.original = original
         self.folded = "".join(_fold_char(ch) for ch in original)
+
+    def read(self, readings: _Readings) -> None:
+        """Take this text's readings, once those of the whole catalogue are known."""
         self.chars = tuple(readings.chars(self.folded))
         starts: dict[str, list[int]] = {}
         alphabet: set[str] = set()
@@ -278,12 +309,14 @@ class SearchIndex:
 
     `catalogue` is the `catalogue` payload (a dict with `items` and `hall`), or a plain list of
     item dicts; then `departments` and `categories` may map the codes the items carry to names.
-    Items are identified by their `code` (or `id`), returned as given.
+    Items are identified by their `code` (or `id`), returned as given. `reader` works out the
+    readings of all the texts' Hanzi at once (`hanzi_readings`, or `hanzi_readings_apart`).
     """
 
     def __init__(self, catalogue: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,
                  departments: Mapping[str, str] | None = None,
-                 categories: Mapping[str, str] | None = None):
+                 categories: Mapping[str, str] | None = None,
+                 reader: Reader = hanzi_readings):
         if isinstance(catalogue, Mapping):
             items = list(catalogue.get("items", ()))
             hall = catalogue.get("hall") or {}
@@ -295,7 +328,6 @@ class SearchIndex:
         department_names.update(departments or {})
         category_names.update(categories or {})
 
-        readings = _Readings()
         self._codes: list[str] = []
         self._names: list[str] = []
         self._entries: list[list[_Entry]] = []
@@ -309,7 +341,7 @@ class SearchIndex:
             name = str(item.get("name", ""))
             self._codes.append(code)
             self._names.append(name)
-            entries = [_Entry("name", _Text(name, readings))]
+            entries = [_Entry("name", _Text(name))]
             aliases = [a for field in ALIAS_FIELDS for a in _texts_of(item.get(field))]
             short = abbreviated(name)
             if short:
@@ -318,10 +350,10 @@ class SearchIndex:
             for alias in aliases:
                 if alias not in seen:
                     seen.add(alias)
-                    entries.append(_Entry("alias", _Text(alias, readings)))
+                    entries.append(_Entry("alias", _Text(alias)))
             for field in EXTRA_FIELDS:
                 for extra in _texts_of(item.get(field)):
-                    entries.append(_Entry(field, _Text(extra, readings)))
+                    entries.append(_Entry(field, _Text(extra)))
             self._entries.append(entries)
             for field, key, names in (("department", item.get("department"), department_names),
                                       ("category", item.get("category"), category_names)):
@@ -330,13 +362,18 @@ class SearchIndex:
                 group = (field, key)
                 if group not in self._groups:
                     label = names.get(key, key)
-                    texts = [_Text(label, readings)]
+                    texts = [_Text(label)]
                     short = abbreviated(label)
                     if short:
-                        texts.append(_Text(short, readings))
+                        texts.append(_Text(short))
                     self._groups[group] = texts
                     self._members[group] = []
                 self._members[group].append(order)
+        texts = ([entry.text for entries in self._entries for entry in entries]
+                 + [text for group_texts in self._groups.values() for text in group_texts])
+        readings = _Readings(reader(sorted({text.folded for text in texts})))
+        for text in texts:
+            text.read(readings)
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -406,3 +443,7 @@ class SearchIndex:
 def build_index(catalogue: Mapping[str, Any] | Sequence[Mapping[str, Any]], **names: Any) -> SearchIndex:
     """The index for a catalogue; see `SearchIndex`."""
     return SearchIndex(catalogue, **names)
+
+
+if __name__ == "__main__":      # hanzi_readings_apart's helper process: texts in, readings out
+    json.dump(hanzi_readings(json.load(sys.stdin)), sys.stdout)

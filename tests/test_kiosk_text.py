@@ -101,3 +101,31 @@ def test_idle_goes_home_after_a_warning_and_a_touch_keeps_the_page(kiosk):
     clock.now += 3600                                            # home stays home
     kiosk._tick(1)
     assert kiosk.screen == "home"
+
+
+def test_a_ticket_stays_its_full_time_whatever_ticket_came_before(kiosk):
+    """In a busy hall the next citizen takes a ticket seconds after the last: each ticket stays
+    TICKET_SECONDS from its own showing. The earlier ticket's time once ran on and sent the next
+    one home after 2 s (and, with slow frames, before bench/kiosk_figures.py saw it at all)."""
+    from kiosk.app import TICKET_SECONDS
+
+    clock = kiosk.clock
+    item = kiosk.model.departments()[0].items[0]
+
+    def ticket(number: str) -> dict:
+        return {"number": number, "ahead": 0, "service": item["code"], "category_name": "综合",
+                "issued_at": "2026-12-07T09:00:00+08:00", "url": ""}
+
+    kiosk.show_ticket(ticket("A001"))
+    clock.now += TICKET_SECONDS - 2                   # the first citizen taps 完成 at once …
+    kiosk.show_home()
+    kiosk.show_department(kiosk.model.departments()[0].code)
+    clock.now += 1
+    kiosk.show_ticket(ticket("A002"))                 # … and the next takes a ticket
+    for _ in range(TICKET_SECONDS - 1):               # the first ticket's time runs out here
+        clock.now += 1
+        kiosk._tick(1)
+        assert kiosk.screen == "ticket"
+    clock.now += 1
+    kiosk._tick(1)
+    assert kiosk.screen == "home"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from kiosk.search import SearchIndex, build_index, normalize_query
+from kiosk.search import SearchIndex, build_index, hanzi_readings_apart, normalize_query
 from queue_server.hall_toml import load_hall
 from queue_server.views import catalogue_view
 
@@ -297,3 +301,45 @@ def test_hint_examples_skip_words_whose_initials_find_another_item_first() -> No
     # 护照 (HZ) finds the item named 护照 first, so the second item gives no example
     assert SearchIndex(catalogue).examples(3) == [("HZ", "护照"), ("JHDJ", "结婚登记")]
     assert SearchIndex(items("社会保险费缴纳证明打印")).examples(2) == []   # too long to type
+
+
+# --- the kiosk's memory ---------------------------------------------------------------------------
+
+# A fresh kiosk process: the home's hint examples and a search, as the kiosk app builds them;
+# then which modules it holds. pypinyin's dictionaries, once imported, take ~55 MB for good.
+KIOSK_SEARCHES = """
+import json, sys
+from kiosk.app import KioskApp
+from kiosk.model import KioskModel
+model = KioskModel()
+model.set_catalogue(json.load(sys.stdin))
+app = KioskApp(model, take_ticket=None, print_ticket=None)
+print(json.dumps({"examples": app.search_examples,
+                  "found": [m.name for m in app.search_index.search("db", limit=1)],
+                  "pypinyin": sorted(name for name in sys.modules if name.startswith("pypinyin"))}))
+"""
+
+
+def test_the_kiosk_searches_without_holding_pypinyins_dictionaries(tmp_path: Path) -> None:
+    """The kiosk's search index reads its pinyin in a process of its own, so the kiosk's
+    memory never holds pypinyin (found by bisecting its memory: 55 MB since the home screen's
+    hint examples built the index on the first home screen; docs/kiosk.md#figures)."""
+    catalogue = catalogue_view(load_hall(HALLS / "demo-town.toml"), 1)
+    env = dict(os.environ, PYTHONPATH=str(HALLS.parent.parent), SDL_VIDEODRIVER="offscreen",
+               KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_NO_FILELOG="1",
+               KIVY_NO_CONFIG="1", KIVY_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", KIOSK_SEARCHES], input=json.dumps(catalogue),
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    kiosk = json.loads(done.stdout.splitlines()[-1])
+    assert kiosk["pypinyin"] == []
+    assert kiosk["found"] == ["最低生活保障申请"]
+    assert [letters for letters, _ in kiosk["examples"]] == [
+        letters for letters, _ in build_index(catalogue).examples(2, catalogue["popular"])]
+
+
+def test_the_readings_from_another_process_are_pypinyins(county: SearchIndex) -> None:
+    catalogue = catalogue_view(load_hall(HALLS / "county.toml"), 1)
+    apart = SearchIndex(catalogue, reader=hanzi_readings_apart)
+    for query in ("db", "sbk", "shebaoka", "重", "chongqing", "hz", "jhdj", "lv", "lu", "zhong"):
+        assert apart.search(query) == county.search(query), query
