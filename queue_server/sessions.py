@@ -234,6 +234,7 @@ class Session:
         if role == "mobile":
             reply["snapshot"] = {"hall": self._hall_card()}
             reply["menu"] = self._menu()
+            reply["service_day"] = self.state.day.isoformat()   # the page's 我今天取的号
         return reply
 
     def _hall_card(self) -> dict[str, Any]:
@@ -357,8 +358,9 @@ class Session:
 
     async def _take_mobile(self, request: Request) -> Outcome:
         """A ticket for the mobile page: a phone number, checked, kept only as its keyed hash;
-        tickets limited per address; the phone's ticket of this category today, if any, is the
-        refusal's `ticket`."""
+        tickets limited per address. The phone's ticket of this category today, if any, is
+        refused with its number only (`HallState`): never its page's link, which a stranger
+        who knows the number could open."""
         p = request.params
         try:
             phone = take_page.checked_phone(p.get("phone", ""))
@@ -368,22 +370,8 @@ class Session:
         if not self.context.mobile_takes.take(self.address):
             raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
         key = take_page.phone_key(self.context.secret, self.state.day, phone)
-        command = ops.command_for(request.op, {**p, "phone_key": key}, self,
-                                  self.state.clerk_window.get)
-        try:
-            return await self._submit(command)
-        except DomainError as error:
-            await self.context.writer.settled()   # the ticket that won is committed
-            taken = self.state.phone_tickets.get((key, p["category"]))
-            if error.code != "conflict" or taken is None:
-                raise
-            raise ProtocolError(error.code, error.message, ticket=self._ticket_link(taken)) from None
-
-    def _ticket_link(self, number: str) -> dict[str, Any]:
-        """Today's ticket `number` and the address of its own page (`/t/<token>`)."""
-        token = make_token(self.context.secret, self.state.day, number)
-        return {"number": number, "token": token,
-                "url": f"{self.context.public_url(self.connection)}/t/{token}"}
+        return await self._submit(ops.command_for(request.op, {**p, "phone_key": key}, self,
+                                                  self.state.clerk_window.get))
 
     # --- kiosk ------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ import qrcode.image.svg
 
 from hall.availability import category_availability, hall_availability, waiting_text
 from queue_server import views
-from queue_server.hall_state import HallState
+from queue_server.hall_state import HallState, mobile_cap, mobile_full_text
 from queue_server.rate_limits import RateLimit
 from queue_server.seals import Unsealed, seal, unseal
 from queue_server.ticket_tokens import digits, mac
@@ -82,7 +82,8 @@ def take_kind(kinds: list[str]) -> str:
 def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The hall and its categories with their items, each with the kiosk's words for it now
     (`hall.availability`, from the server's own hall and live views): whether a ticket can be
-    taken, why not, and how many wait."""
+    taken, why not, and how many wait; and a category whose mobile share of the day is taken
+    (`hall_state.mobile_cap`) said so."""
     live = views.live_view(state)
     waiting = {q["category"]: q["waiting"] for q in live["queues"]}
     whole = hall_availability(hall, True, now)
@@ -90,11 +91,15 @@ def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any
     for category in hall["categories"]:
         prefix = category["prefix"]
         said = category_availability(hall, live, prefix, True, now)
+        takeable, text, ok = said.takeable, said.text, said.ok
+        if takeable and state.mobile_issued[prefix] >= mobile_cap(
+                state.definition.category_by_prefix[prefix]):   # the kiosk's share is left
+            takeable, text, ok = False, mobile_full_text(category["name"]), False
         items = [{"code": i.code, "name": i.name} for i in state.definition.items
                  if i.category == prefix]
         listed.append({"prefix": prefix, "name": category["name"],
-                       "kind": take_kind(category["kinds"]), "takeable": said.takeable,
-                       "text": said.text, "ok": said.ok,
+                       "kind": take_kind(category["kinds"]), "takeable": takeable,
+                       "text": text, "ok": ok,
                        "waiting": waiting_text(waiting, prefix), "items": items})
     return {"takeable": whole.takeable, "text": whole.text, "categories": listed}
 

@@ -8,19 +8,26 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from display_board.model import BoardModel
+from queue_server import commands as cmd
 from queue_server import take_page
+from queue_server.domain_errors import DomainError
+from queue_server.hall_state import MOBILE_SHARE, HallState, mobile_full_text
+from queue_server.hall_toml import load_hall
 from queue_server.store.database import open_engine
 from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import make_token
@@ -30,6 +37,7 @@ from tests.live_hall import MANAGER, SMALL, LiveHall
 
 SHOTS = ARTIFACTS / "take"
 NUMBER = "13800138000"
+ALREADY = "该手机号今天已取过社保业务的号：{}，请查看本机“我今天取的号”或留意叫号屏"
 
 
 @pytest.fixture
@@ -210,11 +218,9 @@ def test_one_ticket_per_phone_per_category_and_only_a_hash_of_the_number_is_kept
     assert ticket["number"] == "A001" and ticket["priority"] == "elderly"
     assert urlsplit(ticket["url"]).path == f"/t/{ticket['token']}"
     again = _mobile(hall, _code(hall)).request("take_ticket", category="A", phone=NUMBER)
-    assert again["error"]["code"] == "conflict"
-    assert again["error"]["message"] == ("这个手机号今天已经取过社保业务的号：A001。"
-                                         "请按这张号排队；办理其他业务可以另取。")
-    assert again["error"]["ticket"]["number"] == "A001"
-    assert again["error"]["ticket"]["url"] == ticket["url"]
+    assert again["error"] == {   # the number only: never the link, which anyone could open
+        "code": "conflict", "message": "该手机号今天已取过社保业务的号：A001，"
+                                       "请查看本机“我今天取的号”或留意叫号屏"}
     other = mobile.request("take_ticket", category="B", phone=NUMBER)
     assert other["ok"] and other["ticket"]["number"] == "B001"
     assert mobile.request("take_ticket", category="A", phone="13900139000")["ok"]
@@ -250,9 +256,53 @@ def test_twenty_takes_at_once_with_one_phone_give_one_ticket(tmp_path):
         number = issued[0]["ticket"]["number"]
         refusals = [a["error"] for a in answers if not a["ok"]]
         assert len(refusals) == 19 and {r["code"] for r in refusals} == {"conflict"}
-        assert {r["ticket"]["number"] for r in refusals} == {number}
+        assert {r["message"] for r in refusals} == {ALREADY.format(number)}
     finally:
         assert hall.stop() == 0
+
+
+def test_a_second_try_is_told_its_number_whatever_the_hall_says_now():
+    """The core, on the small hall's own hours: a phone's ticket of a category is the answer to
+    the same phone's next try in the lunch break, after issuing has ended, and once the
+    category's cap is reached, before any of those refusals."""
+    definition = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
+    morning = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    state = HallState(definition, morning.date())
+    key = take_page.phone_key("s3cret", morning.date(), NUMBER)
+
+    def take(category: str, at: datetime, phone_key: str | None = key) -> str:
+        kind = "consult" if category == "C" else "handle"
+        command = cmd.TakeTicket(category, kind, phone_key=phone_key)
+        try:
+            events = state.handle(command, at)
+        except DomainError as refused:
+            return f"{refused.code}: {refused.message}"
+        return events[0].data.number
+
+    assert take("A", morning) == "A001" and take("C", morning) == "C001"
+    for _ in range(4):
+        take("C", morning, None)   # the kiosk: C's cap of 5 reached
+    for hour, minute in ((12, 30), (17, 40), (9, 5)):
+        at = morning.replace(hour=hour, minute=minute)
+        assert take("A", at) == "conflict: " + ALREADY.format("A001")
+        assert take("C", at) == "conflict: " + ALREADY.format("C001").replace("社保业务", "综合咨询")
+    assert take("C", morning, "another phone's key").startswith("closed: 今日")
+
+
+def test_the_mobile_page_takes_at_most_its_share_of_a_categorys_day(hall):
+    """Made-up phone numbers cannot empty a category's day: the page takes at most half of its
+    `daily_cap` (C: 5 → 2); then its menu and the core say so, and the kiosk still issues."""
+    mobile = _mobile(hall, _code(hall))
+    share = max(1, int(5 * MOBILE_SHARE))
+    for n in range(share):
+        assert mobile.request("take_ticket", category="C", kind="consult",
+                              phone=f"1390000{n:04d}")["ok"]
+    refused = mobile.request("take_ticket", category="C", kind="consult", phone="13700137000")
+    assert refused["error"] == {"code": "closed", "message": mobile_full_text("综合咨询")}
+    said = _categories(mobile.request("take_menu"))["C"]
+    assert not said["takeable"] and said["text"] == mobile_full_text("综合咨询")
+    assert _categories(mobile.request("take_menu"))["A"]["takeable"]
+    assert hall.hello("kiosk").request("take_ticket", category="C", kind="consult")["ok"]
 
 
 def test_takes_from_one_address_are_limited(hall):
@@ -328,8 +378,10 @@ def test_a_citizen_takes_a_ticket_on_the_phone_and_lands_on_its_page(hall, phone
     phone.locator("section.category[data-prefix=A] button").click()
     phone.locator("#phone").fill(NUMBER)
     phone.get_by_role("button", name="确认取号").click()
-    phone.get_by_text("这个手机号今天已经取过社保业务的号：A001。").wait_for()
-    link = phone.get_by_role("link", name="查看 A001 号的排队进度")
+    phone.get_by_text(ALREADY.format("A001")).wait_for()
+    mine = phone.locator("#mine")   # the way back to the ticket: this phone's own list
+    assert mine.is_visible() and mine.locator("h2").inner_text() == "我今天取的号"
+    link = mine.get_by_role("link", name="A001 社保业务 · 查看排队进度")
     assert link.get_attribute("href") == f"{hall.http}/t/{_token(hall, 'A001')}"
     _fits(phone)
     phone.screenshot(path=SHOTS / "already.png", full_page=True)
@@ -354,6 +406,66 @@ def test_the_page_says_a_closed_hall_and_issues_nothing(tmp_path, browser):
         assert all(b.is_disabled() for b in page.locator("button.item").all())
         page.screenshot(path=SHOTS / "closed.png", full_page=True)
         assert _issued(hall) == []
+    finally:
+        context.close()
+        assert hall.stop() == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_page_lists_the_tickets_taken_on_it_today_while_the_hall_is_closed(tmp_path,
+                                                                               browser):
+    """A ticket taken at 10:00 on the small hall's simulated Monday; the server restarted at
+    12:30 (its lunch break) on the same address: the page, opened again, lists the ticket
+    with its link under 我今天取的号 before the code and after it, the hall closed; the server,
+    asked again with the same phone, tells the number; on the next day the list is gone."""
+    port = _free_port()
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T10:00:00", port=port,
+                    hall_text=SMALL)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    context = browser.new_context(**PHONE, timezone_id="Asia/Shanghai")
+    try:
+        page = context.new_page()
+        page.clock.set_fixed_time(datetime(2026, 11, 23, 10, 0, tzinfo=shanghai))
+        page.goto(f"{hall.http}/take")
+        assert page.locator("#mine").is_hidden()
+        code = _code(hall)
+        page.locator("#code").fill(code)
+        page.get_by_role("button", name="下一步").click()
+        page.locator("section.category[data-prefix=A] button").click()
+        page.locator("#phone").fill(NUMBER)
+        page.get_by_role("button", name="确认取号").click()
+        page.wait_for_url(re.compile(r"/t/"))
+        url = page.url
+
+        hall.stop()
+        hall.serve_args = ["--port", str(port), "--simulate-from", "2026-11-23T12:30:00"]
+        hall.start()
+        page.goto(f"{hall.http}/take")
+        mine = page.locator("#mine")
+        link = mine.get_by_role("link", name="A001 社保业务 · 查看排队进度")
+        assert mine.is_visible() and link.get_attribute("href") == url
+        page.locator("#code").fill(code)
+        page.get_by_role("button", name="下一步").click()
+        page.locator("#items-step").wait_for()
+        assert page.locator("#hall-state").inner_text().startswith("现在是休息时间，暂停取号")
+        assert all(b.is_disabled() for b in page.locator("button.item").all())
+        assert mine.is_visible() and link.get_attribute("href") == url
+        _fits(page)
+        page.screenshot(path=SHOTS / "mine-closed.png", full_page=True)
+        again = _mobile(hall, code).request("take_ticket", category="A", phone=NUMBER)
+        assert again["error"] == {"code": "conflict", "message": ALREADY.format("A001")}
+
+        page.clock.set_fixed_time(datetime(2026, 11, 24, 9, 0, tzinfo=shanghai))
+        page.reload()
+        page.locator("#code").wait_for()
+        assert mine.is_hidden()
+        assert "A001" not in page.evaluate("JSON.stringify(localStorage)")   # forgotten
+        assert len(_issued(hall)) == 1
     finally:
         context.close()
         assert hall.stop() == 0
