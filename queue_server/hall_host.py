@@ -331,6 +331,10 @@ class HallHost:
             if self.service.state.day != day:    # read as the tick's reply is: committed
                 day = self.service.state.day
                 day_changed()
+                try:   # the day's phone keys become meaningless (queue_server.store.phone_salts)
+                    await asyncio.to_thread(self.service.forget_phone_salts)
+                except Exception:   # the database is away: the next day change, or a start
+                    log.exception("the phone salts of hall %s before %s were kept", self.code, day)
             else:
                 tick_done()
 

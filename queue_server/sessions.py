@@ -336,10 +336,15 @@ class Session:
         return self.connection.remote_address[0] if self.connection.remote_address else ""
 
     def _hello_mobile(self, p: dict[str, Any]) -> None:
-        """The mobile 取号 page (`/take`): today's hall code, tries limited per address."""
-        if not self.context.mobile_codes.take(self.address):
+        """The mobile 取号 page (`/take`): today's hall code. Wrong codes are limited per
+        address; a right one costs nothing (the phones behind one hall Wi-Fi share an address),
+        but while the address's wrong tries are used up every code is refused, right or
+        wrong: a guesser must learn nothing from the answer."""
+        bucket = self.context.mobile_codes.bucket(self.address)
+        if not bucket.ready:
             raise ProtocolError("rate_limited", "尝试次数过多，请 1 分钟后再试")
         if not take_page.code_is_right(self.context.secret, self.state.day, p.get("code", "")):
+            bucket.take()
             raise ProtocolError("unauthorized", take_page.BAD_CODE)
         self.code_day = self.state.day
         self.name = ROLE_NAMES["mobile"]
@@ -369,7 +374,9 @@ class Session:
         self._still_today()
         if not self.context.mobile_takes.take(self.address):
             raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
-        key = take_page.phone_key(self.context.secret, self.state.day, phone)
+        salt = await asyncio.to_thread(self.context.service.phone_salt, self.state.day)
+        self._still_today()   # the day may have started anew meanwhile
+        key = take_page.phone_key(salt, phone)
         return await self._submit(ops.command_for(request.op, {**p, "phone_key": key}, self,
                                                   self.state.clerk_window.get))
 

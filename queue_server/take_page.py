@@ -6,12 +6,14 @@ code** (今日取号码, shown on the hall's display board and on the poster man
 mobile number and takes a ticket. The code proves presence in the hall: it is four digits of an
 HMAC of the hall's service day under the hall's own secret (purpose `take-code`), so it changes
 when the hall's day starts (by the hall's clock, simulated or not) and yesterday's is refused.
-Codes are limited per client address (`CODE_LIMIT`), tickets too (`serve --mobile-limit`).
+Wrong codes are limited per client address (`CODE_LIMIT`), tickets too (`serve
+--mobile-limit`), and the page takes at most a share of a category's day (`hall_state.mobile_cap`).
 
 The number itself is never stored: the ticket's event keeps a keyed hash of it (HMAC under the
-hall's secret, of the service day and the number, purpose `phone`), which is all the rule "one
-ticket per phone per category per hall day" needs (the core checks it, `HallState`). The hash
-is of one day: the same phone on two days gives two unrelated keys.
+random salt of the service day, `queue_server.store.phone_salts`), which is all the rule "one
+ticket per phone per category per hall day" needs (the core checks it, `HallState`). The salt
+is deleted when the day is over: from then on the key tells nothing, not even to whoever has
+the database and the hall's secret.
 
 Managers print the entrance's poster from the dashboard (`take_poster`): a link to
 `/poster/<seal>`, sealed for `POSTER_SECONDS` (queue_server.seals, purpose `take-poster`), to an
@@ -60,9 +62,10 @@ def code_is_right(secret: str, day: date, given: str) -> bool:
     return hmac.compare_digest(_typed(given).encode(), hall_code(secret, day).encode())
 
 
-def phone_key(secret: str, day: date, phone: str) -> str:
-    """What is kept of a phone number: a keyed hash of it, of one service day."""
-    return mac(secret, f"phone:{day:%Y%m%d}:{phone}")
+def phone_key(salt: str, phone: str) -> str:
+    """What is kept of a phone number: a keyed hash of it under the random salt of one service
+    day (queue_server.store.phone_salts), deleted when the day is over."""
+    return mac(salt, f"phone:{phone}")
 
 
 def checked_phone(text: str) -> str:

@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,12 @@ def _issued(hall: LiveHall) -> list[dict]:
     rows = sqlite3.connect(hall.db).execute(
         "select data from events where kind = 'ticket_issued' order by seq").fetchall()
     return [json.loads(row[0]) for row in rows]
+
+
+def _salts(hall: LiveHall) -> list[tuple[str, str]]:
+    """The phone salts kept (queue_server.store.phone_salts): (day, salt)."""
+    return sqlite3.connect(hall.db).execute(
+        "select day, salt from phone_salts order by day").fetchall()
 
 
 def _secret(hall: LiveHall) -> str:
@@ -162,6 +169,19 @@ def test_code_guesses_sent_at_once_from_one_address_are_limited(hall):
     assert not _mobile(hall, code).hello["ok"]   # the right code too, until the bucket refills
 
 
+def test_right_codes_do_not_count_against_an_address_only_wrong_ones_do(hall):
+    """Behind one hall Wi-Fi every phone may share one address: three times the burst of
+    hellos with the right code all pass, and still the burst of wrong ones is left; once
+    that is used up, every code is refused, the right one too (no answer tells a guesser)."""
+    code = _code(hall)
+    burst = take_page.CODE_LIMIT.burst
+    assert all(_mobile(hall, code).hello["ok"] for _ in range(3 * burst))
+    wrong = f"{(int(code) + 1) % 10_000:04d}"
+    answers = [_mobile(hall, wrong).hello["error"]["code"] for _ in range(burst + 2)]
+    assert answers[:burst] == ["unauthorized"] * burst and "rate_limited" in answers[burst:]
+    assert _mobile(hall, code).hello["error"]["code"] == "rate_limited"
+
+
 # --- what the page says before a tap ------------------------------------------------------------
 
 def test_the_menu_says_what_the_kiosk_says(hall):
@@ -233,8 +253,40 @@ def test_one_ticket_per_phone_per_category_and_only_a_hash_of_the_number_is_kept
     assert keys[0] == keys[1] != keys[2] and keys[3] is None
     assert NUMBER not in sqlite3.connect(hall.db).execute(
         "select group_concat(data) from events").fetchone()[0]
-    assert take_page.phone_key(_secret(hall), date.fromisoformat(hall.health()["service_day"]),
-                               NUMBER) == keys[0]
+    day = date.fromisoformat(hall.health()["service_day"])
+    assert _salts(hall) == [(day.isoformat(), _salts(hall)[0][1])]
+    assert take_page.phone_key(_salts(hall)[0][1], NUMBER) == keys[0]   # the day's salt
+
+
+def test_the_phone_keys_salt_is_kept_for_its_day_only_and_survives_a_restart(tmp_path):
+    """The key of a phone is made with the day's random salt, kept in the database: a server
+    started again in the day (or one taking the hall over) keeps the rule with it; once the
+    hall's day starts anew the salt is deleted, and the log's key cannot be tested against
+    any number any more, not even with the hall's secret."""
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:59:45", "--speed", "2")
+    try:
+        code = _code(hall)
+        assert _mobile(hall, code).request("take_ticket", category="A", phone=NUMBER)["ok"]
+        [(day, salt)] = _salts(hall)
+        assert day == "2026-11-23" and len(salt) == 64
+        hall.stop()
+        hall.start()   # the same database, a few simulated seconds later: the same day
+        again = _mobile(hall, code).request("take_ticket", category="A", phone=NUMBER)
+        assert again["error"] == {"code": "conflict", "message": ALREADY.format("A001")}
+        assert _salts(hall) == [(day, salt)]
+        board = hall.hello("display")
+        board.wait_event("day_started", timeout=60, day="2026-11-24")
+        deadline = time.monotonic() + 10
+        while _salts(hall) and time.monotonic() < deadline:   # deleted after the day change
+            time.sleep(0.1)
+        assert _salts(hall) == []
+        [issued] = _issued(hall)
+        assert issued["phone_key"] == take_page.phone_key(salt, NUMBER)
+        assert _mobile(hall, _code(hall)).request("take_ticket", category="A",
+                                                  phone=NUMBER)["ok"]
+        assert [d for d, _ in _salts(hall)] == ["2026-11-24"]
+    finally:
+        assert hall.stop() == 0
 
 
 def test_twenty_takes_at_once_with_one_phone_give_one_ticket(tmp_path):
@@ -268,7 +320,7 @@ def test_a_second_try_is_told_its_number_whatever_the_hall_says_now():
     definition = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
     morning = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     state = HallState(definition, morning.date())
-    key = take_page.phone_key("s3cret", morning.date(), NUMBER)
+    key = take_page.phone_key("the day's salt", NUMBER)
 
     def take(category: str, at: datetime, phone_key: str | None = key) -> str:
         kind = "consult" if category == "C" else "handle"
