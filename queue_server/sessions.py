@@ -76,6 +76,8 @@ class Context:
     mobile_takes: PerAddress = field(default_factory=lambda: PerAddress(MOBILE_TAKE_LIMIT))
     """The hall's mobile page (`/take`): its hellos (a hall code each) and its tickets, per
     client address."""
+    menus: take_page.MenuCache = field(default_factory=take_page.MenuCache)
+    """The mobile page's menu, computed at most once a hall second."""
     clock_speed: float = 1.0   # how fast the hall's clock runs (`serve --speed`, a simulation)
 
     def __post_init__(self) -> None:
@@ -350,7 +352,8 @@ class Session:
         self.name = ROLE_NAMES["mobile"]
 
     def _menu(self) -> dict[str, Any]:
-        return take_page.menu(self.state, self.context.hall_view, self.context.writer.clock())
+        return self.context.menus.get(self.state, self.context.hall_view,
+                                      self.context.writer.clock())
 
     def _still_today(self) -> None:
         """A mobile page's code is of one hall day: after the day starts, a new code."""

@@ -23,10 +23,12 @@ A4 page with the QR of `/take` and the day's code.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import re
 import unicodedata
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -105,6 +107,34 @@ def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any
                        "text": text, "ok": ok,
                        "waiting": waiting_text(waiting, prefix), "items": items})
     return {"takeable": whole.takeable, "text": whole.text, "categories": listed}
+
+
+class MenuCache:
+    """The menu as last computed, for as long as nothing happened in the hall (its log's seq,
+    its catalogue) and the hall's clock is in the same second: however many pages ask
+    (`take_menu`, every 20 s each, and each hello), the live view is computed at most once a
+    second."""
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int | None, int] | None = None
+        self.menu: dict[str, Any] = {}
+
+    def get(self, state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any]:
+        key = (state.seq, state.catalogue_version, int(now.timestamp()))
+        if key != self.key:
+            self.key, self.menu = key, menu(state, hall, now)
+        return self.menu
+
+
+def local_address(url: str) -> bool:
+    """Whether `url` names this machine or a private network: a phone outside the hall's own
+    network cannot open it."""
+    host = urlsplit(url).hostname or ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or host.endswith(".local") or "." not in host
+    return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
 def poster_link(secret: str, take_url: str, now: float) -> str:

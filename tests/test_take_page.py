@@ -25,7 +25,7 @@ import pytest
 
 from display_board.model import BoardModel
 from queue_server import commands as cmd
-from queue_server import take_page
+from queue_server import take_page, views
 from queue_server.domain_errors import DomainError
 from queue_server.hall_state import MOBILE_SHARE, HallState, mobile_full_text
 from queue_server.hall_toml import load_hall
@@ -536,6 +536,29 @@ def test_the_page_is_served_under_a_halls_path_on_a_server_of_several(tmp_path):
         assert hall.stop() == 0
 
 
+def test_the_poster_warns_the_manager_only_of_a_local_address():
+    assert all(take_page.local_address(f"http://{host}:8000/take") for host in (
+        "127.0.0.1", "localhost", "192.168.1.20", "10.0.0.5", "[fe80::1]", "[::1]", "hall-pc",
+        "hall-pc.local"))
+    assert not any(take_page.local_address(url) for url in (
+        "https://paidui.example.gov.cn/h/qingshan/take", "http://121.40.1.1:8000/take"))
+
+
+def test_the_menu_is_computed_once_a_hall_second_and_again_after_any_event():
+    definition = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
+    morning = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    state = HallState(definition, morning.date())
+    hall = views.hall_view(definition)
+    cache = take_page.MenuCache()
+    first = cache.get(state, hall, morning)
+    assert cache.get(state, hall, morning.replace(microsecond=900_000)) is first
+    state.handle(cmd.TakeTicket("A"), morning)
+    after = cache.get(state, hall, morning)
+    assert after is not first and after == take_page.menu(state, hall, morning)
+    assert "等候 1 人" in after["categories"][0]["waiting"]
+    assert cache.get(state, hall, morning + timedelta(seconds=1)) is not after
+
+
 def test_a_manager_prints_the_entrance_poster_from_the_dashboard(hall, browser):
     """The dashboard's 生成今日海报 gives a link (sealed, for managers only) to an A4 page with
     the QR of /take and today's code; a made-up or altered link is refused in Chinese."""
@@ -558,7 +581,11 @@ def test_a_manager_prints_the_entrance_poster_from_the_dashboard(hall, browser):
             link.click()
         poster = opened.value
         poster.wait_for_load_state()
+        note = poster.locator(".manager-note")   # the hall has no public_url: 127.0.0.1
+        assert "本机或内部网络的地址" in note.inner_text() and "public_url" in note.inner_text()
+        poster.screenshot(path=SHOTS / "poster-screen.png", full_page=True)
         poster.emulate_media(media="print")
+        assert note.is_hidden()   # for the manager, not printed
         text = poster.locator("body").inner_text()
         assert code in text and "今日取号码" in text and f"{hall.http}/take" in text
         assert poster.locator("svg").count() == 1
