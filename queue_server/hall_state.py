@@ -69,14 +69,13 @@ from queue_server.lifecycle import (
 
 MAX_REASON = 200
 MAX_CASE_TEXT = 500   # a case's finding, published text, notes and reasons
-MOBILE_SHARE = 0.5    # the share of a category's `daily_cap` the mobile page (`/take`) may take
 
 
-def mobile_cap(category: Category) -> int:
-    """How many of a category's tickets a day may be taken on the mobile page (`/take`): a share
-    of its `daily_cap` (at least one), so that made-up phone numbers cannot empty its day; the
-    rest are the kiosk's."""
-    return max(1, int(category.daily_cap * MOBILE_SHARE))
+def mobile_cap(hall: HallInfo, category: Category) -> int:
+    """How many of a category's tickets a day may be taken on the mobile page (`/take`): the
+    hall's `mobile_share` per cent of its `daily_cap` (at least one), so that made-up phone
+    numbers cannot empty its day; the rest are the kiosk's."""
+    return max(1, category.daily_cap * hall.mobile_share // 100)
 
 
 def mobile_full_text(category: str) -> str:
@@ -460,7 +459,8 @@ class HallState:
         if issued >= category.daily_cap:
             back = cal.come_back_text(moment, cal.next_working_day_start(self.hall, moment))
             raise DomainError("closed", f"今日{category.name}号已取完，{back}")
-        if c.phone_key is not None and self.mobile_issued[c.category] >= mobile_cap(category):
+        if c.phone_key is not None and (self.mobile_issued[c.category]
+                                        >= mobile_cap(self.hall, category)):
             raise DomainError("closed", mobile_full_text(category.name))
         number = f"{c.category}{issued + 1:03d}"
         return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,

@@ -98,7 +98,7 @@ def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any
         said = category_availability(hall, live, prefix, True, now)
         takeable, text, ok = said.takeable, said.text, said.ok
         if takeable and state.mobile_issued[prefix] >= mobile_cap(
-                state.definition.category_by_prefix[prefix]):   # the kiosk's share is left
+                state.hall, state.definition.category_by_prefix[prefix]):   # the kiosk's share
             takeable, text, ok = False, mobile_full_text(category["name"]), False
         items = [{"code": i.code, "name": i.name} for i in state.definition.items
                  if i.category == prefix]
