@@ -84,7 +84,7 @@ def mobile_full_text(category: str) -> str:
 
 def already_taken_text(category: str, number: str) -> str:
     return (f"该手机号今天已取过{category}的号：{number}，"
-            "请查看本机“我今天取的号”或留意叫号屏")
+            "请查看本机“我今天取的号”或留意叫号屏；如不是您本人所取，请到大厅取号机取号")
 
 
 def _whole(moment: datetime) -> datetime:

@@ -38,7 +38,8 @@ from tests.live_hall import MANAGER, SMALL, LiveHall
 
 SHOTS = ARTIFACTS / "take"
 NUMBER = "13800138000"
-ALREADY = "该手机号今天已取过社保业务的号：{}，请查看本机“我今天取的号”或留意叫号屏"
+ALREADY = ("该手机号今天已取过社保业务的号：{}，请查看本机“我今天取的号”或留意叫号屏；"
+           "如不是您本人所取，请到大厅取号机取号")
 
 
 @pytest.fixture
@@ -239,8 +240,7 @@ def test_one_ticket_per_phone_per_category_and_only_a_hash_of_the_number_is_kept
     assert urlsplit(ticket["url"]).path == f"/t/{ticket['token']}"
     again = _mobile(hall, _code(hall)).request("take_ticket", category="A", phone=NUMBER)
     assert again["error"] == {   # the number only: never the link, which anyone could open
-        "code": "conflict", "message": "该手机号今天已取过社保业务的号：A001，"
-                                       "请查看本机“我今天取的号”或留意叫号屏"}
+        "code": "conflict", "message": ALREADY.format("A001")}
     other = mobile.request("take_ticket", category="B", phone=NUMBER)
     assert other["ok"] and other["ticket"]["number"] == "B001"
     assert mobile.request("take_ticket", category="A", phone="13900139000")["ok"]
