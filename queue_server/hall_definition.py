@@ -59,6 +59,9 @@ class HallInfo:
     case_near_days: int = 1
     """A case with this many working days left or fewer is near its deadline (yellow)."""
     demo: bool = False
+    mobile_share: int = 50
+    """The percentage of each category's `daily_cap` the mobile 取号 page (`/take`) may take a
+    day (`hall_state.mobile_cap`); the rest is the kiosk's."""
     public_url: str = ""
     """Where citizens' phones reach the hall (`https://…/h/<code>`), used in every QR code;
     empty: the address the kiosk itself used."""

@@ -152,9 +152,10 @@ class HallHost:
         except ValueError as refused:
             return text_reply(HTTPStatus.FORBIDDEN, str(refused))
         day = self.service.state.day
+        local = not self.service.definition.hall.public_url and take_page.local_address(take_url)
         return page(HTTPStatus.OK, web_pages.poster_html(
             self.context.hall_view, day, take_page.hall_code(self.context.secret, day), take_url,
-            take_page.qr_svg(take_url)))
+            take_page.qr_svg(take_url), local))
 
     async def guide(self, code: str, asked: dict[str, list[str]]) -> Response:
         """The item's guide as the hall serves it now, or (`?v=N`) as it was at the hall's
@@ -331,6 +332,10 @@ class HallHost:
             if self.service.state.day != day:    # read as the tick's reply is: committed
                 day = self.service.state.day
                 day_changed()
+                try:   # the day's phone keys become meaningless (queue_server.store.phone_salts)
+                    await asyncio.to_thread(self.service.forget_phone_salts)
+                except Exception:   # the database is away: the next day change, or a start
+                    log.exception("the phone salts of hall %s before %s were kept", self.code, day)
             else:
                 tick_done()
 

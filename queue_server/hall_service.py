@@ -28,7 +28,14 @@ from queue_server.domain_errors import DomainError
 from queue_server.events import CASE_KINDS, Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import HallState
-from queue_server.store import accounts, county_catalogue, devices, event_log, hall_records
+from queue_server.store import (
+    accounts,
+    county_catalogue,
+    devices,
+    event_log,
+    hall_records,
+    phone_salts,
+)
 
 log = logging.getLogger("queue_server.hall_service")
 
@@ -116,6 +123,9 @@ class HallService:
         # Tickets per item over recent closed days, for the kiosk's 常办事项, and the day they
         # were read on (`sessions.Session._issued_lately`).
         self.issued_lately: tuple[date, dict[str, int]] | None = None
+        self._salt: tuple[date, str] | None = None   # the day's phone salt, once read
+        if epoch is not None:   # a server taking the hall: the salts of days gone are dropped
+            self.forget_phone_salts()
         # Commits use a connection of their own, kept: taking one from the pool costs a
         # round trip on PostgreSQL (the pool's liveness ping) besides the pool's own work. It
         # is in autocommit mode: a batch is one statement (`event_log.append`), which is then
@@ -141,6 +151,19 @@ class HallService:
               now: datetime) -> accounts.Login:
         """A clerk's or manager's login: the slow hash, and the lockout's count of tries."""
         return accounts.login(self.engine, self.hall_id, kind, account, secret, now)
+
+    def phone_salt(self, day: date) -> str:
+        """The salt of `day`'s phone keys (queue_server.store.phone_salts): read or made once
+        a day, blocking (call it on a thread)."""
+        if self._salt is None or self._salt[0] != day:
+            with self.engine.begin() as conn:
+                self._salt = (day, phone_salts.salt_for(conn, self.hall_id, day))
+        return self._salt[1]
+
+    def forget_phone_salts(self) -> None:
+        """Delete the phone salts of the days before the hall's day, blocking."""
+        with self.engine.begin() as conn:
+            phone_salts.forget_before(conn, self.hall_id, self.state.day)
 
     def registered_devices(self) -> list[devices.Device]:
         """The hall's devices whose tokens are not revoked."""

@@ -47,7 +47,7 @@ from queue_server import events as ev
 from queue_server.dispatch import CategoryQueue, add_targeted, choose_next
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event
-from queue_server.hall_definition import HallDefinition, HallInfo, Window
+from queue_server.hall_definition import Category, HallDefinition, HallInfo, Window
 from queue_server.lifecycle import (
     FINAL_CASE_STATUSES,
     FINAL_STATUSES,
@@ -69,6 +69,22 @@ from queue_server.lifecycle import (
 
 MAX_REASON = 200
 MAX_CASE_TEXT = 500   # a case's finding, published text, notes and reasons
+
+
+def mobile_cap(hall: HallInfo, category: Category) -> int:
+    """How many of a category's tickets a day may be taken on the mobile page (`/take`): the
+    hall's `mobile_share` per cent of its `daily_cap` (at least one), so that made-up phone
+    numbers cannot empty its day; the rest are the kiosk's."""
+    return max(1, category.daily_cap * hall.mobile_share // 100)
+
+
+def mobile_full_text(category: str) -> str:
+    return f"今日{category}的手机取号名额已满，请到大厅取号机取号"
+
+
+def already_taken_text(category: str, number: str) -> str:
+    return (f"该手机号今天已取过{category}的号：{number}，"
+            "请查看本机“我今天取的号”或留意叫号屏；如不是您本人所取，请到大厅取号机取号")
 
 
 def _whole(moment: datetime) -> datetime:
@@ -261,6 +277,8 @@ class HallState:
         self.issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
         self.phone_tickets: dict[tuple[str, str], str] = {}
         """Today's mobile tickets (`/take`) by (phone key, category): their numbers."""
+        self.mobile_issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
+        """Today's mobile tickets per category, against `mobile_cap`."""
         self.queues: dict[str, CategoryQueue[Ticket]] = {
             c.prefix: CategoryQueue() for c in self.definition.categories}
         self.windows: dict[int, WindowState] = {
@@ -430,18 +448,20 @@ class HallState:
                 raise DomainError("not_found", f"没有编码为 {c.service} 的事项")
             if item.category != c.category:
                 raise DomainError("bad_request", f"事项“{item.name}”不属于{category.name}")
+        if c.phone_key is not None:   # /take: one ticket per phone per category per day
+            taken = self.phone_tickets.get((c.phone_key, c.category))
+            if taken is not None:   # said before any other refusal: the way back to it
+                raise DomainError("conflict", already_taken_text(category.name, taken))
         moment = cal.local(self.hall, now)
         if not cal.issuing(self.hall, moment):
             raise DomainError("closed", cal.closed_reason(self.hall, moment))
-        if c.phone_key is not None:   # /take: one ticket per phone per category per day
-            taken = self.phone_tickets.get((c.phone_key, c.category))
-            if taken is not None:
-                raise DomainError("conflict", f"这个手机号今天已经取过{category.name}的号：{taken}。"
-                                              "请按这张号排队；办理其他业务可以另取。")
         issued = self.issued[c.category]
         if issued >= category.daily_cap:
             back = cal.come_back_text(moment, cal.next_working_day_start(self.hall, moment))
             raise DomainError("closed", f"今日{category.name}号已取完，{back}")
+        if c.phone_key is not None and (self.mobile_issued[c.category]
+                                        >= mobile_cap(self.hall, category)):
+            raise DomainError("closed", mobile_full_text(category.name))
         number = f"{c.category}{issued + 1:03d}"
         return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,
                                 self.queues[c.category].ahead_of(c.priority),
@@ -807,6 +827,7 @@ class HallState:
         self.queues[ticket.category].add(ticket)
         if d.phone_key is not None:
             self.phone_tickets[(d.phone_key, d.category)] = d.number
+            self.mobile_issued[d.category] += 1
 
     def _on_ticket_called(self, e: Event[ev.TicketCalled]) -> None:
         d = e.data

@@ -322,7 +322,7 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
               "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
               "service_level_minutes", "rating_reasons", "rating_levels",
-              "case_deadline_days", "case_near_days", "demo", "public_url",
+              "case_deadline_days", "case_near_days", "demo", "mobile_share", "public_url",
               "catalogue_updates", "level", "missed_call")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
@@ -385,6 +385,8 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         case_near_days=c.integer(table, "hall", "case_near_days", 0, 30, required=False,
                                  default=1),
         demo=c.value(table, "hall", "demo", bool, False, False),
+        mobile_share=c.integer(table, "hall", "mobile_share", 1, 100, required=False,
+                               default=50),
         public_url=c.text(table, "hall", "public_url", required=False, limit=URL,
                           pattern=_PUBLIC_URL, hint=_PUBLIC_URL_HINT) or "",
         catalogue_updates=c.choice(table, "hall", "catalogue_updates", CATALOGUE_UPDATES,
@@ -757,7 +759,7 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
 _OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level": "",
                        "missed_call": missed_call.DEFAULT,
                        "rating_levels": tuple(name for _, name in SCORES),
-                       "case_deadline_days": 5, "case_near_days": 1}
+                       "case_deadline_days": 5, "case_near_days": 1, "mobile_share": 50}
 """[hall] keys an export leaves out when they hold their default."""
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from queue_server.rate_limits import FORGET_BUCKETS_OVER, LOGIN_LIMIT, PerAddress, RateLimit
+from queue_server.rate_limits import LOGIN_LIMIT, PerAddress, RateLimit, Recent, address_key
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ class LoginGate:
         self.threads = threads
         self.clock = clock
         self.tries = PerAddress(limit, clock)
-        self.last_try: dict[str, float] = {}
+        self.last_try: Recent[float] = Recent()
         self.fresh: deque[_Try] = deque()          # first tries of quiet addresses, in order
         self.waiting: OrderedDict[str, deque[_Try]] = OrderedDict()   # the others, by address
         self.waiting_count = 0
@@ -76,6 +76,7 @@ class LoginGate:
         """Run `check` (a blocking login check) on a hashing thread when this address's turn
         comes; raise LoginRefused without running it when the address or the queue is over
         its limit."""
+        address = address_key(address)   # an IPv6 /64 is one address, as for its tries
         if not self.tries.take(address):
             self.refused += 1
             raise LoginRefused("登录尝试过于频繁，请 1 分钟后再试")
@@ -97,10 +98,9 @@ class LoginGate:
 
     def _first_in_a_while(self, address: str) -> bool:
         now = self.clock()
-        fresh = now - self.last_try.get(address, float("-inf")) > FRESH_SECONDS
-        if len(self.last_try) > FORGET_BUCKETS_OVER:
-            self.last_try = {a: t for a, t in self.last_try.items() if now - t <= FRESH_SECONDS}
-        self.last_try[address] = now
+        last = self.last_try.touch(address)
+        fresh = last is None or now - last > FRESH_SECONDS
+        self.last_try.put(address, now)
         return fresh
 
     def _make_room(self, mine: int) -> bool:

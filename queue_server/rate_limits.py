@@ -7,9 +7,14 @@ One kiosk connection's tickets (`serve --take-limit`), one address's login tries
 
 from __future__ import annotations
 
+import ipaddress
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -47,41 +52,83 @@ class Bucket:
     clock: Callable[[], float] = time.monotonic
 
     def take(self) -> bool:
+        if not self.ready:
+            return False
+        if self.limit.burst > 0:
+            self.tokens -= 1
+        return True
+
+    @property
+    def ready(self) -> bool:
+        """Whether a `take` now would pass (the bucket refilled to now, nothing taken)."""
         if self.limit.burst <= 0:
             return True
         now = self.clock()
         rate = self.limit.burst / self.limit.seconds
         self.tokens = min(self.limit.burst, self.tokens + (now - self.at) * rate)
         self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    @property
-    def full(self) -> bool:
-        """Refilled to the brim by now: the same as a new bucket, so it may be forgotten."""
-        elapsed = self.clock() - self.at
-        return self.tokens + elapsed * self.limit.burst / self.limit.seconds >= self.limit.burst
+        return self.tokens >= 1
 
 
-FORGET_BUCKETS_OVER = 4096      # addresses remembered before the full buckets are dropped
+MAX_ADDRESSES = 4096   # addresses remembered at most: beyond, the least recently seen is forgotten
+
+
+def address_key(address: str) -> str:
+    """What a limit counts by: an IPv4 address as it is (an IPv4-mapped IPv6 one too), an IPv6
+    address by its /64, the block one subscriber or one LAN is given: from a /64 one client
+    can use as many addresses as it likes."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+class Recent(OrderedDict[str, V]):
+    """A map of at most `cap` keys, the least recently used forgotten first: inserting and
+    forgetting cost the same whatever the number of keys, so a flood of new addresses costs
+    the event loop nothing more than its own length."""
+
+    def __init__(self, cap: int = MAX_ADDRESSES):
+        super().__init__()
+        self.cap = cap
+
+    def touch(self, key: str) -> V | None:
+        """The value of `key`, now the most recently used; None if it is not (or no longer)
+        remembered."""
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: V) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.cap:
+            self.popitem(last=False)
 
 
 class PerAddress:
-    """One bucket per client address, under one limit."""
+    """One bucket per client address (`address_key`: an IPv6 /64 as one), under one limit; the
+    buckets of the `MAX_ADDRESSES` addresses seen most recently are kept (one forgotten is as
+    a new one: full)."""
 
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic,
+                 cap: int = MAX_ADDRESSES):
         self.limit = limit
         self.clock = clock
-        self.buckets: dict[str, Bucket] = {}
+        self.buckets: Recent[Bucket] = Recent(cap)
 
     def bucket(self, address: str) -> Bucket:
-        bucket = self.buckets.get(address)
+        key = address_key(address)
+        bucket = self.buckets.touch(key)
         if bucket is None:
-            if len(self.buckets) > FORGET_BUCKETS_OVER:   # many addresses: forget the refilled
-                self.buckets = {a: b for a, b in self.buckets.items() if not b.full}
-            bucket = self.buckets[address] = self.limit.bucket(self.clock)
+            bucket = self.limit.bucket(self.clock)
+            self.buckets.put(key, bucket)
         return bucket
 
     def take(self, address: str) -> bool:

@@ -76,6 +76,8 @@ class Context:
     mobile_takes: PerAddress = field(default_factory=lambda: PerAddress(MOBILE_TAKE_LIMIT))
     """The hall's mobile page (`/take`): its hellos (a hall code each) and its tickets, per
     client address."""
+    menus: take_page.MenuCache = field(default_factory=take_page.MenuCache)
+    """The mobile page's menu, computed at most once a hall second."""
     clock_speed: float = 1.0   # how fast the hall's clock runs (`serve --speed`, a simulation)
 
     def __post_init__(self) -> None:
@@ -234,6 +236,7 @@ class Session:
         if role == "mobile":
             reply["snapshot"] = {"hall": self._hall_card()}
             reply["menu"] = self._menu()
+            reply["service_day"] = self.state.day.isoformat()   # the page's 我今天取的号
         return reply
 
     def _hall_card(self) -> dict[str, Any]:
@@ -335,16 +338,22 @@ class Session:
         return self.connection.remote_address[0] if self.connection.remote_address else ""
 
     def _hello_mobile(self, p: dict[str, Any]) -> None:
-        """The mobile 取号 page (`/take`): today's hall code, tries limited per address."""
-        if not self.context.mobile_codes.take(self.address):
+        """The mobile 取号 page (`/take`): today's hall code. Wrong codes are limited per
+        address; a right one costs nothing (the phones behind one hall Wi-Fi share an address),
+        but while the address's wrong tries are used up every code is refused, right or
+        wrong: a guesser must learn nothing from the answer."""
+        bucket = self.context.mobile_codes.bucket(self.address)
+        if not bucket.ready:
             raise ProtocolError("rate_limited", "尝试次数过多，请 1 分钟后再试")
         if not take_page.code_is_right(self.context.secret, self.state.day, p.get("code", "")):
+            bucket.take()
             raise ProtocolError("unauthorized", take_page.BAD_CODE)
         self.code_day = self.state.day
         self.name = ROLE_NAMES["mobile"]
 
     def _menu(self) -> dict[str, Any]:
-        return take_page.menu(self.state, self.context.hall_view, self.context.writer.clock())
+        return self.context.menus.get(self.state, self.context.hall_view,
+                                      self.context.writer.clock())
 
     def _still_today(self) -> None:
         """A mobile page's code is of one hall day: after the day starts, a new code."""
@@ -357,8 +366,9 @@ class Session:
 
     async def _take_mobile(self, request: Request) -> Outcome:
         """A ticket for the mobile page: a phone number, checked, kept only as its keyed hash;
-        tickets limited per address; the phone's ticket of this category today, if any, is the
-        refusal's `ticket`."""
+        tickets limited per address. The phone's ticket of this category today, if any, is
+        refused with its number only (`HallState`): never its page's link, which a stranger
+        who knows the number could open."""
         p = request.params
         try:
             phone = take_page.checked_phone(p.get("phone", ""))
@@ -367,23 +377,11 @@ class Session:
         self._still_today()
         if not self.context.mobile_takes.take(self.address):
             raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
-        key = take_page.phone_key(self.context.secret, self.state.day, phone)
-        command = ops.command_for(request.op, {**p, "phone_key": key}, self,
-                                  self.state.clerk_window.get)
-        try:
-            return await self._submit(command)
-        except DomainError as error:
-            await self.context.writer.settled()   # the ticket that won is committed
-            taken = self.state.phone_tickets.get((key, p["category"]))
-            if error.code != "conflict" or taken is None:
-                raise
-            raise ProtocolError(error.code, error.message, ticket=self._ticket_link(taken)) from None
-
-    def _ticket_link(self, number: str) -> dict[str, Any]:
-        """Today's ticket `number` and the address of its own page (`/t/<token>`)."""
-        token = make_token(self.context.secret, self.state.day, number)
-        return {"number": number, "token": token,
-                "url": f"{self.context.public_url(self.connection)}/t/{token}"}
+        salt = await asyncio.to_thread(self.context.service.phone_salt, self.state.day)
+        self._still_today()   # the day may have started anew meanwhile
+        key = take_page.phone_key(salt, phone)
+        return await self._submit(ops.command_for(request.op, {**p, "phone_key": key}, self,
+                                                  self.state.clerk_window.get))
 
     # --- kiosk ------------------------------------------------------------------------------------
 

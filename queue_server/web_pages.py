@@ -188,14 +188,23 @@ body{background:#fff;text-align:center}
 .poster .code strong{display:inline-block;font-size:88px;letter-spacing:16px;padding:0 14px;
 border:4px solid #123a6b;border-radius:14px;color:#123a6b;line-height:1.2}
 .poster .small{font-size:18px;color:#4a5666}
+.manager-note{max-width:186mm;margin:8px auto;padding:10px 14px;border:2px solid #b25e00;
+border-radius:10px;background:#fff4d6;color:#6a4b12;font-size:18px;text-align:left}
+@media print{.manager-note{display:none}}
 """
 
 
-def poster_html(hall: dict[str, Any], day: date, code: str, take_url: str, qr_svg: str) -> str:
+def poster_html(hall: dict[str, Any], day: date, code: str, take_url: str, qr_svg: str,
+                local: bool = False) -> str:
     """The A4 poster of the hall's mobile 取号 page for its entrance: the QR of `/take` (the
     same every day) and the day's hall code (queue_server.take_page); `qr_svg` is made by the
-    server, never from the request."""
-    body = (f"<div class=\"poster\"><h1>手机取号</h1><p class=\"hall\">{escape(hall['name'])}</p>"
+    server, never from the request. `local`: the QR names a local address (the hall has no
+    `public_url`): the manager is told on screen, not on paper."""
+    note = ("<p class=\"manager-note\">（仅屏幕显示，不会打印）二维码中的地址 "
+            f"{escape(take_url)} 是本机或内部网络的地址，群众手机用移动网络打不开。"
+            "请在大厅文件的 [hall] 中填写 public_url（群众手机能打开的地址，如 "
+            "https://paidui.example.gov.cn），用 queue-server import-hall 导入后再生成海报。</p>") if local else ""
+    body = (f"{note}<div class=\"poster\"><h1>手机取号</h1><p class=\"hall\">{escape(hall['name'])}</p>"
             f"{qr_svg}<ol class=\"steps\"><li>用手机扫描上方二维码</li>"
             "<li>输入今日取号码，选择要办理的事项</li><li>填写手机号码，取号后按页面排队</li></ol>"
             f"<p class=\"code\">{day.year} 年 {day.month} 月 {day.day} 日 今日取号码<br>"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from queue_server.hall_definition import Department
+from queue_server.hall_state import mobile_cap
 from queue_server.hall_toml import (
     MAX_FILE_BYTES,
     HallFileInvalid,
@@ -387,3 +388,13 @@ def test_case_deadlines_are_checked(key, value, message):
     assert problem.endswith(message), problem
     hall = parse_hall(SMALL.replace("demo = true", f"demo = true\n{key} = 7", 1)).hall
     assert getattr(hall, key) == 7
+
+
+def test_the_mobile_share_is_a_percentage_of_each_categorys_cap():
+    """`mobile_share`: the per cent of a category's `daily_cap` the mobile 取号 page may take."""
+    (problem,) = _problems(SMALL.replace("demo = true", "demo = true\nmobile_share = 0", 1))
+    assert problem.endswith("hall.mobile_share: 应为 1 到 100 之间的整数，实际为 0"), problem
+    assert parse_hall(SMALL).hall.mobile_share == 50
+    definition = parse_hall(SMALL.replace("demo = true", "demo = true\nmobile_share = 20", 1))
+    caps = {c.prefix: mobile_cap(definition.hall, c) for c in definition.categories}
+    assert caps == {"A": 6, "B": 6, "C": 1}   # 20 % of 30, 30 and 5, at least one

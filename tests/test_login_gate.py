@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from queue_server.login_gate import PER_ADDRESS_WAITING, TOTAL_WAITING, LoginGate, LoginRefused
-from queue_server.rate_limits import RateLimit
+from queue_server.rate_limits import MAX_ADDRESSES, PerAddress, RateLimit, address_key
 
 
 class Checks:
@@ -114,3 +114,46 @@ def test_rate_limits_parse(text):
 def test_rate_limits_refuse_nonsense(text):
     with pytest.raises(ValueError, match="0 表示不限"):
         RateLimit.parse(text)
+
+
+def test_the_buckets_per_address_are_a_bounded_map_that_forgets_the_least_recently_seen():
+    """A flood of hellos from new addresses (no credential needed on `/take`) costs a bounded
+    amount of work per address: the map never holds more than its cap, inserting drops exactly
+    the least recently seen one, and an address kept busy keeps its (emptied) bucket."""
+    now = [1000.0]
+    limits = PerAddress(RateLimit(2, 60), lambda: now[0], cap=100)
+    busy = "198.51.100.7"
+    for _ in range(2):
+        assert limits.take(busy)
+    assert not limits.take(busy)
+    for i in range(20_000):
+        limits.take(f"2001:db8:{i // 65536:x}:{i % 65536:x}::1")   # 20,000 different /64s
+        if i % 50 == 0:
+            assert not limits.take(busy)   # seen again: still empty, never forgotten
+        assert len(limits) <= 100
+        now[0] += 0.0001
+    kept = list(limits.buckets)
+    assert kept[-1] == "2001:db8:0:4e1f::/64" and len(kept) == 100
+    assert "2001:db8:0:4e1e::/64" in kept and "2001:db8:0:4d00::/64" not in kept
+
+
+def test_an_ipv6_slash_64_is_one_address_and_ipv4_mapped_is_ipv4():
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == (
+        "2001:db8:1:2::/64")
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:192.0.2.1") == address_key("192.0.2.1") == "192.0.2.1"
+    limits = PerAddress(RateLimit(3, 60), lambda: 0.0)
+    assert [limits.take(f"2001:db8::{i:x}") for i in range(4)] == [True, True, True, False]
+
+
+def test_the_gate_remembers_a_bounded_number_of_addresses():
+    async def scenario():
+        gate, checks = LoginGate(RateLimit(0, 1)), Checks()
+        checks.release.set()
+        for i in range(MAX_ADDRESSES + 500):
+            await gate.check(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", checks.make(str(i)))
+        gate.close()
+        return gate
+
+    gate = asyncio.run(scenario())
+    assert len(gate.last_try) == MAX_ADDRESSES and len(gate.tries) == MAX_ADDRESSES

@@ -8,19 +8,27 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from display_board.model import BoardModel
-from queue_server import take_page
+from queue_server import commands as cmd
+from queue_server import take_page, views
+from queue_server.domain_errors import DomainError
+from queue_server.hall_state import HallState, mobile_full_text
+from queue_server.hall_toml import load_hall
 from queue_server.store.database import open_engine
 from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import make_token
@@ -30,6 +38,8 @@ from tests.live_hall import MANAGER, SMALL, LiveHall
 
 SHOTS = ARTIFACTS / "take"
 NUMBER = "13800138000"
+ALREADY = ("该手机号今天已取过社保业务的号：{}，请查看本机“我今天取的号”或留意叫号屏；"
+           "如不是您本人所取，请到大厅取号机取号")
 
 
 @pytest.fixture
@@ -62,6 +72,12 @@ def _issued(hall: LiveHall) -> list[dict]:
     rows = sqlite3.connect(hall.db).execute(
         "select data from events where kind = 'ticket_issued' order by seq").fetchall()
     return [json.loads(row[0]) for row in rows]
+
+
+def _salts(hall: LiveHall) -> list[tuple[str, str]]:
+    """The phone salts kept (queue_server.store.phone_salts): (day, salt)."""
+    return sqlite3.connect(hall.db).execute(
+        "select day, salt from phone_salts order by day").fetchall()
 
 
 def _secret(hall: LiveHall) -> str:
@@ -154,6 +170,19 @@ def test_code_guesses_sent_at_once_from_one_address_are_limited(hall):
     assert not _mobile(hall, code).hello["ok"]   # the right code too, until the bucket refills
 
 
+def test_right_codes_do_not_count_against_an_address_only_wrong_ones_do(hall):
+    """Behind one hall Wi-Fi every phone may share one address: three times the burst of
+    hellos with the right code all pass, and still the burst of wrong ones is left; once
+    that is used up, every code is refused, the right one too (no answer tells a guesser)."""
+    code = _code(hall)
+    burst = take_page.CODE_LIMIT.burst
+    assert all(_mobile(hall, code).hello["ok"] for _ in range(3 * burst))
+    wrong = f"{(int(code) + 1) % 10_000:04d}"
+    answers = [_mobile(hall, wrong).hello["error"]["code"] for _ in range(burst + 2)]
+    assert answers[:burst] == ["unauthorized"] * burst and "rate_limited" in answers[burst:]
+    assert _mobile(hall, code).hello["error"]["code"] == "rate_limited"
+
+
 # --- what the page says before a tap ------------------------------------------------------------
 
 def test_the_menu_says_what_the_kiosk_says(hall):
@@ -210,11 +239,8 @@ def test_one_ticket_per_phone_per_category_and_only_a_hash_of_the_number_is_kept
     assert ticket["number"] == "A001" and ticket["priority"] == "elderly"
     assert urlsplit(ticket["url"]).path == f"/t/{ticket['token']}"
     again = _mobile(hall, _code(hall)).request("take_ticket", category="A", phone=NUMBER)
-    assert again["error"]["code"] == "conflict"
-    assert again["error"]["message"] == ("这个手机号今天已经取过社保业务的号：A001。"
-                                         "请按这张号排队；办理其他业务可以另取。")
-    assert again["error"]["ticket"]["number"] == "A001"
-    assert again["error"]["ticket"]["url"] == ticket["url"]
+    assert again["error"] == {   # the number only: never the link, which anyone could open
+        "code": "conflict", "message": ALREADY.format("A001")}
     other = mobile.request("take_ticket", category="B", phone=NUMBER)
     assert other["ok"] and other["ticket"]["number"] == "B001"
     assert mobile.request("take_ticket", category="A", phone="13900139000")["ok"]
@@ -227,8 +253,40 @@ def test_one_ticket_per_phone_per_category_and_only_a_hash_of_the_number_is_kept
     assert keys[0] == keys[1] != keys[2] and keys[3] is None
     assert NUMBER not in sqlite3.connect(hall.db).execute(
         "select group_concat(data) from events").fetchone()[0]
-    assert take_page.phone_key(_secret(hall), date.fromisoformat(hall.health()["service_day"]),
-                               NUMBER) == keys[0]
+    day = date.fromisoformat(hall.health()["service_day"])
+    assert _salts(hall) == [(day.isoformat(), _salts(hall)[0][1])]
+    assert take_page.phone_key(_salts(hall)[0][1], NUMBER) == keys[0]   # the day's salt
+
+
+def test_the_phone_keys_salt_is_kept_for_its_day_only_and_survives_a_restart(tmp_path):
+    """The key of a phone is made with the day's random salt, kept in the database: a server
+    started again in the day (or one taking the hall over) keeps the rule with it; once the
+    hall's day starts anew the salt is deleted, and the log's key cannot be tested against
+    any number any more, not even with the hall's secret."""
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T23:59:45", "--speed", "2")
+    try:
+        code = _code(hall)
+        assert _mobile(hall, code).request("take_ticket", category="A", phone=NUMBER)["ok"]
+        [(day, salt)] = _salts(hall)
+        assert day == "2026-11-23" and len(salt) == 64
+        hall.stop()
+        hall.start()   # the same database, a few simulated seconds later: the same day
+        again = _mobile(hall, code).request("take_ticket", category="A", phone=NUMBER)
+        assert again["error"] == {"code": "conflict", "message": ALREADY.format("A001")}
+        assert _salts(hall) == [(day, salt)]
+        board = hall.hello("display")
+        board.wait_event("day_started", timeout=60, day="2026-11-24")
+        deadline = time.monotonic() + 10
+        while _salts(hall) and time.monotonic() < deadline:   # deleted after the day change
+            time.sleep(0.1)
+        assert _salts(hall) == []
+        [issued] = _issued(hall)
+        assert issued["phone_key"] == take_page.phone_key(salt, NUMBER)
+        assert _mobile(hall, _code(hall)).request("take_ticket", category="A",
+                                                  phone=NUMBER)["ok"]
+        assert [d for d, _ in _salts(hall)] == ["2026-11-24"]
+    finally:
+        assert hall.stop() == 0
 
 
 def test_twenty_takes_at_once_with_one_phone_give_one_ticket(tmp_path):
@@ -250,9 +308,53 @@ def test_twenty_takes_at_once_with_one_phone_give_one_ticket(tmp_path):
         number = issued[0]["ticket"]["number"]
         refusals = [a["error"] for a in answers if not a["ok"]]
         assert len(refusals) == 19 and {r["code"] for r in refusals} == {"conflict"}
-        assert {r["ticket"]["number"] for r in refusals} == {number}
+        assert {r["message"] for r in refusals} == {ALREADY.format(number)}
     finally:
         assert hall.stop() == 0
+
+
+def test_a_second_try_is_told_its_number_whatever_the_hall_says_now():
+    """The core, on the small hall's own hours: a phone's ticket of a category is the answer to
+    the same phone's next try in the lunch break, after issuing has ended, and once the
+    category's cap is reached, before any of those refusals."""
+    definition = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
+    morning = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    state = HallState(definition, morning.date())
+    key = take_page.phone_key("the day's salt", NUMBER)
+
+    def take(category: str, at: datetime, phone_key: str | None = key) -> str:
+        kind = "consult" if category == "C" else "handle"
+        command = cmd.TakeTicket(category, kind, phone_key=phone_key)
+        try:
+            events = state.handle(command, at)
+        except DomainError as refused:
+            return f"{refused.code}: {refused.message}"
+        return events[0].data.number
+
+    assert take("A", morning) == "A001" and take("C", morning) == "C001"
+    for _ in range(4):
+        take("C", morning, None)   # the kiosk: C's cap of 5 reached
+    for hour, minute in ((12, 30), (17, 40), (9, 5)):
+        at = morning.replace(hour=hour, minute=minute)
+        assert take("A", at) == "conflict: " + ALREADY.format("A001")
+        assert take("C", at) == "conflict: " + ALREADY.format("C001").replace("社保业务", "综合咨询")
+    assert take("C", morning, "another phone's key").startswith("closed: 今日")
+
+
+def test_the_mobile_page_takes_at_most_its_share_of_a_categorys_day(hall):
+    """Made-up phone numbers cannot empty a category's day: the page takes at most half of its
+    `daily_cap` (the hall file's `mobile_share`, 50 by default; C: 5 → 2); then its menu and
+    the core say so, and the kiosk still issues."""
+    mobile = _mobile(hall, _code(hall))
+    for n in range(2):
+        assert mobile.request("take_ticket", category="C", kind="consult",
+                              phone=f"1390000{n:04d}")["ok"]
+    refused = mobile.request("take_ticket", category="C", kind="consult", phone="13700137000")
+    assert refused["error"] == {"code": "closed", "message": mobile_full_text("综合咨询")}
+    said = _categories(mobile.request("take_menu"))["C"]
+    assert not said["takeable"] and said["text"] == mobile_full_text("综合咨询")
+    assert _categories(mobile.request("take_menu"))["A"]["takeable"]
+    assert hall.hello("kiosk").request("take_ticket", category="C", kind="consult")["ok"]
 
 
 def test_takes_from_one_address_are_limited(hall):
@@ -328,8 +430,10 @@ def test_a_citizen_takes_a_ticket_on_the_phone_and_lands_on_its_page(hall, phone
     phone.locator("section.category[data-prefix=A] button").click()
     phone.locator("#phone").fill(NUMBER)
     phone.get_by_role("button", name="确认取号").click()
-    phone.get_by_text("这个手机号今天已经取过社保业务的号：A001。").wait_for()
-    link = phone.get_by_role("link", name="查看 A001 号的排队进度")
+    phone.get_by_text(ALREADY.format("A001")).wait_for()
+    mine = phone.locator("#mine")   # the way back to the ticket: this phone's own list
+    assert mine.is_visible() and mine.locator("h2").inner_text() == "我今天取的号"
+    link = mine.get_by_role("link", name="A001 社保业务 · 查看排队进度")
     assert link.get_attribute("href") == f"{hall.http}/t/{_token(hall, 'A001')}"
     _fits(phone)
     phone.screenshot(path=SHOTS / "already.png", full_page=True)
@@ -359,6 +463,66 @@ def test_the_page_says_a_closed_hall_and_issues_nothing(tmp_path, browser):
         assert hall.stop() == 0
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_page_lists_the_tickets_taken_on_it_today_while_the_hall_is_closed(tmp_path,
+                                                                               browser):
+    """A ticket taken at 10:00 on the small hall's simulated Monday; the server restarted at
+    12:30 (its lunch break) on the same address: the page, opened again, lists the ticket
+    with its link under 我今天取的号 before the code and after it, the hall closed; the server,
+    asked again with the same phone, tells the number; on the next day the list is gone."""
+    port = _free_port()
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T10:00:00", port=port,
+                    hall_text=SMALL)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    context = browser.new_context(**PHONE, timezone_id="Asia/Shanghai")
+    try:
+        page = context.new_page()
+        page.clock.set_fixed_time(datetime(2026, 11, 23, 10, 0, tzinfo=shanghai))
+        page.goto(f"{hall.http}/take")
+        assert page.locator("#mine").is_hidden()
+        code = _code(hall)
+        page.locator("#code").fill(code)
+        page.get_by_role("button", name="下一步").click()
+        page.locator("section.category[data-prefix=A] button").click()
+        page.locator("#phone").fill(NUMBER)
+        page.get_by_role("button", name="确认取号").click()
+        page.wait_for_url(re.compile(r"/t/"))
+        url = page.url
+
+        hall.stop()
+        hall.serve_args = ["--port", str(port), "--simulate-from", "2026-11-23T12:30:00"]
+        hall.start()
+        page.goto(f"{hall.http}/take")
+        mine = page.locator("#mine")
+        link = mine.get_by_role("link", name="A001 社保业务 · 查看排队进度")
+        assert mine.is_visible() and link.get_attribute("href") == url
+        page.locator("#code").fill(code)
+        page.get_by_role("button", name="下一步").click()
+        page.locator("#items-step").wait_for()
+        assert page.locator("#hall-state").inner_text().startswith("现在是休息时间，暂停取号")
+        assert all(b.is_disabled() for b in page.locator("button.item").all())
+        assert mine.is_visible() and link.get_attribute("href") == url
+        _fits(page)
+        page.screenshot(path=SHOTS / "mine-closed.png", full_page=True)
+        again = _mobile(hall, code).request("take_ticket", category="A", phone=NUMBER)
+        assert again["error"] == {"code": "conflict", "message": ALREADY.format("A001")}
+
+        page.clock.set_fixed_time(datetime(2026, 11, 24, 9, 0, tzinfo=shanghai))
+        page.reload()
+        page.locator("#code").wait_for()
+        assert mine.is_hidden()
+        assert "A001" not in page.evaluate("JSON.stringify(localStorage)")   # forgotten
+        assert len(_issued(hall)) == 1
+    finally:
+        context.close()
+        assert hall.stop() == 0
+
+
 def test_the_page_is_served_under_a_halls_path_on_a_server_of_several(tmp_path):
     east = SMALL.replace('code = "small"', 'code = "east"', 1)
     hall = LiveHall(tmp_path, more_halls=(east,))
@@ -370,6 +534,29 @@ def test_the_page_is_served_under_a_halls_path_on_a_server_of_several(tmp_path):
         assert mobile.request("hello", role="mobile", code=board.hello["take_code"])["ok"]
     finally:
         assert hall.stop() == 0
+
+
+def test_the_poster_warns_the_manager_only_of_a_local_address():
+    assert all(take_page.local_address(f"http://{host}:8000/take") for host in (
+        "127.0.0.1", "localhost", "192.168.1.20", "10.0.0.5", "[fe80::1]", "[::1]", "hall-pc",
+        "hall-pc.local"))
+    assert not any(take_page.local_address(url) for url in (
+        "https://paidui.example.gov.cn/h/qingshan/take", "http://121.40.1.1:8000/take"))
+
+
+def test_the_menu_is_computed_once_a_hall_second_and_again_after_any_event():
+    definition = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
+    morning = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    state = HallState(definition, morning.date())
+    hall = views.hall_view(definition)
+    cache = take_page.MenuCache()
+    first = cache.get(state, hall, morning)
+    assert cache.get(state, hall, morning.replace(microsecond=900_000)) is first
+    state.handle(cmd.TakeTicket("A"), morning)
+    after = cache.get(state, hall, morning)
+    assert after is not first and after == take_page.menu(state, hall, morning)
+    assert "等候 1 人" in after["categories"][0]["waiting"]
+    assert cache.get(state, hall, morning + timedelta(seconds=1)) is not after
 
 
 def test_a_manager_prints_the_entrance_poster_from_the_dashboard(hall, browser):
@@ -394,7 +581,11 @@ def test_a_manager_prints_the_entrance_poster_from_the_dashboard(hall, browser):
             link.click()
         poster = opened.value
         poster.wait_for_load_state()
+        note = poster.locator(".manager-note")   # the hall has no public_url: 127.0.0.1
+        assert "本机或内部网络的地址" in note.inner_text() and "public_url" in note.inner_text()
+        poster.screenshot(path=SHOTS / "poster-screen.png", full_page=True)
         poster.emulate_media(media="print")
+        assert note.is_hidden()   # for the manager, not printed
         text = poster.locator("body").inner_text()
         assert code in text and "今日取号码" in text and f"{hall.http}/take" in text
         assert poster.locator("svg").count() == 1

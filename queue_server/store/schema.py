@@ -231,6 +231,17 @@ class HallLiveRow(Base):
     data: Mapped[dict[str, Any]]
 
 
+class PhoneSaltRow(Base):
+    """The random salt of a hall's service day that the mobile 取号 page's phone keys are made
+    with; deleted once the day is over (queue_server.store.phone_salts)."""
+
+    __tablename__ = "phone_salts"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+
+
 class LoginGuardRow(Base):
     """The lockout counter of one account name tried at one hall, whether the account exists or
     not (so that the answers never tell a real badge from an unknown one)."""

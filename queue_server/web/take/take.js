@@ -2,6 +2,9 @@
 // then the hall's items with the kiosk's words for each (open or not, 今日已取完, 暂无窗口办理,
 // how many wait; all said by the server, `take_menu`), then a phone number and a priority, and
 // the ticket's own page (/t/<token>) once it is taken. It speaks the hall protocol as `mobile`.
+// The tickets taken on this phone today are remembered here (localStorage) and listed on top,
+// 我今天取的号, whatever the hall's state: the way back to one's ticket after the page is closed
+// (the server, asked again with the same phone, tells the number only, never the link).
 "use strict";
 
 const { KIOSK_PRIORITY_NAMES } = VOCABULARY;   // the kiosk's choices, from the server
@@ -10,6 +13,41 @@ let socket = null;
 let menu = null;
 let chosen = null;   // {category, item}
 let timer = null;
+let serviceDay = null;   // the hall's day, as the server said it at hello
+const MINE = `take:tickets:${location.pathname}`;   // one list per hall (/take, /h/<code>/take)
+
+// The date of today as this phone's clock says it, until the server says the hall's day.
+function localDay() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+function remembered() {
+  try {
+    const list = JSON.parse(localStorage.getItem(MINE) || "[]");
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
+function remember(list) {
+  try {
+    localStorage.setItem(MINE, JSON.stringify(list));
+  } catch {
+    // private browsing with no storage: the list is only lost, the ticket stays on the server
+  }
+}
+
+// 我今天取的号: this phone's tickets of `day`; every other day's are forgotten.
+function showMine(day) {
+  const mine = remembered().filter((t) => t.day === day);
+  remember(mine);
+  $("mine").hidden = mine.length === 0;
+  $("mine-list").replaceChildren(...mine.map((t) => element("li", {},
+    element("a", { href: t.url }, `${t.number} ${t.category} · 查看排队进度`))));
+}
 
 function step(name) {
   for (const id of ["code-step", "items-step", "phone-step", "done-step"]) {
@@ -58,6 +96,8 @@ $("code-step").addEventListener("submit", (event) => {
       $("hall").textContent = `${hall.name} · 手机取号`;
       $("phone-line").textContent = `咨询电话 ${hall.consultation_phone}`;
       $("code-go").disabled = false;
+      serviceDay = reply.service_day;
+      showMine(serviceDay);
       showMenu(reply.menu);
       if (!$("code-step").hidden) step("items-step");
     },
@@ -78,7 +118,6 @@ function mark(ok, text) {
 
 $("phone").addEventListener("input", () => {
   $("take-error").textContent = "";
-  $("existing").hidden = true;
 });
 
 // Each category, with the kiosk's words before any tap, and its items (a category without
@@ -124,7 +163,6 @@ function showChosen(choice) {
 function choose(choice) {
   showChosen(choice);
   $("take-error").textContent = "";
-  $("existing").hidden = true;
   step("phone-step");
 }
 
@@ -146,7 +184,6 @@ $("back").addEventListener("click", () => {
 $("phone-step").addEventListener("submit", async (event) => {
   event.preventDefault();
   const phone = $("phone").value;   // checked by the server, which says what is wrong
-  $("existing").hidden = true;
   $("take-error").textContent = "";
   $("take").disabled = true;
   const priority = document.querySelector("input[name=priority]:checked").value;
@@ -157,6 +194,8 @@ $("phone-step").addEventListener("submit", async (event) => {
   $("take").disabled = false;
   if (reply.ok) {
     const ticket = reply.ticket;
+    remember([...remembered(), { day: serviceDay, number: ticket.number,
+      category: ticket.category_name, url: ticket.url }]);
     $("done-number").textContent = ticket.number;
     $("done-link").href = ticket.url;
     step("done-step");
@@ -165,14 +204,10 @@ $("phone-step").addEventListener("submit", async (event) => {
     return;
   }
   $("take-error").textContent = reply.error.message;
-  if (reply.error.ticket) {   // this phone's ticket of this category today: its page
-    $("existing-link").href = reply.error.ticket.url;
-    $("existing-link").textContent = `查看 ${reply.error.ticket.number} 号的排队进度`;
-    $("existing").hidden = false;
-  }
   if (reply.error.code === "unauthorized") askCode(reply.error.message);
   else refresh();
 });
 
 priorities();
+showMine(localDay());
 $("code").focus();
