@@ -138,6 +138,9 @@ REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings"
                        "presence": "在岗记录"}
 """The tables a report exports (`export`, `queue-server report`), as the reports page names them."""
 REPORTS: Final = tuple(REPORT_NAMES)
+CASE_DIMENSIONS: Final = ("hall", "department", "window", "clerk")
+"""What the closed loop's KPIs may be grouped by (`kpis.case_rows`): where a 差评 and its case
+both belong (a category or an item has no case of its own)."""
 CASE_REPORT_NAMES: Final = {"cases": "差评工单指标", "ledger": "好差评台账"}
 """What else `export` gives, made with the 差评 cases as they stand: the closed loop's KPI table
 (by hall, department, window or clerk) and the month's 台账 (its own sheets, or a page to print)."""

@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.vocabulary import DIMENSION_NAMES, FOLLOW_UP_SATISFIED, PERIODS, is_bad
+from hall.vocabulary import CASE_DIMENSIONS, DIMENSION_NAMES, FOLLOW_UP_SATISFIED, PERIODS, is_bad
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
@@ -831,7 +831,7 @@ def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict
     }
 
 
-CASE_TALLY = {"hall": "window", "department": "window", "window": "window", "clerk": "clerk"}
+CASE_TALLY = {by: "clerk" if by == "clerk" else "window" for by in CASE_DIMENSIONS}
 """The dimensions the closed loop's KPIs are given by (`case_rows`), and the tally (`TALLY_OF`)
 their ratings are counted from: a rating goes to the window and the clerk that finished its
 ticket, as its case does, and by department to that window's department (the case's)."""

@@ -563,8 +563,8 @@ class Session:
             raise ProtocolError("bad_request", str(error)) from None
         if p["format"] == "csv" and p["what"] in ("all", reports.LEDGER):
             raise ProtocolError("bad_request", "CSV 每次只能导出一张表，请选择一张表或改用 XLSX")
-        if (p["format"] == "print") != (p["what"] == reports.LEDGER):
-            raise ProtocolError("bad_request", "只有好差评台账可以打印，台账请导出 Excel 或打印")
+        if p["format"] == "print" and p["what"] != reports.LEDGER:
+            raise ProtocolError("bad_request", "只有好差评台账可以打印，其他报表请导出 Excel 或 CSV")
         token = make_link(self.context.secret, {k: p[k] for k in (
             "what", "format", "from", "to", "by", "period") if k in p}, time.time())
         return {"url": f"{self.context.base_path(self.connection)}/export/{token}"}
