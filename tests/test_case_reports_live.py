@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
-from tests.live_hall import LiveHall
+from tests.live_hall import SMALL, LiveHall
 from tests.test_manager_pages import dashboard
 
 SHOTS = ARTIFACTS / "ledger"
@@ -163,3 +163,52 @@ def test_the_reports_tab_shows_the_case_kpis_and_the_ledger_prints_on_a4(hall, b
     size = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
     assert size and (round(float(size[1])), round(float(size[2]))) == (842, 595)   # A4 landscape
     context.close()
+
+
+# --- an overdue case on the dashboard, on the hall's simulated clock --------------------------------
+
+def hall_now(hall: LiveHall) -> str:
+    """The hall's clock now, as a hello says it (ISO, the hall's zone)."""
+    return hall.hello("display").hello["now"]
+
+
+def test_a_case_past_its_deadline_warns_the_dashboard_once_on_monday_not_at_the_weekend(
+        tmp_path, browser):
+    """A 差评 on Friday 4 December (the small hall's own calendar: no weekend work) has its
+    deadline on Friday 11th. The server is started again on Sunday 13th, 30 s before midnight
+    (a simulated clock, twice as fast): nothing on Sunday; on Monday's first tick one red
+    工单超期 warning on the dashboard, and no second one as the ticks go on."""
+    live = LiveHall(tmp_path, "--simulate-from", "2026-12-04T10:00:00", "--speed", "1",
+                    hall_text=SMALL)
+    try:
+        clerk = live.hello("clerk", badge="1001", pin="1111")
+        clerk.request("sign_in", window=1, post="A")
+        live.hello("kiosk").request("take_ticket", category="A")
+        number = clerk.request("call_next")["ticket"]["number"]
+        clerk.request("finish", outcome="done")
+        assert live.hello("pad").request("rate", ticket=number, score=1,
+                                         reasons=["服务态度不好"])["ok"]
+        (case,) = live.hello("manager").hello["snapshot"]["cases"]
+        assert case["deadline"] == "2026-12-11"
+    finally:
+        assert live.stop() == 0
+    live.serve_args = ["--port", "0", "--simulate-from", "2026-12-13T23:59:30", "--speed", "2"]
+    live.start()
+    try:
+        with dashboard(browser, live) as d:
+            page = d.page
+            overdue = page.locator("#warnings li.warning", has_text="工单超期")
+            assert hall_now(live) < "2026-12-14T00:00:00" and overdue.count() == 0   # Sunday
+            expect(overdue).to_have_count(1, timeout=60_000)      # Monday's first tick
+            assert live.health()["service_day"] == "2026-12-14"
+            expect(overdue).to_have_attribute("data-level", "red")
+            expect(overdue).to_contain_text(f"差评工单 {case['case']}（1 号窗口张敏）已超过办理期限 12月11日")
+            # four more ticks of the hall's clock (5 s each): still the one warning
+            while hall_now(live) < "2026-12-14T00:00:30":
+                page.wait_for_timeout(1000)
+            assert overdue.count() == 1
+            d.shot("../ledger/dashboard-case-overdue")
+        warnings = live.hello("manager").hello["snapshot"]["warnings"]
+        assert [w["kind"] for w in warnings].count("case_overdue") == 1
+    finally:
+        assert live.stop() == 0
