@@ -26,9 +26,7 @@ Usage: .venv/bin/python bench/case_latency.py [--rounds N] [--gap SECONDS]   (50
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,14 +34,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import expect  # noqa: E402
 
-from bench.dashboard_latency import BADGE, PIN, WINDOW, Connection  # noqa: E402
+from bench.dashboard_latency import (  # noqa: E402
+    BADGE,
+    PIN,
+    WINDOW,
+    Connection,
+    command_line,
+    print_figures,
+    signed_in,
+)
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.measure import clock_offset, percentile  # noqa: E402
+from bench.measure import clock_offset  # noqa: E402
 from queue_server.hall_toml import load_hall  # noqa: E402
 from tests.browser import chromium  # noqa: E402
-from tests.live_hall import MANAGER  # noqa: E402
 
 WATCH = """() => {
     const now = () => performance.timeOrigin + performance.now();
@@ -81,13 +85,7 @@ def main(rounds: int, gap: float) -> None:
             clerk = Connection(server.ws, stack, role="clerk", badge=BADGE, pin=PIN)
             pad = Connection(server.ws, stack, role="pad", token=server.tokens["pad"])
             assert clerk.request("sign_in", window=WINDOW, post="A")["ok"]
-            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            page.goto(f"{http}/manager")
-            page.get_by_label("用户名").fill(MANAGER[0])
-            page.get_by_label("密码").fill(MANAGER[1])
-            page.get_by_role("button", name="登录", exact=True).click()
-            expect(page.locator(f'.win[data-window="{WINDOW}"]')).to_have_attribute(
-                "data-status", "idle")
+            page = signed_in(browser, http)
             page.evaluate(WATCH)
             offset = clock_offset(page)
             for _ in range(rounds):
@@ -112,16 +110,8 @@ def main(rounds: int, gap: float) -> None:
     print(f"manager dashboard: {rounds} 差评 from the pad of window {WINDOW}, {gap:g} s after each "
           f"finish; pad's rate sent → the case in the dashboard's DOM (page/process clock offset "
           f"{offset:+.2f} ms, taken off); {shown} cases listed at the end")
-    for name, values in (("rate → case in DOM", dom), ("rate → next frame", frame)):
-        print(f"  {name:20} median {statistics.median(values):6.1f} ms, "
-              f"p99 {percentile(values, 0.99):6.1f} ms, max {max(values):6.1f} ms")
-    print(f"  goal ≤ 200 ms (p99, request → DOM): "
-          f"{'met' if percentile(dom, 0.99) <= 200 else 'NOT met'}")
+    print_figures([("rate → case in DOM", dom), ("rate → next frame", frame)], dom, 200)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--gap", type=float, default=0.25)
-    arguments = parser.parse_args()
-    main(arguments.rounds, arguments.gap)
+    command_line(main, __doc__)

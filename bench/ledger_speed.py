@@ -23,7 +23,6 @@ server holds), the 台账 (`reports.ledger`) written as XLSX; and the same as th
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench.report_speed import timed
 from queue_server import commands as cmd
 from queue_server import reports, views, web_pages
 from queue_server.hall_service import HallService
@@ -43,16 +43,6 @@ from queue_server.store.database import open_engine
 from queue_server.store.schema import EventRow
 
 MANAGERS = ("主任甲", "主任乙")
-
-
-def _timed(repeat: int, work) -> tuple[str, object]:
-    seconds, cpu, result = [], [], None
-    for _ in range(repeat):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        result = work()
-        seconds.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - cpu_started)
-    return f"{statistics.median(seconds):.2f} s (CPU {statistics.median(cpu):.2f} s)", result
 
 
 def handle_cases(service: HallService) -> dict[str, int]:
@@ -136,11 +126,11 @@ def main() -> None:
                                          reports.ledger(facts, definition, book)).encode()
         return reports.export(facts, definition, fmt, [reports.LEDGER], book=book)
 
-    seconds, body = _timed(args.repeat, lambda: ledger("xlsx"))
+    seconds, body = timed(args.repeat, lambda: ledger("xlsx"))
     assert isinstance(body, bytes)
     print(f"好差评台账 XLSX / the month's ledger as XLSX: {seconds} ({len(body) / 1e6:.1f} MB)"
           "   goal ≤ 3 s")
-    seconds, body = _timed(args.repeat, lambda: ledger("print"))
+    seconds, body = timed(args.repeat, lambda: ledger("print"))
     assert isinstance(body, bytes)
     print(f"好差评台账打印页 / as the page to print: {seconds} ({len(body) / 1e6:.1f} MB)")
     engine.dispose()
