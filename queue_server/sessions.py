@@ -530,10 +530,8 @@ class Session:
                                                    kpis.case_tally_kind(by))
                     case_rows = kpis.case_rows(tallied.tally, book.cases, definition, by,
                                                p.get("period", "all"), book.today)
-                    everything = kpis.case_rows(tallied.tally, book.cases, definition, "hall",
-                                                "all", book.today)
-                    return {"row": everything[0] if everything else kpis.case_kpis(
-                                (), (), book.today),
+                    scores = (s for g in tallied.tally.values() for s in g.scores)
+                    return {"row": kpis.case_kpis(scores, book.cases, book.today),
                             "rows": case_rows,
                             "metrics": [{"key": k, "name": n, "unit": u}
                                         for k, n, u in CASE_METRICS]}
