@@ -42,6 +42,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,6 +109,17 @@ class Connection:
         return self.reply()
 
 
+def signed_in(browser, http: str):
+    """The dashboard at 1366×768, signed in, window 1 shown idle (the clerk signed in there)."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page.goto(f"{http}/manager")
+    page.get_by_label("用户名").fill(MANAGER[0])
+    page.get_by_label("密码").fill(MANAGER[1])
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.locator(f'.win[data-window="{WINDOW}"]')).to_have_attribute("data-status", "idle")
+    return page
+
+
 def seen(page, state: str, after: int) -> dict:
     """The page's first note of window 1 showing `state`, among the notes after the first `after`."""
     page.wait_for_function(
@@ -128,13 +140,7 @@ def main(rounds: int, gap: float) -> None:
             kiosk = Connection(server.ws, stack, role="kiosk", token=server.tokens["kiosk"])
             clerk = Connection(server.ws, stack, role="clerk", badge=BADGE, pin=PIN)
             assert clerk.request("sign_in", window=WINDOW, post="A")["ok"]
-            page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-            page.goto(f"{http}/manager")
-            page.get_by_label("用户名").fill(MANAGER[0])
-            page.get_by_label("密码").fill(MANAGER[1])
-            page.get_by_role("button", name="登录", exact=True).click()
-            expect(page.locator(f'.win[data-window="{WINDOW}"]')).to_have_attribute(
-                "data-status", "idle")
+            page = signed_in(browser, http)
             page.evaluate(WATCH, WINDOW)
             offset = clock_offset(page)
             for _ in range(rounds):
@@ -158,18 +164,29 @@ def main(rounds: int, gap: float) -> None:
           f"clerk's request sent → the dashboard's DOM shows it (page/process clock offset "
           f"{offset:+.2f} ms, taken off)")
     everything = dom["call"] + dom["finish"]
-    for name, values in (("call → DOM", dom["call"]), ("finish → DOM", dom["finish"]),
-                         ("both → DOM", everything),
-                         ("both → next frame", frame["call"] + frame["finish"])):
-        print(f"  {name:18} median {statistics.median(values):6.1f} ms, "
+    print_figures([("call → DOM", dom["call"]), ("finish → DOM", dom["finish"]),
+                   ("both → DOM", everything),
+                   ("both → next frame", frame["call"] + frame["finish"])], everything, 100)
+
+
+def print_figures(figures: list[tuple[str, list[float]]], goal_of: list[float],
+                  goal_ms: float) -> None:
+    """Each figure's median, p99 and max, then whether the p99 of `goal_of` meets the goal."""
+    for name, values in figures:
+        print(f"  {name:20} median {statistics.median(values):6.1f} ms, "
               f"p99 {percentile(values, 0.99):6.1f} ms, max {max(values):6.1f} ms")
-    print(f"  goal ≤ 100 ms (p99, request → DOM): "
-          f"{'met' if percentile(everything, 0.99) <= 100 else 'NOT met'}")
+    print(f"  goal ≤ {goal_ms:g} ms (p99, request → DOM): "
+          f"{'met' if percentile(goal_of, 0.99) <= goal_ms else 'NOT met'}")
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def command_line(run: Callable[[int, float], None], doc: str) -> None:
+    """A benchmark's `--rounds` and `--gap`, handed to `run`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--gap", type=float, default=0.25)
     arguments = parser.parse_args()
-    main(arguments.rounds, arguments.gap)
+    run(arguments.rounds, arguments.gap)
+
+
+if __name__ == "__main__":
+    command_line(main, __doc__)

@@ -43,7 +43,7 @@ from queue_server.store.database import open_engine
 from queue_server.store.schema import DayFactsRow, EventRow
 
 
-def _timed(repeat: int, work) -> tuple[str, object]:
+def timed(repeat: int, work) -> tuple[str, object]:
     """The median wall-clock and CPU seconds of `repeat` runs, as text, and the last result."""
     seconds, cpu, result = [], [], None
     for _ in range(repeat):
@@ -109,12 +109,12 @@ def main() -> None:
           f"facts stored for {facts} closed days")
 
     first, last = month_span(args.month)
-    seconds, rows = _timed(args.repeat, lambda: _report(url, first, last, False))
+    seconds, rows = timed(args.repeat, lambda: _report(url, first, last, False))
     print(f"月报 / monthly report {args.month}, KPI table by window: {seconds} ({rows} rows)"
           "   goal ≤ 0.5 s")
-    seconds, _ = _timed(args.repeat, lambda: _report(url, first, last, True))
+    seconds, _ = timed(args.repeat, lambda: _report(url, first, last, True))
     print(f"  all of it ({len(DIMENSIONS)} dimensions, hourly, rankings): {seconds}")
-    seconds, rows = _timed(args.repeat, lambda: _report(url, span[0], span[1], False))
+    seconds, rows = timed(args.repeat, lambda: _report(url, span[0], span[1], False))
     print(f"年报 / yearly report by window: {seconds} ({rows} rows)   goal ≤ 2 s")
 
     def month_xlsx() -> bytes:
@@ -126,7 +126,7 @@ def main() -> None:
         engine.dispose()
         return reports.export(month, definition, "xlsx", ["tickets"])
 
-    seconds, body = _timed(1, month_xlsx)
+    seconds, body = timed(1, month_xlsx)
     print(f"导出当月小票 XLSX / month's tickets as XLSX: {seconds} ({len(body) / 1e6:.1f} MB)")
     if folder is not None:
         folder.cleanup()

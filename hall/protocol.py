@@ -18,6 +18,7 @@ from typing import Any
 
 from hall.vocabulary import (
     CASE_MEASURES,
+    CASE_REPORTS,
     DEVICE_ROLES,
     DIMENSIONS,
     FOLLOW_UP_RESULTS,
@@ -179,8 +180,8 @@ OPS: dict[str, Op] = {
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
-    "export": Op(("manager",), {"what": one_of(*REPORTS, "all"),
-                                "format": one_of("csv", "xlsx", "json"),
+    "export": Op(("manager",), {"what": one_of(*REPORTS, *CASE_REPORTS, "all"),
+                                "format": one_of("csv", "xlsx", "json", "print"),
                                 "from": text(10), "to": text(10)}, {
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
     # the county's page (`/county/ws`, queue_server.county)

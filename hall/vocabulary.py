@@ -64,7 +64,8 @@ PRESENCE_NAMES: Final = {"present": "在岗", "paused": "暂停", "absent": "离
 """A window interval of the reports: a clerk there, paused, or nobody there."""
 
 WARNING_KIND_NAMES: Final = {"long_wait": "等候超时", "long_service": "办理超时",
-                             "unattended": "脱岗", "negative_rating": "差评", "device": "设备异常"}
+                             "unattended": "脱岗", "negative_rating": "差评", "device": "设备异常",
+                             "case_overdue": "工单超期"}
 WARNING_LEVEL_NAMES: Final = {"red": "红色预警", "yellow": "黄色预警"}
 
 SCORES: Final = ((5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意"))
@@ -137,3 +138,10 @@ REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings"
                        "presence": "在岗记录"}
 """The tables a report exports (`export`, `queue-server report`), as the reports page names them."""
 REPORTS: Final = tuple(REPORT_NAMES)
+CASE_DIMENSIONS: Final = ("hall", "department", "window", "clerk")
+"""What the closed loop's KPIs may be grouped by (`kpis.case_rows`): where a 差评 and its case
+both belong (a category or an item has no case of its own)."""
+CASE_REPORT_NAMES: Final = {"cases": "差评工单指标", "ledger": "好差评台账"}
+"""What else `export` gives, made with the 差评 cases as they stand: the closed loop's KPI table
+(by hall, department, window or clerk) and the month's 台账 (its own sheets, or a page to print)."""
+CASE_REPORTS: Final = tuple(CASE_REPORT_NAMES)

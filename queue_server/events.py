@@ -211,7 +211,8 @@ class WindowResumed(Record):
 
 @dataclass(frozen=True, slots=True)
 class WarningRaised(Record):
-    """`kind` is "long_wait", "long_service", "unattended", "negative_rating" or "device";
+    """`kind` is "long_wait", "long_service", "unattended", "negative_rating", "device" or
+    "case_overdue";
     the other fields as the kind has them. Logs written before these names were restored say
     "waiting", "service", "rating" and "number": `store.event_log` reads them as these."""
 
@@ -228,6 +229,8 @@ class WarningRaised(Record):
     """Since when (whole seconds) an unattended window, a waiting or a served ticket counts."""
     clerk: str | None = None
     device: str | None = None
+    case: str | None = None
+    """The 差评 case's number (a `case_overdue` warning)."""
 
     def fields(self) -> dict[str, Any]:
         """Only the fields this warning's kind has (the protocol's "as the kind has them")."""
@@ -344,8 +347,17 @@ class CaseAppealDecided(Record):
     by: str
 
 
+@dataclass(frozen=True, slots=True)
+class CaseOverdue(Record):
+    """An open case passed its deadline: the hall warned of it (a `case_overdue` warning in the
+    same commit), once, on its first working day after the deadline."""
+
+    tag: ClassVar[str] = "case_overdue"
+    case: str
+
+
 CASE_KINDS: tuple[type[Record], ...] = (CaseOpened, CaseHandled, CaseRectified, CaseFollowedUp,
-                                       CaseAppealed, CaseAppealDecided)
+                                       CaseAppealed, CaseAppealDecided, CaseOverdue)
 """The kinds of a case's life, which a restart replays from every day, not only the last."""
 
 KINDS: tuple[type[Record], ...] = (
@@ -364,6 +376,7 @@ _WARNING_FIELDS = {
     "unattended": (*_WARNING_COMMON, "window", "minutes", "since"),
     "negative_rating": (*_WARNING_COMMON, "window", "ticket", "clerk"),
     "device": (*_WARNING_COMMON, "device"),
+    "case_overdue": (*_WARNING_COMMON, "case", "window", "clerk"),
 }
 """The fields each kind of warning has, as the protocol lists them (a long wait's window is
 None: it waits for any)."""

@@ -197,18 +197,23 @@ class HallHost:
         service = self.service
         definition = service.definition
         tables = list(REPORTS) if asked["what"] == "all" else [asked["what"]]
+        first, last = date.fromisoformat(asked["from"]), date.fromisoformat(asked["to"])
+        book = reports.CaseBook.of(service.state, first, last)
 
-        def make() -> bytes:   # a thread: a year of data must not stop the hall
-            facts = reports.load_facts(service.engine, service.hall_id, definition,
-                                       date.fromisoformat(asked["from"]),
-                                       date.fromisoformat(asked["to"]))
+        def make() -> bytes | str:   # a thread: a year of data must not stop the hall
+            facts = reports.load_facts(service.engine, service.hall_id, definition, first, last)
+            if asked["format"] == "print":   # the 台账 as a page to print
+                return web_pages.ledger_html(self.context.hall_view, first, last,
+                                             reports.ledger(facts, definition, book))
             return reports.export(facts, definition, asked["format"], tables,
-                                  asked.get("by", "hall"), asked.get("period", "month"))
+                                  asked.get("by", "hall"), asked.get("period", "month"), book)
 
         try:
             body = await asyncio.to_thread(make)
         except ValueError as error:
             return text_reply(HTTPStatus.BAD_REQUEST, str(error))
+        if isinstance(body, str):
+            return page(HTTPStatus.OK, body)
         name = f"{definition.hall.code}-{asked['what']}-{asked['from']}-{asked['to']}.{asked['format']}"
         return reply(HTTPStatus.OK, body, reports.CONTENT_TYPES[asked["format"]],
                      [("Cache-Control", "no-store"),

@@ -195,6 +195,8 @@ class Case:
     closed_at: datetime | None = None
     closed_on: date | None = None
     """The service day it reached a final status."""
+    overdue_warned: bool = False
+    """The hall has warned that it passed its deadline (`case_overdue`)."""
 
     @property
     def is_open(self) -> bool:
@@ -756,12 +758,29 @@ class HallState:
                     if now - since >= back_after and ticket_allows(ticket.status, "return"):
                         decision.append(ev.TicketReturned(ticket.number, w.number,
                                                           ticket.category))
+        decision += self._cases_overdue()
         if self.hall.wait_yellow_minutes or self.hall.wait_red_minutes:
             for ticket in self._waiting():
                 if ticket.wait_warned < 2:
                     decision += self._overdue(ticket, "long_wait", self.queued_since(ticket), now,
                                               self.hall.wait_yellow_minutes,
                                               self.hall.wait_red_minutes)
+        return decision
+
+    def _cases_overdue(self) -> Decision:
+        """A red warning for each open case past its deadline, once, on a working day (a
+        warning is the day's: one raised on a Saturday would be gone by Monday)."""
+        if not cal.is_working_day(self.hall, self.day):
+            return []
+        decision: Decision = []
+        for case in self.cases.values():
+            if case.is_open and not case.overdue_warned and self.day > case.deadline:
+                clerk = self.definition.clerk_by_badge.get(case.clerk)
+                decision += [ev.CaseOverdue(case.number), ev.WarningRaised(
+                    "red", "case_overdue",
+                    f"差评工单 {case.number}（{case.window} 号窗口{clerk.name if clerk else case.clerk}）"
+                    f"已超过办理期限 {case.deadline:%m月%d日}，仍为“{CASE_STATUS_NAMES[case.status]}”",
+                    window=case.window, clerk=case.clerk, case=case.number)]
         return decision
 
     def _waiting(self) -> Iterable[Ticket]:
@@ -1040,6 +1059,9 @@ class HallState:
         case = self._case_moved(e, "uphold" if d.upheld else "reject")
         case.decision = {"by": d.by, "at": e.at, "upheld": d.upheld, "reason": d.reason}
 
+    def _on_case_overdue(self, e: Event[ev.CaseOverdue]) -> None:
+        self.cases[e.data.case].overdue_warned = True
+
 
 APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.TicketIssued, HallState._on_ticket_issued),
@@ -1067,6 +1089,7 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.CaseFollowedUp, HallState._on_case_followed_up),
     ev.entry(ev.CaseAppealed, HallState._on_case_appealed),
     ev.entry(ev.CaseAppealDecided, HallState._on_case_appeal_decided),
+    ev.entry(ev.CaseOverdue, HallState._on_case_overdue),
 ])
 """How each kind of event changes the hall's state."""
 

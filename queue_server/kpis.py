@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.vocabulary import FOLLOW_UP_SATISFIED, PERIODS, is_bad
+from hall.vocabulary import CASE_DIMENSIONS, DIMENSION_NAMES, FOLLOW_UP_SATISFIED, PERIODS, is_bad
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
@@ -829,3 +829,47 @@ def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict
         "satisfied_pct": _pct(rated - bad, rated),
         "satisfied_after_appeals_pct": _pct(rated - bad, rated - upheld),
     }
+
+
+CASE_TALLY = {by: "clerk" if by == "clerk" else "window" for by in CASE_DIMENSIONS}
+"""The dimensions the closed loop's KPIs are given by (`case_rows`), and the tally (`TALLY_OF`)
+their ratings are counted from: a rating goes to the window and the clerk that finished its
+ticket, as its case does, and by department to that window's department (the case's)."""
+
+
+def case_tally_kind(by: str) -> str:
+    """`CASE_TALLY`, for a dimension asked for."""
+    if by not in CASE_TALLY:
+        raise ValueError(f"差评工单指标可按 {' / '.join(DIMENSION_NAMES[d] for d in CASE_TALLY)}"
+                         f"统计，不能按{DIMENSION_NAMES.get(by, by)}")
+    return CASE_TALLY[by]
+
+
+def case_rows(tally: Tally, cases: Iterable[Case], definition: HallDefinition, by: str,
+              period: str, today: date) -> list[dict[str, Any]]:
+    """`case_kpis` per period (of the rating's day) and per key of `by` (`CASE_TALLY`); `tally`
+    is the span's tally of the kind `CASE_TALLY[by]`, `cases` the span's cases as they stand."""
+    case_tally_kind(by)
+    period_key(today, period)   # an unknown period is refused before anything is counted
+    departments = {w.number: w.department for w in definition.windows}
+
+    def key_of(window: int | None, clerk: str | None, department: str | None) -> str | None:
+        if by == "hall":
+            return definition.hall.code
+        if by == "window":
+            return None if window is None else str(window)
+        return clerk if by == "clerk" else (department if department is not None
+                                            else departments.get(window or 0, ""))
+
+    scores: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for (day, key), g in tally.items():
+        row = key_of(key, None, None) if by != "clerk" else key
+        if row is not None and g.scores:
+            scores[period_key(day, period), row].extend(g.scores)
+    opened: dict[tuple[str, str], list[Case]] = defaultdict(list)
+    for c in cases:
+        opened[period_key(c.day, period), key_of(c.window, c.clerk, c.department) or ""].append(c)
+    names = dimension_names(definition, by)
+    return [{"period": p, "by": by, "key": key, "name": names.get(key, key),
+             **case_kpis(scores.get((p, key), ()), opened.get((p, key), ()), today)}
+            for p, key in sorted(set(scores) | set(opened))]

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -19,7 +20,11 @@ import xlsxwriter
 from sqlalchemy import Engine
 
 from hall.vocabulary import (
+    CASE_MEASURE_NAMES,
+    CASE_METRICS,
+    CASE_STATUS_NAMES,
     DIMENSION_NAMES,
+    FOLLOW_UP_NAMES,
     METRICS,
     OUTCOME_NAMES,
     POST_NAMES,
@@ -28,14 +33,21 @@ from hall.vocabulary import (
     REPORTS,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
+    is_bad,
 )
 from queue_server import kpis
 from queue_server.hall_definition import HallDefinition
+from queue_server.hall_state import Case, HallState
+from queue_server.lifecycle import CaseStatus
 from queue_server.store import day_facts
 
 # An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
-TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录"}
+TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录",
+               "cases": "差评工单指标"}
 FORMATS = ("csv", "xlsx", "json")
+LEDGER = "ledger"
+"""The month's 好差评台账 (`ledger`): its own sheets, exported as XLSX or JSON, or as a page to
+print (`web_pages.ledger_html`)."""
 MAX_DAYS = 366 * 5
 
 Table = tuple[list[str], list[list[Any]]]   # headers, rows
@@ -89,8 +101,29 @@ def check_span(first: date, last: date, most: int = MAX_DAYS) -> None:
                          f"一次最多统计 {most} 天")
 
 
+@dataclass(frozen=True, slots=True)
+class CaseBook:
+    """The 差评 cases of a span as they stand now, and the service day by which their deadlines
+    are judged (`kpis.case_kpis`)."""
+
+    cases: list[Case]
+    today: date
+
+    @classmethod
+    def of(cls, state: HallState, first: date, last: date) -> CaseBook:
+        """The cases of the ratings of the days `first` to `last`, copied: the writer goes on
+        changing the live ones while a report is made in a thread."""
+        return cls([replace(c, follow_ups=list(c.follow_ups)) for c in state.cases.values()
+                    if first <= c.day <= last], state.day)
+
+
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",
-          period: str = "month") -> Table:
+          period: str = "month", book: CaseBook | None = None) -> Table:
+    if what == "cases":
+        assert book is not None, "the case KPIs need the span's cases"
+        kind = kpis.case_tally_kind(by)
+        return _case_kpi_table(kpis.case_rows(kpis.tally(facts.tickets, kind), book.cases,
+                                              definition, by, period, book.today), by, period)
     if what == "kpis":
         return _kpi_table(kpis.kpi_rows(facts, definition, by, period), by, period)
     if what == "tickets":
@@ -126,6 +159,15 @@ def _kpi_table(rows: list[dict[str, Any]], by: str = "hall", period: str = "mont
         body.append([when, r["name"], *([r["key"]] if code else []), *values,
                      *(r["scores"][str(s)] for s in range(5, 0, -1))])
     return headers, body
+
+
+def _case_kpi_table(rows: list[dict[str, Any]], by: str, period: str) -> Table:
+    """The closed loop's KPI rows (`kpis.case_rows`): the period, the dimension's name, each
+    of `CASE_METRICS` with its unit."""
+    headers = ["周期", DIMENSION_NAMES.get(by, by)] + [f"{name}（{unit}）"
+                                                      for _, name, unit in CASE_METRICS]
+    return headers, [[date.fromisoformat(r["period"]) if period == "day" else r["period"],
+                      r["name"], *(r[key] for key, _, _ in CASE_METRICS)] for r in rows]
 
 
 def _clock(moment: datetime | None, definition: HallDefinition) -> datetime | None:
@@ -209,6 +251,80 @@ def _presence_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
     return headers, body
 
 
+# --- the month's 好差评台账 ---------------------------------------------------------------------------
+
+def ledger(facts: kpis.Facts, definition: HallDefinition, book: CaseBook) -> dict[str, Table]:
+    """The 好差评台账 of a span (a month): every rating with a score, and every case its 差评
+    opened with all its handling, as they stand. The complaints register (投诉/建议台账) joins
+    the 台账 here, as a sheet of its own beside these two."""
+    return {"评价台账": _ledger_ratings(facts, definition, book),
+            "差评工单台账": _ledger_cases(definition, book)}
+
+
+def _ledger_ratings(facts: kpis.Facts, definition: HallDefinition, book: CaseBook) -> Table:
+    headers = ["日期", "时间", "号码", "评价", "评分", "差评", "原因", "渠道", "窗口", "工作人员",
+               "工号", "部门", "事项", "工单编号"]
+    assert facts.ratings is not None, "loaded without their ratings (load_facts)"
+    names = _Names(definition)
+    opened = {(c.day, c.ticket): c.number for c in book.cases}
+    body = []
+    for r in facts.ratings:
+        score = r["score"]
+        if score is None:   # the pad's 未评: no rating to account for
+            continue
+        at = _clock(r["at"], definition)
+        body.append([
+            r["day"], None if at is None else at.time(), r["number"],
+            definition.hall.score_name(score), score, "是" if is_bad(score) else "",
+            "、".join(r["reasons"]), "评价器" if r["channel"] == "pad" else "手机",
+            names.window(r["window"]), names.clerk(r["clerk"]), r["clerk"] or "",
+            names.department(r["department"]),
+            names.items.get(r["service"], "") if r["service"] else "",
+            opened.get((r["day"], r["number"]), "")])
+    return headers, body
+
+
+LEDGER_CASE_HEADERS = [
+    "工单编号", "评价日期", "号码", "评价", "原因", "部门", "窗口", "工作人员", "工号", "开单时间",
+    "办理期限", "核实人", "核实时间", "处理方式", "核实情况", "公开答复", "整改完成时间", "整改情况",
+    "回访结果", "回访次数", "回访人", "回访时间", "回访记录", "申诉人", "申诉时间", "申诉理由",
+    "审核结论", "审核人", "审核意见", "状态", "办结日期", "是否按期"]
+
+
+def on_time_text(case: Case, today: date) -> str:
+    """Whether a case was, or still is, within its deadline, as the 台账 says it."""
+    if case.status == CaseStatus.UPHELD:
+        return "申诉成立，不计"
+    if case.closed_on is not None:
+        return "按期" if case.closed_on <= case.deadline else "超期"
+    return "已超期" if today > case.deadline else "未到期"
+
+
+def _ledger_cases(definition: HallDefinition, book: CaseBook) -> Table:
+    names = _Names(definition)
+    body = []
+    for c in sorted(book.cases, key=lambda c: c.number):
+        handling, rectified, appeal, decision = (c.handling or {}, c.rectified or {},
+                                                 c.appeal or {}, c.decision or {})
+        reached = [f for f in c.follow_ups if f["result"] != "unreached"]
+        call = (reached or c.follow_ups or [{}])[-1]
+        body.append([
+            c.number, c.day, c.ticket, definition.hall.score_name(c.score), "、".join(c.reasons),
+            names.department(c.department), names.window(c.window), names.clerk(c.clerk), c.clerk,
+            _clock(c.opened_at, definition), c.deadline, names.clerk(handling.get("by")),
+            _clock(handling.get("at"), definition),
+            CASE_MEASURE_NAMES.get(handling.get("measure", ""), ""), handling.get("finding", ""),
+            handling.get("published", ""), _clock(rectified.get("at"), definition),
+            rectified.get("note", ""), FOLLOW_UP_NAMES.get(call.get("result", ""), ""),
+            len(c.follow_ups) or None, names.clerk(call.get("by")), _clock(call.get("at"), definition),
+            call.get("note", ""), names.clerk(appeal.get("clerk") or appeal.get("by")),
+            _clock(appeal.get("at"), definition), appeal.get("reason", ""),
+            "" if not decision else ("申诉成立" if decision["upheld"] else "申诉驳回"),
+            names.clerk(decision.get("by")), decision.get("reason", ""),
+            CASE_STATUS_NAMES[c.status], c.closed_on, on_time_text(c, book.today)])
+    return LEDGER_CASE_HEADERS, body
+
+
 # --- files ------------------------------------------------------------------------------------------
 
 def _text(value: Any) -> Any:
@@ -239,7 +355,7 @@ def to_xlsx(sheets: dict[str, Table]) -> bytes:
     and subtract), not text. XlsxWriter writes a month of a county hall's tickets in about a
     second."""
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_urls": False})
     bold = book.add_format({"bold": True})
     formats = {kind: book.add_format({"num_format": shape}) for kind, shape in EXCEL_FORMATS.items()}
     for name, (headers, rows) in sheets.items():
@@ -247,8 +363,16 @@ def to_xlsx(sheets: dict[str, Table]) -> bytes:
         sheet.write_row(0, 0, headers, bold)
         for index, row in enumerate(rows, start=1):
             for column, value in enumerate(row):
-                if isinstance(value, datetime | date | time):
-                    sheet.write_datetime(index, column, value, formats[type(value)])
+                # each cell by its type, not through `write`'s guessing (a month's 台账 is some
+                # 170,000 cells); nothing for an empty one
+                kind = type(value)
+                if kind is str:
+                    if value:
+                        sheet.write_string(index, column, value)
+                elif kind is int or kind is float:
+                    sheet.write_number(index, column, value)
+                elif kind is datetime or kind is date or kind is time:
+                    sheet.write_datetime(index, column, value, formats[kind])
                 elif value is not None:
                     sheet.write(index, column, value)
         for column, header in enumerate(headers):
@@ -272,11 +396,17 @@ def to_json(sheets: dict[str, Table]) -> bytes:
 
 
 def export(facts: kpis.Facts, definition: HallDefinition, fmt: str, tables: Sequence[str],
-           by: str = "hall", period: str = "month") -> bytes:
-    """One file: CSV holds one table; XLSX and JSON hold each table asked for."""
+           by: str = "hall", period: str = "month", book: CaseBook | None = None) -> bytes:
+    """One file: CSV holds one table; XLSX and JSON hold each table asked for (the 台账,
+    `LEDGER`, its own sheets)."""
     if fmt not in FORMATS:
         raise ValueError(f"未知的格式：{fmt}（可选 {' / '.join(FORMATS)}）")
-    sheets = {TABLE_NAMES.get(w, w): table(facts, definition, w, by, period) for w in tables}
+    if list(tables) == [LEDGER]:
+        assert book is not None, "the 台账 needs the span's cases"
+        sheets = ledger(facts, definition, book)
+    else:
+        sheets = {TABLE_NAMES.get(w, w): table(facts, definition, w, by, period, book)
+                  for w in tables}
     if fmt == "csv":
         if len(sheets) != 1:
             raise ValueError("CSV 每次只能导出一张表")

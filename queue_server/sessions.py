@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -518,16 +518,19 @@ class Session:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
             # The span's cases as they stand now, copied here: the writer changes the live ones.
-            cases = [replace(c, follow_ups=list(c.follow_ups)) for c in self.state.cases.values()
-                     if first <= c.day <= last] if p["view"] == "cases" else []
-            today = self.state.day
+            book = reports.CaseBook.of(self.state, first, last) if p["view"] == "cases" else None
 
             def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
-                if p["view"] == "cases":
-                    facts = reports.load_facts(service.engine, service.hall_id, definition,
-                                               first, last, with_ratings=False)
-                    scores = (t.score for t in facts.tickets if t.score is not None)
-                    return {"row": kpis.case_kpis(scores, cases, today),
+                if book is not None:
+                    # the ratings from the closed days' stored tallies, as the KPI rows'
+                    by = p.get("by", "hall")
+                    tallied = reports.load_tallied(service.engine, service.hall_id, first, last,
+                                                   kpis.case_tally_kind(by))
+                    case_rows = kpis.case_rows(tallied.tally, book.cases, definition, by,
+                                               p.get("period", "all"), book.today)
+                    scores = (s for g in tallied.tally.values() for s in g.scores)
+                    return {"row": kpis.case_kpis(scores, book.cases, book.today),
+                            "rows": case_rows,
                             "metrics": [{"key": k, "name": n, "unit": u}
                                         for k, n, u in CASE_METRICS]}
                 if p["view"] == "kpis":
@@ -554,8 +557,10 @@ class Session:
             day_param(p, "from"), day_param(p, "to")
         except ValueError as error:
             raise ProtocolError("bad_request", str(error)) from None
-        if p["format"] == "csv" and p["what"] == "all":
+        if p["format"] == "csv" and p["what"] in ("all", reports.LEDGER):
             raise ProtocolError("bad_request", "CSV 每次只能导出一张表，请选择一张表或改用 XLSX")
+        if p["format"] == "print" and p["what"] != reports.LEDGER:
+            raise ProtocolError("bad_request", "只有好差评台账可以打印，其他报表请导出 Excel 或 CSV")
         token = make_link(self.context.secret, {k: p[k] for k in (
             "what", "format", "from", "to", "by", "period") if k in p}, time.time())
         return {"url": f"{self.context.base_path(self.connection)}/export/{token}"}

@@ -3,7 +3,8 @@ printed 一次性告知单 opens), the page a ticket's QR opens when its token i
 the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`), and
 the hall's front page (`/`) and the list of halls of a server that serves several, the
 page that finds a ticket by its number and 查询码 (`/q`), and the poster of the mobile 取号 page
-(`/poster/<seal>`, printed by managers).
+(`/poster/<seal>`, printed by managers), and the month's 好差评台账 as a page to print on A4
+(an `export` link with the format `print`).
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
 hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
@@ -12,7 +13,8 @@ hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime, time
 from html import escape
 from typing import Any
 
@@ -229,3 +231,78 @@ def vocabulary_js() -> str:
             "// pages use, from hall/protocol.py (served by the hall server).\n"
             f"\"use strict\";\nconst VOCABULARY = Object.freeze({lists});\n"
             f"const PROTOCOL = Object.freeze({wire});\n")
+
+
+_LEDGER_STYLE = """
+@page{size:A4 landscape;margin:10mm 8mm}
+body{background:#fff;font-size:9pt;line-height:1.35}
+main.ledger{max-width:none;padding:0 4mm}
+.ledger h1{font-size:15pt;margin:2mm 0 0;color:#123a6b}.ledger h2{font-size:12pt;margin:5mm 0 2mm}
+.ledger p.span{margin:0 0 2mm;color:#4a5666}
+.ledger table{width:100%;border-collapse:collapse;table-layout:auto}
+.ledger th,.ledger td{border:0.5pt solid #8a96a6;padding:1mm 1.2mm;vertical-align:top;text-align:left;
+word-break:break-word}
+.ledger th{background:#e8edf3;white-space:nowrap}.ledger thead{display:table-header-group}
+.ledger tr{break-inside:avoid}.ledger td span{display:block}.ledger td b{font-weight:normal;color:#4a5666}
+.ledger section{padding:0;margin:0;break-before:page}.ledger section:first-of-type{break-before:auto}
+.ledger .none{color:#4a5666}
+@media print{.ledger h2{margin-top:0}}
+"""
+
+LEDGER_PRINT_COLUMNS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "差评工单台账": (
+        ("工单", ("工单编号", "评价日期", "号码")), ("评价", ("评价", "原因")),
+        ("责任", ("部门", "窗口", "工作人员", "工号")), ("期限", ("开单时间", "办理期限")),
+        ("核实处理", ("处理方式", "核实人", "核实时间", "核实情况")), ("公开答复", ("公开答复",)),
+        ("整改", ("整改完成时间", "整改情况")),
+        ("回访", ("回访结果", "回访次数", "回访人", "回访时间", "回访记录")),
+        ("申诉", ("申诉人", "申诉时间", "申诉理由", "审核结论", "审核人", "审核意见")),
+        ("结果", ("状态", "办结日期", "是否按期"))),
+}
+"""How a wide sheet of the 台账 prints on A4: its columns gathered in a few, each part on a line
+of its own under its name. A sheet not listed prints column by column."""
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return escape(value.isoformat() if isinstance(value, date) else str(value))
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+                 columns: tuple[tuple[str, tuple[str, ...]], ...] | None) -> str:
+    where = {h: i for i, h in enumerate(headers)}
+    groups = columns or tuple((h, (h,)) for h in headers)
+    head = "".join(f"<th>{escape(name)}</th>" for name, _ in groups)
+    body = []
+    for row in rows:
+        cells = []
+        for _, parts in groups:
+            if len(parts) == 1:
+                cells.append(f"<td>{_cell(row[where[parts[0]]])}</td>")
+                continue
+            shown = [f"<span><b>{escape(p)}</b> {_cell(row[where[p]])}</span>" for p in parts
+                     if row[where[p]] not in (None, "")]
+            cells.append(f"<td>{''.join(shown)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    if not body:
+        return "<p class=\"none\">本期没有记录。</p>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def ledger_html(hall: dict[str, Any], first: date, last: date,
+                sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> str:
+    """The 好差评台账 (`reports.ledger`) as a page to print on A4 landscape: each sheet a table
+    whose header repeats on every page, a wide sheet's columns gathered
+    (`LEDGER_PRINT_COLUMNS`)."""
+    span = f"{first.isoformat()} 至 {last.isoformat()}"
+    parts = [f"<h1>{escape(hall['name'])} 好差评台账</h1><p class=\"span\">{span}</p>"]
+    for name, (headers, rows) in sheets.items():
+        parts.append(f"<section><h2>{escape(name)}（{len(rows)} 条）</h2>"
+                     f"{_print_table(headers, rows, LEDGER_PRINT_COLUMNS.get(name))}</section>")
+    return _page(f"{hall['name']} 好差评台账 {span}", f"<main class=\"ledger\">{''.join(parts)}</main>",
+                 _LEDGER_STYLE)

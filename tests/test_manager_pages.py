@@ -752,9 +752,9 @@ def test_the_reports_page_shows_the_servers_figures_charts_and_rankings(history,
         expect(page.locator("#report-status")).to_have_text(f"已更新：{first} 至 {last}")
         expect(page.get_by_label("从", exact=True)).to_have_value(first)
 
-        rows = page.locator(".kpi-table tbody tr")
+        rows = page.locator("#kpi-table .kpi-table tbody tr")
         expect(rows).to_have_count(len(kpis["rows"]))
-        headers = page.locator(".kpi-table thead th").all_inner_texts()
+        headers = page.locator("#kpi-table .kpi-table thead th").all_inner_texts()
         finished_column = next(i for i, h in enumerate(headers) if h.startswith("办结数"))
         satisfied_column = next(i for i, h in enumerate(headers) if h.startswith("满意率"))
         for i, row in enumerate(kpis["rows"]):
@@ -763,7 +763,7 @@ def test_the_reports_page_shows_the_servers_figures_charts_and_rankings(history,
             expect(cells.nth(finished_column)).to_have_text(str(row["finished"]))
             expect(cells.nth(satisfied_column)).to_have_text(f"{row['satisfied_pct']:.1f}%")
         # sorting by a column: the most tickets finished on top
-        page.locator(".kpi-table thead button", has_text="办结数").click()
+        page.locator("#kpi-table .kpi-table thead button", has_text="办结数").click()
         most = max(kpis["rows"], key=lambda r: r["finished"])
         expect(rows.first.locator("th")).to_have_text(most["name"])
 

@@ -12,11 +12,11 @@
   const CORE = ["issued", "accepted", "finished", "no_show", "wait_mean_s", "wait_p90_s",
                 "service_level_pct", "service_mean_s", "onsite_pct", "rated", "rating_rate_pct",
                 "satisfied_pct", "post_a", "post_b", "unattended_min"];
-  const { DIMENSION_NAMES, PERIOD_NAMES } = VOCABULARY;   // the server's words
+  const { DIMENSION_NAMES, PERIOD_NAMES, CASE_DIMENSIONS } = VOCABULARY;   // the server's words
   const SLOW_MS = 120000;   // a year of a county's tickets takes a while
 
   let api = null;
-  const state = { loaded: false, kpis: null, hourly: null, windows: null, sort: null,
+  const state = { loaded: false, kpis: null, cases: null, hourly: null, windows: null, sort: null,
                   ranking: null, drawn: 0 };
 
   function text(id, value, kind = "") {
@@ -62,21 +62,33 @@
     return { from, to };
   }
 
-  // The month list of the ranking: this month and the 23 before it.
+  // The month lists of the ranking and the 台账: this month and the 23 before it.
   function fillMonths() {
-    const select = $("ranking-month");
     const today = api.today();
-    if (!today || select.options.length) return;
-    const d = parseDay(today);
-    for (let i = 0; i < 24; i += 1) {
-      const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - i, 1));
-      const value = isoDay(m).slice(0, 7);
-      const option = document.createElement("option");
-      option.value = value;
-      option.textContent = `${m.getUTCFullYear()}年${m.getUTCMonth() + 1}月`;
-      select.append(option);
+    for (const select of [$("ranking-month"), $("ledger-month")]) {
+      if (!today || select.options.length) continue;
+      const d = parseDay(today);
+      for (let i = 0; i < 24; i += 1) {
+        const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - i, 1));
+        const value = isoDay(m).slice(0, 7);
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = `${m.getUTCFullYear()}年${m.getUTCMonth() + 1}月`;
+        select.append(option);
+      }
     }
   }
+
+  // A month's first and last day ("2026-11" → 2026-11-01, 2026-11-30).
+  function monthSpan(month) {
+    const first = parseDay(`${month}-01`);
+    const last = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0));
+    return { from: isoDay(first), to: isoDay(last) };
+  }
+
+  // The closed loop's KPIs are grouped by the chosen dimension where a case belongs to one,
+  // else for the whole hall.
+  const caseDimension = (by) => (CASE_DIMENSIONS.includes(by) ? by : "hall");
 
   function setRange(range) {
     const today = api.today();
@@ -139,10 +151,11 @@
     state.loaded = true;
     $("report-run").disabled = true;
     text("report-status", "正在查询…");
-    const [kpis, hourly, windows] = await Promise.all([
+    const [kpis, hourly, windows, cases] = await Promise.all([
       api.request("stats", { view: "kpis", from, to, by, period }, SLOW_MS),
       api.request("stats", { view: "hourly", from, to }, SLOW_MS),
       api.request("stats", { view: "kpis", from, to, by: "window", period: "all" }, SLOW_MS),
+      api.request("stats", { view: "cases", from, to, by: caseDimension(by), period }, SLOW_MS),
     ]);
     $("report-run").disabled = false;
     state.kpis = kpis.ok ? { ...kpis, by, period, from, to } : null;
@@ -154,16 +167,21 @@
       failed($("kpi-table"), "指标", kpis);
       $("kpi-summary").textContent = "";
     }
+    if (cases.ok) renderCases({ ...cases, by: caseDimension(by), period, from, to });
+    else {
+      failed($("case-kpi-table"), "好差评闭环指标", cases);
+      $("case-kpi-summary").textContent = "";
+    }
     if (hourly.ok) drawHourly();
     else for (const id of ["chart-hourly", "chart-wait"]) failed($(id), "分时段数据", hourly);
     if (windows.ok) drawSatisfaction();
     else failed($("chart-satisfaction"), "各窗口满意率", windows);
-    const refusal = [kpis, hourly, windows].find((r) => !r.ok);
+    const refusal = [kpis, hourly, windows, cases].find((r) => !r.ok);
     if (refusal) text("report-status", `查询未完成：${refusal.error.message}`, "error");
     else text("report-status", `已更新：${from} 至 ${to}`, "ok");
     fillMonths();
-    if ([...$("ranking-month").options].some((o) => o.value === to.slice(0, 7))) {
-      $("ranking-month").value = to.slice(0, 7);
+    for (const id of ["ranking-month", "ledger-month"]) {
+      if ([...$(id).options].some((o) => o.value === to.slice(0, 7))) $(id).value = to.slice(0, 7);
     }
     loadRanking();
   }
@@ -259,6 +277,56 @@
       for (const m of metrics) {
         const td = tr.insertCell();
         td.className = row[m.key] === null || row[m.key] === undefined ? "num none" : "num";
+        td.textContent = valueText(row[m.key], m);
+      }
+    }
+    box.append(table);
+  }
+
+  // --- the closed loop's KPIs (docs/kpis.md, 差评工单) ---------------------------------------------
+
+  function renderCases(reply) {
+    const box = $("case-kpi-table");
+    box.textContent = "";
+    const where = reply.by === "hall" ? DIMENSION_NAMES.hall : `按${DIMENSION_NAMES[reply.by]}`;
+    $("case-kpi-summary").textContent = `${where} · ${PERIOD_NAMES[reply.period]} · ${reply.rows.length} 行`;
+    if (!reply.rows.length) {
+      const p = document.createElement("p");
+      p.className = "empty";
+      p.textContent = "所选时段没有评价";
+      box.append(p);
+      return;
+    }
+    const table = document.createElement("table");
+    table.className = "kpi-table case-kpi-table";
+    const caption = document.createElement("caption");
+    caption.className = "visually-hidden";
+    caption.textContent = `好差评闭环指标，${$("case-kpi-summary").textContent}`;
+    table.append(caption);
+    const head = table.createTHead().insertRow();
+    for (const [label, unit] of [["周期", ""], ["名称", ""], ...reply.metrics.map((m) => [m.name, m.unit])]) {
+      const cell = document.createElement("th");
+      cell.scope = "col";
+      cell.append(label);
+      if (unit) {
+        const span = document.createElement("span");
+        span.className = "unit";
+        span.textContent = unit;
+        cell.append(span);
+      }
+      head.append(cell);
+    }
+    const body = table.createTBody();
+    for (const row of reply.rows) {
+      const tr = body.insertRow();
+      tr.insertCell().textContent = periodLabel(row.period, reply.period);
+      const name = document.createElement("th");
+      name.scope = "row";
+      name.textContent = row.name || "未归属";
+      tr.append(name);
+      for (const m of reply.metrics) {
+        const td = tr.insertCell();
+        td.className = row[m.key] === null ? "num none" : "num";
         td.textContent = valueText(row[m.key], m);
       }
     }
@@ -382,19 +450,22 @@
 
   // --- exports ---------------------------------------------------------------------------------
 
-  const EXPORT_NAMES = { ...VOCABULARY.REPORT_NAMES, all: "全部表格" };
+  const EXPORT_NAMES = { ...VOCABULARY.REPORT_NAMES, ...VOCABULARY.CASE_REPORT_NAMES, all: "全部表格" };
+  const RESULT_OF = { kpis: "report-status", cases: "report-status", ledger: "ledger-result" };
+  const FORMAT_NAMES = { csv: "CSV", xlsx: "Excel", print: "打印页" };
 
   async function exportTable(what, format, button) {
-    const show = (message, kind) => text(what === "kpis" ? "report-status" : "export-result", message, kind);
-    const span = chosenSpan();
+    const show = (message, kind) => text(RESULT_OF[what] || "export-result", message, kind);
+    // the 台账 is a month's; the rest the chosen span's
+    const span = what === "ledger" ? monthSpan($("ledger-month").value) : chosenSpan();
     if (span.error) {
       show(span.error, "error");
       return;
     }
     const { from, to } = span;
     const params = { what, format, from, to };
-    if (what === "kpis" || what === "all") {
-      params.by = $("report-by").value;
+    if (what === "kpis" || what === "all" || what === "cases") {
+      params.by = what === "cases" ? caseDimension($("report-by").value) : $("report-by").value;
       params.period = $("report-period").value;
     }
     button.disabled = true;
@@ -404,6 +475,11 @@
       show(`无法导出${EXPORT_NAMES[what]}：${reply.error.message}`, "error");
       return;
     }
+    if (format === "print") {   // the page to print, beside this one
+      window.open(reply.url, "_blank", "noopener");
+      show(`${EXPORT_NAMES[what]}（${from} 至 ${to}）已在新页面打开，请用浏览器打印（A4 横向）`, "ok");
+      return;
+    }
     const link = document.createElement("a");
     link.href = reply.url;
     link.download = "";
@@ -411,7 +487,7 @@
     document.body.append(link);
     link.click();
     link.remove();
-    show(`${EXPORT_NAMES[what]}（${format === "csv" ? "CSV" : "Excel"}，${from} 至 ${to}）已开始下载`, "ok");
+    show(`${EXPORT_NAMES[what]}（${FORMAT_NAMES[format]}，${from} 至 ${to}）已开始下载`, "ok");
   }
 
   // --- wiring ----------------------------------------------------------------------------------
