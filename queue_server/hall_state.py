@@ -270,7 +270,11 @@ class Complaint:
 
     @property
     def awaits_follow_up(self) -> bool:
-        return complaint_allows(self.status, "follow_up") and calls_left(self.follow_ups)
+        """Replied, a contact kept to call back, and its 回访 neither got through nor ran out of
+        tries: it cannot be closed yet. (A 回访 may be recorded without a kept contact too, e.g.
+        one made through the 12345 hotline.)"""
+        return (self.contact and complaint_allows(self.status, "follow_up")
+                and calls_left(self.follow_ups))
 
     def due(self, hall: HallInfo, today: date) -> str | None:
         return due(hall, today, self.deadline, self.is_open)

@@ -597,7 +597,7 @@ class Session:
 
     async def _op_complain(self, request: Request) -> dict[str, Any]:
         """A citizen's complaint (its ticket's page, or the hall's QR page `/complain`): limited
-        per address; the number and the short code for the status page (`/s`) in reply."""
+        per address; the number and the short code for the status page (`/ts`) in reply."""
         if self.role == "mobile":
             self._still_today()
         if not self.context.complaints.take(self.address):
@@ -630,7 +630,7 @@ class Session:
             await asyncio.to_thread(keep)
         public = self.context.public_url(self.connection)
         return {"complaint": number, "code": complaint_code(self.context.secret, number),
-                "deadline": registered.deadline, "status_url": f"{public}/s",
+                "deadline": registered.deadline, "status_url": f"{public}/ts",
                 "contact_kept": registered.contact}
 
     async def _op_complaint_act(self, request: Request) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def short_code(secret: str, day: date, number: str) -> str:
 
 
 def complaint_code(secret: str, number: str) -> str:
-    """A complaint's short code (6 digits): with its number, it opens the status page (`/s`)."""
+    """A complaint's short code (6 digits): with its number, it opens the status page (`/ts`)."""
     return digits(secret, f"complaint:{number}", 6)
 
 

@@ -29,7 +29,7 @@ from hall.vocabulary import (
 from queue_server import events as ev
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
-from queue_server.hall_state import Case, Complaint, HallState, Ticket, WindowState
+from queue_server.hall_state import Case, Complaint, HallState, Ticket, WindowState, calls_left
 from queue_server.lifecycle import (
     CASE_ACTIONS,
     COMPLAINT_ACTIONS,
@@ -420,10 +420,10 @@ def complaint_view(state: HallState, complaint: Complaint) -> dict[str, Any]:
         "handler": complaint.handler, "reply": _act(complaint.reply),
         "follow_ups": [_act(f) for f in complaint.follow_ups],
         "awaits_follow_up": complaint.awaits_follow_up, "closed": _act(complaint.closed),
-        # what may be done now, by the complaint's table (a 回访 only while one is awaited;
-        # 办结 once none is)
+        # what may be done now, by the complaint's table (a 回访 while calls are left; 办结
+        # once none is awaited)
         "actions": [a for a in COMPLAINT_ACTIONS if complaint_allows(complaint.status, a)
-                    and (a != "follow_up" or complaint.awaits_follow_up)
+                    and (a != "follow_up" or calls_left(complaint.follow_ups))
                     and (a != "close" or not complaint.awaits_follow_up)],
     }
 

@@ -1,6 +1,6 @@
 """The lifecycle tables are the rules: every move they allow happens, every other one is refused.
 
-The tickets', windows' and 差评 cases' tables alike.
+The tickets', windows', 差评 cases' and complaints' tables alike.
 
 Each test case is derived from the tables in `queue_server.lifecycle`: for every status and
 every action, a ticket (or window) is put in that status through real commands, the action is
@@ -27,12 +27,15 @@ from queue_server.hall_toml import load_hall
 from queue_server.lifecycle import (
     CASE_ACTIONS,
     CASE_TRANSITIONS,
+    COMPLAINT_ACTIONS,
+    COMPLAINT_TRANSITIONS,
     TICKET_ACTIONS,
     TICKET_TRANSITIONS,
     WINDOW_ACTIONS,
     WINDOW_TRANSITIONS,
     BrokenTransition,
     CaseStatus,
+    ComplaintStatus,
     TicketStatus,
     WindowStatus,
 )
@@ -301,3 +304,80 @@ def test_a_logged_case_move_the_table_forbids_is_a_broken_log(status, action):
     state, number = _hall_with_case_in(status)
     with pytest.raises(BrokenTransition):
         state.apply(Event(state.seq + 1, MONDAY, state.day, CASE_EVENTS[action](number)))
+
+
+# --- complaints: the fourth table --------------------------------------------------------------
+
+H1, H2 = "甲（jia）", "乙（yi）"
+COMPLAINT_SETUP = {
+    ComplaintStatus.REGISTERED: [],
+    ComplaintStatus.ASSIGNED: [lambda n: cmd.AssignComplaint(n, H1)],
+    ComplaintStatus.REPLIED: [lambda n: cmd.AssignComplaint(n, H1),
+                              lambda n: cmd.ReplyComplaint(n, "已核实并改进", True, H1)],
+    ComplaintStatus.CLOSED: [lambda n: cmd.AssignComplaint(n, H1),
+                             lambda n: cmd.ReplyComplaint(n, "已核实并改进", True, H1),
+                             lambda n: cmd.FollowUpComplaint(n, "satisfied", "", H1),
+                             lambda n: cmd.CloseComplaint(n, "", H1)],
+}
+COMPLAINT_COMMANDS = {   # each by the manager handling it (H1), or taken over by another (H2)
+    "assign": lambda n: cmd.AssignComplaint(n, H2),
+    "reply": lambda n: cmd.ReplyComplaint(n, "答复", False, H1),
+    "follow_up": lambda n: cmd.FollowUpComplaint(n, "satisfied", "", H1),
+    "close": lambda n: cmd.CloseComplaint(n, "", H1),
+}
+COMPLAINT_EVENTS = {
+    "assign": lambda n: ev.ComplaintAssigned(n, H2),
+    "reply": lambda n: ev.ComplaintReplied(n, "答复", False, H1),
+    "follow_up": lambda n: ev.ComplaintFollowedUp(n, "satisfied", "", H1, 1),
+    "close": lambda n: ev.ComplaintClosed(n, "", H1),
+}
+
+
+def _hall_with_complaint_in(status: ComplaintStatus) -> tuple[HallState, str]:
+    state = HallState(HALL, MONDAY.date())
+    (registered,) = state.handle(cmd.RegisterComplaint("complaint", "phone", "服务态度", "态度生硬",
+                                                       by=H1), MONDAY)
+    number = registered.data.complaint
+    for make in COMPLAINT_SETUP[status]:
+        state.handle(make(number), MONDAY)
+    assert state.complaints[number].status == status
+    return state, number
+
+
+COMPLAINT_CASES = list(itertools.product(ComplaintStatus, COMPLAINT_ACTIONS))
+
+
+def test_every_complaint_status_is_reached_and_every_action_has_a_command_and_an_event():
+    assert set(COMPLAINT_SETUP) == set(ComplaintStatus)
+    assert set(COMPLAINT_COMMANDS) == set(COMPLAINT_EVENTS) == set(COMPLAINT_ACTIONS)
+    assert ({after for after in COMPLAINT_TRANSITIONS.values()} | {ComplaintStatus.REGISTERED}
+            == set(ComplaintStatus))
+
+
+@pytest.mark.parametrize(("status", "action"), COMPLAINT_CASES,
+                         ids=[f"{s.value}-{a}" for s, a in COMPLAINT_CASES])
+def test_a_complaint_moves_exactly_as_its_table_says(status, action):
+    state, number = _hall_with_complaint_in(status)
+    after = COMPLAINT_TRANSITIONS.get((status, action))
+    seq = state.seq
+    try:
+        events = state.handle(COMPLAINT_COMMANDS[action](number), MONDAY)
+    except DomainError:
+        events = None
+    if after is None:
+        assert events is None and state.seq == seq, f"{status} → {action} was not refused"
+        assert state.complaints[number].status == status
+    else:
+        assert events, f"{status} → {action} was refused, but the table allows it"
+        assert state.complaints[number].status == after
+
+
+COMPLAINT_FORBIDDEN = [(s, a) for s, a in COMPLAINT_CASES if (s, a) not in COMPLAINT_TRANSITIONS]
+
+
+@pytest.mark.parametrize(("status", "action"), COMPLAINT_FORBIDDEN,
+                         ids=[f"{s.value}-{a}" for s, a in COMPLAINT_FORBIDDEN])
+def test_a_logged_complaint_move_the_table_forbids_is_a_broken_log(status, action):
+    state, number = _hall_with_complaint_in(status)
+    with pytest.raises(BrokenTransition):
+        state.apply(Event(state.seq + 1, MONDAY, state.day, COMPLAINT_EVENTS[action](number)))
