@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
-from queue_server.hall_state import HallState
+from queue_server.hall_definition import HallInfo
+from queue_server.hall_state import Complaint, HallState
 from queue_server.store.schema import ComplaintContactRow
 
 MAX_NAME = 20
@@ -67,11 +68,15 @@ def read(conn: Connection, hall_id: int, complaint: str) -> tuple[str, str] | No
     return None if row is None else (row.name, row.phone)
 
 
+def past_keeping(hall: HallInfo, complaint: Complaint, today: date) -> bool:
+    """Whether a complaint's contact is to go: closed `complaint_contact_days` days ago or more."""
+    return (complaint.contact and complaint.closed_on is not None
+            and complaint.closed_on <= today - timedelta(days=hall.complaint_contact_days))
+
+
 def purge_due(state: HallState, today: date) -> list[str]:
-    """The complaints whose contact is to go: closed `complaint_contact_days` days ago or more."""
-    last = today - timedelta(days=state.hall.complaint_contact_days)
-    return [c.number for c in state.complaints.values()
-            if c.contact and c.closed_on is not None and c.closed_on <= last]
+    """The complaints whose contact is to go."""
+    return [c.number for c in state.complaints.values() if past_keeping(state.hall, c, today)]
 
 
 def purge(conn: Connection, hall_id: int, complaints: list[str]) -> int:

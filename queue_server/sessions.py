@@ -243,17 +243,27 @@ class Session:
                                           "consultation_phone": hall["consultation_phone"],
                                           "rating_reasons": hall["rating_reasons"],
                                           "rating_levels": hall["rating_levels"],
-                                          "missed_call": hall["missed_call"]}}
+                                          "missed_call": hall["missed_call"],
+                                          **self._complaint_card()}}
         if role == "display":   # shown on the board, for the mobile 取号 page (`/take`)
             reply["take_code"] = take_page.hall_code(self.context.secret, self.state.day)
         if role == "mobile":
-            reply["snapshot"] = {"hall": self._hall_card()}
+            reply["snapshot"] = {"hall": {**self._hall_card(), **self._complaint_card()}}
             reply["menu"] = self._menu()
+        if role in ("kiosk", "pad"):   # the QR of the hall's 投诉建议 page they may show
+            reply["complain_url"] = f"{self.context.public_url(self.connection)}/complain"
         return reply
 
     def _hall_card(self) -> dict[str, Any]:
         hall = self.context.hall_view
         return {k: hall[k] for k in ("name", "address", "consultation_phone")}
+
+    def _complaint_card(self) -> dict[str, Any]:
+        """What a citizen's complaint form needs: the categories, whether a name and phone are
+        kept and for how long, the hall's 监督电话."""
+        hall = self.context.hall_view
+        return {k: hall[k] for k in ("complaint_categories", "complaint_keep_contact",
+                                     "complaint_contact_days", "complaint_phone")}
 
     def _devices_now(self, registered: list[devices.Device]) -> list[dict[str, Any]]:
         """Every registered device, with how many connections it holds now (0: offline)."""
@@ -640,7 +650,8 @@ class Session:
 
     async def _op_complaint_contact(self, request: Request) -> dict[str, Any]:
         """A complaint's name and phone: whole for the manager handling it, masked for any
-        other; `kept` false when none were kept, `purged` when the period has passed."""
+        other; `kept` false when none were kept, `purged` when the period has passed, `saving`
+        while the row is being written (just after the complaint's event: ask again)."""
         complaint = self.state.complaints.get(request.params["complaint"])
         if complaint is None:
             raise DomainError("not_found", f"没有编号为 {request.params['complaint']} 的投诉建议")
@@ -654,7 +665,8 @@ class Session:
 
         found = await asyncio.to_thread(read)
         if found is None:
-            return {"kept": True, "purged": True}
+            purged = complaint_contacts.past_keeping(self.state.hall, complaint, self.state.day)
+            return {"kept": True, "purged": purged, "saving": not purged}
         return {"kept": True, "purged": False,
                 **complaint_contacts.shown(*found, whole=complaint.handler == self.signature)}
 

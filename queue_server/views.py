@@ -95,6 +95,9 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
         "rating_reasons": list(h.rating_reasons),
         "rating_levels": [[score, name] for score, name in h.scores],
         "missed_call": h.missed_call,
+        "complaint_categories": list(h.complaint_categories),
+        "complaint_keep_contact": h.complaint_keep_contact,
+        "complaint_contact_days": h.complaint_contact_days,
         "outcomes": [{"code": code, "name": name} for code, name in OUTCOME_NAMES.items()],
         "thresholds": {"wait_yellow_minutes": h.wait_yellow_minutes,
                        "wait_red_minutes": h.wait_red_minutes,
@@ -407,7 +410,7 @@ def complaint_view(state: HallState, complaint: Complaint) -> dict[str, Any]:
     clerk = state.definition.clerk_by_badge.get(complaint.clerk) if complaint.clerk else None
     return {
         "complaint": complaint.number, "day": complaint.day.isoformat(),
-        "at": iso(complaint.at), "kind": complaint.kind,
+        "registered_at": iso(complaint.at), "kind": complaint.kind,
         "kind_name": COMPLAINT_KIND_NAMES[complaint.kind], "channel": complaint.channel,
         "channel_name": COMPLAINT_CHANNEL_NAMES[complaint.channel],
         "category": complaint.category, "text": complaint.text, "window": complaint.window,
