@@ -61,7 +61,7 @@ priority ratio, time-based warnings) is in `hall_state` and `dispatch`, beside t
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from hall.vocabulary import (
     CASE_STATUS_NAMES,
@@ -188,7 +188,7 @@ COMPLAINT_TRANSITIONS: dict[tuple[ComplaintStatus, ComplaintAction], ComplaintSt
 
 
 class BrokenTransition(Exception):
-    """An event says a ticket, window or case made a move its table does not allow: the log is not
+    """An event says a ticket, window, case or complaint made a move its table does not allow: the log is not
     one this code wrote, or a decision let through what the table forbids."""
 
 
@@ -200,19 +200,25 @@ def window_allows(status: WindowStatus, action: WindowAction) -> bool:
     return (status, action) in WINDOW_TRANSITIONS
 
 
-def ticket_after(status: TicketStatus, action: TicketAction, number: str) -> TicketStatus:
-    """The status after `action`, as every event handler sets it."""
-    after = TICKET_TRANSITIONS.get((status, action))
+St = TypeVar("St", bound=StrEnum)
+Ac = TypeVar("Ac", bound=str)
+
+
+def _after(table: dict[tuple[St, Ac], St], status: St, action: Ac, what: str) -> St:
+    """The status after `action` by `table`, as every event handler sets it; `what` names the
+    thing and its status in the refusal."""
+    after = table.get((status, action))
     if after is None:
-        raise BrokenTransition(f"{number} 号{TICKET_STATUS_NAMES[status]}，不能 {action}")
+        raise BrokenTransition(f"{what}，不能 {action}")
     return after
+
+
+def ticket_after(status: TicketStatus, action: TicketAction, number: str) -> TicketStatus:
+    return _after(TICKET_TRANSITIONS, status, action, f"{number} 号{TICKET_STATUS_NAMES[status]}")
 
 
 def window_after(status: WindowStatus, action: WindowAction, number: int) -> WindowStatus:
-    after = WINDOW_TRANSITIONS.get((status, action))
-    if after is None:
-        raise BrokenTransition(f"{number} 号窗口{WINDOW_STATUS_NAMES[status]}，不能 {action}")
-    return after
+    return _after(WINDOW_TRANSITIONS, status, action, f"{number} 号窗口{WINDOW_STATUS_NAMES[status]}")
 
 
 def case_allows(status: CaseStatus, action: CaseAction) -> bool:
@@ -220,10 +226,7 @@ def case_allows(status: CaseStatus, action: CaseAction) -> bool:
 
 
 def case_after(status: CaseStatus, action: CaseAction, number: str) -> CaseStatus:
-    after = CASE_TRANSITIONS.get((status, action))
-    if after is None:
-        raise BrokenTransition(f"差评工单 {number} {CASE_STATUS_NAMES[status]}，不能 {action}")
-    return after
+    return _after(CASE_TRANSITIONS, status, action, f"差评工单 {number} {CASE_STATUS_NAMES[status]}")
 
 
 def complaint_allows(status: ComplaintStatus, action: ComplaintAction) -> bool:
@@ -231,7 +234,5 @@ def complaint_allows(status: ComplaintStatus, action: ComplaintAction) -> bool:
 
 
 def complaint_after(status: ComplaintStatus, action: ComplaintAction, number: str) -> ComplaintStatus:
-    after = COMPLAINT_TRANSITIONS.get((status, action))
-    if after is None:
-        raise BrokenTransition(f"投诉 {number} {COMPLAINT_STATUS_NAMES[status]}，不能 {action}")
-    return after
+    return _after(COMPLAINT_TRANSITIONS, status, action,
+                  f"投诉建议 {number} {COMPLAINT_STATUS_NAMES[status]}")

@@ -12,7 +12,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 
@@ -33,12 +35,19 @@ def with_hall_keys(text: str) -> str:
     return ROUND_THE_CLOCK.replace("[hall]\n", f"[hall]\n{text}\n", 1)
 
 
-@pytest.fixture
-def hall(tmp_path):
+@contextmanager
+def two_managers(tmp_path) -> Iterator[LiveHall]:
+    """The live hall, with a second manager (副主任) beside its 主任."""
     live = LiveHall(tmp_path)
     live.cli("manager", "add", SECOND[0], "--name", "副主任", "--password", SECOND[1])
     yield live
     assert live.stop() == 0
+
+
+@pytest.fixture
+def hall(tmp_path):
+    with two_managers(tmp_path) as live:
+        yield live
 
 
 def served_ticket(hall: LiveHall) -> dict:

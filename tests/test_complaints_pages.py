@@ -13,14 +13,11 @@ import pytest
 from playwright.sync_api import expect
 
 from queue_server import events as ev
-from queue_server.events import Event
-from queue_server.store import event_log
-from queue_server.store.database import open_engine
 from tests.browser import chromium, phone_page
 from tests.conftest import ARTIFACTS
 from tests.live_hall import LiveHall
 from tests.test_bad_rating_cases_live import ZONE
-from tests.test_complaints_live import SECOND, served_ticket
+from tests.test_complaints_live import SECOND, served_ticket, two_managers
 from tests.test_manager_pages import dashboard
 
 SHOTS = ARTIFACTS / "complaints"
@@ -34,10 +31,8 @@ def browser():
 
 @pytest.fixture
 def hall(tmp_path):
-    live = LiveHall(tmp_path)
-    live.cli("manager", "add", SECOND[0], "--name", "副主任", "--password", SECOND[1])
-    yield live
-    assert live.stop() == 0
+    with two_managers(tmp_path) as live:
+        yield live
 
 
 def complaints_tab(d):
@@ -192,11 +187,7 @@ def test_complaints_past_their_deadline_are_red_and_near_it_yellow(tmp_path, bro
                                           "态度生硬", None, None, None, None, deadline.isoformat(),
                                           "主任（zhuren）", False)
                    for n, deadline in deadlines.items()]
-        engine = open_engine(f"sqlite:///{hall.db}")
-        with engine.begin() as conn:
-            event_log.append(conn, 1, [Event(seq, at, came, record)
-                                       for seq, record in enumerate(records, 1)])
-        engine.dispose()
+        hall.log_earlier(came, at, records)
         hall.start()
         with dashboard(browser, hall) as d:
             expect(d.page.locator("#tab-complaints")).to_have_text("投诉建议（3） ▲1")

@@ -6,28 +6,9 @@
 let socket = null;
 $("status-link").href = `${hallPath()}/ts`;
 
-function connected(text, offline = false) {
-  $("link").textContent = text;
-  $("link").className = "link" + (offline ? " offline" : "");
-}
-
-$("code-step").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const code = $("code").value.trim();
-  if (!code) {
-    $("code-error").textContent = "请输入大厅显示屏上的今日取号码";
-    return;
-  }
-  $("code-error").textContent = "";
-  $("code-go").disabled = true;
+hallCodeStep((code) => {
   if (socket) socket.stop();
-  socket = new HallSocket({ role: "mobile", code }, {
-    refusals: ["unauthorized", "rate_limited"],
-    onStatus: (state) => {
-      if (state === "online") connected("已连接");
-      else if (state === "offline") connected("连接中断，正在重新连接…", true);
-      else connected("正在连接…");
-    },
+  socket = mobileSocket(code, "已连接", {
     onHello: (reply) => {
       const hall = reply.snapshot.hall;
       $("hall").textContent = `${hall.name} · 投诉建议`;
@@ -41,9 +22,7 @@ $("code-step").addEventListener("submit", (event) => {
     onRefused: (error) => {
       socket.stop();
       socket = null;
-      $("code-go").disabled = false;
-      $("code-error").textContent = error.message;
-      connected("请输入今日取号码");
+      codeRefused(error.message);
     },
   });
 });
