@@ -630,18 +630,23 @@ class Session:
             request.op, {**p, "name": name, "phone": phone}, self, self.state.clerk_window.get))
         registered = next(e.data for e in outcome.events if isinstance(e.data, ev.ComplaintRegistered))
         number = registered.complaint
-        if registered.contact:
+        kept = registered.contact
+        if kept:
             service = self.context.service
 
             def keep() -> None:
                 with service.engine.begin() as conn:
                     complaint_contacts.keep(conn, service.hall_id, number, name, phone)
 
-            await asyncio.to_thread(keep)
+            try:
+                await asyncio.to_thread(keep)
+            except Exception:   # the complaint is logged: it stands, without its contact
+                log.exception("the contact of complaint %s was not stored", number)
+                kept = False
         public = self.context.public_url(self.connection)
         return {"complaint": number, "code": complaint_code(self.context.secret, number),
                 "deadline": registered.deadline, "status_url": f"{public}/ts",
-                "contact_kept": registered.contact}
+                "contact_kept": kept}
 
     async def _op_complaint_act(self, request: Request) -> dict[str, Any]:
         """An act on a complaint; managers hear of it as a `complaint` event."""

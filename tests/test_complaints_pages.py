@@ -80,6 +80,7 @@ def test_a_complaint_from_the_ticket_page_is_answered_and_the_citizen_reads_it(h
         item.get_by_role("button", name="确定答复").click()
         expect(item.locator(".case-error")).to_have_text("请填写答复内容（群众在办理进度页面看到）")
         item.get_by_label("答复内容（群众在办理进度页面看到）").fill("经核实属实，已对该工作人员批评教育，并向您致歉")
+        expect(item.locator(".case-error")).to_have_count(0)   # the stale refusal goes as one types
         item.get_by_label("核实结论").select_option("true")
         d.shot("complaints-reply-form")
         item.get_by_role("button", name="确定答复").click()

@@ -28,13 +28,17 @@
     return `${c.kind_name} · ${c.category} · ${c.channel_name}${hotline}${concerned ? ` · ${concerned}` : ""}：${c.text}`;
   }
 
-  // The contact, asked again a moment later while its row is still being written.
-  async function ask(c) {
-    const reply = await list.api().request("complaint_contact", { complaint: c.complaint });
+  // The contact, asked again a moment later while its row is still being written (for at most
+  // ten seconds: then it was not stored).
+  async function ask(c, tries = 20) {
+    let reply = await list.api().request("complaint_contact", { complaint: c.complaint });
     if (contacts.get(c.complaint)?.[0] !== c.handler) return;   // handled by another since
     if (reply.ok && reply.saving) {
-      setTimeout(() => ask(c), 500);
-      return;
+      if (tries > 1) {
+        setTimeout(() => ask(c, tries - 1), 500);
+        return;
+      }
+      reply = { ok: false, error: { message: "未能保存" } };
     }
     contacts.set(c.complaint, [c.handler, reply]);
     list.render();

@@ -45,7 +45,10 @@ function workList(config) {
     for (const [param, label, optional] of act.fields) {
       const area = element("textarea", { name: param, rows: 2, maxLength: 500, required: !optional,
                                          value: open.form.values[param] || "" });
-      area.addEventListener("input", () => { open.form.values[param] = area.value; });
+      area.addEventListener("input", () => {
+        open.form.values[param] = area.value;
+        if (errors.delete(number(view))) node.parentElement.querySelector(".case-error")?.remove();   // stale now
+      });
       node.append(element("label", {}, optional ? `${label}（可不填）` : label, area));
     }
     const submit = element("button", { type: "submit", class: "small primary", textContent: `确定${name}` });
