@@ -227,6 +227,7 @@ class Session:
                  "clock_speed": self.context.clock_speed}
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now(registered)
+            reply["signature"] = self.signature   # as the log signs its acts (a complaint's handler)
         if role == "clerk":
             assert self.badge is not None
             reply["clerk"] = views.clerk_view(self.state, self.badge)

@@ -160,6 +160,7 @@ def test_a_phone_call_and_a_12345_transfer_typed_in_and_a_second_manager_sees_it
         listed.nth(1).get_by_role("button", name="承办").click()
         listed.nth(1).get_by_role("button", name="确定承办").click()
         expect(listed.nth(1).locator(".case-contact")).to_have_text("联系人：王小五 13912345678")
+        expect(listed.nth(1).get_by_role("button", name="承办")).to_have_count(0)   # it is ours
         d.assert_fits()
         d.assert_readable()
         d.shot("complaints-registered")
@@ -170,6 +171,7 @@ def test_a_phone_call_and_a_12345_transfer_typed_in_and_a_second_manager_sees_it
         expect(listed.nth(1).locator(".case-contact")).to_have_text(
             "联系人：王** 139****5678（承办人可见完整信息）")
         expect(listed.nth(1).locator(".case-history")).to_contain_text("承办人：主任（zhuren）")
+        expect(listed.nth(1).get_by_role("button", name="答复")).to_have_count(0)   # not its handler
         listed.nth(1).get_by_role("button", name="承办").click()   # take it over
         listed.nth(1).get_by_role("button", name="确定承办").click()
         expect(listed.nth(1).locator(".case-contact")).to_have_text("联系人：王小五 13912345678")

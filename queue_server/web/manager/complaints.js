@@ -20,6 +20,7 @@
     close: { op: "close_complaint", fixed: {}, fields: [["note", "办结说明", true]] },
   };
   const contacts = new Map();   // number → [handler it was asked under, the reply]
+  let me = "";                  // this manager as the log signs its acts (hello's `signature`)
 
   function about(c) {
     const concerned = [c.window && `${c.window} 号窗口`, c.clerk_name, c.ticket && `${c.ticket} 号`]
@@ -75,6 +76,8 @@
     acts: ACTS, history, about, extra: contact,
     keep: (c) => c.status !== "closed",
     title: (c) => c.complaint,
+    // the handler's acts to the handler only; to any other manager, taking it on (or over)
+    actions: (c) => c.actions.filter((a) => (a === "assign") !== (c.handler === me)),
     statusText: (c) => (c.awaits_follow_up ? `${c.status_text}，待回访` : c.status_text),
     rendered: ({ all, red }) => {   // the tab says what waits, and what is overdue
       document.getElementById("tab-complaints").textContent =
@@ -134,6 +137,7 @@
   function attach(dashboard) {
     dashboard.onHello((reply) => {   // before the list's own: its render asks the contacts anew
       contacts.clear();
+      me = reply.signature;
       registerForm(reply.snapshot.hall);
     });
     list.attach(dashboard);

@@ -7,8 +7,9 @@
 // events to each list's `attach`.
 //
 // workList({ key, event, snapshot, list, summary, empty, actionNames, acts, keep, title,
-//            statusText, about, extra, history }): `acts[action]` = { op, fixed, fields:
-// [[parameter, label, optional]], choice: [parameter, label, {value: name}], prepare(params) }.
+//            statusText, about, extra, history, actions?, rendered? }): `acts[action]` = { op,
+// fixed, fields: [[parameter, label, optional]], choice: [parameter, label, {value: name}],
+// prepare(params) }; `actions(view)`: the buttons, when not all the server's `actions`.
 "use strict";
 
 function workList(config) {
@@ -82,7 +83,7 @@ function workList(config) {
 
   function acts(view) {
     const row = element("div", { class: "case-acts" });
-    for (const action of view.actions) {
+    for (const action of config.actions ? config.actions(view) : view.actions) {
       const button = element("button", { type: "button", class: "small plain",
                                          textContent: config.actionNames[action],
                                          disabled: !api.online() });
