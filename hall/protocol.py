@@ -19,6 +19,7 @@ from typing import Any
 from hall.vocabulary import (
     CASE_MEASURES,
     CASE_REPORTS,
+    COMPLAINT_KINDS,
     DEVICE_ROLES,
     DIMENSIONS,
     FOLLOW_UP_RESULTS,
@@ -135,6 +136,7 @@ class Op:
 
 NUMBER = text(8)
 CASE = text(16)   # a 差评 case's number, "20261123-01"
+COMPLAINT = text(16)   # a complaint's number, "TS20261207-001"
 OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
         "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),
@@ -177,6 +179,24 @@ OPS: dict[str, Op] = {
                          {"note": text(500, True)}),
     "appeal_case": Op(("clerk", "manager"), {"case": CASE, "reason": text(500)}),
     "decide_appeal": Op(("manager",), {"case": CASE, "uphold": boolean, "reason": text(500)}),
+    # the complaints register (投诉/建议): from the citizen's ticket page and the hall's QR page
+    # (`/complain`, the mobile page's hello), or typed in by a manager; handled by managers
+    "complain": Op(("citizen", "mobile"), {"kind": one_of(*COMPLAINT_KINDS), "category": text(40),
+                                           "text": text(500)},
+                   {"name": text(40, True), "phone": text(20, True)}),
+    "register_complaint": Op(("manager",), {
+        "kind": one_of(*COMPLAINT_KINDS), "channel": one_of("phone", "hotline"),
+        "category": text(40), "text": text(500)}, {
+        "window": nullable(integer(1, 999)), "clerk": nullable(text(16)),
+        "hotline_case": text(32, True), "name": text(40, True), "phone": text(20, True)}),
+    "assign_complaint": Op(("manager",), {"complaint": COMPLAINT}),
+    "reply_complaint": Op(("manager",), {"complaint": COMPLAINT, "reply": text(500),
+                                         "valid": boolean}),
+    "follow_up_complaint": Op(("manager",), {"complaint": COMPLAINT,
+                                             "result": one_of(*FOLLOW_UP_RESULTS)},
+                              {"note": text(500, True)}),
+    "close_complaint": Op(("manager",), {"complaint": COMPLAINT}, {"note": text(500, True)}),
+    "complaint_contact": Op(("manager",), {"complaint": COMPLAINT}),
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),

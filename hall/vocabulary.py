@@ -101,6 +101,26 @@ FOLLOW_UP_RESULTS: Final = tuple(FOLLOW_UP_NAMES)
 FOLLOW_UP_SATISFIED: Final = ("satisfied", "basic")
 """The 回访 results that count as satisfied in 回访满意率 (docs/kpis.md)."""
 
+# --- the complaints register (投诉/建议台账, issue 16 point 3) ---------------------------------
+
+COMPLAINT_KIND_NAMES: Final = {"complaint": "投诉", "suggestion": "建议"}
+"""What a citizen brings to the register."""
+COMPLAINT_KINDS: Final = tuple(COMPLAINT_KIND_NAMES)
+COMPLAINT_CHANNEL_NAMES: Final = {"ticket": "小票页面", "hall": "大厅二维码", "phone": "来电",
+                                  "hotline": "12345 热线转办"}
+"""Where a complaint came in: a citizen's own page (their ticket's, or the hall's QR page), or
+typed in by a manager (a phone call, a 12345 hotline transfer with the hotline's number)."""
+COMPLAINT_CHANNELS: Final = tuple(COMPLAINT_CHANNEL_NAMES)
+COMPLAINT_CATEGORIES: Final = ("服务态度", "办事效率", "政策咨询", "环境设施", "其他")
+"""A complaint's categories when the hall file names none (`complaint_categories`)."""
+COMPLAINT_STATUS_NAMES: Final = {"registered": "已登记", "assigned": "处理中", "replied": "已答复",
+                                 "closed": "已办结"}
+"""A complaint's status (`lifecycle.ComplaintStatus`), as the dashboard and the citizen's status
+page show it."""
+COMPLAINT_ACTION_NAMES: Final = {"assign": "承办", "reply": "答复", "follow_up": "回访",
+                                 "close": "办结"}
+"""What can be done to a complaint (`lifecycle.ComplaintAction`), as refusals and buttons name it."""
+
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}
 """What the KPI rows are grouped by in time."""

@@ -207,7 +207,61 @@ class DecideAppeal:
     by: str
 
 
+# --- the complaints register (投诉/建议) -----------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RegisterComplaint:
+    """A complaint or suggestion: from a citizen's page (`by` None; `ticket` set on a ticket's
+    page, whose window and clerk the core fills in) or typed in by a manager (`by`: a phone
+    call, or a 12345 transfer with `hotline_case`). `contact`: a name or phone number was given
+    and the hall keeps them (stored outside the log)."""
+
+    kind: str
+    channel: str
+    category: str
+    text: str
+    window: int | None = None
+    clerk: str | None = None
+    ticket: str | None = None
+    hotline_case: str | None = None
+    contact: bool = False
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignComplaint:
+    """A manager takes a complaint on (承办), or over from another manager."""
+
+    complaint: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyComplaint:
+    complaint: str
+    reply: str
+    valid: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpComplaint:
+    complaint: str
+    result: str
+    note: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class CloseComplaint:
+    complaint: str
+    note: str
+    by: str
+
+
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
            | Recall | NoShow | Hold | Transfer | Finish | SetPriority | AckWarning | Rate
            | SetNotice | ReportDevice | Tick | HandleCase | RectifyCase | FollowUpCase
-           | AppealCase | DecideAppeal)
+           | AppealCase | DecideAppeal
+           | RegisterComplaint | AssignComplaint | ReplyComplaint | FollowUpComplaint
+           | CloseComplaint)

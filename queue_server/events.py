@@ -358,14 +358,97 @@ class CaseOverdue(Record):
 
 CASE_KINDS: tuple[type[Record], ...] = (CaseOpened, CaseHandled, CaseRectified, CaseFollowedUp,
                                        CaseAppealed, CaseAppealDecided, CaseOverdue)
-"""The kinds of a case's life, which a restart replays from every day, not only the last."""
+"""The kinds of a case's life."""
+
+
+# --- the complaints register (投诉/建议): complaints outlive the service day too ------------------
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRegistered(Record):
+    """A complaint or suggestion came in. Nothing personal is logged: a name and phone number,
+    when the citizen gave them and the hall keeps them, are stored beside the log in a table that
+    can be purged (`queue_server.complaint_contacts`); `contact` says whether they were."""
+
+    tag: ClassVar[str] = "complaint_registered"
+    complaint: str
+    """Its number: "TS" and the service day and a count, "TS20261207-001"."""
+    kind: str
+    """`vocabulary.COMPLAINT_KINDS`: 投诉 or 建议."""
+    channel: str
+    """`vocabulary.COMPLAINT_CHANNELS`."""
+    category: str
+    """One of the hall's `complaint_categories`."""
+    text: str
+    window: int | None
+    clerk: str | None
+    """The badge of the clerk concerned, if any."""
+    ticket: str | None
+    """The ticket of the page it came from (channel "ticket")."""
+    hotline_case: str | None
+    """The 12345 hotline's case number (channel "hotline")."""
+    deadline: str
+    """The last day to close it in (ISO): `complaint_deadline_days` working days after the day."""
+    by: str | None
+    """The manager who typed it in (a phone call, a 12345 transfer); None: the citizen."""
+    contact: bool
+    """A name or phone number was given and kept (outside the log)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintAssigned(Record):
+    """A manager took the complaint on (承办), or took it over from another."""
+
+    tag: ClassVar[str] = "complaint_assigned"
+    complaint: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintReplied(Record):
+    """The handler's reply, which the citizen reads on the status page, and the verdict: whether
+    the complaint was found valid (有效投诉)."""
+
+    tag: ClassVar[str] = "complaint_replied"
+    complaint: str
+    reply: str
+    valid: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintFollowedUp(Record):
+    """A 回访 call on a complaint (results and tries as a case's)."""
+
+    tag: ClassVar[str] = "complaint_followed_up"
+    complaint: str
+    result: str
+    note: str
+    by: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintClosed(Record):
+    tag: ClassVar[str] = "complaint_closed"
+    complaint: str
+    note: str
+    by: str
+
+
+COMPLAINT_KINDS: tuple[type[Record], ...] = (ComplaintRegistered, ComplaintAssigned,
+                                            ComplaintReplied, ComplaintFollowedUp,
+                                            ComplaintClosed)
+"""The kinds of a complaint's life, replayed from every day like a case's."""
+
+OUTLIVING_KINDS: tuple[type[Record], ...] = (*CASE_KINDS, *COMPLAINT_KINDS)
+"""The kinds a restart replays from every day, not only the last."""
 
 KINDS: tuple[type[Record], ...] = (
     TicketIssued, TicketCalled, TicketNoShow, TicketHeld, TicketTransferred, TicketReturned,
     TicketFinished, TicketCancelled, TicketPrioritySet, TicketRated,
     ClerkSignedIn, ClerkSignedOut, WindowPaused, WindowResumed,
     WarningRaised, WarningAcknowledged, NoticeSet, DeviceReported, DayStarted,
-    *CASE_KINDS,
+    *CASE_KINDS, *COMPLAINT_KINDS,
 )
 """Every kind of event, in the order the docs list them."""
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from hall import missed_call
 from hall.service_calendar import Session as Session  # the hall file's sessions
-from hall.vocabulary import SCORES, TICKET_KINDS
+from hall.vocabulary import COMPLAINT_CATEGORIES, SCORES, TICKET_KINDS
 
 HANDLING_MODES = ("direct", "proxy", "consult")
 """直办类 (applicant present) / 代办类 (can be done by an agent) / 咨询类 (advice only)."""
@@ -57,7 +57,16 @@ class HallInfo:
     case_deadline_days: int = 5
     """Working days a 差评 case (差评工单) has to be handled in, on the hall's calendar."""
     case_near_days: int = 1
-    """A case with this many working days left or fewer is near its deadline (yellow)."""
+    """A case or complaint with this many working days left or fewer is near its deadline
+    (yellow)."""
+    complaint_categories: tuple[str, ...] = COMPLAINT_CATEGORIES
+    """What a complaint or suggestion is about (服务态度, 办事效率 …), as the forms offer them."""
+    complaint_deadline_days: int = 5
+    """Working days a complaint has to be closed in, on the hall's calendar."""
+    complaint_keep_contact: bool = True
+    """Whether a complainant's name and phone number are stored at all (outside the log)."""
+    complaint_contact_days: int = 180
+    """Days after a complaint is closed that its name and phone number are purged."""
     demo: bool = False
     mobile_share: int = 50
     """The percentage of each category's `daily_cap` the mobile 取号 page (`/take`) may take a

@@ -32,7 +32,7 @@ from websockets.http11 import Response
 
 from hall.protocol import CLOSE_MOVED, HALL_PATH, encode_bytes
 from hall.vocabulary import REPORTS
-from queue_server import __version__, reports, take_page, views, web_pages
+from queue_server import __version__, complaint_contacts, reports, take_page, views, web_pages
 from queue_server import commands as cmd
 from queue_server.export_links import LinkRefused, read_link
 from queue_server.fanout import Hub, Replies, close_soon
@@ -40,15 +40,27 @@ from queue_server.hall_definition import ServiceItem
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
-from queue_server.rate_limits import MOBILE_TAKE_LIMIT, TAKE_LIMIT, PerAddress, RateLimit
+from queue_server.rate_limits import (
+    MOBILE_TAKE_LIMIT,
+    STATUS_LIMIT,
+    TAKE_LIMIT,
+    PerAddress,
+    RateLimit,
+)
 from queue_server.revocation import Revocation
 from queue_server.sessions import Context, Session
 from queue_server.store import accounts, hall_records
-from queue_server.ticket_tokens import TokenExpired, make_token, short_code, ticket_for
+from queue_server.ticket_tokens import (
+    TokenExpired,
+    complaint_code,
+    make_token,
+    short_code,
+    ticket_for,
+)
 from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
-HALL_PAGES = ("/export/", "/guide/", "/t/", "/q", "/poster/")   # the pages a hall makes itself
+HALL_PAGES = ("/export/", "/guide/", "/t/", "/q", "/poster/", "/ts")   # the pages a hall makes itself
 LOOKUP_LIMIT = RateLimit(10, 60)   # 查询码 tries per address: then one every 6 s
 STEPPED_DOWN = "本大厅已转由另一台服务器服务，正在重新连接"
 HELLO_SECONDS = 10.0
@@ -77,6 +89,8 @@ class HallHost:
         self.connections: set[ServerConnection] = set()
         self.stopped = False    # stepped down: no new connection is served
         self.lookups = PerAddress(LOOKUP_LIMIT)   # `/q` tries, per address
+        self.status_tries = PerAddress(STATUS_LIMIT)   # `/ts` tries (a complaint's), per address
+        self.purged_on: date | None = None   # the hall day complaint contacts were last purged on
         self.editions: dict[int, tuple[ServiceItem, ...] | None] = {}   # earlier catalogues
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
                              credentials=self.revocation, on_fenced=on_fenced)
@@ -135,6 +149,9 @@ class HallHost:
         if path == "/q":
             await self.writer.settled()
             return self.lookup(parse_qs(query), address)
+        if path == "/ts":
+            await self.writer.settled()
+            return self.complaint_status(parse_qs(query), address)
         await self.writer.settled()
         if path.startswith("/export/"):
             return await self.export(path.removeprefix("/export/"))
@@ -241,6 +258,26 @@ class HallHost:
         return page(HTTPStatus.NOT_FOUND, web_pages.lookup_html(
             hall, number, "没有找到这张小票：请核对号码和查询码（小票只在取号当天有效）"))
 
+    def complaint_status(self, asked: dict[str, list[str]], address: str = "") -> Response:
+        """`/ts?number=TS20261207-001&code=483920`: that complaint's status, nothing personal
+        (`views.complaint_status`). A wrong code gets the very answer an unknown number gets;
+        tries are limited per address (`STATUS_LIMIT`)."""
+        hall = self.context.hall_view
+        number = "".join(asked.get("number", [""])[0].split()).upper()[:16]
+        code = unicodedata.normalize("NFKC", "".join(asked.get("code", [""])[0].split()))[:6]
+        if not number and not code:
+            return page(HTTPStatus.OK, web_pages.complaint_status_html(hall))
+        if not self.status_tries.take(address):
+            return page(HTTPStatus.TOO_MANY_REQUESTS, web_pages.complaint_status_html(
+                hall, number, "查询太频繁，请一分钟后再试"))
+        complaint = self.service.state.complaints.get(number)
+        if complaint is not None and code.isascii() and hmac.compare_digest(
+                code, complaint_code(self.context.secret, number)):
+            return page(HTTPStatus.OK, web_pages.complaint_status_html(
+                hall, number, status=views.complaint_status(complaint)))
+        return page(HTTPStatus.NOT_FOUND, web_pages.complaint_status_html(
+            hall, number, "没有找到：请核对编号和查询码"))
+
     def ticket_problem(self, token: str) -> Response | None:
         """For the citizen's live ticket page (`/t/<token>`): None when the token is one of
         today's tickets (the page itself is served, and connects as `citizen` with the token
@@ -334,6 +371,8 @@ class HallHost:
                 log.exception("applying the county catalogue to hall %s failed", self.code)
             with contextlib.suppress(Exception):   # logged by the writer; the next tick retries
                 await self.writer.submit(cmd.Tick())
+            if self.purged_on != self.service.state.day:
+                await self.purge_contacts()
             if self.service.state.day != day:    # read as the tick's reply is: committed
                 day = self.service.state.day
                 day_changed()
@@ -343,6 +382,26 @@ class HallHost:
                     log.exception("the phone salts of hall %s before %s were kept", self.code, day)
             else:
                 tick_done()
+
+    async def purge_contacts(self) -> None:
+        """Delete the complainants' names and phones whose period has passed
+        (queue_server.complaint_contacts), once a hall day; on a thread."""
+        service = self.service
+        day = service.state.day
+        due = complaint_contacts.purge_due(service.state, day)
+
+        def purge() -> int:
+            with service.engine.begin() as conn:
+                return complaint_contacts.purge(conn, service.hall_id, due)
+
+        try:
+            gone = await asyncio.to_thread(purge)
+        except Exception:   # the database is away: the next tick tries again
+            log.exception("purging complaint contacts of hall %s failed", self.code)
+            return
+        self.purged_on = day
+        if gone:
+            log.info("hall %s: %d complaint contacts purged", self.code, gone)
 
     async def follow_catalogue(self) -> None:
         """Apply a newly published county catalogue version when the hall's mode says it is due

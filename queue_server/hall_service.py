@@ -25,7 +25,7 @@ from hall import service_calendar as cal
 from queue_server import catalogue
 from queue_server import commands as cmd
 from queue_server.domain_errors import DomainError
-from queue_server.events import CASE_KINDS, Event
+from queue_server.events import OUTLIVING_KINDS, Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import HallState
 from queue_server.store import (
@@ -76,10 +76,11 @@ def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datet
     with engine.connect() as conn:
         day, events = event_log.load_latest_day(conn, hall_id, definition.hall.zone)
         seq = event_log.last_seq(conn, hall_id)
-        # The 差评 cases outlive their day: their events of every day before are replayed first.
+        # The 差评 cases and the complaints outlive their day: their events of every day before
+        # are replayed first.
         earlier = [] if day is None else event_log.load_days(
             conn, hall_id, definition.hall.zone, date.min, day - timedelta(days=1),
-            [kind.tag for kind in CASE_KINDS])
+            [kind.tag for kind in OUTLIVING_KINDS])
     if day is None:
         return HallState(definition, cal.service_day(definition.hall, now), seq,
                          catalogue_version)

@@ -30,6 +30,11 @@ from hall.vocabulary import (
     CASE_MEASURE_NAMES,
     CASE_MEASURES,
     CASE_STATUS_NAMES,
+    COMPLAINT_ACTION_NAMES,
+    COMPLAINT_CHANNELS,
+    COMPLAINT_KIND_NAMES,
+    COMPLAINT_KINDS,
+    COMPLAINT_STATUS_NAMES,
     FOLLOW_UP_NAMES,
     FOLLOW_UP_RESULTS,
     KIOSK_PRIORITIES,
@@ -50,17 +55,22 @@ from queue_server.events import Event
 from queue_server.hall_definition import Category, HallDefinition, HallInfo, Window
 from queue_server.lifecycle import (
     FINAL_CASE_STATUSES,
+    FINAL_COMPLAINT_STATUSES,
     FINAL_STATUSES,
     FOLLOW_UP_TRIES,
     BrokenTransition,
     CaseAction,
     CaseStatus,
+    ComplaintAction,
+    ComplaintStatus,
     TicketAction,
     TicketStatus,
     WindowAction,
     WindowStatus,
     case_after,
     case_allows,
+    complaint_after,
+    complaint_allows,
     ticket_after,
     ticket_allows,
     window_after,
@@ -69,6 +79,7 @@ from queue_server.lifecycle import (
 
 MAX_REASON = 200
 MAX_CASE_TEXT = 500   # a case's finding, published text, notes and reasons
+MAX_HOTLINE_CASE = 32   # a 12345 hotline case number
 
 
 def mobile_cap(hall: HallInfo, category: Category) -> int:
@@ -164,6 +175,29 @@ class WindowState:
         return self.status == WindowStatus.PAUSED
 
 
+def due(hall: HallInfo, today: date, deadline: date, is_open: bool) -> str | None:
+    """The one deadline rule of cases and complaints: an open one past its deadline is "red";
+    one with `case_near_days` working days left or fewer (the deadline day itself included)
+    "yellow"; else (or closed) None."""
+    if not is_open:
+        return None
+    if today > deadline:
+        return "red"
+    if cal.working_days_left(hall, today, deadline) <= hall.case_near_days:
+        return "yellow"
+    return None
+
+
+def got_through(follow_ups: list[dict[str, Any]]) -> bool:
+    """A 回访 got through (any result but 未接通): of a case or a complaint."""
+    return any(f["result"] != "unreached" for f in follow_ups)
+
+
+def calls_left(follow_ups: list[dict[str, Any]]) -> bool:
+    """A 回访 is still to be made: none got through, and fewer than `FOLLOW_UP_TRIES` calls."""
+    return not got_through(follow_ups) and len(follow_ups) < FOLLOW_UP_TRIES
+
+
 @dataclass(slots=True, eq=False)
 class Case:
     """A 差评 case (差评工单): the rating it was opened for, and everything done since, each act
@@ -204,25 +238,64 @@ class Case:
 
     @property
     def followed_up(self) -> bool:
-        """A 回访 got through (any result but 未接通)."""
-        return any(f["result"] != "unreached" for f in self.follow_ups)
+        return got_through(self.follow_ups)
 
     @property
     def awaits_follow_up(self) -> bool:
         """Handled, and its 回访 neither got through nor ran out of tries."""
-        return (case_allows(self.status, "follow_up") and not self.followed_up
-                and len(self.follow_ups) < FOLLOW_UP_TRIES)
+        return case_allows(self.status, "follow_up") and calls_left(self.follow_ups)
 
     def due(self, hall: HallInfo, today: date) -> str | None:
-        """An open case past its deadline is "red"; one with `case_near_days` working days
-        left or fewer (the deadline day itself included) "yellow"; else None."""
-        if not self.is_open:
-            return None
-        if today > self.deadline:
-            return "red"
-        if cal.working_days_left(hall, today, self.deadline) <= hall.case_near_days:
-            return "yellow"
-        return None
+        return due(hall, today, self.deadline, self.is_open)
+
+
+@dataclass(slots=True, eq=False)
+class Complaint:
+    """A complaint or suggestion of the register (`lifecycle`'s header tells its life). Its
+    complainant's name and phone are not here: they are outside the log
+    (`store.complaint_contacts`)."""
+
+    number: str
+    day: date
+    """The service day it came in."""
+    at: datetime
+    kind: str
+    channel: str
+    category: str
+    text: str
+    window: int | None
+    clerk: str | None
+    ticket: str | None
+    hotline_case: str | None
+    deadline: date
+    by: str | None
+    contact: bool
+    status: ComplaintStatus = ComplaintStatus.REGISTERED
+    """Set only through `lifecycle.complaint_after`, by the event handlers."""
+    handler: str | None = None
+    """The manager who took it on (承办), as the log signs managers' acts."""
+    assigned_at: datetime | None = None
+    reply: dict[str, Any] | None = None
+    """by, at, reply, valid."""
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    closed: dict[str, Any] | None = None
+    """by, at, note."""
+    closed_on: date | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in FINAL_COMPLAINT_STATUSES
+
+    @property
+    def awaits_follow_up(self) -> bool:
+        """Replied, a contact kept to call back, and its 回访 neither got through nor ran out of
+        tries: it cannot be closed yet. (A 回访 may be recorded without a kept contact too, e.g.
+        one made through the 12345 hotline.)"""
+        return (self.contact and complaint_allows(self.status, "follow_up")
+                and calls_left(self.follow_ups))
+
+    def due(self, hall: HallInfo, today: date) -> str | None:
+        return due(hall, today, self.deadline, self.is_open)
 
 
 Decision = list[ev.Record]
@@ -244,6 +317,9 @@ class HallState:
         self.cases: dict[str, Case] = {}
         """Every 差评 case by its number, of every day: a case outlives the day."""
         self._cases_opened: dict[date, int] = {}
+        self.complaints: dict[str, Complaint] = {}
+        """Every complaint and suggestion by its number, of every day."""
+        self._complaints_registered: dict[date, int] = {}
         self._reset_day(day)
         self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
             cmd.TakeTicket: self._take_ticket, cmd.SignIn: self._sign_in,
@@ -258,6 +334,11 @@ class HallState:
             cmd.HandleCase: self._handle_case, cmd.RectifyCase: self._rectify_case,
             cmd.FollowUpCase: self._follow_up_case, cmd.AppealCase: self._appeal_case,
             cmd.DecideAppeal: self._decide_appeal,
+            cmd.RegisterComplaint: self._register_complaint,
+            cmd.AssignComplaint: self._assign_complaint,
+            cmd.ReplyComplaint: self._reply_complaint,
+            cmd.FollowUpComplaint: self._follow_up_complaint,
+            cmd.CloseComplaint: self._close_complaint,
         }
 
     def take_items(self, definition: HallDefinition, version: int) -> None:
@@ -700,15 +781,25 @@ class HallState:
         return [ev.CaseRectified(c.case, self._reason(c.note, "整改情况", MAX_CASE_TEXT), c.by)]
 
     def _follow_up_case(self, c: cmd.FollowUpCase, now: datetime) -> Decision:
-        if c.result not in FOLLOW_UP_RESULTS:
-            raise DomainError("bad_request", "请选择回访结果：" + "、".join(FOLLOW_UP_NAMES.values()))
+        self._follow_up_result(c.result)
         case = self._case(c.case, "follow_up")
-        if case.followed_up:
-            raise DomainError("conflict", f"差评工单 {c.case} 已回访")
-        if len(case.follow_ups) >= FOLLOW_UP_TRIES:
-            raise DomainError("conflict", f"差评工单 {c.case} 已回访 {FOLLOW_UP_TRIES} 次未接通，不再回访")
+        self._may_call_back(case.follow_ups, f"差评工单 {c.case}")
         return [ev.CaseFollowedUp(c.case, c.result, self._reason(c.note, "回访记录", MAX_CASE_TEXT, False),
                                   c.by, len(case.follow_ups) + 1)]
+
+    @staticmethod
+    def _follow_up_result(result: str) -> None:
+        if result not in FOLLOW_UP_RESULTS:
+            raise DomainError("bad_request", "请选择回访结果：" + "、".join(FOLLOW_UP_NAMES.values()))
+
+    @staticmethod
+    def _may_call_back(follow_ups: list[dict[str, Any]], what: str) -> None:
+        """Refused when a 回访 got through already, or its tries ran out (a case's or a
+        complaint's)."""
+        if got_through(follow_ups):
+            raise DomainError("conflict", f"{what} 已回访")
+        if len(follow_ups) >= FOLLOW_UP_TRIES:
+            raise DomainError("conflict", f"{what} 已回访 {FOLLOW_UP_TRIES} 次未接通，不再回访")
 
     def _appeal_case(self, c: cmd.AppealCase, now: datetime) -> Decision:
         case = self._case(c.case, "appeal")
@@ -723,6 +814,77 @@ class HallState:
             raise DomainError("forbidden", "申诉须由另一位管理人员审核，不能审核自己提出的申诉")
         return [ev.CaseAppealDecided(c.case, c.uphold, self._reason(c.reason, "审核意见", MAX_CASE_TEXT),
                                      c.by)]
+
+    # --- the complaints register (投诉/建议) -----------------------------------------------------
+
+    def _register_complaint(self, c: cmd.RegisterComplaint, now: datetime) -> Decision:
+        if c.kind not in COMPLAINT_KINDS:
+            raise DomainError("bad_request", "请选择：" + "、".join(COMPLAINT_KIND_NAMES.values()))
+        if c.channel not in COMPLAINT_CHANNELS:
+            raise DomainError("bad_request", f"未知的来源：{c.channel}")
+        if c.category not in self.hall.complaint_categories:
+            raise DomainError("bad_request", "请选择类别：" + "、".join(self.hall.complaint_categories))
+        text = self._reason(c.text, "投诉建议内容", MAX_CASE_TEXT)
+        window, clerk = c.window, c.clerk
+        if c.ticket is not None:   # a ticket's page: the window and the clerk that served it
+            ticket = self._ticket(c.ticket)
+            window, clerk = ticket.window, ticket.clerk
+        if window is not None:
+            self._window(window)
+        if clerk is not None and clerk not in self.definition.clerk_by_badge:
+            raise DomainError("bad_request", f"没有工号为 {clerk} 的工作人员")
+        hotline = (c.hotline_case or "").strip() or None
+        if c.channel == "hotline" and hotline is None:
+            raise DomainError("bad_request", "请填写 12345 热线的工单编号")
+        if hotline is not None and len(hotline) > MAX_HOTLINE_CASE:
+            raise DomainError("bad_request", f"热线工单编号不能超过 {MAX_HOTLINE_CASE} 个字符")
+        count = self._complaints_registered.get(self.day, 0) + 1
+        deadline = cal.working_days_after(self.hall, self.day, self.hall.complaint_deadline_days)
+        return [ev.ComplaintRegistered(
+            f"TS{self.day:%Y%m%d}-{count:03d}", c.kind, c.channel, c.category, text, window,
+            clerk, c.ticket, hotline, deadline.isoformat(), c.by,
+            c.contact and self.hall.complaint_keep_contact)]
+
+    def _complaint(self, number: str, action: ComplaintAction, by: str | None = None) -> Complaint:
+        """The complaint, if its table allows `action` from its status and (`by` given) `by`
+        is the manager handling it; else refused."""
+        complaint = self.complaints.get(number)
+        if complaint is None:
+            raise DomainError("not_found", f"没有编号为 {number} 的投诉建议")
+        if not complaint_allows(complaint.status, action):
+            raise DomainError("conflict", f"投诉建议 {number} {COMPLAINT_STATUS_NAMES[complaint.status]}，"
+                                          f"不能{COMPLAINT_ACTION_NAMES[action]}")
+        if by is not None and by != complaint.handler:
+            raise DomainError("forbidden", f"投诉建议 {number} 由{complaint.handler}承办，"
+                                           f"须由承办人{COMPLAINT_ACTION_NAMES[action]}")
+        return complaint
+
+    def _assign_complaint(self, c: cmd.AssignComplaint, now: datetime) -> Decision:
+        complaint = self._complaint(c.complaint, "assign")
+        if complaint.handler == c.by:
+            raise DomainError("conflict", f"投诉建议 {c.complaint} 已由您承办")
+        return [ev.ComplaintAssigned(c.complaint, c.by)]
+
+    def _reply_complaint(self, c: cmd.ReplyComplaint, now: datetime) -> Decision:
+        self._complaint(c.complaint, "reply", c.by)
+        return [ev.ComplaintReplied(c.complaint, self._reason(c.reply, "答复内容", MAX_CASE_TEXT),
+                                    c.valid, c.by)]
+
+    def _follow_up_complaint(self, c: cmd.FollowUpComplaint, now: datetime) -> Decision:
+        self._follow_up_result(c.result)
+        complaint = self._complaint(c.complaint, "follow_up", c.by)
+        self._may_call_back(complaint.follow_ups, f"投诉建议 {c.complaint}")
+        return [ev.ComplaintFollowedUp(c.complaint, c.result,
+                                       self._reason(c.note, "回访记录", MAX_CASE_TEXT, False), c.by,
+                                       len(complaint.follow_ups) + 1)]
+
+    def _close_complaint(self, c: cmd.CloseComplaint, now: datetime) -> Decision:
+        complaint = self._complaint(c.complaint, "close", c.by)
+        if complaint.awaits_follow_up:
+            raise DomainError("conflict", f"投诉建议 {c.complaint} 尚未回访：回访接通（或 "
+                                          f"{FOLLOW_UP_TRIES} 次未接通）后方可办结")
+        return [ev.ComplaintClosed(c.complaint, self._reason(c.note, "办结说明", MAX_CASE_TEXT, False),
+                                   c.by)]
 
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
         decision: Decision = []
@@ -1062,6 +1224,37 @@ class HallState:
     def _on_case_overdue(self, e: Event[ev.CaseOverdue]) -> None:
         self.cases[e.data.case].overdue_warned = True
 
+    def _complaint_moved(self, e: Event[Any], action: ComplaintAction) -> Complaint:
+        complaint = self.complaints[e.data.complaint]
+        complaint.status = complaint_after(complaint.status, action, complaint.number)
+        return complaint
+
+    def _on_complaint_registered(self, e: Event[ev.ComplaintRegistered]) -> None:
+        d = e.data
+        self.complaints[d.complaint] = Complaint(
+            d.complaint, e.day, e.at, d.kind, d.channel, d.category, d.text, d.window, d.clerk,
+            d.ticket, d.hotline_case, date.fromisoformat(d.deadline), d.by, d.contact)
+        self._complaints_registered[e.day] = self._complaints_registered.get(e.day, 0) + 1
+
+    def _on_complaint_assigned(self, e: Event[ev.ComplaintAssigned]) -> None:
+        complaint = self._complaint_moved(e, "assign")
+        complaint.handler, complaint.assigned_at = e.data.by, e.at
+
+    def _on_complaint_replied(self, e: Event[ev.ComplaintReplied]) -> None:
+        d = e.data
+        self._complaint_moved(e, "reply").reply = {"by": d.by, "at": e.at, "reply": d.reply,
+                                                   "valid": d.valid}
+
+    def _on_complaint_followed_up(self, e: Event[ev.ComplaintFollowedUp]) -> None:
+        d = e.data
+        self._complaint_moved(e, "follow_up").follow_ups.append(
+            {"by": d.by, "at": e.at, "result": d.result, "note": d.note, "attempt": d.attempt})
+
+    def _on_complaint_closed(self, e: Event[ev.ComplaintClosed]) -> None:
+        complaint = self._complaint_moved(e, "close")
+        complaint.closed = {"by": e.data.by, "at": e.at, "note": e.data.note}
+        complaint.closed_on = e.day
+
 
 APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.TicketIssued, HallState._on_ticket_issued),
@@ -1090,6 +1283,11 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.CaseAppealed, HallState._on_case_appealed),
     ev.entry(ev.CaseAppealDecided, HallState._on_case_appeal_decided),
     ev.entry(ev.CaseOverdue, HallState._on_case_overdue),
+    ev.entry(ev.ComplaintRegistered, HallState._on_complaint_registered),
+    ev.entry(ev.ComplaintAssigned, HallState._on_complaint_assigned),
+    ev.entry(ev.ComplaintReplied, HallState._on_complaint_replied),
+    ev.entry(ev.ComplaintFollowedUp, HallState._on_complaint_followed_up),
+    ev.entry(ev.ComplaintClosed, HallState._on_complaint_closed),
 ])
 """How each kind of event changes the hall's state."""
 

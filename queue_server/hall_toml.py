@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hall import missed_call
 from hall.service_calendar import clock_text
-from hall.vocabulary import HALL_LEVELS, SCORES, TICKET_KINDS
+from hall.vocabulary import COMPLAINT_CATEGORIES, HALL_LEVELS, SCORES, TICKET_KINDS
 from queue_server.hall_definition import (
     CATALOGUE_UPDATES,
     HANDLING_MODES,
@@ -322,7 +322,9 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "issue_cutoff_minutes", "unattended_after_minutes", "transfer_return_minutes",
               "wait_yellow_minutes", "wait_red_minutes", "service_warning_minutes",
               "service_level_minutes", "rating_reasons", "rating_levels",
-              "case_deadline_days", "case_near_days", "demo", "mobile_share", "public_url",
+              "case_deadline_days", "case_near_days", "complaint_categories",
+              "complaint_deadline_days", "complaint_keep_contact", "complaint_contact_days",
+              "demo", "mobile_share", "public_url",
               "catalogue_updates", "level", "missed_call")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
@@ -384,6 +386,15 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
                                      required=False, default=5),
         case_near_days=c.integer(table, "hall", "case_near_days", 0, 30, required=False,
                                  default=1),
+        complaint_categories=c.texts(table, "hall", "complaint_categories", required=False,
+                                     limit=REASON, max_items=12, min_items=1,
+                                     default=COMPLAINT_CATEGORIES),
+        complaint_deadline_days=c.integer(table, "hall", "complaint_deadline_days", 1, 60,
+                                          required=False, default=5),
+        complaint_keep_contact=c.value(table, "hall", "complaint_keep_contact", bool, False,
+                                       True),
+        complaint_contact_days=c.integer(table, "hall", "complaint_contact_days", 1, 3650,
+                                         required=False, default=180),
         demo=c.value(table, "hall", "demo", bool, False, False),
         mobile_share=c.integer(table, "hall", "mobile_share", 1, 100, required=False,
                                default=50),
@@ -759,7 +770,9 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
 _OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level": "",
                        "missed_call": missed_call.DEFAULT,
                        "rating_levels": tuple(name for _, name in SCORES),
-                       "case_deadline_days": 5, "case_near_days": 1, "mobile_share": 50}
+                       "case_deadline_days": 5, "case_near_days": 1, "mobile_share": 50,
+                       "complaint_categories": COMPLAINT_CATEGORIES, "complaint_deadline_days": 5,
+                       "complaint_keep_contact": True, "complaint_contact_days": 180}
 """[hall] keys an export leaves out when they hold their default."""
 
 

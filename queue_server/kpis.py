@@ -275,6 +275,8 @@ FOLD: dict[type[ev.Record], Callable[[_Fold, Event[Any]], None] | None] = dict([
     ev.NoticeSet: None, ev.DeviceReported: None,
     # A 差评 case's life: its KPIs (`case_kpis`) read the cases, which outlive the day.
     **{kind: None for kind in ev.CASE_KINDS},
+    # A complaint's life: not a ticket's nor a window's.
+    **{kind: None for kind in ev.COMPLAINT_KINDS},
 }
 """How the KPI fold reads each kind of event."""
 

@@ -1,5 +1,5 @@
-"""The life of a ticket, of a window and of a 差评 case: three tables, and the gates every move
-goes through.
+"""The life of a ticket, of a window, of a 差评 case and of a complaint: four tables, and the
+gates every move goes through.
 
 Theory of operation
 -------------------
@@ -35,13 +35,22 @@ EXPLAINED case gets its 回访 (`follow_up`), which records a result and moves n
 outlives the service day: it is not reset with the day, and a restart replays its events from
 every day (`hall_service.rebuild`).
 
+A complaint or suggestion (投诉/建议, the complaints register) is REGISTERED (已登记) when it comes
+in (the citizen's ticket page, the hall's QR page, or typed in by a manager: a phone call, a
+12345 transfer). A manager takes it on (`assign`, 承办: ASSIGNED, 处理中; another manager may take
+it over), replies (`reply`: REPLIED, 已答复, the text the citizen reads on the status page),
+calls the citizen back (`follow_up`, 回访, with the case's tries) and closes it (`close`:
+CLOSED, 已办结, final) once the 回访 got through or ran out of tries. Like a case it outlives the
+day, and its deadline (working days) runs until it is closed.
+
 How the tables are enforced
 ---------------------------
-`TICKET_TRANSITIONS`, `WINDOW_TRANSITIONS` and `CASE_TRANSITIONS` are the only place these
-moves are written. Every decision of `hall_state` that moves a ticket, a window or a case asks
-`ticket_allows` / `window_allows` / `case_allows` first and refuses the command when the table
-says no; every event handler sets the new status with `ticket_after` / `window_after` /
-`case_after`, which raise `BrokenTransition` on a move the table does not have. So editing a
+`TICKET_TRANSITIONS`, `WINDOW_TRANSITIONS`, `CASE_TRANSITIONS` and `COMPLAINT_TRANSITIONS` are
+the only place these moves are written. Every decision of `hall_state` that moves a ticket, a
+window, a case or a complaint asks `ticket_allows` / `window_allows` / `case_allows` /
+`complaint_allows` first and refuses the command when the table says no; every event handler
+sets the new status with `ticket_after` / `window_after` / `case_after` / `complaint_after`,
+which raise `BrokenTransition` on a move the table does not have. So editing a
 table changes what the hall does, and `tests/test_lifecycle.py` derives every allowed and
 every forbidden move from the tables and drives `HallState` through each.
 
@@ -52,9 +61,14 @@ priority ratio, time-based warnings) is in `hall_state` and `dispatch`, beside t
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
-from hall.vocabulary import CASE_STATUS_NAMES, TICKET_STATUS_NAMES, WINDOW_STATUS_NAMES
+from hall.vocabulary import (
+    CASE_STATUS_NAMES,
+    COMPLAINT_STATUS_NAMES,
+    TICKET_STATUS_NAMES,
+    WINDOW_STATUS_NAMES,
+)
 
 
 class TicketStatus(StrEnum):
@@ -151,8 +165,30 @@ FOLLOW_UP_TRIES = 3
 回访 unreached)."""
 
 
+class ComplaintStatus(StrEnum):
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    REPLIED = "replied"
+    CLOSED = "closed"
+
+
+FINAL_COMPLAINT_STATUSES = frozenset({ComplaintStatus.CLOSED})
+
+ComplaintAction = Literal["assign", "reply", "follow_up", "close"]
+COMPLAINT_ACTIONS: tuple[ComplaintAction, ...] = get_args(ComplaintAction)
+
+COMPLAINT_TRANSITIONS: dict[tuple[ComplaintStatus, ComplaintAction], ComplaintStatus] = {
+    (ComplaintStatus.REGISTERED, "assign"): ComplaintStatus.ASSIGNED,
+    (ComplaintStatus.ASSIGNED, "assign"): ComplaintStatus.ASSIGNED,   # another manager takes it
+    (ComplaintStatus.ASSIGNED, "reply"): ComplaintStatus.REPLIED,
+    (ComplaintStatus.REPLIED, "follow_up"): ComplaintStatus.REPLIED,
+    (ComplaintStatus.REPLIED, "close"): ComplaintStatus.CLOSED,
+}
+"""Every move a complaint can make (the complaints register)."""
+
+
 class BrokenTransition(Exception):
-    """An event says a ticket, window or case made a move its table does not allow: the log is not
+    """An event says a ticket, window, case or complaint made a move its table does not allow: the log is not
     one this code wrote, or a decision let through what the table forbids."""
 
 
@@ -164,19 +200,25 @@ def window_allows(status: WindowStatus, action: WindowAction) -> bool:
     return (status, action) in WINDOW_TRANSITIONS
 
 
-def ticket_after(status: TicketStatus, action: TicketAction, number: str) -> TicketStatus:
-    """The status after `action`, as every event handler sets it."""
-    after = TICKET_TRANSITIONS.get((status, action))
+St = TypeVar("St", bound=StrEnum)
+Ac = TypeVar("Ac", bound=str)
+
+
+def _after(table: dict[tuple[St, Ac], St], status: St, action: Ac, what: str) -> St:
+    """The status after `action` by `table`, as every event handler sets it; `what` names the
+    thing and its status in the refusal."""
+    after = table.get((status, action))
     if after is None:
-        raise BrokenTransition(f"{number} 号{TICKET_STATUS_NAMES[status]}，不能 {action}")
+        raise BrokenTransition(f"{what}，不能 {action}")
     return after
+
+
+def ticket_after(status: TicketStatus, action: TicketAction, number: str) -> TicketStatus:
+    return _after(TICKET_TRANSITIONS, status, action, f"{number} 号{TICKET_STATUS_NAMES[status]}")
 
 
 def window_after(status: WindowStatus, action: WindowAction, number: int) -> WindowStatus:
-    after = WINDOW_TRANSITIONS.get((status, action))
-    if after is None:
-        raise BrokenTransition(f"{number} 号窗口{WINDOW_STATUS_NAMES[status]}，不能 {action}")
-    return after
+    return _after(WINDOW_TRANSITIONS, status, action, f"{number} 号窗口{WINDOW_STATUS_NAMES[status]}")
 
 
 def case_allows(status: CaseStatus, action: CaseAction) -> bool:
@@ -184,7 +226,13 @@ def case_allows(status: CaseStatus, action: CaseAction) -> bool:
 
 
 def case_after(status: CaseStatus, action: CaseAction, number: str) -> CaseStatus:
-    after = CASE_TRANSITIONS.get((status, action))
-    if after is None:
-        raise BrokenTransition(f"差评工单 {number} {CASE_STATUS_NAMES[status]}，不能 {action}")
-    return after
+    return _after(CASE_TRANSITIONS, status, action, f"差评工单 {number} {CASE_STATUS_NAMES[status]}")
+
+
+def complaint_allows(status: ComplaintStatus, action: ComplaintAction) -> bool:
+    return (status, action) in COMPLAINT_TRANSITIONS
+
+
+def complaint_after(status: ComplaintStatus, action: ComplaintAction, number: str) -> ComplaintStatus:
+    return _after(COMPLAINT_TRANSITIONS, status, action,
+                  f"投诉建议 {number} {COMPLAINT_STATUS_NAMES[status]}")

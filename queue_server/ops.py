@@ -113,6 +113,16 @@ def _appeal(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
     return cmd.AppealCase(p["case"], p["reason"], who.signature)
 
 
+def _complain(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    """A citizen's complaint: from its ticket's page (the ticket's window and clerk are the
+    ones concerned) or from the hall's QR page. `contact`: a name or phone was given."""
+    contact = bool(p.get("name") or p.get("phone"))
+    if who.role == "citizen":
+        return cmd.RegisterComplaint(p["kind"], "ticket", p["category"], p["text"],
+                                     ticket=who.ticket, contact=contact)
+    return cmd.RegisterComplaint(p["kind"], "hall", p["category"], p["text"], contact=contact)
+
+
 def _signed(make: Callable[[Params, str], cmd.Command]
             ) -> Callable[[Params, Actor, ClerkWindow], cmd.Command]:
     """A manager's op, signed with who did it."""
@@ -147,6 +157,18 @@ COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
     "appeal_case": _appeal,
     "decide_appeal": _signed(lambda p, by: cmd.DecideAppeal(p["case"], p["uphold"], p["reason"],
                                                             by)),
+    "complain": _complain,
+    "register_complaint": _signed(lambda p, by: cmd.RegisterComplaint(
+        p["kind"], p["channel"], p["category"], p["text"], p.get("window"), p.get("clerk"),
+        hotline_case=p.get("hotline_case"), contact=bool(p.get("name") or p.get("phone")),
+        by=by)),
+    "assign_complaint": _signed(lambda p, by: cmd.AssignComplaint(p["complaint"], by)),
+    "reply_complaint": _signed(lambda p, by: cmd.ReplyComplaint(p["complaint"], p["reply"],
+                                                                p["valid"], by)),
+    "follow_up_complaint": _signed(lambda p, by: cmd.FollowUpComplaint(
+        p["complaint"], p["result"], p.get("note", ""), by)),
+    "close_complaint": _signed(lambda p, by: cmd.CloseComplaint(p["complaint"],
+                                                                p.get("note", ""), by)),
 }
 """Every op that changes the hall, and the command it becomes. The ops that only read
 (`hello`, `catalogue`, `stats`, `export`) are not here: they make no command."""

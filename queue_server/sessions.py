@@ -39,22 +39,35 @@ from hall.protocol import (
 )
 from hall.vocabulary import CASE_METRICS, METRICS, ROLE_NAMES
 from queue_server import commands as cmd
-from queue_server import county, kpis, ops, reports, take_page, views
+from queue_server import complaint_contacts, county, kpis, ops, reports, take_page, views
+from queue_server import events as ev
 from queue_server.domain_errors import DomainError
 from queue_server.export_links import make_link
 from queue_server.fanout import Hub, close_soon
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
-from queue_server.rate_limits import MOBILE_TAKE_LIMIT, TAKE_LIMIT, PerAddress, RateLimit
+from queue_server.rate_limits import (
+    COMPLAIN_LIMIT,
+    MOBILE_TAKE_LIMIT,
+    TAKE_LIMIT,
+    PerAddress,
+    RateLimit,
+)
 from queue_server.revocation import Revocation
 from queue_server.store import accounts, devices
-from queue_server.ticket_tokens import TokenExpired, make_token, short_code, ticket_for
+from queue_server.ticket_tokens import (
+    TokenExpired,
+    complaint_code,
+    make_token,
+    short_code,
+    ticket_for,
+)
 from queue_server.writer import SessionEnded, Writer, WriterFailed
 
 log = logging.getLogger("queue_server.sessions")
 
 READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
-                      "take_menu", "take_poster"})
+                      "take_menu", "take_poster", "complaint_contact"})
 
 
 @dataclass
@@ -79,6 +92,8 @@ class Context:
     menus: take_page.MenuCache = field(default_factory=take_page.MenuCache)
     """The mobile page's menu, computed at most once a hall second."""
     clock_speed: float = 1.0   # how fast the hall's clock runs (`serve --speed`, a simulation)
+    complaints: PerAddress = field(default_factory=lambda: PerAddress(COMPLAIN_LIMIT))
+    """Citizens' complaints (the ticket page, `/complain`), per client address."""
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -214,6 +229,7 @@ class Session:
                  "clock_speed": self.context.clock_speed}
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now(registered)
+            reply["signature"] = self.signature   # as the log signs its acts (a complaint's handler)
         if role == "clerk":
             assert self.badge is not None
             reply["clerk"] = views.clerk_view(self.state, self.badge)
@@ -230,18 +246,28 @@ class Session:
                                           "consultation_phone": hall["consultation_phone"],
                                           "rating_reasons": hall["rating_reasons"],
                                           "rating_levels": hall["rating_levels"],
-                                          "missed_call": hall["missed_call"]}}
+                                          "missed_call": hall["missed_call"],
+                                          **self._complaint_card()}}
         if role == "display":   # shown on the board, for the mobile 取号 page (`/take`)
             reply["take_code"] = take_page.hall_code(self.context.secret, self.state.day)
         if role == "mobile":
-            reply["snapshot"] = {"hall": self._hall_card()}
+            reply["snapshot"] = {"hall": {**self._hall_card(), **self._complaint_card()}}
             reply["menu"] = self._menu()
             reply["service_day"] = self.state.day.isoformat()   # the page's 我今天取的号
+        if role in ("kiosk", "pad"):   # the QR of the hall's 投诉建议 page they may show
+            reply["complain_url"] = f"{self.context.public_url(self.connection)}/complain"
         return reply
 
     def _hall_card(self) -> dict[str, Any]:
         hall = self.context.hall_view
         return {k: hall[k] for k in ("name", "address", "consultation_phone")}
+
+    def _complaint_card(self) -> dict[str, Any]:
+        """What a citizen's complaint form needs: the categories, whether a name and phone are
+        kept and for how long, the hall's 监督电话."""
+        hall = self.context.hall_view
+        return {k: hall[k] for k in ("complaint_categories", "complaint_keep_contact",
+                                     "complaint_contact_days", "complaint_phone")}
 
     def _devices_now(self, registered: list[devices.Device]) -> list[dict[str, Any]]:
         """Every registered device, with how many connections it holds now (0: offline)."""
@@ -581,6 +607,78 @@ class Session:
         await self._submit(self._command(request))
         return {}
 
+    # --- the complaints register (投诉/建议) ---------------------------------------------------
+
+    async def _op_complain(self, request: Request) -> dict[str, Any]:
+        """A citizen's complaint (its ticket's page, or the hall's QR page `/complain`): limited
+        per address; the number and the short code for the status page (`/ts`) in reply."""
+        if self.role == "mobile":
+            self._still_today()
+        if not self.context.complaints.take(self.address):
+            raise ProtocolError("rate_limited", "提交太频繁，请稍后再试")
+        return await self._register(request)
+
+    async def _op_register_complaint(self, request: Request) -> dict[str, Any]:
+        """A phone call or a 12345 transfer typed in by a manager."""
+        return await self._register(request)
+
+    async def _register(self, request: Request) -> dict[str, Any]:
+        """The complaint logged (nothing personal in the log), then its name and phone kept
+        beside the log when given and the hall keeps them (queue_server.complaint_contacts)."""
+        p = request.params
+        try:
+            name, phone = complaint_contacts.checked(p.get("name", ""), p.get("phone", ""))
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        outcome = await self._submit(ops.command_for(
+            request.op, {**p, "name": name, "phone": phone}, self, self.state.clerk_window.get))
+        registered = next(e.data for e in outcome.events if isinstance(e.data, ev.ComplaintRegistered))
+        number = registered.complaint
+        kept = registered.contact
+        if kept:
+            service = self.context.service
+
+            def keep() -> None:
+                with service.engine.begin() as conn:
+                    complaint_contacts.keep(conn, service.hall_id, number, name, phone)
+
+            try:
+                await asyncio.to_thread(keep)
+            except Exception:   # the complaint is logged: it stands, without its contact
+                log.exception("the contact of complaint %s was not stored", number)
+                kept = False
+        public = self.context.public_url(self.connection)
+        return {"complaint": number, "code": complaint_code(self.context.secret, number),
+                "deadline": registered.deadline, "status_url": f"{public}/ts",
+                "contact_kept": kept}
+
+    async def _op_complaint_act(self, request: Request) -> dict[str, Any]:
+        """An act on a complaint; managers hear of it as a `complaint` event."""
+        await self._submit(self._command(request))
+        return {}
+
+    async def _op_complaint_contact(self, request: Request) -> dict[str, Any]:
+        """A complaint's name and phone: whole for the manager handling it, masked for any
+        other; `kept` false when none were kept, `purged` when the period has passed, `saving`
+        while the row is being written (just after the complaint's event: ask again)."""
+        complaint = self.state.complaints.get(request.params["complaint"])
+        if complaint is None:
+            raise DomainError("not_found", f"没有编号为 {request.params['complaint']} 的投诉建议")
+        if not complaint.contact:
+            return {"kept": False}
+        service = self.context.service
+
+        def read() -> tuple[str, str] | None:
+            with service.engine.connect() as conn:
+                return complaint_contacts.read(conn, service.hall_id, complaint.number)
+
+        found = await asyncio.to_thread(read)
+        if found is None:
+            purged = complaint_contacts.past_keeping(self.state.hall, complaint, self.state.day)
+            return {"kept": True, "purged": purged, "saving": not purged}
+        return {"kept": True, "purged": False,
+                **complaint_contacts.shown(*found, whole=complaint.handler == self.signature)}
+
 
 OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] = {
     "hello": Session._op_hello,
@@ -609,6 +707,11 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "set_priority": Session._op_set_priority,
     **{op: Session._op_case_act for op in ("handle_case", "rectify_case", "follow_up_case",
                                            "appeal_case", "decide_appeal")},
+    "complain": Session._op_complain,
+    "register_complaint": Session._op_register_complaint,
+    **{op: Session._op_complaint_act for op in ("assign_complaint", "reply_complaint",
+                                                "follow_up_complaint", "close_complaint")},
+    "complaint_contact": Session._op_complaint_contact,
 }
 """What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
 the two name the same ops."""

@@ -32,6 +32,11 @@ def short_code(secret: str, day: date, number: str) -> str:
     return digits(secret, f"short:{day:%Y%m%d}{number}", 6)
 
 
+def complaint_code(secret: str, number: str) -> str:
+    """A complaint's short code (6 digits): with its number, it opens the status page (`/ts`)."""
+    return digits(secret, f"complaint:{number}", 6)
+
+
 def digits(secret: str, payload: str, count: int) -> str:
     """`count` decimal digits of HMAC-SHA256 of `payload` under the hall's secret: a code a
     person types (the 查询码, the hall's daily 取号码 of queue_server.take_page)."""

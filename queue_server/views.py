@@ -17,6 +17,9 @@ from hall import guide, service_calendar
 from hall.service_calendar import clock_text
 from hall.vocabulary import (
     CASE_STATUS_NAMES,
+    COMPLAINT_CHANNEL_NAMES,
+    COMPLAINT_KIND_NAMES,
+    COMPLAINT_STATUS_NAMES,
     OUTCOME_NAMES,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
@@ -26,8 +29,15 @@ from hall.vocabulary import (
 from queue_server import events as ev
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
-from queue_server.hall_state import Case, HallState, Ticket, WindowState
-from queue_server.lifecycle import CASE_ACTIONS, TicketStatus, WindowStatus, case_allows
+from queue_server.hall_state import Case, Complaint, HallState, Ticket, WindowState, calls_left
+from queue_server.lifecycle import (
+    CASE_ACTIONS,
+    COMPLAINT_ACTIONS,
+    TicketStatus,
+    WindowStatus,
+    case_allows,
+    complaint_allows,
+)
 
 QUEUE_PREVIEW = 5
 RECENT_CALLS = 10
@@ -85,6 +95,9 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
         "rating_reasons": list(h.rating_reasons),
         "rating_levels": [[score, name] for score, name in h.scores],
         "missed_call": h.missed_call,
+        "complaint_categories": list(h.complaint_categories),
+        "complaint_keep_contact": h.complaint_keep_contact,
+        "complaint_contact_days": h.complaint_contact_days,
         "outcomes": [{"code": code, "name": name} for code, name in OUTCOME_NAMES.items()],
         "thresholds": {"wait_yellow_minutes": h.wait_yellow_minutes,
                        "wait_red_minutes": h.wait_red_minutes,
@@ -366,10 +379,6 @@ def case_view(state: HallState, case: Case) -> dict[str, Any]:
     definition = state.definition
     department = definition.department_by_code.get(case.department)
     clerk = definition.clerk_by_badge.get(case.clerk)
-
-    def act(record: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if record is None else {**record, "at": iso(record["at"])}
-
     return {
         "case": case.number, "ticket": case.ticket, "day": case.day.isoformat(),
         "opened_at": iso(case.opened_at), "score": case.score,
@@ -378,15 +387,60 @@ def case_view(state: HallState, case: Case) -> dict[str, Any]:
         "department": case.department, "department_name": department.name if department else "",
         "deadline": case.deadline.isoformat(), "due": case.due(state.hall, state.day),
         "status": case.status.value, "status_text": CASE_STATUS_NAMES[case.status],
-        "handling": act(case.handling), "rectified": act(case.rectified),
-        "appeal": act(case.appeal), "decision": act(case.decision),
-        "follow_ups": [act(f) for f in case.follow_ups],
+        "handling": _act(case.handling), "rectified": _act(case.rectified),
+        "appeal": _act(case.appeal), "decision": _act(case.decision),
+        "follow_ups": [_act(f) for f in case.follow_ups],
         "awaits_follow_up": case.awaits_follow_up, "closed_at": iso(case.closed_at),
         "pending": case.is_open or case.awaits_follow_up,
         # what may be done now, by the case's table (a 回访 only while one is awaited)
         "actions": [a for a in CASE_ACTIONS if case_allows(case.status, a)
                     and (a != "follow_up" or case.awaits_follow_up)],
     }
+
+
+def _act(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An act on a case or a complaint (who, when, what) as the wire says it."""
+    return None if record is None else {**record, "at": iso(record["at"])}
+
+
+def complaint_view(state: HallState, complaint: Complaint) -> dict[str, Any]:
+    """A complaint as the managers' dashboard shows it: what, where from, whom it concerns, its
+    status and deadline (`due`, the cases' rule) and every act. Never its complainant's name or
+    phone (outside the log, `complaint_contact`): every manager receives this view."""
+    clerk = state.definition.clerk_by_badge.get(complaint.clerk) if complaint.clerk else None
+    return {
+        "complaint": complaint.number, "day": complaint.day.isoformat(),
+        "registered_at": iso(complaint.at), "kind": complaint.kind,
+        "kind_name": COMPLAINT_KIND_NAMES[complaint.kind], "channel": complaint.channel,
+        "channel_name": COMPLAINT_CHANNEL_NAMES[complaint.channel],
+        "category": complaint.category, "text": complaint.text, "window": complaint.window,
+        "clerk": complaint.clerk, "clerk_name": clerk.name if clerk else "",
+        "ticket": complaint.ticket, "hotline_case": complaint.hotline_case,
+        "registered_by": complaint.by, "contact": complaint.contact,
+        "deadline": complaint.deadline.isoformat(), "due": complaint.due(state.hall, state.day),
+        "status": complaint.status.value,
+        "status_text": COMPLAINT_STATUS_NAMES[complaint.status],
+        "handler": complaint.handler, "reply": _act(complaint.reply),
+        "follow_ups": [_act(f) for f in complaint.follow_ups],
+        "awaits_follow_up": complaint.awaits_follow_up, "closed": _act(complaint.closed),
+        # what may be done now, by the complaint's table (a 回访 while calls are left; 办结
+        # once none is awaited)
+        "actions": [a for a in COMPLAINT_ACTIONS if complaint_allows(complaint.status, a)
+                    and (a != "follow_up" or calls_left(complaint.follow_ups))
+                    and (a != "close" or not complaint.awaits_follow_up)],
+    }
+
+
+def complaint_status(complaint: Complaint) -> dict[str, Any]:
+    """What the citizen's status page shows (number and code given): nothing personal, nor the
+    text, nor whom it concerns; the status, the deadline and the reply."""
+    return {"complaint": complaint.number, "kind_name": COMPLAINT_KIND_NAMES[complaint.kind],
+            "category": complaint.category, "day": complaint.day.isoformat(),
+            "deadline": complaint.deadline.isoformat(),
+            "status_text": COMPLAINT_STATUS_NAMES[complaint.status],
+            "reply": complaint.reply["reply"] if complaint.reply else "",
+            "replied_on": f"{complaint.reply['at']:%Y-%m-%d}" if complaint.reply else "",
+            "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else ""}
 
 
 def ratings_summary(served: Iterable[Ticket]) -> dict[str, Any]:
@@ -477,6 +531,8 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
         view["warnings"] = [warning_view(w) for w in state.warnings.values()]
         view["cases"] = [v for v in (case_view(state, c) for c in state.cases.values())
                          if v["pending"]]
+        view["complaints"] = [complaint_view(state, c) for c in state.complaints.values()
+                              if c.is_open]
     return view
 
 
@@ -615,6 +671,13 @@ def _case(state: HallState, e: Event[Any]) -> list[Delivery]:
 def _case_clerk(state: HallState, e: Event[Any]) -> tuple[str, ...]:
     return (state.cases[e.data.case].clerk,)
 
+def _complaint(state: HallState, e: Event[Any]) -> list[Delivery]:
+    """A complaint registered or moved: managers get its whole view (nothing personal in it)."""
+    return [Delivery(_event(e, "complaint",
+                            **complaint_view(state, state.complaints[e.data.complaint])),
+                     MANAGERS)]
+
+
 AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.TicketIssued, _issued, queues=_its_category, number=_its_number),
     audience(ev.TicketCalled, _called,
@@ -653,6 +716,7 @@ AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.DeviceReported, _to(MANAGERS, "device")),
     audience(ev.DayStarted, _day),
     *(audience(kind, _case, clerks=_case_clerk) for kind in ev.CASE_KINDS),
+    *(audience(kind, _complaint) for kind in ev.COMPLAINT_KINDS),
 ])
 """Who receives each kind of event on the wire."""
 

@@ -2,9 +2,10 @@
 printed 一次性告知单 opens), the page a ticket's QR opens when its token is bad or expired, and
 the hall's vocabulary as the script every web page loads first (`/common/vocabulary.js`), and
 the hall's front page (`/`) and the list of halls of a server that serves several, the
-page that finds a ticket by its number and 查询码 (`/q`), and the poster of the mobile 取号 page
-(`/poster/<seal>`, printed by managers), and the month's 好差评台账 as a page to print on A4
-(an `export` link with the format `print`).
+page that finds a ticket by its number and 查询码 (`/q`), a complaint's status page (`/ts`,
+its number and code), the poster of the mobile 取号 page (`/poster/<seal>`, printed by
+managers), and the month's 好差评台账 as a page to print on A4 (an `export` link with the
+format `print`).
 
 Mobile first, plain HTML with its style inline, nothing from the internet; every text from the
 hall file is escaped. The guide's sections are the kiosk's own (`hall.guide`).
@@ -88,23 +89,60 @@ def ticket_problem_html(hall: dict[str, Any], expired: bool) -> str:
     return _page(title, body)
 
 
+_FIELD = ("display:block;width:100%;box-sizing:border-box;font-size:28px;padding:10px;"
+          "margin:4px 0 14px;border:2px solid #123a6b;border-radius:8px")
+_SUBMIT = ("<button type=\"submit\" style=\"width:100%;font-size:24px;padding:12px;color:#fff;"
+           "background:#123a6b;border:0;border-radius:8px\">查看</button>")
+
+
+def _problem(problem: str) -> str:
+    return f"<p style=\"color:#b3261e\"><strong>{escape(problem)}</strong></p>" if problem else ""
+
+
 def lookup_html(hall: dict[str, Any], number: str = "", problem: str = "") -> str:
     """`/q`: a ticket's page by its number and the six-digit 查询码 printed under its QR, for a
     citizen whose phone cannot scan. The form sends them back here (GET, nothing stored)."""
-    note = f"<p style=\"color:#b3261e\"><strong>{escape(problem)}</strong></p>" if problem else ""
-    field = ("display:block;width:100%;box-sizing:border-box;font-size:28px;padding:10px;"
-             "margin:4px 0 14px;border:2px solid #123a6b;border-radius:8px")
     body = (f"<header><p>{escape(hall['name'])}</p><h1>查看排队进度</h1></header><main><section>"
-            f"{note}<form method=\"get\" action=\"q\">"
+            f"{_problem(problem)}<form method=\"get\" action=\"q\">"
             f"<label>小票上的号码（如 A012）<input name=\"number\" value=\"{escape(number)}\" "
-            f"autocapitalize=\"characters\" maxlength=\"8\" required style=\"{field}\"></label>"
+            f"autocapitalize=\"characters\" maxlength=\"8\" required style=\"{_FIELD}\"></label>"
             "<label>小票上的查询码（6 位数字）<input name=\"code\" inputmode=\"numeric\" "
-            f"pattern=\"[0-9]{{6}}\" maxlength=\"6\" required style=\"{field}\"></label>"
-            "<button type=\"submit\" style=\"width:100%;font-size:24px;padding:12px;color:#fff;"
-            "background:#123a6b;border:0;border-radius:8px\">查看</button></form></section>"
+            f"pattern=\"[0-9]{{6}}\" maxlength=\"6\" required style=\"{_FIELD}\"></label>"
+            f"{_SUBMIT}</form></section>"
             "<section>小票只在取号当天有效。查不到时请到大厅取号机旁询问工作人员，或拨打咨询电话 "
             f"{escape(hall.get('consultation_phone', ''))}。</section></main>")
     return _page("查看排队进度", body)
+
+
+def complaint_status_html(hall: dict[str, Any], number: str = "", problem: str = "",
+                          status: dict[str, Any] | None = None) -> str:
+    """`/ts`: a complaint's status by its number and short code (`views.complaint_status`:
+    nothing personal). The form sends them back here (GET, nothing stored)."""
+    found = ""
+    if status is not None:
+        rows = [("编号", status["complaint"]), ("类型", f"{status['kind_name']}（{status['category']}）"),
+                ("登记日期", status["day"]), ("办理期限", status["deadline"]),
+                ("办理状态", status["status_text"])]
+        if status["reply"]:
+            rows.append((f"答复（{status['replied_on']}）", status["reply"]))
+        if status["closed_on"]:
+            rows.append(("办结日期", status["closed_on"]))
+        found = ("<section id=\"status\"><h2>办理情况</h2><dl>" + "".join(
+            f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl></section>")
+    body = (f"<header><p>{escape(hall['name'])}</p><h1>投诉建议办理进度</h1></header><main>"
+            f"{found}<section>{_problem(problem)}<form method=\"get\" action=\"ts\">"
+            f"<label>投诉建议编号（如 TS20261207-001）<input name=\"number\" "
+            f"value=\"{escape(number)}\" autocapitalize=\"characters\" maxlength=\"16\" required "
+            f"style=\"{_FIELD}\"></label>"
+            "<label>查询码（6 位数字）<input name=\"code\" inputmode=\"numeric\" "
+            f"pattern=\"[0-9]{{6}}\" maxlength=\"6\" required style=\"{_FIELD}\"></label>"
+            f"{_SUBMIT}</form></section>"
+            "<section>编号和查询码在提交投诉建议时给出。本页不显示任何个人信息。查不到时请拨打监督电话 "
+            f"{escape(hall.get('complaint_phone', ''))}。</section></main>")
+    return _page("投诉建议办理进度", body, _STATUS_STYLE)
+
+
+_STATUS_STYLE = "dl{margin:0}dt{color:#4a5666;font-size:15px}dd{margin:0 0 8px;font-size:20px}"
 
 
 _FRONT_STYLE = """

@@ -99,6 +99,18 @@ class LiveHall:
         self.process.terminate()
         return self.process.wait(timeout=10)
 
+    def log_earlier(self, day, at: datetime, records: list) -> None:
+        """Write `records` as the first events of the log, of service day `day` at `at` (the
+        server stopped): the cases and complaints of an earlier day, for a server to start with."""
+        from queue_server.events import Event
+        from queue_server.store import event_log
+
+        engine = open_engine(f"sqlite:///{self.db}")
+        with engine.begin() as conn:
+            event_log.append(conn, 1, [Event(seq, at, day, record)
+                                       for seq, record in enumerate(records, 1)])
+        engine.dispose()
+
     def health(self, hall_path: str = "") -> dict:
         with urllib.request.urlopen(f"{self.http}{hall_path}/healthz", timeout=5) as reply:
             return json.load(reply)

@@ -19,10 +19,7 @@ from playwright.sync_api import expect
 
 from hall.protocol import OPS
 from queue_server import events as ev
-from queue_server.events import Event
 from queue_server.hall_toml import parse_hall
-from queue_server.store import event_log
-from queue_server.store.database import open_engine
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, LiveHall
@@ -257,11 +254,7 @@ def test_cases_past_their_deadline_are_red_and_near_it_yellow(tmp_path, browser)
         records = [ev.CaseOpened(f"{opened:%Y%m%d}-{n}", f"A00{i}", 1, ("服务态度不好",), 1,
                                  "1001", "sb", deadline.isoformat())
                    for i, (n, deadline) in enumerate(deadlines.items(), 1)]
-        engine = open_engine(f"sqlite:///{hall.db}")
-        with engine.begin() as conn:
-            event_log.append(conn, 1, [Event(seq, at, opened, record)
-                                       for seq, record in enumerate(records, 1)])
-        engine.dispose()
+        hall.log_earlier(opened, at, records)
         hall.start()
         with dashboard(browser, hall) as d:
             cases = d.page.locator(".case")

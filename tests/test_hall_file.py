@@ -210,6 +210,7 @@ TEXT_LIMITS = [
     ("hall", "code", 40, False), ("hall", "name", 60, False), ("hall", "address", 200, False),
     ("hall", "consultation_phone", 40, False), ("hall", "complaint_phone", 40, False),
     ("hall", "timezone", 64, False), ("hall", "rating_reasons", 40, True),
+    ("hall", "complaint_categories", 40, True),
     ("departments", "code", 40, False), ("departments", "name", 60, False),
     ("departments", "phone", 40, False),
     ("categories", "prefix", 2, False), ("categories", "name", 60, False),
@@ -398,3 +399,30 @@ def test_the_mobile_share_is_a_percentage_of_each_categorys_cap():
     definition = parse_hall(SMALL.replace("demo = true", "demo = true\nmobile_share = 20", 1))
     caps = {c.prefix: mobile_cap(definition.hall, c) for c in definition.categories}
     assert caps == {"A": 6, "B": 6, "C": 1}   # 20 % of 30, 30 and 5, at least one
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("complaint_deadline_days", "0", "hall.complaint_deadline_days: 应为 1 到 60 之间的整数，实际为 0"),
+    ("complaint_contact_days", "0", "hall.complaint_contact_days: 应为 1 到 3650 之间的整数，实际为 0"),
+    ("complaint_categories", "[]", "hall.complaint_categories: 至少需要 1 项"),
+])
+def test_the_complaint_rules_are_checked(key, value, message):
+    (problem,) = _problems(SMALL.replace("demo = true", f"demo = true\n{key} = {value}", 1))
+    assert problem.endswith(message), problem
+
+
+def test_the_complaint_rules_are_kept_through_export_and_written_only_when_set():
+    keys = ('complaint_categories = ["服务态度", "其他"]\ncomplaint_deadline_days = 10\n'
+            "complaint_keep_contact = false\ncomplaint_contact_days = 30")
+    definition = parse_hall(SMALL.replace("demo = true", f"demo = true\n{keys}", 1))
+    h = definition.hall
+    assert (h.complaint_categories, h.complaint_deadline_days, h.complaint_keep_contact,
+            h.complaint_contact_days) == (("服务态度", "其他"), 10, False, 30)
+    assert parse_hall(dump_hall(definition)).hall == h
+    default = parse_hall(SMALL).hall
+    assert default.complaint_categories == ("服务态度", "办事效率", "政策咨询", "环境设施", "其他")
+    assert (default.complaint_keep_contact, default.complaint_contact_days) == (True, 180)
+    written = dump_hall(parse_hall(SMALL))     # defaults: not written
+    assert all(f"{key} =" not in written for key in (
+        "complaint_categories", "complaint_deadline_days", "complaint_keep_contact",
+        "complaint_contact_days"))

@@ -174,11 +174,14 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
             "what": "kpis", "format": "csv", "since_version": 1, "hall": "small",
             "phone": "13800138000",
             "case": "20260101-01", "measure": "explain", "finding": "核实", "published": "答复",
-            "result": "satisfied", "uphold": False}
-# The county's ops are sent on a manager's connection, the mobile page's on a kiosk's: a frame is
-# checked (`parse_request`, as the county's socket checks it too) before whether the role may send it.
+            "result": "satisfied", "uphold": False,
+            "complaint": "TS20260101-001", "channel": "phone", "clerk": "1001",
+            "hotline_case": "2026010100001", "name": "李四", "reply": "已答复", "valid": True}
+# The county's ops are sent on a manager's connection, the mobile page's and the citizens' on a
+# kiosk's: a frame is checked (`parse_request`, as the county's socket checks it too) before
+# whether the role may send it.
 ROLE_OF = {"catalogue": "kiosk", "take_ticket": "kiosk", "device_status": "kiosk", "rate": "pad",
-           "take_menu": "kiosk",
+           "take_menu": "kiosk", "complain": "kiosk",
            "county_live": "manager", "county_kpis": "manager", "county_pass": "manager"}
 
 

@@ -1,6 +1,6 @@
 """The lifecycle tables are the rules: every move they allow happens, every other one is refused.
 
-The tickets', windows' and 差评 cases' tables alike.
+The tickets', windows', 差评 cases' and complaints' tables alike.
 
 Each test case is derived from the tables in `queue_server.lifecycle`: for every status and
 every action, a ticket (or window) is put in that status through real commands, the action is
@@ -12,6 +12,8 @@ nothing changes. Applying an event whose move the table forbids is a broken log 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,12 +29,15 @@ from queue_server.hall_toml import load_hall
 from queue_server.lifecycle import (
     CASE_ACTIONS,
     CASE_TRANSITIONS,
+    COMPLAINT_ACTIONS,
+    COMPLAINT_TRANSITIONS,
     TICKET_ACTIONS,
     TICKET_TRANSITIONS,
     WINDOW_ACTIONS,
     WINDOW_TRANSITIONS,
     BrokenTransition,
     CaseStatus,
+    ComplaintStatus,
     TicketStatus,
     WindowStatus,
 )
@@ -265,39 +270,106 @@ def _hall_with_case_in(status: CaseStatus) -> tuple[HallState, str]:
     return state, number
 
 
-CASE_CASES = list(itertools.product(CaseStatus, CASE_ACTIONS))
+# --- complaints: the fourth table --------------------------------------------------------------
+
+H1, H2 = "甲（jia）", "乙（yi）"
+COMPLAINT_SETUP = {
+    ComplaintStatus.REGISTERED: [],
+    ComplaintStatus.ASSIGNED: [lambda n: cmd.AssignComplaint(n, H1)],
+    ComplaintStatus.REPLIED: [lambda n: cmd.AssignComplaint(n, H1),
+                              lambda n: cmd.ReplyComplaint(n, "已核实并改进", True, H1)],
+    ComplaintStatus.CLOSED: [lambda n: cmd.AssignComplaint(n, H1),
+                             lambda n: cmd.ReplyComplaint(n, "已核实并改进", True, H1),
+                             lambda n: cmd.FollowUpComplaint(n, "satisfied", "", H1),
+                             lambda n: cmd.CloseComplaint(n, "", H1)],
+}
+COMPLAINT_COMMANDS = {   # each by the manager handling it (H1), or taken over by another (H2)
+    "assign": lambda n: cmd.AssignComplaint(n, H2),
+    "reply": lambda n: cmd.ReplyComplaint(n, "答复", False, H1),
+    "follow_up": lambda n: cmd.FollowUpComplaint(n, "satisfied", "", H1),
+    "close": lambda n: cmd.CloseComplaint(n, "", H1),
+}
+COMPLAINT_EVENTS = {
+    "assign": lambda n: ev.ComplaintAssigned(n, H2),
+    "reply": lambda n: ev.ComplaintReplied(n, "答复", False, H1),
+    "follow_up": lambda n: ev.ComplaintFollowedUp(n, "satisfied", "", H1, 1),
+    "close": lambda n: ev.ComplaintClosed(n, "", H1),
+}
 
 
-def test_every_case_status_is_reached_and_every_action_has_a_command_and_an_event():
-    assert set(CASE_SETUP) == set(CaseStatus)
-    assert set(CASE_COMMANDS) == set(CASE_EVENTS) == set(CASE_ACTIONS)
-    assert {after for after in CASE_TRANSITIONS.values()} | {CaseStatus.CHECKING} == set(CaseStatus)
+def _hall_with_complaint_in(status: ComplaintStatus) -> tuple[HallState, str]:
+    state = HallState(HALL, MONDAY.date())
+    (registered,) = state.handle(cmd.RegisterComplaint("complaint", "phone", "服务态度", "态度生硬",
+                                                       by=H1), MONDAY)
+    number = registered.data.complaint
+    for make in COMPLAINT_SETUP[status]:
+        state.handle(make(number), MONDAY)
+    assert state.complaints[number].status == status
+    return state, number
 
 
-@pytest.mark.parametrize(("status", "action"), CASE_CASES,
-                         ids=[f"{s.value}-{a}" for s, a in CASE_CASES])
-def test_a_case_moves_exactly_as_its_table_says(status, action):
-    state, number = _hall_with_case_in(status)
-    after = CASE_TRANSITIONS.get((status, action))
+# --- cases and complaints: each table's every move -----------------------------------------------
+
+@dataclass(frozen=True)
+class Table:
+    """A table of `lifecycle` with the setup that reaches each status, the command and the event
+    of each action, and the status of the thing now."""
+
+    transitions: dict
+    statuses: type
+    actions: tuple
+    start: object
+    setup: dict
+    commands: dict
+    events: dict
+    reach: Callable[[object], tuple[HallState, str]]
+    status: Callable[[HallState, str], object]
+
+
+TABLES = {
+    "case": Table(CASE_TRANSITIONS, CaseStatus, CASE_ACTIONS, CaseStatus.CHECKING, CASE_SETUP,
+                  CASE_COMMANDS, CASE_EVENTS, _hall_with_case_in,
+                  lambda state, n: state.cases[n].status),
+    "complaint": Table(COMPLAINT_TRANSITIONS, ComplaintStatus, COMPLAINT_ACTIONS,
+                       ComplaintStatus.REGISTERED, COMPLAINT_SETUP, COMPLAINT_COMMANDS,
+                       COMPLAINT_EVENTS, _hall_with_complaint_in,
+                       lambda state, n: state.complaints[n].status),
+}
+RECORD_MOVES = [(name, s, a) for name, t in TABLES.items() for s, a in itertools.product(t.statuses, t.actions)]
+RECORD_FORBIDDEN = [(name, s, a) for name, s, a in RECORD_MOVES if (s, a) not in TABLES[name].transitions]
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_every_status_is_reached_and_every_action_has_a_command_and_an_event(name):
+    t = TABLES[name]
+    assert set(t.setup) == set(t.statuses)
+    assert set(t.commands) == set(t.events) == set(t.actions)
+    assert {after for after in t.transitions.values()} | {t.start} == set(t.statuses)
+
+
+@pytest.mark.parametrize(("name", "status", "action"), RECORD_MOVES,
+                         ids=[f"{n}-{s.value}-{a}" for n, s, a in RECORD_MOVES])
+def test_a_case_or_complaint_moves_exactly_as_its_table_says(name, status, action):
+    t = TABLES[name]
+    state, number = t.reach(status)
+    after = t.transitions.get((status, action))
     seq = state.seq
     try:
-        events = state.handle(CASE_COMMANDS[action](number), MONDAY)
+        events = state.handle(t.commands[action](number), MONDAY)
     except DomainError:
         events = None
     if after is None:
         assert events is None and state.seq == seq, f"{status} → {action} was not refused"
-        assert state.cases[number].status == status
+        assert t.status(state, number) == status
     else:
         assert events, f"{status} → {action} was refused, but the table allows it"
-        assert state.cases[number].status == after
+        assert t.status(state, number) == after
 
 
-CASE_FORBIDDEN = [(s, a) for s, a in CASE_CASES if (s, a) not in CASE_TRANSITIONS]
-
-
-@pytest.mark.parametrize(("status", "action"), CASE_FORBIDDEN,
-                         ids=[f"{s.value}-{a}" for s, a in CASE_FORBIDDEN])
-def test_a_logged_case_move_the_table_forbids_is_a_broken_log(status, action):
-    state, number = _hall_with_case_in(status)
+@pytest.mark.parametrize(("name", "status", "action"), RECORD_FORBIDDEN,
+                         ids=[f"{n}-{s.value}-{a}" for n, s, a in RECORD_FORBIDDEN])
+def test_a_logged_case_or_complaint_move_the_table_forbids_is_a_broken_log(name, status, action):
+    t = TABLES[name]
+    state, number = t.reach(status)
     with pytest.raises(BrokenTransition):
-        state.apply(Event(state.seq + 1, MONDAY, state.day, CASE_EVENTS[action](number)))
+        state.apply(Event(state.seq + 1, MONDAY, state.day, t.events[action](number)))

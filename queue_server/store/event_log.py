@@ -130,6 +130,8 @@ STORED: dict[type[ev.Record], Callable[[Any], Columns]] = dict([
     _columns(ev.CaseAppealed, lambda d: (None, None, d.clerk)),
     _columns(ev.CaseAppealDecided, _hall_wide),
     _columns(ev.CaseOverdue, _hall_wide),
+    _columns(ev.ComplaintRegistered, lambda d: (d.ticket, d.window, d.clerk)),
+    *(_columns(kind, _hall_wide) for kind in ev.COMPLAINT_KINDS[1:]),
 ])
 """What each kind stores beyond its data in the log: the columns its row is found by."""
 

@@ -80,8 +80,8 @@ def _hall_info(settings: dict[str, Any]) -> HallInfo:
                                for a, b in values["sessions"])
     values["holidays"] = tuple(date.fromisoformat(d) for d in values["holidays"])
     values["makeup_workdays"] = tuple(date.fromisoformat(d) for d in values["makeup_workdays"])
-    for key in ("working_weekdays", "rating_reasons", "rating_levels"):
-        if key in values:   # rating_levels: not in settings stored before it (the default)
+    for key in ("working_weekdays", "rating_reasons", "rating_levels", "complaint_categories"):
+        if key in values:   # the later keys: not in settings stored before them (the default)
             values[key] = tuple(values[key])
     return HallInfo(**values)
 

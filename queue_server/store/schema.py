@@ -271,3 +271,18 @@ class DeviceRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class ComplaintContactRow(Base):
+    """A complainant's name and phone number, kept beside the append-only log (which never holds
+    them) so that they can be purged: `complaint_contact_days` after the complaint is closed
+    (queue_server.complaint_contacts). Only when the hall keeps contacts at all
+    (`complaint_keep_contact`)."""
+
+    __tablename__ = "complaint_contacts"
+    __table_args__ = (UniqueConstraint("hall_id", "complaint"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    complaint: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(40), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")

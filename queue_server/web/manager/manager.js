@@ -46,7 +46,7 @@ const app = {
   skew: 0,              // server clock − this PC's clock, in ms, when they differ by over 2 s
   view: "live",
   loginHooks: [],       // called with the hello reply each time one is applied (reports.js)
-  eventHooks: [],       // called with each event (cases.js)
+  eventHooks: [],       // called with each event (cases.js, complaints.js)
 };
 
 // --- small helpers ------------------------------------------------------------------------------
@@ -341,12 +341,13 @@ function showScreen(screen) {
   if (screen === "login") $("user").focus();
 }
 
+const VIEWS = ["live", "reports", "complaints"];   // the tabs, each a screen: #reports …
+
 function showView() {
-  app.view = location.hash === "#reports" ? "reports" : "live";
+  app.view = VIEWS.find((view) => location.hash === `#${view}`) || "live";
   const main = document.body.dataset.screen === "main";
   document.body.dataset.view = app.view;
-  $("live-screen").hidden = !main || app.view !== "live";
-  $("reports-screen").hidden = !main || app.view !== "reports";
+  for (const view of VIEWS) $(`${view}-screen`).hidden = !main || app.view !== view;
   for (const tab of document.querySelectorAll(".tab")) {
     if (tab.dataset.view === app.view) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");
@@ -903,6 +904,12 @@ function start() {
   setInterval(() => { tickClock(); tickDurations(); }, 1000);
   if (window.Cases) {
     window.Cases.attach({
+      request, onHello: (hook) => app.loginHooks.push(hook),
+      onEvent: (hook) => app.eventHooks.push(hook), online: () => app.connection === "online",
+    });
+  }
+  if (window.Complaints) {
+    window.Complaints.attach({
       request, onHello: (hook) => app.loginHooks.push(hook),
       onEvent: (hook) => app.eventHooks.push(hook), online: () => app.connection === "online",
     });

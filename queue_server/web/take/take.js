@@ -58,39 +58,18 @@ function step(name) {
   window.scrollTo(0, 0);
 }
 
-function status(text, offline = false) {
-  $("link").textContent = text;
-  $("link").className = "link" + (offline ? " offline" : "");
-}
-
 // Back to the code: a wrong one, yesterday's (the hall's day has started anew), or too many tries.
 function askCode(message) {
   if (socket) socket.stop();
   socket = null;
-  $("code-error").textContent = message;
-  $("code-go").disabled = false;
-  status("请输入今日取号码");
+  codeRefused(message);
   step("code-step");
   $("code").focus();
 }
 
-$("code-step").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const code = $("code").value.trim();
-  if (!code) {
-    $("code-error").textContent = "请输入大厅显示屏上的今日取号码";
-    return;
-  }
-  $("code-error").textContent = "";
-  $("code-go").disabled = true;
+hallCodeStep((code) => {
   if (socket) socket.stop();
-  socket = new HallSocket({ role: "mobile", code }, {
-    refusals: ["unauthorized", "rate_limited"],
-    onStatus: (state) => {
-      if (state === "online") status("已连接，请选择事项");
-      else if (state === "offline") status("连接中断，正在重新连接…", true);
-      else status("正在连接…");
-    },
+  socket = mobileSocket(code, "已连接，请选择事项", {
     onHello: (reply) => {
       const hall = reply.snapshot.hall;
       $("hall").textContent = `${hall.name} · 手机取号`;

@@ -1,5 +1,6 @@
 // The citizen's live ticket page (/t/<token>, the ticket's QR): the number, where it stands,
-// and, once served, a rating if the window's pad did not get one. It speaks the hall protocol
+// and, once served, a rating if the window's pad did not get one; and a 投诉建议 form
+// (common/complain-form.js). It speaks the hall protocol
 // as `citizen` with the token in its own address: the server sends only this ticket's view.
 "use strict";
 
@@ -13,7 +14,6 @@ const ENDED_HINTS = {
 let missedCall = "";   // the hall's words for what to do after 过号, as on the slip and the kiosk
 
 const token = decodeURIComponent(location.pathname.slice(hallPath().length).replace(/^\/t\//, ""));
-const $ = (id) => document.getElementById(id);
 let ticket = null;
 let reasons = [];
 let levels = [];   // the five levels with the hall's names, best first (hello's rating_levels)
@@ -151,6 +151,10 @@ const socket = new HallSocket({ role: "citizen", ticket: token }, {
       reasons = hall.rating_reasons;
       levels = hall.rating_levels;
       buildRating();
+    }
+    if ($("complain").hidden) {   // once: the form keeps what is typed across reconnections
+      $("complain-form").append(complaintForm(hall, (params) => socket.request("complain", params)));
+      $("complain").hidden = false;
     }
     show(reply.ticket);
   },
