@@ -287,6 +287,11 @@ class CaseOpened(Record):
     department: str
     deadline: str
     """The last day to handle it in (ISO): `case_deadline_days` working days after the day."""
+    category: str | None = None
+    service: str | None = None
+    """The ticket's category and item as it ended: with the window and the clerk, where its
+    rating counts in the KPI rows, from which an upheld appeal takes it out
+    (`kpis.tally_without_upheld`); None in cases logged before they were recorded."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -757,7 +757,8 @@ class HallState:
         count = self._cases_opened.get(self.day, 0) + 1
         deadline = cal.working_days_after(self.hall, self.day, self.hall.case_deadline_days)
         return ev.CaseOpened(f"{self.day:%Y%m%d}-{count:02d}", ticket.number, score, reasons,
-                             ticket.window, ticket.clerk, department, deadline.isoformat())
+                             ticket.window, ticket.clerk, department, deadline.isoformat(),
+                             ticket.category, ticket.service)
 
     def _case(self, number: str, action: CaseAction) -> Case:
         """The case, if its table allows `action` from its status; else refused."""

@@ -89,6 +89,8 @@ class TicketFacts:
     visits: list[Visit] = field(default_factory=list)
     score: int | None = None
     rating_reasons: tuple[str, ...] = ()
+    rating_upheld: bool = False
+    """Its 差评 was taken out by an upheld appeal (`without_upheld`): neither rated nor 未评."""
 
     @property
     def wait_seconds(self) -> float | None:
@@ -614,7 +616,7 @@ def _count_finished(g: Group, t: TicketFacts, visit: Visit) -> None:
     g.services.append((visit.ended_at - visit.called_at).total_seconds())
     if t.score is not None:
         g.scores.append(t.score)
-    else:
+    elif not t.rating_upheld:
         g.unrated += 1
     if t.outcome in HANDLED_OUTCOMES:
         g.handled += 1
@@ -807,10 +809,51 @@ RANKING_FORMULA = ranking_formula("当月")
 
 # --- the 好差评 closed loop ---------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class UpheldRating:
+    """A 差评 whose appeal was upheld (申诉成立): out of every KPI from then on, though the log
+    keeps the rating and the decision. Where it counted: its day, ticket and score, and the
+    keys of the KPI rows it was in (the window and clerk that finished its ticket, the
+    ticket's category and item as it ended)."""
+
+    day: date
+    ticket: str
+    score: int
+    window: int
+    clerk: str
+    category: str | None
+    service: str | None
+
+
+def without_upheld(facts: Facts, upheld: Iterable[UpheldRating]) -> Facts:
+    """`facts` with the upheld 差评 taken out of their tickets (in place): such a ticket counts
+    as neither rated nor 未评, in every KPI made of the tickets."""
+    out = {(u.day, u.ticket) for u in upheld}
+    if out:
+        for t in facts.tickets:
+            if t.score is not None and (t.day, t.number) in out:
+                t.score, t.rating_upheld = None, True
+    return facts
+
+
+def tally_without_upheld(tallied: Tallied, upheld: Iterable[UpheldRating]) -> Tallied:
+    """`tallied` with the upheld 差评 taken out of the groups they were counted in (in place), as
+    `without_upheld` takes them out of the tickets before a tally: what the stored tallies of
+    closed days need, since an appeal is decided after its rating's day has closed."""
+    for u in upheld:
+        key: Any = {"window": u.window, "clerk": u.clerk}.get(tallied.kind,
+                                                              (u.category, u.service))
+        group = tallied.tally.get((u.day, key))
+        if group is not None and u.score in group.scores:
+            group.scores.remove(u.score)
+    return tallied
+
+
 def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict[str, Any]:
     """The closed loop's KPIs of a span (docs/kpis.md): `scores` are the span's ratings with a
-    score, `cases` the cases those ratings opened (as they stand now), `today` the service day
-    by which a deadline is judged passed."""
+    score that count (an upheld appeal took its 差评 out: `without_upheld`), `cases` the cases
+    the span's ratings opened (as they stand now), `today` the service day by which a deadline
+    is judged passed. 满意率 before the appeals counts the upheld 差评 back in."""
     scores, cases = list(scores), list(cases)
     rated, bad = len(scores), sum(1 for s in scores if is_bad(s))
     upheld = sum(1 for c in cases if c.status == CaseStatus.UPHELD)
@@ -828,8 +871,8 @@ def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict
         "follow_up_pct": _pct(len(reached), len(closed)),
         "follow_up_satisfied_pct": _pct(sum(1 for f in reached if f["result"] in FOLLOW_UP_SATISFIED),
                                         len(reached)),
-        "satisfied_pct": _pct(rated - bad, rated),
-        "satisfied_after_appeals_pct": _pct(rated - bad, rated - upheld),
+        "satisfied_pct": _pct(rated - bad, rated + upheld),
+        "satisfied_after_appeals_pct": _pct(rated - bad, rated),
     }
 
 

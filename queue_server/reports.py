@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import xlsxwriter
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from hall.vocabulary import (
     CASE_MEASURE_NAMES,
@@ -35,11 +35,12 @@ from hall.vocabulary import (
     TICKET_STATUS_NAMES,
     is_bad,
 )
+from queue_server import events as ev
 from queue_server import kpis
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import Case, HallState
 from queue_server.lifecycle import CaseStatus
-from queue_server.store import day_facts
+from queue_server.store import day_facts, event_log
 
 # An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录",
@@ -63,8 +64,9 @@ def load_facts(engine: Engine, hall_id: int, definition: HallDefinition, first: 
     check_span(first, last)
     with engine.connect() as conn:
         days, folded = day_facts.read(conn, hall_id, first, last, with_ratings)
+        upheld = upheld_ratings(conn, hall_id, first, last)
     day_facts.store(engine, hall_id, folded)
-    return day_facts.join(days, with_ratings)
+    return kpis.without_upheld(day_facts.join(days, with_ratings), upheld)
 
 
 def load_tallied(engine: Engine, hall_id: int, first: date, last: date,
@@ -77,8 +79,25 @@ def load_tallied(engine: Engine, hall_id: int, first: date, last: date,
     kind = kpis.tally_kind(by)
     with engine.connect() as conn:
         days, folded = day_facts.read_counts(conn, hall_id, first, last, kind)
+        upheld = upheld_ratings(conn, hall_id, first, last)
     day_facts.store(engine, hall_id, folded)
-    return day_facts.join_counts(days, kind)
+    return kpis.tally_without_upheld(day_facts.join_counts(days, kind), upheld)
+
+
+def upheld_ratings(conn: Connection, hall_id: int, first: date,
+                   last: date) -> list[kpis.UpheldRating]:
+    """The 差评 of the service days `first` to `last` whose appeal has been upheld (申诉成立), on
+    any day since: the KPIs leave them out (`kpis.without_upheld`, docs/kpis.md). The stored
+    facts of a closed day keep its ratings as logged, so an appeal decided after the day closed
+    needs nothing stored again; both kinds are rare, found by the index on kinds."""
+    decided = {e.data.case for e in event_log.report_events(
+        conn, hall_id, first, date.max, [ev.CaseAppealDecided.tag], rare=True) if e.data.upheld}
+    if not decided:
+        return []
+    return [kpis.UpheldRating(e.day, d.ticket, d.score, d.window, d.clerk, d.category, d.service)
+            for e in event_log.report_events(conn, hall_id, first, last, [ev.CaseOpened.tag],
+                                             rare=True)
+            if (d := e.data).case in decided]
 
 
 def issued_by_service(engine: Engine, hall_id: int, first: date, last: date) -> dict[str, int]:

@@ -251,12 +251,14 @@ def test_the_kpis_of_a_hand_worked_span_and_every_bad_rating_has_exactly_one_cas
     assert all(c.is_open or c.status in (CaseStatus.RECTIFIED, CaseStatus.EXPLAINED,
                                          CaseStatus.UPHELD) for c in cases)
     assert state.cases[still_open].is_open and state.cases[late].closed_on == tuesday.date()
-    assert kpis.case_kpis(scores, cases, tuesday.date()) == {
-        "rated": 10, "bad": 4, "bad_pct": 40.0, "cases_open": 1, "upheld": 1,
+    assert state.cases[upheld].score == 1
+    counted = [5, 5, 5, 4, 4, 3, 2, 2, 1]   # the upheld 差评 (a 1) is out of the KPIs
+    assert kpis.case_kpis(counted, cases, tuesday.date()) == {
+        "rated": 9, "bad": 3, "bad_pct": 33.3, "cases_open": 1, "upheld": 1,
         "rectified_pct": 66.7,            # 2 closed of the 3 差评 that stand
         "on_time_pct": 33.3,              # 1 closed by its deadline of 3 due (2 closed, 1 past)
         "follow_up_pct": 50.0,            # 1 of the 2 closed reached
         "follow_up_satisfied_pct": 100.0,
-        "satisfied_pct": 60.0,            # 6 of 10
+        "satisfied_pct": 60.0,            # before the appeals: 6 of 10
         "satisfied_after_appeals_pct": 66.7,   # 6 of the 9 that count
     }

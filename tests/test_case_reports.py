@@ -97,13 +97,14 @@ def _figures(row: dict) -> tuple:
     return tuple(row[k] for k in FIGURES)
 
 
-# By hand: 8 rated, 4 差评 (C1–C4); C2 upheld, so 3 stand: C1 and C3 closed, C4 open and past
-# its deadline; on time only C1 (C3 closed on the 14th, its deadline the 10th); both closed
-# cases reached on 回访, C1 满意, C3 不满意; 4 of 8 not 差评, 4 of the 7 that count after C2.
-HALL_MONTH = (8, 4, 50.0, 1, 1, 66.7, 33.3, 100.0, 50.0, 50.0, 57.1)
+# By hand: 8 rated, 4 差评 (C1–C4); C2 upheld, so its rating is out of the KPIs: 7 count, 3 of
+# them 差评, and 3 cases stand: C1 and C3 closed, C4 open and past its deadline; on time only C1
+# (C3 closed on the 14th, its deadline the 10th); both closed cases reached on 回访, C1 满意, C3
+# 不满意; 满意率 4 of the 8 before the appeal, 4 of the 7 that count after it.
+HALL_MONTH = (7, 3, 42.9, 1, 1, 66.7, 33.3, 100.0, 50.0, 50.0, 57.1)
 # Window 1: 5, 4, 2, 3, 1 and C1, C3. Window 2: 5, 1, 2 and C2 (upheld), C4 (open, late).
 WINDOW_1 = (5, 2, 40.0, 0, 0, 100.0, 50.0, 100.0, 50.0, 60.0, 60.0)
-WINDOW_2 = (3, 2, 66.7, 1, 1, 0.0, 0.0, None, None, 33.3, 50.0)
+WINDOW_2 = (2, 1, 50.0, 1, 1, 0.0, 0.0, None, None, 33.3, 50.0)   # the upheld 1 out
 
 
 def test_the_case_kpis_of_a_hand_worked_month_by_period_and_dimension(month):
@@ -111,10 +112,11 @@ def test_the_case_kpis_of_a_hand_worked_month_by_period_and_dimension(month):
         ("2026-12", "测试镇便民服务中心", HALL_MONTH)]
     assert [(r["period"], _figures(r)) for r in _rows(month, "hall", "year")] == [
         ("2026", HALL_MONTH)]
-    # by day, each case under its rating's day: the 1st has 5 ratings (5 4 2 5 1), C1 and C2
+    # by day, each case under its rating's day: the 1st has 5 ratings (5 4 2 5 1), C1 and C2,
+    # and C2's 1 upheld: 4 count
     days = {r["period"]: _figures(r) for r in _rows(month, "hall", "day")}
     assert sorted(days) == ["2026-12-01", "2026-12-03", "2026-12-14"]
-    assert days["2026-12-01"] == (5, 2, 40.0, 0, 1, 100.0, 100.0, 100.0, 100.0, 60.0, 75.0)
+    assert days["2026-12-01"] == (4, 1, 25.0, 0, 1, 100.0, 100.0, 100.0, 100.0, 60.0, 75.0)
     assert days["2026-12-14"] == (1, 1, 100.0, 1, 0, 0.0, 0.0, None, None, 0.0, 0.0)
     assert [(r["name"], _figures(r)) for r in _rows(month, "window", "month")] == [
         ("1 号 社保窗口", WINDOW_1), ("2 号 民政窗口", WINDOW_2)]
@@ -156,7 +158,7 @@ def test_the_exports_of_the_month_open_in_excel_with_names_and_dates(month):
     assert sheet.cell(2, 1).number_format == "yyyy-mm-dd"
     csv_text = reports.export(facts, month.definition, "csv", ["cases"], "department", "month",
                               book).decode("utf-8-sig")
-    assert csv_text.splitlines()[1] == "2026-12,民政,3,2,66.7,1,1,0.0,0.0,,,33.3,50.0"
+    assert csv_text.splitlines()[1] == "2026-12,民政,2,1,50.0,1,1,0.0,0.0,,,33.3,50.0"
 
     ledger = load_workbook(io.BytesIO(reports.export(facts, month.definition, "xlsx",
                                                      [reports.LEDGER], book=book)))

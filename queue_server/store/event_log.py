@@ -159,10 +159,11 @@ def load_days(conn: Connection, hall_id: int, zone: ZoneInfo, first: date, last:
 
 
 def report_events(conn: Connection, hall_id: int, first: date, last: date,
-                  kinds: Sequence[str]) -> list[Event]:
-    """The events of some kinds of the service days `first` to `last`, in order, times in UTC."""
+                  kinds: Sequence[str], rare: bool = False) -> list[Event]:
+    """The events of some kinds of the service days `first` to `last`, in order, times in UTC;
+    `rare`: kinds that are few among all, found by the index on kinds (`load_days`)."""
     return [Event(seq, at, day, ev.record(kind, data))
-            for seq, kind, at, day, data in _rows(conn, hall_id, first, last, kinds)]
+            for seq, kind, at, day, data in _rows(conn, hall_id, first, last, kinds, rare)]
 
 
 def _rows(conn: Connection, hall_id: int, first: date, last: date, kinds: Sequence[str] | None,
