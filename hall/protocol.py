@@ -168,7 +168,7 @@ OPS: dict[str, Op] = {
     "set_priority": Op(("manager",), {"number": NUMBER, "priority": one_of("green")}),
     "ack_warning": Op(("manager",), {"warning": integer(1)}),
     # 差评 cases (差评工单): handled, followed up and decided by managers; appealed by the
-    # clerk rated (their own case only) or a manager
+    # clerk rated (their own case only) or a manager, and withdrawn only by whoever appealed
     "handle_case": Op(("manager",), {"case": CASE, "measure": one_of(*CASE_MEASURES),
                                      "finding": text(500), "published": text(500)}),
     "rectify_case": Op(("manager",), {"case": CASE, "note": text(500)}),
@@ -176,6 +176,7 @@ OPS: dict[str, Op] = {
                          {"note": text(500, True)}),
     "appeal_case": Op(("clerk", "manager"), {"case": CASE, "reason": text(500)}),
     "decide_appeal": Op(("manager",), {"case": CASE, "uphold": boolean, "reason": text(500)}),
+    "withdraw_appeal": Op(("clerk", "manager"), {"case": CASE}),
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),

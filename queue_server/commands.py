@@ -189,25 +189,38 @@ class FollowUpCase:
 @dataclass(frozen=True, slots=True)
 class AppealCase:
     """An appeal against a 差评: by the clerk rated (`clerk`: their badge, also `by`) or by a
-    manager (`clerk` None, `by` the manager's signature)."""
+    manager (`clerk` None, `by` the manager's signature, `account` its account)."""
 
     case: str
     reason: str
     by: str
     clerk: str | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DecideAppeal:
-    """A manager other than the appellant decides an appeal."""
+    """A manager other than the appellant (another `account`) decides an appeal."""
 
     case: str
     uphold: bool
     reason: str
     by: str
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawAppeal:
+    """The one who appealed takes the appeal back: the clerk (`clerk`: their badge, also `by`)
+    or the manager (`account`)."""
+
+    case: str
+    by: str
+    clerk: str | None = None
+    account: str | None = None
 
 
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
            | Recall | NoShow | Hold | Transfer | Finish | SetPriority | AckWarning | Rate
            | SetNotice | ReportDevice | Tick | HandleCase | RectifyCase | FollowUpCase
-           | AppealCase | DecideAppeal)
+           | AppealCase | DecideAppeal | WithdrawAppeal)

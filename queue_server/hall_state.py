@@ -171,9 +171,12 @@ class Case:
     rectified: dict[str, Any] | None = None
     """by, at, note: a 限期整改 done."""
     appeal: dict[str, Any] | None = None
-    """by, clerk (the badge of a clerk who appealed), at, reason."""
+    """by, clerk (the badge of a clerk who appealed), account (of a manager who appealed; None
+    in logs written before accounts were recorded), at, reason."""
     decision: dict[str, Any] | None = None
-    """by, at, upheld, reason."""
+    """by, account, at, upheld, reason."""
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)
+    """by, at, reason (the appeal's): each appeal taken back (撤回申诉)."""
     follow_ups: list[dict[str, Any]] = field(default_factory=list)
     """by, at, result, note, attempt: each 回访 call."""
     closed_at: datetime | None = None
@@ -210,6 +213,15 @@ class Case:
 Decision = list[ev.Record]
 
 
+def _same_manager(appeal: dict[str, Any], by: str, account: str | None) -> bool:
+    """Whether the manager signing `by` with `account` is the one who made this appeal: the
+    same account, whatever its name is now (`manager add` resets names); in a log written
+    before accounts were recorded, the same signature."""
+    if appeal["account"] is not None and account is not None:
+        return bool(appeal["account"] == account)
+    return bool(appeal["by"] == by)
+
+
 class HallState:
     def __init__(self, definition: HallDefinition, day: date, seq: int = 0,
                  catalogue_version: int | None = None):
@@ -239,7 +251,7 @@ class HallState:
             cmd.AckWarning: self._ack_warning,
             cmd.HandleCase: self._handle_case, cmd.RectifyCase: self._rectify_case,
             cmd.FollowUpCase: self._follow_up_case, cmd.AppealCase: self._appeal_case,
-            cmd.DecideAppeal: self._decide_appeal,
+            cmd.DecideAppeal: self._decide_appeal, cmd.WithdrawAppeal: self._withdraw_appeal,
         }
 
     def take_items(self, definition: HallDefinition, version: int) -> None:
@@ -692,15 +704,26 @@ class HallState:
         case = self._case(c.case, "appeal")
         if c.clerk is not None and c.clerk != case.clerk:
             raise DomainError("forbidden", "只能对评价您本人的差评提出申诉")
-        return [ev.CaseAppealed(c.case, self._reason(c.reason, "申诉理由", MAX_CASE_TEXT), c.by, c.clerk)]
+        return [ev.CaseAppealed(c.case, self._reason(c.reason, "申诉理由", MAX_CASE_TEXT), c.by, c.clerk,
+                                None if c.clerk is not None else c.account)]
 
     def _decide_appeal(self, c: cmd.DecideAppeal, now: datetime) -> Decision:
         case = self._case(c.case, "uphold" if c.uphold else "reject")
         assert case.appeal is not None   # appealing
-        if case.appeal["clerk"] is None and case.appeal["by"] == c.by:
+        if case.appeal["clerk"] is None and _same_manager(case.appeal, c.by, c.account):
             raise DomainError("forbidden", "申诉须由另一位管理人员审核，不能审核自己提出的申诉")
         return [ev.CaseAppealDecided(c.case, c.uphold, self._reason(c.reason, "审核意见", MAX_CASE_TEXT),
-                                     c.by)]
+                                     c.by, c.account)]
+
+    def _withdraw_appeal(self, c: cmd.WithdrawAppeal, now: datetime) -> Decision:
+        case = self._case(c.case, "withdraw")
+        appeal = case.appeal
+        assert appeal is not None   # appealing
+        mine = (c.clerk == appeal["clerk"] if appeal["clerk"] is not None
+                else c.clerk is None and _same_manager(appeal, c.by, c.account))
+        if not mine:
+            raise DomainError("forbidden", "只能撤回您本人提出的申诉")
+        return [ev.CaseAppealWithdrawn(c.case, c.by, c.clerk, None if c.clerk is not None else c.account)]
 
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
         decision: Decision = []
@@ -1011,13 +1034,20 @@ class HallState:
 
     def _on_case_appealed(self, e: Event[ev.CaseAppealed]) -> None:
         d = e.data
-        self._case_moved(e, "appeal").appeal = {"by": d.by, "clerk": d.clerk, "at": e.at,
-                                                "reason": d.reason}
+        self._case_moved(e, "appeal").appeal = {"by": d.by, "clerk": d.clerk, "account": d.account,
+                                                "at": e.at, "reason": d.reason}
 
     def _on_case_appeal_decided(self, e: Event[ev.CaseAppealDecided]) -> None:
         d = e.data
         case = self._case_moved(e, "uphold" if d.upheld else "reject")
-        case.decision = {"by": d.by, "at": e.at, "upheld": d.upheld, "reason": d.reason}
+        case.decision = {"by": d.by, "account": d.account, "at": e.at, "upheld": d.upheld,
+                         "reason": d.reason}
+
+    def _on_case_appeal_withdrawn(self, e: Event[ev.CaseAppealWithdrawn]) -> None:
+        case = self._case_moved(e, "withdraw")
+        assert case.appeal is not None   # appealing
+        case.withdrawn.append({"by": e.data.by, "at": e.at, "reason": case.appeal["reason"]})
+        case.appeal = None
 
 
 APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
@@ -1046,6 +1076,7 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.CaseFollowedUp, HallState._on_case_followed_up),
     ev.entry(ev.CaseAppealed, HallState._on_case_appealed),
     ev.entry(ev.CaseAppealDecided, HallState._on_case_appeal_decided),
+    ev.entry(ev.CaseAppealWithdrawn, HallState._on_case_appeal_withdrawn),
 ])
 """How each kind of event changes the hall's state."""
 

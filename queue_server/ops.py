@@ -39,6 +39,8 @@ class Actor(Protocol):
     def badge(self) -> str | None: ...   # a clerk's badge
     @property
     def signature(self) -> str: ...      # a manager, as the log records its acts
+    @property
+    def person(self) -> str: ...         # a manager's account, as the rules tell people apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Identity:
     ticket: str | None = None
     badge: str | None = None
     signature: str = ""
+    person: str = ""
 
 
 ClerkWindow = Callable[[str], "int | None"]
@@ -106,11 +109,19 @@ def _at_window(make: Callable[[str, int, Params], cmd.Command]
 
 def _appeal(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
     """An appeal by the clerk rated (signed with the badge; the core checks it is their case)
-    or by a manager (signed with the account)."""
+    or by a manager (signed with the name and account, and the account to tell them apart)."""
     if who.role == "clerk":
         assert who.badge is not None   # a clerk, after its hello
         return cmd.AppealCase(p["case"], p["reason"], who.badge, who.badge)
-    return cmd.AppealCase(p["case"], p["reason"], who.signature)
+    return cmd.AppealCase(p["case"], p["reason"], who.signature, account=who.person)
+
+
+def _withdraw(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    """An appeal taken back, by whoever made it (the core checks it is theirs)."""
+    if who.role == "clerk":
+        assert who.badge is not None   # a clerk, after its hello
+        return cmd.WithdrawAppeal(p["case"], who.badge, who.badge)
+    return cmd.WithdrawAppeal(p["case"], who.signature, account=who.person)
 
 
 def _signed(make: Callable[[Params, str], cmd.Command]
@@ -145,8 +156,9 @@ COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
     "follow_up_case": _signed(lambda p, by: cmd.FollowUpCase(p["case"], p["result"],
                                                              p.get("note", ""), by)),
     "appeal_case": _appeal,
-    "decide_appeal": _signed(lambda p, by: cmd.DecideAppeal(p["case"], p["uphold"], p["reason"],
-                                                            by)),
+    "decide_appeal": lambda p, who, _: cmd.DecideAppeal(p["case"], p["uphold"], p["reason"],
+                                                        who.signature, who.person),
+    "withdraw_appeal": _withdraw,
 }
 """Every op that changes the hall, and the command it becomes. The ops that only read
 (`hello`, `catalogue`, `stats`, `export`) are not here: they make no command."""

@@ -380,6 +380,7 @@ def case_view(state: HallState, case: Case) -> dict[str, Any]:
         "status": case.status.value, "status_text": CASE_STATUS_NAMES[case.status],
         "handling": act(case.handling), "rectified": act(case.rectified),
         "appeal": act(case.appeal), "decision": act(case.decision),
+        "withdrawn": [act(w) for w in case.withdrawn],
         "follow_ups": [act(f) for f in case.follow_ups],
         "awaits_follow_up": case.awaits_follow_up, "closed_at": iso(case.closed_at),
         "pending": case.is_open or case.awaits_follow_up,

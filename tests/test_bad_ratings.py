@@ -14,8 +14,10 @@ from sqlalchemy import event
 from hall import service_calendar as cal
 from hall.vocabulary import BAD_SCORES, SCORES, is_bad
 from queue_server import commands as cmd
-from queue_server import kpis, views
+from queue_server import events as ev
+from queue_server import kpis, ops, views
 from queue_server.domain_errors import DomainError
+from queue_server.events import Event
 from queue_server.hall_service import HallService
 from queue_server.hall_state import HallState
 from queue_server.hall_toml import load_hall
@@ -148,6 +150,78 @@ def test_a_clerk_appeals_only_their_own_case_and_a_manager_never_decides_their_o
     state.handle(cmd.HandleCase(other, "deadline", "态度生硬属实", "限期整改", "主任甲"), MONDAY)
     state.handle(cmd.RectifyCase(other, "已培训", "主任甲"), MONDAY)
     assert state.cases[other].status == CaseStatus.RECTIFIED
+
+
+def _by(state: HallState, who: ops.Identity, op: str, **params) -> cmd.Command:
+    """The command a request of `who` becomes, as a live session makes it."""
+    return ops.command_for(op, params, who, state.clerk_window.get)
+
+
+def _manager(name: str, account: str) -> ops.Identity:
+    return ops.Identity("manager", signature=f"{name}（{account}）", person=account)
+
+
+def test_a_manager_whose_name_was_reset_is_still_the_one_who_appealed():
+    # `manager add zhang --name 张三丰` renames the account: the signature changes, the account not
+    state = HallState(HALL, MONDAY.date())
+    case = _case_of(state)
+    state.handle(_by(state, _manager("张三", "zhang"), "appeal_case", case=case, reason="群众误评"),
+                 MONDAY)
+    assert state.cases[case].appeal["account"] == "zhang"
+    renamed = _by(state, _manager("张三丰", "zhang"), "decide_appeal", case=case, uphold=True,
+                  reason="成立")
+    assert _refused(state, renamed).code == "forbidden"
+    # another account of the same name is another manager; a county manager from the county's
+    # page is never a hall account of the same user name (sessions.Session.person)
+    state.handle(_by(state, _manager("张三", "县级:zhang"), "decide_appeal", case=case,
+                     uphold=False, reason="理由不足"), MONDAY)
+    assert state.cases[case].status == CaseStatus.REJECTED
+    assert state.cases[case].decision["account"] == "县级:zhang"
+
+
+def test_an_appeal_logged_before_accounts_were_recorded_replays_and_is_judged_by_its_signature():
+    state = HallState(HALL, MONDAY.date())
+    case = _case_of(state)
+    old = {"case": case, "reason": "群众误评", "by": "张三（zhang）", "clerk": None}   # no account
+    state.apply(Event(state.seq + 1, MONDAY, state.day, ev.record("case_appealed", old)))
+    assert state.cases[case].appeal["account"] is None
+    same = _by(state, _manager("张三", "zhang"), "decide_appeal", case=case, uphold=True, reason="成立")
+    assert _refused(state, same).code == "forbidden"
+    state.handle(_by(state, _manager("李四", "lisi"), "decide_appeal", case=case, uphold=True,
+                     reason="成立"), MONDAY)
+    assert state.cases[case].status == CaseStatus.UPHELD
+
+
+def test_only_the_one_who_appealed_withdraws_it_and_the_case_is_checked_again():
+    # a township hall with one manager: nobody else can decide their appeal, so they take it back
+    state = HallState(HALL, MONDAY.date())
+    boss = _manager("主任", "boss")
+    case = _case_of(state)
+    state.handle(_by(state, boss, "appeal_case", case=case, reason="群众误评"), MONDAY)
+    assert _refused(state, _by(state, boss, "decide_appeal", case=case, uphold=False,
+                               reason="撤回")).code == "forbidden"
+    assert _refused(state, _by(state, _manager("副主任", "fu"), "withdraw_appeal",
+                               case=case)).message == "只能撤回您本人提出的申诉"
+    assert _refused(state, _by(state, ops.Identity("clerk", badge="1001"), "withdraw_appeal",
+                               case=case)).code == "forbidden"
+    state.handle(_by(state, _manager("王主任", "boss"), "withdraw_appeal", case=case), MONDAY)
+    withdrawn = state.cases[case]
+    assert withdrawn.status == CaseStatus.CHECKING and withdrawn.appeal is None
+    assert [(w["by"], w["reason"]) for w in withdrawn.withdrawn] == [("王主任（boss）", "群众误评")]
+    assert views.case_view(state, withdrawn)["withdrawn"][0]["by"] == "王主任（boss）"
+    state.handle(_by(state, boss, "handle_case", case=case, measure="explain", finding="核实",
+                     published="已向群众解释"), MONDAY)
+    assert withdrawn.status == CaseStatus.EXPLAINED
+
+    # a clerk's appeal: only that clerk (by badge) takes it back, never a manager
+    other = _case_of(state)
+    clerk = ops.Identity("clerk", badge="1001")
+    state.handle(_by(state, clerk, "appeal_case", case=other, reason="群众误评"), MONDAY)
+    assert _refused(state, _by(state, boss, "withdraw_appeal", case=other)).code == "forbidden"
+    assert _refused(state, cmd.WithdrawAppeal(other, "1003", "1003")).code == "forbidden"
+    state.handle(_by(state, clerk, "withdraw_appeal", case=other), MONDAY)
+    assert state.cases[other].status == CaseStatus.CHECKING
+    assert _refused(state, _by(state, clerk, "withdraw_appeal", case=other)).code == "conflict"
 
 
 def test_bad_words_are_refused_in_chinese_with_no_change():

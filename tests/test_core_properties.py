@@ -339,6 +339,7 @@ class HallMachine(RuleBasedStateMachine):
             "appeal": lambda: cmd.AppealCase(number, "误评", by, by if by.isdigit() else None),
             "uphold": lambda: cmd.DecideAppeal(number, True, "属实", by),
             "reject": lambda: cmd.DecideAppeal(number, False, "不属实", by),
+            "withdraw": lambda: cmd.WithdrawAppeal(number, by, by if by.isdigit() else None),
         }[action]
         self.send(make())
 

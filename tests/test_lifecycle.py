@@ -240,6 +240,7 @@ CASE_COMMANDS = {
     "appeal": lambda n: cmd.AppealCase(n, "群众误评", "丙"),
     "uphold": lambda n: cmd.DecideAppeal(n, True, "属实", "丙"),
     "reject": lambda n: cmd.DecideAppeal(n, False, "理由不足", "丙"),
+    "withdraw": lambda n: cmd.WithdrawAppeal(n, "甲"),   # only the one who appealed
     "follow_up": lambda n: cmd.FollowUpCase(n, "satisfied", "", "丙"),
 }
 CASE_EVENTS = {
@@ -250,6 +251,7 @@ CASE_EVENTS = {
     "appeal": lambda n: ev.CaseAppealed(n, "群众误评", "丙", None),
     "uphold": lambda n: ev.CaseAppealDecided(n, True, "属实", "丙"),
     "reject": lambda n: ev.CaseAppealDecided(n, False, "理由不足", "丙"),
+    "withdraw": lambda n: ev.CaseAppealWithdrawn(n, "甲", None, None),
     "follow_up": lambda n: ev.CaseFollowedUp(n, "satisfied", "", "丙", 1),
 }
 

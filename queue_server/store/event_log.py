@@ -129,6 +129,7 @@ STORED: dict[type[ev.Record], Callable[[Any], Columns]] = dict([
     _columns(ev.CaseFollowedUp, _hall_wide),
     _columns(ev.CaseAppealed, lambda d: (None, None, d.clerk)),
     _columns(ev.CaseAppealDecided, _hall_wide),
+    _columns(ev.CaseAppealWithdrawn, lambda d: (None, None, d.clerk)),
 ])
 """What each kind stores beyond its data in the log: the columns its row is found by."""
 
