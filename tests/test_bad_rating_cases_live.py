@@ -228,21 +228,49 @@ def test_an_appeal_is_decided_by_a_second_manager_on_the_page(hall, browser):
         _fill(case, "申诉理由", "评价器误触，群众当场表示满意")
         case.get_by_role("button", name="确定提出申诉").click()
         expect(case.locator(".case-status")).to_have_text("申诉中")
-        case.get_by_role("button", name="认定申诉成立").click()
-        _fill(case, "审核意见", "同意")
-        case.get_by_role("button", name="确定认定申诉成立").click()
-        expect(case.locator(".case-error")).to_contain_text("另一位管理人员")
-        expect(case.locator(".case-status")).to_have_text("申诉中")
+        # the one who appealed: no decision to make, the reason why, and 撤回申诉
+        expect(case.locator(".case-note")).to_have_text("申诉由您提出，须由另一名管理人员审核")
+        expect(case.locator(".case-acts button")).to_have_text(["撤回申诉"])
+        d.assert_fits()
+        d.assert_readable()
+        d.shot("dashboard-own-appeal")
     with dashboard(browser, hall, log_in=False) as second:
         second.log_in("fuzhuren", "hall-manager-2")
         case = second.page.locator(".case")
+        expect(case.locator(".case-note")).to_have_count(0)
+        expect(case.locator(".case-acts button")).to_have_text(["认定申诉成立", "驳回申诉"])
         case.get_by_role("button", name="认定申诉成立").click()
         _fill(case, "审核意见", "调取录像，服务规范，属误评")
+        second.shot("dashboard-appeal-judged")
         case.get_by_role("button", name="确定认定申诉成立").click()
         expect(second.page.locator("#cases .empty")).to_have_text("没有待办的差评工单")
     upheld = hall.hello("manager").request("stats", view="cases", **{
         "from": datetime.now(ZONE).date().isoformat(), "to": datetime.now(ZONE).date().isoformat()})
     assert upheld["row"]["upheld"] == 1 and upheld["row"]["satisfied_after_appeals_pct"] is None
+
+
+def test_the_only_manager_withdraws_their_own_appeal_on_the_page(hall, browser):
+    # a township hall's one manager: nobody else may decide it, so they take it back
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")
+    number = _rated_badly(hall, clerk, score=2)
+    with dashboard(browser, hall) as d:
+        case = d.page.locator(".case")
+        case.get_by_role("button", name="提出申诉").click()
+        _fill(case, "申诉理由", "群众所评非本窗口事项")
+        case.get_by_role("button", name="确定提出申诉").click()
+        expect(case.locator(".case-note")).to_have_text("申诉由您提出，须由另一名管理人员审核")
+        case.get_by_role("button", name="撤回申诉").click()
+        case.get_by_role("button", name="确定撤回申诉").click()
+        expect(case.locator(".case-status")).to_have_text("待核实")
+        expect(case.locator(".case-note")).to_have_count(0)
+        expect(case.locator(".case-history")).to_contain_text("撤回申诉：群众所评非本窗口事项（主任（zhuren）")
+        expect(case.locator(".case-acts button")).to_have_text(["立行立改", "限期整改", "解释说明",
+                                                               "提出申诉"])
+        d.assert_fits()
+        d.shot("dashboard-appeal-withdrawn")
+    assert [c["ticket"] for c in hall.hello("manager").hello["snapshot"]["cases"]
+            if c["status"] == "checking"] == [number]
 
 
 def test_cases_past_their_deadline_are_red_and_near_it_yellow(tmp_path, browser):
@@ -301,3 +329,12 @@ def test_a_clerk_appeals_their_own_case_on_the_console(hall, browser):
         appealed = manager.wait_event("case", status="appealing")
         assert appealed["appeal"]["clerk"] == "1001"
         assert appealed["appeal"]["reason"] == "群众误触评价器，当场表示满意"
+        # my appeal, still undecided: I may take it back, and appeal again
+        case.get_by_role("button", name="撤回申诉").click()
+        expect(case.locator(".case-status")).to_have_text("待核实")
+        expect(case.get_by_role("button", name="提出申诉")).to_have_count(1)
+        assert manager.wait_event("case", status="checking")["withdrawn"] == []   # as opened
+        withdrawn = manager.wait_event("case", status="checking")
+        assert [(w["by"], w["reason"]) for w in withdrawn["withdrawn"]] == [
+            ("1001", "群众误触评价器，当场表示满意")]
+        console.screenshot(path=SHOTS / "clerk-appeal-withdrawn.png")

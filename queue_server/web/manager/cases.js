@@ -1,7 +1,8 @@
 // The 差评工单 panel of the manager's dashboard: every 差评 case still open or awaiting its 回访,
 // past its deadline first (red), then near it (yellow), then by deadline; and the acts on it:
 // the handling (立行立改 / 限期整改 / 解释说明, with what was found and the text published),
-// 整改完成, the 回访 call, an appeal and its decision. The server says what each case allows now
+// 整改完成, the 回访 call, an appeal and its decision, or its withdrawal by the manager who made
+// it (who may not decide it: the page hides that and says so). The server says what each case allows now
 // (`actions`, from its table) and whether it is due (`due`); the page only asks for the words
 // an act needs. It shares the dashboard's login and connection: manager.js hands it `request`,
 // the hello replies and the events through Cases.attach.
@@ -22,9 +23,12 @@
     appeal: { op: "appeal_case", fixed: {}, fields: [["reason", "申诉理由"]] },
     uphold: { op: "decide_appeal", fixed: { uphold: true }, fields: [["reason", "审核意见"]] },
     reject: { op: "decide_appeal", fixed: { uphold: false }, fields: [["reason", "审核意见"]] },
+    withdraw: { op: "withdraw_appeal", fixed: {}, fields: [] },
   };
+  const DECISIONS = ["uphold", "reject"];
 
   let api = null;
+  let account = null;          // ours, as the hello reply says it: a case's appeal may be ours
   const cases = new Map();     // case number → its view (snapshot.cases, then `case` events)
   const open = { form: null }; // {case, action, values} of the act being filled in: kept when
                                // an event redraws the list
@@ -41,6 +45,7 @@
   function history(c) {
     const lines = [];
     const who = (act) => `${act.by} ${act.at.slice(5, 16).replace("T", " ")}`;
+    for (const w of c.withdrawn) lines.push(`${CASE_ACTION_NAMES.withdraw}：${w.reason}（${who(w)}）`);
     if (c.appeal) lines.push(`申诉：${c.appeal.reason}（${who(c.appeal)}）`);
     if (c.decision) lines.push(`${CASE_STATUS_NAMES[c.decision.upheld ? "upheld" : "rejected"]}：${c.decision.reason}（${who(c.decision)}）`);
     if (c.handling) {
@@ -118,12 +123,22 @@
       node.append(element("ul", { class: "case-history" },
         ...lines.map((textContent) => element("li", { textContent }))));
     }
+    // An appeal I made is decided by another manager (the server refuses me too), and only I
+    // may withdraw it; a clerk's appeal is theirs to withdraw. An appeal of a log older than
+    // accounts (`account` null) keeps every act, and the server judges.
+    const manager = c.appeal && c.appeal.clerk === null;
+    const mine = manager && c.appeal.account === account;
+    const actions = c.actions.filter((a) => (a === "withdraw"
+      ? manager && (mine || c.appeal.account === null) : !(mine && DECISIONS.includes(a))));
+    if (mine && c.status === "appealing") {
+      node.append(element("p", { class: "case-note", textContent: "申诉由您提出，须由另一名管理人员审核" }));
+    }
     const editing = open.form && open.form.case === c.case ? open.form.action : null;
     if (editing) {
       node.append(form(c, editing));
-    } else if (c.actions.length) {
+    } else if (actions.length) {
       const acts = element("div", { class: "case-acts" });
-      for (const action of c.actions) {
+      for (const action of actions) {
         const button = element("button", { type: "button", class: "small plain",
                                            textContent: CASE_ACTION_NAMES[action],
                                            disabled: !api.online() });
@@ -168,6 +183,7 @@
   function attach(dashboard) {
     api = dashboard;
     dashboard.onHello((reply) => {
+      account = reply.account;
       cases.clear();
       errors.clear();
       for (const c of reply.snapshot.cases || []) cases.set(c.case, c);
