@@ -26,6 +26,7 @@ from queue_server.store.database import open_engine
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, LiveHall
+from tests.test_county_view import CHIEF, EAST, SEAT
 from tests.test_manager_pages import dashboard
 
 CASE_OPS = {
@@ -121,6 +122,44 @@ def test_a_manager_who_appealed_cannot_decide_the_appeal_a_second_one_can(hall):
     assert rejected["decision"]["by"].startswith("副主任")
     assert manager.request("handle_case", case=case["case"], **CASE_OPS["handle_case"])["ok"]
     assert manager.wait_event("case", status="rectifying")["handling"]["measure"] == "deadline"
+
+
+def test_a_county_manager_decides_a_one_manager_halls_appeal_even_of_the_same_user_name(tmp_path):
+    # 东山乡 has one manager, whose user name happens to be the county chief's; what is signed
+    # with the county's pass is another manager's act there, and the same one's in the county's
+    # own hall (whose accounts county accounts are).
+    live = LiveHall(tmp_path, hall_text=SEAT, more_halls=(EAST,))
+    try:
+        live.cli("manager", "add", CHIEF[0], "--hall", "seat", "--county", "--name", "王县长",
+                 "--password", CHIEF[1])
+        live.cli("manager", "add", CHIEF[0], "--hall", "east", "--name", "乡主任",
+                 "--password", "east-manager-1")
+        chief = live.hello("county", "/county", user=CHIEF[0], password=CHIEF[1])
+        for code, tokens, login in (("east", live.more_tokens["east"], "east-manager-1"),
+                                    ("seat", live.tokens, CHIEF[1])):
+            path = f"/h/{code}"
+            own = live.hello("manager", path, user=CHIEF[0], password=login)
+            clerk = live.hello("clerk", path, badge="1001", pin="1111")
+            clerk.request("sign_in", window=1, post="A")
+            live.hello("kiosk", path, token=tokens["kiosk"]).request("take_ticket", category="A")
+            number = clerk.request("call_next")["ticket"]["number"]
+            clerk.request("finish", outcome="done")
+            assert live.hello("pad", path, token=tokens["pad"]).request(
+                "rate", ticket=number, score=1, reasons=["服务态度不好"])["ok"]
+            case = own.wait_event("case", ticket=number)["case"]
+            assert own.request("appeal_case", case=case, reason="群众误评")["ok"]
+            made = chief.request("county_pass", hall=code)["url"].split("#pass=")[1]
+            county_manager = live.hello("manager", path, **{"pass": made})
+            reply = county_manager.request("decide_appeal", case=case, uphold=False, reason="理由不足")
+            if code == "east":
+                assert county_manager.hello["account"] == "县级:xianzhang" != own.hello["account"]
+                assert reply["ok"], reply
+                assert own.wait_event("case", status="rejected")["decision"]["account"] == "县级:xianzhang"
+            else:
+                assert county_manager.hello["account"] == own.hello["account"] == "xianzhang"
+                assert reply["error"]["code"] == "forbidden", reply
+    finally:
+        assert live.stop() == 0
 
 
 # --- the pages ------------------------------------------------------------------------------------
