@@ -125,6 +125,17 @@ def text_list(max_items: int = 10) -> Check:
     return check
 
 
+def record_list(fields: dict[str, Check], max_items: int) -> Check:
+    """A list of objects, each with exactly these fields, each field checked."""
+    def check(value: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list) or not 0 < len(value) <= max_items:
+            raise ValueError(f"应为 1 到 {max_items} 项的数组")
+        if not all(isinstance(v, dict) and set(v) == set(fields) for v in value):
+            raise ValueError(f"每一项应有且只有：{'、'.join(fields)}")
+        return [{name: fields[name](v[name]) for name in fields} for v in value]
+    return check
+
+
 @dataclass(frozen=True)
 class Op:
     roles: tuple[str, ...]
@@ -133,6 +144,7 @@ class Op:
 
 
 NUMBER = text(8)
+LOST_RATINGS = 200   # a pad's ratings of one past day reported at once (`lost_ratings`), at most
 CASE = text(16)   # a 差评 case's number, "20261123-01"
 OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
@@ -147,6 +159,11 @@ OPS: dict[str, Op] = {
     "take_poster": Op(("manager",)),
     "device_status": Op(DEVICE_ROLES, {"printer": one_of(*PRINTER_STATES)},
                         {"detail": text(200, True)}),
+    # a pad's ratings kept past their service day (it was cut off across midnight): too late to
+    # be stored, they become a device warning the managers see
+    "lost_ratings": Op(("pad",), {"day": text(10), "ratings": record_list(
+        {"ticket": NUMBER, "score": nullable(integer(1, 5)), "reasons": text_list()},
+        LOST_RATINGS)}),
     "sign_in": Op(("clerk",), {"window": integer(1, 999), "post": one_of(*POSTS)},
                   {"takeover": boolean}),
     "sign_out": Op(("clerk",)),

@@ -151,6 +151,17 @@ class ReportDevice:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportLostRatings:
+    """A pad's ratings of a service day already over, kept while it was cut off: each a ticket,
+    a score (None: 未评) and reasons. Too late to be stored; the managers are warned."""
+
+    device: str
+    window: int
+    day: str
+    ratings: tuple[tuple[str, int | None, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passes: raises the long-wait, long-service and unattended warnings and returns
     window-targeted tickets."""
@@ -222,5 +233,5 @@ class WithdrawAppeal:
 
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
            | Recall | NoShow | Hold | Transfer | Finish | SetPriority | AckWarning | Rate
-           | SetNotice | ReportDevice | Tick | HandleCase | RectifyCase | FollowUpCase
+           | SetNotice | ReportDevice | ReportLostRatings | Tick | HandleCase | RectifyCase | FollowUpCase
            | AppealCase | DecideAppeal | WithdrawAppeal)

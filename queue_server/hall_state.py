@@ -69,6 +69,7 @@ from queue_server.lifecycle import (
 
 MAX_REASON = 200
 MAX_CASE_TEXT = 500   # a case's finding, published text, notes and reasons
+LOST_NAMED = 10       # the 差评 a lost-ratings warning names one by one, at most
 
 
 def _whole(moment: datetime) -> datetime:
@@ -247,7 +248,8 @@ class HallState:
             cmd.NoShow: self._no_show, cmd.Hold: self._hold, cmd.Transfer: self._transfer,
             cmd.Finish: self._finish, cmd.SetPriority: self._set_priority,
             cmd.Rate: self._rate, cmd.SetNotice: self._set_notice,
-            cmd.ReportDevice: self._report_device, cmd.Tick: self._tick,
+            cmd.ReportDevice: self._report_device, cmd.ReportLostRatings: self._report_lost_ratings,
+            cmd.Tick: self._tick,
             cmd.AckWarning: self._ack_warning,
             cmd.HandleCase: self._handle_case, cmd.RectifyCase: self._rectify_case,
             cmd.FollowUpCase: self._follow_up_case, cmd.AppealCase: self._appeal_case,
@@ -648,6 +650,29 @@ class HallState:
             decision.append(ev.WarningRaised(level, "device", f"{c.device}：{words}{detail}",
                                              device=c.device))
         return decision
+
+    def _report_lost_ratings(self, c: cmd.ReportLostRatings, now: datetime) -> Decision:
+        """A pad kept ratings past their service day (cut off across midnight): that day's
+        tickets and figures are closed, so they are not stored; a device warning names how many
+        were lost, and every 差评 among them, so that none vanishes unseen (red when there is
+        one, else yellow)."""
+        try:
+            day = date.fromisoformat(c.day)
+        except ValueError:
+            raise DomainError("bad_request", f"无法识别的日期：{c.day}（应如 2026-11-23）") from None
+        if day >= self.day:
+            raise DomainError("bad_request", "只能报告已结束的服务日未能上传的评价；今天的评价请直接提交")
+        bad = [(ticket, score, reasons) for ticket, score, reasons in c.ratings
+               if score is not None and is_bad(score)]
+        text = (f"{c.device}：{c.window} 号窗口评价器有 {len(c.ratings)} 条{day.month}月{day.day}日"
+                "的评价未能上传（该服务日已结束，不再计入）")
+        if bad:
+            named = "；".join(f"{ticket} 号“{self.hall.score_name(score)}”"
+                             + (f"（{'、'.join(reasons)}）" if reasons else "")
+                             for ticket, score, reasons in bad[:LOST_NAMED])
+            more = f" 等 {len(bad)} 条" if len(bad) > LOST_NAMED else ""
+            text += f"，其中差评：{named}{more}"
+        return [ev.WarningRaised("red" if bad else "yellow", "device", text, device=c.device)]
 
     def _ack_warning(self, c: cmd.AckWarning, now: datetime) -> Decision:
         warning = self.warnings.get(c.warning)

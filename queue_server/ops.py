@@ -78,6 +78,12 @@ def _device_status(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
     return cmd.ReportDevice(who.name, who.role, p["printer"], p.get("detail", ""))
 
 
+def _lost_ratings(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    assert who.window is not None   # a pad, after its hello
+    return cmd.ReportLostRatings(who.name, who.window, p["day"], tuple(
+        (r["ticket"], r["score"], tuple(r["reasons"])) for r in p["ratings"]))
+
+
 def _rate(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
     reasons = tuple(p.get("reasons", ()))
     if who.role == "pad":
@@ -133,6 +139,7 @@ def _signed(make: Callable[[Params, str], cmd.Command]
 COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
     "take_ticket": _take_ticket,
     "device_status": _device_status,
+    "lost_ratings": _lost_ratings,
     "rate": _rate,
     "sign_in": _sign_in,
     "sign_out": _at_window(lambda b, w, p: cmd.SignOut(b, w)),

@@ -598,6 +598,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "take_menu": Session._op_take_menu,
     "take_poster": Session._op_take_poster,
     "device_status": Session._op_device_status,
+    "lost_ratings": Session._op_device_status,   # a command, nothing to answer
     "sign_in": Session._op_sign_in,
     "sign_out": Session._op_sign_out,
     "call_next": Session._op_call_next,

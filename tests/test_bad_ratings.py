@@ -224,6 +224,29 @@ def test_only_the_one_who_appealed_withdraws_it_and_the_case_is_checked_again():
     assert _refused(state, _by(state, clerk, "withdraw_appeal", case=other)).code == "conflict"
 
 
+def test_a_pads_ratings_lost_across_midnight_warn_the_managers_naming_each_bad_one():
+    # the pad of window 1 was cut off on Monday evening; it is back on Tuesday
+    tuesday = MONDAY + timedelta(days=1)
+    state = HallState(HALL, tuesday.date())
+    pad = ops.Identity("pad", name="pad-1", window=1)
+    lost = [{"ticket": "A012", "score": 1, "reasons": ["服务态度不好", "办事效率低"]},
+            {"ticket": "A013", "score": 5, "reasons": []}, {"ticket": "A014", "score": None,
+                                                            "reasons": []}]
+    (warning,) = state.handle(_by(state, pad, "lost_ratings", day="2026-11-23", ratings=lost),
+                              tuesday)
+    assert (warning.data.level, warning.data.kind, warning.data.device) == ("red", "device", "pad-1")
+    assert warning.data.text == ("pad-1：1 号窗口评价器有 3 条11月23日的评价未能上传（该服务日已结束，"
+                                 "不再计入），其中差评：A012 号“非常不满意”（服务态度不好、办事效率低）")
+    assert state.warnings[warning.seq]["acknowledged"] is None     # on the dashboard, to confirm
+    assert not state.tickets and not state.cases                   # nothing stored as a rating
+    (fine,) = state.handle(_by(state, pad, "lost_ratings", day="2026-11-22",
+                               ratings=lost[1:]), tuesday)
+    assert fine.data.level == "yellow" and "其中差评" not in fine.data.text
+    for day, words in (("2026-11-24", "只能报告已结束的服务日"), ("11月23日", "无法识别的日期")):
+        refusal = _refused(state, _by(state, pad, "lost_ratings", day=day, ratings=lost))
+        assert refusal.code == "bad_request" and words in refusal.message
+
+
 def test_bad_words_are_refused_in_chinese_with_no_change():
     state = HallState(HALL, MONDAY.date())
     case = _case_of(state)
