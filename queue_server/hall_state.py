@@ -665,13 +665,13 @@ class HallState:
         bad = [(ticket, score, reasons) for ticket, score, reasons in c.ratings
                if score is not None and is_bad(score)]
         text = (f"{c.device}：{c.window} 号窗口评价器有 {len(c.ratings)} 条{day.month}月{day.day}日"
-                "的评价未能上传（该服务日已结束，不再计入）")
+                "的评价未能上传，不再计入")
         if bad:
             named = "；".join(f"{ticket} 号“{self.hall.score_name(score)}”"
                              + (f"（{'、'.join(reasons)}）" if reasons else "")
                              for ticket, score, reasons in bad[:LOST_NAMED])
             more = f" 等 {len(bad)} 条" if len(bad) > LOST_NAMED else ""
-            text += f"，其中差评：{named}{more}"
+            text += f"；其中差评：{named}{more}"
         return [ev.WarningRaised("red" if bad else "yellow", "device", text, device=c.device)]
 
     def _ack_warning(self, c: cmd.AckWarning, now: datetime) -> Decision:

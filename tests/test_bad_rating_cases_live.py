@@ -312,6 +312,22 @@ def test_the_only_manager_withdraws_their_own_appeal_on_the_page(hall, browser):
             if c["status"] == "checking"] == [number]
 
 
+def test_ratings_a_pad_lost_across_midnight_show_as_a_red_device_warning(hall, browser):
+    yesterday = datetime.now(ZONE).date() - timedelta(days=1)
+    with dashboard(browser, hall, viewport={"width": 1920, "height": 1080}) as d:   # a hall's PC
+        assert hall.hello("pad").request("lost_ratings", day=yesterday.isoformat(), ratings=[
+            {"ticket": "A012", "score": 1, "reasons": ["服务态度不好"]},
+            {"ticket": "A013", "score": 5, "reasons": []}])["ok"]
+        warning = d.page.locator(".warning").first
+        expect(warning).to_contain_text("设备异常")
+        expect(warning).to_contain_text(
+            f"pad-1：1 号窗口评价器有 2 条{yesterday.month}月{yesterday.day}日的评价未能上传"
+            "，不再计入；其中差评：A012 号“非常不满意”（服务态度不好）")
+        d.assert_fits()
+        d.assert_readable()
+        d.shot("dashboard-lost-ratings")
+
+
 def test_cases_past_their_deadline_are_red_and_near_it_yellow(tmp_path, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     hall = LiveHall(tmp_path)

@@ -235,8 +235,8 @@ def test_a_pads_ratings_lost_across_midnight_warn_the_managers_naming_each_bad_o
     (warning,) = state.handle(_by(state, pad, "lost_ratings", day="2026-11-23", ratings=lost),
                               tuesday)
     assert (warning.data.level, warning.data.kind, warning.data.device) == ("red", "device", "pad-1")
-    assert warning.data.text == ("pad-1：1 号窗口评价器有 3 条11月23日的评价未能上传（该服务日已结束，"
-                                 "不再计入），其中差评：A012 号“非常不满意”（服务态度不好、办事效率低）")
+    assert warning.data.text == ("pad-1：1 号窗口评价器有 3 条11月23日的评价未能上传，不再计入；"
+                                 "其中差评：A012 号“非常不满意”（服务态度不好、办事效率低）")
     assert state.warnings[warning.seq]["acknowledged"] is None     # on the dashboard, to confirm
     assert not state.tickets and not state.cases                   # nothing stored as a rating
     (fine,) = state.handle(_by(state, pad, "lost_ratings", day="2026-11-22",

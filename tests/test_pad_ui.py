@@ -388,7 +388,7 @@ def test_a_bad_rating_kept_across_midnight_is_reported_to_the_managers(hall, tmp
     warning = manager.wait_event("warning", device="pad-1")
     assert warning["level"] == "red" and warning["device"] == "pad-1"
     assert warning["text"] == (
-        f"pad-1：1 号窗口评价器有 1 条{day.month}月{day.day}日的评价未能上传（该服务日已结束，不再计入），"
+        f"pad-1：1 号窗口评价器有 1 条{day.month}月{day.day}日的评价未能上传，不再计入；"
         f"其中差评：{ticket['number']} 号“非常不满意”（服务态度不好）")
     assert [row.ticket for row in hall.ratings()] == []        # stored nowhere as a rating
     malformed = hall.hello("pad").request("lost_ratings", day=ticket["day"],
