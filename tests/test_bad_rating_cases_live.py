@@ -35,6 +35,7 @@ CASE_OPS = {
     "follow_up_case": {"result": "satisfied"},
     "appeal_case": {"reason": "群众误评"},
     "decide_appeal": {"uphold": True, "reason": "监控显示服务规范"},
+    "withdraw_appeal": {},
 }
 
 
@@ -83,7 +84,7 @@ def test_every_act_on_a_case_is_refused_to_the_wrong_role_and_changes_nothing(ha
             reply = client.request(op, case=case["case"], **params)
             assert not reply["ok"] and reply["error"]["code"] == "forbidden", (op, role, reply)
             refused += 1
-    assert refused == 4 * 4 + 3    # a clerk may only appeal
+    assert refused == 4 * 4 + 3 + 3    # a clerk may only appeal, and withdraw their appeal
     assert hall.health()["seq"] == seq
     snapshot = hall.hello("manager").hello["snapshot"]
     assert [(c["case"], c["status"]) for c in snapshot["cases"]] == [(case["case"], "checking")]
