@@ -217,7 +217,7 @@ class DecideAppeal:
     uphold: bool
     reason: str
     by: str
-    account: str | None = None
+    account: str
 
 
 @dataclass(frozen=True, slots=True)

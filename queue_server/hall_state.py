@@ -216,11 +216,11 @@ Decision = list[ev.Record]
 
 def _same_manager(appeal: dict[str, Any], by: str, account: str | None) -> bool:
     """Whether the manager signing `by` with `account` is the one who made this appeal: the
-    same account, whatever its name is now (`manager add` resets names); in a log written
-    before accounts were recorded, the same signature."""
-    if appeal["account"] is not None and account is not None:
-        return bool(appeal["account"] == account)
-    return bool(appeal["by"] == by)
+    same account, whatever its name is now (`manager add` resets names); for an appeal of a
+    log written before accounts were recorded, the same signature."""
+    if appeal["account"] is None:
+        return bool(appeal["by"] == by)
+    return bool(appeal["account"] == account)
 
 
 class HallState:

@@ -136,16 +136,16 @@ def test_a_clerk_appeals_only_their_own_case_and_a_manager_never_decides_their_o
     case = _case_of(state)
     assert _refused(state, cmd.AppealCase(case, "误评", "1003", "1003")).code == "forbidden"
     state.handle(cmd.AppealCase(case, "群众误评", "主任甲"), MONDAY)
-    refusal = _refused(state, cmd.DecideAppeal(case, True, "属实", "主任甲"))
+    refusal = _refused(state, cmd.DecideAppeal(case, True, "属实", "主任甲", "主任甲"))
     assert refusal.code == "forbidden" and "另一位管理人员" in refusal.message
-    state.handle(cmd.DecideAppeal(case, True, "监控显示服务规范", "主任乙"), MONDAY)
+    state.handle(cmd.DecideAppeal(case, True, "监控显示服务规范", "主任乙", "主任乙"), MONDAY)
     decided = state.cases[case]
     assert decided.status == CaseStatus.UPHELD and decided.decision["by"] == "主任乙"
     assert decided.appeal["by"] == "主任甲" and decided.score == 1   # the rating is kept
 
     other = _case_of(state)
     state.handle(cmd.AppealCase(other, "群众误评", "1001", "1001"), MONDAY)   # the clerk rated
-    state.handle(cmd.DecideAppeal(other, False, "理由不足", "主任甲"), MONDAY)
+    state.handle(cmd.DecideAppeal(other, False, "理由不足", "主任甲", "主任甲"), MONDAY)
     assert state.cases[other].status == CaseStatus.REJECTED
     state.handle(cmd.HandleCase(other, "deadline", "态度生硬属实", "限期整改", "主任甲"), MONDAY)
     state.handle(cmd.RectifyCase(other, "已培训", "主任甲"), MONDAY)
@@ -337,7 +337,7 @@ def test_the_kpis_of_a_hand_worked_span_and_every_bad_rating_has_exactly_one_cas
     state.handle(cmd.FollowUpCase(at_once, "satisfied", "", "主任"), MONDAY)
     state.handle(cmd.HandleCase(late, "deadline", "属实", "限期整改", "主任"), MONDAY)
     state.handle(cmd.AppealCase(upheld, "误评", "主任"), MONDAY)
-    state.handle(cmd.DecideAppeal(upheld, True, "录像为证", "副主任"), MONDAY)
+    state.handle(cmd.DecideAppeal(upheld, True, "录像为证", "副主任", "副主任"), MONDAY)
     tuesday = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)    # the deadline was Sat 28 (调休)
     state.roll_to(tuesday)
     state.handle(cmd.RectifyCase(late, "已培训", "主任"), tuesday)
