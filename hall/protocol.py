@@ -127,6 +127,17 @@ def text_list(max_items: int = 10) -> Check:
     return check
 
 
+def record_list(fields: dict[str, Check], max_items: int) -> Check:
+    """A list of objects, each with exactly these fields, each field checked."""
+    def check(value: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, list) or not 0 < len(value) <= max_items:
+            raise ValueError(f"应为 1 到 {max_items} 项的数组")
+        if not all(isinstance(v, dict) and set(v) == set(fields) for v in value):
+            raise ValueError(f"每一项应有且只有：{'、'.join(fields)}")
+        return [{name: fields[name](v[name]) for name in fields} for v in value]
+    return check
+
+
 @dataclass(frozen=True)
 class Op:
     roles: tuple[str, ...]
@@ -135,6 +146,7 @@ class Op:
 
 
 NUMBER = text(8)
+LOST_RATINGS = 200   # a pad's ratings of one past day reported at once (`lost_ratings`), at most
 CASE = text(16)   # a 差评 case's number, "20261123-01"
 COMPLAINT = text(16)   # a complaint's number, "TS20261207-001"
 OPS: dict[str, Op] = {
@@ -150,6 +162,11 @@ OPS: dict[str, Op] = {
     "take_poster": Op(("manager",)),
     "device_status": Op(DEVICE_ROLES, {"printer": one_of(*PRINTER_STATES)},
                         {"detail": text(200, True)}),
+    # a pad's ratings kept past their service day (it was cut off across midnight): too late to
+    # be stored, they become a device warning the managers see
+    "lost_ratings": Op(("pad",), {"day": text(10), "ratings": record_list(
+        {"ticket": NUMBER, "score": nullable(integer(1, 5)), "reasons": text_list()},
+        LOST_RATINGS)}),
     "sign_in": Op(("clerk",), {"window": integer(1, 999), "post": one_of(*POSTS)},
                   {"takeover": boolean}),
     "sign_out": Op(("clerk",)),
@@ -171,7 +188,7 @@ OPS: dict[str, Op] = {
     "set_priority": Op(("manager",), {"number": NUMBER, "priority": one_of("green")}),
     "ack_warning": Op(("manager",), {"warning": integer(1)}),
     # 差评 cases (差评工单): handled, followed up and decided by managers; appealed by the
-    # clerk rated (their own case only) or a manager
+    # clerk rated (their own case only) or a manager, and withdrawn only by whoever appealed
     "handle_case": Op(("manager",), {"case": CASE, "measure": one_of(*CASE_MEASURES),
                                      "finding": text(500), "published": text(500)}),
     "rectify_case": Op(("manager",), {"case": CASE, "note": text(500)}),
@@ -197,6 +214,7 @@ OPS: dict[str, Op] = {
                               {"note": text(500, True)}),
     "close_complaint": Op(("manager",), {"complaint": COMPLAINT}, {"note": text(500, True)}),
     "complaint_contact": Op(("manager",), {"complaint": COMPLAINT}),
+    "withdraw_appeal": Op(("clerk", "manager"), {"case": CASE}),
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),

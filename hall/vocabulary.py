@@ -92,7 +92,8 @@ CASE_MEASURE_NAMES: Final = {"at_once": "立行立改", "deadline": "限期整�
 """How the office handles a 差评: fixed at once, fixed by a deadline, or explained."""
 CASE_MEASURES: Final = tuple(CASE_MEASURE_NAMES)
 CASE_ACTION_NAMES: Final = {**CASE_MEASURE_NAMES, "rectify": "整改完成", "appeal": "提出申诉",
-                            "uphold": "认定申诉成立", "reject": "驳回申诉", "follow_up": "回访"}
+                            "uphold": "认定申诉成立", "reject": "驳回申诉", "withdraw": "撤回申诉",
+                            "follow_up": "回访"}
 """What can be done to a case (`lifecycle.CaseAction`), as refusals name it."""
 FOLLOW_UP_NAMES: Final = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意",
                           "unreached": "未接通"}

@@ -151,6 +151,17 @@ class ReportDevice:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportLostRatings:
+    """A pad's ratings of a service day already over, kept while it was cut off: each a ticket,
+    a score (None: 未评) and reasons. Too late to be stored; the managers are warned."""
+
+    device: str
+    window: int
+    day: str
+    ratings: tuple[tuple[str, int | None, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passes: raises the long-wait, long-service and unattended warnings and returns
     window-targeted tickets."""
@@ -189,22 +200,35 @@ class FollowUpCase:
 @dataclass(frozen=True, slots=True)
 class AppealCase:
     """An appeal against a 差评: by the clerk rated (`clerk`: their badge, also `by`) or by a
-    manager (`clerk` None, `by` the manager's signature)."""
+    manager (`clerk` None, `by` the manager's signature, `account` its account)."""
 
     case: str
     reason: str
     by: str
     clerk: str | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DecideAppeal:
-    """A manager other than the appellant decides an appeal."""
+    """A manager other than the appellant (another `account`) decides an appeal."""
 
     case: str
     uphold: bool
     reason: str
     by: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawAppeal:
+    """The one who appealed takes the appeal back: the clerk (`clerk`: their badge, also `by`)
+    or the manager (`account`)."""
+
+    case: str
+    by: str
+    clerk: str | None = None
+    account: str | None = None
 
 
 # --- the complaints register (投诉/建议) -----------------------------------------------------------
@@ -261,7 +285,7 @@ class CloseComplaint:
 
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
            | Recall | NoShow | Hold | Transfer | Finish | SetPriority | AckWarning | Rate
-           | SetNotice | ReportDevice | Tick | HandleCase | RectifyCase | FollowUpCase
-           | AppealCase | DecideAppeal
+           | SetNotice | ReportDevice | ReportLostRatings | Tick | HandleCase | RectifyCase
+           | FollowUpCase | AppealCase | DecideAppeal | WithdrawAppeal
            | RegisterComplaint | AssignComplaint | ReplyComplaint | FollowUpComplaint
            | CloseComplaint)

@@ -339,6 +339,10 @@ class CaseAppealed(Record):
     reason: str
     by: str
     clerk: str | None
+    account: str | None = None
+    """The appealing manager's account (`ops.Actor.person`): a second manager is another
+    account, whatever the names say. None for a clerk's appeal, and in logs written before
+    accounts were recorded (there the signature `by` stands for it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +354,20 @@ class CaseAppealDecided(Record):
     upheld: bool
     reason: str
     by: str
+    account: str | None = None
+    """The deciding manager's account (`ops.Actor.person`); None in logs written before."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAppealWithdrawn(Record):
+    """The one who appealed took the appeal back (撤回申诉): the case is 待核实 again. Only the
+    clerk who appealed (`clerk`, their badge) or the manager (`account`) may."""
+
+    tag: ClassVar[str] = "case_appeal_withdrawn"
+    case: str
+    by: str
+    clerk: str | None
+    account: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +380,8 @@ class CaseOverdue(Record):
 
 
 CASE_KINDS: tuple[type[Record], ...] = (CaseOpened, CaseHandled, CaseRectified, CaseFollowedUp,
-                                       CaseAppealed, CaseAppealDecided, CaseOverdue)
+                                       CaseAppealed, CaseAppealDecided, CaseOverdue,
+                                       CaseAppealWithdrawn)
 """The kinds of a case's life."""
 
 

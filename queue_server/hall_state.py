@@ -80,6 +80,7 @@ from queue_server.lifecycle import (
 MAX_REASON = 200
 MAX_CASE_TEXT = 500   # a case's finding, published text, notes and reasons
 MAX_HOTLINE_CASE = 32   # a 12345 hotline case number
+LOST_NAMED = 10       # the 差评 a lost-ratings warning names one by one, at most
 
 
 def mobile_cap(hall: HallInfo, category: Category) -> int:
@@ -221,9 +222,12 @@ class Case:
     rectified: dict[str, Any] | None = None
     """by, at, note: a 限期整改 done."""
     appeal: dict[str, Any] | None = None
-    """by, clerk (the badge of a clerk who appealed), at, reason."""
+    """by, clerk (the badge of a clerk who appealed), account (of a manager who appealed; None
+    in logs written before accounts were recorded), at, reason."""
     decision: dict[str, Any] | None = None
-    """by, at, upheld, reason."""
+    """by, account, at, upheld, reason."""
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)
+    """by, at, reason (the appeal's): each appeal taken back (撤回申诉)."""
     follow_ups: list[dict[str, Any]] = field(default_factory=list)
     """by, at, result, note, attempt: each 回访 call."""
     closed_at: datetime | None = None
@@ -301,6 +305,15 @@ class Complaint:
 Decision = list[ev.Record]
 
 
+def _same_manager(appeal: dict[str, Any], by: str, account: str | None) -> bool:
+    """Whether the manager signing `by` with `account` is the one who made this appeal: the
+    same account, whatever its name is now (`manager add` resets names); for an appeal of a
+    log written before accounts were recorded, the same signature."""
+    if appeal["account"] is None:
+        return bool(appeal["by"] == by)
+    return bool(appeal["account"] == account)
+
+
 class HallState:
     def __init__(self, definition: HallDefinition, day: date, seq: int = 0,
                  catalogue_version: int | None = None):
@@ -329,11 +342,12 @@ class HallState:
             cmd.NoShow: self._no_show, cmd.Hold: self._hold, cmd.Transfer: self._transfer,
             cmd.Finish: self._finish, cmd.SetPriority: self._set_priority,
             cmd.Rate: self._rate, cmd.SetNotice: self._set_notice,
-            cmd.ReportDevice: self._report_device, cmd.Tick: self._tick,
+            cmd.ReportDevice: self._report_device, cmd.ReportLostRatings: self._report_lost_ratings,
+            cmd.Tick: self._tick,
             cmd.AckWarning: self._ack_warning,
             cmd.HandleCase: self._handle_case, cmd.RectifyCase: self._rectify_case,
             cmd.FollowUpCase: self._follow_up_case, cmd.AppealCase: self._appeal_case,
-            cmd.DecideAppeal: self._decide_appeal,
+            cmd.DecideAppeal: self._decide_appeal, cmd.WithdrawAppeal: self._withdraw_appeal,
             cmd.RegisterComplaint: self._register_complaint,
             cmd.AssignComplaint: self._assign_complaint,
             cmd.ReplyComplaint: self._reply_complaint,
@@ -740,6 +754,29 @@ class HallState:
                                              device=c.device))
         return decision
 
+    def _report_lost_ratings(self, c: cmd.ReportLostRatings, now: datetime) -> Decision:
+        """A pad kept ratings past their service day (cut off across midnight): that day's
+        tickets and figures are closed, so they are not stored; a device warning names how many
+        were lost, and every 差评 among them, so that none vanishes unseen (red when there is
+        one, else yellow)."""
+        try:
+            day = date.fromisoformat(c.day)
+        except ValueError:
+            raise DomainError("bad_request", f"无法识别的日期：{c.day}（应如 2026-11-23）") from None
+        if day >= self.day:
+            raise DomainError("bad_request", "只能报告已结束的服务日未能上传的评价；今天的评价请直接提交")
+        bad = [(ticket, score, reasons) for ticket, score, reasons in c.ratings
+               if score is not None and is_bad(score)]
+        text = (f"{c.device}：{c.window} 号窗口评价器有 {len(c.ratings)} 条{day.month}月{day.day}日"
+                "的评价未能上传，不再计入")
+        if bad:
+            named = "；".join(f"{ticket} 号“{self.hall.score_name(score)}”"
+                             + (f"（{'、'.join(reasons)}）" if reasons else "")
+                             for ticket, score, reasons in bad[:LOST_NAMED])
+            more = f" 等 {len(bad)} 条" if len(bad) > LOST_NAMED else ""
+            text += f"；其中差评：{named}{more}"
+        return [ev.WarningRaised("red" if bad else "yellow", "device", text, device=c.device)]
+
     def _ack_warning(self, c: cmd.AckWarning, now: datetime) -> Decision:
         warning = self.warnings.get(c.warning)
         if warning is None:
@@ -806,15 +843,26 @@ class HallState:
         case = self._case(c.case, "appeal")
         if c.clerk is not None and c.clerk != case.clerk:
             raise DomainError("forbidden", "只能对评价您本人的差评提出申诉")
-        return [ev.CaseAppealed(c.case, self._reason(c.reason, "申诉理由", MAX_CASE_TEXT), c.by, c.clerk)]
+        return [ev.CaseAppealed(c.case, self._reason(c.reason, "申诉理由", MAX_CASE_TEXT), c.by, c.clerk,
+                                None if c.clerk is not None else c.account)]
 
     def _decide_appeal(self, c: cmd.DecideAppeal, now: datetime) -> Decision:
         case = self._case(c.case, "uphold" if c.uphold else "reject")
         assert case.appeal is not None   # appealing
-        if case.appeal["clerk"] is None and case.appeal["by"] == c.by:
+        if case.appeal["clerk"] is None and _same_manager(case.appeal, c.by, c.account):
             raise DomainError("forbidden", "申诉须由另一位管理人员审核，不能审核自己提出的申诉")
         return [ev.CaseAppealDecided(c.case, c.uphold, self._reason(c.reason, "审核意见", MAX_CASE_TEXT),
-                                     c.by)]
+                                     c.by, c.account)]
+
+    def _withdraw_appeal(self, c: cmd.WithdrawAppeal, now: datetime) -> Decision:
+        case = self._case(c.case, "withdraw")
+        appeal = case.appeal
+        assert appeal is not None   # appealing
+        mine = (c.clerk == appeal["clerk"] if appeal["clerk"] is not None
+                else c.clerk is None and _same_manager(appeal, c.by, c.account))
+        if not mine:
+            raise DomainError("forbidden", "只能撤回您本人提出的申诉")
+        return [ev.CaseAppealWithdrawn(c.case, c.by, c.clerk, None if c.clerk is not None else c.account)]
 
     # --- the complaints register (投诉/建议) -----------------------------------------------------
 
@@ -1214,13 +1262,20 @@ class HallState:
 
     def _on_case_appealed(self, e: Event[ev.CaseAppealed]) -> None:
         d = e.data
-        self._case_moved(e, "appeal").appeal = {"by": d.by, "clerk": d.clerk, "at": e.at,
-                                                "reason": d.reason}
+        self._case_moved(e, "appeal").appeal = {"by": d.by, "clerk": d.clerk, "account": d.account,
+                                                "at": e.at, "reason": d.reason}
 
     def _on_case_appeal_decided(self, e: Event[ev.CaseAppealDecided]) -> None:
         d = e.data
         case = self._case_moved(e, "uphold" if d.upheld else "reject")
-        case.decision = {"by": d.by, "at": e.at, "upheld": d.upheld, "reason": d.reason}
+        case.decision = {"by": d.by, "account": d.account, "at": e.at, "upheld": d.upheld,
+                         "reason": d.reason}
+
+    def _on_case_appeal_withdrawn(self, e: Event[ev.CaseAppealWithdrawn]) -> None:
+        case = self._case_moved(e, "withdraw")
+        assert case.appeal is not None   # appealing
+        case.withdrawn.append({"by": e.data.by, "at": e.at, "reason": case.appeal["reason"]})
+        case.appeal = None
 
     def _on_case_overdue(self, e: Event[ev.CaseOverdue]) -> None:
         self.cases[e.data.case].overdue_warned = True
@@ -1289,6 +1344,7 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.ComplaintReplied, HallState._on_complaint_replied),
     ev.entry(ev.ComplaintFollowedUp, HallState._on_complaint_followed_up),
     ev.entry(ev.ComplaintClosed, HallState._on_complaint_closed),
+    ev.entry(ev.CaseAppealWithdrawn, HallState._on_case_appeal_withdrawn),
 ])
 """How each kind of event changes the hall's state."""
 

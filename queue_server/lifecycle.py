@@ -30,7 +30,9 @@ records how it is handled, which is the action: 立行立改 (RECTIFIED, 已整�
 (EXPLAINED, 已解释) or 限期整改 (RECTIFYING, 整改中, then `rectify` when the fix is done:
 RECTIFIED). Instead, while CHECKING, the clerk rated or a manager may appeal (申诉: APPEALING);
 a second manager decides it: UPHELD (申诉成立: final, the rating no longer counts in 满意率) or
-REJECTED (申诉驳回: the 差评 stands and the case is handled as from CHECKING). A RECTIFIED or
+REJECTED (申诉驳回: the 差评 stands and the case is handled as from CHECKING); or the one who
+appealed withdraws it (撤回申诉: CHECKING again; the way out of a manager's own appeal in a
+hall with no second manager, lest it stay APPEALING past its deadline). A RECTIFIED or
 EXPLAINED case gets its 回访 (`follow_up`), which records a result and moves nothing. A case
 outlives the service day: it is not reset with the day, and a restart replays its events from
 every day (`hall_service.rebuild`).
@@ -142,7 +144,7 @@ FINAL_CASE_STATUSES = frozenset({CaseStatus.RECTIFIED, CaseStatus.EXPLAINED, Cas
 """A case in one of these is closed (办结); any other is open and its deadline runs."""
 
 CaseAction = Literal["at_once", "deadline", "explain", "rectify", "appeal", "uphold", "reject",
-                     "follow_up"]
+                     "withdraw", "follow_up"]
 CASE_ACTIONS: tuple[CaseAction, ...] = get_args(CaseAction)
 
 _HANDLED_FROM = (CaseStatus.CHECKING, CaseStatus.REJECTED)
@@ -154,6 +156,7 @@ CASE_TRANSITIONS: dict[tuple[CaseStatus, CaseAction], CaseStatus] = {
     (CaseStatus.CHECKING, "appeal"): CaseStatus.APPEALING,
     (CaseStatus.APPEALING, "uphold"): CaseStatus.UPHELD,
     (CaseStatus.APPEALING, "reject"): CaseStatus.REJECTED,
+    (CaseStatus.APPEALING, "withdraw"): CaseStatus.CHECKING,
     (CaseStatus.RECTIFIED, "follow_up"): CaseStatus.RECTIFIED,
     (CaseStatus.EXPLAINED, "follow_up"): CaseStatus.EXPLAINED,
 }

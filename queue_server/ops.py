@@ -39,6 +39,8 @@ class Actor(Protocol):
     def badge(self) -> str | None: ...   # a clerk's badge
     @property
     def signature(self) -> str: ...      # a manager, as the log records its acts
+    @property
+    def person(self) -> str: ...         # a manager's account, as the rules tell people apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Identity:
     ticket: str | None = None
     badge: str | None = None
     signature: str = ""
+    person: str = ""
 
 
 ClerkWindow = Callable[[str], "int | None"]
@@ -73,6 +76,12 @@ def _take_ticket(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
 def _device_status(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
     assert who.role is not None   # a device, after its hello
     return cmd.ReportDevice(who.name, who.role, p["printer"], p.get("detail", ""))
+
+
+def _lost_ratings(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    assert who.window is not None   # a pad, after its hello
+    return cmd.ReportLostRatings(who.name, who.window, p["day"], tuple(
+        (r["ticket"], r["score"], tuple(r["reasons"])) for r in p["ratings"]))
 
 
 def _rate(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
@@ -106,11 +115,19 @@ def _at_window(make: Callable[[str, int, Params], cmd.Command]
 
 def _appeal(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
     """An appeal by the clerk rated (signed with the badge; the core checks it is their case)
-    or by a manager (signed with the account)."""
+    or by a manager (signed with the name and account, and the account to tell them apart)."""
     if who.role == "clerk":
         assert who.badge is not None   # a clerk, after its hello
         return cmd.AppealCase(p["case"], p["reason"], who.badge, who.badge)
-    return cmd.AppealCase(p["case"], p["reason"], who.signature)
+    return cmd.AppealCase(p["case"], p["reason"], who.signature, account=who.person)
+
+
+def _withdraw(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
+    """An appeal taken back, by whoever made it (the core checks it is theirs)."""
+    if who.role == "clerk":
+        assert who.badge is not None   # a clerk, after its hello
+        return cmd.WithdrawAppeal(p["case"], who.badge, who.badge)
+    return cmd.WithdrawAppeal(p["case"], who.signature, account=who.person)
 
 
 def _complain(p: Params, who: Actor, _: ClerkWindow) -> cmd.Command:
@@ -132,6 +149,7 @@ def _signed(make: Callable[[Params, str], cmd.Command]
 COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
     "take_ticket": _take_ticket,
     "device_status": _device_status,
+    "lost_ratings": _lost_ratings,
     "rate": _rate,
     "sign_in": _sign_in,
     "sign_out": _at_window(lambda b, w, p: cmd.SignOut(b, w)),
@@ -155,8 +173,9 @@ COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
     "follow_up_case": _signed(lambda p, by: cmd.FollowUpCase(p["case"], p["result"],
                                                              p.get("note", ""), by)),
     "appeal_case": _appeal,
-    "decide_appeal": _signed(lambda p, by: cmd.DecideAppeal(p["case"], p["uphold"], p["reason"],
-                                                            by)),
+    "decide_appeal": lambda p, who, _: cmd.DecideAppeal(p["case"], p["uphold"], p["reason"],
+                                                        who.signature, who.person),
+    "withdraw_appeal": _withdraw,
     "complain": _complain,
     "register_complaint": _signed(lambda p, by: cmd.RegisterComplaint(
         p["kind"], p["channel"], p["category"], p["text"], p.get("window"), p.get("clerk"),

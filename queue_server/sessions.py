@@ -111,6 +111,7 @@ class Session:
         self.code_day: date | None = None   # the mobile page: the day its hall code is of
         self.greeting = False               # a hello being answered
         self.account = ""                   # a clerk's badge or a manager's user name
+        self.from_county = False            # a county account, in a hall not the county's own
         self.credential: tuple | None = None  # what hello was said with (queue_server.revocation)
         self.ended: str | None = None       # why the session was ended, once it is
         self.joined = False
@@ -128,6 +129,15 @@ class Session:
         """Who did it, as the log records a manager's act: the name and the account, so that
         two managers of the same name are told apart."""
         return f"{self.name}（{self.account}）"
+
+    @property
+    def person(self) -> str:
+        """Who a manager is, for the rules that need another person (a second manager decides
+        an appeal): its account, which a reset name does not change. A county manager from the
+        county's page is `县级:` and its account, unless this is the county's own hall, whose
+        accounts county accounts are: in a township hall a county account is never mistaken
+        for a hall account of the same user name."""
+        return f"县级:{self.account}" if self.from_county else self.account
 
     @property
     def state(self):
@@ -230,6 +240,7 @@ class Session:
         if role == "manager":
             reply["snapshot"]["online"] = self._devices_now(registered)
             reply["signature"] = self.signature   # as the log signs its acts (a complaint's handler)
+            reply["account"] = self.person   # the page knows its own appeals (`case.appeal`)
         if role == "clerk":
             assert self.badge is not None
             reply["clerk"] = views.clerk_view(self.state, self.badge)
@@ -345,6 +356,7 @@ class Session:
             raise ProtocolError("unauthorized", result.message)
         self.name = f"{result.name}（县级）"
         self.account = result.account
+        self.from_county = self.context.service.definition.hall.level != "county"
         self.credential = result.stamp
         return resume
 
@@ -687,6 +699,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "take_menu": Session._op_take_menu,
     "take_poster": Session._op_take_poster,
     "device_status": Session._op_device_status,
+    "lost_ratings": Session._op_device_status,   # a command, nothing to answer
     "sign_in": Session._op_sign_in,
     "sign_out": Session._op_sign_out,
     "call_next": Session._op_call_next,
@@ -706,7 +719,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "export": Session._op_export,
     "set_priority": Session._op_set_priority,
     **{op: Session._op_case_act for op in ("handle_case", "rectify_case", "follow_up_case",
-                                           "appeal_case", "decide_appeal")},
+                                           "appeal_case", "decide_appeal", "withdraw_appeal")},
     "complain": Session._op_complain,
     "register_complaint": Session._op_register_complaint,
     **{op: Session._op_complaint_act for op in ("assign_complaint", "reply_complaint",

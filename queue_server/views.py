@@ -389,6 +389,7 @@ def case_view(state: HallState, case: Case) -> dict[str, Any]:
         "status": case.status.value, "status_text": CASE_STATUS_NAMES[case.status],
         "handling": _act(case.handling), "rectified": _act(case.rectified),
         "appeal": _act(case.appeal), "decision": _act(case.decision),
+        "withdrawn": [_act(w) for w in case.withdrawn],
         "follow_ups": [_act(f) for f in case.follow_ups],
         "awaits_follow_up": case.awaits_follow_up, "closed_at": iso(case.closed_at),
         "pending": case.is_open or case.awaits_follow_up,

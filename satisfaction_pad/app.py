@@ -598,7 +598,7 @@ class PadShell:
     def _save_outbox(self) -> None:
         if self.outbox_file is None:
             return
-        data = [r.to_json() for r in self.model.outbox]
+        data = [r.to_json() for r in (*self.model.lost, *self.model.outbox)]   # hello sorts them
         if data == self._saved:
             return
         temporary = self.outbox_file.with_suffix(".tmp")
@@ -616,6 +616,8 @@ class PadShell:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if not await self._report_lost():
+                continue
             while self.model.outbox and self.client.connected:
                 rating = self.model.outbox[0]
                 tries = self._tries.get(rating, 0)
@@ -641,6 +643,32 @@ class PadShell:
                 else:
                     self._took(rating)
                 self.app.refresh()
+
+    async def _report_lost(self) -> bool:
+        """Tells the server of ratings kept past their day, a day at a time; whether all were
+        told (else it is tried again later)."""
+        while self.model.lost:
+            if not self.client.connected:
+                return False
+            day, ratings = self.model.lost_day()
+            try:
+                await self.client.request("lost_ratings", day=day,
+                                          ratings=[r.params() for r in ratings])
+            except NotConnected:
+                return False
+            except RequestFailed as error:
+                if error.code == "internal":
+                    self._later()
+                    return False
+                log.warning("%s 的 %d 条评价未能上传，报告也被拒绝：%s", day, len(ratings), error.message)
+            except TimeoutError:
+                self._later()
+                return False
+            else:
+                log.warning("%s 的 %d 条评价未能上传（该服务日已结束），已报告服务器", day, len(ratings))
+            self.model.reported(day)
+            self._save_outbox()
+        return True
 
     def _took(self, rating: Rating) -> None:
         self.model.stored(rating)

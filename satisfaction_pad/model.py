@@ -17,7 +17,10 @@ A prompt (and the reason picker) left alone for `timeout` seconds, counted from 
 records 未评 (`score: None`) for its ticket, so that 评议率 can be computed. A call or a new
 rating request while a prompt is open closes it the same way first: what the citizen chose in
 full (a score, and for a low one at least one reason) is sent, anything less is 未评. Ratings
-wait in `outbox` until the server has them; while it is away they are kept, in order.
+wait in `outbox` until the server has them; while it is away they are kept, in order. Those
+still kept when a hello brings a later service day (the pad was cut off across midnight) can
+no longer be stored: they move to `lost`, which the pad reports (`lost_ratings`) so that the
+managers see a device warning naming every 差评 among them, never a rating silently gone.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class PadModel:
     until: float = 0.0                          # when thanks / message ends
     last_rating: Rating | None = None           # what the thanks screen thanks for
     outbox: deque[Rating] = field(default_factory=deque)
+    lost: list[Rating] = field(default_factory=list)   # of a day over: to report, not to store
     evaluator: tuple[bool, str] | None = None   # a button box's state (ok, words), if there is one
 
     # --- what is shown -----------------------------------------------------------------------
@@ -176,6 +180,7 @@ class PadModel:
         if self.day and day != self.day and self.prompt is not None:
             self.prompt = None                   # a new service day: yesterday's ticket is gone
             self.screen = "idle"
+        self.lost.extend(r for r in self.outbox if r.day and r.day != day)
         self.outbox = deque(r for r in self.outbox if not r.day or r.day == day)
         self.day = day
         self.window_number = reply.get("window", self.window_number)
@@ -300,6 +305,15 @@ class PadModel:
     def stored(self, rating: Rating) -> None:
         if self.outbox and self.outbox[0] == rating:
             self.outbox.popleft()
+
+    def lost_day(self) -> tuple[str, list[Rating]]:
+        """The earliest day with lost ratings, and its ratings: the next `lost_ratings`."""
+        day = min(r.day for r in self.lost)
+        return day, [r for r in self.lost if r.day == day]
+
+    def reported(self, day: str) -> None:
+        """The server has heard of `day`'s lost ratings."""
+        self.lost = [r for r in self.lost if r.day != day]
 
     def refused(self, rating: Rating, message: str, now: float) -> bool:
         """The server will not take `rating` (e.g. 已评价过): it leaves the outbox; the citizen

@@ -23,6 +23,7 @@ from queue_server.hall_toml import parse_hall
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, LiveHall
+from tests.test_county_view import CHIEF, EAST, SEAT
 from tests.test_manager_pages import dashboard
 
 CASE_OPS = {
@@ -31,6 +32,7 @@ CASE_OPS = {
     "follow_up_case": {"result": "satisfied"},
     "appeal_case": {"reason": "群众误评"},
     "decide_appeal": {"uphold": True, "reason": "监控显示服务规范"},
+    "withdraw_appeal": {},
 }
 
 
@@ -79,7 +81,7 @@ def test_every_act_on_a_case_is_refused_to_the_wrong_role_and_changes_nothing(ha
             reply = client.request(op, case=case["case"], **params)
             assert not reply["ok"] and reply["error"]["code"] == "forbidden", (op, role, reply)
             refused += 1
-    assert refused == 4 * 4 + 3    # a clerk may only appeal
+    assert refused == 4 * 4 + 3 + 3    # a clerk may only appeal, and withdraw their appeal
     assert hall.health()["seq"] == seq
     snapshot = hall.hello("manager").hello["snapshot"]
     assert [(c["case"], c["status"]) for c in snapshot["cases"]] == [(case["case"], "checking")]
@@ -118,6 +120,44 @@ def test_a_manager_who_appealed_cannot_decide_the_appeal_a_second_one_can(hall):
     assert rejected["decision"]["by"].startswith("副主任")
     assert manager.request("handle_case", case=case["case"], **CASE_OPS["handle_case"])["ok"]
     assert manager.wait_event("case", status="rectifying")["handling"]["measure"] == "deadline"
+
+
+def test_a_county_manager_decides_a_one_manager_halls_appeal_even_of_the_same_user_name(tmp_path):
+    # 东山乡 has one manager, whose user name happens to be the county chief's; what is signed
+    # with the county's pass is another manager's act there, and the same one's in the county's
+    # own hall (whose accounts county accounts are).
+    live = LiveHall(tmp_path, hall_text=SEAT, more_halls=(EAST,))
+    try:
+        live.cli("manager", "add", CHIEF[0], "--hall", "seat", "--county", "--name", "王县长",
+                 "--password", CHIEF[1])
+        live.cli("manager", "add", CHIEF[0], "--hall", "east", "--name", "乡主任",
+                 "--password", "east-manager-1")
+        chief = live.hello("county", "/county", user=CHIEF[0], password=CHIEF[1])
+        for code, tokens, login in (("east", live.more_tokens["east"], "east-manager-1"),
+                                    ("seat", live.tokens, CHIEF[1])):
+            path = f"/h/{code}"
+            own = live.hello("manager", path, user=CHIEF[0], password=login)
+            clerk = live.hello("clerk", path, badge="1001", pin="1111")
+            clerk.request("sign_in", window=1, post="A")
+            live.hello("kiosk", path, token=tokens["kiosk"]).request("take_ticket", category="A")
+            number = clerk.request("call_next")["ticket"]["number"]
+            clerk.request("finish", outcome="done")
+            assert live.hello("pad", path, token=tokens["pad"]).request(
+                "rate", ticket=number, score=1, reasons=["服务态度不好"])["ok"]
+            case = own.wait_event("case", ticket=number)["case"]
+            assert own.request("appeal_case", case=case, reason="群众误评")["ok"]
+            made = chief.request("county_pass", hall=code)["url"].split("#pass=")[1]
+            county_manager = live.hello("manager", path, **{"pass": made})
+            reply = county_manager.request("decide_appeal", case=case, uphold=False, reason="理由不足")
+            if code == "east":
+                assert county_manager.hello["account"] == "县级:xianzhang" != own.hello["account"]
+                assert reply["ok"], reply
+                assert own.wait_event("case", status="rejected")["decision"]["account"] == "县级:xianzhang"
+            else:
+                assert county_manager.hello["account"] == own.hello["account"] == "xianzhang"
+                assert reply["error"]["code"] == "forbidden", reply
+    finally:
+        assert live.stop() == 0
 
 
 # --- the pages ------------------------------------------------------------------------------------
@@ -225,21 +265,65 @@ def test_an_appeal_is_decided_by_a_second_manager_on_the_page(hall, browser):
         _fill(case, "申诉理由", "评价器误触，群众当场表示满意")
         case.get_by_role("button", name="确定提出申诉").click()
         expect(case.locator(".case-status")).to_have_text("申诉中")
-        case.get_by_role("button", name="认定申诉成立").click()
-        _fill(case, "审核意见", "同意")
-        case.get_by_role("button", name="确定认定申诉成立").click()
-        expect(case.locator(".case-error")).to_contain_text("另一位管理人员")
-        expect(case.locator(".case-status")).to_have_text("申诉中")
+        # the one who appealed: no decision to make, the reason why, and 撤回申诉
+        expect(case.locator(".case-note")).to_have_text("申诉由您提出，须由另一名管理人员审核")
+        expect(case.locator(".case-acts button")).to_have_text(["撤回申诉"])
+        d.assert_fits()
+        d.assert_readable()
+        d.shot("dashboard-own-appeal")
     with dashboard(browser, hall, log_in=False) as second:
         second.log_in("fuzhuren", "hall-manager-2")
         case = second.page.locator(".case")
+        expect(case.locator(".case-note")).to_have_count(0)
+        expect(case.locator(".case-acts button")).to_have_text(["认定申诉成立", "驳回申诉"])
         case.get_by_role("button", name="认定申诉成立").click()
         _fill(case, "审核意见", "调取录像，服务规范，属误评")
+        second.shot("dashboard-appeal-judged")
         case.get_by_role("button", name="确定认定申诉成立").click()
         expect(second.page.locator("#cases .empty")).to_have_text("没有待办的差评工单")
     upheld = hall.hello("manager").request("stats", view="cases", **{
         "from": datetime.now(ZONE).date().isoformat(), "to": datetime.now(ZONE).date().isoformat()})
     assert upheld["row"]["upheld"] == 1 and upheld["row"]["satisfied_after_appeals_pct"] is None
+
+
+def test_the_only_manager_withdraws_their_own_appeal_on_the_page(hall, browser):
+    # a township hall's one manager: nobody else may decide it, so they take it back
+    clerk = hall.hello("clerk", badge="1001", pin="1111")
+    clerk.request("sign_in", window=1, post="A")
+    number = _rated_badly(hall, clerk, score=2)
+    with dashboard(browser, hall) as d:
+        case = d.page.locator(".case")
+        case.get_by_role("button", name="提出申诉").click()
+        _fill(case, "申诉理由", "群众所评非本窗口事项")
+        case.get_by_role("button", name="确定提出申诉").click()
+        expect(case.locator(".case-note")).to_have_text("申诉由您提出，须由另一名管理人员审核")
+        case.get_by_role("button", name="撤回申诉").click()
+        case.get_by_role("button", name="确定撤回申诉").click()
+        expect(case.locator(".case-status")).to_have_text("待核实")
+        expect(case.locator(".case-note")).to_have_count(0)
+        expect(case.locator(".case-history")).to_contain_text("撤回申诉：群众所评非本窗口事项（主任（zhuren）")
+        expect(case.locator(".case-acts button")).to_have_text(["立行立改", "限期整改", "解释说明",
+                                                               "提出申诉"])
+        d.assert_fits()
+        d.shot("dashboard-appeal-withdrawn")
+    assert [c["ticket"] for c in hall.hello("manager").hello["snapshot"]["cases"]
+            if c["status"] == "checking"] == [number]
+
+
+def test_ratings_a_pad_lost_across_midnight_show_as_a_red_device_warning(hall, browser):
+    yesterday = datetime.now(ZONE).date() - timedelta(days=1)
+    with dashboard(browser, hall, viewport={"width": 1920, "height": 1080}) as d:   # a hall's PC
+        assert hall.hello("pad").request("lost_ratings", day=yesterday.isoformat(), ratings=[
+            {"ticket": "A012", "score": 1, "reasons": ["服务态度不好"]},
+            {"ticket": "A013", "score": 5, "reasons": []}])["ok"]
+        warning = d.page.locator(".warning").first
+        expect(warning).to_contain_text("设备异常")
+        expect(warning).to_contain_text(
+            f"pad-1：1 号窗口评价器有 2 条{yesterday.month}月{yesterday.day}日的评价未能上传"
+            "，不再计入；其中差评：A012 号“非常不满意”（服务态度不好）")
+        d.assert_fits()
+        d.assert_readable()
+        d.shot("dashboard-lost-ratings")
 
 
 def test_cases_past_their_deadline_are_red_and_near_it_yellow(tmp_path, browser):
@@ -294,3 +378,12 @@ def test_a_clerk_appeals_their_own_case_on_the_console(hall, browser):
         appealed = manager.wait_event("case", status="appealing")
         assert appealed["appeal"]["clerk"] == "1001"
         assert appealed["appeal"]["reason"] == "群众误触评价器，当场表示满意"
+        # my appeal, still undecided: I may take it back, and appeal again
+        case.get_by_role("button", name="撤回申诉").click()
+        expect(case.locator(".case-status")).to_have_text("待核实")
+        expect(case.get_by_role("button", name="提出申诉")).to_have_count(1)
+        assert manager.wait_event("case", status="checking")["withdrawn"] == []   # as opened
+        withdrawn = manager.wait_event("case", status="checking")
+        assert [(w["by"], w["reason"]) for w in withdrawn["withdrawn"]] == [
+            ("1001", "群众误触评价器，当场表示满意")]
+        console.screenshot(path=SHOTS / "clerk-appeal-withdrawn.png")

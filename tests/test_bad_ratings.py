@@ -14,8 +14,10 @@ from sqlalchemy import event
 from hall import service_calendar as cal
 from hall.vocabulary import BAD_SCORES, SCORES, is_bad
 from queue_server import commands as cmd
-from queue_server import kpis, views
+from queue_server import events as ev
+from queue_server import kpis, ops, views
 from queue_server.domain_errors import DomainError
+from queue_server.events import Event
 from queue_server.hall_service import HallService
 from queue_server.hall_state import HallState
 from queue_server.hall_toml import load_hall
@@ -134,20 +136,115 @@ def test_a_clerk_appeals_only_their_own_case_and_a_manager_never_decides_their_o
     case = _case_of(state)
     assert _refused(state, cmd.AppealCase(case, "误评", "1003", "1003")).code == "forbidden"
     state.handle(cmd.AppealCase(case, "群众误评", "主任甲"), MONDAY)
-    refusal = _refused(state, cmd.DecideAppeal(case, True, "属实", "主任甲"))
+    refusal = _refused(state, cmd.DecideAppeal(case, True, "属实", "主任甲", "主任甲"))
     assert refusal.code == "forbidden" and "另一位管理人员" in refusal.message
-    state.handle(cmd.DecideAppeal(case, True, "监控显示服务规范", "主任乙"), MONDAY)
+    state.handle(cmd.DecideAppeal(case, True, "监控显示服务规范", "主任乙", "主任乙"), MONDAY)
     decided = state.cases[case]
     assert decided.status == CaseStatus.UPHELD and decided.decision["by"] == "主任乙"
     assert decided.appeal["by"] == "主任甲" and decided.score == 1   # the rating is kept
 
     other = _case_of(state)
     state.handle(cmd.AppealCase(other, "群众误评", "1001", "1001"), MONDAY)   # the clerk rated
-    state.handle(cmd.DecideAppeal(other, False, "理由不足", "主任甲"), MONDAY)
+    state.handle(cmd.DecideAppeal(other, False, "理由不足", "主任甲", "主任甲"), MONDAY)
     assert state.cases[other].status == CaseStatus.REJECTED
     state.handle(cmd.HandleCase(other, "deadline", "态度生硬属实", "限期整改", "主任甲"), MONDAY)
     state.handle(cmd.RectifyCase(other, "已培训", "主任甲"), MONDAY)
     assert state.cases[other].status == CaseStatus.RECTIFIED
+
+
+def _by(state: HallState, who: ops.Identity, op: str, **params) -> cmd.Command:
+    """The command a request of `who` becomes, as a live session makes it."""
+    return ops.command_for(op, params, who, state.clerk_window.get)
+
+
+def _manager(name: str, account: str) -> ops.Identity:
+    return ops.Identity("manager", signature=f"{name}（{account}）", person=account)
+
+
+def test_a_manager_whose_name_was_reset_is_still_the_one_who_appealed():
+    # `manager add zhang --name 张三丰` renames the account: the signature changes, the account not
+    state = HallState(HALL, MONDAY.date())
+    case = _case_of(state)
+    state.handle(_by(state, _manager("张三", "zhang"), "appeal_case", case=case, reason="群众误评"),
+                 MONDAY)
+    assert state.cases[case].appeal["account"] == "zhang"
+    renamed = _by(state, _manager("张三丰", "zhang"), "decide_appeal", case=case, uphold=True,
+                  reason="成立")
+    assert _refused(state, renamed).code == "forbidden"
+    # another account of the same name is another manager; a county manager from the county's
+    # page is never a hall account of the same user name (sessions.Session.person)
+    state.handle(_by(state, _manager("张三", "县级:zhang"), "decide_appeal", case=case,
+                     uphold=False, reason="理由不足"), MONDAY)
+    assert state.cases[case].status == CaseStatus.REJECTED
+    assert state.cases[case].decision["account"] == "县级:zhang"
+
+
+def test_an_appeal_logged_before_accounts_were_recorded_replays_and_is_judged_by_its_signature():
+    state = HallState(HALL, MONDAY.date())
+    case = _case_of(state)
+    old = {"case": case, "reason": "群众误评", "by": "张三（zhang）", "clerk": None}   # no account
+    state.apply(Event(state.seq + 1, MONDAY, state.day, ev.record("case_appealed", old)))
+    assert state.cases[case].appeal["account"] is None
+    same = _by(state, _manager("张三", "zhang"), "decide_appeal", case=case, uphold=True, reason="成立")
+    assert _refused(state, same).code == "forbidden"
+    state.handle(_by(state, _manager("李四", "lisi"), "decide_appeal", case=case, uphold=True,
+                     reason="成立"), MONDAY)
+    assert state.cases[case].status == CaseStatus.UPHELD
+
+
+def test_only_the_one_who_appealed_withdraws_it_and_the_case_is_checked_again():
+    # a township hall with one manager: nobody else can decide their appeal, so they take it back
+    state = HallState(HALL, MONDAY.date())
+    boss = _manager("主任", "boss")
+    case = _case_of(state)
+    state.handle(_by(state, boss, "appeal_case", case=case, reason="群众误评"), MONDAY)
+    assert _refused(state, _by(state, boss, "decide_appeal", case=case, uphold=False,
+                               reason="撤回")).code == "forbidden"
+    assert _refused(state, _by(state, _manager("副主任", "fu"), "withdraw_appeal",
+                               case=case)).message == "只能撤回您本人提出的申诉"
+    assert _refused(state, _by(state, ops.Identity("clerk", badge="1001"), "withdraw_appeal",
+                               case=case)).code == "forbidden"
+    state.handle(_by(state, _manager("王主任", "boss"), "withdraw_appeal", case=case), MONDAY)
+    withdrawn = state.cases[case]
+    assert withdrawn.status == CaseStatus.CHECKING and withdrawn.appeal is None
+    assert [(w["by"], w["reason"]) for w in withdrawn.withdrawn] == [("王主任（boss）", "群众误评")]
+    assert views.case_view(state, withdrawn)["withdrawn"][0]["by"] == "王主任（boss）"
+    state.handle(_by(state, boss, "handle_case", case=case, measure="explain", finding="核实",
+                     published="已向群众解释"), MONDAY)
+    assert withdrawn.status == CaseStatus.EXPLAINED
+
+    # a clerk's appeal: only that clerk (by badge) takes it back, never a manager
+    other = _case_of(state)
+    clerk = ops.Identity("clerk", badge="1001")
+    state.handle(_by(state, clerk, "appeal_case", case=other, reason="群众误评"), MONDAY)
+    assert _refused(state, _by(state, boss, "withdraw_appeal", case=other)).code == "forbidden"
+    assert _refused(state, cmd.WithdrawAppeal(other, "1003", "1003")).code == "forbidden"
+    state.handle(_by(state, clerk, "withdraw_appeal", case=other), MONDAY)
+    assert state.cases[other].status == CaseStatus.CHECKING
+    assert _refused(state, _by(state, clerk, "withdraw_appeal", case=other)).code == "conflict"
+
+
+def test_a_pads_ratings_lost_across_midnight_warn_the_managers_naming_each_bad_one():
+    # the pad of window 1 was cut off on Monday evening; it is back on Tuesday
+    tuesday = MONDAY + timedelta(days=1)
+    state = HallState(HALL, tuesday.date())
+    pad = ops.Identity("pad", name="pad-1", window=1)
+    lost = [{"ticket": "A012", "score": 1, "reasons": ["服务态度不好", "办事效率低"]},
+            {"ticket": "A013", "score": 5, "reasons": []}, {"ticket": "A014", "score": None,
+                                                            "reasons": []}]
+    (warning,) = state.handle(_by(state, pad, "lost_ratings", day="2026-11-23", ratings=lost),
+                              tuesday)
+    assert (warning.data.level, warning.data.kind, warning.data.device) == ("red", "device", "pad-1")
+    assert warning.data.text == ("pad-1：1 号窗口评价器有 3 条11月23日的评价未能上传，不再计入；"
+                                 "其中差评：A012 号“非常不满意”（服务态度不好、办事效率低）")
+    assert state.warnings[warning.seq]["acknowledged"] is None     # on the dashboard, to confirm
+    assert not state.tickets and not state.cases                   # nothing stored as a rating
+    (fine,) = state.handle(_by(state, pad, "lost_ratings", day="2026-11-22",
+                               ratings=lost[1:]), tuesday)
+    assert fine.data.level == "yellow" and "其中差评" not in fine.data.text
+    for day, words in (("2026-11-24", "只能报告已结束的服务日"), ("11月23日", "无法识别的日期")):
+        refusal = _refused(state, _by(state, pad, "lost_ratings", day=day, ratings=lost))
+        assert refusal.code == "bad_request" and words in refusal.message
 
 
 def test_bad_words_are_refused_in_chinese_with_no_change():
@@ -240,7 +337,7 @@ def test_the_kpis_of_a_hand_worked_span_and_every_bad_rating_has_exactly_one_cas
     state.handle(cmd.FollowUpCase(at_once, "satisfied", "", "主任"), MONDAY)
     state.handle(cmd.HandleCase(late, "deadline", "属实", "限期整改", "主任"), MONDAY)
     state.handle(cmd.AppealCase(upheld, "误评", "主任"), MONDAY)
-    state.handle(cmd.DecideAppeal(upheld, True, "录像为证", "副主任"), MONDAY)
+    state.handle(cmd.DecideAppeal(upheld, True, "录像为证", "副主任", "副主任"), MONDAY)
     tuesday = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)    # the deadline was Sat 28 (调休)
     state.roll_to(tuesday)
     state.handle(cmd.RectifyCase(late, "已培训", "主任"), tuesday)

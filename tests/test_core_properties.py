@@ -337,8 +337,9 @@ class HallMachine(RuleBasedStateMachine):
             "follow_up": lambda: cmd.FollowUpCase(
                 number, data.draw(st.sampled_from(["satisfied", "unreached"])), "", by),
             "appeal": lambda: cmd.AppealCase(number, "误评", by, by if by.isdigit() else None),
-            "uphold": lambda: cmd.DecideAppeal(number, True, "属实", by),
-            "reject": lambda: cmd.DecideAppeal(number, False, "不属实", by),
+            "uphold": lambda: cmd.DecideAppeal(number, True, "属实", by, by),
+            "reject": lambda: cmd.DecideAppeal(number, False, "不属实", by, by),
+            "withdraw": lambda: cmd.WithdrawAppeal(number, by, by if by.isdigit() else None),
         }[action]
         self.send(make())
 

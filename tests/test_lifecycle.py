@@ -233,9 +233,9 @@ CASE_SETUP = {
     CaseStatus.EXPLAINED: [lambda n: cmd.HandleCase(n, "explain", "按规定办理", "已解释", "乙")],
     CaseStatus.APPEALING: [lambda n: cmd.AppealCase(n, "群众误评", "甲")],
     CaseStatus.UPHELD: [lambda n: cmd.AppealCase(n, "群众误评", "甲"),
-                        lambda n: cmd.DecideAppeal(n, True, "监控显示服务规范", "乙")],
+                        lambda n: cmd.DecideAppeal(n, True, "监控显示服务规范", "乙", "乙")],
     CaseStatus.REJECTED: [lambda n: cmd.AppealCase(n, "群众误评", "甲"),
-                          lambda n: cmd.DecideAppeal(n, False, "理由不足", "乙")],
+                          lambda n: cmd.DecideAppeal(n, False, "理由不足", "乙", "乙")],
 }
 CASE_COMMANDS = {
     "at_once": lambda n: cmd.HandleCase(n, "at_once", "核实属实", "已当场整改", "丙"),
@@ -243,8 +243,9 @@ CASE_COMMANDS = {
     "explain": lambda n: cmd.HandleCase(n, "explain", "按规定办理", "已解释", "丙"),
     "rectify": lambda n: cmd.RectifyCase(n, "已整改完毕", "丙"),
     "appeal": lambda n: cmd.AppealCase(n, "群众误评", "丙"),
-    "uphold": lambda n: cmd.DecideAppeal(n, True, "属实", "丙"),
-    "reject": lambda n: cmd.DecideAppeal(n, False, "理由不足", "丙"),
+    "uphold": lambda n: cmd.DecideAppeal(n, True, "属实", "丙", "丙"),
+    "reject": lambda n: cmd.DecideAppeal(n, False, "理由不足", "丙", "丙"),
+    "withdraw": lambda n: cmd.WithdrawAppeal(n, "甲"),   # only the one who appealed
     "follow_up": lambda n: cmd.FollowUpCase(n, "satisfied", "", "丙"),
 }
 CASE_EVENTS = {
@@ -255,6 +256,7 @@ CASE_EVENTS = {
     "appeal": lambda n: ev.CaseAppealed(n, "群众误评", "丙", None),
     "uphold": lambda n: ev.CaseAppealDecided(n, True, "属实", "丙"),
     "reject": lambda n: ev.CaseAppealDecided(n, False, "理由不足", "丙"),
+    "withdraw": lambda n: ev.CaseAppealWithdrawn(n, "甲", None, None),
     "follow_up": lambda n: ev.CaseFollowedUp(n, "satisfied", "", "丙", 1),
 }
 

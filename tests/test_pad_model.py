@@ -209,6 +209,22 @@ def test_a_reconnection_keeps_the_prompt_and_the_outbox_a_new_day_drops_them(pad
     assert pad.prompt is None and pad.screen == "idle" and not pad.outbox
 
 
+def test_ratings_kept_across_midnight_are_kept_to_be_reported_a_day_at_a_time(pad):
+    # cut off on the 23rd with a 差评 and a 满意 unsent, and one of the 22nd from before
+    bad = Rating("A012", 1, ("服务态度不好",), "2026-11-23")
+    older = Rating("A030", None, (), "2026-11-22")
+    pad.outbox.extend([older, bad, Rating("A013", 4, (), "2026-11-23")])
+    pad.apply_hello(hello(day="2026-11-24"), now=5)
+    assert not pad.outbox and len(pad.lost) == 3
+    assert pad.lost_day() == ("2026-11-22", [older])
+    pad.reported("2026-11-22")
+    assert pad.lost_day() == ("2026-11-23", [bad, Rating("A013", 4, (), "2026-11-23")])
+    pad.apply_hello(hello(day="2026-11-24"), now=6)   # a reconnection loses nothing more
+    assert len(pad.lost) == 2
+    pad.reported("2026-11-23")
+    assert pad.lost == []
+
+
 def test_a_window_event_moves_idle_and_called_but_not_a_prompt(pad):
     pad.apply_event(window_event(current="A020"), now=0)     # e.g. the snapshot of a reconnect
     assert pad.screen == "called" and pad.call_text(0) == "正在为 A020 号办理"
@@ -222,9 +238,11 @@ def test_a_window_event_moves_idle_and_called_but_not_a_prompt(pad):
 def test_ratings_of_another_day_are_dropped_at_hello_and_survive_json():
     model = PadModel()
     kept = Rating("A001", 2, ("服务态度不好",), "2026-11-23")
-    model.outbox.extend([Rating("A009", 5, (), "2026-11-22"), kept, Rating("A002", None)])
+    old = Rating("A009", 5, (), "2026-11-22")
+    model.outbox.extend([old, kept, Rating("A002", None)])
     model.apply_hello(hello(), now=0)                 # e.g. a pad restarted with its saved outbox
     assert list(model.outbox) == [kept, Rating("A002", None)]
+    assert model.lost == [old]                        # not stored: reported as lost
     assert Rating.from_json(kept.to_json()) == kept
     with pytest.raises(ValueError):
         Rating.from_json({"ticket": "A001", "score": 9})

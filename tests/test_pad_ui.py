@@ -9,6 +9,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -346,6 +347,53 @@ def test_a_rating_kept_on_disk_survives_a_restart_of_the_pad(hall, tmp_path):
     [row] = hall.ratings()
     assert (row.ticket, row.score, row.clerk, row.service) == (ticket["number"], 4, "1001",
                                                                "QS-SB-002")
+
+
+def test_a_bad_rating_kept_across_midnight_is_reported_to_the_managers(hall, tmp_path):
+    """The server is away when the citizen rates 非常不满意; it comes back the next service day
+    (a simulated clock): too late to be stored, the pad reports what it kept, and the managers
+    get a red device warning naming the ticket, the level and the reasons."""
+    from hall.widgets import BigButton, BigToggle
+    from satisfaction_pad.app import LevelButton
+
+    outbox = tmp_path / "state" / "outbox.json"
+    ticket = {}
+
+    async def rate_offline(shell, app):
+        clerk = sign_in(hall, ZHANG, "A")
+        ticket.update(serve_one(hall, clerk), day=app.model.day)
+        clerk.request("finish", outcome="done")
+        await until(lambda: app.model.screen == "prompt")
+        hall.kill()
+        await until(lambda: not app.model.connected)
+        await tap(widgets(app.root, LevelButton, "非常不满意")[0])
+        await tap(widgets(app.root, BigToggle, "服务态度不好")[0])
+        await tap(widgets(app.root, BigButton, "提交")[0])
+        assert app.model.screen == "thanks"
+
+    run_pad(hall, "landscape", rate_offline, outbox=outbox)
+    day = date.fromisoformat(ticket["day"])
+    hall.serve_args += ["--simulate-from", f"{day + timedelta(days=1)}T08:30"]
+    hall.start()
+    taken = hall.hello("kiosk").request("take_ticket", category="A")   # the new day's first act
+    assert taken["ticket"]["number"].endswith("001")
+    manager = hall.hello("manager")
+    assert manager.hello["snapshot"]["live"]["day"] == (day + timedelta(days=1)).isoformat()
+
+    async def next_day(shell, app):
+        await until(lambda: not app.model.lost and json.loads(outbox.read_text("utf-8")) == [])
+        assert not shell.sent and not shell.refusals and not app.model.outbox
+
+    run_pad(hall, "landscape", next_day, outbox=outbox)
+    warning = manager.wait_event("warning", device="pad-1")
+    assert warning["level"] == "red" and warning["device"] == "pad-1"
+    assert warning["text"] == (
+        f"pad-1：1 号窗口评价器有 1 条{day.month}月{day.day}日的评价未能上传，不再计入；"
+        f"其中差评：{ticket['number']} 号“非常不满意”（服务态度不好）")
+    assert [row.ticket for row in hall.ratings()] == []        # stored nowhere as a rating
+    malformed = hall.hello("pad").request("lost_ratings", day=ticket["day"],
+                                          ratings=[{"ticket": "A001", "score": 1}])
+    assert malformed["error"]["code"] == "bad_request" and "每一项应有且只有" in malformed["error"]["message"]
 
 
 def test_a_refusal_is_shown_in_words_then_idle(hall):

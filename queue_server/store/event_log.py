@@ -132,6 +132,7 @@ STORED: dict[type[ev.Record], Callable[[Any], Columns]] = dict([
     _columns(ev.CaseOverdue, _hall_wide),
     _columns(ev.ComplaintRegistered, lambda d: (d.ticket, d.window, d.clerk)),
     *(_columns(kind, _hall_wide) for kind in ev.COMPLAINT_KINDS[1:]),
+    _columns(ev.CaseAppealWithdrawn, lambda d: (None, None, d.clerk)),
 ])
 """What each kind stores beyond its data in the log: the columns its row is found by."""
 

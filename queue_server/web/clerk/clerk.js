@@ -31,6 +31,7 @@ const app = {
   queues: new Map(),   // category → {category, waiting, next, seq}
   clerk: null,         // the console view (queue_server/views.py clerk_view)
   appeal: null,        // {case, text, error}: the appeal being written, kept across redraws
+  withdrawError: null, // {case, message}: the server's refusal of our last 撤回申诉
   clerkSeq: -1,
   screen: "login",
   busy: false,
@@ -501,7 +502,8 @@ function renderRatings() {
 }
 
 // My open 差评 cases (差评工单), past or near their deadline first. A clerk may only appeal
-// (申诉) one still 待核实, with a reason; the handling and its closing are the managers'.
+// (申诉) one still 待核实, with a reason, and withdraw (撤回申诉) that appeal while it is
+// undecided; the handling and its closing are the managers'.
 function renderCases() {
   const cases = [...((app.clerk && app.clerk.cases) || [])].sort((a, b) =>
     (!!b.due - !!a.due) || a.deadline.localeCompare(b.deadline));
@@ -537,6 +539,15 @@ function renderCases() {
                                          textContent: CASE_ACTION_NAMES.appeal });
       button.addEventListener("click", () => { app.appeal = { case: c.case, text: "", error: "" }; renderCases(); });
       item.append(element("div", { class: "case-acts" }, button));
+    } else if (c.actions.includes("withdraw") && c.appeal.clerk === app.clerk.me.badge) {
+      // my own appeal, still 申诉中: I may take it back (a manager's appeal is theirs to withdraw)
+      const button = element("button", { type: "button", class: "small plain",
+                                         textContent: CASE_ACTION_NAMES.withdraw });
+      button.addEventListener("click", () => withdraw(c.case));
+      item.append(element("div", { class: "case-acts" }, button));
+      if (app.withdrawError && app.withdrawError.case === c.case) {
+        item.append(element("p", { class: "case-error", role: "alert", textContent: app.withdrawError.message }));
+      }
     }
     list.append(item);
   }
@@ -557,6 +568,15 @@ async function appeal(number) {
   } else {
     app.appeal.error = reply.error.message;
   }
+  renderCases();
+}
+
+async function withdraw(number) {
+  app.withdrawError = null;
+  const reply = await send("withdraw_appeal", { case: number });
+  if (!reply) return;
+  if (reply.ok) say("申诉已撤回，工单回到待核实", "ok");
+  else app.withdrawError = { case: number, message: reply.error.message };
   renderCases();
 }
 

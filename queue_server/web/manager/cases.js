@@ -1,6 +1,8 @@
 // The 差评工单 panel of the manager's dashboard (a work list, worklist.js): every 差评 case still
 // open or awaiting its 回访, and the acts on it: the handling (立行立改 / 限期整改 / 解释说明, with
-// what was found and the text published), 整改完成, the 回访 call, an appeal and its decision.
+// what was found and the text published), 整改完成, the 回访 call, an appeal and its decision,
+// or its withdrawal by the manager who made it (who may not decide it: the page hides that and
+// says so).
 "use strict";
 
 (() => {
@@ -16,10 +18,14 @@
     appeal: { op: "appeal_case", fixed: {}, fields: [["reason", "申诉理由"]] },
     uphold: { op: "decide_appeal", fixed: { uphold: true }, fields: [["reason", "审核意见"]] },
     reject: { op: "decide_appeal", fixed: { uphold: false }, fields: [["reason", "审核意见"]] },
+    withdraw: { op: "withdraw_appeal", fixed: {}, fields: [] },
   };
+  const DECISIONS = ["uphold", "reject"];
+  let account = null;   // ours, as the hello reply says it: a case's appeal may be ours
 
   function history(c) {
     const lines = [];
+    for (const w of c.withdrawn) lines.push(`${CASE_ACTION_NAMES.withdraw}：${w.reason}（${actBy(w)}）`);
     if (c.appeal) lines.push(`申诉：${c.appeal.reason}（${actBy(c.appeal)}）`);
     if (c.decision) lines.push(`${CASE_STATUS_NAMES[c.decision.upheld ? "upheld" : "rejected"]}：${c.decision.reason}（${actBy(c.decision)}）`);
     if (c.handling) {
@@ -29,14 +35,36 @@
     return [...lines, ...followUpLines(c.follow_ups)];
   }
 
+  // An appeal a manager made is decided by another manager (the server refuses its maker too),
+  // and only its maker may withdraw it; a clerk's appeal is theirs to withdraw. An appeal of a
+  // log older than accounts (`account` null) keeps every act, and the server judges.
+  const byManager = (c) => c.appeal && c.appeal.clerk === null;
+  const mine = (c) => byManager(c) && c.appeal.account === account;
+
+  function actions(c) {
+    return c.actions.filter((a) => (a === "withdraw"
+      ? byManager(c) && (mine(c) || c.appeal.account === null)
+      : !(mine(c) && DECISIONS.includes(a))));
+  }
+
+  function extra(c) {
+    if (!(mine(c) && c.status === "appealing")) return null;
+    return element("p", { class: "case-note", textContent: "申诉由您提出，须由另一名管理人员审核" });
+  }
+
   const list = workList({
     key: "case", event: "case", snapshot: "cases", list: "cases", summary: "cases-summary",
-    empty: "没有待办的差评工单", actionNames: CASE_ACTION_NAMES, acts: ACTS, history,
+    empty: "没有待办的差评工单", actionNames: CASE_ACTION_NAMES, acts: ACTS, history, actions, extra,
     keep: (c) => c.pending,
     title: (c) => `${c.case} ${c.ticket} 号`,
     statusText: (c) => (c.awaits_follow_up ? `${c.status_text}，待回访` : c.status_text),
     about: (c) => `${c.window} 号窗口 · ${c.clerk_name}（${c.department_name}）· ${c.ticket} 号 · ${dateText(c.day)}评价“${c.score_name}”${c.reasons.length ? `：${c.reasons.join("、")}` : ""}`,
   });
 
-  window.Cases = { attach: list.attach };
+  function attach(dashboard) {
+    dashboard.onHello((reply) => { account = reply.account; });   // before the list draws
+    list.attach(dashboard);
+  }
+
+  window.Cases = { attach };
 })();
