@@ -57,8 +57,10 @@ def handle_cases(service: HallService) -> dict[str, int]:
         now += timedelta(seconds=5)
         turn = i % 10
         if turn == 9:
-            service.execute(cmd.AppealCase(number, "群众误按评价器", MANAGERS[0]), now)
-            service.execute(cmd.DecideAppeal(number, i % 20 == 9, "调阅录像核实", MANAGERS[1]), now)
+            service.execute(cmd.AppealCase(number, "群众误按评价器", MANAGERS[0],
+                                           account=MANAGERS[0]), now)
+            service.execute(cmd.DecideAppeal(number, i % 20 == 9, "调阅录像核实", MANAGERS[1],
+                                             MANAGERS[1]), now)
             done["appealed"] += 1
             continue
         measure = "at_once" if turn < 5 else "deadline" if turn < 7 else "explain"

@@ -99,11 +99,11 @@ def test_a_clerk_appeals_their_case_and_a_manager_decides_it_signed(hall):
     assert decided["closed_at"] is not None
     day = decided["day"]
     stats = manager.request("stats", view="cases", **{"from": day, "to": day})
-    assert stats["row"] == {
-        "rated": 1, "bad": 1, "bad_pct": 100.0, "cases_open": 0, "upheld": 1,
+    assert stats["row"] == {   # the one rating, upheld, no longer counts
+        "rated": 0, "bad": 0, "bad_pct": None, "cases_open": 0, "upheld": 1,
         "rectified_pct": None, "on_time_pct": None, "follow_up_pct": None,
         "follow_up_satisfied_pct": None, "satisfied_pct": 0.0,
-        "satisfied_after_appeals_pct": None}   # the one rating no longer counts
+        "satisfied_after_appeals_pct": None}
     assert [m["name"] for m in stats["metrics"]][-2:] == ["满意率（申诉前）", "满意率（申诉后）"]
 
 

@@ -68,8 +68,8 @@ def month(tmp_path_factory):
     c2, = _rated(service, at(1, 11), 2, "1002", "B", [5, 1])
     service.execute(cmd.HandleCase(c1, "at_once", "态度生硬属实", "已当场致歉并整改", "主任甲"), at(1, 15))
     service.execute(cmd.FollowUpCase(c1, "satisfied", "群众表示满意", "主任甲"), at(1, 16))
-    service.execute(cmd.AppealCase(c2, "群众误按", "主任甲"), at(1, 16))
-    service.execute(cmd.DecideAppeal(c2, True, "录像显示服务规范", "主任乙"), at(1, 17))
+    service.execute(cmd.AppealCase(c2, "群众误按", "主任甲", account="zhuren-jia"), at(1, 16))
+    service.execute(cmd.DecideAppeal(c2, True, "录像显示服务规范", "主任乙", "zhuren-yi"), at(1, 17))
     c3, = _rated(service, at(3), 1, "1001", "A", [3, 1])
     service.execute(cmd.HandleCase(c3, "deadline", "办事效率低属实", "限期整改", "主任甲"), at(3, 15))
     c4, = _rated(service, at(14), 2, "1002", "B", [2])
@@ -126,6 +126,38 @@ def test_the_case_kpis_of_a_hand_worked_month_by_period_and_dimension(month):
         ("张敏（1001）", WINDOW_1), ("李强（1002）", WINDOW_2)]
     with pytest.raises(ValueError, match=r"差评工单指标可按.*不能按业务类别"):
         _rows(month, "category", "month")
+
+
+def test_an_appeal_upheld_after_its_day_closed_takes_the_rating_out_of_every_kpi(tmp_path):
+    """The 1st's facts are stored (a report read them) before the appeal is upheld on the 2nd:
+    the KPI table by hall and by window (stored tallies), the table made of the tickets (the
+    exports' and the rankings') and the closed loop's figures all count the upheld 差评 as
+    neither rated nor 未评 from then on, and the log still holds the rating."""
+    service = _service(tmp_path, at(1, 9))
+    case, = _rated(service, at(1), 1, "1001", "A", [5, 1])
+    service.execute(cmd.TakeTicket("A"), at(2, 9))    # the 1st has closed
+    first = last = date(2026, 12, 1)
+
+    def figures() -> list[tuple]:
+        tables = [kpis.rows(reports.load_tallied(service.engine, service.hall_id, first, last, by),
+                            service.definition, by, "all") for by in ("hall", "window", "clerk")]
+        facts = reports.load_facts(service.engine, service.hall_id, service.definition, first,
+                                   last)
+        tables.append(kpis.kpi_rows(facts, service.definition, "hall", "all"))
+        return [(r["rated"], r["unrated"], r["satisfied_pct"], r["score_mean"])
+                for table in tables for r in table if r["finished"]]
+
+    assert figures() == [(2, 0, 50.0, 3.0)] * 4       # the 1st's facts stored by these reads
+    service.execute(cmd.AppealCase(case, "群众误按", "主任甲", account="jia"), at(2, 10))
+    service.execute(cmd.DecideAppeal(case, True, "录像显示服务规范", "主任乙", "yi"), at(2, 11))
+    assert figures() == [(1, 0, 100.0, 5.0)] * 4
+    book = reports.CaseBook.of(service.state, first, last)
+    tally = reports.load_tallied(service.engine, service.hall_id, first, last, "window").tally
+    (row,) = kpis.case_rows(tally, book.cases, service.definition, "hall", "all", book.today)
+    assert (row["rated"], row["bad"], row["upheld"], row["satisfied_pct"],
+            row["satisfied_after_appeals_pct"]) == (1, 0, 1, 50.0, 100.0)
+    facts = reports.load_facts(service.engine, service.hall_id, service.definition, first, last)
+    assert [r["score"] for r in facts.ratings] == [5, 1]   # as given, in the log
 
 
 def test_reconciliation_every_bad_rating_has_one_case_and_every_case_one_state(month):
