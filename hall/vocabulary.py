@@ -154,6 +154,11 @@ CASE_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("satisfied_pct", "满意率（申诉前）", "%"), ("satisfied_after_appeals_pct", "满意率（申诉后）", "%"),
 )
 """The 好差评 closed loop's KPIs (`kpis.case_kpis`): key, Chinese name, unit (docs/kpis.md)."""
+COMPLAINT_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("registered", "投诉建议", "件"), ("complaints", "其中投诉", "件"), ("closed", "已办结", "件"),
+    ("closed_pct", "投诉办结率", "%"), ("on_time_pct", "按期办结率", "%"), ("valid", "有效投诉", "件"),
+)
+"""The 投诉建议 register's KPIs (`kpis.complaint_kpis`): key, Chinese name, unit (docs/kpis.md)."""
 
 REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings": "评价明细",
                        "presence": "在岗记录"}

@@ -28,7 +28,7 @@ from hall.vocabulary import CASE_DIMENSIONS, DIMENSION_NAMES, FOLLOW_UP_SATISFIE
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
-from queue_server.hall_state import Case
+from queue_server.hall_state import Case, Complaint
 from queue_server.lifecycle import CaseStatus
 
 FINAL = ("finished", "no_show", "cancelled")
@@ -873,6 +873,23 @@ def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict
                                         len(reached)),
         "satisfied_pct": _pct(rated - bad, rated + upheld),
         "satisfied_after_appeals_pct": _pct(rated - bad, rated),
+    }
+
+
+def complaint_kpis(complaints: Iterable[Complaint], today: date) -> dict[str, Any]:
+    """The 投诉建议 register's KPIs of a span (docs/kpis.md): `complaints` are those that came in
+    on the span's days, as they stand now; `today` the service day by which a deadline is judged
+    passed. Complaints and suggestions alike, as the register holds them."""
+    complaints = list(complaints)
+    closed = [c for c in complaints if not c.is_open]
+    due = [c for c in complaints if not c.is_open or c.deadline < today]
+    on_time = [c for c in closed if c.closed_on is not None and c.closed_on <= c.deadline]
+    return {
+        "registered": len(complaints),
+        "complaints": sum(1 for c in complaints if c.kind == "complaint"),
+        "closed": len(closed), "closed_pct": _pct(len(closed), len(complaints)),
+        "on_time_pct": _pct(len(on_time), len(due)),
+        "valid": sum(1 for c in complaints if c.reply is not None and c.reply["valid"]),
     }
 
 

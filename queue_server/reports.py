@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -38,7 +38,7 @@ from hall.vocabulary import (
 from queue_server import events as ev
 from queue_server import kpis
 from queue_server.hall_definition import HallDefinition
-from queue_server.hall_state import Case, HallState
+from queue_server.hall_state import Case, Complaint, HallState
 from queue_server.lifecycle import CaseStatus
 from queue_server.store import day_facts, event_log
 
@@ -122,18 +122,22 @@ def check_span(first: date, last: date, most: int = MAX_DAYS) -> None:
 
 @dataclass(frozen=True, slots=True)
 class CaseBook:
-    """The 差评 cases of a span as they stand now, and the service day by which their deadlines
-    are judged (`kpis.case_kpis`)."""
+    """The 差评 cases and the 投诉建议 of a span as they stand now, and the service day by which
+    their deadlines are judged (`kpis.case_kpis`, `kpis.complaint_kpis`)."""
 
     cases: list[Case]
     today: date
+    complaints: list[Complaint] = field(default_factory=list)
 
     @classmethod
     def of(cls, state: HallState, first: date, last: date) -> CaseBook:
-        """The cases of the ratings of the days `first` to `last`, copied: the writer goes on
-        changing the live ones while a report is made in a thread."""
+        """The cases of the ratings of the days `first` to `last`, and the complaints that came
+        in on them, copied: the writer goes on changing the live ones while a report is made in
+        a thread."""
         return cls([replace(c, follow_ups=list(c.follow_ups)) for c in state.cases.values()
-                    if first <= c.day <= last], state.day)
+                    if first <= c.day <= last], state.day,
+                   [replace(c, follow_ups=list(c.follow_ups)) for c in state.complaints.values()
+                    if first <= c.day <= last])
 
 
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",

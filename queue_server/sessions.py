@@ -37,7 +37,7 @@ from hall.protocol import (
     ok_reply,
     parse_request,
 )
-from hall.vocabulary import CASE_METRICS, METRICS, ROLE_NAMES
+from hall.vocabulary import CASE_METRICS, COMPLAINT_METRICS, METRICS, ROLE_NAMES
 from queue_server import commands as cmd
 from queue_server import complaint_contacts, county, kpis, ops, reports, take_page, views
 from queue_server import events as ev
@@ -570,7 +570,10 @@ class Session:
                     return {"row": kpis.case_kpis(scores, book.cases, book.today),
                             "rows": case_rows,
                             "metrics": [{"key": k, "name": n, "unit": u}
-                                        for k, n, u in CASE_METRICS]}
+                                        for k, n, u in CASE_METRICS],
+                            "complaints": kpis.complaint_kpis(book.complaints, book.today),
+                            "complaint_metrics": [{"key": k, "name": n, "unit": u}
+                                                  for k, n, u in COMPLAINT_METRICS]}
                 if p["view"] == "kpis":
                     by = p.get("by", "hall")
                     tallied = reports.load_tallied(service.engine, service.hall_id, first, last,

@@ -66,6 +66,16 @@ def hall(tmp_path_factory):
     second = live.hello("manager", user="fuzhuren", password="hall-manager-2")
     assert second.request("decide_appeal", case=cases[4], uphold=True,
                           reason="监控录像显示服务规范")["ok"]
+    # the register: a phone complaint taken, answered (valid) and closed; a suggestion left open
+    done = manager.request("register_complaint", kind="complaint", channel="phone",
+                           category="服务态度", text="窗口人员答复生硬")
+    assert done["ok"], done
+    for op, extra in (("assign_complaint", {}), ("reply_complaint", {"reply": "已核实并致歉",
+                                                                      "valid": True}),
+                      ("close_complaint", {})):
+        assert manager.request(op, complaint=done["complaint"], **extra)["ok"]
+    assert manager.request("register_complaint", kind="suggestion", channel="phone",
+                           category="环境设施", text="等候区座椅太少")["ok"]
     live.day = live.health()["service_day"]
     live.cases = cases
     yield live
@@ -131,6 +141,9 @@ def test_the_reports_tab_shows_the_case_kpis_and_the_ledger_prints_on_a4(hall, b
         assert [h.split("\n")[0] for h in headers[:5]] == ["周期", "名称", "评价数", "差评数", "差评率"]
         first_row = table.locator("tbody tr").first.locator("td, th").all_inner_texts()
         assert first_row[:5] == ["合计", "1 号 社保窗口", "20", "4", "20.0%"]
+        expect(page.locator("#complaint-kpis")).to_have_text(
+            "投诉建议 2 件 · 其中投诉 1 件 · 已办结 1 件 · 投诉办结率 50.0% · 按期办结率 100.0% · "
+            "有效投诉 1 件")
         page.locator("#case-kpi-title").scroll_into_view_if_needed()
         d.shot("../ledger/reports-case-kpis")
         with page.expect_popup() as opened:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from queue_server import commands as cmd
-from queue_server import complaint_contacts
+from queue_server import complaint_contacts, kpis
 from queue_server.domain_errors import DomainError
 from queue_server.hall_service import HallService
 from queue_server.hall_state import HallState
@@ -109,3 +109,32 @@ def test_contacts_are_checked_and_masked():
     assert complaint_contacts.shown("王小五", "13912345678", whole=False) == {
         "name": "王**", "phone": "139****5678", "masked": True}
     assert complaint_contacts.shown("王小五", "13912345678", whole=True)["phone"] == "13912345678"
+
+
+def test_the_registers_kpis_of_a_hand_worked_span():
+    """投诉办结率 and 按期办结率 (`kpis.complaint_kpis`): three came in on Friday the 4th (deadline
+    Saturday the 12th, a make-up working day): A closed that day, valid; B closed on Monday the
+    14th, late, not valid; C, a suggestion, still open on the 14th and so past its deadline."""
+    hall = replace(HALL, hall=replace(CALENDAR, complaint_deadline_days=5))
+    state = HallState(hall, FRIDAY)
+    friday = datetime.combine(FRIDAY, time(10), TZ)
+    a, b = _phone_call(state, friday), _phone_call(state, friday)
+    (c,) = state.handle(cmd.RegisterComplaint("suggestion", "phone", "环境设施", "座椅太少", by=BOSS),
+                        friday)
+    for number, valid in ((a, True), (b, False)):
+        state.handle(cmd.AssignComplaint(number, BOSS), friday)
+        state.handle(cmd.ReplyComplaint(number, "已核实处理", valid, BOSS), friday)
+    state.handle(cmd.CloseComplaint(a, "", BOSS), friday)
+    monday = datetime(2026, 12, 14, 9, 0, tzinfo=TZ)
+    state.roll_to(monday)
+    state.handle(cmd.CloseComplaint(b, "", BOSS), monday)
+    assert state.complaints[c.data.complaint].is_open
+    assert kpis.complaint_kpis(state.complaints.values(), monday.date()) == {
+        "registered": 3, "complaints": 2, "closed": 2,
+        "closed_pct": 66.7,       # 2 of 3
+        "on_time_pct": 33.3,      # A of the 3 due: A and B closed, C open past the 12th
+        "valid": 1,
+    }
+    assert kpis.complaint_kpis([], monday.date()) == {
+        "registered": 0, "complaints": 0, "closed": 0, "closed_pct": None, "on_time_pct": None,
+        "valid": 0}

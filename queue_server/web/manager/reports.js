@@ -285,6 +285,18 @@
 
   // --- the closed loop's KPIs (docs/kpis.md, 差评工单) ---------------------------------------------
 
+  // The 投诉建议 of the span in one line (`kpis.complaint_kpis`), under the closed loop's table.
+  function complaintLine(reply) {
+    const p = document.createElement("p");
+    p.className = "summary complaint-kpis";
+    p.id = "complaint-kpis";
+    p.textContent = reply.complaint_metrics.map((m) => {
+      const value = reply.complaints[m.key];
+      return `${m.name} ${valueText(value, m)}${value === null || m.unit === "%" ? "" : ` ${m.unit}`}`;
+    }).join(" · ");
+    return p;
+  }
+
   function renderCases(reply) {
     const box = $("case-kpi-table");
     box.textContent = "";
@@ -294,7 +306,7 @@
       const p = document.createElement("p");
       p.className = "empty";
       p.textContent = "所选时段没有评价";
-      box.append(p);
+      box.append(p, complaintLine(reply));
       return;
     }
     const table = document.createElement("table");
@@ -330,7 +342,7 @@
         td.textContent = valueText(row[m.key], m);
       }
     }
-    box.append(table);
+    box.append(table, complaintLine(reply));
   }
 
   // --- charts ----------------------------------------------------------------------------------
