@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from hall import service_calendar as cal
 from hall.vocabulary import CASE_DIMENSIONS, DIMENSION_NAMES, FOLLOW_UP_SATISFIED, PERIODS, is_bad
@@ -849,6 +849,20 @@ def tally_without_upheld(tallied: Tallied, upheld: Iterable[UpheldRating]) -> Ta
     return tallied
 
 
+_Tracked = TypeVar("_Tracked", Case, Complaint)
+
+
+def _by_deadline(items: list[_Tracked], today: date) -> tuple[list[_Tracked], list[_Tracked],
+                                                              list[_Tracked]]:
+    """Of cases or complaints: those closed; those due (closed, or open past their deadline on
+    the service day `today`); and those closed by their deadline (the service day of the
+    closing act)."""
+    closed = [c for c in items if not c.is_open]
+    due = [c for c in items if not c.is_open or c.deadline < today]
+    on_time = [c for c in closed if c.closed_on is not None and c.closed_on <= c.deadline]
+    return closed, due, on_time
+
+
 def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict[str, Any]:
     """The closed loop's KPIs of a span (docs/kpis.md): `scores` are the span's ratings with a
     score that count (an upheld appeal took its 差评 out: `without_upheld`), `cases` the cases
@@ -858,9 +872,7 @@ def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict
     rated, bad = len(scores), sum(1 for s in scores if is_bad(s))
     upheld = sum(1 for c in cases if c.status == CaseStatus.UPHELD)
     standing = [c for c in cases if c.status != CaseStatus.UPHELD]
-    closed = [c for c in standing if not c.is_open]
-    due = [c for c in standing if not c.is_open or c.deadline < today]
-    on_time = [c for c in closed if c.closed_on is not None and c.closed_on <= c.deadline]
+    closed, due, on_time = _by_deadline(standing, today)
     reached = [next(f for f in c.follow_ups if f["result"] != "unreached")
                for c in closed if c.followed_up]
     return {
@@ -881,9 +893,7 @@ def complaint_kpis(complaints: Iterable[Complaint], today: date) -> dict[str, An
     on the span's days, as they stand now; `today` the service day by which a deadline is judged
     passed. Complaints and suggestions alike, as the register holds them."""
     complaints = list(complaints)
-    closed = [c for c in complaints if not c.is_open]
-    due = [c for c in complaints if not c.is_open or c.deadline < today]
-    on_time = [c for c in closed if c.closed_on is not None and c.closed_on <= c.deadline]
+    closed, due, on_time = _by_deadline(complaints, today)
     return {
         "registered": len(complaints),
         "complaints": sum(1 for c in complaints if c.kind == "complaint"),
