@@ -121,6 +121,8 @@ page show it."""
 COMPLAINT_ACTION_NAMES: Final = {"assign": "承办", "reply": "答复", "follow_up": "回访",
                                  "close": "办结"}
 """What can be done to a complaint (`lifecycle.ComplaintAction`), as refusals and buttons name it."""
+COMPLAINT_VERDICT_NAMES: Final = {"valid": "有效投诉", "invalid": "无效投诉"}
+"""What the handler's reply found a complaint to be (`reply_complaint`'s `valid`)."""
 
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}
@@ -156,7 +158,8 @@ CASE_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
 """The 好差评 closed loop's KPIs (`kpis.case_kpis`): key, Chinese name, unit (docs/kpis.md)."""
 COMPLAINT_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("registered", "投诉建议", "件"), ("complaints", "其中投诉", "件"), ("closed", "已办结", "件"),
-    ("closed_pct", "投诉办结率", "%"), ("on_time_pct", "按期办结率", "%"), ("valid", "有效投诉", "件"),
+    ("closed_pct", "投诉办结率", "%"), ("on_time_pct", "按期办结率", "%"),
+    ("valid", COMPLAINT_VERDICT_NAMES["valid"], "件"),
 )
 """The 投诉建议 register's KPIs (`kpis.complaint_kpis`): key, Chinese name, unit (docs/kpis.md)."""
 

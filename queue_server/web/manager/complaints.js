@@ -8,12 +8,13 @@
 
 (() => {
   const { COMPLAINT_ACTION_NAMES, COMPLAINT_CHANNEL_NAMES, COMPLAINT_KIND_NAMES,
-          FOLLOW_UP_NAMES } = VOCABULARY;
+          COMPLAINT_VERDICT_NAMES: VERDICT, FOLLOW_UP_NAMES } = VOCABULARY;
   const ACTS = {
     assign: { op: "assign_complaint", fixed: {}, fields: [] },
     reply: { op: "reply_complaint", fixed: {},
              fields: [["reply", "答复内容（群众在办理进度页面看到）"]],
-             choice: ["valid", "核实结论", { true: "有效投诉（属实）", false: "无效投诉（不属实）" }],
+             choice: ["valid", "核实结论", { true: `${VERDICT.valid}（属实）`,
+                                               false: `${VERDICT.invalid}（不属实）` }],
              prepare: (p) => ({ ...p, valid: p.valid === "true" }) },
     follow_up: { op: "follow_up_complaint", fixed: {}, fields: [["note", "回访记录", true]],
                  choice: ["result", "回访结果", FOLLOW_UP_NAMES] },
@@ -66,7 +67,7 @@
     const lines = [];
     if (c.registered_by) lines.push(`登记：${actBy({ by: c.registered_by, at: c.registered_at })}`);
     if (c.handler) lines.push(`承办人：${c.handler}`);
-    if (c.reply) lines.push(`答复（${c.reply.valid ? "有效投诉" : "无效投诉"}）：${c.reply.reply}（${actBy(c.reply)}）`);
+    if (c.reply) lines.push(`答复（${VERDICT[c.reply.valid ? "valid" : "invalid"]}）：${c.reply.reply}（${actBy(c.reply)}）`);
     return [...lines, ...followUpLines(c.follow_ups)];
   }
 
