@@ -330,6 +330,7 @@ def test_a_rating_kept_on_disk_survives_a_restart_of_the_pad(hall, tmp_path):
         await frames(3)
         hall.kill()
         await until(lambda: not app.model.connected)
+        await frames(3)   # the screen redrawn with 连接中断: tap its buttons, not the ones before
         await tap(widgets(app.root, LevelButton, "满意")[1])
         assert app.model.screen == "thanks"
 
