@@ -138,7 +138,9 @@ def test_the_reports_tab_shows_the_case_kpis_and_the_ledger_prints_on_a4(hall, b
         table = page.locator("#case-kpi-table table")
         expect(table.locator("tbody tr")).to_have_count(2)
         headers = table.locator("thead th").all_inner_texts()
-        assert [h.split("\n")[0] for h in headers[:5]] == ["周期", "名称", "评价数", "差评数", "差评率"]
+        # each header's name, without its unit's span (inner text joins them as laid out)
+        names = table.locator("thead th").evaluate_all("ths => ths.map((th) => th.firstChild.textContent)")
+        assert headers and names[:5] == ["周期", "名称", "评价数", "差评数", "差评率"]
         first_row = table.locator("tbody tr").first.locator("td, th").all_inner_texts()
         assert first_row[:5] == ["合计", "1 号 社保窗口", "20", "4", "20.0%"]
         expect(page.locator("#complaint-kpis")).to_have_text(
