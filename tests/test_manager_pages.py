@@ -587,6 +587,19 @@ def test_a_new_service_day_says_hello_again(tmp_path, browser):
         hall.stop()
 
 
+def test_the_clock_shows_the_halls_time_from_the_login_on(tmp_path, browser):
+    """A hall on a simulated clock two weeks behind this PC's: the top bar's clock shows the
+    hall's day and time from the hello reply on, before any event has come."""
+    hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T10:00:00")
+    try:
+        with dashboard(browser, hall, hold_back=()) as d:
+            expect(d.page.locator("#clock")).to_contain_text("11月23日")
+            expect(d.page.locator("#clock")).to_contain_text("10:0")
+            assert not any(f.get("ev") for f in d.frames), "an event came: the test proves nothing"
+    finally:
+        hall.stop()
+
+
 # --- the county hall --------------------------------------------------------------------------------
 
 def test_the_county_halls_142_windows_on_one_screen(tmp_path, browser):

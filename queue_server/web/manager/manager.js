@@ -162,6 +162,7 @@ function onHello(reply) {
     sessionStorage.setItem(PASS_KEY, reply.resume);
     app.socket.hello = { role: "manager", pass: reply.resume };
   }
+  noteServerClock(reply.now);   // the hall's clock from the first moment, not the first event
   const snapshot = reply.snapshot;
   const seq = reply.seq;
   app.name = reply.name;
