@@ -24,6 +24,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.metrics import dp
+from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.scrollview import ScrollView
@@ -766,10 +767,9 @@ class KioskApp(App):
             words.add_widget(said, index=len(words.children))
             main = BoxLayout(spacing=dp(s.gap * 2))
             main.add_widget(code)
-            column = BoxLayout(orientation="vertical")
-            for widget in (BoxLayout(), words, BoxLayout()):
-                column.add_widget(widget)
-            main.add_widget(column)
+            beside = AnchorLayout(anchor_y="center")     # the words mid-height, by the code
+            beside.add_widget(words)
+            main.add_widget(beside)
             body.add_widget(main)
 
     def _complain_words(self) -> list[str]:
