@@ -4,6 +4,10 @@ so a test can walk the widget tree and check every text's contrast and every but
 
 from __future__ import annotations
 
+import io
+
+import qrcode
+from kivy.core.image import Image as CoreImage
 from kivy.graphics import Color, Rectangle, RoundedRectangle
 from kivy.metrics import dp
 from kivy.properties import ColorProperty, NumericProperty
@@ -92,6 +96,16 @@ class BigToggle(ToggleButton):
         self.bg = self.background_color
 
 
+def qr_texture(text: str):
+    """A QR code of `text` as a kivy texture, its modules kept sharp when scaled up."""
+    buffer = io.BytesIO()
+    qrcode.make(text, box_size=8, border=2).save(buffer, format="PNG")
+    buffer.seek(0)
+    texture = CoreImage(buffer, ext="png").texture
+    texture.mag_filter = "nearest"
+    return texture
+
+
 class QrImage(Panel):
     """A texture shown at its aspect ratio on a painted background (a QR code)."""
 
@@ -103,6 +117,7 @@ class QrImage(Panel):
         self.bind(pos=self._place, size=self._place)
 
     def _place(self, *_):
+        # from x, y, width and height: `center` may not have followed a new size yet
         side = min(self.width, self.height)
         self._image.size = (side, side)
-        self._image.pos = (self.center_x - side / 2, self.center_y - side / 2)
+        self._image.pos = (self.x + (self.width - side) / 2, self.y + (self.height - side) / 2)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import io
 import json
 import logging
 import time
@@ -21,12 +20,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import qrcode
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.metrics import dp
+from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.scrollview import ScrollView
@@ -37,7 +35,7 @@ from hall.hall_clock import HallClock
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
 from hall.vocabulary import KIOSK_PRIORITY_NAMES
-from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text
+from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text, qr_texture
 from kiosk.guide_pages import Block, GuidePages
 from kiosk.model import KioskModel, guide_sections, spoken_summary, ticket_lines
 from kiosk.tile_pages import TilePages
@@ -205,7 +203,7 @@ class KioskApp(App):
         """Show the current screen again (after a change of mode, size or connection)."""
         {"home": lambda: self.show_home(fresh=False), "department": lambda: self.show_department(self._department),
          "guide": lambda: self.show_guide(self._item, keep_place=True), "search": self._redraw_search,
-         }.get(self.screen, lambda: None)()
+         "complain": self.show_complain}.get(self.screen, lambda: None)()
 
     def _redraw_search(self) -> None:
         query = self.query
@@ -263,7 +261,17 @@ class KioskApp(App):
                                f"，如 {letters} 查{word}" for letters, word in examples) + "）",
                            font_size=dp(s.button), size_hint_y=None, height=dp(s.target))
         search.bind(on_release=lambda *_: self.show_search())
-        body.add_widget(search)
+        if self.model.complaint_page:       # beside the search: a row home has anyway
+            row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+            row.add_widget(search)
+            complain = BigButton(p.secondary, p.on_secondary, text="投诉建议",
+                                 font_size=dp(s.button), size_hint_x=None,
+                                 width=dp(s.button * 4 + 48))
+            complain.bind(on_release=lambda *_: self.open_complain())
+            row.add_widget(complain)
+            body.add_widget(row)
+        else:
+            body.add_widget(search)
         if not self._settled:
             Clock.schedule_once(self._settle, 0)
         popular = self.model.popular()
@@ -698,17 +706,12 @@ class KioskApp(App):
 
     def _qr(self, url: str, caption: str, note: str = "") -> BoxLayout:
         """The QR code with its caption; `note`, in big type below it (landscape only)."""
-        buffer = io.BytesIO()
-        qrcode.make(url, box_size=8, border=2).save(buffer, format="PNG")
-        buffer.seek(0)
-        texture = CoreImage(buffer, ext="png").texture
-        texture.mag_filter = "nearest"
         p, s = self.palette, self.sizes
         side = dp(360)
         column = BoxLayout(orientation="vertical", size_hint=(None, None) if self.portrait
                            else (None, 1), width=side, height=side + dp(s.body * 2),
                            pos_hint={"center_x": 0.5})
-        column.add_widget(QrImage(texture, bg=p.background, size_hint_y=None, height=side))
+        column.add_widget(QrImage(qr_texture(url), bg=p.background, size_hint_y=None, height=side))
         column.add_widget(Text(text=caption, font_size=dp(s.body), color=p.text, halign="center"))
         if note:
             column.add_widget(Text(text=note, font_size=dp(s.title), color=p.text, bold=True,
@@ -716,6 +719,67 @@ class KioskApp(App):
         if not self.portrait:
             column.add_widget(BoxLayout())
         return column
+
+    # --- 投诉建议 ---------------------------------------------------------------------------------------
+
+    def open_complain(self) -> None:
+        """投诉建议 tapped on home: its screen, read aloud in 长辈模式 (not on each redraw)."""
+        self.show_complain()
+        if self.model.elder_mode and self.model.complaint_page:
+            self.speak("。".join(self._complain_words()))
+
+    def show_complain(self) -> None:
+        """The hall's 投诉建议 page as a big QR code for the citizen's phone, what the page will
+        ask and give (its own words), and the hall's complaint phone; 返回首页, or home by
+        itself after the idle warning. Without the page's address (the server lost since),
+        it says so in words: never a QR of a page that may be down."""
+        body = self._frame("complain", "投诉建议")
+        p, s = self.palette, self.sizes
+        body.add_widget(self._back_row())
+        url = self.model.complaint_page
+        phone = self.model.hall.get("complaint_phone", "")
+        if not url:
+            body.add_widget(BoxLayout())
+            body.add_widget(Text(text="⚠ 暂时无法显示投诉建议二维码（未连接服务器）", font_size=dp(s.title),
+                                 color=p.text, bold=True, halign="center"))
+            body.add_widget(Text(text="如有意见或建议，请到服务台反映"
+                                      + (f"，或拨打投诉电话 {phone}" if phone else ""),
+                                 font_size=dp(s.title * 0.75), color=p.text, halign="center"))
+            body.add_widget(BoxLayout())
+            return
+        heading, *lines = self._complain_words()
+        align = "center" if self.portrait else "left"
+        said = Text(text=heading, font_size=dp(s.title), color=p.text, bold=True, halign=align)
+        words = GridLayout(cols=1, spacing=dp(s.gap), size_hint_y=None)
+        words.bind(minimum_height=words.setter("height"))
+        for line in lines:
+            words.add_widget(Text(text=line, font_size=dp(s.title * 0.75), color=p.text,
+                                  halign=align))
+        # the code as big as the screen leaves it (a phone reads it from arm's length)
+        side = dp(700) if self.portrait else dp(560 if self.model.elder_mode else 620)
+        code = QrImage(qr_texture(url), bg=p.background, size_hint=(None, None),
+                       size=(side, side),
+                       pos_hint={"center_x": 0.5} if self.portrait else {"center_y": 0.5})
+        if self.portrait:          # the heading, the code under it, then what follows
+            for widget in (BoxLayout(), said, code, words, BoxLayout()):
+                body.add_widget(widget)
+        else:
+            words.add_widget(said, index=len(words.children))
+            main = BoxLayout(spacing=dp(s.gap * 2))
+            main.add_widget(code)
+            beside = AnchorLayout(anchor_y="center")     # the words mid-height, by the code
+            beside.add_widget(words)
+            main.add_widget(beside)
+            body.add_widget(main)
+
+    def _complain_words(self) -> list[str]:
+        """The screen's heading and lines: what the page asks first and gives at the end, in
+        its own words (queue_server/web/complain), and the hall's complaint phone if any."""
+        phone = self.model.hall.get("complaint_phone", "")
+        return ["请用手机扫描二维码，提交投诉或建议",
+                "页面上先输入今日取号码（大厅显示屏底部滚动显示）；没有取号也可以提交。",
+                "提交后请记下编号和查询码，凭此查看办理进度。",
+                *([f"也可拨打投诉电话：{phone}"] if phone else [])]
 
     # --- messages ---------------------------------------------------------------------------------------
 
@@ -730,7 +794,7 @@ class KioskApp(App):
 
     def _return_to(self, screen: str) -> None:
         """Back to a page the person was on (drawn afresh), or home for any other."""
-        if screen in ("department", "guide", "search"):
+        if screen in ("department", "guide", "search", "complain"):
             self.screen = screen
             self.redraw()
         else:
@@ -763,7 +827,7 @@ class KioskApp(App):
     def refresh_status(self, always: bool = False) -> bool:
         """Draw the screen afresh if what it says of taking a ticket is no longer true (or
         `always`, after a new snapshot); say whether it was."""
-        if self.screen not in ("home", "department", "guide", "search"):
+        if self.screen not in ("home", "department", "guide", "search", "complain"):
             return False
         if not always and self.model.availabilities(self.wall_clock()) == self._shown:
             return False
@@ -865,6 +929,7 @@ class KioskShell:
     async def _snapshot(self, reply: dict[str, Any]) -> None:
         self.hall_clock.follow(reply)
         self.model.apply_snapshot(reply.get("snapshot", {}))
+        self.model.complain_url = reply.get("complain_url", "")
         await self._refresh_catalogue(reply.get("catalogue_version"))
         self.app.refresh_status()
 

@@ -41,6 +41,7 @@ class KioskModel:
     elder_mode: bool = False
     server_hall: dict[str, Any] = field(default_factory=dict)  # the hello's hall: its calendar
     live: dict[str, Any] = field(default_factory=dict)         # day, queues, windows, kept live
+    complain_url: str = ""     # the hello's address of the hall's 投诉建议 page ("": none given)
 
     # --- fed by the shell ---------------------------------------------------------------------
 
@@ -78,6 +79,12 @@ class KioskModel:
         rows[:] = [r for r in rows if r[key] != state[key]] + [state]
 
     # --- read by the screens -------------------------------------------------------------------
+
+    @property
+    def complaint_page(self) -> str:
+        """The 投诉建议 page for its QR on screen: only while the server answers (never a QR of
+        a page that may be down), "" without one (not connected yet, a server that gives none)."""
+        return self.complain_url if self.connected else ""
 
     @property
     def hall(self) -> dict[str, Any]:

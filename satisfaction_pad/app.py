@@ -35,7 +35,7 @@ from hall.client import HallClient, NotConnected, RequestFailed
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import NORMAL
 from hall.vocabulary import WINDOW_STATUS_NAMES
-from hall.widgets import BigButton, BigToggle, Panel, Text
+from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text, qr_texture
 from satisfaction_pad.model import PadModel, Rating, photo_path, post_text, surname
 
 log = logging.getLogger("satisfaction_pad")
@@ -219,7 +219,7 @@ class PadApp(App):
                       tuple(Window.size))
         if screen == "idle":
             key += (m.hellos > 0 or m.connection_text, m.status, repr(m.clerk),
-                    m.window.get("reason"), m.department_name)
+                    m.window.get("reason"), m.department_name, m.complaint_page)
         elif screen == "called":
             key += (m.call_text(self.clock()), repr(m.clerk), m.department_name)
         elif screen in ("prompt", "reasons") and m.prompt is not None:
@@ -336,11 +336,14 @@ class PadApp(App):
             card.add_widget(text)
         body.add_widget(card)
 
-    def _banner(self, body: BoxLayout, text: str, bg, fg, size: float) -> None:
+    def _banner(self, body: BoxLayout | None, text: str, bg, fg, size: float) -> Panel:
+        """A line of big type on a coloured band, added to `body` (if given) and returned."""
         banner = Panel(size_hint_y=None, height=dp(size * 1.9), bg=bg, radius=dp(16))
         banner.add_widget(Text(text=text, font_size=dp(size), color=fg, bold=True,
                                halign="center", size_hint_y=1))
-        body.add_widget(banner)
+        if body is not None:
+            body.add_widget(banner)
+        return banner
 
     # --- the screens -----------------------------------------------------------------------------
 
@@ -354,7 +357,11 @@ class PadApp(App):
             return
         if m.status == "open" and m.clerk:
             self._clerk_card(body, m.clerk)
-            self._banner(body, "欢迎办理业务，请等候叫号", p.surface, p.text, 36)
+            beside_qr = bool(m.complaint_page) and not self.portrait   # landscape: one row
+            welcome = self._banner(None if beside_qr else body, "欢迎办理业务，请等候叫号",
+                                   p.surface, p.text, 36)
+            if m.complaint_page:
+                body.add_widget(self._complain_band(welcome if beside_qr else None))
             return
         body.add_widget(BoxLayout())
         if m.status == "paused":
@@ -370,6 +377,30 @@ class PadApp(App):
                                  halign="center"))
         body.add_widget(Text(text=m.window_title, font_size=dp(32), color=p.muted, halign="center"))
         body.add_widget(BoxLayout())
+        if m.complaint_page:
+            body.add_widget(self._complain_band())
+
+    def _complain_band(self, beside: Panel | None = None) -> BoxLayout:
+        """The foot of the idle screen: the hall's 投诉建议 page as a small QR at the right
+        end, its caption left of it, on a band across the screen, or, with a banner to go
+        `beside` it, in a box of its own right of the banner (stretched to its height). The
+        call, the prompt and the thanks never have it."""
+        p = self.p
+        side, pad = dp(200), dp(12)
+        band = Panel(bg=p.surface, radius=dp(16), padding=[dp(16), pad, pad, pad],
+                     spacing=dp(16), size_hint_y=None, height=side + 2 * pad)
+        band.add_widget(Text(text="投诉建议\n请用手机扫码", font_size=dp(30),
+                             color=p.text, halign="center", size_hint_y=1))
+        band.add_widget(QrImage(qr_texture(self.model.complaint_page), bg=p.surface,
+                                size_hint_x=None, width=side))
+        if beside is None:
+            return band
+        band.size_hint_x, band.width = None, side + dp(260)
+        beside.size_hint_y = 1
+        row = BoxLayout(size_hint_y=None, height=band.height, spacing=dp(16))
+        row.add_widget(beside)
+        row.add_widget(band)
+        return row
 
     def _called(self, body: BoxLayout) -> None:
         m, p = self.model, self.p

@@ -85,6 +85,7 @@ class PadModel:
     day: str = ""
     window_number: int | None = None
     window: dict[str, Any] = field(default_factory=dict)       # the live window state
+    complain_url: str = ""     # the hello's address of the hall's 投诉建议 page ("": none given)
     connected: bool = False
     connection_text: str = "正在连接服务器…"
     hellos: int = 0
@@ -165,6 +166,12 @@ class PadModel:
             return 0
         return max(0, int(self.prompt.deadline - now + 0.999))
 
+    @property
+    def complaint_page(self) -> str:
+        """The 投诉建议 page for the idle screen's QR: only while the server answers (never a
+        QR of a page that may be down), "" without one (a server that gives none)."""
+        return self.complain_url if self.connected else ""
+
     def thanks_text(self) -> str:
         rating = self.last_rating
         return f"您的评价：{self.level_name(rating.score)}" if rating and rating.score else ""
@@ -184,6 +191,7 @@ class PadModel:
         self.outbox = deque(r for r in self.outbox if not r.day or r.day == day)
         self.day = day
         self.window_number = reply.get("window", self.window_number)
+        self.complain_url = reply.get("complain_url", "")
         self.window = next((w for w in live.get("windows", [])
                             if w.get("window") == self.window_number), {})
         self.hellos += 1

@@ -53,3 +53,11 @@ async def shoot(app, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     app.root.export_to_png(str(path))
     return path
+
+
+def qr_codes(path: Path) -> list[str]:
+    """What zbar reads in the QR codes of a screenshot, as a phone's camera would."""
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+
+    return [code.data.decode() for code in decode(Image.open(path))]

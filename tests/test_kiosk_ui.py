@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import ARTIFACTS
-from tests.kivy_driving import frames, tap, texts, until, widgets
+from tests.kivy_driving import frames, qr_codes, tap, texts, until, widgets
 from tests.kivy_driving import shoot as shoot_as
 from tests.live_hall import LiveHall, round_the_clock
 
@@ -870,3 +870,94 @@ def test_everything_on_home_fits_on_the_screen_in_elder_and_normal_mode(window, 
         await tap(widgets(app.root, BigButton, "退出长辈模式")[0])
 
     run_kiosk(window, town, tmp_path, size, scenario, clock=clock)
+
+
+@pytest.mark.parametrize("size,orientation", [((1080, 1920), "portrait"),
+                                              ((1920, 1080), "landscape")])
+def test_complaints_from_home_by_a_qr_of_the_halls_complain_page(window, town, tmp_path, size,
+                                                                  orientation):
+    """投诉建议 beside the search on home, in normal and 长辈模式 (home still fits, unscrolled):
+    its screen shows a QR that a phone reads as the hello's `complain_url`, what the page asks
+    and the hall's complaint phone; 返回首页 goes home, and so does a minute untouched (after
+    the idle warning, whose 继续浏览 comes back to the QR)."""
+    from kivy.metrics import dp
+
+    from hall.widgets import BigButton, QrImage
+    from kiosk.app import IDLE_SECONDS, WARNING_SECONDS
+
+    clock = FakeClock()
+    spoken = []
+    complain_url = town.hello("kiosk").hello["complain_url"]
+    assert complain_url == town.http + "/complain"
+
+    async def complain_screen(app, name: str) -> None:
+        await tap(widgets(app.root, BigButton, "投诉建议")[0])
+        assert app.screen == "complain"
+        shot = await shoot(app, f"{orientation}-{name}")
+        assert qr_codes(shot) == [complain_url]
+        [code] = widgets(app.root, QrImage)
+        assert code.width >= dp(540)                  # big: read from arm's length
+        shown = texts(app.root)
+        for words in ("请用手机扫描二维码，提交投诉或建议", "今日取号码", "编号和查询码",
+                      "也可拨打投诉电话：0000-6281110"):
+            assert words in shown, words
+
+    async def scenario(shell, app):
+        app._speak = spoken.append
+        home_fits(app, window, False, dp(200))
+        await shoot(app, f"{orientation}-20-home-complain")
+        await complain_screen(app, "21-complain")
+        await tap(widgets(app.root, BigButton, "返回首页")[0])
+        assert app.screen == "home"
+        await tap(widgets(app.root, BigButton, "长辈模式")[0])
+        await frames(5)
+        home_fits(app, window, True, dp(260))
+        await shoot(app, f"{orientation}-22-home-complain-elder")
+        await complain_screen(app, "23-complain-elder")
+        assert "请用手机扫描二维码" in spoken[-1]           # read aloud in 长辈模式
+        clock.now += IDLE_SECONDS                         # a minute untouched: the warning
+        app._tick(1)
+        assert app.screen == "idle_warning"
+        await frames(5)
+        await tap(widgets(app.root, BigButton, "继续浏览")[0])
+        assert app.screen == "complain" and widgets(app.root, QrImage)
+        clock.now += IDLE_SECONDS + WARNING_SECONDS       # untouched again: home by itself
+        app._tick(1)
+        app._tick(1)
+        assert app.screen == "home"
+        await tap(widgets(app.root, BigButton, "退出长辈模式")[0])
+
+    run_kiosk(window, town, tmp_path, size, scenario, clock=clock)
+
+
+def test_no_complaint_qr_while_the_server_is_away(window, tmp_path):
+    """Without the server, no QR of a page that may be down: home has no 投诉建议, and the
+    screen open when the server went says in words that the QR cannot be shown, with the
+    phone; back with the server, home has it again."""
+    from hall.widgets import BigButton, QrImage
+    from tests.conftest import free_port
+
+    hall = LiveHall(tmp_path / "hall", "--take-limit", "0", port=free_port(),
+                    hall_text=round_the_clock(DEMO_TOWN.read_text(encoding="utf-8")))
+
+    async def scenario(shell, app):
+        await tap(widgets(app.root, BigButton, "投诉建议")[0])
+        assert widgets(app.root, QrImage)
+        hall.kill()
+        await until(lambda: not shell.model.connected)
+        await frames(5)
+        assert app.screen == "complain" and not widgets(app.root, QrImage)
+        shown = texts(app.root)
+        assert "暂时无法显示投诉建议二维码" in shown and "投诉电话 0000-6281110" in shown
+        await shoot(app, "landscape-24-complain-offline")
+        await tap(widgets(app.root, BigButton, "返回首页")[0])
+        assert not widgets(app.root, BigButton, "投诉建议")
+        hall.start()
+        await until(lambda: shell.model.connected, seconds=15)
+        await until(lambda: widgets(app.root, BigButton, "投诉建议"))
+
+    (tmp_path / "hall").mkdir(exist_ok=True)
+    try:
+        run_kiosk(window, hall, tmp_path, (1920, 1080), scenario)
+    finally:
+        hall.stop()

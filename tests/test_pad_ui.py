@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTIFACTS, free_port
-from tests.kivy_driving import frames, tap, texts, until, widgets
+from tests.kivy_driving import frames, qr_codes, tap, texts, until, widgets
 from tests.kivy_driving import shoot as shoot_as
 from tests.live_hall import LiveHall, round_the_clock
 
@@ -121,6 +121,52 @@ def test_idle_closed_on_duty_and_paused(hall, orientation):
         await shoot(app, f"{orientation}-paused")
 
     run_pad(hall, orientation, scenario)
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_the_idle_screen_shows_the_complaint_qr_and_a_rating_prompt_never(hall, orientation):
+    """Between ratings (window closed or on duty) a small QR of the hall's 投诉建议 page sits at
+    the foot of the idle screen, read by zbar as the hello's `complain_url`; the call, the
+    prompt and the thanks have none; it is back on the idle screen after the rating, and gone
+    while the server is away (never a QR of a page that may be down)."""
+    from hall.widgets import QrImage
+    from satisfaction_pad.app import LevelButton
+
+    complain_url = hall.hello("kiosk").hello["complain_url"]     # as the server gives it
+    assert complain_url == hall.http + "/complain"
+
+    async def idle_qr(app, name: str) -> None:
+        await frames(3)
+        assert app.model.screen == "idle" and "投诉建议" in texts(app.root)
+        assert qr_codes(await shoot(app, f"{orientation}-{name}")) == [complain_url]
+
+    async def no_qr(app, name: str) -> None:
+        await frames(3)
+        assert not widgets(app.root, QrImage) and "投诉建议" not in texts(app.root)
+        assert qr_codes(await shoot(app, f"{orientation}-{name}")) == []
+
+    async def scenario(shell, app):
+        await idle_qr(app, "closed-complain")
+        clerk = sign_in(hall, ZHANG, "A")
+        await until(lambda: app.model.status == "open")
+        await idle_qr(app, "idle-complain")
+        serve_one(hall, clerk)
+        await until(lambda: app.model.screen == "called")
+        await no_qr(app, "called-no-complain")
+        clerk.request("finish", outcome="done")
+        await until(lambda: app.model.screen == "prompt")
+        await no_qr(app, "prompt-no-complain")
+        await tap(widgets(app.root, LevelButton, "非常满意")[0])
+        assert app.model.screen == "thanks"
+        await no_qr(app, "thanks-no-complain")
+        await until(lambda: app.model.screen == "idle", seconds=5)
+        await idle_qr(app, "idle-complain-after")
+        hall.kill()
+        await until(lambda: not app.model.connected)
+        await frames(3)
+        assert app.model.screen == "idle" and not widgets(app.root, QrImage)
+
+    run_pad(hall, orientation, scenario, thanks_seconds=1.5)
 
 
 def test_a_photo_from_the_photos_folder(hall, tmp_path):
