@@ -551,7 +551,7 @@ class Session:
         service = self.context.service
         try:
             if p["view"] == "ranking":
-                first, last = month_span(p.get("month") or f"{self.state.day:%Y-%m}")
+                first, last = reports.month_span(p.get("month") or f"{self.state.day:%Y-%m}")
             else:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
@@ -738,13 +738,3 @@ def day_param(params: dict[str, Any], name: str) -> date:
         return date.fromisoformat(params[name])
     except (KeyError, ValueError):
         raise ValueError(f"{name} 应为日期，如 2026-11-01") from None
-
-
-def month_span(text: str) -> tuple[date, date]:
-    """The first and last day of a month given as 2026-11."""
-    try:
-        first = date.fromisoformat(text + "-01")
-    except ValueError:
-        raise ValueError("month 应为月份，如 2026-11") from None
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, following - timedelta(days=1)
