@@ -49,8 +49,11 @@ from queue_server.lifecycle import CaseStatus
 from queue_server.store import day_facts, event_log
 
 # An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
+COMPLAINTS = "complaints"
+"""The complaints register alone (`complaint_sheet`), as the 台账 holds it."""
+COMPLAINT_SHEET = "投诉建议台账"
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录",
-               "cases": "差评工单指标"}
+               "cases": "差评工单指标", COMPLAINTS: COMPLAINT_SHEET}
 FORMATS = ("csv", "xlsx", "json")
 LEDGER = "ledger"
 """The month's 好差评台账 (`ledger`): its own sheets, exported as XLSX or JSON, or as a page to
@@ -198,6 +201,9 @@ def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "h
         kind = kpis.case_tally_kind(by)
         return _case_kpi_table(kpis.case_rows(kpis.tally(facts.tickets, kind), book.cases,
                                               definition, by, period, book.today), by, period)
+    if what == COMPLAINTS:
+        assert book is not None, "the register needs the span's complaints"
+        return complaint_sheet(definition, book)
     if what == "kpis":
         return _kpi_table(kpis.kpi_rows(facts, definition, by, period), by, period)
     if what == "tickets":
@@ -327,9 +333,6 @@ def _presence_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
 
 # --- the month's 好差评台账 ---------------------------------------------------------------------------
 
-COMPLAINT_SHEET = "投诉建议台账"
-
-
 def ledger(facts: kpis.Facts, definition: HallDefinition, book: CaseBook) -> dict[str, Table]:
     """The 好差评台账 of a span (a month): every rating with a score, every case its 差评
     opened with all its handling, and every complaint or suggestion that came in (the
@@ -438,6 +441,30 @@ def complaint_sheet(definition: HallDefinition, book: CaseBook) -> Table:
             closed.get("by", ""), _clock(closed.get("at"), definition), closed.get("note", ""),
             COMPLAINT_STATUS_NAMES[c.status], c.closed_on, on_time_text(c, book.today)])
     return LEDGER_COMPLAINT_HEADERS, body
+
+
+REGISTER_COLUMNS = ("编号", "状态", "是否按期", "类型", "来源", "类别", "内容", "办结日期", "承办人", "答复",
+                    "核实结论", "回访结果")
+"""The columns of the register the dashboard lists (`find_complaints`); its export has them all."""
+
+
+def find_complaints(state: HallState, month: str, number: str, status: str | None) -> CaseBook:
+    """The complaints a manager looks for on the dashboard, open or closed: those whose number
+    holds `number` (any month; letters in any case), else those of `month` (2026-11), of
+    `status` only if given."""
+    number = number.strip().upper()
+    first, last = (date.min, date.max) if number else month_span(month)
+    book = CaseBook.of(state, first, last)
+    return replace(book, cases=[], complaints=[
+        c for c in book.complaints
+        if number in c.number and (status is None or c.status == status)])
+
+
+def register_rows(definition: HallDefinition, book: CaseBook) -> Table:
+    """`complaint_sheet` cut to `REGISTER_COLUMNS`, as JSON holds it."""
+    headers, rows = complaint_sheet(definition, book)
+    where = [headers.index(h) for h in REGISTER_COLUMNS]
+    return list(REGISTER_COLUMNS), [[jsonable(row[i]) for i in where] for row in rows]
 
 
 # --- files ------------------------------------------------------------------------------------------
