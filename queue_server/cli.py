@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from hall.vocabulary import (
+    CASE_REPORT_NAMES,
     CASE_REPORTS,
     DEVICE_ROLES,
     DIMENSIONS,
@@ -620,8 +621,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="格式 / format (默认 csv)")
     p.add_argument("--table", action="append", choices=(*REPORTS, *CASE_REPORTS),
                    help="导出哪张表，可重复；默认 CSV 为 kpis，XLSX/JSON 为 "
-                        f"{'、'.join(REPORTS)}；cases 为差评工单指标，ledger 为好差评台账"
-                        "（单独导出）/ table(s)")
+                        f"{'、'.join(REPORTS)}；"
+                        f"{'，'.join(f'{k} 为{v}' for k, v in CASE_REPORT_NAMES.items())}"
+                        "（ledger 须单独导出）/ table(s)")
     p.add_argument("--output", "-o", help="输出文件；省略时写到标准输出 / output file")
     p = command("take-code", cmd_take_code, "手机取号页（/take）某天的今日取号码 / the mobile "
                 "取号 page's hall code of a day")

@@ -157,6 +157,10 @@ def test_the_cli_writes_the_ledger_and_the_case_kpis_the_dashboard_exports(hall,
         hall.cli("report", "--table", what, *options, "--format", "xlsx", "-o", str(written))
         assert _cells(load_workbook(written)) == exported
     assert len(exported["差评工单指标"]) == 1 + 2   # the last file: a row per window
+    register = hall.cli("report", "--table", "complaints", "--month", month).lstrip("\ufeff")
+    lines = register.splitlines()
+    assert lines[0].split(",")[:3] == ["编号", "类型", "来源"] and len(lines) == 1 + 2
+    assert "王** 139****5678" in lines[1] and "13912345678" not in register
     ledger = _cells(load_workbook(tmp_path / "ledger.xlsx"))
     assert list(ledger) == ["评价台账", "差评工单台账", "投诉建议台账"]
     assert [len(rows) for rows in ledger.values()] == [1 + len(SCORES), 1 + 12, 1 + 2]
