@@ -133,9 +133,9 @@ def month_span(text: str) -> tuple[date, date]:
     """The first and last day of a month given as 2026-11."""
     try:
         first = date.fromisoformat(text + "-01")
-    except ValueError:
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    except ValueError:   # not a month, or December of the year 9999
         raise ValueError("month 应为月份，如 2026-11") from None
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return first, following - timedelta(days=1)
 
 

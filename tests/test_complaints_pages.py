@@ -283,5 +283,6 @@ def test_closed_complaints_are_found_by_month_status_and_number_and_exported(hal
         d.assert_readable()
         d.shot("complaints-register-closed")
         assert d.errors == []
-    refused = manager.request("find_complaints", month="2026/12")
-    assert refused["error"]["message"] == "month 应为月份，如 2026-11"
+    for month in ("2026/12", "9999-12"):
+        refused = manager.request("find_complaints", month=month)
+        assert refused["error"]["message"] == "month 应为月份，如 2026-11"
