@@ -123,6 +123,9 @@ COMPLAINT_ACTION_NAMES: Final = {"assign": "承办", "reply": "答复", "follow_
 """What can be done to a complaint (`lifecycle.ComplaintAction`), as refusals and buttons name it."""
 COMPLAINT_VERDICT_NAMES: Final = {"valid": "有效投诉", "invalid": "无效投诉"}
 """What the handler's reply found a complaint to be (`reply_complaint`'s `valid`)."""
+CONTACT_PURGED: Final = "已按规定删除"
+"""A complainant's name and phone once deleted at the end of their keeping, as the dashboard
+and the 台账 say it."""
 
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}

@@ -28,6 +28,7 @@ from hall.vocabulary import (
     COMPLAINT_KIND_NAMES,
     COMPLAINT_STATUS_NAMES,
     COMPLAINT_VERDICT_NAMES,
+    CONTACT_PURGED,
     DIMENSION_NAMES,
     FOLLOW_UP_NAMES,
     METRICS,
@@ -48,10 +49,10 @@ from queue_server.hall_state import Case, Complaint, HallState
 from queue_server.lifecycle import CaseStatus
 from queue_server.store import day_facts, event_log
 
-# An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 COMPLAINTS = "complaints"
 """The complaints register alone (`complaint_sheet`), as the 台账 holds it."""
 COMPLAINT_SHEET = "投诉建议台账"
+# An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录",
                "cases": "差评工单指标", COMPLAINTS: COMPLAINT_SHEET}
 FORMATS = ("csv", "xlsx", "json")
@@ -174,12 +175,9 @@ class CaseBook:
         return replace(book, today=max(book.today, cal.service_day(definition.hall, now)))
 
 
-PURGED = "已按规定删除"
-
-
 def with_contacts(book: CaseBook, engine: Engine, hall_id: int, hall: HallInfo) -> CaseBook:
     """`book` with its complaints' contacts read (`complaint_contacts`), each masked as any
-    manager but the handler sees it (张* 138****5678), or `PURGED` once its keeping has ended
+    manager but the handler sees it (张* 138****5678), or `CONTACT_PURGED` once its keeping has ended
     (nothing while its row is still being written, just after the complaint came in)."""
     kept = [c for c in book.complaints if c.contact]
     with engine.connect() as conn:
@@ -190,7 +188,7 @@ def with_contacts(book: CaseBook, engine: Engine, hall_id: int, hall: HallInfo) 
             masked = complaint_contacts.shown(*found[c.number], whole=False)
             contacts[c.number] = " ".join(filter(None, (masked["name"], masked["phone"])))
         elif complaint_contacts.past_keeping(hall, c, book.today):
-            contacts[c.number] = PURGED
+            contacts[c.number] = CONTACT_PURGED
     return replace(book, contacts=contacts)
 
 

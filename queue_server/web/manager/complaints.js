@@ -10,7 +10,8 @@
 
 (() => {
   const { COMPLAINT_ACTION_NAMES, COMPLAINT_CHANNEL_NAMES, COMPLAINT_KIND_NAMES,
-          COMPLAINT_STATUS_NAMES, COMPLAINT_VERDICT_NAMES: VERDICT, FOLLOW_UP_NAMES } = VOCABULARY;
+          COMPLAINT_STATUS_NAMES, COMPLAINT_VERDICT_NAMES: VERDICT, CONTACT_PURGED,
+          FOLLOW_UP_NAMES } = VOCABULARY;
   const ACTS = {
     assign: { op: "assign_complaint", fixed: {}, fields: [] },
     reply: { op: "reply_complaint", fixed: {},
@@ -58,7 +59,7 @@
     const reply = contacts.get(c.complaint)[1];
     let text = "联系方式：正在读取…";
     if (reply && !reply.ok) text = `联系方式：${reply.error.message}`;
-    else if (reply && reply.purged) text = "联系方式：已按规定删除";
+    else if (reply && reply.purged) text = `联系方式：${CONTACT_PURGED}`;
     else if (reply) {
       text = `联系人：${reply.name || "未留姓名"} ${reply.phone || "未留电话"}${reply.masked ? "（承办人可见完整信息）" : ""}`;
     }
