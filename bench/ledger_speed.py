@@ -15,8 +15,9 @@ days' facts are stored first, as `queue-server init` does after an upgrade (`day
 
 Then it times, cold (a new engine each time), what the hall server does for the 台账's download
 link (`HallHost.export`): the span's facts with the ratings' log (`reports.load_facts`, from the
-stored day facts), the cases as they stand (`reports.CaseBook.of`, from the live state the
-server holds), the 台账 (`reports.ledger`) written as XLSX; and the same as the page to print
+stored day facts), the cases and complaints as they stand (`reports.CaseBook.of`, from the live
+state the server holds, with the complainants masked: `reports.with_contacts`), the 台账
+(`reports.ledger`) written as XLSX; and the same as the page to print
 (`web_pages.ledger_html`). Each figure is the median of `--repeat` runs, wall-clock and CPU time.
 """
 
@@ -37,7 +38,6 @@ from queue_server import commands as cmd
 from queue_server import reports, views, web_pages
 from queue_server.hall_service import HallService
 from queue_server.lifecycle import CaseStatus
-from queue_server.sessions import month_span
 from queue_server.store import day_facts, hall_records
 from queue_server.store.database import open_engine
 from queue_server.store.schema import EventRow
@@ -102,7 +102,7 @@ def main() -> None:
         hall_id = hall_records.hall_id_for(conn, None)
         zone = hall_records.load_definition(conn, hall_id).hall.zone
         latest = conn.execute(select(func.max(EventRow.day))).scalar_one()
-        first, last = month_span(args.month)
+        first, last = reports.month_span(args.month)
         tickets = conn.execute(select(func.count()).select_from(EventRow).where(
             EventRow.kind == "ticket_issued", EventRow.day >= first, EventRow.day <= last)
         ).scalar_one()
@@ -120,8 +120,9 @@ def main() -> None:
 
     def ledger(fmt: str) -> bytes:
         cold = open_engine(url)
-        book = reports.CaseBook.of(service.state, first, last)
         facts = reports.load_facts(cold, hall_id, definition, first, last)
+        book = reports.with_contacts(reports.CaseBook.of(service.state, first, last), cold,
+                                     hall_id, definition.hall)
         cold.dispose()
         if fmt == "print":
             return web_pages.ledger_html(hall, first, last,

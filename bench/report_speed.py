@@ -37,7 +37,6 @@ from sqlalchemy import func, select
 
 from hall.vocabulary import DIMENSIONS
 from queue_server import kpis, reports
-from queue_server.sessions import month_span
 from queue_server.store import day_facts, hall_records
 from queue_server.store.database import open_engine
 from queue_server.store.schema import DayFactsRow, EventRow
@@ -108,7 +107,7 @@ def main() -> None:
     print(f"数据 / data: {tickets:,} tickets, {events:,} events, {span[0]} – {span[1]}, "
           f"facts stored for {facts} closed days")
 
-    first, last = month_span(args.month)
+    first, last = reports.month_span(args.month)
     seconds, rows = timed(args.repeat, lambda: _report(url, first, last, False))
     print(f"月报 / monthly report {args.month}, KPI table by window: {seconds} ({rows} rows)"
           "   goal ≤ 0.5 s")

@@ -20,6 +20,7 @@ from hall.vocabulary import (
     CASE_MEASURES,
     CASE_REPORTS,
     COMPLAINT_KINDS,
+    COMPLAINT_STATUS_NAMES,
     DEVICE_ROLES,
     DIMENSIONS,
     FOLLOW_UP_RESULTS,
@@ -214,6 +215,8 @@ OPS: dict[str, Op] = {
                               {"note": text(500, True)}),
     "close_complaint": Op(("manager",), {"complaint": COMPLAINT}, {"note": text(500, True)}),
     "complaint_contact": Op(("manager",), {"complaint": COMPLAINT}),
+    "find_complaints": Op(("manager",), optional={
+        "month": text(7), "number": text(16, True), "status": one_of(*COMPLAINT_STATUS_NAMES)}),
     "withdraw_appeal": Op(("clerk", "manager"), {"case": CASE}),
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
         "from": text(10), "to": text(10), "month": text(7),

@@ -123,6 +123,9 @@ COMPLAINT_ACTION_NAMES: Final = {"assign": "承办", "reply": "答复", "follow_
 """What can be done to a complaint (`lifecycle.ComplaintAction`), as refusals and buttons name it."""
 COMPLAINT_VERDICT_NAMES: Final = {"valid": "有效投诉", "invalid": "无效投诉"}
 """What the handler's reply found a complaint to be (`reply_complaint`'s `valid`)."""
+CONTACT_PURGED: Final = "已按规定删除"
+"""A complainant's name and phone once deleted at the end of their keeping, as the dashboard
+and the 台账 say it."""
 
 PERIOD_NAMES: Final = {"day": "按日", "week": "按周", "month": "按月", "quarter": "按季度",
                        "year": "按年", "all": "整个时段合计"}
@@ -170,7 +173,9 @@ REPORTS: Final = tuple(REPORT_NAMES)
 CASE_DIMENSIONS: Final = ("hall", "department", "window", "clerk")
 """What the closed loop's KPIs may be grouped by (`kpis.case_rows`): where a 差评 and its case
 both belong (a category or an item has no case of its own)."""
-CASE_REPORT_NAMES: Final = {"cases": "差评工单指标", "ledger": "好差评台账"}
-"""What else `export` gives, made with the 差评 cases as they stand: the closed loop's KPI table
-(by hall, department, window or clerk) and the month's 台账 (its own sheets, or a page to print)."""
+CASE_REPORT_NAMES: Final = {"cases": "差评工单指标", "ledger": "好差评台账",
+                            "complaints": "投诉建议台账"}
+"""What else `export` gives, made with the 差评 cases and the complaints as they stand: the closed
+loop's KPI table (by hall, department, window or clerk), the month's 台账 (its own sheets, or a
+page to print) and the complaints register alone (the 台账's sheet of it)."""
 CASE_REPORTS: Final = tuple(CASE_REPORT_NAMES)

@@ -27,7 +27,15 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from hall.vocabulary import DEVICE_ROLES, DIMENSIONS, PERIODS, REPORTS, ROLE_NAMES
+from hall.vocabulary import (
+    CASE_REPORT_NAMES,
+    CASE_REPORTS,
+    DEVICE_ROLES,
+    DIMENSIONS,
+    PERIODS,
+    REPORTS,
+    ROLE_NAMES,
+)
 from queue_server import catalogue
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
@@ -189,15 +197,33 @@ def cmd_export_hall(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from queue_server import reports
 
-    first, last = _day_arg(args.date_from, "--from"), _day_arg(args.date_to, "--to")
+    if args.month is not None:
+        if args.date_from is not None or args.date_to is not None:
+            raise UserError("--month 与 --from/--to 只能选一种 / give --month or --from and --to")
+        try:
+            first, last = reports.month_span(args.month)
+        except ValueError as error:
+            raise UserError(f"--{error}") from None
+    elif args.date_from is None or args.date_to is None:
+        raise UserError("请用 --from 和 --to 给出日期，或用 --month 给出月份 / give --from and --to, "
+                        "or --month")
+    else:
+        first, last = _day_arg(args.date_from, "--from"), _day_arg(args.date_to, "--to")
     engine = _engine(args)
     with engine.connect() as conn:
         hall_id = hall_records.hall_id_for(conn, args.hall)
         definition = hall_records.load_definition(conn, hall_id)
     tables = args.table or (["kpis"] if args.format == "csv" else list(REPORTS))
+    if reports.LEDGER in tables and len(tables) > 1:
+        raise UserError("好差评台账须单独导出（--table ledger）/ the ledger goes alone")
     try:
         facts = reports.load_facts(engine, hall_id, definition, first, last)
-        data = reports.export(facts, definition, args.format, tables, args.by, args.period)
+        # the closed loop's table and the 台账 need the cases and complaints as they stand:
+        # rebuilt from the log, as the server holds them
+        book = None if not set(tables) & set(CASE_REPORTS) else reports.with_contacts(
+            reports.CaseBook.from_log(engine, hall_id, definition, first, last, _now()),
+            engine, hall_id, definition.hall)
+        data = reports.export(facts, definition, args.format, tables, args.by, args.period, book)
     except ValueError as error:
         raise UserError(str(error)) from None
     if args.output:
@@ -581,18 +607,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="TIME",
                    help="按此时刻判断而不是现在（大厅所在时区，如 2026-12-05T22:00）/ as if now were TIME")
     p = command("report", cmd_report, "统计报表与导出 / KPI reports and exports (docs/kpis.md)")
-    p.add_argument("--from", dest="date_from", required=True, metavar="DATE",
+    p.add_argument("--from", dest="date_from", metavar="DATE",
                    help="开始日期（含）/ first day, e.g. 2026-11-01")
-    p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
+    p.add_argument("--to", dest="date_to", metavar="DATE",
                    help="结束日期（含）/ last day")
+    p.add_argument("--month", metavar="MONTH",
+                   help="整月，代替 --from/--to（如 2026-11）/ a whole month instead of --from/--to")
     p.add_argument("--by", default="hall", choices=DIMENSIONS,
                    help="统计维度 / dimension (默认 hall)")
     p.add_argument("--period", default="month", choices=PERIODS,
                    help="统计周期 / period (默认 month)")
     p.add_argument("--format", default="csv", choices=("csv", "xlsx", "json"),
                    help="格式 / format (默认 csv)")
-    p.add_argument("--table", action="append", choices=REPORTS,
-                   help="导出哪张表，可重复；默认 CSV 为 kpis，XLSX/JSON 为全部 / table(s)")
+    p.add_argument("--table", action="append", choices=(*REPORTS, *CASE_REPORTS),
+                   help="导出哪张表，可重复；默认 CSV 为 kpis，XLSX/JSON 为 "
+                        f"{'、'.join(REPORTS)}；"
+                        f"{'，'.join(f'{k} 为{v}' for k, v in CASE_REPORT_NAMES.items())}"
+                        "（ledger 须单独导出）/ table(s)")
     p.add_argument("--output", "-o", help="输出文件；省略时写到标准输出 / output file")
     p = command("take-code", cmd_take_code, "手机取号页（/take）某天的今日取号码 / the mobile "
                 "取号 page's hall code of a day")

@@ -62,10 +62,17 @@ def keep(conn: Connection, hall_id: int, complaint: str, name: str, phone: str) 
 
 
 def read(conn: Connection, hall_id: int, complaint: str) -> tuple[str, str] | None:
-    row = conn.execute(select(ComplaintContactRow.name, ComplaintContactRow.phone).where(
-        ComplaintContactRow.hall_id == hall_id,
-        ComplaintContactRow.complaint == complaint)).first()
-    return None if row is None else (row.name, row.phone)
+    return read_many(conn, hall_id, [complaint]).get(complaint)
+
+
+def read_many(conn: Connection, hall_id: int, complaints: list[str]) -> dict[str, tuple[str, str]]:
+    """The contacts kept of these complaints, by number (a purged one is not there)."""
+    if not complaints:
+        return {}
+    return {row.complaint: (row.name, row.phone) for row in conn.execute(
+        select(ComplaintContactRow.complaint, ComplaintContactRow.name, ComplaintContactRow.phone)
+        .where(ComplaintContactRow.hall_id == hall_id,
+               ComplaintContactRow.complaint.in_(complaints)))}
 
 
 def past_keeping(hall: HallInfo, complaint: Complaint, today: date) -> bool:

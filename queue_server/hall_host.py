@@ -219,11 +219,14 @@ class HallHost:
 
         def make() -> bytes | str:   # a thread: a year of data must not stop the hall
             facts = reports.load_facts(service.engine, service.hall_id, definition, first, last)
+            with_contacts = reports.with_contacts(book, service.engine, service.hall_id,
+                                                  definition.hall)
             if asked["format"] == "print":   # the 台账 as a page to print
                 return web_pages.ledger_html(self.context.hall_view, first, last,
-                                             reports.ledger(facts, definition, book))
+                                             reports.ledger(facts, definition, with_contacts))
             return reports.export(facts, definition, asked["format"], tables,
-                                  asked.get("by", "hall"), asked.get("period", "month"), book)
+                                  asked.get("by", "hall"), asked.get("period", "month"),
+                                  with_contacts)
 
         try:
             body = await asyncio.to_thread(make)

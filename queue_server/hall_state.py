@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from hall import service_calendar as cal
 from hall.vocabulary import (
@@ -312,6 +312,28 @@ def _same_manager(appeal: dict[str, Any], by: str, account: str | None) -> bool:
     if appeal["account"] is None:
         return bool(appeal["by"] == by)
     return bool(appeal["account"] == account)
+
+
+Tracked = TypeVar("Tracked", Case, Complaint)
+"""A case or a complaint: what outlives its day, with a deadline and a table of its own."""
+
+_TRACKED: dict[type, tuple[str, Callable[[Any, Any], bool], dict[Any, str], dict[str, str]]] = {
+    Case: ("差评工单", case_allows, CASE_STATUS_NAMES, CASE_ACTION_NAMES),
+    Complaint: ("投诉建议", complaint_allows, COMPLAINT_STATUS_NAMES, COMPLAINT_ACTION_NAMES)}
+"""What a case and a complaint are called, and their tables' check and words."""
+
+
+def _allowed(items: dict[str, Tracked], kind: type[Tracked], number: str,
+             action: str) -> Tracked:
+    """The case or complaint (`kind`) `number` of `items`, if its table allows `action` from
+    its status; else refused (`not_found`, `conflict`), in the words of its kind."""
+    name, allows, statuses, actions = _TRACKED[kind]
+    item = items.get(number)
+    if item is None:
+        raise DomainError("not_found", f"没有编号为 {number} 的{name}")
+    if not allows(item.status, action):
+        raise DomainError("conflict", f"{name} {number} {statuses[item.status]}，不能{actions[action]}")
+    return item
 
 
 class HallState:
@@ -799,13 +821,7 @@ class HallState:
 
     def _case(self, number: str, action: CaseAction) -> Case:
         """The case, if its table allows `action` from its status; else refused."""
-        case = self.cases.get(number)
-        if case is None:
-            raise DomainError("not_found", f"没有编号为 {number} 的差评工单")
-        if not case_allows(case.status, action):
-            raise DomainError("conflict", f"差评工单 {number} {CASE_STATUS_NAMES[case.status]}，"
-                                          f"不能{CASE_ACTION_NAMES[action]}")
-        return case
+        return _allowed(self.cases, Case, number, action)
 
     def _handle_case(self, c: cmd.HandleCase, now: datetime) -> Decision:
         if c.measure not in CASE_MEASURES:
@@ -897,12 +913,7 @@ class HallState:
     def _complaint(self, number: str, action: ComplaintAction, by: str | None = None) -> Complaint:
         """The complaint, if its table allows `action` from its status and (`by` given) `by`
         is the manager handling it; else refused."""
-        complaint = self.complaints.get(number)
-        if complaint is None:
-            raise DomainError("not_found", f"没有编号为 {number} 的投诉建议")
-        if not complaint_allows(complaint.status, action):
-            raise DomainError("conflict", f"投诉建议 {number} {COMPLAINT_STATUS_NAMES[complaint.status]}，"
-                                          f"不能{COMPLAINT_ACTION_NAMES[action]}")
+        complaint = _allowed(self.complaints, Complaint, number, action)
         if by is not None and by != complaint.handler:
             raise DomainError("forbidden", f"投诉建议 {number} 由{complaint.handler}承办，"
                                            f"须由承办人{COMPLAINT_ACTION_NAMES[action]}")

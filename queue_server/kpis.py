@@ -21,14 +21,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from hall import service_calendar as cal
 from hall.vocabulary import CASE_DIMENSIONS, DIMENSION_NAMES, FOLLOW_UP_SATISFIED, PERIODS, is_bad
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
-from queue_server.hall_state import Case, Complaint
+from queue_server.hall_state import Case, Complaint, Tracked
 from queue_server.lifecycle import CaseStatus
 
 FINAL = ("finished", "no_show", "cancelled")
@@ -849,11 +849,8 @@ def tally_without_upheld(tallied: Tallied, upheld: Iterable[UpheldRating]) -> Ta
     return tallied
 
 
-_Tracked = TypeVar("_Tracked", Case, Complaint)
-
-
-def _by_deadline(items: list[_Tracked], today: date) -> tuple[list[_Tracked], list[_Tracked],
-                                                              list[_Tracked]]:
+def _by_deadline(items: list[Tracked], today: date) -> tuple[list[Tracked], list[Tracked],
+                                                              list[Tracked]]:
     """Of cases or complaints: those closed; those due (closed, or open past their deadline on
     the service day `today`); and those closed by their deadline (the service day of the
     closing act)."""

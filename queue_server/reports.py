@@ -13,16 +13,22 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import xlsxwriter
 from sqlalchemy import Connection, Engine
 
+from hall import service_calendar as cal
 from hall.vocabulary import (
     CASE_MEASURE_NAMES,
     CASE_METRICS,
     CASE_STATUS_NAMES,
+    COMPLAINT_CHANNEL_NAMES,
+    COMPLAINT_KIND_NAMES,
+    COMPLAINT_STATUS_NAMES,
+    COMPLAINT_VERDICT_NAMES,
+    CONTACT_PURGED,
     DIMENSION_NAMES,
     FOLLOW_UP_NAMES,
     METRICS,
@@ -35,16 +41,20 @@ from hall.vocabulary import (
     TICKET_STATUS_NAMES,
     is_bad,
 )
+from queue_server import complaint_contacts, kpis
 from queue_server import events as ev
-from queue_server import kpis
-from queue_server.hall_definition import HallDefinition
+from queue_server.hall_definition import HallDefinition, HallInfo
+from queue_server.hall_service import rebuild
 from queue_server.hall_state import Case, Complaint, HallState
 from queue_server.lifecycle import CaseStatus
 from queue_server.store import day_facts, event_log
 
+COMPLAINTS = "complaints"
+"""The complaints register alone (`complaint_sheet`), as the 台账 holds it."""
+COMPLAINT_SHEET = "投诉建议台账"
 # An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录",
-               "cases": "差评工单指标"}
+               "cases": "差评工单指标", COMPLAINTS: COMPLAINT_SHEET}
 FORMATS = ("csv", "xlsx", "json")
 LEDGER = "ledger"
 """The month's 好差评台账 (`ledger`): its own sheets, exported as XLSX or JSON, or as a page to
@@ -120,6 +130,16 @@ def check_span(first: date, last: date, most: int = MAX_DAYS) -> None:
                          f"一次最多统计 {most} 天")
 
 
+def month_span(text: str) -> tuple[date, date]:
+    """The first and last day of a month given as 2026-11."""
+    try:
+        first = date.fromisoformat(text + "-01")
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    except ValueError:   # not a month, or December of the year 9999
+        raise ValueError("month 应为月份，如 2026-11") from None
+    return first, following - timedelta(days=1)
+
+
 @dataclass(frozen=True, slots=True)
 class CaseBook:
     """The 差评 cases and the 投诉建议 of a span as they stand now, and the service day by which
@@ -128,6 +148,9 @@ class CaseBook:
     cases: list[Case]
     today: date
     complaints: list[Complaint] = field(default_factory=list)
+    contacts: dict[str, str] = field(default_factory=dict)
+    """The complainant of each complaint that kept one, as the 台账 shows it: masked
+    (`with_contacts`); none until read."""
 
     @classmethod
     def of(cls, state: HallState, first: date, last: date) -> CaseBook:
@@ -139,6 +162,35 @@ class CaseBook:
                    [replace(c, follow_ups=list(c.follow_ups)) for c in state.complaints.values()
                     if first <= c.day <= last])
 
+    @classmethod
+    def from_log(cls, engine: Engine, hall_id: int, definition: HallDefinition, first: date,
+                 last: date, now: datetime) -> CaseBook:
+        """`of` the hall's state rebuilt from the log, as a server starting now would hold it
+        (`hall_service.rebuild`: the cases' and complaints' events of every day, the last
+        day's whole): for `queue-server report`, beside the server or without it. Deadlines
+        are judged on the hall's service day of `now`, or the log's last day if later (a hall
+        on a simulated clock)."""
+        state = rebuild(engine, hall_id, definition, now)
+        book = cls.of(state, first, last)
+        return replace(book, today=max(book.today, cal.service_day(definition.hall, now)))
+
+
+def with_contacts(book: CaseBook, engine: Engine, hall_id: int, hall: HallInfo) -> CaseBook:
+    """`book` with its complaints' contacts read (`complaint_contacts`), each masked as any
+    manager but the handler sees it (张* 138****5678), or `CONTACT_PURGED` once its keeping has ended
+    (nothing while its row is still being written, just after the complaint came in)."""
+    kept = [c for c in book.complaints if c.contact]
+    with engine.connect() as conn:
+        found = complaint_contacts.read_many(conn, hall_id, [c.number for c in kept])
+    contacts = {}
+    for c in kept:
+        if c.number in found:
+            masked = complaint_contacts.shown(*found[c.number], whole=False)
+            contacts[c.number] = " ".join(filter(None, (masked["name"], masked["phone"])))
+        elif complaint_contacts.past_keeping(hall, c, book.today):
+            contacts[c.number] = CONTACT_PURGED
+    return replace(book, contacts=contacts)
+
 
 def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "hall",
           period: str = "month", book: CaseBook | None = None) -> Table:
@@ -147,6 +199,9 @@ def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "h
         kind = kpis.case_tally_kind(by)
         return _case_kpi_table(kpis.case_rows(kpis.tally(facts.tickets, kind), book.cases,
                                               definition, by, period, book.today), by, period)
+    if what == COMPLAINTS:
+        assert book is not None, "the register needs the span's complaints"
+        return complaint_sheet(definition, book)
     if what == "kpis":
         return _kpi_table(kpis.kpi_rows(facts, definition, by, period), by, period)
     if what == "tickets":
@@ -277,11 +332,12 @@ def _presence_table(facts: kpis.Facts, definition: HallDefinition) -> Table:
 # --- the month's 好差评台账 ---------------------------------------------------------------------------
 
 def ledger(facts: kpis.Facts, definition: HallDefinition, book: CaseBook) -> dict[str, Table]:
-    """The 好差评台账 of a span (a month): every rating with a score, and every case its 差评
-    opened with all its handling, as they stand. The complaints register (投诉/建议台账) joins
-    the 台账 here, as a sheet of its own beside these two."""
+    """The 好差评台账 of a span (a month): every rating with a score, every case its 差评
+    opened with all its handling, and every complaint or suggestion that came in (the
+    complaints register, 投诉建议台账), as they stand."""
     return {"评价台账": _ledger_ratings(facts, definition, book),
-            "差评工单台账": _ledger_cases(definition, book)}
+            "差评工单台账": _ledger_cases(definition, book),
+            COMPLAINT_SHEET: complaint_sheet(definition, book)}
 
 
 def _ledger_ratings(facts: kpis.Facts, definition: HallDefinition, book: CaseBook) -> Table:
@@ -314,13 +370,20 @@ LEDGER_CASE_HEADERS = [
     "审核结论", "审核人", "审核意见", "状态", "办结日期", "是否按期"]
 
 
-def on_time_text(case: Case, today: date) -> str:
-    """Whether a case was, or still is, within its deadline, as the 台账 says it."""
-    if case.status == CaseStatus.UPHELD:
+def on_time_text(item: Case | Complaint, today: date) -> str:
+    """Whether a case or a complaint was, or still is, within its deadline, as the 台账 says
+    it (the rule of `kpis._by_deadline`: closed by the service day of its deadline)."""
+    if isinstance(item, Case) and item.status == CaseStatus.UPHELD:
         return "申诉成立，不计"
-    if case.closed_on is not None:
-        return "按期" if case.closed_on <= case.deadline else "超期"
-    return "已超期" if today > case.deadline else "未到期"
+    if item.closed_on is not None:
+        return "按期" if item.closed_on <= item.deadline else "超期"
+    return "已超期" if today > item.deadline else "未到期"
+
+
+def _shown_call(follow_ups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The 回访 call the 台账 shows: the one that got through, else the last (none: {})."""
+    reached = [f for f in follow_ups if f["result"] != "unreached"]
+    return (reached or follow_ups or [{}])[-1]
 
 
 def _ledger_cases(definition: HallDefinition, book: CaseBook) -> Table:
@@ -329,8 +392,7 @@ def _ledger_cases(definition: HallDefinition, book: CaseBook) -> Table:
     for c in sorted(book.cases, key=lambda c: c.number):
         handling, rectified, appeal, decision = (c.handling or {}, c.rectified or {},
                                                  c.appeal or {}, c.decision or {})
-        reached = [f for f in c.follow_ups if f["result"] != "unreached"]
-        call = (reached or c.follow_ups or [{}])[-1]
+        call = _shown_call(c.follow_ups)
         body.append([
             c.number, c.day, c.ticket, definition.hall.score_name(c.score), "、".join(c.reasons),
             names.department(c.department), names.window(c.window), names.clerk(c.clerk), c.clerk,
@@ -346,6 +408,61 @@ def _ledger_cases(definition: HallDefinition, book: CaseBook) -> Table:
             names.clerk(decision.get("by")), decision.get("reason", ""),
             CASE_STATUS_NAMES[c.status], c.closed_on, on_time_text(c, book.today)])
     return LEDGER_CASE_HEADERS, body
+
+
+LEDGER_COMPLAINT_HEADERS = [
+    "编号", "类型", "来源", "热线工单号", "类别", "内容", "涉及窗口", "涉及工作人员", "工号", "小票号码",
+    "联系人", "登记时间", "登记人", "办理期限", "承办人", "承办时间", "答复", "核实结论", "答复人",
+    "答复时间", "回访结果", "回访次数", "回访人", "回访时间", "回访记录", "办结人", "办结时间",
+    "办结说明", "状态", "办结日期", "是否按期"]
+
+
+def complaint_sheet(definition: HallDefinition, book: CaseBook) -> Table:
+    """The complaints register of the span (投诉建议台账): every complaint and suggestion that
+    came in, with its handling, as it stands; the complainant's name and phone only masked
+    (`book.contacts`), never whole."""
+    names = _Names(definition)
+    body = []
+    for c in sorted(book.complaints, key=lambda c: c.number):
+        reply, closed = c.reply or {}, c.closed or {}
+        call = _shown_call(c.follow_ups)
+        body.append([
+            c.number, COMPLAINT_KIND_NAMES[c.kind], COMPLAINT_CHANNEL_NAMES[c.channel],
+            c.hotline_case or "", c.category, c.text, names.window(c.window), names.clerk(c.clerk),
+            c.clerk or "", c.ticket or "", book.contacts.get(c.number, ""),
+            _clock(c.at, definition), c.by or "", c.deadline, c.handler or "",
+            _clock(c.assigned_at, definition), reply.get("reply", ""),
+            "" if not reply else COMPLAINT_VERDICT_NAMES["valid" if reply["valid"] else "invalid"],
+            reply.get("by", ""), _clock(reply.get("at"), definition),
+            FOLLOW_UP_NAMES.get(call.get("result", ""), ""), len(c.follow_ups) or None,
+            call.get("by", ""), _clock(call.get("at"), definition), call.get("note", ""),
+            closed.get("by", ""), _clock(closed.get("at"), definition), closed.get("note", ""),
+            COMPLAINT_STATUS_NAMES[c.status], c.closed_on, on_time_text(c, book.today)])
+    return LEDGER_COMPLAINT_HEADERS, body
+
+
+REGISTER_COLUMNS = ("编号", "状态", "是否按期", "类型", "来源", "类别", "内容", "办结日期", "承办人", "答复",
+                    "核实结论", "回访结果")
+"""The columns of the register the dashboard lists (`find_complaints`); its export has them all."""
+
+
+def find_complaints(state: HallState, month: str, number: str, status: str | None) -> CaseBook:
+    """The complaints a manager looks for on the dashboard, open or closed: those whose number
+    holds `number` (any month; letters in any case), else those of `month` (2026-11), of
+    `status` only if given."""
+    number = number.strip().upper()
+    first, last = (date.min, date.max) if number else month_span(month)
+    book = CaseBook.of(state, first, last)
+    return replace(book, cases=[], complaints=[
+        c for c in book.complaints
+        if number in c.number and (status is None or c.status == status)])
+
+
+def register_rows(definition: HallDefinition, book: CaseBook) -> Table:
+    """`complaint_sheet` cut to `REGISTER_COLUMNS`, as JSON holds it."""
+    headers, rows = complaint_sheet(definition, book)
+    where = [headers.index(h) for h in REGISTER_COLUMNS]
+    return list(REGISTER_COLUMNS), [[jsonable(row[i]) for i in where] for row in rows]
 
 
 # --- files ------------------------------------------------------------------------------------------

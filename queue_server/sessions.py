@@ -67,7 +67,7 @@ from queue_server.writer import SessionEnded, Writer, WriterFailed
 log = logging.getLogger("queue_server.sessions")
 
 READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
-                      "take_menu", "take_poster", "complaint_contact"})
+                      "take_menu", "take_poster", "complaint_contact", "find_complaints"})
 
 
 @dataclass
@@ -551,7 +551,7 @@ class Session:
         service = self.context.service
         try:
             if p["view"] == "ranking":
-                first, last = month_span(p.get("month") or f"{self.state.day:%Y-%m}")
+                first, last = reports.month_span(p.get("month") or f"{self.state.day:%Y-%m}")
             else:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
@@ -672,6 +672,26 @@ class Session:
         await self._submit(self._command(request))
         return {}
 
+    async def _op_find_complaints(self, request: Request) -> dict[str, Any]:
+        """The register, open and closed: by number, or a month's (this one by default), of a
+        status (`month`, `number`, `status`, all optional): the rows of its sheet
+        (`reports.register_rows`) and the month searched (None by number)."""
+        p = request.params
+        month, number = p.get("month") or f"{self.state.day:%Y-%m}", p.get("number", "")
+        try:
+            book = reports.find_complaints(self.state, month, number, p.get("status"))
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        service = self.context.service
+        definition = self.state.definition
+
+        def rows() -> reports.Table:
+            return reports.register_rows(definition, reports.with_contacts(
+                book, service.engine, service.hall_id, definition.hall))
+
+        headers, found = await asyncio.to_thread(rows)
+        return {"month": None if number.strip() else month, "headers": headers, "rows": found}
+
     async def _op_complaint_contact(self, request: Request) -> dict[str, Any]:
         """A complaint's name and phone: whole for the manager handling it, masked for any
         other; `kept` false when none were kept, `purged` when the period has passed, `saving`
@@ -728,6 +748,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     **{op: Session._op_complaint_act for op in ("assign_complaint", "reply_complaint",
                                                 "follow_up_complaint", "close_complaint")},
     "complaint_contact": Session._op_complaint_contact,
+    "find_complaints": Session._op_find_complaints,
 }
 """What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
 the two name the same ops."""
@@ -738,13 +759,3 @@ def day_param(params: dict[str, Any], name: str) -> date:
         return date.fromisoformat(params[name])
     except (KeyError, ValueError):
         raise ValueError(f"{name} 应为日期，如 2026-11-01") from None
-
-
-def month_span(text: str) -> tuple[date, date]:
-    """The first and last day of a month given as 2026-11."""
-    try:
-        first = date.fromisoformat(text + "-01")
-    except ValueError:
-        raise ValueError("month 应为月份，如 2026-11") from None
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, following - timedelta(days=1)

@@ -5,6 +5,7 @@ window, department and clerk from a hand-worked month kept in a real SQLite file
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,8 +15,8 @@ from openpyxl import load_workbook
 
 from hall.vocabulary import is_bad
 from queue_server import commands as cmd
+from queue_server import complaint_contacts, kpis, reports, web_pages
 from queue_server import events as ev
-from queue_server import kpis, reports
 from queue_server.hall_service import HallService
 from queue_server.hall_toml import load_hall
 from queue_server.store import hall_records
@@ -72,12 +73,39 @@ def month(tmp_path_factory):
     service.execute(cmd.DecideAppeal(c2, True, "录像显示服务规范", "主任乙", "zhuren-yi"), at(1, 17))
     c3, = _rated(service, at(3), 1, "1001", "A", [3, 1])
     service.execute(cmd.HandleCase(c3, "deadline", "办事效率低属实", "限期整改", "主任甲"), at(3, 15))
+    k1, k2 = (_complained(service, at(3, 11), kind, channel, category, text, **extra)
+              for kind, channel, category, text, extra in (
+                  ("complaint", "phone", "服务态度", "窗口人员答复生硬", {"window": 1}),
+                  ("suggestion", "hall", "环境设施", "等候区座椅太少", {})))
+    with service.engine.begin() as conn:   # K2's contact is gone (purged), K1's kept
+        complaint_contacts.keep(conn, service.hall_id, k1, "李四", "13800135678")
+    for act in (cmd.AssignComplaint(k1, "主任甲"), cmd.ReplyComplaint(k1, "已核实并致歉", True, "主任甲"),
+                cmd.FollowUpComplaint(k1, "satisfied", "群众表示满意", "主任甲"),
+                cmd.CloseComplaint(k1, "已办结", "主任甲"), cmd.AssignComplaint(k2, "主任乙"),
+                cmd.ReplyComplaint(k2, "座椅数量符合标准", False, "主任乙"),
+                cmd.FollowUpComplaint(k2, "unreached", "无人接听", "主任乙")):
+        service.execute(act, at(3, 16))
     c4, = _rated(service, at(14), 2, "1002", "B", [2])
     service.execute(cmd.RectifyCase(c3, "已组织业务培训", "主任甲"), at(14, 15))
     service.execute(cmd.FollowUpCase(c3, "dissatisfied", "认为整改太慢", "主任甲"), at(14, 16))
+    for result in ("unreached", "unreached"):
+        service.execute(cmd.FollowUpComplaint(k2, result, "无人接听", "主任乙"), at(14, 16))
+    service.execute(cmd.CloseComplaint(k2, "", "主任乙"), at(14, 17))
+    k3 = _complained(service, at(14, 11), "complaint", "hotline", "办事效率", "办理太慢",
+                     hotline_case="20261214-0007", clerk="1002")
+    service.execute(cmd.AssignComplaint(k3, "主任甲"), at(14, 12))
     service.execute(cmd.TakeTicket("A"), at(22, 9))   # the hall's day is now Tue 22nd
     service.cases = (c1, c2, c3, c4)
+    service.complaints = (k1, k2, k3)
     return service
+
+
+def _complained(service: HallService, now: datetime, kind: str, channel: str, category: str,
+                text: str, **extra) -> str:
+    """A complaint or suggestion registered by 主任甲, with a contact; its number."""
+    (registered,) = service.execute(cmd.RegisterComplaint(kind, channel, category, text,
+                                                          contact=True, by="主任甲", **extra), now)
+    return registered.data.complaint
 
 
 def _rows(service: HallService, by: str, period: str) -> list[dict]:
@@ -194,7 +222,7 @@ def test_the_exports_of_the_month_open_in_excel_with_names_and_dates(month):
 
     ledger = load_workbook(io.BytesIO(reports.export(facts, month.definition, "xlsx",
                                                      [reports.LEDGER], book=book)))
-    assert ledger.sheetnames == ["评价台账", "差评工单台账"]
+    assert ledger.sheetnames == ["评价台账", "差评工单台账", "投诉建议台账"]
     ratings = list(ledger["评价台账"].iter_rows(values_only=True))
     assert ratings[0] == ("日期", "时间", "号码", "评价", "评分", "差评", "原因", "渠道", "窗口",
                           "工作人员", "工号", "部门", "事项", "工单编号")
@@ -215,6 +243,54 @@ def test_the_exports_of_the_month_open_in_excel_with_names_and_dates(month):
         "主任甲", "群众误按", "申诉成立", "主任乙", "录像显示服务规范")
     with pytest.raises(ValueError, match="CSV 每次只能导出一张表"):
         reports.export(facts, month.definition, "csv", [reports.LEDGER], book=book)
+
+
+def test_the_ledger_holds_the_complaints_register_with_contacts_only_masked(month):
+    """K1 (Thu 3rd, a phone call about window 1, deadline Thu 10th): answered valid, 回访 满意,
+    closed the same day; K2 (a suggestion from the hall's QR, the 3rd): answered not valid,
+    three 回访 未接通, closed on Mon 14th, late; its contact purged. K3 (a 12345 transfer of the
+    14th about 李强, deadline Mon 21st): taken on, open on the 22nd, so past it."""
+    first, last = date(2026, 12, 1), date(2026, 12, 31)
+    facts = reports.load_facts(month.engine, month.hall_id, month.definition, first, last)
+    book = reports.with_contacts(reports.CaseBook.of(month.state, first, last), month.engine,
+                                 month.hall_id, month.definition.hall)
+    workbook = load_workbook(io.BytesIO(reports.export(facts, month.definition, "xlsx",
+                                                       [reports.LEDGER], book=book)))
+    rows = list(workbook["投诉建议台账"].iter_rows(values_only=True))
+    assert rows[0] == tuple(reports.LEDGER_COMPLAINT_HEADERS)
+    k1, k2, k3 = month.complaints
+    assert [row[0] for row in rows[1:]] == [k1, k2, k3]
+    k1, k2, k3 = (dict(zip(rows[0], row, strict=True)) for row in rows[1:])
+    assert (k1["类型"], k1["来源"], k1["类别"], k1["涉及窗口"], k1["联系人"], k1["登记人"],
+            k1["登记时间"], k1["办理期限"]) == (
+        "投诉", "来电", "服务态度", "1 号 社保窗口", "李* 138****5678", "主任甲",
+        datetime(2026, 12, 3, 11), datetime(2026, 12, 10))
+    assert (k1["承办人"], k1["答复"], k1["核实结论"], k1["回访结果"], k1["回访次数"], k1["回访记录"],
+            k1["办结人"], k1["办结说明"], k1["状态"], k1["办结日期"], k1["是否按期"]) == (
+        "主任甲", "已核实并致歉", "有效投诉", "满意", 1, "群众表示满意", "主任甲", "已办结",
+        "已办结", datetime(2026, 12, 3), "按期")
+    assert (k2["类型"], k2["来源"], k2["涉及窗口"], k2["联系人"], k2["核实结论"], k2["回访结果"],
+            k2["回访次数"], k2["办结人"], k2["办结日期"], k2["是否按期"]) == (
+        "建议", "大厅二维码", None, None, "无效投诉", "未接通", 3, "主任乙",
+        datetime(2026, 12, 14), "超期")
+    assert (k3["来源"], k3["热线工单号"], k3["涉及工作人员"], k3["工号"], k3["办理期限"],
+            k3["承办人"], k3["答复"], k3["状态"], k3["办结日期"], k3["是否按期"]) == (
+        "12345 热线转办", "20261214-0007", "李强", "1002", datetime(2026, 12, 21), "主任甲", None,
+        "处理中", None, "已超期")
+    # K2's contact has no row: 已按规定删除 once its 180 days after closing have passed
+    later = reports.with_contacts(replace(book, today=date(2027, 6, 12)), month.engine,
+                                  month.hall_id, month.definition.hall)
+    k1, k2, _ = month.complaints
+    assert later.contacts == {k1: "李* 138****5678", k2: "已按规定删除"}
+    assert book.contacts == {k1: "李* 138****5678"}
+    cells = [str(v) for sheet in workbook for row in sheet.iter_rows(values_only=True)
+             for v in row if v is not None]
+    assert not [c for c in cells if "13800135678" in c or "李四" in c]   # never whole
+    # the page to print has the register too, gathered for A4
+    page = web_pages.ledger_html({"name": "测试镇便民服务中心"}, first, last,
+                                 reports.ledger(facts, month.definition, book))
+    assert "投诉建议台账（3 条）" in page and "李* 138****5678" in page
+    assert "13800135678" not in page and "<th>答复</th>" in page
 
 
 # --- an overdue case is warned of once, on the hall's clock --------------------------------------

@@ -5,6 +5,7 @@ to read). Screenshots and the PDF go to tests/artifacts/ledger/ for a person to 
 
 from __future__ import annotations
 
+import calendar
 import io
 import json
 import re
@@ -66,16 +67,22 @@ def hall(tmp_path_factory):
     second = live.hello("manager", user="fuzhuren", password="hall-manager-2")
     assert second.request("decide_appeal", case=cases[4], uphold=True,
                           reason="监控录像显示服务规范")["ok"]
-    # the register: a phone complaint taken, answered (valid) and closed; a suggestion left open
+    # the register: a phone complaint with a contact taken, answered (valid), called back and
+    # closed; a suggestion from the 12345 hotline left open
     done = manager.request("register_complaint", kind="complaint", channel="phone",
-                           category="服务态度", text="窗口人员答复生硬")
+                           category="服务态度", text="窗口人员答复生硬", name="王小五",
+                           phone="13912345678")
     assert done["ok"], done
+    while manager.request("complaint_contact", complaint=done["complaint"]).get("saving"):
+        pass   # its row written beside the log a moment after
     for op, extra in (("assign_complaint", {}), ("reply_complaint", {"reply": "已核实并致歉",
                                                                       "valid": True}),
+                      ("follow_up_complaint", {"result": "satisfied", "note": "群众表示满意"}),
                       ("close_complaint", {})):
         assert manager.request(op, complaint=done["complaint"], **extra)["ok"]
-    assert manager.request("register_complaint", kind="suggestion", channel="phone",
-                           category="环境设施", text="等候区座椅太少")["ok"]
+    assert manager.request("register_complaint", kind="suggestion", channel="hotline",
+                           hotline_case="20261207-0042", category="环境设施",
+                           text="等候区座椅太少")["ok"]
     live.day = live.health()["service_day"]
     live.cases = cases
     yield live
@@ -127,6 +134,42 @@ def test_the_ledger_downloads_as_excel_with_its_headers_and_dates(hall):
     first = dict(zip(cases[0], cases[1], strict=True))
     assert (first["处理方式"], first["回访结果"], first["状态"], first["是否按期"]) == (
         "立行立改", "满意", "已整改", "按期")
+
+
+def _cells(book) -> dict[str, list[tuple]]:
+    return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+
+
+def test_the_cli_writes_the_ledger_and_the_case_kpis_the_dashboard_exports(hall, tmp_path):
+    """`queue-server report` beside the running server: the 台账 of the month and the closed
+    loop's table, from the log, cell for cell the files the dashboard's links give."""
+    month = hall.day[:7]
+    year, number = map(int, month.split("-"))
+    span = {"from": f"{month}-01", "to": f"{month}-{calendar.monthrange(year, number)[1]:02d}"}
+    for what, options in (("ledger", ["--month", month]),
+                          ("cases", ["--from", span["from"], "--to", span["to"], "--by", "window",
+                                     "--period", "day"])):
+        extra = {"by": "window", "period": "day"} if what == "cases" else {}
+        with urllib.request.urlopen(_link(hall, what=what, format="xlsx", **span, **extra),
+                                    timeout=10) as reply:
+            exported = _cells(load_workbook(io.BytesIO(reply.read())))
+        written = tmp_path / f"{what}.xlsx"
+        hall.cli("report", "--table", what, *options, "--format", "xlsx", "-o", str(written))
+        assert _cells(load_workbook(written)) == exported
+    assert len(exported["差评工单指标"]) == 1 + 2   # the last file: a row per window
+    register = hall.cli("report", "--table", "complaints", "--month", month).lstrip("\ufeff")
+    lines = register.splitlines()
+    assert lines[0].split(",")[:3] == ["编号", "类型", "来源"] and len(lines) == 1 + 2
+    assert "王** 139****5678" in lines[1] and "13912345678" not in register
+    ledger = _cells(load_workbook(tmp_path / "ledger.xlsx"))
+    assert list(ledger) == ["评价台账", "差评工单台账", "投诉建议台账"]
+    assert [len(rows) for rows in ledger.values()] == [1 + len(SCORES), 1 + 12, 1 + 2]
+    complaints = [dict(zip(ledger["投诉建议台账"][0], row, strict=True))
+                  for row in ledger["投诉建议台账"][1:]]
+    assert [(c["来源"], c["热线工单号"], c["联系人"], c["核实结论"], c["状态"], c["是否按期"])
+            for c in complaints] == [("来电", None, "王** 139****5678", "有效投诉", "已办结", "按期"),
+                                     ("12345 热线转办", "20261207-0042", None, None, "已登记",
+                                      "未到期")]
 
 
 def test_the_reports_tab_shows_the_case_kpis_and_the_ledger_prints_on_a4(hall, browser):

@@ -72,6 +72,20 @@ def test_mistakes_are_one_clear_line(db, args, message):
     assert len(done.stderr.strip().splitlines()) <= 2
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (("--month", "2026/11"), "--month 应为月份，如 2026-11"),
+    (("--month", "2026-11", "--from", "2026-11-01"), "--month 与 --from/--to 只能选一种"),
+    (("--from", "2026-11-01"), "请用 --from 和 --to 给出日期，或用 --month 给出月份"),
+    (("--month", "2026-11", "--table", "ledger", "--table", "kpis", "--format", "xlsx"),
+     "好差评台账须单独导出"),
+    (("--month", "2026-11", "--table", "ledger"), "CSV 每次只能导出一张表"),
+])
+def test_report_mistakes_are_one_clear_line(db, args, message):
+    run("import-hall", str(SMALL), db=db)
+    done = run("report", *args, db=db, ok=False)
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
 def test_devices_and_pins(db):
     run("import-hall", str(SMALL), db=db)
     added = json.loads(run("device", "add", "--role", "pad", "--name", "pad-1", "--window", "1",

@@ -138,3 +138,23 @@ def test_the_registers_kpis_of_a_hand_worked_span():
     assert kpis.complaint_kpis([], monday.date()) == {
         "registered": 0, "complaints": 0, "closed": 0, "closed_pct": None, "on_time_pct": None,
         "valid": 0}
+
+
+def test_an_unknown_or_settled_case_or_complaint_is_refused_in_the_words_of_its_kind():
+    """The one check of a case's and a complaint's number and table (`hall_state._allowed`):
+    `not_found` for a number that is not there, `conflict` naming its status and the act."""
+    state = HallState(HALL, MONDAY.date())
+    (case,) = [e.data.case for e in state.handle(cmd.Rate(_served(state), 1, ("服务态度不好",)), MONDAY)
+               if e.kind == "case_opened"]
+    complaint = _phone_call(state, MONDAY)
+    for command, code, message in (
+            (cmd.RectifyCase("20261123-99", "已整改", BOSS), "not_found", "没有编号为 20261123-99 的差评工单"),
+            (cmd.RectifyCase(case, "已整改", BOSS), "conflict", f"差评工单 {case} 待核实，不能整改完成"),
+            (cmd.AssignComplaint("TS20261123-099", BOSS), "not_found",
+             "没有编号为 TS20261123-099 的投诉建议"),
+            (cmd.CloseComplaint(complaint, "", BOSS), "conflict", f"投诉建议 {complaint} 已登记，不能办结")):
+        seq = state.seq
+        with pytest.raises(DomainError) as refused:
+            state.handle(command, MONDAY)
+        assert (refused.value.code, refused.value.message) == (code, message)
+        assert state.seq == seq   # nothing changed

@@ -7,9 +7,11 @@ tests/artifacts/complaints/ for a person to look at."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from queue_server import events as ev
@@ -207,3 +209,80 @@ def test_complaints_past_their_deadline_are_red_and_near_it_yellow(tmp_path, bro
             d.shot("complaints-due")
     finally:
         hall.stop()
+
+
+def test_closed_complaints_are_found_by_month_status_and_number_and_exported(hall, browser):
+    """The 投诉建议 tab's list holds what is still to do; under it the register finds the closed
+    ones too — the month's, of a status, or by number — and exports the month's sheet, the
+    contact masked."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    manager = hall.hello("manager")
+    numbers = []
+    for kind, channel, text, extra, acts in (
+            ("complaint", "phone", "窗口人员答复生硬，多次询问后仍不耐烦",
+             {"name": "王小五", "phone": "13912345678"},
+             [("reply_complaint", {"reply": "已核实并致歉", "valid": True}),
+              ("follow_up_complaint", {"result": "satisfied", "note": "群众表示满意"}),
+              ("close_complaint", {})]),
+            ("complaint", "hotline", "市民反映社保窗口排队时间过长，希望高峰时段增开窗口",
+             {"hotline_case": "2026120700123"},
+             [("reply_complaint", {"reply": "经调取叫号记录核实，当日等候未超过规定时限",
+                                   "valid": False}), ("close_complaint", {})]),
+            ("suggestion", "phone", "建议等候区增加座椅", {}, [])):
+        done = manager.request("register_complaint", kind=kind, channel=channel,
+                               category="服务态度", text=text, **extra)
+        assert done["ok"], done
+        numbers.append(done["complaint"])
+        while manager.request("complaint_contact", complaint=done["complaint"]).get("saving"):
+            pass   # its row written beside the log a moment after
+        for op, params in [("assign_complaint", {}), *acts]:
+            assert manager.request(op, complaint=done["complaint"], **params)["ok"]
+    month = hall.health()["service_day"][:7]
+    title = f"{month.replace('-', '年')}月"
+    with dashboard(browser, hall) as d:
+        expect(complaints_tab(d)).to_have_count(1)          # to do: the suggestion only
+        found = d.page.locator("#complaint-found tbody tr")
+        summary = d.page.locator("#complaint-found-summary")
+        expect(summary).to_have_text(f"{title}投诉建议 3 条")
+        headers = d.page.locator("#complaint-found thead th").all_inner_texts()
+        assert headers[:3] == ["编号", "状态", "是否按期"] and "核实结论" in headers
+        expect(found.nth(0)).to_contain_text("已办结")
+        expect(found.nth(1)).to_contain_text("12345 热线转办")
+        expect(found.nth(1)).to_contain_text("无效投诉")
+        form = d.page.locator("#complaint-find")
+        form.get_by_label("状态").select_option("closed")
+        form.get_by_role("button", name="查询").click()
+        expect(summary).to_have_text(f"{title}已办结的投诉建议 2 条")
+        expect(found).to_have_count(2)
+        form.get_by_label("或按编号").fill(numbers[2][-4:])
+        form.get_by_label("状态").select_option("")
+        form.get_by_role("button", name="查询").click()
+        expect(summary).to_have_text(f"编号含“{numbers[2][-4:]}”投诉建议 1 条")
+        expect(found.nth(0)).to_contain_text(numbers[2])
+        expect(found.nth(0)).to_contain_text("处理中")
+        form.get_by_label("或按编号").fill("TS19990101")
+        form.get_by_role("button", name="查询").click()
+        expect(found).to_have_text(["没有找到投诉建议"])
+        form.get_by_label("或按编号").fill("")
+        form.get_by_label("状态").select_option("closed")
+        form.get_by_role("button", name="查询").click()
+        expect(found).to_have_count(2)
+        with d.page.expect_download() as download:
+            form.get_by_role("button", name="导出该月 Excel").click()
+        expect(d.page.locator("#register-result")).to_contain_text("投诉建议台账（Excel，")
+        assert download.value.suggested_filename.endswith(".xlsx")
+        book = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+        assert book.sheetnames == ["投诉建议台账"]
+        rows = list(book["投诉建议台账"].iter_rows(values_only=True))
+        assert [r[0] for r in rows[1:]] == numbers      # the month's, whatever the status
+        contact = dict(zip(rows[0], rows[1], strict=True))["联系人"]
+        assert contact == "王** 139****5678"
+        assert not [v for r in rows for v in r if v and "13912345678" in str(v)]
+        d.page.locator("#complaint-find-title").scroll_into_view_if_needed()
+        d.assert_fits()
+        d.assert_readable()
+        d.shot("complaints-register-closed")
+        assert d.errors == []
+    for month in ("2026/12", "9999-12"):
+        refused = manager.request("find_complaints", month=month)
+        assert refused["error"]["message"] == "month 应为月份，如 2026-11"

@@ -177,6 +177,7 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
             "result": "satisfied", "uphold": False,
             "complaint": "TS20260101-001", "channel": "phone", "clerk": "1001",
             "hotline_case": "2026010100001", "name": "李四", "reply": "已答复", "valid": True,
+            "status": "closed",
             "day": "2026-01-01", "ratings": [{"ticket": "A001", "score": 2, "reasons": ["态度"]}]}
 # The county's ops are sent on a manager's connection, the mobile page's and the citizens' on a
 # kiosk's: a frame is checked (`parse_request`, as the county's socket checks it too) before

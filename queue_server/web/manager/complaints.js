@@ -3,12 +3,15 @@
 // complaint not closed yet, with its acts: 承办 (take it on, or over), 答复 (the text the citizen
 // reads on the status page, and whether it was found valid), 回访 and 办结. A complainant's name
 // and phone are never in the list's views: each is asked for (`complaint_contact`) and shown
-// whole to the manager handling it, masked to any other.
+// whole to the manager handling it, masked to any other. Under them, the register open and
+// closed (`find_complaints`): a month's, of a status, or by number, as a table of its sheet's
+// columns the server chooses, and the month's sheet as Excel (the 台账's, by reports.js).
 "use strict";
 
 (() => {
   const { COMPLAINT_ACTION_NAMES, COMPLAINT_CHANNEL_NAMES, COMPLAINT_KIND_NAMES,
-          COMPLAINT_VERDICT_NAMES: VERDICT, FOLLOW_UP_NAMES } = VOCABULARY;
+          COMPLAINT_STATUS_NAMES, COMPLAINT_VERDICT_NAMES: VERDICT, CONTACT_PURGED,
+          FOLLOW_UP_NAMES } = VOCABULARY;
   const ACTS = {
     assign: { op: "assign_complaint", fixed: {}, fields: [] },
     reply: { op: "reply_complaint", fixed: {},
@@ -56,7 +59,7 @@
     const reply = contacts.get(c.complaint)[1];
     let text = "联系方式：正在读取…";
     if (reply && !reply.ok) text = `联系方式：${reply.error.message}`;
-    else if (reply && reply.purged) text = "联系方式：已按规定删除";
+    else if (reply && reply.purged) text = `联系方式：${CONTACT_PURGED}`;
     else if (reply) {
       text = `联系人：${reply.name || "未留姓名"} ${reply.phone || "未留电话"}${reply.masked ? "（承办人可见完整信息）" : ""}`;
     }
@@ -135,14 +138,65 @@
     for (const name of ["text", "hotline_case", "name", "phone"]) f[name].value = "";
   }
 
+  // --- the register, open and closed: a month's, of a status, or by number ------------------
+
+  const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;   // a moment as the server writes it
+  const LONG = 16;   // characters: a cell longer wraps
+
+  async function find(event) {
+    event?.preventDefault();
+    const f = document.getElementById("complaint-find").elements;
+    const params = {};
+    if (f.number.value.trim()) params.number = f.number.value.trim();
+    else if (f.month.value) params.month = f.month.value;
+    if (f.status.value) params.status = f.status.value;
+    const reply = await list.api().request("find_complaints", params);
+    const summary = document.getElementById("complaint-found-summary");
+    const table = document.getElementById("complaint-found");
+    table.textContent = "";
+    if (!reply.ok) {
+      summary.textContent = `无法查询：${reply.error.message}`;
+      return;
+    }
+    if (reply.month && f.month.value !== reply.month) f.month.value = reply.month;
+    const where = reply.month ? `${reply.month.replace("-", "年")}月` : `编号含“${params.number}”`;
+    const status = params.status ? `${COMPLAINT_STATUS_NAMES[params.status]}的` : "";
+    summary.textContent = `${where}${status}投诉建议 ${reply.rows.length} 条`;
+    table.append(element("thead", {}, element("tr", {}, ...reply.headers.map(
+      (textContent) => element("th", { scope: "col", textContent })))));
+    const body = element("tbody");
+    for (const row of reply.rows) {
+      body.append(element("tr", {}, ...row.map((value) => {
+        const textContent = value === null ? "" : TIME.test(value) ? value.slice(0, 16) : String(value);
+        // a short value (a number, a date, a status) on one line; a text wraps
+        return element("td", { textContent, class: textContent.length > LONG ? "long" : null });
+      })));
+    }
+    if (!reply.rows.length) {
+      body.append(element("tr", {}, element("td", { colSpan: reply.headers.length, class: "none",
+                                                   textContent: "没有找到投诉建议" })));
+    }
+    table.append(body);
+  }
+
+  function findForm() {
+    const form = document.getElementById("complaint-find");
+    form.elements.status.append(element("option", { value: "", textContent: "全部状态" }),
+      ...Object.entries(COMPLAINT_STATUS_NAMES).map(([value, textContent]) => element("option", { value, textContent })));
+    form.addEventListener("submit", find);
+    form.elements.month.addEventListener("change", () => { form.elements.number.value = ""; });
+  }
+
   function attach(dashboard) {
     dashboard.onHello((reply) => {   // before the list's own: its render asks the contacts anew
       contacts.clear();
       me = reply.signature;
       registerForm(reply.snapshot.hall);
+      find();
     });
     list.attach(dashboard);
     document.getElementById("complaint-register").addEventListener("submit", register);
+    findForm();
   }
 
   window.Complaints = { attach };

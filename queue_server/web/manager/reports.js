@@ -62,10 +62,11 @@
     return { from, to };
   }
 
-  // The month lists of the ranking and the 台账: this month and the 23 before it.
+  // The month lists (`data-months`: the ranking's, the 台账's, the complaints register's): this
+  // month and the 23 before it.
   function fillMonths() {
     const today = api.today();
-    for (const select of [$("ranking-month"), $("ledger-month")]) {
+    for (const select of document.querySelectorAll("select[data-months]")) {
       if (!today || select.options.length) continue;
       const d = parseDay(today);
       for (let i = 0; i < 24; i += 1) {
@@ -463,13 +464,15 @@
   // --- exports ---------------------------------------------------------------------------------
 
   const EXPORT_NAMES = { ...VOCABULARY.REPORT_NAMES, ...VOCABULARY.CASE_REPORT_NAMES, all: "全部表格" };
-  const RESULT_OF = { kpis: "report-status", cases: "report-status", ledger: "ledger-result" };
+  const RESULT_OF = { kpis: "report-status", cases: "report-status", ledger: "ledger-result",
+                      complaints: "register-result" };
   const FORMAT_NAMES = { csv: "CSV", xlsx: "Excel", print: "打印页" };
 
   async function exportTable(what, format, button) {
     const show = (message, kind) => text(RESULT_OF[what] || "export-result", message, kind);
-    // the 台账 is a month's; the rest the chosen span's
-    const span = what === "ledger" ? monthSpan($("ledger-month").value) : chosenSpan();
+    // the 台账 and the register are a month's (the button names its list); the rest the chosen
+    // span's
+    const span = button.dataset.month ? monthSpan($(button.dataset.month).value) : chosenSpan();
     if (span.error) {
       show(span.error, "error");
       return;
