@@ -32,10 +32,11 @@ POSTS: Final = tuple(POST_NAMES)
 
 ROLE_NAMES: Final = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
                      "manager": "管理人员", "citizen": "办事群众", "county": "县级管理人员",
-                     "mobile": "手机取号"}
+                     "mobile": "手机取号", "booking": "网上预约"}
 """Who says hello to the server; the first three are devices with a token of their own. A
 county manager says it at `/county/ws` (queue_server.county), never at a hall's. `mobile` is the
-hall's mobile 取号 page (`/take`), with today's hall code instead of a credential."""
+hall's mobile 取号 page (`/take`), with today's hall code instead of a credential; `booking` the
+booking page (`/book`), with none (docs/appointments.md)."""
 ROLES: Final = tuple(ROLE_NAMES)
 DEVICE_ROLES: Final = ("kiosk", "display", "pad")
 

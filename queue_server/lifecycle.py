@@ -73,8 +73,8 @@ from enum import StrEnum
 from typing import Literal, TypeVar, get_args
 
 from hall.vocabulary import (
-    CASE_STATUS_NAMES,
     BOOKING_STATUS_NAMES,
+    CASE_STATUS_NAMES,
     COMPLAINT_STATUS_NAMES,
     TICKET_STATUS_NAMES,
     WINDOW_STATUS_NAMES,

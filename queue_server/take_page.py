@@ -34,7 +34,7 @@ import qrcode.image.svg
 
 from hall.availability import category_availability, hall_availability, waiting_text
 from queue_server import views
-from queue_server.hall_state import HallState, mobile_cap, mobile_full_text
+from queue_server.hall_state import HallState, mobile_cap, mobile_full_text, ticket_kind
 from queue_server.rate_limits import RateLimit
 from queue_server.seals import Unsealed, seal, unseal
 from queue_server.ticket_tokens import digits, mac, typed
@@ -71,12 +71,6 @@ def checked_phone(text: str) -> str:
     return number
 
 
-def take_kind(kinds: list[str]) -> str:
-    """What a mobile ticket comes for: 办理 where the category offers it, as at the kiosk, else
-    the category's first kind (a 咨询-only category)."""
-    return "handle" if "handle" in kinds else kinds[0]
-
-
 def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The hall and its categories with their items, each with the kiosk's words for it now
     (`hall.availability`, from the server's own hall and live views): whether a ticket can be
@@ -96,7 +90,7 @@ def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any
         items = [{"code": i.code, "name": i.name} for i in state.definition.items
                  if i.category == prefix]
         listed.append({"prefix": prefix, "name": category["name"],
-                       "kind": take_kind(category["kinds"]), "takeable": takeable,
+                       "kind": ticket_kind(category["kinds"]), "takeable": takeable,
                        "text": text, "ok": ok,
                        "waiting": waiting_text(waiting, prefix), "items": items})
     return {"takeable": whole.takeable, "text": whole.text, "categories": listed}
