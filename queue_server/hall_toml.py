@@ -829,7 +829,9 @@ _OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level
                        "rating_levels": tuple(name for _, name in SCORES),
                        "case_deadline_days": 5, "case_near_days": 1, "mobile_share": 50,
                        "complaint_categories": COMPLAINT_CATEGORIES, "complaint_deadline_days": 5,
-                       "complaint_keep_contact": True, "complaint_contact_days": 180}
+                       "complaint_keep_contact": True, "complaint_contact_days": 180,
+                       "booking_no_show_limit": 3, "booking_no_show_days": 30,
+                       "booking_block_days": 30}
 """[hall] keys an export leaves out when they hold their default."""
 
 
