@@ -10,6 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from queue_server import commands as cmd
 from queue_server import events as ev
@@ -276,3 +278,71 @@ def test_the_ratio_keeps_walk_ins_served_through_a_stream_of_bookings():
         hall.do(cmd.Finish("1001", 1, "done"))
     # priority_ratio 2: two bookings, then a walk-in, then the next booking, then a walk-in
     assert order == [booked[0], booked[1], walk_ins[0], booked[2], walk_ins[1]]
+
+
+MANY = replace(RULES, capacity=40, share=100)   # 40 places a slot: every step may check one in
+RATIO = HALL.hall.priority_ratio
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["walk_in", "check_in", "call", "call"]), max_size=120))
+def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps):
+    """Walk-ins and checked-in bookings arrive in any order while one window calls. A model of
+    its own checks each call: a walk-in passes a waiting booking only when `RATIO` bookings were
+    called in a row while walk-ins waited, and a booking passes a waiting walk-in only before
+    that; every ticket is called in the end, each walk-in after at most RATIO + 1 calls for each
+    walk-in ahead of it when it came, and for itself."""
+    definition = replace(HALL, categories=tuple(
+        replace(c, booking=MANY) if c.prefix == "A" else c for c in HALL.categories))
+    state = HallState(definition, MONDAY.date())
+    now = datetime(2026, 11, 23, 8, 40, tzinfo=TZ)
+    codes = []
+    for i in range(40):
+        (made,) = state.handle(cmd.Book("A", "2026-11-23", "09:00", f"p{i}", "k", f"{i:08d}"), now)
+        codes.append(made.data.booking)
+    now = datetime(2026, 11, 23, 9, 5, tzinfo=TZ)
+    state.handle(cmd.SignIn("1001", 1, "A"), now)
+    walk_ins: list[str] = []    # the model's waiting lists, oldest first
+    booked: list[str] = []
+    streak = 0                  # bookings called in a row while a walk-in waited
+    waited_calls: dict[str, int] = {}   # a walk-in: calls made while it waited
+    ahead_when_taken: dict[str, int] = {}
+
+    def call() -> bool:
+        nonlocal streak
+        events = state.handle(cmd.CallNext("1001", 1), now)
+        if not events:
+            assert not walk_ins and not booked
+            return False
+        number = events[0].data.number
+        if walk_ins and booked:
+            expected = walk_ins[0] if streak >= RATIO else booked[0]
+            assert number == expected, (number, walk_ins, booked, streak)
+        if number in booked:
+            assert number == booked[0]
+            booked.remove(number)
+            streak = streak + 1 if walk_ins else 0
+        else:
+            assert number == walk_ins[0]
+            walk_ins.remove(number)
+            streak = 0
+            assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
+        for waiting in walk_ins:
+            waited_calls[waiting] += 1
+        state.handle(cmd.Finish("1001", 1, "done"), now)
+        return True
+
+    for step in steps:
+        if step == "walk_in":
+            number = state.handle(cmd.TakeTicket("A"), now)[0].data.number
+            ahead_when_taken[number] = len(walk_ins)
+            walk_ins.append(number)
+            waited_calls[number] = 0
+        elif step == "check_in" and codes:
+            booked.append(state.handle(cmd.CheckIn(codes.pop(0)), now)[0].data.number)
+        elif step == "call":
+            call()
+        assert state.consistency_problems() == []
+    while call():
+        pass
+    assert not walk_ins and not booked
