@@ -54,12 +54,12 @@ comes later that day still gets a walk-in ticket, LATE). Like cases, bookings ou
 
 How the tables are enforced
 ---------------------------
-`TICKET_TRANSITIONS`, `WINDOW_TRANSITIONS`, `CASE_TRANSITIONS` and `COMPLAINT_TRANSITIONS` are
-the only place these moves are written. Every decision of `hall_state` that moves a ticket, a
-window, a case or a complaint asks `ticket_allows` / `window_allows` / `case_allows` /
-`complaint_allows` first and refuses the command when the table says no; every event handler
-sets the new status with `ticket_after` / `window_after` / `case_after` / `complaint_after`,
-which raise `BrokenTransition` on a move the table does not have. So editing a
+`TICKET_TRANSITIONS`, `WINDOW_TRANSITIONS`, `CASE_TRANSITIONS`, `COMPLAINT_TRANSITIONS` and
+`BOOKING_TRANSITIONS` are the only place these moves are written. Every decision of
+`hall_state` that moves a ticket, a window, a case, a complaint or a booking asks
+`ticket_allows` / `window_allows` / `case_allows` / `complaint_allows` / `booking_allows` first
+and refuses the command when the table says no; every event handler sets the new status with
+`ticket_after` / `window_after` / `case_after` / `complaint_after` / `booking_after`, which raise `BrokenTransition` on a move the table does not have. So editing a
 table changes what the hall does, and `tests/test_lifecycle.py` derives every allowed and
 every forbidden move from the tables and drives `HallState` through each.
 
