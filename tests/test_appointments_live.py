@@ -90,3 +90,24 @@ def test_a_booking_made_cancelled_and_checked_in_at_the_kiosk(tmp_path):
         assert refused["error"]["code"] == "forbidden"
     finally:
         hall.stop()
+
+
+def test_the_servers_tick_releases_a_booking_not_checked_in_by_its_late_limit(tmp_path):
+    """On the hall's simulated clock, 10 simulated minutes a second: a booking for 08:30 is
+    released at 08:45 (its late limit) by the server's own tick, and the managers hear it."""
+    hall = LiveHall(tmp_path, "--simulate-from", START, "--speed", "600", hall_text=BOOKING_HALL)
+    try:
+        page = hall.hello("booking")
+        manager = hall.hello("manager")
+        booked = page.request("book", category="A", day="2026-11-23", slot="08:30",
+                              phone="13900000009", id_digits="4321")
+        assert booked["ok"], booked
+        code = booked["booking"]["booking"]
+        released = manager.wait_event("booking", timeout=30, booking=code, status="no_show")
+        assert released["status_text"] == "未到（已释放）"
+        assert released["at"] >= "2026-11-23T08:45"
+        late = hall.hello("kiosk").request("check_in", code=code)
+        assert late["outcome"] == "late" and late["ticket"]["booked"] is False
+        assert late["text"].startswith("您已超过预约签到时间，预约已失效；已按现场取号为您取号")
+    finally:
+        hall.stop()
