@@ -111,3 +111,37 @@ def test_the_servers_tick_releases_a_booking_not_checked_in_by_its_late_limit(tm
         assert late["text"].startswith("您已超过预约签到时间，预约已失效；已按现场取号为您取号")
     finally:
         hall.stop()
+
+
+def test_bookings_of_earlier_days_outlive_them_when_the_server_starts(tmp_path):
+    """A booking made on Thursday for Tuesday still holds its place when the server starts on
+    Monday, after a Friday in between: bookings are replayed from every day, like cases."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from queue_server import events as ev
+    from queue_server.events import Event
+    from queue_server.store import event_log
+    from queue_server.store.database import open_engine
+
+    hall = LiveHall(tmp_path, "--simulate-from", START, hall_text=BOOKING_HALL)
+    try:
+        assert hall.stop() == 0
+        zone = ZoneInfo("Asia/Shanghai")
+        thursday, friday = date(2026, 11, 19), date(2026, 11, 20)
+        engine = open_engine(f"sqlite:///{hall.db}")
+        with engine.begin() as conn:
+            event_log.append(conn, 1, [
+                Event(1, datetime(2026, 11, 19, 10, 0, tzinfo=zone), thursday, ev.BookingMade(
+                    "12345678", "A", None, "2026-11-24", "10:00", "phone-key", "id-key")),
+                Event(2, datetime(2026, 11, 20, 0, 0, tzinfo=zone), friday,
+                      ev.DayStarted(friday.isoformat()))])
+        engine.dispose()
+        hall.start()
+        page = hall.hello("booking")
+        slots = page.request("booking_slots", category="A", day="2026-11-24")["slots"]
+        assert {s["slot"]: s["free"] for s in slots}["10:00"] == PLACES - 1
+        cancelled = page.request("cancel_booking", code="12345678", phone="13900000001")
+        assert cancelled["error"]["message"] == "预约码与手机号（或身份证后四位）不符，请核对"
+    finally:
+        hall.stop()
