@@ -1084,8 +1084,10 @@ class HallState:
         booking = self.bookings.get(c.code)
         if booking is None:
             raise DomainError("not_found", f"没有预约码为 {c.code} 的预约，请核对后重新输入")
-        rules = self.definition.category_by_prefix[booking.category].booking
-        assert rules is not None   # booked under its rules (a hall file dropping them keeps the old)
+        category = self.definition.category_by_prefix[booking.category]
+        rules = category.booking
+        if rules is None:   # the hall file no longer books this category
+            raise DomainError("conflict", f"{category.name}已停止预约，请现场取号")
         slot = f"{bk.day_label(booking.day)} {bk.slot_label(rules, booking.slot)}"
         if booking.day > self.day:
             raise DomainError("closed", f"您预约的是{slot}，请当天再来签到",
@@ -1099,7 +1101,6 @@ class HallState:
                                         f"请于 {opens:%H:%M} 以后再来签到", come_back_at=_seconds(opens))
         late = moment > booking.slot_at + timedelta(minutes=rules.late_minutes)
         self._booking(c.code, "check_in_late" if late else "check_in")
-        category = self.definition.category_by_prefix[booking.category]
         if late:   # a walk-in's ticket, with a walk-in's checks (hours, the day's numbers)
             issued = self._take_ticket(cmd.TakeTicket(booking.category, ticket_kind(category.kinds),
                                                       "normal", booking.service), now)

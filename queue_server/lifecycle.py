@@ -59,9 +59,10 @@ How the tables are enforced
 `hall_state` that moves a ticket, a window, a case, a complaint or a booking asks
 `ticket_allows` / `window_allows` / `case_allows` / `complaint_allows` / `booking_allows` first
 and refuses the command when the table says no; every event handler sets the new status with
-`ticket_after` / `window_after` / `case_after` / `complaint_after` / `booking_after`, which raise `BrokenTransition` on a move the table does not have. So editing a
-table changes what the hall does, and `tests/test_lifecycle.py` derives every allowed and
-every forbidden move from the tables and drives `HallState` through each.
+`ticket_after` / `window_after` / `case_after` / `complaint_after` / `booking_after`, which
+raise `BrokenTransition` on a move the table does not have. So editing a table changes what the
+hall does, and `tests/test_lifecycle.py` derives every allowed and every forbidden move from
+the tables and drives `HallState` through each.
 
 Everything that is not a simple transition (which ticket is next, who may sign in where, the
 priority ratio, time-based warnings) is in `hall_state` and `dispatch`, beside these tables.
