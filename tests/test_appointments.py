@@ -346,3 +346,17 @@ def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps)
     while call():
         pass
     assert not walk_ins and not booked
+
+
+def test_a_booking_whose_category_no_longer_takes_bookings_is_refused_in_words():
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00")
+    plain = HallState(load_hall(Path(__file__).parent / "data" / "small-hall.toml"), MONDAY.date())
+    for e in hall.log:   # the server restarted with a hall file without [categories.booking]
+        plain.apply(e)
+    now = datetime(2026, 11, 23, 9, 50, tzinfo=TZ)
+    with pytest.raises(DomainError) as refused:
+        plain.handle(cmd.CheckIn(code), now)
+    assert (refused.value.code, refused.value.message) == ("conflict", "社保业务已停止预约，请现场取号")
+    (released,) = plain.handle(cmd.Tick(), datetime(2026, 11, 23, 10, 1, tzinfo=TZ))
+    assert released.data == ev.BookingReleased(code)
