@@ -345,11 +345,6 @@ class Booking:
     """The ticket its check-in gave."""
     checked_in_at: datetime | None = None
 
-    @property
-    def holds_place(self) -> bool:
-        """Whether it counts against its slot's places and its phone's bookings of the day."""
-        return self.status != BookingStatus.CANCELLED
-
 
 Decision = list[ev.Record]
 
@@ -385,7 +380,8 @@ class HallState:
         self.bookings: dict[str, Booking] = {}
         """Every booking by its code, of every day: a booking outlives the day."""
         self.slot_booked: dict[tuple[str, date, time], int] = {}
-        """Bookings holding a place, per (category, day, slot start)."""
+        """Bookings holding a place (any not cancelled), per (category, day, slot start); the
+        phone's bookings of a day are counted the same way."""
         self._phone_day: dict[tuple[str, date], int] = {}
         self._due: dict[str, Booking] = {}
         """The bookings still BOOKED, which the tick releases once late."""
