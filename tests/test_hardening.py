@@ -184,6 +184,7 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
 # whether the role may send it.
 ROLE_OF = {"catalogue": "kiosk", "take_ticket": "kiosk", "device_status": "kiosk", "rate": "pad",
            "take_menu": "kiosk", "complain": "kiosk", "book": "kiosk", "cancel_booking": "kiosk",
+           "booking_menu": "kiosk", "booking_slots": "kiosk",
            "county_live": "manager", "county_kpis": "manager", "county_pass": "manager"}
 
 
