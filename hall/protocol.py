@@ -225,6 +225,15 @@ OPS: dict[str, Op] = {
                                 "format": one_of("csv", "xlsx", "json", "print"),
                                 "from": text(10), "to": text(10)}, {
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
+    # appointments (预约, docs/appointments.md): the booking page (`/book`) and the kiosk
+    "booking_menu": Op(("booking", "kiosk")),
+    "booking_slots": Op(("booking", "kiosk"), {"category": text(2), "day": text(10)}),
+    "book": Op(("booking",), {"category": text(2), "day": text(10), "slot": text(5),
+                              "phone": text(20), "id_digits": text(8)},
+               {"service": nullable(text(64))}),
+    "cancel_booking": Op(("booking",), {"code": text(12)},
+                         {"phone": text(20, True), "id_digits": text(8, True)}),
+    "check_in": Op(("kiosk",), {"code": text(12)}),
     # the county's page (`/county/ws`, queue_server.county)
     "county_live": Op(("county",)),
     "county_kpis": Op(("county",), optional={"from": text(10), "to": text(10)}),

@@ -32,10 +32,11 @@ POSTS: Final = tuple(POST_NAMES)
 
 ROLE_NAMES: Final = {"kiosk": "取号机", "display": "显示屏", "pad": "评价器", "clerk": "工作人员",
                      "manager": "管理人员", "citizen": "办事群众", "county": "县级管理人员",
-                     "mobile": "手机取号"}
+                     "mobile": "手机取号", "booking": "网上预约"}
 """Who says hello to the server; the first three are devices with a token of their own. A
 county manager says it at `/county/ws` (queue_server.county), never at a hall's. `mobile` is the
-hall's mobile 取号 page (`/take`), with today's hall code instead of a credential."""
+hall's mobile 取号 page (`/take`), with today's hall code instead of a credential; `booking` the
+booking page (`/book`), with none (docs/appointments.md)."""
 ROLES: Final = tuple(ROLE_NAMES)
 DEVICE_ROLES: Final = ("kiosk", "display", "pad")
 
@@ -121,6 +122,14 @@ page show it."""
 COMPLAINT_ACTION_NAMES: Final = {"assign": "承办", "reply": "答复", "follow_up": "回访",
                                  "close": "办结"}
 """What can be done to a complaint (`lifecycle.ComplaintAction`), as refusals and buttons name it."""
+BOOKING_STATUS_NAMES: Final = {"booked": "已预约", "checked_in": "已签到", "late": "迟到（已按现场取号）",
+                              "cancelled": "已取消", "no_show": "未到（已释放）"}
+"""A booking's status (`lifecycle.BookingStatus`), as pages and refusals say it."""
+BOOKING_ACTION_NAMES: Final = {"cancel": "取消", "check_in": "签到", "check_in_late": "签到",
+                               "release": "释放"}
+"""What can be done to a booking (`lifecycle.BookingAction`), as refusals name it."""
+BOOKED_MARK: Final = "预约"
+"""How a ticket of a checked-in booking is marked on the slip, board, console and citizen page."""
 COMPLAINT_VERDICT_NAMES: Final = {"valid": "有效投诉", "invalid": "无效投诉"}
 """What the handler's reply found a complaint to be (`reply_complaint`'s `valid`)."""
 CONTACT_PURGED: Final = "已按规定删除"

@@ -40,7 +40,7 @@ from queue_server import catalogue
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
-from queue_server.rate_limits import LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
@@ -367,6 +367,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                     clock=clock, speed=args.speed,
                     login_limit=_rate_limit(args.login_limit, "--login-limit"),
                     mobile_limit=_rate_limit(args.mobile_limit, "--mobile-limit"),
+                    book_limit=_rate_limit(args.book_limit, "--book-limit"),
                     name=args.name, url=args.advertise)
     with engine.connect() as conn:
         halls = [hall_records.hall_name(conn, code) for code in codes]
@@ -595,6 +596,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mobile-limit", default=str(MOBILE_TAKE_LIMIT), metavar="N/SECONDS",
                    help="手机取号页（/take）每个地址的取号频率上限，默认 %(default)s；0 不限 / "
                         "mobile tickets per client address")
+    p.add_argument("--book-limit", default=str(BOOK_LIMIT), metavar="N/SECONDS",
+                   help="预约页（/book）每个地址的预约和取消频率上限，默认 %(default)s；0 不限 / "
+                        "bookings and cancellations per client address")
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：大厅时钟从此时刻起走（如 2026-11-23T08:00），不要用于真实大厅 / "
                         "simulation only: the hall clock starts at TIME")

@@ -283,9 +283,41 @@ class CloseComplaint:
     by: str
 
 
+# --- appointments (预约) ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """A slot booked on the /book page: the shell has turned the phone number and the ID's last
+    four digits into keyed hashes and drawn the random code (queue_server.bookings)."""
+
+    category: str
+    day: str
+    slot: str
+    phone_key: str
+    id_key: str
+    code: str
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelBooking:
+    """`proofs`: the keys the citizen's phone number or ID digits give for this code; one must be
+    the booking's."""
+
+    code: str
+    proofs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """A booking's code typed or scanned at a kiosk."""
+
+    code: str
+
+
 Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumber | ResumeHeld
            | Recall | NoShow | Hold | Transfer | Finish | SetPriority | AckWarning | Rate
            | SetNotice | ReportDevice | ReportLostRatings | Tick | HandleCase | RectifyCase
            | FollowUpCase | AppealCase | DecideAppeal | WithdrawAppeal
            | RegisterComplaint | AssignComplaint | ReplyComplaint | FollowUpComplaint
-           | CloseComplaint)
+           | CloseComplaint | Book | CancelBooking | CheckIn)

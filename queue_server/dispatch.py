@@ -4,12 +4,15 @@ The rules, in order:
 1. Tickets transferred to this very window come first (a clerk sent the citizen here).
 2. Then the window's categories in its order of preference: the first category with a waiting
    ticket gives it.
-3. Within a category, 绿色通道 tickets come before elderly and disabled ones, and those before
-   normal ones; oldest issue time first within each class (a transferred ticket keeps its
-   original issue time, so it is not sent to the back).
+3. Within a category, 绿色通道 tickets come before elderly and disabled ones and checked-in
+   bookings (预约), and those before normal ones; oldest first within each class, where a
+   booking counts from its slot's start, not from its check-in (so bookings are served in slot
+   order, and one checked in early does not pass those whose time has come), and a transferred
+   ticket keeps its original issue time, so it is not sent to the back.
 4. The ratio rule keeps priority from starving normal tickets: once `ratio` priority tickets
    have been called in a row from a category while a normal ticket of it was waiting, the next
-   call from that category takes the oldest normal ticket.
+   call from that category takes the oldest normal ticket. Bookings count in the streak like
+   elderly tickets: a stream of bookings cannot starve the walk-ins either.
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ class Queued(Protocol):
     priority: str
     issued_at: datetime
     order: int
+    slot_at: datetime | None
+    """A checked-in booking's slot start (预约); None for a walk-in."""
+
+
+def klass(ticket: Queued) -> str:
+    """The ticket's class: its priority's, and a normal checked-in booking's is "priority"."""
+    named = PRIORITY_CLASS[ticket.priority]
+    return "priority" if named == "normal" and ticket.slot_at is not None else named
 
 
 Q = TypeVar("Q", bound=Queued)
@@ -38,11 +49,11 @@ Q = TypeVar("Q", bound=Queued)
 
 
 def queue_key(ticket: Queued) -> tuple[datetime, int]:
-    return ticket.issued_at, ticket.order
+    return ticket.slot_at or ticket.issued_at, ticket.order
 
 
 def targeted_key(ticket: Queued) -> tuple[int, datetime, int]:
-    return CLASS_RANK[PRIORITY_CLASS[ticket.priority]], ticket.issued_at, ticket.order
+    return CLASS_RANK[klass(ticket)], ticket.issued_at, ticket.order
 
 
 @dataclass(slots=True)
@@ -56,7 +67,7 @@ class CategoryQueue(Generic[Q]):
     """Priority tickets called in a row from this queue while a normal one waited."""
 
     def lane(self, ticket: Q) -> list[Q]:
-        return getattr(self, PRIORITY_CLASS[ticket.priority])
+        return getattr(self, klass(ticket))
 
     def add(self, ticket: Q) -> None:
         insort(self.lane(ticket), ticket, key=queue_key)
@@ -86,9 +97,8 @@ class CategoryQueue(Generic[Q]):
         """The order tickets would be called in if nothing else happened (for boards)."""
         return [*self.green, *self.priority, *self.normal]
 
-    def ahead_of(self, priority: str) -> int:
-        """How many already wait before a new ticket of this priority (ratio aside)."""
-        klass = PRIORITY_CLASS[priority]
+    def ahead_of(self, klass: str) -> int:
+        """How many already wait before a new ticket of this class (`klass`; ratio aside)."""
         if klass == "green":
             return len(self.green)
         if klass == "priority":

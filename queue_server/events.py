@@ -68,6 +68,11 @@ class TicketIssued(Record):
     phone_key: str | None = None
     """A mobile ticket's keyed hash of the phone number given (never the number itself,
     queue_server.take_page); never sent on the wire."""
+    booking: str | None = None
+    """The booking code of a booking checked in on time (预约); None: a walk-in (also a
+    booking checked in late)."""
+    slot_at: str | None = None
+    """That booking's slot start (ISO, whole seconds): its place in the queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +469,69 @@ COMPLAINT_KINDS: tuple[type[Record], ...] = (ComplaintRegistered, ComplaintAssig
                                             ComplaintClosed)
 """The kinds of a complaint's life, replayed from every day like a case's."""
 
-OUTLIVING_KINDS: tuple[type[Record], ...] = (*CASE_KINDS, *COMPLAINT_KINDS)
+# --- appointments (预约, docs/appointments.md): bookings outlive the service day too -------------
+
+@dataclass(frozen=True, slots=True)
+class BookingMade(Record):
+    """A slot booked. The citizen's phone number and ID digits are not here: only keyed hashes
+    of them (queue_server.bookings), never sent on the wire."""
+
+    tag: ClassVar[str] = "booking_made"
+    booking: str
+    """Its code: 8 digits, random (the booking QR holds it)."""
+    category: str
+    service: str | None
+    day: str
+    """The day booked (ISO)."""
+    slot: str
+    """The slot's start, "HH:MM" on that day."""
+    phone_key: str
+    id_key: str
+    """The keyed hash of the last four digits of the ID card, with the code."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookingCancelled(Record):
+    tag: ClassVar[str] = "booking_cancelled"
+    booking: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookingCheckedIn(Record):
+    """Checked in at a kiosk: `late` False gave a ticket marked 预约 (`TicketIssued.booking`),
+    True (after the late limit) a normal walk-in ticket. The ticket is issued in the same
+    commit."""
+
+    tag: ClassVar[str] = "booking_checked_in"
+    booking: str
+    ticket: str
+    late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BookingReleased(Record):
+    """Not checked in by its late limit: released by the server's tick (a no-show, 爽约)."""
+
+    tag: ClassVar[str] = "booking_released"
+    booking: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookingBlocked(Record):
+    """A phone reached the hall's no-show limit: no new booking until `until` (ISO, the last
+    day blocked), raised with the release that reached it."""
+
+    tag: ClassVar[str] = "booking_blocked"
+    phone_key: str
+    until: str
+    no_shows: int
+
+
+BOOKING_KINDS: tuple[type[Record], ...] = (BookingMade, BookingCancelled, BookingCheckedIn,
+                                          BookingReleased, BookingBlocked)
+"""The kinds of a booking's life, replayed from every day like a case's."""
+
+OUTLIVING_KINDS: tuple[type[Record], ...] = (*CASE_KINDS, *COMPLAINT_KINDS, *BOOKING_KINDS)
 """The kinds a restart replays from every day, not only the last."""
 
 KINDS: tuple[type[Record], ...] = (
@@ -472,7 +539,7 @@ KINDS: tuple[type[Record], ...] = (
     TicketFinished, TicketCancelled, TicketPrioritySet, TicketRated,
     ClerkSignedIn, ClerkSignedOut, WindowPaused, WindowResumed,
     WarningRaised, WarningAcknowledged, NoticeSet, DeviceReported, DayStarted,
-    *CASE_KINDS, *COMPLAINT_KINDS,
+    *CASE_KINDS, *COMPLAINT_KINDS, *BOOKING_KINDS,
 )
 """Every kind of event, in the order the docs list them."""
 

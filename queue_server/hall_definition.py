@@ -67,6 +67,12 @@ class HallInfo:
     """Whether a complainant's name and phone number are stored at all (outside the log)."""
     complaint_contact_days: int = 180
     """Days after a complaint is closed that its name and phone number are purged."""
+    booking_no_show_limit: int = 3
+    """预约 no-shows of one phone within `booking_no_show_days` that block its new bookings
+    (docs/appointments.md); 0: never blocked."""
+    booking_no_show_days: int = 30
+    booking_block_days: int = 30
+    """Days a phone stays blocked from booking once it reached `booking_no_show_limit`."""
     demo: bool = False
     mobile_share: int = 50
     """The percentage of each category's `daily_cap` the mobile 取号 page (`/take`) may take a
@@ -104,6 +110,36 @@ class Department:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingRules:
+    """A category's appointments (预约, the hall file's `[categories.booking]`,
+    docs/appointments.md): its slots on each working day, their places, and the check-in
+    limits."""
+
+    sessions: tuple[Session, ...]
+    """When slots run, e.g. 09:00–12:00 and 13:30–17:00: each is cut into slots of
+    `slot_minutes` (a remainder shorter than a slot is no slot)."""
+    slot_minutes: int = 30
+    capacity: int = 4
+    """Citizens the category's windows serve in one slot."""
+    share: int = 50
+    """Per cent of `capacity` open to booking; the rest stays for walk-ins."""
+    horizon_days: int = 7
+    """How many days ahead a slot can be booked (today counts as day 0)."""
+    per_phone_per_day: int = 1
+    """Bookings one phone may hold for one day, in the whole hall."""
+    early_minutes: int = 30
+    """Check-in opens this long before the slot starts."""
+    late_minutes: int = 15
+    """Check-in on time closes this long after the slot starts; later the citizen gets a walk-in
+    ticket, and a booking not checked in by then is released (a no-show)."""
+
+    @property
+    def places(self) -> int:
+        """Places of one slot open to booking: `share` per cent of `capacity`, at least one."""
+        return max(1, self.capacity * self.share // 100)
+
+
+@dataclass(frozen=True, slots=True)
 class Category:
     """A queue series: its tickets are numbered prefix + 3 digits, afresh each service day."""
 
@@ -112,6 +148,8 @@ class Category:
     daily_cap: int
     kinds: tuple[str, ...] = TICKET_KINDS
     department: str = ""
+    booking: BookingRules | None = None
+    """Its appointments (预约); None: it takes none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
 from queue_server.rate_limits import (
+    BOOK_LIMIT,
     MOBILE_TAKE_LIMIT,
     STATUS_LIMIT,
     TAKE_LIMIT,
@@ -75,7 +76,7 @@ class HallHost:
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
                  on_fenced: Callable[[], None] = lambda: None,
                  servers: Callable[[], list[str]] = list,
-                 mobile_limit: RateLimit = MOBILE_TAKE_LIMIT):
+                 mobile_limit: RateLimit = MOBILE_TAKE_LIMIT, book_limit: RateLimit = BOOK_LIMIT):
         self.service = service
         self.on_fenced = on_fenced
         self.code = service.definition.hall.code
@@ -105,7 +106,8 @@ class HallHost:
                                login_gate, take_limit, self.public_url, self.base_path,
                                lambda: [url.replace("http", "ws", 1) + self.path + "/ws"
                                         for url in servers()],
-                               mobile_takes=PerAddress(mobile_limit), clock_speed=speed)
+                               mobile_takes=PerAddress(mobile_limit), clock_speed=speed,
+                               bookings=PerAddress(book_limit))
 
     def base_path(self, connection: ServerConnection) -> str:
         """The hall's path as this connection reached it: `/h/<code>`, or nothing when it came

@@ -26,6 +26,8 @@ from typing import Any, TypeVar, cast
 from hall import service_calendar as cal
 from hall.vocabulary import (
     BAD_SCORES,
+    BOOKING_ACTION_NAMES,
+    BOOKING_STATUS_NAMES,
     CASE_ACTION_NAMES,
     CASE_MEASURE_NAMES,
     CASE_MEASURES,
@@ -47,17 +49,20 @@ from hall.vocabulary import (
     TICKET_STATUS_NAMES,
     is_bad,
 )
+from queue_server import bookings as bk
 from queue_server import commands as cmd
 from queue_server import events as ev
-from queue_server.dispatch import CategoryQueue, add_targeted, choose_next
+from queue_server.dispatch import PRIORITY_CLASS, CategoryQueue, add_targeted, choose_next, klass
 from queue_server.domain_errors import DomainError
 from queue_server.events import Event
-from queue_server.hall_definition import Category, HallDefinition, HallInfo, Window
+from queue_server.hall_definition import BookingRules, Category, HallDefinition, HallInfo, Window
 from queue_server.lifecycle import (
     FINAL_CASE_STATUSES,
     FINAL_COMPLAINT_STATUSES,
     FINAL_STATUSES,
     FOLLOW_UP_TRIES,
+    BookingAction,
+    BookingStatus,
     BrokenTransition,
     CaseAction,
     CaseStatus,
@@ -67,6 +72,8 @@ from queue_server.lifecycle import (
     TicketStatus,
     WindowAction,
     WindowStatus,
+    booking_after,
+    booking_allows,
     case_after,
     case_allows,
     complaint_after,
@@ -94,9 +101,20 @@ def mobile_full_text(category: str) -> str:
     return f"今日{category}的手机取号名额已满，请到大厅取号机取号"
 
 
+def ticket_kind(kinds: tuple[str, ...] | list[str]) -> str:
+    """What a ticket not taken at the kiosk's menu comes for (the mobile page's, a checked-in
+    booking's): 办理 where the category offers it, else the category's first kind."""
+    return "handle" if "handle" in kinds else kinds[0]
+
+
 def already_taken_text(category: str, number: str) -> str:
     return (f"该手机号今天已取过{category}的号：{number}，"
             "请查看本机“我今天取的号”或留意叫号屏；如不是您本人所取，请到大厅取号机取号")
+
+
+def blocked_text(hall: HallInfo, until: date) -> str:
+    return (f"该手机号近 {hall.booking_no_show_days} 天内预约后未到 {hall.booking_no_show_limit} 次，"
+            f"{bk.day_label(until)}及以前不能预约；现场取号不受影响")
 
 
 def _whole(moment: datetime) -> datetime:
@@ -147,6 +165,10 @@ class Ticket:
     citizen_rated: bool = False
     catalogue_version: int | None = None
     """The version of its item's guide when it was issued (None in older logs)."""
+    booking: str | None = None
+    """The code of the booking checked in on time that gave it (预约); None: a walk-in."""
+    slot_at: datetime | None = None
+    """That booking's slot start: its place in its category's queue (`dispatch`)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -302,6 +324,28 @@ class Complaint:
         return due(hall, today, self.deadline, self.is_open)
 
 
+@dataclass(slots=True, eq=False)
+class Booking:
+    """A booked slot (预约, `lifecycle`'s header tells its life). The phone and the ID digits are
+    keyed hashes (queue_server.bookings), never the numbers."""
+
+    code: str
+    category: str
+    service: str | None
+    day: date
+    slot: time
+    slot_at: datetime
+    """The slot's start on its day, in the hall's zone."""
+    phone_key: str
+    id_key: str
+    made_at: datetime
+    status: BookingStatus = BookingStatus.BOOKED
+    """Set only through `lifecycle.booking_after`, by the event handlers."""
+    ticket: str | None = None
+    """The ticket its check-in gave."""
+    checked_in_at: datetime | None = None
+
+
 Decision = list[ev.Record]
 
 
@@ -355,6 +399,18 @@ class HallState:
         self.complaints: dict[str, Complaint] = {}
         """Every complaint and suggestion by its number, of every day."""
         self._complaints_registered: dict[date, int] = {}
+        self.bookings: dict[str, Booking] = {}
+        """Every booking by its code, of every day: a booking outlives the day."""
+        self.slot_booked: dict[tuple[str, date, time], int] = {}
+        """Bookings holding a place (any not cancelled), per (category, day, slot start); the
+        phone's bookings of a day are counted the same way."""
+        self._phone_day: dict[tuple[str, date], int] = {}
+        self._due: dict[str, Booking] = {}
+        """The bookings still BOOKED, which the tick releases once late."""
+        self.no_shows: dict[str, list[date]] = {}
+        """Each phone key's no-shows (the days of the bookings released)."""
+        self.blocked_until: dict[str, date] = {}
+        """Phone keys blocked from booking, to the last day blocked."""
         self._reset_day(day)
         self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
             cmd.TakeTicket: self._take_ticket, cmd.SignIn: self._sign_in,
@@ -375,6 +431,8 @@ class HallState:
             cmd.ReplyComplaint: self._reply_complaint,
             cmd.FollowUpComplaint: self._follow_up_complaint,
             cmd.CloseComplaint: self._close_complaint,
+            cmd.Book: self._book, cmd.CancelBooking: self._cancel_booking,
+            cmd.CheckIn: self._check_in,
         }
 
     def take_items(self, definition: HallDefinition, version: int) -> None:
@@ -583,7 +641,7 @@ class HallState:
             raise DomainError("closed", mobile_full_text(category.name))
         number = f"{c.category}{issued + 1:03d}"
         return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,
-                                self.queues[c.category].ahead_of(c.priority),
+                                self.queues[c.category].ahead_of(PRIORITY_CLASS[c.priority]),
                                 self.catalogue_version,
                                 "mobile" if c.phone_key is not None else None, c.phone_key)]
 
@@ -946,6 +1004,151 @@ class HallState:
         return [ev.ComplaintClosed(c.complaint, self._reason(c.note, "办结说明", MAX_CASE_TEXT, False),
                                    c.by)]
 
+    # --- appointments (预约) -----------------------------------------------------------------
+
+    def booking_rules(self, prefix: str) -> tuple[Category, BookingRules]:
+        """The category and its booking rules; refused when there is none or it takes no
+        bookings."""
+        category = self.definition.category_by_prefix.get(prefix)
+        if category is None:
+            raise DomainError("not_found", f"没有“{prefix}”这个业务类别")
+        if category.booking is None:
+            raise DomainError("bad_request", f"{category.name}不接受预约，请到大厅现场取号")
+        return category, category.booking
+
+    def bookable(self, prefix: str, day_text: str, now: datetime) -> tuple[Category, BookingRules, date]:
+        """The category, its rules and the day, if that day can be booked now: within the
+        horizon and a working day of the hall's calendar; else refused, in words."""
+        category, rules = self.booking_rules(prefix)
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise DomainError("bad_request", f"无法识别的日期：{day_text}（应如 2026-12-08）") from None
+        today = cal.service_day(self.hall, now)
+        if day < today:
+            raise DomainError("bad_request", f"{bk.day_label(day)}已过，请选择今天或以后的日期")
+        if day > today + timedelta(days=rules.horizon_days):
+            raise DomainError("bad_request", f"{category.name}只能预约 {rules.horizon_days} 天内的号，"
+                                             f"最晚 {bk.day_label(today + timedelta(days=rules.horizon_days))}")
+        if not bk.bookable_day(self.hall, day):
+            raise DomainError("closed", f"{bk.day_label(day)}大厅不办公（周末或节假日），请选择其他日期")
+        return category, rules, day
+
+    def free_places(self, prefix: str, day: date, start: time) -> int:
+        rules = self.definition.category_by_prefix[prefix].booking
+        assert rules is not None
+        return max(0, rules.places - self.slot_booked.get((prefix, day, start), 0))
+
+    def _book(self, c: cmd.Book, now: datetime) -> Decision:
+        category, rules, day = self.bookable(c.category, c.day, now)
+        if c.service is not None:
+            item = self.definition.item_by_code.get(c.service)
+            if item is None:
+                raise DomainError("not_found", f"没有编码为 {c.service} 的事项")
+            if item.category != c.category:
+                raise DomainError("bad_request", f"事项“{item.name}”不属于{category.name}")
+        try:
+            start = cal.parse_clock(c.slot)
+        except ValueError:
+            start = None
+        if start is None or start not in bk.slot_starts(rules):
+            raise DomainError("bad_request", f"{category.name}没有 {c.slot} 开始的预约时段，请重新选择")
+        if bk.slot_moment(self.hall, day, start) <= now:
+            raise DomainError("closed", f"{bk.slot_label(rules, start)}这个时段已开始，请选择稍后的时段")
+        today = cal.service_day(self.hall, now)
+        until = self.blocked_until.get(c.phone_key)
+        if until is not None and until >= today:
+            raise DomainError("forbidden", blocked_text(self.hall, until))
+        held = self._phone_day.get((c.phone_key, day), 0)
+        if held >= rules.per_phone_per_day:
+            raise DomainError("conflict", f"该手机号已预约了{bk.day_label(day)}的号"
+                                          f"（每个手机号每天最多预约 {rules.per_phone_per_day} 个）")
+        if self.free_places(c.category, day, start) <= 0:
+            raise DomainError("conflict", f"{bk.day_label(day)} {bk.slot_label(rules, start)}"
+                                          "已约满，请选择其他时段")
+        if c.code in self.bookings:
+            raise DomainError("conflict", "预约码重复，请重新提交")
+        return [ev.BookingMade(c.code, c.category, c.service, day.isoformat(), cal.clock_text(start),
+                               c.phone_key, c.id_key)]
+
+    def _booking(self, code: str, action: BookingAction) -> Booking:
+        booking = self.bookings.get(code)
+        if booking is None:
+            raise DomainError("not_found", f"没有预约码为 {code} 的预约，请核对")
+        if not booking_allows(booking.status, action):
+            raise DomainError("conflict", f"预约 {code} {BOOKING_STATUS_NAMES[booking.status]}，"
+                                          f"不能{BOOKING_ACTION_NAMES[action]}")
+        return booking
+
+    def _cancel_booking(self, c: cmd.CancelBooking, now: datetime) -> Decision:
+        booking = self.bookings.get(c.code)
+        if booking is None or not {booking.phone_key, booking.id_key} & set(c.proofs):
+            raise DomainError("not_found", "预约码与手机号（或身份证后四位）不符，请核对")
+        self._booking(c.code, "cancel")
+        return [ev.BookingCancelled(c.code)]
+
+    def _check_in(self, c: cmd.CheckIn, now: datetime) -> Decision:
+        booking = self.bookings.get(c.code)
+        if booking is None:
+            raise DomainError("not_found", f"没有预约码为 {c.code} 的预约，请核对后重新输入")
+        category = self.definition.category_by_prefix[booking.category]
+        rules = category.booking
+        if rules is None:   # the hall file no longer books this category
+            raise DomainError("conflict", f"{category.name}已停止预约，请现场取号")
+        slot = f"{bk.day_label(booking.day)} {bk.slot_label(rules, booking.slot)}"
+        if booking.day > self.day:
+            raise DomainError("closed", f"您预约的是{slot}，请当天再来签到",
+                              come_back_at=_seconds(booking.slot_at - timedelta(minutes=rules.early_minutes)))
+        if booking.day < self.day:
+            raise DomainError("conflict", f"您预约的是{slot}，预约已过期；如需办理请现场取号")
+        moment = cal.local(self.hall, now)
+        opens = booking.slot_at - timedelta(minutes=rules.early_minutes)
+        if moment < opens:
+            raise DomainError("closed", f"您预约的是{slot}，签到时间未到，"
+                                        f"请于 {opens:%H:%M} 以后再来签到", come_back_at=_seconds(opens))
+        late = moment > booking.slot_at + timedelta(minutes=rules.late_minutes)
+        self._booking(c.code, "check_in_late" if late else "check_in")
+        if late:   # a walk-in's ticket, with a walk-in's checks (hours, the day's numbers)
+            issued = self._take_ticket(cmd.TakeTicket(booking.category, ticket_kind(category.kinds),
+                                                      "normal", booking.service), now)
+        else:
+            number = f"{booking.category}{self.issued[booking.category] + 1:03d}"
+            issued = [ev.TicketIssued(number, booking.category, ticket_kind(category.kinds), "normal",
+                                      booking.service,
+                                      self.queues[booking.category].ahead_of("priority"),
+                                      self.catalogue_version, booking=booking.code,
+                                      slot_at=_seconds(booking.slot_at))]
+        ticket = issued[0]
+        assert isinstance(ticket, ev.TicketIssued)
+        return [*issued, ev.BookingCheckedIn(c.code, ticket.number, late)]
+
+    def _bookings_released(self, now: datetime) -> Decision:
+        """Each booking still not checked in at its late limit is released (a no-show); a phone
+        whose no-shows within `booking_no_show_days` reach `booking_no_show_limit` is blocked
+        for `booking_block_days`."""
+        decision: Decision = []
+        counted: dict[str, int] = {}
+        blocked = dict(self.blocked_until)   # with the blocks this tick raises
+        for booking in self._due.values():
+            rules = self.definition.category_by_prefix[booking.category].booking
+            late = rules.late_minutes if rules is not None else 0
+            if now <= booking.slot_at + timedelta(minutes=late):
+                continue
+            decision.append(ev.BookingReleased(booking.code))
+            limit = self.hall.booking_no_show_limit
+            if limit <= 0:
+                continue
+            since = booking.day - timedelta(days=self.hall.booking_no_show_days - 1)
+            key = booking.phone_key
+            if key not in counted:
+                counted[key] = sum(1 for d in self.no_shows.get(key, ()) if d >= since)
+            counted[key] += 1
+            until = blocked.get(key)
+            if counted[key] >= limit and (until is None or until < booking.day):
+                blocked[key] = booking.day + timedelta(days=self.hall.booking_block_days)
+                decision.append(ev.BookingBlocked(key, blocked[key].isoformat(), counted[key]))
+        return decision
+
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
         decision: Decision = []
         moment = cal.local(self.hall, now)
@@ -981,6 +1184,7 @@ class HallState:
                         decision.append(ev.TicketReturned(ticket.number, w.number,
                                                           ticket.category))
         decision += self._cases_overdue()
+        decision += self._bookings_released(now)
         if self.hall.wait_yellow_minutes or self.hall.wait_red_minutes:
             for ticket in self._waiting():
                 if ticket.wait_warned < 2:
@@ -1062,7 +1266,8 @@ class HallState:
     def _on_ticket_issued(self, e: Event[ev.TicketIssued]) -> None:
         d = e.data
         ticket = Ticket(d.number, d.category, d.kind, d.priority, d.service, e.at, e.seq,
-                        catalogue_version=d.catalogue_version)
+                        catalogue_version=d.catalogue_version, booking=d.booking,
+                        slot_at=datetime.fromisoformat(d.slot_at) if d.slot_at else None)
         self.tickets[ticket.number] = ticket
         self.issued[ticket.category] += 1
         self.queues[ticket.category].add(ticket)
@@ -1085,7 +1290,7 @@ class HallState:
         else:
             if ticket.target_window is None:
                 queue = self.queues[ticket.category]
-                if ticket.priority == "normal":
+                if klass(ticket) == "normal":
                     queue.streak = 0
                 elif d.via == "next":
                     queue.streak = queue.streak + 1 if queue.normal else 0
@@ -1322,6 +1527,41 @@ class HallState:
         complaint.closed = {"by": e.data.by, "at": e.at, "note": e.data.note}
         complaint.closed_on = e.day
 
+    def _on_booking_made(self, e: Event[ev.BookingMade]) -> None:
+        d = e.data
+        day, start = date.fromisoformat(d.day), cal.parse_clock(d.slot)
+        booking = Booking(d.booking, d.category, d.service, day, start,
+                          bk.slot_moment(self.hall, day, start), d.phone_key, d.id_key, e.at)
+        self.bookings[d.booking] = booking
+        self._hold_place(booking, 1)
+        self._due[d.booking] = booking
+
+    def _hold_place(self, booking: Booking, count: int) -> None:
+        slot = (booking.category, booking.day, booking.slot)
+        self.slot_booked[slot] = self.slot_booked.get(slot, 0) + count
+        phone_day = (booking.phone_key, booking.day)
+        self._phone_day[phone_day] = self._phone_day.get(phone_day, 0) + count
+
+    def _booking_moved(self, e: Event[Any], action: BookingAction) -> Booking:
+        booking = self.bookings[e.data.booking]
+        booking.status = booking_after(booking.status, action, booking.code)
+        self._due.pop(booking.code, None)
+        return booking
+
+    def _on_booking_cancelled(self, e: Event[ev.BookingCancelled]) -> None:
+        self._hold_place(self._booking_moved(e, "cancel"), -1)
+
+    def _on_booking_checked_in(self, e: Event[ev.BookingCheckedIn]) -> None:
+        booking = self._booking_moved(e, "check_in_late" if e.data.late else "check_in")
+        booking.ticket, booking.checked_in_at = e.data.ticket, e.at
+
+    def _on_booking_released(self, e: Event[ev.BookingReleased]) -> None:
+        booking = self._booking_moved(e, "release")
+        self.no_shows.setdefault(booking.phone_key, []).append(booking.day)
+
+    def _on_booking_blocked(self, e: Event[ev.BookingBlocked]) -> None:
+        self.blocked_until[e.data.phone_key] = date.fromisoformat(e.data.until)
+
 
 APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.TicketIssued, HallState._on_ticket_issued),
@@ -1356,6 +1596,11 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.ComplaintFollowedUp, HallState._on_complaint_followed_up),
     ev.entry(ev.ComplaintClosed, HallState._on_complaint_closed),
     ev.entry(ev.CaseAppealWithdrawn, HallState._on_case_appeal_withdrawn),
+    ev.entry(ev.BookingMade, HallState._on_booking_made),
+    ev.entry(ev.BookingCancelled, HallState._on_booking_cancelled),
+    ev.entry(ev.BookingCheckedIn, HallState._on_booking_checked_in),
+    ev.entry(ev.BookingReleased, HallState._on_booking_released),
+    ev.entry(ev.BookingBlocked, HallState._on_booking_blocked),
 ])
 """How each kind of event changes the hall's state."""
 

@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,7 @@ from queue_server.hall_definition import (
     HANDLING_MODES,
     ITEM_TYPES,
     MATERIAL_FORMS,
+    BookingRules,
     Category,
     Clerk,
     Department,
@@ -324,6 +325,7 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "service_level_minutes", "rating_reasons", "rating_levels",
               "case_deadline_days", "case_near_days", "complaint_categories",
               "complaint_deadline_days", "complaint_keep_contact", "complaint_contact_days",
+              "booking_no_show_limit", "booking_no_show_days", "booking_block_days",
               "demo", "mobile_share", "public_url",
               "catalogue_updates", "level", "missed_call")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
@@ -395,6 +397,12 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
                                        True),
         complaint_contact_days=c.integer(table, "hall", "complaint_contact_days", 1, 3650,
                                          required=False, default=180),
+        booking_no_show_limit=c.integer(table, "hall", "booking_no_show_limit", 0, 100,
+                                        required=False, default=3),
+        booking_no_show_days=c.integer(table, "hall", "booking_no_show_days", 1, 365,
+                                       required=False, default=30),
+        booking_block_days=c.integer(table, "hall", "booking_block_days", 1, 365,
+                                     required=False, default=30),
         demo=c.value(table, "hall", "demo", bool, False, False),
         mobile_share=c.integer(table, "hall", "mobile_share", 1, 100, required=False,
                                default=50),
@@ -440,13 +448,14 @@ def _read_missed_call(c: _Checker, table: dict) -> str:
     return value
 
 
-def _read_sessions(c: _Checker, table: dict) -> tuple[Session, ...]:
-    raw = c.value(table, "hall", "sessions", list, True, [])
-    if c.too_many("hall.sessions", raw, 12):
+def _read_sessions(c: _Checker, table: dict, where: str = "hall") -> tuple[Session, ...]:
+    """`sessions` of [hall], or of a category's [categories.booking] (`where`)."""
+    raw = c.value(table, where, "sessions", list, True, [])
+    if c.too_many(f"{where}.sessions", raw, 12):
         raw = raw[:12]
     sessions: list[Session] = []
     for i, pair in enumerate(raw, start=1):
-        path = f"hall.sessions[{i}]"
+        path = f"{where}.sessions[{i}]"
         if not isinstance(pair, list) or len(pair) != 2:
             c.fail(path, f'应为 ["开始", "结束"]，如 ["08:30", "12:00"]，实际为 {_show(pair)}')
             continue
@@ -460,7 +469,7 @@ def _read_sessions(c: _Checker, table: dict) -> tuple[Session, ...]:
         else:
             sessions.append(Session(start, end))
     if "sessions" in table and not raw:
-        c.fail("hall.sessions", "至少需要一个服务时段")
+        c.fail(f"{where}.sessions", "至少需要一个服务时段")
     return tuple(sessions)
 
 
@@ -480,7 +489,7 @@ def _read_departments(c: _Checker, data: dict) -> list[tuple[str, Department]]:
 def _read_categories(c: _Checker, data: dict) -> list[tuple[str, Category]]:
     out = []
     for path, t in c.tables(data, "categories", required=True, max_items=CATEGORIES):
-        c.known_keys(t, path, ("prefix", "name", "daily_cap", "kinds", "department"))
+        c.known_keys(t, path, ("prefix", "name", "daily_cap", "kinds", "department", "booking"))
         out.append((path, Category(
             prefix=c.text(t, path, "prefix", limit=PREFIX, pattern=r"[A-Z]{1,2}",
                           hint="1 到 2 个大写英文字母，如 \"A\""),
@@ -489,9 +498,42 @@ def _read_categories(c: _Checker, data: dict) -> list[tuple[str, Category]]:
             kinds=c.texts(t, path, "kinds", required=False, min_items=1, choices=TICKET_KINDS,
                           default=TICKET_KINDS, limit=10, max_items=len(TICKET_KINDS)),
             department=c.text(t, path, "department", required=False, limit=CODE),
+            booking=_read_booking(c, t, path),
         )))
     c.unique([(p, cat.prefix) for p, cat in out], "prefix", "号段前缀")
     return out
+
+
+_BOOKING_KEYS = ("sessions", "slot_minutes", "capacity", "share", "horizon_days",
+                 "per_phone_per_day", "early_minutes", "late_minutes")
+
+
+def _read_booking(c: _Checker, category: dict, path: str) -> BookingRules | None:
+    """A category's `[categories.booking]` (docs/appointments.md), or None without one."""
+    if "booking" not in category:
+        return None
+    where = f"{path}.booking"
+    table = category["booking"]
+    if not isinstance(table, dict):
+        c.fail(where, "应写成 [categories.booking] 表（预约时段、每段名额等）")
+        return None
+    c.known_keys(table, where, _BOOKING_KEYS)
+    sessions = _read_sessions(c, table, where)
+    slot = c.integer(table, where, "slot_minutes", 5, 240, required=False, default=30)
+    if sessions and all((datetime.combine(date.min, s.end) - datetime.combine(date.min, s.start))
+                        < timedelta(minutes=slot) for s in sessions):
+        c.fail(f"{where}.slot_minutes", f"每个预约时段长 {slot} 分钟，比所有预约时间段都长，一个号源也排不出")
+    return BookingRules(
+        sessions=sessions, slot_minutes=slot,
+        capacity=c.integer(table, where, "capacity", 1, 999, required=False, default=4),
+        share=c.integer(table, where, "share", 1, 100, required=False, default=50),
+        horizon_days=c.integer(table, where, "horizon_days", 0, 90, required=False, default=7),
+        per_phone_per_day=c.integer(table, where, "per_phone_per_day", 1, 10, required=False,
+                                    default=1),
+        early_minutes=c.integer(table, where, "early_minutes", 0, 240, required=False,
+                                default=30),
+        late_minutes=c.integer(table, where, "late_minutes", 0, 240, required=False,
+                               default=15))
 
 
 def _read_clerks(c: _Checker, data: dict, demo: bool) -> list[tuple[str, Clerk]]:
@@ -650,6 +692,17 @@ def _check_references(c: _Checker, departments, categories, clerks, windows, ite
 
 # --- entry points --------------------------------------------------------------------------------
 
+def _check_booking_hours(c: _Checker, hall: HallInfo, categories: list[tuple[str, Category]]
+                         ) -> None:
+    """Booking runs only while the hall is open: each booking session within a hall session."""
+    for path, category in categories:
+        for i, span in enumerate(category.booking.sessions if category.booking else (), start=1):
+            if not any(h.start <= span.start and span.end <= h.end for h in hall.sessions):
+                c.fail(f"{path}.booking.sessions[{i}]",
+                       f"预约时间段 {clock_text(span.start)}–{clock_text(span.end)} 不在大厅的服务时段"
+                       "（[hall] sessions）之内")
+
+
 def parse_hall(text: str, source: str = "<hall>") -> HallDefinition:
     """Parse and check a hall file's text; raise `HallFileInvalid` listing every problem."""
     if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
@@ -668,6 +721,8 @@ def parse_hall(text: str, source: str = "<hall>") -> HallDefinition:
     windows = _read_windows(c, data)
     items = _read_items(c, data)
     _check_references(c, departments, categories, clerks, windows, items)
+    if hall is not None:
+        _check_booking_hours(c, hall, categories)
     if c.problems or hall is None:
         raise HallFileInvalid(source, c.problems)
     return HallDefinition(
@@ -759,7 +814,9 @@ def dump_hall(definition: HallDefinition, header: str | None = None) -> str:
                           ("categories", definition.categories),
                           ("clerks", definition.clerks), ("windows", definition.windows)):
         for record in records:
-            out += ["", f"[[{name}]]", *_toml_pairs(_record(record, skip=("pin",)))]
+            out += ["", f"[[{name}]]", *_toml_pairs(_record(record, skip=("pin", "booking")))]
+            if isinstance(record, Category) and record.booking is not None:
+                out += ["", "[categories.booking]", *_toml_pairs(booking_settings(record.booking))]
     for item in definition.items:
         out += ["", "[[items]]", *_toml_pairs(_record(item, skip=("materials",)))]
         for material in item.materials:
@@ -772,7 +829,9 @@ _OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level
                        "rating_levels": tuple(name for _, name in SCORES),
                        "case_deadline_days": 5, "case_near_days": 1, "mobile_share": 50,
                        "complaint_categories": COMPLAINT_CATEGORIES, "complaint_deadline_days": 5,
-                       "complaint_keep_contact": True, "complaint_contact_days": 180}
+                       "complaint_keep_contact": True, "complaint_contact_days": 180,
+                       "booking_no_show_limit": 3, "booking_no_show_days": 30,
+                       "booking_block_days": 30}
 """[hall] keys an export leaves out when they hold their default."""
 
 
@@ -781,6 +840,14 @@ def hall_settings(hall: HallInfo) -> dict[str, Any]:
     store, which keeps them as JSON)."""
     values = asdict(hall)
     values["sessions"] = [[clock_text(s.start), clock_text(s.end)] for s in hall.sessions]
+    return values
+
+
+def booking_settings(booking: BookingRules) -> dict[str, Any]:
+    """A category's [categories.booking] values in field order, sessions as "HH:MM" pairs
+    (shared with the store, which keeps them as JSON)."""
+    values = asdict(booking)
+    values["sessions"] = [[clock_text(s.start), clock_text(s.end)] for s in booking.sessions]
     return values
 
 

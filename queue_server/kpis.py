@@ -279,6 +279,8 @@ FOLD: dict[type[ev.Record], Callable[[_Fold, Event[Any]], None] | None] = dict([
     **{kind: None for kind in ev.CASE_KINDS},
     # A complaint's life: not a ticket's nor a window's.
     **{kind: None for kind in ev.COMPLAINT_KINDS},
+    # A booking's life: its ticket, once checked in, is folded as every ticket is.
+    **{kind: None for kind in ev.BOOKING_KINDS},
 }
 """How the KPI fold reads each kind of event."""
 

@@ -1,5 +1,5 @@
-"""The life of a ticket, of a window, of a 差评 case and of a complaint: four tables, and the
-gates every move goes through.
+"""The life of a ticket, of a window, of a 差评 case, of a complaint and of a booking: five
+tables, and the gates every move goes through.
 
 Theory of operation
 -------------------
@@ -45,16 +45,24 @@ calls the citizen back (`follow_up`, 回访, with the case's tries) and closes i
 CLOSED, 已办结, final) once the 回访 got through or ran out of tries. Like a case it outlives the
 day, and its deadline (working days) runs until it is closed.
 
+A booking (预约, docs/appointments.md) is BOOKED for a slot of a category on a day. The citizen
+cancels it (CANCELLED, final; its place is free again), or checks in at the kiosk on the day:
+within the slot's early and late limits it gives a ticket marked 预约 (CHECKED_IN, final);
+after the late limit a normal walk-in ticket (LATE, final). A booking still BOOKED at its late
+limit is released by the server's tick (NO_SHOW: counted against the phone; a citizen who
+comes later that day still gets a walk-in ticket, LATE). Like cases, bookings outlive the day.
+
 How the tables are enforced
 ---------------------------
-`TICKET_TRANSITIONS`, `WINDOW_TRANSITIONS`, `CASE_TRANSITIONS` and `COMPLAINT_TRANSITIONS` are
-the only place these moves are written. Every decision of `hall_state` that moves a ticket, a
-window, a case or a complaint asks `ticket_allows` / `window_allows` / `case_allows` /
-`complaint_allows` first and refuses the command when the table says no; every event handler
-sets the new status with `ticket_after` / `window_after` / `case_after` / `complaint_after`,
-which raise `BrokenTransition` on a move the table does not have. So editing a
-table changes what the hall does, and `tests/test_lifecycle.py` derives every allowed and
-every forbidden move from the tables and drives `HallState` through each.
+`TICKET_TRANSITIONS`, `WINDOW_TRANSITIONS`, `CASE_TRANSITIONS`, `COMPLAINT_TRANSITIONS` and
+`BOOKING_TRANSITIONS` are the only place these moves are written. Every decision of
+`hall_state` that moves a ticket, a window, a case, a complaint or a booking asks
+`ticket_allows` / `window_allows` / `case_allows` / `complaint_allows` / `booking_allows` first
+and refuses the command when the table says no; every event handler sets the new status with
+`ticket_after` / `window_after` / `case_after` / `complaint_after` / `booking_after`, which
+raise `BrokenTransition` on a move the table does not have. So editing a table changes what the
+hall does, and `tests/test_lifecycle.py` derives every allowed and every forbidden move from
+the tables and drives `HallState` through each.
 
 Everything that is not a simple transition (which ticket is next, who may sign in where, the
 priority ratio, time-based warnings) is in `hall_state` and `dispatch`, beside these tables.
@@ -66,6 +74,7 @@ from enum import StrEnum
 from typing import Literal, TypeVar, get_args
 
 from hall.vocabulary import (
+    BOOKING_STATUS_NAMES,
     CASE_STATUS_NAMES,
     COMPLAINT_STATUS_NAMES,
     TICKET_STATUS_NAMES,
@@ -190,6 +199,30 @@ COMPLAINT_TRANSITIONS: dict[tuple[ComplaintStatus, ComplaintAction], ComplaintSt
 """Every move a complaint can make (the complaints register)."""
 
 
+class BookingStatus(StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    LATE = "late"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+FINAL_BOOKING_STATUSES = frozenset({BookingStatus.CHECKED_IN, BookingStatus.LATE,
+                                    BookingStatus.CANCELLED})
+
+BookingAction = Literal["cancel", "check_in", "check_in_late", "release"]
+BOOKING_ACTIONS: tuple[BookingAction, ...] = get_args(BookingAction)
+
+BOOKING_TRANSITIONS: dict[tuple[BookingStatus, BookingAction], BookingStatus] = {
+    (BookingStatus.BOOKED, "cancel"): BookingStatus.CANCELLED,
+    (BookingStatus.BOOKED, "check_in"): BookingStatus.CHECKED_IN,
+    (BookingStatus.BOOKED, "check_in_late"): BookingStatus.LATE,
+    (BookingStatus.BOOKED, "release"): BookingStatus.NO_SHOW,
+    (BookingStatus.NO_SHOW, "check_in_late"): BookingStatus.LATE,   # came after its release
+}
+"""Every move a booking (预约) can make."""
+
+
 class BrokenTransition(Exception):
     """An event says a ticket, window, case or complaint made a move its table does not allow: the log is not
     one this code wrote, or a decision let through what the table forbids."""
@@ -230,6 +263,14 @@ def case_allows(status: CaseStatus, action: CaseAction) -> bool:
 
 def case_after(status: CaseStatus, action: CaseAction, number: str) -> CaseStatus:
     return _after(CASE_TRANSITIONS, status, action, f"差评工单 {number} {CASE_STATUS_NAMES[status]}")
+
+
+def booking_allows(status: BookingStatus, action: BookingAction) -> bool:
+    return (status, action) in BOOKING_TRANSITIONS
+
+
+def booking_after(status: BookingStatus, action: BookingAction, code: str) -> BookingStatus:
+    return _after(BOOKING_TRANSITIONS, status, action, f"预约 {code} {BOOKING_STATUS_NAMES[status]}")
 
 
 def complaint_allows(status: ComplaintStatus, action: ComplaintAction) -> bool:

@@ -2,7 +2,8 @@
 
 One kiosk connection's tickets (`serve --take-limit`), one address's login tries
 (`serve --login-limit`), its 查询码 tries (`/q`) and its hall codes and tickets on the mobile
-取号 page (`/take`), its complaints and its complaint status tries (`/ts`) are limited this way.
+取号 page (`/take`), its complaints and its complaint status tries (`/ts`), its bookings and
+cancellations (`/book`) are limited this way.
 A burst of 0 means no limit.
 """
 
@@ -143,4 +144,5 @@ TAKE_LIMIT = RateLimit(5, 10.0)     # a kiosk connection's tickets: 5 at once, 5
 MOBILE_TAKE_LIMIT = RateLimit(5, 60.0)   # an address's tickets on the mobile page (`/take`)
 COMPLAIN_LIMIT = RateLimit(3, 600.0)   # an address's complaints: 3 at once, one more per 200 s
 STATUS_LIMIT = RateLimit(10, 60.0)   # an address's complaint status tries (`/s`): then one per 6 s
+BOOK_LIMIT = RateLimit(5, 600.0)   # an address's bookings and cancellations (/book): then one per 2 min
 LOGIN_LIMIT = RateLimit(20, 60.0)   # an address's login tries: 20 at once, then one per 3 s

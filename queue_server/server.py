@@ -56,7 +56,7 @@ from queue_server.hall_service import HallService
 from queue_server.http_replies import file, is_page, json_reply, page, reply, text_reply
 from queue_server.leadership import Leadership, leader_url, sole_leadership
 from queue_server.login_gate import LoginGate
-from queue_server.rate_limits import LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import hall_records
 
 FRONT = ("/", "/index.html")   # a hall's front page (web_pages.front_html), or the server's
@@ -77,7 +77,8 @@ class Server:
                  web_root: Path = WEB_ROOT, tls: ssl.SSLContext | None = None,
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
                  login_limit: RateLimit = LOGIN_LIMIT, name: str | None = None,
-                 url: str | None = None, mobile_limit: RateLimit = MOBILE_TAKE_LIMIT):
+                 url: str | None = None, mobile_limit: RateLimit = MOBILE_TAKE_LIMIT,
+                 book_limit: RateLimit = BOOK_LIMIT):
         if not codes:
             raise ValueError("a server serves at least one hall")
         self.engine = engine
@@ -87,6 +88,7 @@ class Server:
         self.speed = speed
         self.take_limit = take_limit
         self.mobile_limit = mobile_limit
+        self.book_limit = book_limit
         self.name, self.url = name, url      # set from the bound address in `run` when None
         self.started = time.monotonic()
         self.login_gate = LoginGate(login_limit)
@@ -190,7 +192,8 @@ class Server:
         service = HallService(self.engine, self.codes[hall_id], now, epoch)
         return HallHost(service, self.login_gate, self.take_limit, self.tls, self.clock,
                         self.speed, on_fenced=lambda: self.fenced(hall_id),
-                        servers=self.live_servers, mobile_limit=self.mobile_limit)
+                        servers=self.live_servers, mobile_limit=self.mobile_limit,
+                        book_limit=self.book_limit)
 
     def lose(self, hall_id: int) -> None:
         """Stop serving the hall: its connections are closed with CLOSE_MOVED (the devices

@@ -38,8 +38,8 @@ from hall.protocol import (
     parse_request,
 )
 from hall.vocabulary import CASE_METRICS, COMPLAINT_METRICS, METRICS, ROLE_NAMES
+from queue_server import bookings, complaint_contacts, county, kpis, ops, reports, take_page, views
 from queue_server import commands as cmd
-from queue_server import complaint_contacts, county, kpis, ops, reports, take_page, views
 from queue_server import events as ev
 from queue_server.domain_errors import DomainError
 from queue_server.export_links import make_link
@@ -47,6 +47,7 @@ from queue_server.fanout import Hub, close_soon
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
 from queue_server.rate_limits import (
+    BOOK_LIMIT,
     COMPLAIN_LIMIT,
     MOBILE_TAKE_LIMIT,
     TAKE_LIMIT,
@@ -62,12 +63,14 @@ from queue_server.ticket_tokens import (
     short_code,
     ticket_for,
 )
+from queue_server.views import booked_view, booking_menu, booking_slots
 from queue_server.writer import SessionEnded, Writer, WriterFailed
 
 log = logging.getLogger("queue_server.sessions")
 
 READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
-                      "take_menu", "take_poster", "complaint_contact", "find_complaints"})
+                      "take_menu", "take_poster", "complaint_contact", "find_complaints",
+                      "booking_menu", "booking_slots"})
 
 
 @dataclass
@@ -94,6 +97,8 @@ class Context:
     clock_speed: float = 1.0   # how fast the hall's clock runs (`serve --speed`, a simulation)
     complaints: PerAddress = field(default_factory=lambda: PerAddress(COMPLAIN_LIMIT))
     """Citizens' complaints (the ticket page, `/complain`), per client address."""
+    bookings: PerAddress = field(default_factory=lambda: PerAddress(BOOK_LIMIT))
+    """Bookings and cancellations (the /book page), per client address (`serve --book-limit`)."""
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -166,7 +171,7 @@ class Session:
             operation = OPERATIONS[request.op]   # one of OPS: parse_request said so
             return ok_reply(request.id, **await operation(self, request))
         except DomainError as error:
-            return error_reply(request.id, error.code, error.message)
+            return error_reply(request.id, error.code, error.message, **error.detail)
         except ProtocolError as error:
             return error_reply(request.id, error.code, error.message, **error.detail)
         except WriterFailed:
@@ -261,6 +266,9 @@ class Session:
                                           **self._complaint_card()}}
         if role == "display":   # shown on the board, for the mobile 取号 page (`/take`)
             reply["take_code"] = take_page.hall_code(self.context.secret, self.state.day)
+        if role == "booking":
+            reply["snapshot"] = {"hall": self._hall_card()}
+            reply["menu"] = booking_menu(self.state, self.context.writer.clock())
         if role == "mobile":
             reply["snapshot"] = {"hall": {**self._hall_card(), **self._complaint_card()}}
             reply["menu"] = self._menu()
@@ -421,6 +429,80 @@ class Session:
         return await self._submit(ops.command_for(request.op, {**p, "phone_key": key}, self,
                                                   self.state.clerk_window.get))
 
+    # --- appointments (预约): the /book page and the kiosk's check-in -------------------------
+
+    def _bookings_for(self, p: dict[str, Any]) -> None:
+        """A booking page's act that may be abused (a booking, a cancellation): limited per
+        address."""
+        if not self.context.bookings.take(self.address):
+            raise ProtocolError("rate_limited", "操作太频繁，请稍后再试")
+
+    async def _op_booking_menu(self, request: Request) -> dict[str, Any]:
+        return {"menu": booking_menu(self.state, self.context.writer.clock())}
+
+    async def _op_booking_slots(self, request: Request) -> dict[str, Any]:
+        p = request.params
+        return booking_slots(self.state, p["category"], p["day"], self.context.writer.clock())
+
+    async def _op_book(self, request: Request) -> dict[str, Any]:
+        """A slot booked: the phone and the ID's last four digits checked and kept only as keyed
+        hashes; the code drawn here, at random."""
+        p = request.params
+        try:
+            phone = take_page.checked_phone(p["phone"])
+            digits = bookings.checked_id_digits(p["id_digits"])
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        self._bookings_for(p)
+        secret = self.context.secret
+        code = bookings.new_code()
+        outcome = await self._submit(ops.command_for(request.op, {
+            **p, "code": code, "phone_key": bookings.phone_key(secret, phone),
+            "id_key": bookings.id_key(secret, code, digits)}, self, self.state.clerk_window.get))
+        made = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingMade))
+        return {"booking": booked_view(self.state, self.state.bookings[made.booking])}
+
+    async def _op_cancel_booking(self, request: Request) -> dict[str, Any]:
+        """A booking cancelled with its code and the phone number or the ID's last four digits."""
+        p = request.params
+        try:
+            code = bookings.checked_code(p["code"])
+            proofs = []
+            if p.get("phone"):
+                proofs.append(bookings.phone_key(self.context.secret,
+                                                 take_page.checked_phone(p["phone"])))
+            if p.get("id_digits"):
+                proofs.append(bookings.id_key(self.context.secret, code,
+                                              bookings.checked_id_digits(p["id_digits"])))
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        if not proofs:
+            raise ProtocolError("bad_request", "请填写预约时的手机号或身份证后四位")
+        self._bookings_for(p)
+        await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs}, self,
+                                           self.state.clerk_window.get))
+        return {"booking": booked_view(self.state, self.state.bookings[code])}
+
+    async def _op_check_in(self, request: Request) -> dict[str, Any]:
+        """A booking's code at the kiosk: on time, a ticket marked 预约; late, a walk-in ticket,
+        said plainly; too early, refused (`closed`) with when to come back (`come_back_at`)."""
+        if not self.bucket.take():
+            raise ProtocolError("rate_limited", "操作太频繁，请稍候再试")
+        try:
+            code = bookings.checked_code(request.params["code"])
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        outcome = await self._submit(ops.command_for(request.op, {"code": code}, self,
+                                                     self.state.clerk_window.get))
+        checked = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingCheckedIn))
+        ticket = self._ticket_reply(outcome)
+        if checked.late:
+            text = (f"您已超过预约签到时间，预约已失效；已按现场取号为您取号 {ticket['number']}，"
+                    "请按顺序等候叫号")
+        else:
+            text = f"签到成功，您的预约号是 {ticket['number']}，请留意叫号"
+        return {"outcome": "late" if checked.late else "on_time", "text": text, "ticket": ticket}
+
     # --- kiosk ------------------------------------------------------------------------------------
 
     async def _op_catalogue(self, request: Request) -> dict[str, Any]:
@@ -455,6 +537,10 @@ class Session:
             outcome = await self._take_mobile(request)
         else:
             outcome = await self._submit(self._command(request))
+        return {"ticket": self._ticket_reply(outcome)}
+
+    def _ticket_reply(self, outcome: Outcome) -> dict[str, Any]:
+        """The ticket an outcome issued, as the kiosk prints it and the mobile page shows it."""
         issued = next(e for e in outcome.events if e.kind == "ticket_issued")
         number = issued.data.number
         definition = self.state.definition
@@ -463,7 +549,7 @@ class Session:
         windows = [definition.window_by_number[n] for n in definition.windows_by_category[
             issued.data.category]]
         guide = guide_path(issued.data.service, issued.data.catalogue_version)
-        return {"ticket": {
+        return {
             "number": number, "category": issued.data.category,
             "category_name": definition.category_by_prefix[issued.data.category].name,
             "service": issued.data.service, "kind": issued.data.kind,
@@ -475,7 +561,8 @@ class Session:
             "short_code": short_code(self.context.secret, issued.day, number),
             "lookup_url": f"{public}/q",
             "catalogue_version": issued.data.catalogue_version,
-            "guide_url": f"{public}/{guide}" if guide else None}}
+            "guide_url": f"{public}/{guide}" if guide else None,
+            "booked": issued.data.booking is not None, "slot_at": issued.data.slot_at}
 
     async def _op_device_status(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))
@@ -749,6 +836,11 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
                                                 "follow_up_complaint", "close_complaint")},
     "complaint_contact": Session._op_complaint_contact,
     "find_complaints": Session._op_find_complaints,
+    "booking_menu": Session._op_booking_menu,
+    "booking_slots": Session._op_booking_slots,
+    "book": Session._op_book,
+    "cancel_booking": Session._op_cancel_booking,
+    "check_in": Session._op_check_in,
 }
 """What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
 the two name the same ops."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
-import unicodedata
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,10 +34,10 @@ import qrcode.image.svg
 
 from hall.availability import category_availability, hall_availability, waiting_text
 from queue_server import views
-from queue_server.hall_state import HallState, mobile_cap, mobile_full_text
+from queue_server.hall_state import HallState, mobile_cap, mobile_full_text, ticket_kind
 from queue_server.rate_limits import RateLimit
 from queue_server.seals import Unsealed, seal, unseal
-from queue_server.ticket_tokens import digits, mac
+from queue_server.ticket_tokens import digits, mac, typed
 
 CODE_DIGITS = 4
 POSTER_SECONDS = 600
@@ -54,14 +53,8 @@ def hall_code(secret: str, day: date) -> str:
     return digits(secret, f"take-code:{day:%Y%m%d}", CODE_DIGITS)
 
 
-def _typed(text: str) -> str:
-    """Digits as typed: full-width ones (a Chinese input method) made plain, spaces and dashes
-    left out."""
-    return re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text))
-
-
 def code_is_right(secret: str, day: date, given: str) -> bool:
-    return hmac.compare_digest(_typed(given).encode(), hall_code(secret, day).encode())
+    return hmac.compare_digest(typed(given).encode(), hall_code(secret, day).encode())
 
 
 def phone_key(salt: str, phone: str) -> str:
@@ -72,16 +65,10 @@ def phone_key(salt: str, phone: str) -> str:
 
 def checked_phone(text: str) -> str:
     """The 11 digits of a mainland mobile number (spaces and dashes allowed), or ValueError."""
-    number = _typed(text)
+    number = typed(text)
     if not PHONE.fullmatch(number):
         raise ValueError(BAD_PHONE)
     return number
-
-
-def take_kind(kinds: list[str]) -> str:
-    """What a mobile ticket comes for: 办理 where the category offers it, as at the kiosk, else
-    the category's first kind (a 咨询-only category)."""
-    return "handle" if "handle" in kinds else kinds[0]
 
 
 def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -103,7 +90,7 @@ def menu(state: HallState, hall: dict[str, Any], now: datetime) -> dict[str, Any
         items = [{"code": i.code, "name": i.name} for i in state.definition.items
                  if i.category == prefix]
         listed.append({"prefix": prefix, "name": category["name"],
-                       "kind": take_kind(category["kinds"]), "takeable": takeable,
+                       "kind": ticket_kind(category["kinds"]), "takeable": takeable,
                        "text": text, "ok": ok,
                        "waiting": waiting_text(waiting, prefix), "items": items})
     return {"takeable": whole.takeable, "text": whole.text, "categories": listed}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import unicodedata
 from collections.abc import Container
 from datetime import date
 
@@ -18,6 +20,12 @@ def mac(secret: str, payload: str) -> str:
     """128 bits of HMAC-SHA256 of `payload` under the hall's secret, URL-safe."""
     digest = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def typed(text: str) -> str:
+    """Digits as typed: full-width ones (a Chinese input method) made plain, spaces and dashes
+    left out."""
+    return re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text))
 
 
 def make_token(secret: str, day: date, number: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, overload
 from hall import guide, service_calendar
 from hall.service_calendar import clock_text
 from hall.vocabulary import (
+    BOOKING_STATUS_NAMES,
     CASE_STATUS_NAMES,
     COMPLAINT_CHANNEL_NAMES,
     COMPLAINT_KIND_NAMES,
@@ -26,10 +27,19 @@ from hall.vocabulary import (
     WINDOW_STATUS_NAMES,
     is_bad,
 )
+from queue_server import bookings
 from queue_server import events as ev
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
-from queue_server.hall_state import Case, Complaint, HallState, Ticket, WindowState, calls_left
+from queue_server.hall_state import (
+    Booking,
+    Case,
+    Complaint,
+    HallState,
+    Ticket,
+    WindowState,
+    calls_left,
+)
 from queue_server.lifecycle import (
     CASE_ACTIONS,
     COMPLAINT_ACTIONS,
@@ -185,17 +195,24 @@ def window_view(state: HallState, window: WindowState) -> dict[str, Any]:
             "status": window.status.value, "status_text": WINDOW_STATUS_NAMES[window.status],
             "reason": window.pause_reason or None, "clerk": clerk,
             "current": window.current.number if window.current else None,
+            "current_booked": window.current.booking is not None if window.current else False,
             "current_since": iso(window.current.called_at) if window.current else None}
 
 
 def queue_view(state: HallState, prefix: str) -> dict[str, Any]:
     """A category's queue: how many wait, who is next, since when the longest has waited (each
     priority lane is oldest first, so its head is its longest wait), and how many numbers were
-    issued today (against the category's `daily_cap`)."""
+    issued today (against the category's `daily_cap`); `booked`: those of `next` that are
+    checked-in bookings (预约). A checked-in booking waits in the priority lane by its slot, so
+    that lane's longest wait is looked for along it."""
     queue = state.queues[prefix]
-    heads = [lane[0].issued_at for lane in (queue.green, queue.priority, queue.normal) if lane]
+    heads = [lane[0].issued_at for lane in (queue.green, queue.normal) if lane]
+    if queue.priority:
+        heads.append(min(t.issued_at for t in queue.priority))
+    first = queue.first(QUEUE_PREVIEW)
     return {"category": prefix, "waiting": len(queue),
-            "next": [t.number for t in queue.first(QUEUE_PREVIEW)],
+            "next": [t.number for t in first],
+            "booked": [t.number for t in first if t.booking is not None],
             "oldest_at": iso(min(heads)) if heads else None, "issued": state.issued[prefix]}
 
 
@@ -335,6 +352,8 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
         "window": window.number if window and status == TicketStatus.CALLED else None,
         "window_name": window.name if window and status == TicketStatus.CALLED else None,
         "issued_at": iso(ticket.issued_at),
+        "booked": ticket.booking is not None,
+        "slot_at": iso(ticket.slot_at),
         "guide": guide.guide_path(ticket.service, ticket.catalogue_version),
         "can_rate": status == TicketStatus.FINISHED and ticket.score is None
         and not ticket.citizen_rated,
@@ -500,6 +519,7 @@ def ticket_detail(state: HallState, ticket: Ticket) -> dict[str, Any]:
             "service": ticket.service, "service_name": item.name if item else None,
             "kind": ticket.kind, "kind_text": TICKET_KIND_NAMES.get(ticket.kind, ticket.kind),
             "priority": ticket.priority, "issued_at": iso(ticket.issued_at),
+            "booked": ticket.booking is not None, "slot_at": iso(ticket.slot_at),
             "called_at": iso(ticket.called_at), "recalls": ticket.recalls,
             "transfers": ticket.transfers, "first_clerk": ticket.first_clerk,
             "hold_reason": ticket.hold_reason or None,
@@ -534,7 +554,22 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
                          if v["pending"]]
         view["complaints"] = [complaint_view(state, c) for c in state.complaints.values()
                               if c.is_open]
+        view["bookings"] = [booking_view(state, b) for b in state.bookings.values()
+                            if b.day == state.day]
     return view
+
+
+def booking_view(state: HallState, booking: Booking) -> dict[str, Any]:
+    """A booking as managers see it: nothing of the citizen (the phone and ID digits are keyed
+    hashes, never sent)."""
+    rules = state.definition.category_by_prefix[booking.category].booking
+    return {"booking": booking.code, "category": booking.category,
+            "service": booking.service, "day": booking.day.isoformat(),
+            "slot": clock_text(booking.slot),
+            "slot_text": bookings.slot_label(rules, booking.slot) if rules else clock_text(booking.slot),
+            "made_at": iso(booking.made_at), "status": booking.status.value,
+            "status_text": BOOKING_STATUS_NAMES[booking.status], "ticket": booking.ticket,
+            "checked_in_at": iso(booking.checked_in_at)}
 
 
 def warning_view(warning: dict[str, Any]) -> dict[str, Any]:
@@ -594,7 +629,8 @@ def _to(roles: frozenset[str], name: str | None = None) -> Callable[[HallState, 
 def _issued(state: HallState, e: Event[ev.TicketIssued]) -> list[Delivery]:
     d = e.data
     return [Delivery(_event(e, "ticket_issued", number=d.number, category=d.category,
-                            kind=d.kind, priority=d.priority, issued_at=iso(e.at)), STAFF)]
+                            kind=d.kind, priority=d.priority, issued_at=iso(e.at),
+                            booked=d.booking is not None), STAFF)]
 
 
 def _called(state: HallState, e: Event[ev.TicketCalled]) -> list[Delivery]:
@@ -679,6 +715,19 @@ def _complaint(state: HallState, e: Event[Any]) -> list[Delivery]:
                      MANAGERS)]
 
 
+def _booking(state: HallState, e: Event[Any]) -> list[Delivery]:
+    """A booking made or moved: managers get its view (nothing personal in it)."""
+    return [Delivery(_event(e, "booking", **booking_view(state, state.bookings[e.data.booking])),
+                     MANAGERS)]
+
+
+def _blocked(state: HallState, e: Event[ev.BookingBlocked]) -> list[Delivery]:
+    """A phone blocked from booking: managers hear that one was, and until when (not the
+    phone's key)."""
+    return [Delivery(_event(e, "booking_blocked", until=e.data.until, no_shows=e.data.no_shows),
+                     MANAGERS)]
+
+
 AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.TicketIssued, _issued, queues=_its_category, number=_its_number),
     audience(ev.TicketCalled, _called,
@@ -718,6 +767,8 @@ AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.DayStarted, _day),
     *(audience(kind, _case, clerks=_case_clerk) for kind in ev.CASE_KINDS),
     *(audience(kind, _complaint) for kind in ev.COMPLAINT_KINDS),
+    *(audience(kind, _booking) for kind in ev.BOOKING_KINDS if kind is not ev.BookingBlocked),
+    audience(ev.BookingBlocked, _blocked),
 ])
 """Who receives each kind of event on the wire."""
 
@@ -781,3 +832,57 @@ def clerk_updates(state: HallState, events: list[Event], connected: Iterable[str
     return [Delivery(_event(last, "clerk", **clerk_view(state, badge)), clerk=badge,
                      view=("clerk", badge))
             for badge in touched.intersection(connected)]
+
+
+# --- appointments (预约): what the booking page and the kiosk's check-in see -----------------------
+
+def booking_menu(state: HallState, now: datetime) -> list[dict[str, Any]]:
+    """The categories that take bookings, each with its items and the days of its horizon, a
+    day the service calendar closes marked closed."""
+    today = service_calendar.service_day(state.hall, now)
+    listed = []
+    for category in state.definition.categories:
+        rules = category.booking
+        if rules is None:
+            continue
+        days = [today + timedelta(days=n) for n in range(rules.horizon_days + 1)]
+        listed.append({
+            "prefix": category.prefix, "name": category.name,
+            "items": [{"code": i.code, "name": i.name} for i in state.definition.items
+                      if i.category == category.prefix],
+            "slot_minutes": rules.slot_minutes, "per_phone_per_day": rules.per_phone_per_day,
+            "early_minutes": rules.early_minutes, "late_minutes": rules.late_minutes,
+            "days": [{"day": d.isoformat(), "text": bookings.day_label(d),
+                      "open": bookings.bookable_day(state.hall, d)} for d in days]})
+    return listed
+
+
+def booking_slots(state: HallState, prefix: str, day_text: str, now: datetime) -> dict[str, Any]:
+    """A category's slots on a day with their free places (a slot already begun is not open);
+    DomainError, in words, for a day that cannot be booked."""
+    category, rules, day = state.bookable(prefix, day_text, now)
+    slots = []
+    for start in bookings.slot_starts(rules):
+        free = state.free_places(prefix, day, start)
+        slots.append({"slot": clock_text(start), "text": bookings.slot_label(rules, start),
+                      "places": rules.places, "free": free,
+                      "open": free > 0 and bookings.slot_moment(state.hall, day, start) > now})
+    return {"category": prefix, "category_name": category.name, "day": day.isoformat(),
+            "day_text": bookings.day_label(day), "slots": slots}
+
+
+def booked_view(state: HallState, booking: Booking) -> dict[str, Any]:
+    """A booking as its citizen sees it (the booking page's answer): its code, slot and when
+    to check in at the kiosk."""
+    category = state.definition.category_by_prefix[booking.category]
+    rules = category.booking
+    item = state.definition.item_by_code.get(booking.service) if booking.service else None
+    view = {**booking_view(state, booking), "category_name": category.name,
+            "service_name": item.name if item else None,
+            "day_text": bookings.day_label(booking.day)}
+    if rules is not None:
+        view["check_in_from"] = clock_text(
+            (booking.slot_at - timedelta(minutes=rules.early_minutes)).time())
+        view["check_in_until"] = clock_text(
+            (booking.slot_at + timedelta(minutes=rules.late_minutes)).time())
+    return view

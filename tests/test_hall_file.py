@@ -426,3 +426,52 @@ def test_the_complaint_rules_are_kept_through_export_and_written_only_when_set()
     assert all(f"{key} =" not in written for key in (
         "complaint_categories", "complaint_deadline_days", "complaint_keep_contact",
         "complaint_contact_days"))
+
+
+BOOKING = '''department = "sb"
+
+[categories.booking]
+sessions = [["09:00", "12:00"], ["14:00", "17:00"]]
+slot_minutes = 30
+capacity = 4
+share = 50
+'''
+
+
+def test_a_categorys_booking_rules_are_read_with_their_defaults_and_kept_through_export():
+    definition = parse_hall(SMALL.replace('department = "sb"\n', BOOKING, 1))
+    rules = definition.category_by_prefix["A"].booking
+    assert rules is not None and definition.category_by_prefix["B"].booking is None
+    assert (rules.slot_minutes, rules.capacity, rules.places, rules.horizon_days,
+            rules.per_phone_per_day, rules.early_minutes, rules.late_minutes) == (
+        30, 4, 2, 7, 1, 30, 15)
+    assert definition.hall.booking_no_show_limit == 3
+    assert parse_hall(dump_hall(definition)).categories == definition.categories
+    assert "[categories.booking]" not in dump_hall(parse_hall(SMALL))
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ("share = 50", "categories[1].booking.share", "应为 1 到 100 之间的整数，实际为 0"),
+    ("capacity = 4", "categories[1].booking.capacity", "应为 1 到 999 之间的整数，实际为 0"),
+    ("slot_minutes = 30", "categories[1].booking.slot_minutes",
+     "每个预约时段长 240 分钟，比所有预约时间段都长，一个号源也排不出"),
+    ('sessions = [["09:00", "12:00"], ["14:00", "17:00"]]', "categories[1].booking.sessions[2]",
+     "预约时间段 14:00–18:00 不在大厅的服务时段（[hall] sessions）之内"),
+    ('sessions = [["09:00", "12:00"], ["14:00", "17:00"]]', "categories[1].booking.sessions[1]",
+     "开始时间 12:00 应早于结束时间 09:00"),
+    ("share = 50", "categories[1].booking.places", "未知字段；此处可用的字段有：sessions, slot_minutes, "
+     "capacity, share, horizon_days, per_phone_per_day, early_minutes, late_minutes"),
+])
+def test_bad_booking_rules_are_refused_in_words(change, field, message):
+    bad = {"share = 50": "share = 0", "capacity = 4": "capacity = 0",
+           "slot_minutes = 30": "slot_minutes = 240"}
+    if field.endswith("sessions[2]"):
+        new = 'sessions = [["09:00", "12:00"], ["14:00", "18:00"]]'
+    elif field.endswith("sessions[1]"):
+        new = 'sessions = [["12:00", "09:00"]]'
+    elif field.endswith("places"):
+        new = "share = 50\nplaces = 3"
+    else:
+        new = bad[change]
+    text = SMALL.replace('department = "sb"\n', BOOKING.replace(change, new), 1)
+    assert any(field in p and message in p for p in _problems(text)), _problems(text)

@@ -178,12 +178,14 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
             "complaint": "TS20260101-001", "channel": "phone", "clerk": "1001",
             "hotline_case": "2026010100001", "name": "李四", "reply": "已答复", "valid": True,
             "status": "closed",
-            "day": "2026-01-01", "ratings": [{"ticket": "A001", "score": 2, "reasons": ["态度"]}]}
-# The county's ops are sent on a manager's connection, the mobile page's and the citizens' on a
-# kiosk's: a frame is checked (`parse_request`, as the county's socket checks it too) before
+            "day": "2026-01-01", "ratings": [{"ticket": "A001", "score": 2, "reasons": ["态度"]}],
+            "slot": "09:00", "id_digits": "1234", "code": "12345678"}
+# The county's ops are sent on a manager's connection, the mobile page's, the booking page's and
+# the citizens' on a kiosk's: a frame is checked (`parse_request`, as the county's socket checks it too) before
 # whether the role may send it.
 ROLE_OF = {"catalogue": "kiosk", "take_ticket": "kiosk", "device_status": "kiosk", "rate": "pad",
-           "take_menu": "kiosk", "complain": "kiosk",
+           "take_menu": "kiosk", "complain": "kiosk", "book": "kiosk", "cancel_booking": "kiosk",
+           "booking_menu": "kiosk", "booking_slots": "kiosk",
            "county_live": "manager", "county_kpis": "manager", "county_pass": "manager"}
 
 

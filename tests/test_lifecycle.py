@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,6 +27,8 @@ from queue_server.events import Event
 from queue_server.hall_state import HallState
 from queue_server.hall_toml import load_hall
 from queue_server.lifecycle import (
+    BOOKING_ACTIONS,
+    BOOKING_TRANSITIONS,
     CASE_ACTIONS,
     CASE_TRANSITIONS,
     COMPLAINT_ACTIONS,
@@ -35,12 +37,14 @@ from queue_server.lifecycle import (
     TICKET_TRANSITIONS,
     WINDOW_ACTIONS,
     WINDOW_TRANSITIONS,
+    BookingStatus,
     BrokenTransition,
     CaseStatus,
     ComplaintStatus,
     TicketStatus,
     WindowStatus,
 )
+from tests.test_appointments import HALL as BOOKING_HALL  # category A takes bookings
 
 HALL = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -310,7 +314,46 @@ def _hall_with_complaint_in(status: ComplaintStatus) -> tuple[HallState, str]:
     return state, number
 
 
-# --- cases and complaints: each table's every move -----------------------------------------------
+# --- bookings (预约): the fifth table, its moves at their moments --------------------------------
+
+BOOKED_AT = MONDAY - timedelta(minutes=20)      # the booking, for 10:00 that day
+ON_TIME = MONDAY + timedelta(minutes=50)        # 09:50: within 30 min early
+LATE = MONDAY + timedelta(minutes=80)           # 10:20: past the 15 min late limit
+BOOKING_AT = {"cancel": BOOKED_AT, "check_in": ON_TIME, "check_in_late": LATE, "release": LATE}
+BOOKING_COMMANDS = {
+    "cancel": lambda n: cmd.CancelBooking(n, ("phone",)),
+    "check_in": lambda n: cmd.CheckIn(n),
+    "check_in_late": lambda n: cmd.CheckIn(n),
+    "release": lambda n: cmd.Tick(),
+}
+BOOKING_EVENTS = {
+    "cancel": lambda n: ev.BookingCancelled(n),
+    "check_in": lambda n: ev.BookingCheckedIn(n, "A001", False),
+    "check_in_late": lambda n: ev.BookingCheckedIn(n, "A001", True),
+    "release": lambda n: ev.BookingReleased(n),
+}
+BOOKING_SETUP = {
+    BookingStatus.BOOKED: [],
+    BookingStatus.CHECKED_IN: ["check_in"],
+    BookingStatus.LATE: ["check_in_late"],
+    BookingStatus.CANCELLED: ["cancel"],
+    BookingStatus.NO_SHOW: ["release"],
+}
+
+
+def _hall_with_booking_in(status: BookingStatus) -> tuple[HallState, str]:
+    quiet = replace(BOOKING_HALL.hall, wait_yellow_minutes=0, wait_red_minutes=0)   # a tick: releases only
+    state = HallState(replace(BOOKING_HALL, hall=quiet), MONDAY.date())
+    (made,) = state.handle(cmd.Book("A", "2026-11-23", "10:00", "phone", "id", "12345678"),
+                           BOOKED_AT)
+    number = made.data.booking
+    for action in BOOKING_SETUP[status]:
+        state.handle(BOOKING_COMMANDS[action](number), BOOKING_AT[action])
+    assert state.bookings[number].status == status
+    return state, number
+
+
+# --- cases, complaints and bookings: each table's every move --------------------------------------
 
 @dataclass(frozen=True)
 class Table:
@@ -326,6 +369,8 @@ class Table:
     events: dict
     reach: Callable[[object], tuple[HallState, str]]
     status: Callable[[HallState, str], object]
+    at: dict = field(default_factory=dict)
+    """The moment each action's command is given at (MONDAY when not said)."""
 
 
 TABLES = {
@@ -336,6 +381,9 @@ TABLES = {
                        ComplaintStatus.REGISTERED, COMPLAINT_SETUP, COMPLAINT_COMMANDS,
                        COMPLAINT_EVENTS, _hall_with_complaint_in,
                        lambda state, n: state.complaints[n].status),
+    "booking": Table(BOOKING_TRANSITIONS, BookingStatus, BOOKING_ACTIONS, BookingStatus.BOOKED,
+                     BOOKING_SETUP, BOOKING_COMMANDS, BOOKING_EVENTS, _hall_with_booking_in,
+                     lambda state, n: state.bookings[n].status, BOOKING_AT),
 }
 RECORD_MOVES = [(name, s, a) for name, t in TABLES.items() for s, a in itertools.product(t.statuses, t.actions)]
 RECORD_FORBIDDEN = [(name, s, a) for name, s, a in RECORD_MOVES if (s, a) not in TABLES[name].transitions]
@@ -351,13 +399,13 @@ def test_every_status_is_reached_and_every_action_has_a_command_and_an_event(nam
 
 @pytest.mark.parametrize(("name", "status", "action"), RECORD_MOVES,
                          ids=[f"{n}-{s.value}-{a}" for n, s, a in RECORD_MOVES])
-def test_a_case_or_complaint_moves_exactly_as_its_table_says(name, status, action):
+def test_a_case_complaint_or_booking_moves_exactly_as_its_table_says(name, status, action):
     t = TABLES[name]
     state, number = t.reach(status)
     after = t.transitions.get((status, action))
     seq = state.seq
-    try:
-        events = state.handle(t.commands[action](number), MONDAY)
+    try:   # a refusal, or a tick that moves nothing
+        events = state.handle(t.commands[action](number), t.at.get(action, MONDAY)) or None
     except DomainError:
         events = None
     if after is None:
@@ -370,7 +418,7 @@ def test_a_case_or_complaint_moves_exactly_as_its_table_says(name, status, actio
 
 @pytest.mark.parametrize(("name", "status", "action"), RECORD_FORBIDDEN,
                          ids=[f"{n}-{s.value}-{a}" for n, s, a in RECORD_FORBIDDEN])
-def test_a_logged_case_or_complaint_move_the_table_forbids_is_a_broken_log(name, status, action):
+def test_a_logged_case_complaint_or_booking_move_the_table_forbids_is_a_broken_log(name, status, action):
     t = TABLES[name]
     state, number = t.reach(status)
     with pytest.raises(BrokenTransition):

@@ -24,7 +24,7 @@ def test_citizen_sees_people_ahead_and_an_estimate_from_todays_service_times():
     assert views.ticket_view(state, state.ticket(third))["estimated_wait_s"] == 240
     hall.call(1)
     assert views.ticket_view(state, state.ticket(second))["status_text"] == "请到 1 号窗口"
-    assert views.queue_view(state, "A") == {"category": "A", "waiting": 1, "next": [third],
+    assert views.queue_view(state, "A") == {"category": "A", "waiting": 1, "next": [third], "booked": [],
                                             "oldest_at": "2026-11-23T09:00:00+08:00",
                                             "issued": 3}
     assert first not in views.queue_view(state, "A")["next"]

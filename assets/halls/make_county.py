@@ -45,6 +45,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 
 from queue_server.hall_definition import (
+    BookingRules,
     Category,
     Clerk,
     Department,
@@ -2134,16 +2135,29 @@ def build_item(d: dict, category: str, spec: dict, code: str, desk: str | None =
     }
 
 
+# Appointments (预约, docs/appointments.md): the categories citizens most often book ahead, with
+# slots within both the county's and the townships' opening hours.
+_BOOKING_HOURS = (Session(time(9), time(11, 30)), Session(time(14), time(16, 30)))
+BOOKABLE = {
+    "crj": BookingRules(_BOOKING_HOURS, slot_minutes=30, capacity=6, share=50, horizon_days=14),
+    "jsz": BookingRules(_BOOKING_HOURS, slot_minutes=30, capacity=4, share=50),
+    "gjj": BookingRules(_BOOKING_HOURS, slot_minutes=20, capacity=3, share=60),
+    "ylbx": BookingRules(_BOOKING_HOURS, slot_minutes=30, capacity=4, share=30),
+    "sb": BookingRules(_BOOKING_HOURS, slot_minutes=30, capacity=2, share=50),   # a township's
+}
+
+
 def with_prefixes(categories: list[tuple], windows: list[dict], items: list[dict]) -> list[dict]:
     """The hall's [[categories]], lettered in order (`prefix_for`), from rows of (key, name,
-    daily cap, kinds, department); the windows' and items' category keys become prefixes."""
+    daily cap, kinds, department), with their booking rules (`BOOKABLE`); the windows' and
+    items' category keys become prefixes."""
     prefixes = {key: prefix_for(i) for i, (key, *_) in enumerate(categories)}
     for w in windows:
         w["categories"] = [prefixes[c] for c in w["categories"]]
     for item in items:
         item["category"] = prefixes[item["category"]]
     return [{"prefix": prefixes[key], "name": name, "daily_cap": cap,
-             "kinds": list(kinds), "department": dept_code}
+             "kinds": list(kinds), "department": dept_code, "booking": BOOKABLE.get(key)}
             for key, name, cap, kinds, dept_code in categories]
 
 

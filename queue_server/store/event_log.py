@@ -133,6 +133,8 @@ STORED: dict[type[ev.Record], Callable[[Any], Columns]] = dict([
     _columns(ev.ComplaintRegistered, lambda d: (d.ticket, d.window, d.clerk)),
     *(_columns(kind, _hall_wide) for kind in ev.COMPLAINT_KINDS[1:]),
     _columns(ev.CaseAppealWithdrawn, lambda d: (None, None, d.clerk)),
+    *(_columns(kind, _hall_wide) for kind in ev.BOOKING_KINDS if kind is not ev.BookingCheckedIn),
+    _columns(ev.BookingCheckedIn, lambda d: (d.ticket, None, None)),
 ])
 """What each kind stores beyond its data in the log: the columns its row is found by."""
 

@@ -22,6 +22,7 @@ from hall.service_calendar import parse_clock
 from queue_server import catalogue
 from queue_server.credentials import hash_pin, verify_pin
 from queue_server.hall_definition import (
+    BookingRules,
     Category,
     Clerk,
     Department,
@@ -32,7 +33,7 @@ from queue_server.hall_definition import (
     Session,
     Window,
 )
-from queue_server.hall_toml import hall_settings
+from queue_server.hall_toml import booking_settings, hall_settings
 from queue_server.store import county_catalogue
 from queue_server.store.schema import (
     CategoryRow,
@@ -86,6 +87,13 @@ def _hall_info(settings: dict[str, Any]) -> HallInfo:
     return HallInfo(**values)
 
 
+def _booking(settings: dict[str, Any] | None) -> BookingRules | None:
+    if settings is None:
+        return None
+    return BookingRules(**{**settings, "sessions": tuple(
+        Session(parse_clock(a), parse_clock(b)) for a, b in settings["sessions"])})
+
+
 def _item_row(item: ServiceItem) -> dict[str, Any]:
     guide = asdict(item)
     row = {key: guide.pop(key) for key in ("code", "name", "department", "category")}
@@ -125,7 +133,9 @@ def _rows(definition: HallDefinition) -> dict[str, list[dict[str, Any]]]:
 
     return {
         "departments": ordered([plain(d) for d in definition.departments]),
-        "categories": ordered([plain(c) for c in definition.categories]),
+        "categories": ordered([{**plain(c, drop=("booking",)), "booking": (
+            booking_settings(c.booking) if c.booking is not None else None)}
+            for c in definition.categories]),
         "windows": [plain(w) for w in definition.windows],
         "clerks": ordered([plain(c, drop=("pin",)) for c in definition.clerks]),
         "items": _item_rows(definition.items),
@@ -362,7 +372,8 @@ def load_definition(conn: Connection, hall_id: int) -> HallDefinition:
     return HallDefinition(
         hall=_hall_info(hall.settings),
         departments=tuple(record(Department, r) for r in rows(DepartmentRow, DepartmentRow.position)),
-        categories=tuple(record(Category, r) for r in rows(CategoryRow, CategoryRow.position)),
+        categories=tuple(record(Category, r, booking=_booking(r.booking))
+                         for r in rows(CategoryRow, CategoryRow.position)),
         windows=tuple(record(Window, r) for r in rows(WindowRow, WindowRow.number)),
         clerks=tuple(record(Clerk, r) for r in rows(ClerkRow, ClerkRow.position)),
         items=tuple(_item(r) for r in rows(ItemRow, ItemRow.position)),

@@ -102,6 +102,8 @@ class CategoryRow(Base):
     daily_cap: Mapped[int]
     kinds: Mapped[list[Any]]
     department: Mapped[str] = mapped_column(String(40), default="")
+    booking: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Its [categories.booking] rules (`hall_toml.booking_settings`); None: no bookings."""
 
 
 class ClerkRow(Base):

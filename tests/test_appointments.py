@@ -1,0 +1,362 @@
+"""Appointments (预约) in the core, on an injected clock: booking against the calendar, the
+horizon and the limits, cancelling, checking in early, on time and late, the no-show release
+and block, and bookings ordered by their slot among walk-ins."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from queue_server import commands as cmd
+from queue_server import events as ev
+from queue_server import views
+from queue_server.domain_errors import DomainError
+from queue_server.hall_definition import BookingRules, HallDefinition, Session
+from queue_server.hall_state import HallState
+from queue_server.hall_toml import load_hall
+from queue_server.lifecycle import BookingStatus
+
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = datetime(2026, 11, 23, 8, 40, tzinfo=TZ)
+RULES = BookingRules((Session(time(9), time(12)), Session(time(14), time(17))), slot_minutes=30,
+                     capacity=4, share=50, horizon_days=7, per_phone_per_day=1,
+                     early_minutes=30, late_minutes=15)
+
+
+def booking_hall() -> HallDefinition:
+    """The small test hall, its category A (社保业务) taking bookings; a phone with 2 no-shows in
+    30 days is blocked 7 days."""
+    small = load_hall(Path(__file__).parent / "data" / "small-hall.toml")
+    categories = tuple(replace(c, booking=RULES) if c.prefix == "A" else c
+                       for c in small.categories)
+    return replace(small, categories=categories,
+                   hall=replace(small.hall, booking_no_show_limit=2, booking_no_show_days=30,
+                                booking_block_days=7))
+
+
+HALL = booking_hall()
+
+
+class Hall:
+    """A HallState with a clock, as in test_core_rules."""
+
+    def __init__(self, now: datetime = MONDAY):
+        self.now = now
+        self.state = HallState(HALL, now.date())
+        self.codes = 0
+        self.log: list[ev.Event] = []
+
+    def do(self, command):
+        events = self.state.roll_to(self.now) + self.state.handle(command, self.now)
+        self.log += events
+        return events
+
+    def refused(self, command) -> DomainError:
+        self.state.roll_to(self.now)
+        before = self.state.seq
+        with pytest.raises(DomainError) as caught:
+            self.state.handle(command, self.now)
+        assert self.state.seq == before
+        return caught.value
+
+    def book(self, day: str, slot: str, phone: str = "p1", category: str = "A") -> cmd.Book:
+        self.codes += 1
+        return cmd.Book(category, day, slot, phone, f"id-{self.codes}", f"{self.codes:08d}")
+
+    def booked(self, day: str, slot: str, phone: str = "p1") -> str:
+        (made,) = [e.data for e in self.do(self.book(day, slot, phone))
+                   if isinstance(e.data, ev.BookingMade)]
+        return made.booking
+
+    def at(self, day: int, hour: int, minute: int = 0) -> None:
+        """Move the clock to a day of that week (23 = Monday) at hour:minute."""
+        self.now = datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+def test_slots_are_cut_from_the_booking_sessions_with_their_share_of_places():
+    hall = Hall()
+    slots = views.booking_slots(hall.state, "A", "2026-11-24", hall.now)["slots"]
+    assert [s["slot"] for s in slots][:3] == ["09:00", "09:30", "10:00"]
+    assert len(slots) == 12   # 6 in the morning, 6 in the afternoon
+    assert {(s["places"], s["free"], s["open"]) for s in slots} == {(2, 2, True)}
+    hall.booked("2026-11-24", "09:30", "p1")
+    slots = views.booking_slots(hall.state, "A", "2026-11-24", hall.now)["slots"]
+    assert slots[1] == {"slot": "09:30", "text": "09:30–10:00", "places": 2, "free": 1,
+                        "open": True}
+
+
+def test_a_slot_takes_its_places_and_no_more():
+    hall = Hall()
+    hall.booked("2026-11-24", "10:00", "p1")
+    hall.booked("2026-11-24", "10:00", "p2")
+    error = hall.refused(hall.book("2026-11-24", "10:00", "p3"))
+    assert (error.code, error.message) == ("conflict", "11月24日（周二） 10:00–10:30已约满，请选择其他时段")
+
+
+def test_a_holiday_and_a_sunday_cannot_be_booked_but_a_make_up_working_day_can():
+    hall = Hall(datetime(2026, 12, 21, 9, 0, tzinfo=TZ))
+    error = hall.refused(hall.book("2026-12-25", "09:00"))   # the hall's holiday, a Friday
+    assert (error.code, error.message) == ("closed", "12月25日（周五）大厅不办公（周末或节假日），请选择其他日期")
+    hall = Hall()
+    error = hall.refused(hall.book("2026-11-29", "09:00"))   # a Sunday
+    assert error.code == "closed" and "11月29日（周日）大厅不办公" in error.message
+    hall.booked("2026-11-28", "09:00")                       # the make-up Saturday
+    menu = {d["day"]: d["open"] for d in views.booking_menu(hall.state, hall.now)[0]["days"]}
+    assert (menu["2026-11-28"], menu["2026-11-29"], menu["2026-11-27"]) == (True, False, True)
+
+
+def test_only_days_within_the_horizon_and_slots_not_begun_can_be_booked():
+    hall = Hall()
+    hall.booked("2026-11-30", "09:00", "p1")   # today + 7
+    error = hall.refused(hall.book("2026-12-01", "09:00", "p2"))
+    assert (error.code, error.message) == (
+        "bad_request", "社保业务只能预约 7 天内的号，最晚 11月30日（周一）")
+    error = hall.refused(hall.book("2026-11-20", "09:00", "p2"))
+    assert error.message == "11月20日（周五）已过，请选择今天或以后的日期"
+    hall.at(23, 9, 10)
+    error = hall.refused(hall.book("2026-11-23", "09:00", "p2"))
+    assert (error.code, error.message) == ("closed", "09:00–09:30这个时段已开始，请选择稍后的时段")
+    error = hall.refused(hall.book("2026-11-23", "09:10", "p2"))
+    assert error.message == "社保业务没有 09:10 开始的预约时段，请重新选择"
+    error = hall.refused(hall.book("2026-11-23", "09:30", "p2", category="B"))
+    assert error.message == "民政业务不接受预约，请到大厅现场取号"
+
+
+def test_one_phone_books_at_most_its_limit_per_day():
+    hall = Hall()
+    hall.booked("2026-11-24", "09:00", "p1")
+    error = hall.refused(hall.book("2026-11-24", "15:00", "p1"))
+    assert (error.code, error.message) == (
+        "conflict", "该手机号已预约了11月24日（周二）的号（每个手机号每天最多预约 1 个）")
+    hall.booked("2026-11-25", "09:00", "p1")   # another day is another day's booking
+    hall.booked("2026-11-24", "15:00", "p2")
+
+
+def test_cancel_needs_the_phone_or_id_digits_and_frees_the_place():
+    hall = Hall()
+    code = hall.booked("2026-11-24", "10:00", "p1")
+    hall.booked("2026-11-24", "10:00", "p2")
+    error = hall.refused(cmd.CancelBooking(code, ("p2", "id-9")))
+    assert (error.code, error.message) == ("not_found", "预约码与手机号（或身份证后四位）不符，请核对")
+    (cancelled,) = hall.do(cmd.CancelBooking(code, ("id-1",)))   # the ID digits' key of its code
+    assert isinstance(cancelled.data, ev.BookingCancelled)
+    assert hall.state.bookings[code].status == BookingStatus.CANCELLED
+    assert hall.state.free_places("A", hall.state.bookings[code].day, time(10)) == 1
+    hall.booked("2026-11-24", "10:00", "p1")   # the phone may book that day again
+    error = hall.refused(cmd.CancelBooking(code, ("p1",)))
+    assert (error.code, error.message) == ("conflict", f"预约 {code} 已取消，不能取消")
+
+
+def test_check_in_too_early_says_when_to_come_back():
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00")
+    hall.at(23, 9, 20)
+    error = hall.refused(cmd.CheckIn(code))
+    assert (error.code, error.message) == (
+        "closed", "您预约的是11月23日（周一） 10:00–10:30，签到时间未到，请于 09:30 以后再来签到")
+    assert error.detail == {"come_back_at": "2026-11-23T09:30:00+08:00"}
+    hall.at(23, 9, 0)
+    tomorrow = hall.booked("2026-11-24", "09:00", "p2")
+    error = hall.refused(cmd.CheckIn(tomorrow))
+    assert error.message == "您预约的是11月24日（周二） 09:00–09:30，请当天再来签到"
+
+
+def test_check_in_on_time_gives_a_booked_ticket_served_by_its_slot():
+    hall = Hall()
+    later = hall.booked("2026-11-23", "10:00", "p1")
+    sooner = hall.booked("2026-11-23", "09:30", "p2")
+    hall.at(23, 9, 29)
+    walk_in = hall.do(cmd.TakeTicket("A"))[0].data.number
+    hall.at(23, 9, 31)
+    issued, checked = hall.do(cmd.CheckIn(later))      # 29 minutes early: on time
+    assert (issued.data.booking, issued.data.slot_at) == (later, "2026-11-23T10:00:00+08:00")
+    assert checked.data == ev.BookingCheckedIn(later, issued.data.number, False)
+    hall.at(23, 9, 40)
+    sooner_ticket = hall.do(cmd.CheckIn(sooner))[0].data.number   # 10 minutes late: on time
+    state = hall.state
+    ticket = state.tickets[sooner_ticket]
+    assert views.ticket_view(state, ticket)["booked"] is True
+    assert views.ticket_view(state, state.tickets[walk_in])["booked"] is False
+    assert views.queue_view(state, "A")["next"] == [sooner_ticket, issued.data.number, walk_in]
+    assert views.queue_view(state, "A")["booked"] == [sooner_ticket, issued.data.number]
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    called = [hall.do(cmd.CallNext("1001", 1))[0].data.number]
+    assert views.window_view(state, state.windows[1])["current_booked"] is True
+    hall.do(cmd.Finish("1001", 1, "done"))
+    called.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
+    assert called == [sooner_ticket, issued.data.number]   # by slot, not by check-in
+    assert state.bookings[later].status == BookingStatus.CHECKED_IN
+    error = hall.refused(cmd.CheckIn(later))
+    assert (error.code, error.message) == ("conflict", f"预约 {later} 已签到，不能签到")
+
+
+def test_check_in_after_the_late_limit_gives_a_walk_in_ticket():
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00")
+    hall.at(23, 10, 16)
+    issued, checked = hall.do(cmd.CheckIn(code))
+    assert issued.data.booking is None and issued.data.priority == "normal"
+    assert checked.data.late is True
+    assert hall.state.bookings[code].status == BookingStatus.LATE
+    assert views.ticket_view(hall.state, hall.state.tickets[issued.data.number])["booked"] is False
+
+
+def test_a_booking_not_checked_in_is_released_at_its_late_limit_and_may_still_come_late():
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00")
+    hall.at(23, 10, 15)
+    assert hall.do(cmd.Tick()) == []
+    hall.at(23, 10, 16)
+    (released,) = hall.do(cmd.Tick())
+    assert released.data == ev.BookingReleased(code)
+    assert hall.state.bookings[code].status == BookingStatus.NO_SHOW
+    assert hall.state.no_shows["p1"] == [hall.state.bookings[code].day]
+    assert hall.do(cmd.Tick()) == []   # released once
+    hall.at(23, 11, 0)
+    issued, checked = hall.do(cmd.CheckIn(code))   # came after all: a walk-in's ticket
+    assert issued.data.booking is None and checked.data.late is True
+
+
+def test_repeated_no_shows_block_the_phone_from_booking_for_a_while():
+    hall = Hall()
+    first = hall.booked("2026-11-23", "10:00")
+    hall.booked("2026-11-24", "10:00")
+    hall.at(23, 10, 20)
+    hall.do(cmd.Tick())
+    assert "p1" not in hall.state.blocked_until
+    hall.at(24, 10, 20)
+    released, blocked = [e for e in hall.do(cmd.Tick()) if isinstance(e.data, ev.BOOKING_KINDS)]
+    assert released.data.booking != first
+    assert blocked.data == ev.BookingBlocked("p1", "2026-12-01", 2)
+    error = hall.refused(hall.book("2026-11-26", "09:00"))
+    assert (error.code, error.message) == (
+        "forbidden", "该手机号近 30 天内预约后未到 2 次，12月1日（周二）及以前不能预约；现场取号不受影响")
+    hall.booked("2026-11-26", "09:00", "p2")   # another phone is not blocked
+    hall.at(30, 9, 0)
+    assert hall.refused(hall.book("2026-12-02", "09:00")).code == "forbidden"
+    hall.now = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)
+    hall.booked("2026-12-03", "09:00")   # the block is over
+
+
+def test_bookings_outlive_the_day_and_a_replay_rebuilds_them():
+    hall = Hall()
+    code = hall.booked("2026-11-25", "09:00")
+    hall.booked("2026-11-23", "10:00", "p2")
+    hall.booked("2026-11-24", "10:00", "p2")
+    for day in (23, 24):
+        hall.at(day, 10, 20)
+        hall.do(cmd.Tick())
+    assert hall.state.day.isoformat() == "2026-11-24"
+    assert hall.state.bookings[code].status == BookingStatus.BOOKED   # a new day kept it
+    rebuilt = HallState(HALL, MONDAY.date())
+    for e in hall.log:
+        rebuilt.apply(e)
+    assert rebuilt.slot_booked == hall.state.slot_booked
+    assert rebuilt.blocked_until == hall.state.blocked_until == {"p2": datetime(2026, 12, 1).date()}
+    assert {c: b.status for c, b in rebuilt.bookings.items()} == {
+        c: b.status for c, b in hall.state.bookings.items()}
+
+
+def test_the_ratio_keeps_walk_ins_served_through_a_stream_of_bookings():
+    hall = Hall()
+    codes = [hall.booked("2026-11-23", slot, phone)
+             for slot, phone in (("09:00", "p1"), ("09:00", "p2"), ("09:30", "p3"))]
+    hall.at(23, 9, 0)
+    walk_ins = [hall.do(cmd.TakeTicket("A"))[0].data.number for _ in range(2)]
+    hall.at(23, 9, 5)
+    booked = [hall.do(cmd.CheckIn(code))[0].data.number for code in codes]
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    order = []
+    for _ in range(5):
+        order.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
+        hall.do(cmd.Finish("1001", 1, "done"))
+    # priority_ratio 2: two bookings, then a walk-in, then the next booking, then a walk-in
+    assert order == [booked[0], booked[1], walk_ins[0], booked[2], walk_ins[1]]
+
+
+MANY = replace(RULES, capacity=40, share=100)   # 40 places a slot: every step may check one in
+RATIO = HALL.hall.priority_ratio
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["walk_in", "check_in", "call", "call"]), max_size=120))
+def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps):
+    """Walk-ins and checked-in bookings arrive in any order while one window calls. A model of
+    its own checks each call: a walk-in passes a waiting booking only when `RATIO` bookings were
+    called in a row while walk-ins waited, and a booking passes a waiting walk-in only before
+    that; every ticket is called in the end, each walk-in after at most RATIO + 1 calls for each
+    walk-in ahead of it when it came, and for itself."""
+    definition = replace(HALL, categories=tuple(
+        replace(c, booking=MANY) if c.prefix == "A" else c for c in HALL.categories))
+    state = HallState(definition, MONDAY.date())
+    now = datetime(2026, 11, 23, 8, 40, tzinfo=TZ)
+    codes = []
+    for i in range(40):
+        (made,) = state.handle(cmd.Book("A", "2026-11-23", "09:00", f"p{i}", "k", f"{i:08d}"), now)
+        codes.append(made.data.booking)
+    now = datetime(2026, 11, 23, 9, 5, tzinfo=TZ)
+    state.handle(cmd.SignIn("1001", 1, "A"), now)
+    walk_ins: list[str] = []    # the model's waiting lists, oldest first
+    booked: list[str] = []
+    streak = 0                  # bookings called in a row while a walk-in waited
+    waited_calls: dict[str, int] = {}   # a walk-in: calls made while it waited
+    ahead_when_taken: dict[str, int] = {}
+
+    def call() -> bool:
+        nonlocal streak
+        events = state.handle(cmd.CallNext("1001", 1), now)
+        if not events:
+            assert not walk_ins and not booked
+            return False
+        number = events[0].data.number
+        if walk_ins and booked:
+            expected = walk_ins[0] if streak >= RATIO else booked[0]
+            assert number == expected, (number, walk_ins, booked, streak)
+        if number in booked:
+            assert number == booked[0]
+            booked.remove(number)
+            streak = streak + 1 if walk_ins else 0
+        else:
+            assert number == walk_ins[0]
+            walk_ins.remove(number)
+            streak = 0
+            assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
+        for waiting in walk_ins:
+            waited_calls[waiting] += 1
+        state.handle(cmd.Finish("1001", 1, "done"), now)
+        return True
+
+    for step in steps:
+        if step == "walk_in":
+            number = state.handle(cmd.TakeTicket("A"), now)[0].data.number
+            ahead_when_taken[number] = len(walk_ins)
+            walk_ins.append(number)
+            waited_calls[number] = 0
+        elif step == "check_in" and codes:
+            booked.append(state.handle(cmd.CheckIn(codes.pop(0)), now)[0].data.number)
+        elif step == "call":
+            call()
+        assert state.consistency_problems() == []
+    while call():
+        pass
+    assert not walk_ins and not booked
+
+
+def test_a_booking_whose_category_no_longer_takes_bookings_is_refused_in_words():
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00")
+    plain = HallState(load_hall(Path(__file__).parent / "data" / "small-hall.toml"), MONDAY.date())
+    for e in hall.log:   # the server restarted with a hall file without [categories.booking]
+        plain.apply(e)
+    now = datetime(2026, 11, 23, 9, 50, tzinfo=TZ)
+    with pytest.raises(DomainError) as refused:
+        plain.handle(cmd.CheckIn(code), now)
+    assert (refused.value.code, refused.value.message) == ("conflict", "社保业务已停止预约，请现场取号")
+    (released,) = plain.handle(cmd.Tick(), datetime(2026, 11, 23, 10, 1, tzinfo=TZ))
+    assert released.data == ev.BookingReleased(code)

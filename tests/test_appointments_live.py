@@ -1,0 +1,147 @@
+"""Appointments (预约) over the real server on a simulated clock: the booking page's ops, the
+kiosk's check-in, the per-address limit, and 200 bookings racing for one slot."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.booking_race import BOOKING_HALL, PLACES, START, race
+from tests.live_hall import LiveHall
+
+FULL = "11月23日（周一） 10:00–10:30已约满，请选择其他时段"
+
+
+def test_200_concurrent_bookings_for_one_slot_take_exactly_its_places_and_all_are_answered(tmp_path):
+    hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "0",
+                    hall_text=BOOKING_HALL)
+    try:
+        outcomes, _ = asyncio.run(race(hall.ws, 200, "2026-11-23", "10:00"))
+        assert dict(outcomes) == {"ok": PLACES, FULL: 200 - PLACES}
+        hall.stop()
+        hall.start()   # rebuilt from the log: the slot is still full
+        page = hall.hello("booking")
+        slots = page.request("booking_slots", category="A", day="2026-11-23")
+        assert {s["slot"]: s["free"] for s in slots["slots"]}["10:00"] == 0
+    finally:
+        hall.stop()
+
+
+def test_a_booking_made_cancelled_and_checked_in_at_the_kiosk(tmp_path):
+    hall = LiveHall(tmp_path, "--simulate-from", START, hall_text=BOOKING_HALL)
+    try:
+        page = hall.hello("booking")
+        (menu,) = page.hello["menu"]
+        assert (menu["prefix"], menu["name"], menu["days"][0]) == (
+            "A", "社保业务", {"day": "2026-11-23", "text": "11月23日（周一）", "open": True})
+        slots = page.request("booking_slots", category="A", day="2026-11-23")["slots"]
+        assert slots[0] == {"slot": "08:00", "text": "08:00–08:30", "places": PLACES,
+                            "free": PLACES, "open": False}   # begun: the clock is past 08:00
+        bad = page.request("book", category="A", day="2026-11-23", slot="08:30",
+                           phone="12345", id_digits="1234")
+        assert bad["error"] == {"code": "bad_request", "message": "请输入 11 位手机号码（1 开头的数字）"}
+        bad = page.request("book", category="A", day="2026-11-23", slot="08:30",
+                           phone="13900000001", id_digits="12a4")
+        assert bad["error"]["message"] == "请输入身份证号码的后四位（数字或 X）"
+        bad = page.request("booking_slots", category="A", day="2026-11-29")
+        assert bad["error"] == {"code": "closed",
+                                "message": "11月29日（周日）大厅不办公（周末或节假日），请选择其他日期"}
+
+        soon = page.request("book", category="A", day="2026-11-23", slot="08:30",
+                            phone="139 0000 0001", id_digits="123x")
+        assert soon["ok"], soon
+        booking = soon["booking"]
+        assert len(booking["booking"]) == 8 and booking["booking"].isdigit()
+        assert (booking["slot_text"], booking["check_in_from"], booking["check_in_until"],
+                booking["status_text"]) == ("08:30–09:00", "08:00", "08:45", "已预约")
+        assert "phone_key" not in booking and "id_key" not in booking
+        later = page.request("book", category="A", day="2026-11-23", slot="10:00",
+                             phone="13900000002", id_digits="5678")["booking"]
+        other = page.request("book", category="A", day="2026-11-24", slot="10:00",
+                             phone="13900000003", id_digits="0000")["booking"]
+
+        wrong = page.request("cancel_booking", code=other["booking"], id_digits="1111")
+        assert wrong["error"]["message"] == "预约码与手机号（或身份证后四位）不符，请核对"
+        cancelled = page.request("cancel_booking", code=other["booking"], phone="13900000003")
+        assert cancelled["booking"]["status_text"] == "已取消"
+        limited = page.request("book", category="A", day="2026-11-24", slot="10:00",
+                               phone="13900000004", id_digits="0000")
+        assert limited["error"] == {"code": "rate_limited", "message": "操作太频繁，请稍后再试"}
+
+        kiosk = hall.hello("kiosk")
+        manager = hall.hello("manager")
+        early = kiosk.request("check_in", code=later["booking"])
+        assert early["error"]["code"] == "closed"
+        assert early["error"]["message"] == (
+            "您预约的是11月23日（周一） 10:00–10:30，签到时间未到，请于 09:30 以后再来签到")
+        assert early["error"]["come_back_at"] == "2026-11-23T09:30:00+08:00"
+        typo = kiosk.request("check_in", code="1234")
+        assert typo["error"] == {"code": "bad_request", "message": "预约码应为 8 位数字"}
+        on_time = kiosk.request("check_in", code=booking["booking"])
+        assert on_time["outcome"] == "on_time"
+        ticket = on_time["ticket"]
+        assert (ticket["number"], ticket["booked"], ticket["slot_at"]) == (
+            "A001", True, "2026-11-23T08:30:00+08:00")
+        assert on_time["text"] == "签到成功，您的预约号是 A001，请留意叫号"
+        assert manager.wait_event("ticket_issued", number="A001")["booked"] is True
+        assert manager.wait_event("booking", booking=booking["booking"])["status"] == "checked_in"
+        again = kiosk.request("check_in", code=booking["booking"])
+        assert again["error"]["message"] == f"预约 {booking['booking']} 已签到，不能签到"
+        refused = page.request("check_in", code=booking["booking"])
+        assert refused["error"]["code"] == "forbidden"
+    finally:
+        hall.stop()
+
+
+def test_the_servers_tick_releases_a_booking_not_checked_in_by_its_late_limit(tmp_path):
+    """On the hall's simulated clock, 10 simulated minutes a second: a booking for 08:30 is
+    released at 08:45 (its late limit) by the server's own tick, and the managers hear it."""
+    hall = LiveHall(tmp_path, "--simulate-from", START, "--speed", "600", hall_text=BOOKING_HALL)
+    try:
+        page = hall.hello("booking")
+        manager = hall.hello("manager")
+        booked = page.request("book", category="A", day="2026-11-23", slot="08:30",
+                              phone="13900000009", id_digits="4321")
+        assert booked["ok"], booked
+        code = booked["booking"]["booking"]
+        released = manager.wait_event("booking", timeout=30, booking=code, status="no_show")
+        assert released["status_text"] == "未到（已释放）"
+        assert released["at"] >= "2026-11-23T08:45"
+        late = hall.hello("kiosk").request("check_in", code=code)
+        assert late["outcome"] == "late" and late["ticket"]["booked"] is False
+        assert late["text"].startswith("您已超过预约签到时间，预约已失效；已按现场取号为您取号")
+    finally:
+        hall.stop()
+
+
+def test_bookings_of_earlier_days_outlive_them_when_the_server_starts(tmp_path):
+    """A booking made on Thursday for Tuesday still holds its place when the server starts on
+    Monday, after a Friday in between: bookings are replayed from every day, like cases."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from queue_server import events as ev
+    from queue_server.events import Event
+    from queue_server.store import event_log
+    from queue_server.store.database import open_engine
+
+    hall = LiveHall(tmp_path, "--simulate-from", START, hall_text=BOOKING_HALL)
+    try:
+        assert hall.stop() == 0
+        zone = ZoneInfo("Asia/Shanghai")
+        thursday, friday = date(2026, 11, 19), date(2026, 11, 20)
+        engine = open_engine(f"sqlite:///{hall.db}")
+        with engine.begin() as conn:
+            event_log.append(conn, 1, [
+                Event(1, datetime(2026, 11, 19, 10, 0, tzinfo=zone), thursday, ev.BookingMade(
+                    "12345678", "A", None, "2026-11-24", "10:00", "phone-key", "id-key")),
+                Event(2, datetime(2026, 11, 20, 0, 0, tzinfo=zone), friday,
+                      ev.DayStarted(friday.isoformat()))])
+        engine.dispose()
+        hall.start()
+        page = hall.hello("booking")
+        slots = page.request("booking_slots", category="A", day="2026-11-24")["slots"]
+        assert {s["slot"]: s["free"] for s in slots}["10:00"] == PLACES - 1
+        cancelled = page.request("cancel_booking", code="12345678", phone="13900000001")
+        assert cancelled["error"]["message"] == "预约码与手机号（或身份证后四位）不符，请核对"
+    finally:
+        hall.stop()
