@@ -572,6 +572,10 @@ def test_a_booked_ticket_is_tagged_on_the_board_and_a_walk_in_is_not(tmp_path):
         assert all(x + w <= size[0] for _, _, x, _, w, _ in drawn)
         from display_board.app import led_texture
         assert led_texture(BOOKED_MARK, AMBER, layout.pitch).width == tags[0][4]
+        _, drawn = draw_board(model, (1080, 1920), shot=SHOTS / "booked-call-portrait.png")
+        tags = [d for d in drawn if d[0] == BOOKED_MARK]    # after 请 A001 号, its first line
+        assert len(tags) == 2 and beside(tags[0], next(d for d in drawn if d[0] == "请 A001 号"))
+        assert all(x + w <= 1080 for _, _, x, _, w, _ in drawn)
 
         clerk.request("finish", outcome="done")
         assert clerk.request("call_next")["ticket"]["number"] == "A002"
