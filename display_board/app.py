@@ -31,6 +31,7 @@ from display_board.legibility import ROW_DOTS
 from display_board.model import BoardModel, Call, pages
 from hall.client import HallClient, refusal
 from hall.kivy_runtime import release_textures_each_frame
+from hall.vocabulary import BOOKED_MARK
 
 log = logging.getLogger("display_board")
 HIGHLIGHT_SECONDS = 6.0       # a new call blinks this long, then the next queued one comes
@@ -144,14 +145,22 @@ class Board(Widget):
             lines = call.lines if plan.call_lines == 2 else (call.text,)
         if not (self.blink_on or self.call is None or m.refused):
             return
+        # a booked ticket's 预约: amber, at the rows' pitch, after the number's line; the line
+        # and its tag are centred together
+        tag = BOOKED_MARK if call is not None and call.booked and not m.refused else ""
+        tag_width = dots_wide(tag) * plan.pitch + MARGIN if tag else 0
         width = self.width - 2 * MARGIN
-        pitch = min(fitting_pitch(line, width, plan.call_pitch) for line in lines)
+        pitch = min(fitting_pitch(line, width - tag_width, plan.call_pitch) for line in lines)
         band = ROW_DOTS * plan.call_pitch
         top = self.y + plan.call_top - (plan.call_lines - len(lines)) * (band + 8) / 2
         for line in lines:
             text_width = dots_wide(line) * pitch
-            self._text(line, RED, pitch, self.center_x - text_width / 2,
-                       top - (band - ROW_DOTS * pitch) / 2)
+            left = self.center_x - (text_width + tag_width) / 2
+            self._text(line, RED, pitch, left, top - (band - ROW_DOTS * pitch) / 2)
+            if tag:
+                self._text(tag, AMBER, plan.pitch, left + text_width + MARGIN,
+                           top - (band - ROW_DOTS * plan.pitch) / 2)
+                tag, tag_width = "", 0
             top -= band + 8
 
     def _grid(self, plan: Plan, window_rows: list[dict[str, Any]]) -> tuple[str, float]:
@@ -213,9 +222,15 @@ class Board(Widget):
         lines = max(1, int((recent_box.height - plan.label_height) // plan.row_height))
         self._text("最近叫号", AMBER, lp, recent_box.x, recent_box.top)
         top = recent_box.top - plan.label_height
+        mp = plan.mark_pitch
+        tag_dots = (dots_wide(BOOKED_MARK) * mp + MARGIN) / p    # a booked call's 预约, after it
         for call in self.model.recent[:min(lines, self.model.recent_limit)]:
-            self._text(fit_dots(f"{call.number} → {call.window}号", recent_box.width / p), RED,
-                       p, recent_box.x, top)
+            room = recent_box.width / p - (tag_dots if call.booked else 0)
+            text = fit_dots(recent_call_text(call, room), room)
+            width = self._text(text, RED, p, recent_box.x, top)
+            if call.booked:
+                self._text(BOOKED_MARK, AMBER, mp, recent_box.x + width + MARGIN,
+                           top - ROW_DOTS * (p - mp) / 2)
             top -= plan.row_height
         self._text("等候人数", AMBER, lp, queue_box.x, queue_box.top)
         top = queue_box.top - plan.label_height
@@ -253,6 +268,14 @@ def grid_columns(cells: list[tuple[str, ...]], room: int) -> list[tuple[int, int
         out.append((at, width))
         at += width + COLUMN_GAP
     return out
+
+
+def recent_call_text(call: Call, room: float) -> str:
+    """A last call as the side list shows it, "A001 → 12号"; closer set when that and a booked
+    call's 预约 tag do not both fit `room` dots (a county's 142 windows)."""
+    texts = (f"{call.number} → {call.window}号", f"{call.number}→{call.window}号",
+             f"{call.number}→{call.window}")
+    return next((t for t in texts if dots_wide(t) <= room), texts[-1])
 
 
 def fit_dots(text: str, room: float) -> str:

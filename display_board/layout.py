@@ -19,6 +19,7 @@ MARGIN = 16
 SIDE_DOTS = 104        # "A001 → 142号" and its gap, in dots: the landscape side column
 PORTRAIT_SIDE_LINES = 3
 MAX_PITCH = 40
+MARK_DISTANCE_M = 3.0  # the 预约 tag beside a booked ticket's number is read from this near
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Plan:
     notice_height: float
     rows: int               # window rows per page
     legible_pitch: int      # the least pitch the distance needs (for the check and the docs)
+    mark_pitch: int         # the 预约 tag of a booked ticket in the last calls (legible at 3 m)
 
     @property
     def portrait(self) -> bool:
@@ -83,7 +85,7 @@ def label_pitch(pitch: int) -> int:
     return max(2, round(pitch * 0.6))
 
 
-def _plan_at(width: int, height: int, pitch: int, legible: int) -> Plan:
+def _plan_at(width: int, height: int, pitch: int, legible: int, mark: int) -> Plan:
     portrait = height > width
     labels = label_pitch(pitch)
     label_height = ROW_DOTS * labels + 10
@@ -105,7 +107,7 @@ def _plan_at(width: int, height: int, pitch: int, legible: int) -> Plan:
         grid = Box(MARGIN, grid_top, width - side_width - 2 * MARGIN, bottom)
     rows = int((grid.height - label_height) // row_height)
     return Plan(width, height, pitch, labels, call_pitch, call_lines, header_top, call_top,
-                grid, side, notice_height, max(0, rows), legible)
+                grid, side, notice_height, max(0, rows), legible, mark)
 
 
 def plan(width: int, height: int, settings: BoardSettings = BoardSettings()) -> Plan:
@@ -113,10 +115,12 @@ def plan(width: int, height: int, settings: BoardSettings = BoardSettings()) -> 
     pitch is the largest at which that many rows fit (it may then be below the legible one:
     `Plan.legible` says so, and the command refuses such settings); without, the legible
     pitch, and as many rows as fit."""
-    legible = legible_pitch(Screen(width, height, settings.diagonal_in), settings.distance_m)
+    screen = Screen(width, height, settings.diagonal_in)
+    legible = legible_pitch(screen, settings.distance_m)
+    mark = legible_pitch(screen, MARK_DISTANCE_M)
     if settings.rows is None:
-        return _plan_at(width, height, legible, legible)
+        return _plan_at(width, height, legible, legible, mark)
     fitting = [p for p in range(2, MAX_PITCH + 1)
-               if _plan_at(width, height, p, legible).rows >= settings.rows]
-    chosen = _plan_at(width, height, max(fitting) if fitting else 2, legible)
+               if _plan_at(width, height, p, legible, mark).rows >= settings.rows]
+    chosen = _plan_at(width, height, max(fitting) if fitting else 2, legible, mark)
     return replace(chosen, rows=min(settings.rows, chosen.rows))

@@ -24,6 +24,7 @@ class Call:
     window: int
     window_name: str
     recall: int = 0
+    booked: bool = False     # a checked-in booking's ticket: the board tags it 预约
 
     @property
     def text(self) -> str:
@@ -76,7 +77,8 @@ class BoardModel:
         self.notice = live.get("notice") or ""
         self.take_code = reply.get("take_code") or ""
         names = {w["window"]: w["name"] for w in self.hall.get("windows", [])}
-        self.recent = [Call(c["number"], c["window"], names.get(c["window"], ""))
+        self.recent = [Call(c["number"], c["window"], names.get(c["window"], ""),
+                            booked=c.get("booked", False))
                        for c in live.get("calls", []) if self.board_filter.window(c["window"])
                        ][:self.recent_limit]
         self.pending.clear()          # the past is not announced again after a reconnect
@@ -88,7 +90,7 @@ class BoardModel:
             if not self.board_filter.window(event["window"]):
                 return False
             call = Call(event["number"], event["window"], event.get("window_name", ""),
-                        event.get("recall", 0))
+                        event.get("recall", 0), event.get("booked", False))
             self.pending.append(call)
             self.recent = [call] + [c for c in self.recent if c.number != call.number]
             del self.recent[self.recent_limit:]

@@ -231,7 +231,8 @@ def _ended_at(ticket: Ticket) -> datetime:
 def recent_calls(state: HallState) -> list[dict[str, Any]]:
     called = sorted((t for t in state.tickets.values() if t.called_at is not None),
                     key=_called_at, reverse=True)[:RECENT_CALLS]
-    return [{"number": t.number, "window": t.window, "at": iso(t.called_at)} for t in called]
+    return [{"number": t.number, "window": t.window, "at": iso(t.called_at),
+             "booked": t.booking is not None} for t in called]
 
 
 def live_view(state: HallState) -> dict[str, Any]:
@@ -353,7 +354,7 @@ def ticket_view(state: HallState, ticket: Ticket) -> dict[str, Any]:
         "window_name": window.name if window and status == TicketStatus.CALLED else None,
         "issued_at": iso(ticket.issued_at),
         "booked": ticket.booking is not None,
-        "slot_at": iso(ticket.slot_at),
+        "slot_at": iso(ticket.slot_at), "slot_text": booked_slot_text(state, ticket),
         "guide": guide.guide_path(ticket.service, ticket.catalogue_version),
         "can_rate": status == TicketStatus.FINISHED and ticket.score is None
         and not ticket.citizen_rated,
@@ -520,6 +521,7 @@ def ticket_detail(state: HallState, ticket: Ticket) -> dict[str, Any]:
             "kind": ticket.kind, "kind_text": TICKET_KIND_NAMES.get(ticket.kind, ticket.kind),
             "priority": ticket.priority, "issued_at": iso(ticket.issued_at),
             "booked": ticket.booking is not None, "slot_at": iso(ticket.slot_at),
+            "slot_text": booked_slot_text(state, ticket),
             "called_at": iso(ticket.called_at), "recalls": ticket.recalls,
             "transfers": ticket.transfers, "first_clerk": ticket.first_clerk,
             "hold_reason": ticket.hold_reason or None,
@@ -562,14 +564,25 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
 def booking_view(state: HallState, booking: Booking) -> dict[str, Any]:
     """A booking as managers see it: nothing of the citizen (the phone and ID digits are keyed
     hashes, never sent)."""
-    rules = state.definition.category_by_prefix[booking.category].booking
     return {"booking": booking.code, "category": booking.category,
             "service": booking.service, "day": booking.day.isoformat(),
-            "slot": clock_text(booking.slot),
-            "slot_text": bookings.slot_label(rules, booking.slot) if rules else clock_text(booking.slot),
+            "slot": clock_text(booking.slot), "slot_text": slot_text(state, booking),
             "made_at": iso(booking.made_at), "status": booking.status.value,
             "status_text": BOOKING_STATUS_NAMES[booking.status], "ticket": booking.ticket,
             "checked_in_at": iso(booking.checked_in_at)}
+
+
+def slot_text(state: HallState, booking: Booking) -> str:
+    """A booking's slot as it was booked: "08:30–09:00"."""
+    rules = state.definition.category_by_prefix[booking.category].booking
+    return bookings.slot_label(rules, booking.slot) if rules else clock_text(booking.slot)
+
+
+def booked_slot_text(state: HallState, ticket: Ticket) -> str | None:
+    """The slot of a checked-in booking's ticket (预约), by its booking's category (the ticket
+    may have been transferred since); None for a walk-in's."""
+    booking = state.bookings.get(ticket.booking) if ticket.booking else None
+    return slot_text(state, booking) if booking else None
 
 
 def warning_view(warning: dict[str, Any]) -> dict[str, Any]:
@@ -639,7 +652,7 @@ def _called(state: HallState, e: Event[ev.TicketCalled]) -> list[Delivery]:
     window = state.definition.window_by_number[d.window]
     message = _event(e, "ticket_called", number=d.number, window=window.number,
                      window_name=window.name, category=ticket.category if ticket else None,
-                     recall=d.recall)
+                     recall=d.recall, booked=ticket is not None and ticket.booking is not None)
     return [Delivery(message, FLOOR), Delivery(message, pad_window=window.number)]
 
 

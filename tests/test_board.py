@@ -530,3 +530,78 @@ def test_the_boards_clock_is_the_halls_clock_at_its_speed(tmp_path):
                   lambda shell: shell.model.hall and shell.app.board is not None, scenario)
     finally:
         hall.stop()
+
+
+def test_a_booked_ticket_is_tagged_on_the_board_and_a_walk_in_is_not(tmp_path):
+    """A checked-in booking's ticket (A001) is called, then a walk-in's (A002), over the real
+    server: the call line and the last calls tag A001 with a small amber 预约 after its text,
+    at the rows' pitch beside the call and legible from 3 m in the list; A002 has none."""
+    from display_board.layout import plan
+    from display_board.led_text import AMBER
+    from hall.vocabulary import BOOKED_MARK
+    from tests.booked_tickets import booked_and_walk_in, booking_hall
+
+    def beside(tag, text) -> bool:
+        """`tag` starts after `text` ends, with its middle within `text`'s height."""
+        middle = tag[3] + tag[5] / 2
+        return text[2] + text[4] < tag[2] < text[2] + text[4] + 40 and \
+            text[3] < middle < text[3] + text[5]
+
+    hall = booking_hall(tmp_path)
+    try:
+        booked_and_walk_in(hall)
+        display = hall.hello("display")
+        clerk = hall.hello("clerk", badge="1001", pin="1111")
+        clerk.request("sign_in", window=1, post="A")
+        assert clerk.request("call_next")["ticket"]["number"] == "A001"
+        called = display.wait_event("ticket_called", number="A001")
+        assert called["booked"] is True
+        model = BoardModel(connected=True)
+        model.apply_snapshot(hall.hello("display").hello)   # window 1 open, serving A001
+        model.apply_event(called)
+        size = (1920, 1080)
+        _, drawn = draw_board(model, size, shot=SHOTS / "booked-call.png")
+        layout = plan(*size)
+        tags = [d for d in drawn if d[0] == BOOKED_MARK]
+        call = next(d for d in drawn if d[0] == "请 A001 号 到 1 号窗口")
+        recent = next(d for d in drawn if d[0] == "A001 → 1号")
+        assert len(tags) == 2 and beside(tags[0], call) and beside(tags[1], recent), drawn
+        assert tags[0][1] == layout.pitch and tags[1][1] == layout.mark_pitch == \
+            legible_pitch_for(size, distance_m=3.0)
+        assert call[1] == layout.call_pitch         # the number is as large as without the tag
+        assert all(x + w <= size[0] for _, _, x, _, w, _ in drawn)
+        from display_board.app import led_texture
+        assert led_texture(BOOKED_MARK, AMBER, layout.pitch).width == tags[0][4]
+        _, drawn = draw_board(model, (1080, 1920), shot=SHOTS / "booked-call-portrait.png")
+        tags = [d for d in drawn if d[0] == BOOKED_MARK]    # after 请 A001 号, its first line
+        assert len(tags) == 2 and beside(tags[0], next(d for d in drawn if d[0] == "请 A001 号"))
+        assert all(x + w <= 1080 for _, _, x, _, w, _ in drawn)
+
+        clerk.request("finish", outcome="done")
+        assert clerk.request("call_next")["ticket"]["number"] == "A002"
+        called = display.wait_event("ticket_called", number="A002")
+        assert called["booked"] is False
+        model.apply_event(called)
+        model.apply_event(display.wait_event("window", window=1, current="A002"))
+        _, drawn = draw_board(model, size, shot=SHOTS / "walk-in-call-after-booked.png")
+        (tag,) = [d for d in drawn if d[0] == BOOKED_MARK]
+        assert beside(tag, next(d for d in drawn if d[0] == "A001 → 1号"))
+        assert not beside(tag, next(d for d in drawn if d[0] == "请 A002 号 到 1 号窗口"))
+        again = BoardModel()        # a board that starts now: the same, from the snapshot
+        again.apply_snapshot(hall.hello("display").hello)
+        assert [(c.number, c.booked) for c in again.recent] == [("A002", False), ("A001", True)]
+    finally:
+        hall.stop()
+
+
+def test_a_booked_call_in_the_last_calls_fits_a_county_window_number():
+    """"A001 → 142号" and a 预约 tag do not both fit the side column: the text is set closer,
+    the window's number whole."""
+    from display_board.app import recent_call_text
+    from display_board.led_text import dots_wide
+    from display_board.model import Call
+
+    call = Call("A001", 142, "", booked=True)
+    assert recent_call_text(call, 200) == "A001 → 142号"
+    assert recent_call_text(call, dots_wide("A001→142号")) == "A001→142号"
+    assert recent_call_text(call, dots_wide("A001→142号") - 1) == "A001→142"

@@ -245,3 +245,40 @@ def test_the_page_offers_the_halls_names_for_the_five_levels(browser, tmp_path):
     finally:
         context.close()
         assert hall.stop() == 0
+
+
+def test_a_booked_tickets_page_says_it_is_a_booking_and_a_walk_ins_does_not(browser, tmp_path):
+    """A checked-in booking's ticket (A001) and a walk-in's (A002), over the real server on its
+    simulated clock: A001's page shows 预约 08:30–09:00 under the number and, while it waits,
+    how it is ordered; A002's shows neither."""
+    from hall.vocabulary import BOOKED_MARK
+    from tests.booked_tickets import SLOT_TEXT, booked_and_walk_in, booking_hall
+
+    hall = booking_hall(tmp_path)
+    try:
+        booked, walked = booked_and_walk_in(hall)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with phone_page(browser, hall.http) as phone:
+            phone.goto(booked["url"])
+            phone.get_by_text("实时更新中").wait_for()
+            assert phone.locator("#number").inner_text() == "A001"
+            assert phone.locator("#booked").inner_text() == f"{BOOKED_MARK} {SLOT_TEXT}"
+            order = phone.locator("#booked-order")
+            assert order.is_visible() and order.inner_text().startswith("按预约时段排队")
+            phone.screenshot(path=SHOTS / "booked-waiting.png", full_page=True)
+
+            clerk = hall.hello("clerk", badge="1001", pin="1111")
+            clerk.request("sign_in", window=1, post="A")
+            clerk.request("call_next")
+            phone.get_by_text("请到 1 号窗口").first.wait_for()
+            assert phone.locator("#booked").is_visible() and order.is_hidden()
+            phone.screenshot(path=SHOTS / "booked-called.png", full_page=True)
+        with phone_page(browser, hall.http) as phone:
+            phone.goto(walked["url"])
+            phone.get_by_text("实时更新中").wait_for()
+            assert phone.locator("#number").inner_text() == "A002"
+            assert phone.locator("#booked").is_hidden()
+            assert phone.locator("#booked-order").is_hidden()
+            assert BOOKED_MARK not in phone.locator("main").inner_text()
+    finally:
+        assert hall.stop() == 0

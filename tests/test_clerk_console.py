@@ -590,3 +590,47 @@ def test_a_new_service_day_says_hello_again(tmp_path, browser):
             assert console.errors == []
     finally:
         hall.stop()
+
+
+def test_a_booked_ticket_shows_as_a_booking_in_the_queue_and_in_hand(tmp_path, browser):
+    """A checked-in booking's ticket (A001, slot 08:30–09:00) and a walk-in's (A002), over the
+    real server on its simulated clock: the queue preview marks A001 预约, the ticket in hand
+    shows 预约 08:30–09:00; A002 has neither."""
+    from hall.vocabulary import BOOKED_MARK
+    from tests.booked_tickets import SLOT_TEXT, booked_and_walk_in, booking_hall
+
+    hall = booking_hall(tmp_path)
+    try:
+        booked_and_walk_in(hall)
+        with console_page(browser, hall) as console:
+            page = console.page
+            console.log_in("1001", "1111")
+            console.choose(1, "A")
+            queue_a = page.locator(".queues li[data-category=A]")
+            expect(queue_a).to_contain_text(f"下一位：A001{BOOKED_MARK} A002")
+            marks = queue_a.locator(".q-next .mark")
+            expect(marks).to_have_count(1)
+            expect(marks).to_have_text(BOOKED_MARK)
+            console.assert_readable()
+            console.shot("booked-ticket-in-queue")
+
+            console.button("呼叫下一位").click()
+            expect(page.locator("#ticket-number")).to_have_text("A001")
+            booked = page.locator("#ticket-tags .tag.booked")
+            expect(booked).to_have_text(f"{BOOKED_MARK} {SLOT_TEXT}")
+            expect(queue_a).to_contain_text("下一位：A002")
+            expect(queue_a.locator(".mark")).to_have_count(0)
+            console.assert_fits()
+            console.assert_readable()
+            console.shot("booked-ticket-in-hand")
+
+            console.button("办结").click()
+            page.locator("#finish-dialog").get_by_role("button", name="确定办结").click()
+            expect(page.locator("#ticket-empty")).to_be_visible()
+            console.button("呼叫下一位").click()
+            expect(page.locator("#ticket-number")).to_have_text("A002")
+            expect(page.locator("#ticket-tags")).not_to_contain_text(BOOKED_MARK)
+            expect(page.locator("#ticket-tags .tag.booked")).to_have_count(0)
+            assert console.errors == []
+    finally:
+        assert hall.stop() == 0

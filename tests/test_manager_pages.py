@@ -865,3 +865,39 @@ def test_reports_keep_to_the_hall_of_the_day(history, browser):
         month = page.locator("#ranking-month option")
         assert month.first.inner_text() == f"{int(today[:4])}年{int(today[5:7])}月"
         assert d.errors == []
+
+
+def test_bookings_are_marked_on_the_window_cards_and_the_next_chips(tmp_path, browser):
+    """A checked-in booking's ticket (A001) and a walk-in's (A002), over the real server on its
+    simulated clock: the 下一位 chips mark A001 预约, then window 1's card while it serves
+    A001; neither marks A002."""
+    from hall.vocabulary import BOOKED_MARK
+    from tests.booked_tickets import booked_and_walk_in, booking_hall
+
+    hall = booking_hall(tmp_path)
+    try:
+        booked_and_walk_in(hall)
+        with dashboard(browser, hall) as d:
+            chips = d.queue("A").locator(".chip")
+            expect(chips).to_have_text([f"A001{BOOKED_MARK}", "A002"])
+            expect(chips.locator(".mark")).to_have_count(1)
+            d.shot("booked-next-chip")
+            zhang = clerk_at(hall, "1001", "1111", 1)
+            assert zhang.request("call_next")["ticket"]["number"] == "A001"
+            now = d.card(1).locator(".win-now")
+            expect(now.locator(".mark")).to_have_text(BOOKED_MARK)
+            expect(now).to_contain_text(f"A001{BOOKED_MARK} 已办理")
+            expect(chips).to_have_text(["A002"])
+            d.assert_readable()
+            d.shot("booked-marks")
+            assert zhang.request("finish", outcome="done")["ok"]
+            assert zhang.request("call_next")["ticket"]["number"] == "A002"
+            expect(now.locator(".win-ticket")).to_have_text("A002")
+            expect(now.locator(".mark")).to_have_count(0)
+            d.page.reload()          # from the snapshot, as after a reconnect
+            d.log_in()
+            expect(d.card(1).locator(".win-ticket")).to_have_text("A002")
+            expect(d.card(1).locator(".mark")).to_have_count(0)
+            assert d.errors == []
+    finally:
+        assert hall.stop() == 0

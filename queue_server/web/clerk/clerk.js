@@ -10,7 +10,7 @@
 // the server's (VOCABULARY, from /common/vocabulary.js).
 "use strict";
 
-const { CASE_ACTION_NAMES, CASE_DUE_NAMES, PRIORITY_NAMES, POST_NAMES,
+const { BOOKED_MARK, CASE_ACTION_NAMES, CASE_DUE_NAMES, PRIORITY_NAMES, POST_NAMES,
         WINDOW_STATUS_NAMES } = VOCABULARY;
 const ACTION_NAMES = {
   call_next: "呼叫下一位", recall: "重呼", no_show: "过号", transfer: "转移", hold: "挂起",
@@ -28,7 +28,7 @@ const app = {
   newDay: null,        // the day of a `day_started` whose hello is under way
   hall: null,          // snapshot.hall
   windows: new Map(),  // window number → the live window view (snapshot.live.windows, `window`)
-  queues: new Map(),   // category → {category, waiting, next, seq}
+  queues: new Map(),   // category → {category, waiting, next, booked, seq}
   clerk: null,         // the console view (queue_server/views.py clerk_view)
   appeal: null,        // {case, text, error}: the appeal being written, kept across redraws
   withdrawError: null, // {case, message}: the server's refusal of our last 撤回申诉
@@ -136,7 +136,7 @@ function onEvent(event) {
       const known = app.queues.get(event.category);
       if (!known || event.seq >= known.seq) {
         app.queues.set(event.category, { category: event.category, waiting: event.waiting,
-                                         next: event.next, seq: event.seq });
+                                         next: event.next, booked: event.booked, seq: event.seq });
         renderQueues();
         renderTicket();
       }
@@ -341,6 +341,9 @@ function renderTicket() {
   const tags = $("ticket-tags");
   tags.textContent = "";
   tags.append(element("span", { class: "tag", textContent: t.kind_text || t.kind }));
+  if (t.booked) {   // a checked-in booking: 预约 and its slot (queued by the slot's start)
+    tags.append(element("span", { class: "tag booked", textContent: `${BOOKED_MARK} ${t.slot_text}` }));
+  }
   if (t.priority !== "normal" && PRIORITY_NAMES[t.priority]) {   // 普通 goes without saying
     tags.append(element("span", { class: "tag priority", textContent: PRIORITY_NAMES[t.priority] }));
   }
@@ -438,11 +441,14 @@ function renderQueues() {
   list.textContent = "";
   for (const prefix of myCategories()) {
     const q = app.queues.get(prefix) || { waiting: 0, next: [] };
+    const booked = new Set(q.booked || []);
+    const next = q.next.slice(0, 4).flatMap((number, i) => [i ? " " : "", number,
+      booked.has(number) ? element("small", { class: "mark", textContent: BOOKED_MARK }) : ""]);
     list.append(element("li", { dataset: { category: prefix } },
       element("span", { class: "q-name", textContent: `${prefix} ${categoryName(prefix)}` }),
       element("span", { class: "q-count" }, "等候 ", element("b", { textContent: String(q.waiting) }), " 人"),
-      element("span", { class: "q-next",
-                         textContent: q.next.length ? `下一位：${q.next.slice(0, 4).join(" ")}` : "无人等候" })));
+      q.next.length ? element("span", { class: "q-next" }, "下一位：", ...next)
+        : element("span", { class: "q-next", textContent: "无人等候" })));
   }
 }
 

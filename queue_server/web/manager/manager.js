@@ -13,7 +13,7 @@
 // /common/vocabulary.js).
 "use strict";
 
-const { ROLE_NAMES, PRINTER_STATE_NAMES, WARNING_KIND_NAMES, WARNING_LEVEL_NAMES,
+const { BOOKED_MARK, ROLE_NAMES, PRINTER_STATE_NAMES, WARNING_KIND_NAMES, WARNING_LEVEL_NAMES,
         WINDOW_STATE_NAMES } = VOCABULARY;
 const LEVELS = {
   red: { icon: "▲", word: WARNING_LEVEL_NAMES.red },
@@ -254,14 +254,16 @@ function onEvent(event) {
     // but at peak the server holds state views for up to 0.1 s (docs/protocol.md, fanout.py).
     case "ticket_called":
       if (!event.recall) {
-        patchWindow(event.window, { current: event.number, current_since: event.at }, event.seq);
+        patchWindow(event.window, { current: event.number, current_booked: !!event.booked,
+                                    current_since: event.at }, event.seq);
       }
       break;
     case "ticket_finished":
     case "ticket_no_show":
     case "ticket_held":
     case "ticket_transferred":
-      patchWindow(event.window, { current: null, current_since: null }, event.seq, event.number);
+      patchWindow(event.window, { current: null, current_booked: false, current_since: null },
+                  event.seq, event.number);
       refreshToday();
       break;
     case "notice":
@@ -506,7 +508,9 @@ function fillCard(card, number) {
     view.clerk ? `${view.clerk.name} · ${view.clerk.post}岗` : "无人在岗"));
   const line = element("div", { class: "win-line win-now" });
   if (state === "serving") {
-    line.append(element("span", { class: "win-ticket", textContent: view.current }), " 已办理 ",
+    line.append(element("span", { class: "win-ticket", textContent: view.current }),
+                view.current_booked ? element("small", { class: "mark", textContent: BOOKED_MARK }) : "",
+                " 已办理 ",
                 element("span", { class: "win-elapsed", dataset: { since: view.current_since || "" },
                                   textContent: view.current_since ? duration(now() - Date.parse(view.current_since)) : "" }));
   } else if (state === "paused") {
@@ -582,9 +586,10 @@ function renderQueues() {
       return w && w.view.status === "open";
     }).length;
     const next = element("td", { class: "next" });
+    const booked = new Set(q.booked || []);   // checked-in bookings (预约)
     for (const number of q.next || []) {
-      const chip = element("button", { type: "button", class: "chip", textContent: number,
-                                       title: `为 ${number} 开通绿色通道…` });
+      const chip = element("button", { type: "button", class: "chip", title: `为 ${number} 开通绿色通道…` },
+                           number, booked.has(number) ? element("small", { class: "mark", textContent: BOOKED_MARK }) : "");
       chip.addEventListener("click", () => {
         $("green-number").value = number;
         $("green-result").textContent = "";

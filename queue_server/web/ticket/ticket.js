@@ -4,7 +4,8 @@
 // as `citizen` with the token in its own address: the server sends only this ticket's view.
 "use strict";
 
-const { BAD_SCORES } = VOCABULARY;   // which scores are 差评, from the server (/common/vocabulary.js)
+// which scores are 差评, and the word for a booking's ticket, from the server (/common/vocabulary.js)
+const { BAD_SCORES, BOOKED_MARK } = VOCABULARY;
 const ENDED_HINTS = {
   finished: "业务已办结，感谢您的耐心等候。",
   no_show: "叫号时您未到窗口，号码已过。",   // and the hall's missed-call advice (onHello)
@@ -54,6 +55,10 @@ function show(view) {
   // The guide as it was when the ticket was taken (the page is at <hall>/t/<token>).
   $("guide").hidden = !view.guide;
   if (view.guide) $("guide").href = `../${view.guide}`;
+  // A checked-in booking's ticket (预约): its slot, and while it waits, how it is ordered.
+  $("booked").hidden = !view.booked;
+  $("booked-mark").textContent = BOOKED_MARK;
+  $("booked-slot").textContent = view.booked ? view.slot_text : "";
   const status = $("status");
   status.textContent = view.status_text;
   status.className = "status" + (view.status === "called" ? " called"
@@ -72,6 +77,7 @@ function show(view) {
       : view.status === "no_show" ? ENDED_HINTS.no_show + missedCall + sentenceEnd(missedCall)
         : ENDED_HINTS[view.status] || "";
   $("hint").className = "hint" + (waiting && view.wait_note ? " alert" : "");
+  $("booked-order").hidden = !(view.booked && waiting);
   $("issued").textContent = `取号时间 ${clock(view.issued_at)}`;
   document.title = view.status === "called" ? `请到 ${view.window} 号窗口` : `${view.number} 排队进度`;
   if (view.status === "called" && navigator.vibrate) navigator.vibrate([300, 150, 300]);
