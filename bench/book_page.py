@@ -21,7 +21,6 @@ Usage: .venv/bin/python bench/book_page.py [--rounds N]   (20 ≤ N ≤ 200, def
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.measure import percentile  # noqa: E402
+from bench.measure import percentile, print_spread  # noqa: E402
 from tests.browser import PHONE, chromium  # noqa: E402
 
 GOAL_MS = 1000.0
@@ -75,9 +74,7 @@ def main(rounds: int) -> None:
 
     print(f"booking page /book: {rounds} first visits (fresh phone-size chromium context each, "
           f"390×844), demo town's server on loopback; {cards} categories taking bookings")
-    for name, values in (("first paint", paint), ("items drawn", items)):
-        print(f"  {name:12} median {statistics.median(values):6.1f} ms, "
-              f"p99 {percentile(values, 0.99):6.1f} ms, max {max(values):6.1f} ms")
+    print_spread([("first paint", paint), ("items drawn", items)], 12)
     print(f"  goal: first paint ≤ {GOAL_MS:g} ms (p99): "
           f"{'met' if percentile(paint, 0.99) <= GOAL_MS else 'NOT met'}")
 

@@ -7,7 +7,6 @@ and a server gone for a while."""
 from __future__ import annotations
 
 import io
-import socket
 from datetime import date, datetime
 
 import pytest
@@ -17,10 +16,8 @@ from pyzbar.pyzbar import decode as zbar_decode
 from bench.booking_race import BOOKING_HALL, PLACES, START
 from queue_server import bookings
 from queue_server import events as ev
-from queue_server.store.database import open_engine
-from queue_server.store.schema import HallRow
 from tests.browser import PHONE, chromium
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, free_port
 from tests.live_hall import LiveHall
 
 SHOTS = ARTIFACTS / "book"
@@ -151,15 +148,6 @@ def test_a_slot_booked_on_the_phone_is_checked_in_at_the_kiosk_and_another_cance
         assert hall.stop() == 0
 
 
-def _secret(hall: LiveHall) -> str:
-    engine = open_engine(f"sqlite:///{hall.db}")
-    try:
-        with engine.connect() as conn:
-            return conn.execute(HallRow.__table__.select()).mappings().one()["secret"]
-    finally:
-        engine.dispose()
-
-
 def test_a_blocked_phone_is_told_why_and_an_address_booking_too_often_is_limited(tmp_path, browser):
     """A phone blocked for no-shows (its block in the log, as the server's tick writes it) is
     refused in the server's words; the address's second try passes, the third is limited, and
@@ -169,7 +157,7 @@ def test_a_blocked_phone_is_told_why_and_an_address_booking_too_often_is_limited
     assert hall.stop() == 0
     blocked = "13911112222"
     hall.log_earlier(date(2026, 11, 20), datetime.fromisoformat("2026-11-20T12:00:00+08:00"), [
-        ev.BookingBlocked(bookings.phone_key(_secret(hall), blocked), "2026-12-20", 3)])
+        ev.BookingBlocked(bookings.phone_key(hall.secret(), blocked), "2026-12-20", 3)])
     hall.start()
     context, page = _phone(browser, SMALL_PHONE)
     try:
@@ -197,15 +185,9 @@ def test_a_blocked_phone_is_told_why_and_an_address_booking_too_often_is_limited
         assert hall.stop() == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_booking_sent_while_the_server_is_away_is_kept_and_goes_through_once_it_is_back(
         tmp_path, browser):
-    port = _free_port()
+    port = free_port()
     hall = LiveHall(tmp_path, "--simulate-from", START, port=port, hall_text=BOOKING_HALL)
     context, page = _phone(browser)
     try:
