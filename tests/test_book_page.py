@@ -7,6 +7,7 @@ and a server gone for a while."""
 from __future__ import annotations
 
 import io
+import sqlite3
 from datetime import date, datetime
 
 import pytest
@@ -31,10 +32,19 @@ def browser():
         yield launched
 
 
-def _phone(browser, size=PHONE):
+def _phone(browser, size=PHONE, asked: list[str] | None = None):
+    """A phone-sized page whose confirmations (the cancel's) are answered yes, unless the last
+    item of `asked` is "no"; each question is added to `asked`."""
     context = browser.new_context(**size)
     page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())   # the cancel's confirmation: yes
+
+    def answer(dialog) -> None:
+        no = bool(asked) and asked[-1] == "no"
+        if asked is not None:
+            asked.append(dialog.message)
+        dialog.dismiss() if no else dialog.accept()
+
+    page.on("dialog", answer)
     return context, page
 
 
@@ -68,7 +78,8 @@ def test_a_slot_booked_on_the_phone_is_checked_in_at_the_kiosk_and_another_cance
         tmp_path, browser):
     hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "0",
                     hall_text=BOOKING_HALL)
-    context, page = _phone(browser)
+    asked: list[str] = []
+    context, page = _phone(browser, asked=asked)
     try:
         booker = hall.hello("booking")   # 10:00 is taken by others, to the last place
         for n in range(PLACES):
@@ -133,6 +144,12 @@ def test_a_slot_booked_on_the_phone_is_checked_in_at_the_kiosk_and_another_cance
         assert _free(hall, "09:00") == PLACES - 1
         page.get_by_role("button", name="取消这个预约").click()
         assert page.locator("#cancel-code").input_value() == second
+        page.locator("#cancel-proof").fill("5678")
+        asked.append("no")   # the citizen thinks again: nothing is sent
+        page.get_by_role("button", name="取消预约").click()
+        assert asked[-1] == f"确定取消预约 {second[:4]} {second[4:]} 吗？取消后该时段可能被他人预约。"
+        assert _free(hall, "09:00") == PLACES - 1 and page.locator("#cancel-done").is_hidden()
+        asked.append("yes")
         page.locator("#cancel-proof").fill("1111")
         page.get_by_role("button", name="取消预约").click()
         page.get_by_text("预约码与手机号（或身份证后四位）不符，请核对").wait_for()   # the server's
@@ -141,6 +158,9 @@ def test_a_slot_booked_on_the_phone_is_checked_in_at_the_kiosk_and_another_cance
         page.get_by_text(f"已取消预约 {second[:4]} {second[4:]}").wait_for()
         _shot(page, "7-cancelled")
         assert _free(hall, "09:00") == PLACES   # the slot is free again
+        cancels = sqlite3.connect(hall.db).execute(
+            "select count(*) from events where kind = 'booking_cancelled'").fetchone()[0]
+        assert cancels == 1   # the one confirmed, not the one thought better of
         page.get_by_role("button", name="返回首页").click()
         assert "已取消" in page.locator("#mine").inner_text()
     finally:
