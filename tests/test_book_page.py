@@ -227,3 +227,33 @@ def test_a_booking_sent_while_the_server_is_away_is_kept_and_goes_through_once_i
     finally:
         context.close()
         assert hall.stop() == 0
+
+
+def test_the_page_under_a_halls_path_books_in_that_hall_and_says_when_a_hall_takes_none(
+        tmp_path, browser):
+    """On a server of two halls: `/h/east/book` speaks to the east hall (which takes bookings),
+    `/h/small/book` to the other (which takes none, and says so); each keeps its own 我的预约."""
+    east = BOOKING_HALL.replace('code = "small"', 'code = "east"', 1).replace(
+        'name = "测试镇便民服务中心"', 'name = "东区便民服务中心"', 1)
+    hall = LiveHall(tmp_path, "--simulate-from", START, more_halls=(east,))
+    context, page = _phone(browser)
+    try:
+        page.goto(f"{hall.http}/h/east/book")
+        page.get_by_text("已连接").wait_for()
+        assert page.locator("#hall").inner_text() == "东区便民服务中心 · 网上预约"
+        page.locator("section.category[data-prefix=A] button").first.click()
+        page.locator(f"button.day[data-day='{DAY}']").click()
+        page.locator("button.slot[data-slot='09:00']").click()
+        _fill(page, "13933334444", "1111")
+        page.locator("#done-step").wait_for()
+        page.goto(f"{hall.http}/h/small/book")
+        page.get_by_text("已连接").wait_for()
+        assert page.locator("#menu-state").inner_text() == "本大厅暂未开放网上预约，请到大厅取号机现场取号"
+        assert page.locator("section.category").count() == 0 and page.locator("#mine").is_hidden()
+        _shot(page, "11-no-bookings")
+        page.goto(f"{hall.http}/h/east/book")
+        page.get_by_text("已连接").wait_for()
+        assert "11月23日（周一） 09:00–09:30" in page.locator("#mine").inner_text()
+    finally:
+        context.close()
+        assert hall.stop() == 0
