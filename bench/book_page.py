@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.measure import percentile, print_spread  # noqa: E402
+from bench.measure import print_goal, print_spread  # noqa: E402
 from tests.browser import PHONE, chromium  # noqa: E402
 
 GOAL_MS = 1000.0
@@ -75,8 +75,7 @@ def main(rounds: int) -> None:
     print(f"booking page /book: {rounds} first visits (fresh phone-size chromium context each, "
           f"390×844), demo town's server on loopback; {cards} categories taking bookings")
     print_spread([("first paint", paint), ("items drawn", items)], 12)
-    print(f"  goal: first paint ≤ {GOAL_MS:g} ms (p99): "
-          f"{'met' if percentile(paint, 0.99) <= GOAL_MS else 'NOT met'}")
+    print_goal("first paint", paint, GOAL_MS)
 
 
 if __name__ == "__main__":

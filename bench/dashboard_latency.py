@@ -51,7 +51,7 @@ from playwright.sync_api import expect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.measure import clock_offset, percentile, print_spread  # noqa: E402
+from bench.measure import clock_offset, print_goal, print_spread  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 from tests.live_hall import MANAGER  # noqa: E402
 
@@ -172,8 +172,7 @@ def print_figures(figures: list[tuple[str, list[float]]], goal_of: list[float],
                   goal_ms: float) -> None:
     """Each figure's median, p99 and max, then whether the p99 of `goal_of` meets the goal."""
     print_spread(figures)
-    print(f"  goal ≤ {goal_ms:g} ms (p99, request → DOM): "
-          f"{'met' if percentile(goal_of, 0.99) <= goal_ms else 'NOT met'}")
+    print_goal("request → DOM", goal_of, goal_ms)
 
 
 def command_line(run: Callable[[int, float], None], doc: str) -> None:

@@ -9,7 +9,7 @@ import time
 
 from queue_server.kpis import percentile
 
-__all__ = ["clock_offset", "percentile", "print_spread"]
+__all__ = ["clock_offset", "percentile", "print_goal", "print_spread"]
 
 
 def clock_offset(page) -> float:
@@ -28,3 +28,9 @@ def print_spread(figures: list[tuple[str, list[float]]], width: int = 20) -> Non
     for name, values in figures:
         print(f"  {name:{width}} median {statistics.median(values):6.1f} ms, "
               f"p99 {percentile(values, 0.99):6.1f} ms, max {max(values):6.1f} ms")
+
+
+def print_goal(what: str, values: list[float], goal_ms: float) -> None:
+    """Whether the p99 of `values` (ms) meets the goal: "  goal: p99 ≤ 50 ms (what): met"."""
+    print(f"  goal: p99 ≤ {goal_ms:g} ms ({what}): "
+          f"{'met' if percentile(values, 0.99) <= goal_ms else 'NOT met'}")
