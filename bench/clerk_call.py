@@ -32,7 +32,6 @@ import argparse
 import contextlib
 import json
 import queue
-import statistics
 import sys
 import threading
 import time
@@ -45,7 +44,7 @@ from playwright.sync_api import expect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.measure import clock_offset, percentile  # noqa: E402
+from bench.measure import clock_offset, print_goal, print_spread  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 
 BADGE, PIN = "1001", "4826"          # 张丽华, A post of window 1 in assets/halls/demo-town.toml
@@ -147,13 +146,9 @@ def main(calls: int) -> None:
 
     print(f"clerk console: {calls} calls, 呼叫下一位 clicked → display has ticket_called "
           f"(page/process clock offset {offset:+.2f} ms, taken off)")
-    for name, values in (("click → display", from_click),
-                         ("page.click() → display", from_playwright),
-                         ("page's send → display", from_send)):
-        print(f"  {name:24} median {statistics.median(values):6.1f} ms, "
-              f"p99 {percentile(values, 0.99):6.1f} ms, max {max(values):6.1f} ms")
-    print(f"  goal: p99 ≤ 50 ms (click → display): "
-          f"{'met' if percentile(from_click, 0.99) <= 50 else 'NOT met'}")
+    print_spread([("click → display", from_click), ("page.click() → display", from_playwright),
+                  ("page's send → display", from_send)], 24)
+    print_goal("click → display", from_click, 50)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -52,7 +51,7 @@ from playwright.sync_api import expect  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
 from bench.demo_server import DemoServer  # noqa: E402
-from bench.measure import clock_offset, percentile  # noqa: E402
+from bench.measure import clock_offset, print_goal, print_spread  # noqa: E402
 from tests.browser import chromium  # noqa: E402
 from tests.live_hall import MANAGER  # noqa: E402
 
@@ -172,11 +171,8 @@ def main(rounds: int, gap: float) -> None:
 def print_figures(figures: list[tuple[str, list[float]]], goal_of: list[float],
                   goal_ms: float) -> None:
     """Each figure's median, p99 and max, then whether the p99 of `goal_of` meets the goal."""
-    for name, values in figures:
-        print(f"  {name:20} median {statistics.median(values):6.1f} ms, "
-              f"p99 {percentile(values, 0.99):6.1f} ms, max {max(values):6.1f} ms")
-    print(f"  goal ≤ {goal_ms:g} ms (p99, request → DOM): "
-          f"{'met' if percentile(goal_of, 0.99) <= goal_ms else 'NOT met'}")
+    print_spread(figures)
+    print_goal("request → DOM", goal_of, goal_ms)
 
 
 def command_line(run: Callable[[int, float], None], doc: str) -> None:

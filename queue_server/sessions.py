@@ -269,6 +269,7 @@ class Session:
         if role == "booking":
             reply["snapshot"] = {"hall": self._hall_card()}
             reply["menu"] = booking_menu(self.state, self.context.writer.clock())
+            reply["service_day"] = self.state.day.isoformat()   # the page's 我的预约
         if role == "mobile":
             reply["snapshot"] = {"hall": {**self._hall_card(), **self._complaint_card()}}
             reply["menu"] = self._menu()
@@ -446,7 +447,8 @@ class Session:
 
     async def _op_book(self, request: Request) -> dict[str, Any]:
         """A slot booked: the phone and the ID's last four digits checked and kept only as keyed
-        hashes; the code drawn here, at random."""
+        hashes; the code drawn here, at random; its QR (SVG, the code's 8 digits as `check_in`
+        takes them) made here too, so that the page needs no QR library and keeps it offline."""
         p = request.params
         try:
             phone = take_page.checked_phone(p["phone"])
@@ -460,7 +462,8 @@ class Session:
             **p, "code": code, "phone_key": bookings.phone_key(secret, phone),
             "id_key": bookings.id_key(secret, code, digits)}, self, self.state.clerk_window.get))
         made = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingMade))
-        return {"booking": booked_view(self.state, self.state.bookings[made.booking])}
+        return {"booking": booked_view(self.state, self.state.bookings[made.booking]),
+                "qr": take_page.qr_svg(made.booking)}   # what the kiosk's check-in scans
 
     async def _op_cancel_booking(self, request: Request) -> dict[str, Any]:
         """A booking cancelled with its code and the phone number or the ID's last four digits."""

@@ -140,7 +140,8 @@ def poster_url(secret: str, token: str, now: float) -> str:
         raise ValueError("海报链接无效，请回到管理页面重新生成") from None
 
 
-def qr_svg(url: str) -> str:
-    """The QR code of `url`, as SVG, for the poster (scaled by its page's style)."""
-    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, border=4)
+def qr_svg(text: str) -> str:
+    """The QR code of `text`, as SVG (scaled by its page's style): the poster's `/take` address,
+    a booking's code on the `/book` page."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=4)
     return image.to_string(encoding="unicode")

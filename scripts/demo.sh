@@ -110,6 +110,7 @@ code=$($qs take-code ${from:+--day "${from:0:10}"})
 echo
 echo "演示大厅 / demo hall:       $url/            （首页，含各页面与办事指南的链接）"
 echo "手机取号 / take a ticket:   $url/take        今日取号码 hall code $code（无屏幕时用浏览器取号 / without a screen）"
+echo "网上预约 / book a slot:     $url/book        预约码在取号机签到 / the code checks in at a kiosk"
 echo "窗口工作台 / clerk console: $url/clerk       演示工号 badge 1001，密码 PIN $pin（1 号窗口 A 岗）"
 echo "大厅管理 / manager:         $url/manager     账号 admin，密码 demo-admin-2026"
 echo "设备 / devices:             ws://$host:$port/ws   令牌 tokens: $tokens；小票图片 printouts: data/prints/"

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -79,6 +80,14 @@ class LiveHall:
             raise RuntimeError(line + self.process.stderr.read())
         self.http = line.split("serving at ")[1].split()[0]
         self.ws = self.http.replace("http", "ws", 1) + "/ws"
+
+    def secret(self) -> str:
+        """The hall's secret, as its database holds it (the keys and codes derived from it)."""
+        connection = sqlite3.connect(self.db)
+        try:
+            return connection.execute("select secret from halls").fetchone()[0]
+        finally:
+            connection.close()
 
     def cli(self, *args: str) -> str:
         """Run `queue-server ARGS` on this hall's database, as an administrator would beside the

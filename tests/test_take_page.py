@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,11 +28,9 @@ from queue_server import take_page, views
 from queue_server.domain_errors import DomainError
 from queue_server.hall_state import HallState, mobile_full_text
 from queue_server.hall_toml import load_hall
-from queue_server.store.database import open_engine
-from queue_server.store.schema import HallRow
 from queue_server.ticket_tokens import make_token
 from tests.browser import PHONE, chromium, phone_page
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, free_port
 from tests.live_hall import MANAGER, SMALL, LiveHall
 
 SHOTS = ARTIFACTS / "take"
@@ -80,23 +77,14 @@ def _salts(hall: LiveHall) -> list[tuple[str, str]]:
         "select day, salt from phone_salts order by day").fetchall()
 
 
-def _secret(hall: LiveHall) -> str:
-    engine = open_engine(f"sqlite:///{hall.db}")
-    try:
-        with engine.connect() as conn:
-            return conn.execute(HallRow.__table__.select()).mappings().one()["secret"]
-    finally:
-        engine.dispose()
-
-
 # --- the hall code ------------------------------------------------------------------------------
 
 def test_the_board_shows_the_code_the_server_derives_for_the_day(hall):
     code = _code(hall)
     day = date.fromisoformat(hall.health()["service_day"])
     assert re.fullmatch(r"[0-9]{4}", code)
-    assert code == take_page.hall_code(_secret(hall), day)
-    assert take_page.hall_code(_secret(hall), day.replace(day=day.day % 28 + 1)) != code or \
+    assert code == take_page.hall_code(hall.secret(), day)
+    assert take_page.hall_code(hall.secret(), day.replace(day=day.day % 28 + 1)) != code or \
         take_page.hall_code("another hall's secret", day) != code
     board = BoardModel()
     board.apply_snapshot(hall.hello("display").hello)
@@ -114,7 +102,7 @@ def test_staff_read_the_days_code_at_a_terminal_as_the_board_shows_it(hall):
     assert hall.cli("take-code").strip() == _code(hall)
     later = day + timedelta(days=1)
     assert hall.cli("take-code", "--day", later.isoformat()).strip() == take_page.hall_code(
-        _secret(hall), later)
+        hall.secret(), later)
     done = subprocess.run([sys.executable, "-m", "queue_server.cli", "take-code", "--day", "12月7日"],
                           capture_output=True, text=True, timeout=60,
                           env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
@@ -146,7 +134,7 @@ def test_yesterdays_code_is_refused_once_the_hall_day_starts(tmp_path):
         assert opened.hello["ok"]
         board.wait_event("day_started", timeout=30, day="2026-11-24")
         new = _code(hall)
-        assert new != old and new == take_page.hall_code(_secret(hall), date(2026, 11, 24))
+        assert new != old and new == take_page.hall_code(hall.secret(), date(2026, 11, 24))
         assert _mobile(hall, old).hello["error"]["message"] == take_page.BAD_CODE
         late = opened.request("take_ticket", category="A", phone=NUMBER)
         assert late["error"] == {"code": "unauthorized", "message": take_page.BAD_CODE}
@@ -441,7 +429,7 @@ def test_a_citizen_takes_a_ticket_on_the_phone_and_lands_on_its_page(hall, phone
 
 
 def _token(hall: LiveHall, number: str) -> str:
-    return make_token(_secret(hall), date.fromisoformat(hall.health()["service_day"]), number)
+    return make_token(hall.secret(), date.fromisoformat(hall.health()["service_day"]), number)
 
 
 def test_the_page_says_a_closed_hall_and_issues_nothing(tmp_path, browser):
@@ -463,19 +451,13 @@ def test_the_page_says_a_closed_hall_and_issues_nothing(tmp_path, browser):
         assert hall.stop() == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_page_lists_the_tickets_taken_on_it_today_while_the_hall_is_closed(tmp_path,
                                                                                browser):
     """A ticket taken at 10:00 on the small hall's simulated Monday; the server restarted at
     12:30 (its lunch break) on the same address: the page, opened again, lists the ticket
     with its link under 我今天取的号 before the code and after it, the hall closed; the server,
     asked again with the same phone, tells the number; on the next day the list is gone."""
-    port = _free_port()
+    port = free_port()
     hall = LiveHall(tmp_path, "--simulate-from", "2026-11-23T10:00:00", port=port,
                     hall_text=SMALL)
     shanghai = ZoneInfo("Asia/Shanghai")

@@ -3,7 +3,6 @@ trail, the clerk's ratings, and the pages a ticket's QR and the web pages' font 
 
 from __future__ import annotations
 
-import sqlite3
 import urllib.error
 import urllib.request
 from datetime import date
@@ -54,7 +53,7 @@ def test_a_clerk_console_follows_its_clerk(hall):
     assert [step["text"] for step in taken["history"]] == ["1 号窗口（张敏）转到 4 号窗口（社保民政联办窗口）：需联办"]
     zhao.request("finish", outcome="done")
     hall.hello("pad")   # the pad is window 1's: window 4's ticket is rated on the phone
-    citizen_token = make_token(_secret(hall), _today(hall), numbers[0])
+    citizen_token = make_token(hall.secret(), _today(hall), numbers[0])
     citizen = hall.hello("citizen", ticket=citizen_token)
     assert citizen.request("rate", score=2, reasons=["办事效率低"])["ok"]
     rated = _console(zhao, lambda v: v["ratings"]["rated"] == 1)
@@ -108,10 +107,6 @@ def _console(clerk, wanted) -> dict:
             return view
 
 
-def _secret(hall) -> str:
-    return sqlite3.connect(hall.db).execute("select secret from halls").fetchone()[0]
-
-
 def _today(hall) -> date:
     return date.fromisoformat(hall.health()["service_day"])
 
@@ -132,10 +127,10 @@ def test_the_ticket_page_opens_only_for_todays_tickets(hall):
 
     status, _, page = _get(f"{hall.http}/t/20200101A001-forged")
     assert status == 404 and "二维码无效" in page and "0000-1000001" in page
-    old = make_token(_secret(hall), date(2020, 1, 1), "A001")
+    old = make_token(hall.secret(), date(2020, 1, 1), "A001")
     status, _, page = _get(f"{hall.http}/t/{old}")
     assert status == 410 and "这张小票已过期" in page
-    unknown = make_token(_secret(hall), _today(hall), "A099")   # signed, but never issued
+    unknown = make_token(hall.secret(), _today(hall), "A099")   # signed, but never issued
     assert _get(f"{hall.http}/t/{unknown}")[0] == 410
 
 

@@ -1,6 +1,6 @@
-// What the staff pages (the clerk console, the manager's pages) share besides the socket:
-// building DOM nodes, the KPIs' names, and showing the hall's own time even on a PC whose clock
-// is off.
+// What the pages share besides the socket: building DOM nodes, the KPIs' names, showing the
+// hall's own time even on a PC whose clock is off (the staff pages), and the lists a citizen's
+// phone keeps of what it took or booked (/take, /book).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -63,4 +63,29 @@ function hallClockText(zone, ms) {
   }
   const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
   return `${p.month}月${p.day}日 ${p.weekday} ${p.hour}:${p.minute}:${p.second}`;
+}
+
+// The date of today as this phone's clock says it (the hall's own day comes from the server).
+function localDay() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+// A list kept on this phone (localStorage) under `key`: [] when there is none or it is unreadable.
+function storedList(key) {
+  try {
+    const list = JSON.parse(localStorage.getItem(key) || "[]");
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
+function storeList(key, list) {
+  try {
+    localStorage.setItem(key, JSON.stringify(list));
+  } catch {
+    // private browsing with no storage: the list is only lost; the server keeps what it holds
+  }
 }

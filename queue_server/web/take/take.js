@@ -16,29 +16,8 @@ let timer = null;
 let serviceDay = null;   // the hall's day, as the server said it at hello
 const MINE = `take:tickets:${location.pathname}`;   // one list per hall (/take, /h/<code>/take)
 
-// The date of today as this phone's clock says it, until the server says the hall's day.
-function localDay() {
-  const now = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-}
-
-function remembered() {
-  try {
-    const list = JSON.parse(localStorage.getItem(MINE) || "[]");
-    return Array.isArray(list) ? list : [];
-  } catch {
-    return [];
-  }
-}
-
-function remember(list) {
-  try {
-    localStorage.setItem(MINE, JSON.stringify(list));
-  } catch {
-    // private browsing with no storage: the list is only lost, the ticket stays on the server
-  }
-}
+const remembered = () => storedList(MINE);
+const remember = (list) => storeList(MINE, list);
 
 // 我今天取的号: this phone's tickets of `day`; every other day's are forgotten.
 function showMine(day) {
@@ -188,5 +167,5 @@ $("phone-step").addEventListener("submit", async (event) => {
 });
 
 priorities();
-showMine(localDay());
+showMine(localDay());   // until the server says the hall's day
 $("code").focus();
