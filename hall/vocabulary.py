@@ -174,6 +174,19 @@ COMPLAINT_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("valid", COMPLAINT_VERDICT_NAMES["valid"], "件"),
 )
 """The 投诉建议 register's KPIs (`kpis.complaint_kpis`): key, Chinese name, unit (docs/kpis.md)."""
+BOOKING_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("booked", "预约数", "个"), ("on_time", "按时签到", "个"), ("late", "迟到", "个"),
+    ("no_show", "爽约", "个"), ("cancelled", "取消", "个"), ("expected", "待签到", "个"),
+    ("no_show_pct", "爽约率", "%"),
+    ("slot_wait_mean_s", "预约等候（自时段开始）", "秒"),
+    ("booked_wait_mean_s", "预约等候（自签到）", "秒"),
+    ("walk_in_wait_mean_s", "现场取号等候", "秒"),
+)
+"""The appointments' KPIs (`kpis.booking_kpis`): key, Chinese name, unit (docs/kpis.md); the
+dashboard's 今日预约 counts are named by them too."""
+BOOKING_DIMENSIONS: Final = ("hall", "category")
+"""What the appointments' KPIs may be grouped by (`kpis.booking_rows`): a booking is of a
+category, and no window or clerk is its own until it is called."""
 
 REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings": "评价明细",
                        "presence": "在岗记录"}
