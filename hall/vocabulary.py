@@ -184,6 +184,10 @@ BOOKING_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
 )
 """The appointments' KPIs (`kpis.booking_kpis`): key, Chinese name, unit (docs/kpis.md); the
 dashboard's 今日预约 counts are named by them too."""
+BOOKING_COUNTED: Final = {"checked_in": "on_time", "late": "late", "no_show": "no_show",
+                           "cancelled": "cancelled", "booked": "expected"}
+"""Which of `BOOKING_METRICS`' counts a booking is in by its status (`lifecycle.BookingStatus`),
+besides `booked`, which counts them all."""
 BOOKING_DIMENSIONS: Final = ("hall", "category")
 """What the appointments' KPIs may be grouped by (`kpis.booking_rows`): a booking is of a
 category, and no window or clerk is its own until it is called."""

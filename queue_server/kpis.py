@@ -25,6 +25,7 @@ from typing import Any
 
 from hall import service_calendar as cal
 from hall.vocabulary import (
+    BOOKING_COUNTED,
     BOOKING_DIMENSIONS,
     CASE_DIMENSIONS,
     DIMENSION_NAMES,
@@ -36,7 +37,7 @@ from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import Booking, Case, Complaint, Tracked
-from queue_server.lifecycle import BookingStatus, CaseStatus
+from queue_server.lifecycle import CaseStatus
 
 FINAL = ("finished", "no_show", "cancelled")
 HANDLED_OUTCOMES = ("done", "accepted", "escalated", "rejected", "incomplete")   # 办件, not 咨询
@@ -942,19 +943,16 @@ def booking_kpis(bookings: Iterable[Booking], group: Group) -> dict[str, Any]:
     """The appointments' KPIs of a span (docs/kpis.md): `bookings` are those of the span's days
     (their slots'), as they stand now; `group` what the span's tickets add to the row (`tally`),
     for the waits of the bookings checked in on time and of the walk-ins."""
-    counted = {status: 0 for status in BookingStatus}
+    counted = dict.fromkeys(BOOKING_COUNTED.values(), 0)
     for b in bookings:
-        counted[b.status] += 1
-    on_time, late = counted[BookingStatus.CHECKED_IN], counted[BookingStatus.LATE]
-    no_show = counted[BookingStatus.NO_SHOW]
+        counted[BOOKING_COUNTED[b.status]] += 1
+    came = counted["on_time"] + counted["late"]
 
     def mean(waits: list[float]) -> float | None:
         return _seconds(statistics.fmean(waits)) if waits else None
 
-    return {"booked": sum(counted.values()), "on_time": on_time, "late": late,
-            "no_show": no_show, "cancelled": counted[BookingStatus.CANCELLED],
-            "expected": counted[BookingStatus.BOOKED],
-            "no_show_pct": _pct(no_show, on_time + late + no_show),
+    return {"booked": sum(counted.values()), **counted,
+            "no_show_pct": _pct(counted["no_show"], came + counted["no_show"]),
             "slot_wait_mean_s": mean(group.slot_waits),
             "booked_wait_mean_s": mean(group.booked_waits),
             "walk_in_wait_mean_s": mean(group.walk_in_waits)}

@@ -83,10 +83,10 @@ def test_todays_bookings_per_slot_follow_bookings_check_ins_and_cancellations_li
             expect(p.locator("#bookings-title")).to_have_text("今日预约 5")
             d.assert_fits()
             d.assert_readable()
-            d.shot("08-bookings-1366")
+            d.shot("bookings-1366")
             p.set_viewport_size(BIG_SCREEN)
             d.assert_fits()
-            d.shot("09-bookings-1920")
+            d.shot("bookings-1920")
             p.set_viewport_size(SMALL_SCREEN)
             p.get_by_role("tab", name="差评工单").click()
             expect(p.locator("#cases .empty")).to_have_text("没有待办的差评工单")
@@ -114,7 +114,7 @@ def test_todays_bookings_per_slot_follow_bookings_check_ins_and_cancellations_li
             assert rows[0].startswith("周期,业务类别,预约数（个）,按时签到（个）,迟到（个）,爽约（个）")
             assert rows[1:] == ["2026-11-23,A 社保业务,3,1,0,0,1,1,0.0,,,",
                                 "2026-11-23,B 民政业务,2,0,0,0,0,2,,,,"]
-            d.shot("11-reports-bookings-1366", full_page=True)
+            d.shot("reports-bookings-1366", full_page=True)
             assert d.errors == []
     finally:
         hall.stop()
@@ -143,7 +143,7 @@ def test_a_no_show_and_the_phone_blocked_for_it_reach_the_dashboard(tmp_path, br
             assert hall.hello("kiosk").request("check_in", code=code)["outcome"] == "late"
             expect(counts(d, "A", "08:30")).to_have_text(["1", "0", "1", "0", "0", "0"])
             d.assert_fits()
-            d.shot("10-bookings-no-show-1366")
+            d.shot("bookings-no-show-1366")
             assert d.errors == []
     finally:
         hall.stop()

@@ -7,11 +7,12 @@
 "use strict";
 
 (() => {
-  const { BOOKING_METRICS } = VOCABULARY;
+  const { BOOKING_METRICS, BOOKING_COUNTED } = VOCABULARY;
   const NAMES = Object.fromEntries(BOOKING_METRICS.map(([key, name]) => [key, name]));
-  const COUNTED = ["booked", "on_time", "late", "no_show", "cancelled", "expected"];
-  const OF_STATUS = { checked_in: "on_time", late: "late", no_show: "no_show",
-                      cancelled: "cancelled", booked: "expected" };
+  // booked, then a count per status, in the KPIs' order
+  const COUNTED = BOOKING_METRICS.map(([key]) => key)
+    .filter((key) => key === "booked" || Object.values(BOOKING_COUNTED).includes(key));
+  const NONE = "今天没有预约";
   const bookings = new Map();   // code → its view, today's only
   let notices = [];             // the phones blocked since the page opened today
   let categories = [];
@@ -22,7 +23,7 @@
 
   function count(into, view) {
     into.booked += 1;
-    into[OF_STATUS[view.status]] += 1;
+    into[BOOKING_COUNTED[view.status]] += 1;
   }
 
   function show(which) {
@@ -45,7 +46,7 @@
     $("bookings-count").textContent = ` ${total.booked}${notices.length ? " ⚠" : ""}`;
     $("bookings-summary").textContent = total.booked
       ? COUNTED.map((key) => `${NAMES[key]} ${total[key]}`).join(" · ")
-      : "今天没有预约";
+      : NONE;
     $("booking-notices").replaceChildren(...notices.map((n) => element("li", {
       class: "booking-notice",
       textContent: `⚠ ${clockOf(n.at)} 一个手机号爽约达 ${n.no_shows} 次，暂停预约至${dateText(n.until)}`,
@@ -68,7 +69,7 @@
     }
     if (!order.length) {
       body.append(element("tr", {}, element("td", { colSpan: COUNTED.length + 3, class: "empty",
-                                                    textContent: "今天没有预约" })));
+                                                    textContent: NONE })));
     }
   }
 

@@ -12,7 +12,8 @@
   const CORE = ["issued", "accepted", "finished", "no_show", "wait_mean_s", "wait_p90_s",
                 "service_level_pct", "service_mean_s", "onsite_pct", "rated", "rating_rate_pct",
                 "satisfied_pct", "post_a", "post_b", "unattended_min"];
-  const { DIMENSION_NAMES, PERIOD_NAMES, CASE_DIMENSIONS, BOOKING_DIMENSIONS } = VOCABULARY;   // the server's words
+  const { DIMENSION_NAMES, PERIOD_NAMES, CASE_DIMENSIONS, BOOKING_DIMENSIONS,
+          CASE_REPORT_NAMES } = VOCABULARY;   // the server's words
   const SLOW_MS = 120000;   // a year of a county's tickets takes a while
 
   let api = null;
@@ -178,7 +179,7 @@
     }
     if (bookings.ok) renderBookings({ ...bookings, by: bookingDimension(by), period });
     else {
-      failed($("booking-kpi-table"), "预约指标", bookings);
+      failed($("booking-kpi-table"), CASE_REPORT_NAMES.bookings, bookings);
       $("booking-kpi-summary").textContent = "";
     }
     if (hourly.ok) drawHourly();
@@ -331,7 +332,7 @@
       box.append(element("p", { class: "empty", textContent: "所选时段没有预约" }));
       return;
     }
-    box.append(metricTable(reply, "booking-kpi-table", `预约指标，${summary}`));
+    box.append(metricTable(reply, "booking-kpi-table", `${CASE_REPORT_NAMES.bookings}，${summary}`));
   }
 
   // What a table of `stats` rows shows, in its panel's summary line (`id`): "按部门 · 按月 · 3 行".
