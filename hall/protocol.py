@@ -218,7 +218,7 @@ OPS: dict[str, Op] = {
     "find_complaints": Op(("manager",), optional={
         "month": text(7), "number": text(16, True), "status": one_of(*COMPLAINT_STATUS_NAMES)}),
     "withdraw_appeal": Op(("clerk", "manager"), {"case": CASE}),
-    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases")}, {
+    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases", "bookings")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
     "export": Op(("manager",), {"what": one_of(*REPORTS, *CASE_REPORTS, "all"),

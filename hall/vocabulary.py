@@ -174,6 +174,23 @@ COMPLAINT_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("valid", COMPLAINT_VERDICT_NAMES["valid"], "件"),
 )
 """The 投诉建议 register's KPIs (`kpis.complaint_kpis`): key, Chinese name, unit (docs/kpis.md)."""
+BOOKING_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("booked", "预约数", "个"), ("on_time", "按时签到", "个"), ("late", "迟到", "个"),
+    ("no_show", "爽约", "个"), ("cancelled", "取消", "个"), ("expected", "待签到", "个"),
+    ("no_show_pct", "爽约率", "%"),
+    ("slot_wait_mean_s", "预约等候（自时段开始）", "秒"),
+    ("booked_wait_mean_s", "预约等候（自签到）", "秒"),
+    ("walk_in_wait_mean_s", "现场取号等候", "秒"),
+)
+"""The appointments' KPIs (`kpis.booking_kpis`): key, Chinese name, unit (docs/kpis.md); the
+dashboard's 今日预约 counts are named by them too."""
+BOOKING_COUNTED: Final = {"checked_in": "on_time", "late": "late", "no_show": "no_show",
+                           "cancelled": "cancelled", "booked": "expected"}
+"""Which of `BOOKING_METRICS`' counts a booking is in by its status (`lifecycle.BookingStatus`),
+besides `booked`, which counts them all."""
+BOOKING_DIMENSIONS: Final = ("hall", "category")
+"""What the appointments' KPIs may be grouped by (`kpis.booking_rows`): a booking is of a
+category, and no window or clerk is its own until it is called."""
 
 REPORT_NAMES: Final = {"kpis": "指标表", "tickets": "取号明细", "ratings": "评价明细",
                        "presence": "在岗记录"}
@@ -183,8 +200,9 @@ CASE_DIMENSIONS: Final = ("hall", "department", "window", "clerk")
 """What the closed loop's KPIs may be grouped by (`kpis.case_rows`): where a 差评 and its case
 both belong (a category or an item has no case of its own)."""
 CASE_REPORT_NAMES: Final = {"cases": "差评工单指标", "ledger": "好差评台账",
-                            "complaints": "投诉建议台账"}
-"""What else `export` gives, made with the 差评 cases and the complaints as they stand: the closed
-loop's KPI table (by hall, department, window or clerk), the month's 台账 (its own sheets, or a
-page to print) and the complaints register alone (the 台账's sheet of it)."""
+                            "complaints": "投诉建议台账", "bookings": "预约指标"}
+"""What else `export` gives, made with the 差评 cases, the complaints and the bookings as they
+stand: the closed loop's KPI table (by hall, department, window or clerk), the month's 台账 (its
+own sheets, or a page to print), the complaints register alone (the 台账's sheet of it) and the
+appointments' KPI table (by hall or category)."""
 CASE_REPORTS: Final = tuple(CASE_REPORT_NAMES)

@@ -24,11 +24,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.vocabulary import CASE_DIMENSIONS, DIMENSION_NAMES, FOLLOW_UP_SATISFIED, PERIODS, is_bad
+from hall.vocabulary import (
+    BOOKING_COUNTED,
+    BOOKING_DIMENSIONS,
+    CASE_DIMENSIONS,
+    DIMENSION_NAMES,
+    FOLLOW_UP_SATISFIED,
+    PERIODS,
+    is_bad,
+)
 from queue_server import events as ev
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
-from queue_server.hall_state import Case, Complaint, Tracked
+from queue_server.hall_state import Booking, Case, Complaint, Tracked
 from queue_server.lifecycle import CaseStatus
 
 FINAL = ("finished", "no_show", "cancelled")
@@ -91,6 +99,11 @@ class TicketFacts:
     rating_reasons: tuple[str, ...] = ()
     rating_upheld: bool = False
     """Its 差评 was taken out by an upheld appeal (`without_upheld`): neither rated nor 未评."""
+    booking: str | None = None
+    """The booking whose check-in gave it (预约): on time, its `ticket_issued` says so; late, the
+    `booking_checked_in` that came with it. None: a walk-in."""
+    slot_at: datetime | None = None
+    """An on-time booking's slot start (its ticket is marked 预约); None for any other ticket."""
 
     @property
     def wait_seconds(self) -> float | None:
@@ -163,7 +176,15 @@ class _Fold:
     def issued(self, e: Event[ev.TicketIssued]) -> None:
         d = e.data
         self.tickets[e.day, d.number] = TicketFacts(
-            e.day, d.number, d.category, d.category, d.service, d.kind, d.priority, e.at)
+            e.day, d.number, d.category, d.category, d.service, d.kind, d.priority, e.at,
+            booking=d.booking, slot_at=datetime.fromisoformat(d.slot_at) if d.slot_at else None)
+
+    def booking_checked_in(self, e: Event[ev.BookingCheckedIn]) -> None:
+        """A late check-in's ticket is a walk-in's, but of a booking (an on-time one knows its
+        booking from its issue already)."""
+        t = self.tickets.get((e.day, e.data.ticket))
+        if t is not None:
+            t.booking = e.data.booking
 
     def called(self, e: Event[ev.TicketCalled]) -> None:
         t = self._ticket(e)
@@ -270,6 +291,7 @@ FOLD: dict[type[ev.Record], Callable[[_Fold, Event[Any]], None] | None] = dict([
     ev.entry(ev.WindowPaused, _Fold.paused),
     ev.entry(ev.WindowResumed, _Fold.resumed),
     ev.entry(ev.DayStarted, _Fold.day_started),
+    ev.entry(ev.BookingCheckedIn, _Fold.booking_checked_in),
 ]) | {
     # Kinds no KPI reads: a return only moves a waiting ticket, and the rest are not about
     # tickets or windows' staffing. The reports do not even load them.
@@ -279,8 +301,10 @@ FOLD: dict[type[ev.Record], Callable[[_Fold, Event[Any]], None] | None] = dict([
     **{kind: None for kind in ev.CASE_KINDS},
     # A complaint's life: not a ticket's nor a window's.
     **{kind: None for kind in ev.COMPLAINT_KINDS},
-    # A booking's life: its ticket, once checked in, is folded as every ticket is.
-    **{kind: None for kind in ev.BOOKING_KINDS},
+    # The rest of a booking's life: a booking outlives the day (made days before its slot,
+    # cancelled on another), so its counts come from the bookings as the hall holds them, like
+    # the cases (`booking_kpis`); its ticket, once checked in, is folded as every ticket is.
+    **{kind: None for kind in ev.BOOKING_KINDS if kind is not ev.BookingCheckedIn},
 }
 """How the KPI fold reads each kind of event."""
 
@@ -373,6 +397,12 @@ class Group:
     handled: int = 0
     onsite: int = 0
     scores: list[int] = field(default_factory=list)
+    slot_waits: list[float] = field(default_factory=list)
+    """On-time bookings' tickets called: from their slot's start to the first call."""
+    booked_waits: list[float] = field(default_factory=list)
+    """The same tickets' waits from their issue, the check-in, to the first call."""
+    walk_in_waits: list[float] = field(default_factory=list)
+    """Walk-ins' tickets called (no booking's, on time or late): from issue to the first call."""
     unrated: int = 0
     post_a: int = 0
     post_b: int = 0
@@ -602,8 +632,15 @@ def _count_ticket(g: Group, t: TicketFacts) -> None:
     """The ticket-level KPIs of one ticket, for a hall/department/category/service row."""
     g.transferred += 1 if t.transfers else 0
     g.held += 1 if t.holds else 0
-    if t.wait_seconds is not None:
-        g.waits.append(t.wait_seconds)
+    wait = t.wait_seconds
+    if wait is not None:
+        g.waits.append(wait)
+        if t.booking is None:
+            g.walk_in_waits.append(wait)
+        elif t.slot_at is not None:
+            assert t.first_called_at is not None   # it was called
+            g.booked_waits.append(wait)
+            g.slot_waits.append((t.first_called_at - t.slot_at).total_seconds())
     elif t.status in FINAL:
         g.never_called += 1
     if t.status == "finished":
@@ -900,6 +937,47 @@ def complaint_kpis(complaints: Iterable[Complaint], today: date) -> dict[str, An
         "on_time_pct": _pct(len(on_time), len(due)),
         "valid": sum(1 for c in complaints if c.reply is not None and c.reply["valid"]),
     }
+
+
+def booking_kpis(bookings: Iterable[Booking], group: Group) -> dict[str, Any]:
+    """The appointments' KPIs of a span (docs/kpis.md): `bookings` are those of the span's days
+    (their slots'), as they stand now; `group` what the span's tickets add to the row (`tally`),
+    for the waits of the bookings checked in on time and of the walk-ins."""
+    counted = dict.fromkeys(BOOKING_COUNTED.values(), 0)
+    for b in bookings:
+        counted[BOOKING_COUNTED[b.status]] += 1
+    came = counted["on_time"] + counted["late"]
+
+    def mean(waits: list[float]) -> float | None:
+        return _seconds(statistics.fmean(waits)) if waits else None
+
+    return {"booked": sum(counted.values()), **counted,
+            "no_show_pct": _pct(counted["no_show"], came + counted["no_show"]),
+            "slot_wait_mean_s": mean(group.slot_waits),
+            "booked_wait_mean_s": mean(group.booked_waits),
+            "walk_in_wait_mean_s": mean(group.walk_in_waits)}
+
+
+def booking_rows(tallied: Tallied, bookings: Iterable[Booking], definition: HallDefinition,
+                 by: str, period: str) -> list[dict[str, Any]]:
+    """`booking_kpis` per period (of a booking's slot day, a ticket's issue day) and per key of
+    `by` (`BOOKING_DIMENSIONS`): a row for the hall, or for each category that takes bookings or
+    had some. `tallied` is the span's tally of tickets (`TALLY_OF[by]`), `bookings` the span's."""
+    if by not in BOOKING_DIMENSIONS:
+        raise ValueError(f"预约指标可按 {' / '.join(DIMENSION_NAMES[d] for d in BOOKING_DIMENSIONS)}"
+                         f"统计，不能按{DIMENSION_NAMES.get(by, by)}")
+    groups = _groups(tallied, definition, by, period)
+    booked: dict[tuple[str, str], list[Booking]] = defaultdict(list)
+    for b in bookings:
+        booked[period_key(b.day, period), definition.hall.code if by == "hall" else b.category
+               ].append(b)
+    taking = {c.prefix for c in definition.categories if c.booking is not None}
+    keys = set(booked) | {(p, key) for (p, key), g in groups.items()
+                          if g.issued and (by == "hall" or key in taking)}
+    names = dimension_names(definition, by)
+    return [{"period": p, "by": by, "key": key, "name": names.get(key, key),
+             **booking_kpis(booked.get((p, key), ()), groups.get((p, key), Group()))}
+            for p, key in sorted(keys)]
 
 
 CASE_TALLY = {by: "clerk" if by == "clerk" else "window" for by in CASE_DIMENSIONS}

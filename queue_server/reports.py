@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from hall import service_calendar as cal
 from hall.vocabulary import (
+    BOOKING_METRICS,
     CASE_MEASURE_NAMES,
     CASE_METRICS,
     CASE_STATUS_NAMES,
@@ -45,16 +46,18 @@ from queue_server import complaint_contacts, kpis
 from queue_server import events as ev
 from queue_server.hall_definition import HallDefinition, HallInfo
 from queue_server.hall_service import rebuild
-from queue_server.hall_state import Case, Complaint, HallState
+from queue_server.hall_state import Booking, Case, Complaint, HallState
 from queue_server.lifecycle import CaseStatus
 from queue_server.store import day_facts, event_log
 
 COMPLAINTS = "complaints"
 """The complaints register alone (`complaint_sheet`), as the 台账 holds it."""
 COMPLAINT_SHEET = "投诉建议台账"
+BOOKINGS = "bookings"
+"""The appointments' KPI table (`kpis.booking_rows`)."""
 # An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录",
-               "cases": "差评工单指标", COMPLAINTS: COMPLAINT_SHEET}
+               "cases": "差评工单指标", COMPLAINTS: COMPLAINT_SHEET, BOOKINGS: "预约指标"}
 FORMATS = ("csv", "xlsx", "json")
 LEDGER = "ledger"
 """The month's 好差评台账 (`ledger`): its own sheets, exported as XLSX or JSON, or as a page to
@@ -142,25 +145,29 @@ def month_span(text: str) -> tuple[date, date]:
 
 @dataclass(frozen=True, slots=True)
 class CaseBook:
-    """The 差评 cases and the 投诉建议 of a span as they stand now, and the service day by which
-    their deadlines are judged (`kpis.case_kpis`, `kpis.complaint_kpis`)."""
+    """The 差评 cases, the 投诉建议 and the bookings (预约) of a span as they stand now, and the
+    service day by which the deadlines are judged (`kpis.case_kpis`, `kpis.complaint_kpis`,
+    `kpis.booking_kpis`)."""
 
     cases: list[Case]
     today: date
     complaints: list[Complaint] = field(default_factory=list)
+    bookings: list[Booking] = field(default_factory=list)
+    """The bookings for the span's days (their slots'), whenever they were made."""
     contacts: dict[str, str] = field(default_factory=dict)
     """The complainant of each complaint that kept one, as the 台账 shows it: masked
     (`with_contacts`); none until read."""
 
     @classmethod
     def of(cls, state: HallState, first: date, last: date) -> CaseBook:
-        """The cases of the ratings of the days `first` to `last`, and the complaints that came
-        in on them, copied: the writer goes on changing the live ones while a report is made in
-        a thread."""
+        """The cases of the ratings of the days `first` to `last`, the complaints that came
+        in on them and the bookings for them, copied: the writer goes on changing the live ones
+        while a report is made in a thread."""
         return cls([replace(c, follow_ups=list(c.follow_ups)) for c in state.cases.values()
                     if first <= c.day <= last], state.day,
                    [replace(c, follow_ups=list(c.follow_ups)) for c in state.complaints.values()
-                    if first <= c.day <= last])
+                    if first <= c.day <= last],
+                   [replace(b) for b in state.bookings.values() if first <= b.day <= last])
 
     @classmethod
     def from_log(cls, engine: Engine, hall_id: int, definition: HallDefinition, first: date,
@@ -202,6 +209,12 @@ def table(facts: kpis.Facts, definition: HallDefinition, what: str, by: str = "h
     if what == COMPLAINTS:
         assert book is not None, "the register needs the span's complaints"
         return complaint_sheet(definition, book)
+    if what == BOOKINGS:
+        assert book is not None, "the appointments' KPIs need the span's bookings"
+        tallied = kpis.Tallied(kpis.tally_kind(by), kpis.tally(facts.tickets, kpis.tally_kind(by)),
+                               facts.intervals)
+        return _booking_kpi_table(kpis.booking_rows(tallied, book.bookings, definition, by,
+                                                    period), by, period)
     if what == "kpis":
         return _kpi_table(kpis.kpi_rows(facts, definition, by, period), by, period)
     if what == "tickets":
@@ -246,6 +259,16 @@ def _case_kpi_table(rows: list[dict[str, Any]], by: str, period: str) -> Table:
                                                       for _, name, unit in CASE_METRICS]
     return headers, [[date.fromisoformat(r["period"]) if period == "day" else r["period"],
                       r["name"], *(r[key] for key, _, _ in CASE_METRICS)] for r in rows]
+
+
+def _booking_kpi_table(rows: list[dict[str, Any]], by: str, period: str) -> Table:
+    """The appointments' KPI rows (`kpis.booking_rows`): the period, the dimension's name, each
+    of `BOOKING_METRICS` with its unit, the waits in minutes as on the page."""
+    headers = ["周期", DIMENSION_NAMES.get(by, by)] + [
+        f"{name}（{'分钟' if unit == '秒' else unit}）" for _, name, unit in BOOKING_METRICS]
+    return headers, [[date.fromisoformat(r["period"]) if period == "day" else r["period"],
+                      r["name"], *(_minutes(r[key]) if unit == "秒" else r[key]
+                                   for key, _, unit in BOOKING_METRICS)] for r in rows]
 
 
 def _clock(moment: datetime | None, definition: HallDefinition) -> datetime | None:

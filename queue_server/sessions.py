@@ -37,7 +37,7 @@ from hall.protocol import (
     ok_reply,
     parse_request,
 )
-from hall.vocabulary import CASE_METRICS, COMPLAINT_METRICS, METRICS, ROLE_NAMES
+from hall.vocabulary import BOOKING_METRICS, CASE_METRICS, COMPLAINT_METRICS, METRICS, ROLE_NAMES
 from queue_server import bookings, complaint_contacts, county, kpis, ops, reports, take_page, views
 from queue_server import commands as cmd
 from queue_server import events as ev
@@ -646,9 +646,18 @@ class Session:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
             # The span's cases as they stand now, copied here: the writer changes the live ones.
-            book = reports.CaseBook.of(self.state, first, last) if p["view"] == "cases" else None
+            book = (reports.CaseBook.of(self.state, first, last)
+                    if p["view"] in ("cases", "bookings") else None)
 
             def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
+                if book is not None and p["view"] == "bookings":
+                    by = p.get("by", "hall")
+                    tallied = reports.load_tallied(service.engine, service.hall_id, first, last,
+                                                   by)
+                    return {"rows": kpis.booking_rows(tallied, book.bookings, definition, by,
+                                                      p.get("period", "all")),
+                            "metrics": [{"key": k, "name": n, "unit": u}
+                                        for k, n, u in BOOKING_METRICS]}
                 if book is not None:
                     # the ratings from the closed days' stored tallies, as the KPI rows'
                     by = p.get("by", "hall")

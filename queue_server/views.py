@@ -564,12 +564,19 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
 def booking_view(state: HallState, booking: Booking) -> dict[str, Any]:
     """A booking as managers see it: nothing of the citizen (the phone and ID digits are keyed
     hashes, never sent)."""
-    return {"booking": booking.code, "category": booking.category,
+    rules = state.definition.category_by_prefix[booking.category].booking
+    view = {"booking": booking.code, "category": booking.category,
             "service": booking.service, "day": booking.day.isoformat(),
             "slot": clock_text(booking.slot), "slot_text": slot_text(state, booking),
             "made_at": iso(booking.made_at), "status": booking.status.value,
             "status_text": BOOKING_STATUS_NAMES[booking.status], "ticket": booking.ticket,
             "checked_in_at": iso(booking.checked_in_at)}
+    if rules is not None:   # when to check in at the kiosk
+        view["check_in_from"] = clock_text(
+            (booking.slot_at - timedelta(minutes=rules.early_minutes)).time())
+        view["check_in_until"] = clock_text(
+            (booking.slot_at + timedelta(minutes=rules.late_minutes)).time())
+    return view
 
 
 def slot_text(state: HallState, booking: Booking) -> str:
@@ -888,14 +895,7 @@ def booked_view(state: HallState, booking: Booking) -> dict[str, Any]:
     """A booking as its citizen sees it (the booking page's answer): its code, slot and when
     to check in at the kiosk."""
     category = state.definition.category_by_prefix[booking.category]
-    rules = category.booking
     item = state.definition.item_by_code.get(booking.service) if booking.service else None
-    view = {**booking_view(state, booking), "category_name": category.name,
+    return {**booking_view(state, booking), "category_name": category.name,
             "service_name": item.name if item else None,
             "day_text": bookings.day_label(booking.day)}
-    if rules is not None:
-        view["check_in_from"] = clock_text(
-            (booking.slot_at - timedelta(minutes=rules.early_minutes)).time())
-        view["check_in_until"] = clock_text(
-            (booking.slot_at + timedelta(minutes=rules.late_minutes)).time())
-    return view

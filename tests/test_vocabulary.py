@@ -28,7 +28,7 @@ def _word_lists() -> Iterator[tuple[str, list[str]]]:
             words = [v[1] if isinstance(v, tuple) else v for v in value.values()]
         else:
             words = [entry[1] for entry in value if isinstance(entry, tuple)]
-        if words:
+        if any(re.search(r"[\u4e00-\u9fff]", w) for w in words):   # not a table of codes
             yield name, words
 
 

@@ -47,7 +47,7 @@ from queue_server.events import Event
 from queue_server.store import event_log
 from queue_server.store.schema import DayFactsRow, EventRow
 
-FACTS_VERSION = 4
+FACTS_VERSION = 5
 """Bump it whenever a KPI definition, the fold (`kpis.fold`, its `Facts`), the tallies
 (`kpis.tally`, its `Group`) or the layout below changes: stored facts of another version are
 then folded again from the events, lazily by the first report that needs them and all at once
@@ -237,7 +237,8 @@ def dumps(d: DayFacts) -> str:
          times.codes(t.ended_at for t in tickets), _codes(t.outcome for t in tickets),
          _codes(t.transfers for t in tickets), _codes(t.holds for t in tickets),
          _codes(t.recalls for t in tickets), _packed([len(t.visits) for t in tickets]),
-         _codes(t.score for t in tickets), _codes(t.rating_reasons for t in tickets)],
+         _codes(t.score for t in tickets), _codes(t.rating_reasons for t in tickets),
+         _codes(t.booking for t in tickets), times.codes(t.slot_at for t in tickets)],
         [_codes(v.window for v in visits), _codes(v.clerk for v in visits),
          _codes(v.post for v in visits), times.codes(v.called_at for v in visits),
          _codes(v.end for v in visits), times.codes(v.ended_at for v in visits),
@@ -316,7 +317,7 @@ def loads(day: date, text: str, with_ratings: bool = True) -> DayFacts:
 
     (numbers, categories, issued_categories, services, kinds, priorities, issued_at, statuses,
      first_called_at, ended_at, outcomes, transfers, holds, recalls, visit_counts, scores,
-     reasons) = tickets
+     reasons, booked, slot_at) = tickets
     every_visit = list(map(kpis.Visit, _values(visits[0]), _values(visits[1]),
                            _values(visits[2]), times(visits[3]), _values(visits[4]),
                            times(visits[5]), _values(visits[6]), _values(visits[7])))
@@ -330,7 +331,8 @@ def loads(day: date, text: str, with_ratings: bool = True) -> DayFacts:
                  _values(priorities), times(issued_at), _values(statuses),
                  times(first_called_at), times(ended_at), _values(outcomes),
                  _values(transfers), _values(holds), _values(recalls), per_ticket,
-                 _values(scores), _values(reasons))),
+                 _values(scores), _values(reasons), itertools.repeat(False), _values(booked),
+                 times(slot_at))),
         _intervals(day, intervals, times(intervals[5]), times(intervals[6])),
         # A row is as wide as the widest rating's keys: zip stops at each one's own keys.
         list(map(dict, map(zip, _values(keys), zip(days, times(rated_at),

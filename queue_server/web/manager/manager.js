@@ -914,6 +914,10 @@ function start() {
       onEvent: (hook) => app.eventHooks.push(hook), online: () => app.connection === "online",
     });
   }
+  if (window.Bookings) {
+    window.Bookings.attach({ onHello: (hook) => app.loginHooks.push(hook),
+                             onEvent: (hook) => app.eventHooks.push(hook) });
+  }
   if (window.Complaints) {
     window.Complaints.attach({
       request, onHello: (hook) => app.loginHooks.push(hook),

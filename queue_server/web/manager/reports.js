@@ -12,7 +12,8 @@
   const CORE = ["issued", "accepted", "finished", "no_show", "wait_mean_s", "wait_p90_s",
                 "service_level_pct", "service_mean_s", "onsite_pct", "rated", "rating_rate_pct",
                 "satisfied_pct", "post_a", "post_b", "unattended_min"];
-  const { DIMENSION_NAMES, PERIOD_NAMES, CASE_DIMENSIONS } = VOCABULARY;   // the server's words
+  const { DIMENSION_NAMES, PERIOD_NAMES, CASE_DIMENSIONS, BOOKING_DIMENSIONS,
+          CASE_REPORT_NAMES } = VOCABULARY;   // the server's words
   const SLOW_MS = 120000;   // a year of a county's tickets takes a while
 
   let api = null;
@@ -90,6 +91,8 @@
   // The closed loop's KPIs are grouped by the chosen dimension where a case belongs to one,
   // else for the whole hall.
   const caseDimension = (by) => (CASE_DIMENSIONS.includes(by) ? by : "hall");
+  // So are the appointments' (by hall or category).
+  const bookingDimension = (by) => (BOOKING_DIMENSIONS.includes(by) ? by : "hall");
 
   function setRange(range) {
     const today = api.today();
@@ -152,11 +155,12 @@
     state.loaded = true;
     $("report-run").disabled = true;
     text("report-status", "正在查询…");
-    const [kpis, hourly, windows, cases] = await Promise.all([
+    const [kpis, hourly, windows, cases, bookings] = await Promise.all([
       api.request("stats", { view: "kpis", from, to, by, period }, SLOW_MS),
       api.request("stats", { view: "hourly", from, to }, SLOW_MS),
       api.request("stats", { view: "kpis", from, to, by: "window", period: "all" }, SLOW_MS),
       api.request("stats", { view: "cases", from, to, by: caseDimension(by), period }, SLOW_MS),
+      api.request("stats", { view: "bookings", from, to, by: bookingDimension(by), period }, SLOW_MS),
     ]);
     $("report-run").disabled = false;
     state.kpis = kpis.ok ? { ...kpis, by, period, from, to } : null;
@@ -173,11 +177,16 @@
       failed($("case-kpi-table"), "好差评闭环指标", cases);
       $("case-kpi-summary").textContent = "";
     }
+    if (bookings.ok) renderBookings({ ...bookings, by: bookingDimension(by), period });
+    else {
+      failed($("booking-kpi-table"), CASE_REPORT_NAMES.bookings, bookings);
+      $("booking-kpi-summary").textContent = "";
+    }
     if (hourly.ok) drawHourly();
     else for (const id of ["chart-hourly", "chart-wait"]) failed($(id), "分时段数据", hourly);
     if (windows.ok) drawSatisfaction();
     else failed($("chart-satisfaction"), "各窗口满意率", windows);
-    const refusal = [kpis, hourly, windows, cases].find((r) => !r.ok);
+    const refusal = [kpis, hourly, windows, cases, bookings].find((r) => !r.ok);
     if (refusal) text("report-status", `查询未完成：${refusal.error.message}`, "error");
     else text("report-status", `已更新：${from} 至 ${to}`, "ok");
     fillMonths();
@@ -301,8 +310,7 @@
   function renderCases(reply) {
     const box = $("case-kpi-table");
     box.textContent = "";
-    const where = reply.by === "hall" ? DIMENSION_NAMES.hall : `按${DIMENSION_NAMES[reply.by]}`;
-    $("case-kpi-summary").textContent = `${where} · ${PERIOD_NAMES[reply.period]} · ${reply.rows.length} 行`;
+    const summary = summarise("case-kpi-summary", reply);
     if (!reply.rows.length) {
       const p = document.createElement("p");
       p.className = "empty";
@@ -310,14 +318,41 @@
       box.append(p, complaintLine(reply));
       return;
     }
+    box.append(metricTable(reply, "case-kpi-table", `好差评闭环指标，${summary}`),
+               complaintLine(reply));
+  }
+
+  // --- the appointments' KPIs (docs/kpis.md, 预约) ------------------------------------------------
+
+  function renderBookings(reply) {
+    const box = $("booking-kpi-table");
+    box.textContent = "";
+    const summary = summarise("booking-kpi-summary", reply);
+    if (!reply.rows.length) {
+      box.append(element("p", { class: "empty", textContent: "所选时段没有预约" }));
+      return;
+    }
+    box.append(metricTable(reply, "booking-kpi-table", `${CASE_REPORT_NAMES.bookings}，${summary}`));
+  }
+
+  // What a table of `stats` rows shows, in its panel's summary line (`id`): "按部门 · 按月 · 3 行".
+  function summarise(id, reply) {
+    const where = reply.by === "hall" ? DIMENSION_NAMES.hall : `按${DIMENSION_NAMES[reply.by]}`;
+    $(id).textContent = `${where} · ${PERIOD_NAMES[reply.period]} · ${reply.rows.length} 行`;
+    return $(id).textContent;
+  }
+
+  // A table of `stats` rows (the closed loop's, the appointments'): 周期, 名称, then each of the
+  // reply's `metrics` with its unit.
+  function metricTable(reply, className, title) {
     const table = document.createElement("table");
-    table.className = "kpi-table case-kpi-table";
+    table.className = `kpi-table ${className}`;
     const caption = document.createElement("caption");
     caption.className = "visually-hidden";
-    caption.textContent = `好差评闭环指标，${$("case-kpi-summary").textContent}`;
+    caption.textContent = title;
     table.append(caption);
     const head = table.createTHead().insertRow();
-    for (const [label, unit] of [["周期", ""], ["名称", ""], ...reply.metrics.map((m) => [m.name, m.unit])]) {
+    for (const [label, unit] of [["周期", ""], ["名称", ""], ...reply.metrics.map((m) => [m.name, shownUnit(m)])]) {
       const cell = document.createElement("th");
       cell.scope = "col";
       cell.append(label);
@@ -343,7 +378,7 @@
         td.textContent = valueText(row[m.key], m);
       }
     }
-    box.append(table, complaintLine(reply));
+    return table;
   }
 
   // --- charts ----------------------------------------------------------------------------------
@@ -464,7 +499,8 @@
   // --- exports ---------------------------------------------------------------------------------
 
   const EXPORT_NAMES = { ...VOCABULARY.REPORT_NAMES, ...VOCABULARY.CASE_REPORT_NAMES, all: "全部表格" };
-  const RESULT_OF = { kpis: "report-status", cases: "report-status", ledger: "ledger-result",
+  const RESULT_OF = { kpis: "report-status", cases: "report-status", bookings: "report-status",
+                      ledger: "ledger-result",
                       complaints: "register-result" };
   const FORMAT_NAMES = { csv: "CSV", xlsx: "Excel", print: "打印页" };
 
@@ -479,8 +515,9 @@
     }
     const { from, to } = span;
     const params = { what, format, from, to };
-    if (what === "kpis" || what === "all" || what === "cases") {
-      params.by = what === "cases" ? caseDimension($("report-by").value) : $("report-by").value;
+    if (["kpis", "all", "cases", "bookings"].includes(what)) {
+      const by = $("report-by").value;
+      params.by = { cases: caseDimension(by), bookings: bookingDimension(by) }[what] || by;
       params.period = $("report-period").value;
     }
     button.disabled = true;
