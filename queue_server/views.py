@@ -74,7 +74,23 @@ def iso(moment: None) -> None: ...
 
 
 def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds")
+    """A moment as the wire writes it. A ticket's moment is written four or five times (its
+    event, its queue's, the kiosk's reply), so the last two are kept, found by identity (each
+    kept with its text, so that its identity cannot be reused while it is)."""
+    global _recent
+    if moment is None:
+        return None
+    recent = _recent
+    if recent[0] is moment:
+        return recent[1]
+    if recent[2] is moment:
+        return recent[3]
+    text = moment.isoformat(timespec="seconds")
+    _recent = (moment, text, recent[0], recent[1])   # one assignment: safe across threads
+    return text
+
+
+_recent: tuple[Any, Any, Any, Any] = (None, None, None, None)
 
 
 # --- the hall, static -------------------------------------------------------------------------
