@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from hall.vocabulary import (
     CASE_MEASURES,
@@ -245,8 +245,9 @@ def _is_clean(value: Any) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
+    """A checked request (a named tuple: one is made per frame, for less than a dataclass)."""
+
     id: Any
     op: str
     params: dict[str, Any]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from hall import guide, service_calendar
 from hall.service_calendar import clock_text
@@ -48,14 +48,14 @@ STAFF = frozenset({"clerk", "manager"})
 FLOOR = frozenset({"display", "clerk", "manager"})   # whoever shows calls on the hall floor
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One wire message and who gets it: sessions of `roles`, the pad of `pad_window`, the
     consoles of clerk `clerk` (a badge), or the citizens watching ticket `citizen`.
 
     A message with a `view` key is a state (a window, a queue, a citizen's ticket), not a
     happening: a later message with the same key in the same commit makes it pointless, so only
-    the last one of a group commit is sent."""
+    the last one of a group commit is sent. A named tuple, not a frozen dataclass: two or more
+    are made per command, and a frozen dataclass's `__init__` costs three times as much."""
 
     message: dict[str, Any]
     roles: frozenset[str] = frozenset()
