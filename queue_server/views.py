@@ -74,23 +74,24 @@ def iso(moment: None) -> None: ...
 
 
 def iso(moment: datetime | None) -> str | None:
-    """A moment as the wire writes it. A ticket's moment is written four or five times (its
-    event, its queue's, the kiosk's reply), so the last two are kept, found by identity (each
-    kept with its text, so that its identity cannot be reused while it is)."""
-    global _recent
+    """A moment as the wire writes it. A ticket's issue time is written five times or more (its
+    event, its queue's while it heads it, the kiosk's reply), so the texts of the latest
+    moments are kept, found by identity: each is kept with its moment, whose identity cannot
+    be reused while it is."""
     if moment is None:
         return None
-    recent = _recent
-    if recent[0] is moment:
-        return recent[1]
-    if recent[2] is moment:
-        return recent[3]
+    kept = _TEXTS.get(id(moment))
+    if kept is not None and kept[0] is moment:
+        return kept[1]
     text = moment.isoformat(timespec="seconds")
-    _recent = (moment, text, recent[0], recent[1])   # one assignment: safe across threads
+    if len(_TEXTS) >= _KEPT_TEXTS:
+        _TEXTS.clear()
+    _TEXTS[id(moment)] = (moment, text)
     return text
 
 
-_recent: tuple[Any, Any, Any, Any] = (None, None, None, None)
+_TEXTS: dict[int, tuple[datetime, str]] = {}
+_KEPT_TEXTS = 4096
 
 
 # --- the hall, static -------------------------------------------------------------------------
