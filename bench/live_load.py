@@ -219,8 +219,10 @@ async def throughput(server: Server, echo: Echo, seconds: float) -> None:
     async def measure(process: subprocess.Popen, conns: list[Conn]) -> tuple[int, str]:
         server_cpu, own_cpu = cpu_seconds(process.pid), time.process_time()
         done = await hammer(conns, seconds, 8, "take_ticket", spread_ticket)
-        return done, (f"server process {(cpu_seconds(process.pid) - server_cpu) / seconds:.0%} "
-                      f"of a core, load generator {(time.process_time() - own_cpu) / seconds:.0%}")
+        used = cpu_seconds(process.pid) - server_cpu
+        return done, (f"server process {used / seconds:.0%} of a core, "
+                      f"{used / max(done, 1) * 1e6:.0f} µs of its CPU per reply; "
+                      f"load generator {(time.process_time() - own_cpu) / seconds:.0%}")
 
     baseline = [await open_conn(echo.url, None) for _ in range(16)]
     echoed, echo_cpu = await measure(echo.process, baseline)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -208,6 +208,7 @@ def closed_reason(hall: HallCalendar, moment: datetime) -> str:
     return f"现在是休息时间，暂停取号，{back}"
 
 
+@lru_cache(maxsize=64)
 def _shift(clock: time, minutes: int) -> time:
     moment = datetime.combine(date(2000, 1, 1), clock) + timedelta(minutes=minutes)
     return moment.time()

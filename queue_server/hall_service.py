@@ -15,9 +15,9 @@ import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine
 
@@ -40,10 +40,10 @@ from queue_server.store import (
 log = logging.getLogger("queue_server.hall_service")
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one command of a batch came to: its events, or the refusal, and what `observe`
-    made of the state right after the command (e.g. the wire messages to send once committed)."""
+    made of the state right after the command (e.g. the wire messages to send once committed).
+    A named tuple: one is made per command, for a third of a frozen dataclass's cost."""
 
     events: list[Event]
     error: DomainError | None = None

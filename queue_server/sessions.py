@@ -44,6 +44,7 @@ from queue_server import events as ev
 from queue_server.domain_errors import DomainError
 from queue_server.export_links import make_link
 from queue_server.fanout import Hub, close_soon
+from queue_server.hall_definition import HallDefinition
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
 from queue_server.rate_limits import (
@@ -102,6 +103,22 @@ class Context:
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
+        self._windows: tuple[HallDefinition | None, dict[str, list[dict[str, Any]]]] = (None, {})
+
+    def ticket_windows(self, definition: HallDefinition, category: str) -> list[dict[str, Any]]:
+        """The windows a kiosk's reply names for a ticket of `category`: made once per category
+        of the definition served (a new catalogue makes them again), not for every ticket."""
+        made_for, lists = self._windows
+        if made_for is not definition:
+            lists = {}
+            self._windows = (definition, lists)
+        found = lists.get(category)
+        if found is None:
+            found = lists[category] = [
+                {"window": w.number, "name": w.name, "location": w.location}
+                for w in (definition.window_by_number[n]
+                          for n in definition.windows_by_category[category])]
+        return found
 
 
 class Session:
@@ -121,6 +138,7 @@ class Session:
         self.ended: str | None = None       # why the session was ended, once it is
         self.joined = False
         self.bucket = context.take_limit.bucket()
+        self._public_url: str | None = None
 
     @property
     def pipelined(self) -> bool:
@@ -143,6 +161,14 @@ class Session:
         accounts county accounts are: in a township hall a county account is never mistaken
         for a hall account of the same user name."""
         return f"县级:{self.account}" if self.from_county else self.account
+
+    @property
+    def public_url(self) -> str:
+        """The hall's address for citizens' phones as this connection reached it: the same for
+        the whole connection, so found once."""
+        if self._public_url is None:
+            self._public_url = self.context.public_url(self.connection)
+        return self._public_url
 
     @property
     def state(self):
@@ -275,7 +301,7 @@ class Session:
             reply["menu"] = self._menu()
             reply["service_day"] = self.state.day.isoformat()   # the page's 我今天取的号
         if role in ("kiosk", "pad"):   # the QR of the hall's 投诉建议 page they may show
-            reply["complain_url"] = f"{self.context.public_url(self.connection)}/complain"
+            reply["complain_url"] = f"{self.public_url}/complain"
         return reply
 
     def _hall_card(self) -> dict[str, Any]:
@@ -548,9 +574,7 @@ class Session:
         number = issued.data.number
         definition = self.state.definition
         token = make_token(self.context.secret, issued.day, number)
-        public = self.context.public_url(self.connection)
-        windows = [definition.window_by_number[n] for n in definition.windows_by_category[
-            issued.data.category]]
+        public = self.public_url
         guide = guide_path(issued.data.service, issued.data.catalogue_version)
         return {
             "number": number, "category": issued.data.category,
@@ -558,8 +582,7 @@ class Session:
             "service": issued.data.service, "kind": issued.data.kind,
             "priority": issued.data.priority, "issued_at": views.iso(issued.at),
             "ahead": issued.data.ahead,
-            "windows": [{"window": w.number, "name": w.name, "location": w.location}
-                        for w in windows],
+            "windows": self.context.ticket_windows(definition, issued.data.category),
             "token": token, "url": f"{public}/t/{token}",
             "short_code": short_code(self.context.secret, issued.day, number),
             "lookup_url": f"{public}/q",
@@ -707,7 +730,7 @@ class Session:
 
     async def _op_take_poster(self, request: Request) -> dict[str, Any]:
         """A link to the entrance's poster of the mobile 取号 page (queue_server.take_page)."""
-        take_url = f"{self.context.public_url(self.connection)}/take"
+        take_url = f"{self.public_url}/take"
         token = take_page.poster_link(self.context.secret, take_url, time.time())
         return {"url": f"{self.context.base_path(self.connection)}/poster/{token}"}
 
@@ -761,7 +784,7 @@ class Session:
             except Exception:   # the complaint is logged: it stands, without its contact
                 log.exception("the contact of complaint %s was not stored", number)
                 kept = False
-        public = self.context.public_url(self.connection)
+        public = self.public_url
         return {"complaint": number, "code": complaint_code(self.context.secret, number),
                 "deadline": registered.deadline, "status_url": f"{public}/ts",
                 "contact_kept": kept}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from hall import guide, service_calendar
 from hall.service_calendar import clock_text
@@ -58,14 +58,14 @@ STAFF = frozenset({"clerk", "manager"})
 FLOOR = frozenset({"display", "clerk", "manager"})   # whoever shows calls on the hall floor
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One wire message and who gets it: sessions of `roles`, the pad of `pad_window`, the
     consoles of clerk `clerk` (a badge), or the citizens watching ticket `citizen`.
 
     A message with a `view` key is a state (a window, a queue, a citizen's ticket), not a
     happening: a later message with the same key in the same commit makes it pointless, so only
-    the last one of a group commit is sent."""
+    the last one of a group commit is sent. A named tuple, not a frozen dataclass: two or more
+    are made per command, and a frozen dataclass's `__init__` costs three times as much."""
 
     message: dict[str, Any]
     roles: frozenset[str] = frozenset()
@@ -84,7 +84,24 @@ def iso(moment: None) -> None: ...
 
 
 def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds")
+    """A moment as the wire writes it. A ticket's issue time is written five times or more (its
+    event, its queue's while it heads it, the kiosk's reply), so the texts of the latest
+    moments are kept, found by identity: each is kept with its moment, whose identity cannot
+    be reused while it is."""
+    if moment is None:
+        return None
+    kept = _TEXTS.get(id(moment))
+    if kept is not None and kept[0] is moment:
+        return kept[1]
+    text = moment.isoformat(timespec="seconds")
+    if len(_TEXTS) >= _KEPT_TEXTS:
+        _TEXTS.clear()
+    _TEXTS[id(moment)] = (moment, text)
+    return text
+
+
+_TEXTS: dict[int, tuple[datetime, str]] = {}
+_KEPT_TEXTS = 4096
 
 
 # --- the hall, static -------------------------------------------------------------------------

@@ -123,7 +123,7 @@ class Writer:
 
     async def submit(self, command: cmd.Command, by: Submitter | None = None) -> Outcome:
         done = asyncio.get_running_loop().create_future()
-        await self.queue.put(_Pending(command, self.clock(), done, by))
+        self.queue.put_nowait(_Pending(command, self.clock(), done, by))   # never full
         return await done
 
     async def settled(self) -> None:

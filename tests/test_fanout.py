@@ -226,3 +226,16 @@ def test_the_replies_of_one_turn_go_to_their_connection_in_one_write_in_order():
     assert received(kiosk) == [{"re": 0}, {"re": 1}, {"re": 2}]
     assert received(other) == [{"re": 9}]
     assert closing.connection.transport.writes == []
+
+
+def test_the_frames_written_are_those_websockets_makes_for_every_length_form():
+    """The fan-out and the replies write frames made by `fanout._text_frame` (RFC 6455's
+    header: a length in 7 bits, in 16, in 64): byte for byte what `websockets` makes."""
+    from websockets.frames import Frame
+
+    from queue_server.fanout import _text_frame
+
+    for size in (0, 1, 125, 126, 127, 65535, 65536, 70000):
+        payload = b"x" * size
+        assert _text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(
+            mask=False, extensions=[]), size
