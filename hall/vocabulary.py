@@ -123,10 +123,11 @@ COMPLAINT_ACTION_NAMES: Final = {"assign": "承办", "reply": "答复", "follow_
                                  "close": "办结"}
 """What can be done to a complaint (`lifecycle.ComplaintAction`), as refusals and buttons name it."""
 BOOKING_STATUS_NAMES: Final = {"booked": "已预约", "checked_in": "已签到", "late": "迟到（已按现场取号）",
-                              "cancelled": "已取消", "no_show": "未到（已释放）"}
+                              "cancelled": "已取消", "no_show": "未到（已释放）",
+                              "withdrawn": "已撤销（大厅调整）"}
 """A booking's status (`lifecycle.BookingStatus`), as pages and refusals say it."""
 BOOKING_ACTION_NAMES: Final = {"cancel": "取消", "check_in": "签到", "check_in_late": "签到",
-                               "release": "释放"}
+                               "release": "释放", "withdraw": "撤销"}
 """What can be done to a booking (`lifecycle.BookingAction`), as refusals name it."""
 BOOKED_MARK: Final = "预约"
 """How a ticket of a checked-in booking is marked on the slip, board, console and citizen page."""

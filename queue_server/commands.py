@@ -294,9 +294,13 @@ class Book:
     day: str
     slot: str
     phone_key: str
+    """The phone's key under the current booking salt: the one kept with the booking."""
     id_key: str
     code: str
     service: str | None = None
+    phone_keys: tuple[str, ...] = ()
+    """The phone's keys under every booking salt still kept: what matches its other bookings
+    and no-shows (queue_server.store.booking_salts)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,7 +190,8 @@ COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
                                                                 p.get("note", ""), by)),
     # appointments (预约): the session has made the keys and drawn the code (its header)
     "book": lambda p, who, _: cmd.Book(p["category"], p["day"], p["slot"], p["phone_key"],
-                                       p["id_key"], p["code"], p.get("service")),
+                                       p["id_key"], p["code"], p.get("service"),
+                                       tuple(p.get("phone_keys", ()))),
     "cancel_booking": lambda p, who, _: cmd.CancelBooking(p["code"], tuple(p["proofs"])),
     "check_in": lambda p, who, _: cmd.CheckIn(p["code"]),
 }

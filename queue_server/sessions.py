@@ -437,6 +437,10 @@ class Session:
         if not self.context.bookings.take(self.address):
             raise ProtocolError("rate_limited", "操作太频繁，请稍后再试")
 
+    async def _booking_salts(self) -> tuple[str, tuple[str, ...]]:
+        """The salt new booking keys are made with and every one kept (`HallService.booking_salts`)."""
+        return await asyncio.to_thread(self.context.service.booking_salts, self.state.day)
+
     async def _op_booking_menu(self, request: Request) -> dict[str, Any]:
         return {"menu": booking_menu(self.state, self.context.writer.clock())}
 
@@ -454,11 +458,14 @@ class Session:
         except ValueError as error:
             raise ProtocolError("bad_request", str(error)) from None
         self._bookings_for(p)
-        secret = self.context.secret
+        salt, kept = await self._booking_salts()
         code = bookings.new_code()
+        while code in self.state.bookings:   # drawn again, never the citizen's trouble
+            code = bookings.new_code()
         outcome = await self._submit(ops.command_for(request.op, {
-            **p, "code": code, "phone_key": bookings.phone_key(secret, phone),
-            "id_key": bookings.id_key(secret, code, digits)}, self, self.state.clerk_window.get))
+            **p, "code": code, "phone_key": bookings.phone_key(salt, phone),
+            "phone_keys": [bookings.phone_key(k, phone) for k in kept],
+            "id_key": bookings.id_key(salt, code, digits)}, self, self.state.clerk_window.get))
         made = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingMade))
         return {"booking": booked_view(self.state, self.state.bookings[made.booking])}
 
@@ -467,18 +474,16 @@ class Session:
         p = request.params
         try:
             code = bookings.checked_code(p["code"])
-            proofs = []
-            if p.get("phone"):
-                proofs.append(bookings.phone_key(self.context.secret,
-                                                 take_page.checked_phone(p["phone"])))
-            if p.get("id_digits"):
-                proofs.append(bookings.id_key(self.context.secret, code,
-                                              bookings.checked_id_digits(p["id_digits"])))
+            phone = take_page.checked_phone(p["phone"]) if p.get("phone") else None
+            digits = bookings.checked_id_digits(p["id_digits"]) if p.get("id_digits") else None
         except ValueError as error:
             raise ProtocolError("bad_request", str(error)) from None
-        if not proofs:
+        if phone is None and digits is None:
             raise ProtocolError("bad_request", "请填写预约时的手机号或身份证后四位")
         self._bookings_for(p)
+        _, kept = await self._booking_salts()   # the booking's keys are under one of them
+        proofs = [*(bookings.phone_key(salt, phone) for salt in kept if phone is not None),
+                  *(bookings.id_key(salt, code, digits) for salt in kept if digits is not None)]
         await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs}, self,
                                            self.state.clerk_window.get))
         return {"booking": booked_view(self.state, self.state.bookings[code])}
@@ -495,6 +500,9 @@ class Session:
         outcome = await self._submit(ops.command_for(request.op, {"code": code}, self,
                                                      self.state.clerk_window.get))
         checked = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingCheckedIn))
+        if checked.refused is not None:   # came late, recorded; no walk-in ticket either
+            raise ProtocolError("closed", f"您已超过预约签到时间，预约已失效；现场取号也无法办理："
+                                          f"{checked.refused}")
         ticket = self._ticket_reply(outcome)
         if checked.late:
             text = (f"您已超过预约签到时间，预约已失效；已按现场取号为您取号 {ticket['number']}，"

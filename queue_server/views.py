@@ -554,19 +554,18 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
                          if v["pending"]]
         view["complaints"] = [complaint_view(state, c) for c in state.complaints.values()
                               if c.is_open]
-        view["bookings"] = [booking_view(state, b) for b in state.bookings.values()
-                            if b.day == state.day]
+        view["bookings"] = [booking_view(state, b)
+                            for b in state.bookings_by_day.get(state.day, {}).values()]
     return view
 
 
 def booking_view(state: HallState, booking: Booking) -> dict[str, Any]:
     """A booking as managers see it: nothing of the citizen (the phone and ID digits are keyed
     hashes, never sent)."""
-    rules = state.definition.category_by_prefix[booking.category].booking
     return {"booking": booking.code, "category": booking.category,
             "service": booking.service, "day": booking.day.isoformat(),
             "slot": clock_text(booking.slot),
-            "slot_text": bookings.slot_label(rules, booking.slot) if rules else clock_text(booking.slot),
+            "slot_text": bookings.span_label(booking.slot, booking.minutes),
             "made_at": iso(booking.made_at), "status": booking.status.value,
             "status_text": BOOKING_STATUS_NAMES[booking.status], "ticket": booking.ticket,
             "checked_in_at": iso(booking.checked_in_at)}
@@ -874,10 +873,11 @@ def booking_slots(state: HallState, prefix: str, day_text: str, now: datetime) -
 def booked_view(state: HallState, booking: Booking) -> dict[str, Any]:
     """A booking as its citizen sees it (the booking page's answer): its code, slot and when
     to check in at the kiosk."""
-    category = state.definition.category_by_prefix[booking.category]
-    rules = category.booking
+    category = state.definition.category_by_prefix.get(booking.category)
+    rules = category.booking if category else None   # a category since removed: its prefix
     item = state.definition.item_by_code.get(booking.service) if booking.service else None
-    view = {**booking_view(state, booking), "category_name": category.name,
+    view = {**booking_view(state, booking),
+            "category_name": category.name if category else booking.category,
             "service_name": item.name if item else None,
             "day_text": bookings.day_label(booking.day)}
     if rules is not None:

@@ -5,7 +5,7 @@ and block, and bookings ordered by their slot among walk-ins."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,9 +46,9 @@ HALL = booking_hall()
 class Hall:
     """A HallState with a clock, as in test_core_rules."""
 
-    def __init__(self, now: datetime = MONDAY):
+    def __init__(self, now: datetime = MONDAY, definition: HallDefinition = HALL):
         self.now = now
-        self.state = HallState(HALL, now.date())
+        self.state = HallState(definition, now.date())
         self.codes = 0
         self.log: list[ev.Event] = []
 
@@ -190,7 +190,12 @@ def test_check_in_on_time_gives_a_booked_ticket_served_by_its_slot():
     assert views.window_view(state, state.windows[1])["current_booked"] is True
     hall.do(cmd.Finish("1001", 1, "done"))
     called.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
-    assert called == [sooner_ticket, issued.data.number]   # by slot, not by check-in
+    hall.do(cmd.Finish("1001", 1, "done"))
+    hall.at(23, 10, 0)
+    called.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
+    # by slot, not by check-in; and the 10:00 booking, checked in early, passes nobody before
+    # its slot begins: the walk-in who came at 09:29 is called first
+    assert called == [sooner_ticket, walk_in, issued.data.number]
     assert state.bookings[later].status == BookingStatus.CHECKED_IN
     error = hall.refused(cmd.CheckIn(later))
     assert (error.code, error.message) == ("conflict", f"预约 {later} 已签到，不能签到")
@@ -214,7 +219,7 @@ def test_a_booking_not_checked_in_is_released_at_its_late_limit_and_may_still_co
     assert hall.do(cmd.Tick()) == []
     hall.at(23, 10, 16)
     (released,) = hall.do(cmd.Tick())
-    assert released.data == ev.BookingReleased(code)
+    assert released.data == ev.BookingReleased(code, True)
     assert hall.state.bookings[code].status == BookingStatus.NO_SHOW
     assert hall.state.no_shows["p1"] == [hall.state.bookings[code].day]
     assert hall.do(cmd.Tick()) == []   # released once
@@ -223,13 +228,40 @@ def test_a_booking_not_checked_in_is_released_at_its_late_limit_and_may_still_co
     assert issued.data.booking is None and checked.data.late is True
 
 
+def test_a_release_long_after_the_late_limit_the_server_being_down_is_not_counted():
+    hall = Hall()
+    on_time = hall.booked("2026-11-23", "09:00")
+    down = hall.booked("2026-11-24", "09:00")
+    hall.at(23, 9, 19)   # 4 minutes after the limit: the tick was late, but the kiosks were up
+    assert [e.data for e in hall.do(cmd.Tick())] == [ev.BookingReleased(on_time, True)]
+    hall.at(24, 9, 40)   # the server was down from before 09:15 to 09:40
+    assert [e.data for e in hall.do(cmd.Tick()) if isinstance(e.data, ev.BOOKING_KINDS)] == [
+        ev.BookingReleased(down, False)]
+    assert hall.state.bookings[down].status == BookingStatus.NO_SHOW
+    assert hall.state.no_shows == {"p1": [hall.state.bookings[on_time].day]}
+    assert hall.state.phone_blocked_until(["p1"]) is None   # the limit is 2: one counted
+
+
+def test_a_late_check_in_refused_a_walk_in_ticket_is_recorded_as_come_and_worded_so():
+    hall = Hall(definition=replace(HALL, hall=replace(HALL.hall, issue_cutoff_minutes=15)))
+    code = hall.booked("2026-11-23", "11:00")
+    hall.at(23, 11, 16)
+    hall.do(cmd.Tick())
+    assert hall.state.no_shows == {"p1": [hall.state.bookings[code].day]}
+    hall.at(23, 11, 50)   # after the morning's cut-off (11:45), before its end: not the lunch break
+    (came,) = hall.do(cmd.CheckIn(code))
+    assert came.data == ev.BookingCheckedIn(code, "", True, refused="本时段取号已结束，请于今天 14:00 后再来")
+    assert hall.state.bookings[code].status == BookingStatus.LATE
+    assert hall.state.no_shows == {"p1": []}   # came: not a no-show
+
+
 def test_repeated_no_shows_block_the_phone_from_booking_for_a_while():
     hall = Hall()
     first = hall.booked("2026-11-23", "10:00")
     hall.booked("2026-11-24", "10:00")
     hall.at(23, 10, 20)
     hall.do(cmd.Tick())
-    assert "p1" not in hall.state.blocked_until
+    assert hall.state.phone_blocked_until(["p1"]) is None
     hall.at(24, 10, 20)
     released, blocked = [e for e in hall.do(cmd.Tick()) if isinstance(e.data, ev.BOOKING_KINDS)]
     assert released.data.booking != first
@@ -257,8 +289,10 @@ def test_bookings_outlive_the_day_and_a_replay_rebuilds_them():
     rebuilt = HallState(HALL, MONDAY.date())
     for e in hall.log:
         rebuilt.apply(e)
-    assert rebuilt.slot_booked == hall.state.slot_booked
-    assert rebuilt.blocked_until == hall.state.blocked_until == {"p2": datetime(2026, 12, 1).date()}
+    assert [rebuilt.free_places("A", b.day, b.slot) for b in rebuilt.bookings.values()] == [
+        hall.state.free_places("A", b.day, b.slot) for b in hall.state.bookings.values()] == [1, 1, 1]
+    assert rebuilt.phone_blocked_until(["p2"]) == hall.state.phone_blocked_until(["p2"]) == (
+        datetime(2026, 12, 1).date(), 2)
     assert {c: b.status for c, b in rebuilt.bookings.items()} == {
         c: b.status for c, b in hall.state.bookings.items()}
 
@@ -276,8 +310,9 @@ def test_the_ratio_keeps_walk_ins_served_through_a_stream_of_bookings():
     for _ in range(5):
         order.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
         hall.do(cmd.Finish("1001", 1, "done"))
-    # priority_ratio 2: two bookings, then a walk-in, then the next booking, then a walk-in
-    assert order == [booked[0], booked[1], walk_ins[0], booked[2], walk_ins[1]]
+    # priority_ratio 2: two bookings, then a walk-in; the 09:30 booking's slot has not begun
+    # at 09:05: the other walk-in first
+    assert order == [booked[0], booked[1], walk_ins[0], walk_ins[1], booked[2]]
 
 
 MANY = replace(RULES, capacity=40, share=100)   # 40 places a slot: every step may check one in
@@ -348,7 +383,7 @@ def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps)
     assert not walk_ins and not booked
 
 
-def test_a_booking_whose_category_no_longer_takes_bookings_is_refused_in_words():
+def test_a_booking_whose_category_no_longer_takes_bookings_is_withdrawn_not_counted():
     hall = Hall()
     code = hall.booked("2026-11-23", "10:00")
     plain = HallState(load_hall(Path(__file__).parent / "data" / "small-hall.toml"), MONDAY.date())
@@ -357,6 +392,152 @@ def test_a_booking_whose_category_no_longer_takes_bookings_is_refused_in_words()
     now = datetime(2026, 11, 23, 9, 50, tzinfo=TZ)
     with pytest.raises(DomainError) as refused:
         plain.handle(cmd.CheckIn(code), now)
-    assert (refused.value.code, refused.value.message) == ("conflict", "社保业务已停止预约，请现场取号")
-    (released,) = plain.handle(cmd.Tick(), datetime(2026, 11, 23, 10, 1, tzinfo=TZ))
-    assert released.data == ev.BookingReleased(code)
+    assert (refused.value.code, refused.value.message) == (
+        "conflict", "社保业务已停止预约，您的预约已撤销，请现场取号")
+    (withdrawn,) = plain.handle(cmd.Tick(), now)
+    assert withdrawn.data == ev.BookingWithdrawn(code, "社保业务已停止预约")
+    assert plain.bookings[code].status == BookingStatus.WITHDRAWN
+    assert plain.handle(cmd.Tick(), datetime(2026, 11, 23, 10, 20, tzinfo=TZ)) == []
+    assert plain.no_shows == {}   # never a no-show: the citizen could not have checked in
+    with pytest.raises(DomainError) as refused:
+        plain.handle(cmd.CheckIn(code), now)
+    assert refused.value.message == f"预约 {code} 已撤销（大厅调整），不能签到"
+
+
+def without_category_a() -> HallDefinition:
+    """The test hall with its category A removed (renamed, say), and its items and windows'
+    mentions with it."""
+    return replace(HALL, categories=tuple(c for c in HALL.categories if c.prefix != "A"),
+                   items=tuple(i for i in HALL.items if i.category != "A"),
+                   windows=tuple(replace(w, categories=tuple(p for p in w.categories if p != "A"))
+                                 for w in HALL.windows))
+
+
+def test_a_removed_category_withdraws_its_bookings_and_every_view_still_serves():
+    hall = Hall()
+    pending = hall.booked("2026-11-24", "10:00")
+    today = hall.booked("2026-11-23", "09:00", "p2")
+    moved = HallState(without_category_a(), MONDAY.date())
+    for e in hall.log:   # restarted with the category gone
+        moved.apply(e)
+    for role in ("manager", "board", "console"):
+        views.snapshot(moved, role, {})
+    assert views.booked_view(moved, moved.bookings[pending])["category_name"] == "A"
+    hall_now = datetime(2026, 11, 23, 9, 0, 5, tzinfo=TZ)
+    withdrawn = [e.data for e in moved.handle(cmd.Tick(), hall_now) if isinstance(e.data, ev.BOOKING_KINDS)]
+    assert withdrawn == [ev.BookingWithdrawn(pending, "业务类别 A 已取消"),
+                         ev.BookingWithdrawn(today, "业务类别 A 已取消")]
+    with pytest.raises(DomainError) as refused:
+        moved.handle(cmd.CheckIn(pending), hall_now)
+    assert refused.value.code == "conflict"
+    assert views.snapshot(moved, "manager", {})["bookings"][0]["slot_text"] == "09:00–09:30"
+
+
+def test_a_holiday_added_over_a_booked_day_withdraws_its_bookings_uncounted():
+    hall = Hall()
+    code = hall.booked("2026-11-25", "10:00")
+    holiday = replace(HALL, hall=replace(HALL.hall, holidays=(datetime(2026, 11, 25).date(),)))
+    moved = HallState(holiday, MONDAY.date())
+    for e in hall.log:
+        moved.apply(e)
+    (withdrawn,) = moved.handle(cmd.Tick(), MONDAY)
+    assert withdrawn.data == ev.BookingWithdrawn(code, "11月25日（周三）大厅不办公")
+    assert [(b.code, reason) for b, reason in HallState(holiday, MONDAY.date()).withdrawals(holiday)] == []
+
+
+SLOTS = ("09:00", "09:30", "10:00", "10:30")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["walk_in", "elderly", "check_in", "check_in", "call", "call",
+                                 "wait"]), max_size=150))
+def test_bookings_of_several_slots_elderly_and_early_check_ins_neither_side_starves(steps):
+    """Bookings of four slots checked in as early as allowed, elderly and normal walk-ins, a
+    clock that moves on 5 minutes at a time, one window calling. Checked against a model of
+    its own at every call: a booking whose slot has not begun is called only when nobody else
+    waits; the tickets whose turn has come (elderly, and bookings whose slot has begun) go by
+    their time (the slot's start for a booking); a normal walk-in passes them only after
+    `RATIO` of them in a row, and each is called within RATIO + 1 calls for each walk-in ahead
+    of it when it came, and for itself; in the end everyone is called."""
+    definition = replace(HALL, categories=tuple(
+        replace(c, booking=MANY) if c.prefix == "A" else c for c in HALL.categories))
+    state = HallState(definition, MONDAY.date())
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=TZ)
+    codes: list[tuple[datetime, str]] = []   # by slot
+    for s, slot in enumerate(SLOTS):
+        for i in range(8):
+            code = f"{s}{i:07d}"
+            state.handle(cmd.Book("A", "2026-11-23", slot, f"p{s}-{i}", "k", code), now)
+            codes.append((datetime.combine(now.date(), time.fromisoformat(slot), TZ), code))
+    now = datetime(2026, 11, 23, 8, 40, tzinfo=TZ)
+    state.handle(cmd.SignIn("1001", 1, "A"), now)
+    waiting: dict[str, tuple[str, datetime, int]] = {}   # number → (kind, its time, issue order)
+    normal: list[str] = []
+    streak = 0
+    waited_calls: dict[str, int] = {}
+    ahead_when_taken: dict[str, int] = {}
+    order = 0
+
+    def call() -> bool:
+        nonlocal streak
+        events = state.handle(cmd.CallNext("1001", 1), now)
+        if not events:
+            assert not waiting
+            return False
+        number = events[0].data.number
+        kind, at, _ = waiting.pop(number)
+        turn = {n: w for n, w in waiting.items() if w[0] == "elderly" or (w[0] == "booking" and w[1] <= now)}
+        early = {n: w for n, w in waiting.items() if w[0] == "booking" and w[1] > now}
+        if kind == "booking" and at > now:   # an early one: nobody else waits
+            assert not turn and not normal, (number, waiting)
+            assert all((at, _order(number)) <= (w[1], w[2]) for w in early.values())
+            streak = 0
+        elif kind in ("elderly", "booking"):
+            assert all((at, _order(number)) <= (w[1], w[2]) for w in turn.values()), (number, waiting)
+            assert not normal or streak < RATIO
+            streak = streak + 1 if normal else 0
+        else:
+            assert number == normal[0]
+            assert not turn or streak >= RATIO, (number, waiting, streak)
+            normal.remove(number)
+            streak = 0
+            assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
+        for n in normal:
+            waited_calls[n] += 1
+        state.handle(cmd.Finish("1001", 1, "done"), now)
+        return True
+
+    issue_order: dict[str, int] = {}
+
+    def _order(number: str) -> int:
+        return issue_order[number]
+
+    for step in steps:
+        if step in ("walk_in", "elderly"):
+            number = state.handle(cmd.TakeTicket("A", priority="normal" if step == "walk_in"
+                                                 else "elderly"), now)[0].data.number
+            order += 1
+            issue_order[number] = order
+            waiting[number] = (step if step == "elderly" else "normal", now, order)
+            if step == "walk_in":
+                ahead_when_taken[number] = len(normal)
+                normal.append(number)
+                waited_calls[number] = 0
+        elif step == "check_in":
+            ready = [(at, code) for at, code in codes
+                     if at - timedelta(minutes=MANY.early_minutes) <= now
+                     <= at + timedelta(minutes=MANY.late_minutes)]
+            if ready:
+                codes.remove(ready[0])
+                number = state.handle(cmd.CheckIn(ready[0][1]), now)[0].data.number
+                order += 1
+                issue_order[number] = order
+                waiting[number] = ("booking", ready[0][0], order)
+        elif step == "call":
+            call()
+        elif now < datetime(2026, 11, 23, 11, 0, tzinfo=TZ):
+            now += timedelta(minutes=5)
+        assert state.consistency_problems() == []
+    while call():
+        pass
+    assert not waiting and not normal
