@@ -553,10 +553,12 @@ class BookingBlocked(Record):
 
 BOOKING_KINDS: tuple[type[Record], ...] = (BookingMade, BookingCancelled, BookingCheckedIn,
                                           BookingReleased, BookingBlocked, BookingWithdrawn)
-"""The kinds of a booking's life, replayed from every day like a case's."""
+"""The kinds of a booking's life: they outlive the day, replayed at a start for the days whose
+bookings still matter (`bookings.kept_since`, from the longest horizon before)."""
 
 OUTLIVING_KINDS: tuple[type[Record], ...] = (*CASE_KINDS, *COMPLAINT_KINDS, *BOOKING_KINDS)
-"""The kinds a restart replays from every day, not only the last."""
+"""The kinds a restart replays from the days before the last, not only the last (every day for
+cases and complaints; the bookings' window for bookings)."""
 
 KINDS: tuple[type[Record], ...] = (
     TicketIssued, TicketCalled, TicketNoShow, TicketHeld, TicketTransferred, TicketReturned,

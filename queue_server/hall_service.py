@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import heapq
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from hall import service_calendar as cal
 from queue_server import bookings, catalogue
 from queue_server import commands as cmd
 from queue_server.domain_errors import DomainError
-from queue_server.events import OUTLIVING_KINDS, Event
+from queue_server.events import BOOKING_KINDS, OUTLIVING_KINDS, Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import HallState
 from queue_server.store import (
@@ -78,10 +79,16 @@ def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datet
         day, events = event_log.load_latest_day(conn, hall_id, definition.hall.zone)
         seq = event_log.last_seq(conn, hall_id)
         # The 差评 cases and the complaints outlive their day: their events of every day before
-        # are replayed first.
-        earlier = [] if day is None else event_log.load_days(
-            conn, hall_id, definition.hall.zone, date.min, day - timedelta(days=1),
-            [kind.tag for kind in OUTLIVING_KINDS])
+        # are replayed first. So do the bookings, of the days that still matter
+        # (`bookings.kept_since`), which were made at most the longest horizon before.
+        earlier = [] if day is None else list(heapq.merge(
+            event_log.load_days(conn, hall_id, definition.hall.zone, date.min, day - timedelta(days=1),
+                                [kind.tag for kind in OUTLIVING_KINDS if kind not in BOOKING_KINDS]),
+            event_log.load_days(conn, hall_id, definition.hall.zone,
+                                bookings.kept_since(definition.hall, day)
+                                - timedelta(days=bookings.longest_horizon(definition)),
+                                day - timedelta(days=1), [kind.tag for kind in BOOKING_KINDS]),
+            key=lambda e: e.seq))
     if day is None:
         return HallState(definition, cal.service_day(definition.hall, now), seq,
                          catalogue_version)

@@ -541,3 +541,42 @@ def test_bookings_of_several_slots_elderly_and_early_check_ins_neither_side_star
     while call():
         pass
     assert not waiting and not normal
+
+
+def test_places_held_over_a_change_of_slots_are_counted_by_the_time_they_overlap():
+    """Two bookings at 09:00 and two at 09:30 of 30-minute slots; the hall file then makes the
+    slots an hour long with 4 bookable places: the 09:00–10:00 slot is full."""
+    hall = Hall()
+    for slot, phone in (("09:00", "p1"), ("09:00", "p2"), ("09:30", "p3"), ("09:30", "p4")):
+        hall.booked("2026-11-24", slot, phone)
+    hour = replace(RULES, slot_minutes=60, capacity=8)
+    longer = replace(HALL, categories=tuple(replace(c, booking=hour) if c.prefix == "A" else c
+                                            for c in HALL.categories))
+    moved = HallState(longer, MONDAY.date())
+    for e in hall.log:
+        moved.apply(e)
+    day = datetime(2026, 11, 24).date()
+    assert [moved.free_places("A", day, time(h)) for h in (9, 10)] == [0, 4]
+    with pytest.raises(DomainError) as full:
+        moved.handle(cmd.Book("A", "2026-11-24", "09:00", "p5", "k", "00000099"), MONDAY)
+    assert full.value.message == "11月24日（周二） 09:00–10:00已约满，请选择其他时段"
+
+
+def test_a_phone_is_matched_under_every_salt_kept():
+    """The shell gives the phone's keys under every booking salt kept: its bookings of a day and
+    its no-shows made under an older salt still count."""
+    hall = Hall()
+    hall.booked("2026-11-24", "09:00", "old-key")
+    error = hall.refused(cmd.Book("A", "2026-11-24", "10:00", "new-key", "k", "00000098",
+                                  phone_keys=("old-key", "new-key")))
+    assert error.code == "conflict"
+    hall.booked("2026-11-23", "09:00", "older-key")
+    hall.at(23, 9, 16)
+    hall.do(cmd.Tick())
+    hall.at(24, 9, 16)
+    hall.do(cmd.Tick())   # one no-show under each of two keys: the limit (2) is reached
+    assert hall.state.phone_blocked_until(["old-key"]) is None
+    assert hall.state.phone_blocked_until(["old-key", "older-key"]) == (datetime(2026, 12, 1).date(), 2)
+    error = hall.refused(cmd.Book("A", "2026-11-26", "10:00", "new-key", "k", "00000097",
+                                  phone_keys=("older-key", "old-key", "new-key")))
+    assert error.code == "forbidden"
