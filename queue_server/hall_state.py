@@ -1128,6 +1128,8 @@ class HallState:
         if booking is None or not {booking.phone_key, booking.id_key} & set(c.proofs):
             raise DomainError("not_found", "预约码与手机号（或身份证后四位）不符，请核对")
         self._booking(c.code, "cancel")
+        if now >= booking.slot_at:
+            raise DomainError("conflict", "预约时段已开始，不能再取消")
         return [ev.BookingCancelled(c.code)]
 
     def _check_in(self, c: cmd.CheckIn, now: datetime) -> Decision:

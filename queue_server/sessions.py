@@ -73,6 +73,11 @@ READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the w
                       "booking_menu", "booking_slots"})
 
 
+WRONG_PROOFS = 5
+"""Wrong phone numbers or ID digits given for one booking code in a day before its cancellation
+is refused for the rest of the day: the ID's four digits are only 10,000 guesses."""
+
+
 @dataclass
 class Context:
     """What every session of one server shares."""
@@ -99,6 +104,9 @@ class Context:
     """Citizens' complaints (the ticket page, `/complain`), per client address."""
     bookings: PerAddress = field(default_factory=lambda: PerAddress(BOOK_LIMIT))
     """Bookings and cancellations (the /book page), per client address (`serve --book-limit`)."""
+    wrong_proofs: dict[tuple[str, date], int] = field(default_factory=dict)
+    """Cancellations refused for a wrong phone or ID digits, per booking code and hall day: at
+    `WRONG_PROOFS` the code cannot be cancelled on the page that day (kept in memory)."""
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -481,11 +489,21 @@ class Session:
         if phone is None and digits is None:
             raise ProtocolError("bad_request", "请填写预约时的手机号或身份证后四位")
         self._bookings_for(p)
+        tries, day = self.context.wrong_proofs, self.state.day
+        if tries.get((code, day), 0) >= WRONG_PROOFS:
+            raise ProtocolError("forbidden", f"该预约码今天已核对错误 {WRONG_PROOFS} 次，今天不能在网上取消")
         _, kept = await self._booking_salts()   # the booking's keys are under one of them
         proofs = [*(bookings.phone_key(salt, phone) for salt in kept if phone is not None),
                   *(bookings.id_key(salt, code, digits) for salt in kept if digits is not None)]
-        await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs}, self,
-                                           self.state.clerk_window.get))
+        try:
+            await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs}, self,
+                                               self.state.clerk_window.get))
+        except DomainError as error:
+            if error.code == "not_found":   # a wrong proof: counted against the code, today
+                for old in [k for k in tries if k[1] != day]:
+                    del tries[old]
+                tries[(code, day)] = tries.get((code, day), 0) + 1
+            raise
         return {"booking": booked_view(self.state, self.state.bookings[code])}
 
     async def _op_check_in(self, request: Request) -> dict[str, Any]:

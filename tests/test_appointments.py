@@ -153,6 +153,17 @@ def test_cancel_needs_the_phone_or_id_digits_and_frees_the_place():
     assert (error.code, error.message) == ("conflict", f"预约 {code} 已取消，不能取消")
 
 
+def test_a_booking_is_cancelled_only_before_its_slot_starts():
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00")
+    hall.at(23, 10, 0)
+    error = hall.refused(cmd.CancelBooking(code, ("p1",)))
+    assert (error.code, error.message) == ("conflict", "预约时段已开始，不能再取消")
+    hall.at(23, 9, 59)
+    hall.now = hall.now.replace(second=59)
+    hall.do(cmd.CancelBooking(code, ("p1",)))
+
+
 def test_check_in_too_early_says_when_to_come_back():
     hall = Hall()
     code = hall.booked("2026-11-23", "10:00")

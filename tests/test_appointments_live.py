@@ -261,3 +261,24 @@ def test_import_hall_says_how_many_pending_bookings_a_change_withdraws(tmp_path)
         assert "撤销" not in hall.cli("import-hall", str(plain))   # none pending any more
     finally:
         hall.stop()
+
+
+def test_five_wrong_proofs_for_a_code_refuse_its_cancellation_for_the_day(tmp_path):
+    """The ID's last four digits are only 10,000 guesses: after 5 wrong phones or ID digits for
+    one code, its cancellation is refused for the rest of the day, even with the right ones."""
+    hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "0", hall_text=BOOKING_HALL)
+    try:
+        page = hall.hello("booking")
+        code = page.request("book", category="A", day="2026-11-24", slot="10:00",
+                            phone="13900000001", id_digits="1234")["booking"]["booking"]
+        for guess in ("0000", "0001", "0002", "0003", "0004"):
+            wrong = page.request("cancel_booking", code=code, id_digits=guess)
+            assert wrong["error"]["code"] == "not_found"
+        refused = page.request("cancel_booking", code=code, id_digits="1234")
+        assert refused["error"] == {"code": "forbidden",
+                                    "message": "该预约码今天已核对错误 5 次，今天不能在网上取消"}
+        other = page.request("book", category="A", day="2026-11-24", slot="10:00",
+                             phone="13900000002", id_digits="5678")["booking"]["booking"]
+        assert page.request("cancel_booking", code=other, id_digits="5678")["ok"]
+    finally:
+        hall.stop()
