@@ -313,6 +313,15 @@ class CancelBooking:
 
 
 @dataclass(frozen=True, slots=True)
+class LiftBookingBlock:
+    """A manager lifts a phone's no-show block: `phone_keys`, its keys under every booking salt
+    kept, made by the shell from the number the manager typed."""
+
+    phone_keys: tuple[str, ...]
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class CheckIn:
     """A booking's code typed or scanned at a kiosk."""
 
@@ -324,4 +333,4 @@ Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumbe
            | SetNotice | ReportDevice | ReportLostRatings | Tick | HandleCase | RectifyCase
            | FollowUpCase | AppealCase | DecideAppeal | WithdrawAppeal
            | RegisterComplaint | AssignComplaint | ReplyComplaint | FollowUpComplaint
-           | CloseComplaint | Book | CancelBooking | CheckIn)
+           | CloseComplaint | Book | CancelBooking | CheckIn | LiftBookingBlock)

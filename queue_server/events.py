@@ -551,8 +551,21 @@ class BookingBlocked(Record):
     no_shows: int
 
 
+@dataclass(frozen=True, slots=True)
+class BookingBlockLifted(Record):
+    """A manager lifted a phone's no-show block (the citizen called, say): the no-shows of its
+    keys (under every booking salt kept) are no longer counted."""
+
+    tag: ClassVar[str] = "booking_block_lifted"
+    phone_keys: tuple[str, ...]
+    until: str
+    """The last day the block would have lasted (ISO)."""
+    by: str
+
+
 BOOKING_KINDS: tuple[type[Record], ...] = (BookingMade, BookingCancelled, BookingCheckedIn,
-                                          BookingReleased, BookingBlocked, BookingWithdrawn)
+                                          BookingReleased, BookingBlocked, BookingWithdrawn,
+                                          BookingBlockLifted)
 """The kinds of a booking's life: they outlive the day, replayed at a start for the days whose
 bookings still matter (`bookings.kept_since`, from the longest horizon before)."""
 

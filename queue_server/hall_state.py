@@ -459,7 +459,7 @@ class HallState:
             cmd.FollowUpComplaint: self._follow_up_complaint,
             cmd.CloseComplaint: self._close_complaint,
             cmd.Book: self._book, cmd.CancelBooking: self._cancel_booking,
-            cmd.CheckIn: self._check_in,
+            cmd.CheckIn: self._check_in, cmd.LiftBookingBlock: self._lift_booking_block,
         }
 
     def take_items(self, definition: HallDefinition, version: int) -> None:
@@ -1178,6 +1178,13 @@ class HallState:
         assert isinstance(ticket, ev.TicketIssued)
         return [*issued, ev.BookingCheckedIn(c.code, ticket.number, late)]
 
+    def _lift_booking_block(self, c: cmd.LiftBookingBlock, now: datetime) -> Decision:
+        blocked = self.phone_blocked_until(c.phone_keys)
+        if blocked is None or blocked[0] < cal.service_day(self.hall, now):
+            raise DomainError("conflict", "该手机号目前没有被限制预约")
+        return [ev.BookingBlockLifted(tuple(k for k in c.phone_keys if k in self.no_shows),
+                                      blocked[0].isoformat(), c.by)]
+
     def withdrawals(self, definition: HallDefinition) -> list[tuple[Booking, str]]:
         """The bookings still BOOKED that the hall, as `definition` has it, can no longer
         honour, each with why (`bk.withdrawal`): what the tick withdraws, and what
@@ -1653,6 +1660,10 @@ class HallState:
         """Nothing: the block is read from the no-shows (`phone_blocked_until`); the event
         tells the managers."""
 
+    def _on_booking_block_lifted(self, e: Event[ev.BookingBlockLifted]) -> None:
+        for key in e.data.phone_keys:
+            self.no_shows.pop(key, None)
+
     def _forget_old_bookings(self) -> None:
         """Drop the bookings and no-shows of the days no no-show rule reads any more."""
         since = bk.kept_since(self.hall, self.day)
@@ -1706,6 +1717,7 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.BookingReleased, HallState._on_booking_released),
     ev.entry(ev.BookingBlocked, HallState._on_booking_blocked),
     ev.entry(ev.BookingWithdrawn, HallState._on_booking_withdrawn),
+    ev.entry(ev.BookingBlockLifted, HallState._on_booking_block_lifted),
 ])
 """How each kind of event changes the hall's state."""
 

@@ -529,6 +529,22 @@ class Session:
             text = f"签到成功，您的预约号是 {ticket['number']}，请留意叫号"
         return {"outcome": "late" if checked.late else "on_time", "text": text, "ticket": ticket}
 
+    async def _op_lift_booking_block(self, request: Request) -> dict[str, Any]:
+        """A manager lifts a phone's no-show block: the number typed, matched under every
+        booking salt kept; the reply says so in words."""
+        try:
+            phone = take_page.checked_phone(request.params["phone"])
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        _, kept = await self._booking_salts()
+        outcome = await self._submit(ops.command_for(request.op, {
+            "phone_keys": [bookings.phone_key(salt, phone) for salt in kept]}, self,
+            self.state.clerk_window.get))
+        (lifted,) = [e.data for e in outcome.events if isinstance(e.data, ev.BookingBlockLifted)]
+        until = bookings.day_label(date.fromisoformat(lifted.until))
+        return {"text": f"已解除手机号 {phone[:3]}****{phone[-4:]} 的预约限制（原限制到{until}），"
+                        "该手机号现在可以预约"}
+
     # --- kiosk ------------------------------------------------------------------------------------
 
     async def _op_catalogue(self, request: Request) -> dict[str, Any]:
@@ -867,6 +883,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "book": Session._op_book,
     "cancel_booking": Session._op_cancel_booking,
     "check_in": Session._op_check_in,
+    "lift_booking_block": Session._op_lift_booking_block,
 }
 """What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
 the two name the same ops."""

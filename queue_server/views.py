@@ -727,6 +727,12 @@ def _blocked(state: HallState, e: Event[ev.BookingBlocked]) -> list[Delivery]:
                      MANAGERS)]
 
 
+def _lifted(state: HallState, e: Event[ev.BookingBlockLifted]) -> list[Delivery]:
+    """A phone's block lifted: managers hear who lifted one, and until when it was (not the
+    phone's keys)."""
+    return [Delivery(_event(e, "booking_block_lifted", until=e.data.until, by=e.data.by), MANAGERS)]
+
+
 AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.TicketIssued, _issued, queues=_its_category, number=_its_number),
     audience(ev.TicketCalled, _called,
@@ -766,8 +772,10 @@ AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.DayStarted, _day),
     *(audience(kind, _case, clerks=_case_clerk) for kind in ev.CASE_KINDS),
     *(audience(kind, _complaint) for kind in ev.COMPLAINT_KINDS),
-    *(audience(kind, _booking) for kind in ev.BOOKING_KINDS if kind is not ev.BookingBlocked),
+    *(audience(kind, _booking) for kind in ev.BOOKING_KINDS
+      if kind not in (ev.BookingBlocked, ev.BookingBlockLifted)),
     audience(ev.BookingBlocked, _blocked),
+    audience(ev.BookingBlockLifted, _lifted),
 ])
 """Who receives each kind of event on the wire."""
 

@@ -282,3 +282,37 @@ def test_five_wrong_proofs_for_a_code_refuse_its_cancellation_for_the_day(tmp_pa
         assert page.request("cancel_booking", code=other, id_digits="5678")["ok"]
     finally:
         hall.stop()
+
+
+def test_a_manager_lifts_a_phones_no_show_block_by_typing_the_number(tmp_path):
+    """Two no-shows block a phone (the hall's limit is 2 here); the manager types the number,
+    and the phone may book again; managers hear it, without the phone's keys."""
+    text = BOOKING_HALL.replace("[hall]\n", "[hall]\nbooking_no_show_limit = 2\n", 1).replace(
+        "share = 100\n", "share = 100\nper_phone_per_day = 2\n", 1)
+    hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "0", "--speed", "600",
+                    hall_text=text)
+    try:
+        page = hall.hello("booking")
+        manager = hall.hello("manager")
+        for slot in ("09:00", "09:30"):
+            booked = page.request("book", category="A", day="2026-11-23", slot=slot,
+                                  phone="13900000001", id_digits="1234")
+            assert booked["ok"], booked
+        blocked = manager.wait_event("booking_blocked", timeout=60)
+        assert blocked["no_shows"] == 2
+        refused = page.request("book", category="A", day="2026-11-24", slot="10:00",
+                               phone="13900000001", id_digits="1234")
+        assert refused["error"]["code"] == "forbidden"
+        bad = manager.request("lift_booking_block", phone="123")
+        assert bad["error"]["code"] == "bad_request"
+        lifted = manager.request("lift_booking_block", phone="139 0000 0001")
+        assert lifted["text"] == ("已解除手机号 139****0001 的预约限制（原限制到12月23日（周三）），"
+                                  "该手机号现在可以预约")
+        heard = manager.wait_event("booking_block_lifted")
+        assert "phone_keys" not in heard and heard["until"] == "2026-12-23"
+        again = manager.request("lift_booking_block", phone="13900000001")
+        assert again["error"] == {"code": "conflict", "message": "该手机号目前没有被限制预约"}
+        assert page.request("book", category="A", day="2026-11-24", slot="10:00",
+                            phone="13900000001", id_digits="1234")["ok"]
+    finally:
+        hall.stop()
