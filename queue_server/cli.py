@@ -42,7 +42,7 @@ from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import Booking
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
-from queue_server.rate_limits import BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
@@ -338,6 +338,12 @@ def _rate_limit(text: str, option: str) -> RateLimit:
         raise UserError(f"{option} {error}") from None
 
 
+def _count(text: str, option: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise UserError(f"{option} 应为 0 或正整数（0 不限），而不是“{text}”")
+    return int(text)
+
+
 def cmd_manager_add(args: argparse.Namespace) -> None:
     password = _read_secret(args.password, "密码（至少 8 位）/ password: ")
     engine = _engine(args)
@@ -389,6 +395,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                     login_limit=_rate_limit(args.login_limit, "--login-limit"),
                     mobile_limit=_rate_limit(args.mobile_limit, "--mobile-limit"),
                     book_limit=_rate_limit(args.book_limit, "--book-limit"),
+                    book_day_limit=_count(args.book_day_limit, "--book-day-limit"),
                     name=args.name, url=args.advertise)
     with engine.connect() as conn:
         halls = [hall_records.hall_name(conn, code) for code in codes]
@@ -620,6 +627,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--book-limit", default=str(BOOK_LIMIT), metavar="N/SECONDS",
                    help="预约页（/book）每个地址的预约和取消频率上限，默认 %(default)s；0 不限 / "
                         "bookings and cancellations per client address")
+    p.add_argument("--book-day-limit", default=str(BOOK_DAY_LIMIT), metavar="N",
+                   help="预约页（/book）每个地址每天最多预约的个数（手机号未经短信验证），默认 %(default)s；"
+                        "0 不限 / bookings per client address per day")
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：大厅时钟从此时刻起走（如 2026-11-23T08:00），不要用于真实大厅 / "
                         "simulation only: the hall clock starts at TIME")

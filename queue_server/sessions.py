@@ -47,11 +47,13 @@ from queue_server.fanout import Hub, close_soon
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
 from queue_server.rate_limits import (
+    BOOK_DAY_LIMIT,
     BOOK_LIMIT,
     COMPLAIN_LIMIT,
     MOBILE_TAKE_LIMIT,
     TAKE_LIMIT,
     PerAddress,
+    PerAddressDay,
     RateLimit,
 )
 from queue_server.revocation import Revocation
@@ -104,6 +106,8 @@ class Context:
     """Citizens' complaints (the ticket page, `/complain`), per client address."""
     bookings: PerAddress = field(default_factory=lambda: PerAddress(BOOK_LIMIT))
     """Bookings and cancellations (the /book page), per client address (`serve --book-limit`)."""
+    booked_today: PerAddressDay = field(default_factory=lambda: PerAddressDay(BOOK_DAY_LIMIT))
+    """Bookings made per client address in the hall day (`serve --book-day-limit`)."""
     wrong_proofs: dict[tuple[str, date], int] = field(default_factory=dict)
     """Cancellations refused for a wrong phone or ID digits, per booking code and hall day: at
     `WRONG_PROOFS` the code cannot be cancelled on the page that day (kept in memory)."""
@@ -466,6 +470,9 @@ class Session:
         except ValueError as error:
             raise ProtocolError("bad_request", str(error)) from None
         self._bookings_for(p)
+        if self.context.booked_today.full(self.address, self.state.day):
+            raise ProtocolError("rate_limited", f"此网络今天已预约 {self.context.booked_today.cap} 个，"
+                                                "请明天再试或到大厅现场取号")
         salt, kept = await self._booking_salts()
         code = bookings.new_code()
         while code in self.state.bookings:   # drawn again, never the citizen's trouble
@@ -475,6 +482,7 @@ class Session:
             "phone_keys": [bookings.phone_key(k, phone) for k in kept],
             "id_key": bookings.id_key(salt, code, digits)}, self, self.state.clerk_window.get))
         made = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingMade))
+        self.context.booked_today.count(self.address, self.state.day)
         return {"booking": booked_view(self.state, self.state.bookings[made.booking])}
 
     async def _op_cancel_booking(self, request: Request) -> dict[str, Any]:
