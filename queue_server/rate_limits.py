@@ -146,6 +146,7 @@ MOBILE_TAKE_LIMIT = RateLimit(5, 60.0)   # an address's tickets on the mobile pa
 COMPLAIN_LIMIT = RateLimit(3, 600.0)   # an address's complaints: 3 at once, one more per 200 s
 STATUS_LIMIT = RateLimit(10, 60.0)   # an address's complaint status tries (`/s`): then one per 6 s
 BOOK_LIMIT = RateLimit(5, 600.0)   # an address's bookings and cancellations (/book): then one per 2 min
+BOOK_HELLO_LIMIT = RateLimit(240, 3600.0)   # the booking page's hellos per address: then one per 15 s
 BOOK_DAY_LIMIT = 20   # an address's bookings in one hall day (/book; phones are not verified)
 
 

@@ -48,6 +48,7 @@ from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,
+    BOOK_HELLO_LIMIT,
     BOOK_LIMIT,
     COMPLAIN_LIMIT,
     MOBILE_TAKE_LIMIT,
@@ -106,6 +107,8 @@ class Context:
     """Citizens' complaints (the ticket page, `/complain`), per client address."""
     bookings: PerAddress = field(default_factory=lambda: PerAddress(BOOK_LIMIT))
     """Bookings and cancellations (the /book page), per client address (`serve --book-limit`)."""
+    booking_hellos: PerAddress = field(default_factory=lambda: PerAddress(BOOK_HELLO_LIMIT))
+    """The booking page's hellos (no credential), per client address."""
     booked_today: PerAddressDay = field(default_factory=lambda: PerAddressDay(BOOK_DAY_LIMIT))
     """Bookings made per client address in the hall day (`serve --book-day-limit`)."""
     wrong_proofs: dict[tuple[str, date], int] = field(default_factory=dict)
@@ -223,6 +226,8 @@ class Session:
         role = p["role"]
         if role == "county":
             raise ProtocolError("forbidden", "县级管理账号请在全县页面（/county）登录，再从那里进入各大厅")
+        if role == "booking" and not self.context.booking_hellos.take(self.address):
+            raise ProtocolError("rate_limited", "访问太频繁，请稍后再试")
         extra: dict[str, Any] = {}
         seen = self.context.revocation.version
         if role in ("kiosk", "display", "pad"):
@@ -250,7 +255,9 @@ class Session:
         if self.ended:       # revoked while its PIN was being checked
             raise ProtocolError("unauthorized", self.ended)
         self._announce()
-        reply = {"role": role, "name": self.name, **extra, **self._snapshot(),
+        # the booking page's snapshot is its hall card alone (below): the live one is not built
+        snapshot = {"seq": self.state.seq} if role == "booking" else self._snapshot()
+        reply = {"role": role, "name": self.name, **extra, **snapshot,
                  "servers": self.context.servers(),
                  "now": views.iso(self.context.writer.clock()),   # the hall's clock
                  "clock_speed": self.context.clock_speed}

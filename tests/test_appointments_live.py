@@ -341,3 +341,19 @@ def test_an_address_books_at_most_its_daily_cap(tmp_path):
                          capture_output=True, text=True, timeout=60,
                          env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
     assert bad.returncode != 0 and "--book-day-limit 应为 0 或正整数（0 不限），而不是“x”" in bad.stderr
+
+
+def test_the_booking_pages_hellos_are_limited_per_address(tmp_path):
+    """The booking page needs no credential: its hellos are limited per address (240 at once,
+    then one per 15 s), and each carries the hall's card and menu, not the hall's live state."""
+    hall = LiveHall(tmp_path, "--simulate-from", START, hall_text=BOOKING_HALL)
+    try:
+        for _ in range(240):
+            page = hall.client()
+            reply = page.request("hello", role="booking")
+            assert reply["ok"] and set(reply["snapshot"]) == {"hall"}, reply
+            page.close()
+        refused = hall.client().request("hello", role="booking")
+        assert refused["error"] == {"code": "rate_limited", "message": "访问太频繁，请稍后再试"}
+    finally:
+        hall.stop()
