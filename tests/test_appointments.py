@@ -330,6 +330,23 @@ MANY = replace(RULES, capacity=40, share=100)   # 40 places a slot: every step m
 RATIO = HALL.hall.priority_ratio
 
 
+def walk_in_called(number: str, walk_ins: list[str], waited_calls: dict[str, int],
+                   ahead_when_taken: dict[str, int]) -> None:
+    """The model's check of a walk-in called: the first waiting, after at most RATIO + 1 calls
+    for each walk-in ahead of it when it came, and for itself."""
+    assert number == walk_ins[0]
+    walk_ins.remove(number)
+    assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
+
+
+def call_done(state: HallState, now: datetime, walk_ins: list[str],
+              waited_calls: dict[str, int]) -> None:
+    """After a call: the walk-ins still waiting waited one call more; the ticket is finished."""
+    for waiting in walk_ins:
+        waited_calls[waiting] += 1
+    state.handle(cmd.Finish("1001", 1, "done"), now)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(["walk_in", "check_in", "call", "call"]), max_size=120))
 def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps):
@@ -369,13 +386,9 @@ def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps)
             booked.remove(number)
             streak = streak + 1 if walk_ins else 0
         else:
-            assert number == walk_ins[0]
-            walk_ins.remove(number)
+            walk_in_called(number, walk_ins, waited_calls, ahead_when_taken)
             streak = 0
-            assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
-        for waiting in walk_ins:
-            waited_calls[waiting] += 1
-        state.handle(cmd.Finish("1001", 1, "done"), now)
+        call_done(state, now, walk_ins, waited_calls)
         return True
 
     for step in steps:
@@ -496,39 +509,29 @@ def test_bookings_of_several_slots_elderly_and_early_check_ins_neither_side_star
             assert not waiting
             return False
         number = events[0].data.number
-        kind, at, _ = waiting.pop(number)
+        kind, at, seq = waiting.pop(number)
         turn = {n: w for n, w in waiting.items() if w[0] == "elderly" or (w[0] == "booking" and w[1] <= now)}
         early = {n: w for n, w in waiting.items() if w[0] == "booking" and w[1] > now}
         if kind == "booking" and at > now:   # an early one: nobody else waits
             assert not turn and not normal, (number, waiting)
-            assert all((at, _order(number)) <= (w[1], w[2]) for w in early.values())
+            assert all((at, seq) <= (w[1], w[2]) for w in early.values())
             streak = 0
         elif kind in ("elderly", "booking"):
-            assert all((at, _order(number)) <= (w[1], w[2]) for w in turn.values()), (number, waiting)
+            assert all((at, seq) <= (w[1], w[2]) for w in turn.values()), (number, waiting)
             assert not normal or streak < RATIO
             streak = streak + 1 if normal else 0
         else:
-            assert number == normal[0]
             assert not turn or streak >= RATIO, (number, waiting, streak)
-            normal.remove(number)
+            walk_in_called(number, normal, waited_calls, ahead_when_taken)
             streak = 0
-            assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
-        for n in normal:
-            waited_calls[n] += 1
-        state.handle(cmd.Finish("1001", 1, "done"), now)
+        call_done(state, now, normal, waited_calls)
         return True
-
-    issue_order: dict[str, int] = {}
-
-    def _order(number: str) -> int:
-        return issue_order[number]
 
     for step in steps:
         if step in ("walk_in", "elderly"):
             number = state.handle(cmd.TakeTicket("A", priority="normal" if step == "walk_in"
                                                  else "elderly"), now)[0].data.number
             order += 1
-            issue_order[number] = order
             waiting[number] = (step if step == "elderly" else "normal", now, order)
             if step == "walk_in":
                 ahead_when_taken[number] = len(normal)
@@ -542,7 +545,6 @@ def test_bookings_of_several_slots_elderly_and_early_check_ins_neither_side_star
                 codes.remove(ready[0])
                 number = state.handle(cmd.CheckIn(ready[0][1]), now)[0].data.number
                 order += 1
-                issue_order[number] = order
                 waiting[number] = ("booking", ready[0][0], order)
         elif step == "call":
             call()
