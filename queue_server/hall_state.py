@@ -346,6 +346,8 @@ class Booking:
     ticket: str | None = None
     """The ticket its check-in gave."""
     checked_in_at: datetime | None = None
+    no_show_counted: bool = False
+    """Released and counted against its phone (`booking_released`'s `counted`)."""
 
 
 Decision = list[ev.Record]
@@ -1640,20 +1642,20 @@ class HallState:
         self._booking_moved(e, "withdraw")
 
     def _on_booking_checked_in(self, e: Event[ev.BookingCheckedIn]) -> None:
-        released = self.bookings.get(e.data.booking)
-        counted = released is not None and released.status == BookingStatus.NO_SHOW
         booking = self._booking_moved(e, "check_in_late" if e.data.late else "check_in")
         if booking is None:
             return
         booking.ticket, booking.checked_in_at = e.data.ticket or None, e.at
-        if e.data.refused is not None and counted:   # came, but could not get a ticket
+        if e.data.refused is not None and booking.no_show_counted:   # came, but got no ticket
+            booking.no_show_counted = False
             days = self.no_shows.get(booking.phone_key, [])
-            if booking.day in days:
+            if booking.day in days:   # not if a manager lifted the phone's block since
                 days.remove(booking.day)
 
     def _on_booking_released(self, e: Event[ev.BookingReleased]) -> None:
         booking = self._booking_moved(e, "release")
         if booking is not None and e.data.counted:
+            booking.no_show_counted = True
             self.no_shows.setdefault(booking.phone_key, []).append(booking.day)
 
     def _on_booking_blocked(self, e: Event[ev.BookingBlocked]) -> None:
