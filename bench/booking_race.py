@@ -2,7 +2,7 @@
 
 The server runs as its own process on the small test hall (tests/live_hall.py) with its
 category A taking bookings (`BOOKING_HALL`: 10 places a slot) and no per-address booking limit
-(`--book-limit 0`: every request here comes from 127.0.0.1). Each of 200 connections says hello
+(`--book-limit 0 --book-day-limit 0`: every request here comes from 127.0.0.1). Each of 200 connections says hello
 as the booking page (`booking`) first; then all 200 send `book` for the same slot at once, each
 with a phone number of its own. Printed: how many were accepted (must be the slot's places),
 how many refused as full, and the time from the first request sent to the last reply.
@@ -66,7 +66,7 @@ async def race(url: str, count: int, day: str, slot: str) -> tuple[Counter[str],
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        hall = LiveHall(Path(folder), "--simulate-from", START, "--book-limit", "0",
+        hall = LiveHall(Path(folder), "--simulate-from", START, "--book-limit", "0", "--book-day-limit", "0",
                         hall_text=BOOKING_HALL)
         try:
             outcomes, seconds = asyncio.run(race(hall.ws, 200, "2026-11-23", "10:00"))

@@ -234,6 +234,7 @@ OPS: dict[str, Op] = {
     "cancel_booking": Op(("booking",), {"code": text(12)},
                          {"phone": text(20, True), "id_digits": text(8, True)}),
     "check_in": Op(("kiosk",), {"code": text(12)}),
+    "lift_booking_block": Op(("manager",), {"phone": text(20)}),
     # the county's page (`/county/ws`, queue_server.county)
     "county_live": Op(("county",)),
     "county_kpis": Op(("county",), optional={"from": text(10), "to": text(10)}),

@@ -205,6 +205,8 @@ def closed_reason(hall: HallCalendar, moment: datetime) -> str:
         return f"大厅尚未开始办公，{back}"
     if sessions and clock >= _shift(sessions[-1].end, -hall.issue_cutoff_minutes):
         return f"今日取号已结束，{back}"
+    if session_at(hall, moment) is not None:   # in a session, after its cut-off: not yet a break
+        return f"本时段取号已结束，{back}"
     return f"现在是休息时间，暂停取号，{back}"
 
 

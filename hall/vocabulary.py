@@ -123,10 +123,11 @@ COMPLAINT_ACTION_NAMES: Final = {"assign": "承办", "reply": "答复", "follow_
                                  "close": "办结"}
 """What can be done to a complaint (`lifecycle.ComplaintAction`), as refusals and buttons name it."""
 BOOKING_STATUS_NAMES: Final = {"booked": "已预约", "checked_in": "已签到", "late": "迟到（已按现场取号）",
-                              "cancelled": "已取消", "no_show": "未到（已释放）"}
+                              "cancelled": "已取消", "no_show": "未到（已释放）",
+                              "withdrawn": "已撤销（大厅调整）"}
 """A booking's status (`lifecycle.BookingStatus`), as pages and refusals say it."""
 BOOKING_ACTION_NAMES: Final = {"cancel": "取消", "check_in": "签到", "check_in_late": "签到",
-                               "release": "释放"}
+                               "release": "释放", "withdraw": "撤销"}
 """What can be done to a booking (`lifecycle.BookingAction`), as refusals name it."""
 BOOKED_MARK: Final = "预约"
 """How a ticket of a checked-in booking is marked on the slip, board, console and citizen page."""
@@ -176,7 +177,8 @@ COMPLAINT_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
 """The 投诉建议 register's KPIs (`kpis.complaint_kpis`): key, Chinese name, unit (docs/kpis.md)."""
 BOOKING_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
     ("booked", "预约数", "个"), ("on_time", "按时签到", "个"), ("late", "迟到", "个"),
-    ("no_show", "爽约", "个"), ("cancelled", "取消", "个"), ("expected", "待签到", "个"),
+    ("no_show", "爽约", "个"), ("cancelled", "取消", "个"), ("withdrawn", "大厅撤销", "个"),
+    ("expected", "待签到", "个"),
     ("no_show_pct", "爽约率", "%"),
     ("slot_wait_mean_s", "预约等候（自时段开始）", "秒"),
     ("booked_wait_mean_s", "预约等候（自签到）", "秒"),
@@ -185,9 +187,12 @@ BOOKING_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
 """The appointments' KPIs (`kpis.booking_kpis`): key, Chinese name, unit (docs/kpis.md); the
 dashboard's 今日预约 counts are named by them too."""
 BOOKING_COUNTED: Final = {"checked_in": "on_time", "late": "late", "no_show": "no_show",
-                           "cancelled": "cancelled", "booked": "expected"}
+                           "cancelled": "cancelled", "withdrawn": "withdrawn",
+                           "booked": "expected"}
 """Which of `BOOKING_METRICS`' counts a booking is in by its status (`lifecycle.BookingStatus`),
-besides `booked`, which counts them all."""
+besides `booked`, which counts them all; a no-show released while the hall's server was down
+(not counted against the phone) is the hall's doing and counts as withdrawn
+(`bookings.counted_as`, which the views send as `counted_as`)."""
 BOOKING_DIMENSIONS: Final = ("hall", "category")
 """What the appointments' KPIs may be grouped by (`kpis.booking_rows`): a booking is of a
 category, and no window or clerk is its own until it is called."""

@@ -5,11 +5,12 @@ docs/appointments.md). The core (`HallState`) decides every booking, cancellatio
 release against its state, one command at a time (the single writer), so a slot is never
 booked beyond its places however many ask at once.
 
-Nothing personal is kept: the phone number is a keyed hash under the hall's secret (stable
-across days, unlike the `/take` page's daily salt: a booking is for a later day, and the
-no-show rule counts a phone's no-shows over `booking_no_show_days`), the ID card's last four
-digits a keyed hash with the booking's code (they only prove, with the code, that a
-cancellation is the booker's). The code is 8 random digits.
+Nothing personal is kept: the phone number is a keyed hash under a random salt of the period
+(`SALT_DAYS`) the booking was made in, the ID card's last four digits a keyed hash with the
+booking's code under the same salt (they only prove, with the code, that a cancellation is the
+booker's). The salts are kept apart from the log (queue_server.store.booking_salts) and deleted
+once nothing needs their keys (`salts_needed_since`); a phone is matched by its keys under every
+salt still kept. The code is 8 random digits.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from queue_server.hall_definition import BookingRules, HallInfo
+from hall.vocabulary import BOOKING_COUNTED
+from queue_server.hall_definition import BookingRules, HallDefinition, HallInfo
 from queue_server.ticket_tokens import mac, typed
 
 CODE_DIGITS = 8
@@ -43,7 +45,11 @@ def slot_starts(rules: BookingRules) -> list[time]:
 
 
 def slot_end(rules: BookingRules, start: time) -> time:
-    return (datetime.combine(date.min, start) + timedelta(minutes=rules.slot_minutes)).time()
+    return span_end(start, rules.slot_minutes)
+
+
+def span_end(start: time, minutes: int) -> time:
+    return (datetime.combine(date.min, start) + timedelta(minutes=minutes)).time()
 
 
 def slot_moment(hall: HallInfo, day: date, start: time) -> datetime:
@@ -59,7 +65,14 @@ def bookable_day(hall: HallInfo, day: date) -> bool:
 
 def slot_label(rules: BookingRules, start: time) -> str:
     """"09:00–09:30"."""
-    return f"{cal.clock_text(start)}–{cal.clock_text(slot_end(rules, start))}"
+    return span_label(start, rules.slot_minutes)
+
+
+def span_label(start: time, minutes: int) -> str:
+    """"09:00–09:30" for 30 minutes from 09:00; "09:00" when the length is not known."""
+    if not minutes:
+        return cal.clock_text(start)
+    return f"{cal.clock_text(start)}–{cal.clock_text(span_end(start, minutes))}"
 
 
 def day_label(day: date) -> str:
@@ -90,11 +103,64 @@ def checked_id_digits(text: Any) -> str:
     return digits
 
 
-def phone_key(secret: str, phone: str) -> str:
-    """What is kept of a booker's phone number: a keyed hash under the hall's secret."""
-    return mac(secret, f"booking-phone:{phone}")
+SALT_DAYS = 30
+"""The length of a booking salt's period: the bookings made in it share its salt."""
 
 
-def id_key(secret: str, code: str, digits: str) -> str:
-    """What is kept of the ID card's last four digits: a keyed hash with the booking's code."""
-    return mac(secret, f"booking-id:{code}:{digits}")
+def salt_period(day: date) -> date:
+    """The first day of the salt period holding `day`."""
+    return date.fromordinal(day.toordinal() - day.toordinal() % SALT_DAYS)
+
+
+def salts_needed_since(definition: HallDefinition, today: date) -> date:
+    """The salts of periods that began before this day can be deleted: a booking made in such
+    a period was for a day at most the longest horizon after it, and its no-show, counted over
+    `booking_no_show_days`, can block the phone for `booking_block_days` after that, all
+    before today."""
+    return kept_since(definition.hall, today) - timedelta(days=SALT_DAYS - 1 + longest_horizon(definition))
+
+
+def kept_since(hall: HallInfo, today: date) -> date:
+    """The first day whose bookings still matter today: a no-show counts over
+    `booking_no_show_days`, and a block it raises lasts `booking_block_days`. The core keeps
+    the bookings from this day on (a restart replays them, a new day drops the older ones)."""
+    return today - timedelta(days=hall.booking_no_show_days + hall.booking_block_days)
+
+
+def longest_horizon(definition: HallDefinition) -> int:
+    """How many days ahead the hall's categories can be booked at most."""
+    return max((c.booking.horizon_days for c in definition.categories if c.booking), default=0)
+
+
+def phone_key(salt: str, phone: str) -> str:
+    """What is kept of a booker's phone number: a keyed hash under a booking salt."""
+    return mac(salt, f"booking-phone:{phone}")
+
+
+def id_key(salt: str, code: str, digits: str) -> str:
+    """What is kept of the ID card's last four digits: a keyed hash with the booking's code,
+    under a booking salt."""
+    return mac(salt, f"booking-id:{code}:{digits}")
+
+
+def withdrawal(definition: HallDefinition, category: str, day: date) -> str | None:
+    """Why the hall, as `definition` has it, can no longer honour a booking of `category` on
+    `day` (in words), or None: the category removed or no longer taking bookings, or the day
+    no longer a working day."""
+    found = definition.category_by_prefix.get(category)
+    if found is None:
+        return f"业务类别 {category} 已取消"
+    if found.booking is None:
+        return f"{found.name}已停止预约"
+    if not bookable_day(definition.hall, day):
+        return f"{day_label(day)}大厅不办公"
+    return None
+
+
+def counted_as(status: str, no_show_counted: bool) -> str:
+    """Which of the appointments' counts (`vocabulary.BOOKING_METRICS`) a booking is in: by its
+    status (`BOOKING_COUNTED`), except a no-show released while the hall's server was down,
+    which the phone is not charged with, and which the KPIs count as the hall's (withdrawn)."""
+    if status == "no_show" and not no_show_counted:
+        return "withdrawn"
+    return BOOKING_COUNTED[status]

@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,11 +37,12 @@ from hall.vocabulary import (
     REPORTS,
     ROLE_NAMES,
 )
-from queue_server import catalogue
+from queue_server import catalogue, hall_service
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
+from queue_server.hall_state import Booking
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
-from queue_server.rate_limits import BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
@@ -101,6 +103,7 @@ def cmd_check_hall(args: argparse.Namespace) -> None:
 def cmd_import_hall(args: argparse.Namespace) -> None:
     definition = load_hall(args.file)
     engine = _engine(args, create=True)
+    withdrawn = _bookings_withdrawn(engine, definition)
     with engine.begin() as conn:
         hall_id, changed = hall_records.save_definition(conn, definition, _now())
         version = hall_records.catalogue_version(conn, hall_id)
@@ -108,6 +111,24 @@ def cmd_import_hall(args: argparse.Namespace) -> None:
     state = "已导入 / imported" if changed else "无变化 / unchanged"
     print(f"{state}: {describe(definition)}；目录版本 / catalogue version {version}")
     _say_adopted(definition, *county)
+    if withdrawn:
+        reasons = Counter(reason for _, reason in withdrawn)
+        print(f"注意：此次修改撤销 {len(withdrawn)} 个尚未签到的预约（"
+              + "；".join(f"{reason} {n} 个" for reason, n in reasons.items())
+              + "），由服务器在几秒内撤销，不计为爽约。系统不发短信，预约人在签到或查询时才会看到"
+              "“已撤销”，请另行告知 / pending bookings withdrawn")
+
+
+def _bookings_withdrawn(engine: Engine, definition: HallDefinition) -> list[tuple[Booking, str]]:
+    """The pending bookings of the hall in the database that `definition` can no longer honour
+    (`HallState.withdrawals`), with why; none for a hall not yet imported."""
+    with engine.connect() as conn:
+        try:
+            hall_id = hall_records.hall_id_for(conn, definition.hall.code)
+        except hall_records.HallNotFound:
+            return []
+        before = hall_records.load_definition(conn, hall_id)
+    return hall_service.rebuild(engine, hall_id, before, _now()).withdrawals(definition)
 
 
 def _say_adopted(definition: HallDefinition, county_version: int,
@@ -317,6 +338,12 @@ def _rate_limit(text: str, option: str) -> RateLimit:
         raise UserError(f"{option} {error}") from None
 
 
+def _count(text: str, option: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise UserError(f"{option} 应为 0 或正整数（0 不限），而不是“{text}”")
+    return int(text)
+
+
 def cmd_manager_add(args: argparse.Namespace) -> None:
     password = _read_secret(args.password, "密码（至少 8 位）/ password: ")
     engine = _engine(args)
@@ -368,6 +395,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                     login_limit=_rate_limit(args.login_limit, "--login-limit"),
                     mobile_limit=_rate_limit(args.mobile_limit, "--mobile-limit"),
                     book_limit=_rate_limit(args.book_limit, "--book-limit"),
+                    book_day_limit=_count(args.book_day_limit, "--book-day-limit"),
                     name=args.name, url=args.advertise)
     with engine.connect() as conn:
         halls = [hall_records.hall_name(conn, code) for code in codes]
@@ -599,6 +627,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--book-limit", default=str(BOOK_LIMIT), metavar="N/SECONDS",
                    help="预约页（/book）每个地址的预约和取消频率上限，默认 %(default)s；0 不限 / "
                         "bookings and cancellations per client address")
+    p.add_argument("--book-day-limit", default=str(BOOK_DAY_LIMIT), metavar="N",
+                   help="预约页（/book）每个地址每天最多预约的个数（手机号未经短信验证），默认 %(default)s；"
+                        "0 不限 / bookings per client address per day")
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：大厅时钟从此时刻起走（如 2026-11-23T08:00），不要用于真实大厅 / "
                         "simulation only: the hall clock starts at TIME")

@@ -294,9 +294,13 @@ class Book:
     day: str
     slot: str
     phone_key: str
+    """The phone's key under the current booking salt: the one kept with the booking."""
     id_key: str
     code: str
     service: str | None = None
+    phone_keys: tuple[str, ...] = ()
+    """The phone's keys under every booking salt still kept: what matches its other bookings
+    and no-shows (queue_server.store.booking_salts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +310,15 @@ class CancelBooking:
 
     code: str
     proofs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiftBookingBlock:
+    """A manager lifts a phone's no-show block: `phone_keys`, its keys under every booking salt
+    kept, made by the shell from the number the manager typed."""
+
+    phone_keys: tuple[str, ...]
+    by: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,4 +333,4 @@ Command = (TakeTicket | SignIn | SignOut | Pause | Resume | CallNext | CallNumbe
            | SetNotice | ReportDevice | ReportLostRatings | Tick | HandleCase | RectifyCase
            | FollowUpCase | AppealCase | DecideAppeal | WithdrawAppeal
            | RegisterComplaint | AssignComplaint | ReplyComplaint | FollowUpComplaint
-           | CloseComplaint | Book | CancelBooking | CheckIn)
+           | CloseComplaint | Book | CancelBooking | CheckIn | LiftBookingBlock)

@@ -5,10 +5,13 @@ The rules, in order:
 2. Then the window's categories in its order of preference: the first category with a waiting
    ticket gives it.
 3. Within a category, 绿色通道 tickets come before elderly and disabled ones and checked-in
-   bookings (预约), and those before normal ones; oldest first within each class, where a
-   booking counts from its slot's start, not from its check-in (so bookings are served in slot
-   order, and one checked in early does not pass those whose time has come), and a transferred
-   ticket keeps its original issue time, so it is not sent to the back.
+   bookings (预约) whose slot has begun, and those before normal ones; oldest first within each
+   class, where a booking counts from its slot's start, not from its check-in (so bookings are
+   served in slot order, and one checked in early does not pass those whose time has come), and
+   a transferred ticket keeps its original issue time, so it is not sent to the back. A booking
+   checked in before its slot has no claim on anyone yet: it is called only when no other
+   ticket of its category waits (an idle window may serve it early), so it never passes a
+   walk-in who came before its time.
 4. The ratio rule keeps priority from starving normal tickets: once `ratio` priority tickets
    have been called in a row from a category while a normal ticket of it was waiting, the next
    call from that category takes the oldest normal ticket. Bookings count in the streak like
@@ -82,12 +85,16 @@ class CategoryQueue(Generic[Q]):
     def __len__(self) -> int:
         return len(self.green) + len(self.priority) + len(self.normal)
 
-    def pick(self, ratio: int) -> Q | None:
-        first_priority = self.green[0] if self.green else (
-            self.priority[0] if self.priority else None)
+    def pick(self, ratio: int, now: datetime) -> Q | None:
+        # The priority lane is ordered by `queue_key`: elderly tickets (issued by now) and
+        # bookings whose slot has begun come before the bookings whose slot is still ahead.
+        due = self.priority[0] if self.priority and queue_key(self.priority[0])[0] <= now else None
+        first_priority = self.green[0] if self.green else due
         if first_priority is not None and (not self.normal or self.streak < ratio):
             return first_priority
-        return self.normal[0] if self.normal else first_priority
+        if self.normal:
+            return self.normal[0]
+        return first_priority or (self.priority[0] if self.priority else None)
 
     def first(self, count: int) -> list[Q]:
         """The first `count` of `ordered()`, without copying the whole queue."""
@@ -107,14 +114,14 @@ class CategoryQueue(Generic[Q]):
 
 
 def choose_next(categories: Sequence[str], queues: Mapping[str, CategoryQueue[Q]],
-                targeted: Sequence[Q], ratio: int) -> Q | None:
-    """The ticket a window serving `categories` (in order of preference) calls next."""
+                targeted: Sequence[Q], ratio: int, now: datetime) -> Q | None:
+    """The ticket a window serving `categories` (in order of preference) calls next at `now`."""
     if targeted:
         return targeted[0]
     for prefix in categories:
         queue = queues.get(prefix)
         if queue:
-            return queue.pick(ratio)
+            return queue.pick(ratio, now)
     return None
 
 

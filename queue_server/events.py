@@ -486,8 +486,14 @@ class BookingMade(Record):
     slot: str
     """The slot's start, "HH:MM" on that day."""
     phone_key: str
+    """The keyed hash of the phone number under the booking salt of the day it was made
+    (queue_server.store.booking_salts): testable only while that salt is kept."""
     id_key: str
-    """The keyed hash of the last four digits of the ID card, with the code."""
+    """The keyed hash of the last four digits of the ID card, with the code, under that salt."""
+    minutes: int | None = None
+    """The slot's length when booked (None in logs written before it was recorded: the
+    category's slot length now): a later change of the hall file's slots counts the places
+    this booking holds over the time it was booked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +511,11 @@ class BookingCheckedIn(Record):
     tag: ClassVar[str] = "booking_checked_in"
     booking: str
     ticket: str
+    """The ticket issued; "" when the citizen came late and no walk-in ticket could be issued
+    (the day's numbers taken, or issuing stopped): `refused` says why, and the booking is
+    LATE, not a no-show."""
     late: bool
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,6 +524,20 @@ class BookingReleased(Record):
 
     tag: ClassVar[str] = "booking_released"
     booking: str
+    counted: bool = True
+    """Counted as the phone's no-show: not when released more than a few minutes after its
+    late limit (the server was down then, and the citizen may have found no kiosk working)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookingWithdrawn(Record):
+    """Withdrawn by the hall, which can no longer honour it: its category was removed or no
+    longer takes bookings, or its day became a holiday. Final, and not a no-show."""
+
+    tag: ClassVar[str] = "booking_withdrawn"
+    booking: str
+    reason: str
+    """Why, in words (“社保业务已停止预约”)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,12 +551,27 @@ class BookingBlocked(Record):
     no_shows: int
 
 
+@dataclass(frozen=True, slots=True)
+class BookingBlockLifted(Record):
+    """A manager lifted a phone's no-show block (the citizen called, say): the no-shows of its
+    keys (under every booking salt kept) are no longer counted."""
+
+    tag: ClassVar[str] = "booking_block_lifted"
+    phone_keys: tuple[str, ...]
+    until: str
+    """The last day the block would have lasted (ISO)."""
+    by: str
+
+
 BOOKING_KINDS: tuple[type[Record], ...] = (BookingMade, BookingCancelled, BookingCheckedIn,
-                                          BookingReleased, BookingBlocked)
-"""The kinds of a booking's life, replayed from every day like a case's."""
+                                          BookingReleased, BookingBlocked, BookingWithdrawn,
+                                          BookingBlockLifted)
+"""The kinds of a booking's life: they outlive the day, replayed at a start for the days whose
+bookings still matter (`bookings.kept_since`, from the longest horizon before)."""
 
 OUTLIVING_KINDS: tuple[type[Record], ...] = (*CASE_KINDS, *COMPLAINT_KINDS, *BOOKING_KINDS)
-"""The kinds a restart replays from every day, not only the last."""
+"""The kinds a restart replays from the days before the last, not only the last (every day for
+cases and complaints; the bookings' window for bookings)."""
 
 KINDS: tuple[type[Record], ...] = (
     TicketIssued, TicketCalled, TicketNoShow, TicketHeld, TicketTransferred, TicketReturned,

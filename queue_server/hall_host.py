@@ -41,11 +41,13 @@ from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
 from queue_server.rate_limits import (
+    BOOK_DAY_LIMIT,
     BOOK_LIMIT,
     MOBILE_TAKE_LIMIT,
     STATUS_LIMIT,
     TAKE_LIMIT,
     PerAddress,
+    PerAddressDay,
     RateLimit,
 )
 from queue_server.revocation import Revocation
@@ -76,7 +78,8 @@ class HallHost:
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
                  on_fenced: Callable[[], None] = lambda: None,
                  servers: Callable[[], list[str]] = list,
-                 mobile_limit: RateLimit = MOBILE_TAKE_LIMIT, book_limit: RateLimit = BOOK_LIMIT):
+                 mobile_limit: RateLimit = MOBILE_TAKE_LIMIT, book_limit: RateLimit = BOOK_LIMIT,
+                 book_day_limit: int = BOOK_DAY_LIMIT):
         self.service = service
         self.on_fenced = on_fenced
         self.code = service.definition.hall.code
@@ -107,7 +110,8 @@ class HallHost:
                                lambda: [url.replace("http", "ws", 1) + self.path + "/ws"
                                         for url in servers()],
                                mobile_takes=PerAddress(mobile_limit), clock_speed=speed,
-                               bookings=PerAddress(book_limit))
+                               bookings=PerAddress(book_limit),
+                               booked_today=PerAddressDay(book_day_limit))
 
     def base_path(self, connection: ServerConnection) -> str:
         """The hall's path as this connection reached it: `/h/<code>`, or nothing when it came
@@ -221,8 +225,9 @@ class HallHost:
 
         def make() -> bytes | str:   # a thread: a year of data must not stop the hall
             facts = reports.load_facts(service.engine, service.hall_id, definition, first, last)
-            with_contacts = reports.with_contacts(book, service.engine, service.hall_id,
-                                                  definition.hall)
+            with_contacts = reports.with_contacts(
+                reports.with_bookings(book, service.engine, service.hall_id, definition, first,
+                                      last), service.engine, service.hall_id, definition.hall)
             if asked["format"] == "print":   # the 台账 as a page to print
                 return web_pages.ledger_html(self.context.hall_view, first, last,
                                              reports.ledger(facts, definition, with_contacts))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import heapq
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,14 +23,15 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine
 
 from hall import service_calendar as cal
-from queue_server import catalogue
+from queue_server import bookings, catalogue
 from queue_server import commands as cmd
 from queue_server.domain_errors import DomainError
-from queue_server.events import OUTLIVING_KINDS, Event
+from queue_server.events import BOOKING_KINDS, OUTLIVING_KINDS, Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import HallState
 from queue_server.store import (
     accounts,
+    booking_salts,
     county_catalogue,
     devices,
     event_log,
@@ -77,10 +79,16 @@ def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datet
         day, events = event_log.load_latest_day(conn, hall_id, definition.hall.zone)
         seq = event_log.last_seq(conn, hall_id)
         # The 差评 cases and the complaints outlive their day: their events of every day before
-        # are replayed first.
-        earlier = [] if day is None else event_log.load_days(
-            conn, hall_id, definition.hall.zone, date.min, day - timedelta(days=1),
-            [kind.tag for kind in OUTLIVING_KINDS])
+        # are replayed first. So do the bookings, of the days that still matter
+        # (`bookings.kept_since`), which were made at most the longest horizon before.
+        earlier = [] if day is None else list(heapq.merge(
+            event_log.load_days(conn, hall_id, definition.hall.zone, date.min, day - timedelta(days=1),
+                                [kind.tag for kind in OUTLIVING_KINDS if kind not in BOOKING_KINDS]),
+            event_log.load_days(conn, hall_id, definition.hall.zone,
+                                bookings.kept_since(definition.hall, day)
+                                - timedelta(days=bookings.longest_horizon(definition)),
+                                day - timedelta(days=1), [kind.tag for kind in BOOKING_KINDS]),
+            key=lambda e: e.seq))
     if day is None:
         return HallState(definition, cal.service_day(definition.hall, now), seq,
                          catalogue_version)
@@ -125,6 +133,7 @@ class HallService:
         # were read on (`sessions.Session._issued_lately`).
         self.issued_lately: tuple[date, dict[str, int]] | None = None
         self._salt: tuple[date, str] | None = None   # the day's phone salt, once read
+        self._booking_salts: tuple[date, tuple[str, tuple[str, ...]]] | None = None
         if epoch is not None:   # a server taking the hall: the salts of days gone are dropped
             self.forget_phone_salts()
         # Commits use a connection of their own, kept: taking one from the pool costs a
@@ -161,10 +170,23 @@ class HallService:
                 self._salt = (day, phone_salts.salt_for(conn, self.hall_id, day))
         return self._salt[1]
 
+    def booking_salts(self, day: date) -> tuple[str, tuple[str, ...]]:
+        """The booking salt of `day`'s period, which new keys are made with, and every booking
+        salt kept, which a phone is matched with (queue_server.store.booking_salts): read or
+        made once a day, blocking (call it on a thread)."""
+        if self._booking_salts is None or self._booking_salts[0] != day:
+            with self.engine.begin() as conn:
+                self._booking_salts = (day, booking_salts.salts(conn, self.hall_id,
+                                                                bookings.salt_period(day)))
+        return self._booking_salts[1]
+
     def forget_phone_salts(self) -> None:
-        """Delete the phone salts of the days before the hall's day, blocking."""
+        """Delete the phone salts of the days before the hall's day, and the booking salts no
+        booking needs any more (`bookings.salts_needed_since`), blocking."""
         with self.engine.begin() as conn:
             phone_salts.forget_before(conn, self.hall_id, self.state.day)
+            booking_salts.forget_before(conn, self.hall_id,
+                                        bookings.salts_needed_since(self.definition, self.state.day))
 
     def registered_devices(self) -> list[devices.Device]:
         """The hall's devices whose tokens are not revoked."""

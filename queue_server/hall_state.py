@@ -339,14 +339,44 @@ class Booking:
     phone_key: str
     id_key: str
     made_at: datetime
+    minutes: int
+    """The slot's length when booked: the time this booking holds a place over."""
     status: BookingStatus = BookingStatus.BOOKED
     """Set only through `lifecycle.booking_after`, by the event handlers."""
     ticket: str | None = None
     """The ticket its check-in gave."""
     checked_in_at: datetime | None = None
+    no_show_counted: bool = False
+    """Released and counted against its phone (`booking_released`'s `counted`)."""
 
 
 Decision = list[ev.Record]
+
+RELEASE_GRACE = timedelta(minutes=5)
+"""A booking released later than this after its late limit (the tick runs every 5 s: the
+server was down) is not counted as a no-show: the citizen may have found no kiosk working."""
+
+
+def _holds_place(booking: Booking) -> bool:
+    """Whether the booking holds its slot's place and counts in its phone's day: any not
+    cancelled nor withdrawn."""
+    return booking.status not in (BookingStatus.CANCELLED, BookingStatus.WITHDRAWN)
+
+
+def _block(hall: HallInfo, no_shows: Iterable[date]) -> tuple[date, int] | None:
+    """The last day blocked by these no-show days and how many no-shows raised it (see
+    `HallState.phone_blocked_until`)."""
+    limit = hall.booking_no_show_limit
+    if limit <= 0:
+        return None
+    days = sorted(no_shows)
+    found: tuple[date, int] | None = None
+    for i, day in enumerate(days):
+        since = day - timedelta(days=hall.booking_no_show_days - 1)
+        count = sum(1 for d in days[:i + 1] if d >= since)
+        if count >= limit and (found is None or found[0] < day):
+            found = (day + timedelta(days=hall.booking_block_days), count)
+    return found
 
 
 def _same_manager(appeal: dict[str, Any], by: str, account: str | None) -> bool:
@@ -400,17 +430,16 @@ class HallState:
         """Every complaint and suggestion by its number, of every day."""
         self._complaints_registered: dict[date, int] = {}
         self.bookings: dict[str, Booking] = {}
-        """Every booking by its code, of every day: a booking outlives the day."""
-        self.slot_booked: dict[tuple[str, date, time], int] = {}
-        """Bookings holding a place (any not cancelled), per (category, day, slot start); the
-        phone's bookings of a day are counted the same way."""
+        """The bookings by code, of the days that still matter: a booking outlives its day,
+        until no no-show rule can read it (`bk.kept_since`; dropped when a day starts)."""
+        self.bookings_by_day: dict[date, dict[str, Booking]] = {}
+        """The same bookings, by their day."""
         self._phone_day: dict[tuple[str, date], int] = {}
+        """Bookings holding a place (any not cancelled nor withdrawn), per (phone key, day)."""
         self._due: dict[str, Booking] = {}
         """The bookings still BOOKED, which the tick releases once late."""
         self.no_shows: dict[str, list[date]] = {}
-        """Each phone key's no-shows (the days of the bookings released)."""
-        self.blocked_until: dict[str, date] = {}
-        """Phone keys blocked from booking, to the last day blocked."""
+        """Each phone key's no-shows counted (the days of the bookings released)."""
         self._reset_day(day)
         self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
             cmd.TakeTicket: self._take_ticket, cmd.SignIn: self._sign_in,
@@ -432,7 +461,7 @@ class HallState:
             cmd.FollowUpComplaint: self._follow_up_complaint,
             cmd.CloseComplaint: self._close_complaint,
             cmd.Book: self._book, cmd.CancelBooking: self._cancel_booking,
-            cmd.CheckIn: self._check_in,
+            cmd.CheckIn: self._check_in, cmd.LiftBookingBlock: self._lift_booking_block,
         }
 
     def take_items(self, definition: HallDefinition, version: int) -> None:
@@ -699,7 +728,7 @@ class HallState:
     def _call_next(self, c: cmd.CallNext, now: datetime) -> Decision:
         window = self._ready_to_call(c)
         ticket = choose_next(window.definition.categories, self.queues, window.targeted,
-                             self.hall.priority_ratio)
+                             self.hall.priority_ratio, now)
         return [self._called(window, ticket, "next")] if ticket is not None else []
 
     def _call_number(self, c: cmd.CallNumber, now: datetime) -> Decision:
@@ -1035,9 +1064,24 @@ class HallState:
         return category, rules, day
 
     def free_places(self, prefix: str, day: date, start: time) -> int:
+        """The places of the slot from `start` not held by a booking. A booking holds a place
+        over the time it was booked for, so after a change of the category's slots a slot
+        counts every booking whose time overlaps it, and is never over-booked."""
         rules = self.definition.category_by_prefix[prefix].booking
         assert rules is not None
-        return max(0, rules.places - self.slot_booked.get((prefix, day, start), 0))
+        begins = bk.slot_moment(self.hall, day, start)
+        ends = begins + timedelta(minutes=rules.slot_minutes)
+        held = sum(1 for b in self.bookings_by_day.get(day, {}).values()
+                   if b.category == prefix and _holds_place(b)
+                   and b.slot_at < ends and begins < b.slot_at + timedelta(minutes=b.minutes))
+        return max(0, rules.places - held)
+
+    def phone_blocked_until(self, keys: Iterable[str]) -> tuple[date, int] | None:
+        """The last day the phone of `keys` (its keys under every booking salt kept) is
+        blocked from booking, and the no-shows that blocked it; None if never: each no-show
+        that makes `booking_no_show_limit` within `booking_no_show_days` blocks the phone for
+        `booking_block_days` from its day, unless it was blocked on that day already."""
+        return _block(self.hall, [d for k in keys for d in self.no_shows.get(k, ())])
 
     def _book(self, c: cmd.Book, now: datetime) -> Decision:
         category, rules, day = self.bookable(c.category, c.day, now)
@@ -1056,10 +1100,11 @@ class HallState:
         if bk.slot_moment(self.hall, day, start) <= now:
             raise DomainError("closed", f"{bk.slot_label(rules, start)}这个时段已开始，请选择稍后的时段")
         today = cal.service_day(self.hall, now)
-        until = self.blocked_until.get(c.phone_key)
-        if until is not None and until >= today:
-            raise DomainError("forbidden", blocked_text(self.hall, until))
-        held = self._phone_day.get((c.phone_key, day), 0)
+        keys = {c.phone_key, *c.phone_keys}
+        blocked = self.phone_blocked_until(keys)
+        if blocked is not None and blocked[0] >= today:
+            raise DomainError("forbidden", blocked_text(self.hall, blocked[0]))
+        held = sum(self._phone_day.get((key, day), 0) for key in keys)
         if held >= rules.per_phone_per_day:
             raise DomainError("conflict", f"该手机号已预约了{bk.day_label(day)}的号"
                                           f"（每个手机号每天最多预约 {rules.per_phone_per_day} 个）")
@@ -1069,7 +1114,7 @@ class HallState:
         if c.code in self.bookings:
             raise DomainError("conflict", "预约码重复，请重新提交")
         return [ev.BookingMade(c.code, c.category, c.service, day.isoformat(), cal.clock_text(start),
-                               c.phone_key, c.id_key)]
+                               c.phone_key, c.id_key, rules.slot_minutes)]
 
     def _booking(self, code: str, action: BookingAction) -> Booking:
         booking = self.bookings.get(code)
@@ -1085,16 +1130,22 @@ class HallState:
         if booking is None or not {booking.phone_key, booking.id_key} & set(c.proofs):
             raise DomainError("not_found", "预约码与手机号（或身份证后四位）不符，请核对")
         self._booking(c.code, "cancel")
+        if now >= booking.slot_at:
+            raise DomainError("conflict", "预约时段已开始，不能再取消")
         return [ev.BookingCancelled(c.code)]
 
     def _check_in(self, c: cmd.CheckIn, now: datetime) -> Decision:
         booking = self.bookings.get(c.code)
         if booking is None:
             raise DomainError("not_found", f"没有预约码为 {c.code} 的预约，请核对后重新输入")
+        if not booking_allows(booking.status, "check_in_late"):   # said before its day or time
+            self._booking(c.code, "check_in_late")
+        reason = bk.withdrawal(self.definition, booking.category, booking.day)
+        if reason is not None:   # the tick withdraws it; meanwhile refused in the same words
+            raise DomainError("conflict", f"{reason}，您的预约已撤销，请现场取号")
         category = self.definition.category_by_prefix[booking.category]
         rules = category.booking
-        if rules is None:   # the hall file no longer books this category
-            raise DomainError("conflict", f"{category.name}已停止预约，请现场取号")
+        assert rules is not None   # else withdrawn
         slot = f"{bk.day_label(booking.day)} {bk.slot_label(rules, booking.slot)}"
         if booking.day > self.day:
             raise DomainError("closed", f"您预约的是{slot}，请当天再来签到",
@@ -1109,8 +1160,15 @@ class HallState:
         late = moment > booking.slot_at + timedelta(minutes=rules.late_minutes)
         self._booking(c.code, "check_in_late" if late else "check_in")
         if late:   # a walk-in's ticket, with a walk-in's checks (hours, the day's numbers)
-            issued = self._take_ticket(cmd.TakeTicket(booking.category, ticket_kind(category.kinds),
-                                                      "normal", booking.service), now)
+            try:
+                issued = self._take_ticket(cmd.TakeTicket(booking.category, ticket_kind(category.kinds),
+                                                          "normal", booking.service), now)
+            except DomainError as error:
+                if error.code != "closed":
+                    raise
+                # the citizen came, late: that is recorded (not a no-show), and told why no
+                # ticket can be given (`sessions` refuses the check-in with these words)
+                return [ev.BookingCheckedIn(c.code, "", True, refused=error.message)]
         else:
             number = f"{booking.category}{self.issued[booking.category] + 1:03d}"
             issued = [ev.TicketIssued(number, booking.category, ticket_kind(category.kinds), "normal",
@@ -1122,31 +1180,49 @@ class HallState:
         assert isinstance(ticket, ev.TicketIssued)
         return [*issued, ev.BookingCheckedIn(c.code, ticket.number, late)]
 
+    def _lift_booking_block(self, c: cmd.LiftBookingBlock, now: datetime) -> Decision:
+        blocked = self.phone_blocked_until(c.phone_keys)
+        if blocked is None or blocked[0] < cal.service_day(self.hall, now):
+            raise DomainError("conflict", "该手机号目前没有被限制预约")
+        return [ev.BookingBlockLifted(tuple(k for k in c.phone_keys if k in self.no_shows),
+                                      blocked[0].isoformat(), c.by)]
+
+    def withdrawals(self, definition: HallDefinition) -> list[tuple[Booking, str]]:
+        """The bookings still BOOKED that the hall, as `definition` has it, can no longer
+        honour, each with why (`bk.withdrawal`): what the tick withdraws, and what
+        `queue-server import-hall` warns of."""
+        return [(b, reason) for b in self._due.values()
+                if (reason := bk.withdrawal(definition, b.category, b.day)) is not None]
+
     def _bookings_released(self, now: datetime) -> Decision:
-        """Each booking still not checked in at its late limit is released (a no-show); a phone
-        whose no-shows within `booking_no_show_days` reach `booking_no_show_limit` is blocked
-        for `booking_block_days`."""
-        decision: Decision = []
-        counted: dict[str, int] = {}
-        blocked = dict(self.blocked_until)   # with the blocks this tick raises
+        """Each booking the hall can no longer honour is withdrawn; each one still not checked
+        in at its late limit is released (a no-show), counted against its phone only when
+        released within `RELEASE_GRACE` of that limit (the server was down otherwise); a phone
+        whose counted no-shows make `booking_no_show_limit` within `booking_no_show_days` is
+        blocked for `booking_block_days` (`phone_blocked_until`)."""
+        withdrawn = self.withdrawals(self.definition)
+        decision: Decision = [ev.BookingWithdrawn(b.code, reason) for b, reason in withdrawn]
+        gone = {b.code for b, _ in withdrawn}
+        counted: dict[str, list[date]] = {}   # with the no-shows this tick counts
         for booking in self._due.values():
+            if booking.code in gone:
+                continue
             rules = self.definition.category_by_prefix[booking.category].booking
-            late = rules.late_minutes if rules is not None else 0
-            if now <= booking.slot_at + timedelta(minutes=late):
+            assert rules is not None   # else withdrawn
+            limit = booking.slot_at + timedelta(minutes=rules.late_minutes)
+            if now <= limit:
                 continue
-            decision.append(ev.BookingReleased(booking.code))
-            limit = self.hall.booking_no_show_limit
-            if limit <= 0:
+            counts = now <= limit + RELEASE_GRACE
+            decision.append(ev.BookingReleased(booking.code, counts))
+            if not counts:
                 continue
-            since = booking.day - timedelta(days=self.hall.booking_no_show_days - 1)
             key = booking.phone_key
-            if key not in counted:
-                counted[key] = sum(1 for d in self.no_shows.get(key, ()) if d >= since)
-            counted[key] += 1
-            until = blocked.get(key)
-            if counted[key] >= limit and (until is None or until < booking.day):
-                blocked[key] = booking.day + timedelta(days=self.hall.booking_block_days)
-                decision.append(ev.BookingBlocked(key, blocked[key].isoformat(), counted[key]))
+            days = counted.setdefault(key, list(self.no_shows.get(key, ())))
+            before = _block(self.hall, days)
+            days.append(booking.day)
+            after = _block(self.hall, days)
+            if after is not None and after != before:
+                decision.append(ev.BookingBlocked(key, after[0].isoformat(), after[1]))
         return decision
 
     def _tick(self, c: cmd.Tick, now: datetime) -> Decision:
@@ -1445,6 +1521,7 @@ class HallState:
 
     def _on_day_started(self, e: Event[ev.DayStarted]) -> None:
         self._reset_day(date.fromisoformat(e.data.day))
+        self._forget_old_bookings()
         self.notice = ""
         self.devices = {}
 
@@ -1530,37 +1607,77 @@ class HallState:
     def _on_booking_made(self, e: Event[ev.BookingMade]) -> None:
         d = e.data
         day, start = date.fromisoformat(d.day), cal.parse_clock(d.slot)
+        if day < bk.kept_since(self.hall, self.day):   # replayed, of a day that no longer matters
+            return
+        category = self.definition.category_by_prefix.get(d.category)
+        minutes = d.minutes or (category.booking.slot_minutes if category and category.booking else 0)
         booking = Booking(d.booking, d.category, d.service, day, start,
-                          bk.slot_moment(self.hall, day, start), d.phone_key, d.id_key, e.at)
+                          bk.slot_moment(self.hall, day, start), d.phone_key, d.id_key, e.at,
+                          minutes)
         self.bookings[d.booking] = booking
+        self.bookings_by_day.setdefault(day, {})[d.booking] = booking
         self._hold_place(booking, 1)
         self._due[d.booking] = booking
 
     def _hold_place(self, booking: Booking, count: int) -> None:
-        slot = (booking.category, booking.day, booking.slot)
-        self.slot_booked[slot] = self.slot_booked.get(slot, 0) + count
         phone_day = (booking.phone_key, booking.day)
         self._phone_day[phone_day] = self._phone_day.get(phone_day, 0) + count
 
-    def _booking_moved(self, e: Event[Any], action: BookingAction) -> Booking:
-        booking = self.bookings[e.data.booking]
+    def _booking_moved(self, e: Event[Any], action: BookingAction) -> Booking | None:
+        """The booking moved, or None: one replayed of a day that no longer matters."""
+        booking = self.bookings.get(e.data.booking)
+        if booking is None:
+            return None
+        held = _holds_place(booking)
         booking.status = booking_after(booking.status, action, booking.code)
         self._due.pop(booking.code, None)
+        if held and not _holds_place(booking):
+            self._hold_place(booking, -1)
         return booking
 
     def _on_booking_cancelled(self, e: Event[ev.BookingCancelled]) -> None:
-        self._hold_place(self._booking_moved(e, "cancel"), -1)
+        self._booking_moved(e, "cancel")
+
+    def _on_booking_withdrawn(self, e: Event[ev.BookingWithdrawn]) -> None:
+        self._booking_moved(e, "withdraw")
 
     def _on_booking_checked_in(self, e: Event[ev.BookingCheckedIn]) -> None:
         booking = self._booking_moved(e, "check_in_late" if e.data.late else "check_in")
-        booking.ticket, booking.checked_in_at = e.data.ticket, e.at
+        if booking is None:
+            return
+        booking.ticket, booking.checked_in_at = e.data.ticket or None, e.at
+        if e.data.refused is not None and booking.no_show_counted:   # came, but got no ticket
+            booking.no_show_counted = False
+            days = self.no_shows.get(booking.phone_key, [])
+            if booking.day in days:   # not if a manager lifted the phone's block since
+                days.remove(booking.day)
 
     def _on_booking_released(self, e: Event[ev.BookingReleased]) -> None:
         booking = self._booking_moved(e, "release")
-        self.no_shows.setdefault(booking.phone_key, []).append(booking.day)
+        if booking is not None and e.data.counted:
+            booking.no_show_counted = True
+            self.no_shows.setdefault(booking.phone_key, []).append(booking.day)
 
     def _on_booking_blocked(self, e: Event[ev.BookingBlocked]) -> None:
-        self.blocked_until[e.data.phone_key] = date.fromisoformat(e.data.until)
+        """Nothing: the block is read from the no-shows (`phone_blocked_until`); the event
+        tells the managers."""
+
+    def _on_booking_block_lifted(self, e: Event[ev.BookingBlockLifted]) -> None:
+        for key in e.data.phone_keys:
+            self.no_shows.pop(key, None)
+
+    def _forget_old_bookings(self) -> None:
+        """Drop the bookings and no-shows of the days no no-show rule reads any more."""
+        since = bk.kept_since(self.hall, self.day)
+        for day in [d for d in self.bookings_by_day if d < since]:
+            for booking in self.bookings_by_day.pop(day).values():
+                del self.bookings[booking.code]
+                self._due.pop(booking.code, None)
+                self._phone_day.pop((booking.phone_key, booking.day), None)
+        for key in list(self.no_shows):
+            self.no_shows[key] = [d for d in self.no_shows[key] if d >= since]
+            if not self.no_shows[key]:
+                del self.no_shows[key]
 
 
 APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
@@ -1601,6 +1718,8 @@ APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([
     ev.entry(ev.BookingCheckedIn, HallState._on_booking_checked_in),
     ev.entry(ev.BookingReleased, HallState._on_booking_released),
     ev.entry(ev.BookingBlocked, HallState._on_booking_blocked),
+    ev.entry(ev.BookingWithdrawn, HallState._on_booking_withdrawn),
+    ev.entry(ev.BookingBlockLifted, HallState._on_booking_block_lifted),
 ])
 """How each kind of event changes the hall's state."""
 

@@ -34,6 +34,7 @@ from hall.vocabulary import (
     is_bad,
 )
 from queue_server import events as ev
+from queue_server.bookings import counted_as
 from queue_server.events import Event
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_state import Booking, Case, Complaint, Tracked
@@ -945,7 +946,7 @@ def booking_kpis(bookings: Iterable[Booking], group: Group) -> dict[str, Any]:
     for the waits of the bookings checked in on time and of the walk-ins."""
     counted = dict.fromkeys(BOOKING_COUNTED.values(), 0)
     for b in bookings:
-        counted[BOOKING_COUNTED[b.status]] += 1
+        counted[counted_as(b.status, b.no_show_counted)] += 1
     came = counted["on_time"] + counted["late"]
 
     def mean(waits: list[float]) -> float | None:

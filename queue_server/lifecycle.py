@@ -49,8 +49,11 @@ A booking (预约, docs/appointments.md) is BOOKED for a slot of a category on a
 cancels it (CANCELLED, final; its place is free again), or checks in at the kiosk on the day:
 within the slot's early and late limits it gives a ticket marked 预约 (CHECKED_IN, final);
 after the late limit a normal walk-in ticket (LATE, final). A booking still BOOKED at its late
-limit is released by the server's tick (NO_SHOW: counted against the phone; a citizen who
-comes later that day still gets a walk-in ticket, LATE). Like cases, bookings outlive the day.
+limit is released by the server's tick (NO_SHOW: counted against the phone, unless the release
+came more than a few minutes after the limit, the server having been down; a citizen who comes
+later that day still gets a walk-in ticket, LATE). A booking the hall can no longer honour (its
+category removed or no longer taking bookings, its day made a holiday) is withdrawn by the
+hall (WITHDRAWN, 已撤销, final; not a no-show). Like cases, bookings outlive the day.
 
 How the tables are enforced
 ---------------------------
@@ -205,12 +208,13 @@ class BookingStatus(StrEnum):
     LATE = "late"
     CANCELLED = "cancelled"
     NO_SHOW = "no_show"
+    WITHDRAWN = "withdrawn"
 
 
 FINAL_BOOKING_STATUSES = frozenset({BookingStatus.CHECKED_IN, BookingStatus.LATE,
-                                    BookingStatus.CANCELLED})
+                                    BookingStatus.CANCELLED, BookingStatus.WITHDRAWN})
 
-BookingAction = Literal["cancel", "check_in", "check_in_late", "release"]
+BookingAction = Literal["cancel", "check_in", "check_in_late", "release", "withdraw"]
 BOOKING_ACTIONS: tuple[BookingAction, ...] = get_args(BookingAction)
 
 BOOKING_TRANSITIONS: dict[tuple[BookingStatus, BookingAction], BookingStatus] = {
@@ -218,6 +222,7 @@ BOOKING_TRANSITIONS: dict[tuple[BookingStatus, BookingAction], BookingStatus] = 
     (BookingStatus.BOOKED, "check_in"): BookingStatus.CHECKED_IN,
     (BookingStatus.BOOKED, "check_in_late"): BookingStatus.LATE,
     (BookingStatus.BOOKED, "release"): BookingStatus.NO_SHOW,
+    (BookingStatus.BOOKED, "withdraw"): BookingStatus.WITHDRAWN,   # the hall can no longer honour it
     (BookingStatus.NO_SHOW, "check_in_late"): BookingStatus.LATE,   # came after its release
 }
 """Every move a booking (预约) can make."""

@@ -190,9 +190,11 @@ COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
                                                                 p.get("note", ""), by)),
     # appointments (预约): the session has made the keys and drawn the code (its header)
     "book": lambda p, who, _: cmd.Book(p["category"], p["day"], p["slot"], p["phone_key"],
-                                       p["id_key"], p["code"], p.get("service")),
+                                       p["id_key"], p["code"], p.get("service"),
+                                       tuple(p.get("phone_keys", ()))),
     "cancel_booking": lambda p, who, _: cmd.CancelBooking(p["code"], tuple(p["proofs"])),
     "check_in": lambda p, who, _: cmd.CheckIn(p["code"]),
+    "lift_booking_block": _signed(lambda p, by: cmd.LiftBookingBlock(tuple(p["phone_keys"]), by)),
 }
 """Every op that changes the hall, and the command it becomes. The ops that only read
 (`hello`, `catalogue`, `stats`, `export`, `booking_menu`, `booking_slots` …) are not here: they

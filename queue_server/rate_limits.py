@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 V = TypeVar("V")
@@ -145,4 +146,26 @@ MOBILE_TAKE_LIMIT = RateLimit(5, 60.0)   # an address's tickets on the mobile pa
 COMPLAIN_LIMIT = RateLimit(3, 600.0)   # an address's complaints: 3 at once, one more per 200 s
 STATUS_LIMIT = RateLimit(10, 60.0)   # an address's complaint status tries (`/s`): then one per 6 s
 BOOK_LIMIT = RateLimit(5, 600.0)   # an address's bookings and cancellations (/book): then one per 2 min
+BOOK_HELLO_LIMIT = RateLimit(240, 3600.0)   # the booking page's hellos per address: then one per 15 s
+BOOK_DAY_LIMIT = 20   # an address's bookings in one hall day (/book; phones are not verified)
+
+
+class PerAddressDay:
+    """How many times each client address (`address_key`) did something in one hall day,
+    against a cap (0: none); the `MAX_ADDRESSES` addresses seen most recently are kept."""
+
+    def __init__(self, cap: int, addresses: int = MAX_ADDRESSES):
+        self.cap = cap
+        self.day: date | None = None
+        self.counts: Recent[int] = Recent(addresses)
+
+    def full(self, address: str, day: date) -> bool:
+        if day != self.day:
+            self.day, self.counts = day, Recent(self.counts.cap)
+        return self.cap > 0 and (self.counts.get(address_key(address)) or 0) >= self.cap
+
+    def count(self, address: str, day: date) -> None:
+        if day == self.day:
+            key = address_key(address)
+            self.counts.put(key, (self.counts.touch(key) or 0) + 1)
 LOGIN_LIMIT = RateLimit(20, 60.0)   # an address's login tries: 20 at once, then one per 3 s

@@ -9,6 +9,7 @@ kept by `store.day_facts`), so an export and the KPI table always agree.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from hall.vocabulary import (
     TICKET_STATUS_NAMES,
     is_bad,
 )
+from queue_server import bookings as bk
 from queue_server import complaint_contacts, kpis
 from queue_server import events as ev
 from queue_server.hall_definition import HallDefinition, HallInfo
@@ -178,8 +180,33 @@ class CaseBook:
         are judged on the hall's service day of `now`, or the log's last day if later (a hall
         on a simulated clock)."""
         state = rebuild(engine, hall_id, definition, now)
-        book = cls.of(state, first, last)
+        book = with_bookings(cls.of(state, first, last), engine, hall_id, definition, first, last)
         return replace(book, today=max(book.today, cal.service_day(definition.hall, now)))
+
+
+BOOKING_MOVES_AFTER = timedelta(days=31)
+"""How long after its day a booking's last move is looked for in the log: its check-in, release
+or withdrawal comes on its day, or at the first tick after it when the server was down then."""
+
+
+def with_bookings(book: CaseBook, engine: Engine, hall_id: int, definition: HallDefinition,
+                  first: date, last: date) -> CaseBook:
+    """`book` with the bookings of the days `first` to `last` read from the log when the span
+    begins before what the live state keeps (`bookings.kept_since`: the no-show rules' days);
+    as it is otherwise. For a report on an older month, in a thread."""
+    if first >= bk.kept_since(definition.hall, book.today):
+        return book
+    zone = definition.hall.zone
+    made_from = first - timedelta(days=bk.longest_horizon(definition))
+    moves = [kind.tag for kind in ev.BOOKING_KINDS if kind is not ev.BookingMade]
+    with engine.connect() as conn:
+        made = event_log.load_days(conn, hall_id, zone, made_from, last, [ev.BookingMade.tag])
+        moved = event_log.load_days(conn, hall_id, zone, made_from, last + BOOKING_MOVES_AFTER,
+                                    moves)
+    state = HallState(definition, first, 0)   # no day starts in it: it keeps every booking
+    for event in heapq.merge(made, moved, key=lambda e: e.seq):
+        state.apply(event)
+    return replace(book, bookings=[b for b in state.bookings.values() if first <= b.day <= last])
 
 
 def with_contacts(book: CaseBook, engine: Engine, hall_id: int, hall: HallInfo) -> CaseBook:

@@ -56,7 +56,7 @@ from queue_server.hall_service import HallService
 from queue_server.http_replies import file, is_page, json_reply, page, reply, text_reply
 from queue_server.leadership import Leadership, leader_url, sole_leadership
 from queue_server.login_gate import LoginGate
-from queue_server.rate_limits import BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
+from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import hall_records
 
 FRONT = ("/", "/index.html")   # a hall's front page (web_pages.front_html), or the server's
@@ -78,7 +78,7 @@ class Server:
                  clock: Callable[[], datetime] | None = None, speed: float = 1.0,
                  login_limit: RateLimit = LOGIN_LIMIT, name: str | None = None,
                  url: str | None = None, mobile_limit: RateLimit = MOBILE_TAKE_LIMIT,
-                 book_limit: RateLimit = BOOK_LIMIT):
+                 book_limit: RateLimit = BOOK_LIMIT, book_day_limit: int = BOOK_DAY_LIMIT):
         if not codes:
             raise ValueError("a server serves at least one hall")
         self.engine = engine
@@ -89,6 +89,7 @@ class Server:
         self.take_limit = take_limit
         self.mobile_limit = mobile_limit
         self.book_limit = book_limit
+        self.book_day_limit = book_day_limit
         self.name, self.url = name, url      # set from the bound address in `run` when None
         self.started = time.monotonic()
         self.login_gate = LoginGate(login_limit)
@@ -193,7 +194,7 @@ class Server:
         return HallHost(service, self.login_gate, self.take_limit, self.tls, self.clock,
                         self.speed, on_fenced=lambda: self.fenced(hall_id),
                         servers=self.live_servers, mobile_limit=self.mobile_limit,
-                        book_limit=self.book_limit)
+                        book_limit=self.book_limit, book_day_limit=self.book_day_limit)
 
     def lose(self, hall_id: int) -> None:
         """Stop serving the hall: its connections are closed with CLOSE_MOVED (the devices

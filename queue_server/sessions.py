@@ -48,11 +48,14 @@ from queue_server.hall_definition import HallDefinition
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
 from queue_server.rate_limits import (
+    BOOK_DAY_LIMIT,
+    BOOK_HELLO_LIMIT,
     BOOK_LIMIT,
     COMPLAIN_LIMIT,
     MOBILE_TAKE_LIMIT,
     TAKE_LIMIT,
     PerAddress,
+    PerAddressDay,
     RateLimit,
 )
 from queue_server.revocation import Revocation
@@ -72,6 +75,11 @@ log = logging.getLogger("queue_server.sessions")
 READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
                       "take_menu", "take_poster", "complaint_contact", "find_complaints",
                       "booking_menu", "booking_slots"})
+
+
+WRONG_PROOFS = 5
+"""Wrong phone numbers or ID digits given for one booking code in a day before its cancellation
+is refused for the rest of the day: the ID's four digits are only 10,000 guesses."""
 
 
 @dataclass
@@ -100,6 +108,13 @@ class Context:
     """Citizens' complaints (the ticket page, `/complain`), per client address."""
     bookings: PerAddress = field(default_factory=lambda: PerAddress(BOOK_LIMIT))
     """Bookings and cancellations (the /book page), per client address (`serve --book-limit`)."""
+    booking_hellos: PerAddress = field(default_factory=lambda: PerAddress(BOOK_HELLO_LIMIT))
+    """The booking page's hellos (no credential), per client address."""
+    booked_today: PerAddressDay = field(default_factory=lambda: PerAddressDay(BOOK_DAY_LIMIT))
+    """Bookings made per client address in the hall day (`serve --book-day-limit`)."""
+    wrong_proofs: dict[tuple[str, date], int] = field(default_factory=dict)
+    """Cancellations refused for a wrong phone or ID digits, per booking code and hall day: at
+    `WRONG_PROOFS` the code cannot be cancelled on the page that day (kept in memory)."""
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -237,6 +252,8 @@ class Session:
         role = p["role"]
         if role == "county":
             raise ProtocolError("forbidden", "县级管理账号请在全县页面（/county）登录，再从那里进入各大厅")
+        if role == "booking" and not self.context.booking_hellos.take(self.address):
+            raise ProtocolError("rate_limited", "访问太频繁，请稍后再试")
         extra: dict[str, Any] = {}
         seen = self.context.revocation.version
         if role in ("kiosk", "display", "pad"):
@@ -264,7 +281,9 @@ class Session:
         if self.ended:       # revoked while its PIN was being checked
             raise ProtocolError("unauthorized", self.ended)
         self._announce()
-        reply = {"role": role, "name": self.name, **extra, **self._snapshot(),
+        # the booking page's snapshot is its hall card alone (below): the live one is not built
+        snapshot = {"seq": self.state.seq} if role == "booking" else self._snapshot()
+        reply = {"role": role, "name": self.name, **extra, **snapshot,
                  "servers": self.context.servers(),
                  "now": views.iso(self.context.writer.clock()),   # the hall's clock
                  "clock_speed": self.context.clock_speed}
@@ -464,6 +483,10 @@ class Session:
         if not self.context.bookings.take(self.address):
             raise ProtocolError("rate_limited", "操作太频繁，请稍后再试")
 
+    async def _booking_salts(self) -> tuple[str, tuple[str, ...]]:
+        """The salt new booking keys are made with and every one kept (`HallService.booking_salts`)."""
+        return await asyncio.to_thread(self.context.service.booking_salts, self.state.day)
+
     async def _op_booking_menu(self, request: Request) -> dict[str, Any]:
         return {"menu": booking_menu(self.state, self.context.writer.clock())}
 
@@ -482,12 +505,19 @@ class Session:
         except ValueError as error:
             raise ProtocolError("bad_request", str(error)) from None
         self._bookings_for(p)
-        secret = self.context.secret
+        if self.context.booked_today.full(self.address, self.state.day):
+            raise ProtocolError("rate_limited", f"此网络今天已预约 {self.context.booked_today.cap} 个，"
+                                                "请明天再试或到大厅现场取号")
+        salt, kept = await self._booking_salts()
         code = bookings.new_code()
+        while code in self.state.bookings:   # drawn again, never the citizen's trouble
+            code = bookings.new_code()
         outcome = await self._submit(ops.command_for(request.op, {
-            **p, "code": code, "phone_key": bookings.phone_key(secret, phone),
-            "id_key": bookings.id_key(secret, code, digits)}, self, self.state.clerk_window.get))
+            **p, "code": code, "phone_key": bookings.phone_key(salt, phone),
+            "phone_keys": [bookings.phone_key(k, phone) for k in kept],
+            "id_key": bookings.id_key(salt, code, digits)}, self, self.state.clerk_window.get))
         made = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingMade))
+        self.context.booked_today.count(self.address, self.state.day)
         return {"booking": booked_view(self.state, self.state.bookings[made.booking]),
                 "qr": take_page.qr_svg(made.booking)}   # what the kiosk's check-in scans
 
@@ -496,20 +526,28 @@ class Session:
         p = request.params
         try:
             code = bookings.checked_code(p["code"])
-            proofs = []
-            if p.get("phone"):
-                proofs.append(bookings.phone_key(self.context.secret,
-                                                 take_page.checked_phone(p["phone"])))
-            if p.get("id_digits"):
-                proofs.append(bookings.id_key(self.context.secret, code,
-                                              bookings.checked_id_digits(p["id_digits"])))
+            phone = take_page.checked_phone(p["phone"]) if p.get("phone") else None
+            digits = bookings.checked_id_digits(p["id_digits"]) if p.get("id_digits") else None
         except ValueError as error:
             raise ProtocolError("bad_request", str(error)) from None
-        if not proofs:
+        if phone is None and digits is None:
             raise ProtocolError("bad_request", "请填写预约时的手机号或身份证后四位")
         self._bookings_for(p)
-        await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs}, self,
-                                           self.state.clerk_window.get))
+        tries, day = self.context.wrong_proofs, self.state.day
+        if tries.get((code, day), 0) >= WRONG_PROOFS:
+            raise ProtocolError("forbidden", f"该预约码今天已核对错误 {WRONG_PROOFS} 次，今天不能在网上取消")
+        _, kept = await self._booking_salts()   # the booking's keys are under one of them
+        proofs = [*(bookings.phone_key(salt, phone) for salt in kept if phone is not None),
+                  *(bookings.id_key(salt, code, digits) for salt in kept if digits is not None)]
+        try:
+            await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs}, self,
+                                               self.state.clerk_window.get))
+        except DomainError as error:
+            if error.code == "not_found":   # a wrong proof: counted against the code, today
+                for old in [k for k in tries if k[1] != day]:
+                    del tries[old]
+                tries[(code, day)] = tries.get((code, day), 0) + 1
+            raise
         return {"booking": booked_view(self.state, self.state.bookings[code])}
 
     async def _op_check_in(self, request: Request) -> dict[str, Any]:
@@ -524,6 +562,9 @@ class Session:
         outcome = await self._submit(ops.command_for(request.op, {"code": code}, self,
                                                      self.state.clerk_window.get))
         checked = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingCheckedIn))
+        if checked.refused is not None:   # came late, recorded; no walk-in ticket either
+            raise ProtocolError("closed", f"您已超过预约签到时间，预约已失效；现场取号也无法办理："
+                                          f"{checked.refused}")
         ticket = self._ticket_reply(outcome)
         if checked.late:
             text = (f"您已超过预约签到时间，预约已失效；已按现场取号为您取号 {ticket['number']}，"
@@ -531,6 +572,22 @@ class Session:
         else:
             text = f"签到成功，您的预约号是 {ticket['number']}，请留意叫号"
         return {"outcome": "late" if checked.late else "on_time", "text": text, "ticket": ticket}
+
+    async def _op_lift_booking_block(self, request: Request) -> dict[str, Any]:
+        """A manager lifts a phone's no-show block: the number typed, matched under every
+        booking salt kept; the reply says so in words."""
+        try:
+            phone = take_page.checked_phone(request.params["phone"])
+        except ValueError as error:
+            raise ProtocolError("bad_request", str(error)) from None
+        _, kept = await self._booking_salts()
+        outcome = await self._submit(ops.command_for(request.op, {
+            "phone_keys": [bookings.phone_key(salt, phone) for salt in kept]}, self,
+            self.state.clerk_window.get))
+        (lifted,) = [e.data for e in outcome.events if isinstance(e.data, ev.BookingBlockLifted)]
+        until = bookings.day_label(date.fromisoformat(lifted.until))
+        return {"text": f"已解除手机号 {phone[:3]}****{phone[-4:]} 的预约限制（原限制到{until}），"
+                        "该手机号现在可以预约"}
 
     # --- kiosk ------------------------------------------------------------------------------------
 
@@ -677,7 +734,9 @@ class Session:
                     by = p.get("by", "hall")
                     tallied = reports.load_tallied(service.engine, service.hall_id, first, last,
                                                    by)
-                    return {"rows": kpis.booking_rows(tallied, book.bookings, definition, by,
+                    span = reports.with_bookings(book, service.engine, service.hall_id,
+                                                 definition, first, last).bookings
+                    return {"rows": kpis.booking_rows(tallied, span, definition, by,
                                                       p.get("period", "all")),
                             "metrics": [{"key": k, "name": n, "unit": u}
                                         for k, n, u in BOOKING_METRICS]}
@@ -876,6 +935,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "book": Session._op_book,
     "cancel_booking": Session._op_cancel_booking,
     "check_in": Session._op_check_in,
+    "lift_booking_block": Session._op_lift_booking_block,
 }
 """What each op of the protocol (`hall.protocol.OPS`) does in a session; a test checks that
 the two name the same ops."""

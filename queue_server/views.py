@@ -573,21 +573,23 @@ def snapshot(state: HallState, role: str, hall: dict[str, Any]) -> dict[str, Any
                          if v["pending"]]
         view["complaints"] = [complaint_view(state, c) for c in state.complaints.values()
                               if c.is_open]
-        view["bookings"] = [booking_view(state, b) for b in state.bookings.values()
-                            if b.day == state.day]
+        view["bookings"] = [booking_view(state, b)
+                            for b in state.bookings_by_day.get(state.day, {}).values()]
     return view
 
 
 def booking_view(state: HallState, booking: Booking) -> dict[str, Any]:
     """A booking as managers see it: nothing of the citizen (the phone and ID digits are keyed
     hashes, never sent)."""
-    rules = state.definition.category_by_prefix[booking.category].booking
+    category = state.definition.category_by_prefix.get(booking.category)
+    rules = category.booking if category else None   # None: since removed, or not booking
     view = {"booking": booking.code, "category": booking.category,
             "service": booking.service, "day": booking.day.isoformat(),
-            "slot": clock_text(booking.slot), "slot_text": slot_text(state, booking),
+            "slot": clock_text(booking.slot), "slot_text": slot_text(booking),
             "made_at": iso(booking.made_at), "status": booking.status.value,
             "status_text": BOOKING_STATUS_NAMES[booking.status], "ticket": booking.ticket,
-            "checked_in_at": iso(booking.checked_in_at)}
+            "checked_in_at": iso(booking.checked_in_at),
+            "counted_as": bookings.counted_as(booking.status, booking.no_show_counted)}
     if rules is not None:   # when to check in at the kiosk
         view["check_in_from"] = clock_text(
             (booking.slot_at - timedelta(minutes=rules.early_minutes)).time())
@@ -596,17 +598,17 @@ def booking_view(state: HallState, booking: Booking) -> dict[str, Any]:
     return view
 
 
-def slot_text(state: HallState, booking: Booking) -> str:
-    """A booking's slot as it was booked: "08:30–09:00"."""
-    rules = state.definition.category_by_prefix[booking.category].booking
-    return bookings.slot_label(rules, booking.slot) if rules else clock_text(booking.slot)
+def slot_text(booking: Booking) -> str:
+    """A booking's slot as it was booked (its own length, whatever the hall file says now):
+    "08:30–09:00"."""
+    return bookings.span_label(booking.slot, booking.minutes)
 
 
 def booked_slot_text(state: HallState, ticket: Ticket) -> str | None:
     """The slot of a checked-in booking's ticket (预约), by its booking's category (the ticket
     may have been transferred since); None for a walk-in's."""
     booking = state.bookings.get(ticket.booking) if ticket.booking else None
-    return slot_text(state, booking) if booking else None
+    return slot_text(booking) if booking else None
 
 
 def warning_view(warning: dict[str, Any]) -> dict[str, Any]:
@@ -765,6 +767,12 @@ def _blocked(state: HallState, e: Event[ev.BookingBlocked]) -> list[Delivery]:
                      MANAGERS)]
 
 
+def _lifted(state: HallState, e: Event[ev.BookingBlockLifted]) -> list[Delivery]:
+    """A phone's block lifted: managers hear who lifted one, and until when it was (not the
+    phone's keys)."""
+    return [Delivery(_event(e, "booking_block_lifted", until=e.data.until, by=e.data.by), MANAGERS)]
+
+
 AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.TicketIssued, _issued, queues=_its_category, number=_its_number),
     audience(ev.TicketCalled, _called,
@@ -804,8 +812,10 @@ AUDIENCES: dict[type[ev.Record], Audience] = dict([
     audience(ev.DayStarted, _day),
     *(audience(kind, _case, clerks=_case_clerk) for kind in ev.CASE_KINDS),
     *(audience(kind, _complaint) for kind in ev.COMPLAINT_KINDS),
-    *(audience(kind, _booking) for kind in ev.BOOKING_KINDS if kind is not ev.BookingBlocked),
+    *(audience(kind, _booking) for kind in ev.BOOKING_KINDS
+      if kind not in (ev.BookingBlocked, ev.BookingBlockLifted)),
     audience(ev.BookingBlocked, _blocked),
+    audience(ev.BookingBlockLifted, _lifted),
 ])
 """Who receives each kind of event on the wire."""
 
@@ -911,8 +921,9 @@ def booking_slots(state: HallState, prefix: str, day_text: str, now: datetime) -
 def booked_view(state: HallState, booking: Booking) -> dict[str, Any]:
     """A booking as its citizen sees it (the booking page's answer): its code, slot and when
     to check in at the kiosk."""
-    category = state.definition.category_by_prefix[booking.category]
+    category = state.definition.category_by_prefix.get(booking.category)
     item = state.definition.item_by_code.get(booking.service) if booking.service else None
-    return {**booking_view(state, booking), "category_name": category.name,
+    return {**booking_view(state, booking),   # a category since removed: its prefix
+            "category_name": category.name if category else booking.category,
             "service_name": item.name if item else None,
             "day_text": bookings.day_label(booking.day)}

@@ -5,7 +5,7 @@ and block, and bookings ordered by their slot among walk-ins."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,9 +46,9 @@ HALL = booking_hall()
 class Hall:
     """A HallState with a clock, as in test_core_rules."""
 
-    def __init__(self, now: datetime = MONDAY):
+    def __init__(self, now: datetime = MONDAY, definition: HallDefinition = HALL):
         self.now = now
-        self.state = HallState(HALL, now.date())
+        self.state = HallState(definition, now.date())
         self.codes = 0
         self.log: list[ev.Event] = []
 
@@ -153,6 +153,17 @@ def test_cancel_needs_the_phone_or_id_digits_and_frees_the_place():
     assert (error.code, error.message) == ("conflict", f"预约 {code} 已取消，不能取消")
 
 
+def test_a_booking_is_cancelled_only_before_its_slot_starts():
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00")
+    hall.at(23, 10, 0)
+    error = hall.refused(cmd.CancelBooking(code, ("p1",)))
+    assert (error.code, error.message) == ("conflict", "预约时段已开始，不能再取消")
+    hall.at(23, 9, 59)
+    hall.now = hall.now.replace(second=59)
+    hall.do(cmd.CancelBooking(code, ("p1",)))
+
+
 def test_check_in_too_early_says_when_to_come_back():
     hall = Hall()
     code = hall.booked("2026-11-23", "10:00")
@@ -190,7 +201,12 @@ def test_check_in_on_time_gives_a_booked_ticket_served_by_its_slot():
     assert views.window_view(state, state.windows[1])["current_booked"] is True
     hall.do(cmd.Finish("1001", 1, "done"))
     called.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
-    assert called == [sooner_ticket, issued.data.number]   # by slot, not by check-in
+    hall.do(cmd.Finish("1001", 1, "done"))
+    hall.at(23, 10, 0)
+    called.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
+    # by slot, not by check-in; and the 10:00 booking, checked in early, passes nobody before
+    # its slot begins: the walk-in who came at 09:29 is called first
+    assert called == [sooner_ticket, walk_in, issued.data.number]
     assert state.bookings[later].status == BookingStatus.CHECKED_IN
     error = hall.refused(cmd.CheckIn(later))
     assert (error.code, error.message) == ("conflict", f"预约 {later} 已签到，不能签到")
@@ -214,7 +230,7 @@ def test_a_booking_not_checked_in_is_released_at_its_late_limit_and_may_still_co
     assert hall.do(cmd.Tick()) == []
     hall.at(23, 10, 16)
     (released,) = hall.do(cmd.Tick())
-    assert released.data == ev.BookingReleased(code)
+    assert released.data == ev.BookingReleased(code, True)
     assert hall.state.bookings[code].status == BookingStatus.NO_SHOW
     assert hall.state.no_shows["p1"] == [hall.state.bookings[code].day]
     assert hall.do(cmd.Tick()) == []   # released once
@@ -223,13 +239,40 @@ def test_a_booking_not_checked_in_is_released_at_its_late_limit_and_may_still_co
     assert issued.data.booking is None and checked.data.late is True
 
 
+def test_a_release_long_after_the_late_limit_the_server_being_down_is_not_counted():
+    hall = Hall()
+    on_time = hall.booked("2026-11-23", "09:00")
+    down = hall.booked("2026-11-24", "09:00")
+    hall.at(23, 9, 19)   # 4 minutes after the limit: the tick was late, but the kiosks were up
+    assert [e.data for e in hall.do(cmd.Tick())] == [ev.BookingReleased(on_time, True)]
+    hall.at(24, 9, 40)   # the server was down from before 09:15 to 09:40
+    assert [e.data for e in hall.do(cmd.Tick()) if isinstance(e.data, ev.BOOKING_KINDS)] == [
+        ev.BookingReleased(down, False)]
+    assert hall.state.bookings[down].status == BookingStatus.NO_SHOW
+    assert hall.state.no_shows == {"p1": [hall.state.bookings[on_time].day]}
+    assert hall.state.phone_blocked_until(["p1"]) is None   # the limit is 2: one counted
+
+
+def test_a_late_check_in_refused_a_walk_in_ticket_is_recorded_as_come_and_worded_so():
+    hall = Hall(definition=replace(HALL, hall=replace(HALL.hall, issue_cutoff_minutes=15)))
+    code = hall.booked("2026-11-23", "11:00")
+    hall.at(23, 11, 16)
+    hall.do(cmd.Tick())
+    assert hall.state.no_shows == {"p1": [hall.state.bookings[code].day]}
+    hall.at(23, 11, 50)   # after the morning's cut-off (11:45), before its end: not the lunch break
+    (came,) = hall.do(cmd.CheckIn(code))
+    assert came.data == ev.BookingCheckedIn(code, "", True, refused="本时段取号已结束，请于今天 14:00 后再来")
+    assert hall.state.bookings[code].status == BookingStatus.LATE
+    assert hall.state.no_shows == {"p1": []}   # came: not a no-show
+
+
 def test_repeated_no_shows_block_the_phone_from_booking_for_a_while():
     hall = Hall()
     first = hall.booked("2026-11-23", "10:00")
     hall.booked("2026-11-24", "10:00")
     hall.at(23, 10, 20)
     hall.do(cmd.Tick())
-    assert "p1" not in hall.state.blocked_until
+    assert hall.state.phone_blocked_until(["p1"]) is None
     hall.at(24, 10, 20)
     released, blocked = [e for e in hall.do(cmd.Tick()) if isinstance(e.data, ev.BOOKING_KINDS)]
     assert released.data.booking != first
@@ -257,8 +300,10 @@ def test_bookings_outlive_the_day_and_a_replay_rebuilds_them():
     rebuilt = HallState(HALL, MONDAY.date())
     for e in hall.log:
         rebuilt.apply(e)
-    assert rebuilt.slot_booked == hall.state.slot_booked
-    assert rebuilt.blocked_until == hall.state.blocked_until == {"p2": datetime(2026, 12, 1).date()}
+    assert [rebuilt.free_places("A", b.day, b.slot) for b in rebuilt.bookings.values()] == [
+        hall.state.free_places("A", b.day, b.slot) for b in hall.state.bookings.values()] == [1, 1, 1]
+    assert rebuilt.phone_blocked_until(["p2"]) == hall.state.phone_blocked_until(["p2"]) == (
+        datetime(2026, 12, 1).date(), 2)
     assert {c: b.status for c, b in rebuilt.bookings.items()} == {
         c: b.status for c, b in hall.state.bookings.items()}
 
@@ -276,12 +321,30 @@ def test_the_ratio_keeps_walk_ins_served_through_a_stream_of_bookings():
     for _ in range(5):
         order.append(hall.do(cmd.CallNext("1001", 1))[0].data.number)
         hall.do(cmd.Finish("1001", 1, "done"))
-    # priority_ratio 2: two bookings, then a walk-in, then the next booking, then a walk-in
-    assert order == [booked[0], booked[1], walk_ins[0], booked[2], walk_ins[1]]
+    # priority_ratio 2: two bookings, then a walk-in; the 09:30 booking's slot has not begun
+    # at 09:05: the other walk-in first
+    assert order == [booked[0], booked[1], walk_ins[0], walk_ins[1], booked[2]]
 
 
 MANY = replace(RULES, capacity=40, share=100)   # 40 places a slot: every step may check one in
 RATIO = HALL.hall.priority_ratio
+
+
+def walk_in_called(number: str, walk_ins: list[str], waited_calls: dict[str, int],
+                   ahead_when_taken: dict[str, int]) -> None:
+    """The model's check of a walk-in called: the first waiting, after at most RATIO + 1 calls
+    for each walk-in ahead of it when it came, and for itself."""
+    assert number == walk_ins[0]
+    walk_ins.remove(number)
+    assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
+
+
+def call_done(state: HallState, now: datetime, walk_ins: list[str],
+              waited_calls: dict[str, int]) -> None:
+    """After a call: the walk-ins still waiting waited one call more; the ticket is finished."""
+    for waiting in walk_ins:
+        waited_calls[waiting] += 1
+    state.handle(cmd.Finish("1001", 1, "done"), now)
 
 
 @settings(max_examples=150, deadline=None)
@@ -323,13 +386,9 @@ def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps)
             booked.remove(number)
             streak = streak + 1 if walk_ins else 0
         else:
-            assert number == walk_ins[0]
-            walk_ins.remove(number)
+            walk_in_called(number, walk_ins, waited_calls, ahead_when_taken)
             streak = 0
-            assert waited_calls[number] + 1 <= (RATIO + 1) * (ahead_when_taken[number] + 1)
-        for waiting in walk_ins:
-            waited_calls[waiting] += 1
-        state.handle(cmd.Finish("1001", 1, "done"), now)
+        call_done(state, now, walk_ins, waited_calls)
         return True
 
     for step in steps:
@@ -348,7 +407,7 @@ def test_bookings_and_walk_ins_mixed_neither_side_starves_under_the_ratio(steps)
     assert not walk_ins and not booked
 
 
-def test_a_booking_whose_category_no_longer_takes_bookings_is_refused_in_words():
+def test_a_booking_whose_category_no_longer_takes_bookings_is_withdrawn_not_counted():
     hall = Hall()
     code = hall.booked("2026-11-23", "10:00")
     plain = HallState(load_hall(Path(__file__).parent / "data" / "small-hall.toml"), MONDAY.date())
@@ -357,6 +416,180 @@ def test_a_booking_whose_category_no_longer_takes_bookings_is_refused_in_words()
     now = datetime(2026, 11, 23, 9, 50, tzinfo=TZ)
     with pytest.raises(DomainError) as refused:
         plain.handle(cmd.CheckIn(code), now)
-    assert (refused.value.code, refused.value.message) == ("conflict", "社保业务已停止预约，请现场取号")
-    (released,) = plain.handle(cmd.Tick(), datetime(2026, 11, 23, 10, 1, tzinfo=TZ))
-    assert released.data == ev.BookingReleased(code)
+    assert (refused.value.code, refused.value.message) == (
+        "conflict", "社保业务已停止预约，您的预约已撤销，请现场取号")
+    (withdrawn,) = plain.handle(cmd.Tick(), now)
+    assert withdrawn.data == ev.BookingWithdrawn(code, "社保业务已停止预约")
+    assert plain.bookings[code].status == BookingStatus.WITHDRAWN
+    assert plain.handle(cmd.Tick(), datetime(2026, 11, 23, 10, 20, tzinfo=TZ)) == []
+    assert plain.no_shows == {}   # never a no-show: the citizen could not have checked in
+    with pytest.raises(DomainError) as refused:
+        plain.handle(cmd.CheckIn(code), now)
+    assert refused.value.message == f"预约 {code} 已撤销（大厅调整），不能签到"
+
+
+def without_category_a() -> HallDefinition:
+    """The test hall with its category A removed (renamed, say), and its items and windows'
+    mentions with it."""
+    return replace(HALL, categories=tuple(c for c in HALL.categories if c.prefix != "A"),
+                   items=tuple(i for i in HALL.items if i.category != "A"),
+                   windows=tuple(replace(w, categories=tuple(p for p in w.categories if p != "A"))
+                                 for w in HALL.windows))
+
+
+def test_a_removed_category_withdraws_its_bookings_and_every_view_still_serves():
+    hall = Hall()
+    pending = hall.booked("2026-11-24", "10:00")
+    today = hall.booked("2026-11-23", "09:00", "p2")
+    moved = HallState(without_category_a(), MONDAY.date())
+    for e in hall.log:   # restarted with the category gone
+        moved.apply(e)
+    for role in ("manager", "board", "console"):
+        views.snapshot(moved, role, {})
+    assert views.booked_view(moved, moved.bookings[pending])["category_name"] == "A"
+    hall_now = datetime(2026, 11, 23, 9, 0, 5, tzinfo=TZ)
+    withdrawn = [e.data for e in moved.handle(cmd.Tick(), hall_now) if isinstance(e.data, ev.BOOKING_KINDS)]
+    assert withdrawn == [ev.BookingWithdrawn(pending, "业务类别 A 已取消"),
+                         ev.BookingWithdrawn(today, "业务类别 A 已取消")]
+    with pytest.raises(DomainError) as refused:
+        moved.handle(cmd.CheckIn(pending), hall_now)
+    assert refused.value.code == "conflict"
+    assert views.snapshot(moved, "manager", {})["bookings"][0]["slot_text"] == "09:00–09:30"
+
+
+def test_a_holiday_added_over_a_booked_day_withdraws_its_bookings_uncounted():
+    hall = Hall()
+    code = hall.booked("2026-11-25", "10:00")
+    holiday = replace(HALL, hall=replace(HALL.hall, holidays=(datetime(2026, 11, 25).date(),)))
+    moved = HallState(holiday, MONDAY.date())
+    for e in hall.log:
+        moved.apply(e)
+    (withdrawn,) = moved.handle(cmd.Tick(), MONDAY)
+    assert withdrawn.data == ev.BookingWithdrawn(code, "11月25日（周三）大厅不办公")
+    assert [(b.code, reason) for b, reason in HallState(holiday, MONDAY.date()).withdrawals(holiday)] == []
+
+
+SLOTS = ("09:00", "09:30", "10:00", "10:30")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["walk_in", "elderly", "check_in", "check_in", "call", "call",
+                                 "wait"]), max_size=150))
+def test_bookings_of_several_slots_elderly_and_early_check_ins_neither_side_starves(steps):
+    """Bookings of four slots checked in as early as allowed, elderly and normal walk-ins, a
+    clock that moves on 5 minutes at a time, one window calling. Checked against a model of
+    its own at every call: a booking whose slot has not begun is called only when nobody else
+    waits; the tickets whose turn has come (elderly, and bookings whose slot has begun) go by
+    their time (the slot's start for a booking); a normal walk-in passes them only after
+    `RATIO` of them in a row, and each is called within RATIO + 1 calls for each walk-in ahead
+    of it when it came, and for itself; in the end everyone is called."""
+    definition = replace(HALL, categories=tuple(
+        replace(c, booking=MANY) if c.prefix == "A" else c for c in HALL.categories))
+    state = HallState(definition, MONDAY.date())
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=TZ)
+    codes: list[tuple[datetime, str]] = []   # by slot
+    for s, slot in enumerate(SLOTS):
+        for i in range(8):
+            code = f"{s}{i:07d}"
+            state.handle(cmd.Book("A", "2026-11-23", slot, f"p{s}-{i}", "k", code), now)
+            codes.append((datetime.combine(now.date(), time.fromisoformat(slot), TZ), code))
+    now = datetime(2026, 11, 23, 8, 40, tzinfo=TZ)
+    state.handle(cmd.SignIn("1001", 1, "A"), now)
+    waiting: dict[str, tuple[str, datetime, int]] = {}   # number → (kind, its time, issue order)
+    normal: list[str] = []
+    streak = 0
+    waited_calls: dict[str, int] = {}
+    ahead_when_taken: dict[str, int] = {}
+    order = 0
+
+    def call() -> bool:
+        nonlocal streak
+        events = state.handle(cmd.CallNext("1001", 1), now)
+        if not events:
+            assert not waiting
+            return False
+        number = events[0].data.number
+        kind, at, seq = waiting.pop(number)
+        turn = {n: w for n, w in waiting.items() if w[0] == "elderly" or (w[0] == "booking" and w[1] <= now)}
+        early = {n: w for n, w in waiting.items() if w[0] == "booking" and w[1] > now}
+        if kind == "booking" and at > now:   # an early one: nobody else waits
+            assert not turn and not normal, (number, waiting)
+            assert all((at, seq) <= (w[1], w[2]) for w in early.values())
+            streak = 0
+        elif kind in ("elderly", "booking"):
+            assert all((at, seq) <= (w[1], w[2]) for w in turn.values()), (number, waiting)
+            assert not normal or streak < RATIO
+            streak = streak + 1 if normal else 0
+        else:
+            assert not turn or streak >= RATIO, (number, waiting, streak)
+            walk_in_called(number, normal, waited_calls, ahead_when_taken)
+            streak = 0
+        call_done(state, now, normal, waited_calls)
+        return True
+
+    for step in steps:
+        if step in ("walk_in", "elderly"):
+            number = state.handle(cmd.TakeTicket("A", priority="normal" if step == "walk_in"
+                                                 else "elderly"), now)[0].data.number
+            order += 1
+            waiting[number] = (step if step == "elderly" else "normal", now, order)
+            if step == "walk_in":
+                ahead_when_taken[number] = len(normal)
+                normal.append(number)
+                waited_calls[number] = 0
+        elif step == "check_in":
+            ready = [(at, code) for at, code in codes
+                     if at - timedelta(minutes=MANY.early_minutes) <= now
+                     <= at + timedelta(minutes=MANY.late_minutes)]
+            if ready:
+                codes.remove(ready[0])
+                number = state.handle(cmd.CheckIn(ready[0][1]), now)[0].data.number
+                order += 1
+                waiting[number] = ("booking", ready[0][0], order)
+        elif step == "call":
+            call()
+        elif now < datetime(2026, 11, 23, 11, 0, tzinfo=TZ):
+            now += timedelta(minutes=5)
+        assert state.consistency_problems() == []
+    while call():
+        pass
+    assert not waiting and not normal
+
+
+def test_places_held_over_a_change_of_slots_are_counted_by_the_time_they_overlap():
+    """Two bookings at 09:00 and two at 09:30 of 30-minute slots; the hall file then makes the
+    slots an hour long with 4 bookable places: the 09:00–10:00 slot is full."""
+    hall = Hall()
+    for slot, phone in (("09:00", "p1"), ("09:00", "p2"), ("09:30", "p3"), ("09:30", "p4")):
+        hall.booked("2026-11-24", slot, phone)
+    hour = replace(RULES, slot_minutes=60, capacity=8)
+    longer = replace(HALL, categories=tuple(replace(c, booking=hour) if c.prefix == "A" else c
+                                            for c in HALL.categories))
+    moved = HallState(longer, MONDAY.date())
+    for e in hall.log:
+        moved.apply(e)
+    day = datetime(2026, 11, 24).date()
+    assert [moved.free_places("A", day, time(h)) for h in (9, 10)] == [0, 4]
+    with pytest.raises(DomainError) as full:
+        moved.handle(cmd.Book("A", "2026-11-24", "09:00", "p5", "k", "00000099"), MONDAY)
+    assert full.value.message == "11月24日（周二） 09:00–10:00已约满，请选择其他时段"
+
+
+def test_a_phone_is_matched_under_every_salt_kept():
+    """The shell gives the phone's keys under every booking salt kept: its bookings of a day and
+    its no-shows made under an older salt still count."""
+    hall = Hall()
+    hall.booked("2026-11-24", "09:00", "old-key")
+    error = hall.refused(cmd.Book("A", "2026-11-24", "10:00", "new-key", "k", "00000098",
+                                  phone_keys=("old-key", "new-key")))
+    assert error.code == "conflict"
+    hall.booked("2026-11-23", "09:00", "older-key")
+    hall.at(23, 9, 16)
+    hall.do(cmd.Tick())
+    hall.at(24, 9, 16)
+    hall.do(cmd.Tick())   # one no-show under each of two keys: the limit (2) is reached
+    assert hall.state.phone_blocked_until(["old-key"]) is None
+    assert hall.state.phone_blocked_until(["old-key", "older-key"]) == (datetime(2026, 12, 1).date(), 2)
+    error = hall.refused(cmd.Book("A", "2026-11-26", "10:00", "new-key", "k", "00000097",
+                                  phone_keys=("older-key", "old-key", "new-key")))
+    assert error.code == "forbidden"

@@ -17,6 +17,8 @@ from pyzbar.pyzbar import decode as zbar_decode
 from bench.booking_race import BOOKING_HALL, PLACES, START
 from queue_server import bookings
 from queue_server import events as ev
+from queue_server.store import booking_salts
+from queue_server.store.database import open_engine
 from tests.browser import PHONE, chromium
 from tests.conftest import ARTIFACTS, free_port
 from tests.live_hall import LiveHall
@@ -169,15 +171,25 @@ def test_a_slot_booked_on_the_phone_is_checked_in_at_the_kiosk_and_another_cance
 
 
 def test_a_blocked_phone_is_told_why_and_an_address_booking_too_often_is_limited(tmp_path, browser):
-    """A phone blocked for no-shows (its block in the log, as the server's tick writes it) is
-    refused in the server's words; the address's second try passes, the third is limited, and
-    the form keeps what was typed."""
+    """A phone blocked for no-shows (three bookings of the Friday before released by the
+    server's tick as no-shows, in the log, keyed under the period's salt) is refused in the
+    server's words; the address's second try passes, the third is limited, and the form keeps
+    what was typed."""
     hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "2/600",
                     hall_text=BOOKING_HALL)
     assert hall.stop() == 0
     blocked = "13911112222"
-    hall.log_earlier(date(2026, 11, 20), datetime.fromisoformat("2026-11-20T12:00:00+08:00"), [
-        ev.BookingBlocked(bookings.phone_key(hall.secret(), blocked), "2026-12-20", 3)])
+    friday = date(2026, 11, 20)
+    engine = open_engine(f"sqlite:///{hall.db}")
+    with engine.begin() as conn:
+        salt, _ = booking_salts.salts(conn, 1, bookings.salt_period(friday))
+    engine.dispose()
+    codes = [f"9000000{n}" for n in range(3)]
+    hall.log_earlier(friday, datetime.fromisoformat("2026-11-20T12:00:00+08:00"), [
+        *(ev.BookingMade(code, "A", None, friday.isoformat(), "09:00",
+                         bookings.phone_key(salt, blocked), bookings.id_key(salt, code, "1234"))
+          for code in codes),
+        *(ev.BookingReleased(code) for code in codes)])
     hall.start()
     context, page = _phone(browser, SMALL_PHONE)
     try:

@@ -97,11 +97,12 @@ def test_todays_bookings_per_slot_follow_bookings_check_ins_and_cancellations_li
             expect(p.locator("#report-status")).to_contain_text("已更新")
             table = p.locator("#booking-kpi-table table")
             expect(table.locator("thead th")).to_have_text([
-                "周期", "名称", "预约数个", "按时签到个", "迟到个", "爽约个", "取消个", "待签到个",
+                "周期", "名称", "预约数个", "按时签到个", "迟到个", "爽约个", "取消个", "大厅撤销个",
+                "待签到个",
                 "爽约率%", "预约等候（自时段开始）分钟", "预约等候（自签到）分钟", "现场取号等候分钟"])
             expect(table.locator("tbody tr")).to_have_count(1)
             expect(table.locator("tbody tr").first.locator("td, th")).to_have_text([
-                "合计", "测试镇便民服务中心", "5", "1", "0", "0", "1", "3", "0.0%", "—", "—",
+                "合计", "测试镇便民服务中心", "5", "1", "0", "0", "1", "0", "3", "0.0%", "—", "—",
                 "—"])
             p.locator("#report-by").select_option(label="业务类别")
             p.locator("#report-period").select_option(label="按日")
@@ -112,8 +113,8 @@ def test_todays_bookings_per_slot_follow_bookings_check_ins_and_cancellations_li
                 p.locator(".booking-kpi-panel").get_by_role("button", name="导出 CSV").click()
             rows = Path(wait.value.path()).read_bytes().decode("utf-8-sig").splitlines()
             assert rows[0].startswith("周期,业务类别,预约数（个）,按时签到（个）,迟到（个）,爽约（个）")
-            assert rows[1:] == ["2026-11-23,A 社保业务,3,1,0,0,1,1,0.0,,,",
-                                "2026-11-23,B 民政业务,2,0,0,0,0,2,,,,"]
+            assert rows[1:] == ["2026-11-23,A 社保业务,3,1,0,0,1,0,1,0.0,,,",
+                                "2026-11-23,B 民政业务,2,0,0,0,0,0,2,,,,"]
             d.shot("reports-bookings-1366", full_page=True)
             assert d.errors == []
     finally:

@@ -21,7 +21,8 @@ from tests.test_appointments import HALL, TZ, Hall
 MONDAY = date(2026, 11, 23)
 FIGURES = {
     # b1, b2 at 09:00, b3 at 09:30, b4 at 10:00, b5 at 10:30 (cancelled), b6 at 11:00 (to come)
-    "booked": 6, "on_time": 2, "late": 1, "no_show": 1, "cancelled": 1, "expected": 1,
+    "booked": 6, "on_time": 2, "late": 1, "no_show": 1, "cancelled": 1, "withdrawn": 0,
+    "expected": 1,
     "no_show_pct": 25.0,                  # b2 of b1, b3, b4 (late: came) and b2
     "slot_wait_mean_s": 600.0,            # b1 called 09:05 (slot 09:00), b3 09:45 (09:30): 5, 15 min
     "booked_wait_mean_s": 1350.0,         # from check-in: 08:45 → 09:05, 09:20 → 09:45: 20, 25 min
@@ -89,6 +90,8 @@ def test_a_days_bookings_and_walk_ins_give_the_figures_worked_out_by_hand():
 def test_the_figures_are_the_same_from_the_stored_day_facts_the_rebuilt_bookings_and_the_export(
         tmp_path):
     hall = the_day()
+    hall.at(23, 11, 16)
+    hall.do(cmd.Tick())   # b6 not come by its late limit, 11:15: a no-show
     hall.at(24, 8, 0)
     hall.do(cmd.Tick())   # Tuesday: Monday is closed, its facts are stored
     closed = {**FIGURES, "no_show": 2, "expected": 0, "no_show_pct": 40.0}   # b6 never came
@@ -116,7 +119,31 @@ def test_the_figures_are_the_same_from_the_stored_day_facts_the_rebuilt_bookings
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [
         ["周期", "业务类别", "预约数（个）", "按时签到（个）", "迟到（个）", "爽约（个）", "取消（个）",
-         "待签到（个）", "爽约率（%）", "预约等候（自时段开始）（分钟）", "预约等候（自签到）（分钟）",
-         "现场取号等候（分钟）"],
-        ["2026-11-23", "A 社保业务", "6", "2", "1", "2", "1", "0", "40.0", "10.0", "22.5", "17.5"]]
+         "大厅撤销（个）", "待签到（个）", "爽约率（%）", "预约等候（自时段开始）（分钟）",
+         "预约等候（自签到）（分钟）", "现场取号等候（分钟）"],
+        ["2026-11-23", "A 社保业务", "6", "2", "1", "2", "1", "0", "0", "40.0", "10.0", "22.5", "17.5"]]
+    engine.dispose()
+
+
+def test_a_month_older_than_the_no_show_rules_keep_still_has_its_bookings(tmp_path):
+    """The live state keeps the bookings only while a no-show rule reads them (60 days by
+    default); a report on an older month reads them from the log, with the same figures."""
+    hall = the_day()
+    hall.at(24, 8, 0)
+    hall.do(cmd.Tick())   # the server down from 10:30 on Monday: b6 released long after 11:15
+    closed = {**FIGURES, "withdrawn": 1, "expected": 0}   # the hall's doing, not b6's no-show
+    hall.now = datetime(2027, 2, 1, 8, 0, tzinfo=TZ)   # 70 days on: Monday is out of the state
+    hall.do(cmd.Tick())
+    assert not [b for b in hall.state.bookings.values() if b.day == MONDAY]
+    engine, hall_id, _ = make_hall(tmp_path / "hall.db")
+    with engine.begin() as conn:
+        event_log.append(conn, hall_id, hall.log)
+    book = reports.CaseBook.from_log(engine, hall_id, HALL, MONDAY, MONDAY,
+                                     datetime(2027, 2, 1, 8, 1, tzinfo=TZ))
+    assert sorted(b.status for b in book.bookings) == [
+        "cancelled", "checked_in", "checked_in", "late", "no_show", "no_show"]
+    assert [b.no_show_counted for b in book.bookings if b.status == "no_show"] == [True, False]
+    tallied = reports.load_tallied(engine, hall_id, MONDAY, MONDAY, "hall")
+    (row,) = kpis.booking_rows(tallied, book.bookings, HALL, "hall", "all")
+    assert {k: row[k] for k in FIGURES} == closed
     engine.dispose()

@@ -319,18 +319,33 @@ def _hall_with_complaint_in(status: ComplaintStatus) -> tuple[HallState, str]:
 BOOKED_AT = MONDAY - timedelta(minutes=20)      # the booking, for 10:00 that day
 ON_TIME = MONDAY + timedelta(minutes=50)        # 09:50: within 30 min early
 LATE = MONDAY + timedelta(minutes=80)           # 10:20: past the 15 min late limit
-BOOKING_AT = {"cancel": BOOKED_AT, "check_in": ON_TIME, "check_in_late": LATE, "release": LATE}
+BOOKING_AT = {"cancel": BOOKED_AT, "check_in": ON_TIME, "check_in_late": LATE, "release": LATE,
+              "withdraw": ON_TIME}
+_REACHED: list[HallState] = []   # the last hall `_hall_with_booking_in` made
+
+
+def _hall_file_changed(n: str) -> cmd.Tick:
+    """The hall file stops category A's bookings (the state serves it from now), then the
+    tick: what withdraws a booking."""
+    state = _REACHED[-1]
+    state.definition = replace(state.definition, categories=tuple(
+        replace(c, booking=None) for c in state.definition.categories))
+    return cmd.Tick()
+
+
 BOOKING_COMMANDS = {
     "cancel": lambda n: cmd.CancelBooking(n, ("phone",)),
     "check_in": lambda n: cmd.CheckIn(n),
     "check_in_late": lambda n: cmd.CheckIn(n),
     "release": lambda n: cmd.Tick(),
+    "withdraw": _hall_file_changed,
 }
 BOOKING_EVENTS = {
     "cancel": lambda n: ev.BookingCancelled(n),
     "check_in": lambda n: ev.BookingCheckedIn(n, "A001", False),
     "check_in_late": lambda n: ev.BookingCheckedIn(n, "A001", True),
     "release": lambda n: ev.BookingReleased(n),
+    "withdraw": lambda n: ev.BookingWithdrawn(n, "社保业务已停止预约"),
 }
 BOOKING_SETUP = {
     BookingStatus.BOOKED: [],
@@ -338,12 +353,14 @@ BOOKING_SETUP = {
     BookingStatus.LATE: ["check_in_late"],
     BookingStatus.CANCELLED: ["cancel"],
     BookingStatus.NO_SHOW: ["release"],
+    BookingStatus.WITHDRAWN: ["withdraw"],
 }
 
 
 def _hall_with_booking_in(status: BookingStatus) -> tuple[HallState, str]:
     quiet = replace(BOOKING_HALL.hall, wait_yellow_minutes=0, wait_red_minutes=0)   # a tick: releases only
     state = HallState(replace(BOOKING_HALL, hall=quiet), MONDAY.date())
+    _REACHED.append(state)
     (made,) = state.handle(cmd.Book("A", "2026-11-23", "10:00", "phone", "id", "12345678"),
                            BOOKED_AT)
     number = made.data.booking

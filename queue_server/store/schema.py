@@ -244,6 +244,18 @@ class PhoneSaltRow(Base):
     salt: Mapped[str] = mapped_column(String(64))
 
 
+class BookingSaltRow(Base):
+    """The random salt of a period of bookings (from `since`, `bookings.SALT_DAYS` days) that
+    their phone and ID keys are made with; deleted once nothing needs those keys
+    (queue_server.store.booking_salts)."""
+
+    __tablename__ = "booking_salts"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    since: Mapped[date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[str] = mapped_column(String(64))
+
+
 class LoginGuardRow(Base):
     """The lockout counter of one account name tried at one hall, whether the account exists or
     not (so that the answers never tell a real badge from an unknown one)."""

@@ -23,7 +23,7 @@
 
   function count(into, view) {
     into.booked += 1;
-    into[BOOKING_COUNTED[view.status]] += 1;
+    into[view.counted_as] += 1;   // the server's rule (bookings.counted_as)
   }
 
   function show(which) {
@@ -43,9 +43,15 @@
       count(slots.get(key).counts, view);
       count(total, view);
     }
+    // 大厅撤销 only on a day that has some: rare (a category or a day the hall gave up), and the
+    // pane is narrow
+    const keys = COUNTED.filter((key) => key !== "withdrawn" || total.withdrawn);
+    $("bookings-head").replaceChildren(
+      ...["类别", "时段", "可签到"].map((textContent) => element("th", { scope: "col", textContent })),
+      ...keys.map((key) => element("th", { scope: "col", class: "num", textContent: NAMES[key] })));
     $("bookings-count").textContent = ` ${total.booked}${notices.length ? " ⚠" : ""}`;
     $("bookings-summary").textContent = total.booked
-      ? COUNTED.map((key) => `${NAMES[key]} ${total[key]}`).join(" · ")
+      ? keys.map((key) => `${NAMES[key]} ${total[key]}`).join(" · ")
       : NONE;
     $("booking-notices").replaceChildren(...notices.map((n) => element("li", {
       class: "booking-notice",
@@ -64,19 +70,16 @@
                         textContent: view.slot }),
         element("td", { class: "check-in-window",
                         textContent: `${view.check_in_from}–${view.check_in_until}` }),
-        ...COUNTED.map((key) => element("td", { class: `num ${key}`,
+        ...keys.map((key) => element("td", { class: `num ${key}`,
                                                 textContent: String(counts[key]) }))));
     }
     if (!order.length) {
-      body.append(element("tr", {}, element("td", { colSpan: COUNTED.length + 3, class: "empty",
+      body.append(element("tr", {}, element("td", { colSpan: keys.length + 3, class: "empty",
                                                     textContent: NONE })));
     }
   }
 
   function attach(dashboard) {
-    $("bookings-head").replaceChildren(
-      ...["类别", "时段", "可签到"].map((textContent) => element("th", { scope: "col", textContent })),
-      ...COUNTED.map((key) => element("th", { scope: "col", class: "num", textContent: NAMES[key] })));
     for (const pane of ["cases", "bookings"]) $(`${pane}-title`).addEventListener("click", () => show(pane));
     dashboard.onHello((reply) => {
       const snapshot = reply.snapshot;
