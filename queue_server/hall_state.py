@@ -640,6 +640,14 @@ class HallState:
 
     # --- decisions -----------------------------------------------------------------------------
 
+    def _check_item(self, code: str, category: Category) -> None:
+        """A service item chosen for a ticket or a booking is one of its category's."""
+        item = self.definition.item_by_code.get(code)
+        if item is None:
+            raise DomainError("not_found", f"没有编码为 {code} 的事项")
+        if item.category != category.prefix:
+            raise DomainError("bad_request", f"事项“{item.name}”不属于{category.name}")
+
     def _take_ticket(self, c: cmd.TakeTicket, now: datetime) -> Decision:
         category = self.definition.category_by_prefix.get(c.category)
         if category is None:
@@ -649,11 +657,7 @@ class HallState:
         if c.priority not in KIOSK_PRIORITIES:
             raise DomainError("bad_request", "优先类型只能是普通、老年人或残疾人")
         if c.service is not None:
-            item = self.definition.item_by_code.get(c.service)
-            if item is None:
-                raise DomainError("not_found", f"没有编码为 {c.service} 的事项")
-            if item.category != c.category:
-                raise DomainError("bad_request", f"事项“{item.name}”不属于{category.name}")
+            self._check_item(c.service, category)
         if c.phone_key is not None:   # /take: one ticket per phone per category per day
             taken = self.phone_tickets.get((c.phone_key, c.category))
             if taken is not None:   # said before any other refusal: the way back to it
@@ -1086,11 +1090,7 @@ class HallState:
     def _book(self, c: cmd.Book, now: datetime) -> Decision:
         category, rules, day = self.bookable(c.category, c.day, now)
         if c.service is not None:
-            item = self.definition.item_by_code.get(c.service)
-            if item is None:
-                raise DomainError("not_found", f"没有编码为 {c.service} 的事项")
-            if item.category != c.category:
-                raise DomainError("bad_request", f"事项“{item.name}”不属于{category.name}")
+            self._check_item(c.service, category)
         try:
             start = cal.parse_clock(c.slot)
         except ValueError:
