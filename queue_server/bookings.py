@@ -19,10 +19,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
+from hall.vocabulary import BOOKING_CODE_DIGITS
 from queue_server.hall_definition import BookingRules, HallInfo
 from queue_server.ticket_tokens import mac, typed
 
-CODE_DIGITS = 8
 BAD_CODE = "预约码应为 8 位数字"
 BAD_ID_DIGITS = "请输入身份证号码的后四位（数字或 X）"
 
@@ -68,14 +68,14 @@ def day_label(day: date) -> str:
 
 
 def new_code() -> str:
-    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    return f"{secrets.randbelow(10 ** BOOKING_CODE_DIGITS):0{BOOKING_CODE_DIGITS}d}"
 
 
 def checked_code(text: Any) -> str:
     """The 8 digits of a booking code as typed (full-width digits and spaces allowed), or
     ValueError."""
     code = typed(str(text or ""))
-    if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
+    if len(code) != BOOKING_CODE_DIGITS or not code.isascii() or not code.isdigit():
         raise ValueError(BAD_CODE)
     return code
 
