@@ -35,10 +35,17 @@ from hall.guide import guide_path
 from hall.hall_clock import HallClock
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
-from hall.vocabulary import BOOKING_CODE_DIGITS, KIOSK_PRIORITY_NAMES
+from hall.vocabulary import BOOKED_MARK, BOOKING_CODE_DIGITS, KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text, qr_texture
 from kiosk.guide_pages import Block, GuidePages
-from kiosk.model import KioskModel, booking_code_in, guide_sections, spoken_summary, ticket_lines
+from kiosk.model import (
+    KioskModel,
+    booked_slot,
+    booking_code_in,
+    guide_sections,
+    spoken_summary,
+    ticket_lines,
+)
 from kiosk.tile_pages import TilePages
 
 log = logging.getLogger("kiosk")
@@ -68,7 +75,7 @@ class KioskApp(App):
         self._print_checklist = print_checklist  # async (item) → None, raises on a fault
         self._check_in = check_in                # async (code) → the check_in reply
         self.code = ""                           # the booking code typed on the keypad
-        self.check_in_said: tuple[bool, str] | None = None   # (ok, words) under the code
+        self.check_in_said = ""                  # why the code did not check in, under it
         self._speak = speak
         self.priority = "normal"
         self.screen = "home"
@@ -707,6 +714,11 @@ class KioskApp(App):
                                halign="center"))
         column.add_widget(Text(text=ticket["number"], font_size=dp(s.number), color=p.text,
                                bold=True, halign="center"))
+        slot = booked_slot(ticket)
+        if slot:
+            column.add_widget(Text(text=f"【{BOOKED_MARK}】{BOOKED_MARK}时间：{slot}",
+                                   font_size=dp(s.title), color=p.text, bold=True,
+                                   halign="center"))
         if take_slip and not beside_qr:
             column.add_widget(Text(text="请取走小票", font_size=dp(s.title), color=p.text,
                                    bold=True, halign="center"))
@@ -731,7 +743,7 @@ class KioskApp(App):
         body.add_widget(done)
         self.ticket_since = self.clock()
         if self.model.elder_mode:
-            self.speak((f"{note}。" if note else "")
+            self.speak((f"{note}。" if note else f"预约签到成功，预约时间 {slot}。" if slot else "")
                        + f"您的号码是 {ticket['number']}。您前面还有 {ticket['ahead']} 人。"
                        + ("请取走小票。" if fault is None and self._print_ticket is not None else ""))
 
@@ -758,7 +770,7 @@ class KioskApp(App):
         checks in; what the server said of a wrong code stays under the code. Portrait: the
         keypad under the code; landscape: beside it."""
         if fresh:
-            self.code, self.check_in_said = "", None
+            self.code, self.check_in_said = "", ""
         body = self._frame("checkin", "预约签到")
         p, s = self.palette, self.sizes
         body.add_widget(self._back_row())
@@ -774,9 +786,13 @@ class KioskApp(App):
         self.code_label = Text(font_size=dp(s.number * 0.45), color=p.text, bold=True,
                                halign="center")
         words.add_widget(self.code_label)
-        self.check_in_label = Text(font_size=dp(s.title * 0.8), color=p.text, bold=True,
-                                   halign="center")
-        words.add_widget(self.check_in_label)
+        if self.check_in_said:         # why the code did not check in, on the alert colour
+            panel = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
+            said = Text(text=f"⚠ {self.check_in_said}", font_size=dp(s.title * 0.8),
+                        color=p.on_alert, bold=True, halign="center")
+            panel.add_widget(said)
+            said.bind(height=lambda _, h: setattr(panel, "height", h + dp(24)))
+            words.add_widget(panel)
         confirm = BigButton(p.primary, p.on_primary, text="确认签到", bold=True,
                             font_size=dp(s.title), size_hint_y=None, height=dp(s.target * 1.3))
         confirm.bind(on_release=lambda *_: self.check_in(self.code))
@@ -797,9 +813,9 @@ class KioskApp(App):
     def _digit_keys(self) -> GridLayout:
         """1–9, then 清空, 0, 删除: a telephone's keypad, each key big (bigger in 长辈模式)."""
         p, s = self.palette, self.sizes
-        height = dp(s.target * 1.5)
+        # portrait: four rows of twice a button's height; landscape: the height there is
         keys = GridLayout(cols=3, spacing=dp(s.gap), size_hint_y=None if self.portrait else 1,
-                          height=4 * height + 3 * dp(s.gap))
+                          height=4 * dp(s.target * 2) + 3 * dp(s.gap))
         for label in [*"123456789", "清空", "0", "删除"]:
             digit = label.isdigit()
             key = BigButton(p.surface if digit else p.secondary, p.text if digit else p.on_secondary,
@@ -816,14 +832,15 @@ class KioskApp(App):
             self.code = ""
         elif len(self.code) < BOOKING_CODE_DIGITS:
             self.code += key
-        self.check_in_said = None
-        self._show_code()
+        if self.check_in_said:       # typing again: the refusal goes
+            self.check_in_said = ""
+            self.show_check_in(fresh=False)
+        else:
+            self._show_code()
 
     def _show_code(self) -> None:
         """The digits typed, a place for each still to come: the citizen sees how many are left."""
         self.code_label.text = " ".join(self.code.ljust(BOOKING_CODE_DIGITS, "_"))
-        ok, said = self.check_in_said or (True, "")
-        self.check_in_label.text = ("" if ok else "⚠ ") + said
 
     def scanned(self, text: str) -> None:
         """A line from the QR scanner: on home or the check-in screen (or wherever the kiosk
@@ -849,7 +866,7 @@ class KioskApp(App):
 
     def _refused(self, said: str) -> None:
         """The code's screen again, with why it did not check in, read aloud in 长辈模式."""
-        self.check_in_said = (False, said)
+        self.check_in_said = said
         self.show_check_in(fresh=False)
         if self.model.elder_mode:
             self.speak(said)

@@ -17,7 +17,7 @@ from hall import availability, guide
 from hall.availability import Availability
 from hall.guide import fee_text, time_limit_text
 from hall.missed_call import ticket_tip
-from hall.vocabulary import BOOKED_MARK, BOOKING_CODE_DIGITS, PRIORITY_NAMES
+from hall.vocabulary import BOOKING_CODE_DIGITS, PRIORITY_NAMES
 
 
 @dataclass
@@ -166,12 +166,16 @@ def ticket_lines(model: KioskModel, ticket: dict[str, Any]) -> list[str]:
                                                   else "") for w in ticket.get("windows", []))
     issued = (ticket.get("issued_at") or "")[11:16]
     priority = PRIORITY_NAMES.get(ticket.get("priority") or "normal", PRIORITY_NAMES["normal"])
-    slot = (ticket.get("slot_at") or "")[11:16]
-    lines = [f"业务：{service}", f"【{BOOKED_MARK}】{BOOKED_MARK}时间：{slot}" if ticket.get("booked") else "",
-             f"取号类型：{priority}", f"您前面还有 {ticket['ahead']} 人在等候",
+    lines = [f"业务：{service}", f"取号类型：{priority}", f"您前面还有 {ticket['ahead']} 人在等候",
              f"请到：{windows}" if windows else "", f"取号时间：{issued}",
              ticket_tip(model.ticket_hall)]
     return [line for line in lines if line]
+
+
+def booked_slot(ticket: dict[str, Any]) -> str:
+    """A checked-in booking's slot start (09:00), shown and read out with its ticket; "" for a
+    walk-in's ticket."""
+    return (ticket.get("slot_at") or "")[11:16] if ticket.get("booked") else ""
 
 
 def booking_code_in(scanned: str) -> str:

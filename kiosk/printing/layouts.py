@@ -159,8 +159,8 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
     priority = ticket.get("priority") or "normal"
     if priority != "normal" and priority in PRIORITY_NAMES:   # 普通 goes without saying
         blocks += _centered(f"【{PRIORITY_NAMES[priority]}】", p, bold=True)
-    if ticket.get("booked"):
-        blocks += _centered(f"【{BOOKED_MARK}】", p, bold=True)
+    if ticket.get("booked"):     # a checked-in booking: seen at a glance, as big as the service
+        blocks += _centered(f"【{BOOKED_MARK}】", p, size=2, bold=True)
     blocks.append(Rule("-"))
     blocks += _window_lines(list(ticket.get("windows") or []), p)
     ahead = int(ticket.get("ahead") or 0)
