@@ -130,8 +130,6 @@ BOOKING_ACTION_NAMES: Final = {"cancel": "取消", "check_in": "签到", "check_
 """What can be done to a booking (`lifecycle.BookingAction`), as refusals name it."""
 BOOKED_MARK: Final = "预约"
 """How a ticket of a checked-in booking is marked on the slip, board, console and citizen page."""
-BOOKING_CODE_DIGITS: Final = 8
-"""How many digits a booking's code (预约码) has: made by the server, typed or scanned at the kiosk."""
 COMPLAINT_VERDICT_NAMES: Final = {"valid": "有效投诉", "invalid": "无效投诉"}
 """What the handler's reply found a complaint to be (`reply_complaint`'s `valid`)."""
 CONTACT_PURGED: Final = "已按规定删除"

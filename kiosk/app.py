@@ -35,7 +35,8 @@ from hall.guide import guide_path
 from hall.hall_clock import HallClock
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
-from hall.vocabulary import BOOKED_MARK, BOOKING_CODE_DIGITS, KIOSK_PRIORITY_NAMES
+from hall.protocol import BOOKING_CODE_DIGITS
+from hall.vocabulary import BOOKED_MARK, KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text, qr_texture
 from kiosk.guide_pages import Block, GuidePages
 from kiosk.model import (
@@ -687,16 +688,12 @@ class KioskApp(App):
         read aloud first in 长辈模式."""
         body = self._frame("ticket", title)
         p, s = self.palette, self.sizes
-        if note:
-            said = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
-            text = Text(text=f"⚠ {note}", font_size=dp(s.title), color=p.on_alert, bold=True)
-            said.add_widget(text)
-            text.bind(height=lambda _, h: setattr(said, "height", h + dp(24)))
-            body.add_widget(said)
-        if fault:
+        warnings = [f"⚠ {said}" for said in (note, fault and f"{fault}。请拍照或记下您的号码")
+                    if said]
+        if warnings:          # one panel for both: a late check-in whose slip did not print
             warning = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
-            text = Text(text=f"⚠ {fault}。请拍照或记下您的号码", font_size=dp(s.title),
-                        color=p.on_alert, bold=True)
+            text = Text(text="\n".join(warnings), font_size=dp(s.title), color=p.on_alert,
+                        bold=True)
             warning.add_widget(text)
             text.bind(height=lambda _, h: setattr(warning, "height", h + dp(24)))
             body.add_widget(warning)
@@ -710,10 +707,13 @@ class KioskApp(App):
                          spacing=dp(s.gap))
         column = GridLayout(cols=1, spacing=dp(8), size_hint_y=None)
         column.bind(minimum_height=column.setter("height"))
-        column.add_widget(Text(text="您的号码", font_size=dp(s.title), color=p.text,
-                               halign="center"))
-        column.add_widget(Text(text=ticket["number"], font_size=dp(s.number), color=p.text,
-                               bold=True, halign="center"))
+        # landscape, under two warnings: the number alone and smaller, so that all fits
+        squeezed = len(warnings) > 1 and not self.portrait
+        if not squeezed:
+            column.add_widget(Text(text="您的号码", font_size=dp(s.title), color=p.text,
+                                   halign="center"))
+        column.add_widget(Text(text=ticket["number"], color=p.text, bold=True, halign="center",
+                               font_size=dp(s.number * (0.6 if squeezed else 1))))
         slot = booked_slot(ticket)
         if slot:
             column.add_widget(Text(text=f"【{BOOKED_MARK}】{BOOKED_MARK}时间：{slot}",

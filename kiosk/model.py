@@ -17,7 +17,8 @@ from hall import availability, guide
 from hall.availability import Availability
 from hall.guide import fee_text, time_limit_text
 from hall.missed_call import ticket_tip
-from hall.vocabulary import BOOKING_CODE_DIGITS, PRIORITY_NAMES
+from hall.protocol import BOOKING_CODE_DIGITS
+from hall.vocabulary import PRIORITY_NAMES
 
 
 @dataclass

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.vocabulary import BOOKING_CODE_DIGITS
+from hall.protocol import BOOKING_CODE_DIGITS
 from queue_server.hall_definition import BookingRules, HallInfo
 from queue_server.ticket_tokens import mac, typed
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -200,7 +201,7 @@ def test_late_a_walk_in_ticket_and_the_kiosk_says_so(window, tmp_path, size, ori
     """Booked for 09:00 at 08:40; the hall's clock moved on to 09:20 (the server started again
     on it), past the late limit 09:15: the kiosk gives a normal ticket, not marked 预约, and says
     您已超过预约签到时间，已为您取普通号 over it; in 长辈模式 read aloud first."""
-    from hall.widgets import BigButton
+    from hall.widgets import BigButton, Text
 
     hall = serve(tmp_path / "hall", "08:40")
     try:
@@ -224,6 +225,13 @@ def test_late_a_walk_in_ticket_and_the_kiosk_says_so(window, tmp_path, size, ori
                 assert "您已超过预约签到时间，已为您取普通号" in on_screen
                 assert "预约时间" not in on_screen and "取号类型：普通" in on_screen
                 await shoot(app, f"{orientation}-35-check-in-late{tag}")
+                said = widgets(app.root, Text, "已为您取普通号")[0].parent     # its panel
+                below = [w for w in widgets(app.root, Text) if w.text == "您的号码"
+                         or re.fullmatch(r"A\d{3}", w.text)] + widgets(app.root, BigButton, "完成")
+                assert len(below) >= 2
+                for widget in below:           # nothing drawn over the warning, all on screen
+                    assert widget.to_window(widget.x, widget.top)[1] <= said.y + 1, widget.text
+                    assert widget.to_window(widget.x, widget.y)[1] >= 0, widget.text
                 if elder:
                     assert spoken[-1].startswith("您已超过预约签到时间，已为您取普通号。您的号码是 ")
                 await tap(widgets(app.root, BigButton, "完成，返回首页")[0])
