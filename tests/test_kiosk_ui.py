@@ -59,7 +59,7 @@ def run_kiosk(window, town, tmp_path, size, scenario, printer=None, clock=None, 
 
     window.size = size
     shell = KioskShell([town.ws], town.tokens["kiosk"], CatalogueCache(tmp_path / "catalogue.json"),
-                       printer=printer, scanner=scanner,
+                       printer=printer, **({"scanner": scanner} if scanner is not None else {}),
                        **({"clock": clock} if clock is not None else {}),
                        **({"wall_clock": wall_clock} if wall_clock is not None else {}))
 
