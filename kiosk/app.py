@@ -486,20 +486,15 @@ class KioskApp(App):
                             size_hint_y=None, height=height)
             key.bind(on_release=lambda _, ch=letter: self.type_key(ch))
             keys.add_widget(key)
-        for label, action in (("删除", "back"), ("清空", "clear")):
+        for label in ("删除", "清空"):
             key = BigButton(p.secondary, p.on_secondary, text=label, font_size=dp(s.button),
                             size_hint_y=None, height=height)
-            key.bind(on_release=lambda _, a=action: self.type_key(a))
+            key.bind(on_release=lambda _, k=label: self.type_key(k))
             keys.add_widget(key)
         return keys
 
     def type_key(self, key: str) -> None:
-        if key == "back":
-            self.query = self.query[:-1]
-        elif key == "clear":
-            self.query = ""
-        elif len(self.query) < 20:
-            self.query += key
+        self.query = keyed(self.query, key, 20)
         self._show_results()
 
     def _show_results(self) -> None:
@@ -826,12 +821,7 @@ class KioskApp(App):
         return keys
 
     def type_digit(self, key: str) -> None:
-        if key == "删除":
-            self.code = self.code[:-1]
-        elif key == "清空":
-            self.code = ""
-        elif len(self.code) < BOOKING_CODE_DIGITS:
-            self.code += key
+        self.code = keyed(self.code, key, BOOKING_CODE_DIGITS)
         if self.check_in_said:       # typing again: the refusal goes
             self.check_in_said = ""
             self.show_check_in(fresh=False)
@@ -1021,6 +1011,16 @@ class KioskApp(App):
             return False
         self.redraw()
         return True
+
+
+def keyed(text: str, key: str, longest: int) -> str:
+    """`text` after a key of an on-screen keyboard: 删除 takes the last character off, 清空 all of
+    them; any other key's character is added while `text` is shorter than `longest`."""
+    if key == "删除":
+        return text[:-1]
+    if key == "清空":
+        return ""
+    return text + key if len(text) < longest else text
 
 
 def popular_label(item: dict[str, Any], fit: int) -> str:
