@@ -702,14 +702,16 @@ class KioskApp(App):
                          spacing=dp(s.gap))
         column = GridLayout(cols=1, spacing=dp(8), size_hint_y=None)
         column.bind(minimum_height=column.setter("height"))
-        # landscape, under two warnings: the number alone and smaller, so that all fits
-        squeezed = len(warnings) > 1 and not self.portrait
-        if not squeezed:
+        # landscape, with a booking's line or a late check-in's warning: the number alone (it
+        # is plain what it is) and a fifth smaller for each line over or under it, so that all
+        # fits the height (a printer's fault alone, as before)
+        slot = booked_slot(ticket)
+        crowded = 0 if self.portrait or not (slot or note) else len(warnings) + bool(slot)
+        if not crowded:
             column.add_widget(Text(text="您的号码", font_size=dp(s.title), color=p.text,
                                    halign="center"))
         column.add_widget(Text(text=ticket["number"], color=p.text, bold=True, halign="center",
-                               font_size=dp(s.number * (0.6 if squeezed else 1))))
-        slot = booked_slot(ticket)
+                               font_size=dp(s.number * (1 - 0.2 * crowded))))
         if slot:
             column.add_widget(Text(text=f"【{BOOKED_MARK}】{BOOKED_MARK}时间：{slot}",
                                    font_size=dp(s.title), color=p.text, bold=True,

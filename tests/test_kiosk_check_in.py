@@ -79,6 +79,19 @@ async def key_in(app, code: str) -> None:
     assert app.code == code
 
 
+def fits_under(app, above) -> None:
+    """The ticket's number, its labels and 完成 lie under `above` (the header, a warning) and
+    above the window's bottom: nothing drawn over another."""
+    from hall.widgets import BigButton, Text
+
+    below = [w for w in widgets(app.root, Text) if w.text == "您的号码" or "预约时间" in w.text
+             or re.fullmatch(r"A\d{3}", w.text)] + widgets(app.root, BigButton, "完成")
+    assert len(below) >= 2
+    for widget in below:
+        assert widget.to_window(widget.x, widget.top)[1] <= above.y + 1, widget.text
+        assert widget.to_window(widget.x, widget.y)[1] >= 0, widget.text
+
+
 async def open_check_in(app) -> None:
     from hall.widgets import BigButton
 
@@ -117,6 +130,7 @@ def test_on_time_by_keypad_a_ticket_marked_booked_printed_with_its_slot(window, 
             number = next(w.text for w in widgets(app.root, Text) if w.text[:1] == "A"
                           and w.text[1:].isdigit())
             await shoot(app, f"{orientation}-32-check-in-on-time{tag}")
+            fits_under(app, app.clock_label.parent)          # under the header
             rendering = printed(slip, f"check-in-{orientation}{tag}")
             words = "".join(t.strip() for t in rendering.texts)
             assert number in words and "【预约】" in words, words
@@ -199,8 +213,8 @@ def test_too_early_says_when_to_come_back_and_a_wrong_code_the_servers_words(win
 @pytest.mark.parametrize("size,orientation", SIZES)
 def test_late_a_walk_in_ticket_and_the_kiosk_says_so(window, tmp_path, size, orientation):
     """Booked for 09:00 at 08:40; the hall's clock moved on to 09:20 (the server started again
-    on it), past the late limit 09:15: the kiosk gives a normal ticket, not marked 预约, and says
-    您已超过预约签到时间，已为您取普通号 over it; in 长辈模式 read aloud first."""
+    on it), past the late limit 09:15: the kiosk gives a normal ticket, not marked 预约 on screen
+    or slip, and says 您已超过预约签到时间，已为您取普通号 over it; in 长辈模式 read aloud first."""
     from hall.widgets import BigButton, Text
 
     hall = serve(tmp_path / "hall", "08:40")
@@ -221,24 +235,24 @@ def test_late_a_walk_in_ticket_and_the_kiosk_says_so(window, tmp_path, size, ori
                 await key_in(app, code)
                 await tap(widgets(app.root, BigButton, "确认签到")[0])
                 await until(lambda: app.screen == "ticket")
+                await until(lambda: not app.pending)          # printed
                 on_screen = texts(app.root)
-                assert "您已超过预约签到时间，已为您取普通号" in on_screen
+                assert "您已超过预约签到时间，已为您取普通号" in on_screen and "请取走小票" in on_screen
                 assert "预约时间" not in on_screen and "取号类型：普通" in on_screen
                 await shoot(app, f"{orientation}-35-check-in-late{tag}")
-                said = widgets(app.root, Text, "已为您取普通号")[0].parent     # its panel
-                below = [w for w in widgets(app.root, Text) if w.text == "您的号码"
-                         or re.fullmatch(r"A\d{3}", w.text)] + widgets(app.root, BigButton, "完成")
-                assert len(below) >= 2
-                for widget in below:           # nothing drawn over the warning, all on screen
-                    assert widget.to_window(widget.x, widget.top)[1] <= said.y + 1, widget.text
-                    assert widget.to_window(widget.x, widget.y)[1] >= 0, widget.text
+                fits_under(app, widgets(app.root, Text, "已为您取普通号")[0].parent)
+                number = next(w.text for w in widgets(app.root, Text)
+                              if re.fullmatch(r"A\d{3}", w.text))
+                words = "".join(t.strip() for t in printed(slip, f"late-{orientation}{tag}").texts)
+                assert number in words and "预约" not in words, words      # a walk-in's slip
                 if elder:
                     assert spoken[-1].startswith("您已超过预约签到时间，已为您取普通号。您的号码是 ")
                 await tap(widgets(app.root, BigButton, "完成，返回首页")[0])
             await tap(widgets(app.root, BigButton, "退出长辈模式")[0])
 
         (tmp_path / "kiosk").mkdir()
-        run_kiosk(window, hall, tmp_path / "kiosk", size, scenario)
+        slip = tmp_path / "slip.bin"
+        run_kiosk(window, hall, tmp_path / "kiosk", size, scenario, printer=file_printer(slip))
     finally:
         hall.stop()
 
