@@ -26,9 +26,9 @@ SIZES = [((1080, 1920), "portrait"), ((1920, 1080), "landscape")]
 phones = itertools.count(13900000100)
 
 
-def serve(folder: Path, at: str) -> LiveHall:
+def serve(folder: Path, at: str, port: int = 0) -> LiveHall:
     return LiveHall(folder, "--take-limit", "0", "--book-limit", "0",
-                    "--simulate-from", f"{MONDAY}T{at}:00", hall_text=HALL_TEXT)
+                    "--simulate-from", f"{MONDAY}T{at}:00", hall_text=HALL_TEXT, port=port)
 
 
 def book(hall: LiveHall, slot: str, category: str = "A") -> str:
@@ -317,3 +317,44 @@ def test_scan_lines_and_the_code_in_a_scan():
     assert booking_code_in("http://h/book?code=87654321") == "87654321"
     assert booking_code_in(" 1234 ") == "1234"          # the server says what is wrong
     assert booking_code_in("123456789") == "123456789"
+
+
+
+def test_check_in_is_offered_only_while_the_server_answers_and_the_hall_books(window, tmp_path):
+    """预约签到 is on home while the server answers and its hall takes bookings: gone while the
+    server is away, back with it; a hall whose categories take no bookings never shows it."""
+    from hall.widgets import BigButton
+    from tests.conftest import free_port
+    from tests.live_hall import ROUND_THE_CLOCK
+
+    def offered(app) -> bool:
+        return bool(widgets(app.root, BigButton, "预约签到"))
+
+    hall = serve(tmp_path / "hall", "08:40", port=free_port())
+
+    async def away_and_back(shell, app):
+        assert offered(app)
+        hall.kill()
+        await until(lambda: not shell.model.connected)
+        await frames(5)
+        assert not offered(app)
+        await shoot(app, "portrait-37-home-offline-no-check-in")
+        hall.start()
+        await until(lambda: shell.model.connected, seconds=15)
+        await until(lambda: offered(app))
+
+    async def never(shell, app):
+        await frames(10)
+        assert shell.model.booking_menu == [] and not offered(app)
+
+    (tmp_path / "hall").mkdir(exist_ok=True)
+    try:
+        run_kiosk(window, hall, tmp_path, (1080, 1920), away_and_back)
+    finally:
+        hall.stop()
+    plain = LiveHall(tmp_path / "plain", "--take-limit", "0", hall_text=ROUND_THE_CLOCK)
+    try:
+        (tmp_path / "kiosk").mkdir()
+        run_kiosk(window, plain, tmp_path / "kiosk", (1080, 1920), never)
+    finally:
+        plain.stop()
