@@ -35,7 +35,7 @@ from hall.guide import guide_path
 from hall.hall_clock import HallClock
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
-from hall.protocol import BOOKING_CODE_DIGITS
+from hall.protocol import BAD_BOOKING_CODE, BOOKING_CODE_DIGITS
 from hall.vocabulary import BOOKED_MARK, KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text, qr_texture
 from kiosk.guide_pages import Block, GuidePages
@@ -851,8 +851,8 @@ class KioskApp(App):
             self._refused("暂时无法签到：" + self.model.status_text if not self.model.connected
                           else "本大厅暂不办理预约签到，请现场取号")
             return
-        if len(code) != BOOKING_CODE_DIGITS or not code.isdigit():
-            self._refused(f"预约码应为 {BOOKING_CODE_DIGITS} 位数字，请核对后重新输入")
+        if len(code) != BOOKING_CODE_DIGITS or not (code.isascii() and code.isdigit()):
+            self._refused(BAD_BOOKING_CODE)
             return
         self._run(self._checking_in(code))
 

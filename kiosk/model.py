@@ -182,7 +182,7 @@ def booked_slot(ticket: dict[str, Any]) -> str:
 def booking_code_in(scanned: str) -> str:
     """The booking code in what a scanner read: the code alone, or the last run of exactly
     `BOOKING_CODE_DIGITS` digits in a longer text (the address of the booking's page); else the
-    text as read, for the server to say what is wrong with it."""
+    text as read (which the screen refuses as no code)."""
     runs = re.findall(rf"(?<!\d)\d{{{BOOKING_CODE_DIGITS}}}(?!\d)", scanned)
     return runs[-1] if runs else scanned.strip()
 

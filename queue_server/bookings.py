@@ -19,11 +19,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
-from hall.protocol import BOOKING_CODE_DIGITS
+from hall.protocol import BAD_BOOKING_CODE, BOOKING_CODE_DIGITS
 from queue_server.hall_definition import BookingRules, HallInfo
 from queue_server.ticket_tokens import mac, typed
 
-BAD_CODE = "预约码应为 8 位数字"
 BAD_ID_DIGITS = "请输入身份证号码的后四位（数字或 X）"
 
 
@@ -76,7 +75,7 @@ def checked_code(text: Any) -> str:
     ValueError."""
     code = typed(str(text or ""))
     if len(code) != BOOKING_CODE_DIGITS or not code.isascii() or not code.isdigit():
-        raise ValueError(BAD_CODE)
+        raise ValueError(BAD_BOOKING_CODE)
     return code
 
 

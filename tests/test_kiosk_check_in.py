@@ -195,6 +195,8 @@ def test_too_early_says_when_to_come_back_and_a_wrong_code_the_servers_words(win
             if elder:
                 assert spoken[-1] == wrong
             await tap(next(b for b in widgets(app.root, BigButton) if b.text == "清空"))
+            await tap(widgets(app.root, BigButton, "确认签到")[0])       # nothing typed
+            await until(lambda: "预约码应为 8 位数字" in texts(app.root))
             await key_in(app, used)
             await tap(widgets(app.root, BigButton, "确认签到")[0])
             await until(lambda: f"预约 {used} 已签到，不能签到" in texts(app.root))
@@ -315,7 +317,7 @@ def test_scan_lines_and_the_code_in_a_scan():
         "12345678", "http://h/book?code=87654321"]
     assert lines.feed(b"x" * 600 + b"\r") == []
     assert booking_code_in("http://h/book?code=87654321") == "87654321"
-    assert booking_code_in(" 1234 ") == "1234"          # the server says what is wrong
+    assert booking_code_in(" 1234 ") == "1234"          # refused on screen as no code
     assert booking_code_in("123456789") == "123456789"
 
 
