@@ -52,8 +52,8 @@ from kiosk.tile_pages import TilePages
 log = logging.getLogger("kiosk")
 TICKET_SECONDS = 10          # the ticket stays on screen this long
 IDLE_SECONDS = 60            # no touch for this long: back home (after a warning)
-LATE_CHECK_IN = "您已超过预约签到时间，已为您取普通号"
 WARNING_SECONDS = 10         # "您还在浏览吗？" shown this long before going home
+LATE_CHECK_IN = "您已超过预约签到时间，已为您取普通号"   # over a late check-in's walk-in ticket
 
 
 class KioskApp(App):

@@ -261,8 +261,8 @@ def test_late_a_walk_in_ticket_and_the_kiosk_says_so(window, tmp_path, size, ori
 
 def test_a_scan_on_home_checks_in_and_a_vanished_scanner_leaves_the_keypad(window, hall,
                                                                           tmp_path):
-    """The scanner on a serial line (a pty, as a USB-CDC scanner appears): the booking's page
-    address scanned on home, CR LF after it, checks in at once; the scanner unplugged, the
+    """The scanner on a serial line (a pty, as a USB-CDC scanner appears): the booking's QR (its
+    code's 8 digits) scanned on home, CR LF after it, checks in at once; the scanner unplugged, the
     check-in screen says so in Chinese and the keypad still checks in; plugged back, a scan on
     the check-in screen checks in."""
     from hall.pty_port import PtyPort
@@ -276,7 +276,7 @@ def test_a_scan_on_home_checks_in_and_a_vanished_scanner_leaves_the_keypad(windo
 
     async def scenario(shell, app):
         await until(lambda: shell.model.scanner == (True, f"扫码器已连接（{port.path}）"))
-        os.write(port.master, f"{hall.http}/book?code={codes[0]}\r\n".encode())
+        os.write(port.master, f"{codes[0]}\r\n".encode())      # what the booking's QR holds
         await until(lambda: app.screen == "ticket")
         assert "【预约】预约时间：09:00" in texts(app.root)
         await tap(widgets(app.root, BigButton, "完成，返回首页")[0])
