@@ -49,11 +49,13 @@ def refusal(status: str) -> str | None:
 
 
 class RequestFailed(Exception):
-    """The server answered `ok: false`; `code` and `message` are the protocol's."""
+    """The server answered `ok: false`; `code` and `message` are the protocol's, `detail` the
+    error's other fields (a check-in too early: `come_back_at`)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, detail: dict[str, Any] | None = None):
         super().__init__(message)
         self.code, self.message = code, message
+        self.detail = detail or {}
 
 
 class Moved(RequestFailed):
@@ -230,7 +232,8 @@ class HallClient:
             code, message = error.get("code", "internal"), error.get("message", "")
             if code in ("moved", "unavailable"):
                 raise Moved(code, message, error.get("leader"))
-            raise RequestFailed(code, message)
+            raise RequestFailed(code, message, {k: v for k, v in error.items()
+                                                if k not in ("code", "message")})
         return reply
 
 

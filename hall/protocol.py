@@ -150,6 +150,8 @@ NUMBER = text(8)
 LOST_RATINGS = 200   # a pad's ratings of one past day reported at once (`lost_ratings`), at most
 CASE = text(16)   # a 差评 case's number, "20261123-01"
 COMPLAINT = text(16)   # a complaint's number, "TS20261207-001"
+BOOKING_CODE_DIGITS = 8   # a booking's code (预约码): made by the server, typed or scanned at the kiosk
+BAD_BOOKING_CODE = f"预约码应为 {BOOKING_CODE_DIGITS} 位数字"   # said by the server and the kiosk
 OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
         "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),

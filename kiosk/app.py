@@ -10,6 +10,7 @@ The catalogue is cached on disk, so guides stay browsable while the server is aw
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
@@ -34,21 +35,31 @@ from hall.guide import guide_path
 from hall.hall_clock import HallClock
 from hall.kivy_runtime import release_textures_each_frame
 from hall.look import ELDER, ELDER_SIZES, NORMAL, NORMAL_SIZES
-from hall.vocabulary import KIOSK_PRIORITY_NAMES
+from hall.protocol import BAD_BOOKING_CODE, BOOKING_CODE_DIGITS
+from hall.vocabulary import BOOKED_MARK, KIOSK_PRIORITY_NAMES
 from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text, qr_texture
 from kiosk.guide_pages import Block, GuidePages
-from kiosk.model import KioskModel, guide_sections, spoken_summary, ticket_lines
+from kiosk.model import (
+    KioskModel,
+    booked_slot,
+    booking_code_in,
+    guide_sections,
+    spoken_summary,
+    ticket_lines,
+)
 from kiosk.tile_pages import TilePages
 
 log = logging.getLogger("kiosk")
 TICKET_SECONDS = 10          # the ticket stays on screen this long
 IDLE_SECONDS = 60            # no touch for this long: back home (after a warning)
 WARNING_SECONDS = 10         # "您还在浏览吗？" shown this long before going home
+LATE_CHECK_IN = "您已超过预约签到时间，已为您取普通号"   # over a late check-in's walk-in ticket
 
 
 class KioskApp(App):
     def __init__(self, model: KioskModel, *, take_ticket: Callable, print_ticket: Callable | None,
                  print_checklist: Callable | None = None,
+                 check_in: Callable | None = None,
                  speak: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs):
@@ -63,6 +74,9 @@ class KioskApp(App):
         self._take_ticket = take_ticket          # async (category, service, priority) → reply
         self._print_ticket = print_ticket        # async (reply) → None, raises on a fault
         self._print_checklist = print_checklist  # async (item) → None, raises on a fault
+        self._check_in = check_in                # async (code) → the check_in reply
+        self.code = ""                           # the booking code typed on the keypad
+        self.check_in_said = ""                  # why the code did not check in, under it
         self._speak = speak
         self.priority = "normal"
         self.screen = "home"
@@ -203,7 +217,8 @@ class KioskApp(App):
         """Show the current screen again (after a change of mode, size or connection)."""
         {"home": lambda: self.show_home(fresh=False), "department": lambda: self.show_department(self._department),
          "guide": lambda: self.show_guide(self._item, keep_place=True), "search": self._redraw_search,
-         "complain": self.show_complain}.get(self.screen, lambda: None)()
+         "complain": self.show_complain, "checkin": lambda: self.show_check_in(fresh=False),
+         }.get(self.screen, lambda: None)()
 
     def _redraw_search(self) -> None:
         query = self.query
@@ -261,14 +276,23 @@ class KioskApp(App):
                                f"，如 {letters} 查{word}" for letters, word in examples) + "）",
                            font_size=dp(s.button), size_hint_y=None, height=dp(s.target))
         search.bind(on_release=lambda *_: self.show_search())
-        if self.model.complaint_page:       # beside the search: a row home has anyway
-            row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
-            row.add_widget(search)
+        beside = []                          # beside the search: a row home has anyway
+        if self.model.check_in_open:
+            check_in = BigButton(p.primary, p.on_primary, text="预约签到", bold=True,
+                                 font_size=dp(s.button), size_hint_x=None,
+                                 width=dp(s.button * 4 + 48))
+            check_in.bind(on_release=lambda *_: self.show_check_in())
+            beside.append(check_in)
+        if self.model.complaint_page:
             complain = BigButton(p.secondary, p.on_secondary, text="投诉建议",
                                  font_size=dp(s.button), size_hint_x=None,
                                  width=dp(s.button * 4 + 48))
             complain.bind(on_release=lambda *_: self.open_complain())
-            row.add_widget(complain)
+            beside.append(complain)
+        if beside:
+            row = BoxLayout(size_hint_y=None, height=dp(s.target), spacing=dp(s.gap))
+            for widget in (search, *beside):
+                row.add_widget(widget)
             body.add_widget(row)
         else:
             body.add_widget(search)
@@ -462,20 +486,15 @@ class KioskApp(App):
                             size_hint_y=None, height=height)
             key.bind(on_release=lambda _, ch=letter: self.type_key(ch))
             keys.add_widget(key)
-        for label, action in (("删除", "back"), ("清空", "clear")):
+        for label in ("删除", "清空"):
             key = BigButton(p.secondary, p.on_secondary, text=label, font_size=dp(s.button),
                             size_hint_y=None, height=height)
-            key.bind(on_release=lambda _, a=action: self.type_key(a))
+            key.bind(on_release=lambda _, k=label: self.type_key(k))
             keys.add_widget(key)
         return keys
 
     def type_key(self, key: str) -> None:
-        if key == "back":
-            self.query = self.query[:-1]
-        elif key == "clear":
-            self.query = ""
-        elif len(self.query) < 20:
-            self.query += key
+        self.query = keyed(self.query, key, 20)
         self._show_results()
 
     def _show_results(self) -> None:
@@ -643,23 +662,33 @@ class KioskApp(App):
         except RequestFailed as error:
             self.show_message("暂时无法取号", error.message)
             return
+        await self._issued(reply)
+
+    async def _issued(self, reply: dict[str, Any], note: str = "", title: str = "取号成功") -> None:
+        """A ticket the server issued (taken, or a booking checked in): on screen, printed."""
+        show = functools.partial(self.show_ticket, reply["ticket"], note=note, title=title)
         if self._print_ticket is None:
-            self.show_ticket(reply["ticket"], "本机未接打印机")
+            show("本机未接打印机")
             return
-        self.show_ticket(reply["ticket"])      # on screen at once; the printer may be slow
+        show()      # on screen at once; the printer may be slow
         try:
             await self._print_ticket(reply)
         except Exception as error:  # a printer fault of any kind: the number stays on screen
             if self.screen == "ticket":
-                self.show_ticket(reply["ticket"], str(error) or "打印机故障")
+                show(str(error) or "打印机故障")
 
-    def show_ticket(self, ticket: dict[str, Any], fault: str | None = None) -> None:
-        body = self._frame("ticket", "取号成功")
+    def show_ticket(self, ticket: dict[str, Any], fault: str | None = None, note: str = "",
+                    title: str = "取号成功") -> None:
+        """The ticket taken; `note`, words over it in big type (a late check-in's: 已为您取普通号),
+        read aloud first in 长辈模式."""
+        body = self._frame("ticket", title)
         p, s = self.palette, self.sizes
-        if fault:
+        warnings = [f"⚠ {said}" for said in (note, fault and f"{fault}。请拍照或记下您的号码")
+                    if said]
+        if warnings:          # one panel for both: a late check-in whose slip did not print
             warning = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
-            text = Text(text=f"⚠ {fault}。请拍照或记下您的号码", font_size=dp(s.title),
-                        color=p.on_alert, bold=True)
+            text = Text(text="\n".join(warnings), font_size=dp(s.title), color=p.on_alert,
+                        bold=True)
             warning.add_widget(text)
             text.bind(height=lambda _, h: setattr(warning, "height", h + dp(24)))
             body.add_widget(warning)
@@ -673,10 +702,20 @@ class KioskApp(App):
                          spacing=dp(s.gap))
         column = GridLayout(cols=1, spacing=dp(8), size_hint_y=None)
         column.bind(minimum_height=column.setter("height"))
-        column.add_widget(Text(text="您的号码", font_size=dp(s.title), color=p.text,
-                               halign="center"))
-        column.add_widget(Text(text=ticket["number"], font_size=dp(s.number), color=p.text,
-                               bold=True, halign="center"))
+        # landscape, with a booking's line or a late check-in's warning: the number alone (it
+        # is plain what it is) and a fifth smaller for each line over or under it, so that all
+        # fits the height (a printer's fault alone, as before)
+        slot = booked_slot(ticket)
+        crowded = 0 if self.portrait or not (slot or note) else len(warnings) + bool(slot)
+        if not crowded:
+            column.add_widget(Text(text="您的号码", font_size=dp(s.title), color=p.text,
+                                   halign="center"))
+        column.add_widget(Text(text=ticket["number"], color=p.text, bold=True, halign="center",
+                               font_size=dp(s.number * (1 - 0.2 * crowded))))
+        if slot:
+            column.add_widget(Text(text=f"【{BOOKED_MARK}】{BOOKED_MARK}时间：{slot}",
+                                   font_size=dp(s.title), color=p.text, bold=True,
+                                   halign="center"))
         if take_slip and not beside_qr:
             column.add_widget(Text(text="请取走小票", font_size=dp(s.title), color=p.text,
                                    bold=True, halign="center"))
@@ -701,7 +740,8 @@ class KioskApp(App):
         body.add_widget(done)
         self.ticket_since = self.clock()
         if self.model.elder_mode:
-            self.speak(f"您的号码是 {ticket['number']}。您前面还有 {ticket['ahead']} 人。"
+            self.speak((f"{note}。" if note else f"预约签到成功，预约时间 {slot}。" if slot else "")
+                       + f"您的号码是 {ticket['number']}。您前面还有 {ticket['ahead']} 人。"
                        + ("请取走小票。" if fault is None and self._print_ticket is not None else ""))
 
     def _qr(self, url: str, caption: str, note: str = "") -> BoxLayout:
@@ -719,6 +759,146 @@ class KioskApp(App):
         if not self.portrait:
             column.add_widget(BoxLayout())
         return column
+
+    # --- 预约签到 ----------------------------------------------------------------------------------
+
+    def show_check_in(self, fresh: bool = True) -> None:
+        """The booking code on a big numeric keypad (or the booking's QR on the scanner), 确认
+        checks in; what the server said of a wrong code stays under the code. Portrait: the
+        keypad under the code; landscape: beside it."""
+        if fresh:
+            self.code, self.check_in_said = "", ""
+        body = self._frame("checkin", "预约签到")
+        p, s = self.palette, self.sizes
+        body.add_widget(self._back_row())
+        words = GridLayout(cols=1, spacing=dp(s.gap), size_hint_y=None)
+        words.bind(minimum_height=words.setter("height"))
+        scanner = self.model.scanner
+        words.add_widget(Text(text=f"请输入 {BOOKING_CODE_DIGITS} 位预约码" + (
+            "，或把预约二维码对准扫码器" if scanner and scanner[0] else ""),
+            font_size=dp(s.title), color=p.text, bold=True, halign="center"))
+        if scanner and not scanner[0]:
+            words.add_widget(Text(text=f"⚠ {scanner[1]}。请用数字键输入预约码",
+                                  font_size=dp(s.body), color=p.text, halign="center"))
+        self.code_label = Text(font_size=dp(s.number * 0.45), color=p.text, bold=True,
+                               halign="center")
+        words.add_widget(self.code_label)
+        if self.check_in_said:         # why the code did not check in, on the alert colour
+            panel = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
+            said = Text(text=f"⚠ {self.check_in_said}", font_size=dp(s.title * 0.8),
+                        color=p.on_alert, bold=True, halign="center")
+            panel.add_widget(said)
+            said.bind(height=lambda _, h: setattr(panel, "height", h + dp(24)))
+            words.add_widget(panel)
+        confirm = BigButton(p.primary, p.on_primary, text="确认签到", bold=True,
+                            font_size=dp(s.title), size_hint_y=None, height=dp(s.target * 1.3))
+        confirm.bind(on_release=lambda *_: self.check_in(self.code))
+        keys = self._digit_keys()
+        if self.portrait:
+            for widget in (words, keys, confirm, BoxLayout()):
+                body.add_widget(widget)
+        else:
+            main = BoxLayout(spacing=dp(s.gap * 2))
+            left = BoxLayout(orientation="vertical", spacing=dp(s.gap))
+            for widget in (BoxLayout(), words, confirm, BoxLayout()):
+                left.add_widget(widget)
+            main.add_widget(left)
+            main.add_widget(keys)
+            body.add_widget(main)
+        self._show_code()
+
+    def _digit_keys(self) -> GridLayout:
+        """1–9, then 清空, 0, 删除: a telephone's keypad, each key big (bigger in 长辈模式)."""
+        p, s = self.palette, self.sizes
+        # portrait: four rows of twice a button's height; landscape: the height there is
+        keys = GridLayout(cols=3, spacing=dp(s.gap), size_hint_y=None if self.portrait else 1,
+                          height=4 * dp(s.target * 2) + 3 * dp(s.gap))
+        for label in [*"123456789", "清空", "0", "删除"]:
+            digit = label.isdigit()
+            key = BigButton(p.surface if digit else p.secondary, p.text if digit else p.on_secondary,
+                            text=label, bold=digit,
+                            font_size=dp(s.title * 1.4 if digit else s.button))
+            key.bind(on_release=lambda _, k=label: self.type_digit(k))
+            keys.add_widget(key)
+        return keys
+
+    def type_digit(self, key: str) -> None:
+        self.code = keyed(self.code, key, BOOKING_CODE_DIGITS)
+        if self.check_in_said:       # typing again: the refusal goes
+            self.check_in_said = ""
+            self.show_check_in(fresh=False)
+        else:
+            self._show_code()
+
+    def _show_code(self) -> None:
+        """The digits typed, a place for each still to come: the citizen sees how many are left."""
+        self.code_label.text = " ".join(self.code.ljust(BOOKING_CODE_DIGITS, "_"))
+
+    def scanned(self, text: str) -> None:
+        """A line from the QR scanner: on home or the check-in screen (or wherever the kiosk
+        is), the booking in it is checked in at once."""
+        if self.pending:
+            return
+        self.code = booking_code_in(text)
+        self.check_in(self.code)
+
+    def check_in(self, code: str) -> None:
+        if self.screen != "checkin":
+            self.show_check_in()
+        self.code = code
+        self._show_code()
+        if not self.model.check_in_open:
+            self._refused("暂时无法签到：" + self.model.status_text if not self.model.connected
+                          else "本大厅暂不办理预约签到，请现场取号")
+            return
+        if len(code) != BOOKING_CODE_DIGITS or not (code.isascii() and code.isdigit()):
+            self._refused(BAD_BOOKING_CODE)
+            return
+        self._run(self._checking_in(code))
+
+    def _refused(self, said: str) -> None:
+        """The code's screen again, with why it did not check in, read aloud in 长辈模式."""
+        self.check_in_said = said
+        self.show_check_in(fresh=False)
+        if self.model.elder_mode:
+            self.speak(said)
+
+    async def _checking_in(self, code: str) -> None:
+        try:
+            reply = await self._check_in(code)
+        except RequestFailed as error:
+            if error.detail.get("come_back_at"):
+                self.show_come_back(error.detail["come_back_at"], error.message)
+            else:
+                self._refused(error.message)
+            return
+        if reply["outcome"] == "late":
+            await self._issued(reply, LATE_CHECK_IN, "预约已过时")
+        else:
+            await self._issued(reply, title="预约签到成功")
+
+    def show_come_back(self, come_back_at: str, said: str) -> None:
+        """Too early: when to come back, in the biggest type on the screen, the server's words
+        under it; read aloud in 长辈模式."""
+        body = self._frame("come_back", "签到时间未到")
+        p, s = self.palette, self.sizes
+        at = datetime.fromisoformat(come_back_at)
+        today = self.wall_clock().astimezone(at.tzinfo).date()
+        when = f"{at:%H:%M}" if at.date() == today else f"{at.month}月{at.day}日 {at:%H:%M}"
+        body.add_widget(BoxLayout())
+        body.add_widget(Text(text="签到时间未到", font_size=dp(s.title), color=p.text,
+                             halign="center"))
+        body.add_widget(Text(text=f"请于 {when} 以后再来签到", font_size=dp(s.number * 0.5),
+                             color=p.text, bold=True, halign="center"))
+        body.add_widget(Text(text=said, font_size=dp(s.title * 0.8), color=p.text,
+                             halign="center"))
+        body.add_widget(BoxLayout())
+        ok = BigButton(p.primary, p.on_primary, text="知道了，返回首页", size_hint_y=None,
+                       height=dp(s.target), font_size=dp(s.button))
+        ok.bind(on_release=lambda *_: self.show_home())
+        body.add_widget(ok)
+        if self.model.elder_mode:
+            self.speak(f"签到时间未到，请于 {when} 以后再来签到。")
 
     # --- 投诉建议 ---------------------------------------------------------------------------------------
 
@@ -794,7 +974,7 @@ class KioskApp(App):
 
     def _return_to(self, screen: str) -> None:
         """Back to a page the person was on (drawn afresh), or home for any other."""
-        if screen in ("department", "guide", "search", "complain"):
+        if screen in ("department", "guide", "search", "complain", "checkin"):
             self.screen = screen
             self.redraw()
         else:
@@ -827,12 +1007,22 @@ class KioskApp(App):
     def refresh_status(self, always: bool = False) -> bool:
         """Draw the screen afresh if what it says of taking a ticket is no longer true (or
         `always`, after a new snapshot); say whether it was."""
-        if self.screen not in ("home", "department", "guide", "search", "complain"):
+        if self.screen not in ("home", "department", "guide", "search", "complain", "checkin"):
             return False
         if not always and self.model.availabilities(self.wall_clock()) == self._shown:
             return False
         self.redraw()
         return True
+
+
+def keyed(text: str, key: str, longest: int) -> str:
+    """`text` after a key of an on-screen keyboard: 删除 takes the last character off, 清空 all of
+    them; any other key's character is added while `text` is shorter than `longest`."""
+    if key == "删除":
+        return text[:-1]
+    if key == "清空":
+        return ""
+    return text + key if len(text) < longest else text
 
 
 def popular_label(item: dict[str, Any], fit: int) -> str:
@@ -902,11 +1092,13 @@ class KioskShell:
 
     def __init__(self, urls: list[str], token: str, cache: CatalogueCache,
                  printer: Any = None, speak: Callable[[str], None] | None = None,
+                 scanner: Any = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         """`printer` has `ticket(ticket, hall, item)` and `checklist(item, hall, guide_url)`,
         coroutines that return the device status (`ok`, `paper_low`) or raise (see
-        `EscposPrinter`); None for a kiosk without one. `clock` drives the idle timer,
+        `EscposPrinter`); None for a kiosk without one. `scanner`, the QR scanner
+        (`kiosk.scanner.Scanner`) or None. `clock` drives the idle timer,
         `wall_clock` (the time of day) whether the hall issues tickets now."""
         self.model = KioskModel()
         self.cache = cache
@@ -915,6 +1107,9 @@ class KioskShell:
         if cached:
             self.model.set_catalogue(cached)
         self.printer = printer
+        self.scanner = scanner
+        if scanner is not None:
+            self.model.scanner = scanner.status
         self.printer_state: tuple[str, str] | None = None   # the last report; None: none yet
         self.client = HallClient(urls, {"role": "kiosk", "token": token},
                                  on_snapshot=self._snapshot, on_event=self._event,
@@ -923,7 +1118,7 @@ class KioskShell:
         self.app = KioskApp(self.model, take_ticket=self._take_ticket,
                             print_ticket=self._print if printer else None,
                             print_checklist=self._print_checklist if printer else None,
-                            speak=speak, clock=clock,
+                            check_in=self._check_in, speak=speak, clock=clock,
                             wall_clock=self.hall_clock)
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
@@ -931,6 +1126,7 @@ class KioskShell:
         self.model.apply_snapshot(reply.get("snapshot", {}))
         self.model.complain_url = reply.get("complain_url", "")
         await self._refresh_catalogue(reply.get("catalogue_version"))
+        await self._refresh_booking_menu()
         self.app.refresh_status()
 
     async def _refresh_catalogue(self, version: int | None) -> None:
@@ -942,6 +1138,18 @@ class KioskShell:
             self.model.set_catalogue(catalogue)
             self.cache.save(catalogue)
         self.app.refresh_status(always=True)
+
+    async def _refresh_booking_menu(self) -> None:
+        """Which categories take bookings, for 预约签到 on home (a server without bookings, or
+        one refusing: none)."""
+        try:
+            menu = (await self.client.request("booking_menu")).get("menu", [])
+        except (RequestFailed, TimeoutError) as error:
+            log.warning("booking menu not fetched: %s", error)
+            menu = []
+        if menu != self.model.booking_menu:
+            self.model.booking_menu = menu
+            self.app.refresh_status(always=True)
 
     async def _catalogue_changed(self, version: int | None) -> None:
         try:
@@ -973,6 +1181,20 @@ class KioskShell:
     async def _take_ticket(self, category: str, service: str, priority: str) -> dict[str, Any]:
         return await self.client.request("take_ticket", category=category, service=service,
                                          priority=priority)
+
+    async def _check_in(self, code: str) -> dict[str, Any]:
+        return await self.client.request("check_in", code=code)
+
+    def _scanned(self, text: str) -> None:          # in the scanner's thread
+        self._loop.call_soon_threadsafe(self.app.scanned, text)
+
+    def _scanner_status(self, ok: bool, text: str) -> None:     # in the scanner's thread
+        self._loop.call_soon_threadsafe(self._show_scanner, ok, text)
+
+    def _show_scanner(self, ok: bool, text: str) -> None:
+        self.model.scanner = (ok, text)
+        if self.app.screen == "checkin":
+            self.app.redraw()
 
     async def _print(self, reply: dict[str, Any]) -> None:
         ticket = reply["ticket"]
@@ -1026,9 +1248,15 @@ class KioskShell:
         tasks = [loop.create_task(self.client.run())]
         if self.printer is not None and hasattr(self.printer, "status"):
             tasks.append(loop.create_task(self.watch_printer()))
+        self._loop = loop
+        if self.scanner is not None:
+            self.scanner.on_scan, self.scanner.on_status = self._scanned, self._scanner_status
+            self.scanner.start()
         try:
             await self.app.async_run(async_lib="asyncio")
         finally:
+            if self.scanner is not None:
+                await asyncio.to_thread(self.scanner.stop)
             await self.client.stop()
             for task in tasks:
                 task.cancel()

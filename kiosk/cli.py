@@ -1,6 +1,7 @@
 """`kiosk`: the touchscreen kiosk app, and its printer tools.
 
     kiosk run --server ws://127.0.0.1:8765/ws --token TOKEN [--printer preview:DIR] [--portrait]
+              [--scanner /dev/ttyACM0 [--scanner-baud 9600]]
     kiosk print-test --printer file:/tmp/ticket.bin [--paper 58]
     kiosk render /tmp/ticket.bin ticket.png [--paper 58]   (and how many QR codes zbar reads)
 """
@@ -29,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--portrait", action="store_true", help="竖屏 1080×1920 / portrait")
     run.add_argument("--windowed", action="store_true", help="不全屏 / not full screen")
     _printer_options(run, required=False)
+    run.add_argument("--scanner", metavar="PORT",
+                     help="扫码器串口（如 /dev/ttyACM0），扫预约二维码签到 / QR scanner's serial port")
+    run.add_argument("--scanner-baud", type=int, default=9600, metavar="BAUD",
+                     help="扫码器波特率（默认 9600）/ the scanner's baud rate")
     test = commands.add_parser("print-test", help="打印一张样张 / print a sample ticket")
     _printer_options(test, required=True)
     render = commands.add_parser("render", help="把 ESC/POS 字节画成图片 / draw ESC/POS bytes")
@@ -129,9 +134,14 @@ def _run(args: argparse.Namespace) -> int:
 
         printer = EscposPrinter(args.printer, PrinterProfile(
             args.paper, args.charset, native_qr=not args.image_qr, cutter=not args.no_cutter))
+    scanner = None
+    if args.scanner:
+        from kiosk.scanner import Scanner
+
+        scanner = Scanner(args.scanner, baudrate=args.scanner_baud)
     with Speaker() as speaker:     # 长辈模式 reads pages aloud; plays nothing without a sound card
         shell = KioskShell(args.server, args.token, CatalogueCache(args.cache / "catalogue.json"),
-                           printer=printer, speak=speaker.say)
+                           printer=printer, speak=speaker.say, scanner=scanner)
         asyncio.run(shell.run())
     return 0
 

@@ -8,6 +8,7 @@ says) are tested without a window.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from hall import availability, guide
 from hall.availability import Availability
 from hall.guide import fee_text, time_limit_text
 from hall.missed_call import ticket_tip
+from hall.protocol import BOOKING_CODE_DIGITS
 from hall.vocabulary import PRIORITY_NAMES
 
 
@@ -42,6 +44,8 @@ class KioskModel:
     server_hall: dict[str, Any] = field(default_factory=dict)  # the hello's hall: its calendar
     live: dict[str, Any] = field(default_factory=dict)         # day, queues, windows, kept live
     complain_url: str = ""     # the hello's address of the hall's 投诉建议 page ("": none given)
+    booking_menu: list[dict[str, Any]] = field(default_factory=list)  # the categories one books
+    scanner: tuple[bool, str] | None = None    # the QR scanner's state in words; None: none
 
     # --- fed by the shell ---------------------------------------------------------------------
 
@@ -85,6 +89,12 @@ class KioskModel:
         """The 投诉建议 page for its QR on screen: only while the server answers (never a QR of
         a page that may be down), "" without one (not connected yet, a server that gives none)."""
         return self.complain_url if self.connected else ""
+
+    @property
+    def check_in_open(self) -> bool:
+        """预约签到 is offered while the server answers and the hall takes bookings (the
+        `booking_menu` of the last hello has a category)."""
+        return self.connected and bool(self.booking_menu)
 
     @property
     def hall(self) -> dict[str, Any]:
@@ -161,6 +171,20 @@ def ticket_lines(model: KioskModel, ticket: dict[str, Any]) -> list[str]:
              f"请到：{windows}" if windows else "", f"取号时间：{issued}",
              ticket_tip(model.ticket_hall)]
     return [line for line in lines if line]
+
+
+def booked_slot(ticket: dict[str, Any]) -> str:
+    """A checked-in booking's slot start (09:00), shown and read out with its ticket; "" for a
+    walk-in's ticket."""
+    return (ticket.get("slot_at") or "")[11:16] if ticket.get("booked") else ""
+
+
+def booking_code_in(scanned: str) -> str:
+    """The booking code in what a scanner read: the code alone, or the last run of exactly
+    `BOOKING_CODE_DIGITS` digits in a longer text (the address of the booking's page); else the
+    text as read (which the screen refuses as no code)."""
+    runs = re.findall(rf"(?<!\d)\d{{{BOOKING_CODE_DIGITS}}}(?!\d)", scanned)
+    return runs[-1] if runs else scanned.strip()
 
 
 def guide_sections(model: KioskModel, item: dict[str, Any]) -> list[tuple[str, list[str]]]:

@@ -20,12 +20,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hall import service_calendar as cal
+from hall.protocol import BAD_BOOKING_CODE, BOOKING_CODE_DIGITS
 from hall.vocabulary import BOOKING_COUNTED
 from queue_server.hall_definition import BookingRules, HallDefinition, HallInfo
 from queue_server.ticket_tokens import mac, typed
 
-CODE_DIGITS = 8
-BAD_CODE = "预约码应为 8 位数字"
 BAD_ID_DIGITS = "请输入身份证号码的后四位（数字或 X）"
 
 
@@ -81,15 +80,15 @@ def day_label(day: date) -> str:
 
 
 def new_code() -> str:
-    return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    return f"{secrets.randbelow(10 ** BOOKING_CODE_DIGITS):0{BOOKING_CODE_DIGITS}d}"
 
 
 def checked_code(text: Any) -> str:
     """The 8 digits of a booking code as typed (full-width digits and spaces allowed), or
     ValueError."""
     code = typed(str(text or ""))
-    if len(code) != CODE_DIGITS or not code.isascii() or not code.isdigit():
-        raise ValueError(BAD_CODE)
+    if len(code) != BOOKING_CODE_DIGITS or not code.isascii() or not code.isdigit():
+        raise ValueError(BAD_BOOKING_CODE)
     return code
 
 

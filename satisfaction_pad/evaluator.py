@@ -18,18 +18,14 @@ Chinese and opens it again every `retry_seconds`, for as long as the pad runs.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import serial
-
+from hall.port_reader import PortReader
 from hall.qlink import Frame, FrameParser, encode_frame
-from hall.serial_errors import PORT_ERRORS, describe_port_error
 from satisfaction_pad.model import LEVEL_NAMES
 
 log = logging.getLogger("satisfaction_pad.evaluator")
@@ -154,9 +150,12 @@ def make_decoder(protocol: str) -> QLinkKeyDecoder | AsciiKeyDecoder:
 
 # --- the port ----------------------------------------------------------------------------------
 
-class Evaluator:
-    """Reads key presses from `port` in a thread of its own; `on_score(score, key)` and
-    `on_status(ok, text)` are called from that thread (hop to the app's loop yourself)."""
+class Evaluator(PortReader):
+    """Reads key presses from `port` in a thread of its own (`hall.port_reader`);
+    `on_score(score, key)` and `on_status(ok, text)` are called from that thread (hop to the
+    app's loop yourself)."""
+
+    device = "评价器"
 
     def __init__(self, port: str, keys: dict[int, int], *, baudrate: int = 9600,
                  protocol: str = "qlink",
@@ -165,58 +164,12 @@ class Evaluator:
                  retry_seconds: float = 1.0,
                  serial_factory: Callable[..., Any] | None = None) -> None:
         make_decoder(protocol)                   # an unknown protocol fails here, not later
-        self.port, self.keys, self.baudrate, self.protocol = port, dict(keys), baudrate, protocol
-        self.on_score, self.on_status = on_score, on_status
-        self.retry_seconds = retry_seconds
-        self._factory = serial_factory or serial.serial_for_url
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.status: tuple[bool, str] = (False, f"评价器（{port}）正在连接…")
+        super().__init__(port, baudrate=baudrate, on_status=on_status,
+                         retry_seconds=retry_seconds, serial_factory=serial_factory)
+        self.keys, self.protocol = dict(keys), protocol
+        self.on_score = on_score
         self.presses = 0
         self.unmapped = 0
-        self.opens = 0
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"evaluator-{self.port}",
-                                            daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _say(self, ok: bool, text: str) -> None:
-        if (ok, text) == self.status:
-            return
-        self.status = (ok, text)
-        (log.info if ok else log.warning)("%s", text)
-        if self.on_status is not None:
-            self.on_status(ok, text)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                port = self._factory(self.port, baudrate=self.baudrate, bytesize=8, parity="N",
-                                     stopbits=1, timeout=0.05)
-            except PORT_ERRORS as error:
-                self._say(False, describe_port_error(self.port, error, opening=True) + "；正在重试")
-                self._stop.wait(self.retry_seconds)
-                continue
-            self.opens += 1
-            self._say(True, f"评价器已连接（{self.port}）")
-            try:
-                self._read(port)
-            except PORT_ERRORS as error:
-                self._say(False, "评价器" + describe_port_error(self.port, error, opening=False)
-                          + "；正在重连")
-            finally:
-                with contextlib.suppress(*PORT_ERRORS):
-                    port.close()
-            self._stop.wait(self.retry_seconds)
 
     def _read(self, port: Any) -> None:
         decoder = make_decoder(self.protocol)

@@ -137,3 +137,16 @@ def hall_0005(tmp_path):
         definition = hall_records.load_definition(conn, hall_id)
     yield engine, hall_id, definition, path
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def window():
+    """Kivy's window (offscreen in the tests), with the Chinese font: the kiosk's screens."""
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from hall.look import register_font
+
+    register_font()
+    EventLoop.ensure_window()
+    return Window

@@ -29,18 +29,6 @@ def town(tmp_path_factory):
     hall.stop()
 
 
-@pytest.fixture(scope="module")
-def window():
-    from kivy.base import EventLoop
-    from kivy.core.window import Window
-
-    from hall.look import register_font
-
-    register_font()
-    EventLoop.ensure_window()
-    return Window
-
-
 async def shoot(app, name: str) -> Path:
     return await shoot_as(app, SHOTS / f"{name}.png")
 
@@ -65,12 +53,14 @@ class WallClock:
         return self.now
 
 
-def run_kiosk(window, town, tmp_path, size, scenario, printer=None, clock=None, wall_clock=None):
+def run_kiosk(window, town, tmp_path, size, scenario, printer=None, clock=None, wall_clock=None,
+              scanner=None):
     from kiosk.app import CatalogueCache, KioskShell
 
     window.size = size
     shell = KioskShell([town.ws], town.tokens["kiosk"], CatalogueCache(tmp_path / "catalogue.json"),
-                       printer=printer, **({"clock": clock} if clock is not None else {}),
+                       printer=printer, **({"scanner": scanner} if scanner is not None else {}),
+                       **({"clock": clock} if clock is not None else {}),
                        **({"wall_clock": wall_clock} if wall_clock is not None else {}))
 
     async def main():

@@ -132,6 +132,26 @@ def test_ticket_reads_back(paper, tmp_path):
 
 
 @pytest.mark.parametrize("paper", PAPERS)
+def test_a_checked_in_bookings_ticket_prints_its_mark_and_slot(paper, tmp_path):
+    """【预约】 at double size under the service and the slot's start beside its label; the QR
+    still read; a walk-in's ticket has neither."""
+    profile = PrinterProfile(paper)
+    booked = {**sample.TICKET, "priority": "normal", "booked": True,
+              "slot_at": "2026-11-23T09:30:00+08:00"}
+    blocks = ticket_layout(booked, sample.HALL, paper, sample.ITEM)
+    _, r = roundtrip(blocks, profile)
+    keep(r, tmp_path, f"ticket-booked-{paper}mm.png")
+    mark = next(line for line in r.lines if line.text.strip() == "【预约】")
+    assert (mark.width, mark.height, mark.bold) == (2, 2, True)
+    assert "预约时间：2026-11-23 09:30" in joined(r)
+    assert r.texts == text_of(blocks, profile.paper_spec) and not r.overflow
+    assert qr_in(r) == [sample.TICKET["url"]]
+    _, walk_in = roundtrip(ticket_layout({**booked, "booked": False}, sample.HALL, paper,
+                                         sample.ITEM), profile)
+    assert "预约" not in joined(walk_in)
+
+
+@pytest.mark.parametrize("paper", PAPERS)
 def test_checklist_reads_back(paper, tmp_path):
     profile = PrinterProfile(paper)
     blocks = checklist_layout(sample.ITEM, sample.HALL, sample.GUIDE_URL, paper)

@@ -14,7 +14,7 @@ from typing import Any
 
 from hall.guide import material_quantity, serving_windows
 from hall.missed_call import ticket_tip
-from hall.vocabulary import PRIORITY_NAMES, TICKET_KIND_NAMES
+from hall.vocabulary import BOOKED_MARK, PRIORITY_NAMES, TICKET_KIND_NAMES
 from kiosk.printing.blocks import QR, Block, Cut, Feed, Paper, Rule, Text, paper_for
 from kiosk.printing.qr import module_size
 from kiosk.printing.textwidth import balanced_wrap, clean, display_width, wrap, wrap_even
@@ -142,7 +142,8 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
     """The slip a citizen takes away: where they are in the queue and where to go.
 
     `ticket` is the `take_ticket` reply's ticket (number, category_name, kind, priority,
-    issued_at, ahead, windows with their location, url); `item` the chosen service, if any.
+    issued_at, ahead, windows with their location, url; a checked-in booking's `booked` and
+    `slot_at`, printed as 【预约】 and the slot's start); `item` the chosen service, if any.
     """
     p = paper_for(paper)
     number = clean(str(ticket["number"]))
@@ -158,10 +159,14 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
     priority = ticket.get("priority") or "normal"
     if priority != "normal" and priority in PRIORITY_NAMES:   # 普通 goes without saying
         blocks += _centered(f"【{PRIORITY_NAMES[priority]}】", p, bold=True)
+    if ticket.get("booked"):     # a checked-in booking: seen at a glance, as big as the service
+        blocks += _centered(f"【{BOOKED_MARK}】", p, size=2, bold=True)
     blocks.append(Rule("-"))
     blocks += _window_lines(list(ticket.get("windows") or []), p)
     ahead = int(ticket.get("ahead") or 0)
     blocks += _labelled("前面等候：", f"{ahead} 人" if ahead else "0 人，请留意叫号", p)
+    if ticket.get("booked") and ticket.get("slot_at"):
+        blocks += _labelled(f"{BOOKED_MARK}时间：", _moment(ticket["slot_at"]), p)
     if ticket.get("issued_at"):
         blocks += _labelled("取号时间：", _moment(ticket["issued_at"]), p)
     if ticket.get("url"):
