@@ -20,7 +20,7 @@ The rules, in order:
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -96,21 +96,34 @@ class CategoryQueue(Generic[Q]):
             return self.normal[0]
         return first_priority or (self.priority[0] if self.priority else None)
 
-    def first(self, count: int) -> list[Q]:
-        """The first `count` of `ordered()`, without copying the whole queue."""
-        return list(islice(chain(self.green, self.priority, self.normal), count))
+    def _due(self, at: datetime) -> int:
+        """How many of the priority lane are due at `at`: its elderly and disabled tickets and
+        the bookings whose slot has begun (the lane is ordered by `queue_key`)."""
+        return bisect_right(self.priority, at, key=lambda t: queue_key(t)[0])
 
-    def ordered(self) -> list[Q]:
-        """The order tickets would be called in if nothing else happened (for boards)."""
-        return [*self.green, *self.priority, *self.normal]
+    def first(self, count: int, now: datetime) -> list[Q]:
+        """The first `count` of `ordered(now)`, without copying the whole queue."""
+        due = self._due(now)
+        return list(islice(chain(self.green, islice(self.priority, due), self.normal,
+                                 islice(self.priority, due, None)), count))
 
-    def ahead_of(self, klass: str) -> int:
-        """How many already wait before a new ticket of this class (`klass`; ratio aside)."""
+    def ordered(self, now: datetime) -> list[Q]:
+        """The order tickets would be called in from `now` if nothing else happened (for boards
+        and a ticket's place in line; the ratio rule aside): a booking whose slot is still ahead
+        after the walk-ins, as `pick` calls it."""
+        due = self._due(now)
+        return [*self.green, *self.priority[:due], *self.normal, *self.priority[due:]]
+
+    def ahead_of(self, klass: str, now: datetime, slot_at: datetime | None = None) -> int:
+        """How many already wait before a new ticket of this class (`klass`; ratio aside) at
+        `now`; `slot_at`: a checked-in booking's slot start (before it, everyone waiting now)."""
         if klass == "green":
             return len(self.green)
+        if slot_at is not None:
+            return len(self) if slot_at > now else len(self.green) + self._due(slot_at)
         if klass == "priority":
-            return len(self.green) + len(self.priority)
-        return len(self)
+            return len(self.green) + self._due(now)
+        return len(self.green) + self._due(now) + len(self.normal)
 
 
 def choose_next(categories: Sequence[str], queues: Mapping[str, CategoryQueue[Q]],

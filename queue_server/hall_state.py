@@ -419,6 +419,10 @@ class HallState:
         """The version of `definition`'s items, recorded on every ticket issued (its guide's)."""
         self.seq = seq
         self.day = day
+        self.seen_at = datetime.combine(day, time.min, self.hall.zone)
+        """The latest moment the core was told of (a command's `now`, an event's time): the
+        views' clock, by which a booking checked in before its slot is shown after the
+        walk-ins it will be called after (`CategoryQueue.ordered`)."""
         self.notice = ""
         self.devices: dict[str, dict[str, Any]] = {}
         """The last report of each device, by device name: the `device_reported` event's data
@@ -501,6 +505,7 @@ class HallState:
         decide = self._decide.get(type(command))
         if decide is None:
             raise DomainError("unknown_op", f"未知的操作：{type(command).__name__}")
+        self.seen_at = max(self.seen_at, now)
         return self._emit(decide(command, now), now)
 
     def roll_to(self, now: datetime) -> list[Event]:
@@ -526,6 +531,7 @@ class HallState:
         """Change the state by one event; used both live and when rebuilding from the store."""
         APPLY[type(event.data)](self, event)
         self.seq = event.seq
+        self.seen_at = max(self.seen_at, event.at)
 
     def _emit(self, decision: Decision, now: datetime) -> list[Event]:
         events = []
@@ -552,7 +558,7 @@ class HallState:
             placed[ticket.number] = where
 
         for prefix, queue in self.queues.items():
-            for ticket in queue.ordered():
+            for ticket in (*queue.green, *queue.priority, *queue.normal):
                 place(ticket, f"{prefix} 队列")
                 if ticket.status != TicketStatus.WAITING or ticket.target_window is not None:
                     problems.append(f"{ticket.number} 在队列中但状态为 {ticket.status}")
@@ -674,7 +680,7 @@ class HallState:
             raise DomainError("closed", mobile_full_text(category.name))
         number = f"{c.category}{issued + 1:03d}"
         return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,
-                                self.queues[c.category].ahead_of(PRIORITY_CLASS[c.priority]),
+                                self.queues[c.category].ahead_of(PRIORITY_CLASS[c.priority], now),
                                 self.catalogue_version,
                                 "mobile" if c.phone_key is not None else None, c.phone_key)]
 
@@ -1173,7 +1179,8 @@ class HallState:
             number = f"{booking.category}{self.issued[booking.category] + 1:03d}"
             issued = [ev.TicketIssued(number, booking.category, ticket_kind(category.kinds), "normal",
                                       booking.service,
-                                      self.queues[booking.category].ahead_of("priority"),
+                                      self.queues[booking.category].ahead_of(
+                                          "priority", now, booking.slot_at),
                                       self.catalogue_version, booking=booking.code,
                                       slot_at=_seconds(booking.slot_at))]
         ticket = issued[0]

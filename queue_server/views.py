@@ -226,7 +226,7 @@ def queue_view(state: HallState, prefix: str) -> dict[str, Any]:
     heads = [lane[0].issued_at for lane in (queue.green, queue.normal) if lane]
     if queue.priority:
         heads.append(min(t.issued_at for t in queue.priority))
-    first = queue.first(QUEUE_PREVIEW)
+    first = queue.first(QUEUE_PREVIEW, state.seen_at)
     return {"category": prefix, "waiting": len(queue),
             "next": [t.number for t in first],
             "booked": [t.number for t in first if t.booking is not None],
@@ -297,7 +297,7 @@ def ahead_of(state: HallState, ticket: Ticket) -> int:
         return 0
     if ticket.target_window is not None:
         return state.windows[ticket.target_window].targeted.index(ticket)
-    return state.queues[ticket.category].ordered().index(ticket)
+    return state.queues[ticket.category].ordered(state.seen_at).index(ticket)
 
 
 NO_WINDOW_TEXT = "该业务暂无窗口办理，请留意叫号或咨询工作人员"

@@ -194,7 +194,10 @@ def test_check_in_on_time_gives_a_booked_ticket_served_by_its_slot():
     ticket = state.tickets[sooner_ticket]
     assert views.ticket_view(state, ticket)["booked"] is True
     assert views.ticket_view(state, state.tickets[walk_in])["booked"] is False
-    assert views.queue_view(state, "A")["next"] == [sooner_ticket, issued.data.number, walk_in]
+    # shown in the order they will be called: the 10:00 booking after the walk-in until 10:00
+    assert views.queue_view(state, "A")["next"] == [sooner_ticket, walk_in, issued.data.number]
+    assert views.ticket_view(state, state.tickets[issued.data.number])["ahead"] == 2
+    assert views.ticket_view(state, state.tickets[walk_in])["ahead"] == 1
     assert views.queue_view(state, "A")["booked"] == [sooner_ticket, issued.data.number]
     hall.do(cmd.SignIn("1001", 1, "A"))
     called = [hall.do(cmd.CallNext("1001", 1))[0].data.number]

@@ -235,7 +235,7 @@ def test_the_core_serves_new_items_from_the_next_command_and_keeps_the_days_tick
     [after] = state.handle(cmd.TakeTicket("A", service=ITEM), monday)
     assert (before.data.catalogue_version, after.data.catalogue_version) == (1, 2)
     assert state.tickets["A001"].catalogue_version == 1
-    assert [t.number for t in state.queues["A"].ordered()] == ["A001", "A002"]
+    assert [t.number for t in state.queues["A"].ordered(state.seen_at)] == ["A001", "A002"]
     assert state.definition.item_by_code[ITEM].materials == (HOUSEHOLD,)
     assert state.definition.windows_by_category == definition.windows_by_category
     assert state.consistency_problems() == []

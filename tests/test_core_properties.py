@@ -411,7 +411,8 @@ def _snapshot(state: HallState) -> tuple:
     windows = sorted((w.number, w.clerk, w.post, w.paused, w.current and w.current.number,
                       tuple(t.number for t in w.held), tuple(t.number for t in w.targeted),
                       w.warned) for w in state.windows.values())
-    queues = {p: ([t.number for t in q.ordered()], q.streak) for p, q in state.queues.items()}
+    queues = {p: ([t.number for t in (*q.green, *q.priority, *q.normal)], q.streak)
+              for p, q in state.queues.items()}
     return (state.seq, state.day, tickets, windows, queues, state.issued, state.service_seconds,
             state.warnings)
 
