@@ -111,12 +111,14 @@ def salt_period(day: date) -> date:
     return date.fromordinal(day.toordinal() - day.toordinal() % SALT_DAYS)
 
 
-def salts_needed_since(definition: HallDefinition, today: date) -> date:
+def salts_needed_since(definition: HallDefinition, today: date, earliest_made: date | None) -> date:
     """The salts of periods that began before this day can be deleted: a booking made in such
     a period was for a day at most the longest horizon after it, and its no-show, counted over
     `booking_no_show_days`, can block the phone for `booking_block_days` after that, all
-    before today."""
-    return kept_since(definition.hall, today) - timedelta(days=SALT_DAYS - 1 + longest_horizon(definition))
+    before today. `earliest_made`: the day the oldest booking the core still keeps was made (a
+    horizon since shortened can leave one made earlier than that): its salt stays too."""
+    since = kept_since(definition.hall, today) - timedelta(days=SALT_DAYS - 1 + longest_horizon(definition))
+    return since if earliest_made is None else min(since, salt_period(earliest_made))
 
 
 def kept_since(hall: HallInfo, today: date) -> date:

@@ -109,6 +109,11 @@ class Department:
     phone: str = ""
 
 
+HORIZON_MAX_DAYS = 90
+"""The longest booking horizon a hall file may set: a restart and a report look this far back
+for the bookings still pending, whatever the horizon is now (a booking made under a longer
+horizon that the hall file has since shortened keeps its place)."""
+
 @dataclass(frozen=True, slots=True)
 class BookingRules:
     """A category's appointments (预约, the hall file's `[categories.booking]`,
@@ -124,7 +129,8 @@ class BookingRules:
     share: int = 50
     """Per cent of `capacity` open to booking; the rest stays for walk-ins."""
     horizon_days: int = 7
-    """How many days ahead a slot can be booked (today counts as day 0)."""
+    """How many days ahead a slot can be booked (today counts as day 0), at most
+    `HORIZON_MAX_DAYS`."""
     per_phone_per_day: int = 1
     """Bookings one phone may hold for one day, in the whole hall."""
     early_minutes: int = 30

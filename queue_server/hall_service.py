@@ -27,7 +27,7 @@ from queue_server import bookings, catalogue
 from queue_server import commands as cmd
 from queue_server.domain_errors import DomainError
 from queue_server.events import BOOKING_KINDS, OUTLIVING_KINDS, Event
-from queue_server.hall_definition import HallDefinition
+from queue_server.hall_definition import HORIZON_MAX_DAYS, HallDefinition
 from queue_server.hall_state import HallState
 from queue_server.store import (
     accounts,
@@ -80,13 +80,13 @@ def _replay(engine: Engine, hall_id: int, definition: HallDefinition, now: datet
         seq = event_log.last_seq(conn, hall_id)
         # The 差评 cases and the complaints outlive their day: their events of every day before
         # are replayed first. So do the bookings, of the days that still matter
-        # (`bookings.kept_since`), which were made at most the longest horizon before.
+        # (`bookings.kept_since`), which were made at most the longest horizon allowed before.
         earlier = [] if day is None else list(heapq.merge(
             event_log.load_days(conn, hall_id, definition.hall.zone, date.min, day - timedelta(days=1),
                                 [kind.tag for kind in OUTLIVING_KINDS if kind not in BOOKING_KINDS]),
             event_log.load_days(conn, hall_id, definition.hall.zone,
                                 bookings.kept_since(definition.hall, day)
-                                - timedelta(days=bookings.longest_horizon(definition)),
+                                - timedelta(days=HORIZON_MAX_DAYS),
                                 day - timedelta(days=1), [kind.tag for kind in BOOKING_KINDS]),
             key=lambda e: e.seq))
     if day is None:
@@ -186,7 +186,10 @@ class HallService:
         with self.engine.begin() as conn:
             phone_salts.forget_before(conn, self.hall_id, self.state.day)
             booking_salts.forget_before(conn, self.hall_id,
-                                        bookings.salts_needed_since(self.definition, self.state.day))
+                                        bookings.salts_needed_since(
+                                            self.definition, self.state.day,
+                                            min((b.made_at.date() for b in
+                                                 self.state.bookings.values()), default=None)))
 
     def registered_devices(self) -> list[devices.Device]:
         """The hall's devices whose tokens are not revoked."""

@@ -28,6 +28,7 @@ from hall.vocabulary import COMPLAINT_CATEGORIES, HALL_LEVELS, SCORES, TICKET_KI
 from queue_server.hall_definition import (
     CATALOGUE_UPDATES,
     HANDLING_MODES,
+    HORIZON_MAX_DAYS,
     ITEM_TYPES,
     MATERIAL_FORMS,
     BookingRules,
@@ -527,7 +528,8 @@ def _read_booking(c: _Checker, category: dict, path: str) -> BookingRules | None
         sessions=sessions, slot_minutes=slot,
         capacity=c.integer(table, where, "capacity", 1, 999, required=False, default=4),
         share=c.integer(table, where, "share", 1, 100, required=False, default=50),
-        horizon_days=c.integer(table, where, "horizon_days", 0, 90, required=False, default=7),
+        horizon_days=c.integer(table, where, "horizon_days", 0, HORIZON_MAX_DAYS, required=False,
+                               default=7),
         per_phone_per_day=c.integer(table, where, "per_phone_per_day", 1, 10, required=False,
                                     default=1),
         early_minutes=c.integer(table, where, "early_minutes", 0, 240, required=False,

@@ -46,7 +46,7 @@ from hall.vocabulary import (
 from queue_server import bookings as bk
 from queue_server import complaint_contacts, kpis
 from queue_server import events as ev
-from queue_server.hall_definition import HallDefinition, HallInfo
+from queue_server.hall_definition import HORIZON_MAX_DAYS, HallDefinition, HallInfo
 from queue_server.hall_service import rebuild
 from queue_server.hall_state import Booking, Case, Complaint, HallState
 from queue_server.lifecycle import CaseStatus
@@ -197,7 +197,7 @@ def with_bookings(book: CaseBook, engine: Engine, hall_id: int, definition: Hall
     if first >= bk.kept_since(definition.hall, book.today):
         return book
     zone = definition.hall.zone
-    made_from = first - timedelta(days=bk.longest_horizon(definition))
+    made_from = first - timedelta(days=HORIZON_MAX_DAYS)
     moves = [kind.tag for kind in ev.BOOKING_KINDS if kind is not ev.BookingMade]
     with engine.connect() as conn:
         made = event_log.load_days(conn, hall_id, zone, made_from, last, [ev.BookingMade.tag])

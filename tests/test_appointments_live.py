@@ -190,6 +190,48 @@ def test_a_restart_replays_only_the_bookings_that_still_matter_and_a_new_day_dro
     assert state.handle(cmd.Tick(), datetime(2026, 12, 30, 9, tzinfo=zone)) == []
 
 
+def test_a_booking_made_under_a_longer_horizon_since_shortened_keeps_its_place(tmp_path):
+    """A booking made on 1 September for 30 November under a 90-day horizon, the hall file's
+    horizon since cut to 7 days: a restart on 23 November still replays it (the window reaches
+    back by the longest horizon allowed, not by today's), its place stays taken, and the salt
+    it was keyed under is kept while it is pending."""
+    from dataclasses import replace
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from queue_server import bookings, hall_service
+    from queue_server import events as ev
+    from queue_server.store import event_log, hall_records
+    from queue_server.store.database import open_engine
+
+    hall = LiveHall(tmp_path, "--simulate-from", START, hall_text=BOOKING_HALL)
+    hall.stop()
+    zone = ZoneInfo("Asia/Shanghai")
+    made, day = date(2026, 9, 1), date(2026, 11, 30)
+    engine = open_engine(f"sqlite:///{hall.db}")
+    try:
+        with engine.begin() as conn:   # made on its day; today's first event on today
+            event_log.append(conn, 1, [
+                ev.Event(1, datetime(2026, 9, 1, 9, tzinfo=zone), made, ev.BookingMade(
+                    "00000009", "A", None, day.isoformat(), "10:00", "k9", "i9", 30)),
+                ev.Event(2, datetime(2026, 11, 23, 7, tzinfo=zone), date(2026, 11, 23),
+                         ev.DayStarted("2026-11-23"))])
+        with engine.connect() as conn:
+            definition = hall_records.load_definition(conn, 1)
+        a = definition.category_by_prefix["A"]
+        assert a.booking is not None
+        rules = replace(a.booking, horizon_days=7)
+        definition = replace(definition, categories=tuple(
+            replace(c, booking=rules) if c.prefix == "A" else c for c in definition.categories))
+        state = hall_service.rebuild(engine, 1, definition, datetime(2026, 11, 23, 8, tzinfo=zone))
+    finally:
+        engine.dispose()
+    assert list(state.bookings) == ["00000009"]
+    assert state.free_places("A", day, time(10)) == rules.places - 1
+    earliest = min(b.made_at.date() for b in state.bookings.values())
+    assert bookings.salts_needed_since(definition, state.day, earliest) <= bookings.salt_period(made)
+
+
 def test_booking_keys_are_made_under_a_period_salt_deleted_once_nothing_needs_it(tmp_path):
     """The log's phone and ID keys are HMACs under a random salt kept apart from the log (not
     the hall's secret, which sits in the same database); a server taking the hall once no
