@@ -10,8 +10,8 @@ The rules, in order:
    served in slot order, and one checked in early does not pass those whose time has come), and
    a transferred ticket keeps its original issue time, so it is not sent to the back. A booking
    checked in before its slot has no claim on anyone yet: it is called only when no other
-   ticket of its category waits (an idle window may serve it early), so it never passes a
-   walk-in who came before its time.
+   ticket of any of the window's categories waits (an idle window may serve it early), so it
+   never passes a walk-in who came before its time.
 4. The ratio rule keeps priority from starving normal tickets: once `ratio` priority tickets
    have been called in a row from a category while a normal ticket of it was waiting, the next
    call from that category takes the oldest normal ticket. Bookings count in the streak like
@@ -94,7 +94,7 @@ class CategoryQueue(Generic[Q]):
             return first_priority
         if self.normal:
             return self.normal[0]
-        return first_priority or (self.priority[0] if self.priority else None)
+        return first_priority   # None: nobody, or only bookings whose slot is still ahead
 
     def _due(self, at: datetime) -> int:
         """How many of the priority lane are due at `at`: its elderly and disabled tickets and
@@ -134,7 +134,14 @@ def choose_next(categories: Sequence[str], queues: Mapping[str, CategoryQueue[Q]
     for prefix in categories:
         queue = queues.get(prefix)
         if queue:
-            return queue.pick(ratio, now)
+            ticket = queue.pick(ratio, now)
+            if ticket is not None:
+                return ticket
+    # nobody due in any of the window's categories: a booking checked in before its slot
+    for prefix in categories:
+        queue = queues.get(prefix)
+        if queue and queue.priority:
+            return queue.priority[0]
     return None
 
 

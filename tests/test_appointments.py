@@ -215,6 +215,22 @@ def test_check_in_on_time_gives_a_booked_ticket_served_by_its_slot():
     assert (error.code, error.message) == ("conflict", f"预约 {later} 已签到，不能签到")
 
 
+def test_a_booking_checked_in_early_waits_for_the_windows_other_categories_too():
+    """Window 1 serves A, then C. A 10:00 booking of A checked in at 09:31 does not pass a
+    walk-in of C who came at 09:30: the window is not idle, so the walk-in is called first; with
+    nobody else waiting the window may serve the booking early."""
+    hall = Hall()
+    code = hall.booked("2026-11-23", "10:00", "p1")
+    hall.at(23, 9, 30)
+    walk_in = hall.do(cmd.TakeTicket("C", kind="consult"))[0].data.number
+    hall.at(23, 9, 31)
+    booked = hall.do(cmd.CheckIn(code))[0].data.number
+    hall.do(cmd.SignIn("1001", 1, "A"))
+    assert hall.do(cmd.CallNext("1001", 1))[0].data.number == walk_in
+    hall.do(cmd.Finish("1001", 1, "done"))
+    assert hall.do(cmd.CallNext("1001", 1))[0].data.number == booked   # idle: served early
+
+
 def test_check_in_after_the_late_limit_gives_a_walk_in_ticket():
     hall = Hall()
     code = hall.booked("2026-11-23", "10:00")
