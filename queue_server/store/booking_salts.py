@@ -4,9 +4,10 @@ A booking's event keeps `phone_key` and `id_key`, keyed hashes under the salt of
 (`bookings.SALT_DAYS` days, from `since`) in which it was made: random, made by the period's
 first booking, kept here, not in the log. A phone is matched (its bookings of a day, its
 no-shows, a cancellation) by its keys under every salt still kept. A salt is deleted once no
-booking made in its period can matter any more (`bookings.salt_kept_until`): from then on
-nobody, not even with the whole database and the hall's secret, can test a number against the
-log's keys of that period.
+booking made in its period can matter any more (`bookings.salts_needed_since`): from then on
+nobody, not even with the whole live database and the hall's secret, can test a number against
+the log's keys of that period (a backup made before keeps the salts it held: see
+docs/appointments.md).
 """
 
 from __future__ import annotations
