@@ -204,9 +204,14 @@ def with_bookings(book: CaseBook, engine: Engine, hall_id: int, definition: Hall
         moved = event_log.load_days(conn, hall_id, zone, made_from, last + BOOKING_MOVES_AFTER,
                                     moves)
     state = HallState(definition, first, 0)   # no day starts in it: it keeps every booking
-    for event in heapq.merge(made, moved, key=lambda e: e.seq):
+    ended: list[Booking] = []   # a code drawn again, months later (codes are unique only among
+    for event in heapq.merge(made, moved, key=lambda e: e.seq):   # the bookings kept live)
+        data = event.data
+        if isinstance(data, ev.BookingMade) and data.booking in state.bookings:
+            ended.append(state.bookings.pop(data.booking))   # the later moves are the new one's
         state.apply(event)
-    return replace(book, bookings=[b for b in state.bookings.values() if first <= b.day <= last])
+    return replace(book, bookings=[b for b in (*ended, *state.bookings.values())
+                                   if first <= b.day <= last])
 
 
 def with_contacts(book: CaseBook, engine: Engine, hall_id: int, hall: HallInfo) -> CaseBook:

@@ -147,3 +147,25 @@ def test_a_month_older_than_the_no_show_rules_keep_still_has_its_bookings(tmp_pa
     (row,) = kpis.booking_rows(tallied, book.bookings, HALL, "hall", "all")
     assert {k: row[k] for k in FIGURES} == closed
     engine.dispose()
+
+
+def test_a_code_drawn_again_months_later_is_two_bookings_in_a_report(tmp_path):
+    """Codes are unique among the bookings the hall keeps live (60 days here and ahead), so a
+    code may come again months later: a report over both reads two bookings, each with its own
+    moves (the later cancellation is the new one's, not the checked-in old one's)."""
+    hall = Hall(datetime(2026, 11, 20, 10, 0, tzinfo=TZ))
+    hall.do(cmd.Book("A", "2026-11-23", "09:00", "p1", "id-1", "00000042"))
+    hall.at(23, 8, 45)
+    hall.do(cmd.CheckIn("00000042"))
+    hall.now = datetime(2027, 2, 1, 9, 0, tzinfo=TZ)   # Monday 1 February: the old one forgotten
+    hall.do(cmd.Tick())
+    hall.do(cmd.Book("A", "2027-02-02", "09:00", "p2", "id-2", "00000042"))
+    hall.do(cmd.CancelBooking("00000042", ("p2",)))
+    engine, hall_id, _ = make_hall(tmp_path / "hall.db")
+    with engine.begin() as conn:
+        event_log.append(conn, hall_id, hall.log)
+    book = reports.with_bookings(reports.CaseBook([], date(2027, 2, 1)), engine, hall_id, HALL,
+                                 date(2026, 11, 1), date(2027, 2, 28))
+    assert sorted((b.day.isoformat(), b.status) for b in book.bookings) == [
+        ("2026-11-23", "checked_in"), ("2027-02-02", "cancelled")]
+    engine.dispose()
