@@ -363,14 +363,17 @@ def _holds_place(booking: Booking) -> bool:
     return booking.status not in (BookingStatus.CANCELLED, BookingStatus.WITHDRAWN)
 
 
-def _block(hall: HallInfo, no_shows: Iterable[date]) -> tuple[date, int] | None:
+def _block(hall: HallInfo, no_shows: Iterable[date],
+           raised: tuple[date, int] | None = None) -> tuple[date, int] | None:
     """The last day blocked by these no-show days and how many no-shows raised it (see
-    `HallState.phone_blocked_until`)."""
+    `HallState.phone_blocked_until`); `raised`: the latest block the log raised for the phone
+    (`booking_blocked`), its end and count: a no-show on a day it covered starts no block, also
+    once the no-shows that raised it are forgotten."""
     limit = hall.booking_no_show_limit
     if limit <= 0:
         return None
     days = sorted(no_shows)
-    found: tuple[date, int] | None = None
+    found: tuple[date, int] | None = raised
     for i, day in enumerate(days):
         since = day - timedelta(days=hall.booking_no_show_days - 1)
         count = sum(1 for d in days[:i + 1] if d >= since)
@@ -443,6 +446,9 @@ class HallState:
         self._due: dict[str, Booking] = {}
         """The bookings still BOOKED, which the tick releases once late."""
         self.no_shows: dict[str, list[date]] = {}
+        self.blocks_raised: dict[str, tuple[date, int]] = {}
+        """The latest block the log raised for each phone key (`booking_blocked`): its last
+        day and its no-shows, kept while a no-show it covered is (`_block`)."""
         """Each phone key's no-shows counted (the days of the bookings released)."""
         self._reset_day(day)
         self._decide: dict[type, Callable[[Any, datetime], Decision]] = {
@@ -1091,7 +1097,9 @@ class HallState:
         blocked from booking, and the no-shows that blocked it; None if never: each no-show
         that makes `booking_no_show_limit` within `booking_no_show_days` blocks the phone for
         `booking_block_days` from its day, unless it was blocked on that day already."""
-        return _block(self.hall, [d for k in keys for d in self.no_shows.get(k, ())])
+        keys = list(keys)
+        raised = max((self.blocks_raised[k] for k in keys if k in self.blocks_raised), default=None)
+        return _block(self.hall, [d for k in keys for d in self.no_shows.get(k, ())], raised)
 
     def _book(self, c: cmd.Book, now: datetime) -> Decision:
         category, rules, day = self.bookable(c.category, c.day, now)
@@ -1191,7 +1199,8 @@ class HallState:
         blocked = self.phone_blocked_until(c.phone_keys)
         if blocked is None or blocked[0] < cal.service_day(self.hall, now):
             raise DomainError("conflict", "该手机号目前没有被限制预约")
-        return [ev.BookingBlockLifted(tuple(k for k in c.phone_keys if k in self.no_shows),
+        return [ev.BookingBlockLifted(tuple(k for k in c.phone_keys
+                                            if k in self.no_shows or k in self.blocks_raised),
                                       blocked[0].isoformat(), c.by)]
 
     def withdrawals(self, definition: HallDefinition) -> list[tuple[Booking, str]]:
@@ -1225,9 +1234,10 @@ class HallState:
                 continue
             key = booking.phone_key
             days = counted.setdefault(key, list(self.no_shows.get(key, ())))
-            before = _block(self.hall, days)
+            raised = self.blocks_raised.get(key)
+            before = _block(self.hall, days, raised)
             days.append(booking.day)
-            after = _block(self.hall, days)
+            after = _block(self.hall, days, raised)
             if after is not None and after != before:
                 decision.append(ev.BookingBlocked(key, after[0].isoformat(), after[1]))
         return decision
@@ -1666,12 +1676,18 @@ class HallState:
             self.no_shows.setdefault(booking.phone_key, []).append(booking.day)
 
     def _on_booking_blocked(self, e: Event[ev.BookingBlocked]) -> None:
-        """Nothing: the block is read from the no-shows (`phone_blocked_until`); the event
-        tells the managers."""
+        """The block is read from the no-shows (`phone_blocked_until`); what is kept of the
+        event is the block's end, so that a no-show it covered starts none once the no-shows
+        that raised it are forgotten. The event tells the managers."""
+        until = date.fromisoformat(e.data.until)
+        kept = self.blocks_raised.get(e.data.phone_key)
+        if kept is None or kept[0] < until:
+            self.blocks_raised[e.data.phone_key] = (until, e.data.no_shows)
 
     def _on_booking_block_lifted(self, e: Event[ev.BookingBlockLifted]) -> None:
         for key in e.data.phone_keys:
             self.no_shows.pop(key, None)
+            self.blocks_raised.pop(key, None)
 
     def _forget_old_bookings(self) -> None:
         """Drop the bookings and no-shows of the days no no-show rule reads any more."""
@@ -1685,6 +1701,8 @@ class HallState:
             self.no_shows[key] = [d for d in self.no_shows[key] if d >= since]
             if not self.no_shows[key]:
                 del self.no_shows[key]
+        for key in [k for k, (until, _) in self.blocks_raised.items() if until < since]:
+            del self.blocks_raised[key]
 
 
 APPLY: dict[type[ev.Record], Callable[[HallState, Event[Any]], None]] = dict([

@@ -5,7 +5,7 @@ and block, and bookings ordered by their slot among walk-ins."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -612,3 +612,37 @@ def test_a_phone_is_matched_under_every_salt_kept():
     error = hall.refused(cmd.Book("A", "2026-11-26", "10:00", "new-key", "k", "00000097",
                                   phone_keys=("older-key", "old-key", "new-key")))
     assert error.code == "forbidden"
+
+
+def test_a_block_once_over_does_not_come_back_when_the_no_shows_that_raised_it_are_forgotten():
+    """3 no-shows in 30 days block a phone 30 days. No-shows on 23 Nov, 3 and 21 Dec block it
+    until 20 Jan; one on 30 Dec, booked before the block, falls within it and starts none. On
+    25 Jan the 23 Nov no-show is past the 60 days the core keeps: the 30 Dec one must still not
+    start a block of its own (it did, until 29 Jan, from the three left in memory)."""
+    rules = replace(RULES, horizon_days=14)
+    base = replace(HALL, categories=tuple(replace(c, booking=rules) if c.booking else c
+                                          for c in HALL.categories))
+    definition = replace(base, hall=replace(base.hall, booking_no_show_limit=3,
+                                            booking_no_show_days=30, booking_block_days=30))
+    hall = Hall(datetime(2026, 11, 23, 8, 0, tzinfo=TZ), definition)
+
+    def at(day: date, hour: int, minute: int = 0) -> None:
+        hall.now = datetime.combine(day, time(hour, minute), TZ)
+
+    days = [date(2026, 11, 23), date(2026, 12, 3), date(2026, 12, 21), date(2026, 12, 30)]
+    for day in days[:3]:
+        at(day if day == days[0] else day - timedelta(days=1), 8)
+        hall.booked(day.isoformat(), "10:00")
+    at(days[2], 8)
+    hall.booked(days[3].isoformat(), "10:00")   # before the release that blocks the phone
+    blocks = []
+    for day in days:
+        at(day, 10, 16)
+        blocks += [e.data.until for e in hall.do(cmd.Tick()) if isinstance(e.data, ev.BookingBlocked)]
+    assert blocks == ["2027-01-20"]
+    for day, blocked in ((date(2027, 1, 19), (date(2027, 1, 20), 3)), (date(2027, 1, 25), None)):
+        at(day, 8)
+        hall.do(cmd.Tick())
+        until = hall.state.phone_blocked_until(["p1"])
+        assert (until if until is not None and until[0] >= day else None) == blocked, day
+    assert hall.booked("2027-01-27", "10:00")   # booking open again on the 25th
