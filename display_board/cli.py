@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["say"]:
         return say(argv[1:])
-    from display_board.model import BoardFilter, BoardModel, parse_windows
+    from display_board.model import BoardFilter, BoardModel, Call, parse_windows
 
     args = _parser().parse_args(argv)
     if not args.token:
@@ -154,19 +154,25 @@ def main(argv: list[str] | None = None) -> int:
                                                          lambda: shell.model.refused))
         asyncio.run(shell.run())
         return 0
+    from hall.voice.call_queue import DEFAULT_BOUND
     from hall.voice.engines import make_engine
     from hall.voice.errors import VoiceError
-    from hall.voice.playback import Speaker
+    from hall.voice.playback import CallAnnouncer, Speaker
 
     try:
         engine = make_engine(args.engine)
     except VoiceError as error:
         print(f"语音引擎不可用：{error}", file=sys.stderr)
         return 1
-    with Speaker(engine, call_repeat=args.repeat) as speaker:   # in order, never overlapping
-        shell = BoardShell(args.server, args.token, BoardModel(board_filter),
-                           announce=lambda call: speaker.call(call.number, call.window),
-                           strips=strips, settings=settings)
+    model = BoardModel(board_filter)
+    # in order, never overlapping, shortened when calls bunch up (docs/board.md#voice)
+    with Speaker(engine, call_repeat=args.repeat) as speaker, CallAnnouncer(speaker) as announcer:
+        def announce(call: Call) -> None:
+            announcer.set_bound(model.hall.get("voice_wait_seconds", DEFAULT_BOUND))  # the hall file's
+            announcer.call(call.number, call.window)
+
+        shell = BoardShell(args.server, args.token, model, announce=announce, strips=strips,
+                           settings=settings)
         asyncio.run(shell.run())
     return 0
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 
 from hall.voice.words import call_text, merged_call_text
 
-DEFAULT_BOUND = 20.0  # seconds a call may wait before its first word (hall file: voice_wait_seconds)
+DEFAULT_BOUND = 20  # seconds a call may wait before its first word (hall file: voice_wait_seconds)
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class CallQueue:
         if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
             raise ValueError("repeat 至少为 1")
         self.timing = timing
-        self.bound = DEFAULT_BOUND
+        self.bound: float = DEFAULT_BOUND
         self.set_bound(bound)
         self.repeat = repeat
         self.waiting: list[QueuedCall] = []
