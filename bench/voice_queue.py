@@ -8,7 +8,8 @@ about 14 calls a minute in all, for 30 minutes. Each window's first call comes a
 moment of the first 10 minutes and the next ones 5 to 15 minutes apart (seeded, so the run
 repeats). The whole hall on one speaker is printed too, for comparison.
 
-Usage: .venv/bin/python bench/voice_queue.py [--minutes 30] [--seed 19]
+Usage: .venv/bin/python bench/voice_queue.py [--minutes 30] [--seed 19] [--by floor|zone]
+(`--by zone`: one speaker to each of the hall file's zones, A区–H区, instead of each floor)
 """
 
 from __future__ import annotations
@@ -83,11 +84,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--by", choices=("floor", "zone"), default="floor")
     args = parser.parse_args()
     hall = load_hall(COUNTY)
     zones: dict[str, list[int]] = defaultdict(list)
     for window in hall.windows:
-        zones[window.floor].append(window.number)
+        zones[getattr(window, args.by)].append(window.number)
     print(f"{hall.hall.name}: {len(hall.windows)} windows, "
           + "，".join(f"{floor} {len(w)} 个" for floor, w in zones.items())
           + f"; each window calls about every 10 minutes, {args.minutes} minutes; "
