@@ -38,13 +38,31 @@ class Call:
 
 @dataclass
 class BoardFilter:
-    """Which windows and categories this board shows; empty means all."""
+    """Which windows and categories this board shows and announces; empty means all.
+
+    `zones` names zones or floors of the hall file (a window's `zone` or `floor`: A区, 一楼):
+    their windows are known from the server's hall view (`follow()`), none before it."""
 
     windows: frozenset[int] = frozenset()
     categories: frozenset[str] = frozenset()
+    zones: frozenset[str] = frozenset()
+    zone_windows: frozenset[int] = frozenset()
 
     def window(self, number: int) -> bool:
-        return not self.windows or number in self.windows
+        return ((not self.windows or number in self.windows)
+                and (not self.zones or number in self.zone_windows))
+
+    def follow(self, hall: dict[str, Any]) -> str:
+        """Take the zones' windows from the hall view; a sentence naming unknown zones, else ""."""
+        windows = hall.get("windows", [])
+        self.zone_windows = frozenset(w["window"] for w in windows
+                                      if self.zones & {w.get("zone"), w.get("floor")})
+        known = {w.get(key) for w in windows for key in ("zone", "floor")} - {None, ""}
+        unknown = sorted(self.zones - known)
+        if not unknown:
+            return ""
+        return (f"大厅配置中没有分区 {'、'.join(unknown)}，本屏不显示也不播报这些分区"
+                f"（可用：{'、'.join(sorted(known)) or '无'}）")
 
     def category(self, prefix: str) -> bool:
         return not self.categories or prefix in self.categories
@@ -62,6 +80,7 @@ class BoardModel:
     notice: str = ""
     connected: bool = False
     refused: str | None = None   # the server's reason when it turned this board away
+    zone_problem: str = ""       # the board's --zone names a zone the hall file has not
     take_code: str = ""          # today's hall code of the mobile 取号 page, as the server said
     hall_clock: HallClock = field(default_factory=HallClock)   # the clock's time, from each hello
 
@@ -71,6 +90,7 @@ class BoardModel:
         self.hall_clock.follow(reply)
         snapshot = reply.get("snapshot", {})
         self.hall = snapshot.get("hall", {})
+        self.zone_problem = self.board_filter.follow(self.hall)
         live = snapshot.get("live", {})
         self.windows = {w["window"]: w for w in live.get("windows", [])}
         self.queues = {q["category"]: q for q in live.get("queues", [])}
@@ -134,12 +154,14 @@ class BoardModel:
         return rows
 
     def ticker(self) -> str:
-        """The line along the bottom: why the server turned the board away, else today's hall
-        code of the mobile 取号 page (`/take`; the server sends it with each hello, a new one
-        each hall day), short and first so that it is soon read, then the notice (or a
-        welcome)."""
+        """The line along the bottom: why the server turned the board away, else that its
+        `--zone` is not in the hall file, else today's hall code of the mobile 取号 page (`/take`;
+        the server sends it with each hello, a new one each hall day), short and first so that
+        it is soon read, then the notice (or a welcome)."""
         if self.refused:
             return self.refused
+        if self.zone_problem:
+            return self.zone_problem
         line = self.notice or f"欢迎来到{self.hall.get('name', '本中心')}，请取号后留意叫号"
         if self.take_code:
             line = f"今日取号码 {self.take_code}（手机扫描大厅入口二维码取号）　　{line}"
