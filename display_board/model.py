@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall.client import HallClient, refusal
 from hall.hall_clock import HallClock
 from hall.vocabulary import WINDOW_STATUS_NAMES
 from hall.window_names import short_window_name
@@ -127,6 +128,15 @@ class BoardModel:
             return True
         return False
 
+    def follow_status(self, connected: bool, text: str) -> bool:
+        """Take in the connection's status (a lost connection, or the server's refusal of the
+        token, told apart by `hall.client.refusal`); say whether it changed."""
+        refused = None if connected else refusal(text)
+        if (connected, refused) == (self.connected, self.refused):
+            return False
+        self.connected, self.refused = connected, refused
+        return True
+
     def next_call(self) -> Call | None:
         return self.pending.popleft() if self.pending else None
 
@@ -171,6 +181,13 @@ class BoardModel:
         names = {c["prefix"]: c["name"] for c in self.hall.get("categories", [])}
         return [(names.get(prefix, prefix), q["waiting"]) for prefix, q in self.queues.items()
                 if self.board_filter.category(prefix)]
+
+
+def display_client(urls: list[str], token: str, shell: Any) -> HallClient:
+    """The server connection of a board or a voice-only device (the `display` role), feeding
+    the shell's `_snapshot`, `_event` and `_status`."""
+    return HallClient(urls, {"role": "display", "token": token}, on_snapshot=shell._snapshot,
+                      on_event=shell._event, on_status=shell._status)
 
 
 def pages(rows: list, per_page: int) -> list[list]:

@@ -11,8 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from display_board.model import BoardModel, Call
-from hall.client import HallClient, refusal
+from display_board.model import BoardModel, Call, display_client
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +20,7 @@ class VoiceShell:
     def __init__(self, urls: list[str], token: str, model: BoardModel, announce: Callable[[Call], None]):
         self.model = model
         self.announce = announce
-        self.client = HallClient(urls, {"role": "display", "token": token},
-                                 on_snapshot=self._snapshot, on_event=self._event,
-                                 on_status=self._status)
+        self.client = display_client(urls, token, self)
         self.snapshots = 0
 
     def _snapshot(self, reply: dict[str, Any]) -> None:
@@ -38,9 +35,7 @@ class VoiceShell:
                 self.announce(call)
 
     def _status(self, connected: bool, text: str) -> None:
-        self.model.connected = connected
-        self.model.refused = None if connected else refusal(text)
-        if self.model.refused:
+        if self.model.follow_status(connected, text) and self.model.refused:
             log.error("%s", self.model.refused)
 
     async def run(self) -> None:
