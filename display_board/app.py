@@ -28,8 +28,7 @@ from display_board.layout import MARGIN, BoardSettings, Box, Plan, row_gap
 from display_board.layout import plan as layout_plan
 from display_board.led_text import AMBER, GREEN, RED, dots_wide, led_image
 from display_board.legibility import ROW_DOTS
-from display_board.model import BoardModel, Call, pages
-from hall.client import HallClient, refusal
+from display_board.model import BoardModel, Call, display_client, pages
 from hall.kivy_runtime import release_textures_each_frame
 from hall.vocabulary import BOOKED_MARK
 
@@ -421,9 +420,7 @@ class BoardShell:
         self.model = model
         self.strips = strips
         self.app = BoardApp(model, announce, settings)
-        self.client = HallClient(urls, {"role": "display", "token": token},
-                                 on_snapshot=self._snapshot, on_event=self._event,
-                                 on_status=self._status)
+        self.client = display_client(urls, token, self)
         self.snapshots = 0
 
     def _snapshot(self, reply: dict[str, Any]) -> None:
@@ -443,9 +440,7 @@ class BoardShell:
             self.app.changed()
 
     def _status(self, connected: bool, text: str) -> None:
-        refused = None if connected else refusal(text)
-        if (connected, refused) != (self.model.connected, self.model.refused):
-            self.model.connected, self.model.refused = connected, refused
+        if self.model.follow_status(connected, text):
             self.app.changed()
 
     async def run(self) -> None:

@@ -12,7 +12,10 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from display_board.model import BoardFilter, BoardModel, Call, parse_windows
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--windowed", action="store_true", help="不全屏 / not full screen")
     parser.add_argument("--windows", default="", metavar="1-8,12",
                         help="只显示这些窗口（分区、分楼层时用）/ only these windows")
+    parser.add_argument("--zone", default="", metavar="一楼,A区",
+                        help="只显示、只播报大厅配置中这些分区或楼层的窗口 / only the windows of these "
+                             "zones or floors of the hall file")
+    parser.add_argument("--no-screen", action="store_true",
+                        help="只播报、不显示（走廊里的音箱）/ a voice-only device, no screen")
     parser.add_argument("--categories", default="", metavar="A,B",
                         help="只显示这些号段的等候人数 / only these categories")
     parser.add_argument("--rows", type=int, metavar="N",
@@ -110,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["say"]:
         return say(argv[1:])
-    from display_board.model import BoardFilter, BoardModel, parse_windows
 
     args = _parser().parse_args(argv)
     if not args.token:
@@ -118,10 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         board_filter = BoardFilter(parse_windows(args.windows), frozenset(
-            p.strip() for p in args.categories.split(",") if p.strip()))
+            p.strip() for p in args.categories.split(",") if p.strip()),
+            zones=frozenset(p.strip() for p in args.zone.split(",") if p.strip()))
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
+    if args.no_screen and (args.voice == "off" or args.screenshot):
+        print("--no-screen 是只播报的设备：不能与 --voice off 或 --screenshot 同用", file=sys.stderr)
+        return 2
+    if args.no_screen:
+        return _voice_only(args, BoardModel(board_filter))
     size = (1080, 1920) if args.portrait else (1920, 1080)
     settings = board_settings(args, size)
     if isinstance(settings, str):
@@ -154,20 +167,43 @@ def main(argv: list[str] | None = None) -> int:
                                                          lambda: shell.model.refused))
         asyncio.run(shell.run())
         return 0
+    model = BoardModel(board_filter)
+
+    def run(announce: Callable[[Call], None]) -> None:
+        shell = BoardShell(args.server, args.token, model, announce=announce, strips=strips,
+                           settings=settings)
+        asyncio.run(shell.run())
+
+    return _with_voice(args, model, run)
+
+
+def _voice_only(args: argparse.Namespace, model: BoardModel) -> int:
+    from display_board.voice_device import VoiceShell
+
+    return _with_voice(args, model, lambda announce: asyncio.run(
+        VoiceShell(args.server, args.token, model, announce).run()))
+
+
+def _with_voice(args: argparse.Namespace, model: BoardModel,
+                run: Callable[[Callable[[Call], None]], None]) -> int:
+    """Run the device with its calls announced: in order, never overlapping, shortened when
+    they bunch up (docs/board.md#voice), within the hall file's bound."""
+    from hall.voice.call_queue import DEFAULT_BOUND
     from hall.voice.engines import make_engine
     from hall.voice.errors import VoiceError
-    from hall.voice.playback import Speaker
+    from hall.voice.playback import CallAnnouncer, Speaker
 
     try:
         engine = make_engine(args.engine)
     except VoiceError as error:
         print(f"语音引擎不可用：{error}", file=sys.stderr)
         return 1
-    with Speaker(engine, call_repeat=args.repeat) as speaker:   # in order, never overlapping
-        shell = BoardShell(args.server, args.token, BoardModel(board_filter),
-                           announce=lambda call: speaker.call(call.number, call.window),
-                           strips=strips, settings=settings)
-        asyncio.run(shell.run())
+    with Speaker(engine, call_repeat=args.repeat) as speaker, CallAnnouncer(speaker) as announcer:
+        def announce(call: Call) -> None:
+            announcer.set_bound(model.hall.get("voice_wait_seconds", DEFAULT_BOUND))
+            announcer.call(call.number, call.window)
+
+        run(announce)
     return 0
 
 

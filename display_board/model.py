@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from hall.client import HallClient, refusal
 from hall.hall_clock import HallClock
 from hall.vocabulary import WINDOW_STATUS_NAMES
 from hall.window_names import short_window_name
@@ -38,13 +39,31 @@ class Call:
 
 @dataclass
 class BoardFilter:
-    """Which windows and categories this board shows; empty means all."""
+    """Which windows and categories this board shows and announces; empty means all.
+
+    `zones` names zones or floors of the hall file (a window's `zone` or `floor`: A区, 一楼):
+    their windows are known from the server's hall view (`follow()`), none before it."""
 
     windows: frozenset[int] = frozenset()
     categories: frozenset[str] = frozenset()
+    zones: frozenset[str] = frozenset()
+    zone_windows: frozenset[int] = frozenset()
 
     def window(self, number: int) -> bool:
-        return not self.windows or number in self.windows
+        return ((not self.windows or number in self.windows)
+                and (not self.zones or number in self.zone_windows))
+
+    def follow(self, hall: dict[str, Any]) -> str:
+        """Take the zones' windows from the hall view; a sentence naming unknown zones, else ""."""
+        windows = hall.get("windows", [])
+        self.zone_windows = frozenset(w["window"] for w in windows
+                                      if self.zones & {w.get("zone"), w.get("floor")})
+        known = {w.get(key) for w in windows for key in ("zone", "floor")} - {None, ""}
+        unknown = sorted(self.zones - known)
+        if not unknown:
+            return ""
+        return (f"大厅配置中没有分区 {'、'.join(unknown)}，本屏不显示也不播报这些分区"
+                f"（可用：{'、'.join(sorted(known)) or '无'}）")
 
     def category(self, prefix: str) -> bool:
         return not self.categories or prefix in self.categories
@@ -62,6 +81,7 @@ class BoardModel:
     notice: str = ""
     connected: bool = False
     refused: str | None = None   # the server's reason when it turned this board away
+    zone_problem: str = ""       # the board's --zone names a zone the hall file has not
     take_code: str = ""          # today's hall code of the mobile 取号 page, as the server said
     hall_clock: HallClock = field(default_factory=HallClock)   # the clock's time, from each hello
 
@@ -71,6 +91,7 @@ class BoardModel:
         self.hall_clock.follow(reply)
         snapshot = reply.get("snapshot", {})
         self.hall = snapshot.get("hall", {})
+        self.zone_problem = self.board_filter.follow(self.hall)
         live = snapshot.get("live", {})
         self.windows = {w["window"]: w for w in live.get("windows", [])}
         self.queues = {q["category"]: q for q in live.get("queues", [])}
@@ -107,6 +128,15 @@ class BoardModel:
             return True
         return False
 
+    def follow_status(self, connected: bool, text: str) -> bool:
+        """Take in the connection's status (a lost connection, or the server's refusal of the
+        token, told apart by `hall.client.refusal`); say whether it changed."""
+        refused = None if connected else refusal(text)
+        if (connected, refused) == (self.connected, self.refused):
+            return False
+        self.connected, self.refused = connected, refused
+        return True
+
     def next_call(self) -> Call | None:
         return self.pending.popleft() if self.pending else None
 
@@ -134,12 +164,14 @@ class BoardModel:
         return rows
 
     def ticker(self) -> str:
-        """The line along the bottom: why the server turned the board away, else today's hall
-        code of the mobile 取号 page (`/take`; the server sends it with each hello, a new one
-        each hall day), short and first so that it is soon read, then the notice (or a
-        welcome)."""
+        """The line along the bottom: why the server turned the board away, else that its
+        `--zone` is not in the hall file, else today's hall code of the mobile 取号 page (`/take`;
+        the server sends it with each hello, a new one each hall day), short and first so that
+        it is soon read, then the notice (or a welcome)."""
         if self.refused:
             return self.refused
+        if self.zone_problem:
+            return self.zone_problem
         line = self.notice or f"欢迎来到{self.hall.get('name', '本中心')}，请取号后留意叫号"
         if self.take_code:
             line = f"今日取号码 {self.take_code}（手机扫描大厅入口二维码取号）　　{line}"
@@ -149,6 +181,13 @@ class BoardModel:
         names = {c["prefix"]: c["name"] for c in self.hall.get("categories", [])}
         return [(names.get(prefix, prefix), q["waiting"]) for prefix, q in self.queues.items()
                 if self.board_filter.category(prefix)]
+
+
+def display_client(urls: list[str], token: str, shell: Any) -> HallClient:
+    """The server connection of a board or a voice-only device (the `display` role), feeding
+    the shell's `_snapshot`, `_event` and `_status`."""
+    return HallClient(urls, {"role": "display", "token": token}, on_snapshot=shell._snapshot,
+                      on_event=shell._event, on_status=shell._status)
 
 
 def pages(rows: list, per_page: int) -> list[list]:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from hall import missed_call
 from hall.service_calendar import Session as Session  # the hall file's sessions
 from hall.vocabulary import COMPLAINT_CATEGORIES, SCORES, TICKET_KINDS
+from hall.voice.call_queue import DEFAULT_BOUND
 
 HANDLING_MODES = ("direct", "proxy", "consult")
 """直办类 (applicant present) / 代办类 (can be done by an agent) / 咨询类 (advice only)."""
@@ -68,6 +69,9 @@ class HallInfo:
     complaint_contact_days: int = 180
     """Days after a complaint is closed that its name and phone number are purged."""
     booking_no_show_limit: int = 3
+    voice_wait_seconds: int = DEFAULT_BOUND
+    """The longest a call waits before the first word of its announcement on a board's speaker
+    (`hall.voice.call_queue`: the calls are shortened to keep it)."""
     """预约 no-shows of one phone within `booking_no_show_days` that block its new bookings
     (docs/appointments.md); 0: never blocked."""
     booking_no_show_days: int = 30

@@ -122,6 +122,7 @@ def hall_view(definition: HallDefinition) -> dict[str, Any]:
         "rating_reasons": list(h.rating_reasons),
         "rating_levels": [[score, name] for score, name in h.scores],
         "missed_call": h.missed_call,
+        "voice_wait_seconds": h.voice_wait_seconds,
         "complaint_categories": list(h.complaint_categories),
         "complaint_keep_contact": h.complaint_keep_contact,
         "complaint_contact_days": h.complaint_contact_days,

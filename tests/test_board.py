@@ -605,3 +605,90 @@ def test_a_booked_call_in_the_last_calls_fits_a_county_window_number():
     assert recent_call_text(call, 200) == "A001 → 142号"
     assert recent_call_text(call, dots_wide("A001→142号")) == "A001→142号"
     assert recent_call_text(call, dots_wide("A001→142号") - 1) == "A001→142"
+
+
+def test_a_zone_of_the_hall_file_chooses_the_windows():
+    """`--zone` names zones or floors of the hall file; the windows come with the hall view."""
+    hall_view = snapshot(4)
+    zones = {1: ("A区", "一楼"), 2: ("A区", "一楼"), 3: ("B区", "一楼"), 4: ("C区", "二楼")}
+    for window in hall_view["snapshot"]["hall"]["windows"]:
+        window["zone"], window["floor"] = zones[window["window"]]
+    b_zone = BoardModel(BoardFilter(zones=frozenset({"B区"})))
+    assert not b_zone.apply_event(called("A002", 3))       # nothing before the hall view
+    b_zone.apply_snapshot(hall_view)
+    assert [r["window"] for r in b_zone.window_rows()] == [3]
+    assert not b_zone.apply_event(called("A003", 1)) and b_zone.apply_event(called("A004", 3))
+    floor = BoardModel(BoardFilter(zones=frozenset({"二楼", "A区"})))
+    floor.apply_snapshot(hall_view)
+    assert [r["window"] for r in floor.window_rows()] == [1, 2, 4]
+    wrong = BoardModel(BoardFilter(zones=frozenset({"Z区"})))
+    wrong.apply_snapshot(hall_view)
+    assert wrong.window_rows() == [] and wrong.ticker() == (
+        "大厅配置中没有分区 Z区，本屏不显示也不播报这些分区（可用：A区、B区、C区、一楼、二楼）")
+
+
+def test_two_voice_zones_each_announce_only_their_own_windows(tmp_path):
+    """Two voice-only devices (`--no-screen`) on one live hall, one for A区 (windows 1–4) and one
+    for B区 (5–8) of demo-town's hall file: each announces the calls of its own windows only."""
+    from display_board.voice_device import VoiceShell
+
+    hall = LiveHall(tmp_path, hall_text=round_the_clock(
+        (HALLS / "demo-town.toml").read_text(encoding="utf-8")))
+    heard: dict[str, list[tuple[str, int]]] = {"A区": [], "B区": []}
+
+    async def scenario():
+        shells = [VoiceShell([hall.ws], hall.tokens["display"], BoardModel(BoardFilter(zones=frozenset({zone}))),
+                             announce=lambda call, zone=zone: heard[zone].append((call.number, call.window)))
+                  for zone in heard]
+        runners = [asyncio.get_running_loop().create_task(shell.run()) for shell in shells]
+
+        async def until(condition, seconds=15):
+            for _ in range(seconds * 20):
+                if condition():
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"not in time: {heard}")
+
+        try:
+            await until(lambda: all(shell.snapshots for shell in shells))
+            kiosk = hall.hello("kiosk")
+            for prefix in "AEAE":
+                kiosk.request("take_ticket", category=prefix)
+            clerks = [(hall.hello("clerk", badge="1001", pin="4826"), 1),
+                      (hall.hello("clerk", badge="1009", pin="275803"), 5)]
+            for clerk, window in clerks:
+                clerk.request("sign_in", window=window, post="A")
+            for _ in range(2):
+                for clerk, _ in clerks:
+                    clerk.request("call_next")
+                    clerk.request("finish", outcome="done")
+            await until(lambda: len(heard["A区"]) == 2 and len(heard["B区"]) == 2)
+            await asyncio.sleep(0.3)                        # nothing more comes
+        finally:
+            for shell in shells:
+                await shell.stop()
+            for runner in runners:
+                runner.cancel()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hall.stop()
+    assert heard == {"A区": [("A001", 1), ("A002", 1)], "B区": [("E001", 5), ("E002", 5)]}
+
+
+def test_a_board_for_one_zone(tmp_path):
+    """The board of B区 (`--zone B区`) shows windows 5–8 only; screenshot for the eye."""
+    from PIL import Image
+
+    hall = LiveHall(tmp_path, hall_text=round_the_clock(
+        (HALLS / "demo-town.toml").read_text(encoding="utf-8")))
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        out = SHOTS / "demo-town-zone-b.png"
+        board_screenshot(hall, out, "--zone", "B区")
+        assert Image.open(out).size == (1920, 1080)
+        wrong = SHOTS / "demo-town-unknown-zone.png"
+        board_screenshot(hall, wrong, "--zone", "Z区")
+    finally:
+        hall.stop()

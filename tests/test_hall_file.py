@@ -475,3 +475,14 @@ def test_bad_booking_rules_are_refused_in_words(change, field, message):
         new = bad[change]
     text = SMALL.replace('department = "sb"\n', BOOKING.replace(change, new), 1)
     assert any(field in p and message in p for p in _problems(text)), _problems(text)
+
+
+def test_the_voice_wait_bound_is_read_and_sent_to_the_boards():
+    """`voice_wait_seconds`: the longest a call waits for its first word on a board's speaker."""
+    from queue_server.views import hall_view
+
+    (problem,) = _problems(SMALL.replace("demo = true", "demo = true\nvoice_wait_seconds = 2", 1))
+    assert problem.endswith("hall.voice_wait_seconds: 应为 5 到 120 之间的整数，实际为 2"), problem
+    assert hall_view(parse_hall(SMALL))["voice_wait_seconds"] == 20
+    definition = parse_hall(SMALL.replace("demo = true", "demo = true\nvoice_wait_seconds = 30", 1))
+    assert hall_view(definition)["voice_wait_seconds"] == 30

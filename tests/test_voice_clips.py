@@ -38,7 +38,7 @@ from hall.voice.errors import VoiceError
 from hall.voice.espeak import EngineMissing, EspeakEngine
 from hall.voice.playback import SilentPlayer, Speaker
 from hall.voice.wav import Pcm, read_pcm, resample, write_chime, write_pcm
-from hall.voice.words import call_text
+from hall.voice.words import call_text, merged_call_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,7 +102,7 @@ def test_every_call_to_windows_1_to_9999_has_clips() -> None:
     ("你好", ["你好"]),
     ("请 A012 号", ["012"]),
     ("请到3号窗口", ["3", "窗口"]),
-    ("请 A 一 号，到 二 号窗口办理", ["，"]),
+    ("请 A 一 号。到 二 号窗口办理", ["。"]),   # the ， between merged calls is a word break
 ])
 def test_text_without_clips_is_refused(clips: ClipEngine, tmp_path: Path, text: str, missing: list[str]) -> None:
     with pytest.raises(NoClipError) as caught:
@@ -112,6 +112,12 @@ def test_text_without_clips_is_refused(clips: ClipEngine, tmp_path: Path, text: 
     message = str(caught.value)
     assert message.startswith("录音片段里没有") and "espeak" in message
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_merged_calls_split_into_clips_at_the_comma() -> None:
+    text = merged_call_text([("A012", 3), ("A013", 5)])
+    assert text == "请 A 零 一 二 号 到 三 号窗口办理，A 零 一 三 号 到 五 号窗口办理"
+    assert clip_words(text) == [*clip_words(call_text("A012", 3)), *clip_words(call_text("A013", 5))[1:]]
 
 
 def test_nothing_to_say_is_refused() -> None:

@@ -11,12 +11,16 @@ nothing, so each import says which layer it uses):
   `engine_from_config()`).
 * `announcement`: `render_announcement()` makes the one WAV of an announcement (the chime, then
   the text `repeat` times with pauses); `announcement_wav()` does it for a call.
-* `playback`: the players and `Speaker`, which plays announcements one after the other from a
-  queue served by one worker thread, never overlapping.
+* `call_queue` (pure): the call queue with a bound: calls in order, shortened by documented
+  rules when they bunch up (drop the repeat, drop the chime, merge), planned on known durations
+  into an audio timeline (`plan()`).
+* `playback`: the players; `Speaker`, which plays announcements one after the other from a
+  queue served by one worker thread, never overlapping; `CallAnnouncer`, a board's calls
+  through the call queue into a Speaker.
 * `wav` (WAV audio with the standard library only, and the chime) and `errors` (`VoiceError`)
   are shared by the others.
 
-The imports go one way (words, errors → wav → espeak → clips → engines → announcement →
-playback), so no module imports another lazily to dodge a cycle.
+The imports go one way (words, errors → wav → espeak → clips → engines → announcement;
+words → call_queue; both → playback), so no module imports another lazily to dodge a cycle.
 See docs/voice.md for the rules and the configuration.
 """

@@ -28,6 +28,7 @@ from pathlib import Path
 from hall.voice.errors import VoiceError
 from hall.voice.espeak import DEFAULT_SPEED, DEFAULT_VOICE, synthesize
 from hall.voice.wav import FULL_SCALE, Pcm, join, read_pcm, silence, write_chime, write_pcm
+from hall.voice.words import CLAUSE_BREAK
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +81,16 @@ def _letter(char: str) -> str:
 def clip_words(text: str, words: Iterable[str] = CLIPS) -> list[str]:
     """The clip words that say `text`, in order; `NoClipError` if any part has no clip.
 
-    Words are separated by spaces; a word that is not a clip itself is split into the longest
-    clips that make it up (十二 → 十 二, 一百零一 → 一 百 零 一). Full-width and lower-case
-    letters count as their ASCII capitals.
+    Words are separated by spaces, or by the ， between the calls of a merged sentence
+    (`CLAUSE_BREAK`); a word that is not a clip itself is split into the longest clips that
+    make it up (十二 → 十 二, 一百零一 → 一 百 零 一). Full-width and lower-case letters count as
+    their ASCII capitals.
     """
     known = set(words)
     longest = max(map(len, known), default=1)
     found: list[str] = []
     missing: list[str] = []
-    for word in "".join(map(_letter, text)).split():
+    for word in "".join(map(_letter, text)).replace(CLAUSE_BREAK, " ").split():
         start = 0
         unknown_from: int | None = None
         while start < len(word):
@@ -186,6 +188,12 @@ class ClipEngine:
     def words(self, text: str) -> list[str]:
         """The clips `text` is made of (see `clip_words()`)."""
         return clip_words(text, self.clips)
+
+    def seconds(self, text: str) -> float:
+        """How long `render(text)` lasts, from the clips' lengths alone (nothing is rendered)."""
+        words = self.words(text)
+        return (sum(len(self.clips[word].samples) for word in words) / self.rate
+                + self.word_gap * (len(words) - 1))
 
     def render(self, text: str) -> Pcm:
         """`text` as audio: its clips with `word_gap` seconds of silence between them."""

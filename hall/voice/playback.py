@@ -1,6 +1,7 @@
 """Playback: the players (aplay, paplay, or silence where there is no sound card) and the
 `Speaker`, which plays announcements one after the other, never overlapping, from a queue
-served by one worker thread.
+served by one worker thread; and the `CallAnnouncer`, which feeds the Speaker a board's calls
+through the call queue with a bound (`hall.voice.call_queue`).
 
 `say()` only enqueues, so it is safe to call from the asyncio loop (kivy's included): the waits
 for the engine and for the player happen on the worker thread, never on the loop. It returns a
@@ -11,6 +12,7 @@ the end of the announcement.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -19,13 +21,15 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from hall.voice.announcement import DEFAULT_GAP, default_chime, render_announcement
+from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP, default_chime, render_announcement
+from hall.voice.call_queue import DEFAULT_BOUND, Announcement, CallQueue, Timing
 from hall.voice.engines import VoiceEngine
 from hall.voice.errors import VoiceError
 from hall.voice.espeak import EspeakEngine
@@ -121,6 +125,29 @@ def find_player(which: Callable[[str], str | None] = shutil.which,
     return SilentPlayer()
 
 
+# --- durations ----------------------------------------------------------------------------------------
+
+def engine_timing(engine: VoiceEngine, chime: str | os.PathLike[str], *, gap: float = DEFAULT_GAP,
+                  chime_pause: float = CHIME_PAUSE) -> Timing:
+    """The durations the call queue plans with: the chime file's, and the engine's for a text:
+    the clip engine knows it from its clips (`ClipEngine.seconds`); any other engine says the
+    text once into a scratch file, which is measured (and remembered)."""
+    known = getattr(engine, "seconds", None)
+    if callable(known):
+        return Timing(wav_seconds(chime), chime_pause, gap, known)
+    measured: dict[str, float] = {}
+
+    def speech(text: str) -> float:
+        if text not in measured:
+            with tempfile.TemporaryDirectory(prefix="hall-voice-") as folder:
+                wav = Path(folder) / "measure.wav"
+                engine.synthesize(text, wav)
+                measured[text] = wav_seconds(wav)
+        return measured[text]
+
+    return Timing(wav_seconds(chime), chime_pause, gap, speech)
+
+
 # --- the speaker ------------------------------------------------------------------------------------
 
 @dataclass
@@ -186,6 +213,10 @@ class Speaker:
     def call(self, ticket: str, window: int, repeat: int | None = None) -> Future[None]:
         """The chime, then the call `repeat` times (default `call_repeat`): `announcement_wav()`'s audio."""
         return self._enqueue(call_text(ticket, window), self.call_repeat if repeat is None else repeat, True)
+
+    def announce(self, announcement: Announcement) -> Future[None]:
+        """Queue what the call queue chose (`CallQueue.next()`): its text, repeats and chime."""
+        return self._enqueue(announcement.text, announcement.repeat, announcement.chime)
 
     async def say_async(self, text: str, repeat: int = 1, *, chime: bool = False) -> None:
         """`say()` awaited from asyncio code: the loop keeps running while it plays."""
@@ -253,3 +284,65 @@ class Speaker:
                 self.player.play(wav)
         finally:
             wav.unlink(missing_ok=True)
+
+
+# --- the board's calls ----------------------------------------------------------------------------
+
+class CallAnnouncer:
+    """A board's calls through a `CallQueue` into a `Speaker`: in order, never overlapping, and
+    shortened when they bunch up so that none waits more than `bound` seconds for its first word.
+
+    `call()` only queues (safe from the asyncio loop); one worker thread takes the next
+    announcement each time the speaker falls quiet and waits for it to be played. `clock`
+    (seconds) is injectable for tests; the plan uses the engine's known durations
+    (`engine_timing()`).
+    """
+
+    def __init__(self, speaker: Speaker, *, bound: float = DEFAULT_BOUND,
+                 clock: Callable[[], float] = time.monotonic):
+        self.speaker = speaker
+        self.queue = CallQueue(engine_timing(speaker.engine, speaker.chime, gap=speaker.gap),
+                               bound=bound, repeat=speaker.call_repeat)
+        self._clock = clock
+        self._ready = threading.Condition()
+        self._closed = False
+        self._worker = threading.Thread(target=self._run, name="call-announcer", daemon=True)
+        self._worker.start()
+
+    def call(self, ticket: str, window: int) -> None:
+        """Queue a call (a recall of a number still waiting replaces its call)."""
+        with self._ready:
+            self.queue.add(ticket, window, self._clock())
+            self._ready.notify()
+
+    def set_bound(self, seconds: float) -> None:
+        """The hall's bound (`voice_wait_seconds` of the hall file, from the server's snapshot)."""
+        with self._ready:
+            self.queue.set_bound(seconds)
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        self.speaker.stop()
+        self._worker.join()
+
+    def __enter__(self) -> CallAnnouncer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        played = False
+        while True:
+            with self._ready:
+                back_to_back = played and bool(self.queue.waiting)
+                while not self._closed and not self.queue.waiting:
+                    self._ready.wait()
+                if self._closed:
+                    return
+                announcement = self.queue.next(self._clock(), back_to_back)
+            with contextlib.suppress(VoiceError, CancelledError):  # the Speaker logged it; play on
+                self.speaker.announce(announcement).result()
+            played = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 
 DIGIT_WORDS = "零一二三四五六七八九"
 PHONE_ONE = "幺"  # how 1 is said in phone numbers, so that it is not heard as 7
@@ -93,6 +94,19 @@ def call_text(ticket: str, window: int) -> str:
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"窗口号 {window!r} 不对：应为正整数")
     return f"请 {spell_ticket(ticket)} 号 到 {cardinal(window)} 号窗口办理"
+
+
+CLAUSE_BREAK = "，"  # between the calls of a merged sentence; the clip engine reads it as a pause
+
+
+def merged_call_text(calls: Sequence[tuple[str, int]]) -> str:
+    """Several calls as one sentence, said once when calls bunch up (`hall.voice.call_queue`):
+    [("A012", 3), ("A013", 5)] → "请 A 零 一 二 号 到 三 号窗口办理，A 零 一 三 号 到 五 号窗口办理".
+    One call is its `call_text()`."""
+    if not calls:
+        raise ValueError("没有要合并的叫号")
+    clauses = [call_text(ticket, window).removeprefix("请 ") for ticket, window in calls]
+    return "请 " + CLAUSE_BREAK.join(clauses)
 
 
 # --- running text --------------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+"""A voice-only device (`display-board --no-screen`): a speaker in a corridor with no screen.
+
+It connects as a board does (the `display` role), keeps the same `BoardModel` (so the same
+`--windows` / `--zone` choose what it announces) and announces each call of its windows as it
+arrives, through the board's `announce` (in the command: the `CallAnnouncer`). No kivy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from display_board.model import BoardModel, Call, display_client
+
+log = logging.getLogger(__name__)
+
+
+class VoiceShell:
+    def __init__(self, urls: list[str], token: str, model: BoardModel, announce: Callable[[Call], None]):
+        self.model = model
+        self.announce = announce
+        self.client = display_client(urls, token, self)
+        self.snapshots = 0
+
+    def _snapshot(self, reply: dict[str, Any]) -> None:
+        self.model.apply_snapshot(reply)
+        if self.model.zone_problem:
+            log.error("%s", self.model.zone_problem)
+        self.snapshots += 1
+
+    def _event(self, event: dict[str, Any]) -> None:
+        if self.model.apply_event(event):
+            while (call := self.model.next_call()) is not None:
+                self.announce(call)
+
+    def _status(self, connected: bool, text: str) -> None:
+        if self.model.follow_status(connected, text) and self.model.refused:
+            log.error("%s", self.model.refused)
+
+    async def run(self) -> None:
+        await self.client.run()
+
+    async def stop(self) -> None:
+        await self.client.stop()
