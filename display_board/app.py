@@ -368,6 +368,9 @@ class BoardApp(App):
         """Something shown changed (an event, a snapshot): show the next call if idle, redraw."""
         if self.board is None:
             return
+        for call in self.model.calls_to_speak():   # at once: the voice keeps its own queue
+            if self.announce is not None:
+                self.announce(call)
         if self.board.call is None:
             self._show_next_call()
         self.board.redraw()
@@ -379,8 +382,6 @@ class BoardApp(App):
             return
         self.board.blink_until = Clock.get_time() + HIGHLIGHT_SECONDS
         self.board.blink_on = True
-        if self.announce is not None:
-            self.announce(call)
         self._call_timer = Clock.schedule_once(self._call_done, HIGHLIGHT_SECONDS)
 
     def _call_done(self, _dt) -> None:

@@ -78,6 +78,7 @@ class BoardModel:
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     recent: list[Call] = field(default_factory=list)      # newest first
     pending: deque[Call] = field(default_factory=deque)   # calls still to be highlighted
+    unspoken: deque[Call] = field(default_factory=deque)  # calls not yet given to the voice
     notice: str = ""
     connected: bool = False
     refused: str | None = None   # the server's reason when it turned this board away
@@ -103,6 +104,7 @@ class BoardModel:
                        for c in live.get("calls", []) if self.board_filter.window(c["window"])
                        ][:self.recent_limit]
         self.pending.clear()          # the past is not announced again after a reconnect
+        self.unspoken.clear()
 
     def apply_event(self, event: dict[str, Any]) -> bool:
         """Take in one event; say whether anything shown changed."""
@@ -113,6 +115,7 @@ class BoardModel:
             call = Call(event["number"], event["window"], event.get("window_name", ""),
                         event.get("recall", 0), event.get("booked", False))
             self.pending.append(call)
+            self.unspoken.append(call)
             self.recent = [call] + [c for c in self.recent if c.number != call.number]
             del self.recent[self.recent_limit:]
             return True
@@ -139,6 +142,14 @@ class BoardModel:
 
     def next_call(self) -> Call | None:
         return self.pending.popleft() if self.pending else None
+
+    def calls_to_speak(self) -> list[Call]:
+        """The calls come since last asked, in order, for the voice: they are announced as they
+        arrive (the voice's queue keeps each within its bound, hall.voice.call_queue), not when
+        the screen's turn comes to highlight them."""
+        calls = list(self.unspoken)
+        self.unspoken.clear()
+        return calls
 
     # --- read by the screen ------------------------------------------------------------------------
 

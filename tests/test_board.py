@@ -96,7 +96,8 @@ def test_the_app_announces_a_burst_in_order(monkeypatch):
     for n, number in enumerate(numbers):                # 20 calls in one go
         model.apply_event(called(number, 1 + n % 3, seq=10 + n))
         app.changed()
-    assert announced == ["A002"] and app.board.call.number == "A002"
+    # each given to the voice as it comes (its queue bounds the wait), highlighted in turn
+    assert announced == numbers and app.board.call.number == "A002"
     for _ in numbers:
         app._call_done(0)                                # each highlight's end
     assert announced == numbers and app.board.call is None
@@ -212,7 +213,8 @@ def test_live_board_with_strips_and_a_lost_server(tmp_path):
 
 def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monkeypatch):
     """Four clerks call 20 tickets as fast as the server lets them (well under 2 s): the board
-    announces every one, in the order the server sent them, and shows each in turn."""
+    gives every one to the voice as it comes, in the order the server sent them, and shows each
+    in turn."""
     import display_board.app as board_app
     from display_board.app import BoardShell
     from hall.look import register_font
@@ -256,7 +258,7 @@ def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monk
                         clerk.request("finish", outcome="done")
             sent = [watcher.wait_event("ticket_called")["number"] for _ in range(20)]
             for _ in range(400):
-                if len(announced) == 20:
+                if len(announced) == len(shown) == 20:
                     break
                 await asyncio.sleep(0.02)
             assert announced == sent and shown == sent
