@@ -95,6 +95,8 @@ class HallHost:
         self.lookups = PerAddress(LOOKUP_LIMIT)   # `/q` tries, per address
         self.status_tries = PerAddress(STATUS_LIMIT)   # `/ts` tries (a complaint's), per address
         self.purged_on: date | None = None   # the hall day complaint contacts were last purged on
+        self.salts_forgotten_on: date | None = None   # … and the old phone and booking salts
+        self.salts_failed_on: date | None = None
         self.editions: dict[int, tuple[ServiceItem, ...] | None] = {}   # earlier catalogues
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
                              credentials=self.revocation, on_fenced=on_fenced)
@@ -387,12 +389,23 @@ class HallHost:
             if self.service.state.day != day:    # read as the tick's reply is: committed
                 day = self.service.state.day
                 day_changed()
-                try:   # the day's phone keys become meaningless (queue_server.store.phone_salts)
-                    await asyncio.to_thread(self.service.forget_phone_salts)
-                except Exception:   # the database is away: the next day change, or a start
-                    log.exception("the phone salts of hall %s before %s were kept", self.code, day)
             else:
                 tick_done()
+            if self.salts_forgotten_on != day:
+                await self.forget_salts(day)
+
+    async def forget_salts(self, day: date) -> None:
+        """Delete the phone salts of the days before `day` and the booking salts no booking
+        needs (their keys become meaningless: queue_server.store.phone_salts, booking_salts),
+        once a hall day; while the database is away, each tick tries again."""
+        try:
+            await asyncio.to_thread(self.service.forget_phone_salts)
+        except Exception:
+            if self.salts_failed_on != day:   # said once a day, not every 5 s
+                log.exception("the phone salts of hall %s before %s were kept", self.code, day)
+                self.salts_failed_on = day
+            return
+        self.salts_forgotten_on = day
 
     async def purge_contacts(self) -> None:
         """Delete the complainants' names and phones whose period has passed

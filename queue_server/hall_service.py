@@ -190,6 +190,7 @@ class HallService:
                                             self.definition, self.state.day,
                                             min((b.made_at.date() for b in
                                                  self.state.bookings.values()), default=None)))
+        self._booking_salts = None   # read again: the one cached may have been among those gone
 
     def registered_devices(self) -> list[devices.Device]:
         """The hall's devices whose tokens are not revoked."""
