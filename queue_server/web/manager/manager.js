@@ -795,6 +795,7 @@ function renderDevices() {
 function renderNotice() {
   const current = $("current-notice");
   current.textContent = "";
+  current.title = app.notice || "";
   if (app.notice) current.append("当前公告：", element("b", { textContent: app.notice }));
   else current.append("当前没有公告");
   $("notice-clear").disabled = !app.notice || app.connection !== "online";
