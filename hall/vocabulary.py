@@ -186,6 +186,11 @@ BOOKING_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
 )
 """The appointments' KPIs (`kpis.booking_kpis`): key, Chinese name, unit (docs/kpis.md); the
 dashboard's 今日预约 counts are named by them too."""
+BOOKING_SHORT_NAMES: Final = {"booked": "预约", "on_time": "按时", "withdrawn": "撤销",
+                               "expected": "待签"}
+"""The short form of a `BOOKING_METRICS` name too wide for a column head of the dashboard's
+今日预约 (its side column at 1366×768); the head says the full name on hover and to a screen
+reader, and the pane's summary line above it names every count in full."""
 BOOKING_COUNTED: Final = {"checked_in": "on_time", "late": "late", "no_show": "no_show",
                            "cancelled": "cancelled", "withdrawn": "withdrawn",
                            "booked": "expected"}

@@ -24,7 +24,7 @@ from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import ROUND_THE_CLOCK, LiveHall
 from tests.test_county_view import CHIEF, EAST, SEAT
-from tests.test_manager_pages import dashboard
+from tests.test_manager_pages import BIG_SCREEN, dashboard
 
 CASE_OPS = {
     "handle_case": {"measure": "deadline", "finding": "态度生硬属实", "published": "已限期整改"},
@@ -354,6 +354,9 @@ def test_cases_past_their_deadline_are_red_and_near_it_yellow(tmp_path, browser)
             d.assert_readable()
             d.assert_fits()
             d.shot("dashboard-due-cases")
+            d.page.set_viewport_size(BIG_SCREEN)
+            d.assert_fits()
+            d.shot("dashboard-due-cases-1920")
     finally:
         hall.stop()
 

@@ -59,8 +59,13 @@ def test_todays_bookings_per_slot_follow_bookings_check_ins_and_cancellations_li
             expect(p.locator("#bookings-pane")).to_be_hidden()
             p.get_by_role("tab", name=re.compile("今日预约")).click()
             expect(p.locator("#cases-pane")).to_be_hidden()
-            expect(p.locator("#bookings-head th")).to_have_text(
-                ["类别", "时段", "可签到", "预约数", "按时签到", "迟到", "爽约", "取消", "待签到"])
+            heads = p.locator("#bookings-head th")
+            expect(heads).to_have_text(
+                ["类别", "时段", "可签到", "预约", "按时", "迟到", "爽约", "取消", "待签"])
+            for head, name in zip(heads.all()[3:], ["预约数", "按时签到", "迟到", "爽约", "取消",
+                                                   "待签到"], strict=True):
+                expect(head).to_have_accessible_name(name)
+                expect(head).to_have_attribute("title", name)
             expect(p.locator("#bookings-summary")).to_have_text(
                 "预约数 4 · 按时签到 0 · 迟到 0 · 爽约 0 · 取消 0 · 待签到 4")
             expect(p.locator("#bookings tr th")).to_have_text(["08:30", "10:00", "09:00"])
@@ -145,6 +150,94 @@ def test_a_no_show_and_the_phone_blocked_for_it_reach_the_dashboard(tmp_path, br
             expect(counts(d, "A", "08:30")).to_have_text(["1", "0", "1", "0", "0", "0"])
             d.assert_fits()
             d.shot("bookings-no-show-1366")
+            assert d.errors == []
+    finally:
+        hall.stop()
+
+
+# Of each list in the side column at 1366×768: how many of its rows are wholly inside its
+# scroll box (under the sticky head), whether one is cut by the box's bottom edge, and the box's
+# `data-more` (the fade that says rows lie below). Each column head: its lines; whether a table
+# is wider than its box.
+SIDE_LISTS = """() => {
+    const list = (box, rows) => {
+        const edge = box.getBoundingClientRect();
+        const head = box.querySelector("thead");
+        const top = head ? head.getBoundingClientRect().bottom : edge.top;
+        const seen = [...box.querySelectorAll(rows)].map((r) => r.getBoundingClientRect());
+        return {
+            whole: seen.filter((r) => r.top >= top - 0.5 && r.bottom <= edge.bottom + 0.5).length,
+            cut: seen.some((r) => r.top < edge.bottom - 0.5 && r.bottom > edge.bottom + 0.5),
+            more: box.dataset.more,
+        };
+    };
+    const lines = (th) => {
+        const range = document.createRange();
+        range.selectNodeContents(th);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    };
+    return {
+        bookings: list(document.querySelector("#bookings-pane .table-scroll"), "#bookings tr"),
+        devices: list(document.querySelector(".devices-panel .table-scroll"), "#devices tr"),
+        heads: [...document.querySelectorAll("#bookings-head th")].map(lines),
+        warnings: document.querySelector(".warnings-panel").getBoundingClientRect().height,
+        wide: [...document.querySelectorAll(".live-side .table-scroll")]
+            .some((box) => box.scrollWidth > box.clientWidth),
+    };
+}"""
+
+
+def test_the_side_column_gives_the_bookings_the_height_an_empty_warning_list_does_not_need(
+        tmp_path, browser):  # noqa: F811
+    """At 1366×768, with bookings in 6 slots (2 withdrawn: all ten columns) and 9 devices: the
+    empty 今日预警 is one line high, at least 4 slots of 今日预约 show whole under column heads
+    of one line each, no table is wider than the column, 设备 shows at least 3 whole rows, and a
+    list cut at its pane's bottom edge fades there (`data-more`). At 1920×1080 all 6 slots and
+    all 9 devices show."""
+    hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "0",
+                    hall_text=TWO_CATEGORIES)
+    try:
+        for n in range(2, 5):
+            hall.cli("device", "add", "--role", "kiosk", "--name", f"kiosk-{n}")
+            hall.cli("device", "add", "--role", "display", "--name", f"board-{n}")
+        page = hall.hello("booking")
+        slots = [("A", "08:30"), ("A", "09:00"), ("A", "09:30"), ("A", "10:00"), ("B", "09:00"),
+                 ("B", "10:00")]
+        for n, (category, slot) in enumerate(slots):
+            book(page, category, slot, f"139000000{n:02d}")
+        # B stops taking bookings: its two are withdrawn (大厅撤销), a tenth column
+        hall.stop()
+        only_a = tmp_path / "only-a.toml"
+        only_a.write_text(BOOKING_HALL, encoding="utf-8")
+        assert "撤销 2 个尚未签到的预约" in hall.cli("import-hall", str(only_a))
+        hall.start()
+        with dashboard(browser, hall) as d:
+            p = d.page
+            p.get_by_role("tab", name=re.compile("今日预约")).click()
+            expect(p.locator("#bookings tr")).to_have_count(6)
+            expect(p.locator("#bookings-summary")).to_contain_text("大厅撤销 2")
+            expect(p.locator("#devices tr")).to_have_count(9)
+            expect(p.locator("#warnings .empty")).to_have_text("今天还没有预警")
+            side = p.evaluate(SIDE_LISTS)
+            assert side["warnings"] <= 80, side
+            assert side["heads"] == [1] * 10 and side["wide"] is False, side
+            assert side["bookings"]["whole"] >= 4, side
+            assert side["devices"]["whole"] >= 3, side
+            for name in ("bookings", "devices"):
+                if side[name]["cut"]:
+                    assert side[name]["more"] == "yes", side
+            assert side["devices"]["more"] == "yes", side   # 9 devices do not fit at 1366×768
+            d.assert_fits()
+            d.assert_readable()
+            d.shot("side-column-1366")
+            p.set_viewport_size(BIG_SCREEN)
+            expect(p.locator("#devices tr").last).to_be_visible()
+            side = p.evaluate(SIDE_LISTS)
+            assert side["bookings"]["whole"] == 6, side
+            assert side["heads"] == [1] * 10 and side["wide"] is False, side
+            assert side["devices"]["whole"] == 9, side
+            d.assert_fits()
+            d.shot("side-column-1920")
             assert d.errors == []
     finally:
         hall.stop()

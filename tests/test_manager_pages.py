@@ -475,6 +475,9 @@ def test_the_notice_and_the_green_channel_reach_the_hall(hall, browser):
         assert display.wait_event("notice")["text"] == notice
         expect(page.locator("#notice-result")).to_have_text("公告已发布")
         expect(page.locator("#current-notice")).to_have_text(f"当前公告：{notice}")
+        # one line beside the heading: the whole notice on hover
+        expect(page.locator("#current-notice")).to_have_attribute("title", notice)
+        d.shot("10-notice-published")
         page.get_by_label("新公告内容").fill("长" * 300)
         expect(page.locator("#notice-count")).to_have_text("300/300")
         page.get_by_label("新公告内容").fill("")

@@ -3,11 +3,12 @@
 // window at the kiosk) counted by how they stand; and a notice each time a phone is blocked for no-shows (the server sends no number,
 // only until when and how many). The snapshot holds today's bookings (`bookings`); each
 // `booking` event is one booking as it stands now, made or moved, and replaces what is known of
-// it. The counts' names are the appointments' KPIs' (BOOKING_METRICS).
+// it. The counts' names are the appointments' KPIs' (BOOKING_METRICS), in the column heads
+// their short forms (BOOKING_SHORT_NAMES) so that each head is one line in the side column.
 "use strict";
 
 (() => {
-  const { BOOKING_METRICS, BOOKING_COUNTED } = VOCABULARY;
+  const { BOOKING_METRICS, BOOKING_COUNTED, BOOKING_SHORT_NAMES } = VOCABULARY;
   const NAMES = Object.fromEntries(BOOKING_METRICS.map(([key, name]) => [key, name]));
   // booked, then a count per status, in the KPIs' order
   const COUNTED = BOOKING_METRICS.map(([key]) => key)
@@ -48,10 +49,12 @@
     const keys = COUNTED.filter((key) => key !== "withdrawn" || total.withdrawn);
     $("bookings-head").replaceChildren(
       ...["类别", "时段", "可签到"].map((textContent) => element("th", { scope: "col", textContent })),
-      ...keys.map((key) => element("th", { scope: "col", class: "num", textContent: NAMES[key] })));
+      ...keys.map((key) => element("th", { scope: "col", class: "num", title: NAMES[key],
+                                           "aria-label": NAMES[key],
+                                           textContent: BOOKING_SHORT_NAMES[key] || NAMES[key] })));
     $("bookings-count").textContent = ` ${total.booked}${notices.length ? " ⚠" : ""}`;
     $("bookings-summary").textContent = total.booked
-      ? keys.map((key) => `${NAMES[key]} ${total[key]}`).join(" · ")
+      ? keys.map((key) => `${NAMES[key]}\u00a0${total[key]}`).join(" · ")   // a name by its count
       : NONE;
     $("booking-notices").replaceChildren(...notices.map((n) => element("li", {
       class: "booking-notice",
@@ -68,8 +71,9 @@
         element("td", { title: def ? def.name : "", textContent: category }),
         element("th", { scope: "row", class: "booking-slot", title: view.slot_text,
                         textContent: view.slot }),
-        element("td", { class: "check-in-window",
-                        textContent: `${view.check_in_from}–${view.check_in_until}` }),
+        // none for a category that no longer takes bookings (its bookings withdrawn)
+        element("td", { class: "check-in-window", textContent: view.check_in_from
+          ? `${view.check_in_from}–${view.check_in_until}` : "—" }),
         ...keys.map((key) => element("td", { class: `num ${key}`,
                                                 textContent: String(counts[key]) }))));
     }

@@ -795,6 +795,7 @@ function renderDevices() {
 function renderNotice() {
   const current = $("current-notice");
   current.textContent = "";
+  current.title = app.notice || "";
   if (app.notice) current.append("当前公告：", element("b", { textContent: app.notice }));
   else current.append("当前没有公告");
   $("notice-clear").disabled = !app.notice || app.connection !== "online";
@@ -876,8 +877,23 @@ async function takePoster() {
 
 // --- start --------------------------------------------------------------------------------------
 
+// A list of the side column cut at its pane's bottom edge says so: `data-more=yes` while rows
+// lie below what is shown, and manager.css fades the cut row out. Only an attribute is set, so
+// the observers never change the sizes they watch.
+function hintScroll(box) {
+  const mark = () => {
+    box.dataset.more = box.scrollHeight - box.scrollTop - box.clientHeight > 1 ? "yes" : "no";
+  };
+  box.addEventListener("scroll", mark, { passive: true });
+  new ResizeObserver(mark).observe(box);
+  new MutationObserver(mark).observe(box, { childList: true, subtree: true, characterData: true });
+}
+
 function start() {
   onLoginForm(logIn);
+  for (const box of document.querySelectorAll(".live-side .table-scroll, .live-side ol")) {
+    hintScroll(box);
+  }
   $("logout-button").addEventListener("click", () => logOut("已退出登录"));
   $("ack-all").addEventListener("click", acknowledgeAll);
   $("poster-button").addEventListener("click", takePoster);
