@@ -103,6 +103,31 @@ FOLLOW_UP_RESULTS: Final = tuple(FOLLOW_UP_NAMES)
 FOLLOW_UP_SATISFIED: Final = ("satisfied", "basic")
 """The 回访 results that count as satisfied in 回访满意率 (docs/kpis.md)."""
 
+# --- village points' 代办 ledger (issue 18, queue_server.points) -----------------------------
+POINT_STAGE_NAMES: Final = {"recorded": "受理", "delivered": "送达乡镇", "handling": "办理中",
+                            "finished": "办结", "fed_back": "反馈", "archived": "归档",
+                            "visited": "回访", "withdrawn": "已撤回"}
+"""Where a 代办 case is (一事一记): recorded at the point, its papers delivered to the town,
+handled there, finished, the result told to the citizen, filed, called back; or withdrawn before
+the town received it (`queue_server.points.ledger`)."""
+POINT_STAGES: Final = tuple(POINT_STAGE_NAMES)
+POINT_RESULT_NAMES: Final = {"done": "已办结", "refused": "不予办理"}
+"""How the town finishes a 代办 case."""
+POINT_RESULTS: Final = tuple(POINT_RESULT_NAMES)
+POINT_DUE_NAMES: Final = {"yellow": "临近送达期限", "red": "已超送达期限"}
+"""A case not yet delivered to the town: its hand-over deadline is today or tomorrow (yellow),
+or past (red)."""
+POINT_CONFLICT_NAMES: Final = {
+    "withdraw_late": "撤回未生效：乡镇已接收",
+    "materials_late": "材料变更未生效：乡镇已接收，请按补正要求补交",
+    "supply_stale": "补交的材料所答的补正已不再需要",
+    "after_close": "操作未生效：该件已办结或已撤回",
+    "out_of_order": "操作未生效：该件尚未到这一步",
+}
+"""What the ledger says of an action that crossed another while the point was cut off, by the
+written rules of docs/points.md (`queue_server.points.ledger`)."""
+
+
 # --- the complaints register (投诉/建议台账, issue 16 point 3) ---------------------------------
 
 COMPLAINT_KIND_NAMES: Final = {"complaint": "投诉", "suggestion": "建议"}
