@@ -104,9 +104,9 @@ FOLLOW_UP_SATISFIED: Final = ("satisfied", "basic")
 """The 回访 results that count as satisfied in 回访满意率 (docs/kpis.md)."""
 
 # --- village points' 代办 ledger (issue 18, queue_server.points) -----------------------------
-POINT_STAGE_NAMES: Final = {"recorded": "受理", "delivered": "送达乡镇", "handling": "办理中",
-                            "finished": "办结", "fed_back": "反馈", "archived": "归档",
-                            "visited": "回访", "withdrawn": "已撤回"}
+POINT_STAGE_NAMES: Final = {"recorded": "已受理", "delivered": "已送达乡镇", "handling": "办理中",
+                            "finished": "已办结", "fed_back": "已反馈", "archived": "已归档",
+                            "visited": "已回访", "withdrawn": "已撤回"}
 """Where a 代办 case is (一事一记): recorded at the point, its papers delivered to the town,
 handled there, finished, the result told to the citizen, filed, called back; or withdrawn before
 the town received it (`queue_server.points.ledger`)."""
