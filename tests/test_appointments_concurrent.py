@@ -85,14 +85,19 @@ def test_an_address_booking_many_at_once_gets_exactly_its_burst(tmp_path):
 
 
 def test_an_address_booking_many_at_once_makes_exactly_its_daily_cap(tmp_path):
-    """`--book-day-limit 3`, no burst limit: 20 bookings sent at once from one address make
-    exactly 3, the others refused with the cap's words; another address still books."""
+    """`--book-day-limit 3`, no burst limit: 3 bookings of a slot already begun, sent at once,
+    are refused by the core and not counted; then 20 bookings sent at once from the address
+    make exactly 3, the others refused with the cap's words; another address still books."""
     hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "0",
                     "--book-day-limit", "3", hall_text=BOOKING_HALL)
 
     async def run() -> tuple[Counter[str], dict]:
         connections = await pages(hall.ws, 20)
         try:
+            begun = await at_once(ask(ws, "book", category="A", day="2026-11-23", slot="08:00",
+                                      phone=f"1380000000{i}", id_digits="1234")
+                                  for i, ws in enumerate(connections[:3]))
+            assert {outcome(r) for r in begun} == {"08:00–08:30这个时段已开始，请选择稍后的时段"}
             replies = await at_once(book(ws, i) for i, ws in enumerate(connections))
             again = await book(connections[0], 99)
             assert outcome(again) == "此网络今天已预约 3 个，请明天再试或到大厅现场取号"
@@ -171,20 +176,22 @@ def booking_status(hall: LiveHall, code: str) -> str:
 def test_twenty_wrong_proofs_at_once_check_five_and_lock_the_codes_cancellation(tmp_path):
     """20 cancellations of one code with wrong ID digits, sent at once: only 5 are checked
     (不符), 15 refused by the lock, and the right digits after are refused too; the booking
-    stays. A code with 4 wrong proofs gets its right one and 10 wrong ones at once: as if one
-    after another, exactly one more wrong one is checked, and the right one cancels the booking
-    if it came before it, else is refused by the lock."""
+    stays. A code with 4 wrong proofs gets its right one and 10 wrong ones at once (the right
+    one sent first, or in the middle): as if one after another, exactly one more wrong one is
+    checked, and the right one cancels the booking if it came before that one, else is refused
+    by the lock."""
     hall = LiveHall(tmp_path, "--simulate-from", START, "--book-limit", "0", hall_text=BOOKING_HALL)
 
-    async def run(code: str, right: str | None) -> list[dict]:
-        connections = await pages(hall.ws, 20)
+    async def run(code: str, right: str | None = None, at: int = 0) -> list[dict]:
+        """20 wrong proofs for `code` at once; or 10, with the `right` one sent `at` their
+        place."""
+        connections = await pages(hall.ws, 20 if right is None else 11)
         try:
-            if right is None:
-                return await at_once(ask(ws, "cancel_booking", code=code, id_digits=f"{i:04d}")
-                                     for i, ws in enumerate(connections))
-            return await at_once([ask(connections[0], "cancel_booking", code=code, id_digits=right),
-                                  *(ask(ws, "cancel_booking", code=code, id_digits=f"{i:04d}")
-                                    for i, ws in enumerate(connections[1:11]))])
+            proofs = [f"{i:04d}" for i in range(len(connections))]
+            if right is not None:
+                proofs[at] = right
+            return await at_once(ask(ws, "cancel_booking", code=code, id_digits=proof)
+                                 for ws, proof in zip(connections, proofs, strict=True))
         finally:
             await close(connections)
 
@@ -192,30 +199,32 @@ def test_twenty_wrong_proofs_at_once_check_five_and_lock_the_codes_cancellation(
         page = hall.hello("booking")
         code = page.request("book", category="A", day=DAY, slot="10:00", phone="13900000001",
                             id_digits="1234")["booking"]["booking"]
-        assert Counter(outcome(r) for r in asyncio.run(run(code, None))) == {WRONG: 5, LOCKED: 15}
+        assert Counter(outcome(r) for r in asyncio.run(run(code))) == {WRONG: 5, LOCKED: 15}
         assert page.request("cancel_booking", code=code, id_digits="1234")["error"] == {
             "code": "forbidden", "message": LOCKED}
         assert page.request("cancel_booking", code=code, phone="13900000001")["error"]["message"] \
             == LOCKED
         assert booking_status(hall, code) == "booked"
 
-        other = page.request("book", category="A", day=DAY, slot="10:00", phone="13900000002",
-                             id_digits="5678")["booking"]["booking"]
-        for guess in ("0000", "0001", "0002", "0003"):
-            assert outcome(page.request("cancel_booking", code=other, id_digits=guess)) == WRONG
-        right, *wrong = asyncio.run(run(other, "5678"))
-        assert Counter(outcome(r) for r in wrong) == {WRONG: 1, LOCKED: 9}
-        assert outcome(right) in ("ok", LOCKED)
-        assert booking_status(hall, other) == ("cancelled" if right["ok"] else "booked")
+        for i, at in enumerate((0, 5)):
+            other = page.request("book", category="A", day=DAY, slot="10:00",
+                                 phone=f"1390000001{i}", id_digits="5678")["booking"]["booking"]
+            for guess in ("9000", "9001", "9002", "9003"):
+                assert outcome(page.request("cancel_booking", code=other, id_digits=guess)) == WRONG
+            replies = asyncio.run(run(other, "5678", at))
+            right = replies.pop(at)
+            assert Counter(outcome(r) for r in replies) == {WRONG: 1, LOCKED: 9}
+            assert outcome(right) in ("ok", LOCKED)
+            assert booking_status(hall, other) == ("cancelled" if right["ok"] else "booked")
     finally:
         hall.stop()
 
 
 def test_a_block_lifted_while_the_phone_books_at_once_lets_exactly_one_booking_through(tmp_path):
     """A phone blocked by 2 no-shows (the hall's limit here) books from 20 addresses while a
-    manager lifts its block, all at once, then 5 more at once: each booking decided before the
-    lift is refused by the block, and of those after it exactly one is made (one a day per
-    phone), after the lift in the log."""
+    manager lifts its block, all at once (the lift sent amid the bookings), then 5 more at
+    once: each booking decided before the lift is refused by the block, and of those after it
+    exactly one is made (one a day per phone), after the lift in the log."""
     from queue_server import bookings
     from queue_server import events as ev
     from queue_server.store import booking_salts
@@ -243,11 +252,12 @@ def test_a_block_lifted_while_the_phone_books_at_once_lets_exactly_one_booking_t
         user, password = "zhuren", "hall-manager-1"
         assert (await ask(manager, "hello", role="manager", user=user, password=password))["ok"]
         try:
-            first = await at_once([ask(manager, "lift_booking_block", phone=phone),
-                                   *(book(ws, i, phone) for i, ws in enumerate(connections[:20]))])
+            during = [book(ws, i, phone) for i, ws in enumerate(connections[:20])]
+            first = await at_once([*during[:10], ask(manager, "lift_booking_block", phone=phone),
+                                   *during[10:]])
+            lifted = first.pop(10)
             later = await at_once(book(ws, i, phone) for i, ws in enumerate(connections[20:]))
-            return (Counter(outcome(r) for r in first[1:]), first[0],
-                    Counter(outcome(r) for r in later))
+            return Counter(outcome(r) for r in first), lifted, Counter(outcome(r) for r in later)
         finally:
             await close([*connections, manager])
 
