@@ -159,13 +159,21 @@ class PerAddressDay:
         self.day: date | None = None
         self.counts: Recent[int] = Recent(addresses)
 
-    def full(self, address: str, day: date) -> bool:
+    def take(self, address: str, day: date) -> bool:
+        """Whether `address` may do it once more on `day`, counted at once if so (before it is
+        done, so that many at once cannot all pass the cap); `give_back` if it was not done."""
         if day != self.day:
             self.day, self.counts = day, Recent(self.counts.cap)
-        return self.cap > 0 and (self.counts.get(address_key(address)) or 0) >= self.cap
+        key = address_key(address)
+        done = self.counts.touch(key) or 0
+        if self.cap > 0 and done >= self.cap:
+            return False
+        self.counts.put(key, done + 1)
+        return True
 
-    def count(self, address: str, day: date) -> None:
-        if day == self.day:
-            key = address_key(address)
-            self.counts.put(key, (self.counts.touch(key) or 0) + 1)
+    def give_back(self, address: str, day: date) -> None:
+        """One `take` of `address` on `day` that was not done after all."""
+        done = self.counts.touch(address_key(address)) if day == self.day else None
+        if done:
+            self.counts.put(address_key(address), done - 1)
 LOGIN_LIMIT = RateLimit(20, 60.0)   # an address's login tries: 20 at once, then one per 3 s

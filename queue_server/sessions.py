@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -115,6 +116,10 @@ class Context:
     wrong_proofs: dict[tuple[str, date], int] = field(default_factory=dict)
     """Cancellations refused for a wrong phone or ID digits, per booking code and hall day: at
     `WRONG_PROOFS` the code cannot be cancelled on the page that day (kept in memory)."""
+    proof_turns: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary)
+    """The lock a booking code's cancellations are checked under, one at a time; kept while
+    one is being checked or waits."""
 
     def __post_init__(self) -> None:
         self.hall_view = views.hall_view(self.service.definition)
@@ -505,19 +510,23 @@ class Session:
         except ValueError as error:
             raise ProtocolError("bad_request", str(error)) from None
         self._bookings_for(p)
-        if self.context.booked_today.full(self.address, self.state.day):
-            raise ProtocolError("rate_limited", f"此网络今天已预约 {self.context.booked_today.cap} 个，"
+        booked_today, day = self.context.booked_today, self.state.day
+        if not booked_today.take(self.address, day):   # counted now: many at once pass no more
+            raise ProtocolError("rate_limited", f"此网络今天已预约 {booked_today.cap} 个，"
                                                 "请明天再试或到大厅现场取号")
-        salt, kept = await self._booking_salts()
-        code = bookings.new_code()
-        while code in self.state.bookings:   # drawn again, never the citizen's trouble
+        try:
+            salt, kept = await self._booking_salts()
             code = bookings.new_code()
-        outcome = await self._submit(ops.command_for(request.op, {
-            **p, "code": code, "phone_key": bookings.phone_key(salt, phone),
-            "phone_keys": [bookings.phone_key(k, phone) for k in kept],
-            "id_key": bookings.id_key(salt, code, digits)}, self, self.state.clerk_window.get))
+            while code in self.state.bookings:   # drawn again, never the citizen's trouble
+                code = bookings.new_code()
+            outcome = await self._submit(ops.command_for(request.op, {
+                **p, "code": code, "phone_key": bookings.phone_key(salt, phone),
+                "phone_keys": [bookings.phone_key(k, phone) for k in kept],
+                "id_key": bookings.id_key(salt, code, digits)}, self, self.state.clerk_window.get))
+        except BaseException:   # not booked (refused, or the writer failed): not counted
+            booked_today.give_back(self.address, day)
+            raise
         made = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingMade))
-        self.context.booked_today.count(self.address, self.state.day)
         return {"booking": booked_view(self.state, self.state.bookings[made.booking]),
                 "qr": take_page.qr_svg(made.booking)}   # what the kiosk's check-in scans
 
@@ -533,21 +542,24 @@ class Session:
         if phone is None and digits is None:
             raise ProtocolError("bad_request", "请填写预约时的手机号或身份证后四位")
         self._bookings_for(p)
-        tries, day = self.context.wrong_proofs, self.state.day
-        if tries.get((code, day), 0) >= WRONG_PROOFS:
-            raise ProtocolError("forbidden", f"该预约码今天已核对错误 {WRONG_PROOFS} 次，今天不能在网上取消")
-        _, kept = await self._booking_salts()   # the booking's keys are under one of them
-        proofs = [*(bookings.phone_key(salt, phone) for salt in kept if phone is not None),
-                  *(bookings.id_key(salt, code, digits) for salt in kept if digits is not None)]
-        try:
-            await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs}, self,
-                                               self.state.clerk_window.get))
-        except DomainError as error:
-            if error.code == "not_found":   # a wrong proof: counted against the code, today
-                for old in [k for k in tries if k[1] != day]:
-                    del tries[old]
-                tries[(code, day)] = tries.get((code, day), 0) + 1
-            raise
+        # one proof of a code checked at a time, each after the ones before were counted: many
+        # at once are checked no more than one after another would be
+        async with self.context.proof_turns.setdefault(code, asyncio.Lock()):
+            tries, day = self.context.wrong_proofs, self.state.day
+            if tries.get((code, day), 0) >= WRONG_PROOFS:
+                raise ProtocolError("forbidden", f"该预约码今天已核对错误 {WRONG_PROOFS} 次，今天不能在网上取消")
+            _, kept = await self._booking_salts()   # the booking's keys are under one of them
+            proofs = [*(bookings.phone_key(salt, phone) for salt in kept if phone is not None),
+                      *(bookings.id_key(salt, code, digits) for salt in kept if digits is not None)]
+            try:
+                await self._submit(ops.command_for(request.op, {"code": code, "proofs": proofs},
+                                                   self, self.state.clerk_window.get))
+            except DomainError as error:
+                if error.code == "not_found":   # a wrong proof: counted against the code, today
+                    for old in [k for k in tries if k[1] != day]:
+                        del tries[old]
+                    tries[(code, day)] = tries.get((code, day), 0) + 1
+                raise
         return {"booking": booked_view(self.state, self.state.bookings[code])}
 
     async def _op_check_in(self, request: Request) -> dict[str, Any]:
