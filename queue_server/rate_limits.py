@@ -176,4 +176,6 @@ class PerAddressDay:
         done = self.counts.touch(address_key(address)) if day == self.day else None
         if done:
             self.counts.put(address_key(address), done - 1)
+
+
 LOGIN_LIMIT = RateLimit(20, 60.0)   # an address's login tries: 20 at once, then one per 3 s
