@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP
 from hall.voice.call_queue import CallQueue, Segment, first_words, plan
 from hall.voice.clips import ClipEngine
-from hall.voice.playback import CallAnnouncer, Speaker, engine_timing
+from hall.voice.playback import CallAnnouncer, SilentPlayer, Speaker, engine_timing
 from hall.voice.wav import wav_seconds
 
 CLIPS = ClipEngine()
@@ -188,3 +188,21 @@ def test_the_board_s_announcer_plays_what_the_queue_plans() -> None:
     for (start, seconds), announcement in zip(player.played, planned, strict=True):
         assert start == pytest.approx(announcement.start, abs=0.01)
         assert seconds == pytest.approx(announcement.end - announcement.start, abs=0.01)
+
+
+def test_the_hall_s_pace_and_repeat_set_what_the_announcer_plans() -> None:
+    """`CallAnnouncer.configure()` (the hall file's voice settings): the full call's repeat is the
+    hall's, and the durations the queue plans with are the engine's at the hall's pace."""
+    text = "请 A 零 一 二 号 到 十二 号窗口办理"
+    with Speaker(CLIPS, SilentPlayer()) as speaker, CallAnnouncer(speaker, bound=BOUND) as announcer:
+        assert (announcer.queue.repeat, speaker.engine.pace) == (2, 100)
+        announcer.configure(25, 150, 3)
+        assert (announcer.queue.bound, announcer.queue.repeat, speaker.engine.pace) == (25, 3, 150)
+        assert announcer.queue.timing.speech(text) == pytest.approx(CLIPS.at_pace(150).seconds(text))
+        assert announcer.queue.timing.speech(text) < TIMING.speech(text) - 0.3
+        calls = [(0.0, "A012", 12)]
+        (full,) = _announcements(plan(calls, announcer.queue.timing, bound=BOUND, repeat=announcer.queue.repeat))
+        said = CLIPS.at_pace(150).seconds(text)
+        assert full.end - full.start == pytest.approx(TIMING.lead + 3 * said + 2 * DEFAULT_GAP)
+        with pytest.raises(ValueError, match="repeat 至少为 1"):
+            announcer.configure(25, 150, 0)

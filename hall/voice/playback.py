@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP, default_chime, render_announcement
-from hall.voice.call_queue import DEFAULT_BOUND, Announcement, CallQueue, Timing
+from hall.voice.call_queue import DEFAULT_BOUND, DEFAULT_REPEAT, Announcement, CallQueue, Timing
 from hall.voice.engines import VoiceEngine
 from hall.voice.errors import VoiceError
 from hall.voice.espeak import EspeakEngine
@@ -173,8 +173,8 @@ class Speaker:
     """
 
     def __init__(self, engine: VoiceEngine | None = None, player: Player | None = None, *,
-                 chime: str | os.PathLike[str] | None = None, call_repeat: int = 2, gap: float = DEFAULT_GAP,
-                 workdir: str | os.PathLike[str] | None = None):
+                 chime: str | os.PathLike[str] | None = None, call_repeat: int = DEFAULT_REPEAT,
+                 gap: float = DEFAULT_GAP, workdir: str | os.PathLike[str] | None = None):
         self.engine: VoiceEngine = engine or EspeakEngine()
         self.player: Player = player or find_player()
         self.call_repeat = call_repeat
@@ -315,10 +315,17 @@ class CallAnnouncer:
             self.queue.add(ticket, window, self._clock())
             self._ready.notify()
 
-    def set_bound(self, seconds: float) -> None:
-        """The hall's bound (`voice_wait_seconds` of the hall file, from the server's snapshot)."""
+    def configure(self, bound: float, pace: int, repeat: int) -> None:
+        """The hall's voice settings (the hall file's `voice_wait_seconds`, `voice_pace` and
+        `voice_repeat`, from the server's snapshot): the bound, the speaking rate of the engine
+        (and so the durations the queue plans with) and the full call's repeat."""
         with self._ready:
-            self.queue.set_bound(seconds)
+            self.queue.set_bound(bound)
+            self.queue.set_repeat(repeat)
+            if pace != self.speaker.engine.pace:
+                engine = self.speaker.engine.at_pace(pace)
+                self.queue.timing = engine_timing(engine, self.speaker.chime, gap=self.speaker.gap)
+                self.speaker.engine = engine
 
     def close(self) -> None:
         with self._ready:
