@@ -211,6 +211,14 @@ def test_live_board_with_strips_and_a_lost_server(tmp_path):
         hall.stop()
 
 
+async def _until(condition, seconds: float = 15) -> None:
+    """Wait (polling) until `condition()` holds; the loop goes on meanwhile."""
+    for _ in range(round(seconds * 20)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+
+
 def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monkeypatch):
     """Four clerks call 20 tickets as fast as the server lets them (well under 2 s): the board
     gives every one to the voice as it comes, in the order the server sent them, and shows each
@@ -238,10 +246,7 @@ def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monk
         shell.app._show_next_call = noting
         runner = asyncio.get_running_loop().create_task(shell.run())
         try:
-            for _ in range(300):
-                if shell.snapshots:
-                    break
-                await asyncio.sleep(0.05)
+            await _until(lambda: shell.snapshots)
             watcher = hall.hello("display")
             kiosk = hall.hello("kiosk")
             for prefix in "ABDD" * 5:
@@ -725,18 +730,12 @@ def test_the_hall_file_s_pace_and_repeat_reach_the_announced_audio(tmp_path):
             shell = VoiceShell([hall.ws], hall.tokens["display"], model, hall_announcer(announcer, model))
             runner = asyncio.get_running_loop().create_task(shell.run())
             try:
-                for _ in range(300):
-                    if shell.snapshots:
-                        break
-                    await asyncio.sleep(0.05)
+                await _until(lambda: shell.snapshots)
                 hall.hello("kiosk").request("take_ticket", category="A")
                 clerk = hall.hello("clerk", badge="1001", pin="4826")
                 clerk.request("sign_in", window=1, post="A")
                 clerk.request("call_next")
-                for _ in range(600):
-                    if player.played:
-                        break
-                    await asyncio.sleep(0.05)
+                await _until(lambda: player.played, seconds=30)
             finally:
                 await shell.stop()
                 runner.cancel()
