@@ -216,7 +216,8 @@ def test_a_peaky_clip_lowers_the_whole_set_rather_than_clip(clip_copy: Path, cap
     assert max(peak(pcm) for pcm in engine.clips.values()) <= PEAK_CEILING + 0.01
 
 
-def test_the_pace_changes_the_silence_between_clips_only() -> None:
+def test_the_pace_changes_the_silence_between_clips_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="hall.voice.clips")
     engine = ClipEngine()
     text = call_text("A105", 12)
     gaps = len(engine.words(text)) - 1
@@ -228,6 +229,7 @@ def test_the_pace_changes_the_silence_between_clips_only() -> None:
         assert other.clips is engine.clips and other.pace == pace
         assert said.seconds == pytest.approx(other.seconds(text), abs=gaps / engine.rate)
         assert said.seconds - normal.seconds == pytest.approx(gaps * DEFAULT_WORD_GAP * (100 / pace - 1), abs=0.005)
+    assert "voice_pace 只调整字与字之间的停顿（150%：0.067 秒）" in caplog.text
     with pytest.raises(ValueError, match="语速应为正整数"):
         engine.at_pace(0)
 

@@ -207,6 +207,9 @@ class ClipEngine:
     def at_pace(self, pace: int) -> ClipEngine:
         """The same clips at another pace (they are shared, not loaded again)."""
         check_pace(pace)
+        if pace != DEFAULT_PACE:
+            log.info("录音片段按录制时的语速播报：voice_pace 只调整字与字之间的停顿（%d%%：%.3f 秒）",
+                     pace, self.word_gap * DEFAULT_PACE / pace)
         other = copy.copy(self)
         other.pace = pace
         return other
