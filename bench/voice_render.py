@@ -12,6 +12,9 @@ median and worst are printed, for the whole announcement and for the engine's se
 Then the event loop: an asyncio loop that wants to wake every 10 ms (a board draws at 30 frames a
 second, one frame every 33 ms) runs while a Speaker (silent player) renders `--calls` calls on its
 worker thread; its worst lateness is printed next to the same loop's with nothing to render.
+Last, the board's path: the loop hands the calls to a `CallAnnouncer`, one every 20 ms, and the
+longest `call()` is printed: how long the loop can wait for the announcer's lock while it plans
+(with espeak-ng, planning says each new text once to measure it, under that lock).
 
 Usage: .venv/bin/python bench/voice_render.py [--calls 50] [--seed 19]
 """
@@ -37,7 +40,7 @@ from hall.voice.call_queue import DEFAULT_REPEAT  # noqa: E402
 from hall.voice.clips import ClipEngine  # noqa: E402
 from hall.voice.engines import VoiceEngine, make_engine  # noqa: E402
 from hall.voice.espeak import DEFAULT_PACE  # noqa: E402
-from hall.voice.playback import SilentPlayer, Speaker  # noqa: E402
+from hall.voice.playback import CallAnnouncer, SilentPlayer, Speaker  # noqa: E402
 from hall.voice.wav import wav_seconds  # noqa: E402
 from hall.voice.words import call_text  # noqa: E402
 
@@ -91,15 +94,30 @@ async def worst_lateness(speaker: Speaker | None, calls: list[tuple[str, int]]) 
     return worst
 
 
+async def longest_call(announcer: CallAnnouncer, calls: list[tuple[str, int]]) -> float:
+    """The longest `CallAnnouncer.call()` (seconds) made from the loop, one call every 20 ms (as a
+    board's `announce` does), while the announcer plans and the Speaker renders the earlier ones."""
+    longest = 0.0
+    for ticket, window in calls:
+        before = time.perf_counter()
+        announcer.call(ticket, window)
+        longest = max(longest, time.perf_counter() - before)
+        await asyncio.sleep(0.02)
+    return longest
+
+
 def report(name: str, engine: VoiceEngine, calls: list[tuple[str, int]]) -> None:
     with tempfile.TemporaryDirectory(prefix="voice-render-") as folder:
         got = timings(engine, calls, Path(folder))
         with Speaker(engine, SilentPlayer(), workdir=folder) as speaker:
             busy = asyncio.run(worst_lateness(speaker, calls))
+        with Speaker(engine, SilentPlayer(), workdir=folder) as speaker, CallAnnouncer(speaker) as announcer:
+            blocked = asyncio.run(longest_call(announcer, calls))
     print(f"{name:<10} {statistics.median(got['audio']):>7.1f} "
           f"{statistics.median(got['render']) * 1000:>9.1f} {max(got['render']) * 1000:>7.1f} "
           f"{statistics.median(got['announcement']):>8.4f} {max(got['announcement']):>7.4f} "
-          f"{statistics.median(got['sentence']):>9.4f} {max(got['sentence']):>7.4f} {busy * 1000:>13.1f}")
+          f"{statistics.median(got['sentence']):>9.4f} {max(got['sentence']):>7.4f} {busy * 1000:>13.1f} "
+          f"{blocked * 1000:>14.1f}")
 
 
 def main() -> None:
@@ -113,7 +131,7 @@ def main() -> None:
     idle = asyncio.run(worst_lateness(None, []))
     print(f"event loop waking every 10 ms, nothing rendering: worst {idle * 1000:.1f} ms late")
     print(f"{'engine':<10} {'audio s':>7} {'render ms':>9} {'worst':>7} {'RTF call':>8} {'worst':>7} "
-          f"{'RTF words':>9} {'worst':>7} {'loop late ms':>13}")
+          f"{'RTF words':>9} {'worst':>7} {'loop late ms':>13} {'call() ms, max':>14}")
     report("clips", ClipEngine(), calls)
     if shutil.which("espeak-ng"):
         report("espeak-ng", make_engine("espeak"), calls)

@@ -292,8 +292,9 @@ class CallAnnouncer:
     """A board's calls through a `CallQueue` into a `Speaker`: in order, never overlapping, and
     shortened when they bunch up so that none waits more than `bound` seconds for its first word.
 
-    `call()` only queues (safe from the asyncio loop); one worker thread takes the next
-    announcement each time the speaker falls quiet and waits for it to be played. `clock`
+    `call()` only queues (safe from the asyncio loop: it never waits for an engine, not even for
+    the durations the plan measures); one worker thread takes the next announcement each time
+    the speaker falls quiet and waits for it to be played. `clock`
     (seconds) is injectable for tests; the plan uses the engine's known durations
     (`engine_timing()`).
     """
@@ -347,6 +348,14 @@ class CallAnnouncer:
                 back_to_back = played and bool(self.queue.waiting)
                 while not self._closed and not self.queue.waiting:
                     self._ready.wait()
+                if self._closed:
+                    return
+                first, timing = self.queue.waiting[0], self.queue.timing
+            # The one duration next() needs, measured outside the lock: with espeak-ng it is said
+            # once into a scratch file (tens of ms), which call() from the board's loop must not wait for.
+            with contextlib.suppress(VoiceError):  # next() meets it again, as before
+                timing.speech(call_text(first.ticket, first.window))
+            with self._ready:
                 if self._closed:
                     return
                 announcement = self.queue.next(self._clock(), back_to_back)
