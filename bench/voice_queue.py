@@ -6,7 +6,8 @@ real durations of the shipped clips (and of espeak-ng, when installed).
 The peak (issue 19): each of the county's 142 windows calls a citizen about every 10 minutes,
 about 14 calls a minute in all, for 30 minutes. Each window's first call comes at a random
 moment of the first 10 minutes and the next ones 5 to 15 minutes apart (seeded, so the run
-repeats). The whole hall on one speaker is printed too, for comparison.
+repeats). The whole hall on one speaker is printed too, for comparison. The bound, the pace and
+the repeat are the county hall file's (`voice_wait_seconds`, `voice_pace`, `voice_repeat`).
 
 Usage: .venv/bin/python bench/voice_queue.py [--minutes 30] [--seed 19] [--by floor|zone]
 (`--by zone`: one speaker to each of the hall file's zones, A区–H区, instead of each floor)
@@ -25,16 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hall.voice.announcement import DEFAULT_GAP  # noqa: E402
-from hall.voice.call_queue import DEFAULT_BOUND, Timing, first_words, plan  # noqa: E402
+from hall.voice.call_queue import Timing, first_words, plan  # noqa: E402
 from hall.voice.clips import ClipEngine  # noqa: E402
 from hall.voice.engines import VoiceEngine, make_engine  # noqa: E402
 from hall.voice.playback import engine_timing  # noqa: E402
 from hall.voice.wav import write_chime  # noqa: E402
 from hall.voice.words import call_text  # noqa: E402
+from queue_server.hall_definition import HallInfo  # noqa: E402
 from queue_server.hall_toml import load_hall  # noqa: E402
 
 COUNTY = ROOT / "assets" / "halls" / "county.toml"
-REPEAT = 2
 
 
 def peak_calls(windows: list[int], minutes: int, seed: int) -> list[tuple[float, str, int]]:
@@ -50,13 +51,14 @@ def peak_calls(windows: list[int], minutes: int, seed: int) -> list[tuple[float,
     return [(at, f"A{n % 1000:03d}", window) for n, (at, window) in enumerate(calls, 1)]
 
 
-def figures(name: str, calls: list[tuple[float, str, int]], timing: Timing, minutes: int) -> str:
-    timeline = plan(calls, timing, bound=DEFAULT_BOUND, repeat=REPEAT)
+def figures(name: str, calls: list[tuple[float, str, int]], timing: Timing, minutes: int, hall: HallInfo) -> str:
+    bound, repeat = hall.voice_wait_seconds, hall.voice_repeat
+    timeline = plan(calls, timing, bound=bound, repeat=repeat)
     waits = [start - call.came for call, start in first_words(timeline)]
     spoken = sum(s.end - s.start for s in timeline)
     busy = spoken / (timeline[-1].end - timeline[0].start)
-    late = sum(1 for wait in waits if wait > DEFAULT_BOUND)
-    full = timing.lead + REPEAT * timing.speech(call_text("A012", 12)) + (REPEAT - 1) * timing.gap
+    late = sum(1 for wait in waits if wait > bound)
+    full = timing.lead + repeat * timing.speech(call_text("A012", 12)) + (repeat - 1) * timing.gap
     per_minute = len(calls) / minutes
     shortened = sum(1 for s in timeline if s.what == "speech" and len(s.calls) > 1)
     return (f"{name:<8} {len(calls):>5} {per_minute:>6.1f} {per_minute * full:>10.0f} "
@@ -65,11 +67,12 @@ def figures(name: str, calls: list[tuple[float, str, int]], timing: Timing, minu
 
 
 def report(engine_name: str, engine: VoiceEngine, chime: Path, zones: dict[str, list[int]],
-           minutes: int, seed: int) -> None:
-    timing = engine_timing(engine, chime, gap=DEFAULT_GAP)
+           minutes: int, seed: int, hall: HallInfo) -> None:
+    timing = engine_timing(engine.at_pace(hall.voice_pace), chime, gap=DEFAULT_GAP)
     said = timing.speech(call_text("A012", 12))
-    full = timing.lead + REPEAT * said + (REPEAT - 1) * timing.gap
-    print(f"\n{engine_name}: a call said once {said:.1f} s; in full (chime, twice) {full:.1f} s; "
+    repeat = hall.voice_repeat
+    full = timing.lead + repeat * said + (repeat - 1) * timing.gap
+    print(f"\n{engine_name}: a call said once {said:.1f} s; in full (chime, {repeat} times) {full:.1f} s; "
           f"capacity 60 speech-seconds a minute a zone = {60 / full:.1f} full calls, "
           f"{60 / said:.1f} calls said once")
     print(f"{'zone':<8} {'calls':>5} {'/min':>6} {'need s/min':>10} {'busy':>8} "
@@ -77,7 +80,7 @@ def report(engine_name: str, engine: VoiceEngine, chime: Path, zones: dict[str, 
     everything = sorted(w for windows in zones.values() for w in windows)
     for name, windows in [*zones.items(), ("whole", everything)]:
         calls = peak_calls(windows, minutes, seed)
-        print(figures(name, calls, timing, minutes))
+        print(figures(name, calls, timing, minutes, hall))
 
 
 def main() -> None:
@@ -93,14 +96,14 @@ def main() -> None:
     print(f"{hall.hall.name}: {len(hall.windows)} windows, "
           + "，".join(f"{floor} {len(w)} 个" for floor, w in zones.items())
           + f"; each window calls about every 10 minutes, {args.minutes} minutes; "
-          f"bound {DEFAULT_BOUND} s; repeat {REPEAT}")
+          f"bound {hall.hall.voice_wait_seconds} s; pace {hall.hall.voice_pace}; repeat {hall.hall.voice_repeat}")
     clips = ClipEngine()
-    report("clips (assets/voice)", clips, Path(clips.chime or ""), zones, args.minutes, args.seed)
+    report("clips (assets/voice)", clips, Path(clips.chime or ""), zones, args.minutes, args.seed, hall.hall)
     if shutil.which("espeak-ng"):
         scratch = ROOT / "bench" / ".voice-chime.wav"
         try:
             report("espeak-ng", make_engine("espeak"), write_chime(scratch), zones, args.minutes,
-                   args.seed)
+                   args.seed, hall.hall)
         finally:
             scratch.unlink(missing_ok=True)
 

@@ -3,7 +3,7 @@
     display-board --server ws://127.0.0.1:8765/ws --token TOKEN [--portrait] [--windows 1-8]
                   [--rows N] [--distance 10] [--screen-inches 55]
     display-board --server … --token … --screenshot board.png     # one frame offscreen, then exit
-    display-board say A105 3 --wav call.wav [--engine clips] [--repeat 2]
+    display-board say A105 3 --wav call.wav [--engine clips] [--repeat 2] [--pace 100]
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from display_board.model import BoardFilter, BoardModel, Call, parse_windows
+from hall.voice.call_queue import DEFAULT_REPEAT
+from hall.voice.espeak import DEFAULT_PACE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +60,6 @@ def _parser() -> argparse.ArgumentParser:
 def _voice_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("espeak", "clips"), default="espeak",
                         help="语音引擎：espeak（合成）或 clips（录音片段，见 assets/voice）")
-    parser.add_argument("--repeat", type=int, default=2, help="每次叫号播报几遍 / times per call")
 
 
 def _say_parser() -> argparse.ArgumentParser:
@@ -68,6 +69,10 @@ def _say_parser() -> argparse.ArgumentParser:
     parser.add_argument("window", type=int, help="窗口号，如 3")
     parser.add_argument("--wav", type=Path, required=True, metavar="OUT.wav")
     _voice_options(parser)
+    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT,
+                        help="播报几遍（大厅中由大厅配置 voice_repeat 决定）/ times said")
+    parser.add_argument("--pace", type=int, default=DEFAULT_PACE,
+                        help="语速，百分比（大厅中由大厅配置 voice_pace 决定）/ speaking rate, per cent")
     return parser
 
 
@@ -101,12 +106,13 @@ def board_settings(args: argparse.Namespace, size: tuple[int, int]):
 
 def say(argv: list[str]) -> int:
     from hall.voice.announcement import announcement_wav
+    from hall.voice.engines import make_engine
     from hall.voice.errors import VoiceError
 
     args = _say_parser().parse_args(argv)
     try:
-        out = announcement_wav(args.ticket, args.window, args.wav, engine=args.engine,
-                               repeat=args.repeat)
+        out = announcement_wav(args.ticket, args.window, args.wav,
+                               engine=make_engine(args.engine).at_pace(args.pace), repeat=args.repeat)
     except (VoiceError, ValueError, OSError) as error:
         print(f"未能生成语音：{error}", file=sys.stderr)
         return 1
@@ -187,8 +193,8 @@ def _voice_only(args: argparse.Namespace, model: BoardModel) -> int:
 def _with_voice(args: argparse.Namespace, model: BoardModel,
                 run: Callable[[Callable[[Call], None]], None]) -> int:
     """Run the device with its calls announced: in order, never overlapping, shortened when
-    they bunch up (docs/board.md#voice), within the hall file's bound."""
-    from hall.voice.call_queue import DEFAULT_BOUND
+    they bunch up (docs/board.md#voice), with the hall file's voice settings."""
+    from display_board.voice_device import hall_announcer
     from hall.voice.engines import make_engine
     from hall.voice.errors import VoiceError
     from hall.voice.playback import CallAnnouncer, Speaker
@@ -198,12 +204,8 @@ def _with_voice(args: argparse.Namespace, model: BoardModel,
     except VoiceError as error:
         print(f"语音引擎不可用：{error}", file=sys.stderr)
         return 1
-    with Speaker(engine, call_repeat=args.repeat) as speaker, CallAnnouncer(speaker) as announcer:
-        def announce(call: Call) -> None:
-            announcer.set_bound(model.hall.get("voice_wait_seconds", DEFAULT_BOUND))
-            announcer.call(call.number, call.window)
-
-        run(announce)
+    with Speaker(engine) as speaker, CallAnnouncer(speaker) as announcer:
+        run(hall_announcer(announcer, model))
     return 0
 
 

@@ -12,8 +12,24 @@ from collections.abc import Callable
 from typing import Any
 
 from display_board.model import BoardModel, Call, display_client
+from hall.voice.call_queue import DEFAULT_BOUND, DEFAULT_REPEAT
+from hall.voice.espeak import DEFAULT_PACE
+from hall.voice.playback import CallAnnouncer
 
 log = logging.getLogger(__name__)
+
+
+def hall_announcer(announcer: CallAnnouncer, model: BoardModel) -> Callable[[Call], None]:
+    """The `announce` of a board or a voice-only device: each call through `announcer`, with the
+    voice settings of the hall file as the server's latest snapshot gave them
+    (`voice_wait_seconds`, `voice_pace`, `voice_repeat`; the defaults before any snapshot)."""
+    def announce(call: Call) -> None:
+        hall = model.hall
+        announcer.configure(hall.get("voice_wait_seconds", DEFAULT_BOUND), hall.get("voice_pace", DEFAULT_PACE),
+                            hall.get("voice_repeat", DEFAULT_REPEAT))
+        announcer.call(call.number, call.window)
+
+    return announce
 
 
 class VoiceShell:

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from hall import missed_call
 from hall.service_calendar import Session as Session  # the hall file's sessions
 from hall.vocabulary import COMPLAINT_CATEGORIES, SCORES, TICKET_KINDS
-from hall.voice.call_queue import DEFAULT_BOUND
+from hall.voice.call_queue import DEFAULT_BOUND, DEFAULT_REPEAT
+from hall.voice.espeak import DEFAULT_PACE
 
 HANDLING_MODES = ("direct", "proxy", "consult")
 """直办类 (applicant present) / 代办类 (can be done by an agent) / 咨询类 (advice only)."""
@@ -68,10 +69,15 @@ class HallInfo:
     """Whether a complainant's name and phone number are stored at all (outside the log)."""
     complaint_contact_days: int = 180
     """Days after a complaint is closed that its name and phone number are purged."""
-    booking_no_show_limit: int = 3
     voice_wait_seconds: int = DEFAULT_BOUND
     """The longest a call waits before the first word of its announcement on a board's speaker
     (`hall.voice.call_queue`: the calls are shortened to keep it)."""
+    voice_pace: int = DEFAULT_PACE
+    """The boards' speaking rate, in per cent of each engine's normal rate (docs/voice.md#pace)."""
+    voice_repeat: int = DEFAULT_REPEAT
+    """How many times a board says a call in full (the call queue drops the repeat when calls
+    bunch up)."""
+    booking_no_show_limit: int = 3
     """预约 no-shows of one phone within `booking_no_show_days` that block its new bookings
     (docs/appointments.md); 0: never blocked."""
     booking_no_show_days: int = 30

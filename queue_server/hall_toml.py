@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hall import missed_call
 from hall.service_calendar import clock_text
 from hall.vocabulary import COMPLAINT_CATEGORIES, HALL_LEVELS, SCORES, TICKET_KINDS
-from hall.voice.call_queue import DEFAULT_BOUND
+from hall.voice.call_queue import DEFAULT_BOUND, DEFAULT_REPEAT
+from hall.voice.espeak import DEFAULT_PACE
 from queue_server.hall_definition import (
     CATALOGUE_UPDATES,
     HANDLING_MODES,
@@ -329,7 +330,8 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "complaint_deadline_days", "complaint_keep_contact", "complaint_contact_days",
               "booking_no_show_limit", "booking_no_show_days", "booking_block_days",
               "demo", "mobile_share", "public_url",
-              "catalogue_updates", "level", "missed_call", "voice_wait_seconds")
+              "catalogue_updates", "level", "missed_call", "voice_wait_seconds", "voice_pace",
+              "voice_repeat")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
 _CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
@@ -407,6 +409,10 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
                                      required=False, default=30),
         voice_wait_seconds=c.integer(table, "hall", "voice_wait_seconds", 5, 120,
                                      required=False, default=DEFAULT_BOUND),
+        voice_pace=c.integer(table, "hall", "voice_pace", 70, 150, required=False,
+                             default=DEFAULT_PACE),
+        voice_repeat=c.integer(table, "hall", "voice_repeat", 1, 3, required=False,
+                               default=DEFAULT_REPEAT),
         demo=c.value(table, "hall", "demo", bool, False, False),
         mobile_share=c.integer(table, "hall", "mobile_share", 1, 100, required=False,
                                default=50),
@@ -836,7 +842,8 @@ _OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level
                        "complaint_categories": COMPLAINT_CATEGORIES, "complaint_deadline_days": 5,
                        "complaint_keep_contact": True, "complaint_contact_days": 180,
                        "booking_no_show_limit": 3, "booking_no_show_days": 30,
-                       "booking_block_days": 30, "voice_wait_seconds": DEFAULT_BOUND}
+                       "booking_block_days": 30, "voice_wait_seconds": DEFAULT_BOUND,
+                       "voice_pace": DEFAULT_PACE, "voice_repeat": DEFAULT_REPEAT}
 """[hall] keys an export leaves out when they hold their default."""
 
 

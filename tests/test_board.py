@@ -211,6 +211,14 @@ def test_live_board_with_strips_and_a_lost_server(tmp_path):
         hall.stop()
 
 
+async def _until(condition, seconds: float = 15) -> None:
+    """Wait (polling) until `condition()` holds; the loop goes on meanwhile."""
+    for _ in range(round(seconds * 20)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+
+
 def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monkeypatch):
     """Four clerks call 20 tickets as fast as the server lets them (well under 2 s): the board
     gives every one to the voice as it comes, in the order the server sent them, and shows each
@@ -238,10 +246,7 @@ def test_a_live_burst_of_20_calls_is_shown_and_announced_in_order(tmp_path, monk
         shell.app._show_next_call = noting
         runner = asyncio.get_running_loop().create_task(shell.run())
         try:
-            for _ in range(300):
-                if shell.snapshots:
-                    break
-                await asyncio.sleep(0.05)
+            await _until(lambda: shell.snapshots)
             watcher = hall.hello("display")
             kiosk = hall.hello("kiosk")
             for prefix in "ABDD" * 5:
@@ -677,6 +682,75 @@ def test_two_voice_zones_each_announce_only_their_own_windows(tmp_path):
     finally:
         hall.stop()
     assert heard == {"A区": [("A001", 1), ("A002", 1)], "B区": [("E001", 5), ("E002", 5)]}
+
+
+def _silences(samples, rate: int, seconds: float) -> int:
+    """How many runs of digital silence at least `seconds` long the audio holds."""
+    runs, run = 0, 0
+    for sample in [*samples, 1]:
+        if sample == 0:
+            run += 1
+            continue
+        runs += run >= seconds * rate
+        run = 0
+    return runs
+
+
+def test_the_hall_file_s_pace_and_repeat_reach_the_announced_audio(tmp_path):
+    """`voice_pace = 150` and `voice_repeat = 3` in demo-town's hall file reach a voice-only device
+    through the server's hello: the one WAV played for a call says it 3 times (counted from the
+    audio: the 0.6 s silences between the repeats), and lasts what the clip engine makes at pace
+    150: 0.8 s less than at the normal pace (the clip engine shortens the silences between its
+    words only, docs/voice.md)."""
+    from display_board.voice_device import VoiceShell, hall_announcer
+    from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP
+    from hall.voice.clips import ClipEngine
+    from hall.voice.playback import CallAnnouncer, Speaker
+    from hall.voice.wav import read_pcm, wav_seconds
+    from hall.voice.words import call_text
+
+    class KeepingPlayer:
+        def __init__(self):
+            self.played = []
+
+        def play(self, wav_path):
+            self.played.append(read_pcm(wav_path))
+
+        def interrupt(self):
+            pass
+
+    text = (HALLS / "demo-town.toml").read_text(encoding="utf-8").replace(
+        "[hall]\n", "[hall]\nvoice_pace = 150\nvoice_repeat = 3\n", 1)
+    hall = LiveHall(tmp_path, hall_text=round_the_clock(text))
+    clips, player = ClipEngine(), KeepingPlayer()
+    model = BoardModel(BoardFilter(zones=frozenset({"A区"})))
+
+    async def scenario():
+        with Speaker(clips, player) as speaker, CallAnnouncer(speaker) as announcer:
+            shell = VoiceShell([hall.ws], hall.tokens["display"], model, hall_announcer(announcer, model))
+            runner = asyncio.get_running_loop().create_task(shell.run())
+            try:
+                await _until(lambda: shell.snapshots)
+                hall.hello("kiosk").request("take_ticket", category="A")
+                clerk = hall.hello("clerk", badge="1001", pin="4826")
+                clerk.request("sign_in", window=1, post="A")
+                clerk.request("call_next")
+                await _until(lambda: player.played, seconds=30)
+            finally:
+                await shell.stop()
+                runner.cancel()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hall.stop()
+    (said,) = player.played
+    assert _silences(said.samples, said.rate, DEFAULT_GAP - 0.05) == 3 - 1
+    sentence = call_text("A001", 1)
+    lead = wav_seconds(clips.chime) + CHIME_PAUSE
+    at_150 = lead + 3 * clips.at_pace(150).seconds(sentence) + 2 * DEFAULT_GAP
+    assert said.seconds == pytest.approx(at_150, abs=0.01)
+    assert lead + 3 * clips.seconds(sentence) + 2 * DEFAULT_GAP - said.seconds > 0.75   # 8 gaps × 3
 
 
 def test_a_board_for_one_zone(tmp_path):

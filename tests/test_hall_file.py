@@ -486,3 +486,21 @@ def test_the_voice_wait_bound_is_read_and_sent_to_the_boards():
     assert hall_view(parse_hall(SMALL))["voice_wait_seconds"] == 20
     definition = parse_hall(SMALL.replace("demo = true", "demo = true\nvoice_wait_seconds = 30", 1))
     assert hall_view(definition)["voice_wait_seconds"] == 30
+
+
+def test_the_voice_pace_and_repeat_are_read_and_sent_to_the_boards():
+    """`voice_pace` (per cent of the engines' normal speaking rate) and `voice_repeat` (times a
+    call is said in full): checked with a Chinese message, and in the hall view the boards get."""
+    from queue_server.views import hall_view
+
+    def with_(lines: str) -> str:
+        return SMALL.replace("demo = true", "demo = true\n" + lines, 1)
+
+    problems = _problems(with_("voice_pace = 300\nvoice_repeat = 0"))
+    assert any(p.endswith("hall.voice_pace: 应为 70 到 150 之间的整数，实际为 300") for p in problems), problems
+    assert any(p.endswith("hall.voice_repeat: 应为 1 到 3 之间的整数，实际为 0") for p in problems), problems
+    assert any("hall.voice_pace" in p for p in _problems(with_('voice_pace = "fast"')))
+    view = hall_view(parse_hall(SMALL))
+    assert (view["voice_pace"], view["voice_repeat"]) == (100, 2)
+    view = hall_view(parse_hall(with_("voice_pace = 120\nvoice_repeat = 1")))
+    assert (view["voice_pace"], view["voice_repeat"]) == (120, 1)

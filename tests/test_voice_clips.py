@@ -25,6 +25,8 @@ from hall.voice.clips import (
     CLIPS,
     DEFAULT_CLIPS_DIR,
     DEFAULT_WORD_GAP,
+    PEAK_CEILING,
+    TARGET_LOUDNESS,
     ClipEngine,
     ClipSetError,
     NoClipError,
@@ -37,7 +39,7 @@ from hall.voice.engines import engine_from_config, make_engine
 from hall.voice.errors import VoiceError
 from hall.voice.espeak import EngineMissing, EspeakEngine
 from hall.voice.playback import SilentPlayer, Speaker
-from hall.voice.wav import Pcm, read_pcm, resample, write_chime, write_pcm
+from hall.voice.wav import FULL_SCALE, Pcm, amplified, loudness, peak, read_pcm, resample, write_chime, write_pcm
 from hall.voice.words import call_text, merged_call_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,10 +172,79 @@ def test_a_call_is_its_clips_joined_with_gaps(clip_copy: Path, tmp_path: Path, g
     fmt, data = frames(out)
     assert fmt == (1, 2, 22050)
     words = engine.words(text)
-    pieces = [frames(clip_copy / CLIPS[word])[1] for word in words]
+    pieces = [engine.clips[word].samples.tobytes() for word in words]   # the clips as levelled
     gap_bytes = bytes(2 * round(22050 * gap))
     assert len(data) // 2 == sum(len(p) // 2 for p in pieces) + (len(words) - 1) * round(22050 * gap)
     assert data == gap_bytes.join(pieces)  # exactly the clips, in order
+
+
+# --- loudness and pace ----------------------------------------------------------------------------------
+
+def _spoil_levels(folder: Path) -> None:
+    """Clips re-recorded softer and louder (where they have the headroom): 26 dB apart in all."""
+    for name, db in [("qing.wav", -18.0), ("san.wav", -12.0), ("letter_a.wav", -6.0), ("si.wav", 8.0)]:
+        write_pcm(folder / name, amplified(read_pcm(folder / name), db))
+
+
+def test_clips_recorded_at_different_levels_come_out_at_one_loudness(clip_copy: Path, tmp_path: Path) -> None:
+    _spoil_levels(clip_copy)
+    recorded = [loudness(read_pcm(clip_copy / name)) for name in CLIPS.values()]
+    assert max(recorded) - min(recorded) > 20                     # as spoiled on disk
+    engine = ClipEngine(clip_copy)
+    assert engine.level == TARGET_LOUDNESS
+    levels = [loudness(pcm) for pcm in engine.clips.values()]
+    assert max(levels) - min(levels) <= 1.0 and abs(min(levels) - TARGET_LOUDNESS) <= 0.5, levels
+    assert max(peak(pcm) for pcm in engine.clips.values()) <= PEAK_CEILING + 0.01
+    engine.synthesize(call_text("A105", 12), tmp_path / "call.wav")   # 请 A 一 零 五 …: soft and loud clips
+    said = read_pcm(tmp_path / "call.wav").samples
+    assert FULL_SCALE not in said and -FULL_SCALE - 1 not in said
+
+
+def test_a_peaky_clip_lowers_the_whole_set_rather_than_clip(clip_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _spoil_levels(clip_copy)
+    spiky = read_pcm(clip_copy / "qing.wav")    # the softened clip, about -37 dBFS
+    samples = array("h", spiky.samples)
+    samples[len(samples) // 2] = FULL_SCALE     # a click at full scale: 37 dB above the voice
+    clicked = Pcm(spiky.rate, samples)
+    write_pcm(clip_copy / "qing.wav", clicked)
+    engine = ClipEngine(clip_copy)
+    assert engine.level == pytest.approx(PEAK_CEILING - (peak(clicked) - loudness(clicked)))
+    assert engine.level < TARGET_LOUDNESS - 10
+    assert "整套片段统一到" in caplog.text
+    levels = [loudness(pcm) for pcm in engine.clips.values()]
+    assert max(levels) - min(levels) <= 1.0 and abs(min(levels) - engine.level) <= 0.5, levels
+    assert max(peak(pcm) for pcm in engine.clips.values()) <= PEAK_CEILING + 0.01
+
+
+def test_the_pace_changes_the_silence_between_clips_only(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="hall.voice.clips")
+    engine = ClipEngine()
+    text = call_text("A105", 12)
+    gaps = len(engine.words(text)) - 1
+    normal = engine.render(text)
+    assert engine.at_pace(100).render(text) == normal and engine.pace == 100
+    for pace in (70, 150):
+        other = engine.at_pace(pace)
+        said = other.render(text)
+        assert other.clips is engine.clips and other.pace == pace
+        assert said.seconds == pytest.approx(other.seconds(text), abs=gaps / engine.rate)
+        assert said.seconds - normal.seconds == pytest.approx(gaps * DEFAULT_WORD_GAP * (100 / pace - 1), abs=0.005)
+    assert "voice_pace 只调整字与字之间的停顿（150%：0.067 秒）" in caplog.text
+    with pytest.raises(ValueError, match="语速应为正整数"):
+        engine.at_pace(0)
+
+
+def test_espeak_follows_the_pace(tmp_path: Path) -> None:
+    """espeak-ng is given speed × pace / 100 words a minute: a call said at 150 is about a third
+    shorter than at 100, at 70 about a third longer."""
+    text = call_text("A105", 12)
+    seconds = {}
+    for pace in (70, 100, 150):
+        engine = EspeakEngine().at_pace(pace)
+        assert engine.words_per_minute == round(140 * pace / 100)
+        engine.synthesize(text, tmp_path / f"{pace}.wav")
+        seconds[pace] = read_pcm(tmp_path / f"{pace}.wav").seconds
+    assert seconds[150] < 0.8 * seconds[100] and seconds[70] > 1.2 * seconds[100], seconds
 
 
 def test_a_missing_clip_folder_is_said_in_chinese(tmp_path: Path) -> None:
@@ -220,8 +291,9 @@ def test_clips_of_other_formats_are_converted(clip_copy: Path, tmp_path: Path) -
     assert engine.rate == 22050 and engine.converted == ["qing.wav"]
     back = engine.clips["请"]
     assert abs(len(back.samples) - len(original.samples)) <= 1
-    peak = max(map(abs, original.samples))
-    assert abs(max(map(abs, back.samples)) - peak) < 0.1 * peak
+    # the same sound, brought to the set's loudness: its peak stands as far above it as before
+    assert peak(back) - loudness(back) == pytest.approx(peak(original) - loudness(original), abs=0.5)
+    assert loudness(back) == pytest.approx(engine.level, abs=0.1)
     engine.synthesize(call_text("A105", 12), tmp_path / "call.wav")
     assert frames(tmp_path / "call.wav")[0] == (1, 2, 22050)
 

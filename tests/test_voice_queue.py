@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from array import array
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ from hypothesis import strategies as st
 from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP
 from hall.voice.call_queue import CallQueue, Segment, first_words, plan
 from hall.voice.clips import ClipEngine
-from hall.voice.playback import CallAnnouncer, Speaker, engine_timing
-from hall.voice.wav import wav_seconds
+from hall.voice.playback import CallAnnouncer, SilentPlayer, Speaker, engine_timing
+from hall.voice.wav import Pcm, wav_seconds, write_pcm
 
 CLIPS = ClipEngine()
 TIMING = engine_timing(CLIPS, Path(CLIPS.chime or ""), gap=DEFAULT_GAP)
@@ -188,3 +189,53 @@ def test_the_board_s_announcer_plays_what_the_queue_plans() -> None:
     for (start, seconds), announcement in zip(player.played, planned, strict=True):
         assert start == pytest.approx(announcement.start, abs=0.01)
         assert seconds == pytest.approx(announcement.end - announcement.start, abs=0.01)
+
+
+def test_the_hall_s_pace_and_repeat_set_what_the_announcer_plans() -> None:
+    """`CallAnnouncer.configure()` (the hall file's voice settings): the full call's repeat is the
+    hall's, and the durations the queue plans with are the engine's at the hall's pace."""
+    text = "请 A 零 一 二 号 到 十二 号窗口办理"
+    with Speaker(CLIPS, SilentPlayer()) as speaker, CallAnnouncer(speaker, bound=BOUND) as announcer:
+        assert (announcer.queue.repeat, speaker.engine.pace) == (2, 100)
+        announcer.configure(25, 150, 3)
+        assert (announcer.queue.bound, announcer.queue.repeat, speaker.engine.pace) == (25, 3, 150)
+        assert announcer.queue.timing.speech(text) == pytest.approx(CLIPS.at_pace(150).seconds(text))
+        assert announcer.queue.timing.speech(text) < TIMING.speech(text) - 0.3
+        calls = [(0.0, "A012", 12)]
+        (full,) = _announcements(plan(calls, announcer.queue.timing, bound=BOUND, repeat=announcer.queue.repeat))
+        said = CLIPS.at_pace(150).seconds(text)
+        assert full.end - full.start == pytest.approx(TIMING.lead + 3 * said + 2 * DEFAULT_GAP)
+        with pytest.raises(ValueError, match="repeat 至少为 1"):
+            announcer.configure(25, 150, 0)
+
+
+class HeldEngine:
+    """An engine that says a text only once `release` is set (`saying` is set while it waits),
+    and knows no durations: the plan has to measure them by saying the text, as with espeak-ng."""
+
+    pace = 100
+
+    def __init__(self) -> None:
+        self.saying = threading.Event()
+        self.release = threading.Event()
+
+    def synthesize(self, text: str, wav_path: Path) -> None:
+        self.saying.set()
+        assert self.release.wait(timeout=60)
+        write_pcm(wav_path, Pcm(22050, array("h", [1000] * 2205)))
+
+
+def test_a_call_from_the_board_s_loop_never_waits_for_the_plan_to_measure_a_text() -> None:
+    """`CallAnnouncer.call()` runs on the board's event loop: while the announcer measures the
+    next sentence (espeak-ng says it once into a scratch file), a call is still queued at once."""
+    engine = HeldEngine()
+    with Speaker(engine, SilentPlayer()) as speaker, CallAnnouncer(speaker, bound=BOUND) as announcer:
+        announcer.call("A012", 12)
+        assert engine.saying.wait(timeout=30)             # the plan is measuring A012's sentence
+        second = threading.Thread(target=announcer.call, args=("A013", 5))
+        second.start()
+        second.join(timeout=10)                           # a bound on a hang, not a timing
+        queued_at_once = not second.is_alive()
+        engine.release.set()
+        second.join()
+    assert queued_at_once

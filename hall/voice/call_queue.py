@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from hall.voice.words import call_text, merged_call_text
 
 DEFAULT_BOUND = 20  # seconds a call may wait before its first word (hall file: voice_wait_seconds)
+DEFAULT_REPEAT = 2  # times the full call says the sentence (hall file: voice_repeat)
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,20 @@ class Segment:
 class CallQueue:
     """The waiting calls and the rules that shorten them (see the module's docstring)."""
 
-    def __init__(self, timing: Timing, *, bound: float = DEFAULT_BOUND, repeat: int = 2):
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-            raise ValueError("repeat 至少为 1")
+    def __init__(self, timing: Timing, *, bound: float = DEFAULT_BOUND,
+                 repeat: int = DEFAULT_REPEAT):
         self.timing = timing
         self.bound: float = DEFAULT_BOUND
         self.set_bound(bound)
-        self.repeat = repeat
+        self.repeat = DEFAULT_REPEAT
+        self.set_repeat(repeat)
         self.waiting: list[QueuedCall] = []
+
+    def set_repeat(self, repeat: int) -> None:
+        """How many times the full call says the sentence (the first rule)."""
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+            raise ValueError("repeat 至少为 1")
+        self.repeat = repeat
 
     def set_bound(self, seconds: float) -> None:
         """The longest wait before a call's first word; it must leave room for the chime."""
@@ -163,7 +170,7 @@ def segments(announcement: Announcement, start: float, timing: Timing) -> list[S
 
 
 def plan(calls: Iterable[tuple[float, str, int]], timing: Timing, *, bound: float = DEFAULT_BOUND,
-         repeat: int = 2) -> list[Segment]:
+         repeat: int = DEFAULT_REPEAT) -> list[Segment]:
     """The audio timeline of `calls` ((when, ticket, window), in any order; a recall is the same
     ticket again) said by one speaker through a `CallQueue`."""
     queue = CallQueue(timing, bound=bound, repeat=repeat)

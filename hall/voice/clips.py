@@ -12,11 +12,18 @@ made with espeak-ng by `scripts/make_voice_clips.py`; halls should record their 
 `import_recordings()` (the script's `--from` option) converts and trims such recordings.
 
 Clips should all be mono 16-bit PCM at one sample rate. Others (8/24/32-bit, stereo, another
-rate) are converted when the set is loaded, in pure Python, and the log says which.
+rate) are converted when the set is loaded, in pure Python, and the log says which. When loaded,
+every clip is also brought to one loudness (`TARGET_LOUDNESS`, peaks kept under `PEAK_CEILING`),
+so that no word of a call stands out louder or softer than the others.
+
+The speaking rate (`pace`, per cent) acts on the silence between clips only: a recorded word
+keeps the length it was recorded at (no time-stretching, which would need signal processing
+this package does without and would blur the recordings).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import unicodedata
@@ -26,8 +33,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from hall.voice.errors import VoiceError
-from hall.voice.espeak import DEFAULT_SPEED, DEFAULT_VOICE, synthesize
-from hall.voice.wav import FULL_SCALE, Pcm, join, read_pcm, silence, write_chime, write_pcm
+from hall.voice.espeak import DEFAULT_PACE, DEFAULT_SPEED, DEFAULT_VOICE, check_pace, synthesize
+from hall.voice.wav import FULL_SCALE, Pcm, amplified, join, loudness, peak, read_pcm, silence, write_chime, write_pcm
 from hall.voice.words import CLAUSE_BREAK
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,8 @@ log = logging.getLogger(__name__)
 DEFAULT_CLIPS_DIR = Path(__file__).resolve().parents[2] / "assets" / "voice"
 DEFAULT_WORD_GAP = 0.1  # seconds of silence between two clips
 CHIME_FILE = "chime.wav"  # optional in a clip folder; used before calls instead of the generated chime
+TARGET_LOUDNESS = -20.0  # dBFS: every clip's voiced part is brought to this level (`wav.loudness`)
+PEAK_CEILING = -1.0  # dBFS: no clip's peak goes above it; a peaky clip lowers the whole set's level
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = {"零": "ling", "一": "yi", "二": "er", "三": "san", "四": "si",
@@ -141,20 +150,24 @@ def trim_silence(samples: array, rate: int, *, threshold: float = 0.01, pad: flo
 
 
 class ClipEngine:
-    """Calls joined from recorded clips, `word_gap` seconds apart; a `VoiceEngine`.
+    """Calls joined from recorded clips, `word_gap` seconds apart at the normal pace; a `VoiceEngine`.
 
     Every clip of `CLIPS` is loaded and checked now: a missing folder, a missing clip, a file
     that is not a PCM WAV, or a silent clip is a `ClipSetError` with a Chinese message. Clips
-    are brought to mono 16-bit at `rate` (default: the rate most clips have). `chime` is the
-    folder's `chime.wav`, or None.
+    are brought to mono 16-bit at `rate` (default: the rate most clips have), then to one
+    loudness, `level` (`TARGET_LOUDNESS`, or lower if a clip's peaks would pass `PEAK_CEILING`).
+    `pace` (per cent) divides the silence between clips (`gap`). `chime` is the folder's
+    `chime.wav`, or None.
     """
 
     def __init__(self, folder: str | os.PathLike[str] = DEFAULT_CLIPS_DIR, *,
-                 word_gap: float = DEFAULT_WORD_GAP, rate: int | None = None):
+                 word_gap: float = DEFAULT_WORD_GAP, rate: int | None = None, pace: int = DEFAULT_PACE):
         if word_gap < 0:
             raise ValueError("word_gap 不能为负数")
+        check_pace(pace)
         self.folder = Path(folder)
         self.word_gap = float(word_gap)
+        self.pace = pace
         if not self.folder.is_dir():
             raise ClipSetError(f"找不到录音片段目录：{self.folder}。请按 assets/voice/README.md 录制片段放入该目录，"
                                "或在配置中改用 espeak 引擎（engine = \"espeak\"）。")
@@ -168,12 +181,38 @@ class ClipEngine:
         self.converted = sorted(CLIPS[word] for word, pcm in loaded.items() if pcm.rate != self.rate)
         if self.converted:
             log.info("录音片段采样率不一，已转为 %d Hz：%s", self.rate, "、".join(self.converted))
-        self.clips: Mapping[str, Pcm] = {word: pcm.at_rate(self.rate) for word, pcm in loaded.items()}
+        self.clips: Mapping[str, Pcm] = self._levelled({word: pcm.at_rate(self.rate) for word, pcm in loaded.items()})
         chime = self.folder / CHIME_FILE
         self.chime: Path | None = None
         if chime.is_file():
             self._load(chime)
             self.chime = chime
+
+    def _levelled(self, clips: dict[str, Pcm]) -> dict[str, Pcm]:
+        """Every clip at one loudness, `self.level`: `TARGET_LOUDNESS`, or as close to it as the
+        peakiest clip allows without going over `PEAK_CEILING` (no clip is ever clipped)."""
+        levels = {word: loudness(pcm) for word, pcm in clips.items()}
+        room = min(PEAK_CEILING - (peak(pcm) - levels[word]) for word, pcm in clips.items())
+        self.level = min(TARGET_LOUDNESS, room)
+        if self.level < TARGET_LOUDNESS:
+            log.warning("录音片段峰值偏高，整套片段统一到 %.1f dBFS（目标 %.0f dBFS）以免削波", self.level,
+                        TARGET_LOUDNESS)
+        return {word: amplified(pcm, self.level - levels[word]) for word, pcm in clips.items()}
+
+    @property
+    def gap(self) -> float:
+        """Seconds of silence between two clips at this pace."""
+        return self.word_gap * DEFAULT_PACE / self.pace
+
+    def at_pace(self, pace: int) -> ClipEngine:
+        """The same clips at another pace (they are shared, not loaded again)."""
+        check_pace(pace)
+        if pace != DEFAULT_PACE:
+            log.info("录音片段按录制时的语速播报：voice_pace 只调整字与字之间的停顿（%d%%：%.3f 秒）",
+                     pace, self.word_gap * DEFAULT_PACE / pace)
+        other = copy.copy(self)
+        other.pace = pace
+        return other
 
     @staticmethod
     def _load(path: Path) -> Pcm:
@@ -193,11 +232,11 @@ class ClipEngine:
         """How long `render(text)` lasts, from the clips' lengths alone (nothing is rendered)."""
         words = self.words(text)
         return (sum(len(self.clips[word].samples) for word in words) / self.rate
-                + self.word_gap * (len(words) - 1))
+                + self.gap * (len(words) - 1))
 
     def render(self, text: str) -> Pcm:
-        """`text` as audio: its clips with `word_gap` seconds of silence between them."""
-        gap = silence(self.rate, self.word_gap)
+        """`text` as audio: its clips with `gap` seconds of silence between them."""
+        gap = silence(self.rate, self.gap)
         parts: list[array] = []
         for index, word in enumerate(self.words(text)):
             if index:

@@ -18,9 +18,16 @@ ENGINES = ("espeak", "clips")
 
 
 class VoiceEngine(Protocol):
-    """Anything that turns (already normalised) text into a PCM WAV file: `EspeakEngine`, `ClipEngine`."""
+    """Anything that turns (already normalised) text into a PCM WAV file: `EspeakEngine`, `ClipEngine`;
+    `pace` is its speaking rate in per cent of its normal one, `at_pace(pace)` the same engine at
+    another."""
 
     def synthesize(self, text: str, wav_path: Path) -> None: ...
+
+    @property
+    def pace(self) -> int: ...
+
+    def at_pace(self, pace: int) -> VoiceEngine: ...
 
 
 def make_engine(name: str = "espeak", *, clips_dir: str | os.PathLike[str] | None = None,

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hall.voice.errors import VoiceError
@@ -16,6 +16,7 @@ from hall.voice.wav import wav_seconds
 
 DEFAULT_VOICE = "cmn-latn-pinyin"
 DEFAULT_SPEED = 140  # words per minute; espeak-ng's own default (175) is too fast for the elderly
+DEFAULT_PACE = 100  # per cent of each engine's normal speaking rate (hall file: voice_pace)
 
 
 class EngineMissing(VoiceError):
@@ -59,11 +60,32 @@ def synthesize(text: str, wav_path: str | os.PathLike[str], voice: str = DEFAULT
 
 @dataclass(frozen=True)
 class EspeakEngine:
-    """espeak-ng with the pinyin Mandarin voice; the development, CI and fallback engine."""
+    """espeak-ng with the pinyin Mandarin voice; the development, CI and fallback engine.
+
+    `pace` (per cent) scales `speed`: espeak-ng is given `speed × pace / 100` words a minute,
+    so its words and its own pauses both follow it."""
 
     voice: str = DEFAULT_VOICE
     speed: int = DEFAULT_SPEED
     executable: str = "espeak-ng"
+    pace: int = DEFAULT_PACE
+
+    def __post_init__(self) -> None:
+        check_pace(self.pace)
+
+    @property
+    def words_per_minute(self) -> int:
+        return round(self.speed * self.pace / DEFAULT_PACE)
+
+    def at_pace(self, pace: int) -> EspeakEngine:
+        """The same voice at another pace (per cent of `speed`)."""
+        return replace(self, pace=pace)
 
     def synthesize(self, text: str, wav_path: Path) -> None:
-        synthesize(text, wav_path, self.voice, self.speed, executable=self.executable)
+        synthesize(text, wav_path, self.voice, self.words_per_minute, executable=self.executable)
+
+
+def check_pace(pace: int) -> None:
+    """A pace is a whole per cent above 0 (the hall file allows 70–150)."""
+    if isinstance(pace, bool) or not isinstance(pace, int) or pace <= 0:
+        raise ValueError(f"语速应为正整数（百分比，100 为正常语速），而不是 {pace!r}")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP, default_chime, render_announcement
-from hall.voice.call_queue import DEFAULT_BOUND, Announcement, CallQueue, Timing
+from hall.voice.call_queue import DEFAULT_BOUND, DEFAULT_REPEAT, Announcement, CallQueue, Timing
 from hall.voice.engines import VoiceEngine
 from hall.voice.errors import VoiceError
 from hall.voice.espeak import EspeakEngine
@@ -173,8 +173,8 @@ class Speaker:
     """
 
     def __init__(self, engine: VoiceEngine | None = None, player: Player | None = None, *,
-                 chime: str | os.PathLike[str] | None = None, call_repeat: int = 2, gap: float = DEFAULT_GAP,
-                 workdir: str | os.PathLike[str] | None = None):
+                 chime: str | os.PathLike[str] | None = None, call_repeat: int = DEFAULT_REPEAT,
+                 gap: float = DEFAULT_GAP, workdir: str | os.PathLike[str] | None = None):
         self.engine: VoiceEngine = engine or EspeakEngine()
         self.player: Player = player or find_player()
         self.call_repeat = call_repeat
@@ -292,8 +292,9 @@ class CallAnnouncer:
     """A board's calls through a `CallQueue` into a `Speaker`: in order, never overlapping, and
     shortened when they bunch up so that none waits more than `bound` seconds for its first word.
 
-    `call()` only queues (safe from the asyncio loop); one worker thread takes the next
-    announcement each time the speaker falls quiet and waits for it to be played. `clock`
+    `call()` only queues (safe from the asyncio loop: it never waits for an engine, not even for
+    the durations the plan measures); one worker thread takes the next announcement each time
+    the speaker falls quiet and waits for it to be played. `clock`
     (seconds) is injectable for tests; the plan uses the engine's known durations
     (`engine_timing()`).
     """
@@ -315,10 +316,17 @@ class CallAnnouncer:
             self.queue.add(ticket, window, self._clock())
             self._ready.notify()
 
-    def set_bound(self, seconds: float) -> None:
-        """The hall's bound (`voice_wait_seconds` of the hall file, from the server's snapshot)."""
+    def configure(self, bound: float, pace: int, repeat: int) -> None:
+        """The hall's voice settings (the hall file's `voice_wait_seconds`, `voice_pace` and
+        `voice_repeat`, from the server's snapshot): the bound, the speaking rate of the engine
+        (and so the durations the queue plans with) and the full call's repeat."""
         with self._ready:
-            self.queue.set_bound(seconds)
+            self.queue.set_bound(bound)
+            self.queue.set_repeat(repeat)
+            if pace != self.speaker.engine.pace:
+                engine = self.speaker.engine.at_pace(pace)
+                self.queue.timing = engine_timing(engine, self.speaker.chime, gap=self.speaker.gap)
+                self.speaker.engine = engine
 
     def close(self) -> None:
         with self._ready:
@@ -340,6 +348,14 @@ class CallAnnouncer:
                 back_to_back = played and bool(self.queue.waiting)
                 while not self._closed and not self.queue.waiting:
                     self._ready.wait()
+                if self._closed:
+                    return
+                first, timing = self.queue.waiting[0], self.queue.timing
+            # The one duration next() needs, measured outside the lock: with espeak-ng it is said
+            # once into a scratch file (tens of ms), which call() from the board's loop must not wait for.
+            with contextlib.suppress(VoiceError):  # next() meets it again, as before
+                timing.speech(call_text(first.ticket, first.window))
+            with self._ready:
                 if self._closed:
                     return
                 announcement = self.queue.next(self._clock(), back_to_back)

@@ -163,6 +163,42 @@ def write_pcm(path: str | os.PathLike[str], pcm: Pcm) -> Path:
     return target
 
 
+# --- loudness ---------------------------------------------------------------------------------------
+
+LOUDNESS_FRAME = 0.02  # seconds: the frames loudness is measured in
+LOUDNESS_GATE = 20.0  # dB: frames this much quieter than the loudest are pauses, not voice
+
+
+def loudness(pcm: Pcm) -> float:
+    """The level of the voiced part, in dBFS: the RMS over the 20 ms frames no more than 20 dB
+    quieter than the loudest frame (so leading, trailing and inner pauses do not count), relative
+    to full scale (a full-scale square wave is 0 dBFS). Silence is -inf."""
+    frame = max(1, round(pcm.rate * LOUDNESS_FRAME))
+    frames = [(sum(s * s for s in pcm.samples[start:start + frame]), min(frame, len(pcm.samples) - start))
+              for start in range(0, len(pcm.samples), frame)]
+    loudest = max((energy / count for energy, count in frames), default=0.0)
+    if loudest == 0:
+        return -math.inf
+    gate = loudest * 10 ** (-LOUDNESS_GATE / 10)
+    voiced = [(energy, count) for energy, count in frames if energy / count >= gate]
+    mean = sum(energy for energy, _ in voiced) / sum(count for _, count in voiced)
+    return 10 * math.log10(mean / FULL_SCALE ** 2)
+
+
+def peak(pcm: Pcm) -> float:
+    """The loudest sample, in dBFS (-inf for silence)."""
+    top = max(map(abs, pcm.samples), default=0)
+    return 20 * math.log10(top / FULL_SCALE) if top else -math.inf
+
+
+def amplified(pcm: Pcm, db: float) -> Pcm:
+    """`pcm` `db` decibels louder (or quieter when negative); callers keep the peaks below full
+    scale, the clamp only catches rounding."""
+    factor = 10 ** (db / 20)
+    return Pcm(pcm.rate, array("h", (max(-FULL_SCALE - 1, min(FULL_SCALE, round(s * factor)))
+                                     for s in pcm.samples)))
+
+
 def join(parts: Sequence[array]) -> array:
     """Samples one after the other."""
     out = array("h")
