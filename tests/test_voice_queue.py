@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP
 from hall.voice.call_queue import CallQueue, Segment, first_words, plan
 from hall.voice.clips import ClipEngine
+from hall.voice.errors import VoiceError
 from hall.voice.playback import CallAnnouncer, SilentPlayer, Speaker, engine_timing
 from hall.voice.wav import Pcm, wav_seconds, write_pcm
 
@@ -239,3 +240,34 @@ def test_a_call_from_the_board_s_loop_never_waits_for_the_plan_to_measure_a_text
         engine.release.set()
         second.join()
     assert queued_at_once
+
+
+class BrokenEngine:
+    """An engine that cannot say the call of A012 (espeak-ng crashing on it) and says every
+    other text."""
+
+    pace = 100
+
+    def __init__(self) -> None:
+        self.failed: set[str] = set()
+
+    def synthesize(self, text: str, wav_path: Path) -> None:
+        if "零 一 二" in text:
+            self.failed.add(text)
+            raise VoiceError("espeak-ng 已退出（测试）")
+        write_pcm(wav_path, Pcm(22050, array("h", [1000] * 2205)))
+
+
+def test_an_engine_that_fails_does_not_silence_the_board_for_good() -> None:
+    """A call the engine fails to say is lost (the Speaker logs it), but the announcer's plan
+    goes on with an estimate of its length, so the next call is still played."""
+    engine = BrokenEngine()
+    player = AudioClockPlayer()
+    player.release.set()
+    with Speaker(engine, player) as speaker, \
+            CallAnnouncer(speaker, bound=BOUND, clock=lambda: player.now) as announcer:
+        announcer.call("A012", 12)
+        announcer.call("A013", 5)
+        with player.done:      # a bound on a hang, not a timing
+            assert player.done.wait_for(lambda: len(player.played) == 1, timeout=60)
+    assert engine.failed   # A012's call was tried and lost; A013's was played

@@ -127,6 +127,11 @@ def find_player(which: Callable[[str], str | None] = shutil.which,
 
 # --- durations ----------------------------------------------------------------------------------------
 
+ESTIMATED_SECONDS_PER_CHARACTER = 0.25
+"""What the plan assumes a character of a sentence takes when the engine cannot say it to be
+measured (about four syllables a second, Mandarin's usual announcing pace)."""
+
+
 def engine_timing(engine: VoiceEngine, chime: str | os.PathLike[str], *, gap: float = DEFAULT_GAP,
                   chime_pause: float = CHIME_PAUSE) -> Timing:
     """The durations the call queue plans with: the chime file's, and the engine's for a text:
@@ -141,7 +146,13 @@ def engine_timing(engine: VoiceEngine, chime: str | os.PathLike[str], *, gap: fl
         if text not in measured:
             with tempfile.TemporaryDirectory(prefix="hall-voice-") as folder:
                 wav = Path(folder) / "measure.wav"
-                engine.synthesize(text, wav)
+                try:
+                    engine.synthesize(text, wav)
+                except VoiceError as error:
+                    # the plan goes on with an estimate (not remembered: the engine may recover);
+                    # the Speaker meets the same error and logs it when it renders the call
+                    log.warning("语音引擎无法测量这句的时长，按估计值排队：%s", error)
+                    return sum(not c.isspace() for c in text) * ESTIMATED_SECONDS_PER_CHARACTER
                 measured[text] = wav_seconds(wav)
         return measured[text]
 
@@ -353,8 +364,7 @@ class CallAnnouncer:
                 first, timing = self.queue.waiting[0], self.queue.timing
             # The one duration next() needs, measured outside the lock: with espeak-ng it is said
             # once into a scratch file (tens of ms), which call() from the board's loop must not wait for.
-            with contextlib.suppress(VoiceError):  # next() meets it again, as before
-                timing.speech(call_text(first.ticket, first.window))
+            timing.speech(call_text(first.ticket, first.window))
             with self._ready:
                 if self._closed:
                     return
