@@ -14,8 +14,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from display_board.model import BoardFilter, BoardModel, Call, parse_windows
+
+if TYPE_CHECKING:
+    from hall.voice.playback import Backlog
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -169,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     model = BoardModel(board_filter)
 
-    def run(announce: Callable[[Call], None]) -> None:
+    def run(announce: Callable[[Call], None], backlog: Callable[[], Backlog]) -> None:
         shell = BoardShell(args.server, args.token, model, announce=announce, strips=strips,
-                           settings=settings)
+                           settings=settings, backlog=backlog)
         asyncio.run(shell.run())
 
     return _with_voice(args, model, run)
@@ -180,14 +184,15 @@ def main(argv: list[str] | None = None) -> int:
 def _voice_only(args: argparse.Namespace, model: BoardModel) -> int:
     from display_board.voice_device import VoiceShell
 
-    return _with_voice(args, model, lambda announce: asyncio.run(
-        VoiceShell(args.server, args.token, model, announce).run()))
+    return _with_voice(args, model, lambda announce, backlog: asyncio.run(
+        VoiceShell(args.server, args.token, model, announce, backlog).run()))
 
 
 def _with_voice(args: argparse.Namespace, model: BoardModel,
-                run: Callable[[Callable[[Call], None]], None]) -> int:
+                run: Callable[[Callable[[Call], None], Callable[[], Backlog]], None]) -> int:
     """Run the device with its calls announced: in order, never overlapping, shortened when
-    they bunch up (docs/board.md#voice), within the hall file's bound."""
+    they bunch up (docs/board.md#voice), within the hall file's bound; its voice backlog is
+    reported to the server (docs/board.md#voice-backlog)."""
     from hall.voice.call_queue import DEFAULT_BOUND
     from hall.voice.engines import make_engine
     from hall.voice.errors import VoiceError
@@ -203,7 +208,7 @@ def _with_voice(args: argparse.Namespace, model: BoardModel,
             announcer.set_bound(model.hall.get("voice_wait_seconds", DEFAULT_BOUND))
             announcer.call(call.number, call.window)
 
-        run(announce)
+        run(announce, announcer.backlog)
     return 0
 
 
