@@ -4,19 +4,26 @@ server per device and sent to the managers (docs/board.md#voice-backlog)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, expect
 
+from display_board.model import BoardFilter, BoardModel
+from display_board.voice_device import VoiceShell
 from display_board.voice_report import REPORT_INTERVAL_SECONDS, BacklogReports
 from hall.protocol import NO_DEVICE_STATUS, VOICE_FROM_BOARDS, ProtocolError, parse_request
 from hall.voice.call_queue import plan
 from hall.voice.playback import CallAnnouncer, Speaker
 from hall.voice.wav import wav_seconds
+from tests.browser import chromium
 from tests.live_hall import LiveHall
+from tests.test_manager_pages import BIG_SCREEN, SMALL_SCREEN, clerk_at, dashboard
 from tests.test_voice_queue import BOUND, CLIPS, TIMING
 
 
@@ -163,3 +170,107 @@ def test_the_server_keeps_each_boards_backlog_and_tells_the_managers(tmp_path):
     finally:
         assert hall.stop() == 0
 
+
+
+# --- on the manager's dashboard -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+class VoiceDevice:
+    """A voice-only device (`--no-screen`) as its command runs it: `VoiceShell` on its own
+    asyncio loop (in a thread, beside the test's Playwright), calls announced through the real
+    `CallAnnouncer` and `Speaker` with the clip engine into a `HeldPlayer`, its backlog reported."""
+
+    def __init__(self, hall: LiveHall) -> None:
+        self.player = HeldPlayer()
+        self.speaker = Speaker(CLIPS, self.player, call_repeat=2)
+        self.announcer = CallAnnouncer(self.speaker, clock=lambda: self.player.now)
+        self.shell = VoiceShell([hall.ws], hall.tokens["display"], BoardModel(BoardFilter()),
+                                lambda call: self.announcer.call(call.number, call.window),
+                                self.announcer.backlog)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.shell.run(),))
+        self.thread.start()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.shell.stop(), self.loop).result(timeout=10)
+        self.thread.join(timeout=10)
+        self.loop.close()
+        self.player.release.set()
+        self.announcer.close()
+        self.speaker.close()
+
+
+def _shots(d, name: str) -> None:
+    for size, viewport in (("1366", SMALL_SCREEN), ("1920", BIG_SCREEN)):
+        d.page.set_viewport_size(viewport)
+        d.assert_fits()
+        d.shot(f"voice-backlog-{name}-{size}")
+    d.page.set_viewport_size(SMALL_SCREEN)
+
+
+def test_a_burst_of_calls_shows_as_the_boards_voice_backlog_on_the_dashboard(tmp_path, browser):
+    """A voice-only device on a live hall says 语音正常 on the dashboard from its connection on;
+    eight calls made together while its speaker is held in the first show as 语音积压 8 条 ·
+    N 秒 (N the plan's seconds); when the wait passes the hall's bound (20 s) the row turns red
+    (语音滞后, a problem first in the list); said at last, the backlog empties at once. A device
+    that does not report (the pad) shows nothing about a voice; gone, the board shows none."""
+    hall = LiveHall(tmp_path)
+    device = None
+    try:
+        with dashboard(browser, hall) as d:
+            board = d.device("board-1")
+            expect(board).to_contain_text("—")          # not connected: nothing reported
+            device = VoiceDevice(hall)
+            expect(board).to_contain_text("● 在线")
+            expect(board).to_contain_text("✓ 语音正常")
+            hall.hello("pad")                             # online: no problem row above the board
+            expect(d.device("pad-1")).to_contain_text("● 在线")
+            expect(d.device("pad-1")).not_to_contain_text("语音")
+
+            for category in "AB":      # one kiosk connection each: 5 tickets at once at most
+                kiosk = hall.hello("kiosk")
+                for _ in range(4):
+                    assert kiosk.request("take_ticket", category=category)["ok"]
+            clerks = [clerk_at(hall, "1001", "1111", 1), clerk_at(hall, "1002", "2222", 2)]
+            for _ in range(4):
+                for clerk in clerks:
+                    assert clerk.request("call_next")["ok"]
+                    assert clerk.request("finish", outcome="done")["ok"]
+            assert device.player.started.wait(timeout=30)
+            for _ in range(200):                          # the device has heard all eight
+                if device.announcer.backlog().calls == 8:
+                    break
+                time.sleep(0.05)
+            held = device.announcer.backlog().wire()
+            assert held["calls"] == 8 and held["worst"] <= 20
+            expect(board).to_contain_text(f"语音积压 8 条 · {held['seconds']} 秒", timeout=20_000)
+            expect(board).to_have_attribute("data-problem", "no")
+            _shots(d, "busy")
+
+            device.player.now = 40.0                      # the hall waited 40 s on its speaker
+            late = device.announcer.backlog().wire()
+            assert late["worst"] == 40
+            expect(board).to_contain_text(
+                f"⚠ 语音滞后 8 条 · {late['seconds']} 秒 · 最久等 40 秒", timeout=20_000)
+            expect(board).to_have_attribute("data-problem", "yes")
+            expect(d.page.locator("#devices-summary")).to_contain_text("语音滞后 1")
+            assert d.page.locator("#devices tr").first.get_attribute("data-device") == "board-1"
+            _shots(d, "late")
+
+            device.player.release.set()                   # all said: empty, reported at once
+            expect(board).to_contain_text("⚠ 语音滞后 · 最久等", timeout=20_000)
+            expect(board).not_to_contain_text("条")
+            device.close()
+            device = None
+            expect(board).to_contain_text("✕ 离线")
+            expect(board).not_to_contain_text("语音")
+            assert d.errors == []
+    finally:
+        if device is not None:
+            device.close()
+        assert hall.stop() == 0

@@ -811,12 +811,13 @@ function renderDevices() {
 // A board's voice backlog (its `device_status`): "语音积压 3 条 · 41 秒", red when a call waited
 // longer than the hall's bound (voice_wait_seconds) for its first word lately.
 function voiceText(voice) {
-  const name = VOICE_STATE_NAMES[voice.state] || voice.state;
-  const waiting = voice.calls ? ` ${voice.calls} 条 · ${voice.seconds} 秒` : "";
-  const worst = voice.state === "late" ? ` · 最久等 ${voice.worst} 秒` : "";
-  const icon = voice.state === "late" ? "⚠ " : voice.state === "idle" ? "✓ " : "";
-  const cls = voice.state === "late" ? "bad" : voice.state === "idle" ? "good" : "";
-  const span = element("span", { class: cls, textContent: `${icon}${name}${waiting}${worst}` });
+  const late = voice.state === "late";
+  const icon = late ? "⚠ " : voice.state === "idle" ? "✓ " : "";
+  const piece = (text) => element("span", { class: "unbroken", textContent: text });
+  const parts = [piece(`${icon}${VOICE_STATE_NAMES[voice.state] || voice.state}`)];
+  if (voice.calls) parts.push(" ", piece(`${voice.calls} 条`), " · ", piece(`${voice.seconds} 秒`));
+  if (late) parts.push(" · ", piece(`最久等 ${voice.worst} 秒`));
+  const span = element("span", { class: late ? "bad" : voice.state === "idle" ? "good" : "" }, ...parts);
   span.title = voice.worst === null ? `叫号开口等候上限 ${voice.bound} 秒`
     : `最近叫号到开口最久等了 ${voice.worst} 秒（上限 ${voice.bound} 秒）`;
   return span;
