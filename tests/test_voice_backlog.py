@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -274,3 +277,38 @@ def test_a_burst_of_calls_shows_as_the_boards_voice_backlog_on_the_dashboard(tmp
         if device is not None:
             device.close()
         assert hall.stop() == 0
+
+
+# --- the command, end to end -----------------------------------------------------------------------
+
+def test_the_voice_only_device_s_command_announces_the_calls_and_reports_its_backlog(tmp_path):
+    """`display-board --no-screen` started as its command against a live hall: it connects,
+    reports its (empty) backlog, which the managers get as 语音正常 (`idle`), and a call made at
+    a window goes through its call queue to its player: here no sound card (PATH holds no
+    player), so the player says it only synthesised. Gone, it is offline to the managers."""
+    hall = LiveHall(tmp_path)
+    manager = hall.hello("manager")
+    device = subprocess.Popen(
+        [sys.executable, "-m", "display_board.cli", "--server", hall.ws, "--token",
+         hall.tokens["display"], "--no-screen", "--engine", "clips"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PATH": str(Path(sys.executable).parent)})
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(device.stderr), daemon=True)
+    reader.start()
+    try:
+        first = manager.wait_event("voice", timeout=30, device="board-1")
+        assert {k: first[k] for k in ("role", "calls", "seconds", "worst", "state")} == {
+            "role": "display", "calls": 0, "seconds": 0, "worst": None, "state": "idle"}
+        assert hall.hello("kiosk").request("take_ticket", category="A")["ok"]
+        assert clerk_at(hall, "1001", "1111", 1).request("call_next")["ok"]
+        for _ in range(600):
+            if any("语音只合成、不播放" in line for line in said):
+                break
+            time.sleep(0.05)
+        assert any("语音只合成、不播放" in line for line in said), said
+    finally:
+        device.terminate()
+        device.wait(timeout=10)
+    assert not manager.wait_event("presence", timeout=10, device="board-1", connections=0)["online"]
+    assert hall.stop() == 0
