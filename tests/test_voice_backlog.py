@@ -11,11 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from display_board.model import BoardFilter, BoardModel
 from display_board.voice_device import VoiceShell
@@ -24,9 +23,14 @@ from hall.protocol import NO_DEVICE_STATUS, VOICE_FROM_BOARDS, ProtocolError, pa
 from hall.voice.call_queue import plan
 from hall.voice.playback import CallAnnouncer, Speaker
 from hall.voice.wav import wav_seconds
-from tests.browser import chromium
 from tests.live_hall import LiveHall
-from tests.test_manager_pages import BIG_SCREEN, SMALL_SCREEN, clerk_at, dashboard
+from tests.test_manager_pages import (  # noqa: F401  (browser: the pages' chromium fixture)
+    BIG_SCREEN,
+    SMALL_SCREEN,
+    browser,
+    clerk_at,
+    dashboard,
+)
 from tests.test_voice_queue import BOUND, CLIPS, TIMING
 
 
@@ -177,12 +181,6 @@ def test_the_server_keeps_each_boards_backlog_and_tells_the_managers(tmp_path):
 
 # --- on the manager's dashboard -------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
 class VoiceDevice:
     """A voice-only device (`--no-screen`) as its command runs it: `VoiceShell` on its own
     asyncio loop (in a thread, beside the test's Playwright), calls announced through the real
@@ -216,7 +214,7 @@ def _shots(d, name: str) -> None:
     d.page.set_viewport_size(SMALL_SCREEN)
 
 
-def test_a_burst_of_calls_shows_as_the_boards_voice_backlog_on_the_dashboard(tmp_path, browser):
+def test_a_burst_of_calls_shows_as_the_boards_voice_backlog_on_the_dashboard(tmp_path, browser):  # noqa: F811
     """A voice-only device on a live hall says 语音正常 on the dashboard from its connection on;
     eight calls made together while its speaker is held in the first show as 语音积压 8 条 ·
     N 秒 (N the plan's seconds); when the wait passes the hall's bound (20 s) the row turns red
