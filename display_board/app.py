@@ -14,7 +14,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from kivy.app import App
@@ -29,8 +29,12 @@ from display_board.layout import plan as layout_plan
 from display_board.led_text import AMBER, GREEN, RED, dots_wide, led_image
 from display_board.legibility import ROW_DOTS
 from display_board.model import BoardModel, Call, display_client, pages
+from display_board.voice_report import report_voice
 from hall.kivy_runtime import release_textures_each_frame
 from hall.vocabulary import BOOKED_MARK
+
+if TYPE_CHECKING:
+    from hall.voice.playback import Backlog
 
 log = logging.getLogger("display_board")
 HIGHLIGHT_SECONDS = 6.0       # a new call blinks this long, then the next queued one comes
@@ -415,11 +419,13 @@ class BoardShell:
 
     def __init__(self, urls: list[str], token: str, model: BoardModel,
                  announce: Callable[[Call], None] | None = None, strips: Any = None,
-                 settings: BoardSettings | None = None):
+                 settings: BoardSettings | None = None, backlog: Callable[[], Backlog] | None = None):
         """`strips` is an optional `display_board.led.StripDriver` for the windows' LED strips,
-        fed from the same snapshot and events; `settings` size the board (rows, distance)."""
+        fed from the same snapshot and events; `settings` size the board (rows, distance);
+        `backlog`, the voice's (`CallAnnouncer.backlog`), is reported to the server."""
         self.model = model
         self.strips = strips
+        self.backlog = backlog
         self.app = BoardApp(model, announce, settings)
         self.client = display_client(urls, token, self)
         self.snapshots = 0
@@ -449,6 +455,8 @@ class BoardShell:
         tasks = [loop.create_task(self.client.run())]
         if self.strips is not None:
             tasks.append(loop.create_task(self.strips.run()))
+        if self.backlog is not None:
+            tasks.append(loop.create_task(report_voice(self.client, self.backlog)))
         try:
             await self.app.async_run(async_lib="asyncio")
         finally:

@@ -14,10 +14,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from display_board.model import BoardFilter, BoardModel, Call, parse_windows
 from hall.voice.call_queue import DEFAULT_REPEAT
 from hall.voice.espeak import DEFAULT_PACE
+
+if TYPE_CHECKING:
+    from hall.voice.playback import Backlog
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -175,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     model = BoardModel(board_filter)
 
-    def run(announce: Callable[[Call], None]) -> None:
+    def run(announce: Callable[[Call], None], backlog: Callable[[], Backlog]) -> None:
         shell = BoardShell(args.server, args.token, model, announce=announce, strips=strips,
-                           settings=settings)
+                           settings=settings, backlog=backlog)
         asyncio.run(shell.run())
 
     return _with_voice(args, model, run)
@@ -186,14 +190,15 @@ def main(argv: list[str] | None = None) -> int:
 def _voice_only(args: argparse.Namespace, model: BoardModel) -> int:
     from display_board.voice_device import VoiceShell
 
-    return _with_voice(args, model, lambda announce: asyncio.run(
-        VoiceShell(args.server, args.token, model, announce).run()))
+    return _with_voice(args, model, lambda announce, backlog: asyncio.run(
+        VoiceShell(args.server, args.token, model, announce, backlog).run()))
 
 
 def _with_voice(args: argparse.Namespace, model: BoardModel,
-                run: Callable[[Callable[[Call], None]], None]) -> int:
+                run: Callable[[Callable[[Call], None], Callable[[], Backlog]], None]) -> int:
     """Run the device with its calls announced: in order, never overlapping, shortened when
-    they bunch up (docs/board.md#voice), with the hall file's voice settings."""
+    they bunch up (docs/board.md#voice), with the hall file's voice settings; its voice backlog
+    is reported to the server (docs/board.md#voice-backlog)."""
     from display_board.voice_device import hall_announcer
     from hall.voice.engines import make_engine
     from hall.voice.errors import VoiceError
@@ -205,7 +210,7 @@ def _with_voice(args: argparse.Namespace, model: BoardModel,
         print(f"语音引擎不可用：{error}", file=sys.stderr)
         return 1
     with Speaker(engine) as speaker, CallAnnouncer(speaker) as announcer:
-        run(hall_announcer(announcer, model))
+        run(hall_announcer(announcer, model), announcer.backlog)
     return 0
 
 

@@ -2,19 +2,25 @@
 
 It connects as a board does (the `display` role), keeps the same `BoardModel` (so the same
 `--windows` / `--zone` choose what it announces) and announces each call of its windows as it
-arrives, through the board's `announce` (in the command: the `CallAnnouncer`). No kivy.
+arrives, through the board's `announce` (in the command: the `CallAnnouncer`), and reports
+its voice backlog (`backlog`, the announcer's) to the server as a board does. No kivy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from display_board.model import BoardModel, Call, display_client
+from display_board.voice_report import report_voice
 from hall.voice.call_queue import DEFAULT_BOUND, DEFAULT_REPEAT
 from hall.voice.espeak import DEFAULT_PACE
 from hall.voice.playback import CallAnnouncer
+
+if TYPE_CHECKING:
+    from hall.voice.playback import Backlog
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +39,11 @@ def hall_announcer(announcer: CallAnnouncer, model: BoardModel) -> Callable[[Cal
 
 
 class VoiceShell:
-    def __init__(self, urls: list[str], token: str, model: BoardModel, announce: Callable[[Call], None]):
+    def __init__(self, urls: list[str], token: str, model: BoardModel, announce: Callable[[Call], None],
+                 backlog: Callable[[], Backlog] | None = None):
         self.model = model
         self.announce = announce
+        self.backlog = backlog
         self.client = display_client(urls, token, self)
         self.snapshots = 0
 
@@ -55,7 +63,14 @@ class VoiceShell:
             log.error("%s", self.model.refused)
 
     async def run(self) -> None:
-        await self.client.run()
+        if self.backlog is None:
+            await self.client.run()
+            return
+        reporting = asyncio.get_running_loop().create_task(report_voice(self.client, self.backlog))
+        try:
+            await self.client.run()
+        finally:
+            reporting.cancel()
 
     async def stop(self) -> None:
         await self.client.stop()

@@ -139,6 +139,21 @@ def record_list(fields: dict[str, Check], max_items: int) -> Check:
     return check
 
 
+def record(fields: dict[str, Check]) -> Check:
+    """One object with exactly these fields, each field checked."""
+    def check(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict) or set(value) != set(fields):
+            raise ValueError(f"应为对象，有且只有：{'、'.join(fields)}")
+        checked = {}
+        for name, inner in fields.items():
+            try:
+                checked[name] = inner(value[name])
+            except ValueError as error:
+                raise ValueError(f"{name} {error}") from None
+        return checked
+    return check
+
+
 @dataclass(frozen=True)
 class Op:
     roles: tuple[str, ...]
@@ -152,6 +167,13 @@ CASE = text(16)   # a 差评 case's number, "20261123-01"
 COMPLAINT = text(16)   # a complaint's number, "TS20261207-001"
 BOOKING_CODE_DIGITS = 8   # a booking's code (预约码): made by the server, typed or scanned at the kiosk
 BAD_BOOKING_CODE = f"预约码应为 {BOOKING_CODE_DIGITS} 位数字"   # said by the server and the kiosk
+MAX_VOICE_SECONDS = 24 * 3600
+VOICE_BACKLOG = record({"calls": integer(0, 10_000), "seconds": integer(0, MAX_VOICE_SECONDS),
+                        "worst": nullable(integer(0, MAX_VOICE_SECONDS))})
+"""A board's voice backlog (`hall.voice.playback.Backlog.wire`): calls not yet said, seconds of
+sound until its speaker falls quiet, the longest wait before a first word lately (null: none)."""
+NO_DEVICE_STATUS = "设备状态应至少报告打印机状态（printer）或语音积压（voice）"
+VOICE_FROM_BOARDS = "只有显示屏（含只播报的设备）报告语音积压（voice）"
 OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
         "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),
@@ -163,8 +185,9 @@ OPS: dict[str, Op] = {
         "priority": nullable(one_of(*KIOSK_PRIORITIES)), "phone": text(20)}),
     "take_menu": Op(("mobile",)),
     "take_poster": Op(("manager",)),
-    "device_status": Op(DEVICE_ROLES, {"printer": one_of(*PRINTER_STATES)},
-                        {"detail": text(200, True)}),
+    # a device's health: a kiosk's printer, a board's voice backlog (at least one of the two)
+    "device_status": Op(DEVICE_ROLES, optional={"printer": one_of(*PRINTER_STATES),
+                                                "detail": text(200, True), "voice": VOICE_BACKLOG}),
     # a pad's ratings kept past their service day (it was cut off across midnight): too late to
     # be stored, they become a device warning the managers see
     "lost_ratings": Op(("pad",), {"day": text(10), "ratings": record_list(

@@ -49,6 +49,9 @@ PRINTER_STATE_NAMES: Final = {"ok": "正常", "paper_low": "纸将用完", "pape
                               "offline": "打印机离线", "error": "打印机故障"}
 """A kiosk printer's state as its kiosk reports it (`device_status`), in the device list."""
 PRINTER_STATES: Final = tuple(PRINTER_STATE_NAMES)
+VOICE_STATE_NAMES: Final = {"idle": "语音正常", "backlog": "语音积压", "late": "语音滞后"}
+"""A board's voice backlog as the device list names it (`queue_server.views.voice_view`): `late`
+when a call waited longer than the hall's `voice_wait_seconds` for its first word lately."""
 PRINTER_FAULTS: Final = {"paper_low": ("yellow", "打印纸将尽"), "paper_out": ("red", "打印机缺纸"),
                          "offline": ("red", "打印机离线"), "error": ("red", "打印机故障")}
 """The states that raise a device warning: its level and its text."""

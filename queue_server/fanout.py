@@ -71,6 +71,7 @@ class Hub(Generic[S]):
         self.pads: dict[int, set[S]] = defaultdict(set)
         self.clerks: dict[str, set[S]] = defaultdict(set)
         self.citizens: dict[str, set[S]] = defaultdict(set)
+        self.voice: dict[str, dict[str, Any]] = {}   # each board's last voice backlog, by device
         self.view_interval = view_interval
         self.clock = clock
         self.call_later = call_later
@@ -108,6 +109,8 @@ class Hub(Generic[S]):
             self._discard(self.clerks, session.badge, session)
         if session.role == "citizen":
             self._discard(self.citizens, session.ticket, session)
+        if not any(s.name == session.name for s in self.by_role[session.role]):
+            self.voice.pop(session.name, None)   # gone: its backlog is not known any more
 
     @staticmethod
     def _discard(index: dict, key: Any, session: Subscriber) -> None:
@@ -128,6 +131,8 @@ class Hub(Generic[S]):
                 entry = seen.setdefault(s.name, {"device": s.name, "role": role,
                                                  "window": s.window, "connections": 0})
                 entry["connections"] += 1
+                if s.name in self.voice:
+                    entry["voice"] = self.voice[s.name]
         return sorted(seen.values(), key=lambda d: d["device"])
 
     def presence(self, session: S, seq: int, at: str) -> None:
@@ -141,6 +146,17 @@ class Hub(Generic[S]):
                                     "device": session.name, "role": session.role,
                                     "window": session.window, "connections": connections,
                                     "online": connections > 0}, MANAGERS)])
+
+    def report_voice(self, session: S, voice: dict[str, Any], seq: int, at: str) -> None:
+        """Keep a board's voice backlog (`views.voice_view`) and tell the managers: not a
+        logged event either (like `presence`), and only when it changed."""
+        voice = {**voice, "at": at}
+        last = self.voice.get(session.name)
+        self.voice[session.name] = voice
+        if last is not None and {**last, "at": at} == voice:
+            return
+        self._send([views.Delivery({"ev": "voice", "seq": seq, "device": session.name,
+                                    "role": session.role, **voice}, MANAGERS)])
 
     def counts(self) -> dict[str, int]:
         return {role: len(members) for role, members in self.by_role.items() if members}

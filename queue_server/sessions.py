@@ -31,7 +31,9 @@ from typing import Any
 from hall.guide import guide_path
 from hall.protocol import (
     CLOSE_REVOKED,
+    NO_DEVICE_STATUS,
     OPS,
+    VOICE_FROM_BOARDS,
     ProtocolError,
     Request,
     error_reply,
@@ -660,6 +662,22 @@ class Session:
             "booked": issued.data.booking is not None, "slot_at": issued.data.slot_at}
 
     async def _op_device_status(self, request: Request) -> dict[str, Any]:
+        """A printer's state is a command (logged, warned of); a board's voice backlog is the
+        server's own knowledge, like presence: kept per device and sent to the managers."""
+        if "printer" not in request.params and "voice" not in request.params:
+            raise ProtocolError("bad_request", NO_DEVICE_STATUS)
+        if "voice" in request.params:
+            if self.role != "display":
+                raise ProtocolError("forbidden", VOICE_FROM_BOARDS)
+            writer = self.context.writer
+            self.context.hub.report_voice(self, views.voice_view(
+                request.params["voice"], self.context.hall_view["voice_wait_seconds"]),
+                writer.committed_seq, views.iso(writer.clock()))
+        if "printer" in request.params:
+            await self._submit(self._command(request))
+        return {}
+
+    async def _op_lost_ratings(self, request: Request) -> dict[str, Any]:
         await self._submit(self._command(request))
         return {}
 
@@ -915,7 +933,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "take_menu": Session._op_take_menu,
     "take_poster": Session._op_take_poster,
     "device_status": Session._op_device_status,
-    "lost_ratings": Session._op_device_status,   # a command, nothing to answer
+    "lost_ratings": Session._op_lost_ratings,   # a command, nothing to answer
     "sign_in": Session._op_sign_in,
     "sign_out": Session._op_sign_out,
     "call_next": Session._op_call_next,

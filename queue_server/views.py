@@ -75,6 +75,16 @@ class Delivery(NamedTuple):
     view: tuple[str, Any] | None = None
 
 
+def voice_view(backlog: dict[str, Any], bound: int) -> dict[str, Any]:
+    """A board's voice backlog (`device_status` `voice`) as the managers get it: with the hall's
+    bound (`voice_wait_seconds`) and its state: `late` when a call waited longer than the bound
+    for its first word lately, else `backlog` while calls wait, else `idle`."""
+    worst = backlog["worst"]
+    state = ("late" if worst is not None and worst > bound
+             else "backlog" if backlog["calls"] else "idle")
+    return {**backlog, "bound": bound, "state": state}
+
+
 @overload
 def iso(moment: datetime) -> str: ...
 

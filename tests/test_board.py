@@ -634,6 +634,52 @@ def test_a_zone_of_the_hall_file_chooses_the_windows():
         "大厅配置中没有分区 Z区，本屏不显示也不播报这些分区（可用：A区、B区、C区、一楼、二楼）")
 
 
+def test_the_board_reports_its_voice_backlog_to_the_managers(tmp_path):
+    """The kivy board (`BoardShell`, offscreen) with its voice: the real `CallAnnouncer` and
+    `Speaker` (clip engine) into a player held in the first announcement. The managers get its
+    backlog: empty at its start, the call while it is said, empty again at once when it is done."""
+    from display_board.app import BoardShell
+    from hall.look import register_font
+    from hall.voice.playback import CallAnnouncer, Speaker
+    from tests.test_voice_backlog import HeldPlayer
+    from tests.test_voice_queue import CLIPS
+
+    register_font()
+    hall = LiveHall(tmp_path)
+    manager = hall.hello("manager")
+    player = HeldPlayer()
+
+    def voice(**match) -> dict:
+        return manager.wait_event("voice", timeout=20, device="board-1", **match)
+
+    async def scenario():
+        with Speaker(CLIPS, player, call_repeat=2) as speaker, \
+                CallAnnouncer(speaker, clock=lambda: player.now) as announcer:
+            shell = BoardShell([hall.ws], hall.tokens["display"], BoardModel(),
+                               announce=lambda call: announcer.call(call.number, call.window),
+                               backlog=announcer.backlog)
+            runner = asyncio.get_running_loop().create_task(shell.run())
+            try:
+                assert (await asyncio.to_thread(voice))["state"] == "idle"
+                assert hall.hello("kiosk").request("take_ticket", category="A")["ok"]
+                clerk = hall.hello("clerk", badge="1001", pin="1111")
+                assert clerk.request("sign_in", window=1, post="A")["ok"]
+                assert clerk.request("call_next")["ok"]
+                busy = await asyncio.to_thread(voice, calls=1)
+                assert busy["state"] == "backlog" and busy["seconds"] > 0
+                player.release.set()
+                done = await asyncio.to_thread(voice, calls=0)
+                assert (done["seconds"], done["state"]) == (0, "idle")
+            finally:
+                shell.app.stop()
+                await asyncio.wait_for(runner, 10)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hall.stop()
+
+
 def test_two_voice_zones_each_announce_only_their_own_windows(tmp_path):
     """Two voice-only devices (`--no-screen`) on one live hall, one for A区 (windows 1–4) and one
     for B区 (5–8) of demo-town's hall file: each announces the calls of its own windows only."""

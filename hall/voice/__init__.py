@@ -16,7 +16,8 @@ nothing, so each import says which layer it uses):
   into an audio timeline (`plan()`).
 * `playback`: the players; `Speaker`, which plays announcements one after the other from a
   queue served by one worker thread, never overlapping; `CallAnnouncer`, a board's calls
-  through the call queue into a Speaker.
+  through the call queue into a Speaker, and its voice backlog (`Backlog`, reported to the
+  managers by `display_board.voice_report`).
 * `wav` (WAV audio with the standard library only, and the chime) and `errors` (`VoiceError`)
   are shared by the others.
 

@@ -149,6 +149,17 @@ class CallQueue:
         del self.waiting[:len(chosen.calls)]
         return chosen
 
+    def seconds_to_say(self, now: float, back_to_back: bool) -> float:
+        """How long the speaker needs, from `now`, for the calls waiting now, announced by the
+        rules (no more calls coming): the voice backlog a board reports (docs/board.md#voice)."""
+        rest = CallQueue(self.timing, bound=self.bound, repeat=self.repeat)
+        rest.waiting = list(self.waiting)
+        at = now
+        while rest.waiting:
+            at += rest.next(at, back_to_back).seconds(self.timing)
+            back_to_back = True
+        return at - now
+
 
 def segments(announcement: Announcement, start: float, timing: Timing) -> list[Segment]:
     """The timeline of one announcement played from `start`."""

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import os
 import queue
 import shutil
@@ -22,11 +23,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from hall.voice.announcement import CHIME_PAUSE, DEFAULT_GAP, default_chime, render_announcement
 from hall.voice.call_queue import DEFAULT_BOUND, DEFAULT_REPEAT, Announcement, CallQueue, Timing
@@ -299,6 +301,27 @@ class Speaker:
 
 # --- the board's calls ----------------------------------------------------------------------------
 
+WORST_WINDOW = 300.0   # seconds: the longest wait before a first word is the worst of the last five minutes
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What a board's speaker still has to say (its voice backlog, reported to the managers):
+    the calls not yet fully announced (those of the announcement playing included), the seconds
+    of sound until it falls quiet if no call comes, and the longest wait before a call's first
+    word over the last `WORST_WINDOW` seconds, a call still waiting counted at its wait so far
+    (None: no call in that time)."""
+
+    calls: int
+    seconds: float
+    worst: float | None
+
+    def wire(self) -> dict[str, Any]:
+        """As `device_status` carries it (`voice`): whole seconds, rounded up."""
+        return {"calls": self.calls, "seconds": math.ceil(self.seconds),
+                "worst": None if self.worst is None else math.ceil(self.worst)}
+
+
 class CallAnnouncer:
     """A board's calls through a `CallQueue` into a `Speaker`: in order, never overlapping, and
     shortened when they bunch up so that none waits more than `bound` seconds for its first word.
@@ -317,6 +340,8 @@ class CallAnnouncer:
                                bound=bound, repeat=speaker.call_repeat)
         self._clock = clock
         self._ready = threading.Condition()
+        self._playing: tuple[int, float] | None = None    # its calls, when it ends (planned)
+        self._waits: deque[tuple[float, float]] = deque()  # (when taken, its longest wait to the first word)
         self._closed = False
         self._worker = threading.Thread(target=self._run, name="call-announcer", daemon=True)
         self._worker.start()
@@ -338,6 +363,18 @@ class CallAnnouncer:
                 engine = self.speaker.engine.at_pace(pace)
                 self.queue.timing = engine_timing(engine, self.speaker.chime, gap=self.speaker.gap)
                 self.speaker.engine = engine
+
+    def backlog(self) -> Backlog:
+        """The voice backlog now, from the plan's known durations (`Backlog`)."""
+        with self._ready:
+            now = self._clock()
+            while self._waits and self._waits[0][0] < now - WORST_WINDOW:
+                self._waits.popleft()
+            waits = [wait for _, wait in self._waits] + [now - c.came for c in self.queue.waiting]
+            calls, ends = self._playing or (0, now)
+            ends = max(ends, now)
+            seconds = ends - now + self.queue.seconds_to_say(ends, self._playing is not None)
+            return Backlog(calls + len(self.queue.waiting), seconds, max(waits, default=None))
 
     def close(self) -> None:
         with self._ready:
@@ -368,7 +405,14 @@ class CallAnnouncer:
             with self._ready:
                 if self._closed:
                     return
-                announcement = self.queue.next(self._clock(), back_to_back)
+                now = self._clock()
+                announcement = self.queue.next(now, back_to_back)
+                timing = self.queue.timing
+                self._playing = (len(announcement.calls), now + announcement.seconds(timing))
+                first_word = now + announcement.lead(timing)
+                self._waits.append((now, max(first_word - call.came for call in announcement.calls)))
             with contextlib.suppress(VoiceError, CancelledError):  # the Speaker logged it; play on
                 self.speaker.announce(announcement).result()
+            with self._ready:
+                self._playing = None
             played = True

@@ -13,8 +13,8 @@
 // /common/vocabulary.js).
 "use strict";
 
-const { BOOKED_MARK, ROLE_NAMES, PRINTER_STATE_NAMES, WARNING_KIND_NAMES, WARNING_LEVEL_NAMES,
-        WINDOW_STATE_NAMES } = VOCABULARY;
+const { BOOKED_MARK, ROLE_NAMES, PRINTER_STATE_NAMES, VOICE_STATE_NAMES, WARNING_KIND_NAMES,
+        WARNING_LEVEL_NAMES, WINDOW_STATE_NAMES } = VOCABULARY;
 const LEVELS = {
   red: { icon: "▲", word: WARNING_LEVEL_NAMES.red },
   yellow: { icon: "●", word: WARNING_LEVEL_NAMES.yellow },
@@ -293,12 +293,23 @@ function onEvent(event) {
       renderDevices();
       break;
     }
-    case "presence":
+    case "presence": {
       // Every registered device is in the snapshot's list; a presence event updates its count.
+      // A board's voice backlog is known while it is connected (the server forgets it after).
+      const before = app.online.get(event.device);
       app.online.set(event.device, { device: event.device, role: event.role,
-                                     window: event.window, connections: event.connections });
+                                     window: event.window, connections: event.connections,
+                                     voice: event.connections > 0 && before ? before.voice : undefined });
       renderDevices();
       break;
+    }
+    case "voice": {
+      const { ev, seq, device, role, ...voice } = event;
+      const known = app.online.get(device) || { device, role, window: null, connections: 1 };
+      app.online.set(device, { ...known, voice });
+      renderDevices();
+      break;
+    }
     case "day_started":
       app.newDay = event.day;
       say(`新的服务日（${event.day}）已开始，正在重新载入…`);
@@ -749,18 +760,22 @@ function renderDevices() {
     const report = app.reports.get(name) || {};
     const role = (known && known.role) || report.role;
     const printer = report.printer || null;
-    const problem = !online || (printer && printer !== "ok");
+    const voice = (online && known.voice) || null;
+    const problem = !online || (printer && printer !== "ok") || (voice && voice.state === "late");
     return { name, role, window: (known && known.window) || report.window, online,
-             printer, detail: report.detail, at: report.printer ? report.at : null, problem };
+             printer, detail: report.detail, voice,
+             at: report.printer ? report.at : voice ? voice.at : null, problem };
   });
   const order = { kiosk: 0, display: 1, pad: 2 };
   rows.sort((a, b) => (b.problem - a.problem) || ((order[a.role] ?? 9) - (order[b.role] ?? 9))
     || a.name.localeCompare(b.name, "zh-CN", { numeric: true }));
   let offline = 0;
   let faults = 0;
+  let late = 0;
   for (const d of rows) {
     if (!d.online) offline += 1;
     if (d.printer && d.printer !== "ok") faults += 1;
+    if (d.voice && d.voice.state === "late") late += 1;
     const kind = `${ROLE_NAMES[d.role] || d.role || ""}${d.window ? `（${d.window}号窗口）` : ""}`;
     let printer;
     if (d.printer) {
@@ -768,6 +783,8 @@ function renderDevices() {
       const cls = d.printer === "ok" ? "good" : d.printer === "paper_low" ? "warn-text" : "bad";
       printer = element("span", { class: cls, textContent: `${d.printer === "ok" ? "✓" : "⚠"} ${word}` });
       if (d.detail) printer.title = d.detail;
+    } else if (d.voice) {
+      printer = voiceText(d.voice);
     } else {
       printer = d.role === "kiosk" ? "未上报" : "—";
     }
@@ -788,6 +805,22 @@ function renderDevices() {
   summary.append(`在线 `, element("b", { textContent: String(rows.length - offline) }),
                  ` · 离线 `, element("b", { textContent: String(offline) }),
                  ` · 打印机异常 `, element("b", { textContent: String(faults) }));
+  if (late) summary.append(` · ${VOICE_STATE_NAMES.late} `, element("b", { textContent: String(late) }));
+}
+
+// A board's voice backlog (its `device_status`): "语音积压 3 条 · 41 秒", red when a call waited
+// longer than the hall's bound (voice_wait_seconds) for its first word lately.
+function voiceText(voice) {
+  const late = voice.state === "late";
+  const icon = late ? "⚠ " : voice.state === "idle" ? "✓ " : "";
+  const piece = (text) => element("span", { class: "unbroken", textContent: text });
+  const parts = [piece(`${icon}${VOICE_STATE_NAMES[voice.state] || voice.state}`)];
+  if (voice.calls) parts.push(" ", piece(`${voice.calls} 条`), " · ", piece(`${voice.seconds} 秒`));
+  if (late) parts.push(" · ", piece(`最久等 ${voice.worst} 秒`));
+  const span = element("span", { class: late ? "bad" : voice.state === "idle" ? "good" : "" }, ...parts);
+  span.title = voice.worst === null ? `叫号开口等候上限 ${voice.bound} 秒`
+    : `最近叫号到开口最久等了 ${voice.worst} 秒（上限 ${voice.bound} 秒）`;
+  return span;
 }
 
 // Notice and 绿色通道.
