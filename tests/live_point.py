@@ -68,10 +68,13 @@ class LivePoint:
             raise RuntimeError(line + self.process.stderr.read())
         self.http = line.split("serving at ")[1].split()[0]
 
-    def hello(self) -> Client:
+    def client(self) -> Client:
         connection = connect(self.http.replace("http", "ws", 1) + "/ws", open_timeout=5,
                              max_size=None)
-        client = Client(self.clients.enter_context(connection))
+        return Client(self.clients.enter_context(connection))
+
+    def hello(self) -> Client:
+        client = self.client()
         client.hello = client.request("hello", role="point")
         assert client.hello["ok"], client.hello
         return client
