@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -37,10 +38,9 @@ from hall.vocabulary import (
     REPORTS,
     ROLE_NAMES,
 )
-from queue_server import catalogue, hall_service
+from queue_server import catalogue
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
-from queue_server.hall_state import Booking
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
 from queue_server.points.point_store import PointStore
 from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
@@ -57,6 +57,9 @@ from queue_server.store.database import (
     one_line,
     open_engine,
 )
+
+if TYPE_CHECKING:
+    from queue_server.hall_state import Booking
 
 KEPT_PER_HALL = 2   # a served hall holds a connection for its commits and one for revocations
 
@@ -124,6 +127,8 @@ def cmd_import_hall(args: argparse.Namespace) -> None:
 def _bookings_withdrawn(engine: Engine, definition: HallDefinition) -> list[tuple[Booking, str]]:
     """The pending bookings of the hall in the database that `definition` can no longer honour
     (`HallState.withdrawals`), with why; none for a hall not yet imported."""
+    from queue_server import hall_service  # the day's rebuild: not loaded by every command
+
     with engine.connect() as conn:
         try:
             hall_id = hall_records.hall_id_for(conn, definition.hall.code)

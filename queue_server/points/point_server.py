@@ -57,7 +57,7 @@ from queue_server.http_replies import file, json_reply, page, reply, text_reply
 from queue_server.points import ledger, point_page
 from queue_server.points.enrolment import CatalogueItem
 from queue_server.points.point_store import PointStore
-from queue_server.take_page import qr_svg
+from queue_server.qr import qr_svg
 
 WEB_ROOT = (Path(__file__).resolve().parent.parent / "web").resolve()
 FONTS = FONT.parent.resolve()   # the pages' fallback font, as the hall server serves it
