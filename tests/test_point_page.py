@@ -42,7 +42,7 @@ def _record(page, name: str, phone: str, search: str, item: str, materials: list
     page.locator("#item-search").fill(search)
     page.get_by_role("radio", name=item).click()
     for material in materials:
-        page.get_by_label(material, exact=True).check()
+        page.locator("#materials").get_by_label(material, exact=True).check()
     page.get_by_role("button", name="登记", exact=True).click()
 
 
@@ -94,6 +94,17 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
         page.get_by_role("link", name="返回台账").click()
         page.get_by_text("○ 未连接乡镇 · 待上传 1 条").wait_for()
 
+        # 更正: a wrong digit of the phone, and a material forgotten at the counter
+        _case(page, "P07-261204-001").get_by_role("button", name="更正").click()
+        page.locator("#a-phone").fill("13800001112")
+        page.locator("#a-materials-box").get_by_label("收入证明").check()
+        page.locator("#action-ok").click()
+        page.locator("#action-dialog").wait_for(state="hidden")
+        first = _case(page, "P07-261204-001").inner_text()
+        assert "13800001112" in first and "材料：身份证、户口簿、收入证明" in first
+        assert "未收" not in first
+        page.get_by_text("○ 未连接乡镇 · 待上传 2 条").wait_for()
+
         _record(page, "李梅", "0571-8888888", "医疗", "城乡居民医疗保险参保登记", ["身份证"])
         page.get_by_text("已登记，件号").wait_for()
         page.get_by_role("button", name="登记下一件").click()
@@ -139,9 +150,9 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
     # 补正 asked; case 2 received before the town saw its withdrawal (the withdrawal crossed it)
     store = PointStore(point.url)
     store.receive([
-        L.Entry(1, "2026-12-07T10:00:00+08:00", 1, L.TownReceived("P07-261204-001", 2, "孙丽")),
-        L.Entry(2, "2026-12-07T10:05:00+08:00", 2, L.TownReceived("P07-261204-002", 2, "孙丽")),
-        L.Entry(3, "2026-12-07T11:00:00+08:00", 2,
+        L.Entry(1, "2026-12-07T10:00:00+08:00", 2, L.TownReceived("P07-261204-001", 2, "孙丽")),
+        L.Entry(2, "2026-12-07T10:05:00+08:00", 3, L.TownReceived("P07-261204-002", 2, "孙丽")),
+        L.Entry(3, "2026-12-07T11:00:00+08:00", 3,
                 L.TownAsked("P07-261204-001", "请补交户口簿首页复印件", "孙丽"))])
     store.engine.dispose()
 
@@ -150,7 +161,7 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
     page = context.new_page()
     try:
         page.goto(f"{point.http}/point/")
-        page.get_by_text("○ 未连接乡镇 · 待上传 6 条").wait_for()
+        page.get_by_text("○ 未连接乡镇 · 待上传 7 条").wait_for()
         fourth = _case(page, "P07-261204-004")
         assert "！ 临近送达期限（应于12月10日前送达乡镇）" in fourth.inner_text()
         assert "case yellow" in fourth.get_attribute("class")
@@ -178,6 +189,10 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
         context.close()
     assert point.stop() == 0
 
+    store = PointStore(point.url)   # the town finished case 1 after the material came
+    store.receive([L.Entry(4, "2026-12-10T15:00:00+08:00", store.last()[0],
+                           L.TownFinished("P07-261204-001", "done", "已批准，按月发放", "孙丽"))])
+    store.engine.dispose()
     point.start("2026-12-11T09:00")   # Friday: past the deadline
     context = browser.new_context(**SMALL_PC)
     page = context.new_page()
@@ -187,7 +202,30 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
         fourth.wait_for()
         assert "⚠ 已超送达期限（应于12月10日前送达乡镇）" in fourth.inner_text()
         assert page.locator("#cases li.case").first.get_attribute("data-case") == "P07-261204-004"
+        assert page.locator("#counts").inner_text() == "在办 3 件，共 4 件；已超送达期限 1 件"
+        first = _case(page, "P07-261204-001")
+        assert "办结：已办结" in first.inner_text() and "办理结果：已办结，已批准，按月发放" in first.inner_text()
         _shot(page, "8-late-1024")
+
+        # the result told to the citizen, the case filed, then the call-back
+        first.get_by_role("button", name="已反馈群众").click()
+        page.locator("#a-note").fill("已电话告知")
+        page.locator("#action-ok").click()
+        page.locator("#action-dialog").wait_for(state="hidden")
+        _case(page, "P07-261204-001").get_by_role("button", name="归档").click()
+        page.locator("#action-ok").click()
+        page.locator("#action-dialog").wait_for(state="hidden")
+        assert _case(page, "P07-261204-001").count() == 0   # filed: no longer 在办
+        page.locator(".filter[data-filter=all]").click()
+        _case(page, "P07-261204-001").get_by_role("button", name="回访").click()
+        page.locator("#action-ok").click()
+        page.get_by_text("请选择回访结果").wait_for()
+        page.get_by_label("满意", exact=True).check()
+        page.locator("#action-ok").click()
+        page.locator("#action-dialog").wait_for(state="hidden")
+        first = _case(page, "P07-261204-001").inner_text()
+        assert "回访：满意" in first and "已反馈群众" not in first
+        page.get_by_text("○ 未连接乡镇 · 待上传 11 条").wait_for()
     finally:
         context.close()
         point.stop()

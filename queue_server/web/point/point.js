@@ -217,10 +217,14 @@ function showCases() {
 }
 
 function stageText(c) {
-  let text = POINT_STAGE_NAMES[c.stage];
-  if (c.result) text += `：${POINT_RESULT_NAMES[c.result]}`;
-  if (c.visit) text += `（${FOLLOW_UP_NAMES[c.visit]}）`;
-  return text;
+  if (c.stage === "finished") return `${POINT_STAGE_NAMES.finished}：${POINT_RESULT_NAMES[c.result]}`;
+  if (c.stage === "visited") return `${POINT_STAGE_NAMES.visited}：${FOLLOW_UP_NAMES[c.visit]}`;
+  return POINT_STAGE_NAMES[c.stage];
+}
+
+// The town's result in words: 已办结，<its note>.
+function resultText(c) {
+  return `${POINT_RESULT_NAMES[c.result]}${c.result_note ? `，${c.result_note}` : ""}`;
 }
 
 function caseLine(c) {
@@ -244,7 +248,7 @@ function caseLine(c) {
       element("span", { class: "what" }, c.item_name),
       element("span", { class: "muted" }, `${dayText(c.recorded_at)}受理 · 材料：${materials}`)),
     c.note ? element("div", { class: "line muted" }, `备注：${c.note}`) : null,
-    c.result_note ? element("div", { class: "line" }, `乡镇答复：${c.result_note}`) : null,
+    c.result ? element("div", { class: "line" }, `办理结果：${resultText(c)}`) : null,
     c.ask ? element("div", { class: "ask" }, `乡镇要求补正：${c.ask.what}`) : null,
     ...c.conflicts.map((text) => element("div", { class: "conflict" }, `✖ ${text}`)),
     element("div", { class: "actions" }, ...actions));
@@ -276,7 +280,7 @@ function openAction(op, c) {
       field("补交了哪些材料（每行一项）", element("textarea", { id: "a-materials", rows: 3 })),
       field("备注（可不填）", element("input", { id: "a-note", maxlength: 200 })));
   } else if (op === "fed_back") {
-    fields.push(element("p", {}, `办理结果：${stageText(c)}${c.result_note ? `，${c.result_note}` : ""}`),
+    fields.push(element("p", {}, `办理结果：${resultText(c)}`),
       field("告知情况（可不填）", element("input", { id: "a-note", maxlength: 200 })));
   } else if (op === "visit") {
     fields.push(element("div", { class: "checks", role: "radiogroup" },
