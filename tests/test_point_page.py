@@ -88,6 +88,12 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
                       "身份证、户口簿", "2026年12月4日", "2026年12月10日前由代办员送到城关镇便民服务中心"):
             assert words in receipt
         _shot(page, "2-receipt-1366")
+        page.emulate_media(media="print")   # as printed on A5 (148 mm at 96 dpi), buttons hidden
+        page.set_viewport_size({"width": 559, "height": 794})
+        assert page.get_by_role("button", name="打印回执").is_hidden()
+        _shot(page, "2-receipt-print-a5")
+        page.emulate_media(media="screen")
+        page.set_viewport_size(PC["viewport"])
         qr = Image.open(io.BytesIO(page.locator("#qr svg").screenshot()))
         assert [d.data.decode() for d in zbar_decode(qr)] == [
             "https://zhen.example.gov.cn/h/T03/p/P07-261204-001"]

@@ -114,7 +114,8 @@ def test_a_case_the_agent_was_told_is_recorded_survives_kill_9(tmp_path) -> None
     assert cases["P07-261204-001"]["stage"] == "withdrawn"
     assert cases["P07-261204-002"]["name"] == "李梅"
     assert page.hello["link"]["pending"] == 3 and page.hello["link"]["connected"] is False
-    assert page.request("record", **RECORD)["case"]["case"] == "P07-261204-003"
+    again = page.request("record", **{**RECORD, "phone": "１３９ ００００ ０２２２"})   # full-width
+    assert again["case"]["case"] == "P07-261204-003" and again["case"]["phone"] == "13900000222"
     point.stop()
 
 
@@ -183,6 +184,40 @@ def test_the_sync_hands_the_towns_entries_link_and_catalogue_to_the_pages(tmp_pa
             assert case["stage"] == "delivered" and case["conflicts"] == ["撤回未生效：乡镇已接收"]
             assert server.cases == L.fold(store.up(), store.down())
         running.cancel()   # as SIGTERM does: the server closes and returns
+        await running
+
+    asyncio.run(drive())
+
+
+def test_at_a_new_day_every_page_gets_the_cases_with_their_warnings_moved(
+        tmp_path, monkeypatch) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from queue_server.points import point_server
+
+    monkeypatch.setattr(point_server, "DAY_CHECK_SECONDS", 0.05)
+    store = PointStore(f"sqlite:///{tmp_path / 'point.db'}")
+    store.enrol(ENROLMENT)
+    now = [datetime(2026, 12, 4, 16, 0, tzinfo=ZoneInfo("Asia/Shanghai"))]   # a Friday
+
+    async def drive() -> None:
+        server = PointServer(store, clock=lambda: now[0])
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        running = asyncio.create_task(server.run("127.0.0.1", 0, ready.set_result))
+        async with connect((await ready).replace("http", "ws", 1) + "/ws") as ws:
+            await ws.send(json.dumps({"id": 1, "op": "hello", "role": "point"}))
+            assert json.loads(await ws.recv())["today"] == "2026-12-04"
+            await ws.send(json.dumps({"id": 2, "op": "record", **RECORD}))
+            case = (await _next(ws, "cases"))["cases"][0]
+            assert (case["due"], case["due_day"]) == (None, "2026-12-10")
+            now[0] = datetime(2026, 12, 9, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))   # Wednesday
+            pushed = await _next(ws, "cases")
+            assert pushed["all"] and pushed["today"] == "2026-12-09"
+            assert pushed["cases"][0]["due"] == "yellow"
+            now[0] = datetime(2026, 12, 11, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))   # Friday
+            assert (await _next(ws, "cases"))["cases"][0]["due"] == "red"
+        running.cancel()
         await running
 
     asyncio.run(drive())

@@ -14,6 +14,7 @@ link to the town as the sync reports it; the point and its catalogue.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -65,7 +66,7 @@ class Refused(ValueError):
 def phone_text(given: str) -> str:
     """The phone as stored: blanks and dashes typed in it dropped but a landline's one dash;
     Refused when it is not a mobile (11 digits) or a landline number."""
-    compact = "".join(given.split())
+    compact = "".join(unicodedata.normalize("NFKC", given).split())   # full-width digits too
     if not _PHONE.fullmatch(compact):
         raise Refused("请填写正确的电话号码：手机 11 位（1 开头），或固定电话（如 0571-8888888）")
     return compact

@@ -135,7 +135,7 @@ class PointServer:
         e = self.enrolment
         return {"point": {"code": e.point, "name": e.point_name, "town": e.hall_name,
                           "handover_days": e.handover_days, "timezone": self.calendar.timezone},
-                "today": self.day.isoformat(), "now": self.now().isoformat(timespec="seconds"),
+                "today": self.day.isoformat(),
                 "catalogue": point_page.items_view(self.version, self.items),
                 "cases": self.all_views(), "link": self.link_view()}
 
