@@ -19,7 +19,6 @@ from sqlalchemy import Engine, Table, create_engine, event, false, insert, inspe
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from queue_server.store import day_facts
 from queue_server.store.schema import EventRow, HallRow
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -101,11 +100,13 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates it on an empty database), then fold
     the facts of the closed days that lack current ones (`day_facts.fill`): after an upgrade,
     or a change of `day_facts.FACTS_VERSION`, the first yearly report does not fold a year of
-    events itself. With the facts in place this is one query per hall. (Alembic is imported
-    here, not with the module: a process that only opens the database, as a village point's
-    server, does without its ~10 MB.)"""
+    events itself. With the facts in place this is one query per hall. (Alembic and the
+    facts' fold are imported here, not with the module: a process that only opens the
+    database, as a village point's server, does without them.)"""
     from alembic import command
     from alembic.config import Config
+
+    from queue_server.store import day_facts
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
