@@ -30,10 +30,10 @@ def browser():
         yield launched
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    page.screenshot(path=SHOTS / f"{name}.png")
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=full_page)
 
 
 def _record(page, name: str, phone: str, search: str, item: str, materials: list[str]) -> None:
@@ -58,7 +58,8 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
     try:
         page.goto(f"{point.http}/")
         page.get_by_text("○ 未连接乡镇 · 待上传 0 条").wait_for()
-        assert page.locator("#point-name").inner_text() == "李庄村便民服务站 · 代办台账"
+        assert page.locator("#point-name").inner_text() == "李庄村便民服务站"
+        assert page.locator("#town").inner_text() == "代办至 城关镇便民服务中心"
         assert page.locator("#today").inner_text() == "12月4日 周五"
         assert page.locator("#items .item").count() == 6   # a few; the rest by typing
         page.get_by_text("还有 2 项，请输入事项名称查找（如“低保”）").wait_for()
@@ -189,7 +190,7 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
         page = context.new_page()
         page.goto(f"{point.http}/point/")
         _case(page, "P07-261204-004").wait_for()
-        _shot(page, f"6-list-{name}")
+        _shot(page, f"6-list-{name}", full_page=size is PHONE)   # a phone scrolls
         page.goto(f"{point.http}/point/receipt/P07-261204-004")
         _shot(page, f"7-receipt-{name}")
         context.close()

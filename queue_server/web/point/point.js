@@ -20,7 +20,7 @@ let today = "";
 const socket = new HallSocket({ role: "point" }, {
   onHello: (reply) => {
     const p = reply.point;
-    $("point-name").textContent = `${p.name} · 代办台账`;
+    $("point-name").textContent = p.name;
     $("town").textContent = `代办至 ${p.town}`;
     document.title = `${p.name} 代办台账`;
     setToday(reply.today);
