@@ -450,6 +450,9 @@ def cmd_point_init(args: argparse.Namespace) -> None:
         is_file = len(given) < 4096 and Path(given).is_file()
     except OSError:
         is_file = False
+    if not is_file and not given.lstrip().startswith("DBJ") and (
+            "/" in given or "\\" in given or given.lower().endswith(".txt")):
+        raise UserError(f"找不到登记码文件：{given}（请检查路径，或直接粘贴登记码），未做任何改动")
     text = Path(given).read_text(encoding="utf-8", errors="replace") if is_file else given
     try:
         enrolment = decode(text)

@@ -28,6 +28,9 @@ def test_point_init_takes_a_code_as_a_file_or_text_and_refuses_a_damaged_one(tmp
     done = cli("point", "init", "--code", str(damaged), "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert done.returncode == 1 and not (tmp_path / "a.db").exists()
     assert "登记码不完整或有字符抄错（校验不符），请重新复制整段登记码，未做任何改动" in done.stderr
+    done = cli("point", "init", "--code", str(tmp_path / "登记码.txt"),
+               "--db", f"sqlite:///{tmp_path / 'a.db'}")
+    assert done.returncode == 1 and "找不到登记码文件" in done.stderr
     done = cli("point", "init", "--code", "hello", "--db", f"sqlite:///{tmp_path / 'a.db'}")
     assert done.returncode == 1 and "这不是代办点登记码" in done.stderr
     assert not (tmp_path / "a.db").exists()
