@@ -133,8 +133,7 @@ class PointServer:
 
     def hello(self) -> dict[str, Any]:
         e = self.enrolment
-        return {"point": {"code": e.point, "name": e.point_name, "town": e.hall_name,
-                          "handover_days": e.handover_days, "timezone": self.calendar.timezone},
+        return {"point": {"code": e.point, "name": e.point_name, "town": e.hall_name},
                 "today": self.day.isoformat(),
                 "catalogue": point_page.items_view(self.version, self.items),
                 "cases": self.all_views(), "link": self.link_view()}
