@@ -291,8 +291,10 @@ class Request(NamedTuple):
     params: dict[str, Any]
 
 
-def parse_request(frame: str | bytes) -> Request:
-    """Check one frame; raise ProtocolError (with the id when it could be read)."""
+def parse_request(frame: str | bytes, ops: dict[str, Op] | None = None) -> Request:
+    """Check one frame against `ops` (the hall's `OPS` unless given: a village point's page
+    has its own, queue_server.points.point_page); raise ProtocolError (with the id when it
+    could be read)."""
     if isinstance(frame, bytes):
         raise ProtocolError("bad_request", "只接受文本帧（UTF-8 JSON）")
     try:
@@ -312,7 +314,7 @@ def parse_request(frame: str | bytes) -> Request:
     name = message.get("op")
     if not isinstance(name, str):
         raise ProtocolError("bad_request", "缺少 op（操作名）", re)
-    op = OPS.get(name)
+    op = (OPS if ops is None else ops).get(name)
     if op is None:
         raise ProtocolError("unknown_op", f"未知的操作：{name[:40]}", re)
     params: dict[str, Any] = {}

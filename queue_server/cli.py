@@ -21,8 +21,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -37,17 +38,18 @@ from hall.vocabulary import (
     REPORTS,
     ROLE_NAMES,
 )
-from queue_server import catalogue, hall_service
+from queue_server import catalogue
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
-from queue_server.hall_state import Booking
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
+from queue_server.points.point_store import PointStore
 from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
     DatabaseUrlError,
     check_writable,
+    data_dir,
     default_url,
     explain,
     is_initialised,
@@ -55,6 +57,9 @@ from queue_server.store.database import (
     one_line,
     open_engine,
 )
+
+if TYPE_CHECKING:
+    from queue_server.hall_state import Booking
 
 KEPT_PER_HALL = 2   # a served hall holds a connection for its commits and one for revocations
 
@@ -122,6 +127,8 @@ def cmd_import_hall(args: argparse.Namespace) -> None:
 def _bookings_withdrawn(engine: Engine, definition: HallDefinition) -> list[tuple[Booking, str]]:
     """The pending bookings of the hall in the database that `definition` can no longer honour
     (`HallState.withdrawals`), with why; none for a hall not yet imported."""
+    from queue_server import hall_service  # the day's rebuild: not loaded by every command
+
     with engine.connect() as conn:
         try:
             hall_id = hall_records.hall_id_for(conn, definition.hall.code)
@@ -413,6 +420,86 @@ def cmd_serve(args: argparse.Namespace) -> None:
                         "（端口被占用或无权限？可用 --port 换一个端口）") from None
 
 
+def _point_url(args: argparse.Namespace) -> str:
+    """A village point's database: `--db`, else `$QUEUE_DB`, else `point.db` in the data folder."""
+    return args.db or os.environ.get("QUEUE_DB") or f"sqlite:///{data_dir() / 'point.db'}"
+
+
+def _point_store(url: str, existing: bool) -> PointStore:
+    """The point's store; `existing`: the SQLite file must be there already (serve, never
+    creating an empty one). A file that is not SQLite or is damaged is refused unchanged."""
+    parsed = make_url(url)
+    if existing and parsed.get_backend_name() == "sqlite" and parsed.database \
+            and not Path(parsed.database).expanduser().exists():
+        raise UserError(f"代办点数据库不存在：{parsed.database}；请先用乡镇给的登记码运行 "
+                        "queue-server point init --code 登记码文件")
+    try:
+        return PointStore(url)
+    except DBAPIError as error:
+        message = explain(error, parsed)
+        if message is None:
+            raise
+        raise DatabaseUnusable(message) from None
+
+
+def cmd_point_init(args: argparse.Namespace) -> None:
+    from queue_server.points.enrolment import BadCode, decode
+
+    given = args.code
+    try:
+        is_file = len(given) < 4096 and Path(given).is_file()
+    except OSError:
+        is_file = False
+    if not is_file and not given.lstrip().startswith("DBJ") and (
+            "/" in given or "\\" in given or given.lower().endswith(".txt")):
+        raise UserError(f"找不到登记码文件：{given}（请检查路径，或直接粘贴登记码），未做任何改动")
+    text = Path(given).read_text(encoding="utf-8", errors="replace") if is_file else given
+    try:
+        enrolment = decode(text)
+    except BadCode as error:
+        raise UserError(f"{error}，未做任何改动") from None
+    url = _point_url(args)
+    store = _point_store(url, existing=False)
+    try:
+        store.enrol(enrolment)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    finally:
+        store.engine.dispose()
+    print(f"已登记为代办点 / enrolled: {enrolment.point} {enrolment.point_name}，代办至 "
+          f"{enrolment.hall_name}；事项目录第 {enrolment.catalogue_version} 版，"
+          f"{len(enrolment.items)} 个事项；数据库 {url}")
+
+
+def cmd_point_serve(args: argparse.Namespace) -> None:
+    from hall.service_calendar import calendar_from_view
+    from queue_server.points.point_server import PointServer
+    from queue_server.points.point_store import NotEnrolled
+
+    store = _point_store(_point_url(args), existing=True)
+    try:
+        enrolment = store.enrolment()
+    except NotEnrolled as error:
+        raise UserError(str(error)) from None
+    clock = None if args.simulate_from is None else _simulated_clock(
+        args.simulate_from, calendar_from_view(enrolment.calendar).zone, 1.0)
+
+    async def run() -> None:
+        server = PointServer(store, clock)
+
+        def ready(url: str) -> None:
+            print(f"{enrolment.point_name} 代办点服务器已启动 / serving at {url}  "
+                  f"(代办页面 {url}/point/)", flush=True)
+
+        await server.run(args.host, args.port, ready)
+
+    try:
+        asyncio.run(run())
+    except OSError as error:
+        raise UserError(f"无法监听 {args.host}:{args.port}：{error.strerror}"
+                        "（端口被占用或无权限？可用 --port 换一个端口）") from None
+
+
 def _halls_named(args: argparse.Namespace) -> list[str] | None:
     """The halls `serve` was told to serve (`--halls A,B` or `--hall A`); None for all."""
     if args.halls is not None and args.hall is not None:
@@ -438,17 +525,23 @@ def _hall_clock(args: argparse.Namespace, engine: Engine,
         return None
     if not 0 < args.speed <= 10_000:
         raise UserError("--speed 应在 0 到 10000 之间 / --speed must be in (0, 10000]")
-    try:
-        start = datetime.fromisoformat(args.simulate_from)
-    except ValueError:
-        raise UserError(f"无法识别的时间：{args.simulate_from}（应如 2026-11-23T08:00）") from None
     with engine.connect() as conn:
         zone = hall_records.load_definition(conn, hall_records.hall_id_for(conn, hall)).hall.zone
+    return _simulated_clock(args.simulate_from, zone, args.speed)
+
+
+def _simulated_clock(simulate_from: str, zone: tzinfo, speed: float) -> Callable[[], datetime]:
+    """A clock that starts at `simulate_from` (in `zone` unless it says) and runs `speed` times
+    as fast, said on stderr."""
+    try:
+        start = datetime.fromisoformat(simulate_from)
+    except ValueError:
+        raise UserError(f"无法识别的时间：{simulate_from}（应如 2026-11-23T08:00）") from None
     start = start.replace(tzinfo=zone) if start.tzinfo is None else start.astimezone(zone)
     began = time.monotonic()
-    print(f"模拟时钟：从 {start.isoformat(timespec='seconds')} 起，{args.speed:g} 倍速 / "
+    print(f"模拟时钟：从 {start.isoformat(timespec='seconds')} 起，{speed:g} 倍速 / "
           "simulated clock", file=sys.stderr, flush=True)
-    return lambda: start + timedelta(seconds=(time.monotonic() - began) * args.speed)
+    return lambda: start + timedelta(seconds=(time.monotonic() - began) * speed)
 
 
 def cmd_demo_clock(args: argparse.Namespace) -> None:
@@ -601,6 +694,19 @@ def _parser() -> argparse.ArgumentParser:
                 "manager account (its open pages end)", manager_sub)
     p.add_argument("user", help="用户名 / user name")
     command("list", cmd_manager_list, "列出管理账号 / list manager accounts", manager_sub)
+
+    point_sub = group("point", "村（社区）代办点 / a village point (docs/points.md)")
+    p = command("init", cmd_point_init, "用乡镇给的一次性登记码把本机登记为代办点 / enrol this PC "
+                "as a village point with the town's one-time code", point_sub)
+    p.add_argument("--code", required=True, metavar="FILE_OR_TEXT",
+                   help="登记码文件，或登记码本身（DBJ1-…）/ the enrolment code, a file or the text")
+    p = command("serve", cmd_point_serve, "启动代办点服务器（代办页面 /point/）/ run the point's "
+                "server", point_sub)
+    p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1：只供本机)")
+    p.add_argument("--port", type=int, default=8766, help="端口 / port (默认 8766)")
+    p.add_argument("--simulate-from", metavar="TIME",
+                   help="仅供模拟演练：代办点时钟从此时刻起走（如 2026-12-04T09:00），不要用于真实代办点 / "
+                        "simulation only: the point's clock starts at TIME")
 
     p = command("serve", cmd_serve, "启动排队服务器 / run the server")
     p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1)")

@@ -40,6 +40,7 @@ from queue_server.hall_definition import ServiceItem
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
+from queue_server.qr import qr_svg
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,
     BOOK_LIMIT,
@@ -180,7 +181,7 @@ class HallHost:
         local = not self.service.definition.hall.public_url and take_page.local_address(take_url)
         return page(HTTPStatus.OK, web_pages.poster_html(
             self.context.hall_view, day, take_page.hall_code(self.context.secret, day), take_url,
-            take_page.qr_svg(take_url), local))
+            qr_svg(take_url), local))
 
     async def guide(self, code: str, asked: dict[str, list[str]]) -> Response:
         """The item's guide as the hall serves it now, or (`?v=N`) as it was at the hall's

@@ -50,6 +50,7 @@ from queue_server.fanout import Hub, close_soon
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
+from queue_server.qr import qr_svg
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,
     BOOK_HELLO_LIMIT,
@@ -530,7 +531,7 @@ class Session:
             raise
         made = next(e.data for e in outcome.events if isinstance(e.data, ev.BookingMade))
         return {"booking": booked_view(self.state, self.state.bookings[made.booking]),
-                "qr": take_page.qr_svg(made.booking)}   # what the kiosk's check-in scans
+                "qr": qr_svg(made.booking)}   # what the kiosk's check-in scans
 
     async def _op_cancel_booking(self, request: Request) -> dict[str, Any]:
         """A booking cancelled with its code and the phone number or the ID's last four digits."""

@@ -29,9 +29,6 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.image.svg
-
 from hall.availability import category_availability, hall_availability, waiting_text
 from queue_server import views
 from queue_server.hall_state import HallState, mobile_cap, mobile_full_text, ticket_kind
@@ -138,10 +135,3 @@ def poster_url(secret: str, token: str, now: float) -> str:
         if refused.expired:
             raise ValueError("海报链接已过期（10 分钟内有效），请回到管理页面重新生成") from None
         raise ValueError("海报链接无效，请回到管理页面重新生成") from None
-
-
-def qr_svg(text: str) -> str:
-    """The QR code of `text`, as SVG (scaled by its page's style): the poster's `/take` address,
-    a booking's code on the `/book` page."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=4)
-    return image.to_string(encoding="unicode")

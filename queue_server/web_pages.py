@@ -351,3 +351,49 @@ def ledger_html(hall: dict[str, Any], first: date, last: date,
                      f"{_print_table(headers, rows, LEDGER_PRINT_COLUMNS.get(name))}</section>")
     return _page(f"{hall['name']} 好差评台账 {span}", f"<main class=\"ledger\">{''.join(parts)}</main>",
                  _LEDGER_STYLE)
+
+
+_RECEIPT_STYLE = """
+@page{size:A5;margin:8mm}
+body{background:#fff}
+.receipt{max-width:128mm;margin:12px auto;padding:4mm 6mm;border:1px solid #8a96a6;color:#000}
+.receipt h1{font-size:24px;margin:0;text-align:center}
+.receipt .from{text-align:center;margin:0 0 8px;font-size:17px}
+.receipt .number{text-align:center;font-size:30px;font-weight:bold;letter-spacing:1px;
+border:2px solid #000;border-radius:8px;margin:6px 0 10px;padding:2px}
+.receipt dl{display:grid;grid-template-columns:6.5em 1fr;gap:2px 8px;margin:0;font-size:18px}
+.receipt dt{font-weight:bold}.receipt dd{margin:0}
+.receipt .qr{display:flex;gap:12px;align-items:center;margin-top:10px;font-size:15px}
+.receipt .qr svg{width:34mm;height:34mm;flex:none}
+.receipt .url{word-break:break-all;font-size:13px}
+.tools{text-align:center;margin:12px}
+.tools button,.tools a{font-size:22px;padding:10px 26px;margin:0 8px;border-radius:8px;
+border:2px solid #123a6b;background:#123a6b;color:#fff;text-decoration:none;cursor:pointer}
+.tools a{background:#fff;color:#123a6b}
+@media print{.tools{display:none}.receipt{border:0;margin:0;max-width:none}}
+"""
+
+
+def point_receipt_html(point_name: str, town_name: str, case: dict[str, Any], qr_svg: str,
+                       follow: str) -> str:
+    """A village point's receipt (代办回执) for the citizen, to print on A5 or show on screen:
+    `case` is the page's view of it (queue_server.points.point_page.case_view), `qr_svg` the
+    QR of `follow`, the town's page of the case, made by the server."""
+    materials = "、".join(case["materials"]) or "（未收材料）"
+    day = date.fromisoformat(case["recorded_at"][:10])
+    due = date.fromisoformat(case["due_day"])
+    rows = [("群众姓名", case["name"]), ("办理事项", case["item_name"]), ("收到材料", materials),
+            ("受理日期", f"{day.year}年{day.month}月{day.day}日"),
+            ("送达乡镇", f"{due.year}年{due.month}月{due.day}日前由代办员送到{town_name}"),
+            ("代办员", case["agent"])]
+    if case["note"]:
+        rows.append(("备注", case["note"]))
+    body = ("<div class=\"tools\"><button type=\"button\" onclick=\"print()\">打印回执</button>"
+            "<a href=\"/point/\">返回台账</a></div>"
+            f"<div class=\"receipt\"><h1>代办受理回执</h1><p class=\"from\">{escape(point_name)}"
+            f"<br>代办至 {escape(town_name)}</p>"
+            f"<p class=\"number\">件号 <span id=\"number\">{escape(case['case'])}</span></p><dl>"
+            + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
+            + f"</dl><div class=\"qr\" id=\"qr\">{qr_svg}<div>扫码查看办理进度，或凭件号到本代办点查询。"
+            f"<p class=\"url\">{escape(follow)}</p></div></div></div>")
+    return _page(f"代办受理回执 {case['case']}", body, _RECEIPT_STYLE)

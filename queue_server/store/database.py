@@ -15,13 +15,10 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, Table, create_engine, event, false, insert, inspect, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from queue_server.store import day_facts
 from queue_server.store.schema import EventRow, HallRow
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -103,7 +100,14 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates it on an empty database), then fold
     the facts of the closed days that lack current ones (`day_facts.fill`): after an upgrade,
     or a change of `day_facts.FACTS_VERSION`, the first yearly report does not fold a year of
-    events itself. With the facts in place this is one query per hall."""
+    events itself. With the facts in place this is one query per hall. (Alembic and the
+    facts' fold are imported here, not with the module: a process that only opens the
+    database, as a village point's server, does without them.)"""
+    from alembic import command
+    from alembic.config import Config
+
+    from queue_server.store import day_facts
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
