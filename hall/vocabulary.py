@@ -114,7 +114,7 @@ POINT_STAGE_NAMES: Final = {"recorded": "已受理", "delivered": "已送达乡�
 handled there, finished, the result told to the citizen, filed, called back; or withdrawn before
 the town received it (`queue_server.points.ledger`)."""
 POINT_STAGES: Final = tuple(POINT_STAGE_NAMES)
-POINT_RESULT_NAMES: Final = {"done": "已办结", "refused": "不予办理"}
+POINT_RESULT_NAMES: Final = {"done": "准予办理", "refused": "不予办理"}
 """How the town finishes a 代办 case."""
 POINT_RESULTS: Final = tuple(POINT_RESULT_NAMES)
 POINT_DUE_NAMES: Final = {"yellow": "临近送达期限", "red": "已超送达期限"}

@@ -211,7 +211,7 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
         assert page.locator("#cases li.case").first.get_attribute("data-case") == "P07-261204-004"
         assert page.locator("#counts").inner_text() == "在办 3 件，共 4 件；已超送达期限 1 件"
         first = _case(page, "P07-261204-001")
-        assert "办结：已办结" in first.inner_text() and "办理结果：已办结，已批准，按月发放" in first.inner_text()
+        assert "已办结：准予办理" in first.inner_text() and "办理结果：准予办理，已批准，按月发放" in first.inner_text()
         _shot(page, "8-late-1024")
 
         # the result told to the citizen, the case filed, then the call-back

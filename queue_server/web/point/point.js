@@ -222,7 +222,7 @@ function stageText(c) {
   return POINT_STAGE_NAMES[c.stage];
 }
 
-// The town's result in words: 已办结，<its note>.
+// The town's result in words: 准予办理，<its note>.
 function resultText(c) {
   return `${POINT_RESULT_NAMES[c.result]}${c.result_note ? `，${c.result_note}` : ""}`;
 }
