@@ -290,7 +290,8 @@ class Server:
         return {"version": __version__, "server": self.name, "database": database,
                 "uptime_s": round(time.monotonic() - self.started, 1),
                 "leads": sorted(self.halls), "logins": self.login_gate.figures(),
-                "gc": self.garbage.figures()}
+                "gc": self.garbage.figures(),
+                "loop": type(asyncio.get_running_loop()).__module__.partition(".")[0]}
 
     async def elsewhere(self, code: str, path: str) -> Response:
         """A hall this server does not lead now: to its leader, or a page that says to wait."""
