@@ -5,8 +5,7 @@ this process is the load generator (so on a 2-core machine both share the CPUs, 
 baseline shares too). Every phase is bounded in time. It prints:
 
 1. take_ticket throughput with 16 kiosks (8 requests in flight each), and the echo server's
-   throughput under the same 16 clients, the echo server once on asyncio's own event loop and
-   once on uvloop's, which the hall server runs on;
+   throughput under the same 16 clients;
 2. the same while 8 clerks call and finish, 20 displays and 50 citizens watch;
 3. take_ticket latency (p50, p99) at a steady 200 tickets/s;
 4. call → every display: with 1,000 displays connected (held by 4 processes of their own), the
@@ -131,11 +130,10 @@ class Server:
 
 
 class Echo:
-    """The baseline: a bare websockets server that answers each request with a small reply, on
-    asyncio's own event loop or on uvloop's (the hall server's)."""
+    """The baseline: a bare websockets server that answers each request with a small reply."""
 
     CODE = """
-import asyncio, json, sys, uvloop
+import asyncio, json, sys
 from websockets.asyncio.server import serve
 async def echo(ws):
     async for frame in ws:
@@ -145,14 +143,13 @@ async def main():
     async with serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=65536):
         print("ready", flush=True)
         await asyncio.Future()
-(uvloop.run if sys.argv[2] == "uvloop" else asyncio.run)(main())
+asyncio.run(main())
 """
 
-    def __init__(self, loop: str):
-        self.loop = loop
+    def __init__(self):
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/ws"
-        self.process = subprocess.Popen([sys.executable, "-c", self.CODE, str(self.port), loop],
+        self.process = subprocess.Popen([sys.executable, "-c", self.CODE, str(self.port)],
                                         stdout=subprocess.PIPE, text=True)
         self.process.stdout.readline()
 
@@ -217,9 +214,8 @@ def spread_ticket(i: int) -> dict:
     return {"category": PREFIXES[i % len(PREFIXES)]}
 
 
-async def throughput(server: Server, echoes: list[Echo], seconds: float) -> None:
-    """The goal's own terms: 16 kiosks, 8 requests in flight each, against the echo baseline,
-    on asyncio's event loop and on uvloop's (the hall server runs on uvloop)."""
+async def throughput(server: Server, echo: Echo, seconds: float) -> None:
+    """The goal's own terms: 16 kiosks, 8 requests in flight each, against the echo baseline."""
     async def measure(process: subprocess.Popen, conns: list[Conn]) -> tuple[int, str]:
         server_cpu, own_cpu = cpu_seconds(process.pid), time.process_time()
         done = await hammer(conns, seconds, 8, "take_ticket", spread_ticket)
@@ -228,12 +224,8 @@ async def throughput(server: Server, echoes: list[Echo], seconds: float) -> None
                       f"{used / max(done, 1) * 1e6:.0f} µs of its CPU per reply; "
                       f"load generator {(time.process_time() - own_cpu) / seconds:.0%}")
 
-    baselines = {}
-    for echo in echoes:
-        conns = [await open_conn(echo.url, None) for _ in range(16)]
-        baselines[echo.loop] = await measure(echo.process, conns)
-        for conn in conns:
-            await conn.ws.close()
+    baseline = [await open_conn(echo.url, None) for _ in range(16)]
+    echoed, echo_cpu = await measure(echo.process, baseline)
     kiosks = [await open_conn(server.url, {"role": "kiosk", "token": server.kiosk})
               for _ in range(16)]
     taken, hall_cpu = await measure(server.process, kiosks)
@@ -241,10 +233,9 @@ async def throughput(server: Server, echoes: list[Echo], seconds: float) -> None
     print(f"take_ticket throughput, 16 kiosks × 8 in flight, {seconds:.0f} s: {taken / seconds:,.0f}/s "
           f"({health['writer']['commands'] / health['writer']['batches']:.0f} commands per commit; "
           f"{hall_cpu})")
-    for loop, (echoed, echo_cpu) in baselines.items():
-        print(f"bare websockets echo server on {loop}, same 16 clients: {echoed / seconds:,.0f}/s "
-              f"({echo_cpu}) → hall server at {taken / echoed:.0%} of the baseline")
-    for conn in kiosks:
+    print(f"bare websockets echo server, same 16 clients: {echoed / seconds:,.0f}/s ({echo_cpu}) "
+          f"→ hall server at {taken / echoed:.0%} of the baseline")
+    for conn in baseline + kiosks:
         await conn.ws.close()
 
 
@@ -490,13 +481,13 @@ def drop_all(url: str) -> None:
 
 async def main(quick: bool, only: set[str]) -> None:
     scale = 0.2 if quick else 1.0
-    phases = {"throughput": lambda server: throughput(server, echoes, 5 * scale),
+    phases = {"throughput": lambda server: throughput(server, echo, 5 * scale),
               "mixed": lambda server: mixed_throughput(server, 5 * scale),
               "latency": lambda server: latency(server, 5 * scale, 200),
               "displays": lambda server: call_to_displays(server, int(1000 * scale),
                                                           int(30 * scale)),
               "idle": lambda server: idle_connections(server, int(10_000 * scale))}
-    echoes = [Echo("asyncio"), Echo("uvloop")]
+    echo = Echo()
     try:
         for name, phase in phases.items():     # each phase on a fresh server and database
             if only and name not in only:
@@ -508,8 +499,7 @@ async def main(quick: bool, only: set[str]) -> None:
                 finally:
                     server.stop()
     finally:
-        for echo in echoes:
-            echo.stop()
+        echo.stop()
     if not only or "postgres" in only:
         await postgres_against_sqlite(5 * scale)
 

@@ -10,6 +10,7 @@ database is left as it was.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import os
@@ -23,7 +24,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import uvloop
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -407,10 +407,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print(f"{names} 排队服务器已启动 / serving at {url}  (健康检查 {url}/healthz)", flush=True)
 
     try:
-        # libuv's event loop (uvloop) rather than asyncio's own: the loop's turns, the socket
-        # reads and the writes of every reply and fan-out frame cost less CPU per ticket
-        # (docs/performance.md, "The event loop in C").
-        uvloop.run(server.run(args.host, args.port, ready))
+        asyncio.run(server.run(args.host, args.port, ready))
     except OSError as error:
         raise UserError(f"无法监听 {args.host}:{args.port}：{error.strerror}"
                         "（端口被占用或无权限？可用 --port 换一个端口）") from None

@@ -290,8 +290,7 @@ class Server:
         return {"version": __version__, "server": self.name, "database": database,
                 "uptime_s": round(time.monotonic() - self.started, 1),
                 "leads": sorted(self.halls), "logins": self.login_gate.figures(),
-                "gc": self.garbage.figures(),
-                "loop": type(asyncio.get_running_loop()).__module__.partition(".")[0]}
+                "gc": self.garbage.figures()}
 
     async def elsewhere(self, code: str, path: str) -> Response:
         """A hall this server does not lead now: to its leader, or a page that says to wait."""

@@ -162,7 +162,6 @@ def test_serve_reports_health_and_stops_cleanly(db):
         with urllib.request.urlopen(f"{url}/healthz", timeout=5) as reply:
             health = json.load(reply)
         assert health["database"] == "ok" and health["hall"] == "small"
-        assert health["loop"] == "uvloop"   # the server runs on libuv's loop (docs/performance.md)
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{url}/nothing-here", timeout=5)
         assert missing.value.code == 404
