@@ -95,6 +95,7 @@ class HallClient:
         self._pending: dict[int, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self._stopping = False
+        self._stopped = asyncio.Event()   # set by `stop()`: ends a wait before the next try
         self._greeted = False           # this round's hello was answered
         self._logged = ""               # the last status logged, so retries are logged once
 
@@ -137,7 +138,8 @@ class HallClient:
             hops = 0
             if self._greeted:
                 delay = self.first_delay        # it worked for a while: start afresh
-            await asyncio.sleep(random.uniform(delay / 2, delay))
+            with contextlib.suppress(TimeoutError):   # a stop ends the wait at once
+                await asyncio.wait_for(self._stopped.wait(), random.uniform(delay / 2, delay))
             delay = min(self.max_delay, delay * 2)
 
     async def _session(self, url: str) -> None:
@@ -203,6 +205,7 @@ class HallClient:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         if self._connection is not None:
             await self._connection.close()
 

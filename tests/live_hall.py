@@ -146,7 +146,10 @@ class LiveHall:
     def client(self, hall_path: str = "") -> Client:
         """A connection to the hall at `hall_path` (`/h/<code>`), or to the bare `/ws`."""
         url = self.ws.removesuffix("/ws") + hall_path + "/ws"
-        connection = connect(url, open_timeout=5, max_size=None)
+        # Every frame taken in as it comes (max_queue=None): a test reads only the replies and
+        # events it looks at, and with websockets' default of 16 queued frames the reading
+        # stops, so that closing waits its 10 s for a close frame queued behind the rest.
+        connection = connect(url, open_timeout=5, max_size=None, max_queue=None)
         return Client(self.clients.enter_context(connection))
 
     def hello(self, role: str, hall_path: str = "", **params) -> Client:

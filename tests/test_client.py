@@ -128,6 +128,24 @@ class _Frames:
             yield frame
 
 
+def test_a_stop_while_waiting_to_reconnect_ends_the_run_at_once():
+    """No server at the address, and an hour between tries: the client waits to try again, and
+    `stop()` ends that wait (a device, or a test's teardown, does not sit out the back-off)."""
+    statuses: list[str] = []
+
+    async def scenario() -> None:
+        client = HallClient([f"ws://127.0.0.1:{free_port()}/ws"], {"role": "display", "token": "x"},
+                            on_status=lambda ok, text: statuses.append(text),
+                            first_delay=3600, max_delay=3600)
+        runner = asyncio.create_task(client.run())
+        await _until(lambda: statuses, 30)          # the first try failed: now it waits
+        await client.stop()
+        await asyncio.wait_for(runner, 30)           # a bound, far below the hour's wait
+
+    asyncio.run(scenario())
+    assert statuses == ["无法连接服务器（ConnectionRefusedError），正在重试"]
+
+
 def test_events_not_newer_than_the_snapshot_are_dropped():
     seen: list[int] = []
     client = HallClient(["ws://unused"], {}, on_event=lambda m: seen.append(m["seq"]))
