@@ -68,6 +68,8 @@ class HallInfo:
     """Whether a complainant's name and phone number are stored at all (outside the log)."""
     complaint_contact_days: int = 180
     """Days after a complaint is closed that its name and phone number are purged."""
+    handover_days: int = 3
+    """Working days within which a village point's case must reach the town (docs/points.md)."""
     booking_no_show_limit: int = 3
     voice_wait_seconds: int = DEFAULT_BOUND
     """The longest a call waits before the first word of its announcement on a board's speaker
