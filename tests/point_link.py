@@ -57,17 +57,19 @@ class Point:
     """A point's PC: its store, its hub, its clock (a simulated one that each write moves on)."""
 
     def __init__(self, folder: Path, enrolment: Enrolment, name: str = "point",
-                 start: datetime | None = None, step: timedelta = timedelta(0)):
+                 start: datetime | None = None, step: timedelta = timedelta(0),
+                 skew: timedelta = timedelta(0)):
         self.store = PointStore(f"sqlite:///{folder / (name + '.db')}")
         self.store.enrol(enrolment)
         self.hub = RecordingHub()
         self.code = enrolment.point
         self.now = start
         self.step = step
+        self.skew = skew
 
     def clock(self) -> datetime:
         if self.now is None:
-            return datetime.now().astimezone()
+            return datetime.now().astimezone() + self.skew
         return self.now
 
     def at(self) -> str:
