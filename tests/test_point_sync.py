@@ -248,15 +248,19 @@ def test_a_second_installation_a_bad_proof_and_a_revoked_point_are_refused(town,
     assert len(town_db.read(point_logs.enrolments, POINT)) == 2
 
 
+async def _recv(connection) -> str:
+    return await asyncio.wait_for(connection.recv(), 10)
+
+
 async def _authenticated(url: str, enrolment, installation: str = "pc-1"):
     connection = await connect(url, max_size=None)
     await connection.send(json.dumps({
         "t": "hello", "point": enrolment.point, "installation": installation, "nonce": "n" * 8,
         "now": datetime.now(UTC).isoformat(), "up_last": 0, "down_have": 0, "catalogue": 99}))
-    nonce = json.loads(await connection.recv())["nonce"]
+    nonce = json.loads(await _recv(connection))["nonce"]
     await connection.send(json.dumps({"t": "proof", "mac": sync.proof(
         enrolment.secret, "point", enrolment.point, installation, nonce)}))
-    welcome = json.loads(await connection.recv())
+    welcome = json.loads(await _recv(connection))
     assert welcome["t"] == "welcome", welcome
     return connection
 
@@ -291,9 +295,9 @@ def test_malformed_frames_are_refused_in_chinese_and_nothing_is_stored(town) -> 
     async def send(frame: str | dict) -> tuple[dict, int | None]:
         connection = await _authenticated(enrolment.town_url, enrolment)
         await connection.send(frame if isinstance(frame, str) else json.dumps(frame))
-        reply = json.loads(await connection.recv())
+        reply = json.loads(await _recv(connection))
         with pytest.raises(ConnectionClosed):
-            await connection.recv()
+            await _recv(connection)
         return reply, connection.close_code
 
     for frame, words in MALFORMED:
@@ -305,7 +309,7 @@ def test_malformed_frames_are_refused_in_chinese_and_nothing_is_stored(town) -> 
     async def good() -> dict:
         connection = await _authenticated(enrolment.town_url, enrolment)
         await connection.send(json.dumps({"t": "up", "entries": [_case(1)]}))
-        return json.loads(await connection.recv())
+        return json.loads(await _recv(connection))
 
     assert asyncio.run(good()) == {"t": "up_ack", "last": 1}    # the same frames, well formed
     assert town_db.last() == (1, 0)
@@ -317,7 +321,7 @@ def test_a_malformed_hello_is_refused_before_anything(town) -> None:
     async def hello(text: str) -> str:
         async with connect(enrolment.town_url) as connection:
             await connection.send(text)
-            return json.loads(await connection.recv())["message"]
+            return json.loads(await _recv(connection))["message"]
 
     assert "不是 JSON" in asyncio.run(hello("{"))
     assert "字段 up_last" in asyncio.run(hello(json.dumps({
@@ -336,15 +340,15 @@ def test_two_connections_of_one_point_make_one_session_and_double_nothing(town, 
         old = await _authenticated(enrolment.town_url, enrolment)
         new = await _authenticated(enrolment.town_url, enrolment)
         with pytest.raises(ConnectionClosed):     # the newer session ends the older one
-            await old.recv()
+            await _recv(old)
         assert old.close_code == 1012
         await new.send(json.dumps({"t": "up", "entries": [_case(1)]}))
-        assert json.loads(await new.recv()) == {"t": "up_ack", "last": 1}
+        assert json.loads(await _recv(new)) == {"t": "up_ack", "last": 1}
         third = await _authenticated(enrolment.town_url, enrolment)
         with pytest.raises(ConnectionClosed):
-            await new.recv()
+            await _recv(new)
         await third.send(json.dumps({"t": "up", "entries": [_case(1)]}))   # sent again
-        assert json.loads(await third.recv()) == {"t": "up_ack", "last": 1}
+        assert json.loads(await _recv(third)) == {"t": "up_ack", "last": 1}
 
     asyncio.run(both())
     assert town_db.last() == (1, 0)
