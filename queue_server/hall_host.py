@@ -39,8 +39,8 @@ from queue_server.fanout import Hub, Replies, close_soon
 from queue_server.hall_definition import ServiceItem
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
-from queue_server.points.sync import TownPoints, catalogue_items
 from queue_server.login_gate import LoginGate
+from queue_server.points.sync import TownPoints, catalogue_items
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,
     BOOK_LIMIT,

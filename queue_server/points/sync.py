@@ -105,8 +105,8 @@ def frame(raw: str | bytes, *allowed: str) -> dict[str, Any]:
     for name, kind_of in _FIELDS[kind].items():
         value = data.get(name)
         if not isinstance(value, kind_of) or isinstance(value, bool) or (
-                kind_of is int and value < 0 and name != "clock_offset_seconds") or (
-                kind_of is str and len(value) > 200):
+                isinstance(value, int) and value < 0 and name != "clock_offset_seconds") or (
+                isinstance(value, str) and len(value) > 200):
             raise SyncRefused(f"消息 {kind} 的字段 {name} 缺失或类型不对")
     return data
 

@@ -122,8 +122,9 @@ def list_points(conn: Connection, hall_id: int) -> list[PointSync]:
                           .order_by(PointRow.code)).all()
     states = {r.point: r for r in conn.execute(select(PointSyncRow).where(
         PointSyncRow.hall_id == hall_id))}
-    downs = dict(conn.execute(select(PointDownRow.point, func.max(PointDownRow.seq)).where(
-        PointDownRow.hall_id == hall_id).group_by(PointDownRow.point)).all())
+    downs: dict[str, int] = {point: last for point, last in conn.execute(
+        select(PointDownRow.point, func.max(PointDownRow.seq)).where(
+            PointDownRow.hall_id == hall_id).group_by(PointDownRow.point))}
     out = []
     for p in points:
         state = states.get(p.code)
@@ -184,7 +185,7 @@ def down_entries(conn: Connection, hall_id: int, point: str, after: int = 0,
 def received(conn: Connection, hall_id: int, point: str) -> list[tuple[int, datetime, int | None]]:
     """Each stored entry of the point's log: its number, when the town received it (the town's
     clock) and the clock offset measured in that session."""
-    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+    return [(r.seq, r.received_at, r.clock_offset) for r in conn.execute(
         select(PointUpRow.seq, PointUpRow.received_at, PointUpRow.clock_offset).where(
             PointUpRow.hall_id == hall_id, PointUpRow.point == point).order_by(PointUpRow.seq))]
 
