@@ -333,40 +333,36 @@ class PointRow(Base):
     revoked_at: Mapped[datetime | None]
 
 
-class PointUpRow(Base):
+class _PointLog:
+    """The columns of one log of a point, the point's or the town's: an entry by its number."""
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    point: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    seen: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    case_no: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+
+
+class PointUpRow(_PointLog, Base):
     """A point's log as the town received it: stored once by (hall, point, seq), in order; with
     the town's clock when it arrived and the clock offset measured in that session."""
 
     __tablename__ = "point_up"
     __table_args__ = (Index("ix_point_up_case", "hall_id", "point", "case_no"),)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    point: Mapped[str] = mapped_column(String(40), primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    at: Mapped[str] = mapped_column(String(40))
-    seen: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(40))
-    case_no: Mapped[str] = mapped_column(String(40))
-    data: Mapped[dict[str, Any]]
     received_at: Mapped[datetime]
     clock_offset: Mapped[int | None]
     """Seconds, the town's clock minus the point's, as measured when this entry arrived."""
 
 
-class PointDownRow(Base):
+class PointDownRow(_PointLog, Base):
     """The town's log for one point: its answers (received, accepted, asked, finished)."""
 
     __tablename__ = "point_down"
     __table_args__ = (Index("ix_point_down_case", "hall_id", "point", "case_no"),)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    point: Mapped[str] = mapped_column(String(40), primary_key=True)
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    at: Mapped[str] = mapped_column(String(40))
-    seen: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(40))
-    case_no: Mapped[str] = mapped_column(String(40))
-    data: Mapped[dict[str, Any]]
 
 
 class PointSyncRow(Base):
