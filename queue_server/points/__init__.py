@@ -7,5 +7,7 @@ answers travel down, each entry once and in order, whenever the link is there.
 
 - `ledger`: the entries, the written rules, and the fold both sides share;
 - `enrolment`: the one-time code that makes a PC a town's point;
-- `point_store`: the point's own database (its log is its outbox).
+- `point_store`: the point's own database (its log is its outbox);
+- `sync`: the link between a point and its town, both ends (the town's storage is
+  `queue_server.store.point_logs`).
 """
