@@ -486,3 +486,12 @@ def test_the_voice_wait_bound_is_read_and_sent_to_the_boards():
     assert hall_view(parse_hall(SMALL))["voice_wait_seconds"] == 20
     definition = parse_hall(SMALL.replace("demo = true", "demo = true\nvoice_wait_seconds = 30", 1))
     assert hall_view(definition)["voice_wait_seconds"] == 30
+
+
+def test_the_handover_days_of_village_points() -> None:
+    """`handover_days`: working days within which a point's case must reach the town."""
+    (problem,) = _problems(SMALL.replace("demo = true", "demo = true\nhandover_days = 0", 1))
+    assert problem.endswith("hall.handover_days: 应为 1 到 30 之间的整数，实际为 0"), problem
+    assert parse_hall(SMALL).hall.handover_days == 3
+    assert parse_hall(SMALL.replace("demo = true", "demo = true\nhandover_days = 5",
+                                    1)).hall.handover_days == 5

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import re
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -368,3 +372,35 @@ def test_two_connections_of_one_point_make_one_session_and_double_nothing(town, 
     asyncio.run(racing())
     assert town_db.read(point_logs.up_entries, POINT) == point.store.up()
     assert town_db.last() == (31, 0)
+
+
+def test_point_enrol_makes_a_code_with_the_hall_and_refuses_a_second_enrolment(town, tmp_path) -> None:
+    enrolment = enrol(town)
+    assert enrolment.town_url == f"{town.http.replace('http', 'ws')}/h/{HALL}/point/ws"
+    assert (enrolment.hall, enrolment.hall_name, enrolment.point) == (HALL, "测试镇便民服务中心",
+                                                                      POINT)
+    assert len(enrolment.secret) == 64 and enrolment.handover_days == 3
+    assert enrolment.calendar["timezone"] == "Asia/Shanghai"
+    assert enrolment.calendar["sessions"] == [["00:00", "24:00"]]   # the hall's, as served
+    assert enrolment.calendar["calendar"]["working_weekdays"] == [1, 2, 3, 4, 5]
+    assert [(i.code, i.materials) for i in enrolment.items] == [
+        ("T-SB-001", ("居民身份证",))]
+    done = subprocess.run([sys.executable, "-m", "queue_server.cli", "point", "enrol", "--point",
+                           POINT, "--name", "x", "--public-url", town.http],
+                          capture_output=True, text=True, env={**os.environ,
+                                                               "QUEUE_DB": f"sqlite:///{town.db}"})
+    assert done.returncode == 1 and "代办点 P07 已登记过" in done.stderr and "--again" in done.stderr
+    assert "P07\t李庄村便民服务站\t未安装\t最后联系 从未联系\t已收 0 条\t待下发 0 条" in town.cli(
+        "point", "list")
+    point = Point(tmp_path, enrolment)
+    point.record()
+    town_db = Town(town)
+
+    async def sync_once() -> None:
+        async with running(point.link()):
+            await until(lambda: in_sync(point, town_db), "in sync")
+
+    asyncio.run(sync_once())
+    shown = town.cli("point", "list")
+    assert "已安装" in shown and "已收 1 条" in shown, shown
+    assert re.search(r"时钟差 -?[01] 秒", shown), shown

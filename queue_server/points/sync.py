@@ -206,16 +206,6 @@ class TownPoints:
         self.catalogue = catalogue
         self.sessions: dict[str, Connection] = {}
         self.locks: dict[str, asyncio.Lock] = {}
-        self.wakes: dict[str, asyncio.Event] = {}
-
-    def written(self, point: str) -> None:
-        """The town wrote an entry for `point` in this process: push it now."""
-        if (wake := self.wakes.get(point)) is not None:
-            wake.set()
-
-    def close_all(self, reason: str) -> None:
-        for connection in list(self.sessions.values()):
-            asyncio.get_running_loop().create_task(connection.close(1012, reason))
 
     async def serve(self, connection: Connection) -> None:
         try:
@@ -269,9 +259,8 @@ class TownPoints:
             "welcome", up_have=up_have, now=now.isoformat(timespec="seconds"),
             clock_offset_seconds=offset,
             mac=proof(point.secret, "town", code, hello["installation"], hello["nonce"])))
-        wake = self.wakes.setdefault(code, asyncio.Event())
         pushing = asyncio.create_task(self._push(connection, code, hello["down_have"],
-                                                 hello["catalogue"], wake))
+                                                 hello["catalogue"]))
         try:
             async for raw in connection:
                 data = frame(raw, "up", "down_ack")
@@ -288,11 +277,10 @@ class TownPoints:
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await pushing
 
-    async def _push(self, connection: Connection, code: str, sent: int, version: int,
-                    wake: asyncio.Event) -> None:
-        """The town's entries after `sent`, and the catalogue when newer, as they come."""
+    async def _push(self, connection: Connection, code: str, sent: int, version: int) -> None:
+        """The town's entries after `sent`, and the catalogue when newer, as they come (looked
+        for every POLL_SECONDS: they may be written by another process)."""
         while True:
-            wake.clear()
             if (current := self.catalogue_version()) > version:
                 await connection.send(_text("catalogue", version=current,
                                             items=[asdict(i) for i in self.catalogue()]))
@@ -302,8 +290,7 @@ class TownPoints:
                 await connection.send(text)
                 sent = last
             if not entries:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                await asyncio.sleep(POLL_SECONDS)
 
     def _read(self, reader: Callable[..., Any], *args: Any) -> Any:
         with self.engine.connect() as conn:

@@ -206,7 +206,7 @@ def write_town_entry(engine: Engine, hall: str, point: str, record: ledger.Recor
     """Append one entry of the town's to its log for `point`, after checking it against the
     case as both logs make it now; refused (PointError, in Chinese) where the written rules
     refuse it, e.g. receiving a case the point has withdrawn. A running server pushes it down
-    at its next look (queue_server.points.sync.POLL_SECONDS), or at once when told."""
+    at its next look (queue_server.points.sync.POLL_SECONDS)."""
     if record.side != "down":
         raise PointError("乡镇只能写乡镇一侧的台账记录")
     with engine.begin() as conn:
