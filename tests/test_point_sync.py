@@ -394,13 +394,16 @@ def test_point_enrol_makes_a_code_with_the_hall_and_refuses_a_second_enrolment(t
         "point", "list")
     point = Point(tmp_path, enrolment)
     point.record()
+    point.store.put("catalogue", {"version": 0, "items": []})    # an older catalogue
     town_db = Town(town)
 
     async def sync_once() -> None:
         async with running(point.link()):
-            await until(lambda: in_sync(point, town_db), "in sync")
+            await until(lambda: in_sync(point, town_db) and point.hub.catalogues, "in sync")
 
     asyncio.run(sync_once())
+    assert point.hub.catalogues == [(1, enrolment.items)]     # the hall's, sent down once
+    assert point.store.catalogue() == (1, enrolment.items)
     shown = town.cli("point", "list")
     assert "已安装" in shown and "已收 1 条" in shown, shown
     assert re.search(r"时钟差 -?[01] 秒", shown), shown
