@@ -407,3 +407,42 @@ def test_point_enrol_makes_a_code_with_the_hall_and_refuses_a_second_enrolment(t
     shown = town.cli("point", "list")
     assert "已安装" in shown and "已收 1 条" in shown, shown
     assert re.search(r"时钟差 -?[01] 秒", shown), shown
+
+
+def test_the_towns_clerks_and_managers_list_a_points_cases_and_answer_them(town, tmp_path) -> None:
+    point = Point(tmp_path, enrol(town))
+    town_db = Town(town)
+    first, second = point.record(), point.record()
+    manager = town.hello("manager", f"/h/{HALL}")
+    clerk = town.hello("clerk", f"/h/{HALL}", badge="1001", pin="1111")
+
+    async def answered() -> None:
+        async with running(point.link()):
+            await until(lambda: in_sync(point, town_db), "the cases at the town")
+            listed = manager.request("point_cases", point=POINT)
+            assert [c["case"] for c in listed["cases"]] == [first.record.case, second.record.case]
+            assert listed["cases"][0]["stage"] == "recorded" and listed["cases"][0]["asks"] == []
+            reply = manager.request("point_answer", point=POINT, case=first.record.case,
+                                    kind="town_received", window=2)
+            assert reply["ok"] and reply["entry"]["seq"] == 1, reply
+            reply = clerk.request("point_answer", point=POINT, case=first.record.case,
+                                  kind="town_asked", what="缺户口簿复印件")
+            assert reply["ok"], reply
+            await until(lambda: point.store.last()[1] == 2, "the answers at the point")
+
+    asyncio.run(answered())
+    case = point.fold()[first.record.case]
+    assert case.stage == "delivered" and case.window == 2 and case.open_ask.what == "缺户口簿复印件"
+    assert [e.record.clerk for e in case.history[1:]] == ["主任（zhuren）", "张敏（1001）"]
+    refused = manager.request("point_answer", point=POINT, case=first.record.case,
+                              kind="town_received")
+    assert refused["error"]["code"] == "conflict" and "已办结或已撤回" in refused["error"]["message"]
+    bad = manager.request("point_answer", point=POINT, case=first.record.case,
+                          kind="case_recorded")
+    assert bad["error"]["code"] == "bad_request" and "town_received" in bad["error"]["message"]
+    bad = manager.request("point_answer", point=POINT, case=first.record.case,
+                          kind="town_finished", result="maybe")
+    assert bad["error"]["code"] == "bad_request" and "办结结果不对" in bad["error"]["message"]
+    listed = manager.request("point_cases", point=POINT)["cases"][0]
+    assert listed["stage"] == "delivered" and listed["asks"][0]["what"] == "缺户口簿复印件"
+    assert town_db.last() == (2, 2)
