@@ -243,6 +243,13 @@ OPS: dict[str, Op] = {
     "find_complaints": Op(("manager",), optional={
         "month": text(7), "number": text(16, True), "status": one_of(*COMPLAINT_STATUS_NAMES)}),
     "withdraw_appeal": Op(("clerk", "manager"), {"case": CASE}),
+    # village points (代办点, docs/points.md): a point's cases as the town holds them, and the
+    # town's answer on one (`kind`: a town entry of queue_server.points.ledger)
+    "point_cases": Op(("clerk", "manager"), {"point": text(20)}),
+    "point_answer": Op(("clerk", "manager"), {"point": text(20), "case": text(40),
+                                              "kind": text(20)},
+                       {"window": integer(1, 999), "what": text(200), "result": text(20),
+                        "note": text(200, True)}),
     "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases", "bookings")}, {
         "from": text(10), "to": text(10), "month": text(7),
         "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),

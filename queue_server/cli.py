@@ -14,6 +14,7 @@ import asyncio
 import getpass
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -307,6 +308,60 @@ def cmd_device_revoke(args: argparse.Namespace) -> None:
     with engine.begin() as conn:
         devices.revoke_device(conn, hall_records.hall_id_for(conn, args.hall), args.name, _now())
     print(f"已吊销设备 {args.name} 的令牌 / token revoked")
+
+
+def cmd_point_enrol(args: argparse.Namespace) -> None:
+    """Register a village point at its town's hall and write its one-time enrolment code."""
+    from queue_server import views
+    from queue_server.hall_toml import PUBLIC_URL, PUBLIC_URL_HINT
+    from queue_server.points.enrolment import Enrolment, encode
+    from queue_server.points.sync import SYNC_PATH, catalogue_items
+    from queue_server.store import point_logs
+
+    engine = _engine(args)
+    now = _now()
+    with engine.begin() as conn:    # the point is registered only if its code was written
+        hall_id = hall_records.hall_id_for(conn, args.hall)
+        definition = hall_records.load_definition(conn, hall_id)
+        base = args.public_url or definition.hall.public_url
+        if not base:
+            raise UserError("大厅配置没有 public_url：请用 --public-url 给出代办点连接本大厅的地址，如 "
+                            f"https://paidui.example.gov.cn/h/{definition.hall.code}")
+        if not re.fullmatch(PUBLIC_URL, base):
+            raise UserError(f"--public-url {PUBLIC_URL_HINT}")
+        try:
+            secret = point_logs.enrol(conn, hall_id, args.point, args.name, now, args.again)
+        except point_logs.PointError as refused:
+            raise UserError(str(refused)) from None
+        view = views.hall_view(definition)
+        code = encode(Enrolment(
+            town_url=base.replace("http", "ws", 1) + SYNC_PATH, hall=definition.hall.code,
+            hall_name=definition.hall.name, point=args.point, point_name=args.name.strip(),
+            secret=secret, handover_days=definition.hall.handover_days,
+            calendar={key: view[key] for key in ("timezone", "sessions", "calendar")},
+            catalogue_version=hall_records.catalogue_version(conn, hall_id),
+            items=catalogue_items(definition.items), issued_at=now.isoformat(timespec="seconds")))
+        if args.out:
+            Path(args.out).write_text(code + "\n", encoding="utf-8")
+    if args.out:
+        print(f"已登记代办点 {args.point}（{args.name}），登记码已写入 {args.out}；只用于一台电脑，请妥善保管")
+    else:
+        print(code)
+
+
+def cmd_point_list(args: argparse.Namespace) -> None:
+    from queue_server.store import point_logs
+
+    engine = _engine(args)
+    with engine.connect() as conn:
+        points = point_logs.list_points(conn, hall_records.hall_id_for(conn, args.hall))
+    if not points:
+        print("还没有代办点 / no village points yet")
+    for p in points:
+        contact = f"{p.last_contact.astimezone():%Y-%m-%d %H:%M}" if p.last_contact else "从未联系"
+        offset = "" if p.clock_offset is None else f"\t时钟差 {p.clock_offset} 秒"
+        print(f"{p.code}\t{p.name}\t{'已安装' if p.installed else '未安装'}\t最后联系 {contact}\t"
+              f"已收 {p.up_last} 条\t待下发 {p.down_pending} 条{offset}")
 
 
 def _read_secret(given: str | None, prompt: str) -> str:
@@ -707,6 +762,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：代办点时钟从此时刻起走（如 2026-12-04T09:00），不要用于真实代办点 / "
                         "simulation only: the point's clock starts at TIME")
+    p = command("enrol", cmd_point_enrol, "在乡镇登记代办点，输出一次性登记码 / enrol a village "
+                "point, print its enrolment code", point_sub)
+    p.add_argument("--point", required=True, help="代办点编号（字母、数字、_）/ point code, e.g. P07")
+    p.add_argument("--name", required=True, help="代办点名称 / name, e.g. 青山村便民服务站")
+    p.add_argument("--public-url", help="代办点连接本大厅的地址（默认大厅配置的 public_url）/ the "
+                                        "hall's address as the point reaches it")
+    p.add_argument("--again", action="store_true", help="重新生成登记码，旧电脑不能再同步 / re-enrol")
+    p.add_argument("--out", help="把登记码写入文件（默认输出到屏幕）/ write the code to FILE")
+    command("list", cmd_point_list, "列出代办点及同步情况 / list points and their sync", point_sub)
 
     p = command("serve", cmd_serve, "启动排队服务器 / run the server")
     p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1)")
@@ -777,7 +841,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # Options that name files: on Linux a file name may be any bytes, so these may hold bytes that
 # are not UTF-8 (as lone surrogates); every other option is text that is stored or compared.
-_PATH_OPTIONS = frozenset({"db", "file", "output", "cert", "key"})
+_PATH_OPTIONS = frozenset({"db", "file", "output", "out", "cert", "key"})
 
 
 def _check_text_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

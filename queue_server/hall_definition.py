@@ -69,6 +69,8 @@ class HallInfo:
     """Whether a complainant's name and phone number are stored at all (outside the log)."""
     complaint_contact_days: int = 180
     """Days after a complaint is closed that its name and phone number are purged."""
+    handover_days: int = 3
+    """Working days within which a village point's case must reach the town (docs/points.md)."""
     voice_wait_seconds: int = DEFAULT_BOUND
     """The longest a call waits before the first word of its announcement on a board's speaker
     (`hall.voice.call_queue`: the calls are shortened to keep it)."""

@@ -40,6 +40,7 @@ from queue_server.hall_definition import ServiceItem
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
+from queue_server.points.sync import TownPoints, catalogue_items
 from queue_server.qr import qr_svg
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,
@@ -104,6 +105,10 @@ class HallHost:
         if clock is not None:
             self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
         self.tick_seconds = TICK_SECONDS / speed
+        self.points = TownPoints(   # its village points' sync (`/h/<code>/point/ws`)
+            service.engine, service.hall_id, lambda: self.writer.clock(),
+            lambda: service.catalogue_version,
+            lambda: catalogue_items(service.definition.items))
         with service.engine.begin() as conn:
             secret = hall_records.secret_of(conn, service.hall_id)
             accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))
@@ -335,6 +340,17 @@ class HallHost:
             self.connections.discard(connection)
             deadline.cancel()
             session.leave()
+
+    async def handle_point(self, connection: ServerConnection) -> None:
+        """A village point's sync (queue_server.points.sync)."""
+        if self.stopped:
+            close_soon(connection, CLOSE_MOVED, STEPPED_DOWN)
+            return
+        self.connections.add(connection)
+        try:
+            await self.points.serve(connection)
+        finally:
+            self.connections.discard(connection)
 
     async def _answer(self, session: Session, connection: ServerConnection,
                       frame: str | bytes, in_flight: set[asyncio.Task]) -> None:

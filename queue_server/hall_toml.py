@@ -328,15 +328,15 @@ _HALL_KEYS = ("code", "name", "address", "consultation_phone", "complaint_phone"
               "service_level_minutes", "rating_reasons", "rating_levels",
               "case_deadline_days", "case_near_days", "complaint_categories",
               "complaint_deadline_days", "complaint_keep_contact", "complaint_contact_days",
-              "booking_no_show_limit", "booking_no_show_days", "booking_block_days",
+              "handover_days", "booking_no_show_limit", "booking_no_show_days", "booking_block_days",
               "demo", "mobile_share", "public_url",
               "catalogue_updates", "level", "missed_call", "voice_wait_seconds", "voice_pace",
               "voice_repeat")
 _TOP_KEYS = ("hall", "departments", "categories", "clerks", "windows", "items")
 _CODE = r"[a-z0-9][a-z0-9_\-]{0,39}"
 _CODE_HINT = "小写字母、数字、- 或 _，不超过 40 个字符"
-_PUBLIC_URL = r"https?://[^\s/?#]+(/[^\s?#]*[^\s?#/])?"
-_PUBLIC_URL_HINT = "应为 http:// 或 https:// 开头、不以 / 结尾的地址，如 https://paidui.example.gov.cn/h/qingshan-town"
+PUBLIC_URL = r"https?://[^\s/?#]+(/[^\s?#]*[^\s?#/])?"
+PUBLIC_URL_HINT = "应为 http:// 或 https:// 开头、不以 / 结尾的地址，如 https://paidui.example.gov.cn/h/qingshan-town"
 
 
 def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
@@ -401,6 +401,8 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
                                        True),
         complaint_contact_days=c.integer(table, "hall", "complaint_contact_days", 1, 3650,
                                          required=False, default=180),
+        handover_days=c.integer(table, "hall", "handover_days", 1, 30, required=False,
+                                default=3),
         booking_no_show_limit=c.integer(table, "hall", "booking_no_show_limit", 0, 100,
                                         required=False, default=3),
         booking_no_show_days=c.integer(table, "hall", "booking_no_show_days", 1, 365,
@@ -417,7 +419,7 @@ def _read_hall(c: _Checker, data: dict) -> HallInfo | None:
         mobile_share=c.integer(table, "hall", "mobile_share", 1, 100, required=False,
                                default=50),
         public_url=c.text(table, "hall", "public_url", required=False, limit=URL,
-                          pattern=_PUBLIC_URL, hint=_PUBLIC_URL_HINT) or "",
+                          pattern=PUBLIC_URL, hint=PUBLIC_URL_HINT) or "",
         catalogue_updates=c.choice(table, "hall", "catalogue_updates", CATALOGUE_UPDATES,
                                    required=False, default="next_day"),
         level=c.choice(table, "hall", "level", HALL_LEVELS, required=False),
@@ -841,6 +843,7 @@ _OPTIONAL_HALL_KEYS = {"public_url": "", "catalogue_updates": "next_day", "level
                        "case_deadline_days": 5, "case_near_days": 1, "mobile_share": 50,
                        "complaint_categories": COMPLAINT_CATEGORIES, "complaint_deadline_days": 5,
                        "complaint_keep_contact": True, "complaint_contact_days": 180,
+                       "handover_days": 3,
                        "booking_no_show_limit": 3, "booking_no_show_days": 30,
                        "booking_block_days": 30, "voice_wait_seconds": DEFAULT_BOUND,
                        "voice_pace": DEFAULT_PACE, "voice_repeat": DEFAULT_REPEAT}

@@ -56,6 +56,7 @@ from queue_server.hall_service import HallService
 from queue_server.http_replies import file, is_page, json_reply, page, reply, text_reply
 from queue_server.leadership import Leadership, leader_url, sole_leadership
 from queue_server.login_gate import LoginGate
+from queue_server.points.sync import SYNC_PATH
 from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import hall_records
 
@@ -317,7 +318,7 @@ class Server:
             unknown, _, rest = address.path.removeprefix(HALL_PATH_PREFIX).partition("/")
             return await self.unknown_hall(unknown, "/" + rest, address.query)
         code, path = routed
-        if path == "/ws":
+        if path in ("/ws", SYNC_PATH):   # a village point's sync is a hall's WebSocket too
             if code is None:
                 return self.hall_list(HTTPStatus.NOT_FOUND,
                                       f"本服务器服务多个大厅，请连接 {HALL_PATH_PREFIX}<大厅编码>/ws")
@@ -363,8 +364,14 @@ class Server:
         assert isinstance(routed, tuple) and routed[0] is not None
         code = routed[0]
         host = self.halls.get(code)
+        if host is not None and routed[1] == SYNC_PATH:
+            await host.handle_point(connection)
+            return
         if host is not None:
             await host.handle(connection)
+            return
+        if routed[1] == SYNC_PATH:   # a point retries later, and finds the hall's leader then
+            await connection.close(CLOSE_MOVED, "moved")
             return
         # Not led here: the first request is answered with the leader's address, which the
         # clients follow (hall/client.py, hall-socket.js), and the connection closed.

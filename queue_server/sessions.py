@@ -20,6 +20,7 @@ number, 6 µs, so that a revoked session is refused at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import weakref
@@ -50,6 +51,7 @@ from queue_server.fanout import Hub, close_soon
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
+from queue_server.points import ledger
 from queue_server.qr import qr_svg
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,
@@ -63,7 +65,7 @@ from queue_server.rate_limits import (
     RateLimit,
 )
 from queue_server.revocation import Revocation
-from queue_server.store import accounts, devices
+from queue_server.store import accounts, devices, point_logs
 from queue_server.ticket_tokens import (
     TokenExpired,
     complaint_code,
@@ -78,7 +80,8 @@ log = logging.getLogger("queue_server.sessions")
 
 READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
                       "take_menu", "take_poster", "complaint_contact", "find_complaints",
-                      "booking_menu", "booking_slots"})
+                      "booking_menu", "booking_slots",
+                      "point_cases", "point_answer"})   # a point's logs are not the hall's
 
 
 WRONG_PROOFS = 5
@@ -884,6 +887,44 @@ class Session:
         await self._submit(self._command(request))
         return {}
 
+    async def _op_point_cases(self, request: Request) -> dict[str, Any]:
+        """A village point's cases as the town holds them (both logs folded, docs/points.md)."""
+        service, point = self.context.service, request.params["point"]
+
+        def read() -> dict[str, ledger.Case]:
+            with service.engine.connect() as conn:
+                return point_logs.fold(conn, service.hall_id, point)
+
+        return {"point": point, "cases": [views.point_case_view(c)
+                                          for c in (await asyncio.to_thread(read)).values()]}
+
+    async def _op_point_answer(self, request: Request) -> dict[str, Any]:
+        """The town's entry on a point's case (received, accepted, asked for more, finished),
+        signed by this person, checked by the written rules; it goes down at the point's sync."""
+        p = request.params
+        kind = ledger.BY_TAG.get(p["kind"])
+        if kind is None or kind.side != "down":
+            raise ProtocolError("bad_request", "kind 应为乡镇一侧的台账记录类型之一：" + "、".join(
+                tag for tag, k in ledger.BY_TAG.items() if k.side == "down"))
+        window = p.get("window", self.state.clerk_window.get(self.badge) if self.badge else None)
+        given = {"window": window, "note": ""} | {k: v for k, v in p.items()
+                                                  if k in ("what", "result", "note")}
+        now = self.context.writer.clock()
+        fields = {f.name: given[f.name] for f in dataclasses.fields(kind) if f.name in given}
+        try:   # the entry's fields checked as any entry's are
+            record = ledger.entry_from_wire({"seq": 1, "seen": 0, "at": now.isoformat(),
+                                             "kind": kind.tag, "case": p["case"],
+                                             "clerk": self.signature, **fields}).record
+        except ledger.BadEntry as bad:
+            raise ProtocolError("bad_request", str(bad)) from None
+        service = self.context.service
+        try:
+            entry = await asyncio.to_thread(point_logs.write_town_entry, service.engine,
+                                            service.definition.hall.code, p["point"], record, now)
+        except point_logs.PointError as refused:
+            raise DomainError("conflict", str(refused)) from None
+        return {"entry": entry.wire()}
+
     async def _op_find_complaints(self, request: Request) -> dict[str, Any]:
         """The register, open and closed: by number, or a month's (this one by default), of a
         status (`month`, `number`, `status`, all optional): the rows of its sheet
@@ -933,6 +974,8 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "take_ticket": Session._op_take_ticket,
     "take_menu": Session._op_take_menu,
     "take_poster": Session._op_take_poster,
+    "point_cases": Session._op_point_cases,
+    "point_answer": Session._op_point_answer,
     "device_status": Session._op_device_status,
     "lost_ratings": Session._op_lost_ratings,   # a command, nothing to answer
     "sign_in": Session._op_sign_in,

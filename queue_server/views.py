@@ -48,6 +48,7 @@ from queue_server.lifecycle import (
     case_allows,
     complaint_allows,
 )
+from queue_server.points import ledger
 
 QUEUE_PREVIEW = 5
 RECENT_CALLS = 10
@@ -939,3 +940,18 @@ def booked_view(state: HallState, booking: Booking) -> dict[str, Any]:
             "category_name": category.name if category else booking.category,
             "service_name": item.name if item else None,
             "day_text": bookings.day_label(booking.day)}
+
+
+def point_case_view(case: ledger.Case) -> dict[str, Any]:
+    """A village point's case (`queue_server.points.ledger.Case`) as the town's pages get it:
+    its line of the ledger, its open 补正, and the entries that did not apply with why."""
+    return {"case": case.case, "name": case.name, "phone": case.phone, "item": case.item,
+            "item_name": case.item_name, "materials": list(case.materials), "agent": case.agent,
+            "note": case.note, "stage": case.stage, "at": dict(case.at), "window": case.window,
+            "clerk": case.clerk, "result": case.result, "result_note": case.result_note,
+            "visit": case.visit,
+            "asks": [{"ask": a.ask, "what": a.what, "at": a.at, "answered_at": a.answered_at}
+                     for a in case.asks],
+            "conflicts": [{"side": side, "seq": seq, "reason": reason,
+                           "text": ledger.conflict_text(reason)}
+                          for side, seq, reason in case.conflicts]}

@@ -57,10 +57,12 @@ class LivePoint:
         self.clients = contextlib.ExitStack()
         self.process: subprocess.Popen | None = None
 
-    def start(self, simulate_from: str = FRIDAY) -> None:
+    def start(self, simulate_from: str | None = FRIDAY) -> None:
+        """`simulate_from` None: on the real clock."""
+        clock = [] if simulate_from is None else ["--simulate-from", simulate_from]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "queue_server.cli", "point", "serve", "--db", self.url,
-             "--port", "0", "--simulate-from", simulate_from],
+             "--port", "0", *clock],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
         assert self.process.stdout is not None and self.process.stderr is not None
         line = self.process.stdout.readline()

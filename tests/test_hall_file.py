@@ -504,3 +504,12 @@ def test_the_voice_pace_and_repeat_are_read_and_sent_to_the_boards():
     assert (view["voice_pace"], view["voice_repeat"]) == (100, 2)
     view = hall_view(parse_hall(with_("voice_pace = 120\nvoice_repeat = 1")))
     assert (view["voice_pace"], view["voice_repeat"]) == (120, 1)
+
+
+def test_the_handover_days_of_village_points() -> None:
+    """`handover_days`: working days within which a point's case must reach the town."""
+    (problem,) = _problems(SMALL.replace("demo = true", "demo = true\nhandover_days = 0", 1))
+    assert problem.endswith("hall.handover_days: 应为 1 到 30 之间的整数，实际为 0"), problem
+    assert parse_hall(SMALL).hall.handover_days == 3
+    assert parse_hall(SMALL.replace("demo = true", "demo = true\nhandover_days = 5",
+                                    1)).hall.handover_days == 5

@@ -179,7 +179,7 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
             "hotline_case": "2026010100001", "name": "李四", "reply": "已答复", "valid": True,
             "status": "closed",
             "day": "2026-01-01", "ratings": [{"ticket": "A001", "score": 2, "reasons": ["态度"]}],
-            "slot": "09:00", "id_digits": "1234", "code": "12345678",
+            "slot": "09:00", "id_digits": "1234", "code": "12345678", "point": "P07",
             "voice": {"calls": 0, "seconds": 0, "worst": None}}
 # The county's ops are sent on a manager's connection, the mobile page's, the booking page's and
 # the citizens' on a kiosk's: a frame is checked (`parse_request`, as the county's socket checks it too) before

@@ -136,7 +136,7 @@ def test_the_sync_hands_the_towns_entries_link_and_catalogue_to_the_pages(tmp_pa
     async def drive() -> None:
         server = PointServer(store)
         ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        running = asyncio.create_task(server.run("127.0.0.1", 0, ready.set_result))
+        running = asyncio.create_task(server.run("127.0.0.1", 0, ready.set_result, sync=False))
         url = (await ready).replace("http", "ws", 1) + "/ws"
         with pytest.raises(InvalidStatus):   # a page of another site
             await connect(url, origin="http://evil.example")   # type: ignore[arg-type]
@@ -207,7 +207,7 @@ def test_at_a_new_day_every_page_gets_the_cases_with_their_warnings_moved(
     async def drive() -> None:
         server = PointServer(store, clock=lambda: now[0])
         ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        running = asyncio.create_task(server.run("127.0.0.1", 0, ready.set_result))
+        running = asyncio.create_task(server.run("127.0.0.1", 0, ready.set_result, sync=False))
         async with connect((await ready).replace("http", "ws", 1) + "/ws") as ws:
             await ws.send(json.dumps({"id": 1, "op": "hello", "role": "point"}))
             assert json.loads(await ws.recv())["today"] == "2026-12-04"

@@ -9,5 +9,7 @@ answers travel down, each entry once and in order, whenever the link is there.
 - `enrolment`: the one-time code that makes a PC a town's point;
 - `point_store`: the point's own database (its log is its outbox);
 - `point_page`: what the agent's page sees and may send (pure);
-- `point_server`: the point's own server, and what the sync calls of it.
+- `point_server`: the point's own server, and what the sync calls of it;
+- `sync`: the link between a point and its town, both ends (the town's storage is
+  `queue_server.store.point_logs`).
 """

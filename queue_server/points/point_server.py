@@ -57,6 +57,7 @@ from queue_server.http_replies import file, json_reply, page, reply, text_reply
 from queue_server.points import ledger, point_page
 from queue_server.points.enrolment import CatalogueItem
 from queue_server.points.point_store import PointStore
+from queue_server.points.sync import PointLink
 from queue_server.qr import qr_svg
 
 WEB_ROOT = (Path(__file__).resolve().parent.parent / "web").resolve()
@@ -249,7 +250,10 @@ class PointServer:
                 self.push({"ev": "cases", "cases": self.all_views(), "all": True,
                            "today": today.isoformat()})
 
-    async def run(self, host: str, port: int, ready: Callable[[str], None]) -> None:
+    async def run(self, host: str, port: int, ready: Callable[[str], None],
+                  sync: bool = True) -> None:
+        """Serve until SIGINT or SIGTERM; with `sync`, the link to the town runs beside
+        (queue_server.points.sync.PointLink, telling this server what it needs)."""
         loop = asyncio.get_running_loop()
         stop = loop.create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -258,6 +262,8 @@ class PointServer:
                              max_size=MAX_FRAME_BYTES, server_header=None, compression=None)
         bound = server.sockets[0].getsockname()
         watching = asyncio.create_task(self.watch_the_day())
+        linked = asyncio.create_task(PointLink(self.store, self, clock=self.clock).run()) \
+            if sync else None
         ready(f"http://{bound[0]}:{bound[1]}")
         try:
             await stop
@@ -265,6 +271,10 @@ class PointServer:
             pass
         finally:
             watching.cancel()
+            if linked is not None:
+                linked.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await linked
             server.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 2.0)

@@ -98,13 +98,13 @@ class PointStore:
             seq = (db.scalar(select(func.max(up_log.c.seq))) or 0) + 1
             seen = db.scalar(select(func.max(down_log.c.seq))) or 0
             entry = Entry(seq, at, seen, record)
-            db.execute(insert(up_log).values(_row(entry)))
+            db.execute(insert(up_log).values(log_row(entry)))
         return entry
 
     def receive(self, entries: Iterable[Entry]) -> list[Entry]:
         """Store the town's entries not stored yet; returns those that were new."""
         entries = list(entries)
-        rows = [_row(e) for e in entries]
+        rows = [log_row(e) for e in entries]
         if not rows:
             return []
         with self.engine.begin() as db:
@@ -133,6 +133,7 @@ class PointStore:
             return [entry_from_wire(row) for row in db.scalars(query.limit(limit))]
 
 
-def _row(entry: Entry) -> dict[str, Any]:
+def log_row(entry: Entry) -> dict[str, Any]:
+    """An entry as a log's row holds it (the town's logs too: queue_server.store.point_logs)."""
     return {"seq": entry.seq, "at": entry.at, "seen": entry.seen, "kind": entry.record.tag,
             "case_no": entry.record.case, "data": entry.wire()}

@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -300,3 +311,71 @@ class ComplaintContactRow(Base):
     complaint: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(40), default="")
     phone: Mapped[str] = mapped_column(String(20), default="")
+
+
+class PointRow(Base):
+    """A village point enrolled at a town's hall (`queue-server point enrol`, docs/points.md).
+    The secret is kept as it was given (as the hall's own `secret`): the town verifies the
+    point's HMAC proof with it. `installation`: the PC that first used the enrolment code;
+    another is refused. An enrolment made again (`--again`) revokes the old row."""
+
+    __tablename__ = "points"
+    __table_args__ = (Index("ix_points_live", "hall_id", "code", unique=True,
+                            sqlite_where=text("revoked_at IS NULL"),
+                            postgresql_where=text("revoked_at IS NULL")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = _hall_fk()
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(60))
+    secret: Mapped[str] = mapped_column(String(64))
+    installation: Mapped[str | None] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class _PointLog:
+    """The columns of one log of a point, the point's or the town's: an entry by its number."""
+
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    point: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    seen: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    case_no: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+
+
+class PointUpRow(_PointLog, Base):
+    """A point's log as the town received it: stored once by (hall, point, seq), in order; with
+    the town's clock when it arrived and the clock offset measured in that session."""
+
+    __tablename__ = "point_up"
+    __table_args__ = (Index("ix_point_up_case", "hall_id", "point", "case_no"),)
+    received_at: Mapped[datetime]
+    clock_offset: Mapped[int | None]
+    """Seconds, the town's clock minus the point's, as measured when this entry arrived."""
+
+
+class PointDownRow(_PointLog, Base):
+    """The town's log for one point: its answers (received, accepted, asked, finished)."""
+
+    __tablename__ = "point_down"
+    __table_args__ = (Index("ix_point_down_case", "hall_id", "point", "case_no"),)
+
+
+class PointSyncRow(Base):
+    """Where the sync with one point stands, as the town sees it."""
+
+    __tablename__ = "point_sync"
+    hall_id: Mapped[int] = mapped_column(ForeignKey("halls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    point: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_contact: Mapped[datetime | None]
+    up_last: Mapped[int] = mapped_column(default=0)
+    """The last entry of the point's log the town holds."""
+    down_acked: Mapped[int] = mapped_column(default=0)
+    """The last entry of the town's log the point said it holds."""
+    clock_offset: Mapped[int | None]
+    """Seconds, the town's clock minus the point's, at the last session."""

@@ -1,0 +1,463 @@
+"""The sync between a village point and its town's hall server, both ends (docs/points.md,
+docs/protocol.md "Village points").
+
+The point connects to `<town>/h/<hall>/point/ws` whenever it can (`PointLink`); the town
+(`TownPoints`, one per hall served) answers. JSON text frames, each with its type in `t`:
+
+    point → town   hello {point, installation, nonce, now, up_last, down_have, catalogue}
+    town → point   challenge {nonce}
+    point → town   proof {mac}                      HMAC-SHA256 over the town's nonce
+    town → point   welcome {up_have, now, clock_offset_seconds, mac}   … and the town's over
+                                                                          the point's nonce
+    point → town   up {entries}        its entries after up_have, ≤ BATCH a frame
+    town → point   up_ack {last}       once the batch is durable at the town
+    town → point   down {entries}      the town's entries for the point after down_have
+    point → town   down_ack {last}     once stored at the point
+    town → point   catalogue {version, items}   when the point's version is older
+    either         error {message}     (Chinese), then the connection is closed
+
+Neither side trusts the other's clock: the proofs answer random nonces, and the order of the
+ledger is the logs' numbers (queue_server.points.ledger). The town measures the offset (its
+clock minus the point's `now` in the hello) and both sides show it. Each entry is checked
+(`ledger.entry_from_wire`) and the point's must name its own cases. Either log arrives once
+and in order: the receiver stores only entries after its last, refuses a gap, and says how far
+it holds; after any cut the next session starts from there. A malformed frame ends the session
+with a Chinese error and stores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from websockets.asyncio.client import connect
+from websockets.asyncio.connection import Connection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from hall.protocol import MAX_FRAME_BYTES
+from queue_server.hall_definition import ServiceItem
+from queue_server.points import ledger
+from queue_server.points.enrolment import CatalogueItem
+from queue_server.points.point_store import PointStore
+from queue_server.store import point_logs
+
+SYNC_PATH = "/point/ws"
+"""The sync's WebSocket under a hall's path (`/h/<hall>/point/ws`)."""
+BATCH = 200
+"""Entries in one frame at most…"""
+BATCH_BYTES = MAX_FRAME_BYTES - 8 * 1024
+"""…and bytes: the town takes no frame over MAX_FRAME_BYTES."""
+HELLO_SECONDS = 10.0
+POLL_SECONDS = 2.0
+"""How often a session looks for town entries written elsewhere (another process)."""
+BACKOFF = (1.0, 60.0)
+"""The point's first wait after a failed session, and its longest (doubling in between)."""
+CLOSE_REFUSED = 4403
+log = logging.getLogger("queue_server.points.sync")
+
+
+class SyncRefused(Exception):
+    """The other side broke the protocol or refused us; said in Chinese."""
+
+
+# --- frames ---------------------------------------------------------------------------------
+
+_FIELDS: Mapping[str, Mapping[str, type]] = {
+    "hello": {"point": str, "installation": str, "nonce": str, "now": str, "up_last": int,
+              "down_have": int, "catalogue": int},
+    "challenge": {"nonce": str},
+    "proof": {"mac": str},
+    "welcome": {"up_have": int, "now": str, "clock_offset_seconds": int, "mac": str},
+    "up": {"entries": list},
+    "up_ack": {"last": int},
+    "down": {"entries": list},
+    "down_ack": {"last": int},
+    "catalogue": {"version": int, "items": list},
+    "error": {"message": str},
+}
+
+
+def frame(raw: str | bytes, *allowed: str) -> dict[str, Any]:
+    """A frame of one of the `allowed` types, every field of it checked. An error frame from the
+    other side is raised as SyncRefused with its message; so is anything malformed."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise SyncRefused("收到的消息不是 JSON") from None
+    if not isinstance(data, dict):
+        raise SyncRefused("收到的消息应为 JSON 对象")
+    kind = data.get("t")
+    if kind == "error" and isinstance(data.get("message"), str):
+        raise SyncRefused(data["message"][:200])
+    if kind not in allowed:
+        raise SyncRefused(f"此时不应收到此类消息：{str(kind)[:40]}")
+    for name, kind_of in _FIELDS[kind].items():
+        value = data.get(name)
+        if not isinstance(value, kind_of) or isinstance(value, bool) or (
+                isinstance(value, int) and value < 0 and name != "clock_offset_seconds") or (
+                isinstance(value, str) and len(value) > 200):
+            raise SyncRefused(f"消息 {kind} 的字段 {name} 缺失或类型不对")
+    return data
+
+
+def entries_of(data: Mapping[str, Any], side: str, point: str,
+               after: int) -> list[ledger.Entry]:
+    """The entries of an `up` or `down` frame: each checked, of `side`, naming `point`'s cases,
+    numbered on from at most `after` + 1 without a gap."""
+    try:
+        entries = [ledger.entry_from_wire(e) for e in data["entries"]]
+    except ledger.BadEntry as bad:
+        raise SyncRefused(str(bad)) from None
+    for expected, entry in enumerate(entries, entries[0].seq if entries else 0):
+        if entry.side != side:
+            raise SyncRefused(f"此方向不应有此类台账记录：{entry.record.tag}")
+        if not entry.record.case.startswith(point + "-"):
+            raise SyncRefused(f"件号 {entry.record.case[:40]} 不属于代办点 {point}")
+        if entry.seq != expected:
+            raise SyncRefused("台账记录的序号不连续")
+    if entries and entries[0].seq > after + 1:
+        raise SyncRefused(f"台账记录不连续：已有第 {after} 条，收到第 {entries[0].seq} 条")
+    return entries
+
+
+def _text(kind: str, **fields: Any) -> str:
+    return json.dumps({"t": kind, **fields}, ensure_ascii=False, separators=(",", ":"))
+
+
+def batches(kind: str, entries: Sequence[ledger.Entry]) -> Iterable[tuple[str, int]]:
+    """The frames that carry `entries`, each ≤ BATCH entries and ≤ BATCH_BYTES; with the last
+    number each carries."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for entry in entries:
+        wire = entry.wire()
+        length = len(json.dumps(wire, ensure_ascii=False).encode())
+        if chunk and (len(chunk) == BATCH or size + length > BATCH_BYTES):
+            yield _text(kind, entries=chunk), chunk[-1]["seq"]
+            chunk, size = [], 0
+        chunk.append(wire)
+        size += length + 1
+    if chunk:
+        yield _text(kind, entries=chunk), chunk[-1]["seq"]
+
+
+def proof(secret: str, side: str, point: str, installation: str, nonce: str) -> str:
+    """The HMAC with which `side` ("point" or "town") answers the other's nonce."""
+    message = f"dbj-sync|{side}|{point}|{installation}|{nonce}".encode()
+    return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()
+
+
+def catalogue_items(items: Iterable[ServiceItem]) -> tuple[CatalogueItem, ...]:
+    """A hall's items as a point's catalogue: code, name and the names of the materials."""
+    return tuple(CatalogueItem(i.code, i.name, tuple(m.name for m in i.materials)) for i in items)
+
+
+def _items_of(data: Mapping[str, Any]) -> tuple[CatalogueItem, ...]:
+    items = []
+    for item in data["items"]:
+        if not (isinstance(item, dict) and isinstance(item.get("code"), str)
+                and isinstance(item.get("name"), str) and isinstance(item.get("materials"), list)
+                and all(isinstance(m, str) for m in item["materials"])):
+            raise SyncRefused("事项目录的格式不对")
+        items.append(CatalogueItem(item["code"], item["name"], tuple(item["materials"])))
+    return tuple(items)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise SyncRefused("时间应为带时区的 ISO 时间")
+    return moment
+
+
+async def _refuse(connection: Connection, message: str) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        await connection.send(_text("error", message=message))
+        await connection.close(CLOSE_REFUSED, "refused")
+
+
+# --- the town's end -------------------------------------------------------------------------
+
+class TownPoints:
+    """The sessions of one hall's points: at most one per point at a time (a new one ends the
+    one before, which may be a link that died unnoticed)."""
+
+    def __init__(self, engine: Engine, hall_id: int, clock: Callable[[], datetime],
+                 catalogue_version: Callable[[], int],
+                 catalogue: Callable[[], tuple[CatalogueItem, ...]]):
+        self.engine = engine
+        self.hall_id = hall_id
+        self.clock = clock
+        self.catalogue_version = catalogue_version
+        self.catalogue = catalogue
+        self.sessions: dict[str, Connection] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+
+    async def serve(self, connection: Connection) -> None:
+        try:
+            await self._serve(connection)
+        except SyncRefused as refused:
+            log.info("a point's sync refused: %s", refused)
+            await _refuse(connection, str(refused))
+        except point_logs.PointError as refused:
+            await _refuse(connection, str(refused))
+        except TimeoutError:
+            await _refuse(connection, f"{HELLO_SECONDS:g} 秒内未完成身份验证")
+        except ConnectionClosed:
+            pass
+
+    async def _serve(self, connection: Connection) -> None:
+        hello = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS), "hello")
+        now = self.clock()
+        offset = round((now - _moment(hello["now"])).total_seconds())
+        code, installation = hello["point"], hello["installation"]
+        enrolments = await asyncio.to_thread(self._read, point_logs.enrolments, code)
+        if not enrolments:
+            raise SyncRefused(f"本大厅没有编号为 {code[:40]} 的代办点")
+        nonce = secrets.token_hex(32)
+        await connection.send(_text("challenge", nonce=nonce))
+        answer = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS), "proof")["mac"]
+        point = next((p for p in enrolments if hmac.compare_digest(
+            answer.encode(), proof(p.secret, "point", code, installation, nonce).encode())), None)
+        if point is None:
+            raise SyncRefused("代办点身份验证失败：登记码的密钥不对")
+        if point.revoked_at is not None:
+            raise SyncRefused("此代办点的登记已被乡镇注销（已重新生成登记码），本机不能再同步")
+        await asyncio.to_thread(self._write, point_logs.bind_installation, code, installation)
+        previous = self.sessions.get(code)
+        self.sessions[code] = connection
+        if previous is not None:
+            await previous.close(1012, "本代办点已从新的连接接入")
+        lock = self.locks.setdefault(code, asyncio.Lock())
+        try:
+            async with lock:     # the session before has finished its last write
+                if self.sessions.get(code) is connection:
+                    await self._session(connection, point, hello, offset, now)
+        finally:
+            if self.sessions.get(code) is connection:
+                del self.sessions[code]
+
+    async def _session(self, connection: Connection, point: point_logs.Point,
+                       hello: Mapping[str, Any], offset: int, now: datetime) -> None:
+        code = point.code
+        up_have, _ = await asyncio.to_thread(self._write, point_logs.contact, code, now, offset)
+        await connection.send(_text(
+            "welcome", up_have=up_have, now=now.isoformat(timespec="seconds"),
+            clock_offset_seconds=offset,
+            mac=proof(point.secret, "town", code, hello["installation"], hello["nonce"])))
+        pushing = asyncio.create_task(self._push(connection, code, hello["down_have"],
+                                                 hello["catalogue"]))
+        try:
+            async for raw in connection:
+                data = frame(raw, "up", "down_ack")
+                if data["t"] == "down_ack":
+                    await asyncio.to_thread(self._write, point_logs.down_acked, code,
+                                            data["last"])
+                    continue
+                entries = entries_of(data, "up", code, up_have)
+                up_have = await asyncio.to_thread(self._write, point_logs.store_up, code,
+                                                  entries, self.clock(), offset)
+                await connection.send(_text("up_ack", last=up_have))
+        finally:
+            pushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await pushing
+
+    async def _push(self, connection: Connection, code: str, sent: int, version: int) -> None:
+        """The town's entries after `sent`, and the catalogue when newer, as they come (looked
+        for every POLL_SECONDS: they may be written by another process)."""
+        while True:
+            if (current := self.catalogue_version()) > version:
+                await connection.send(_text("catalogue", version=current,
+                                            items=[asdict(i) for i in self.catalogue()]))
+                version = current
+            entries = await asyncio.to_thread(self._read, point_logs.down_entries, code, sent)
+            for text, last in batches("down", entries):
+                await connection.send(text)
+                sent = last
+            if not entries:
+                await asyncio.sleep(POLL_SECONDS)
+
+    def _read(self, reader: Callable[..., Any], *args: Any) -> Any:
+        with self.engine.connect() as conn:
+            return reader(conn, self.hall_id, *args)
+
+    def _write(self, writer: Callable[..., Any], *args: Any) -> Any:
+        with self.engine.begin() as conn:
+            return writer(conn, self.hall_id, *args)
+
+
+# --- the point's end ------------------------------------------------------------------------
+
+class LinkHub(Protocol):
+    """What the point's server is told by its link (queue_server.points.point_server)."""
+
+    wake: asyncio.Event
+    """Set when the point wrote an entry: the link sends it now (or reconnects now)."""
+
+    def town_entries(self, entries: list[ledger.Entry]) -> None:
+        """The town's new entries, stored already."""
+
+    def link_state(self, state: Mapping[str, Any]) -> None:
+        """connected, last_contact (ISO or None), pending, clock_offset_seconds, error."""
+
+    def catalogue(self, version: int, items: tuple[CatalogueItem, ...]) -> None:
+        """A newer catalogue, stored already."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).astimezone()
+
+
+class PointLink:
+    """The point's link to its town: connects, syncs both logs, stays to push new entries, and
+    reconnects after any cut (at once when the point writes an entry, else after a wait that
+    doubles up to BACKOFF's longest). `url`: instead of the enrolment's town address;
+    `clock`: the point's own (a test's clock that is wrong)."""
+
+    def __init__(self, store: PointStore, hub: LinkHub, url: str | None = None,
+                 clock: Callable[[], datetime] = _now, backoff: tuple[float, float] = BACKOFF):
+        self.store = store
+        self.hub = hub
+        self.enrolment = store.enrolment()
+        self.url = url or self.enrolment.town_url
+        self.clock = clock
+        self.backoff = backoff
+        self.state: dict[str, Any] = {"connected": False, "error": None} | (
+            store.get("sync") or {"last_contact": None, "town_has": 0,
+                                  "clock_offset_seconds": None})
+        self.sessions = 0
+
+    def installation(self) -> str:
+        """This PC's installation id: random, made at the first start, kept in the store."""
+        made = self.store.get("installation")
+        if made is None:
+            made = secrets.token_hex(16)
+            self.store.put("installation", made)
+        return str(made)
+
+    async def run(self) -> None:
+        """Forever (until cancelled)."""
+        delay = self.backoff[0]
+        while True:
+            self.sessions += 1
+            try:
+                await self.session()
+            except (OSError, ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError) as cut:
+                self._tell(connected=False, error=f"与乡镇的连接中断：{_reason(cut)}")
+            except SyncRefused as refused:
+                self._tell(connected=False, error=str(refused))
+            else:
+                self._tell(connected=False)
+            self.hub.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.hub.wake.wait(), delay * random.uniform(0.5, 1.0))
+            delay = min(self.backoff[1], delay * 2)
+
+    async def session(self) -> None:
+        """One session, until the link is cut (raises) or the town closes it."""
+        enrolment = self.enrolment
+        installation = self.installation()
+        up_last, down_have = await asyncio.to_thread(self.store.last)
+        version, _ = await asyncio.to_thread(self.store.catalogue)
+        nonce = secrets.token_hex(32)
+        async with connect(self.url, open_timeout=HELLO_SECONDS, max_size=None,
+                           close_timeout=2, compression=None) as connection:
+            await connection.send(_text(
+                "hello", point=enrolment.point, installation=installation, nonce=nonce,
+                now=self.clock().isoformat(timespec="seconds"), up_last=up_last,
+                down_have=down_have, catalogue=version))
+            challenge = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS),
+                              "challenge")
+            await connection.send(_text("proof", mac=proof(
+                enrolment.secret, "point", enrolment.point, installation, challenge["nonce"])))
+            welcome = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS), "welcome")
+            if not hmac.compare_digest(welcome["mac"].encode(), proof(
+                    enrolment.secret, "town", enrolment.point, installation, nonce).encode()):
+                raise SyncRefused("乡镇服务器身份验证失败：连接的可能不是本乡镇的服务器")
+            town_has = welcome["up_have"]
+            if town_has > up_last:
+                raise SyncRefused(f"乡镇已收到本点 {town_has} 条记录，本机只有 {up_last} 条："
+                                  "本机数据库可能是旧的备份，请联系乡镇")
+            self._tell(connected=True, error=None,
+                       last_contact=self.clock().isoformat(timespec="seconds"),
+                       clock_offset_seconds=welcome["clock_offset_seconds"], town_has=town_has)
+            sending = asyncio.create_task(self._send(connection, town_has))
+            try:
+                await self._receive(connection)
+            finally:
+                sending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                    await sending
+
+    async def _send(self, connection: Connection, sent: int) -> None:
+        while True:
+            self.hub.wake.clear()
+            entries = await asyncio.to_thread(self.store.up, sent, BATCH)
+            for text, last in batches("up", entries):
+                await connection.send(text)
+                sent = last
+            if not entries:
+                await self.hub.wake.wait()
+
+    async def _receive(self, connection: Connection) -> None:
+        point = self.enrolment.point
+        async for raw in connection:
+            data = frame(raw, "up_ack", "down", "catalogue")
+            if data["t"] == "up_ack":
+                self._tell(town_has=max(self.state["town_has"], data["last"]),
+                           last_contact=self.clock().isoformat(timespec="seconds"))
+            elif data["t"] == "down":
+                _, have = await asyncio.to_thread(self.store.last)
+                new = await asyncio.to_thread(self.store.receive,
+                                              entries_of(data, "down", point, have))
+                if new:
+                    self.hub.town_entries(new)
+                _, have = await asyncio.to_thread(self.store.last)
+                await connection.send(_text("down_ack", last=have))
+            else:
+                items = _items_of(data)
+                await asyncio.to_thread(self.store.put, "catalogue", {
+                    "version": data["version"], "items": [asdict(i) for i in items]})
+                self.hub.catalogue(data["version"], items)
+
+    def _tell(self, **changes: Any) -> None:
+        """Keep the sync's state (stored, so that the pending count survives a restart) and
+        tell the hub."""
+        kept = ("last_contact", "town_has", "clock_offset_seconds")
+        before = {k: self.state[k] for k in kept}
+        self.state.update(changes)
+        if {k: self.state[k] for k in kept} != before:
+            self.store.put("sync", {k: self.state[k] for k in kept})
+        up_last, _ = self.store.last()
+        self.hub.link_state({
+            "connected": self.state["connected"], "last_contact": self.state["last_contact"],
+            "pending": max(0, up_last - self.state["town_has"]),
+            "clock_offset_seconds": self.state["clock_offset_seconds"],
+            "error": self.state["error"]})
+
+
+def _reason(cut: BaseException) -> str:
+    if isinstance(cut, TimeoutError):
+        return "超时"
+    if isinstance(cut, ConnectionClosed):
+        return "连接被关闭"
+    if isinstance(cut, InvalidURI):
+        return "乡镇地址不对"
+    if isinstance(cut, InvalidHandshake):
+        return "乡镇服务器拒绝连接"
+    return "无法连接乡镇服务器（网络不通或服务器未启动）"
