@@ -32,6 +32,7 @@ def round_the_clock(hall_text: str) -> str:
     hall_text = re.sub(r"sessions = \[.*?\]\]", 'sessions = [["00:00", "24:00"]]', hall_text, count=1)
     hall_text = re.sub(r"working_weekdays = \[.*?\]", "working_weekdays = [1, 2, 3, 4, 5, 6, 7]",
                        hall_text, count=1)
+    hall_text = re.sub(r"issue_cutoff_minutes = \d+", "issue_cutoff_minutes = 0", hall_text, count=1)
     return re.sub(r"holidays = \[.*?\]", "holidays = []", hall_text, count=1, flags=re.S)
 
 
