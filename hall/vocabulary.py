@@ -251,9 +251,11 @@ CASE_DIMENSIONS: Final = ("hall", "department", "window", "clerk")
 """What the closed loop's KPIs may be grouped by (`kpis.case_rows`): where a 差评 and its case
 both belong (a category or an item has no case of its own)."""
 CASE_REPORT_NAMES: Final = {"cases": "差评工单指标", "ledger": "好差评台账",
-                            "complaints": "投诉建议台账", "bookings": "预约指标"}
+                            "complaints": "投诉建议台账", "bookings": "预约指标",
+                            "errands": "代办月报表"}
 """What else `export` gives, made with the 差评 cases, the complaints and the bookings as they
 stand: the closed loop's KPI table (by hall, department, window or clerk), the month's 台账 (its
 own sheets, or a page to print), the complaints register alone (the 台账's sheet of it) and the
-appointments' KPI table (by hall or category)."""
+appointments' KPI table (by hall or category); and the village points' 代办月报表 (by point,
+agent or item: `queue_server.points.point_kpis`)."""
 CASE_REPORTS: Final = tuple(CASE_REPORT_NAMES)

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from queue_server.points import ledger
+from queue_server.points.point_kpis import PointLedger
 from queue_server.points.point_store import log_row
 from queue_server.store import hall_records
 from queue_server.store.schema import PointDownRow, PointRow, PointSyncRow, PointUpRow
@@ -199,6 +200,25 @@ def fold(conn: Connection, hall_id: int, point: str,
             query = query.where(table.case_no == case)
         return [ledger.entry_from_wire(d) for d in conn.scalars(query.order_by(table.seq))]
     return ledger.fold(read(PointUpRow), read(PointDownRow))
+
+
+def ledgers(conn: Connection, hall_id: int) -> list[PointLedger]:
+    """Every point's ledger as the town holds it (the 代办月报表's, `point_kpis.rows`): each
+    point enrolled at the hall, by its code, with the name of its latest enrolment; both logs of
+    all of them read in two queries."""
+    names: dict[str, str] = {}
+    for code, name in conn.execute(select(PointRow.code, PointRow.name).where(
+            PointRow.hall_id == hall_id).order_by(PointRow.id)):
+        names[code] = name
+    logs: dict[str, tuple[list[ledger.Entry], list[ledger.Entry]]] = {
+        code: ([], []) for code in names}
+    tables: tuple[Any, Any] = (PointUpRow, PointDownRow)
+    for side, table in enumerate(tables):
+        for point, data in conn.execute(select(table.point, table.data).where(
+                table.hall_id == hall_id).order_by(table.point, table.seq)):
+            if point in logs:
+                logs[point][side].append(ledger.entry_from_wire(data))
+    return [PointLedger(code, names[code], ledger.fold(*logs[code])) for code in sorted(names)]
 
 
 def write_town_entry(engine: Engine, hall: str, point: str, record: ledger.Record,
