@@ -273,6 +273,7 @@ OPS: dict[str, Op] = {
     "county_live": Op(("county",)),
     "county_kpis": Op(("county",), optional={"from": text(10), "to": text(10)}),
     "county_pass": Op(("county",), {"hall": text(40)}),
+    "county_points": Op(("county",), optional={"month": text(7)}),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from hall import service_calendar
 from hall.vocabulary import FOLLOW_UP_SATISFIED, POINT_DIMENSIONS, POINT_METRICS
-from queue_server.kpis import _pct
+from queue_server.kpis import pct
 from queue_server.points import ledger
 
 
@@ -87,5 +87,5 @@ def rows(points: Iterable[PointLedger], calendar: service_calendar.HallCalendar,
 def _row(key: str, name: str, counts: Mapping[str, int], call: list[int]) -> dict[str, Any]:
     """A row's figures: its counts and the two rates (None where nothing to divide by)."""
     return {"key": key, "name": name, **counts,
-            "on_time_pct": _pct(counts["delivered_on_time"], counts["delivered"]),
-            "visit_satisfied_pct": _pct(call[1], call[0])}
+            "on_time_pct": pct(counts["delivered_on_time"], counts["delivered"]),
+            "visit_satisfied_pct": pct(call[1], call[0])}
