@@ -234,6 +234,7 @@ async function loadKpis() {
 // --- the village points (代办点): each hall's line of the month's 代办月报表 -------------------------
 
 const POINT_NAMES = Object.fromEntries(VOCABULARY.POINT_METRICS.map(([key, name]) => [key, name]));
+const POINT_WORD = VOCABULARY.POINT_DIMENSION_NAMES.point;   // 代办点
 const POINT_COLUMNS = ["recorded", "delivered", "on_time_pct", "overdue", "finished", "visited"];
 
 // When a point was last seen, in its hall's time zone ("12-07 09:30"); never: 从未联系.
@@ -254,13 +255,13 @@ async function loadPoints() {
   const { county } = reply;
   $("points-summary").textContent = `${reply.month}，${county.halls} 个乡镇有代办点；件数按受理月份，各件按当前进展统计`;
   $("points-totals").replaceChildren(
-    ...[["代办点", county.points], [`本月${POINT_NAMES.recorded}`, county.recorded],
+    ...[[POINT_WORD, county.points], [`本月${POINT_NAMES.recorded}`, county.recorded],
         [POINT_NAMES.on_time_pct, metricText("on_time_pct", county.on_time_pct)],
         [POINT_NAMES.overdue, county.overdue]].map(([label, value]) => element("div", {
       class: "total", dataset: label === POINT_NAMES.overdue && value > 0 ? { level: "red" } : {} },
       label, element("b", { textContent: String(value) }))));
   $("points-head").replaceChildren(element("th", { scope: "col", textContent: "大厅" }),
-    element("th", { scope: "col", class: "num", textContent: "代办点" }),
+    element("th", { scope: "col", class: "num", textContent: POINT_WORD }),
     ...POINT_COLUMNS.map((key) => element("th", { scope: "col", class: "num", textContent: POINT_NAMES[key] })),
     element("th", { scope: "col", textContent: "最久未联系的代办点" }));
   const cells = (row) => POINT_COLUMNS.map((key) => element("td", {
