@@ -146,7 +146,7 @@ def main() -> None:
             seconds = median_time(lambda by=by: reports.errand_rows(
                 engine, hall_id, definition, first, last, by, today), args.runs)
             print(f"tab {by} (one town, errand_rows, from SQLite): {seconds:.3f} s")
-        ledgers = [point_kpis.PointLedger(f"{h}-{code}", code, L.fold(up, down))
+        ledgers = [L.PointLedger(f"{h}-{code}", code, L.fold(up, down))
                    for (h, code), (up, down) in logs.items()]
         for by in POINT_DIMENSIONS:
             seconds = median_time(lambda by=by: point_kpis.rows(

@@ -10,7 +10,7 @@ import pytest
 from hall.service_calendar import Calendar
 from hall.vocabulary import POINT_METRICS
 from queue_server.points import ledger as L
-from queue_server.points.point_kpis import PointLedger, rows
+from queue_server.points.point_kpis import rows
 
 CALENDAR = Calendar("Asia/Shanghai", (), holidays=(date(2026, 12, 10),))
 """Working Monday to Friday; Thursday 2026-12-10 a holiday."""
@@ -49,11 +49,11 @@ class Logs:
         if visit is not None:
             self.write(L.CaseVisited(case, visit), "2026-12-17T09:00:00+08:00")
 
-    def ledger(self) -> PointLedger:
-        return PointLedger(self.code, self.name, L.fold(self.up, self.down))
+    def ledger(self) -> L.PointLedger:
+        return L.PointLedger(self.code, self.name, L.fold(self.up, self.down))
 
 
-def the_points() -> list[PointLedger]:
+def the_points() -> list[L.PointLedger]:
     """Two points, eight cases (hand-over within 3 working days, counted from the day after 受理):
 
     李庄村 P01:

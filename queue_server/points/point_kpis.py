@@ -12,7 +12,6 @@ On-time hand-over compares the town's day of receipt (送达: the town's clock) 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -21,20 +20,10 @@ from hall.vocabulary import FOLLOW_UP_SATISFIED, POINT_DIMENSIONS, POINT_METRICS
 from queue_server.kpis import pct
 from queue_server.points import ledger
 
-
-@dataclass(frozen=True, slots=True)
-class PointLedger:
-    """One point's cases as the town holds them (`point_logs.fold`)."""
-
-    code: str
-    name: str
-    cases: Mapping[str, ledger.Case]
-
-
 COUNTS = tuple(key for key, _, unit in POINT_METRICS if unit == "件")
 
 
-def _key(by: str, point: PointLedger, case: ledger.Case) -> tuple[str, str]:
+def _key(by: str, point: ledger.PointLedger, case: ledger.Case) -> tuple[str, str]:
     """A row's key and name for a case: the point; the agent at the point (an agent's name is
     the point's own); the item by its code."""
     if by == "point":
@@ -56,7 +45,7 @@ def _counts(case: ledger.Case, calendar: service_calendar.HallCalendar, handover
             "withdrawn": case.stage == "withdrawn"}
 
 
-def rows(points: Iterable[PointLedger], calendar: service_calendar.HallCalendar,
+def rows(points: Iterable[ledger.PointLedger], calendar: service_calendar.HallCalendar,
          handover_days: int, first: date, last: date, by: str,
          today: date) -> list[dict[str, Any]]:
     """The rows of the span `first`–`last` by `by` (`POINT_DIMENSIONS`), sorted by key, then a

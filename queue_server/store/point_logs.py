@@ -26,7 +26,6 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from queue_server.points import ledger
-from queue_server.points.point_kpis import PointLedger
 from queue_server.points.point_store import log_row
 from queue_server.store import hall_records
 from queue_server.store.schema import PointDownRow, PointRow, PointSyncRow, PointUpRow
@@ -202,7 +201,7 @@ def fold(conn: Connection, hall_id: int, point: str,
     return ledger.fold(read(PointUpRow), read(PointDownRow))
 
 
-def ledgers(conn: Connection, hall_id: int) -> list[PointLedger]:
+def ledgers(conn: Connection, hall_id: int) -> list[ledger.PointLedger]:
     """Every point's ledger as the town holds it (the 代办月报表's, `point_kpis.rows`): each
     point enrolled at the hall, by its code, with the name of its latest enrolment; both logs of
     all of them read in two queries."""
@@ -218,7 +217,7 @@ def ledgers(conn: Connection, hall_id: int) -> list[PointLedger]:
                 table.hall_id == hall_id).order_by(table.point, table.seq)):
             if point in logs:
                 logs[point][side].append(ledger.entry_from_wire(data))
-    return [PointLedger(code, names[code], ledger.fold(*logs[code])) for code in sorted(names)]
+    return [ledger.PointLedger(code, names[code], ledger.fold(*logs[code])) for code in sorted(names)]
 
 
 def write_town_entry(engine: Engine, hall: str, point: str, record: ledger.Record,
