@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import subprocess
+import sys
 import urllib.request
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -145,6 +148,13 @@ def test_the_cli_writes_the_errands_table_the_reports_tab_exports(town, tmp_path
         town.cli("report", "--table", "errands", "--month", "2026-11", "--by", by,
                  "--format", "xlsx", "-o", str(written))
         assert _cells(load_workbook(written)) == exported
+    for wrong, said in ((["--table", "errands", "--by", "window"], "代办月报表可按 point / agent / item"),
+                        (["--table", "kpis", "--by", "point"], "只用于代办月报表"),
+                        (["--table", "errands", "--table", "kpis"], "代办月报表须单独导出")):
+        done = subprocess.run([sys.executable, "-m", "queue_server.cli", "report", "--month",
+                               "2026-11", *wrong], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "QUEUE_DB": f"sqlite:///{town.db}"})
+        assert done.returncode != 0 and said in done.stderr, done.stderr
     assert exported["代办月报表"][0][0] == "事项"
     assert [row[:4] for row in exported["代办月报表"][1:]] == [
         ("最低生活保障申请", "T-MZ-009", 2, 2), ("城乡居民基本养老保险参保登记", "T-SB-001", 3, 1),
