@@ -23,6 +23,7 @@ from queue_server.points import ledger as L
 from queue_server.points.enrolment import decode
 from queue_server.store import point_logs
 from tests.browser import chromium
+from tests.conftest import ARTIFACTS
 from tests.live_hall import SMALL, LiveHall
 from tests.point_link import HALL, Point, Town, enrol, in_sync, running, until
 from tests.test_manager_pages import dashboard
@@ -190,4 +191,7 @@ def test_the_reports_tab_shows_the_errands_table_and_prints_it(town, browser) ->
         printed.wait_for_load_state()
         expect(printed.locator("h1")).to_have_text("测试镇便民服务中心 代办月报表")
         expect(printed.locator("tbody tr")).to_have_count(4)
+        printed.set_viewport_size({"width": 1062, "height": 718})   # A4 landscape, less margins
+        printed.emulate_media(media="print")
+        printed.screenshot(path=ARTIFACTS / "manager" / "errands-print.png", full_page=True)
         printed.close()
