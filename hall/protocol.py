@@ -27,6 +27,7 @@ from hall.vocabulary import (
     KIOSK_PRIORITIES,
     OUTCOMES,
     PERIODS,
+    POINT_DIMENSIONS,
     POSTS,
     PRINTER_STATES,
     REPORTS,
@@ -250,13 +251,14 @@ OPS: dict[str, Op] = {
                                               "kind": text(20)},
                        {"window": integer(1, 999), "what": text(200), "result": text(20),
                         "note": text(200, True)}),
-    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases", "bookings")}, {
+    "stats": Op(("manager",), {"view": one_of("kpis", "hourly", "ranking", "cases", "bookings",
+                                              "errands")}, {
         "from": text(10), "to": text(10), "month": text(7),
-        "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
+        "by": one_of(*DIMENSIONS, *POINT_DIMENSIONS), "period": one_of(*PERIODS)}),
     "export": Op(("manager",), {"what": one_of(*REPORTS, *CASE_REPORTS, "all"),
                                 "format": one_of("csv", "xlsx", "json", "print"),
                                 "from": text(10), "to": text(10)}, {
-        "by": one_of(*DIMENSIONS), "period": one_of(*PERIODS)}),
+        "by": one_of(*DIMENSIONS, *POINT_DIMENSIONS), "period": one_of(*PERIODS)}),
     # appointments (预约, docs/appointments.md): the booking page (`/book`) and the kiosk
     "booking_menu": Op(("booking", "kiosk")),
     "booking_slots": Op(("booking", "kiosk"), {"category": text(2), "day": text(10)}),
@@ -271,6 +273,7 @@ OPS: dict[str, Op] = {
     "county_live": Op(("county",)),
     "county_kpis": Op(("county",), optional={"from": text(10), "to": text(10)}),
     "county_pass": Op(("county",), {"hall": text(40)}),
+    "county_points": Op(("county",), optional={"month": text(7)}),
 }
 
 

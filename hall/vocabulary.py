@@ -129,6 +129,19 @@ POINT_CONFLICT_NAMES: Final = {
 }
 """What the ledger says of an action that crossed another while the point was cut off, by the
 written rules of docs/points.md (`queue_server.points.ledger`)."""
+POINT_METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("recorded", "受理数", "件"), ("delivered", "送达乡镇", "件"),
+    ("delivered_on_time", "按期送达", "件"), ("on_time_pct", "按期送达率", "%"),
+    ("overdue", "超期未送达", "件"), ("finished", "办结数", "件"),
+    ("done", POINT_RESULT_NAMES["done"], "件"), ("refused", POINT_RESULT_NAMES["refused"], "件"),
+    ("fed_back", "已反馈", "件"), ("archived", "已归档", "件"), ("visited", "回访数", "件"),
+    ("visit_satisfied_pct", "回访满意率", "%"), ("withdrawn", "撤回数", "件"),
+)
+"""The 代办月报表's figures (`queue_server.points.point_kpis`): key, Chinese name, unit; each
+defined in docs/kpis.md (代办月报表)."""
+POINT_DIMENSION_NAMES: Final = {"point": "代办点", "agent": "代办员", "item": "事项"}
+"""What the 代办月报表's rows are grouped by."""
+POINT_DIMENSIONS: Final = tuple(POINT_DIMENSION_NAMES)
 
 
 # --- the complaints register (投诉/建议台账, issue 16 point 3) ---------------------------------
@@ -238,9 +251,11 @@ CASE_DIMENSIONS: Final = ("hall", "department", "window", "clerk")
 """What the closed loop's KPIs may be grouped by (`kpis.case_rows`): where a 差评 and its case
 both belong (a category or an item has no case of its own)."""
 CASE_REPORT_NAMES: Final = {"cases": "差评工单指标", "ledger": "好差评台账",
-                            "complaints": "投诉建议台账", "bookings": "预约指标"}
+                            "complaints": "投诉建议台账", "bookings": "预约指标",
+                            "errands": "代办月报表"}
 """What else `export` gives, made with the 差评 cases, the complaints and the bookings as they
 stand: the closed loop's KPI table (by hall, department, window or clerk), the month's 台账 (its
 own sheets, or a page to print), the complaints register alone (the 台账's sheet of it) and the
-appointments' KPI table (by hall or category)."""
+appointments' KPI table (by hall or category); and the village points' 代办月报表 (by point,
+agent or item: `queue_server.points.point_kpis`)."""
 CASE_REPORTS: Final = tuple(CASE_REPORT_NAMES)

@@ -36,6 +36,7 @@ from hall.vocabulary import (
     DEVICE_ROLES,
     DIMENSIONS,
     PERIODS,
+    POINT_DIMENSIONS,
     REPORTS,
     ROLE_NAMES,
 )
@@ -245,6 +246,11 @@ def cmd_report(args: argparse.Namespace) -> None:
     tables = args.table or (["kpis"] if args.format == "csv" else list(REPORTS))
     if reports.LEDGER in tables and len(tables) > 1:
         raise UserError("好差评台账须单独导出（--table ledger）/ the ledger goes alone")
+    if reports.ERRANDS in tables:
+        _report_errands(args, engine, hall_id, definition, first, last, tables)
+        return
+    if args.by not in (None, *DIMENSIONS):
+        raise UserError(f"--by {args.by} 只用于代办月报表（--table errands）/ only for errands")
     try:
         facts = reports.load_facts(engine, hall_id, definition, first, last)
         # the closed loop's table and the 台账 need the cases and complaints as they stand:
@@ -252,12 +258,41 @@ def cmd_report(args: argparse.Namespace) -> None:
         book = None if not set(tables) & set(CASE_REPORTS) else reports.with_contacts(
             reports.CaseBook.from_log(engine, hall_id, definition, first, last, _now()),
             engine, hall_id, definition.hall)
-        data = reports.export(facts, definition, args.format, tables, args.by, args.period, book)
+        data = reports.export(facts, definition, args.format, tables, args.by or "hall",
+                              args.period, book)
     except ValueError as error:
         raise UserError(str(error)) from None
+    _write_report(args, data, f"{len(facts.tickets)} 张小票")
+
+
+def _report_errands(args: argparse.Namespace, engine: Engine, hall_id: int,
+                    definition: HallDefinition, first: date, last: date,
+                    tables: list[str]) -> None:
+    """The 代办月报表 (`--table errands`, alone), by point unless `--by agent|item`, the cases
+    as they stand on the hall's service day today."""
+    from hall.service_calendar import service_day
+    from queue_server import reports
+
+    if len(tables) > 1:
+        raise UserError("代办月报表须单独导出（--table errands）/ the errands table goes alone")
+    by = args.by or "point"
+    if by not in POINT_DIMENSIONS:
+        raise UserError(f"代办月报表可按 {' / '.join(POINT_DIMENSIONS)} 统计，而不是 {by} / "
+                        "--by point, agent or item")
+    try:
+        rows = reports.errand_rows(engine, hall_id, definition, first, last, by,
+                                   service_day(definition.hall, _now()))
+        data = reports.to_file({reports.TABLE_NAMES[reports.ERRANDS]:
+                                reports.errand_table(rows, by)}, args.format)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    _write_report(args, data, f"{len(rows) - 1} 行")
+
+
+def _write_report(args: argparse.Namespace, data: bytes, what: str) -> None:
     if args.output:
         Path(args.output).write_bytes(data)
-        print(f"已导出 / exported: {args.output}（{len(facts.tickets)} 张小票）", file=sys.stderr)
+        print(f"已导出 / exported: {args.output}（{what}）", file=sys.stderr)
     elif args.format == "xlsx":
         raise UserError("XLSX 需要用 --output 指定文件 / give --output for xlsx")
     else:
@@ -818,8 +853,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="结束日期（含）/ last day")
     p.add_argument("--month", metavar="MONTH",
                    help="整月，代替 --from/--to（如 2026-11）/ a whole month instead of --from/--to")
-    p.add_argument("--by", default="hall", choices=DIMENSIONS,
-                   help="统计维度 / dimension (默认 hall)")
+    p.add_argument("--by", choices=(*DIMENSIONS, *POINT_DIMENSIONS),
+                   help="统计维度 / dimension (默认 hall；代办月报表 point/agent/item，默认 point)")
     p.add_argument("--period", default="month", choices=PERIODS,
                    help="统计周期 / period (默认 month)")
     p.add_argument("--format", default="csv", choices=("csv", "xlsx", "json"),

@@ -56,8 +56,9 @@ from hall.vocabulary import METRICS, ROLE_NAMES
 from queue_server import kpis, reports
 from queue_server.hall_definition import HallDefinition
 from queue_server.login_gate import LoginGate, LoginRefused
+from queue_server.points import point_kpis
 from queue_server.seals import Unsealed, seal, unseal
-from queue_server.store import accounts, hall_live, hall_records
+from queue_server.store import accounts, hall_live, hall_records, point_logs
 from queue_server.store.schema import HallRow, ManagerRow
 
 LIVE_SECONDS = 2.0
@@ -212,6 +213,41 @@ def kpi_report(engine: Engine, halls: list[tuple[int, HallDefinition]], first: d
             "metrics": [{"key": k, "name": n, "unit": u} for k, n, u in METRICS]}
 
 
+# --- the village points (代办点) ------------------------------------------------------------------
+
+POINT_FIGURES = ("recorded", "delivered", "delivered_on_time", "overdue", "finished", "visited")
+"""The 代办月报表's figures (`POINT_METRICS`) the county's page shows per hall and in total."""
+
+
+def points_report(engine: Engine, halls: list[tuple[int, HallDefinition]], month: str,
+                  now: datetime) -> dict[str, Any]:
+    """Blocking: each hall with village points, a line of the month's 代办月报表 (its 合计 row,
+    `point_kpis.rows`, the cases as they stand on the hall's service day of `now`), its number of
+    points and the one least recently seen (never seen first); then the county's totals."""
+    first, last = reports.month_span(month)
+    rows = []
+    for hall_id, definition in halls:
+        with engine.connect() as conn:
+            enrolled = point_logs.list_points(conn, hall_id)
+            if not enrolled:
+                continue
+            ledgers = point_logs.ledgers(conn, hall_id)
+        total = point_kpis.rows(ledgers, definition.hall, definition.hall.handover_days, first,
+                                last, "point", service_calendar.service_day(definition.hall, now))[-1]
+        least = min(enrolled, key=lambda p: (p.last_contact is not None,
+                                             p.last_contact or datetime.min.replace(tzinfo=UTC)))
+        rows.append({"code": definition.hall.code, "name": definition.hall.name,
+                     "timezone": definition.hall.timezone,
+                     "points": len(enrolled), **{k: total[k] for k in POINT_FIGURES},
+                     "on_time_pct": total["on_time_pct"], "least_seen": least.name,
+                     "least_seen_at": None if least.last_contact is None else
+                     least.last_contact.isoformat(timespec="seconds")})
+    county = {k: sum(r[k] for r in rows) for k in ("points", *POINT_FIGURES)}
+    return {"month": month, "halls": rows,
+            "county": {**county, "halls": len(rows), "on_time_pct": kpis.pct(
+                county["delivered_on_time"], county["delivered"])}}
+
+
 # --- one /county connection ------------------------------------------------------------------
 
 class CountySession:
@@ -314,6 +350,17 @@ class CountySession:
 
         return await asyncio.to_thread(compute)
 
+    async def _points(self, request: Request) -> dict[str, Any]:
+        """The halls' village points: the month asked for, by default the county hall's."""
+        def compute() -> dict[str, Any]:
+            halls = self.definitions.all()
+            now = self.clock()
+            today = service_calendar.service_day(halls[0][1].hall, now) if halls else now.date()
+            return points_report(self.engine, halls, request.params.get("month")
+                                 or f"{today:%Y-%m}", now)
+
+        return await asyncio.to_thread(compute)
+
     async def _pass(self, request: Request) -> dict[str, Any]:
         code = request.params["hall"]
 
@@ -345,5 +392,6 @@ COUNTY_OPS: dict[str, Callable[[CountySession, Request], Any]] = {
     "county_live": CountySession._live,
     "county_kpis": CountySession._kpis,
     "county_pass": CountySession._pass,
+    "county_points": CountySession._points,
 }
 """The county page's ops (`hall.protocol.OPS` says who may send them and with what)."""

@@ -232,6 +232,15 @@ class HallHost:
         book = reports.CaseBook.of(service.state, first, last)
 
         def make() -> bytes | str:   # a thread: a year of data must not stop the hall
+            if asked["what"] == reports.ERRANDS:   # the 代办月报表, from the points' ledgers
+                by = asked.get("by", "point")
+                sheets = {reports.TABLE_NAMES[reports.ERRANDS]: reports.errand_table(
+                    reports.errand_rows(service.engine, service.hall_id, definition, first,
+                                        last, by, book.today), by)}
+                if asked["format"] == "print":
+                    return web_pages.ledger_html(self.context.hall_view, first, last, sheets,
+                                                 reports.TABLE_NAMES[reports.ERRANDS])
+                return reports.to_file(sheets, asked["format"])
             facts = reports.load_facts(service.engine, service.hall_id, definition, first, last)
             with_contacts = reports.with_contacts(
                 reports.with_bookings(book, service.engine, service.hall_id, definition, first,

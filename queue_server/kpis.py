@@ -434,7 +434,8 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def _pct(part: float, whole: float) -> float | None:
+def pct(part: float, whole: float) -> float | None:
+    """A share in per cent to one decimal; None when there is nothing to divide by."""
     return round(100 * part / whole, 1) if whole else None
 
 
@@ -457,18 +458,18 @@ def _finish(group: Group, level: tuple[int, int], by: str) -> dict[str, Any]:
         "wait_mean_s": _seconds(statistics.fmean(waits)) if waits else None,
         "wait_median_s": _seconds(statistics.median(waits)) if waits else None,
         "wait_p90_s": _seconds(percentile(waits, 0.9)),
-        "service_level_pct": _pct(*level),
+        "service_level_pct": pct(*level),
         "service_mean_s": _seconds(statistics.fmean(services)) if services else None,
         "service_median_s": _seconds(statistics.median(services)) if services else None,
         "service_p90_s": _seconds(percentile(services, 0.9)),
-        "onsite_pct": _pct(group.onsite, group.handled),
+        "onsite_pct": pct(group.onsite, group.handled),
         "rated": rated, "unrated": group.unrated,
-        "rating_rate_pct": _pct(rated, finished_for_rating),
-        "satisfied_pct": _pct(sum(1 for s in scores if not is_bad(s)), rated),
+        "rating_rate_pct": pct(rated, finished_for_rating),
+        "satisfied_pct": pct(sum(1 for s in scores if not is_bad(s)), rated),
         "score_mean": round(statistics.fmean(scores), 2) if scores else None,
         "scores": {str(s): scores.count(s) for s in range(5, 0, -1)},
         "post_a": group.post_a, "post_b": group.post_b,
-        "post_b_pct": _pct(group.post_b, group.post_a + group.post_b),
+        "post_b_pct": pct(group.post_b, group.post_a + group.post_b),
         "unattended_min": round(group.unattended / 60, 1),
         "paused_min": round(group.paused / 60, 1),
     }
@@ -913,15 +914,15 @@ def case_kpis(scores: Iterable[int], cases: Iterable[Case], today: date) -> dict
     reached = [next(f for f in c.follow_ups if f["result"] != "unreached")
                for c in closed if c.followed_up]
     return {
-        "rated": rated, "bad": bad, "bad_pct": _pct(bad, rated),
+        "rated": rated, "bad": bad, "bad_pct": pct(bad, rated),
         "cases_open": sum(1 for c in cases if c.is_open), "upheld": upheld,
-        "rectified_pct": _pct(len(closed), len(standing)),
-        "on_time_pct": _pct(len(on_time), len(due)),
-        "follow_up_pct": _pct(len(reached), len(closed)),
-        "follow_up_satisfied_pct": _pct(sum(1 for f in reached if f["result"] in FOLLOW_UP_SATISFIED),
+        "rectified_pct": pct(len(closed), len(standing)),
+        "on_time_pct": pct(len(on_time), len(due)),
+        "follow_up_pct": pct(len(reached), len(closed)),
+        "follow_up_satisfied_pct": pct(sum(1 for f in reached if f["result"] in FOLLOW_UP_SATISFIED),
                                         len(reached)),
-        "satisfied_pct": _pct(rated - bad, rated + upheld),
-        "satisfied_after_appeals_pct": _pct(rated - bad, rated),
+        "satisfied_pct": pct(rated - bad, rated + upheld),
+        "satisfied_after_appeals_pct": pct(rated - bad, rated),
     }
 
 
@@ -934,8 +935,8 @@ def complaint_kpis(complaints: Iterable[Complaint], today: date) -> dict[str, An
     return {
         "registered": len(complaints),
         "complaints": sum(1 for c in complaints if c.kind == "complaint"),
-        "closed": len(closed), "closed_pct": _pct(len(closed), len(complaints)),
-        "on_time_pct": _pct(len(on_time), len(due)),
+        "closed": len(closed), "closed_pct": pct(len(closed), len(complaints)),
+        "on_time_pct": pct(len(on_time), len(due)),
         "valid": sum(1 for c in complaints if c.reply is not None and c.reply["valid"]),
     }
 
@@ -953,7 +954,7 @@ def booking_kpis(bookings: Iterable[Booking], group: Group) -> dict[str, Any]:
         return _seconds(statistics.fmean(waits)) if waits else None
 
     return {"booked": sum(counted.values()), **counted,
-            "no_show_pct": _pct(counted["no_show"], came + counted["no_show"]),
+            "no_show_pct": pct(counted["no_show"], came + counted["no_show"]),
             "slot_wait_mean_s": mean(group.slot_waits),
             "booked_wait_mean_s": mean(group.booked_waits),
             "walk_in_wait_mean_s": mean(group.walk_in_waits)}

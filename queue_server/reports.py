@@ -35,6 +35,8 @@ from hall.vocabulary import (
     FOLLOW_UP_NAMES,
     METRICS,
     OUTCOME_NAMES,
+    POINT_DIMENSION_NAMES,
+    POINT_METRICS,
     POST_NAMES,
     PRESENCE_NAMES,
     PRIORITY_NAMES,
@@ -50,16 +52,21 @@ from queue_server.hall_definition import HORIZON_MAX_DAYS, HallDefinition, HallI
 from queue_server.hall_service import rebuild
 from queue_server.hall_state import Booking, Case, Complaint, HallState
 from queue_server.lifecycle import CaseStatus
-from queue_server.store import day_facts, event_log
+from queue_server.points import point_kpis
+from queue_server.store import day_facts, event_log, point_logs
 
 COMPLAINTS = "complaints"
 """The complaints register alone (`complaint_sheet`), as the 台账 holds it."""
 COMPLAINT_SHEET = "投诉建议台账"
 BOOKINGS = "bookings"
 """The appointments' KPI table (`kpis.booking_rows`)."""
+ERRANDS = "errands"
+"""The village points' 代办月报表 (`point_kpis.rows`): its own sheet, from the points' ledgers
+rather than the hall's log (`errand_rows`, `errand_table`)."""
 # An Excel sheet's name: a short title, not the reports page's wording (REPORT_NAMES).
 TABLE_NAMES = {"kpis": "KPI", "tickets": "小票明细", "ratings": "评价明细", "presence": "窗口在岗记录",
-               "cases": "差评工单指标", COMPLAINTS: COMPLAINT_SHEET, BOOKINGS: "预约指标"}
+               "cases": "差评工单指标", COMPLAINTS: COMPLAINT_SHEET, BOOKINGS: "预约指标",
+               ERRANDS: "代办月报表"}
 FORMATS = ("csv", "xlsx", "json")
 LEDGER = "ledger"
 """The month's 好差评台账 (`ledger`): its own sheets, exported as XLSX or JSON, or as a page to
@@ -291,6 +298,26 @@ def _case_kpi_table(rows: list[dict[str, Any]], by: str, period: str) -> Table:
                                                       for _, name, unit in CASE_METRICS]
     return headers, [[date.fromisoformat(r["period"]) if period == "day" else r["period"],
                       r["name"], *(r[key] for key, _, _ in CASE_METRICS)] for r in rows]
+
+
+def errand_rows(engine: Engine, hall_id: int, definition: HallDefinition, first: date,
+                last: date, by: str, today: date) -> list[dict[str, Any]]:
+    """The 代办月报表's rows of the span (docs/kpis.md): every point's ledger as the town holds
+    it, judged on the town's calendar and `handover_days`, as the cases stand on `today`."""
+    check_span(first, last)
+    with engine.connect() as conn:
+        points = point_logs.ledgers(conn, hall_id)
+    return point_kpis.rows(points, definition.hall, definition.hall.handover_days, first, last,
+                           by, today)
+
+
+def errand_table(rows: list[dict[str, Any]], by: str) -> Table:
+    """The 代办月报表 (`errand_rows`) as the page shows it: the dimension's name, its code, each
+    of `POINT_METRICS` with its unit; the 合计 row last."""
+    headers = [POINT_DIMENSION_NAMES[by], "编号"] + [f"{name}（{unit}）"
+                                                    for _, name, unit in POINT_METRICS]
+    return headers, [[r["name"], r["key"], *(r[key] for key, _, _ in POINT_METRICS)]
+                     for r in rows]
 
 
 def _booking_kpi_table(rows: list[dict[str, Any]], by: str, period: str) -> Table:
@@ -594,14 +621,19 @@ def export(facts: kpis.Facts, definition: HallDefinition, fmt: str, tables: Sequ
            by: str = "hall", period: str = "month", book: CaseBook | None = None) -> bytes:
     """One file: CSV holds one table; XLSX and JSON hold each table asked for (the 台账,
     `LEDGER`, its own sheets)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"未知的格式：{fmt}（可选 {' / '.join(FORMATS)}）")
     if list(tables) == [LEDGER]:
         assert book is not None, "the 台账 needs the span's cases"
         sheets = ledger(facts, definition, book)
     else:
         sheets = {TABLE_NAMES.get(w, w): table(facts, definition, w, by, period, book)
                   for w in tables}
+    return to_file(sheets, fmt)
+
+
+def to_file(sheets: dict[str, Table], fmt: str) -> bytes:
+    """The sheets as one file of `fmt` (`FORMATS`); CSV holds one sheet only."""
+    if fmt not in FORMATS:
+        raise ValueError(f"未知的格式：{fmt}（可选 {' / '.join(FORMATS)}）")
     if fmt == "csv":
         if len(sheets) != 1:
             raise ValueError("CSV 每次只能导出一张表")

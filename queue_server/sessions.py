@@ -41,7 +41,15 @@ from hall.protocol import (
     ok_reply,
     parse_request,
 )
-from hall.vocabulary import BOOKING_METRICS, CASE_METRICS, COMPLAINT_METRICS, METRICS, ROLE_NAMES
+from hall.vocabulary import (
+    BOOKING_METRICS,
+    CASE_METRICS,
+    COMPLAINT_METRICS,
+    METRICS,
+    POINT_DIMENSION_NAMES,
+    POINT_DIMENSIONS,
+    ROLE_NAMES,
+)
 from queue_server import bookings, complaint_contacts, county, kpis, ops, reports, take_page, views
 from queue_server import commands as cmd
 from queue_server import events as ev
@@ -754,16 +762,24 @@ class Session:
         definition = self.state.definition
         service = self.context.service
         try:
-            if p["view"] == "ranking":
+            if p["view"] in ("ranking", "errands"):
                 first, last = reports.month_span(p.get("month") or f"{self.state.day:%Y-%m}")
             else:
                 first, last = day_param(p, "from"), day_param(p, "to")
 
+            today = self.state.day
             # The span's cases as they stand now, copied here: the writer changes the live ones.
             book = (reports.CaseBook.of(self.state, first, last)
                     if p["view"] in ("cases", "bookings") else None)
 
             def compute() -> dict[str, Any]:   # a thread: a long span must not stop the hall
+                if p["view"] == "errands":   # the 代办月报表 (docs/kpis.md)
+                    by = p.get("by", "point")
+                    rows = reports.errand_rows(service.engine, service.hall_id, definition,
+                                               first, last, by, today)
+                    headers, cells = reports.errand_table(rows, by)
+                    return {"month": f"{first:%Y-%m}", "by": by, "headers": headers,
+                            "cells": cells}
                 if book is not None and p["view"] == "bookings":
                     by = p.get("by", "hall")
                     tallied = reports.load_tallied(service.engine, service.hall_id, first, last,
@@ -815,8 +831,11 @@ class Session:
             raise ProtocolError("bad_request", str(error)) from None
         if p["format"] == "csv" and p["what"] in ("all", reports.LEDGER):
             raise ProtocolError("bad_request", "CSV 每次只能导出一张表，请选择一张表或改用 XLSX")
-        if p["format"] == "print" and p["what"] != reports.LEDGER:
-            raise ProtocolError("bad_request", "只有好差评台账可以打印，其他报表请导出 Excel 或 CSV")
+        if p["what"] == reports.ERRANDS and p.get("by", "point") not in POINT_DIMENSIONS:
+            raise ProtocolError("bad_request", f"代办月报表可按{'、'.join(POINT_DIMENSION_NAMES.values())}统计")
+        if p["format"] == "print" and p["what"] not in (reports.LEDGER, reports.ERRANDS):
+            raise ProtocolError("bad_request",
+                                "只有好差评台账和代办月报表可以打印，其他报表请导出 Excel 或 CSV")
         token = make_link(self.context.secret, {k: p[k] for k in (
             "what", "format", "from", "to", "by", "period") if k in p}, time.time())
         return {"url": f"{self.context.base_path(self.connection)}/export/{token}"}

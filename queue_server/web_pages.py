@@ -340,16 +340,17 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
 
 
 def ledger_html(hall: dict[str, Any], first: date, last: date,
-                sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> str:
-    """The 好差评台账 (`reports.ledger`) as a page to print on A4 landscape: each sheet a table
-    whose header repeats on every page, a wide sheet's columns gathered
-    (`LEDGER_PRINT_COLUMNS`)."""
+                sheets: dict[str, tuple[list[str], list[list[Any]]]],
+                title: str = "好差评台账") -> str:
+    """The 好差评台账 (`reports.ledger`), or another report of sheets (the 代办月报表), as a
+    page to print on A4 landscape: each sheet a table whose header repeats on every page, a wide
+    sheet's columns gathered (`LEDGER_PRINT_COLUMNS`)."""
     span = f"{first.isoformat()} 至 {last.isoformat()}"
-    parts = [f"<h1>{escape(hall['name'])} 好差评台账</h1><p class=\"span\">{span}</p>"]
+    parts = [f"<h1>{escape(hall['name'])} {escape(title)}</h1><p class=\"span\">{span}</p>"]
     for name, (headers, rows) in sheets.items():
         parts.append(f"<section><h2>{escape(name)}（{len(rows)} 条）</h2>"
                      f"{_print_table(headers, rows, LEDGER_PRINT_COLUMNS.get(name))}</section>")
-    return _page(f"{hall['name']} 好差评台账 {span}", f"<main class=\"ledger\">{''.join(parts)}</main>",
+    return _page(f"{hall['name']} {title} {span}", f"<main class=\"ledger\">{''.join(parts)}</main>",
                  _LEDGER_STYLE)
 
 

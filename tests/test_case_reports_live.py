@@ -118,7 +118,7 @@ def test_stats_gives_the_case_kpis_by_window_and_period(hall):
     assert said["error"]["message"] == "CSV 每次只能导出一张表，请选择一张表或改用 XLSX"
     said = hall.hello("manager").request("export", what="kpis", format="print", **{
         "from": hall.day, "to": hall.day})
-    assert "只有好差评台账可以打印" in said["error"]["message"]
+    assert "只有好差评台账和代办月报表可以打印" in said["error"]["message"]
 
 
 def test_the_ledger_downloads_as_excel_with_its_headers_and_dates(hall):
@@ -192,7 +192,7 @@ def test_the_reports_tab_shows_the_case_kpis_and_the_ledger_prints_on_a4(hall, b
         page.locator("#case-kpi-title").scroll_into_view_if_needed()
         d.shot("../ledger/reports-case-kpis")
         with page.expect_popup() as opened:
-            page.get_by_role("button", name="打印（A4）").click()
+            page.locator(".case-kpi-panel").get_by_role("button", name="打印（A4）").click()
         printed = opened.value
         printed.wait_for_load_state()
         assert re.search(r"/export/", printed.url)

@@ -187,7 +187,8 @@ EXAMPLES = {"category": "A", "service": None, "kind": "handle", "priority": "eld
 ROLE_OF = {"catalogue": "kiosk", "take_ticket": "kiosk", "device_status": "kiosk", "rate": "pad",
            "take_menu": "kiosk", "complain": "kiosk", "book": "kiosk", "cancel_booking": "kiosk",
            "booking_menu": "kiosk", "booking_slots": "kiosk",
-           "county_live": "manager", "county_kpis": "manager", "county_pass": "manager"}
+           "county_live": "manager", "county_kpis": "manager", "county_pass": "manager",
+           "county_points": "manager"}
 
 
 def _frames_with_a_surrogate():

@@ -447,6 +447,15 @@ def fold(up: Iterable[Entry], down: Iterable[Entry]) -> dict[str, Case]:
     return cases
 
 
+@dataclass(frozen=True, slots=True)
+class PointLedger:
+    """One point's cases as the town holds them (`point_logs.ledgers`), with its code and name."""
+
+    code: str
+    name: str
+    cases: Mapping[str, Case]
+
+
 def conflict_text(code: str) -> str:
     return POINT_CONFLICT_NAMES[code]
 

@@ -201,6 +201,25 @@ def fold(conn: Connection, hall_id: int, point: str,
     return ledger.fold(read(PointUpRow), read(PointDownRow))
 
 
+def ledgers(conn: Connection, hall_id: int) -> list[ledger.PointLedger]:
+    """Every point's ledger as the town holds it (the 代办月报表's, `point_kpis.rows`): each
+    point enrolled at the hall, by its code, with the name of its latest enrolment; both logs of
+    all of them read in two queries."""
+    names: dict[str, str] = {}
+    for code, name in conn.execute(select(PointRow.code, PointRow.name).where(
+            PointRow.hall_id == hall_id).order_by(PointRow.id)):
+        names[code] = name
+    logs: dict[str, tuple[list[ledger.Entry], list[ledger.Entry]]] = {
+        code: ([], []) for code in names}
+    tables: tuple[Any, Any] = (PointUpRow, PointDownRow)
+    for side, table in enumerate(tables):
+        for point, data in conn.execute(select(table.point, table.data).where(
+                table.hall_id == hall_id).order_by(table.point, table.seq)):
+            if point in logs:
+                logs[point][side].append(ledger.entry_from_wire(data))
+    return [ledger.PointLedger(code, names[code], ledger.fold(*logs[code])) for code in sorted(names)]
+
+
 def write_town_entry(engine: Engine, hall: str, point: str, record: ledger.Record,
                      at: datetime) -> ledger.Entry:
     """Append one entry of the town's to its log for `point`, after checking it against the

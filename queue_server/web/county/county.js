@@ -1,7 +1,8 @@
 // The county's page (/county): a county manager logs in, sees every hall of the county live
-// (asked again every LIVE_EVERY_MS), the county's KPIs and the halls ranked, and opens any
-// hall's dashboard with a pass (the `county_pass` op). The server is the truth: what is shown
-// is its last answer, and figures it says are old are shown as old, with their age.
+// (asked again every LIVE_EVERY_MS), each town's village points (代办点), the county's KPIs and the
+// halls ranked, and opens any hall's dashboard with a pass (the `county_pass` op). The server is
+// the truth: what is shown is its last answer, and figures it says are old are shown as old, with
+// their age.
 // Protocol: docs/protocol.md ("The county's page"); scopes: docs/county.md.
 "use strict";
 
@@ -81,6 +82,7 @@ function onHello(reply) {
   showScreen("main");
   renderLive(reply);
   loadKpis();
+  loadPoints();
   scheduleLive();
 }
 
@@ -229,6 +231,55 @@ async function loadKpis() {
   $("ranking-body").replaceChildren(...ranked);
 }
 
+// --- the village points (代办点): each hall's line of the month's 代办月报表 -------------------------
+
+const POINT_NAMES = Object.fromEntries(VOCABULARY.POINT_METRICS.map(([key, name]) => [key, name]));
+const POINT_WORD = VOCABULARY.POINT_DIMENSION_NAMES.point;   // 代办点
+const POINT_COLUMNS = ["recorded", "delivered", "on_time_pct", "overdue", "finished", "visited"];
+
+// When a point was last seen, in its hall's time zone ("12-07 09:30"); never: 从未联系.
+function seenText(at, timezone) {
+  if (!at) return "从未联系";
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("zh-CN", {
+    timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(at)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+async function loadPoints() {
+  const reply = await app.socket.request("county_points", {}, 60000);
+  if (!reply.ok) {
+    $("points-summary").textContent = `统计失败：${reply.error.message}`;
+    return;
+  }
+  const { county } = reply;
+  $("points-summary").textContent = `${reply.month}，${county.halls} 个乡镇有代办点；件数按受理月份，各件按当前进展统计`;
+  $("points-totals").replaceChildren(
+    ...[[POINT_WORD, county.points], [`本月${POINT_NAMES.recorded}`, county.recorded],
+        [POINT_NAMES.on_time_pct, metricText("on_time_pct", county.on_time_pct)],
+        [POINT_NAMES.overdue, county.overdue]].map(([label, value]) => element("div", {
+      class: "total", dataset: label === POINT_NAMES.overdue && value > 0 ? { level: "red" } : {} },
+      label, element("b", { textContent: String(value) }))));
+  $("points-head").replaceChildren(element("th", { scope: "col", textContent: "大厅" }),
+    element("th", { scope: "col", class: "num", textContent: POINT_WORD }),
+    ...POINT_COLUMNS.map((key) => element("th", { scope: "col", class: "num", textContent: POINT_NAMES[key] })),
+    element("th", { scope: "col", textContent: "最久未联系的代办点" }));
+  const cells = (row) => POINT_COLUMNS.map((key) => element("td", {
+    class: key === "overdue" && row.overdue > 0 ? "num late" : "num", textContent: metricText(key, row[key]) }));
+  const rows = reply.halls.map((hall) => element("tr", {},
+    element("td", { textContent: hall.name }),
+    element("td", { class: "num", textContent: String(hall.points) }), ...cells(hall),
+    element("td", { textContent: `${hall.least_seen}：${seenText(hall.least_seen_at, hall.timezone)}` })));
+  if (rows.length) {
+    rows.push(element("tr", { class: "total-row" }, element("td", { textContent: "全县合计" }),
+      element("td", { class: "num", textContent: String(county.points) }), ...cells(county),
+      element("td", {})));
+  } else {
+    rows.push(element("tr", {}, element("td", { colSpan: POINT_COLUMNS.length + 3, textContent: "还没有乡镇登记代办点" })));
+  }
+  $("points-body").replaceChildren(...rows);
+}
+
 // --- start --------------------------------------------------------------------------------------
 
 function start() {
@@ -237,6 +288,7 @@ function start() {
   $("span-form").addEventListener("submit", (event) => {
     event.preventDefault();
     loadKpis();
+    loadPoints();
   });
   showScreen("login");
 }

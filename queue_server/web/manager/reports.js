@@ -13,7 +13,7 @@
                 "service_level_pct", "service_mean_s", "onsite_pct", "rated", "rating_rate_pct",
                 "satisfied_pct", "post_a", "post_b", "unattended_min"];
   const { DIMENSION_NAMES, PERIOD_NAMES, CASE_DIMENSIONS, BOOKING_DIMENSIONS,
-          CASE_REPORT_NAMES } = VOCABULARY;   // the server's words
+          CASE_REPORT_NAMES, POINT_DIMENSION_NAMES } = VOCABULARY;   // the server's words
   const SLOW_MS = 120000;   // a year of a county's tickets takes a while
 
   let api = null;
@@ -190,10 +190,11 @@
     if (refusal) text("report-status", `查询未完成：${refusal.error.message}`, "error");
     else text("report-status", `已更新：${from} 至 ${to}`, "ok");
     fillMonths();
-    for (const id of ["ranking-month", "ledger-month"]) {
+    for (const id of ["ranking-month", "ledger-month", "errand-month"]) {
       if ([...$(id).options].some((o) => o.value === to.slice(0, 7))) $(id).value = to.slice(0, 7);
     }
     loadRanking();
+    loadErrands();
   }
 
   async function loadRanking() {
@@ -496,11 +497,54 @@
     }
   }
 
+  // --- the 代办月报表 (docs/kpis.md): the village points' cases of a month ------------------------
+
+  async function loadErrands() {
+    const month = $("errand-month").value;
+    if (!month) return;
+    const box = $("errand-table");
+    const reply = await api.request("stats", { view: "errands", month, by: $("errand-by").value },
+                                    SLOW_MS);
+    if (!reply.ok) {
+      $("errand-summary").textContent = "";
+      failed(box, CASE_REPORT_NAMES.errands, reply);
+      return;
+    }
+    box.textContent = "";
+    const cases = reply.cells.length - 1;   // the last row is the 合计
+    $("errand-summary").textContent = `${month} · 按${POINT_DIMENSION_NAMES[reply.by]} · ${cases} 行`;
+    if (!cases) {
+      box.append(element("p", { class: "empty", textContent: "该月没有代办件" }));
+      return;
+    }
+    const table = element("table", { class: "kpi-table errand-table" });
+    table.append(element("caption", { class: "visually-hidden",
+                                      textContent: `${CASE_REPORT_NAMES.errands}，${$("errand-summary").textContent}` }));
+    const head = table.createTHead().insertRow();
+    for (const header of reply.headers) {   // "受理数（件）": the unit under the name, as the KPIs'
+      const [, name, unit] = /^(.*)（(.+)）$/.exec(header) || [header, header, null];
+      head.append(element("th", { scope: "col", title: header }, name,
+                          unit && element("span", { class: "unit", textContent: unit })));
+    }
+    const body = table.createTBody();
+    reply.cells.forEach((row, index) => {
+      const tr = body.insertRow();
+      if (index === cases) tr.className = "total";
+      row.forEach((value, i) => {
+        const td = tr.insertCell();
+        const shown = reply.headers[i].endsWith("（%）") && value !== null ? value.toFixed(1) : value;
+        td.textContent = value === null || value === "" ? (i < 2 ? "" : "—") : String(shown);
+        if (i >= 2) td.className = "num";
+      });
+    });
+    box.append(table);
+  }
+
   // --- exports ---------------------------------------------------------------------------------
 
   const EXPORT_NAMES = { ...VOCABULARY.REPORT_NAMES, ...VOCABULARY.CASE_REPORT_NAMES, all: "全部表格" };
   const RESULT_OF = { kpis: "report-status", cases: "report-status", bookings: "report-status",
-                      ledger: "ledger-result",
+                      ledger: "ledger-result", errands: "errand-result",
                       complaints: "register-result" };
   const FORMAT_NAMES = { csv: "CSV", xlsx: "Excel", print: "打印页" };
 
@@ -520,6 +564,7 @@
       params.by = { cases: caseDimension(by), bookings: bookingDimension(by) }[what] || by;
       params.period = $("report-period").value;
     }
+    if (what === "errands") params.by = $("errand-by").value;
     button.disabled = true;
     const reply = await api.request("export", params);
     button.disabled = false;
@@ -546,7 +591,8 @@
 
   function attach(dashboard) {
     api = dashboard;
-    for (const [id, names] of [["report-period", PERIOD_NAMES], ["report-by", DIMENSION_NAMES]]) {
+    for (const [id, names] of [["report-period", PERIOD_NAMES], ["report-by", DIMENSION_NAMES],
+                               ["errand-by", POINT_DIMENSION_NAMES]]) {
       const select = $(id);
       select.append(...Object.entries(names).map(([value, textContent]) => new Option(
         textContent, value, value === select.dataset.chosen, value === select.dataset.chosen)));
@@ -573,6 +619,7 @@
     }
     $("kpi-all").addEventListener("change", () => { if (state.kpis) renderKpis(); });
     $("ranking-month").addEventListener("change", loadRanking);
+    for (const id of ["errand-month", "errand-by"]) $(id).addEventListener("change", loadErrands);
     let timer = null;
     window.addEventListener("resize", () => {
       clearTimeout(timer);

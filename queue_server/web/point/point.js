@@ -148,7 +148,7 @@ $("record-form").addEventListener("submit", async (event) => {
   const phone = $("phone").value.trim();
   const agent = $("agent").value.trim();
   const missing = [!name && "群众姓名", !phone && "联系电话", !chosen && "办理事项",
-                   !agent && "代办员"].filter(Boolean);
+                   !agent && VOCABULARY.POINT_DIMENSION_NAMES.agent].filter(Boolean);
   if (missing.length) {
     $("form-error").textContent = `请填写：${missing.join("、")}`;
     return;
