@@ -183,6 +183,9 @@ OPS: dict[str, Op] = {
     "take_ticket": Op(("kiosk", "mobile"), {"category": text(2)}, {
         "service": nullable(text(64)), "kind": one_of(*TICKET_KINDS),
         "priority": nullable(one_of(*KIOSK_PRIORITIES)), "phone": text(20)}),
+    # a village point's agent bringing cases (代办送件, docs/points.md): the 交接单's batch code
+    # (`queue_server.points.batch`) scanned, or the point's code typed
+    "take_batch": Op(("kiosk",), {"code": text(400)}),
     "take_menu": Op(("mobile",)),
     "take_poster": Op(("manager",)),
     # a device's health: a kiosk's printer, a board's voice backlog (at least one of the two)

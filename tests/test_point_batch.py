@@ -1,0 +1,170 @@
+"""The 代办 batch ticket (issue 18 point 3, docs/points.md 送件): an agent brings several cases of a
+village point to the town and takes one ticket at the kiosk for all of them; the window sees
+every case of the batch. The town is a real hall server (`queue-server serve` on 127.0.0.1 with
+a real SQLite file), the point a PointStore with the real PointLink."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from queue_server.points import batch
+from queue_server.points import ledger as L
+from queue_server.store import devices
+from tests.live_hall import LiveHall
+from tests.point_link import HALL, POINT, Point, Town, enrol, in_sync, running, until
+
+ITEM = "T-SB-001"   # the small hall's one item, of category A
+
+
+@pytest.fixture
+def town(tmp_path):
+    live = LiveHall(tmp_path, "--take-limit", "0")   # the refusals' test tries many codes
+    yield live
+    assert live.stop() == 0
+
+
+def _case(point: Point, item: str = ITEM, name: str = "张三") -> str:
+    taken = point.fold()
+    case = L.case_number(point.code, point.clock().date(), taken)
+    point.write(L.CaseRecorded(case, name, "13800001111", item, "城乡居民基本养老保险参保登记",
+                               ("居民身份证",), "李四"))
+    return case
+
+
+def _synced(point: Point, town_db: Town) -> None:
+    async def sync() -> None:
+        point.hub.wake = asyncio.Event()   # of this loop (a test may sync more than once)
+        async with running(point.link()):
+            await until(lambda: in_sync(point, town_db), "the cases at the town")
+    asyncio.run(sync())
+
+
+# --- the batch code ------------------------------------------------------------------------
+
+
+def test_a_batch_code_goes_and_comes_back_and_a_damaged_one_is_refused_in_chinese() -> None:
+    made = batch.Batch("T03", "P07", ("P07-261207-001", "P07-261207-002", "P07-261208-001"))
+    code = batch.encode(made)
+    assert code.startswith("DBJB1:T03:P07:261207-001,261207-002,261208-001:")
+    assert batch.decode(code) == made and batch.decode(f"  {code}\r\n") == made
+    changed = code.replace("261207-002", "261207-003")
+    with pytest.raises(batch.BadBatch, match="不完整或已损坏"):
+        batch.decode(changed)
+    with pytest.raises(batch.BadBatch, match="不是代办交接单"):
+        batch.decode("DBJ1-abc-12345678")
+    with pytest.raises(ValueError, match="不是代办点 P07 的件号"):
+        batch.encode(batch.Batch("T03", "P07", ("P08-261207-001",)))
+    twice = "DBJB1:T03:P07:261207-001,261207-001"
+    with pytest.raises(batch.BadBatch, match="重复"):
+        batch.decode(f"{twice}:{batch._check(twice)}")
+    many = "DBJB1:T03:P07:" + ",".join(f"261207-{n:03d}" for n in range(1, batch.MAX_CASES + 2))
+    with pytest.raises(batch.BadBatch, match=f"最多 {batch.MAX_CASES} 件"):
+        batch.decode(f"{many}:{batch._check(many)}")
+
+
+def test_a_batch_queues_in_the_category_serving_most_of_its_items() -> None:
+    def case(item: str) -> L.Case:
+        return L.Case(f"P07-261207-{item}", "张三", "13800001111", item, item, (), "李四", "", "")
+    items = {"a1": "A", "a2": "A", "b1": "B", "b2": "B"}
+    assert batch.category_for([case("b1"), case("a1"), case("b2")], items, ["A", "B"]) == "B"
+    assert batch.category_for([case("b1"), case("a1")], items, ["A", "B"]) == "A"   # hall order
+    assert batch.category_for([case("b1"), case("gone")], items, ["A", "B"]) == "B"
+    with pytest.raises(batch.BadBatch, match="都不办理"):
+        batch.category_for([case("gone")], items, ["A", "B"])
+
+
+# --- at the town ---------------------------------------------------------------------------
+
+
+def test_a_scanned_list_takes_one_errand_ticket_that_the_window_sees_whole(town, tmp_path) -> None:
+    point, town_db = Point(tmp_path, enrol(town)), Town(town)
+    cases = [_case(point, name=n) for n in ("张三", "李四", "王五")]
+    _case(point, name="赵六")   # recorded, not on this list
+    _synced(point, town_db)
+    kiosk = town.hello("kiosk", f"/h/{HALL}")
+    code = batch.encode(batch.Batch(HALL, POINT, tuple(cases)))
+    reply = kiosk.request("take_batch", code=code)
+    assert reply["ok"], reply
+    ticket = reply["ticket"]
+    assert ticket["kind"] == "errand" and ticket["category"] == "A" and ticket["number"] == "A001"
+    assert ticket["point"] == POINT and ticket["cases"] == cases
+    assert reply["point_name"] == "李庄村便民服务站"
+    assert [c["case"] for c in reply["cases"]] == cases
+
+    clerk = town.hello("clerk", f"/h/{HALL}", badge="1001", pin="1111")
+    assert clerk.request("sign_in", window=1, post="A")["ok"]
+    called = clerk.request("call_next")
+    assert called["ok"], called
+    assert called["ticket"]["kind_text"] == "代办" and called["ticket"]["cases"] == cases
+    assert called["ticket"]["point"] == POINT
+
+
+def test_a_batch_is_refused_in_chinese_unless_its_cases_wait_at_the_town(town, tmp_path) -> None:
+    point, town_db = Point(tmp_path, enrol(town)), Town(town)
+    first, second, third = _case(point), _case(point), _case(point)
+    point.write(L.CaseWithdrawn(third, "群众不办了"))
+    _synced(point, town_db)
+    town_db.write(L.TownReceived(second, 1, "张敏（1001）"))
+    late = _case(point)   # recorded after the sync: the town has not heard of it
+    kiosk = town.hello("kiosk", f"/h/{HALL}")
+
+    def refused(*cases: str, hall: str = HALL) -> dict:
+        reply = kiosk.request("take_batch", code=batch.encode(batch.Batch(hall, POINT, cases)))
+        assert not reply.get("ok"), reply
+        return reply["error"]
+
+    late_error = refused(first, late)
+    assert late_error["message"] == f"这些件尚未同步到乡镇，请代办点先联网同步：{late}"
+    assert refused(first, second)["message"] == f"已送达的件不能重复送件：{second}"
+    assert refused(third)["message"] == f"这些件已撤回，不能送件：{third}"
+    assert "不是交给本中心的" in refused(first, hall="T99")["message"]
+    damaged = batch.encode(batch.Batch(HALL, POINT, (first,)))[:-1] + "Z"
+    error = kiosk.request("take_batch", code=damaged)["error"]
+    assert error["code"] == "bad_request" and "不完整或已损坏" in error["message"]
+    error = kiosk.request("take_batch", code="P99")["error"]
+    assert error["code"] == "not_found" and "没有编号为 P99 的代办点" in error["message"]
+    # the point's code typed: every case the town holds at 已受理 (not the one it has not heard of)
+    reply = kiosk.request("take_batch", code=POINT.lower())
+    assert reply["ok"] and reply["ticket"]["cases"] == [first], reply
+    error = kiosk.request("take_batch", code=POINT)["error"]   # its one case is in that ticket
+    assert error["code"] == "conflict" and "已在送件号 A001 中" in error["message"]
+
+
+def test_two_kiosks_scanning_one_list_at_once_give_one_ticket(town, tmp_path) -> None:
+    point, town_db = Point(tmp_path, enrol(town)), Town(town)
+    cases = (_case(point), _case(point))
+    _synced(point, town_db)
+    with town_db.engine.begin() as conn:
+        other = devices.add_device(conn, town_db.hall_id, "kiosk", "kiosk-2", None, {1, 2, 3, 4},
+                                   datetime.now(UTC))
+    kiosks = [town.hello("kiosk", f"/h/{HALL}"), town.hello("kiosk", f"/h/{HALL}", token=other)]
+    code = batch.encode(batch.Batch(HALL, POINT, cases))
+    replies: list[dict] = [{}, {}]
+    start = threading.Barrier(2)
+
+    def take(n: int) -> None:
+        start.wait()
+        replies[n] = kiosks[n].request("take_batch", code=code)
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    taken = [r for r in replies if r.get("ok")]
+    refused = [r for r in replies if not r.get("ok")]
+    assert len(taken) == 1 and len(refused) == 1, replies
+    assert refused[0]["error"]["code"] == "conflict"
+    assert "已在送件号 A001 中，请等候叫号" in refused[0]["error"]["message"]
+
+    # once that ticket ends with the cases not received, they may come again
+    clerk = town.hello("clerk", f"/h/{HALL}", badge="1001", pin="1111")
+    assert clerk.request("sign_in", window=1, post="A")["ok"]
+    assert clerk.request("call_next")["ticket"]["number"] == "A001"
+    assert clerk.request("finish", outcome="incomplete")["ok"]
+    again = kiosks[1].request("take_batch", code=code)
+    assert again["ok"] and again["ticket"]["number"] == "A002", again
