@@ -682,7 +682,7 @@ class Session:
         outcome = await self._submit(ops.command_for(request.op, {
             "category": category, "point": point, "cases": [c.case for c in cases]},
             self, self.state.clerk_window.get))
-        return {"ticket": self._ticket_reply(outcome), "point_name": enrolled[0].name,
+        return {"ticket": {**self._ticket_reply(outcome), "point_name": enrolled[0].name},
                 "cases": [{"case": c.case, "item_name": c.item_name} for c in cases]}
 
     def _ticket_reply(self, outcome: Outcome) -> dict[str, Any]:

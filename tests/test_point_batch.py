@@ -92,7 +92,7 @@ def test_a_scanned_list_takes_one_errand_ticket_that_the_window_sees_whole(town,
     ticket = reply["ticket"]
     assert ticket["kind"] == "errand" and ticket["category"] == "A" and ticket["number"] == "A001"
     assert ticket["point"] == POINT and ticket["cases"] == cases
-    assert reply["point_name"] == "李庄村便民服务站"
+    assert ticket["point_name"] == "李庄村便民服务站"
     assert [c["case"] for c in reply["cases"]] == cases
 
     clerk = town.hello("clerk", f"/h/{HALL}", badge="1001", pin="1111")
