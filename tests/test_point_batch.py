@@ -10,6 +10,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from playwright.sync_api import expect
 
 from queue_server.points import batch
 from queue_server.points import ledger as L
@@ -168,3 +169,51 @@ def test_two_kiosks_scanning_one_list_at_once_give_one_ticket(town, tmp_path) ->
     assert clerk.request("finish", outcome="incomplete")["ok"]
     again = kiosks[1].request("take_batch", code=code)
     assert again["ok"] and again["ticket"]["number"] == "A002", again
+
+
+# --- at the window: the console's panel of the batch (chromium) ------------------------------
+
+
+def test_the_window_receives_a_batch_case_by_case_and_all_at_once(town, tmp_path) -> None:
+    from tests.browser import chromium
+    from tests.test_clerk_console import console_page
+
+    point, town_db = Point(tmp_path, enrol(town)), Town(town)
+    cases = [_case(point, name=n) for n in ("张三", "李四", "王五")]
+    _synced(point, town_db)
+    kiosk = town.hello("kiosk", f"/h/{HALL}")
+    assert kiosk.request("take_batch", code=batch.encode(batch.Batch(HALL, POINT, tuple(cases))))["ok"]
+    with chromium() as browser, console_page(browser, town) as console:
+        page = console.page
+        console.log_in("1001", "1111")
+        console.choose(1, "A")
+        console.button("呼叫下一位").click()
+        panel = page.locator("#batch-panel")
+        expect(panel.locator("h3")).to_have_text(f"代办送件 · 代办点 {POINT} · 代办员 李四 · 共 3 件")
+        rows = panel.locator("tbody tr")
+        expect(rows).to_have_count(3)
+        expect(rows.nth(1)).to_contain_text(cases[1])
+        expect(rows.nth(1)).to_contain_text("李四 13800001111")
+        expect(rows.nth(1)).to_contain_text("居民身份证")
+        console.shot("batch-01-called")
+        # the page does not scroll; a batch longer than the card scrolls within it
+        assert page.evaluate("() => document.documentElement.scrollHeight <= innerHeight")
+        console.assert_readable()
+        rows.nth(0).get_by_role("button", name="接收").click()
+        expect(rows.nth(0)).to_contain_text("已送达乡镇")
+        expect(page.locator("#batch-note")).to_have_text("未接收 2 件：核对材料后点“接收”")
+        # 办结 with cases not received asks first
+        console.button("办结").click()
+        expect(page.locator("#confirm-text")).to_contain_text("还有 2 件未接收")
+        console.shot("batch-02-finish-asks")
+        page.locator("#confirm-dialog button[value=cancel]").click()
+        page.get_by_role("button", name="全部接收（2 件）").click()
+        expect(page.locator("#batch-note")).to_have_text("本次送来的件已全部接收")
+        expect(panel.get_by_role("button", name="接收")).to_have_count(0)
+        console.shot("batch-03-all-received")
+        console.button("办结").click()
+        expect(page.locator("#finish-dialog")).to_be_visible()
+        assert console.errors == []
+    held = town_db.fold()
+    assert [held[c].stage for c in cases] == ["delivered"] * 3
+    assert {held[c].window for c in cases} == {1} and held[cases[0]].clerk == "张敏（1001）"
