@@ -167,6 +167,7 @@ CASE = text(16)   # a 差评 case's number, "20261123-01"
 COMPLAINT = text(16)   # a complaint's number, "TS20261207-001"
 BOOKING_CODE_DIGITS = 8   # a booking's code (预约码): made by the server, typed or scanned at the kiosk
 BAD_BOOKING_CODE = f"预约码应为 {BOOKING_CODE_DIGITS} 位数字"   # said by the server and the kiosk
+BATCH_PREFIX = "DBJB1"   # a 交接单's batch code begins so (queue_server.points.batch; the kiosk)
 MAX_VOICE_SECONDS = 24 * 3600
 VOICE_BACKLOG = record({"calls": integer(0, 10_000), "seconds": integer(0, MAX_VOICE_SECONDS),
                         "worst": nullable(integer(0, MAX_VOICE_SECONDS))})

@@ -332,7 +332,18 @@ class Session:
             reply["service_day"] = self.state.day.isoformat()   # the page's 我今天取的号
         if role in ("kiosk", "pad"):   # the QR of the hall's 投诉建议 page they may show
             reply["complain_url"] = f"{self.public_url}/complain"
+        if role == "kiosk":   # 代办送件 shows only where village points bring cases
+            reply["points"] = await self._has_points()
         return reply
+
+    async def _has_points(self) -> bool:
+        service = self.context.service
+
+        def read() -> bool:
+            with service.engine.connect() as conn:
+                return bool(point_logs.list_points(conn, service.hall_id))
+
+        return await asyncio.to_thread(read)
 
     def _hall_card(self) -> dict[str, Any]:
         hall = self.context.hall_view

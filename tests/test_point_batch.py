@@ -6,11 +6,13 @@ a real SQLite file), the point a PointStore with the real PointLink."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
+from pyzbar.pyzbar import decode as zbar_decode
 
 from queue_server.points import batch
 from queue_server.points import ledger as L
@@ -217,3 +219,74 @@ def test_the_window_receives_a_batch_case_by_case_and_all_at_once(town, tmp_path
     held = town_db.fold()
     assert [held[c].stage for c in cases] == ["delivered"] * 3
     assert {held[c].window for c in cases} == {1} and held[cases[0]].clerk == "张敏（1001）"
+
+
+# --- at the kiosk: 代办送件 with the scanner (kivy, offscreen) --------------------------------
+
+
+def test_the_kiosk_takes_a_batch_ticket_from_a_scanned_list(window, town, tmp_path) -> None:
+    """代办送件 on home (the hall has a point); the 交接单's QR read by the scanner on a serial
+    line (a pty): the ticket on screen with the point and the count, and its slip printed with
+    【代办 N 件】; the same list again is refused in the server's words."""
+    from hall.pty_port import PtyPort
+    from hall.widgets import BigButton
+    from kiosk.scanner import Scanner
+    from tests.kivy_driving import frames, tap, texts, widgets
+    from tests.kivy_driving import until as settled
+    from tests.test_kiosk_check_in import file_printer, printed
+    from tests.test_kiosk_ui import run_kiosk, shoot
+
+    point, town_db = Point(tmp_path, enrol(town)), Town(town)
+    cases = (_case(point), _case(point, name="李四"))
+    _synced(point, town_db)
+    code = batch.encode(batch.Batch(HALL, POINT, cases))
+    port = PtyPort(link=tmp_path / "scanner")
+    port.open()
+    scanner = Scanner(port.path, retry_seconds=0.1)
+    slip = tmp_path / "slip.bin"
+
+    async def scenario(shell, app):
+        await settled(lambda: shell.model.scanner and shell.model.scanner[0])
+        await frames(3)
+        await shoot(app, "portrait-49-home-with-batch")
+        await tap(widgets(app.root, BigButton, "代办送件")[0])
+        assert app.screen == "batch"
+        assert "代办员送件：请把交接单上的二维码对准扫码器" in texts(app.root)
+        await shoot(app, "portrait-50-batch-scan")
+        os.write(port.master, f"{code}\r\n".encode())
+        await settled(lambda: app.screen == "ticket")
+        assert "李庄村便民服务站 · 本次送件 2 件" in texts(app.root)
+        assert "A001" in texts(app.root)
+        await settled(lambda: slip.exists() and slip.stat().st_size > 0)
+        await frames(3)
+        await shoot(app, "portrait-51-batch-ticket")
+        await tap(widgets(app.root, BigButton, "完成，返回首页")[0])
+        os.write(port.master, f"{code}\r\n".encode())   # the same list again, on home
+        await settled(lambda: app.screen == "batch" and app.batch_said)
+        assert "已在送件号 A001 中" in app.batch_said
+        await frames(3)
+        await shoot(app, "portrait-52-batch-refused")
+
+    try:
+        run_kiosk(window, town, tmp_path, (1080, 1920), scenario, scanner=scanner,
+                  printer=file_printer(slip))
+    finally:
+        port.close()
+    rendering = printed(slip, "batch-ticket")
+    lines = [t.strip() for t in rendering.texts]
+    assert "【代办 2 件】" in lines and "李庄村便民服务站" in lines
+    assert [t for t in lines if t.startswith(f"{POINT}-")] == list(cases)
+    [url] = [d.data.decode() for d in zbar_decode(rendering.image)]
+    assert "/t/" in url
+
+
+def test_the_kiosk_offers_no_batch_where_the_hall_has_no_points(window, town, tmp_path) -> None:
+    from hall.widgets import BigButton
+    from tests.kivy_driving import widgets
+    from tests.test_kiosk_ui import run_kiosk
+
+    async def scenario(shell, app):
+        assert shell.model.points is False
+        assert widgets(app.root, BigButton, "代办送件") == []
+
+    run_kiosk(window, town, tmp_path, (1080, 1920), scenario)

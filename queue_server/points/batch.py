@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hall.protocol import BATCH_PREFIX
 from queue_server.points import ledger
 
-PREFIX = "DBJB1"
+PREFIX = BATCH_PREFIX
 MAX_CASES = 30
 """The most cases one batch ticket carries (one window serves them at one sitting)."""
 
