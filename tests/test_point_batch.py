@@ -17,6 +17,7 @@ from pyzbar.pyzbar import decode as zbar_decode
 from queue_server.points import batch
 from queue_server.points import ledger as L
 from queue_server.store import devices
+from tests.conftest import ARTIFACTS
 from tests.live_hall import LiveHall
 from tests.point_link import HALL, POINT, Point, Town, enrol, in_sync, running, until
 
@@ -290,3 +291,64 @@ def test_the_kiosk_offers_no_batch_where_the_hall_has_no_points(window, town, tm
         assert widgets(app.root, BigButton, "代办送件") == []
 
     run_kiosk(window, town, tmp_path, (1080, 1920), scenario)
+
+
+# --- at the point: the 交接单 (chromium) --------------------------------------------------------
+
+
+def test_the_point_prints_a_handover_list_whose_qr_is_the_batch(tmp_path) -> None:
+    """打印交接单 on /point: the cases not yet delivered (a withdrawn one is not), the point, the
+    day, the agent, each case's number, item, citizen and materials, and a QR that zbar reads as
+    the batch code of the cases ticked; one unticked, the list and its QR follow. A4 as printed."""
+    import io
+
+    from PIL import Image
+
+    from tests.browser import chromium
+    from tests.live_point import LivePoint
+
+    point = LivePoint(tmp_path)
+    point.start()   # Friday 2026-12-04 09:00
+    agent = point.hello()
+    made = [agent.request("record", name=n, phone="13800001111", item=i, materials=["身份证"],
+                          agent="王芳")["case"]["case"] for n, i in
+            (("张三", "X1"), ("李四", "X2"), ("王五", "X4"), ("赵六", "X1"))]
+    assert agent.request("withdraw", case=made[3], reason="群众不办了")["ok"]
+    shots = ARTIFACTS / "point"
+    shots.mkdir(parents=True, exist_ok=True)
+
+    def qr_of(page) -> list[str]:
+        image = Image.open(io.BytesIO(page.locator("#qr svg").screenshot()))
+        return [d.data.decode() for d in zbar_decode(image)]
+
+    try:
+        with chromium() as browser:
+            context = browser.new_context(viewport={"width": 1366, "height": 768})
+            page = context.new_page()
+            page.goto(f"{point.http}/")
+            page.get_by_text("○ 未连接乡镇").wait_for()
+            with context.expect_page() as opened:
+                page.get_by_role("link", name="打印交接单").click()
+            sheet = opened.value
+            sheet.locator("#count").wait_for()
+            text = sheet.locator(".handover").inner_text()
+            for words in ("代办点：李庄村便民服务站", "送往：城关镇便民服务中心", "2026年12月4日",
+                          "代办员：王芳", "最低生活保障申请", "城乡居民医疗保险参保登记", "张三"):
+                assert words in text, words
+            assert made[3] not in text and sheet.locator("#count").inner_text() == "3"
+            [code] = qr_of(sheet)
+            assert batch.decode(code) == batch.Batch("T03", "P07", tuple(made[:3]))
+            sheet.screenshot(path=shots / "8-handover-1366.png", full_page=True)
+            sheet.get_by_label(f"{made[1]} 李四", exact=False).uncheck()
+            sheet.get_by_role("button", name="更新交接单").click()
+            sheet.wait_for_url("**case=*")
+            assert sheet.locator("#count").inner_text() == "2"
+            [code] = qr_of(sheet)
+            assert batch.decode(code).cases == (made[0], made[2])
+            sheet.emulate_media(media="print")   # A4 (210 mm at 96 dpi), the buttons hidden
+            sheet.set_viewport_size({"width": 794, "height": 1123})
+            assert sheet.get_by_role("button", name="打印交接单").is_hidden()
+            sheet.screenshot(path=shots / "8-handover-print-a4.png")
+            context.close()
+    finally:
+        assert point.stop() == 0
