@@ -80,6 +80,7 @@ class KioskApp(App):
         self._check_in = check_in                # async (code) → the check_in reply
         self._take_batch = take_batch            # async (code) → the take_batch reply
         self.batch_said = ""                     # why a 交接单 gave no ticket, on its screen
+        self.point_code = ""                     # a village point's code typed instead
         self.code = ""                           # the booking code typed on the keypad
         self.check_in_said = ""                  # why the code did not check in, under it
         self._speak = speak
@@ -487,21 +488,25 @@ class KioskApp(App):
         body.add_widget(self._keyboard())
         self._show_results()
 
-    def _keyboard(self) -> GridLayout:
+    def _keyboard(self, characters: str = "abcdefghijklmnopqrstuvwxyz",
+                  typed: Callable[[str], None] | None = None) -> GridLayout:
+        """The letters (the search's pinyin initials) or other `characters`, then 删除 and 清空,
+        each key to `typed` (the search's by default)."""
+        typed = typed or self.type_key
         p, s = self.palette, self.sizes
         cols = 7 if self.portrait else 10
         keys = GridLayout(cols=cols, spacing=dp(8), size_hint_y=None)
         keys.bind(minimum_height=keys.setter("height"))
         height = dp(s.target)
-        for letter in "abcdefghijklmnopqrstuvwxyz":
+        for letter in characters:
             key = BigButton(p.surface, p.text, text=letter.upper(), font_size=dp(s.button),
                             size_hint_y=None, height=height)
-            key.bind(on_release=lambda _, ch=letter: self.type_key(ch))
+            key.bind(on_release=lambda _, ch=letter: typed(ch))
             keys.add_widget(key)
         for label in ("删除", "清空"):
             key = BigButton(p.secondary, p.on_secondary, text=label, font_size=dp(s.button),
                             size_hint_y=None, height=height)
-            key.bind(on_release=lambda _, k=label: self.type_key(k))
+            key.bind(on_release=lambda _, k=label: typed(k))
             keys.add_widget(key)
         return keys
 
@@ -901,9 +906,10 @@ class KioskApp(App):
     # --- 代办送件: a village point's agent with a 交接单 ----------------------------------------
 
     def show_batch(self, fresh: bool = True) -> None:
-        """The agent's screen: scan the 交接单's QR; what the server said of it stays under."""
+        """The agent's screen: scan the 交接单's QR, or type the point's code (then every case
+        of the point waiting at the town); what the server said stays under."""
         if fresh:
-            self.batch_said = ""
+            self.batch_said, self.point_code = "", ""
         body = self._frame("batch", "代办送件")
         p, s = self.palette, self.sizes
         body.add_widget(self._back_row())
@@ -914,9 +920,13 @@ class KioskApp(App):
         body.add_widget(Text(text="一张交接单取一个号，窗口一次接收单上的全部件",
                              font_size=dp(s.body), color=p.text, halign="center"))
         if not scanner or not scanner[0]:
-            body.add_widget(Text(text=f"⚠ {scanner[1] if scanner else '本机未接扫码器'}。"
-                                      "请到服务台取号",
+            body.add_widget(Text(text=f"⚠ {scanner[1] if scanner else '本机未接扫码器'}",
                                  font_size=dp(s.body), color=p.text, halign="center"))
+        body.add_widget(Text(text="没有交接单：输入代办点编号（如 P07），送来本点全部未送达的件",
+                             font_size=dp(s.body), color=p.text, halign="center"))
+        self.point_label = Text(text=self.point_code or "_", font_size=dp(s.number * 0.4),
+                                color=p.text, bold=True, halign="center")
+        body.add_widget(self.point_label)
         if self.batch_said:
             panel = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
             said = Text(text=f"⚠ {self.batch_said}", font_size=dp(s.title * 0.8),
@@ -925,6 +935,20 @@ class KioskApp(App):
             said.bind(height=lambda _, h: setattr(panel, "height", h + dp(24)))
             body.add_widget(panel)
         body.add_widget(BoxLayout())
+        confirm = BigButton(p.primary, p.on_primary, text="确认送件", bold=True,
+                            font_size=dp(s.title), size_hint_y=None, height=dp(s.target * 1.3))
+        confirm.bind(on_release=lambda *_: self.take_batch(self.point_code) if self.point_code
+                     else self._batch_refused("请输入代办点编号，或扫描交接单上的二维码"))
+        body.add_widget(confirm)
+        body.add_widget(self._keyboard("abcdefghijklmnopqrstuvwxyz0123456789_", self.type_point))
+
+    def type_point(self, key: str) -> None:
+        self.point_code = keyed(self.point_code, key.upper(), 20)
+        if self.batch_said:       # typing again: the refusal goes
+            self.batch_said = ""
+            self.show_batch(fresh=False)
+        else:
+            self.point_label.text = self.point_code or "_"
 
     def take_batch(self, code: str) -> None:
         if self._take_batch is None or not self.model.connected:

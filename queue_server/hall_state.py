@@ -673,11 +673,16 @@ class HallState:
         did not receive may come again."""
         if c.point is None or not c.cases:
             raise DomainError("bad_request", "代办送件应有代办点和件号")
+        carried = self.open_batches(c.point)
         for case in c.cases:
-            number = self.batched.get((c.point, case))
-            if number is not None and self.tickets[number].status not in FINAL_STATUSES:
-                raise DomainError("conflict", f"件 {case} 已在送件号 {number} 中，请等候叫号，"
+            if case in carried:
+                raise DomainError("conflict", f"件 {case} 已在送件号 {carried[case]} 中，请等候叫号，"
                                               "不要重复取号")
+
+    def open_batches(self, point: str) -> dict[str, str]:
+        """The point's cases in a batch ticket still waiting, called or held: by its number."""
+        return {case: number for (p, case), number in self.batched.items()
+                if p == point and self.tickets[number].status not in FINAL_STATUSES}
 
     def _take_ticket(self, c: cmd.TakeTicket, now: datetime) -> Decision:
         category = self.definition.category_by_prefix.get(c.category)

@@ -684,7 +684,7 @@ class Session:
         if not enrolled or enrolled[0].revoked_at is not None:
             raise DomainError("not_found", f"没有编号为 {point} 的代办点，请核对代办点编号")
         try:
-            cases = batch.chosen(held, point, named)
+            cases = batch.chosen(held, point, named, self.state.open_batches(point))
             category = batch.category_for(
                 cases, {i.code: i.category for i in definition.items},
                 [c.prefix for c in definition.categories])

@@ -135,7 +135,9 @@ def test_a_batch_is_refused_in_chinese_unless_its_cases_wait_at_the_town(town, t
     reply = kiosk.request("take_batch", code=POINT.lower())
     assert reply["ok"] and reply["ticket"]["cases"] == [first], reply
     error = kiosk.request("take_batch", code=POINT)["error"]   # its one case is in that ticket
-    assert error["code"] == "conflict" and "已在送件号 A001 中" in error["message"]
+    assert error["code"] == "conflict" and "没有待送的件" in error["message"]
+    scanned = kiosk.request("take_batch", code=batch.encode(batch.Batch(HALL, POINT, (first,))))
+    assert "已在送件号 A001 中" in scanned["error"]["message"]
 
 
 def test_two_kiosks_scanning_one_list_at_once_give_one_ticket(town, tmp_path) -> None:
@@ -239,12 +241,13 @@ def test_the_kiosk_takes_a_batch_ticket_from_a_scanned_list(window, town, tmp_pa
 
     point, town_db = Point(tmp_path, enrol(town)), Town(town)
     cases = (_case(point), _case(point, name="李四"))
+    left = _case(point, name="王五")   # not on the list: brought by typing the point's code
     _synced(point, town_db)
     code = batch.encode(batch.Batch(HALL, POINT, cases))
     port = PtyPort(link=tmp_path / "scanner")
     port.open()
     scanner = Scanner(port.path, retry_seconds=0.1)
-    slip = tmp_path / "slip.bin"
+    slip, first_slip = tmp_path / "slip.bin", tmp_path / "first-slip.bin"
 
     async def scenario(shell, app):
         await settled(lambda: shell.model.scanner and shell.model.scanner[0])
@@ -259,6 +262,8 @@ def test_the_kiosk_takes_a_batch_ticket_from_a_scanned_list(window, town, tmp_pa
         assert "李庄村便民服务站 · 本次送件 2 件" in texts(app.root)
         assert "A001" in texts(app.root)
         await settled(lambda: slip.exists() and slip.stat().st_size > 0)
+        first_slip.write_bytes(slip.read_bytes())   # the printer's file is written anew each time
+        slip.unlink()
         await frames(3)
         await shoot(app, "portrait-51-batch-ticket")
         await tap(widgets(app.root, BigButton, "完成，返回首页")[0])
@@ -267,18 +272,30 @@ def test_the_kiosk_takes_a_batch_ticket_from_a_scanned_list(window, town, tmp_pa
         assert "已在送件号 A001 中" in app.batch_said
         await frames(3)
         await shoot(app, "portrait-52-batch-refused")
+        # no list: the point's code typed (a slip put right by 删除), every case left waiting
+        for label in ("P", "X", "删除", "0", "7"):
+            await tap(widgets(app.root, BigButton, label)[0])
+        assert app.point_code == POINT and app.batch_said == ""
+        await frames(3)
+        await shoot(app, "portrait-53-batch-typed")
+        await tap(widgets(app.root, BigButton, "确认送件")[0])
+        await settled(lambda: app.screen == "ticket")
+        assert "李庄村便民服务站 · 本次送件 1 件" in texts(app.root) and "A002" in texts(app.root)
+        await settled(lambda: slip.exists() and slip.stat().st_size > 0)
 
     try:
         run_kiosk(window, town, tmp_path, (1080, 1920), scenario, scanner=scanner,
                   printer=file_printer(slip))
     finally:
         port.close()
-    rendering = printed(slip, "batch-ticket")
-    lines = [t.strip() for t in rendering.texts]
-    assert "【代办 2 件】" in lines and "李庄村便民服务站" in lines
-    assert [t for t in lines if t.startswith(f"{POINT}-")] == list(cases)
-    [url] = [d.data.decode() for d in zbar_decode(rendering.image)]
-    assert "/t/" in url
+    for name, path, mark, numbers in (("batch-ticket", first_slip, "【代办 2 件】", list(cases)),
+                                      ("batch-ticket-typed", slip, "【代办 1 件】", [left])):
+        rendering = printed(path, name)
+        lines = [t.strip() for t in rendering.texts]
+        assert mark in lines and "李庄村便民服务站" in lines
+        assert [t for t in lines if t.startswith(f"{POINT}-")] == numbers
+        [url] = [d.data.decode() for d in zbar_decode(rendering.image)]
+        assert "/t/" in url
 
 
 def test_the_kiosk_offers_no_batch_where_the_hall_has_no_points(window, town, tmp_path) -> None:

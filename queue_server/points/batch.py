@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from hall.protocol import BATCH_PREFIX
@@ -75,15 +75,16 @@ def decode(text: str) -> Batch:
     return Batch(hall, point, tuple(f"{point}-{s}" for s in suffixes))
 
 
-def chosen(held: Mapping[str, ledger.Case], point: str,
-           cases: Sequence[str] | None) -> list[ledger.Case]:
+def chosen(held: Mapping[str, ledger.Case], point: str, cases: Sequence[str] | None,
+           carried: Collection[str] = ()) -> list[ledger.Case]:
     """The cases a batch ticket carries, as the town holds them: those named (a scanned list),
-    or every case of the point still at 已受理 (the point's code typed). BadBatch, in Chinese,
-    when any named case has not reached the town yet or is past 已受理."""
+    or every case of the point still at 已受理 and in no open batch ticket (`carried`: the
+    point's code typed). BadBatch, in Chinese, when any named case has not reached the town yet
+    or is past 已受理."""
     if cases is None:
-        waiting = [c for c in held.values() if c.stage == "recorded"]
+        waiting = [c for c in held.values() if c.stage == "recorded" and c.case not in carried]
         if not waiting:
-            raise BadBatch(f"代办点 {point} 没有待送的件：乡镇收到的件都已送达或已撤回；"
+            raise BadBatch(f"代办点 {point} 没有待送的件：乡镇收到的件都已送达、已撤回或已取号；"
                            "新登记的件请代办点先联网同步")
         if len(waiting) > MAX_CASES:
             raise BadBatch(f"代办点 {point} 有 {len(waiting)} 件待送，一次最多 {MAX_CASES} 件，"
