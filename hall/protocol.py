@@ -168,6 +168,7 @@ CASE = text(16)   # a 差评 case's number, "20261123-01"
 COMPLAINT = text(16)   # a complaint's number, "TS20261207-001"
 BOOKING_CODE_DIGITS = 8   # a booking's code (预约码): made by the server, typed or scanned at the kiosk
 BAD_BOOKING_CODE = f"预约码应为 {BOOKING_CODE_DIGITS} 位数字"   # said by the server and the kiosk
+BATCH_PREFIX = "DBJB1"   # a 交接单's batch code begins so (queue_server.points.batch; the kiosk)
 MAX_VOICE_SECONDS = 24 * 3600
 VOICE_BACKLOG = record({"calls": integer(0, 10_000), "seconds": integer(0, MAX_VOICE_SECONDS),
                         "worst": nullable(integer(0, MAX_VOICE_SECONDS))})
@@ -184,6 +185,9 @@ OPS: dict[str, Op] = {
     "take_ticket": Op(("kiosk", "mobile"), {"category": text(2)}, {
         "service": nullable(text(64)), "kind": one_of(*TICKET_KINDS),
         "priority": nullable(one_of(*KIOSK_PRIORITIES)), "phone": text(20)}),
+    # a village point's agent bringing cases (代办送件, docs/points.md): the 交接单's batch code
+    # (`queue_server.points.batch`) scanned, or the point's code typed
+    "take_batch": Op(("kiosk",), {"code": text(400)}),
     "take_menu": Op(("mobile",)),
     "take_poster": Op(("manager",)),
     # a device's health: a kiosk's printer, a board's voice backlog (at least one of the two)

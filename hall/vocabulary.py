@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from typing import Final
 
-TICKET_KIND_NAMES: Final = {"handle": "办理", "consult": "咨询", "pickup": "取件"}
-"""What the citizen comes for; a category offers some of these (`Category.kinds`)."""
-TICKET_KINDS: Final = tuple(TICKET_KIND_NAMES)
+TICKET_KIND_NAMES: Final = {"handle": "办理", "consult": "咨询", "pickup": "取件", "errand": "代办"}
+"""What a ticket comes for. A category offers some of the first three (`Category.kinds`, the
+kiosk's menu); 代办 is the batch ticket of a village point's agent (`take_batch`,
+docs/points.md), which any category serves."""
+BATCH_KIND: Final = "errand"
+TICKET_KINDS: Final = tuple(k for k in TICKET_KIND_NAMES if k != BATCH_KIND)
+"""The kinds a category may offer and a citizen may choose."""
 
 KIOSK_PRIORITY_NAMES: Final = {"normal": "普通", "elderly": "老年人优先", "disabled": "残疾人优先"}
 """What a citizen may choose at the kiosk."""

@@ -41,9 +41,11 @@ from hall.widgets import BigButton, BigToggle, Panel, QrImage, Text, qr_texture
 from kiosk.guide_pages import Block, GuidePages
 from kiosk.model import (
     KioskModel,
+    batch_line,
     booked_slot,
     booking_code_in,
     guide_sections,
+    is_batch_code,
     spoken_summary,
     ticket_lines,
 )
@@ -60,6 +62,7 @@ class KioskApp(App):
     def __init__(self, model: KioskModel, *, take_ticket: Callable, print_ticket: Callable | None,
                  print_checklist: Callable | None = None,
                  check_in: Callable | None = None,
+                 take_batch: Callable | None = None,
                  speak: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs):
@@ -75,6 +78,9 @@ class KioskApp(App):
         self._print_ticket = print_ticket        # async (reply) → None, raises on a fault
         self._print_checklist = print_checklist  # async (item) → None, raises on a fault
         self._check_in = check_in                # async (code) → the check_in reply
+        self._take_batch = take_batch            # async (code) → the take_batch reply
+        self.batch_said = ""                     # why a 交接单 gave no ticket, on its screen
+        self.point_code = ""                     # a village point's code typed instead
         self.code = ""                           # the booking code typed on the keypad
         self.check_in_said = ""                  # why the code did not check in, under it
         self._speak = speak
@@ -218,6 +224,7 @@ class KioskApp(App):
         {"home": lambda: self.show_home(fresh=False), "department": lambda: self.show_department(self._department),
          "guide": lambda: self.show_guide(self._item, keep_place=True), "search": self._redraw_search,
          "complain": self.show_complain, "checkin": lambda: self.show_check_in(fresh=False),
+         "batch": lambda: self.show_batch(fresh=False),
          }.get(self.screen, lambda: None)()
 
     def _redraw_search(self) -> None:
@@ -283,6 +290,12 @@ class KioskApp(App):
                                  width=dp(s.button * 4 + 48))
             check_in.bind(on_release=lambda *_: self.show_check_in())
             beside.append(check_in)
+        if self.model.points and self.model.connected:   # the hall's village points' agents
+            errand = BigButton(p.primary, p.on_primary, text="代办送件", bold=True,
+                               font_size=dp(s.button), size_hint_x=None,
+                               width=dp(s.button * 4 + 48))
+            errand.bind(on_release=lambda *_: self.show_batch())
+            beside.append(errand)
         if self.model.complaint_page:
             complain = BigButton(p.secondary, p.on_secondary, text="投诉建议",
                                  font_size=dp(s.button), size_hint_x=None,
@@ -475,21 +488,25 @@ class KioskApp(App):
         body.add_widget(self._keyboard())
         self._show_results()
 
-    def _keyboard(self) -> GridLayout:
+    def _keyboard(self, characters: str = "abcdefghijklmnopqrstuvwxyz",
+                  typed: Callable[[str], None] | None = None) -> GridLayout:
+        """The letters (the search's pinyin initials) or other `characters`, then 删除 and 清空,
+        each key to `typed` (the search's by default)."""
+        typed = typed or self.type_key
         p, s = self.palette, self.sizes
         cols = 7 if self.portrait else 10
         keys = GridLayout(cols=cols, spacing=dp(8), size_hint_y=None)
         keys.bind(minimum_height=keys.setter("height"))
         height = dp(s.target)
-        for letter in "abcdefghijklmnopqrstuvwxyz":
+        for letter in characters:
             key = BigButton(p.surface, p.text, text=letter.upper(), font_size=dp(s.button),
                             size_hint_y=None, height=height)
-            key.bind(on_release=lambda _, ch=letter: self.type_key(ch))
+            key.bind(on_release=lambda _, ch=letter: typed(ch))
             keys.add_widget(key)
         for label in ("删除", "清空"):
             key = BigButton(p.secondary, p.on_secondary, text=label, font_size=dp(s.button),
                             size_hint_y=None, height=height)
-            key.bind(on_release=lambda _, k=label: self.type_key(k))
+            key.bind(on_release=lambda _, k=label: typed(k))
             keys.add_widget(key)
         return keys
 
@@ -706,7 +723,9 @@ class KioskApp(App):
         # is plain what it is) and a fifth smaller for each line over or under it, so that all
         # fits the height (a printer's fault alone, as before)
         slot = booked_slot(ticket)
-        crowded = 0 if self.portrait or not (slot or note) else len(warnings) + bool(slot)
+        batch = batch_line(ticket)
+        crowded = (0 if self.portrait or not (slot or note or batch)
+                   else len(warnings) + bool(slot) + bool(batch))
         if not crowded:
             column.add_widget(Text(text="您的号码", font_size=dp(s.title), color=p.text,
                                    halign="center"))
@@ -715,6 +734,9 @@ class KioskApp(App):
         if slot:
             column.add_widget(Text(text=f"【{BOOKED_MARK}】{BOOKED_MARK}时间：{slot}",
                                    font_size=dp(s.title), color=p.text, bold=True,
+                                   halign="center"))
+        if batch:
+            column.add_widget(Text(text=batch, font_size=dp(s.title), color=p.text, bold=True,
                                    halign="center"))
         if take_slip and not beside_qr:
             column.add_widget(Text(text="请取走小票", font_size=dp(s.title), color=p.text,
@@ -836,8 +858,12 @@ class KioskApp(App):
 
     def scanned(self, text: str) -> None:
         """A line from the QR scanner: on home or the check-in screen (or wherever the kiosk
-        is), the booking in it is checked in at once."""
+        is), the booking in it is checked in at once; a 交接单's batch code takes its 代办
+        ticket."""
         if self.pending:
+            return
+        if is_batch_code(text):
+            self.take_batch(text.strip())
             return
         self.code = booking_code_in(text)
         self.check_in(self.code)
@@ -876,6 +902,74 @@ class KioskApp(App):
             await self._issued(reply, LATE_CHECK_IN, "预约已过时")
         else:
             await self._issued(reply, title="预约签到成功")
+
+    # --- 代办送件: a village point's agent with a 交接单 ----------------------------------------
+
+    def show_batch(self, fresh: bool = True) -> None:
+        """The agent's screen: scan the 交接单's QR, or type the point's code (then every case
+        of the point waiting at the town); what the server said stays under."""
+        if fresh:
+            self.batch_said, self.point_code = "", ""
+        body = self._frame("batch", "代办送件")
+        p, s = self.palette, self.sizes
+        body.add_widget(self._back_row())
+        scanner = self.model.scanner
+        body.add_widget(BoxLayout())
+        body.add_widget(Text(text="代办员送件：请把交接单上的二维码对准扫码器",
+                             font_size=dp(s.title), color=p.text, bold=True, halign="center"))
+        body.add_widget(Text(text="一张交接单取一个号，窗口一次接收单上的全部件",
+                             font_size=dp(s.body), color=p.text, halign="center"))
+        if not scanner or not scanner[0]:
+            body.add_widget(Text(text=f"⚠ {scanner[1] if scanner else '本机未接扫码器'}",
+                                 font_size=dp(s.body), color=p.text, halign="center"))
+        body.add_widget(Text(text="没有交接单：输入代办点编号（如 P07），送来本点全部未送达的件",
+                             font_size=dp(s.body), color=p.text, halign="center"))
+        self.point_label = Text(text=self.point_code or "_", font_size=dp(s.number * 0.4),
+                                color=p.text, bold=True, halign="center")
+        body.add_widget(self.point_label)
+        if self.batch_said:
+            panel = Panel(size_hint_y=None, bg=p.alert, padding=dp(12))
+            said = Text(text=f"⚠ {self.batch_said}", font_size=dp(s.title * 0.8),
+                        color=p.on_alert, bold=True, halign="center")
+            panel.add_widget(said)
+            said.bind(height=lambda _, h: setattr(panel, "height", h + dp(24)))
+            body.add_widget(panel)
+        body.add_widget(BoxLayout())
+        confirm = BigButton(p.primary, p.on_primary, text="确认送件", bold=True,
+                            font_size=dp(s.title), size_hint_y=None, height=dp(s.target * 1.3))
+        confirm.bind(on_release=lambda *_: self.take_batch(self.point_code) if self.point_code
+                     else self._batch_refused("请输入代办点编号，或扫描交接单上的二维码"))
+        body.add_widget(confirm)
+        body.add_widget(self._keyboard("abcdefghijklmnopqrstuvwxyz0123456789_", self.type_point))
+
+    def type_point(self, key: str) -> None:
+        self.point_code = keyed(self.point_code, key.upper(), 20)
+        if self.batch_said:       # typing again: the refusal goes
+            self.batch_said = ""
+            self.show_batch(fresh=False)
+        else:
+            self.point_label.text = self.point_code or "_"
+
+    def take_batch(self, code: str) -> None:
+        if self._take_batch is None or not self.model.connected:
+            self._batch_refused("暂时无法取号：" + self.model.status_text)
+            return
+        self._run(self._taking_batch(code))
+
+    def _batch_refused(self, said: str) -> None:
+        self.batch_said = said
+        self.show_batch(fresh=False)
+        if self.model.elder_mode:
+            self.speak(said)
+
+    async def _taking_batch(self, code: str) -> None:
+        assert self._take_batch is not None
+        try:
+            reply = await self._take_batch(code)
+        except RequestFailed as error:
+            self._batch_refused(error.message)
+            return
+        await self._issued(reply, title="代办送件取号成功")
 
     def show_come_back(self, come_back_at: str, said: str) -> None:
         """Too early: when to come back, in the biggest type on the screen, the server's words
@@ -1118,13 +1212,15 @@ class KioskShell:
         self.app = KioskApp(self.model, take_ticket=self._take_ticket,
                             print_ticket=self._print if printer else None,
                             print_checklist=self._print_checklist if printer else None,
-                            check_in=self._check_in, speak=speak, clock=clock,
+                            check_in=self._check_in, take_batch=self._take_batch_code,
+                            speak=speak, clock=clock,
                             wall_clock=self.hall_clock)
 
     async def _snapshot(self, reply: dict[str, Any]) -> None:
         self.hall_clock.follow(reply)
         self.model.apply_snapshot(reply.get("snapshot", {}))
         self.model.complain_url = reply.get("complain_url", "")
+        self.model.points = bool(reply.get("points"))
         await self._refresh_catalogue(reply.get("catalogue_version"))
         await self._refresh_booking_menu()
         self.app.refresh_status()
@@ -1184,6 +1280,9 @@ class KioskShell:
 
     async def _check_in(self, code: str) -> dict[str, Any]:
         return await self.client.request("check_in", code=code)
+
+    async def _take_batch_code(self, code: str) -> dict[str, Any]:
+        return await self.client.request("take_batch", code=code)
 
     def _scanned(self, text: str) -> None:          # in the scanner's thread
         self._loop.call_soon_threadsafe(self.app.scanned, text)

@@ -17,7 +17,7 @@ from hall import availability, guide
 from hall.availability import Availability
 from hall.guide import fee_text, time_limit_text
 from hall.missed_call import ticket_tip
-from hall.protocol import BOOKING_CODE_DIGITS
+from hall.protocol import BATCH_PREFIX, BOOKING_CODE_DIGITS
 from hall.vocabulary import PRIORITY_NAMES
 
 
@@ -46,6 +46,7 @@ class KioskModel:
     complain_url: str = ""     # the hello's address of the hall's 投诉建议 page ("": none given)
     booking_menu: list[dict[str, Any]] = field(default_factory=list)  # the categories one books
     scanner: tuple[bool, str] | None = None    # the QR scanner's state in words; None: none
+    points: bool = False    # the hall has village points (the hello's `points`): 代办送件 on home
 
     # --- fed by the shell ---------------------------------------------------------------------
 
@@ -177,6 +178,17 @@ def booked_slot(ticket: dict[str, Any]) -> str:
     """A checked-in booking's slot start (09:00), shown and read out with its ticket; "" for a
     walk-in's ticket."""
     return (ticket.get("slot_at") or "")[11:16] if ticket.get("booked") else ""
+
+
+def is_batch_code(scanned: str) -> bool:
+    """A 交接单's batch code (`queue_server.points.batch`), which the server checks."""
+    return scanned.strip().upper().startswith(f"{BATCH_PREFIX}:")
+
+
+def batch_line(ticket: dict[str, Any]) -> str:
+    """A 代办 batch ticket's line on screen: the point and how many cases; "" for others."""
+    cases = ticket.get("cases") or []
+    return f"{ticket.get('point_name') or ticket.get('point')} · 本次送件 {len(cases)} 件" if cases else ""
 
 
 def booking_code_in(scanned: str) -> str:

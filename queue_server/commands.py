@@ -20,6 +20,10 @@ class TakeTicket:
     phone_key: str | None = None
     """A ticket taken on the hall's mobile page (`/take`): the keyed hash of the phone number
     given (queue_server.take_page), one ticket per phone per category per day. None: the kiosk."""
+    point: str | None = None
+    cases: tuple[str, ...] = ()
+    """A 代办 batch ticket (kind `BATCH_KIND`): its village point and case numbers, already
+    checked against the town's ledger (`Session._op_take_batch`)."""
 
 
 @dataclass(frozen=True, slots=True)

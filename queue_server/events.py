@@ -53,7 +53,7 @@ class TicketIssued(Record):
     number: str
     category: str
     kind: str
-    """办理 or 咨询 (`hall_definition.TICKET_KIND_NAMES`)."""
+    """办理, 咨询, 取件 or 代办 (`hall.vocabulary.TICKET_KIND_NAMES`)."""
     priority: str
     service: str | None
     """The service item's code, when the citizen chose one."""
@@ -73,6 +73,11 @@ class TicketIssued(Record):
     booking checked in late)."""
     slot_at: str | None = None
     """That booking's slot start (ISO, whole seconds): its place in the queue."""
+    point: str | None = None
+    """A 代办 batch ticket's village point (its code, docs/points.md); None: any other ticket."""
+    cases: tuple[str, ...] = ()
+    """A 代办 batch ticket's case numbers, each of that point, in an open batch of no other
+    ticket (`take_batch`)."""
 
 
 @dataclass(frozen=True, slots=True)

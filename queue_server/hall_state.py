@@ -26,6 +26,7 @@ from typing import Any, TypeVar, cast
 from hall import service_calendar as cal
 from hall.vocabulary import (
     BAD_SCORES,
+    BATCH_KIND,
     BOOKING_ACTION_NAMES,
     BOOKING_STATUS_NAMES,
     CASE_ACTION_NAMES,
@@ -169,6 +170,9 @@ class Ticket:
     """The code of the booking checked in on time that gave it (预约); None: a walk-in."""
     slot_at: datetime | None = None
     """That booking's slot start: its place in its category's queue (`dispatch`)."""
+    point: str | None = None
+    cases: tuple[str, ...] = ()
+    """A 代办 batch ticket's village point and case numbers (docs/points.md)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -495,6 +499,8 @@ class HallState:
         """Today's mobile tickets (`/take`) by (phone key, category): their numbers."""
         self.mobile_issued: dict[str, int] = {c.prefix: 0 for c in self.definition.categories}
         """Today's mobile tickets per category, against `mobile_cap`."""
+        self.batched: dict[tuple[str, str], str] = {}
+        """Today's 代办 batch tickets by (point, case): the last ticket that carried the case."""
         self.queues: dict[str, CategoryQueue[Ticket]] = {
             c.prefix: CategoryQueue() for c in self.definition.categories}
         self.windows: dict[int, WindowState] = {
@@ -660,11 +666,31 @@ class HallState:
         if item.category != category.prefix:
             raise DomainError("bad_request", f"事项“{item.name}”不属于{category.name}")
 
+    def _check_batch(self, c: cmd.TakeTicket) -> None:
+        """A case goes in one open batch at a time: a batch ticket is refused while another one
+        carrying any of its cases is waiting, called or held (two kiosks scanning one list at
+        once: the first one decided gets the ticket). Once that ticket ends, a case the window
+        did not receive may come again."""
+        if c.point is None or not c.cases:
+            raise DomainError("bad_request", "代办送件应有代办点和件号")
+        carried = self.open_batches(c.point)
+        for case in c.cases:
+            if case in carried:
+                raise DomainError("conflict", f"件 {case} 已在送件号 {carried[case]} 中，请等候叫号，"
+                                              "不要重复取号")
+
+    def open_batches(self, point: str) -> dict[str, str]:
+        """The point's cases in a batch ticket still waiting, called or held: by its number."""
+        return {case: number for (p, case), number in self.batched.items()
+                if p == point and self.tickets[number].status not in FINAL_STATUSES}
+
     def _take_ticket(self, c: cmd.TakeTicket, now: datetime) -> Decision:
         category = self.definition.category_by_prefix.get(c.category)
         if category is None:
             raise DomainError("not_found", f"没有“{c.category}”这个业务类别")
-        if c.kind not in category.kinds:
+        if c.kind == BATCH_KIND:
+            self._check_batch(c)
+        elif c.kind not in category.kinds:
             raise DomainError("bad_request", f"{category.name}不办理“{TICKET_KIND_NAMES.get(c.kind, c.kind)}”")
         if c.priority not in KIOSK_PRIORITIES:
             raise DomainError("bad_request", "优先类型只能是普通、老年人或残疾人")
@@ -688,7 +714,8 @@ class HallState:
         return [ev.TicketIssued(number, c.category, c.kind, c.priority, c.service,
                                 self.queues[c.category].ahead_of(PRIORITY_CLASS[c.priority], now),
                                 self.catalogue_version,
-                                "mobile" if c.phone_key is not None else None, c.phone_key)]
+                                "mobile" if c.phone_key is not None else None, c.phone_key,
+                                point=c.point, cases=c.cases)]
 
     def _sign_in(self, c: cmd.SignIn, now: datetime) -> Decision:
         window = self._window(c.window)
@@ -1360,8 +1387,12 @@ class HallState:
         d = e.data
         ticket = Ticket(d.number, d.category, d.kind, d.priority, d.service, e.at, e.seq,
                         catalogue_version=d.catalogue_version, booking=d.booking,
-                        slot_at=datetime.fromisoformat(d.slot_at) if d.slot_at else None)
+                        slot_at=datetime.fromisoformat(d.slot_at) if d.slot_at else None,
+                        point=d.point, cases=d.cases)
         self.tickets[ticket.number] = ticket
+        if d.point is not None:
+            for case in d.cases:
+                self.batched[(d.point, case)] = d.number
         self.issued[ticket.category] += 1
         self.queues[ticket.category].add(ticket)
         if d.phone_key is not None:

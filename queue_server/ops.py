@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hall.protocol import ProtocolError
+from hall.vocabulary import BATCH_KIND
 from queue_server import commands as cmd
 from queue_server.domain_errors import DomainError
 
@@ -148,6 +149,8 @@ def _signed(make: Callable[[Params, str], cmd.Command]
 
 COMMANDS: dict[str, Callable[[Params, Actor, ClerkWindow], cmd.Command]] = {
     "take_ticket": _take_ticket,
+    "take_batch": lambda p, who, _: cmd.TakeTicket(p["category"], BATCH_KIND, point=p["point"],
+                                                   cases=tuple(p["cases"])),
     "device_status": _device_status,
     "lost_ratings": _lost_ratings,
     "rate": _rate,

@@ -59,7 +59,7 @@ from queue_server.fanout import Hub, close_soon
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_service import HallService, Outcome
 from queue_server.login_gate import LoginGate, LoginRefused
-from queue_server.points import ledger
+from queue_server.points import batch, ledger
 from queue_server.qr import qr_svg
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,
@@ -340,7 +340,18 @@ class Session:
             reply["service_day"] = self.state.day.isoformat()   # the page's 我今天取的号
         if role in ("kiosk", "pad"):   # the QR of the hall's 投诉建议 page they may show
             reply["complain_url"] = f"{self.public_url}/complain"
+        if role == "kiosk":   # 代办送件 shows only where village points bring cases
+            reply["points"] = await self._has_points()
         return reply
+
+    async def _has_points(self) -> bool:
+        service = self.context.service
+
+        def read() -> bool:
+            with service.engine.connect() as conn:
+                return bool(point_logs.list_points(conn, service.hall_id))
+
+        return await asyncio.to_thread(read)
 
     def _hall_card(self) -> dict[str, Any]:
         hall = self.context.hall_view
@@ -651,6 +662,48 @@ class Session:
             outcome = await self._submit(self._command(request))
         return {"ticket": self._ticket_reply(outcome)}
 
+    async def _op_take_batch(self, request: Request) -> dict[str, Any]:
+        """A 代办 batch ticket (docs/points.md, 送件): the cases of the scanned 交接单, or every
+        case of the typed point still at 已受理, checked against the town's ledger (known here,
+        still 已受理), queued in the category serving most of them; the writer refuses a case
+        already in another open batch ticket (`HallState._check_batch`)."""
+        if not self.bucket.take():
+            raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
+        code, service = request.params["code"].strip(), self.context.service
+        definition = self.state.definition
+        named: tuple[str, ...] | None = None
+        try:
+            if code.upper().startswith(batch.PREFIX):
+                scanned = batch.decode(code)
+                if scanned.hall != definition.hall.code:
+                    raise batch.BadBatch("这张交接单不是交给本中心的，请到交接单上的乡镇便民服务中心送件")
+                point, named = scanned.point, scanned.cases
+            else:
+                point = code.upper()
+        except batch.BadBatch as bad:
+            raise ProtocolError("bad_request", str(bad)) from None
+
+        def read() -> tuple[list[point_logs.Point], dict[str, ledger.Case]]:
+            with service.engine.connect() as conn:
+                return (point_logs.enrolments(conn, service.hall_id, point),
+                        point_logs.fold(conn, service.hall_id, point))
+
+        enrolled, held = await asyncio.to_thread(read)
+        if not enrolled or enrolled[0].revoked_at is not None:
+            raise DomainError("not_found", f"没有编号为 {point} 的代办点，请核对代办点编号")
+        try:
+            cases = batch.chosen(held, point, named, self.state.open_batches(point))
+            category = batch.category_for(
+                cases, {i.code: i.category for i in definition.items},
+                [c.prefix for c in definition.categories])
+        except batch.BadBatch as bad:
+            raise DomainError("conflict", str(bad)) from None
+        outcome = await self._submit(ops.command_for(request.op, {
+            "category": category, "point": point, "cases": [c.case for c in cases]},
+            self, self.state.clerk_window.get))
+        return {"ticket": {**self._ticket_reply(outcome), "point_name": enrolled[0].name},
+                "cases": [{"case": c.case, "item_name": c.item_name} for c in cases]}
+
     def _ticket_reply(self, outcome: Outcome) -> dict[str, Any]:
         """The ticket an outcome issued, as the kiosk prints it and the mobile page shows it."""
         issued = next(e for e in outcome.events if e.kind == "ticket_issued")
@@ -671,7 +724,8 @@ class Session:
             "lookup_url": f"{public}/q",
             "catalogue_version": issued.data.catalogue_version,
             "guide_url": f"{public}/{guide}" if guide else None,
-            "booked": issued.data.booking is not None, "slot_at": issued.data.slot_at}
+            "booked": issued.data.booking is not None, "slot_at": issued.data.slot_at,
+            "point": issued.data.point, "cases": list(issued.data.cases)}
 
     async def _op_device_status(self, request: Request) -> dict[str, Any]:
         """A printer's state is a command (logged, warned of); a board's voice backlog is the
@@ -991,6 +1045,7 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "hello": Session._op_hello,
     "catalogue": Session._op_catalogue,
     "take_ticket": Session._op_take_ticket,
+    "take_batch": Session._op_take_batch,
     "take_menu": Session._op_take_menu,
     "take_poster": Session._op_take_poster,
     "point_cases": Session._op_point_cases,

@@ -555,6 +555,7 @@ def ticket_detail(state: HallState, ticket: Ticket) -> dict[str, Any]:
             "called_at": iso(ticket.called_at), "recalls": ticket.recalls,
             "transfers": ticket.transfers, "first_clerk": ticket.first_clerk,
             "hold_reason": ticket.hold_reason or None,
+            "point": ticket.point, "cases": list(ticket.cases),
             "history": [{"at": iso(step["at"]), "text": trail_text(state, step)}
                         for step in ticket.trail]}
 

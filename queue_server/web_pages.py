@@ -375,6 +375,68 @@ border:2px solid #123a6b;background:#123a6b;color:#fff;text-decoration:none;curs
 """
 
 
+_HANDOVER_STYLE = """
+@page{size:A4;margin:10mm}
+body{background:#fff}
+.handover{max-width:190mm;margin:12px auto;padding:4mm 6mm;border:1px solid #8a96a6;color:#000}
+.handover h1{font-size:26px;margin:0}
+.handover .head{display:flex;gap:14px;align-items:flex-start;justify-content:space-between}
+.handover .head p{margin:4px 0;font-size:18px}
+.handover .qr{text-align:center;font-size:14px}
+.handover .qr svg{width:42mm;height:42mm}
+.handover table{width:100%;border-collapse:collapse;font-size:16px;margin-top:8px}
+.handover th,.handover td{border:1px solid #000;padding:4px 6px;text-align:left;vertical-align:top}
+.handover .sign{display:flex;justify-content:space-between;margin-top:16px;font-size:18px}
+.handover .none{font-size:20px;text-align:center;margin:20px}
+.tools{text-align:center;margin:12px}
+.tools button,.tools a{font-size:22px;padding:10px 26px;margin:0 8px;border-radius:8px;
+border:2px solid #123a6b;background:#123a6b;color:#fff;text-decoration:none;cursor:pointer}
+.tools a{background:#fff;color:#123a6b}
+.tools .hint{font-size:17px;margin:6px}
+@media print{.tools,.pick{display:none}.handover{border:0;margin:0;max-width:none}}
+"""
+
+
+def point_handover_html(point_name: str, town_name: str, day: date,
+                        waiting: list[dict[str, Any]], chosen: list[str], code: str,
+                        qr: str) -> str:
+    """A village point's 交接单: every case still at the point (`waiting`, the page's views),
+    those `chosen` ticked and listed for the town, with the QR of their batch code (`code`,
+    queue_server.points.batch) that the agent scans at the town's kiosk. The ticks are a GET
+    form: 更新交接单 makes the list anew (the QR with it)."""
+    picked = set(chosen)
+    ticks = "".join(
+        f"<label><input type=\"checkbox\" name=\"case\" value=\"{escape(c['case'])}\""
+        f"{' checked' if c['case'] in picked else ''}> {escape(c['case'])} "
+        f"{escape(c['name'])} {escape(c['item_name'])}</label><br>" for c in waiting)
+    tools = ("<div class=\"tools\"><button type=\"button\" onclick=\"print()\">打印交接单</button>"
+             "<a href=\"/point/\">返回台账</a>"
+             "<form class=\"pick\" method=\"get\" action=\"/point/handover\">"
+             "<p class=\"hint\">本次要送的件（未送达乡镇的件；勾选后点“更新交接单”）</p>"
+             f"{ticks}<button type=\"submit\">更新交接单</button></form></div>")
+    agents = "、".join(dict.fromkeys(c["agent"] for c in waiting if c["case"] in picked))
+    rows = "".join(
+        f"<tr><td>{i}</td><td>{escape(c['case'])}</td><td>{escape(c['item_name'])}</td>"
+        f"<td>{escape(c['name'])}</td><td>{escape('、'.join(c['materials']) or '（未收材料）')}</td>"
+        f"<td></td></tr>"
+        for i, c in enumerate((c for c in waiting if c["case"] in picked), 1))
+    if not chosen:
+        body = (f"{tools}<div class=\"handover\"><h1>代办送件交接单</h1>"
+                "<p class=\"none\">没有要送的件：请在上面勾选，或台账中已没有未送达乡镇的件</p></div>")
+        return _page("代办送件交接单", body, _HANDOVER_STYLE)
+    body = (f"{tools}<div class=\"handover\"><div class=\"head\"><div>"
+            f"<h1>代办送件交接单</h1><p>代办点：{escape(point_name)}</p>"
+            f"<p>送往：{escape(town_name)}</p>"
+            f"<p>日期：{day.year}年{day.month}月{day.day}日　代办员：{escape(agents)}</p>"
+            f"<p>共 <strong id=\"count\">{len(chosen)}</strong> 件</p></div>"
+            f"<div class=\"qr\" id=\"qr\">{qr}<div>到乡镇取号机点“代办送件”扫此码取号</div></div></div>"
+            "<table><thead><tr><th>序号</th><th>件号</th><th>事项</th><th>群众</th><th>已收材料</th>"
+            f"<th>乡镇签收</th></tr></thead><tbody>{rows}</tbody></table>"
+            "<div class=\"sign\"><span>代办员签字：</span><span>窗口接收人签字：</span>"
+            "<span>接收日期：</span></div></div>")
+    return _page(f"代办送件交接单 {day.isoformat()}", body, _HANDOVER_STYLE)
+
+
 def point_receipt_html(point_name: str, town_name: str, case: dict[str, Any], qr_svg: str,
                        follow: str) -> str:
     """A village point's receipt (代办回执) for the citizen, to print on A5 or show on screen:

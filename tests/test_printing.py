@@ -152,6 +152,26 @@ def test_a_checked_in_bookings_ticket_prints_its_mark_and_slot(paper, tmp_path):
 
 
 @pytest.mark.parametrize("paper", PAPERS)
+def test_a_batch_tickets_slip_prints_its_cases_and_point(paper, tmp_path):
+    """代办送件 (docs/points.md): 【代办 N 件】 at double size, the point's name and each case's
+    number, all read back from the bytes; the QR still read by zbar."""
+    profile = PrinterProfile(paper)
+    cases = ["P07-261207-001", "P07-261207-002", "P07-261208-001"]
+    errand = {**sample.TICKET, "priority": "normal", "kind": "errand", "point": "P07",
+              "point_name": "李庄村便民服务站", "cases": cases}
+    blocks = ticket_layout(errand, sample.HALL, paper)
+    _, r = roundtrip(blocks, profile)
+    keep(r, tmp_path, f"ticket-errand-{paper}mm.png")
+    mark = next(line for line in r.lines if line.text.strip() == "【代办 3 件】")
+    assert (mark.width, mark.height, mark.bold) == (2, 2, True)
+    texts = [t.strip() for t in r.texts]
+    assert "李庄村便民服务站" in texts and "送件件号：" in texts
+    assert [t for t in texts if t.startswith("P07-")] == cases
+    assert r.texts == text_of(blocks, profile.paper_spec) and not r.overflow
+    assert qr_in(r) == [sample.TICKET["url"]]
+
+
+@pytest.mark.parametrize("paper", PAPERS)
 def test_checklist_reads_back(paper, tmp_path):
     profile = PrinterProfile(paper)
     blocks = checklist_layout(sample.ITEM, sample.HALL, sample.GUIDE_URL, paper)

@@ -143,7 +143,9 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
 
     `ticket` is the `take_ticket` reply's ticket (number, category_name, kind, priority,
     issued_at, ahead, windows with their location, url; a checked-in booking's `booked` and
-    `slot_at`, printed as 【预约】 and the slot's start); `item` the chosen service, if any.
+    `slot_at`, printed as 【预约】 and the slot's start; a 代办 batch's `cases`, `point` and
+    `point_name`, printed as 【代办 N 件】, the point and each case's number); `item` the chosen
+    service, if any.
     """
     p = paper_for(paper)
     number = clean(str(ticket["number"]))
@@ -161,7 +163,15 @@ def ticket_layout(ticket: Mapping[str, Any], hall: Mapping[str, Any], paper: int
         blocks += _centered(f"【{PRIORITY_NAMES[priority]}】", p, bold=True)
     if ticket.get("booked"):     # a checked-in booking: seen at a glance, as big as the service
         blocks += _centered(f"【{BOOKED_MARK}】", p, size=2, bold=True)
+    cases = [clean(c) for c in ticket.get("cases") or []]
+    if cases:   # a village point's batch (代办送件): the window sees which cases came
+        blocks += _centered(f"【{kind} {len(cases)} 件】", p, size=2, bold=True)
+        blocks += _centered(clean(ticket.get("point_name") or ticket.get("point") or ""), p)
     blocks.append(Rule("-"))
+    if cases:
+        blocks += _left("送件件号：", p, bold=True)
+        for case in cases:
+            blocks += _left(case, p, indent=SUB_INDENT, lead=SUB_INDENT)
     blocks += _window_lines(list(ticket.get("windows") or []), p)
     ahead = int(ticket.get("ahead") or 0)
     blocks += _labelled("前面等候：", f"{ahead} 人" if ahead else "0 人，请留意叫号", p)

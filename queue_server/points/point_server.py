@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
@@ -54,7 +54,7 @@ from hall.protocol import (
 )
 from queue_server import web_pages
 from queue_server.http_replies import file, json_reply, page, reply, text_reply
-from queue_server.points import ledger, point_page
+from queue_server.points import batch, ledger, point_page
 from queue_server.points.enrolment import CatalogueItem
 from queue_server.points.point_store import PointStore
 from queue_server.points.sync import PointLink
@@ -64,6 +64,7 @@ WEB_ROOT = (Path(__file__).resolve().parent.parent / "web").resolve()
 FONTS = FONT.parent.resolve()   # the pages' fallback font, as the hall server serves it
 PAGE = "/point/"
 RECEIPT = "/point/receipt/"
+HANDOVER = "/point/handover"
 DAY_CHECK_SECONDS = 30.0
 """How often the server looks whether the day changed (the deadlines' warnings move then)."""
 HELLO_SECONDS = 10.0
@@ -185,6 +186,8 @@ class PointServer:
             return json_reply(HTTPStatus.OK, {"point": self.enrolment.point,
                                                "cases": len(self.cases),
                                                "log": self.last_up, "pages": len(self.pages)})
+        if path == HANDOVER:
+            return self.handover(parse_qs(urlsplit(request.path).query).get("case"))
         if path.startswith(RECEIPT):
             return self.receipt(unquote(path.removeprefix(RECEIPT)))
         if path.startswith("/fonts/"):
@@ -201,6 +204,23 @@ class PointServer:
         return page(HTTPStatus.OK, web_pages.point_receipt_html(
             self.enrolment.point_name, self.enrolment.hall_name, self.view(case),
             qr_svg(follow), follow))
+
+    def handover(self, chosen: list[str] | None) -> Response:
+        """The 交接单: the cases still at the point (已受理), oldest first, those ticked (`case`
+        given: those; else the first `batch.MAX_CASES`), with the QR of their batch code, which
+        the agent scans at the town's kiosk."""
+        waiting = sorted((c for c in self.cases.values() if c.stage == "recorded"),
+                         key=lambda c: c.case)
+        numbers = ([c.case for c in waiting if c.case in chosen] if chosen is not None
+                   else [c.case for c in waiting][:batch.MAX_CASES])
+        if len(numbers) > batch.MAX_CASES:
+            return text_reply(HTTPStatus.BAD_REQUEST,
+                              f"一张交接单最多 {batch.MAX_CASES} 件，请少选一些")
+        code = (batch.encode(batch.Batch(self.enrolment.hall, self.enrolment.point,
+                                         tuple(numbers))) if numbers else "")
+        return page(HTTPStatus.OK, web_pages.point_handover_html(
+            self.enrolment.point_name, self.enrolment.hall_name, self.today(),
+            [self.view(c) for c in waiting], numbers, code, qr_svg(code) if code else ""))
 
     async def handle(self, connection: ServerConnection) -> None:
         try:

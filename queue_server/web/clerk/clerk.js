@@ -10,8 +10,8 @@
 // the server's (VOCABULARY, from /common/vocabulary.js).
 "use strict";
 
-const { BOOKED_MARK, CASE_ACTION_NAMES, CASE_DUE_NAMES, PRIORITY_NAMES, POST_NAMES,
-        WINDOW_STATUS_NAMES } = VOCABULARY;
+const { BOOKED_MARK, CASE_ACTION_NAMES, CASE_DUE_NAMES, POINT_STAGE_NAMES, PRIORITY_NAMES,
+        POST_NAMES, WINDOW_STATUS_NAMES } = VOCABULARY;
 const ACTION_NAMES = {
   call_next: "呼叫下一位", recall: "重呼", no_show: "过号", transfer: "转移", hold: "挂起",
   finish: "办结", pause: "暂停", resume: "恢复", sign_out: "签退", call_number: "叫指定号",
@@ -31,6 +31,7 @@ const app = {
   queues: new Map(),   // category → {category, waiting, next, booked, seq}
   clerk: null,         // the console view (queue_server/views.py clerk_view)
   appeal: null,        // {case, text, error}: the appeal being written, kept across redraws
+  batch: null,         // {ticket, point, cases, error}: the 代办 batch ticket in hand's cases
   withdrawError: null, // {case, message}: the server's refusal of our last 撤回申诉
   clerkSeq: -1,
   screen: "login",
@@ -360,7 +361,93 @@ function renderTicket() {
   if (lines.length) {
     history.append(element("h3", { textContent: "流转记录" }), element("ul", {}, ...lines));
   }
+  renderBatch(t);
   tickTimes();
+}
+
+// --- a 代办 batch ticket: every case the agent brought, received here -------------------------
+// The cases are read as the town holds them (`point_cases`) when such a ticket is in hand, and
+// each is received with `point_answer` (town_received, at this window), checked by the written
+// rules on the server.
+
+function renderBatch(t) {
+  const panel = $("batch-panel");
+  panel.hidden = !t.cases || !t.cases.length;
+  $("ticket-body").classList.toggle("with-batch", !panel.hidden);
+  if (panel.hidden) return;
+  const b = app.batch;
+  if (!b || b.ticket !== t.number) {
+    app.batch = { ticket: t.number, point: t.point, cases: null, error: "" };
+    loadBatch();
+  }
+  $("ticket-service").textContent = `代办点送来 ${t.cases.length} 件，事项见下表`;
+  const { cases, error } = app.batch;
+  const waiting = cases ? cases.filter((c) => c.stage === "recorded") : [];
+  const agent = cases && cases.length ? ` · 代办员 ${cases[0].agent}` : "";
+  $("batch-title").textContent = `代办送件 · 代办点 ${t.point}${agent} · 共 ${t.cases.length} 件`;
+  $("batch-receive-all").hidden = !waiting.length;
+  $("batch-receive-all").textContent = `全部接收（${waiting.length} 件）`;
+  $("batch-note").textContent = error || (!cases ? "正在读取送来的件…"
+    : waiting.length ? `未接收 ${waiting.length} 件：核对材料后点“接收”` : "本次送来的件已全部接收");
+  $("batch-note").classList.toggle("error", !!error);
+  const rows = (cases || []).map((c) => element("tr", { dataset: { case: c.case } },
+    element("td", { class: "case-no", textContent: c.case }),
+    element("td", { textContent: c.item_name }),
+    element("td", { textContent: `${c.name} ${c.phone}` }),
+    element("td", { textContent: c.materials.join("、") || "无" }),
+    element("td", {}, c.stage === "recorded"
+      ? element("button", { type: "button", class: "small", textContent: "接收",
+                            onclick: () => receiveCases([c.case]) })
+      : element("span", { class: "tag", textContent: POINT_STAGE_NAMES[c.stage] || c.stage }))));
+  $("batch-cases").replaceChildren(...rows);
+}
+
+async function loadBatch() {
+  const b = app.batch;
+  const reply = await app.socket.request("point_cases", { point: b.point });
+  if (app.batch !== b) return;   // another ticket meanwhile
+  if (!reply.ok) {
+    b.error = reply.error.message;
+  } else {
+    const wanted = new Set(app.clerk.current ? app.clerk.current.cases : []);
+    b.cases = reply.cases.filter((c) => wanted.has(c.case));
+  }
+  render();
+}
+
+// Receives the cases one by one; a refusal is said and the rest go on.
+async function receiveCases(numbers) {
+  const b = app.batch;
+  const refused = [];
+  for (const number of numbers) {
+    const reply = await send("point_answer", { point: b.point, case: number, kind: "town_received" });
+    if (!reply) return;
+    if (!reply.ok) refused.push(reply.error.message);
+  }
+  if (refused.length) say(refused.join("；"), "error");
+  else say(`已接收 ${numbers.length} 件`, "ok");
+  await loadBatch();
+}
+
+function batchWaiting() {
+  const b = app.batch;
+  const t = app.clerk.current;
+  if (!b || !t || b.ticket !== t.number || !b.cases) return 0;
+  return b.cases.filter((c) => c.stage === "recorded").length;
+}
+
+// 办结 of a batch ticket with cases not received asks first.
+function finishBatch() {
+  const waiting = batchWaiting();
+  if (!waiting) return openFinish();
+  const number = app.clerk.current.number;
+  confirmThen({
+    title: `${number} 号还有未接收的件`,
+    text: `本次送来的件还有 ${waiting} 件未接收。确定不接收就办结吗？未接收的件仍在代办点，可以下次再送。`,
+    ok: "仍然办结",
+    ticket: number,
+    run: () => { closeDialogs(); openFinish(); return null; },
+  });
 }
 
 function tickTimes() {
@@ -654,7 +741,7 @@ const ACTIONS = {
     openReasonDialog($("hold-dialog"), "挂起原因", (reason) =>
       ticketOp("hold", { reason }, `${app.clerk.current.number} 号已挂起，可在右侧“挂起的号”中叫回`));
   },
-  finish() { openFinish(); },
+  finish() { finishBatch(); },
   pause() {
     openReasonDialog($("pause-dialog"), "暂停原因", async (reason) => {
       const reply = await send("pause", { reason });
@@ -918,6 +1005,8 @@ function start() {
   });
   $("logout-button").addEventListener("click", () => logOut("已退出登录"));
   $("takeover-button").addEventListener("click", offerTakeover);
+  $("batch-receive-all").addEventListener("click", () => receiveCases(
+    app.batch.cases.filter((c) => c.stage === "recorded").map((c) => c.case)));
   for (const button of document.querySelectorAll(".actions [data-action]")) {
     button.addEventListener("click", () => runAction(button.dataset.action));
   }
