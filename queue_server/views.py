@@ -22,6 +22,8 @@ from hall.vocabulary import (
     COMPLAINT_KIND_NAMES,
     COMPLAINT_STATUS_NAMES,
     OUTCOME_NAMES,
+    POINT_RESULT_NAMES,
+    POINT_STAGE_NAMES,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
     WINDOW_STATUS_NAMES,
@@ -29,6 +31,7 @@ from hall.vocabulary import (
 )
 from queue_server import bookings
 from queue_server import events as ev
+from queue_server.complaint_contacts import masked_name
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
 from queue_server.hall_state import (
@@ -955,3 +958,16 @@ def point_case_view(case: ledger.Case) -> dict[str, Any]:
             "conflicts": [{"side": side, "seq": seq, "reason": reason,
                            "text": ledger.conflict_text(reason)}
                           for side, seq, reason in case.conflicts]}
+
+
+def point_follow_view(case: ledger.Case, point_name: str) -> dict[str, Any]:
+    """A village point's case as the citizen's follow page shows it (`/h/<hall>/p/<case>`):
+    each stage reached with its day (the writer's clock), the open 补正, the result;
+    the name masked (张*), the phone never."""
+    stages = [{"stage": s, "name": POINT_STAGE_NAMES[s], "day": case.at[s][:10],
+               "now": s == case.stage} for s in POINT_STAGE_NAMES if s in case.at]
+    ask = case.open_ask
+    return {"case": case.case, "name": masked_name(case.name), "item_name": case.item_name,
+            "point": point_name, "stage": case.stage, "stages": stages,
+            "ask": None if ask is None else ask.what,
+            "result": POINT_RESULT_NAMES.get(case.result or ""), "result_note": case.result_note}

@@ -36,6 +36,8 @@ the right order; its times are shown as written (the town measures and shows the
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -487,3 +489,14 @@ def case_number(point: str, day: date, taken: Iterable[str]) -> str:
     used = [int(c[len(prefix):]) for c in taken
             if c.startswith(prefix) and c[len(prefix):].isdigit()]
     return f"{prefix}{max(used, default=0) + 1:03d}"
+
+
+FOLLOW_KEY_DIGITS = 12
+
+
+def follow_key(secret: str, case: str) -> str:
+    """The key in a case's follow page address (`/h/<hall>/p/<case>?k=<key>`, the receipt's QR):
+    12 hex digits of an HMAC-SHA256 of the case number with the point's secret. The point makes
+    it for its receipt, the town checks it; case numbers can be guessed, keys cannot."""
+    message = f"dbj-follow|{case}".encode()
+    return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()[:FOLLOW_KEY_DIGITS]

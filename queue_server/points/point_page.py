@@ -183,5 +183,7 @@ def town_address(enrolment: Enrolment) -> str:
 
 
 def follow_url(enrolment: Enrolment, case: str) -> str:
-    """Where the citizen follows a case (the receipt's QR): the town's `/h/<hall>/p/<case>`."""
-    return f"{town_address(enrolment)}/h/{enrolment.hall}/p/{case}"
+    """Where the citizen follows a case (the receipt's QR): the town's `/h/<hall>/p/<case>`,
+    with the key that proves the address was made by the point (`ledger.follow_key`)."""
+    return (f"{town_address(enrolment)}/h/{enrolment.hall}/p/{case}"
+            f"?k={ledger.follow_key(enrolment.secret, case)}")

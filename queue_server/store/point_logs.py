@@ -15,6 +15,7 @@ entries for a point (`write_town_entry`) are checked against the case as both lo
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from collections.abc import Sequence
@@ -199,6 +200,22 @@ def fold(conn: Connection, hall_id: int, point: str,
             query = query.where(table.case_no == case)
         return [ledger.entry_from_wire(d) for d in conn.scalars(query.order_by(table.seq))]
     return ledger.fold(read(PointUpRow), read(PointDownRow))
+
+
+def followed(conn: Connection, hall_id: int, case: str,
+             key: str) -> tuple[str, ledger.Case | None] | None:
+    """For the citizen's follow page (`/h/<hall>/p/<case>?k=<key>`): None when the key is not the
+    one the point made for this case (`ledger.follow_key`, with the secret of any enrolment of
+    the point: a receipt printed before `--again` still opens); else the point's name and the
+    case as the town holds it (None while its entries have not reached the town)."""
+    point = case.partition("-")[0]
+    if not POINT_CODE.fullmatch(point) or len(case) > 40 or len(key) != ledger.FOLLOW_KEY_DIGITS:
+        return None
+    enrolled = next((p for p in enrolments(conn, hall_id, point) if hmac.compare_digest(
+        key.encode(), ledger.follow_key(p.secret, case).encode())), None)
+    if enrolled is None:
+        return None
+    return enrolled.name, fold(conn, hall_id, point, case).get(case)
 
 
 def write_town_entry(engine: Engine, hall: str, point: str, record: ledger.Record,
