@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import chain
 from typing import Any, NamedTuple, overload
 
@@ -971,3 +971,33 @@ def point_follow_view(case: ledger.Case, point_name: str) -> dict[str, Any]:
             "point": point_name, "stage": case.stage, "stages": stages,
             "ask": None if ask is None else ask.what,
             "result": POINT_RESULT_NAMES.get(case.result or ""), "result_note": case.result_note}
+
+
+def point_inbox_view(case: ledger.Case, point: str, point_name: str,
+                     calendar: service_calendar.HallCalendar, handover_days: int,
+                     today: date) -> dict[str, Any]:
+    """A case in the 代办 inbox of the windows that serve its item (the clerk console): its
+    line (`point_case_view`) with its point, whether the town has still to act on it, its
+    hand-over deadline and warning (`ledger.handover_level`) and the town's entries its stage
+    allows (`ledger.town_actions`)."""
+    return point_case_view(case) | {
+        "point": point, "point_name": point_name, "open": case.stage in ledger.OPEN_STAGES,
+        "recorded_at": case.recorded_at,
+        "due_day": ledger.handover_due(calendar, case.recorded_at, handover_days).isoformat(),
+        "due": ledger.handover_level(case, calendar, handover_days, today),
+        "on_time": ledger.delivered_on_time(case, calendar, handover_days),
+        "actions": ledger.town_actions(case)}
+
+
+def point_sync_view(code: str, name: str, installed: bool, last_contact: datetime | None,
+                    up_last: int, down_pending: int, clock_offset: int | None) -> dict[str, Any]:
+    """A village point's sync as the manager's dashboard shows it (`point_logs.list_points`):
+    last contact, the entries of its log the town holds, the town's entries it has not
+    confirmed yet, and its clock's offset, with a warning past `ledger.CLOCK_WARN_SECONDS`."""
+    warning = None
+    if clock_offset is not None and abs(clock_offset) > ledger.CLOCK_WARN_SECONDS:
+        warning = f"代办点电脑时钟与乡镇相差 {round(abs(clock_offset) / 60)} 分钟"
+    return {"point": code, "name": name, "installed": installed,
+            "last_contact": None if last_contact is None else iso(last_contact),
+            "up_last": up_last, "down_pending": down_pending,
+            "clock_offset_seconds": clock_offset, "clock_warning": warning}

@@ -52,6 +52,8 @@ Side = Literal["up", "down"]
 MAX_TEXT = 200
 """The longest text a field of an entry may hold (a name, a note, a material's name)."""
 MAX_MATERIALS = 40
+CLOCK_WARN_SECONDS = 120
+"""A point clock further than this from the town's is shown, on both sides, as a warning."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,13 @@ NEXT_STAGE: Mapping[type[Record], str] = {
     CaseArchived: "archived", CaseVisited: "visited", TownReceived: "delivered",
     TownAccepted: "handling", TownFinished: "finished"}
 """The stage a kind moves its case to (kinds not here leave it where it is)."""
+OPEN_STAGES = ("recorded", "delivered", "handling")
+"""The stages of a case the town has still to do something about (its inbox's open cases)."""
+
+
+def town_actions(case: Case) -> list[str]:
+    """The town's entries (their kinds' tags) the case's stage allows (`RULES`)."""
+    return [kind.tag for kind in KINDS if kind.side == "down" and case.stage in RULES[kind]]
 
 
 @dataclass(frozen=True, slots=True)

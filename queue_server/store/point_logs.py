@@ -218,6 +218,17 @@ def followed(conn: Connection, hall_id: int, case: str,
     return enrolled.name, fold(conn, hall_id, point, case).get(case)
 
 
+def inbox(conn: Connection, hall_id: int,
+          items: set[str] | None) -> list[tuple[PointSync, ledger.Case]]:
+    """The cases of the hall's live points whose item is one of `items` (None: every item),
+    each with its point: the 代办 inbox of the windows that serve those items."""
+    out = []
+    for point in list_points(conn, hall_id):
+        out += [(point, case) for case in fold(conn, hall_id, point.code).values()
+                if items is None or case.item in items]
+    return out
+
+
 def write_town_entry(engine: Engine, hall: str, point: str, record: ledger.Record,
                      at: datetime) -> ledger.Entry:
     """Append one entry of the town's to its log for `point`, after checking it against the
