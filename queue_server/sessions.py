@@ -939,7 +939,7 @@ class Session:
 
         return {"points": [views.point_sync_view(
             p.code, p.name, p.installed, p.last_contact, p.up_last, p.down_pending,
-            p.clock_offset) for p in await asyncio.to_thread(read)]}
+            p.clock_offset, self.state.definition.hall) for p in await asyncio.to_thread(read)]}
 
     async def _op_point_answer(self, request: Request) -> dict[str, Any]:
         """The town's entry on a point's case (received, accepted, asked for more, finished),

@@ -990,14 +990,16 @@ def point_inbox_view(case: ledger.Case, point: str, point_name: str,
 
 
 def point_sync_view(code: str, name: str, installed: bool, last_contact: datetime | None,
-                    up_last: int, down_pending: int, clock_offset: int | None) -> dict[str, Any]:
+                    up_last: int, down_pending: int, clock_offset: int | None,
+                    calendar: service_calendar.HallCalendar) -> dict[str, Any]:
     """A village point's sync as the manager's dashboard shows it (`point_logs.list_points`):
-    last contact, the entries of its log the town holds, the town's entries it has not
+    last contact (the hall's local time), the entries of its log the town holds, the town's entries it has not
     confirmed yet, and its clock's offset, with a warning past `ledger.CLOCK_WARN_SECONDS`."""
     warning = None
     if clock_offset is not None and abs(clock_offset) > ledger.CLOCK_WARN_SECONDS:
         warning = f"代办点电脑时钟与乡镇相差 {round(abs(clock_offset) / 60)} 分钟"
     return {"point": code, "name": name, "installed": installed,
-            "last_contact": None if last_contact is None else iso(last_contact),
+            "last_contact": None if last_contact is None
+            else iso(service_calendar.local(calendar, last_contact)),
             "up_last": up_last, "down_pending": down_pending,
             "clock_offset_seconds": clock_offset, "clock_warning": warning}

@@ -3,7 +3,9 @@ against a real `queue-server serve` on 127.0.0.1 with a real SQLite file; a vill
 brought there by the real sync (tests/point_link.py). Window 1 serves category A: it lists the
 cases of A's item, not those of B's; every answer by clicks (接收材料, 要求补正, 受理, 办结), each
 written in the town's log; a case the point withdrew meanwhile refused in the server's words;
-a new case that syncs in shows without a reload. Screenshots in tests/artifacts/clerk/."""
+a new case that syncs in shows without a reload. The manager's dashboard has a line per point:
+its last contact, what the town holds, what waits to go down, a clock that is off. Screenshots
+in tests/artifacts/clerk/ and tests/artifacts/manager/."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from tests.browser import chromium
 from tests.live_hall import ROUND_THE_CLOCK, LiveHall
 from tests.point_link import POINT, Point, Town, enrol, in_sync, running, until
 from tests.test_clerk_console import console_page
+from tests.test_manager_pages import dashboard
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MZ_ITEM = """
@@ -175,3 +178,32 @@ def test_window_1s_inbox_lists_its_items_cases_and_answers_them_by_clicks(town, 
     assert held.result_note == "已参保，下月起缴费" and held.clerk == "张敏（1001）"
     assert held.asks[0].what == "缺户口簿复印件（户主页和本人页）"
     assert town_db.fold()[withdrawn].stage == "withdrawn"
+
+
+def test_the_dashboard_shows_each_points_sync(town, browser, tmp_path) -> None:
+    # the point's clock 10 minutes fast against the town's (simulated from 09:00 today)
+    point, town_db = Point(tmp_path, enrol(town)), Town(town)
+    enrol(town, "P08")   # enrolled, never installed
+    case = _record(point, 7, "张三", "13800001111", "T-SB-001", "城乡居民基本养老保险参保登记",
+                   ("居民身份证",))
+    point.now = datetime(2026, 12, 7, 9, 10, tzinfo=ZONE)
+    _sync(point, town_db)
+    with dashboard(browser, town) as d:
+        page = d.page
+        line = page.locator("#points li[data-point='P07']")
+        expect(line).to_contain_text("李庄村便民服务站（P07）")
+        expect(line).to_contain_text("最近联系 12月7日 09:0")
+        expect(line).to_contain_text("已收 1 条")
+        expect(line).to_contain_text("待下发 0 条")
+        expect(line).to_contain_text("⚠ 代办点电脑时钟与乡镇相差 10 分钟")
+        expect(page.locator("#points li[data-point='P08']")).to_contain_text("尚未安装")
+        # a clerk answers while the point is away: the line says it waits to go down, live
+        clerk = town.hello("clerk", badge="1001", pin="1111")
+        assert clerk.request("point_answer", point=POINT, case=case, kind="town_received",
+                             window=1)["ok"]
+        expect(line.locator(".point-pending")).to_have_text("待下发 1 条")
+        expect(page.locator("#points-summary")).to_have_text("2 个，待下发 1 条")
+        d.assert_fits()
+        d.assert_readable()
+        d.shot("points-panel-1366")
+        assert d.errors == []
