@@ -1,8 +1,8 @@
 """The clerk console's 代办件 (docs/clerk-console.md) in chromium at a window PC's 1366×768,
 against a real `queue-server serve` on 127.0.0.1 with a real SQLite file; a village point's cases
 brought there by the real sync (tests/point_link.py). Window 1 serves category A: it lists the
-cases of A's item, not those of B's; every answer by clicks (接收材料, 要求补正, 受理, 办结), each
-written in the town's log; a case the point withdrew meanwhile refused in the server's words;
+cases of A's item, not those of B's; every answer by clicks (接收材料, 要求补正, 确认受理, 确认办结),
+each written in the town's log; a case the point withdrew meanwhile refused in the server's words;
 a new case that syncs in shows without a reload. The manager's dashboard has a line per point:
 its last contact, what the town holds, what waits to go down, a clock that is off. Screenshots
 in tests/artifacts/clerk/ and tests/artifacts/manager/."""
@@ -132,7 +132,7 @@ def test_window_1s_inbox_lists_its_items_cases_and_answers_them_by_clicks(town, 
 
         first.get_by_role("button", name="接收材料").click()
         expect(first).to_contain_text("已送达乡镇")
-        expect(first.locator(".pcase-acts button")).to_have_text(["受理", "要求补正", "办结"])
+        expect(first.locator(".pcase-acts button")).to_have_text(["确认受理", "要求补正", "确认办结"])
         first.get_by_role("button", name="要求补正").click()
         dialog = page.locator("#point-dialog")
         expect(dialog).to_be_visible()
@@ -143,7 +143,7 @@ def test_window_1s_inbox_lists_its_items_cases_and_answers_them_by_clicks(town, 
         expect(dialog).to_be_hidden()
         expect(first.locator(".pcase-ask")).to_contain_text("补正中")
         expect(first.locator(".pcase-ask")).to_contain_text("缺户口簿复印件（户主页和本人页）")
-        first.get_by_role("button", name="受理").click()
+        first.get_by_role("button", name="确认受理").click()
         expect(first.locator(".pcase-stage")).to_have_text("办理中")
         console.shot("inbox-3-asked")
 
@@ -156,7 +156,7 @@ def test_window_1s_inbox_lists_its_items_cases_and_answers_them_by_clicks(town, 
         expect(fresh.locator(".pcase-due")).to_have_text("应于12月10日前送达")
         expect(toggle).to_have_text("代办件 2")
 
-        first.get_by_role("button", name="办结").click()
+        first.get_by_role("button", name="确认办结").click()
         dialog.get_by_role("button", name="确定办结").click()
         expect(dialog.locator(".form-error")).to_have_text("请选择办理结果")
         dialog.get_by_text("准予办理").click()
