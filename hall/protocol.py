@@ -251,6 +251,10 @@ OPS: dict[str, Op] = {
     # village points (代办点, docs/points.md): a point's cases as the town holds them, and the
     # town's answer on one (`kind`: a town entry of queue_server.points.ledger)
     "point_cases": Op(("clerk", "manager"), {"point": text(20)}),
+    # the 代办 inbox of a window (a clerk's: the window signed in at), the whole hall's points
+    # filtered by the items its categories serve; a manager without `window`: every item
+    "point_inbox": Op(("clerk", "manager"), optional={"window": integer(1, 999)}),
+    "points": Op(("manager",)),   # the hall's points and their sync state
     "point_answer": Op(("clerk", "manager"), {"point": text(20), "case": text(40),
                                               "kind": text(20)},
                        {"window": integer(1, 999), "what": text(200), "result": text(20),

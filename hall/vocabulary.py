@@ -121,6 +121,10 @@ POINT_STAGES: Final = tuple(POINT_STAGE_NAMES)
 POINT_RESULT_NAMES: Final = {"done": "准予办理", "refused": "不予办理"}
 """How the town finishes a 代办 case."""
 POINT_RESULTS: Final = tuple(POINT_RESULT_NAMES)
+POINT_TOWN_ACTION_NAMES: Final = {"town_received": "接收材料", "town_accepted": "确认受理",
+                                  "town_asked": "要求补正", "town_finished": "确认办结"}
+"""The town's answers on a 代办 case at a window (the clerk console's 代办件), by the kind of
+entry each writes (`queue_server.points.ledger`)."""
 POINT_DUE_NAMES: Final = {"yellow": "临近送达期限", "red": "已超送达期限"}
 """A case not yet delivered to the town: its hand-over deadline is today or tomorrow (yellow),
 or past (red)."""

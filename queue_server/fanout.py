@@ -42,6 +42,7 @@ log = logging.getLogger("queue_server.fanout")
 
 
 MANAGERS = frozenset({"manager"})
+STAFF = frozenset({"clerk", "manager"})
 
 
 class Subscriber(Protocol):
@@ -157,6 +158,13 @@ class Hub(Generic[S]):
             return
         self._send([views.Delivery({"ev": "voice", "seq": seq, "device": session.name,
                                     "role": session.role, **voice}, MANAGERS)])
+
+    def point_cases(self, point: str, at: str) -> None:
+        """Tell the clerks' consoles and the managers that a village point's cases changed (its
+        entries arrived by sync, or the town answered one): each lists its 代办 inbox anew. Not
+        logged (the points' logs are not the hall's), so without `seq`."""
+        self._send([views.Delivery({"ev": "point_cases", "point": point, "at": at},
+                                   STAFF)])
 
     def counts(self) -> dict[str, int]:
         return {role: len(members) for role, members in self.by_role.items() if members}

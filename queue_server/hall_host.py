@@ -40,6 +40,7 @@ from queue_server.hall_definition import ServiceItem
 from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
+from queue_server.points import ledger
 from queue_server.points.sync import TownPoints, catalogue_items
 from queue_server.qr import qr_svg
 from queue_server.rate_limits import (
@@ -54,7 +55,7 @@ from queue_server.rate_limits import (
 )
 from queue_server.revocation import Revocation
 from queue_server.sessions import Context, Session
-from queue_server.store import accounts, hall_records
+from queue_server.store import accounts, hall_records, point_logs
 from queue_server.ticket_tokens import (
     TokenExpired,
     complaint_code,
@@ -65,7 +66,7 @@ from queue_server.ticket_tokens import (
 from queue_server.writer import Writer
 
 TICK_SECONDS = 5.0
-HALL_PAGES = ("/export/", "/guide/", "/t/", "/q", "/poster/", "/ts")   # the pages a hall makes itself
+HALL_PAGES = ("/export/", "/guide/", "/t/", "/q", "/poster/", "/ts", "/p/")   # the pages a hall makes itself
 LOOKUP_LIMIT = RateLimit(10, 60)   # 查询码 tries per address: then one every 6 s
 STEPPED_DOWN = "本大厅已转由另一台服务器服务，正在重新连接"
 HELLO_SECONDS = 10.0
@@ -96,6 +97,7 @@ class HallHost:
         self.stopped = False    # stepped down: no new connection is served
         self.lookups = PerAddress(LOOKUP_LIMIT)   # `/q` tries, per address
         self.status_tries = PerAddress(STATUS_LIMIT)   # `/ts` tries (a complaint's), per address
+        self.follow_tries = PerAddress(STATUS_LIMIT)   # `/p/<case>` (a 代办 case's), per address
         self.purged_on: date | None = None   # the hall day complaint contacts were last purged on
         self.salts_forgotten_on: date | None = None   # … and the old phone and booking salts
         self.salts_failed_on: date | None = None
@@ -108,7 +110,8 @@ class HallHost:
         self.points = TownPoints(   # its village points' sync (`/h/<code>/point/ws`)
             service.engine, service.hall_id, lambda: self.writer.clock(),
             lambda: service.catalogue_version,
-            lambda: catalogue_items(service.definition.items))
+            lambda: catalogue_items(service.definition.items),
+            lambda point: self.hub.point_cases(point, views.iso(self.writer.clock())))
         with service.engine.begin() as conn:
             secret = hall_records.secret_of(conn, service.hall_id)
             accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))
@@ -166,6 +169,8 @@ class HallHost:
         if path == "/ts":
             await self.writer.settled()
             return self.complaint_status(parse_qs(query), address)
+        if path.startswith("/p/"):
+            return await self.point_follow(path.removeprefix("/p/"), parse_qs(query), address)
         await self.writer.settled()
         if path.startswith("/export/"):
             return await self.export(path.removeprefix("/export/"))
@@ -304,6 +309,34 @@ class HallHost:
                 hall, number, status=views.complaint_status(complaint)))
         return page(HTTPStatus.NOT_FOUND, web_pages.complaint_status_html(
             hall, number, "没有找到：请核对编号和查询码"))
+
+    async def point_follow(self, case: str, asked: dict[str, list[str]],
+                           address: str = "") -> Response:
+        """`/p/<case>?k=<key>`: a village point's case as the town holds it, for the citizen who
+        scanned the receipt's QR (docs/points.md): its stages, nothing personal. A key that is
+        not the point's for this case (`point_logs.followed`) gets no information; tries are
+        limited per address (`STATUS_LIMIT`)."""
+        hall = self.context.hall_view
+        if not self.follow_tries.take(address):
+            return page(HTTPStatus.TOO_MANY_REQUESTS, web_pages.point_follow_html(
+                hall, "查询太频繁，请一分钟后再试"))
+        key = asked.get("k", [""])[0]
+        service = self.service
+
+        def read() -> tuple[str, ledger.Case | None] | None:
+            with service.engine.connect() as conn:
+                return point_logs.followed(conn, service.hall_id, case, key)
+
+        found = await asyncio.to_thread(read)
+        if found is None:
+            return page(HTTPStatus.NOT_FOUND, web_pages.point_follow_html(
+                hall, "链接不完整：请扫描代办回执上的二维码，或凭件号到代办点查询"))
+        point_name, held = found
+        if held is None:
+            return page(HTTPStatus.OK, web_pages.point_follow_html(
+                hall, "代办点尚未送达或尚未同步，请稍后再查"))
+        return page(HTTPStatus.OK, web_pages.point_follow_html(
+            hall, case=views.point_follow_view(held, point_name)))
 
     def ticket_problem(self, token: str) -> Response | None:
         """For the citizen's live ticket page (`/t/<token>`): None when the token is one of

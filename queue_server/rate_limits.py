@@ -2,8 +2,8 @@
 
 One kiosk connection's tickets (`serve --take-limit`), one address's login tries
 (`serve --login-limit`), its 查询码 tries (`/q`) and its hall codes and tickets on the mobile
-取号 page (`/take`), its complaints and its complaint status tries (`/ts`), its bookings and
-cancellations (`/book`) are limited this way.
+取号 page (`/take`), its complaints and its complaint status tries (`/ts`), its looks at a 代办
+case's follow page (`/p/<case>`), its bookings and cancellations (`/book`) are limited this way.
 A burst of 0 means no limit.
 """
 

@@ -89,8 +89,11 @@ log = logging.getLogger("queue_server.sessions")
 READ_OPS = frozenset({"catalogue", "stats", "export",   # answered without the writer
                       "take_menu", "take_poster", "complaint_contact", "find_complaints",
                       "booking_menu", "booking_slots",
-                      "point_cases", "point_answer"})   # a point's logs are not the hall's
+                      "point_cases", "point_answer", "point_inbox", "points"})   # a point's logs are not the hall's
 
+
+INBOX_CLOSED = 30
+"""The cases the town is done with that a 代办 inbox still lists (the newest)."""
 
 WRONG_PROOFS = 5
 """Wrong phone numbers or ID digits given for one booking code in a day before its cancellation
@@ -971,6 +974,46 @@ class Session:
         return {"point": point, "cases": [views.point_case_view(c)
                                           for c in (await asyncio.to_thread(read)).values()]}
 
+    async def _op_point_inbox(self, request: Request) -> dict[str, Any]:
+        """The 代办 inbox of a window (docs/clerk-console.md): the cases of the hall's points
+        whose item is of a category the window serves; open ones first (oldest first), then the
+        others (newest first, at most INBOX_CLOSED)."""
+        definition = self.state.definition
+        window = request.params.get("window", self.state.clerk_window.get(self.badge)
+                                    if self.badge else None)
+        if window is None and self.role == "clerk":
+            raise DomainError("conflict", "请先在窗口签到，再查看代办件")
+        items: set[str] | None = None
+        if window is not None:
+            served = definition.window_by_number.get(window)
+            if served is None:
+                raise ProtocolError("bad_request", f"没有 {window} 号窗口")
+            items = {i.code for i in definition.items if i.category in served.categories}
+        service, hall, today = self.context.service, definition.hall, self.state.day
+
+        def read() -> list[tuple[point_logs.PointSync, ledger.Case]]:
+            with service.engine.connect() as conn:
+                return point_logs.inbox(conn, service.hall_id, items)
+
+        cases = [views.point_inbox_view(case, point.code, point.name, hall, hall.handover_days,
+                                        today) for point, case in await asyncio.to_thread(read)]
+        waiting = sorted((c for c in cases if c["open"]), key=lambda c: c["recorded_at"])
+        done = sorted((c for c in cases if not c["open"]), key=lambda c: c["recorded_at"],
+                      reverse=True)
+        return {"window": window, "cases": waiting + done[:INBOX_CLOSED]}
+
+    async def _op_points(self, request: Request) -> dict[str, Any]:
+        """The hall's village points with their sync state (the manager's 代办点 panel)."""
+        service = self.context.service
+
+        def read() -> list[point_logs.PointSync]:
+            with service.engine.connect() as conn:
+                return point_logs.list_points(conn, service.hall_id)
+
+        return {"points": [views.point_sync_view(
+            p.code, p.name, p.installed, p.last_contact, p.up_last, p.down_pending,
+            p.clock_offset, self.state.definition.hall) for p in await asyncio.to_thread(read)]}
+
     async def _op_point_answer(self, request: Request) -> dict[str, Any]:
         """The town's entry on a point's case (received, accepted, asked for more, finished),
         signed by this person, checked by the written rules; it goes down at the point's sync."""
@@ -996,6 +1039,7 @@ class Session:
                                             service.definition.hall.code, p["point"], record, now)
         except point_logs.PointError as refused:
             raise DomainError("conflict", str(refused)) from None
+        self.context.hub.point_cases(p["point"], views.iso(now))
         return {"entry": entry.wire()}
 
     async def _op_find_complaints(self, request: Request) -> dict[str, Any]:
@@ -1050,6 +1094,8 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "take_poster": Session._op_take_poster,
     "point_cases": Session._op_point_cases,
     "point_answer": Session._op_point_answer,
+    "point_inbox": Session._op_point_inbox,
+    "points": Session._op_points,
     "device_status": Session._op_device_status,
     "lost_ratings": Session._op_lost_ratings,   # a command, nothing to answer
     "sign_in": Session._op_sign_in,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import chain
 from typing import Any, NamedTuple, overload
 
@@ -22,6 +22,8 @@ from hall.vocabulary import (
     COMPLAINT_KIND_NAMES,
     COMPLAINT_STATUS_NAMES,
     OUTCOME_NAMES,
+    POINT_RESULT_NAMES,
+    POINT_STAGE_NAMES,
     TICKET_KIND_NAMES,
     TICKET_STATUS_NAMES,
     WINDOW_STATUS_NAMES,
@@ -29,6 +31,7 @@ from hall.vocabulary import (
 )
 from queue_server import bookings
 from queue_server import events as ev
+from queue_server.complaint_contacts import masked_name
 from queue_server.events import D, Event
 from queue_server.hall_definition import HallDefinition, ServiceItem
 from queue_server.hall_state import (
@@ -956,3 +959,48 @@ def point_case_view(case: ledger.Case) -> dict[str, Any]:
             "conflicts": [{"side": side, "seq": seq, "reason": reason,
                            "text": ledger.conflict_text(reason)}
                           for side, seq, reason in case.conflicts]}
+
+
+def point_follow_view(case: ledger.Case, point_name: str) -> dict[str, Any]:
+    """A village point's case as the citizen's follow page shows it (`/h/<hall>/p/<case>`):
+    each stage reached with its day (the writer's clock), the open 补正, the result;
+    the name masked (张*), the phone never."""
+    stages = [{"stage": s, "name": POINT_STAGE_NAMES[s], "day": case.at[s][:10],
+               "now": s == case.stage} for s in POINT_STAGE_NAMES if s in case.at]
+    ask = case.open_ask
+    return {"case": case.case, "name": masked_name(case.name), "item_name": case.item_name,
+            "point": point_name, "stage": case.stage, "stages": stages,
+            "ask": None if ask is None else ask.what,
+            "result": POINT_RESULT_NAMES.get(case.result or ""), "result_note": case.result_note}
+
+
+def point_inbox_view(case: ledger.Case, point: str, point_name: str,
+                     calendar: service_calendar.HallCalendar, handover_days: int,
+                     today: date) -> dict[str, Any]:
+    """A case in the 代办 inbox of the windows that serve its item (the clerk console): its
+    line (`point_case_view`) with its point, whether the town has still to act on it, its
+    hand-over deadline and warning (`ledger.handover_level`) and the town's entries its stage
+    allows (`ledger.town_actions`)."""
+    return point_case_view(case) | {
+        "point": point, "point_name": point_name, "open": case.stage in ledger.OPEN_STAGES,
+        "recorded_at": case.recorded_at,
+        "due_day": ledger.handover_due(calendar, case.recorded_at, handover_days).isoformat(),
+        "due": ledger.handover_level(case, calendar, handover_days, today),
+        "on_time": ledger.delivered_on_time(case, calendar, handover_days),
+        "actions": ledger.town_actions(case)}
+
+
+def point_sync_view(code: str, name: str, installed: bool, last_contact: datetime | None,
+                    up_last: int, down_pending: int, clock_offset: int | None,
+                    calendar: service_calendar.HallCalendar) -> dict[str, Any]:
+    """A village point's sync as the manager's dashboard shows it (`point_logs.list_points`):
+    last contact (the hall's local time), the entries of its log the town holds, the town's entries it has not
+    confirmed yet, and its clock's offset, with a warning past `ledger.CLOCK_WARN_SECONDS`."""
+    warning = None
+    if clock_offset is not None and abs(clock_offset) > ledger.CLOCK_WARN_SECONDS:
+        warning = f"代办点电脑时钟与乡镇相差 {round(abs(clock_offset) / 60)} 分钟"
+    return {"point": code, "name": name, "installed": installed,
+            "last_contact": None if last_contact is None
+            else iso(service_calendar.local(calendar, last_contact)),
+            "up_last": up_last, "down_pending": down_pending,
+            "clock_offset_seconds": clock_offset, "clock_warning": warning}

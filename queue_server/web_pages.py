@@ -142,6 +142,53 @@ def complaint_status_html(hall: dict[str, Any], number: str = "", problem: str =
     return _page("投诉建议办理进度", body, _STATUS_STYLE)
 
 
+def point_follow_html(hall: dict[str, Any], problem: str = "",
+                      case: dict[str, Any] | None = None) -> str:
+    """`/p/<case>?k=<key>`: a village point's 代办 case for the citizen who scanned the receipt's
+    QR (`case`: `views.point_follow_view`), or only `problem` (a link without its key, a case
+    not at the town yet): nothing else."""
+    if case is None:
+        body = (f"<header><p>{escape(hall['name'])}</p><h1>代办件办理进度</h1></header><main>"
+                f"<section id=\"problem\">{escape(problem)}</section></main>")
+        return _page("代办件办理进度", body, _FOLLOW_STYLE)
+    rows = [("件号", case["case"]), ("办理事项", case["item_name"]), ("申请人", case["name"]),
+            ("代办点", case["point"])]
+    stages = "".join(
+        f"<li class=\"{'now' if s['now'] else 'done'}\"><span>{escape(s['name'])}</span>"
+        f"<small>{int(s['day'][5:7])}月{int(s['day'][8:10])}日</small></li>"
+        for s in case["stages"])
+    notes = ""
+    if case["ask"]:
+        notes += ("<section id=\"ask\" class=\"ask\"><h2>需要补交材料</h2>"
+                  f"<p>{escape(case['ask'])}</p><p>请备齐后交给代办点，由代办员送到乡镇。</p></section>")
+    if case["result"]:
+        note = f"<p>{escape(case['result_note'])}</p>" if case["result_note"] else ""
+        notes += (f"<section id=\"result\"><h2>办理结果：{escape(case['result'])}</h2>{note}"
+                  "<p>请到代办点领取结果或了解详情。</p></section>")
+    body = (f"<header><p>{escape(hall['name'])}</p><h1>代办件办理进度</h1></header><main>"
+            "<section><dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>"
+                                      for k, v in rows) + "</dl></section>"
+            f"{notes}<section><h2>办理进度</h2><ol class=\"stages\" id=\"stages\">{stages}</ol>"
+            "</section><section>本页不显示电话等个人信息。有疑问请联系代办点，或拨打咨询电话 "
+            f"{escape(hall.get('consultation_phone', ''))}。</section></main>")
+    return _page(f"代办件办理进度 {case['case']}", body, _STATUS_STYLE + _FOLLOW_STYLE)
+
+
+_FOLLOW_STYLE = """
+.stages{list-style:none;padding:0;margin:0}
+.stages li{display:flex;justify-content:space-between;padding:6px 0 6px 28px;position:relative;
+border-left:3px solid #c5d0dc;margin-left:8px}
+.stages li::before{content:"";position:absolute;left:-10px;top:12px;width:14px;height:14px;
+border-radius:50%;background:#fff;border:3px solid #c5d0dc}
+.stages li.done::before{background:#2d7a3e;border-color:#2d7a3e}
+.stages li.now{font-weight:bold;color:#123a6b}
+.stages li.now::before{background:#123a6b;border-color:#123a6b}
+.stages small{font-size:16px;color:#4a5666;font-weight:normal}
+.ask{border:2px solid #b86e00}.ask h2{color:#8a4f00}
+#problem{font-size:20px}
+"""
+
+
 _STATUS_STYLE = "dl{margin:0}dt{color:#4a5666;font-size:15px}dd{margin:0 0 8px;font-size:20px}"
 
 

@@ -96,8 +96,8 @@ def test_an_agent_records_cases_prints_a_receipt_and_follows_them_day_by_day(tmp
         page.emulate_media(media="screen")
         page.set_viewport_size(PC["viewport"])
         qr = Image.open(io.BytesIO(page.locator("#qr svg").screenshot()))
-        assert [d.data.decode() for d in zbar_decode(qr)] == [
-            "https://zhen.example.gov.cn/h/T03/p/P07-261204-001"]
+        assert [d.data.decode() for d in zbar_decode(qr)] == [   # the key: ledger.follow_key
+            "https://zhen.example.gov.cn/h/T03/p/P07-261204-001?k=9393e0ae7d72"]
         page.get_by_role("link", name="返回台账").click()
         page.get_by_text("○ 未连接乡镇 · 待上传 1 条").wait_for()
 

@@ -36,6 +36,8 @@ the right order; its times are shown as written (the town measures and shows the
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +52,8 @@ Side = Literal["up", "down"]
 MAX_TEXT = 200
 """The longest text a field of an entry may hold (a name, a note, a material's name)."""
 MAX_MATERIALS = 40
+CLOCK_WARN_SECONDS = 120
+"""A point clock further than this from the town's is shown, on both sides, as a warning."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +209,13 @@ NEXT_STAGE: Mapping[type[Record], str] = {
     CaseArchived: "archived", CaseVisited: "visited", TownReceived: "delivered",
     TownAccepted: "handling", TownFinished: "finished"}
 """The stage a kind moves its case to (kinds not here leave it where it is)."""
+OPEN_STAGES = ("recorded", "delivered", "handling")
+"""The stages of a case the town has still to do something about (its inbox's open cases)."""
+
+
+def town_actions(case: Case) -> list[str]:
+    """The town's entries (their kinds' tags) the case's stage allows (`RULES`)."""
+    return [kind.tag for kind in KINDS if kind.side == "down" and case.stage in RULES[kind]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,3 +507,14 @@ def case_number(point: str, day: date, taken: Iterable[str]) -> str:
     used = [int(c[len(prefix):]) for c in taken
             if c.startswith(prefix) and c[len(prefix):].isdigit()]
     return f"{prefix}{max(used, default=0) + 1:03d}"
+
+
+FOLLOW_KEY_DIGITS = 12
+
+
+def follow_key(secret: str, case: str) -> str:
+    """The key in a case's follow page address (`/h/<hall>/p/<case>?k=<key>`, the receipt's QR):
+    12 hex digits of an HMAC-SHA256 of the case number with the point's secret. The point makes
+    it for its receipt, the town checks it; case numbers can be guessed, keys cannot."""
+    message = f"dbj-follow|{case}".encode()
+    return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()[:FOLLOW_KEY_DIGITS]

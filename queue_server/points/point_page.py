@@ -55,8 +55,6 @@ ACTIONS: Mapping[str, type[ledger.Record]] = {
 """Each op on a case, and the entry it writes."""
 
 _PHONE = re.compile(r"1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|[0-9]{7,8}")
-CLOCK_WARN_SECONDS = 120
-"""A point clock further than this from the town's is shown as a warning to set it."""
 
 
 class Refused(ValueError):
@@ -163,7 +161,7 @@ def link_view(state: Mapping[str, Any] | None, pending: int) -> dict[str, Any]:
                 "clock_offset_seconds": None, "clock_warning": None, "error": None}
     offset = state.get("clock_offset_seconds")
     warning = None
-    if offset is not None and abs(offset) > CLOCK_WARN_SECONDS:
+    if offset is not None and abs(offset) > ledger.CLOCK_WARN_SECONDS:
         warning = f"本机时钟与乡镇相差 {round(abs(offset) / 60)} 分钟，请校准"
     return {"connected": bool(state.get("connected")), "last_contact": state.get("last_contact"),
             "pending": int(state.get("pending", pending)), "clock_offset_seconds": offset,
@@ -183,5 +181,7 @@ def town_address(enrolment: Enrolment) -> str:
 
 
 def follow_url(enrolment: Enrolment, case: str) -> str:
-    """Where the citizen follows a case (the receipt's QR): the town's `/h/<hall>/p/<case>`."""
-    return f"{town_address(enrolment)}/h/{enrolment.hall}/p/{case}"
+    """Where the citizen follows a case (the receipt's QR): the town's `/h/<hall>/p/<case>`,
+    with the key that proves the address was made by the point (`ledger.follow_key`)."""
+    return (f"{town_address(enrolment)}/h/{enrolment.hall}/p/{case}"
+            f"?k={ledger.follow_key(enrolment.secret, case)}")

@@ -198,8 +198,10 @@ class TownPoints:
 
     def __init__(self, engine: Engine, hall_id: int, clock: Callable[[], datetime],
                  catalogue_version: Callable[[], int],
-                 catalogue: Callable[[], tuple[CatalogueItem, ...]]):
+                 catalogue: Callable[[], tuple[CatalogueItem, ...]],
+                 changed: Callable[[str], None] = lambda point: None):
         self.engine = engine
+        self.changed = changed   # told the point's code when new entries of its log are stored
         self.hall_id = hall_id
         self.clock = clock
         self.catalogue_version = catalogue_version
@@ -269,8 +271,11 @@ class TownPoints:
                                             data["last"])
                     continue
                 entries = entries_of(data, "up", code, up_have)
-                up_have = await asyncio.to_thread(self._write, point_logs.store_up, code,
-                                                  entries, self.clock(), offset)
+                held = await asyncio.to_thread(self._write, point_logs.store_up, code,
+                                               entries, self.clock(), offset)
+                if held != up_have:
+                    self.changed(code)
+                up_have = held
                 await connection.send(_text("up_ack", last=up_have))
         finally:
             pushing.cancel()

@@ -15,6 +15,7 @@ entries for a point (`write_town_entry`) are checked against the case as both lo
 
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from collections.abc import Sequence
@@ -218,6 +219,33 @@ def ledgers(conn: Connection, hall_id: int) -> list[ledger.PointLedger]:
             if point in logs:
                 logs[point][side].append(ledger.entry_from_wire(data))
     return [ledger.PointLedger(code, names[code], ledger.fold(*logs[code])) for code in sorted(names)]
+
+
+def followed(conn: Connection, hall_id: int, case: str,
+             key: str) -> tuple[str, ledger.Case | None] | None:
+    """For the citizen's follow page (`/h/<hall>/p/<case>?k=<key>`): None when the key is not the
+    one the point made for this case (`ledger.follow_key`, with the secret of any enrolment of
+    the point: a receipt printed before `--again` still opens); else the point's name and the
+    case as the town holds it (None while its entries have not reached the town)."""
+    point = case.partition("-")[0]
+    if not POINT_CODE.fullmatch(point) or len(case) > 40 or len(key) != ledger.FOLLOW_KEY_DIGITS:
+        return None
+    enrolled = next((p for p in enrolments(conn, hall_id, point) if hmac.compare_digest(
+        key.encode(), ledger.follow_key(p.secret, case).encode())), None)
+    if enrolled is None:
+        return None
+    return enrolled.name, fold(conn, hall_id, point, case).get(case)
+
+
+def inbox(conn: Connection, hall_id: int,
+          items: set[str] | None) -> list[tuple[PointSync, ledger.Case]]:
+    """The cases of the hall's live points whose item is one of `items` (None: every item),
+    each with its point: the 代办 inbox of the windows that serve those items."""
+    out = []
+    for point in list_points(conn, hall_id):
+        out += [(point, case) for case in fold(conn, hall_id, point.code).values()
+                if items is None or case.item in items]
+    return out
 
 
 def write_town_entry(engine: Engine, hall: str, point: str, record: ledger.Record,

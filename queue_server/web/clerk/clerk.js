@@ -125,6 +125,7 @@ function onHello(reply) {
   }
   applyClerk(reply.clerk, reply.seq, before);
   app.newDay = null;
+  refreshInbox();   // 代办件 (inbox.js): what changed while away
 }
 
 function onEvent(event) {
@@ -151,6 +152,9 @@ function onEvent(event) {
       }
       break;
     }
+    case "point_cases":   // a village point's cases changed: 代办件 (inbox.js)
+      refreshInbox();
+      break;
     case "day_started":
       app.newDay = event.day;
       say("新的服务日已开始，正在重新载入…");
@@ -234,6 +238,7 @@ function render() {
     renderRatings();
     renderCases();
   }
+  noteInboxWindow();   // 代办件 (inbox.js)
 }
 
 function renderTop() {
@@ -973,6 +978,7 @@ function buildChoices() {
 function onKey(event) {
   if (event.ctrlKey || event.altKey || event.metaKey || event.repeat || event.isComposing) return;
   if (app.screen !== "main" || document.querySelector("dialog[open]")) return;
+  if (inbox.shown) return;   // the keys call at the window: not over the 代办件
   const target = event.target;
   if (target instanceof Element && target.closest("input, select, textarea, [contenteditable]")) return;
   const digit = /^(?:Digit|Numpad)([1-9])$/.exec(event.code);
@@ -986,6 +992,7 @@ function onKey(event) {
 
 function start() {
   buildChoices();
+  startInbox();
   for (const dialog of document.querySelectorAll("dialog")) setUpDialog(dialog);
   for (const select of ["to-category", "to-window"]) {
     $(select).addEventListener("change", () => { $(`${select}-choice`).checked = true; });

@@ -967,6 +967,10 @@ function start() {
     window.Bookings.attach({ onHello: (hook) => app.loginHooks.push(hook),
                              onEvent: (hook) => app.eventHooks.push(hook) });
   }
+  if (window.Points) {
+    window.Points.attach({ request, onHello: (hook) => app.loginHooks.push(hook),
+                           onEvent: (hook) => app.eventHooks.push(hook) });
+  }
   if (window.Complaints) {
     window.Complaints.attach({
       request, onHello: (hook) => app.loginHooks.push(hook),
