@@ -10,8 +10,9 @@
 // the server's (VOCABULARY, from /common/vocabulary.js).
 "use strict";
 
-const { BOOKED_MARK, CASE_ACTION_NAMES, CASE_DUE_NAMES, POINT_STAGE_NAMES, PRIORITY_NAMES,
+const { BOOKED_MARK, CASE_ACTION_NAMES, CASE_DUE_NAMES, PRIORITY_NAMES,
         POST_NAMES, WINDOW_STATUS_NAMES } = VOCABULARY;
+// POINT_STAGE_NAMES and the other words of the 代办 cases: inbox.js (loaded before this file).
 const ACTION_NAMES = {
   call_next: "呼叫下一位", recall: "重呼", no_show: "过号", transfer: "转移", hold: "挂起",
   finish: "办结", pause: "暂停", resume: "恢复", sign_out: "签退", call_number: "叫指定号",
