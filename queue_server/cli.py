@@ -350,7 +350,8 @@ def cmd_point_enrol(args: argparse.Namespace) -> None:
     from queue_server import views
     from queue_server.hall_toml import PUBLIC_URL, PUBLIC_URL_HINT
     from queue_server.points.enrolment import Enrolment, encode
-    from queue_server.points.sync import SYNC_PATH, catalogue_items
+    from queue_server.points.sync import SYNC_PATH
+    from queue_server.points.town_link import catalogue_items
     from queue_server.store import point_logs
 
     engine = _engine(args)

@@ -41,7 +41,7 @@ from queue_server.hall_service import HallService
 from queue_server.http_replies import page, reply, text_reply
 from queue_server.login_gate import LoginGate
 from queue_server.points import ledger
-from queue_server.points.sync import TownPoints, catalogue_items
+from queue_server.points.town_link import TownPoints, catalogue_items
 from queue_server.qr import qr_svg
 from queue_server.rate_limits import (
     BOOK_DAY_LIMIT,

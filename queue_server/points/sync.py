@@ -1,8 +1,10 @@
-"""The sync between a village point and its town's hall server, both ends (docs/points.md,
+"""The sync between a village point and its town's hall server: the wire, and the point's end (docs/points.md,
 docs/protocol.md "Village points").
 
-The point connects to `<town>/h/<hall>/point/ws` whenever it can (`PointLink`); the town
-(`TownPoints`, one per hall served) answers. JSON text frames, each with its type in `t`:
+The point connects to `<town>/h/<hall>/point/ws` whenever it can (`PointLink`, here); the
+town (`queue_server.points.town_link.TownPoints`, one per hall served) answers. This module is
+the wire both ends share and the point's end, so that a point's server loads nothing of the
+town's (its hall files, its storage). JSON text frames, each with its type in `t`:
 
     point → town   hello {point, installation, nonce, now, up_last, down_have, catalogue}
     town → point   challenge {nonce}
@@ -40,17 +42,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
 from websockets.asyncio.client import connect
 from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from hall.protocol import MAX_FRAME_BYTES
-from queue_server.hall_definition import ServiceItem
 from queue_server.points import ledger
 from queue_server.points.enrolment import CatalogueItem
 from queue_server.points.point_store import PointStore
-from queue_server.store import point_logs
 
 SYNC_PATH = "/point/ws"
 """The sync's WebSocket under a hall's path (`/h/<hall>/point/ws`)."""
@@ -131,7 +130,7 @@ def entries_of(data: Mapping[str, Any], side: str, point: str,
     return entries
 
 
-def _text(kind: str, **fields: Any) -> str:
+def frame_text(kind: str, **fields: Any) -> str:
     return json.dumps({"t": kind, **fields}, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -144,23 +143,18 @@ def batches(kind: str, entries: Sequence[ledger.Entry]) -> Iterable[tuple[str, i
         wire = entry.wire()
         length = len(json.dumps(wire, ensure_ascii=False).encode())
         if chunk and (len(chunk) == BATCH or size + length > BATCH_BYTES):
-            yield _text(kind, entries=chunk), chunk[-1]["seq"]
+            yield frame_text(kind, entries=chunk), chunk[-1]["seq"]
             chunk, size = [], 0
         chunk.append(wire)
         size += length + 1
     if chunk:
-        yield _text(kind, entries=chunk), chunk[-1]["seq"]
+        yield frame_text(kind, entries=chunk), chunk[-1]["seq"]
 
 
 def proof(secret: str, side: str, point: str, installation: str, nonce: str) -> str:
     """The HMAC with which `side` ("point" or "town") answers the other's nonce."""
     message = f"dbj-sync|{side}|{point}|{installation}|{nonce}".encode()
     return hmac.new(bytes.fromhex(secret), message, hashlib.sha256).hexdigest()
-
-
-def catalogue_items(items: Iterable[ServiceItem]) -> tuple[CatalogueItem, ...]:
-    """A hall's items as a point's catalogue: code, name and the names of the materials."""
-    return tuple(CatalogueItem(i.code, i.name, tuple(m.name for m in i.materials)) for i in items)
 
 
 def _items_of(data: Mapping[str, Any]) -> tuple[CatalogueItem, ...]:
@@ -174,7 +168,7 @@ def _items_of(data: Mapping[str, Any]) -> tuple[CatalogueItem, ...]:
     return tuple(items)
 
 
-def _moment(text: str) -> datetime:
+def moment_of(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -182,128 +176,6 @@ def _moment(text: str) -> datetime:
     if moment is None or moment.tzinfo is None:
         raise SyncRefused("时间应为带时区的 ISO 时间")
     return moment
-
-
-async def _refuse(connection: Connection, message: str) -> None:
-    with contextlib.suppress(ConnectionClosed):
-        await connection.send(_text("error", message=message))
-        await connection.close(CLOSE_REFUSED, "refused")
-
-
-# --- the town's end -------------------------------------------------------------------------
-
-class TownPoints:
-    """The sessions of one hall's points: at most one per point at a time (a new one ends the
-    one before, which may be a link that died unnoticed)."""
-
-    def __init__(self, engine: Engine, hall_id: int, clock: Callable[[], datetime],
-                 catalogue_version: Callable[[], int],
-                 catalogue: Callable[[], tuple[CatalogueItem, ...]],
-                 changed: Callable[[str], None] = lambda point: None):
-        self.engine = engine
-        self.changed = changed   # told the point's code when new entries of its log are stored
-        self.hall_id = hall_id
-        self.clock = clock
-        self.catalogue_version = catalogue_version
-        self.catalogue = catalogue
-        self.sessions: dict[str, Connection] = {}
-        self.locks: dict[str, asyncio.Lock] = {}
-
-    async def serve(self, connection: Connection) -> None:
-        try:
-            await self._serve(connection)
-        except SyncRefused as refused:
-            log.info("a point's sync refused: %s", refused)
-            await _refuse(connection, str(refused))
-        except point_logs.PointError as refused:
-            await _refuse(connection, str(refused))
-        except TimeoutError:
-            await _refuse(connection, f"{HELLO_SECONDS:g} 秒内未完成身份验证")
-        except ConnectionClosed:
-            pass
-
-    async def _serve(self, connection: Connection) -> None:
-        hello = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS), "hello")
-        now = self.clock()
-        offset = round((now - _moment(hello["now"])).total_seconds())
-        code, installation = hello["point"], hello["installation"]
-        enrolments = await asyncio.to_thread(self._read, point_logs.enrolments, code)
-        if not enrolments:
-            raise SyncRefused(f"本大厅没有编号为 {code[:40]} 的代办点")
-        nonce = secrets.token_hex(32)
-        await connection.send(_text("challenge", nonce=nonce))
-        answer = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS), "proof")["mac"]
-        point = next((p for p in enrolments if hmac.compare_digest(
-            answer.encode(), proof(p.secret, "point", code, installation, nonce).encode())), None)
-        if point is None:
-            raise SyncRefused("代办点身份验证失败：登记码的密钥不对")
-        if point.revoked_at is not None:
-            raise SyncRefused("此代办点的登记已被乡镇注销（已重新生成登记码），本机不能再同步")
-        await asyncio.to_thread(self._write, point_logs.bind_installation, code, installation)
-        previous = self.sessions.get(code)
-        self.sessions[code] = connection
-        if previous is not None:
-            await previous.close(1012, "本代办点已从新的连接接入")
-        lock = self.locks.setdefault(code, asyncio.Lock())
-        try:
-            async with lock:     # the session before has finished its last write
-                if self.sessions.get(code) is connection:
-                    await self._session(connection, point, hello, offset, now)
-        finally:
-            if self.sessions.get(code) is connection:
-                del self.sessions[code]
-
-    async def _session(self, connection: Connection, point: point_logs.Point,
-                       hello: Mapping[str, Any], offset: int, now: datetime) -> None:
-        code = point.code
-        up_have, _ = await asyncio.to_thread(self._write, point_logs.contact, code, now, offset)
-        await connection.send(_text(
-            "welcome", up_have=up_have, now=now.isoformat(timespec="seconds"),
-            clock_offset_seconds=offset,
-            mac=proof(point.secret, "town", code, hello["installation"], hello["nonce"])))
-        pushing = asyncio.create_task(self._push(connection, code, hello["down_have"],
-                                                 hello["catalogue"]))
-        try:
-            async for raw in connection:
-                data = frame(raw, "up", "down_ack")
-                if data["t"] == "down_ack":
-                    await asyncio.to_thread(self._write, point_logs.down_acked, code,
-                                            data["last"])
-                    continue
-                entries = entries_of(data, "up", code, up_have)
-                held = await asyncio.to_thread(self._write, point_logs.store_up, code,
-                                               entries, self.clock(), offset)
-                if held != up_have:
-                    self.changed(code)
-                up_have = held
-                await connection.send(_text("up_ack", last=up_have))
-        finally:
-            pushing.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                await pushing
-
-    async def _push(self, connection: Connection, code: str, sent: int, version: int) -> None:
-        """The town's entries after `sent`, and the catalogue when newer, as they come (looked
-        for every POLL_SECONDS: they may be written by another process)."""
-        while True:
-            if (current := self.catalogue_version()) > version:
-                await connection.send(_text("catalogue", version=current,
-                                            items=[asdict(i) for i in self.catalogue()]))
-                version = current
-            entries = await asyncio.to_thread(self._read, point_logs.down_entries, code, sent)
-            for text, last in batches("down", entries):
-                await connection.send(text)
-                sent = last
-            if not entries:
-                await asyncio.sleep(POLL_SECONDS)
-
-    def _read(self, reader: Callable[..., Any], *args: Any) -> Any:
-        with self.engine.connect() as conn:
-            return reader(conn, self.hall_id, *args)
-
-    def _write(self, writer: Callable[..., Any], *args: Any) -> Any:
-        with self.engine.begin() as conn:
-            return writer(conn, self.hall_id, *args)
 
 
 # --- the point's end ------------------------------------------------------------------------
@@ -382,13 +254,13 @@ class PointLink:
         nonce = secrets.token_hex(32)
         async with connect(self.url, open_timeout=HELLO_SECONDS, max_size=None,
                            close_timeout=2, compression=None) as connection:
-            await connection.send(_text(
+            await connection.send(frame_text(
                 "hello", point=enrolment.point, installation=installation, nonce=nonce,
                 now=self.clock().isoformat(timespec="seconds"), up_last=up_last,
                 down_have=down_have, catalogue=version))
             challenge = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS),
                               "challenge")
-            await connection.send(_text("proof", mac=proof(
+            await connection.send(frame_text("proof", mac=proof(
                 enrolment.secret, "point", enrolment.point, installation, challenge["nonce"])))
             welcome = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS), "welcome")
             if not hmac.compare_digest(welcome["mac"].encode(), proof(
@@ -433,7 +305,7 @@ class PointLink:
                 if new:
                     self.hub.town_entries(new)
                 _, have = await asyncio.to_thread(self.store.last)
-                await connection.send(_text("down_ack", last=have))
+                await connection.send(frame_text("down_ack", last=have))
             else:
                 items = _items_of(data)
                 await asyncio.to_thread(self.store.put, "catalogue", {
