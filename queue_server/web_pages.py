@@ -328,6 +328,8 @@ main.ledger{max-width:none;padding:0 4mm}
 .ledger th,.ledger td{border:0.5pt solid #8a96a6;padding:1mm 1.2mm;vertical-align:top;text-align:left;
 word-break:break-word}
 .ledger th{background:#e8edf3;white-space:nowrap}.ledger thead{display:table-header-group}
+.ledger th small{font-size:8pt;font-weight:normal;color:#4a5666}
+.ledger td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .ledger tr{break-inside:avoid}.ledger td span{display:block}.ledger td b{font-weight:normal;color:#4a5666}
 .ledger section{padding:0;margin:0;break-before:page}.ledger section:first-of-type{break-before:auto}
 .ledger .none{color:#4a5666}
@@ -365,17 +367,29 @@ def _cell(value: Any) -> str:
     return escape(value.isoformat() if isinstance(value, date) else str(value))
 
 
+def _print_head(name: str) -> str:
+    """A column's name, its unit (`受理数（件）`) on a line of its own, so that narrow number
+    columns leave the page's width to the names."""
+    base, paren, unit = name.partition("（")
+    if base and paren and unit.endswith("）"):
+        return f"{escape(base)}<br><small>（{escape(unit)}</small>"
+    return escape(name)
+
+
 def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
                  columns: tuple[tuple[str, tuple[str, ...]], ...] | None) -> str:
     where = {h: i for i, h in enumerate(headers)}
     groups = columns or tuple((h, (h,)) for h in headers)
-    head = "".join(f"<th>{escape(name)}</th>" for name, _ in groups)
+    head = "".join(f"<th>{_print_head(name)}</th>" for name, _ in groups)
     body = []
     for row in rows:
         cells = []
         for _, parts in groups:
             if len(parts) == 1:
-                cells.append(f"<td>{_cell(row[where[parts[0]]])}</td>")
+                value = row[where[parts[0]]]
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                opening = '<td class="num">' if number else "<td>"
+                cells.append(f"{opening}{_cell(value)}</td>")
                 continue
             shown = [f"<span><b>{escape(p)}</b> {_cell(row[where[p]])}</span>" for p in parts
                      if row[where[p]] not in (None, "")]
