@@ -420,7 +420,8 @@ def test_a_citizen_takes_a_ticket_on_the_phone_and_lands_on_its_page(hall, phone
     phone.get_by_role("button", name="确认取号").click()
     phone.get_by_text(ALREADY.format("A001")).wait_for()
     mine = phone.locator("#mine")   # the way back to the ticket: this phone's own list
-    assert mine.is_visible() and mine.locator("h2").inner_text() == "我今天取的号"
+    mine.wait_for()      # drawn after the refusal's words, not with them
+    assert mine.locator("h2").inner_text() == "我今天取的号"
     link = mine.get_by_role("link", name="A001 社保业务 · 查看排队进度")
     assert link.get_attribute("href") == f"{hall.http}/t/{_token(hall, 'A001')}"
     _fits(phone)
