@@ -19,10 +19,12 @@ const MINE = `take:tickets:${location.pathname}`;   // one list per hall (/take,
 const remembered = () => storedList(MINE);
 const remember = (list) => storeList(MINE, list);
 
-// 我今天取的号: this phone's tickets of `day`; every other day's are forgotten.
-function showMine(day) {
+// 我今天取的号: this phone's tickets of `day`. With `forget` (the hall's own day, as the server
+// said it) every other day's are forgotten; never on the phone's own guess at load, which a phone
+// set to another time zone gets wrong after midnight in the hall (its tickets were lost).
+function showMine(day, forget) {
   const mine = remembered().filter((t) => t.day === day);
-  remember(mine);
+  if (forget) remember(mine);
   $("mine").hidden = mine.length === 0;
   $("mine-list").replaceChildren(...mine.map((t) => element("li", {},
     element("a", { href: t.url }, `${t.number} ${t.category} · 查看排队进度`))));
@@ -55,7 +57,7 @@ hallCodeStep((code) => {
       $("phone-line").textContent = `咨询电话 ${hall.consultation_phone}`;
       $("code-go").disabled = false;
       serviceDay = reply.service_day;
-      showMine(serviceDay);
+      showMine(serviceDay, true);
       showMenu(reply.menu);
       if (!$("code-step").hidden) step("items-step");
     },
@@ -167,5 +169,5 @@ $("phone-step").addEventListener("submit", async (event) => {
 });
 
 priorities();
-showMine(localDay());   // until the server says the hall's day
+showMine(localDay(), false);   // until the server says the hall's day
 $("code").focus();
