@@ -62,7 +62,7 @@ def main() -> None:
         url = f"sqlite:///{Path(folder) / 'point.db'}"
         fill(url, args.cases)
         server = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "point", "serve", "--db", url, "--port",
+            [sys.executable, "-m", "queue_server", "point", "serve", "--db", url, "--port",
              "0", "--simulate-from", "2026-12-01T09:00"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         try:

@@ -19,10 +19,9 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,17 +40,16 @@ from hall.vocabulary import (
     ROLE_NAMES,
 )
 from queue_server import catalogue
+from queue_server.command_line import UserError, new_parser, run, simulated_clock
 from queue_server.credentials import is_valid_pin
 from queue_server.hall_definition import HallDefinition
 from queue_server.hall_toml import HallFileInvalid, describe, dump_hall, load_hall
-from queue_server.points.point_store import PointStore
+from queue_server.points import point_cli
 from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MOBILE_TAKE_LIMIT, TAKE_LIMIT, RateLimit
 from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
-    DatabaseUrlError,
     check_writable,
-    data_dir,
     default_url,
     explain,
     is_initialised,
@@ -64,10 +62,6 @@ if TYPE_CHECKING:
     from queue_server.hall_state import Booking
 
 KEPT_PER_HALL = 2   # a served hall holds a connection for its commits and one for revocations
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as one line."""
 
 
 def _now() -> datetime:
@@ -511,86 +505,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
                         "（端口被占用或无权限？可用 --port 换一个端口）") from None
 
 
-def _point_url(args: argparse.Namespace) -> str:
-    """A village point's database: `--db`, else `$QUEUE_DB`, else `point.db` in the data folder."""
-    return args.db or os.environ.get("QUEUE_DB") or f"sqlite:///{data_dir() / 'point.db'}"
-
-
-def _point_store(url: str, existing: bool) -> PointStore:
-    """The point's store; `existing`: the SQLite file must be there already (serve, never
-    creating an empty one). A file that is not SQLite or is damaged is refused unchanged."""
-    parsed = make_url(url)
-    if existing and parsed.get_backend_name() == "sqlite" and parsed.database \
-            and not Path(parsed.database).expanduser().exists():
-        raise UserError(f"代办点数据库不存在：{parsed.database}；请先用乡镇给的登记码运行 "
-                        "queue-server point init --code 登记码文件")
-    try:
-        return PointStore(url)
-    except DBAPIError as error:
-        message = explain(error, parsed)
-        if message is None:
-            raise
-        raise DatabaseUnusable(message) from None
-
-
-def cmd_point_init(args: argparse.Namespace) -> None:
-    from queue_server.points.enrolment import BadCode, decode
-
-    given = args.code
-    try:
-        is_file = len(given) < 4096 and Path(given).is_file()
-    except OSError:
-        is_file = False
-    if not is_file and not given.lstrip().startswith("DBJ") and (
-            "/" in given or "\\" in given or given.lower().endswith(".txt")):
-        raise UserError(f"找不到登记码文件：{given}（请检查路径，或直接粘贴登记码），未做任何改动")
-    text = Path(given).read_text(encoding="utf-8", errors="replace") if is_file else given
-    try:
-        enrolment = decode(text)
-    except BadCode as error:
-        raise UserError(f"{error}，未做任何改动") from None
-    url = _point_url(args)
-    store = _point_store(url, existing=False)
-    try:
-        store.enrol(enrolment)
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    finally:
-        store.engine.dispose()
-    print(f"已登记为代办点 / enrolled: {enrolment.point} {enrolment.point_name}，代办至 "
-          f"{enrolment.hall_name}；事项目录第 {enrolment.catalogue_version} 版，"
-          f"{len(enrolment.items)} 个事项；数据库 {url}")
-
-
-def cmd_point_serve(args: argparse.Namespace) -> None:
-    from hall.service_calendar import calendar_from_view
-    from queue_server.points.point_server import PointServer
-    from queue_server.points.point_store import NotEnrolled
-
-    store = _point_store(_point_url(args), existing=True)
-    try:
-        enrolment = store.enrolment()
-    except NotEnrolled as error:
-        raise UserError(str(error)) from None
-    clock = None if args.simulate_from is None else _simulated_clock(
-        args.simulate_from, calendar_from_view(enrolment.calendar).zone, 1.0)
-
-    async def run() -> None:
-        server = PointServer(store, clock)
-
-        def ready(url: str) -> None:
-            print(f"{enrolment.point_name} 代办点服务器已启动 / serving at {url}  "
-                  f"(代办页面 {url}/point/)", flush=True)
-
-        await server.run(args.host, args.port, ready)
-
-    try:
-        asyncio.run(run())
-    except OSError as error:
-        raise UserError(f"无法监听 {args.host}:{args.port}：{error.strerror}"
-                        "（端口被占用或无权限？可用 --port 换一个端口）") from None
-
-
 def _halls_named(args: argparse.Namespace) -> list[str] | None:
     """The halls `serve` was told to serve (`--halls A,B` or `--hall A`); None for all."""
     if args.halls is not None and args.hall is not None:
@@ -618,21 +532,7 @@ def _hall_clock(args: argparse.Namespace, engine: Engine,
         raise UserError("--speed 应在 0 到 10000 之间 / --speed must be in (0, 10000]")
     with engine.connect() as conn:
         zone = hall_records.load_definition(conn, hall_records.hall_id_for(conn, hall)).hall.zone
-    return _simulated_clock(args.simulate_from, zone, args.speed)
-
-
-def _simulated_clock(simulate_from: str, zone: tzinfo, speed: float) -> Callable[[], datetime]:
-    """A clock that starts at `simulate_from` (in `zone` unless it says) and runs `speed` times
-    as fast, said on stderr."""
-    try:
-        start = datetime.fromisoformat(simulate_from)
-    except ValueError:
-        raise UserError(f"无法识别的时间：{simulate_from}（应如 2026-11-23T08:00）") from None
-    start = start.replace(tzinfo=zone) if start.tzinfo is None else start.astimezone(zone)
-    began = time.monotonic()
-    print(f"模拟时钟：从 {start.isoformat(timespec='seconds')} 起，{speed:g} 倍速 / "
-          "simulated clock", file=sys.stderr, flush=True)
-    return lambda: start + timedelta(seconds=(time.monotonic() - began) * speed)
+    return simulated_clock(args.simulate_from, zone, args.speed)
 
 
 def cmd_demo_clock(args: argparse.Namespace) -> None:
@@ -705,28 +605,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    def options(default: object) -> argparse.ArgumentParser:
-        # Sub-commands repeat the options with SUPPRESS, so that `--db` works before or after
-        # the command name without the later parser resetting it.
-        common = argparse.ArgumentParser(add_help=False)
-        common.add_argument("--db", metavar="URL", default=default,
-                            help="数据库地址 / database URL (默认 default: $QUEUE_DB 或 sqlite 数据文件)")
-        common.add_argument("--hall", metavar="CODE", default=default,
-                            help="大厅编码，库中只有一个大厅时可省略 / hall code, optional with one hall")
-        return common
-
-    common = options(argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(
-        prog="queue-server", parents=[options(None)],
-        description="政务服务大厅排队服务器 / queue server for a government service hall")
-    sub = parser.add_subparsers(dest="command", metavar="命令/command", required=True)
-
-    def command(name: str, run: Callable[[argparse.Namespace], None], help_text: str,
-                parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, parents=[common], help=help_text, description=help_text)
-        p.set_defaults(run=run, command_parser=p)
-        return p
-
+    parser, command, group = new_parser()
     command("init", cmd_init, "创建或升级数据库 / create or upgrade the database")
     p = command("check-hall", cmd_check_hall, "检查大厅配置文件，不做修改 / validate a hall file")
     p.add_argument("file", help="TOML 文件 / file")
@@ -734,11 +613,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="TOML 文件 / file")
     p = command("export-hall", cmd_export_hall, "把大厅配置导出为 TOML / export a hall as TOML")
     p.add_argument("-o", "--output", metavar="FILE", help="写入文件（默认输出到屏幕）/ output file")
-
-    def group(name: str, help_text: str) -> argparse._SubParsersAction:
-        parser = sub.add_parser(name, help=help_text, description=help_text)
-        return parser.add_subparsers(dest=f"{name}_command", metavar="子命令/subcommand",
-                                     required=True)
 
     catalogue_sub = group("catalogue", "县级事项目录 / the county's catalogue of items")
     p = command("publish", cmd_catalogue_publish, "把大厅配置文件中的事项发布为县级事项目录的新版本 / "
@@ -786,18 +660,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("user", help="用户名 / user name")
     command("list", cmd_manager_list, "列出管理账号 / list manager accounts", manager_sub)
 
-    point_sub = group("point", "村（社区）代办点 / a village point (docs/points.md)")
-    p = command("init", cmd_point_init, "用乡镇给的一次性登记码把本机登记为代办点 / enrol this PC "
-                "as a village point with the town's one-time code", point_sub)
-    p.add_argument("--code", required=True, metavar="FILE_OR_TEXT",
-                   help="登记码文件，或登记码本身（DBJ1-…）/ the enrolment code, a file or the text")
-    p = command("serve", cmd_point_serve, "启动代办点服务器（代办页面 /point/）/ run the point's "
-                "server", point_sub)
-    p.add_argument("--host", default="127.0.0.1", help="监听地址 / address (默认 127.0.0.1：只供本机)")
-    p.add_argument("--port", type=int, default=8766, help="端口 / port (默认 8766)")
-    p.add_argument("--simulate-from", metavar="TIME",
-                   help="仅供模拟演练：代办点时钟从此时刻起走（如 2026-12-04T09:00），不要用于真实代办点 / "
-                        "simulation only: the point's clock starts at TIME")
+    point_sub = group("point", point_cli.POINT_HELP)
+    point_cli.add_commands(point_sub, command)
     p = command("enrol", cmd_point_enrol, "在乡镇登记代办点，输出一次性登记码 / enrol a village "
                 "point, print its enrolment code", point_sub)
     p.add_argument("--point", required=True, help="代办点编号（字母、数字、_）/ point code, e.g. P07")
@@ -875,55 +739,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Options that name files: on Linux a file name may be any bytes, so these may hold bytes that
-# are not UTF-8 (as lone surrogates); every other option is text that is stored or compared.
-_PATH_OPTIONS = frozenset({"db", "file", "output", "out", "cert", "key"})
-
-
-def _check_text_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse an option whose value is not UTF-8 (Python keeps such bytes as lone surrogates,
-    which the database driver cannot store), naming the option and showing the bytes."""
-    command = getattr(args, "command_parser", None)
-    for action in [*parser._actions, *(command._actions if command else [])]:
-        value = getattr(args, action.dest, None)
-        if action.dest in _PATH_OPTIONS or not isinstance(value, str):
-            continue
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            name = action.option_strings[-1] if action.option_strings else action.dest
-            raise UserError(f"{name} 的值“{shown}”不是 UTF-8 文本；请把终端或脚本的字符编码设为 "
-                            "UTF-8 后重试 / not valid UTF-8") from None
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
-        _check_text_options(parser, args)
-        args.run(args)
+        return run(_parser(), argv, (hall_records.HallNotFound, hall_records.HallConflict,
+                                     devices.DeviceError, accounts.AccountError))
     except HallFileInvalid as error:
         print(error.render(), file=sys.stderr)
         return 1
-    except (UserError, DatabaseUrlError, DatabaseUnusable, hall_records.HallNotFound,
-            hall_records.HallConflict,
-            devices.DeviceError, accounts.AccountError) as error:
-        print(f"错误 / error: {one_line(error)}", file=sys.stderr)
-        return 1
-    except DBAPIError as error:
-        message = explain(error, make_url(args.db or default_url()))
-        if message is None:
-            raise
-        print(f"错误 / error: {message}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"错误 / error: {one_line(error.strerror or error)}：{error.filename or ''}",
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ FRIDAY = "2026-12-04T09:00"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "queue_server.cli", *args],
+    return subprocess.run([sys.executable, "-m", "queue_server", *args],
                           capture_output=True, text=True, timeout=60)
 
 
@@ -61,7 +61,7 @@ class LivePoint:
         """`simulate_from` None: on the real clock."""
         clock = [] if simulate_from is None else ["--simulate-from", simulate_from]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.cli", "point", "serve", "--db", self.url,
+            [sys.executable, "-m", "queue_server", "point", "serve", "--db", self.url,
              "--port", "0", *clock],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
         assert self.process.stdout is not None and self.process.stderr is not None

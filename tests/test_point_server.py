@@ -9,16 +9,45 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from queue_server.command_line import command_words
 from queue_server.points import enrolment as enrol
 from queue_server.points import ledger as L
 from queue_server.points.point_server import PointServer
 from queue_server.points.point_store import PointStore
 from tests.live_point import ENROLMENT, LivePoint, cli
+
+# What a point's server must not carry (docs/points.md#figures): the hall's command line and
+# modules, and SQLAlchemy's ORM that the hall's schema loads.
+HALL_ONLY = ("queue_server.cli", "queue_server.store.schema", "queue_server.hall_toml",
+             "queue_server.hall_state", "queue_server.store.accounts", "sqlalchemy.orm")
+
+
+def test_the_points_commands_take_the_light_path_without_the_halls_modules() -> None:
+    assert command_words(["point", "serve", "--port", "0"]) == ("point", "serve")
+    assert command_words(["--db", "sqlite:///p.db", "--hall", "x", "point", "init"]) == \
+        ("point", "init")
+    assert command_words(["--db", "point", "point", "enrol"]) == ("point", "enrol")
+    # What `queue-server point serve` imports before it serves: its parser and every module
+    # of the point's server (run in a fresh interpreter, as the command is).
+    probe = ("import sys\n"
+             "from queue_server.points import point_cli\n"
+             "point_cli.main(['point', 'serve', '--db', 'sqlite:////nonexistent/p.db'])\n"
+             f"print(sorted(m for m in {HALL_ONLY!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60)
+    assert "代办点数据库不存在" in done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+    # The hall's commands still go the full way, and `point enrol` is one of them.
+    done = subprocess.run([sys.executable, "-m", "queue_server", "--db", "sqlite:////nonexistent/h.db",
+                           "point", "list"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "错误" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_point_init_takes_a_code_as_a_file_or_text_and_refuses_a_damaged_one(tmp_path) -> None:
