@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -49,6 +48,7 @@ from queue_server.rate_limits import BOOK_DAY_LIMIT, BOOK_LIMIT, LOGIN_LIMIT, MO
 from queue_server.store import accounts, county_catalogue, devices, hall_records
 from queue_server.store.database import (
     DatabaseUnusable,
+    backup_sqlite,
     check_writable,
     default_url,
     explain,
@@ -587,12 +587,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
     _engine(args)
     if url.get_backend_name() == "sqlite":
         assert url.database is not None   # an in-memory database is never initialised: _engine refused it
-        source = sqlite3.connect(url.database)
-        copy = sqlite3.connect(target)
-        with copy:
-            source.backup(copy)
-        copy.close()
-        source.close()
+        backup_sqlite(url.database, target)
     else:
         if shutil.which("pg_dump") is None:
             raise UserError("备份 PostgreSQL 需要 pg_dump（apt-get install postgresql-client）")

@@ -2,7 +2,7 @@
 takes, the simulated clock, and how a mistake is reported (one line in Chinese on stderr and
 a non-zero exit, never a traceback).
 
-`main` sends a village point's own commands (`point init`, `point serve`) to
+`main` sends a village point's own commands (`point init`, `point serve`, `point backup`) to
 `points/point_cli.py` and everything else to `cli.py`. A point's server runs all day on a
 village PC: started this way it never imports the hall's modules (the hall schema with
 SQLAlchemy's ORM, the hall file's reader, accounts, devices), about 12 MB less at rest
@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from queue_server.store.database import DatabaseUnusable, DatabaseUrlError, default_url, explain, one_line
 
 # The commands a village point runs on its own PC (`points/point_cli.py`).
-POINT_COMMANDS = (("point", "init"), ("point", "serve"))
+POINT_COMMANDS = (("point", "init"), ("point", "serve"), ("point", "backup"))
 
 # Options that name files: on Linux a file name may be any bytes, so these may hold bytes that
 # are not UTF-8 (as lone surrogates); every other option is text that is stored or compared.

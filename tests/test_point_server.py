@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 from websockets.asyncio.client import connect
@@ -253,3 +255,50 @@ def test_at_a_new_day_every_page_gets_the_cases_with_their_warnings_moved(
         await running
 
     asyncio.run(drive())
+
+
+def test_point_backup_copies_a_serving_points_database_that_restores(tmp_path) -> None:
+    point = LivePoint(tmp_path)
+    point.start()
+    try:
+        page = point.hello()
+        for n in range(3):
+            assert page.request("record", **{**RECORD, "name": f"群众{n}"})["ok"]
+        copy = tmp_path / "usb" / "point-copy.db"
+        copy.parent.mkdir()
+        # while the server runs and the agent keeps recording (a second page, its own thread)
+        writer = point.hello()
+        recording = threading.Thread(target=lambda: [
+            writer.request("record", **{**RECORD, "name": f"后来{n}"}) for n in range(20)])
+        recording.start()
+        done = cli("point", "backup", str(copy), "--db", point.url)
+        recording.join(timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "已备份代办点 P07 李庄村便民服务站 的数据库到" in done.stdout
+        again = cli("point", "backup", str(copy), "--db", point.url)
+        assert again.returncode == 1 and "已存在；加 --force 覆盖" in again.stderr
+        assert cli("point", "backup", str(copy), "--force", "--db", point.url).returncode == 0
+        # the copy is a consistent point: the cases it holds are the first ones, in order
+        store = PointStore(f"sqlite:///{copy}")
+        numbers = [e.record.case for e in store.up()]
+        assert store.enrolment() == ENROLMENT
+        store.engine.dispose()
+        assert numbers == [f"P07-261204-{n:03d}" for n in range(1, len(numbers) + 1)]
+        assert len(numbers) >= 3
+    finally:
+        point.stop()
+    # restoring: the copy put back while the server is stopped
+    point.db.unlink()
+    shutil.copy(copy, point.db)
+    point.start()
+    try:
+        assert len(point.hello().hello["cases"]) == len(numbers)
+    finally:
+        point.stop()
+    # refusals, in one Chinese line, nothing written
+    done = cli("point", "backup", str(tmp_path / "x.db"), "--db", f"sqlite:///{tmp_path / 'none.db'}")
+    assert done.returncode == 1 and "代办点数据库不存在" in done.stderr
+    PointStore(f"sqlite:///{tmp_path / 'empty.db'}").engine.dispose()
+    done = cli("point", "backup", str(tmp_path / "x.db"), "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert done.returncode == 1 and "本机尚未登记为代办点" in done.stderr
+    assert not (tmp_path / "x.db").exists()

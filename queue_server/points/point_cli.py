@@ -1,8 +1,9 @@
 """A village point's own commands: `queue-server point init --code …` (enrol this PC with the
-town's one-time code) and `queue-server point serve` (run the point's server and its link to
-the town). The town's side of points (`point enrol`, `point list`) is in `cli.py`.
+town's one-time code), `queue-server point serve` (run the point's server and its link to
+the town) and `queue-server point backup FILE` (a consistent copy of the point's database
+while it serves). The town's side of points (`point enrol`, `point list`) is in `cli.py`.
 
-`command_line.main` runs these two without importing `cli.py`, so a point's server, up all
+`command_line.main` runs these without importing `cli.py`, so a point's server, up all
 day on a village PC, carries none of the hall's modules (docs/points.md#figures).
 """
 
@@ -21,13 +22,13 @@ from queue_server.command_line import Command, UserError, new_parser, run, simul
 from queue_server.points.enrolment import BadCode, decode
 from queue_server.points.point_server import PointServer
 from queue_server.points.point_store import NotEnrolled, PointStore
-from queue_server.store.database import DatabaseUnusable, data_dir, explain
+from queue_server.store.database import DatabaseUnusable, backup_sqlite, data_dir, explain
 
 POINT_HELP = "村（社区）代办点 / a village point (docs/points.md)"
 
 
 def add_commands(point_sub: argparse._SubParsersAction, command: Command) -> None:
-    """`point init` and `point serve`, under the `point` group's sub-parsers."""
+    """`point init`, `point serve` and `point backup`, under the `point` group's sub-parsers."""
     p = command("init", cmd_point_init, "用乡镇给的一次性登记码把本机登记为代办点 / enrol this PC "
                 "as a village point with the town's one-time code", point_sub)
     p.add_argument("--code", required=True, metavar="FILE_OR_TEXT",
@@ -39,6 +40,10 @@ def add_commands(point_sub: argparse._SubParsersAction, command: Command) -> Non
     p.add_argument("--simulate-from", metavar="TIME",
                    help="仅供模拟演练：代办点时钟从此时刻起走（如 2026-12-04T09:00），不要用于真实代办点 / "
                         "simulation only: the point's clock starts at TIME")
+    p = command("backup", cmd_point_backup, "在线备份代办点数据库（服务器运行时也可以）/ a "
+                "consistent copy of the point's database, also while it serves", point_sub)
+    p.add_argument("output", help="备份文件，如 /media/usb/point-2026-12-07.db / backup file")
+    p.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite")
 
 
 def _point_url(args: argparse.Namespace) -> str:
@@ -113,6 +118,31 @@ def cmd_point_serve(args: argparse.Namespace) -> None:
     except OSError as error:
         raise UserError(f"无法监听 {args.host}:{args.port}：{error.strerror}"
                         "（端口被占用或无权限？可用 --port 换一个端口）") from None
+
+
+def cmd_point_backup(args: argparse.Namespace) -> None:
+    """Copy the point's database with SQLite's online backup, so that the cases not yet sent
+    to the town survive a PC that dies; restoring is copying the file back while the point's
+    server is stopped (docs/deploy.md)."""
+    url = _point_url(args)
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        raise UserError(f"{target} 已存在；加 --force 覆盖 / exists, use --force")
+    store = _point_store(url, existing=True)
+    try:
+        enrolment = store.enrolment()   # a point's database, not a hall's or another file
+        up, down = store.last()
+    except NotEnrolled as error:
+        raise UserError(str(error)) from None
+    finally:
+        store.engine.dispose()
+    database = make_url(url).database
+    if make_url(url).get_backend_name() != "sqlite" or not database:
+        raise UserError("代办点数据库应为 SQLite 文件（sqlite:///…），无法备份此地址 / a point's "
+                        "database is a SQLite file")
+    backup_sqlite(database, target)
+    print(f"已备份代办点 {enrolment.point} {enrolment.point_name} 的数据库到 / backed up to "
+          f"{target}（本点记录 {up} 条，乡镇回复 {down} 条）")
 
 
 def main(argv: list[str] | None = None) -> int:

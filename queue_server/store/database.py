@@ -12,6 +12,7 @@ answer, a database that refuses writes) is described in one line by `explain`, a
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -171,6 +172,21 @@ def explain(error: DBAPIError, url: URL) -> str | None:
     if isinstance(error, OperationalError):
         return f"无法使用数据库 {where}（{detail}）；请检查 --db 地址、路径权限或数据库服务"
     return None
+
+
+def backup_sqlite(database: str, target: Path) -> None:
+    """A consistent copy of the SQLite file `database` at `target`, taken with SQLite's online
+    backup while servers may be writing to it (a hall's `backup`, a point's `point backup`)."""
+    source = sqlite3.connect(database)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            with copy:
+                source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
 
 
 def check_writable(engine: Engine) -> None:
