@@ -967,12 +967,15 @@ class Session:
         """A village point's cases as the town holds them (both logs folded, docs/points.md)."""
         service, point = self.context.service, request.params["point"]
 
-        def read() -> dict[str, ledger.Case]:
+        def read() -> tuple[str, dict[str, ledger.Case]]:
             with service.engine.connect() as conn:
-                return point_logs.fold(conn, service.hall_id, point)
+                enrolled = point_logs.enrolments(conn, service.hall_id, point)
+                return (enrolled[0].name if enrolled else "",
+                        point_logs.fold(conn, service.hall_id, point))
 
-        return {"point": point, "cases": [views.point_case_view(c)
-                                          for c in (await asyncio.to_thread(read)).values()]}
+        name, cases = await asyncio.to_thread(read)
+        return {"point": point, "point_name": name,
+                "cases": [views.point_case_view(c) for c in cases.values()]}
 
     async def _op_point_inbox(self, request: Request) -> dict[str, Any]:
         """The 代办 inbox of a window (docs/clerk-console.md): the cases of the hall's points

@@ -194,7 +194,7 @@ def test_the_window_receives_a_batch_case_by_case_and_all_at_once(town, tmp_path
         console.choose(1, "A")
         console.button("呼叫下一位").click()
         panel = page.locator("#batch-panel")
-        expect(panel.locator("h3")).to_have_text(f"代办送件 · 代办点 {POINT} · 代办员 李四 · 共 3 件")
+        expect(panel.locator("h3")).to_have_text(f"代办送件 · 李庄村便民服务站（{POINT}） · 代办员 李四 · 共 3 件")
         rows = panel.locator("tbody tr")
         expect(rows).to_have_count(3)
         expect(rows.nth(1)).to_contain_text(cases[1])

@@ -32,7 +32,7 @@ const app = {
   queues: new Map(),   // category → {category, waiting, next, booked, seq}
   clerk: null,         // the console view (queue_server/views.py clerk_view)
   appeal: null,        // {case, text, error}: the appeal being written, kept across redraws
-  batch: null,         // {ticket, point, cases, error}: the 代办 batch ticket in hand's cases
+  batch: null,         // {ticket, point, pointName, cases, error}: the 代办 batch ticket in hand's cases
   withdrawError: null, // {case, message}: the server's refusal of our last 撤回申诉
   clerkSeq: -1,
   screen: "login",
@@ -390,7 +390,8 @@ function renderBatch(t) {
   const { cases, error } = app.batch;
   const waiting = cases ? cases.filter((c) => c.stage === "recorded") : [];
   const agent = cases && cases.length ? ` · 代办员 ${cases[0].agent}` : "";
-  $("batch-title").textContent = `代办送件 · 代办点 ${t.point}${agent} · 共 ${t.cases.length} 件`;
+  const where = app.batch.pointName ? `${app.batch.pointName}（${t.point}）` : `代办点 ${t.point}`;
+  $("batch-title").textContent = `代办送件 · ${where}${agent} · 共 ${t.cases.length} 件`;
   $("batch-receive-all").hidden = !waiting.length;
   $("batch-receive-all").textContent = `全部接收（${waiting.length} 件）`;
   $("batch-note").textContent = error || (!cases ? "正在读取送来的件…"
@@ -417,6 +418,7 @@ async function loadBatch() {
   } else {
     const wanted = new Set(app.clerk.current ? app.clerk.current.cases : []);
     b.cases = reply.cases.filter((c) => wanted.has(c.case));
+    b.pointName = reply.point_name;
   }
   render();
 }
