@@ -56,6 +56,7 @@ from queue_server.store.database import (
     migrate,
     one_line,
     open_engine,
+    sqlite_file,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +71,13 @@ def _now() -> datetime:
 
 def _engine(args: argparse.Namespace, create: bool = False) -> Engine:
     """The database, created or upgraded when `create`; it must already be initialised
-    otherwise. A database that cannot be opened is `DatabaseUnusable`, in one line."""
+    otherwise, and a SQLite file that is not there is refused before it is opened (opening
+    would leave an empty file, and its folder, behind). A database that cannot be opened is
+    `DatabaseUnusable`, in one line."""
+    file = sqlite_file(make_url(args.db or default_url()))
+    if not create and file is not None and not file.exists():
+        raise UserError(f"数据库尚未初始化：{file} 不存在；请先运行 queue-server init，"
+                        "或用 --db 指向已有的数据库")
     engine = open_engine(args.db)
     try:
         if create:

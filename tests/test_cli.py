@@ -72,6 +72,14 @@ def test_mistakes_are_one_clear_line(db, args, message):
     assert len(done.stderr.strip().splitlines()) <= 2
 
 
+def test_a_command_on_a_database_that_is_not_there_creates_nothing(tmp_path):
+    missing = tmp_path / "no" / "such" / "hall.db"
+    for args in (("export-hall",), ("point", "list"), ("device", "list"), ("backup", str(tmp_path / "b.db"))):
+        done = run(*args, db=missing, ok=False)
+        assert f"数据库尚未初始化：{missing} 不存在；请先运行 queue-server init" in done.stderr, args
+    assert not (tmp_path / "no").exists() and not (tmp_path / "b.db").exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--month", "2026/11"), "--month 应为月份，如 2026-11"),
     (("--month", "2026-11", "--from", "2026-11-01"), "--month 与 --from/--to 只能选一种"),

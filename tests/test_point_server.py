@@ -31,7 +31,7 @@ HALL_ONLY = ("queue_server.cli", "queue_server.store.schema", "queue_server.hall
              "queue_server.hall_state", "queue_server.store.accounts", "sqlalchemy.orm")
 
 
-def test_the_points_commands_take_the_light_path_without_the_halls_modules() -> None:
+def test_the_points_commands_take_the_light_path_without_the_halls_modules(tmp_path) -> None:
     assert command_words(["point", "serve", "--port", "0"]) == ("point", "serve")
     assert command_words(["--db", "sqlite:///p.db", "--hall", "x", "point", "init"]) == \
         ("point", "init")
@@ -40,15 +40,16 @@ def test_the_points_commands_take_the_light_path_without_the_halls_modules() -> 
     # of the point's server (run in a fresh interpreter, as the command is).
     probe = ("import sys\n"
              "from queue_server.points import point_cli\n"
-             "point_cli.main(['point', 'serve', '--db', 'sqlite:////nonexistent/p.db'])\n"
+             f"point_cli.main(['point', 'serve', '--db', 'sqlite:///{tmp_path / 'p.db'}'])\n"
              f"print(sorted(m for m in {HALL_ONLY!r} if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60)
     assert "代办点数据库不存在" in done.stderr
     assert done.stdout.strip() == "[]", done.stdout
     # The hall's commands still go the full way, and `point enrol` is one of them.
-    done = subprocess.run([sys.executable, "-m", "queue_server", "--db", "sqlite:////nonexistent/h.db",
-                           "point", "list"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "queue_server", "--db",
+                           f"sqlite:///{tmp_path / 'h.db'}", "point", "list"],
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "错误" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -22,7 +22,7 @@ from queue_server.command_line import Command, UserError, new_parser, run, simul
 from queue_server.points.enrolment import BadCode, decode
 from queue_server.points.point_server import PointServer
 from queue_server.points.point_store import NotEnrolled, PointStore
-from queue_server.store.database import DatabaseUnusable, backup_sqlite, data_dir, explain
+from queue_server.store.database import DatabaseUnusable, backup_sqlite, data_dir, explain, sqlite_file
 
 POINT_HELP = "村（社区）代办点 / a village point (docs/points.md)"
 
@@ -55,9 +55,9 @@ def _point_store(url: str, existing: bool) -> PointStore:
     """The point's store; `existing`: the SQLite file must be there already (serve, never
     creating an empty one). A file that is not SQLite or is damaged is refused unchanged."""
     parsed = make_url(url)
-    if existing and parsed.get_backend_name() == "sqlite" and parsed.database \
-            and not Path(parsed.database).expanduser().exists():
-        raise UserError(f"代办点数据库不存在：{parsed.database}；请先用乡镇给的登记码运行 "
+    file = sqlite_file(parsed)
+    if existing and file is not None and not file.exists():
+        raise UserError(f"代办点数据库不存在：{file}；请先用乡镇给的登记码运行 "
                         "queue-server point init --code 登记码文件")
     try:
         return PointStore(url)
@@ -136,11 +136,11 @@ def cmd_point_backup(args: argparse.Namespace) -> None:
         raise UserError(str(error)) from None
     finally:
         store.engine.dispose()
-    database = make_url(url).database
-    if make_url(url).get_backend_name() != "sqlite" or not database:
+    file = sqlite_file(make_url(url))
+    if file is None:
         raise UserError("代办点数据库应为 SQLite 文件（sqlite:///…），无法备份此地址 / a point's "
                         "database is a SQLite file")
-    backup_sqlite(database, target)
+    backup_sqlite(str(file), target)
     print(f"已备份代办点 {enrolment.point} {enrolment.point_name} 的数据库到 / backed up to "
           f"{target}（本点记录 {up} 条，乡镇回复 {down} 条）")
 

@@ -65,8 +65,9 @@ def open_engine(url: str | None = None, kept: int = 0) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         # A `file:` URI (`sqlite:///file:path?mode=ro&uri=true`) names its file itself and
         # says whether it may be created: make no folder for it.
-        if parsed.database and parsed.database != ":memory:" and not _is_uri(parsed):
-            folder = Path(parsed.database).expanduser().parent
+        file = sqlite_file(parsed)
+        if file is not None:
+            folder = file.parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as error:
@@ -122,6 +123,15 @@ def migrate(engine: Engine) -> None:
 
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("halls")
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for another database, an in-memory one, or a `file:`
+    URI (which names its file itself and says whether it may be created)."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or _is_uri(url):
+        return None
+    return Path(url.database).expanduser()
 
 
 def _is_uri(url: URL) -> bool:
