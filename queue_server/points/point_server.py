@@ -18,6 +18,8 @@ unless told otherwise, has no PIN, and refuses a WebSocket opened by a page of a
   (Chinese text or None); shown on the page;
 - `catalogue(version, items)`: a new catalogue, already stored with `PointStore.put`: the
   page's list of items changes;
+- `restored()`: entries of the point's own log given back by the town, already stored with
+  `PointStore.restore`: the ledger is folded anew and pushed;
 - `wake`: an `asyncio.Event` the server sets whenever it wrote an entry of its own, so that the
   sync sends at once.
 
@@ -116,6 +118,13 @@ class PointServer:
         self.version, self.items = version, items
         self.push({"ev": "catalogue", "catalogue": point_page.items_view(version, items)})
 
+    def restored(self) -> None:
+        """Entries of the point's own log given back by the town (stored already): the ledger
+        folded anew, so that the next case numbers follow them."""
+        self.cases = ledger.fold(self.store.up(), self.store.down())
+        self.last_up = self.store.last()[0]
+        self.push({"ev": "cases", "cases": self.all_views(), "all": True})
+
     # --- the views -------------------------------------------------------------------------
 
     def now(self) -> datetime:
@@ -131,7 +140,7 @@ class PointServer:
         return [self.view(case) for case in self.cases.values()]
 
     def link_view(self) -> dict[str, Any]:
-        return point_page.link_view(self.link, self.last_up)
+        return point_page.link_view(self.link, self.last_up, self.store.town_ahead())
 
     def hello(self) -> dict[str, Any]:
         e = self.enrolment
@@ -148,6 +157,8 @@ class PointServer:
     async def act(self, op: str, params: dict[str, Any]) -> dict[str, Any]:
         """Write the entry of one op of the page, or raise Refused."""
         async with self.writing:
+            if missing := await asyncio.to_thread(self.store.town_ahead):
+                raise point_page.Refused(point_page.behind_refusal(missing))
             now = self.now()
             number = ledger.case_number(self.enrolment.point, now.date(), self.cases)
             record = point_page.record_for(op, params, self.items, self.cases, number)
