@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,8 +23,12 @@ from websockets.exceptions import ConnectionClosed
 
 from queue_server.points import ledger as L
 from queue_server.points import sync
+from queue_server.points.point_store import PointStore
 from queue_server.store import point_logs
+from tests.browser import chromium
+from tests.conftest import ARTIFACTS
 from tests.live_hall import LiveHall
+from tests.live_point import LivePoint, cli
 from tests.point_link import POINT, CuttingProxy, Point, Town, enrol, in_sync, running, until
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -212,3 +219,179 @@ def test_only_an_authenticated_point_gets_its_own_log_back(town, tmp_path) -> No
     assert all(e["case"].startswith("P08-") for e in p08_back["back"])
     assert [L.entry_from_wire(e) for e in p07_back["back"]] == p07.store.up()
     assert not_behind == {"t": "error", "message": "此时不应收到此类消息：restore"}
+
+
+def _waited(check, what: str, seconds: float = 60.0):
+    """Wait for `check()` to hold: a bound on a hang, not a timing."""
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what}")
+        time.sleep(0.1)
+    return found
+
+
+def _cases(point: LivePoint) -> dict[str, dict]:
+    """The cases a page opened now is given (the point's ledger in memory)."""
+    client = point.hello()
+    views = {c["case"]: c for c in client.hello["cases"]}
+    client.close()
+    return views
+
+
+def test_a_point_restored_from_an_older_backup_gets_the_rest_and_numbers_after_it(town, tmp_path):
+    enrolment = enrol(town)
+    town_db = Town(town)
+    (tmp_path / "pc").mkdir()
+    point = LivePoint(tmp_path / "pc", enrolment)
+    item = enrolment.items[0]
+    record = {"phone": "13800001111", "item": item.code, "materials": list(item.materials),
+              "agent": "王芳"}
+    copy = tmp_path / "usb" / "point-copy.db"
+    copy.parent.mkdir()
+    point.start()      # Friday 2026-12-04 09:00, simulated
+    try:
+        page = point.hello()
+        for n in range(3):
+            assert page.request("record", name=f"群众{n}", **record)["ok"]
+        _waited(lambda: town_db.last() == (3, 0), "the first three cases at the town")
+        done = cli("point", "backup", str(copy), "--db", point.url)
+        assert done.returncode == 0, done.stderr
+        for n in range(3, 7):
+            assert page.request("record", name=f"群众{n}", **record)["ok"]
+        assert page.request("amend", case="P07-261204-002", phone="13900002222")["ok"]
+        _waited(lambda: town_db.last() == (8, 0), "the day's cases at the town")
+        town_db.write(L.TownReceived("P07-261204-001", 1, "王五"))
+        _waited(lambda: _cases(point)["P07-261204-001"]["stage"] == "delivered", "the answer")
+    finally:
+        assert point.stop() == 0
+    # the disk is replaced; the evening's copy is from before the last four cases
+    point.db.unlink()
+    shutil.copy(copy, point.db)
+    old = PointStore(point.url)
+    assert old.last() == (3, 0)
+    old.engine.dispose()
+    point.start("2026-12-04T16:00")
+    try:
+        views = _waited(lambda: len(cases := _cases(point)) == 7 and cases, "the cases back")
+        assert views["P07-261204-002"]["phone"] == "13900002222"
+        assert views["P07-261204-001"]["stage"] == "delivered"
+        page = point.hello()
+        assert page.hello["link"]["restoring"] is None
+        added = page.request("record", name="群众7", **record)
+        assert added["ok"], added
+        assert added["case"]["case"] == "P07-261204-008"    # after the restored day's cases
+        _waited(lambda: town_db.last() == (9, 1), "the new case at the town")
+    finally:
+        assert point.stop() == 0
+    restored = PointStore(point.url)
+    assert restored.up() == town_db.read(point_logs.up_entries, POINT)
+    assert L.fold(restored.up(), restored.down()) == town_db.fold()
+    restored.engine.dispose()
+
+
+class UpBackBlocker:
+    """Between a point and its town, in a thread of its own, a slow link: while `blocking` is
+    set, what the town sends stalls as soon as it starts giving the point its log back (an
+    `up_back` frame), and goes on once it is cleared; the point stays connected, behind."""
+
+    MARK = b'{"t":"up_back"'
+
+    def __init__(self, target: str):
+        self.host, port = target.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.blocking = threading.Event()
+        self.blocking.set()
+        self.stalled = 0
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        threading.Thread(target=self._run, args=(started,), daemon=True).start()
+        started.wait(10)
+
+    def _run(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self.joined, "127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        started.set()
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    async def joined(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
+        writers = (writer, up_writer)
+
+        async def pump(source, sink, watch: bool) -> None:
+            tail = b""
+            while data := await source.read(4096):
+                if watch and self.blocking.is_set() and self.MARK in tail + data:
+                    self.stalled += 1
+                    while self.blocking.is_set():
+                        await asyncio.sleep(0.05)
+                tail = data[-len(self.MARK):]
+                sink.write(data)
+            for w in writers:
+                w.close()
+
+        await asyncio.gather(pump(reader, up_writer, False), pump(up_reader, writer, True),
+                             return_exceptions=True)
+
+
+def _record_on_page(page, name: str, item) -> None:
+    page.locator("#name").fill(name)
+    page.locator("#phone").fill("13800001111")
+    page.get_by_role("radio", name=item.name).click()
+    page.locator("#materials").get_by_label(item.materials[0], exact=True).check()
+    page.locator("#agent").fill("王芳")
+    page.get_by_role("button", name="登记", exact=True).click()
+
+
+def test_the_page_says_the_point_is_getting_its_log_back_and_records_nothing_meanwhile(
+        town, tmp_path):
+    first = Point(tmp_path, enrol(town), "old")     # on the real clock, as the page's
+    numbers = [first.record(datetime.now(ZONE).date()).record.case for _ in range(3)]
+    town_db = Town(town)
+    _synced(first, town_db)
+    blocker = UpBackBlocker(town.http)
+    enrolment = enrol(town, POINT, "--again")
+    enrolment = replace(enrolment, town_url=enrolment.town_url.replace(
+        town.http.removeprefix("http://"), blocker.address))
+    (tmp_path / "pc").mkdir()
+    point = LivePoint(tmp_path / "pc", enrolment)
+    point.start(simulate_from=None)    # the same day as the town's three cases
+    shot = ARTIFACTS / "point" / "restoring.png"
+    try:
+        with chromium() as browser:
+            context = browser.new_context(viewport={"width": 1366, "height": 768})
+            page = context.new_page()
+            page.goto(f"{point.http}/")
+            banner = page.locator("#restoring")
+            banner.filter(has_text="正在从乡镇取回本点的 3 条记录…取回前不能登记或更改").wait_for(
+                timeout=30_000)
+            page.get_by_text("● 已连接乡镇").wait_for()
+            _record_on_page(page, "赵六", enrolment.items[0])
+            page.get_by_text("取回前不能登记或更改（以免件号和记录序号与乡镇已有的重复）").wait_for()
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=shot)
+            assert blocker.stalled == 1
+            behind = PointStore(point.url)
+            assert behind.last() == (0, 0) and behind.town_ahead() == 3   # nothing written
+            behind.engine.dispose()
+            blocker.blocking.clear()      # the link lets the log through
+            banner.wait_for(state="hidden", timeout=30_000)
+            for number in numbers:
+                page.locator(f"li.case[data-case='{number}']").wait_for()
+            _record_on_page(page, "赵六", enrolment.items[0])
+            following = numbers[-1][:-3] + "004"      # after the restored day's cases
+            page.locator(f"li.case[data-case='{following}']").wait_for()
+            page.screenshot(path=ARTIFACTS / "point" / "restored.png")
+            context.close()
+        _waited(lambda: town_db.last() == (4, 0), "the new case at the town")
+    finally:
+        assert point.stop() == 0
+        blocker.stop()
+    up = town_db.read(point_logs.up_entries, POINT)
+    assert up[:3] == first.store.up() and up[3].record.name == "赵六"
