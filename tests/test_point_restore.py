@@ -67,6 +67,7 @@ def test_a_pc_re_enrolled_with_again_gets_its_50_cases_back_then_syncs_a_new_one
     new = Point(tmp_path, enrol(town, POINT, "--again"), "new",
                 start=MONDAY + timedelta(hours=8))
     assert new.store.last() == (0, 0)
+    assert new.store.town_ahead() == 50     # known from the code, before any contact
 
     async def back() -> None:
         async with running(new.link()) as link:
@@ -370,6 +371,9 @@ def test_the_page_says_the_point_is_getting_its_log_back_and_records_nothing_mea
         town.http.removeprefix("http://"), blocker.address))
     (tmp_path / "pc").mkdir()
     point = LivePoint(tmp_path / "pc", enrolment)
+    done = cli("point", "init", "--code", str(tmp_path / "pc" / "code.txt"), "--db",
+               f"sqlite:///{tmp_path / 'another.db'}")
+    assert "乡镇已有本点的 3 条记录：连上乡镇后会自动取回，取回前不能登记" in done.stdout
     point.start(simulate_from=None)    # the same day as the town's three cases
     shot = ARTIFACTS / "point" / "restoring.png"
     try:

@@ -73,7 +73,8 @@ class PointStore:
             db.execute(insert(meta), [{"key": "enrolment", "value": asdict(enrolment)},
                                       {"key": "catalogue", "value": {
                                           "version": enrolment.catalogue_version,
-                                          "items": [asdict(i) for i in enrolment.items]}}])
+                                          "items": [asdict(i) for i in enrolment.items]}},
+                                      {"key": "sync", "value": {"town_has": enrolment.up_have}}])
 
     def enrolment(self) -> Enrolment:
         data = self.get("enrolment")

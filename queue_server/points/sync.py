@@ -236,9 +236,9 @@ class PointLink:
         self.url = url or self.enrolment.town_url
         self.clock = clock
         self.backoff = backoff
-        self.state: dict[str, Any] = {"connected": False, "error": None} | (
-            store.get("sync") or {"last_contact": None, "town_has": 0,
-                                  "clock_offset_seconds": None})
+        self.state: dict[str, Any] = {"connected": False, "error": None, "last_contact": None,
+                                      "town_has": 0, "clock_offset_seconds": None} | (
+            store.get("sync") or {})
         self.sessions = 0
 
     def installation(self) -> str:
