@@ -4,10 +4,11 @@ WebSocket on one port, over the point's SQLite (queue_server.points.point_store)
 It holds the ledger in memory (`ledger.fold` at the start, `ledger.apply` for each new entry),
 refuses every action while the town holds entries of the point's own log that it lacks
 (`PointStore.town_ahead`: they are being given back), checks every action of the agent with
-`ledger.problem` before writing it (a refusal is said in Chinese), writes it with `PointStore.write` (durable before the reply), and pushes each change
-to every open page. It is meant for the agent at the point's own PC: it listens on 127.0.0.1
-unless told otherwise, has no PIN, and refuses a WebSocket opened by a page of another site
-(its Origin is not this server).
+`ledger.problem` before writing it (a refusal is said in Chinese), writes it with
+`PointStore.write` (durable before the reply), and pushes each change to every open page. It
+is meant for the agent at the point's own PC: it listens on 127.0.0.1 unless told otherwise, has
+no PIN, and refuses a WebSocket opened by a page of another site (its Origin is not this
+server).
 
 **What the sync calls** (queue_server.points.sync, run in the same event loop):
 
