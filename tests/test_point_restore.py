@@ -13,7 +13,6 @@ import json
 import random
 import shutil
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -29,7 +28,7 @@ from queue_server.store import point_logs
 from tests.browser import chromium
 from tests.conftest import ARTIFACTS
 from tests.live_hall import LiveHall
-from tests.live_point import LivePoint, cli
+from tests.live_point import LivePoint, cli, waited
 from tests.point_link import POINT, CuttingProxy, Point, Town, enrol, in_sync, running, until
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -231,16 +230,6 @@ def test_only_an_authenticated_point_gets_its_own_log_back(town, tmp_path) -> No
     assert not_behind == {"t": "error", "message": "此时不应收到此类消息：restore"}
 
 
-def _waited(check, what: str, seconds: float = 60.0):
-    """Wait for `check()` to hold: a bound on a hang, not a timing."""
-    deadline = time.monotonic() + seconds
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        time.sleep(0.1)
-    return found
-
-
 def _cases(point: LivePoint) -> dict[str, dict]:
     """The cases a page opened now is given (the point's ledger in memory)."""
     client = point.hello()
@@ -264,15 +253,15 @@ def test_a_point_restored_from_an_older_backup_gets_the_rest_and_numbers_after_i
         page = point.hello()
         for n in range(3):
             assert page.request("record", name=f"群众{n}", **record)["ok"]
-        _waited(lambda: town_db.last() == (3, 0), "the first three cases at the town")
+        waited(lambda: town_db.last() == (3, 0), "the first three cases at the town")
         done = cli("point", "backup", str(copy), "--db", point.url)
         assert done.returncode == 0, done.stderr
         for n in range(3, 7):
             assert page.request("record", name=f"群众{n}", **record)["ok"]
         assert page.request("amend", case="P07-261204-002", phone="13900002222")["ok"]
-        _waited(lambda: town_db.last() == (8, 0), "the day's cases at the town")
+        waited(lambda: town_db.last() == (8, 0), "the day's cases at the town")
         town_db.write(L.TownReceived("P07-261204-001", 1, "王五"))
-        _waited(lambda: _cases(point)["P07-261204-001"]["stage"] == "delivered", "the answer")
+        waited(lambda: _cases(point)["P07-261204-001"]["stage"] == "delivered", "the answer")
     finally:
         assert point.stop() == 0
     # the disk is replaced; the evening's copy is from before the last four cases
@@ -283,7 +272,7 @@ def test_a_point_restored_from_an_older_backup_gets_the_rest_and_numbers_after_i
     old.engine.dispose()
     point.start("2026-12-04T16:00")
     try:
-        views = _waited(lambda: len(cases := _cases(point)) == 7 and cases, "the cases back")
+        views = waited(lambda: len(cases := _cases(point)) == 7 and cases, "the cases back")
         assert views["P07-261204-002"]["phone"] == "13900002222"
         assert views["P07-261204-001"]["stage"] == "delivered"
         page = point.hello()
@@ -291,7 +280,7 @@ def test_a_point_restored_from_an_older_backup_gets_the_rest_and_numbers_after_i
         added = page.request("record", name="群众7", **record)
         assert added["ok"], added
         assert added["case"]["case"] == "P07-261204-008"    # after the restored day's cases
-        _waited(lambda: town_db.last() == (9, 1), "the new case at the town")
+        waited(lambda: town_db.last() == (9, 1), "the new case at the town")
     finally:
         assert point.stop() == 0
     restored = PointStore(point.url)
@@ -402,7 +391,7 @@ def test_the_page_says_the_point_is_getting_its_log_back_and_records_nothing_mea
             page.locator(f"li.case[data-case='{following}']").wait_for()
             page.screenshot(path=ARTIFACTS / "point" / "restored.png")
             context.close()
-        _waited(lambda: town_db.last() == (4, 0), "the new case at the town")
+        waited(lambda: town_db.last() == (4, 0), "the new case at the town")
     finally:
         assert point.stop() == 0
         blocker.stop()
