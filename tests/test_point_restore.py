@@ -350,8 +350,9 @@ def _record_on_page(page, name: str, item) -> None:
 
 def test_the_page_says_the_point_is_getting_its_log_back_and_records_nothing_meanwhile(
         town, tmp_path):
-    first = Point(tmp_path, enrol(town), "old")     # on the real clock, as the page's
-    numbers = [first.record(datetime.now(ZONE).date()).record.case for _ in range(3)]
+    # just now, on the town calendar's day, as the page's real clock
+    first = Point(tmp_path, enrol(town), "old", start=datetime.now(ZONE))
+    numbers = [first.record().record.case for _ in range(3)]
     town_db = Town(town)
     _synced(first, town_db)
     blocker = UpBackBlocker(town.http)
