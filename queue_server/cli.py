@@ -377,7 +377,8 @@ def cmd_point_enrol(args: argparse.Namespace) -> None:
             secret=secret, handover_days=definition.hall.handover_days,
             calendar={key: view[key] for key in ("timezone", "sessions", "calendar")},
             catalogue_version=hall_records.catalogue_version(conn, hall_id),
-            items=catalogue_items(definition.items), issued_at=now.isoformat(timespec="seconds")))
+            items=catalogue_items(definition.items), issued_at=now.isoformat(timespec="seconds"),
+            up_have=point_logs.last_seqs(conn, hall_id, args.point)[0]))
         if args.out:
             Path(args.out).write_text(code + "\n", encoding="utf-8")
     if args.out:

@@ -12,7 +12,10 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from websockets.sync.client import connect
 
@@ -37,6 +40,16 @@ ENROLMENT = enrol.Enrolment(
            enrol.CatalogueItem("X8", "老年人优待证办理", ("身份证", "近期免冠照片 1 张"))),
     issued_at="2026-12-01T09:00:00+08:00")
 FRIDAY = "2026-12-04T09:00"
+
+
+def waited(check: Callable[[], Any], what: str, seconds: float = 60.0) -> Any:
+    """Wait for `check()` to hold and return what it gave: a bound on a hang, not a timing."""
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what}")
+        time.sleep(0.1)
+    return found
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

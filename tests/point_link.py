@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from queue_server.points import ledger as L
+from queue_server.points import sync
 from queue_server.points.enrolment import CatalogueItem, Enrolment, decode
 from queue_server.points.point_store import PointStore
 from queue_server.points.sync import PointLink
@@ -33,6 +35,7 @@ class RecordingHub:
         self.entries: list[L.Entry] = []
         self.states: list[dict[str, Any]] = []
         self.catalogues: list[tuple[int, tuple[CatalogueItem, ...]]] = []
+        self.restorations = 0
 
     def town_entries(self, entries: list[L.Entry]) -> None:
         self.entries += entries
@@ -42,6 +45,9 @@ class RecordingHub:
 
     def catalogue(self, version: int, items: tuple[CatalogueItem, ...]) -> None:
         self.catalogues.append((version, items))
+
+    def restored(self) -> None:
+        self.restorations += 1
 
     @property
     def state(self) -> dict[str, Any]:
@@ -99,6 +105,65 @@ class Point:
 
     def fold(self) -> dict[str, L.Case]:
         return L.fold(self.store.up(), self.store.down())
+
+
+class CuttingProxy:
+    """Between the point and the town: a connection is cut (both sockets aborted, as a link
+    that drops) after a random number of bytes in a random direction, mid-frame or between
+    frames. A new connection is armed so three times in four; `rearm` arms every live one anew
+    (each trial's sync is cut somewhere)."""
+
+    def __init__(self, target: str, rng: random.Random, reach: int = 1_200,
+                 ways: tuple[str, ...] = ("up", "down")):
+        self.reach = reach   # the most bytes a connection carries before its cut…
+        self.ways = ways     # …in one of these directions
+        self.host, port = target.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.rng = rng
+        self.cuts = 0
+        self.live: list[dict[str, int | None]] = []
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self.joined, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"ws://127.0.0.1:{port}/h/{HALL}{sync.SYNC_PATH}"
+
+    def arm(self, budget: dict[str, int | None]) -> None:
+        way = self.rng.choice(self.ways)
+        budget.update({way: self.rng.randint(1, self.reach), "up" if way == "down" else "down": None})
+
+    def rearm(self) -> None:
+        for budget in self.live:
+            self.arm(budget)
+
+    async def joined(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
+        budget: dict[str, int | None] = {"up": None, "down": None}
+        if self.rng.random() < 0.75:
+            self.arm(budget)
+        self.live.append(budget)
+        writers = (writer, up_writer)
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter, way: str) -> None:
+            while data := await source.read(4096):
+                left = budget[way]
+                if left is not None and len(data) >= left:
+                    sink.write(data[:left])
+                    self.cuts += 1
+                    for w in writers:
+                        w.transport.abort()
+                    return
+                if left is not None:
+                    budget[way] = left - len(data)
+                sink.write(data)
+            for w in writers:
+                w.close()
+
+        try:
+            await asyncio.gather(pump(reader, up_writer, "up"), pump(up_reader, writer, "down"),
+                                 return_exceptions=True)
+        finally:
+            self.live.remove(budget)
 
 
 class Town:

@@ -177,7 +177,7 @@ def test_the_sync_hands_the_towns_entries_link_and_catalogue_to_the_pages(tmp_pa
             hello = json.loads(await ws.recv())
             assert hello["link"] == {"connected": False, "last_contact": None, "pending": 0,
                                      "clock_offset_seconds": None, "clock_warning": None,
-                                     "error": None}
+                                     "error": None, "restoring": None}
             assert not server.wake.is_set()
             await ws.send(json.dumps({"id": 2, "op": "record", **RECORD}))
             number = (await _next(ws, "cases"))["cases"][0]["case"]
@@ -218,6 +218,26 @@ def test_the_sync_hands_the_towns_entries_link_and_catalogue_to_the_pages(tmp_pa
             case = {c["case"]: c for c in pushed["cases"]}[second]
             assert case["stage"] == "delivered" and case["conflicts"] == ["撤回未生效：乡镇已接收"]
             assert server.cases == L.fold(store.up(), store.down())
+
+            # the town says it holds two more of this point's entries (a backup put back)
+            behind = [L.Entry(n, "2026-12-07T11:00:00+08:00", 3, L.CaseRecorded(
+                second[:-3] + f"{n:03d}", "李四", "13800002222", "Y1", "临时救助申请", ("身份证",),
+                "王芳")) for n in (4, 5)]
+            store.put("sync", {"last_contact": None, "town_has": 5, "clock_offset_seconds": 0})
+            server.link_state({"connected": True, "last_contact": "2026-12-07T11:01:00+08:00",
+                               "pending": 0, "clock_offset_seconds": 0, "error": None})
+            link = (await _next(ws, "link"))["link"]
+            assert link["restoring"] == "正在从乡镇取回本点的 2 条记录…取回前不能登记或更改"
+            await ws.send(json.dumps({"id": 5, "op": "record", **{**RECORD, "item": "Y1"}}))
+            while (refused := json.loads(await asyncio.wait_for(ws.recv(), 5))).get("re") != 5:
+                pass
+            assert refused["error"]["message"].startswith("乡镇有本点的 2 条记录本机还没有")
+            assert store.last()[0] == 3
+            store.restore(behind)
+            server.restored()
+            assert (await _next(ws, "cases"))["all"]
+            await ws.send(json.dumps({"id": 6, "op": "record", **{**RECORD, "item": "Y1"}}))
+            assert (await _next(ws, "cases"))["cases"][0]["case"] == second[:-3] + "006"
         running.cancel()   # as SIGTERM does: the server closes and returns
         await running
 

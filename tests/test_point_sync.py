@@ -23,7 +23,17 @@ from queue_server.points import ledger as L
 from queue_server.points import sync
 from queue_server.store import point_logs
 from tests.live_hall import LiveHall
-from tests.point_link import HALL, POINT, Point, Town, enrol, in_sync, running, until
+from tests.point_link import (
+    HALL,
+    POINT,
+    CuttingProxy,
+    Point,
+    Town,
+    enrol,
+    in_sync,
+    running,
+    until,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -61,62 +71,6 @@ def test_a_day_cut_off_with_50_cases_arrives_once_and_in_order(town, tmp_path) -
     state = point.hub.state
     assert state["connected"] and state["error"] is None and state["last_contact"]
     assert point.store.get("sync")["town_has"] == 51
-
-
-class CuttingProxy:
-    """Between the point and the town: a connection is cut (both sockets aborted, as a link
-    that drops) after a random number of bytes in a random direction, mid-frame or between
-    frames. A new connection is armed so three times in four; `rearm` arms every live one anew
-    (each trial's sync is cut somewhere)."""
-
-    def __init__(self, target: str, rng: random.Random):
-        self.host, port = target.removeprefix("http://").split(":")
-        self.port = int(port)
-        self.rng = rng
-        self.cuts = 0
-        self.live: list[dict[str, int | None]] = []
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self.joined, "127.0.0.1", 0)
-        port = self.server.sockets[0].getsockname()[1]
-        return f"ws://127.0.0.1:{port}/h/{HALL}{sync.SYNC_PATH}"
-
-    def arm(self, budget: dict[str, int | None]) -> None:
-        way = self.rng.choice(("up", "down"))
-        budget.update({way: self.rng.randint(1, 1_200), "up" if way == "down" else "down": None})
-
-    def rearm(self) -> None:
-        for budget in self.live:
-            self.arm(budget)
-
-    async def joined(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
-        budget: dict[str, int | None] = {"up": None, "down": None}
-        if self.rng.random() < 0.75:
-            self.arm(budget)
-        self.live.append(budget)
-        writers = (writer, up_writer)
-
-        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter, way: str) -> None:
-            while data := await source.read(4096):
-                left = budget[way]
-                if left is not None and len(data) >= left:
-                    sink.write(data[:left])
-                    self.cuts += 1
-                    for w in writers:
-                        w.transport.abort()
-                    return
-                if left is not None:
-                    budget[way] = left - len(data)
-                sink.write(data)
-            for w in writers:
-                w.close()
-
-        try:
-            await asyncio.gather(pump(reader, up_writer, "up"), pump(up_reader, writer, "down"),
-                                 return_exceptions=True)
-        finally:
-            self.live.remove(budget)
 
 
 def test_a_link_that_drops_at_random_loses_nothing_and_doubles_nothing(town, tmp_path) -> None:
@@ -256,11 +210,12 @@ async def _recv(connection) -> str:
     return await asyncio.wait_for(connection.recv(), 10)
 
 
-async def _authenticated(url: str, enrolment, installation: str = "pc-1"):
+async def _authenticated(url: str, enrolment, installation: str = "pc-1", up_last: int = 0):
     connection = await connect(url, max_size=None)
     await connection.send(json.dumps({
         "t": "hello", "point": enrolment.point, "installation": installation, "nonce": "n" * 8,
-        "now": datetime.now(UTC).isoformat(), "up_last": 0, "down_have": 0, "catalogue": 99}))
+        "now": datetime.now(UTC).isoformat(), "up_last": up_last, "down_have": 0,
+        "catalogue": 99}))
     nonce = json.loads(await _recv(connection))["nonce"]
     await connection.send(json.dumps({"t": "proof", "mac": sync.proof(
         enrolment.secret, "point", enrolment.point, installation, nonce)}))
@@ -348,7 +303,7 @@ def test_two_connections_of_one_point_make_one_session_and_double_nothing(town, 
         assert old.close_code == 1012
         await new.send(json.dumps({"t": "up", "entries": [_case(1)]}))
         assert json.loads(await _recv(new)) == {"t": "up_ack", "last": 1}
-        third = await _authenticated(enrolment.town_url, enrolment)
+        third = await _authenticated(enrolment.town_url, enrolment, up_last=1)
         with pytest.raises(ConnectionClosed):
             await _recv(new)
         await third.send(json.dumps({"t": "up", "entries": [_case(1)]}))   # sent again

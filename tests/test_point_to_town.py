@@ -5,13 +5,11 @@ the town; the town's answer reaches the page."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from queue_server.points import enrolment as enrol
 from tests.live_hall import LiveHall
-from tests.live_point import LivePoint
+from tests.live_point import LivePoint, waited
 
 HALL = "small"
 
@@ -21,16 +19,6 @@ def town(tmp_path):
     live = LiveHall(tmp_path / "town")
     yield live
     assert live.stop() == 0
-
-
-def until(check, what: str, seconds: float = 30.0):
-    """Wait for `check()` to hold: a bound on a hang, not a timing."""
-    deadline = time.monotonic() + seconds
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never: {what}")
-        time.sleep(0.1)
-    return found
 
 
 def test_a_case_recorded_at_the_point_reaches_the_town_and_its_answer_comes_back(town, tmp_path):
@@ -51,7 +39,7 @@ def test_a_case_recorded_at_the_point_reaches_the_town_and_its_answer_comes_back
         while not (link["link"]["connected"] and link["link"]["pending"] == 0):
             link = page.wait_event("link", timeout=30)
         manager = town.hello("manager", f"/h/{HALL}")
-        listed = until(lambda: manager.request("point_cases", point="P07")["cases"],
+        listed = waited(lambda: manager.request("point_cases", point="P07")["cases"],
                        "the case at the town")
         assert [c["case"] for c in listed] == [number] and listed[0]["name"] == "张三"
         answer = manager.request("point_answer", point="P07", case=number,

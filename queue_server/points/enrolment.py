@@ -52,6 +52,10 @@ class Enrolment:
     catalogue_version: int
     items: tuple[CatalogueItem, ...]
     issued_at: str
+    up_have: int = 0
+    """The entries of the point's log the town held when it made the code (a code made again
+    with `--again` for a new PC): the point knows at once that they are to come back, and
+    records nothing before they have (queue_server.points.point_store.PointStore.town_ahead)."""
 
 
 def encode(enrolment: Enrolment) -> str:

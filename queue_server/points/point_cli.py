@@ -93,6 +93,8 @@ def cmd_point_init(args: argparse.Namespace) -> None:
     print(f"已登记为代办点 / enrolled: {enrolment.point} {enrolment.point_name}，代办至 "
           f"{enrolment.hall_name}；事项目录第 {enrolment.catalogue_version} 版，"
           f"{len(enrolment.items)} 个事项；数据库 {url}")
+    if enrolment.up_have:
+        print(f"乡镇已有本点的 {enrolment.up_have} 条记录：连上乡镇后会自动取回，取回前不能登记")
 
 
 def cmd_point_serve(args: argparse.Namespace) -> None:

@@ -153,19 +153,38 @@ def case_view(case: ledger.Case, enrolment: Enrolment, calendar: service_calenda
         "actions": allowed(case)}
 
 
-def link_view(state: Mapping[str, Any] | None, pending: int) -> dict[str, Any]:
+def restoring_text(missing: int, connected: bool) -> str:
+    """What the page says while the town holds `missing` entries of the point's own log that
+    this PC lacks (`PointStore.town_ahead`), until the sync has given them back."""
+    if connected:
+        return f"正在从乡镇取回本点的 {missing} 条记录…取回前不能登记或更改"
+    return f"乡镇有本点的 {missing} 条记录本机还没有，连上乡镇后自动取回；取回前不能登记或更改"
+
+
+def behind_refusal(missing: int) -> str:
+    """The refusal of every action while the town holds entries of the point's log this PC
+    lacks: the numbers it would write are the town's already."""
+    return (f"乡镇有本点的 {missing} 条记录本机还没有，取回前不能登记或更改（以免件号和记录序号与乡镇"
+            "已有的重复）：请连通网络，稍候再试")
+
+
+def link_view(state: Mapping[str, Any] | None, pending: int, missing: int = 0) -> dict[str, Any]:
     """The link to the town as the page shows it: the sync's last report (`link_state`), or
-    before any, not connected with every entry of the point's log pending."""
+    before any, not connected with every entry of the point's log pending; with `restoring`,
+    the words while the town holds `missing` entries of the point's log that it lacks."""
+    connected = bool(state and state.get("connected"))
+    restoring = restoring_text(missing, connected) if missing else None
     if state is None:
         return {"connected": False, "last_contact": None, "pending": pending,
-                "clock_offset_seconds": None, "clock_warning": None, "error": None}
+                "clock_offset_seconds": None, "clock_warning": None, "error": None,
+                "restoring": restoring}
     offset = state.get("clock_offset_seconds")
     warning = None
     if offset is not None and abs(offset) > ledger.CLOCK_WARN_SECONDS:
         warning = f"本机时钟与乡镇相差 {round(abs(offset) / 60)} 分钟，请校准"
     return {"connected": bool(state.get("connected")), "last_contact": state.get("last_contact"),
             "pending": int(state.get("pending", pending)), "clock_offset_seconds": offset,
-            "clock_warning": warning, "error": state.get("error")}
+            "clock_warning": warning, "error": state.get("error"), "restoring": restoring}
 
 
 def items_view(version: int, items: tuple[CatalogueItem, ...]) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 WebSocket on one port, over the point's SQLite (queue_server.points.point_store).
 
 It holds the ledger in memory (`ledger.fold` at the start, `ledger.apply` for each new entry),
-checks every action of the agent with `ledger.problem` before writing it (a refusal is said in
-Chinese), writes it with `PointStore.write` (durable before the reply), and pushes each change
-to every open page. It is meant for the agent at the point's own PC: it listens on 127.0.0.1
-unless told otherwise, has no PIN, and refuses a WebSocket opened by a page of another site
-(its Origin is not this server).
+refuses every action while the town holds entries of the point's own log that it lacks
+(`PointStore.town_ahead`: they are being given back), checks every action of the agent with
+`ledger.problem` before writing it (a refusal is said in Chinese), writes it with
+`PointStore.write` (durable before the reply), and pushes each change to every open page. It
+is meant for the agent at the point's own PC: it listens on 127.0.0.1 unless told otherwise, has
+no PIN, and refuses a WebSocket opened by a page of another site (its Origin is not this
+server).
 
 **What the sync calls** (queue_server.points.sync, run in the same event loop):
 
@@ -18,6 +20,8 @@ unless told otherwise, has no PIN, and refuses a WebSocket opened by a page of a
   (Chinese text or None); shown on the page;
 - `catalogue(version, items)`: a new catalogue, already stored with `PointStore.put`: the
   page's list of items changes;
+- `restored()`: entries of the point's own log given back by the town, already stored with
+  `PointStore.restore`: the ledger is folded anew and pushed;
 - `wake`: an `asyncio.Event` the server sets whenever it wrote an entry of its own, so that the
   sync sends at once.
 
@@ -116,6 +120,13 @@ class PointServer:
         self.version, self.items = version, items
         self.push({"ev": "catalogue", "catalogue": point_page.items_view(version, items)})
 
+    def restored(self) -> None:
+        """Entries of the point's own log given back by the town (stored already): the ledger
+        folded anew, so that the next case numbers follow them."""
+        self.cases = ledger.fold(self.store.up(), self.store.down())
+        self.last_up = self.store.last()[0]
+        self.push({"ev": "cases", "cases": self.all_views(), "all": True})
+
     # --- the views -------------------------------------------------------------------------
 
     def now(self) -> datetime:
@@ -131,7 +142,7 @@ class PointServer:
         return [self.view(case) for case in self.cases.values()]
 
     def link_view(self) -> dict[str, Any]:
-        return point_page.link_view(self.link, self.last_up)
+        return point_page.link_view(self.link, self.last_up, self.store.town_ahead())
 
     def hello(self) -> dict[str, Any]:
         e = self.enrolment
@@ -148,6 +159,8 @@ class PointServer:
     async def act(self, op: str, params: dict[str, Any]) -> dict[str, Any]:
         """Write the entry of one op of the page, or raise Refused."""
         async with self.writing:
+            if missing := await asyncio.to_thread(self.store.town_ahead):
+                raise point_page.Refused(point_page.behind_refusal(missing))
             now = self.now()
             number = ledger.case_number(self.enrolment.point, now.date(), self.cases)
             record = point_page.record_for(op, params, self.items, self.cases, number)

@@ -73,7 +73,8 @@ class PointStore:
             db.execute(insert(meta), [{"key": "enrolment", "value": asdict(enrolment)},
                                       {"key": "catalogue", "value": {
                                           "version": enrolment.catalogue_version,
-                                          "items": [asdict(i) for i in enrolment.items]}}])
+                                          "items": [asdict(i) for i in enrolment.items]}},
+                                      {"key": "sync", "value": {"town_has": enrolment.up_have}}])
 
     def enrolment(self) -> Enrolment:
         data = self.get("enrolment")
@@ -114,6 +115,28 @@ class PointStore:
             if new:
                 db.execute(insert(down_log), new)
         return [e for e in entries if e.seq not in have]
+
+    def restore(self, entries: Iterable[Entry]) -> list[Entry]:
+        """Store entries of the point's own log that the town gives back (queue_server.points.sync:
+        its copy held more than this database), by their numbers: those after the log's last,
+        which must follow it without a gap (ValueError, nothing stored); returns those stored.
+        Receiving one again changes nothing."""
+        with self.engine.begin() as db:
+            last = db.scalar(select(func.max(up_log.c.seq))) or 0
+            new = [e for e in entries if e.seq > last]
+            if [e.seq for e in new] != list(range(last + 1, last + 1 + len(new))):
+                raise ValueError(f"取回的台账记录不连续：本机已有第 {last} 条")
+            if new:
+                db.execute(insert(up_log), [log_row(e) for e in new])
+        return new
+
+    def town_ahead(self) -> int:
+        """How many entries of this point's own log the town holds that this database lacks (the
+        town's count at the last contact, kept in `sync`, minus the log's last): a PC re-enrolled
+        with an empty log, or a database restored from an older backup. While there are, the
+        point writes nothing: its next numbers are entries the town already holds."""
+        town_has = (self.get("sync") or {}).get("town_has", 0)
+        return max(0, int(town_has) - self.last()[0])
 
     def up(self, after: int = 0, limit: int | None = None) -> list[Entry]:
         return self._read(up_log, after, limit)

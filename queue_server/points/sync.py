@@ -11,6 +11,10 @@ town's (its hall files, its storage). JSON text frames, each with its type in `t
     point → town   proof {mac}                      HMAC-SHA256 over the town's nonce
     town → point   welcome {up_have, now, clock_offset_seconds, mac}   … and the town's over
                                                                           the point's nonce
+    point → town   restore {after, digest}   only when up_have > its last: its log holds 1..after,
+                                         `digest` their `log_digest`; asks for the rest
+    town → point   up_back {entries}   the point's own entries after `after`, up to up_have, ≤ BATCH
+                                       a frame, once the digest equals the town's of its copy
     point → town   up {entries}        its entries after up_have, ≤ BATCH a frame
     town → point   up_ack {last}       once the batch is durable at the town
     town → point   down {entries}      the town's entries for the point after down_have
@@ -78,6 +82,8 @@ _FIELDS: Mapping[str, Mapping[str, type]] = {
     "challenge": {"nonce": str},
     "proof": {"mac": str},
     "welcome": {"up_have": int, "now": str, "clock_offset_seconds": int, "mac": str},
+    "restore": {"after": int, "digest": str},
+    "up_back": {"entries": list},
     "up": {"entries": list},
     "up_ack": {"last": int},
     "down": {"entries": list},
@@ -151,6 +157,18 @@ def batches(kind: str, entries: Sequence[ledger.Entry]) -> Iterable[tuple[str, i
         yield frame_text(kind, entries=chunk), chunk[-1]["seq"]
 
 
+def log_digest(entries: Iterable[ledger.Entry]) -> str:
+    """SHA-256 over a log's entries in order, each as its wire's JSON with sorted keys: both
+    sides compute it of entries 1..n (the point of its own log, the town of its copy) to know
+    whether the point's log is the beginning of the town's copy."""
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(json.dumps(entry.wire(), ensure_ascii=False, sort_keys=True,
+                                 separators=(",", ":")).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
 def proof(secret: str, side: str, point: str, installation: str, nonce: str) -> str:
     """The HMAC with which `side` ("point" or "town") answers the other's nonce."""
     message = f"dbj-sync|{side}|{point}|{installation}|{nonce}".encode()
@@ -195,6 +213,10 @@ class LinkHub(Protocol):
     def catalogue(self, version: int, items: tuple[CatalogueItem, ...]) -> None:
         """A newer catalogue, stored already."""
 
+    def restored(self) -> None:
+        """Entries of the point's own log given back by the town, stored already: the ledger
+        is folded anew and the next case numbers follow them."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC).astimezone()
@@ -214,9 +236,9 @@ class PointLink:
         self.url = url or self.enrolment.town_url
         self.clock = clock
         self.backoff = backoff
-        self.state: dict[str, Any] = {"connected": False, "error": None} | (
-            store.get("sync") or {"last_contact": None, "town_has": 0,
-                                  "clock_offset_seconds": None})
+        self.state: dict[str, Any] = {"connected": False, "error": None, "last_contact": None,
+                                      "town_has": 0, "clock_offset_seconds": None} | (
+            store.get("sync") or {})
         self.sessions = 0
 
     def installation(self) -> str:
@@ -267,12 +289,11 @@ class PointLink:
                     enrolment.secret, "town", enrolment.point, installation, nonce).encode()):
                 raise SyncRefused("乡镇服务器身份验证失败：连接的可能不是本乡镇的服务器")
             town_has = welcome["up_have"]
-            if town_has > up_last:
-                raise SyncRefused(f"乡镇已收到本点 {town_has} 条记录，本机只有 {up_last} 条："
-                                  "本机数据库可能是旧的备份，请联系乡镇")
             self._tell(connected=True, error=None,
                        last_contact=self.clock().isoformat(timespec="seconds"),
                        clock_offset_seconds=welcome["clock_offset_seconds"], town_has=town_has)
+            if town_has > up_last:
+                await self._restore(connection, town_has)
             sending = asyncio.create_task(self._send(connection, town_has))
             try:
                 await self._receive(connection)
@@ -280,6 +301,28 @@ class PointLink:
                 sending.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                     await sending
+
+    async def _restore(self, connection: Connection, town_has: int) -> None:
+        """The town holds more of this point's log than this database (a PC re-enrolled with an
+        empty log, a backup older than what the town received): ask for the rest with the
+        digest of what is here, and store what comes back, batch by batch, until the log is
+        the town's. The town refuses (an error frame) when this log is not the beginning of its
+        copy. A cut leaves what was stored; the next session asks from there."""
+        have = await asyncio.to_thread(lambda: self.store.last()[0])
+        digest = await asyncio.to_thread(lambda: log_digest(self.store.up(0, have)))
+        await connection.send(frame_text("restore", after=have, digest=digest))
+        while have < town_has:
+            data = frame(await connection.recv(), "up_back")
+            entries = entries_of(data, "up", self.enrolment.point, have)
+            if entries and entries[-1].seq > town_has:
+                raise SyncRefused(f"乡镇给回的台账记录超过其所称的 {town_has} 条")
+            try:
+                await asyncio.to_thread(self.store.restore, entries)
+            except ValueError as gap:
+                raise SyncRefused(str(gap)) from None
+            have = await asyncio.to_thread(lambda: self.store.last()[0])
+            self.hub.restored()
+            self._tell()
 
     async def _send(self, connection: Connection, sent: int) -> None:
         while True:

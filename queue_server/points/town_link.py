@@ -31,6 +31,7 @@ from queue_server.points.sync import (
     entries_of,
     frame,
     frame_text,
+    log_digest,
     moment_of,
     proof,
 )
@@ -120,6 +121,8 @@ class TownPoints:
             "welcome", up_have=up_have, now=now.isoformat(timespec="seconds"),
             clock_offset_seconds=offset,
             mac=proof(point.secret, "town", code, hello["installation"], hello["nonce"])))
+        if up_have > hello["up_last"]:
+            await self._give_back(connection, code, up_have)
         pushing = asyncio.create_task(self._push(connection, code, hello["down_have"],
                                                  hello["catalogue"]))
         try:
@@ -140,6 +143,25 @@ class TownPoints:
             pushing.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await pushing
+
+    async def _give_back(self, connection: Connection, code: str, up_have: int) -> None:
+        """The point (authenticated: only its own log) has less of its log than the town: its
+        `restore` says how much and the digest of it. When that is the beginning of the town's
+        copy, the rest goes back to it in batches; else it is refused, and told what to do."""
+        data = frame(await asyncio.wait_for(connection.recv(), HELLO_SECONDS), "restore")
+        after = data["after"]
+        if after >= up_have:
+            raise SyncRefused(f"乡镇只有本点 {up_have} 条记录，本机已有 {after} 条，无需取回")
+        held = await asyncio.to_thread(self._read, point_logs.up_entries, code)
+        if not hmac.compare_digest(data["digest"].encode(),
+                                   log_digest(held[:after]).encode()):
+            raise SyncRefused(
+                f"本机台账的前 {after} 条与乡镇收到的本点记录不一致（本机恢复或重装后、取回乡镇记录前"
+                "又登记了新件），不能同步。请勿在本机继续登记；请乡镇重新生成登记码（point enrol "
+                "--again），在本机用新的数据库文件 point init 后连上乡镇，本点记录会自动取回，"
+                "再把取回的台账里没有的件重新登记")
+        for text, _ in batches("up_back", held[after:]):
+            await connection.send(text)
 
     async def _push(self, connection: Connection, code: str, sent: int, version: int) -> None:
         """The town's entries after `sent`, and the catalogue when newer, as they come (looked
