@@ -28,7 +28,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from websockets.frames import Opcode
 from websockets.protocol import State
@@ -180,12 +180,13 @@ class Hub(Generic[S]):
         observed: list[views.Delivery | Touch] = []
         for e in events:
             observed += views.happenings(state, e)
-            observed += [Touch(key, e, state) for key in views.views_changed(state, e)]
+            for key in views.views_changed(state, e):
+                observed.append((key, e, state))
         if self.citizens:
-            observed += [Touch(("ticket", number), events[-1], state)
+            observed += [(("ticket", number), events[-1], state)
                          for number in views.citizens_moved(state, events, list(self.citizens))]
         if self.clerks:
-            observed += [Touch(("clerk", badge), events[-1], state)
+            observed += [(("clerk", badge), events[-1], state)
                          for badge in views.clerks_concerned(state, events, list(self.clerks))]
         return observed
 
@@ -256,29 +257,27 @@ class Hub(Generic[S]):
         return list(self.citizens.get(delivery.citizen, ())) if delivery.citizen is not None else []
 
 
-class Touch(NamedTuple):
-    """A view (`views.ViewKey`) that an event changed, stamped with that event: built once per
-    batch, by `publish`, at the place of the batch's last touch of it. The views a batch
-    touches again and again (a queue taking ticket after ticket) were built after every command
-    before, all but the last for nothing: only the last of a commit is ever sent."""
-
-    key: views.ViewKey
-    stamp: Event
-    state: HallState
+Touch = tuple[views.ViewKey, Event, HallState]
+"""A view (`views.ViewKey`) that an event changed, with that event (its stamp) and the state:
+built once per batch, by `publish`, at the place of the batch's last touch of it. The views a
+batch touches again and again (a queue taking ticket after ticket) were built after every
+command before, all but the last for nothing: only the last of a commit is ever sent. A plain
+tuple (a `views.Delivery` is a named tuple): one is made per view an event changes."""
 
 
 def _built(observed: Sequence[views.Delivery | Touch]) -> Sequence[views.Delivery]:
     """A batch's messages: each view touched built from the state once, where it was last
     touched (a touch earlier in the batch is a view a later one replaces)."""
-    last = {item.key: i for i, item in enumerate(observed) if type(item) is Touch}
+    last = {item[0]: i for i, item in enumerate(observed) if type(item) is tuple}
     if not last:
         return cast(Sequence[views.Delivery], observed)
     deliveries: list[views.Delivery] = []
     for i, item in enumerate(observed):
-        if type(item) is not Touch:
+        if type(item) is not tuple:
             deliveries.append(cast(views.Delivery, item))
-        elif last[item.key] == i:
-            deliveries += views.view(item.state, item.key, item.stamp)
+        elif last[item[0]] == i:
+            key, stamp, state = cast(Touch, item)
+            deliveries += views.view(state, key, stamp)
     return deliveries
 
 

@@ -858,8 +858,8 @@ def happenings(state: HallState, e: Event) -> list[Delivery]:
 def views_changed(state: HallState, e: Event) -> list[ViewKey]:
     """The windows' and queues' views one event changed, in the order they are sent."""
     heard = AUDIENCES[type(e.data)]
-    return [*(("window", number) for number in heard.windows(e)),
-            *(("queue", prefix) for prefix in heard.queues(state, e))]
+    return ([("window", number) for number in heard.windows(e)]
+            + [("queue", prefix) for prefix in heard.queues(state, e)])
 
 
 def view(state: HallState, key: ViewKey, stamp: Event) -> list[Delivery]:
