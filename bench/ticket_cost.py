@@ -6,8 +6,7 @@ take_ticket rate. This script times the same steps without sockets, on the bench
 of 37 tickets, as the live server made under that load. It prints microseconds per ticket:
 
 - parsing and checking the request frame (`hall.protocol.parse_request`);
-- the core deciding (`HallState.handle`) and the messages for the fan-out (`Hub.observe`,
-  and `Hub.publish` building the views each commit touched);
+- the core deciding (`HallState.handle`) and the views for the fan-out (`Hub.observe`);
 - writing the events as the server's writer does (`HallService.commit`: one statement on a
   kept connection in autocommit mode, the check of the credentials included, and its fsync,
   shared by the tickets of a commit), and how much of that is this process's CPU;
@@ -65,7 +64,7 @@ def main() -> None:
         with engine.begin() as conn:
             hall_records.save_definition(conn, parse_hall(bench_hall()), datetime.now(UTC))
         service = HallService(engine, None, datetime.now(UTC))
-        state, hub, zone = service.state, Hub(view_interval=0), service.definition.hall.zone
+        state, hub, zone = service.state, Hub(), service.definition.hall.zone
         credentials = Revocation(engine, service.hall_id, lambda: []).version
         steps = dict.fromkeys(["parse", "decide", "observe", "write", "reply"], 0.0)
         write_cpu = 0.0
@@ -81,14 +80,13 @@ def main() -> None:
             produced = [state.handle(cmd.TakeTicket(r.params["category"], "handle", "normal", None),
                                      now) for r in requests]
             decided = clock()
-            batch = [item for events in produced for item in hub.observe(state, events)]
+            for events in produced:
+                hub.observe(state, events)
             observed = clock()
             cpu = time.thread_time()
             assert service.commit([e for es in produced for e in es], now, credentials)
             committed = clock()
             write_cpu += time.thread_time() - cpu
-            hub.publish(batch)   # builds the views the batch touched (none held; no one listens)
-            published = clock()
             for request, events in zip(requests, produced, strict=True):
                 issued = events[0]
                 number = issued.data.number
@@ -98,11 +96,10 @@ def main() -> None:
                     "issued_at": views.iso(issued.at), "ahead": issued.data.ahead,
                     "token": token, "url": f"http://hall/t/{token}"}))
             replied = clock()
-            for step, spans in zip(steps, [[(started, parsed)], [(parsed, decided)],
-                                           [(decided, observed), (committed, published)],
-                                           [(observed, committed)], [(published, replied)]],
-                                   strict=True):
-                steps[step] += sum(b - a for a, b in spans)
+            for step, (a, b) in zip(steps, [(started, parsed), (parsed, decided),
+                                            (decided, observed), (observed, committed),
+                                            (committed, replied)], strict=True):
+                steps[step] += b - a
         stored = _serve(engine, service)
     total = sum(steps.values())
     print(f"per take_ticket, {TICKETS:,} tickets in commits of {PER_COMMIT} "

@@ -1,13 +1,9 @@
 """Who is connected, and sending each wire message to exactly the sessions that may see it.
 
-The writer hands over all the messages of one group commit at once, right after the commit.
-Events (a call, a finish) are built as each command is decided; the views they change are only
-named then, and each is built once per commit, from the state that commit made durable (a
-queue taking ticket after ticket was rebuilt after every one before, and only the last of a
-commit was sent). Events go out at once. State views (a window, a queue, a citizen's ticket)
-go out at once too, unless views were sent less than `VIEW_INTERVAL_SECONDS` ago: then they are
-held, a newer view of the same thing replaces the held one, and all are sent when the interval
-is over. So a quiet hall
+The writer hands over all the messages of one group commit at once. Events (a call, a finish)
+go out at once. State views (a window, a queue, a citizen's ticket) go out at once too, unless
+views were sent less than `VIEW_INTERVAL_SECONDS` ago: then they are held, a newer view of the
+same thing replaces the held one, and all are sent when the interval is over. So a quiet hall
 sees every change immediately, and at peak a board gets at most ten updates a second per queue
 (more than anyone can read) instead of one per ticket. Each message is encoded once, and each
 connection gets its share in one write: one system call per connection, not one per message.
@@ -28,7 +24,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar
 
 from websockets.frames import Opcode
 from websockets.protocol import State
@@ -173,28 +169,17 @@ class Hub(Generic[S]):
     def counts(self) -> dict[str, int]:
         return {role: len(members) for role, members in self.by_role.items() if members}
 
-    def observe(self, state: HallState, events: list[Event]) -> list[views.Delivery | Touch]:
-        """Called right after a command's events were applied, before the commit: the events'
-        own messages, built now, and the views they changed, named only (`Touch`): `publish`
-        builds each of those once for the whole batch, after its commit."""
-        observed: list[views.Delivery | Touch] = []
-        for e in events:
-            observed += views.happenings(state, e)
-            for key in views.views_changed(state, e):
-                observed.append((key, e, state))
+    def observe(self, state: HallState, events: list[Event]) -> list[views.Delivery]:
+        """Called right after a command's events were applied, before the commit."""
+        deliveries = [d for e in events for d in views.wire(state, e)]
         if self.citizens:
-            observed += [(("ticket", number), events[-1], state)
-                         for number in views.citizens_moved(state, events, list(self.citizens))]
+            deliveries += views.citizen_updates(state, events, list(self.citizens))
         if self.clerks:
-            observed += [(("clerk", badge), events[-1], state)
-                         for badge in views.clerks_concerned(state, events, list(self.clerks))]
-        return observed
+            deliveries += views.clerk_updates(state, events, list(self.clerks))
+        return deliveries
 
-    def publish(self, observed: Sequence[views.Delivery | Touch]) -> None:
-        """Called after the commit with what `observe` made of the whole batch, in event order,
-        before the writer decides the next batch: so the views are built from the state this
-        commit made durable."""
-        deliveries = _built(observed)
+    def publish(self, deliveries: Sequence[views.Delivery]) -> None:
+        """Called after the commit with the messages of the whole batch, in event order."""
         if not self._flush_due and self.clock() - self._views_sent_at >= self.view_interval:
             self._send(deliveries)
             return
@@ -255,30 +240,6 @@ class Hub(Generic[S]):
         if delivery.clerk is not None:
             return list(self.clerks.get(delivery.clerk, ()))
         return list(self.citizens.get(delivery.citizen, ())) if delivery.citizen is not None else []
-
-
-Touch = tuple[views.ViewKey, Event, HallState]
-"""A view (`views.ViewKey`) that an event changed, with that event (its stamp) and the state:
-built once per batch, by `publish`, at the place of the batch's last touch of it. The views a
-batch touches again and again (a queue taking ticket after ticket) were built after every
-command before, all but the last for nothing: only the last of a commit is ever sent. A plain
-tuple (a `views.Delivery` is a named tuple): one is made per view an event changes."""
-
-
-def _built(observed: Sequence[views.Delivery | Touch]) -> Sequence[views.Delivery]:
-    """A batch's messages: each view touched built from the state once, where it was last
-    touched (a touch earlier in the batch is a view a later one replaces)."""
-    last = {item[0]: i for i, item in enumerate(observed) if type(item) is tuple}
-    if not last:
-        return cast(Sequence[views.Delivery], observed)
-    deliveries: list[views.Delivery] = []
-    for i, item in enumerate(observed):
-        if type(item) is not tuple:
-            deliveries.append(cast(views.Delivery, item))
-        elif last[item[0]] == i:
-            key, stamp, state = cast(Touch, item)
-            deliveries += views.view(state, key, stamp)
-    return deliveries
 
 
 class Replies:

@@ -68,9 +68,8 @@ class Delivery(NamedTuple):
 
     A message with a `view` key is a state (a window, a queue, a citizen's ticket), not a
     happening: a later message with the same key in the same commit makes it pointless, so only
-    the last one of a group commit is built and sent (`fanout.Touch`). A named tuple, not a
-    frozen dataclass: one or more are made per command, and a frozen dataclass's `__init__`
-    costs three times as much."""
+    the last one of a group commit is sent. A named tuple, not a frozen dataclass: two or more
+    are made per command, and a frozen dataclass's `__init__` costs three times as much."""
 
     message: dict[str, Any]
     roles: frozenset[str] = frozenset()
@@ -838,47 +837,19 @@ AUDIENCES: dict[type[ev.Record], Audience] = dict([
 """Who receives each kind of event on the wire."""
 
 
-ViewKey = tuple[str, Any]
-"""A state view on the wire: ("window", number) (its pad's copy goes with it), ("queue",
-prefix), ("ticket", number) for the citizens watching it, ("clerk", badge) for that console."""
-
-
 def wire(state: HallState, e: Event) -> list[Delivery]:
-    """The wire events one log event gives, after it was applied to `state`: its own messages,
-    then the views it changed, built from `state`."""
-    return [*happenings(state, e), *(d for key in views_changed(state, e)
-                                     for d in view(state, key, e))]
-
-
-def happenings(state: HallState, e: Event) -> list[Delivery]:
-    """The messages of the event itself (a call, a finish), with their audiences."""
-    return AUDIENCES[type(e.data)].send(state, e)
-
-
-def views_changed(state: HallState, e: Event) -> list[ViewKey]:
-    """The windows' and queues' views one event changed, in the order they are sent."""
+    """The wire events one log event gives, after it was applied to `state`."""
     heard = AUDIENCES[type(e.data)]
-    return ([("window", number) for number in heard.windows(e)]
-            + [("queue", prefix) for prefix in heard.queues(state, e)])
-
-
-def view(state: HallState, key: ViewKey, stamp: Event) -> list[Delivery]:
-    """The messages of one view (`ViewKey`) as `state` has it, stamped with the seq and time of
-    `stamp`, the last event that changed it; none for a ticket `state` no longer holds (a day
-    ended)."""
-    kind, which = key
-    if kind == "window":
-        message = _event(stamp, "window", **window_view(state, state.windows[which]))
-        return [Delivery(message, DEVICES, view=key),
-                Delivery(message, pad_window=which, view=("pad", which))]
-    if kind == "queue":
-        return [Delivery(_event(stamp, "queue", **queue_view(state, which)), DEVICES, view=key)]
-    if kind == "ticket":
-        ticket = state.tickets.get(which)
-        return [] if ticket is None else [
-            Delivery(_event(stamp, "ticket", **ticket_view(state, ticket)), citizen=which,
-                     view=key)]
-    return [Delivery(_event(stamp, "clerk", **clerk_view(state, which)), clerk=which, view=key)]
+    out = heard.send(state, e)
+    for window_number in heard.windows(e):
+        view = window_view(state, state.windows[window_number])
+        message = _event(e, "window", **view)
+        out += [Delivery(message, DEVICES, view=("window", window_number)),
+                Delivery(message, pad_window=window_number, view=("pad", window_number))]
+    for prefix in heard.queues(state, e):
+        out.append(Delivery(_event(e, "queue", **queue_view(state, prefix)), DEVICES,
+                            view=("queue", prefix)))
+    return out
 
 
 def queues_touched(state: HallState, e: Event) -> tuple[str, ...]:
@@ -891,19 +862,15 @@ STAFFING = (ev.ClerkSignedIn, ev.ClerkSignedOut)
 
 
 def citizen_updates(state: HallState, events: list[Event], watched: Iterable[str]) -> list[Delivery]:
-    """A fresh view for each of `citizens_moved`, stamped with the last event's seq."""
-    return [d for number in citizens_moved(state, events, watched)
-            for d in view(state, ("ticket", number), events[-1])]
-
-
-def citizens_moved(state: HallState, events: list[Event], watched: Iterable[str]) -> list[str]:
-    """The watched tickets these events may have moved (its own change, or its queue's), or
-    whose estimate they changed (a clerk signed in or out at a window that may call it)."""
+    """A fresh view for each watched ticket these events may have moved (its own change, or its
+    queue's), or whose estimate they changed (a clerk signed in or out at a window that may
+    call it), stamped with the last event's seq."""
     if not events:
         return []
     numbers = {AUDIENCES[type(e.data)].number(e) for e in events}
     categories = {prefix for e in events for prefix in queues_touched(state, e)}
     staffing = {e.data.window for e in events if isinstance(e.data, STAFFING)}
+    last = events[-1]
     out = []
     for number in watched:
         ticket = state.tickets.get(number)
@@ -912,23 +879,23 @@ def citizens_moved(state: HallState, events: list[Event], watched: Iterable[str]
                     ticket.category in categories
                     or (staffing and any(w.number in staffing
                                          for w in windows_for(state, ticket)))))):
-            out.append(number)
+            out.append(Delivery(_event(last, "ticket", **ticket_view(state, ticket)),
+                                citizen=number, view=("ticket", number)))
     return out
 
 
 def clerk_updates(state: HallState, events: list[Event], connected: Iterable[str]) -> list[Delivery]:
-    """A fresh console view for each of `clerks_concerned`, stamped with the last event's seq."""
-    return [d for badge in clerks_concerned(state, events, connected)
-            for d in view(state, ("clerk", badge), events[-1])]
-
-
-def clerks_concerned(state: HallState, events: list[Event], connected: Iterable[str]) -> list[str]:
-    """The connected clerks these events concern: the clerk named in an event (who called,
-    finished, signed out, or was rated) and the clerk at its window."""
+    """A fresh console view for each connected clerk these events concern: the clerk named in
+    an event (who called, finished, signed out, or was rated) and the clerk at its window."""
+    if not events:
+        return []
     touched: set[str] = set()
     for e in events:
         touched.update(AUDIENCES[type(e.data)].clerks(state, e))
-    return list(touched.intersection(connected))
+    last = events[-1]
+    return [Delivery(_event(last, "clerk", **clerk_view(state, badge)), clerk=badge,
+                     view=("clerk", badge))
+            for badge in touched.intersection(connected)]
 
 
 # --- appointments (预约): what the booking page and the kiosk's check-in see -----------------------

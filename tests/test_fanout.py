@@ -15,11 +15,8 @@ from websockets.frames import Opcode
 from websockets.protocol import Protocol, Side, State
 
 from hall.protocol import CLOSE_TOO_SLOW
-from queue_server import commands as cmd
-from queue_server import views
 from queue_server.fanout import Hub
 from queue_server.views import DEVICES, Delivery
-from tests.test_core_rules import Hall
 
 
 class Transport:
@@ -49,7 +46,6 @@ class Session:
     ticket: str | None = None
     connection: Connection = field(default_factory=Connection)
     name: str = "board-1"
-    badge: str | None = None
 
 
 def subscriber(role: str, window: int | None = None, ticket: str | None = None) -> Session:
@@ -98,61 +94,6 @@ def test_superseded_views_are_dropped_and_each_connection_gets_one_write():
     for s in (board, kiosk, pad1, citizen):
         assert len(s.connection.transport.writes) == 1
     assert pad2.connection.transport.writes == []
-
-
-def test_a_batch_builds_each_view_it_touches_once_and_sends_what_building_each_command_did(
-        monkeypatch):
-    """A commit's views are built once each, after its last command, in place of the last
-    touch: every receiver gets the same messages as when each command built its views and the
-    hub dropped all but the last of each (the reference, `views.wire` and the citizens' and
-    clerks' updates built command by command)."""
-    hall = Hall()
-    state = hall.state
-    hall.do(cmd.SignIn("1001", 1, "A"))
-    mine, other = hall.take("A"), hall.take("B")
-
-    def receivers() -> tuple[Hub, list[Session]]:
-        hub: Hub = Hub()
-        sessions = [subscriber("display"), subscriber("manager"), subscriber("pad", 1),
-                    subscriber("citizen", ticket=mine), subscriber("citizen", ticket=other),
-                    Session("clerk", 1, badge="1001")]
-        for s in sessions:
-            hub.join(s)
-        return hub, sessions
-
-    hub, seen = receivers()
-    reference_hub, reference = receivers()
-    built: list[str] = []
-    queue_view = views.queue_view
-
-    def counted(state, prefix):
-        built.append(prefix)
-        return queue_view(state, prefix)
-
-    batch = [cmd.TakeTicket("A", "handle", "normal"), cmd.TakeTicket("A", "handle", "normal"),
-             cmd.TakeTicket("B", "handle", "normal"), cmd.CallNext("1001", 1),
-             cmd.TakeTicket("A", "handle", "normal"), cmd.TakeTicket("A", "handle", "normal")]
-    observed: list = []
-    per_command: list[Delivery] = []
-    for command in batch:
-        events = hall.do(command)
-        per_command += [d for e in events for d in views.wire(state, e)]
-        per_command += views.citizen_updates(state, events, [mine, other])
-        per_command += views.clerk_updates(state, events, ["1001"])
-        with monkeypatch.context() as patch:
-            patch.setattr(views, "queue_view", counted)
-            observed += hub.observe(state, events)
-    with monkeypatch.context() as patch:
-        patch.setattr(views, "queue_view", counted)
-        hub.publish(observed)
-    reference_hub.publish(per_command)
-
-    assert sorted(built) == ["A", "B"]   # each queue once, not once per ticket
-    for got, expected in zip(seen, reference, strict=True):
-        assert received(got) == received(expected), got.role
-    assert [m["ev"] for m in received(seen[0])] == [
-        "queue", "ticket_called", "window", "queue"]   # B's view, the call, its window, A's
-    assert received(seen[3])[-1]["status"] == "called"   # the citizen's view after the call
 
 
 def test_closed_connections_and_departed_sessions_are_skipped():
