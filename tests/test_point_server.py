@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 
 import pytest
 from websockets.asyncio.client import connect
@@ -167,6 +168,8 @@ def test_the_sync_hands_the_towns_entries_link_and_catalogue_to_the_pages(tmp_pa
 
     async def drive() -> None:
         server = PointServer(store)
+        # the real clock tells the point's own time (the page shows 最近联系 HH:MM cut from it)
+        assert server.clock().utcoffset() == timedelta(hours=8)
         ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         running = asyncio.create_task(server.run("127.0.0.1", 0, ready.set_result, sync=False))
         url = (await ready).replace("http", "ws", 1) + "/ws"

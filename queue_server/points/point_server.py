@@ -36,7 +36,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -82,9 +82,11 @@ class PointServer:
 
     def __init__(self, store: PointStore, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
-        self.clock = clock or (lambda: datetime.now(UTC))
         self.enrolment = store.enrolment()
         self.calendar = service_calendar.calendar_from_view(self.enrolment.calendar)
+        # the real clock in the point's own time zone (the town's calendar), as a simulated
+        # one is: the page cuts its times (最近联系 HH:MM) from the text
+        self.clock = clock or (lambda: datetime.now(self.calendar.zone))
         self.version, self.items = store.catalogue()
         self.cases = ledger.fold(store.up(), store.down())
         self.last_up = store.last()[0]
