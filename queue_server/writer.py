@@ -95,7 +95,7 @@ class Credentials(Protocol):
 class _Pending:
     command: cmd.Command
     now: datetime
-    done: asyncio.Future
+    done: asyncio.Future[Outcome]
     by: Submitter | None
 
 
@@ -122,9 +122,15 @@ class Writer:
         self._landed.set()
 
     async def submit(self, command: cmd.Command, by: Submitter | None = None) -> Outcome:
-        done = asyncio.get_running_loop().create_future()
+        return await self.enqueue(command, by)
+
+    def enqueue(self, command: cmd.Command, by: Submitter | None = None
+                ) -> asyncio.Future[Outcome]:
+        """Queue a command now; its outcome is set once its batch has committed (else the
+        future holds `WriterFailed` or `SessionEnded`)."""
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.queue.put_nowait(_Pending(command, self.clock(), done, by))   # never full
-        return await done
+        return done
 
     async def settled(self) -> None:
         """Return once the hall state holds nothing uncommitted: at once when no batch is in

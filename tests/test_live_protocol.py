@@ -99,6 +99,59 @@ def test_a_kiosk_may_pipeline_and_a_clerk_is_answered_in_order(hall):
     assert called["re"] == 2 and called["ticket"]["number"] == "A001"
 
 
+@pytest.fixture
+def unlimited_hall(tmp_path):
+    live = LiveHall(tmp_path, "--take-limit", "0")
+    yield live
+    assert live.stop() == 0
+
+
+def _issued(hall) -> set[str]:
+    """The numbers of the tickets in the hall's log: committed."""
+    connection = sqlite3.connect(hall.db)
+    try:
+        return {json.loads(data)["number"] for (data,) in connection.execute(
+            "select data from events where kind = 'ticket_issued'")}
+    finally:
+        connection.close()
+
+
+def test_a_pipelining_kiosk_is_answered_in_request_order_each_reply_after_its_commit(
+        unlimited_hall):
+    """Forty requests back to back (more than a connection has answered at once, 32): each
+    reply comes in the order of the requests, a refusal by the core in its place, and only
+    once its ticket is in the log."""
+    kiosk = unlimited_hall.hello("kiosk")
+    categories = ["Z" if n % 10 == 0 else "AB"[n % 2] for n in range(1, 41)]   # Z: no such
+    for n, category in enumerate(categories, 1):
+        kiosk.send({"id": n, "op": "take_ticket", "category": category})
+    numbers = []
+    for n, category in enumerate(categories, 1):
+        reply = kiosk.reply()
+        assert reply["re"] == n
+        if category == "Z":
+            assert reply["error"]["code"] == "not_found", reply
+            continue
+        numbers.append(reply["ticket"]["number"])
+        assert numbers[-1] in _issued(unlimited_hall)
+    assert numbers == [f"{c}{categories[:n].count(c) + 1:03d}"
+                       for n, c in enumerate(categories) if c != "Z"]
+
+
+def test_requests_of_a_kiosk_that_went_away_are_carried_out_and_harm_nobody(unlimited_hall):
+    """A kiosk that closes with its requests still being answered: they are written all the
+    same (the writer has them), their replies go nowhere, and the next kiosk goes on."""
+    gone = unlimited_hall.hello("kiosk")
+    for n in range(1, 21):
+        gone.send({"id": n, "op": "take_ticket", "category": "A"})
+    gone.close()
+    kiosk = unlimited_hall.hello("kiosk")
+    assert kiosk.request("take_ticket", category="A")["ticket"]["number"] == "A021"
+    assert unlimited_hall.health()["connections"] == {"kiosk": 1}
+    assert unlimited_hall.stop() == 0
+    assert "Traceback" not in unlimited_hall.process.stderr.read()
+
+
 def test_clerk_pin_lockout(hall):
     client = hall.client()
     for tries_left in (4, 3, 2, 1):
