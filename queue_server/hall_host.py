@@ -377,7 +377,11 @@ class HallHost:
                 await connection.drain()
                 if len(in_flight) >= MAX_IN_FLIGHT:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                waited, reply = session.answer(frame)
+                try:
+                    waited, reply = session.answer(frame)
+                except Exception:    # its checks failed (the revocation check's database read)
+                    self._failed(session, connection)
+                    continue
                 in_flight.add(waited)
                 waited.add_done_callback(partial(self._answered, session, connection, reply,
                                                  in_flight))
@@ -408,8 +412,13 @@ class HallHost:
         try:
             self.replies.add(connection, encode_bytes(reply(waited)))
         except Exception:
-            log.exception("answering a %s failed", session.role)
-            close_soon(connection, 1011, "internal error")
+            self._failed(session, connection)
+
+    @staticmethod
+    def _failed(session: Session, connection: ServerConnection) -> None:
+        """A request could not be answered: logged, and its connection closed (1011)."""
+        log.exception("answering a %s failed", session.role)
+        close_soon(connection, 1011, "internal error")
 
     def _hello_expired(self, connection: ServerConnection, session: Session) -> None:
         if session.role is None and session.greeting:

@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -150,6 +151,63 @@ def test_requests_of_a_kiosk_that_went_away_are_carried_out_and_harm_nobody(unli
     assert unlimited_hall.health()["connections"] == {"kiosk": 1}
     assert unlimited_hall.stop() == 0
     assert "Traceback" not in unlimited_hall.process.stderr.read()
+
+
+FAILING_SERVER = """
+import sys
+from queue_server import ops, sessions
+command_for, ticket_reply = ops.command_for, sessions.Session._ticket_reply
+
+def failing_command(op, params, *rest):
+    if params.get("category") == "B":
+        raise RuntimeError("a bug making the command")
+    return command_for(op, params, *rest)
+
+def failing_reply(session, outcome):
+    if outcome.events[0].data.category == "C":
+        raise RuntimeError("a bug making the reply")
+    return ticket_reply(session, outcome)
+
+ops.command_for, sessions.Session._ticket_reply = failing_command, failing_reply
+from queue_server.cli import main
+sys.exit(main(["serve", "--port", "0"]))
+"""
+
+
+def test_a_request_that_fails_is_logged_and_its_connection_closed_1011(tmp_path):
+    """A bug met taking up a pipelined request (making its command) or making its reply once
+    committed: logged, and the connection closed with 1011; the hall goes on serving."""
+    hall = LiveHall(tmp_path)
+    hall.stop()   # its database, served below by a server with those two bugs put in
+    server = subprocess.Popen([sys.executable, "-c", FAILING_SERVER], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
+    try:
+        url = server.stdout.readline().split("serving at ")[1].split()[0]
+        url = url.replace("http", "ws", 1) + "/ws"
+        for taken in ({"category": "B"}, {"category": "C", "kind": "consult"}):
+            with connect(url, open_timeout=5) as kiosk:
+                kiosk.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
+                                       "token": hall.tokens["kiosk"]}))
+                assert json.loads(kiosk.recv(timeout=5))["ok"]
+                kiosk.send(json.dumps({"id": 2, "op": "take_ticket", **taken}))
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:   # events (the queue's view) may come first: no reply
+                        assert "re" not in json.loads(kiosk.recv(timeout=5))
+                assert closed.value.rcvd.code == 1011
+        with connect(url, open_timeout=5) as kiosk:
+            kiosk.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
+                                   "token": hall.tokens["kiosk"]}))
+            kiosk.send(json.dumps({"id": 2, "op": "take_ticket", "category": "A"}))
+            replies: list[dict] = []
+            while len(replies) < 2:   # the hello's and the ticket's, events skipped
+                message = json.loads(kiosk.recv(timeout=5))
+                replies += [message] if "re" in message else []
+            assert replies[1]["ticket"]["number"] == "A001"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert server.stderr.read().count("answering a kiosk failed") == 2
 
 
 def test_clerk_pin_lockout(hall):
