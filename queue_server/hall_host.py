@@ -379,7 +379,7 @@ class HallHost:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 try:
                     waited, reply = session.answer(frame)
-                except Exception:    # its checks failed (the revocation check's database read)
+                except Exception:    # a bug, or the revocation check could not read the database
                     self._failed(session, connection)
                     continue
                 in_flight.add(waited)

@@ -15,8 +15,8 @@ Every reader on the loop (a hello's snapshot, a clerk's window, `stats`, the HTT
 `/healthz`) first awaits `settled()`, which returns at once when no batch is in flight and
 otherwise when the batch in flight has landed, and reads the state in that same step, with no
 await in between. The writer, after each batch, yields once before deciding the next one, so
-every task woken by the batch (its submitters building their replies, the readers waiting in
-`settled`) runs against the committed state first. Readers wait at most one commit; they are
+whatever the batch woke (its submitters building their replies, by a task or a done callback;
+the readers waiting in `settled`) runs against the committed state first. Readers wait at most one commit; they are
 never starved, however busy the hall. Had we instead applied the state after the commit, the
 core would have to decide on a copy of the whole day's state for every batch.
 
@@ -144,7 +144,7 @@ class Writer:
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             await self._write(batch)
-            # Let every task this batch woke (its replies, the readers in `settled`) run before
+            # Let whatever this batch woke (its replies, the readers in `settled`) run before
             # the next batch changes the state again: they are already queued on the loop.
             await asyncio.sleep(0)
 
