@@ -16,8 +16,8 @@ Every reader on the loop (a hello's snapshot, a clerk's window, `stats`, the HTT
 otherwise when the batch in flight has landed, and reads the state in that same step, with no
 await in between. The writer, after each batch, yields once before deciding the next one, so
 whatever the batch woke (its submitters building their replies, by a task or a done callback;
-the readers waiting in `settled`) runs against the committed state first. Readers wait at most one commit; they are
-never starved, however busy the hall. Had we instead applied the state after the commit, the
+the readers waiting in `settled`) runs against the committed state first. Readers wait at most
+one commit; they are never starved, however busy the hall. Had we instead applied the state after the commit, the
 core would have to decide on a copy of the whole day's state for every batch.
 
 The next batch is not decided while one is being committed: replies are built from the live
