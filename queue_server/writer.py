@@ -17,8 +17,9 @@ otherwise when the batch in flight has landed, and reads the state in that same 
 await in between. The writer, after each batch, yields once before deciding the next one, so
 whatever the batch woke (its submitters building their replies, by a task or a done callback;
 the readers waiting in `settled`) runs against the committed state first. Readers wait at most
-one commit; they are never starved, however busy the hall. Had we instead applied the state after the commit, the
-core would have to decide on a copy of the whole day's state for every batch.
+one commit; they are never starved, however busy the hall. Had we instead applied the state
+after the commit, the core would have to decide on a copy of the whole day's state for every
+batch.
 
 The next batch is not decided while one is being committed: replies are built from the live
 state right after their commit, so with two batches ahead of the disk a reply could show the
