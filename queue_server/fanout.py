@@ -245,11 +245,11 @@ class Hub(Generic[S]):
 class Replies:
     """The replies to pipelined requests, written to each connection together.
 
-    The replies a commit answers are all built in one turn of the event loop (their tasks were
-    woken by the same batch); each connection's go out in one write at the end of that turn
-    instead of one write each: a kiosk with 8 requests in flight gets several answered by each
-    commit, and a write on a socket costs the server far more than building the frame (see
-    docs/performance.md). Their order is kept, and they never overtake events, which the
+    The replies a commit answers are all built in one turn of the event loop (by the callbacks
+    of one batch's outcomes, `HallHost._answered`); each connection's go out in one write at the
+    end of that turn instead of one write each: a kiosk with 8 requests in flight gets several
+    answered by each commit, and a write on a socket costs the server far more than building
+    the frame (see docs/performance.md). Their order is kept, and they never overtake events, which the
     writer hands to the hub before it wakes the submitters."""
 
     def __init__(self) -> None:
@@ -258,7 +258,8 @@ class Replies:
     def add(self, connection: Any, payload: bytes) -> None:
         """Queue a reply; the first of a turn for its connection schedules the write. A
         connection that is closing meanwhile gets none (as `send` would refuse them). The
-        caller then awaits the connection's drain, for the same back-pressure as `send`."""
+        caller awaits the connection's drain before it takes up another request, for the same
+        back-pressure as `send`."""
         frames = self.waiting.get(connection)
         if frames is None:
             frames = self.waiting[connection] = []

@@ -23,6 +23,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
@@ -363,20 +364,28 @@ class HallHost:
         session = Session(self.context, connection)
         deadline = asyncio.get_running_loop().call_later(HELLO_SECONDS, self._hello_expired,
                                                          connection, session)
-        in_flight: set[asyncio.Task] = set()
+        in_flight: set[asyncio.Future] = set()
         try:
             async for frame in connection:
                 if not session.pipelined:
                     await connection.send(encode_bytes(await session.handle(frame)), text=True)
                     continue
-                # Each request's checks and its place in the writer's queue happen now, in frame
-                # order (a task runs up to its first wait in creation order); the replies go out
-                # as their commits land, so a kiosk's requests share group commits.
+                # Each request is checked and queued for the writer now, in frame order; the
+                # replies go out as their commits land, so a kiosk's requests share group
+                # commits. No more are taken up while the client does not read its replies
+                # (websockets' flow control, as `send` waits for it), nor beyond MAX_IN_FLIGHT.
+                await connection.drain()
                 if len(in_flight) >= MAX_IN_FLIGHT:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                in_flight.add(asyncio.create_task(self._answer(session, connection, frame,
-                                                               in_flight)))
-        except ConnectionClosed:
+                try:
+                    waited, reply = session.answer(frame)
+                except Exception:    # a bug, or the revocation check could not read the database
+                    self._failed(session, connection)
+                    continue
+                in_flight.add(waited)
+                waited.add_done_callback(partial(self._answered, session, connection, reply,
+                                                 in_flight))
+        except (ConnectionClosed, ConnectionError):   # the latter from `drain`: a lost connection
             pass
         finally:
             self.connections.discard(connection)
@@ -394,18 +403,22 @@ class HallHost:
         finally:
             self.connections.discard(connection)
 
-    async def _answer(self, session: Session, connection: ServerConnection,
-                      frame: str | bytes, in_flight: set[asyncio.Task]) -> None:
+    def _answered(self, session: Session, connection: ServerConnection,
+                  reply: Callable[[asyncio.Future], dict], in_flight: set[asyncio.Future],
+                  waited: asyncio.Future) -> None:
+        """A pipelined request's reply, once what it waited for is done (`Session.answer`).
+        A connection closed meanwhile gets none (`Replies.add`)."""
+        in_flight.discard(waited)
         try:
-            self.replies.add(connection, encode_bytes(await session.handle(frame)))
-            await connection.drain()   # websockets' own flow control, as `send` waits for it
-        except ConnectionClosed:
-            pass
+            self.replies.add(connection, encode_bytes(reply(waited)))
         except Exception:
-            log.exception("answering a %s failed", session.role)
-            await connection.close(1011, "internal error")
-        finally:   # here rather than in a done callback: one turn of the loop less per request
-            in_flight.discard(asyncio.current_task())
+            self._failed(session, connection)
+
+    @staticmethod
+    def _failed(session: Session, connection: ServerConnection) -> None:
+        """A request could not be answered: logged, and its connection closed (1011)."""
+        log.exception("answering a %s failed", session.role)
+        close_soon(connection, 1011, "internal error")
 
     def _hello_expired(self, connection: ServerConnection, session: Session) -> None:
         if session.role is None and session.greeting:

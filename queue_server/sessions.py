@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from hall.guide import guide_path
@@ -212,6 +213,36 @@ class Session:
         return self.context.service.state
 
     async def handle(self, frame: str | bytes) -> dict[str, Any]:
+        request = self._checked(frame)
+        if isinstance(request, dict):
+            return request
+        return await self._carry_out(request)
+
+    def answer(self, frame: str | bytes) -> tuple[asyncio.Future, Callable[[Any], dict[str, Any]]]:
+        """A pipelined request, taken up as its frame is read: checked, and when its whole work
+        is one command (`_submission`), that command queued for the writer now and its reply
+        made from its outcome once committed, with no task and no turn of the event loop of its
+        own (Python 3.11 has no eager tasks: docs/performance.md). Any other request is carried
+        out by a task. Returns what to wait for, and what makes the reply of it once done."""
+        loop = asyncio.get_running_loop()
+        checked = self._checked(frame)
+        if not isinstance(checked, dict):
+            try:
+                submission = self._submission(checked)
+            except REFUSALS as error:
+                checked = self._refusal(checked.id, error)
+            else:
+                if submission is None:
+                    return loop.create_task(self._carry_out(checked)), asyncio.Task.result
+                command, made = submission
+                return (self.context.writer.enqueue(command, self),
+                        partial(self._replied, checked.id, made))
+        refused = loop.create_future()
+        refused.set_result(checked)
+        return refused, asyncio.Future.result
+
+    def _checked(self, frame: str | bytes) -> Request | dict[str, Any]:
+        """The request, or the reply that refuses it: not well formed, or not this session's."""
         try:
             request = parse_request(frame)
         except ProtocolError as error:
@@ -226,6 +257,9 @@ class Session:
             assert self.role is not None   # only hello is let through before it (above)
             return error_reply(request.id, "forbidden",
                                f"{ROLE_NAMES[self.role]}不能执行 {request.op}")
+        return request
+
+    async def _carry_out(self, request: Request) -> dict[str, Any]:
         if not self.pipelined or request.op in READ_OPS:
             # These read the hall state before (or instead of) submitting: a clerk's window,
             # the day of `stats`. Writes that read nothing first go straight to the queue.
@@ -233,14 +267,46 @@ class Session:
         try:
             operation = OPERATIONS[request.op]   # one of OPS: parse_request said so
             return ok_reply(request.id, **await operation(self, request))
-        except DomainError as error:
-            return error_reply(request.id, error.code, error.message, **error.detail)
-        except ProtocolError as error:
-            return error_reply(request.id, error.code, error.message, **error.detail)
-        except WriterFailed:
-            return error_reply(request.id, "internal", "服务器暂时无法保存，请稍后重试；本次操作未生效")
-        except SessionEnded:
-            return error_reply(request.id, "unauthorized", f"{self.ended}；本次操作未生效")
+        except REFUSALS as error:
+            return self._refusal(request.id, error)
+
+    def _replied(self, request_id: Any, made: Callable[[Session, Outcome], dict[str, Any]],
+                 done: asyncio.Future) -> dict[str, Any]:
+        """The reply to a request whose command (`_submission`) is `done`."""
+        try:
+            return ok_reply(request_id, **made(self, _carried_out(done.result())))
+        except REFUSALS as error:
+            return self._refusal(request_id, error)
+
+    def _refusal(self, request_id: Any,
+                 error: DomainError | ProtocolError | WriterFailed | SessionEnded) -> dict[str, Any]:
+        """The error reply of a request refused (`REFUSALS`): by its checks, by the core, or
+        not written."""
+        if isinstance(error, WriterFailed):
+            return error_reply(request_id, "internal", "服务器暂时无法保存，请稍后重试；本次操作未生效")
+        if isinstance(error, SessionEnded):
+            return error_reply(request_id, "unauthorized", f"{self.ended}；本次操作未生效")
+        return error_reply(request_id, error.code, error.message, **error.detail)
+
+    def _submission(self, request: Request
+                    ) -> tuple[cmd.Command, Callable[[Session, Outcome], dict[str, Any]]] | None:
+        """For a request whose whole work is one command: that command, checked and made with
+        no await, and what makes the reply of its outcome. None for any other request."""
+        if request.op in ONE_COMMAND:
+            return self._command(request), _nothing_more
+        if request.op == "take_ticket" and self.role != "mobile":   # the mobile page's: below
+            self._take_allowed()
+            return self._command(request), Session._ticket_taken
+        return None
+
+    async def _op_submitted(self, request: Request) -> dict[str, Any]:
+        """A request whose whole work is one command (`_submission`), carried out by a task
+        (`handle`): a session that is not pipelined, a clerk's; `answer` takes up the others'
+        without one."""
+        submission = self._submission(request)
+        assert submission is not None   # OPERATIONS names this for those requests only
+        command, made = submission
+        return made(self, await self._submit(command))
 
     def _command(self, request: Request) -> cmd.Command:
         """The command this session's request asks for (queue_server.ops, shared with the
@@ -248,10 +314,7 @@ class Session:
         return ops.command_for(request.op, request.params, self, self.state.clerk_window.get)
 
     async def _submit(self, command: cmd.Command) -> Outcome:
-        outcome = await self.context.writer.submit(command, by=self)
-        if outcome.error is not None:
-            raise outcome.error
-        return outcome
+        return _carried_out(await self.context.writer.submit(command, by=self))
 
     def _snapshot(self) -> dict[str, Any]:
         assert self.role is not None   # said by hello, before any snapshot
@@ -657,12 +720,16 @@ class Session:
         return issued
 
     async def _op_take_ticket(self, request: Request) -> dict[str, Any]:
+        if self.role != "mobile":
+            return await self._op_submitted(request)
+        self._take_allowed()
+        return self._ticket_taken(await self._take_mobile(request))
+
+    def _take_allowed(self) -> None:
         if not self.bucket.take():
             raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
-        if self.role == "mobile":
-            outcome = await self._take_mobile(request)
-        else:
-            outcome = await self._submit(self._command(request))
+
+    def _ticket_taken(self, outcome: Outcome) -> dict[str, Any]:
         return {"ticket": self._ticket_reply(outcome)}
 
     async def _op_take_batch(self, request: Request) -> dict[str, Any]:
@@ -670,8 +737,7 @@ class Session:
         case of the typed point still at 已受理, checked against the town's ledger (known here,
         still 已受理), queued in the category serving most of them; the writer refuses a case
         already in another open batch ticket (`HallState._check_batch`)."""
-        if not self.bucket.take():
-            raise ProtocolError("rate_limited", "取号太频繁，请稍候再试")
+        self._take_allowed()
         code, service = request.params["code"].strip(), self.context.service
         definition = self.state.definition
         named: tuple[str, ...] | None = None
@@ -746,10 +812,6 @@ class Session:
             await self._submit(self._command(request))
         return {}
 
-    async def _op_lost_ratings(self, request: Request) -> dict[str, Any]:
-        await self._submit(self._command(request))
-        return {}
-
     # --- clerk ------------------------------------------------------------------------------------
 
     async def _clerk(self, request: Request) -> dict[str, Any]:
@@ -798,21 +860,7 @@ class Session:
     async def _op_resume(self, request: Request) -> dict[str, Any]:
         return await self._clerk(request)
 
-    # --- pad and citizen ------------------------------------------------------------------------
-
-    async def _op_rate(self, request: Request) -> dict[str, Any]:
-        await self._submit(self._command(request))
-        return {}
-
     # --- manager ------------------------------------------------------------------------------------
-
-    async def _op_set_notice(self, request: Request) -> dict[str, Any]:
-        await self._submit(self._command(request))
-        return {}
-
-    async def _op_ack_warning(self, request: Request) -> dict[str, Any]:
-        await self._submit(self._command(request))
-        return {}
 
     async def _op_stats(self, request: Request) -> dict[str, Any]:
         p = request.params
@@ -903,16 +951,6 @@ class Session:
         token = take_page.poster_link(self.context.secret, take_url, time.time())
         return {"url": f"{self.context.base_path(self.connection)}/poster/{token}"}
 
-    async def _op_set_priority(self, request: Request) -> dict[str, Any]:
-        await self._submit(self._command(request))
-        return {}
-
-    async def _op_case_act(self, request: Request) -> dict[str, Any]:
-        """An act on a 差评 case; managers hear of it as a `case` event, its clerk's console
-        is refreshed."""
-        await self._submit(self._command(request))
-        return {}
-
     # --- the complaints register (投诉/建议) ---------------------------------------------------
 
     async def _op_complain(self, request: Request) -> dict[str, Any]:
@@ -957,11 +995,6 @@ class Session:
         return {"complaint": number, "code": complaint_code(self.context.secret, number),
                 "deadline": registered.deadline, "status_url": f"{public}/ts",
                 "contact_kept": kept}
-
-    async def _op_complaint_act(self, request: Request) -> dict[str, Any]:
-        """An act on a complaint; managers hear of it as a `complaint` event."""
-        await self._submit(self._command(request))
-        return {}
 
     async def _op_point_cases(self, request: Request) -> dict[str, Any]:
         """A village point's cases as the town holds them (both logs folded, docs/points.md)."""
@@ -1088,6 +1121,32 @@ class Session:
                 **complaint_contacts.shown(*found, whole=complaint.handler == self.signature)}
 
 
+ONE_COMMAND = frozenset({
+    "lost_ratings", "rate",                         # a pad's, a citizen's
+    "set_notice", "ack_warning", "set_priority",    # a manager's
+    # a 差评 case's acts: managers hear of it as a `case` event, its clerk's console is refreshed
+    "handle_case", "rectify_case", "follow_up_case", "appeal_case", "decide_appeal",
+    "withdraw_appeal",
+    # a complaint's acts: managers hear of it as a `complaint` event
+    "assign_complaint", "reply_complaint", "follow_up_complaint", "close_complaint",
+})
+"""The ops whose whole work is their command, with nothing to answer but that it was done."""
+
+REFUSALS = (DomainError, ProtocolError, WriterFailed, SessionEnded)
+"""What refuses a request: it gets an error reply (`Session._refusal`), nothing else."""
+
+
+def _carried_out(outcome: Outcome) -> Outcome:
+    """The outcome of a command the core carried out; its refusal raised."""
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome
+
+
+def _nothing_more(session: Session, outcome: Outcome) -> dict[str, Any]:
+    return {}
+
+
 OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] = {
     "hello": Session._op_hello,
     "catalogue": Session._op_catalogue,
@@ -1100,7 +1159,6 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "point_inbox": Session._op_point_inbox,
     "points": Session._op_points,
     "device_status": Session._op_device_status,
-    "lost_ratings": Session._op_lost_ratings,   # a command, nothing to answer
     "sign_in": Session._op_sign_in,
     "sign_out": Session._op_sign_out,
     "call_next": Session._op_call_next,
@@ -1113,18 +1171,11 @@ OPERATIONS: dict[str, Callable[[Session, Request], Awaitable[dict[str, Any]]]] =
     "finish": Session._op_finish,
     "pause": Session._op_pause,
     "resume": Session._op_resume,
-    "rate": Session._op_rate,
-    "set_notice": Session._op_set_notice,
-    "ack_warning": Session._op_ack_warning,
     "stats": Session._op_stats,
     "export": Session._op_export,
-    "set_priority": Session._op_set_priority,
-    **{op: Session._op_case_act for op in ("handle_case", "rectify_case", "follow_up_case",
-                                           "appeal_case", "decide_appeal", "withdraw_appeal")},
     "complain": Session._op_complain,
     "register_complaint": Session._op_register_complaint,
-    **{op: Session._op_complaint_act for op in ("assign_complaint", "reply_complaint",
-                                                "follow_up_complaint", "close_complaint")},
+    **{op: Session._op_submitted for op in ONE_COMMAND},
     "complaint_contact": Session._op_complaint_contact,
     "find_complaints": Session._op_find_complaints,
     "booking_menu": Session._op_booking_menu,

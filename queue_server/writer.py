@@ -15,10 +15,11 @@ Every reader on the loop (a hello's snapshot, a clerk's window, `stats`, the HTT
 `/healthz`) first awaits `settled()`, which returns at once when no batch is in flight and
 otherwise when the batch in flight has landed, and reads the state in that same step, with no
 await in between. The writer, after each batch, yields once before deciding the next one, so
-every task woken by the batch (its submitters building their replies, the readers waiting in
-`settled`) runs against the committed state first. Readers wait at most one commit; they are
-never starved, however busy the hall. Had we instead applied the state after the commit, the
-core would have to decide on a copy of the whole day's state for every batch.
+whatever the batch woke (its submitters building their replies, by a task or a done callback;
+the readers waiting in `settled`) runs against the committed state first. Readers wait at most
+one commit; they are never starved, however busy the hall. Had we instead applied the state
+after the commit, the core would have to decide on a copy of the whole day's state for every
+batch.
 
 The next batch is not decided while one is being committed: replies are built from the live
 state right after their commit, so with two batches ahead of the disk a reply could show the
@@ -95,7 +96,7 @@ class Credentials(Protocol):
 class _Pending:
     command: cmd.Command
     now: datetime
-    done: asyncio.Future
+    done: asyncio.Future[Outcome]
     by: Submitter | None
 
 
@@ -122,9 +123,15 @@ class Writer:
         self._landed.set()
 
     async def submit(self, command: cmd.Command, by: Submitter | None = None) -> Outcome:
-        done = asyncio.get_running_loop().create_future()
+        return await self.enqueue(command, by)
+
+    def enqueue(self, command: cmd.Command, by: Submitter | None = None
+                ) -> asyncio.Future[Outcome]:
+        """Queue a command now; its outcome is set once its batch has committed (else the
+        future holds `WriterFailed` or `SessionEnded`)."""
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.queue.put_nowait(_Pending(command, self.clock(), done, by))   # never full
-        return await done
+        return done
 
     async def settled(self) -> None:
         """Return once the hall state holds nothing uncommitted: at once when no batch is in
@@ -138,7 +145,7 @@ class Writer:
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             await self._write(batch)
-            # Let every task this batch woke (its replies, the readers in `settled`) run before
+            # Let whatever this batch woke (its replies, the readers in `settled`) run before
             # the next batch changes the state again: they are already queued on the loop.
             await asyncio.sleep(0)
 

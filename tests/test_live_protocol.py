@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -97,6 +98,116 @@ def test_a_kiosk_may_pipeline_and_a_clerk_is_answered_in_order(hall):
     assert clerk.reply()["re"] == 1
     called = clerk.reply()
     assert called["re"] == 2 and called["ticket"]["number"] == "A001"
+
+
+@pytest.fixture
+def unlimited_hall(tmp_path):
+    live = LiveHall(tmp_path, "--take-limit", "0")
+    yield live
+    assert live.stop() == 0
+
+
+def _issued(hall) -> set[str]:
+    """The numbers of the tickets in the hall's log: committed."""
+    connection = sqlite3.connect(hall.db)
+    try:
+        return {json.loads(data)["number"] for (data,) in connection.execute(
+            "select data from events where kind = 'ticket_issued'")}
+    finally:
+        connection.close()
+
+
+def test_a_pipelining_kiosk_is_answered_in_request_order_each_reply_after_its_commit(
+        unlimited_hall):
+    """Forty requests back to back (more than a connection has answered at once, 32): each
+    reply comes in the order of the requests, a refusal by the core in its place, and only
+    once its ticket is in the log."""
+    kiosk = unlimited_hall.hello("kiosk")
+    categories = ["Z" if n % 10 == 0 else "AB"[n % 2] for n in range(1, 41)]   # Z: no such
+    for n, category in enumerate(categories, 1):
+        kiosk.send({"id": n, "op": "take_ticket", "category": category})
+    numbers = []
+    for n, category in enumerate(categories, 1):
+        reply = kiosk.reply()
+        assert reply["re"] == n
+        if category == "Z":
+            assert reply["error"]["code"] == "not_found", reply
+            continue
+        numbers.append(reply["ticket"]["number"])
+        assert numbers[-1] in _issued(unlimited_hall)
+    assert numbers == [f"{c}{categories[:n].count(c) + 1:03d}"
+                       for n, c in enumerate(categories) if c != "Z"]
+
+
+def test_requests_of_a_kiosk_that_went_away_are_carried_out_and_harm_nobody(unlimited_hall):
+    """A kiosk that closes with its requests still being answered: they are written all the
+    same (the writer has them), their replies go nowhere, and the next kiosk goes on."""
+    gone = unlimited_hall.hello("kiosk")
+    for n in range(1, 21):
+        gone.send({"id": n, "op": "take_ticket", "category": "A"})
+    gone.close()
+    kiosk = unlimited_hall.hello("kiosk")
+    assert kiosk.request("take_ticket", category="A")["ticket"]["number"] == "A021"
+    assert unlimited_hall.health()["connections"] == {"kiosk": 1}
+    assert unlimited_hall.stop() == 0
+    assert "Traceback" not in unlimited_hall.process.stderr.read()
+
+
+FAILING_SERVER = """
+import sys
+from queue_server import ops, sessions
+command_for, ticket_reply = ops.command_for, sessions.Session._ticket_reply
+
+def failing_command(op, params, *rest):
+    if params.get("category") == "B":
+        raise RuntimeError("a bug making the command")
+    return command_for(op, params, *rest)
+
+def failing_reply(session, outcome):
+    if outcome.events[0].data.category == "C":
+        raise RuntimeError("a bug making the reply")
+    return ticket_reply(session, outcome)
+
+ops.command_for, sessions.Session._ticket_reply = failing_command, failing_reply
+from queue_server.cli import main
+sys.exit(main(["serve", "--port", "0"]))
+"""
+
+
+def test_a_request_that_fails_is_logged_and_its_connection_closed_1011(tmp_path):
+    """A bug met taking up a pipelined request (making its command) or making its reply once
+    committed: logged, and the connection closed with 1011; the hall goes on serving."""
+    hall = LiveHall(tmp_path)
+    hall.stop()   # its database, served below by a server with those two bugs put in
+    server = subprocess.Popen([sys.executable, "-c", FAILING_SERVER], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "QUEUE_DB": f"sqlite:///{hall.db}"})
+    try:
+        url = server.stdout.readline().split("serving at ")[1].split()[0]
+        url = url.replace("http", "ws", 1) + "/ws"
+        for taken in ({"category": "B"}, {"category": "C", "kind": "consult"}):
+            with connect(url, open_timeout=5) as kiosk:
+                kiosk.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
+                                       "token": hall.tokens["kiosk"]}))
+                assert json.loads(kiosk.recv(timeout=5))["ok"]
+                kiosk.send(json.dumps({"id": 2, "op": "take_ticket", **taken}))
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:   # events (the queue's view) may come first: no reply
+                        assert "re" not in json.loads(kiosk.recv(timeout=5))
+                assert closed.value.rcvd.code == 1011
+        with connect(url, open_timeout=5) as kiosk:
+            kiosk.send(json.dumps({"id": 1, "op": "hello", "role": "kiosk",
+                                   "token": hall.tokens["kiosk"]}))
+            kiosk.send(json.dumps({"id": 2, "op": "take_ticket", "category": "A"}))
+            replies: list[dict] = []
+            while len(replies) < 2:   # the hello's and the ticket's, events skipped
+                message = json.loads(kiosk.recv(timeout=5))
+                replies += [message] if "re" in message else []
+            assert replies[1]["ticket"]["number"] == "A001"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert server.stderr.read().count("answering a kiosk failed") == 2
 
 
 def test_clerk_pin_lockout(hall):
