@@ -401,3 +401,18 @@ def test_the_towns_clerks_and_managers_list_a_points_cases_and_answer_them(town,
     listed = manager.request("point_cases", point=POINT)["cases"][0]
     assert listed["stage"] == "delivered" and listed["asks"][0]["what"] == "缺户口簿复印件"
     assert town_db.last() == (2, 2)
+
+
+def test_a_points_catalogue_holds_only_the_halls_daibanlei_items() -> None:
+    """Only items an agent may do without the applicant (代办类, `handling = "proxy"`) go to
+    a point: the demo town's 28 of its 39; none of its 直办类 or 咨询类 ones."""
+    from pathlib import Path
+
+    from queue_server.hall_toml import load_hall
+    from queue_server.points.town_link import catalogue_items
+
+    items = load_hall(Path(__file__).parent.parent / "assets" / "halls" / "demo-town.toml").items
+    offered = {i.code for i in catalogue_items(items)}
+    assert offered == {i.code for i in items if i.handling == "proxy"}
+    assert len(offered) == 28 and len(items) == 39
+    assert {i.handling for i in items if i.code not in offered} == {"direct", "consult"}

@@ -41,8 +41,11 @@ log = logging.getLogger("queue_server.points.town_link")
 
 
 def catalogue_items(items: Iterable[ServiceItem]) -> tuple[CatalogueItem, ...]:
-    """A hall's items as a point's catalogue: code, name and the names of the materials."""
-    return tuple(CatalogueItem(i.code, i.name, tuple(m.name for m in i.materials)) for i in items)
+    """A hall's 代办类 items (`handling = "proxy"` in the hall file: an agent may do them
+    without the applicant at the hall) as a point's catalogue: code, name and the names of
+    the materials. 直办类 and 咨询类 items are not a point's to take."""
+    return tuple(CatalogueItem(i.code, i.name, tuple(m.name for m in i.materials))
+                 for i in items if i.handling == "proxy")
 
 
 
