@@ -10,8 +10,10 @@ baseline shares too). Every phase is bounded in time. It prints:
 3. take_ticket latency (p50, p99) at a steady 200 tickets/s;
 4. call → every display: with 1,000 displays connected (held by 4 processes of their own), the
    time from a clerk's call_next to each display receiving ticket_called (p50, p99 over all
-   display × call pairs); and the server's own time to write a call to all of them, measured
-   with the display processes stopped so that they do not compete for the CPUs;
+   display × call pairs); the display processes' CPU per display and call (each display says
+   `bundle`, as `hall.client` does: a call's events in one frame); and the server's own time
+   to write a call to all of them, measured with the display processes stopped so that they do
+   not compete for the CPUs;
 5. the server's memory (RSS) holding 10,000 idle connections that said hello;
 6. take_ticket with one request in flight per kiosk, the hall on PostgreSQL (a server of its
    own, fsync on) against the hall on SQLite, in alternating rounds of the same run.
@@ -306,11 +308,15 @@ async def latency(server: Server, seconds: float, rate: int) -> None:
 def display_worker(url: str, token: str, count: int, pipe) -> None:
     """One of the processes holding the displays: says "ready" once all of them said hello,
     notes when each ticket_called arrives (CLOCK_MONOTONIC, the same clock in every process),
-    and sends the notes back when told to stop."""
+    and sends the notes back when told to stop, with the CPU time it used in between."""
+
+    cpu: list[float] = []
 
     async def run() -> list[tuple[str, float]]:
         received: list[tuple[str, float]] = []
-        hello = json.dumps({"id": 1, "op": "hello", "role": "display", "token": token})
+        # as a real display (`hall.client`) says it: a call's events come as one frame
+        hello = json.dumps({"id": 1, "op": "hello", "role": "display", "token": token,
+                            "bundle": True})
 
         async def board():
             ws = await connect(url, max_size=None, ping_interval=None, open_timeout=60,
@@ -326,7 +332,10 @@ def display_worker(url: str, token: str, count: int, pipe) -> None:
         async def listen(ws):
             async for frame in ws:
                 if '"ticket_called"' in frame:
-                    received.append((json.loads(frame)["number"], time.monotonic()))
+                    message = json.loads(frame)
+                    received.extend((m["number"], time.monotonic())
+                                    for m in (message if isinstance(message, list) else [message])
+                                    if m["ev"] == "ticket_called")
 
         listeners = [asyncio.create_task(listen(ws)) for ws in boards]
         # A real display holds one connection, not 250: this process's own full garbage
@@ -335,14 +344,17 @@ def display_worker(url: str, token: str, count: int, pipe) -> None:
         gc.collect()
         gc.freeze()
         pipe.send("ready")
+        started = time.process_time()
         await asyncio.to_thread(pipe.recv)
+        cpu.append(time.process_time() - started)
         # Closing ends each listener; they read on meanwhile, so no connection stalls with a
         # full receive queue before the server's closing frame.
         await asyncio.gather(*(ws.close() for ws in boards))
         await asyncio.gather(*listeners)
         return received
 
-    pipe.send(asyncio.run(run()))
+    received = asyncio.run(run())
+    pipe.send((received, cpu[0]))
 
 
 async def call_to_displays(server: Server, displays: int, calls: int, processes: int = 4) -> None:
@@ -384,9 +396,12 @@ async def call_to_displays(server: Server, displays: int, calls: int, processes:
     for process, _ in workers:
         os.kill(process.pid, signal.SIGCONT)
     received = []
+    display_cpu = 0.0
     for process, pipe in workers:
         pipe.send("stop")
-        received += [(n, at) for n, at in await asyncio.to_thread(pipe.recv) if n in sent_at]
+        theirs, cpu = await asyncio.to_thread(pipe.recv)
+        received += [(n, at) for n, at in theirs if n in sent_at]
+        display_cpu += cpu
         process.join()
     delays = [(at - sent_at[number]) * 1000 for number, at in received]
     slowest = sorted(max(at for n, at in received if n == number) - sent
@@ -400,6 +415,8 @@ async def call_to_displays(server: Server, displays: int, calls: int, processes:
           f"{', '.join(f'{t * 1000:.0f}' for t in slowest[-3:])} ms")
     print(f"  the server's own fan-out of a call to {displays:,} displays, readers paused: "
           f"median {statistics.median(alone):.1f} ms, max {max(alone):.1f} ms")
+    print(f"  the display processes' CPU: {display_cpu / (calls + len(alone)) / displays * 1e6:.1f} "
+          f"µs per display for each ticket taken, called and finished ({calls + len(alone)} of them)")
     pauses = server.health()["gc"]
     print(f"  the server's garbage collector meanwhile: {pauses['full']} full collections, the "
           f"slowest {pauses['slowest_full_ms']:.1f} ms; the slowest young one "

@@ -3,9 +3,11 @@
 `HallClient.run()` keeps one connection up for as long as the device runs: it connects to the
 first server URL that answers (trying the list in turn, with backoff and jitter between
 rounds; a server that does not lead the device's hall names the one that does, which is tried
-at once), says hello, hands the snapshot to `on_snapshot`, then feeds events to `on_event` —
-dropping any whose `seq` is not newer than the snapshot's, so a reconnect never replays the
-past (a message without `seq`, such as `catalogue`, is not of the log and always passes).
+at once), says hello (asking for `bundle`: the events of one fan-out come as one frame, a JSON
+array, each still handed over on its own), hands the snapshot to `on_snapshot`, then feeds
+events to `on_event` — dropping any whose `seq` is not newer than the snapshot's, so a
+reconnect never replays the past (a message without `seq`, such as `catalogue`, is not of the
+log and always passes).
 `request()` sends an op and waits for its reply, with a timeout. While the server is
 gone, `connected` is False, `on_status` says why, and requests fail at once with
 `NotConnected` so the device can say so instead of hanging.
@@ -148,7 +150,8 @@ class HallClient:
             self._connection, self.url = connection, url
             reader = asyncio.create_task(self._read(connection))
             try:
-                reply = await self._ask(connection, "hello", self.hello_params)
+                # `bundle`: each fan-out's events in one frame, fewer frames to read
+                reply = await self._ask(connection, "hello", {**self.hello_params, "bundle": True})
                 self.hello_reply = reply
                 self.snapshot_seq = self.last_seq = reply.get("seq", 0)
                 self.connected = self._greeted = True
@@ -168,20 +171,29 @@ class HallClient:
     async def _read(self, connection: ClientConnection) -> None:
         async for frame in connection:
             message = json.loads(frame)
-            if "re" in message:
-                future = self._pending.pop(message["re"], None) if isinstance(
-                    message["re"], int) else None
-                if future is not None and not future.done():
-                    future.set_result(message)
-            elif "ev" in message and self.connected:
-                if "seq" in message and message["seq"] <= self.snapshot_seq:
-                    continue            # already in the snapshot
-                self.last_seq = max(self.last_seq, message.get("seq", 0))
-                await _call(self.on_event, message)
-                if message.get("ev") == "day_started":
-                    # A new service day: what this device holds is yesterday's. Closing makes
-                    # `run` connect again, and the new hello brings the new day's snapshot.
-                    await connection.close()
+            # the hello asked for `bundle`: a fan-out's events may come as one array, in order
+            for one in message if isinstance(message, list) else (message,):
+                if not await self._take(connection, one):
+                    break
+
+    async def _take(self, connection: ClientConnection, message: dict[str, Any]) -> bool:
+        """Take one reply or event; False once the connection is being closed for a new day."""
+        if "re" in message:
+            future = self._pending.pop(message["re"], None) if isinstance(
+                message["re"], int) else None
+            if future is not None and not future.done():
+                future.set_result(message)
+        elif "ev" in message and self.connected:
+            if "seq" in message and message["seq"] <= self.snapshot_seq:
+                return True             # already in the snapshot
+            self.last_seq = max(self.last_seq, message.get("seq", 0))
+            await _call(self.on_event, message)
+            if message.get("ev") == "day_started":
+                # A new service day: what this device holds is yesterday's. Closing makes
+                # `run` connect again, and the new hello brings the new day's snapshot.
+                await connection.close()
+                return False
+        return True
 
     @property
     def who(self) -> str:

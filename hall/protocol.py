@@ -180,7 +180,7 @@ OPS: dict[str, Op] = {
     "hello": Op(ROLES, {"role": one_of(*ROLES)}, {
         "device": text(60), "token": text(200), "badge": text(16), "pin": text(16),
         "ticket": text(200), "user": text(60), "password": text(200),
-        "pass": text(1000), "since_seq": integer(), "code": text(12)}),
+        "pass": text(1000), "since_seq": integer(), "code": text(12), "bundle": boolean}),
     "catalogue": Op(("kiosk", "manager"), optional={"since_version": integer()}),
     "take_ticket": Op(("kiosk", "mobile"), {"category": text(2)}, {
         "service": nullable(text(64)), "kind": one_of(*TICKET_KINDS),

@@ -168,6 +168,7 @@ class Session:
         self.window: int | None = None      # a pad's window
         self.ticket: str | None = None      # a citizen's ticket
         self.badge: str | None = None       # a clerk
+        self.bundle = False                 # hello's `bundle`: each fan-out share in one frame
         self.code_day: date | None = None   # the mobile page: the day its hall code is of
         self.greeting = False               # a hello being answered
         self.account = ""                   # a clerk's badge or a manager's user name
@@ -360,6 +361,7 @@ class Session:
         if role == "mobile":
             self._hello_mobile(p)
         self.role = role
+        self.bundle = p.get("bundle", False)
         self.context.hub.join(self)
         self.joined = True
         self.context.revocation.admit(self, seen)

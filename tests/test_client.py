@@ -115,9 +115,9 @@ async def _urls_scenario(hall: LiveHall) -> None:
 
 
 class _Frames:
-    """A stand-in connection that yields given frames (for the stale-event rule alone)."""
+    """A stand-in connection that yields given frames (for the stale-event and bundle rules)."""
 
-    def __init__(self, frames: list[dict]):
+    def __init__(self, frames: list[dict | list[dict]]):
         self.frames = [json.dumps(f) for f in frames]
 
     def __aiter__(self):
@@ -153,6 +153,20 @@ def test_events_not_newer_than_the_snapshot_are_dropped():
     frames = [{"ev": "queue", "seq": s} for s in (9, 10, 11, 11, 12)]
     asyncio.run(client._read(_Frames(frames)))
     assert seen == [11, 11, 12] and client.last_seq == 12
+
+
+def test_a_bundle_is_handed_over_as_its_events_in_order():
+    """The hello asks for `bundle`: a fan-out's events may come as one frame, a JSON array; each
+    is handed to `on_event` on its own, in order, by the same rule for stale ones."""
+    seen: list[tuple[str, int]] = []
+    client = HallClient(["ws://unused"], {}, on_event=lambda m: seen.append((m["ev"], m["seq"])))
+    client.connected, client.snapshot_seq = True, 10
+    frames = [[{"ev": "queue", "seq": 10}, {"ev": "window", "seq": 10}],
+              [{"ev": "ticket_called", "seq": 11}, {"ev": "window", "seq": 11},
+               {"ev": "queue", "seq": 11}], {"ev": "window", "seq": 12}]
+    asyncio.run(client._read(_Frames(frames)))
+    assert seen == [("ticket_called", 11), ("window", 11), ("queue", 11), ("window", 12)]
+    assert client.last_seq == 12
 
 
 def test_a_new_service_day_brings_a_new_snapshot(tmp_path):

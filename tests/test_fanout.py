@@ -46,6 +46,7 @@ class Session:
     ticket: str | None = None
     connection: Connection = field(default_factory=Connection)
     name: str = "board-1"
+    bundle: bool = False
 
 
 def subscriber(role: str, window: int | None = None, ticket: str | None = None) -> Session:
@@ -138,6 +139,28 @@ def test_a_message_that_cannot_be_encoded_costs_no_other_message():
     assert [(m["ev"], m["seq"]) for m in received(board)] == [
         ("notice", 1), ("ticket_called", 3), ("ticket_called", 4)]
     assert received(board)[0]["text"] == "坏\ud800字"   # escaped on the wire, still valid UTF-8
+
+
+def test_a_session_that_said_bundle_gets_its_share_as_one_frame():
+    """A call's messages to a board whose hello said `bundle`: one frame, a JSON array of them in
+    order; the same messages as they are to a board that did not. A lone message stays itself."""
+    hub = Hub()
+    bundled, other_bundled, plain = subscriber("display"), subscriber("display"), subscriber("display")
+    bundled.bundle = other_bundled.bundle = True
+    for s in (bundled, other_bundled, plain):
+        hub.join(s)
+    call = [event("ticket_called", 3, number="A001", window=1),
+            event("window", 3, window=1, current="A001"),
+            event("queue", 3, category="A", waiting=0)]
+    hub.publish([Delivery(call[0], frozenset({"display"})),
+                 Delivery(call[1], DEVICES, view=("window", 1)),
+                 Delivery(call[2], DEVICES, view=("queue", "A"))])
+    assert received(bundled) == received(other_bundled) == [call]
+    assert received(plain) == call
+    assert bundled.connection.transport.writes == other_bundled.connection.transport.writes
+    hub.publish([Delivery(event("notice", 4, text="通知"), DEVICES)])
+    assert received(bundled)[-1] == event("notice", 4, text="通知")
+    assert hub.frames_sent == 2 + 2 + 4   # frames written: one bundle or one notice each, 3 + 1
 
 
 class FakeTime:

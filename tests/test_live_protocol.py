@@ -315,6 +315,44 @@ def test_manager_notice_reaches_boards_and_kiosks(hall):
     assert hall.hello("display").hello["snapshot"]["live"]["notice"].startswith("今天下午")
 
 
+def test_a_board_that_says_bundle_gets_a_calls_events_in_fewer_frames(hall):
+    """A call gives a board `ticket_called`, its window and its queue. A board whose hello said
+    `bundle` (as `hall.client` does) gets the same events in the same order, in fewer frames:
+    the events of one fan-out as one JSON array (a view held by the 0.1 s rule comes in a later
+    fan-out); a board that did not, one frame each."""
+    bundled, plain = hall.hello("display", bundle=True), hall.hello("display")
+    kiosk, clerk = hall.hello("kiosk"), hall.hello("clerk", badge="1001", pin="1111")
+    assert clerk.request("sign_in", window=1, post="A")["ok"]
+    assert kiosk.request("take_ticket", category="A")["ok"]
+    assert clerk.request("call_next")["ok"]
+
+    def frames(board, until) -> list:
+        got: list = []
+        while not until(got):
+            got.append(json.loads(board.connection.recv(timeout=5)))
+        return got
+
+    def flat(got: list) -> list[dict]:
+        return [m for frame in got for m in (frame if isinstance(frame, list) else [frame])]
+
+    def called(got: list) -> bool:
+        events = flat(got)
+        return any(m["ev"] == "ticket_called" for m in events) and any(
+            m["ev"] == "queue" and m["seq"] == events[-1]["seq"] for m in events) and any(
+            m["ev"] == "window" and m["current"] == "A001" for m in events)
+
+    plain_frames = frames(plain, called)
+    bundled_frames = frames(bundled, lambda got: len(flat(got)) >= len(plain_frames))
+    assert flat(bundled_frames) == plain_frames
+    assert [m["ev"] for m in plain_frames[-3:]] == ["ticket_called", "window", "queue"]
+    assert all(isinstance(frame, dict) for frame in plain_frames)
+    assert len(bundled_frames) < len(plain_frames)
+    assert any(isinstance(frame, list) for frame in bundled_frames)
+    assert hall.client().request("hello", role="display", token=hall.tokens["display"],
+                                 bundle="yes")["error"] == {
+        "code": "bad_request", "message": "参数 bundle：应为 true 或 false"}
+
+
 MALFORMED = [
     ("not json", None, "bad_request"),
     ("[1, 2]", None, "bad_request"),
