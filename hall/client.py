@@ -150,8 +150,7 @@ class HallClient:
             self._connection, self.url = connection, url
             reader = asyncio.create_task(self._read(connection))
             try:
-                # `bundle`: each fan-out's events in one frame, fewer frames to read
-                reply = await self._ask(connection, "hello", {**self.hello_params, "bundle": True})
+                reply = await self._hello(connection)
                 self.hello_reply = reply
                 self.snapshot_seq = self.last_seq = reply.get("seq", 0)
                 self.connected = self._greeted = True
@@ -228,6 +227,17 @@ class HallClient:
         if not self.connected or self._connection is None:
             raise NotConnected()
         return await self._ask(self._connection, op, params)
+
+    async def _hello(self, connection: ClientConnection) -> dict[str, Any]:
+        """Hello, asking for `bundle` (each fan-out's events in one frame, fewer frames to
+        read); a server older than `bundle` refuses the parameter, and is greeted without it
+        (its events come one a frame): a device updated before its server still connects."""
+        try:
+            return await self._ask(connection, "hello", {**self.hello_params, "bundle": True})
+        except RequestFailed as refused:
+            if refused.code != "bad_request" or "bundle" not in refused.message:
+                raise
+        return await self._ask(connection, "hello", self.hello_params)
 
     async def _ask(self, connection: ClientConnection, op: str,
                    params: dict[str, Any]) -> dict[str, Any]:

@@ -169,6 +169,41 @@ def test_a_bundle_is_handed_over_as_its_events_in_order():
     assert client.last_seq == 12
 
 
+def test_a_server_older_than_bundle_is_greeted_without_it():
+    """A device updated before its server: the server refuses hello's `bundle` as an unknown
+    parameter (as every server before it did), and the client says hello again without it."""
+    from websockets.asyncio.server import serve
+
+    hellos: list[dict] = []
+
+    async def old_server(ws) -> None:
+        async for frame in ws:
+            request = json.loads(frame)
+            hellos.append(request)
+            if "bundle" in request:
+                await ws.send(json.dumps({"re": request["id"], "ok": False, "error": {
+                    "code": "bad_request", "message": "hello 不接受参数 bundle"}}))
+            else:
+                await ws.send(json.dumps({"re": request["id"], "ok": True, "seq": 5,
+                                          "snapshot": {}}))
+
+    async def scenario() -> list[str]:
+        statuses: list[str] = []
+        async with serve(old_server, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            client = HallClient([f"ws://127.0.0.1:{port}/ws"], {"role": "display", "token": "x"},
+                                on_status=lambda ok, text: statuses.append(text))
+            runner = asyncio.create_task(client.run())
+            await _until(lambda: client.connected, 30)
+            assert client.snapshot_seq == 5
+            await client.stop()
+            await asyncio.wait_for(runner, 30)
+        return statuses
+
+    assert asyncio.run(scenario())[0] == "已连接"
+    assert [h.get("bundle") for h in hellos] == [True, None]
+
+
 def test_a_new_service_day_brings_a_new_snapshot(tmp_path):
     """At midnight (a simulated one, a few seconds away) the server closes the day and sends
     day_started; the client says hello again by itself, so a board forgets yesterday's queue."""
