@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from queue_server.points import ledger as L
-from queue_server.points import sync
+from queue_server.points import point_page, sync
 from queue_server.points.point_store import PointStore
 from queue_server.store import point_logs
 from tests.browser import chromium
@@ -158,6 +158,10 @@ def test_a_log_that_is_not_the_beginning_of_the_towns_is_refused_with_what_to_do
     assert other.hub.restorations == 0 and other.store.last() == (2, 0)
     assert town_db.read(point_logs.up_entries, POINT) == written
     assert restored.store.town_ahead() == 2      # and its server writes nothing more
+    # its page does not promise that the records will come back by themselves
+    assert restored.hub.state["refused"] is True
+    words = point_page.link_view(restored.hub.state, 0, restored.store.town_ahead())["restoring"]
+    assert words.startswith("乡镇有本点的 2 条记录本机还没有，乡镇拒绝了同步，不能自动取回"), words
 
 
 async def _recv(connection) -> dict:

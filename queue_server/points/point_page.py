@@ -153,11 +153,15 @@ def case_view(case: ledger.Case, enrolment: Enrolment, calendar: service_calenda
         "actions": allowed(case)}
 
 
-def restoring_text(missing: int, connected: bool) -> str:
+def restoring_text(missing: int, connected: bool, refused: bool = False) -> str:
     """What the page says while the town holds `missing` entries of the point's own log that
-    this PC lacks (`PointStore.town_ahead`), until the sync has given them back."""
+    this PC lacks (`PointStore.town_ahead`), until the sync has given them back; `refused`:
+    the town refused the sync (a log that is not the beginning of its copy), whose words the
+    page shows below, so nothing will come back by itself."""
     if connected:
         return f"正在从乡镇取回本点的 {missing} 条记录…取回前不能登记或更改"
+    if refused:
+        return f"乡镇有本点的 {missing} 条记录本机还没有，乡镇拒绝了同步，不能自动取回（见下方说明）；不能登记或更改"
     return f"乡镇有本点的 {missing} 条记录本机还没有，连上乡镇后自动取回；取回前不能登记或更改"
 
 
@@ -173,7 +177,8 @@ def link_view(state: Mapping[str, Any] | None, pending: int, missing: int = 0) -
     before any, not connected with every entry of the point's log pending; with `restoring`,
     the words while the town holds `missing` entries of the point's log that it lacks."""
     connected = bool(state and state.get("connected"))
-    restoring = restoring_text(missing, connected) if missing else None
+    refused = bool(state and state.get("refused"))
+    restoring = restoring_text(missing, connected, refused) if missing else None
     if state is None:
         return {"connected": False, "last_contact": None, "pending": pending,
                 "clock_offset_seconds": None, "clock_warning": None, "error": None,

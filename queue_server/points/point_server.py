@@ -16,8 +16,9 @@ server).
   applied to the ledger and pushed to the pages;
 - `link_state(state)`: the link as the sync sees it, a mapping with `connected` (bool),
   `last_contact` (ISO or None), `pending` (int: the point's entries the town does not have
-  yet), `clock_offset_seconds` (int or None: the town's clock minus the point's) and `error`
-  (Chinese text or None); shown on the page;
+  yet), `clock_offset_seconds` (int or None: the town's clock minus the point's), `error`
+  (Chinese text or None) and `refused` (bool: the town refused the sync, not a cut link);
+  shown on the page;
 - `catalogue(version, items)`: a new catalogue, already stored with `PointStore.put`: the
   page's list of items changes;
 - `restored()`: entries of the point's own log given back by the town, already stored with

@@ -236,7 +236,8 @@ class PointLink:
         self.url = url or self.enrolment.town_url
         self.clock = clock
         self.backoff = backoff
-        self.state: dict[str, Any] = {"connected": False, "error": None, "last_contact": None,
+        self.state: dict[str, Any] = {"connected": False, "error": None, "refused": False,
+                                      "last_contact": None,
                                       "town_has": 0, "clock_offset_seconds": None} | (
             store.get("sync") or {})
         self.sessions = 0
@@ -257,11 +258,11 @@ class PointLink:
             try:
                 await self.session()
             except (OSError, ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError) as cut:
-                self._tell(connected=False, error=f"与乡镇的连接中断：{_reason(cut)}")
+                self._tell(connected=False, error=f"与乡镇的连接中断：{_reason(cut)}", refused=False)
             except SyncRefused as refused:
-                self._tell(connected=False, error=str(refused))
+                self._tell(connected=False, error=str(refused), refused=True)
             else:
-                self._tell(connected=False)
+                self._tell(connected=False, refused=False)
             self.hub.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.hub.wake.wait(), delay * random.uniform(0.5, 1.0))
@@ -289,7 +290,7 @@ class PointLink:
                     enrolment.secret, "town", enrolment.point, installation, nonce).encode()):
                 raise SyncRefused("乡镇服务器身份验证失败：连接的可能不是本乡镇的服务器")
             town_has = welcome["up_have"]
-            self._tell(connected=True, error=None,
+            self._tell(connected=True, error=None, refused=False,
                        last_contact=self.clock().isoformat(timespec="seconds"),
                        clock_offset_seconds=welcome["clock_offset_seconds"], town_has=town_has)
             if town_has > up_last:
@@ -368,7 +369,7 @@ class PointLink:
             "connected": self.state["connected"], "last_contact": self.state["last_contact"],
             "pending": max(0, up_last - self.state["town_has"]),
             "clock_offset_seconds": self.state["clock_offset_seconds"],
-            "error": self.state["error"]})
+            "error": self.state["error"], "refused": self.state["refused"]})
 
 
 def _reason(cut: BaseException) -> str:
