@@ -380,6 +380,7 @@ class BoardApp(App):
         self.board.redraw()
 
     def _show_next_call(self) -> None:
+        assert self.board is not None        # called once built: from changed and _call_done
         call = self.model.next_call()
         self.board.call = call
         if call is None:
@@ -389,6 +390,7 @@ class BoardApp(App):
         self._call_timer = Clock.schedule_once(self._call_done, HIGHLIGHT_SECONDS)
 
     def _call_done(self, _dt) -> None:
+        assert self.board is not None        # scheduled by _show_next_call, once built
         if self._call_timer is not None:
             self._call_timer.cancel()        # when ended early, the old timer must not end the next
             self._call_timer = None
@@ -398,6 +400,7 @@ class BoardApp(App):
         self.board.redraw()
 
     def _blink(self, _dt) -> None:
+        assert self.board is not None        # scheduled by build, after the board is made
         if self.board.call is not None and Clock.get_time() < self.board.blink_until:
             self.board.blink_on = not self.board.blink_on
             self.board.redraw()
@@ -410,6 +413,7 @@ class BoardApp(App):
             board.redraw()
 
     def _next_page(self, _dt) -> None:
+        assert self.board is not None        # scheduled by build, after the board is made
         self.board.page += 1
         self.board.redraw()
 

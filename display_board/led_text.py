@@ -32,7 +32,8 @@ def dots_wide(text: str, rows: int = 16) -> int:
     """How many dots wide `text` is, as `dots` draws it, without drawing it. Cached: a board
     lays out its columns from the widths of every window's texts at each redraw."""
     left, _top, right, _bottom = _font(rows).getbbox(text or " ")
-    return max(1, right - min(0, left))
+    # Pillow types the box as floats (for a float stroke_width); with none passed it is ints.
+    return max(1, int(right - min(0, left)))
 
 
 def dots(text: str, rows: int = 16) -> Image.Image:
@@ -78,7 +79,7 @@ def led_image(text: str, colour: tuple[int, int, int] = RED, pitch: int = 4, row
         lit = padded
     size = (lit.width * pitch, rows * pitch)
     grid = _tiled(_dot_tile(pitch), size)
-    lit_dots = ImageChops.multiply(lit.resize(size, Image.NEAREST), grid)
+    lit_dots = ImageChops.multiply(lit.resize(size, Image.Resampling.NEAREST), grid)
     glow = lit_dots.filter(ImageFilter.GaussianBlur(pitch * 0.6))
     brightness = ImageChops.lighter(lit_dots, glow.point(lambda v: int(v * 0.55)))
     brightness = ImageChops.lighter(brightness, grid.point(lambda v: int(v * UNLIT)))

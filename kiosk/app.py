@@ -59,11 +59,13 @@ LATE_CHECK_IN = "您已超过预约签到时间，已为您取普通号"   # ove
 
 
 class KioskApp(App):
+    query: str                     # the search's typed letters, from show_search on
+
     def __init__(self, model: KioskModel, *, take_ticket: Callable, print_ticket: Callable | None,
                  print_checklist: Callable | None = None,
                  check_in: Callable | None = None,
                  take_batch: Callable | None = None,
-                 speak: Callable[[str], None] | None = None,
+                 speak: Callable[[str], object] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC), **kwargs):
         """`clock` gives seconds on a monotonic clock for the idle timer, injected as on the pad,
@@ -322,14 +324,14 @@ class KioskApp(App):
         for department in departments:
             waiting = sum(self.model.waiting.get(c, 0)
                           for c in {i["category"] for i in department.items})
-            said = (f"{department.name}\n[size={int(dp(s.body))}]"
-                    f"{len(department.items)} 项业务 · 等候 {waiting} 人[/size]")
+            caption = (f"{department.name}\n[size={int(dp(s.body))}]"
+                       f"{len(department.items)} 项业务 · 等候 {waiting} 人[/size]")
             tile = BigButton(p.secondary, p.on_secondary, size_hint_y=None, markup=True,
                              font_size=dp(s.button))
             tile.bind(on_release=lambda _, code=department.code: self.show_department(code))
             tiles.append(tile)
-            words[tile] = (said, f"[size={int(dp(s.button * 2))}]{department.icon}[/size]\n"
-                                 + said)
+            words[tile] = (caption, f"[size={int(dp(s.button * 2))}]{department.icon}[/size]\n"
+                                    + caption)
 
         def short(tile: BigButton, low: bool) -> None:    # too low: without its emblem
             tile.text = words[tile][0 if low else 1]
@@ -552,6 +554,7 @@ class KioskApp(App):
         from kiosk.search import SearchIndex, hanzi_readings_apart
 
         catalogue = self.model.catalogue
+        assert catalogue is not None   # search is reached from home's button, shown with one
         if getattr(self, "_index_for", None) is not catalogue:
             self._index = SearchIndex(catalogue, reader=hanzi_readings_apart)
             self._index_for = catalogue
@@ -659,6 +662,7 @@ class KioskApp(App):
         task.add_done_callback(self._task_done)
 
     async def _checklist(self, item: dict[str, Any]) -> None:
+        assert self._print_checklist is not None   # its button is shown only with one
         try:
             await self._print_checklist(item)
         except Exception as error:  # a printer fault: the guide stays on screen
@@ -668,9 +672,9 @@ class KioskApp(App):
 
     def _task_done(self, task: asyncio.Task) -> None:
         self.pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.failures.append(task.exception())
-            log.error("a tap's work failed", exc_info=task.exception())
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.failures.append(error)
+            log.error("a tap's work failed", exc_info=error)
             self.show_message("出现故障", "操作没有完成，请重试；如仍不行，请到服务台咨询。")
 
     async def _take(self, item: dict[str, Any]) -> None:
@@ -890,6 +894,7 @@ class KioskApp(App):
             self.speak(said)
 
     async def _checking_in(self, code: str) -> None:
+        assert self._check_in is not None   # the shell always gives it; tests may not check in
         try:
             reply = await self._check_in(code)
         except RequestFailed as error:
@@ -1185,7 +1190,7 @@ class KioskShell:
     printer_check_seconds = 60.0   # between printer status checks while nobody prints
 
     def __init__(self, urls: list[str], token: str, cache: CatalogueCache,
-                 printer: Any = None, speak: Callable[[str], None] | None = None,
+                 printer: Any = None, speak: Callable[[str], object] | None = None,
                  scanner: Any = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)):

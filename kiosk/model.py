@@ -125,6 +125,7 @@ class KioskModel:
         return next(d for d in self.departments() if d.code == code)
 
     def item(self, code: str) -> dict[str, Any]:
+        assert self.catalogue is not None   # fetched on connecting, before items are offered
         return next(i for i in self.catalogue["items"] if i["code"] == code)
 
     def category_name(self, prefix: str) -> str:

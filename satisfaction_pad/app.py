@@ -148,6 +148,7 @@ class Avatar(Widget):
             side = min(self.width, self.height)
             Color(*self.bg)
             Ellipse(pos=(self.center_x - side / 2, self.center_y - side / 2), size=(side, side))
+        assert self.label is not None          # made in __init__ whenever there is no texture
         self.label.font_size = side * (0.42 if len(self.label.text) == 1 else 0.32)
         self.label.pos, self.label.size = self.pos, self.size
 
@@ -436,6 +437,7 @@ class PadApp(App):
     def _prompt(self, body: BoxLayout) -> None:
         m, p = self.model, self.p
         prompt = m.prompt
+        assert prompt is not None              # the model's "prompt" screen always has one
         body.add_widget(Text(text="请您对本次服务进行评价", font_size=dp(52), color=p.text, bold=True,
                              halign="center"))
         body.add_widget(self._served_by(prompt.clerk, prompt.ticket))
@@ -459,6 +461,8 @@ class PadApp(App):
     def _reasons(self, body: BoxLayout) -> None:
         m, p = self.model, self.p
         prompt = m.prompt
+        # the "reasons" screen always has a prompt, scored (PadModel.choose opens it)
+        assert prompt is not None and prompt.score is not None
         title = Text(text="请选择不满意的原因（可多选）", font_size=dp(44 if not self.portrait else 40),
                      color=p.text, bold=True, size_hint_y=1 if not self.portrait else None,
                      halign="left" if not self.portrait else "center")
@@ -505,6 +509,7 @@ class PadApp(App):
 
     def _show_submit(self) -> None:
         p, button = self.p, self.submit_button
+        assert button is not None              # called by _reasons, and its toggles, once made
         ready = self.model.can_submit()
         button.disabled = not ready
         button.text = "提交" if ready else "请先选择原因，再提交"
@@ -644,6 +649,7 @@ class PadShell:
                 temporary.unlink()
 
     async def _send_ratings(self) -> None:
+        assert self._wake is not None          # run sets it before starting this task
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -708,6 +714,7 @@ class PadShell:
         self._save_outbox()
 
     def _later(self) -> None:
+        assert self._loop is not None          # reached only from _send_ratings, started by run
         self._loop.call_later(RETRY_SECONDS, self.wake)
 
     async def run(self) -> None:

@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     evaluator = None
     if args.evaluator:
+        assert keys is not None                # parsed above whenever there is an evaluator
         evaluator = Evaluator(args.evaluator, keys, baudrate=args.evaluator_baud,
                               protocol=args.evaluator_protocol)
         print(f"评价器 {args.evaluator}：{describe_keys(keys)}", file=sys.stderr)

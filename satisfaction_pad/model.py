@@ -339,6 +339,7 @@ class PadModel:
 
     def _send(self, now: float) -> None:
         prompt = self.prompt
+        assert prompt is not None              # its callers check there is a prompt open
         rating = Rating(prompt.ticket, prompt.score, tuple(prompt.reasons), self.day)
         self.outbox.append(rating)
         self.last_rating = rating

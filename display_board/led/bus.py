@@ -113,7 +113,7 @@ class SerialBus:
     def _close(self) -> None:
         port, self._serial = self._serial, None
         if port is not None:
-            with contextlib.suppress(PORT_ERRORS):
+            with contextlib.suppress(*PORT_ERRORS):
                 port.close()
 
     def _fail(self, exc: BaseException) -> PortError:

@@ -177,7 +177,7 @@ class QLinkReplyParser:
 class QLinkCodec:
     name = "qlink"
     answers = True
-    charsets = ("gb2312", "gbk", "gb18030")
+    charsets: tuple[str, ...] = ("gb2312", "gbk", "gb18030")
     broadcast: int | None = qlink.BROADCAST
     max_reply = qlink.HEADER_SIZE + 7 + qlink.MAX_MODEL + qlink.CRC_SIZE   # an INFO reply
 

@@ -239,6 +239,7 @@ class StripEmulator:
     def _dispatch(self, frames: list[Frame]) -> None:
         for frame in frames:
             reply = None
+            strip: EmulatedStrip | None
             with self.cond:
                 self.requests.append(frame)
                 if not frame.is_reply:

@@ -44,16 +44,17 @@ def glyph(ch: str, cells: int, width: int, height: int, bold: bool) -> Image.Ima
         # reads best, larger sizes take a stroke around the outline.
         stroke = height // 2 if bold else 0
         shift = 1 if bold and not stroke else 0
-        ink_w = right - left + 2 * stroke + shift
+        # Pillow types the box as floats (for a float stroke_width); with none passed it is ints.
+        ink_w = int(right - left) + 2 * stroke + shift
         if ink_w > box_w - 1:
             # Too wide for a fixed cell (W, M, @ in a 12-dot cell): draw wide, then squeeze.
             wide = Image.new("L", (ink_w + 2, box_h), 255)
             _strike(ImageDraw.Draw(wide), 1 + stroke - left, baseline, ch, face, stroke, shift)
-            cell = wide.resize((box_w, box_h), Image.LANCZOS)
+            cell = wide.resize((box_w, box_h), Image.Resampling.LANCZOS)
         else:
             _strike(draw, (box_w - ink_w) / 2 + stroke - left, baseline, ch, face, stroke, shift)
     if width != height:
-        cell = cell.resize((CELL_DOTS * cells * width, box_h), Image.LANCZOS)
+        cell = cell.resize((CELL_DOTS * cells * width, box_h), Image.Resampling.LANCZOS)
     return cell
 
 

@@ -8,7 +8,7 @@ the encoder never has to wrap and the printer never wraps on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -84,7 +84,7 @@ def _moment(value: Any) -> str:
         return clean(str(value))
 
 
-def _window_lines(windows: list[Mapping[str, Any]], paper: Paper) -> list[Text]:
+def _window_lines(windows: Sequence[Mapping[str, Any]], paper: Paper) -> list[Text]:
     """Where to go: each window with its name and place, or for many windows their numbers and
     the places they are in."""
     if not windows:

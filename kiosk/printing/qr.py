@@ -44,4 +44,4 @@ def draw(matrix: list[list[bool]], module: int) -> Image.Image:
     count = len(matrix)
     small = Image.new("1", (count, count), 1)
     small.putdata([0 if dark else 1 for row in matrix for dark in row])
-    return small.resize((count * module, count * module), Image.NEAREST)
+    return small.resize((count * module, count * module), Image.Resampling.NEAREST)

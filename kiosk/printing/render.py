@@ -431,7 +431,7 @@ class _Interpreter:
         image = Image.frombytes("1", (width_bytes * 8, height), data, "raw", "1;I")
         if m & 1 or m & 2:
             image = image.resize((image.width * (2 if m & 1 else 1),
-                                  image.height * (2 if m & 2 else 1)), Image.NEAREST)
+                                  image.height * (2 if m & 2 else 1)), Image.Resampling.NEAREST)
         overflow = image.width > self.dots
         self.result.elements.append(Raster(image, self.align, self.y, overflow))
         self.pastes.append((self.x_for(image.width, self.align), self.y, _ink(image)))
