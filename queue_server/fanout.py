@@ -256,8 +256,10 @@ class Replies:
     of one batch's outcomes, `HallHost._answered`); each connection's go out in one write at the
     end of that turn instead of one write each: a kiosk with 8 requests in flight gets several
     answered by each commit, and a write on a socket costs the server far more than building
-    the frame (see docs/performance.md). Their order is kept, and they never overtake events, which the
-    writer hands to the hub before it wakes the submitters."""
+    the frame (see docs/performance.md). The writer calls `flush` right after those callbacks,
+    in their turn (`Writer.answered`); a reply made outside a batch (a refusal) is written at
+    the next turn. Their order is kept, and they never overtake events, which the writer hands
+    to the hub before it wakes the submitters."""
 
     def __init__(self) -> None:
         self.waiting: dict[Any, list[tuple[bytes, bytes]]] = {}
@@ -273,8 +275,16 @@ class Replies:
             asyncio.get_running_loop().call_soon(self._write, connection)
         frames.append((payload, _text_frame(payload)))
 
+    def flush(self) -> None:
+        """Write every reply queued so far (the writer's `answered`, once a batch is told)."""
+        waiting, self.waiting = self.waiting, {}
+        for connection, frames in waiting.items():
+            _send_all(connection, frames, max_backlog=sys.maxsize)
+
     def _write(self, connection: Any) -> None:
-        _send_all(connection, self.waiting.pop(connection), max_backlog=sys.maxsize)
+        frames = self.waiting.pop(connection, None)
+        if frames:   # else written already by `flush`
+            _send_all(connection, frames, max_backlog=sys.maxsize)
 
 
 def _text_frame(payload: bytes) -> bytes:

@@ -104,7 +104,8 @@ class HallHost:
         self.salts_failed_on: date | None = None
         self.editions: dict[int, tuple[ServiceItem, ...] | None] = {}   # earlier catalogues
         self.writer = Writer(service, self.hub.observe, self.hub.publish,
-                             credentials=self.revocation, on_fenced=on_fenced)
+                             credentials=self.revocation, on_fenced=on_fenced,
+                             answered=self.replies.flush)
         if clock is not None:
             self.writer.clock = clock   # a simulation's clock (`serve --simulate-from`)
         self.tick_seconds = TICK_SECONDS / speed

@@ -105,10 +105,14 @@ class Writer:
                  observe: Callable[[HallState, list[Event]], Any],
                  publish: Callable[[Any], None],
                  credentials: Credentials | None = None,
-                 on_fenced: Callable[[], None] = lambda: None):
+                 on_fenced: Callable[[], None] = lambda: None,
+                 answered: Callable[[], None] = lambda: None):
         self.service = service
         self.credentials = credentials
         self.on_fenced = on_fenced   # another server took the hall: this one must stop serving it
+        # Run once the submitters of a batch have been told, after their outcomes' callbacks in
+        # the same turn of the loop: the server writes the replies they made (`fanout.Replies`).
+        self.answered = answered
         zone = service.definition.hall.zone
         self.clock: Callable[[], datetime] = lambda: datetime.now(zone)  # wire times in hall time
         self.observe = observe
@@ -191,6 +195,7 @@ class Writer:
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_exception(WriterFailed(str(error)))
+            self._told()
             if isinstance(error, Fenced):
                 self.on_fenced()
             return
@@ -205,6 +210,13 @@ class Writer:
         for pending, outcome in zip(batch, outcomes, strict=True):
             if not pending.done.done():
                 pending.done.set_result(outcome)
+        self._told()
+
+    def _told(self) -> None:
+        """The batch's outcomes are set; their callbacks run at the next turn of the loop, and
+        `answered` right after them, in that turn. (Scheduled by the callbacks themselves,
+        the replies' write waited one more turn: docs/performance.md, replies a turn sooner.)"""
+        asyncio.get_running_loop().call_soon(self.answered)
 
     async def _commit(self, batch: list[_Pending], events: list[Event], now: datetime) -> bool:
         """Commit a decided batch on the commit thread, against the credentials version its

@@ -12,6 +12,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 
@@ -241,3 +242,62 @@ def test_the_ticket_page_and_healthz_wait_for_the_commit_in_flight(hall):
     page, health = asyncio.run(scenario())
     assert page.status_code == 200 and b"<html" in page.body.lower()
     assert health.status_code == 200 and json.loads(health.body)["seq"] == 1
+
+
+class _CountingLoop(asyncio.SelectorEventLoop):
+    """An event loop that counts its turns."""
+
+    turns = 0
+
+    def _run_once(self) -> None:
+        self.turns += 1
+        super()._run_once()
+
+
+def test_a_batchs_replies_are_written_in_the_turn_that_tells_its_submitters(hall):
+    """Three takes from one kiosk land in one batch. Their outcomes' callbacks (the server's
+    `HallHost._answered`) make the replies in the turn after the commit, and the writer's
+    `answered` hook (the server's `Replies.flush`), scheduled behind them, writes them in that
+    same turn, in one write and in order: not a turn later, which every request in flight
+    would wait for (docs/performance.md)."""
+    from datetime import UTC, datetime
+
+    from queue_server import commands as cmd
+    from queue_server.fanout import Hub, Replies
+    from queue_server.hall_service import HallService
+    from queue_server.writer import Writer
+    from tests.test_fanout import Connection, received
+
+    engine, _, _ = hall
+    loop = _CountingLoop()
+    kiosk = Connection()
+    made: list[int] = []     # the turn each reply was made in
+    written: list[int] = []  # the turn of each write to the kiosk
+    record = kiosk.transport.write
+    kiosk.transport.write = lambda data: (written.append(loop.turns), record(data))  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        replies = Replies()
+        writer = Writer(HallService(engine, None, datetime.now(UTC)), Hub().observe,
+                        lambda _: None, answered=replies.flush)
+
+        def answered(done: asyncio.Future) -> None:
+            made.append(loop.turns)
+            number = next(e for e in done.result().events if e.kind == "ticket_issued").data.number
+            replies.add(kiosk, json.dumps({"number": number}).encode())
+
+        outcomes = [writer.enqueue(cmd.TakeTicket("A")) for _ in range(3)]
+        for outcome in outcomes:
+            outcome.add_done_callback(answered)
+        runner = asyncio.create_task(writer.run())
+        await asyncio.gather(*outcomes)
+        await _turns()
+        runner.cancel()
+        writer.close()
+
+    loop.run_until_complete(scenario())
+    loop.close()
+    assert len(made) == 3 and len(set(made)) == 1
+    assert written == made[:1]
+    assert received(SimpleNamespace(connection=kiosk)) == [
+        {"number": "A001"}, {"number": "A002"}, {"number": "A003"}]
