@@ -420,8 +420,9 @@ def test_a_points_catalogue_holds_only_the_halls_daibanlei_items() -> None:
 
 def test_point_cases_reaches_the_windows_that_serve_the_cases_items_and_the_managers(
         town, tmp_path) -> None:
-    """A case of item T-SB-001 (category A): its sync and its answer reach the clerk at window 1
-    (A, C) and the manager, not the clerk at window 2 (B only), whose inbox it is not in."""
+    """A case of item T-SB-001 (category A): its sync, its answer and a later amendment (whose
+    entry names only the case) reach the clerk at window 1 (A, C) and the manager, not the clerk
+    at window 2 (B only), whose inbox it is not in."""
     point = Point(tmp_path, enrol(town))
     town_db = Town(town)
     day = point.clock().date()
@@ -444,10 +445,13 @@ def test_point_cases_reaches_the_windows_that_serve_the_cases_items_and_the_mana
     async def synced() -> None:
         async with running(point.link()):
             await until(lambda: in_sync(point, town_db), "the case at the town")
+            reached_only_the_serving_window()
+            assert [c["case"] for c in serving.request("point_inbox")["cases"]] == [case]
+            reply = serving.request("point_answer", point=POINT, case=case, kind="town_received")
+            assert reply["ok"], reply
+            reached_only_the_serving_window()
+            point.write(L.CaseAmended(case, note="补充联系人"))   # its entry names only the case
+            await until(lambda: in_sync(point, town_db), "the amendment at the town")
+            reached_only_the_serving_window()
 
     asyncio.run(synced())
-    reached_only_the_serving_window()
-    assert [c["case"] for c in serving.request("point_inbox")["cases"]] == [case]
-    reply = serving.request("point_answer", point=POINT, case=case, kind="town_received")
-    assert reply["ok"], reply
-    reached_only_the_serving_window()
