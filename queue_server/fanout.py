@@ -45,7 +45,6 @@ log = logging.getLogger("queue_server.fanout")
 
 
 MANAGERS = frozenset({"manager"})
-STAFF = frozenset({"clerk", "manager"})
 
 
 class Subscriber(Protocol):
@@ -163,12 +162,15 @@ class Hub(Generic[S]):
         self._send([views.Delivery({"ev": "voice", "seq": seq, "device": session.name,
                                     "role": session.role, **voice}, MANAGERS)])
 
-    def point_cases(self, point: str, at: str) -> None:
-        """Tell the clerks' consoles and the managers that a village point's cases changed (its
-        entries arrived by sync, or the town answered one): each lists its 代办 inbox anew. Not
-        logged (the points' logs are not the hall's), so without `seq`."""
-        self._send([views.Delivery({"ev": "point_cases", "point": point, "at": at},
-                                   STAFF)])
+    def point_cases(self, state: HallState, point: str, items: set[str], at: str) -> None:
+        """Tell the managers, and the clerks signed in at windows that serve an item of the
+        cases concerned (`views.serving_clerks`), that a village point's cases changed (its
+        entries arrived by sync, or the town answered one): each lists its 代办 inbox or the
+        points anew. Not logged (the points' logs are not the hall's), so without `seq`."""
+        message = {"ev": "point_cases", "point": point, "at": at}
+        self._send([views.Delivery(message, MANAGERS)]
+                   + [views.Delivery(message, clerk=badge)
+                      for badge in views.serving_clerks(state, items)])
 
     def counts(self) -> dict[str, int]:
         return {role: len(members) for role, members in self.by_role.items() if members}

@@ -113,7 +113,8 @@ class HallHost:
             service.engine, service.hall_id, lambda: self.writer.clock(),
             lambda: service.catalogue_version,
             lambda: catalogue_items(service.definition.items),
-            lambda point: self.hub.point_cases(point, views.iso(self.writer.clock())))
+            lambda point, items: self.hub.point_cases(service.state, point, items,
+                                                      views.iso(self.writer.clock())))
         with service.engine.begin() as conn:
             secret = hall_records.secret_of(conn, service.hall_id)
             accounts.forget_old_tries(conn, service.hall_id, datetime.now(UTC))

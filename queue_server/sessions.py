@@ -1023,10 +1023,9 @@ class Session:
             raise DomainError("conflict", "请先在窗口签到，再查看代办件")
         items: set[str] | None = None
         if window is not None:
-            served = definition.window_by_number.get(window)
-            if served is None:
+            if window not in definition.window_by_number:
                 raise ProtocolError("bad_request", f"没有 {window} 号窗口")
-            items = {i.code for i in definition.items if i.category in served.categories}
+            items = views.items_served(definition, window)
         service, hall, today = self.context.service, definition.hall, self.state.day
 
         def read() -> list[tuple[point_logs.PointSync, ledger.Case]]:
@@ -1077,7 +1076,13 @@ class Session:
                                             service.definition.hall.code, p["point"], record, now)
         except point_logs.PointError as refused:
             raise DomainError("conflict", str(refused)) from None
-        self.context.hub.point_cases(p["point"], views.iso(now))
+
+        def items() -> set[str]:   # the answered case's item: whose windows it concerns
+            with service.engine.connect() as conn:
+                return point_logs.items_of(conn, service.hall_id, p["point"], {record.case})
+
+        self.context.hub.point_cases(self.state, p["point"], await asyncio.to_thread(items),
+                                     views.iso(now))
         return {"entry": entry.wire()}
 
     async def _op_find_complaints(self, request: Request) -> dict[str, Any]:

@@ -974,6 +974,19 @@ def point_follow_view(case: ledger.Case, point_name: str) -> dict[str, Any]:
             "result": POINT_RESULT_NAMES.get(case.result or ""), "result_note": case.result_note}
 
 
+def items_served(definition: HallDefinition, window: int) -> set[str]:
+    """The items whose cases are in a window's 代办 inbox: those of a category it serves."""
+    categories = definition.window_by_number[window].categories
+    return {i.code for i in definition.items if i.category in categories}
+
+
+def serving_clerks(state: HallState, items: set[str]) -> list[str]:
+    """The clerks (badges) signed in at a window whose 代办 inbox holds cases of these items:
+    the ones a change of such cases concerns."""
+    return [badge for badge, window in state.clerk_window.items()
+            if not items.isdisjoint(items_served(state.definition, window))]
+
+
 def point_inbox_view(case: ledger.Case, point: str, point_name: str,
                      calendar: service_calendar.HallCalendar, handover_days: int,
                      today: date) -> dict[str, Any]:

@@ -416,3 +416,42 @@ def test_a_points_catalogue_holds_only_the_halls_daibanlei_items() -> None:
     assert offered == {i.code for i in items if i.handling == "proxy"}
     assert len(offered) == 28 and len(items) == 39
     assert {i.handling for i in items if i.code not in offered} == {"direct", "consult"}
+
+
+def test_point_cases_reaches_the_windows_that_serve_the_cases_items_and_the_managers(
+        town, tmp_path) -> None:
+    """A case of item T-SB-001 (category A): its sync, its answer and a later amendment (whose
+    entry names only the case) reach the clerk at window 1 (A, C) and the manager, not the clerk
+    at window 2 (B only), whose inbox it is not in."""
+    point = Point(tmp_path, enrol(town))
+    town_db = Town(town)
+    day = point.clock().date()
+    case = L.case_number(point.code, day, L.fold(point.store.up(), point.store.down()))
+    point.write(L.CaseRecorded(case, "张三", "13800001111", "T-SB-001",
+                               "城乡居民基本养老保险参保登记", ("居民身份证",), "李四"))
+    manager = town.hello("manager", f"/h/{HALL}")
+    serving = town.hello("clerk", f"/h/{HALL}", badge="1001", pin="1111")
+    other = town.hello("clerk", f"/h/{HALL}", badge="1002", pin="2222")
+    assert serving.request("sign_in", window=1, post="A")["ok"]
+    assert other.request("sign_in", window=2, post="A")["ok"]
+
+    def reached_only_the_serving_window() -> None:
+        assert manager.wait_event("point_cases", point=POINT)
+        assert serving.wait_event("point_cases", point=POINT)
+        # the event went to every console in one fan-out, before the reply to this request
+        assert other.request("point_inbox")["cases"] == []
+        assert not [e for e in other.events if e["ev"] == "point_cases"], other.events
+
+    async def synced() -> None:
+        async with running(point.link()):
+            await until(lambda: in_sync(point, town_db), "the case at the town")
+            reached_only_the_serving_window()
+            assert [c["case"] for c in serving.request("point_inbox")["cases"]] == [case]
+            reply = serving.request("point_answer", point=POINT, case=case, kind="town_received")
+            assert reply["ok"], reply
+            reached_only_the_serving_window()
+            point.write(L.CaseAmended(case, note="补充联系人"))   # its entry names only the case
+            await until(lambda: in_sync(point, town_db), "the amendment at the town")
+            reached_only_the_serving_window()
+
+    asyncio.run(synced())

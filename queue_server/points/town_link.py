@@ -62,9 +62,10 @@ class TownPoints:
     def __init__(self, engine: Engine, hall_id: int, clock: Callable[[], datetime],
                  catalogue_version: Callable[[], int],
                  catalogue: Callable[[], tuple[CatalogueItem, ...]],
-                 changed: Callable[[str], None] = lambda point: None):
+                 changed: Callable[[str, set[str]], None] = lambda point, items: None):
         self.engine = engine
-        self.changed = changed   # told the point's code when new entries of its log are stored
+        self.changed = changed   # told the point's code and the items of the cases concerned
+        #                          when new entries of its log are stored
         self.hall_id = hall_id
         self.clock = clock
         self.catalogue_version = catalogue_version
@@ -139,7 +140,9 @@ class TownPoints:
                 held = await asyncio.to_thread(self._write, point_logs.store_up, code,
                                                entries, self.clock(), offset)
                 if held != up_have:
-                    self.changed(code)
+                    cases = {e.record.case for e in entries if up_have < e.seq <= held}
+                    self.changed(code, await asyncio.to_thread(
+                        self._read, point_logs.items_of, code, cases))
                 up_have = held
                 await connection.send(frame_text("up_ack", last=up_have))
         finally:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -171,6 +171,15 @@ def store_up(conn: Connection, hall_id: int, point: str, entries: Sequence[ledge
         held = new[-1].seq
     _sync(conn, hall_id, point, up_last=held)
     return held
+
+
+def items_of(conn: Connection, hall_id: int, point: str, cases: Iterable[str]) -> set[str]:
+    """The items of these cases of the point (one query, on the entries that recorded them: a
+    case's item is fixed when it is recorded): whose windows a change of them concerns."""
+    records = [ledger.entry_from_wire(d).record for d in conn.scalars(select(PointUpRow.data).where(
+        PointUpRow.hall_id == hall_id, PointUpRow.point == point,
+        PointUpRow.kind == ledger.CaseRecorded.tag, PointUpRow.case_no.in_(set(cases))))]
+    return {r.item for r in records if isinstance(r, ledger.CaseRecorded)}
 
 
 def up_entries(conn: Connection, hall_id: int, point: str, after: int = 0,

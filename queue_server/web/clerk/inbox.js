@@ -3,7 +3,8 @@
 // and the town's answers on each (op `point_answer`): 接收材料, 受理, 要求补正, 办结, the ones its
 // stage allows as the server says (`actions`, from the written rules). The list is asked anew
 // when the console signs in at a window, when the server says a point's cases changed (event
-// `point_cases`: entries arrived by the sync, or a clerk answered), and after each answer.
+// `point_cases`, sent to the windows serving the cases' items: entries arrived by the sync, or a
+// clerk answered), and after each answer.
 // Loaded before clerk.js, whose `app`, `send`, `say` and `openDialog` it uses once running.
 "use strict";
 
