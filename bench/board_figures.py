@@ -83,10 +83,11 @@ async def main(calls: int) -> None:
 
         def noting():
             show_next()
+            assert shell.app.board is not None      # the board is up: its shell started above
             if shell.app.board.call is not None:
                 shown[shell.app.board.call.number] = time.perf_counter()
 
-        shell.app._show_next_call = noting
+        shell.app._show_next_call = noting   # type: ignore[method-assign]  # wrapped to time it
         # call → board: a kiosk takes tickets, a clerk calls them one by one
         async with connect(server.ws) as kiosk, connect(server.ws) as clerk:
             async def ask(ws, op, **params):

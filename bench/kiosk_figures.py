@@ -124,7 +124,8 @@ async def main(tickets: int) -> None:
                     START_LIMIT, "home screen with the catalogue", shell)
         await frame()
         cold = process_age() - waited
-        on_screen, to_print = [], []
+        on_screen: list[float] = []
+        to_print: list[float] = []
         for _ in range(tickets):
             shell.app.show_department(shell.model.departments()[0].code)
             await frame()

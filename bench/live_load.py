@@ -115,7 +115,7 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
     return main, others
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) >= 2 else values[0]
 
 
@@ -136,6 +136,7 @@ class Server:
             [sys.executable, "-m", "queue_server.cli", "serve", "--port", str(self.port),
              "--take-limit", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
             env={**os.environ, "QUEUE_DB": url})
+        assert self.process.stdout is not None     # opened with stdout=PIPE
         self.process.stdout.readline()
 
     def health(self) -> dict:
@@ -169,6 +170,7 @@ asyncio.run(main())
         self.url = f"ws://127.0.0.1:{self.port}/ws"
         self.process = subprocess.Popen([sys.executable, "-c", self.CODE, str(self.port)],
                                         stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None     # opened with stdout=PIPE
         self.process.stdout.readline()
 
     def stop(self) -> None:
@@ -391,9 +393,9 @@ async def call_to_displays(server: Server, displays: int, calls: int, processes:
     clerk = await open_conn(server.url, {"role": "clerk", "badge": "1001", "pin": "1234"})
     await clerk.request("sign_in", window=1, post="A")
 
-    async def call() -> tuple[str, float]:
-        """One ticket taken, then called: (its number, when the call was sent); and the
-        server's own time to write that call's fan-out to every socket."""
+    async def call() -> tuple[str, float, float]:
+        """One ticket taken, then called: (its number, when the call was sent, and the
+        server's own time to write that call's fan-out to every socket)."""
         number = (await kiosk.request("take_ticket", category="A"))["ticket"]["number"]
         await asyncio.sleep(0.3)           # every display has long had the last call
         sent = time.monotonic()
@@ -409,9 +411,11 @@ async def call_to_displays(server: Server, displays: int, calls: int, processes:
     # The same with every display process stopped (SIGSTOP): the kernel only queues the bytes,
     # no reader is woken to compete for the 2 cores, so this is the server's own cost.
     for process, _ in workers:
+        assert process.pid is not None             # started above
         os.kill(process.pid, signal.SIGSTOP)
     alone = [(await call())[2] for _ in range(10)]
     for process, _ in workers:
+        assert process.pid is not None
         os.kill(process.pid, signal.SIGCONT)
     received = []
     display_cpu = 0.0
@@ -516,6 +520,7 @@ def drop_all(url: str) -> None:
 
 async def main(quick: bool, only: set[str]) -> None:
     scale = 0.2 if quick else 1.0
+    echo: Echo                                     # started below, before any phase runs
     phases = {"throughput": lambda server: throughput(server, echo, 5 * scale),
               "mixed": lambda server: mixed_throughput(server, 5 * scale),
               "latency": lambda server: latency(server, 5 * scale, 200),

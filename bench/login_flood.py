@@ -61,10 +61,12 @@ class Flooder:
              str(first)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def start_burst(self) -> None:
+        assert self.process.stdin is not None      # opened with stdin=PIPE
         self.process.stdin.write("go\n")
         self.process.stdin.flush()
 
     def burst_done(self) -> int:
+        assert self.process.stdout is not None     # opened with stdout=PIPE
         return int(self.process.stdout.readline())
 
     def close(self) -> None:

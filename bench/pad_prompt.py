@@ -53,11 +53,14 @@ async def main(rounds: int) -> None:
     shell.app.screen_drawn = lambda screen, at: drawn.append((screen, at))
     arrived: dict[str, float] = {}
     original = shell.client.on_event
+    assert original is not None               # the shell gives its client the pad's handler
 
     async def event(message):
         if message.get("ev") == "rating_requested":
             arrived[message["ticket"]] = time.perf_counter()
-        await original(message)
+        handled = original(message)
+        assert handled is not None            # that handler is a coroutine function
+        await handled
 
     shell.client.on_event = event
     runner = asyncio.get_running_loop().create_task(shell.run())

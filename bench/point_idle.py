@@ -45,7 +45,7 @@ def fill(url: str, cases: int) -> None:
                                    item.materials[:2], "王芳", ""), at)
         if n % 2 == 0:
             up = store.last()[0]
-            answers = [L.TownReceived(number, 2, "孙丽")]
+            answers: list[L.Record] = [L.TownReceived(number, 2, "孙丽")]
             if n % 6 == 0:
                 answers.append(L.TownFinished(number, "done", "已批准", "孙丽"))
             store.receive([L.Entry(down := down + 1, at, up, record) for record in answers])

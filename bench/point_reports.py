@@ -131,9 +131,9 @@ def main() -> None:
                             {"hall_id": hall_id, "point": code, **log_row(e)}
                             | ({"received_at": now} if table is PointUpRow else {})
                             for e in entries])
-        entries = sum(len(u) + len(d) for u, d in logs.values())
+        entry_count = sum(len(u) + len(d) for u, d in logs.values())
         print(f"{args.towns} towns × {args.points} points × {args.cases} cases: "
-              f"{args.towns * args.points * args.cases} cases, {entries} entries")
+              f"{args.towns * args.points * args.cases} cases, {entry_count} entries")
         report = county.points_report(engine, halls, "2026-11", now)
         print("county line:", {k: report["county"][k] for k in (
             "points", "recorded", "delivered", "on_time_pct", "overdue", "finished", "visited")})

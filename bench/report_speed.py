@@ -126,6 +126,7 @@ def main() -> None:
         return reports.export(month, definition, "xlsx", ["tickets"])
 
     seconds, body = timed(1, month_xlsx)
+    assert isinstance(body, bytes)         # export's file
     print(f"导出当月小票 XLSX / month's tickets as XLSX: {seconds} ({len(body) / 1e6:.1f} MB)")
     if folder is not None:
         folder.cleanup()

@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,7 +43,7 @@ class UserError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:   # Chinese first, as every command of the project
+    def error(self, message: str) -> NoReturn:   # Chinese first, as every command of the project
         self.exit(2, f"错误 / error: 参数有误（{message}）；用 --help 查看用法\n")
 
 

@@ -41,7 +41,7 @@ from bench.live_load import PREFIXES, bench_hall
 from hall.protocol import encode_bytes, ok_reply, parse_request
 from queue_server import commands as cmd
 from queue_server import views
-from queue_server.fanout import Hub
+from queue_server.fanout import Hub, Subscriber
 from queue_server.hall_service import HallService
 from queue_server.hall_toml import parse_hall
 from queue_server.revocation import Revocation
@@ -64,7 +64,8 @@ def main() -> None:
         with engine.begin() as conn:
             hall_records.save_definition(conn, parse_hall(bench_hall()), datetime.now(UTC))
         service = HallService(engine, None, datetime.now(UTC))
-        state, hub, zone = service.state, Hub(), service.definition.hall.zone
+        state, zone = service.state, service.definition.hall.zone
+        hub: Hub[Subscriber] = Hub()
         credentials = Revocation(engine, service.hall_id, lambda: []).version
         steps = dict.fromkeys(["parse", "decide", "observe", "write", "reply"], 0.0)
         write_cpu = 0.0
@@ -112,9 +113,9 @@ def main() -> None:
           f"tickets/s on one core before any socket work")
     print(f"storing one event, {SERVED:,} calls and finishes of one clerk, commits of "
           f"{PER_COMMIT} commands (goal ≤ 100 µs):")
-    for kind, seconds in stored.items():
-        print(f"  {kind:16} {statistics.mean(seconds) * 1e6:6.1f} µs mean, "
-              f"{statistics.median(seconds) * 1e6:6.1f} µs median")
+    for kind, samples in stored.items():
+        print(f"  {kind:16} {statistics.mean(samples) * 1e6:6.1f} µs mean, "
+              f"{statistics.median(samples) * 1e6:6.1f} µs median")
 
 
 def _serve(engine, service: HallService) -> dict[str, list[float]]:

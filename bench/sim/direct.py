@@ -172,6 +172,7 @@ class VirtualHall:
             events = self.executor.execute(command, self.clock)
         except (DomainError, ProtocolError) as error:
             return Reply(False, {}, error.code, error.message)
+        assert self.world is not None          # act runs only inside run_day, which sets it
         woken: set[int] = set()
         for event in events:
             woken |= self.world.observe(event.kind, event.data.fields(), event.at)
