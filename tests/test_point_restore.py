@@ -176,6 +176,7 @@ def test_a_log_that_is_not_the_beginning_of_the_towns_is_refused_with_what_to_do
                     timeout=30_000)
                 page.get_by_text("本机台账的前 3 条与乡镇收到的本点记录不一致").wait_for()
                 page.get_by_text("point enrol --again").first.wait_for()
+                assert page.evaluate("document.documentElement.scrollWidth") <= width  # fits
                 page.screenshot(path=ARTIFACTS / "point" / name, full_page=True)
                 context.close()
     finally:
