@@ -58,15 +58,18 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 class LivePoint:
-    """A point enrolled from `ENROLMENT`'s code in `folder/point.db`, served from `start`."""
+    """A point enrolled from `ENROLMENT`'s code in `folder/point.db`, served from `start`; or,
+    given `db`, the point already in that file."""
 
-    def __init__(self, folder: Path, enrolment: enrol.Enrolment = ENROLMENT) -> None:
-        self.db = folder / "point.db"
+    def __init__(self, folder: Path, enrolment: enrol.Enrolment = ENROLMENT,
+                 db: Path | None = None) -> None:
+        self.db = db or folder / "point.db"
         self.url = f"sqlite:///{self.db}"
-        code = folder / "code.txt"
-        code.write_text(enrol.encode(enrolment), encoding="utf-8")
-        done = cli("point", "init", "--code", str(code), "--db", self.url)
-        assert done.returncode == 0, done.stderr
+        if db is None:
+            code = folder / "code.txt"
+            code.write_text(enrol.encode(enrolment), encoding="utf-8")
+            done = cli("point", "init", "--code", str(code), "--db", self.url)
+            assert done.returncode == 0, done.stderr
         self.clients = contextlib.ExitStack()
         self.process: subprocess.Popen | None = None
 

@@ -162,6 +162,25 @@ def test_a_log_that_is_not_the_beginning_of_the_towns_is_refused_with_what_to_do
     assert restored.hub.state["refused"] is True
     words = point_page.link_view(restored.hub.state, 0, restored.store.town_ahead())["restoring"]
     assert words.startswith("乡镇有本点的 2 条记录本机还没有，乡镇拒绝了同步，不能自动取回"), words
+    # and so the agent sees it: the page of that PC's own server, refused by the town in turn
+    served = LivePoint(tmp_path, db=tmp_path / "restored.db")
+    served.start(simulate_from=None)    # no clock warning: what it shows is the refusal
+    try:
+        with chromium() as browser:
+            for width, height, name in ((1366, 768, "refused.png"), (390, 844, "refused-phone.png")):
+                context = browser.new_context(viewport={"width": width, "height": height})
+                page = context.new_page()
+                page.goto(f"{served.http}/")
+                banner = page.locator("#restoring")
+                banner.filter(has_text="乡镇拒绝了同步，不能自动取回（见下方说明）").wait_for(
+                    timeout=30_000)
+                page.get_by_text("本机台账的前 3 条与乡镇收到的本点记录不一致").wait_for()
+                page.get_by_text("point enrol --again").first.wait_for()
+                assert page.evaluate("document.documentElement.scrollWidth") <= width  # fits
+                page.screenshot(path=ARTIFACTS / "point" / name, full_page=True)
+                context.close()
+    finally:
+        assert served.stop() == 0
 
 
 async def _recv(connection) -> dict:
