@@ -174,6 +174,7 @@ def test_a_log_that_is_not_the_beginning_of_the_towns_is_refused_with_what_to_do
                 banner = page.locator("#restoring")
                 banner.filter(has_text="乡镇拒绝了同步，不能自动取回（见下方说明）").wait_for(
                     timeout=30_000)
+                assert banner.inner_text().startswith("⚠ ")   # a warning: nothing is under way
                 page.get_by_text("本机台账的前 3 条与乡镇收到的本点记录不一致").wait_for()
                 page.get_by_text("point enrol --again").first.wait_for()
                 assert page.evaluate("document.documentElement.scrollWidth") <= width  # fits

@@ -180,7 +180,7 @@ def test_the_sync_hands_the_towns_entries_link_and_catalogue_to_the_pages(tmp_pa
             hello = json.loads(await ws.recv())
             assert hello["link"] == {"connected": False, "last_contact": None, "pending": 0,
                                      "clock_offset_seconds": None, "clock_warning": None,
-                                     "error": None, "restoring": None}
+                                     "error": None, "restoring": None, "refused": False}
             assert not server.wake.is_set()
             await ws.send(json.dumps({"id": 2, "op": "record", **RECORD}))
             number = (await _next(ws, "cases"))["cases"][0]["case"]

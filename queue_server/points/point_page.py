@@ -175,21 +175,23 @@ def behind_refusal(missing: int) -> str:
 def link_view(state: Mapping[str, Any] | None, pending: int, missing: int = 0) -> dict[str, Any]:
     """The link to the town as the page shows it: the sync's last report (`link_state`), or
     before any, not connected with every entry of the point's log pending; with `restoring`,
-    the words while the town holds `missing` entries of the point's log that it lacks."""
+    the words while the town holds `missing` entries of the point's log that it lacks, and
+    `refused` once the town has refused the sync (nothing is under way: the page warns)."""
     connected = bool(state and state.get("connected"))
     refused = bool(state and state.get("refused"))
     restoring = restoring_text(missing, connected, refused) if missing else None
     if state is None:
         return {"connected": False, "last_contact": None, "pending": pending,
                 "clock_offset_seconds": None, "clock_warning": None, "error": None,
-                "restoring": restoring}
+                "restoring": restoring, "refused": False}
     offset = state.get("clock_offset_seconds")
     warning = None
     if offset is not None and abs(offset) > ledger.CLOCK_WARN_SECONDS:
         warning = f"本机时钟与乡镇相差 {round(abs(offset) / 60)} 分钟，请校准"
     return {"connected": bool(state.get("connected")), "last_contact": state.get("last_contact"),
             "pending": int(state.get("pending", pending)), "clock_offset_seconds": offset,
-            "clock_warning": warning, "error": state.get("error"), "restoring": restoring}
+            "clock_warning": warning, "error": state.get("error"), "restoring": restoring,
+            "refused": refused}
 
 
 def items_view(version: int, items: tuple[CatalogueItem, ...]) -> dict[str, Any]:

@@ -79,7 +79,8 @@ function showLink(link) {
   $("clock-warning").hidden = !link.clock_warning;
   $("clock-warning").textContent = link.clock_warning ? `⚠ ${link.clock_warning}` : "";
   $("restoring").hidden = !link.restoring;
-  $("restoring").textContent = link.restoring ? `⟳ ${link.restoring}` : "";
+  // ⟳ while the town gives the entries back; ⚠ once it refused: nothing is under way
+  $("restoring").textContent = link.restoring ? `${link.refused ? "⚠" : "⟳"} ${link.restoring}` : "";
   $("link-error").hidden = !link.error;
   $("link-error").textContent = link.error ? `与乡镇同步：${link.error}` : "";
 }
