@@ -93,10 +93,15 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _stat_seconds(stat: Path) -> float:
+    """User + system CPU time in a /proc `stat` file (a process's or a thread's)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu_seconds(pid: int) -> tuple[float, float]:
@@ -104,10 +109,9 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
     main = others = 0.0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            used = _stat_seconds(task / "stat")
         except FileNotFoundError:  # a thread that ended meanwhile
             continue
-        used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         if task.name == str(pid):
             main = used
         else:

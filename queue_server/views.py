@@ -982,9 +982,10 @@ def items_served(definition: HallDefinition, window: int) -> set[str]:
 
 def serving_clerks(state: HallState, items: set[str]) -> list[str]:
     """The clerks (badges) signed in at a window whose 代办 inbox holds cases of these items:
-    the ones a change of such cases concerns."""
-    return [badge for badge, window in state.clerk_window.items()
-            if not items.isdisjoint(items_served(state.definition, window))]
+    the ones a change of such cases concerns (each window's items worked out once)."""
+    concerned = {window: not items.isdisjoint(items_served(state.definition, window))
+                 for window in set(state.clerk_window.values())}
+    return [badge for badge, window in state.clerk_window.items() if concerned[window]]
 
 
 def point_inbox_view(case: ledger.Case, point: str, point_name: str,
